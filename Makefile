@@ -1,0 +1,64 @@
+# computenet: run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+MEMBERS ?= 2
+DEV_DIR ?= .dev
+PYTEST_ARGS ?=
+
+# The pinned control-plane binaries (built once, cached outside the repository).
+BIN_DIR = $(shell hack/build-binaries.sh)
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the virtual environment with the package and its dev tools.
+
+.PHONY: binaries
+binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and helm.
+	@echo "binaries in $(BIN_DIR)"
+
+.PHONY: dev-up
+dev-up: venv ## Start a local hub and $(MEMBERS) members on loopback (state in .dev/).
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.federation up --dir $(DEV_DIR) --members $(MEMBERS)
+
+.PHONY: dev-down
+dev-down: venv ## Stop everything dev-up started.
+	$(PY) -m computenet.testing.federation down --dir $(DEV_DIR)
+
+.PHONY: test
+test: venv ## Run the whole test suite (unit, integration against real control planes, e2e).
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: venv ## Run the unit tests only (no cluster).
+	$(PY) -m pytest -m "not cluster" $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: venv ## ruff, mypy (strict) and the import layering contracts.
+	$(VENV)/bin/ruff check operator tests bench hack
+	$(VENV)/bin/ruff format --check operator tests bench hack
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+.PHONY: crds
+crds: venv ## Regenerate crds/ and docs/api.md from the API models.
+	$(PY) -m computenet.api.generate
+
+.PHONY: verify
+verify: lint ## Lint, and fail if generated files drifted from their sources.
+	$(PY) -m computenet.api.generate --check
+
+.PHONY: bench
+bench: venv ## Run the benchmarks; they print numbers (JSON lines) and never fail the build.
+	@for b in bench/bench_*.py; do echo "== $$b"; COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) $$b || exit 1; done

@@ -1,0 +1,176 @@
+"""Declarative shapes of the simulated member clusters.
+
+Each member is described by groups of identical kwok nodes (cpu, memory, accelerators, arch,
+zone). The defaults differ on purpose, in accelerator models, node shapes, architectures and
+regions, so that placement has real choices to make in tests and in the demo. A topology can
+also be loaded from YAML (`--topology FILE`) with the same field names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NVIDIA_GPU = "nvidia.com/gpu"
+AMD_GPU = "amd.com/gpu"
+
+# The node labels a GPU operator (NVIDIA GPU feature discovery, AMD's device plugin labeller) sets.
+PRODUCT_LABEL = {NVIDIA_GPU: "nvidia.com/gpu.product", AMD_GPU: "amd.com/gpu.product-name"}
+MEMORY_LABEL = {NVIDIA_GPU: "nvidia.com/gpu.memory", AMD_GPU: "amd.com/gpu.vram"}
+
+
+@dataclass(frozen=True)
+class Accelerators:
+    resource: str
+    count: int
+    product: str
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    name: str
+    count: int
+    cpu: str
+    memory: str
+    arch: str = "amd64"
+    accelerators: Accelerators | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, str]] = field(default_factory=list)
+    pods: int = 110
+
+
+@dataclass(frozen=True)
+class MemberShape:
+    region: str
+    zone: str
+    groups: tuple[NodeGroup, ...]
+
+
+_DEFAULT_SHAPES: tuple[MemberShape, ...] = (
+    MemberShape(
+        region="cn-east",
+        zone="cn-east-1a",
+        groups=(
+            NodeGroup(
+                "h100",
+                4,
+                "96",
+                "1Ti",
+                accelerators=Accelerators(NVIDIA_GPU, 8, "NVIDIA-H100-80GB-HBM3", 81559),
+            ),
+            NodeGroup("l4", 4, "16", "64Gi", accelerators=Accelerators(NVIDIA_GPU, 2, "NVIDIA-L4", 23034)),
+            NodeGroup("cpu", 2, "32", "128Gi"),
+        ),
+    ),
+    MemberShape(
+        region="cn-west",
+        zone="cn-west-1b",
+        groups=(
+            NodeGroup(
+                "mi300x",
+                2,
+                "128",
+                "2Ti",
+                accelerators=Accelerators(AMD_GPU, 8, "AMD-Instinct-MI300X", 196608),
+            ),
+            NodeGroup(
+                "a100",
+                4,
+                "64",
+                "512Gi",
+                accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-A100-SXM4-80GB", 81920),
+            ),
+            NodeGroup("arm", 4, "64", "256Gi", arch="arm64"),
+        ),
+    ),
+    MemberShape(
+        region="cn-north",
+        zone="cn-north-1a",
+        groups=(
+            NodeGroup(
+                "gh200",
+                4,
+                "72",
+                "480Gi",
+                arch="arm64",
+                accelerators=Accelerators(NVIDIA_GPU, 1, "NVIDIA-GH200-480GB", 97871),
+            ),
+            NodeGroup(
+                "l40s", 4, "48", "384Gi", accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-L40S", 46068)
+            ),
+            NodeGroup("cpu", 2, "32", "128Gi"),
+        ),
+    ),
+)
+
+
+def default_shape(index: int) -> MemberShape:
+    """The shape of member `index` (1-based); beyond the built-in shapes they repeat."""
+    return _DEFAULT_SHAPES[(index - 1) % len(_DEFAULT_SHAPES)]
+
+
+def node_manifests(shape: MemberShape) -> list[dict[str, Any]]:
+    """Node objects for kwok: labels say what a GPU operator would, status says what a kubelet would."""
+    nodes: list[dict[str, Any]] = []
+    for group in shape.groups:
+        for i in range(group.count):
+            name = f"{group.name}-{i}"
+            labels = {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": group.arch,
+                "topology.kubernetes.io/region": shape.region,
+                "topology.kubernetes.io/zone": shape.zone,
+                "type": "kwok",
+                "computenet.io/node-group": group.name,
+                **group.labels,
+            }
+            resources = {"cpu": group.cpu, "memory": group.memory, "pods": str(group.pods)}
+            acc = group.accelerators
+            if acc is not None:
+                resources[acc.resource] = str(acc.count)
+                labels[PRODUCT_LABEL[acc.resource]] = acc.product
+                labels[MEMORY_LABEL[acc.resource]] = str(acc.memory_mib)
+                labels[f"{acc.resource}.count"] = str(acc.count)
+            nodes.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": name,
+                        "labels": labels,
+                        "annotations": {"kwok.x-k8s.io/node": "fake"},
+                    },
+                    "spec": {"taints": list(group.taints)} if group.taints else {},
+                    "status": {
+                        "capacity": resources,
+                        "allocatable": resources,
+                        "nodeInfo": {"architecture": group.arch, "operatingSystem": "linux"},
+                    },
+                }
+            )
+    return nodes
+
+
+def load_shapes(path: Path) -> list[MemberShape]:
+    """Read member shapes from YAML: a list of {region, zone, groups: [{name, count, cpu, ...}]}."""
+    raw = yaml.safe_load(path.read_text())
+    shapes = []
+    for member in raw:
+        groups = []
+        for g in member["groups"]:
+            acc = g.pop("accelerators", None)
+            groups.append(NodeGroup(**g, accelerators=Accelerators(**acc) if acc else None))
+        shapes.append(MemberShape(member["region"], member["zone"], tuple(groups)))
+    return shapes
+
+
+if __name__ == "__main__":
+    import sys
+
+    # Print the nodes of default member N as YAML (used by hack/kind-up.sh).
+    print(yaml.safe_dump_all(node_manifests(default_shape(int(sys.argv[1])))))

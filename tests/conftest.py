@@ -1,0 +1,71 @@
+"""Session fixtures: the local federation (a real hub and members) for tests marked `cluster`.
+
+Tests under tests/integration and tests/e2e are marked `cluster` automatically; unit tests never
+start a cluster. Set COMPUTENET_FEDERATION_DIR to a running `make dev-up` state directory to reuse
+it instead of starting a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes.aio import config as aio_config
+from kubernetes.aio.client import ApiClient
+
+from computenet.testing.federation import Cluster, Federation
+
+TEST_MEMBERS = 3
+_CLUSTER_DIRS = ("integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(f"tests/{d}/" in str(item.path) for d in _CLUSTER_DIRS):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    existing = os.environ.get("COMPUTENET_FEDERATION_DIR")
+    if existing:
+        yield Federation.attach(Path(existing))
+        return
+    fed = Federation.start(tmp_path_factory.mktemp("federation"), members=TEST_MEMBERS)
+    try:
+        yield fed
+    finally:
+        fed.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(federation: Federation) -> Cluster:
+    return federation.hub
+
+
+@pytest.fixture(scope="session")
+def member(federation: Federation) -> Cluster:
+    return federation.members[0]
+
+
+async def _client(cluster: Cluster) -> ApiClient:
+    return await aio_config.new_client_from_config(config_file=str(cluster.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+async def hub_api(hub: Cluster) -> AsyncIterator[ApiClient]:
+    client = await _client(hub)
+    async with client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def member_apis(federation: Federation) -> AsyncIterator[dict[str, ApiClient]]:
+    clients = {m.name: await _client(m) for m in federation.members}
+    try:
+        yield clients
+    finally:
+        for c in clients.values():
+            await c.close()

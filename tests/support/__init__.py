@@ -1,0 +1,1 @@
+"""Shared test support: waiting, timeouts and cluster access."""
