@@ -15,7 +15,9 @@ import pytest
 from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient
 
+from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
+from computenet.testing.topology import default_shape
 
 TEST_MEMBERS = 3
 _CLUSTER_DIRS = ("integration", "e2e")
@@ -31,7 +33,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     existing = os.environ.get("COMPUTENET_FEDERATION_DIR")
     if existing:
-        yield Federation.attach(Path(existing))
+        fed = Federation.attach(Path(existing))
+        yield fed
+        fed.supervisor.disown()
         return
     fed = Federation.start(tmp_path_factory.mktemp("federation"), members=TEST_MEMBERS)
     try:
@@ -69,3 +73,19 @@ async def member_apis(federation: Federation) -> AsyncIterator[dict[str, ApiClie
     finally:
         for c in clients.values():
             await c.close()
+
+
+@pytest.fixture(scope="session")
+def operator(federation: Federation) -> Iterator[devenv.OperatorProcess]:
+    """The operator as a real process on the federation, with CRDs installed and members registered."""
+    shapes = [default_shape(i) for i in range(1, len(federation.members) + 1)]
+    devenv.install_crds(federation.hub)
+    devenv.register_members(federation, shapes)
+    if devenv.OPERATOR in federation.supervisor.names():
+        federation.supervisor.stop(devenv.OPERATOR)
+    process = devenv.start_operator(federation)
+    try:
+        yield process
+    finally:
+        if devenv.OPERATOR in federation.supervisor.names():
+            devenv.stop_operator(federation)

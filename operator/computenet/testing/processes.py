@@ -139,6 +139,17 @@ class Supervisor:
             return False
         return proc.poll() is not None and _start_ticks(proc.pid) is None
 
+    def disown(self) -> None:
+        """Leave the processes running past our exit (dev-up's federation outlives a test run).
+
+        They are recorded in the state file and stopped by `down`; marking our handles finished tells
+        Python not to wait for, or warn about, children we deliberately leave behind.
+        """
+        for proc in self._popen.values():
+            if proc.poll() is None:
+                proc.returncode = 0
+        self._popen.clear()
+
     def stop_all(self) -> None:
         """Stop everything, newest first, so clients go before the servers they talk to."""
         for name in reversed(list(self._records)):

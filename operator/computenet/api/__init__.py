@@ -1,0 +1,110 @@
+"""The computenet.io/v1alpha1 API: ComputeIdentifier, ComputePool and ComputeTask as pydantic models.
+
+These models are the single source of the API. The CRDs in ``crds/`` and the reference in
+``docs/api.md`` are generated from them (``python -m computenet.api.generate``), the operator parses
+objects with them and writes status from them (``model_dump(exclude_none=True)`` gives camelCase), and
+:mod:`computenet.api.validation` reports what the CRD schema cannot check.
+"""
+
+from computenet.api.common import (
+    AcceleratorAmounts,
+    Condition,
+    LabelSelector,
+    ObjectMeta,
+    ResourceAmounts,
+    SecretKeyRef,
+    SelectorRequirement,
+)
+from computenet.api.identifier import (
+    ComputeIdentifier,
+    ComputeIdentifierSpec,
+    ComputeIdentifierStatus,
+    Connection,
+    IdentifierSummary,
+    Network,
+    NodeCounts,
+    Pricing,
+)
+from computenet.api.pool import (
+    ComputePool,
+    ComputePoolSpec,
+    ComputePoolStatus,
+    MemberCounts,
+    PlacementPolicy,
+    PoolSummary,
+    ScoreWeights,
+    TaskCounts,
+    Tflops,
+)
+from computenet.api.task import (
+    Accelerators,
+    ComputeTask,
+    ComputeTaskSpec,
+    ComputeTaskStatus,
+    Constraints,
+    Cost,
+    DataLocation,
+    Failover,
+    JobTemplate,
+    Offer,
+    Placement,
+    ProviderConstraints,
+    RegionConstraints,
+    RemoteRef,
+    Resources,
+    TaskSummary,
+    Usage,
+)
+from computenet.api.uri import IdentifierURI, InvalidIdentifierURI, parse_identifier_uri
+from computenet.api.validation import Problem, validate_identifier, validate_pool, validate_task
+
+__all__ = [
+    "AcceleratorAmounts",
+    "Accelerators",
+    "ComputeIdentifier",
+    "ComputeIdentifierSpec",
+    "ComputeIdentifierStatus",
+    "ComputePool",
+    "ComputePoolSpec",
+    "ComputePoolStatus",
+    "ComputeTask",
+    "ComputeTaskSpec",
+    "ComputeTaskStatus",
+    "Condition",
+    "Connection",
+    "Constraints",
+    "Cost",
+    "DataLocation",
+    "Failover",
+    "IdentifierSummary",
+    "IdentifierURI",
+    "InvalidIdentifierURI",
+    "JobTemplate",
+    "LabelSelector",
+    "MemberCounts",
+    "Network",
+    "NodeCounts",
+    "ObjectMeta",
+    "Offer",
+    "Placement",
+    "PlacementPolicy",
+    "PoolSummary",
+    "Pricing",
+    "Problem",
+    "ProviderConstraints",
+    "RegionConstraints",
+    "RemoteRef",
+    "ResourceAmounts",
+    "Resources",
+    "ScoreWeights",
+    "SecretKeyRef",
+    "SelectorRequirement",
+    "TaskCounts",
+    "TaskSummary",
+    "Tflops",
+    "Usage",
+    "parse_identifier_uri",
+    "validate_identifier",
+    "validate_pool",
+    "validate_task",
+]

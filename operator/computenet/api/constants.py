@@ -1,0 +1,219 @@
+"""Names shared by the API, the operator and the remote objects it creates: one place for all of them.
+
+A condition type, a reason or a label key spelled in two places drifts apart sooner or later; here
+each is spelled once, and code elsewhere imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+GROUP = "computenet.io"
+VERSION = "v1alpha1"
+API_VERSION: Final = "computenet.io/v1alpha1"  # spelled out so that models can use it as a Literal
+CATEGORY = "computenet"
+"""``kubectl get computenet`` lists every kind of the group."""
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """How one kind is named in the API: what the CRD declares and what clients need to address it."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    namespaced: bool
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+
+IDENTIFIER = KindInfo("ComputeIdentifier", "computeidentifiers", "computeidentifier", ("cid",), False)
+POOL = KindInfo("ComputePool", "computepools", "computepool", ("cpool",), False)
+TASK = KindInfo("ComputeTask", "computetasks", "computetask", ("ctask",), True)
+KINDS = (IDENTIFIER, POOL, TASK)
+
+URI_SCHEME = "cpi"
+
+DEFAULT_KUBECONFIG_KEY = "kubeconfig"
+DEFAULT_TARGET_NAMESPACE = "computenet-workloads"
+DEFAULT_POOL = "default"
+DEFAULT_CURRENCY = "USD"
+
+FINALIZER = f"{GROUP}/cleanup"
+"""On a ComputeTask, held until its remote objects are gone."""
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "computenet"
+
+# Origin labels on every remote object, so a restarted operator adopts what it created and the orphan
+# sweep finds what no task owns any more. Label values are limited to 63 characters; the task UID is
+# the identity, namespace and name are for humans.
+TASK_UID_LABEL = f"{GROUP}/task-uid"
+TASK_NAME_LABEL = f"{GROUP}/task-name"
+TASK_NAMESPACE_LABEL = f"{GROUP}/task-namespace"
+ATTEMPT_LABEL = f"{GROUP}/attempt"
+IDENTIFIER_LABEL = f"{GROUP}/identifier"
+"""On remote objects: the ComputeIdentifier (name) the object was dispatched through."""
+HUB_LABEL = f"{GROUP}/hub"
+"""On remote objects: which hub created them, so two hubs sharing a member never adopt each other's work."""
+
+# Mirrors of an identifier's attributes as labels on the ComputeIdentifier itself, so that a pool's
+# identifierSelector can choose by provider, region, zone or class without repeating the spec.
+PROVIDER_LABEL = f"{GROUP}/provider"
+REGION_LABEL = f"{GROUP}/region"
+ZONE_LABEL = f"{GROUP}/zone"
+COMPUTE_CLASS_LABEL = f"{GROUP}/compute-class"
+
+ACCELERATOR_MODEL_LABEL = f"{GROUP}/accelerator-model"
+"""Node label a provider may set to name the accelerator model when the vendor's own label is absent."""
+
+ORIGIN_ANNOTATION = f"{GROUP}/origin"
+"""On remote objects: ``<namespace>/<name>`` of the ComputeTask on the hub, for humans reading a member."""
+
+RESERVED_PREFIX = f"{GROUP}/"
+"""Users may not set labels or annotations with this prefix in a task template: the operator owns them."""
+
+
+class Vendor(StrEnum):
+    """Accelerator vendors a task can ask for."""
+
+    NVIDIA = "nvidia"
+    AMD = "amd"
+    INTEL = "intel"
+    HUAWEI = "huawei"
+    CAMBRICON = "cambricon"
+    HYGON = "hygon"
+
+
+ACCELERATOR_RESOURCES: dict[Vendor, str] = {
+    Vendor.NVIDIA: "nvidia.com/gpu",
+    Vendor.AMD: "amd.com/gpu",
+    Vendor.INTEL: "gpu.intel.com/i915",
+    Vendor.HUAWEI: "huawei.com/Ascend910",
+    Vendor.CAMBRICON: "cambricon.com/mlu",
+    Vendor.HYGON: "hygon.com/dcu",
+}
+"""The extended resource name through which each vendor's device plugin exposes its devices."""
+
+
+class ComputeClass(StrEnum):
+    """What an identifier is built for; tasks may restrict placement to one class."""
+
+    GENERAL = "general"
+    AI = "ai"
+    HPC = "hpc"
+    EDGE = "edge"
+
+
+class Architecture(StrEnum):
+    """CPU architectures, spelled as in the kubernetes.io/arch node label."""
+
+    AMD64 = "amd64"
+    ARM64 = "arm64"
+    PPC64LE = "ppc64le"
+    S390X = "s390x"
+    RISCV64 = "riscv64"
+
+
+class Phase(StrEnum):
+    """Where a ComputeTask is in its life; the last three are terminal."""
+
+    PENDING = "Pending"
+    OFFERED = "Offered"
+    DISPATCHING = "Dispatching"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
+
+
+class FailoverPolicy(StrEnum):
+    """What happens to a task whose member is lost for longer than the grace period."""
+
+    NEVER = "Never"
+    REQUEUE = "Requeue"
+
+
+class PlacementStrategy(StrEnum):
+    """How the fit score prefers identifiers: fill the busiest (Binpack) or the emptiest (Spread)."""
+
+    BINPACK = "Binpack"
+    SPREAD = "Spread"
+
+
+class SelectorOperator(StrEnum):
+    """Operators of a label selector requirement, as in metav1.LabelSelector."""
+
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+class ConditionStatus(StrEnum):
+    """The status of a condition, as in metav1.Condition."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(StrEnum):
+    """Condition types on the three kinds."""
+
+    READY = "Ready"
+    """Identifier: reachable, healthy and fresh enough to place work on. Pool: has a ready member."""
+    REACHABLE = "Reachable"
+    """Identifier: the member's API server answered recently."""
+    VALID = "Valid"
+    """Any kind: the operator's checks beyond the schema passed (False names the field and the rule)."""
+    PLACED = "Placed"
+    """Task: an identifier was chosen (False explains why none fits)."""
+    DISPATCHED = "Dispatched"
+    """Task: the workload exists in the chosen member."""
+
+
+class Reason(StrEnum):
+    """Machine-readable reasons for conditions and events (CamelCase, as Kubernetes expects)."""
+
+    VALID = "Valid"
+    INVALID_SPEC = "InvalidSpec"
+    SECRET_NOT_FOUND = "SecretNotFound"
+    KUBECONFIG_INVALID = "KubeconfigInvalid"
+    REACHABLE = "Reachable"
+    UNREACHABLE = "Unreachable"
+    HEARTBEAT_STALE = "HeartbeatStale"
+    READY = "Ready"
+    NO_READY_MEMBERS = "NoReadyMembers"
+    POOL_NOT_FOUND = "PoolNotFound"
+    NO_FIT = "NoFit"
+    OFFERS_READY = "OffersReady"
+    PLACED = "Placed"
+    DISPATCHED = "Dispatched"
+    DISPATCH_FAILED = "DispatchFailed"
+    MEMBER_LOST = "MemberLost"
+    REQUEUED = "Requeued"
+    JOB_SUCCEEDED = "JobSucceeded"
+    JOB_FAILED = "JobFailed"
+    CANCELLED = "Cancelled"
+    UNAUTHORIZED = "Unauthorized"
+    SYNCING = "Syncing"
+    NO_SCHEDULABLE_NODES = "NoSchedulableNodes"
+    SECRET_OUTSIDE_NAMESPACE = "SecretOutsideNamespace"
+    RUNNING = "Running"
+    STALE_ATTEMPT_REMOVED = "StaleAttemptRemoved"
+    CANCEL_TIMED_OUT = "CancelTimedOut"
+    ORPHAN_REMOVED = "OrphanRemoved"

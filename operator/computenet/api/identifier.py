@@ -1,0 +1,223 @@
+"""ComputeIdentifier: one registered piece of compute (a member cluster, or a partition of one).
+
+The spec is what the provider declares: where the member is, how to reach it, what it costs. The
+status is what the operator observes there: health, node counts and free capacity down to the largest
+slot on a single node, which is what placement needs to place a multi-GPU replica.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, Field
+
+from computenet.api.common import (
+    AcceleratorAmounts,
+    ApiModel,
+    Condition,
+    LabelSelector,
+    ObjectMeta,
+    ResourceAmounts,
+    SecretKeyRef,
+    SpecModel,
+    StatusModel,
+)
+from computenet.api.constants import (
+    API_VERSION,
+    DEFAULT_CURRENCY,
+    DEFAULT_TARGET_NAMESPACE,
+    Architecture,
+    ComputeClass,
+)
+from computenet.api.fields import (
+    AcceleratorModel,
+    CurrencyCode,
+    DnsLabel,
+    Price,
+    RegionName,
+    Rule,
+    SetOf,
+    Timestamp,
+    cel_string,
+    validations,
+)
+from computenet.api.uri import URI_MAX_LENGTH, URI_PATTERN, parse_identifier_uri
+
+__all__ = [
+    "ComputeIdentifier",
+    "ComputeIdentifierSpec",
+    "ComputeIdentifierStatus",
+    "Connection",
+    "IdentifierSummary",
+    "Network",
+    "NodeCounts",
+    "Pricing",
+]
+
+_URI_SYNTAX = (
+    "must look like cpi://<provider>/<region>/<cluster>[/<partition>], each segment a lowercase DNS label "
+    "(letters, digits, '-')"
+)
+
+
+_URI_CEL = cel_string(URI_PATTERN)
+
+
+def _check_uri(value: str) -> str:
+    parse_identifier_uri(value)
+    return value
+
+
+IdentifierUri = Annotated[
+    str,
+    AfterValidator(_check_uri),
+    Field(
+        max_length=URI_MAX_LENGTH,
+        json_schema_extra=validations(
+            Rule(f"self.matches({_URI_CEL})", _URI_SYNTAX),
+            Rule("self == oldSelf", "uri is immutable: register a new ComputeIdentifier to change it"),
+        ),
+    ),
+]
+
+
+class Connection(SpecModel):
+    """How the operator reaches the member and where it puts dispatched work there."""
+
+    secret_ref: SecretKeyRef = Field(
+        description="The Secret key holding a kubeconfig for the member's API server (key defaults to kubeconfig)."
+    )
+    node_selector: LabelSelector | None = Field(
+        None,
+        description="Narrows the identifier to the member's nodes matching this selector (a partition, "
+        "such as the H100 nodes of a cluster). Omit it to use every node.",
+    )
+    target_namespace: DnsLabel = Field(
+        DEFAULT_TARGET_NAMESPACE,
+        description="Namespace in the member where dispatched workloads are created.",
+    )
+
+
+class Pricing(SpecModel):
+    """Prices per unit-hour. A replica costs cpu x perCpuCoreHour + memory x perGiBHour + accelerators."""
+
+    currency: CurrencyCode = Field(DEFAULT_CURRENCY, description="ISO 4217 currency of every price here.")
+    per_cpu_core_hour: Price | None = Field(None, description="Price of one CPU core for one hour.")
+    per_gib_hour: Price | None = Field(None, alias="perGiBHour", description="Price of one GiB of memory for one hour.")
+    per_accelerator_hour: dict[AcceleratorModel, Price] | None = Field(
+        None,
+        max_length=32,
+        description="Price of one accelerator for one hour, by accelerator model (such as NVIDIA-H100-80GB-HBM3).",
+    )
+
+
+class Network(SpecModel):
+    """Network facts placement uses to weigh data locality."""
+
+    latency_ms: dict[RegionName, Annotated[int, Field(ge=0, le=600_000)]] | None = Field(
+        None,
+        max_length=64,
+        description="Round-trip latency in milliseconds from this identifier to named regions.",
+    )
+    bandwidth_gbps: float | None = Field(
+        None, gt=0, le=100_000, description="Bandwidth in Gbit/s for moving data in and out."
+    )
+
+
+class ComputeIdentifierSpec(SpecModel):
+    """What a provider declares about a piece of compute: identity, location, reachability and price."""
+
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            f"!self.uri.matches({_URI_CEL}) || self.uri.split('/')[2] == self.provider",
+            "the provider segment of uri must equal spec.provider",
+            field_path=".uri",
+            check=lambda s: parse_identifier_uri(s.uri).provider == s.provider,
+        ),
+        Rule(
+            f"!self.uri.matches({_URI_CEL}) || self.uri.split('/')[3] == self.region",
+            "the region segment of uri must equal spec.region",
+            field_path=".uri",
+            check=lambda s: parse_identifier_uri(s.uri).region == s.region,
+        ),
+        Rule(
+            f"!self.uri.matches({_URI_CEL}) || size(self.uri.split('/')) == 5 || has(self.connection.nodeSelector)",
+            "a partition URI (cpi://provider/region/cluster/partition) needs connection.nodeSelector "
+            "to say which nodes form the partition",
+            field_path=".connection",
+            check=lambda s: parse_identifier_uri(s.uri).partition is None or s.connection.node_selector is not None,
+        ),
+    )
+
+    uri: IdentifierUri = Field(
+        description="Stable name of this compute: cpi://<provider>/<region>/<cluster>[/<partition>], "
+        "each segment a lowercase DNS label. Immutable."
+    )
+    provider: DnsLabel = Field(description="Who runs the compute; must equal the provider segment of uri.")
+    region: DnsLabel = Field(description="Where the compute is; must equal the region segment of uri.")
+    zone: DnsLabel | None = Field(None, description="Availability zone within the region, if any.")
+    compute_class: ComputeClass = Field(
+        ComputeClass.GENERAL, description="What the compute is built for: general, ai, hpc or edge."
+    )
+    architectures: SetOf[Architecture] = Field(
+        default=[Architecture.AMD64],  # pydantic copies it; a literal default reaches the CRD
+        min_length=1,
+        max_length=5,
+        description="CPU architectures of the nodes, as in the kubernetes.io/arch label.",
+    )
+    connection: Connection = Field(description="How to reach the member cluster.")
+    pricing: Pricing | None = Field(None, description="Prices per unit-hour; without them the compute is free.")
+    network: Network | None = Field(None, description="Latency and bandwidth facts for data locality.")
+
+
+class NodeCounts(StatusModel):
+    """How many of the identifier's nodes exist, are Ready, and accept new pods."""
+
+    total: int = Field(0, ge=0, description="Nodes selected by the identifier.")
+    ready: int = Field(0, ge=0, description="Nodes whose Ready condition is True.")
+    schedulable: int = Field(0, ge=0, description="Ready nodes that are not cordoned.")
+
+
+class IdentifierSummary(StatusModel):
+    """Preformatted values for the columns of `kubectl get cid`."""
+
+    gpus: str | None = Field(None, max_length=64, description="Free and total accelerators, such as 12/16.")
+    price: str | None = Field(
+        None,
+        max_length=64,
+        description="Cheapest accelerator-hour, such as 2.10 USD/h, or '-' without prices.",
+    )
+
+
+class ComputeIdentifierStatus(StatusModel):
+    """What the operator observes in the member: health, nodes and capacity."""
+
+    observed_generation: int | None = Field(None, ge=0, description="The .metadata.generation last acted on.")
+    conditions: list[Condition] | None = Field(
+        None,
+        max_length=16,
+        description="Ready and Reachable, among others.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    last_heartbeat_time: Timestamp | None = Field(None, description="When the member's API server last answered.")
+    kubernetes_version: str | None = Field(None, max_length=64, description="Version the member's API server reports.")
+    nodes: NodeCounts | None = Field(None, description="Node counts.")
+    resources: ResourceAmounts | None = Field(
+        None, description="Capacity, allocatable, allocated and free, summed over the selected nodes."
+    )
+    accelerators: dict[str, AcceleratorAmounts] | None = Field(
+        None,
+        max_length=32,
+        description="Accelerator counts by model, including the largest slot free on a single node.",
+    )
+    summary: IdentifierSummary | None = Field(None, description="Preformatted values for kubectl get.")
+
+
+class ComputeIdentifier(ApiModel):
+    """A registered piece of compute: a member cluster, or a partition of one, named by a stable URI."""
+
+    api_version: Literal["computenet.io/v1alpha1"] = API_VERSION
+    kind: Literal["ComputeIdentifier"] = "ComputeIdentifier"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ComputeIdentifierSpec = Field(description="What the provider declares.")
+    status: ComputeIdentifierStatus | None = Field(None, description="What the operator observes.")

@@ -1,0 +1,216 @@
+"""The local development environment: a federation with the operator installed and running on it.
+
+`make dev-up` = start the federation, install the CRDs on the hub, give each member the RBAC the
+operator needs and register it (a kubeconfig Secret, a ComputeIdentifier, a pool), then start the
+operator in the background. The same steps serve the integration tests.
+
+    python -m computenet.testing.devenv up --dir .dev --members 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from computenet.testing.federation import Cluster, Federation, free_port, wait_for
+from computenet.testing.processes import ComponentFailed
+from computenet.testing.topology import MemberShape, default_shape
+
+REPO = Path(__file__).resolve().parents[3]
+NAMESPACE = "computenet-system"
+POOL = "default"
+POOL_LABEL = "pool.computenet.io/default"
+OPERATOR = "operator"
+
+# Prices per device-hour of the simulated models, so cost-aware placement has something to weigh.
+PRICES = {
+    "NVIDIA-H100-80GB-HBM3": 4.00,
+    "NVIDIA-L4": 0.80,
+    "AMD-Instinct-MI300X": 3.20,
+    "NVIDIA-A100-SXM4-80GB": 2.50,
+    "NVIDIA-GH200-480GB": 3.60,
+    "NVIDIA-L40S": 1.50,
+}
+PROVIDERS = ("east-cloud", "west-cloud", "north-cloud")
+LATENCY_MS = {
+    ("cn-east", "cn-west"): 45,
+    ("cn-east", "cn-north"): 25,
+    ("cn-west", "cn-north"): 35,
+}
+
+
+def latency(a: str, b: str) -> int:
+    if a == b:
+        return 1
+    return LATENCY_MS.get((a, b)) or LATENCY_MS.get((b, a)) or 80
+
+
+def identifier_manifest(
+    index: int, member: Cluster, shape: MemberShape, all_regions: Sequence[str]
+) -> dict[str, Any]:
+    provider = PROVIDERS[(index - 1) % len(PROVIDERS)]
+    models = sorted({g.accelerators.product for g in shape.groups if g.accelerators})
+    archs = sorted({g.arch for g in shape.groups})
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeIdentifier",
+        "metadata": {"name": member.name, "labels": {POOL_LABEL: "true"}},
+        "spec": {
+            "uri": f"cpi://{provider}/{shape.region}/{member.name}",
+            "provider": provider,
+            "region": shape.region,
+            "zone": shape.zone,
+            "computeClass": "ai",
+            "architectures": archs,
+            "connection": {
+                "secretRef": {
+                    "name": f"{member.name}-kubeconfig",
+                    "namespace": NAMESPACE,
+                    "key": "kubeconfig",
+                },
+                "targetNamespace": "computenet-workloads",
+            },
+            "pricing": {
+                "currency": "USD",
+                "perCpuCoreHour": 0.04,
+                "perGiBHour": 0.005,
+                "perAcceleratorHour": {m: PRICES.get(m, 2.0) for m in models},
+            },
+            "network": {
+                "latencyMs": {r: latency(shape.region, r) for r in sorted(set(all_regions))},
+                "bandwidthGbps": 10,
+            },
+        },
+    }
+
+
+def pool_manifest() -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputePool",
+        "metadata": {"name": POOL},
+        "spec": {"identifierSelector": {"matchLabels": {POOL_LABEL: "true"}}},
+    }
+
+
+def secret_manifest(member: Cluster) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{member.name}-kubeconfig", "namespace": NAMESPACE},
+        "type": "Opaque",
+        "data": {"kubeconfig": base64.b64encode(member.operator_kubeconfig.read_bytes()).decode()},
+    }
+
+
+def apply(cluster: Cluster, *objects: dict[str, Any]) -> None:
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def install_crds(hub: Cluster) -> None:
+    hub.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    hub.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
+
+
+def register_members(fed: Federation, shapes: Sequence[MemberShape]) -> None:
+    """Member RBAC, kubeconfig Secrets, identifiers and the default pool."""
+    hub = fed.hub
+    apply(hub, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    regions = [s.region for s in shapes]
+    for index, (member, shape) in enumerate(zip(fed.members, shapes, strict=True), start=1):
+        member.kubectl("apply", "-f", str(REPO / "deploy" / "member-rbac.yaml"))
+        apply(hub, secret_manifest(member))
+        apply(hub, identifier_manifest(index, member, shape, regions))
+    apply(hub, pool_manifest())
+
+
+@dataclass(frozen=True)
+class OperatorProcess:
+    """The operator running as a real process against the hub, as `make dev-up` leaves it."""
+
+    fed: Federation
+    metrics_port: int
+    health_port: int
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_operator(fed: Federation, extra_env: dict[str, str] | None = None) -> OperatorProcess:
+    metrics_port, health_port = free_port(), free_port()
+    log = fed.state_dir / "operator.log"
+    argv = [
+        sys.executable, "-m", "computenet", "run",
+        f"--kubeconfig={fed.hub.kubeconfig}",
+        f"--namespace={NAMESPACE}",
+        f"--metrics-port={metrics_port}",
+        f"--health-port={health_port}",
+    ]  # fmt: skip
+    fed.supervisor.start(OPERATOR, argv, log, env={"PYTHONUNBUFFERED": "1", **(extra_env or {})})
+
+    def healthy() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", health_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    wait_for("operator health endpoint", healthy, 60, lambda: fed.supervisor.check_running(OPERATOR))
+    return OperatorProcess(fed, metrics_port, health_port, log)
+
+
+def stop_operator(fed: Federation) -> None:
+    fed.supervisor.stop(OPERATOR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m computenet.testing.devenv", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--dir", type=Path, default=Path(".dev"))
+    parser.add_argument("--members", type=int, default=2)
+    args = parser.parse_args(argv)
+    t0 = time.monotonic()
+    shapes = [default_shape(i) for i in range(1, args.members + 1)]
+    try:
+        fed = Federation.start(args.dir, shapes=shapes, log=lambda m: print(f"[dev-up] {m}", file=sys.stderr))
+    except (ComponentFailed, TimeoutError, RuntimeError) as e:
+        print(f"[dev-up] start failed: {e}", file=sys.stderr)
+        return 1
+    try:
+        install_crds(fed.hub)
+        register_members(fed, shapes)
+        op = start_operator(fed)
+    except (subprocess.CalledProcessError, ComponentFailed, TimeoutError) as e:
+        detail = e.stderr if isinstance(e, subprocess.CalledProcessError) else str(e)
+        print(f"[dev-up] setup failed: {detail}", file=sys.stderr)
+        fed.stop()
+        return 1
+    elapsed = time.monotonic() - t0
+    hub_kc = os.path.relpath(fed.hub.kubeconfig)
+    print(f"federation up in {elapsed:.1f}s (state and logs in {os.path.relpath(fed.state_dir)}/)")
+    for c in fed.clusters:
+        where = f"  region {c.region}" if c.region else ""
+        kc = os.path.relpath(c.kubeconfig)
+        print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
+    print(f"  operator  log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
+    print(f"try:  kubectl --kubeconfig {hub_kc} get cid,cpool")
+    print(f"      kubectl --kubeconfig {hub_kc} apply -f samples/ ; make dev-down when done")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

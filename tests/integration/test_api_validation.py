@@ -1,0 +1,624 @@
+"""The real hub API server accepts the samples and refuses bad input, naming the field and the rule.
+
+Each invalid manifest is one mistake a user might make, applied to an otherwise valid sample with
+``--dry-run=server``: the API server runs the full schema and CEL validation and stores nothing.
+One mistake per manifest matters, because the API server skips CEL rules when the schema already
+failed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from computenet.api.constants import KINDS
+from computenet.quantity import is_quantity
+from support.timeouts import STATE_S
+from support.wait import eventually
+
+pytestmark = pytest.mark.cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "samples").rglob("*.yaml"))
+CONTAINERS = "template.spec.template.spec.containers"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def crds(federation: Any) -> None:
+    """Install the CRDs from crds/ on the hub and wait until kubectl can use them."""
+    hub = federation.hub
+    hub.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    for kind in KINDS:
+        hub.kubectl("wait", "--for=condition=Established", f"crd/{kind.crd_name}", "--timeout=60s")
+
+    def short_names_resolve() -> bool:
+        # Established means served; kubectl may still hold a discovery cache from before.
+        return hub.kubectl("get", "cid,cpool,ctask", "-A", "-o", "name", check=False).returncode == 0
+
+    eventually(short_names_resolve, timeout=STATE_S)
+
+
+def dry_run(hub: Any, document: dict[str, Any]) -> Any:
+    # JSON, not YAML: PyYAML writes the string "1e30" unquoted, and kubectl would read a number.
+    return hub.kubectl(
+        "apply", "--dry-run=server", "-n", "default", "-f", "-", input=json.dumps(document), check=False
+    )
+
+
+def load(name: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / "samples" / name).read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+DELETE = object()
+
+
+def mutate(sample: str, path: str, value: Any) -> dict[str, Any]:
+    """The sample with one field under spec set (or deleted, for DELETE)."""
+    document = copy.deepcopy(load(sample))
+    *parents, last = f"spec.{path}".split(".")
+    node: Any = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if value is DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return document
+
+
+def test_explain_shows_field_docs(hub: Any) -> None:
+    explained = hub.kubectl("explain", "ctask.spec").stdout
+    assert "Replicas, placed together in one identifier" in explained
+    assert "resources\t<Object> -required-" in explained
+    nested = hub.kubectl("explain", "cid.spec.connection.secretRef.key").stdout
+    assert "Key within the Secret that holds the kubeconfig" in nested
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[str(path.relative_to(ROOT)) for path in SAMPLES])
+def test_sample_is_accepted(hub: Any, path: Path) -> None:
+    result = dry_run(hub, yaml.safe_load(path.read_text()))
+    assert result.returncode == 0, result.stderr
+    assert "created (server dry run)" in result.stdout
+
+
+def test_samples_apply_together(hub: Any) -> None:
+    files = [arg for path in (ROOT / "samples").glob("*.yaml") for arg in ("-f", str(path))]
+    result = hub.kubectl("apply", "--dry-run=server", "-n", "default", *files, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("created (server dry run)") == len(files) // 2
+
+
+def test_template_copied_from_kubectl_create_is_accepted(hub: Any) -> None:
+    """``kubectl create job --dry-run=client -o yaml`` writes creationTimestamp: null into templates."""
+    document = mutate("task-gpu.yaml", "template.metadata", {"creationTimestamp": None})
+    document["spec"]["template"]["spec"]["template"]["metadata"] = {"creationTimestamp": None}
+    result = dry_run(hub, document)
+    assert result.returncode == 0, result.stderr
+
+
+NEVER = "Never"
+
+
+@pytest.mark.parametrize(
+    ("sample", "path", "value", "field", "rule"),
+    [
+        # ComputeTask: sizes and counts
+        pytest.param(
+            "task-gpu.yaml", "replicas", 0, "spec.replicas", "greater than or equal to 1", id="zero replicas"
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "replicas",
+            -1,
+            "spec.replicas",
+            "greater than or equal to 1",
+            id="negative replicas",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "replicas",
+            1_000_000,
+            "spec.replicas",
+            "less than or equal to 10000",
+            id="absurd replicas",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.count",
+            0,
+            "spec.resources.accelerators.count",
+            "greater than or equal to 1",
+            id="zero GPUs",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.count",
+            0.5,
+            "spec.resources.accelerators.count",
+            "must be of type integer",
+            id="fractional GPU",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.count",
+            65,
+            "spec.resources.accelerators.count",
+            "less than or equal to 64",
+            id="too many GPUs per replica",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.count",
+            "2",
+            "spec.resources.accelerators.count",
+            "must be of type integer",
+            id="GPU count as a string",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.cpu",
+            "lots",
+            "spec.resources.cpu",
+            "Kubernetes quantity",
+            id="malformed cpu",
+        ),
+        pytest.param(
+            "task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.memory",
+            "-1Gi",
+            "spec.resources.memory",
+            "greater than 0",
+            id="negative memory",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.memory",
+            "64GB",
+            "spec.resources.memory",
+            "Kubernetes quantity",
+            id="memory with a bytes suffix",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.memory",
+            "1Ei",
+            "spec.resources.memory",
+            "at most 64Ti",
+            id="absurd memory",
+        ),
+        pytest.param(
+            "task-gpu.yaml", "data.size", "1e30", "spec.data.size", "at most 100Pi", id="absurd data size"
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "priority",
+            2**31,
+            "spec.priority",
+            "less than or equal to",
+            id="priority beyond int32",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "constraints.maxPricePerHour",
+            -1,
+            "spec.constraints.maxPricePerHour",
+            "greater than or equal to 0",
+            id="negative max price",
+        ),
+        # ComputeTask: unknown enum values and names
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.vendor",
+            "nvida",
+            "spec.resources.accelerators.vendor",
+            'Unsupported value: "nvida"',
+            id="unknown vendor",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "constraints.computeClass",
+            "quantum",
+            "spec.constraints.computeClass",
+            'Unsupported value: "quantum"',
+            id="unknown compute class",
+        ),
+        pytest.param(
+            "task-gang.yaml",
+            "constraints.architectures",
+            ["x86"],
+            "spec.constraints.architectures[0]",
+            'Unsupported value: "x86"',
+            id="unknown architecture",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "failover",
+            {"policy": "Sometimes"},
+            "spec.failover.policy",
+            'Unsupported value: "Sometimes"',
+            id="unknown failover policy",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.models",
+            ["H100 80GB"],
+            "spec.resources.accelerators.models[0]",
+            "should match",
+            id="accelerator model with a space",
+        ),
+        pytest.param("task-gpu.yaml", "replica", 3, 'unknown field "spec.replica"', "", id="misspelt field"),
+        pytest.param(
+            "task-gpu.yaml", "resources", DELETE, "spec.resources", "Required value", id="no resources"
+        ),
+        # ComputeTask: cross-field rules
+        pytest.param(
+            "task-gang.yaml",
+            "constraints.regions.forbidden",
+            ["cn-west"],
+            "spec.constraints.regions.forbidden",
+            "a region cannot be both required and forbidden",
+            id="region both required and forbidden",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "constraints.regions.forbidden",
+            ["cn-east"],
+            "spec.constraints.regions.forbidden",
+            "a region cannot be both preferred and forbidden",
+            id="region both preferred and forbidden",
+        ),
+        pytest.param(
+            "task-gang.yaml",
+            "constraints.providers.allowed",
+            ["untrusted-cloud"],
+            "spec.constraints.providers.denied",
+            "a provider cannot be both allowed and denied",
+            id="provider both allowed and denied",
+        ),
+        pytest.param(
+            "task-gang.yaml",
+            "constraints.regions.required",
+            ["cn-east", "cn-east"],
+            "spec.constraints.regions.required[1]",
+            "Duplicate value",
+            id="duplicate region",
+        ),
+        pytest.param(
+            "task-offers.yaml",
+            "data.region",
+            DELETE,
+            "spec.constraints.maxLatencyMs",
+            "set spec.data.region",
+            id="max latency without a data region",
+        ),
+        # ComputeTask: the Job template
+        pytest.param(
+            "task-gpu.yaml",
+            CONTAINERS,
+            [],
+            f"spec.{CONTAINERS}",
+            "should have at least 1 items",
+            id="Job template with empty containers",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            CONTAINERS,
+            DELETE,
+            f"spec.{CONTAINERS}",
+            "Required value",
+            id="Job template without containers",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            f"{CONTAINERS}.0.image",
+            DELETE,
+            f"spec.{CONTAINERS}[0].image",
+            "Required value",
+            id="container without image",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "template.spec.template.spec.restartPolicy",
+            "Always",
+            "spec.template.spec.template.spec.restartPolicy",
+            'Unsupported value: "Always"',
+            id="restart policy a Job refuses",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "template.metadata",
+            {"labels": {"computenet.io/task-uid": "mine"}},
+            "spec.template.metadata.labels",
+            "reserved for the operator",
+            id="reserved label in template",
+        ),
+        # ComputeIdentifier
+        pytest.param(
+            "identifier-member-1.yaml",
+            "uri",
+            "https://acme/cn-east/member-1",
+            "spec.uri",
+            "must look like cpi://",
+            id="URI with another scheme",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "uri",
+            "cpi://ACME/cn-east/member-1",
+            "spec.uri",
+            "must look like cpi://",
+            id="URI in upper case",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "uri",
+            "cpi://acme/cn-east",
+            "spec.uri",
+            "must look like cpi://",
+            id="URI without cluster",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "provider",
+            "globex",
+            "spec.uri",
+            "the provider segment of uri must equal spec.provider",
+            id="URI provider disagrees",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "region",
+            "cn-west",
+            "spec.uri",
+            "the region segment of uri must equal spec.region",
+            id="URI region disagrees",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "uri",
+            "cpi://acme/cn-east/member-1/gpus",
+            "spec.connection",
+            "needs connection.nodeSelector",
+            id="partition without node selector",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "connection.secretRef",
+            {"namespace": "computenet-system", "key": "kubeconfig"},
+            "spec.connection.secretRef.name",
+            "Required value",
+            id="Secret reference without a name",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "computeClass",
+            "gpu",
+            "spec.computeClass",
+            'Unsupported value: "gpu"',
+            id="unknown identifier class",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "pricing.perAcceleratorHour.NVIDIA-L4",
+            -0.5,
+            "spec.pricing.perAcceleratorHour.NVIDIA-L4",
+            "greater than or equal to 0",
+            id="negative price",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "pricing.currency",
+            "usd",
+            "spec.pricing.currency",
+            "should match",
+            id="currency not an ISO code",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "network.latencyMs",
+            {"CN East": 3},
+            "spec.network.latencyMs",
+            "every key must be a region name",
+            id="latency to a malformed region",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "connection.nodeSelector",
+            {},
+            "spec.connection.nodeSelector",
+            "must not be empty",
+            id="empty node selector",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "connection.nodeSelector",
+            {"matchExpressions": [{"key": "gpu", "operator": "In"}]},
+            "spec.connection.nodeSelector.matchExpressions[0].values",
+            "values must be non-empty for In and NotIn",
+            id="In without values",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "connection.nodeSelector",
+            {"matchLabels": {"gpu type": "h100"}},
+            "spec.connection.nodeSelector.matchLabels",
+            "every key must be a label key",
+            id="malformed label key",
+        ),
+        # ComputePool
+        pytest.param(
+            "pool.yaml",
+            "identifierSelector",
+            {},
+            "spec.identifierSelector",
+            "must not be empty",
+            id="empty pool selector",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "identifierSelector",
+            DELETE,
+            "spec.identifierSelector",
+            "Required value",
+            id="no pool selector",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.strategy",
+            "Random",
+            "spec.placement.strategy",
+            'Unsupported value: "Random"',
+            id="unknown strategy",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights",
+            {"fit": 0, "price": 0, "locality": 0, "reliability": 0},
+            "spec.placement.weights",
+            "at least one weight must be greater than 0",
+            id="all weights zero",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights.fit",
+            101,
+            "spec.placement.weights.fit",
+            "less than or equal to 100",
+            id="weight above 100",
+        ),
+    ],
+)
+def test_invalid_manifest_is_refused(
+    hub: Any, sample: str, path: str, value: Any, field: str, rule: str
+) -> None:
+    result = dry_run(hub, mutate(sample, path, value))
+    assert result.returncode != 0, f"accepted: {result.stdout}"
+    refusals = [line for line in result.stderr.splitlines() if field in line and rule in line]
+    assert refusals, f"expected {field!r} with {rule!r} in:\n{result.stderr}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "500m",
+        "1.5Gi",
+        "1e3",
+        "100M",
+        "1Ki",
+        ".5",
+        "5.",
+        "+1",
+        "1E",
+        "7n",
+        "1KB",
+        "1ki",
+        "1e3m",
+        "1.5.5",
+        "e3",
+        "0x10",
+        "1 Gi",
+    ],
+)
+def test_quantity_parser_agrees_with_the_api_server(hub: Any, text: str) -> None:
+    """computenet.quantity must accept exactly what the API server's quantity parser accepts."""
+    result = dry_run(hub, mutate("task-gpu.yaml", "data.size", text))
+    refused_as_malformed = "spec.data.size" in result.stderr and "Kubernetes quantity" in result.stderr
+    assert refused_as_malformed == (not is_quantity(text)), result.stderr
+
+
+@pytest.fixture
+def names() -> str:
+    return f"api-test-{uuid.uuid4().hex[:8]}"
+
+
+def inert_identifier(name: str) -> dict[str, Any]:
+    """An identifier no pool selects and no Secret backs, so a running operator leaves it alone."""
+    document = load("identifier-member-1.yaml")
+    document["metadata"] = {"name": name}
+    document["spec"]["uri"] = f"cpi://acme/cn-east/{name}"
+    document["spec"]["connection"]["secretRef"]["name"] = f"{name}-no-such-secret"
+    return document
+
+
+def test_uri_is_immutable(hub: Any, names: str) -> None:
+    document = inert_identifier(names)
+    hub.kubectl("create", "-f", "-", input=yaml.safe_dump(document))
+    try:
+        document["spec"]["uri"] = f"cpi://acme/cn-east/{names}-moved"
+        result = hub.kubectl("apply", "-f", "-", input=yaml.safe_dump(document), check=False)
+        assert result.returncode != 0
+        assert "spec.uri" in result.stderr
+        assert "uri is immutable" in result.stderr
+    finally:
+        hub.kubectl("delete", "cid", names, "--wait=false", check=False)
+
+
+def header(output: str) -> list[str]:
+    return output.splitlines()[0].split()
+
+
+def test_kubectl_get_shows_the_printer_columns(hub: Any, names: str) -> None:
+    identifier = inert_identifier(names)
+    pool = load("pool.yaml")
+    pool["metadata"] = {"name": names}
+    pool["spec"]["identifierSelector"] = {"matchLabels": {"api-test": names}}
+    task = load("task-gang.yaml")
+    task["metadata"] = {"name": names}
+    task["spec"].update(pool=names, suspend=True)
+    hub.kubectl("create", "namespace", names)
+    try:
+        for document in (identifier, pool):
+            hub.kubectl("create", "-f", "-", input=yaml.safe_dump(document))
+        hub.kubectl("create", "-n", names, "-f", "-", input=yaml.safe_dump(task))
+
+        cid = hub.kubectl("get", "cid", names).stdout
+        assert header(cid) == ["NAME", "URI", "READY", "GPUS", "REGION", "PRICE", "AGE"]
+        assert f"cpi://acme/cn-east/{names}" in cid
+        assert "cn-east" in cid
+        wide = hub.kubectl("get", "cid", names, "-o", "wide").stdout
+        assert header(wide)[-4:] == ["PROVIDER", "CLASS", "HEARTBEAT", "AGE"]
+        assert header(hub.kubectl("get", "cpool", names).stdout) == [
+            "NAME",
+            "READY",
+            "GPUS",
+            "QUEUED",
+            "RUNNING",
+            "AGE",
+        ]
+        assert header(hub.kubectl("get", "ctask", "-n", names).stdout) == [
+            "NAME",
+            "PHASE",
+            "IDENTIFIER",
+            "GPUS",
+            "AGE",
+        ]
+        everything = hub.kubectl("get", "computenet", "-A").stdout
+        assert names in everything, "the computenet category lists all three kinds"
+    finally:
+        hub.kubectl("delete", "namespace", names, "--wait=false", check=False)
+        hub.kubectl("delete", "cid,cpool", names, "--wait=false", check=False)
+
+
+def test_server_applies_defaults(hub: Any, names: str) -> None:
+    task = load("task-offers.yaml")
+    task["metadata"] = {"name": names}
+    result = hub.kubectl(
+        "create", "--dry-run=server", "-n", "default", "-o", "yaml", "-f", "-", input=yaml.safe_dump(task)
+    )
+    spec = yaml.safe_load(result.stdout)["spec"]
+    assert (spec["pool"], spec["replicas"], spec["priority"]) == ("default", 1, 0)
+    assert spec["failover"] == {"policy": NEVER, "gracePeriodSeconds": 300}
+    assert spec["template"]["spec"]["template"]["spec"]["restartPolicy"] == NEVER
