@@ -1,0 +1,54 @@
+"""Placement: given an immutable node-level snapshot of the pool and a task, where it runs, or why not.
+
+Pure: no Kubernetes client, no kopf, no clock. The member layer feeds a `SnapshotBuilder`; the
+scheduler loop calls `place` (or `schedule` for a queue) and holds the result with `Assumptions`
+until the member reports the pods; a suspended task shows `offers`. See the modules for the why.
+"""
+
+from computenet.placement.accelerators import MODELS, AcceleratorModel, accelerator_facts, lookup, peak_tflops
+from computenet.placement.assume import Assumption, Assumptions
+from computenet.placement.builder import SnapshotBuilder
+from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejection
+from computenet.placement.demand import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
+from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
+from computenet.placement.nodes import Node, Taint, Toleration
+from computenet.placement.offers import Offer, offers
+from computenet.placement.pipeline import place
+from computenet.placement.queue import order, schedule
+from computenet.placement.snapshot import Capacity, ModelCapacity, Snapshot
+
+__all__ = [
+    "MODELS",
+    "AcceleratorDemand",
+    "AcceleratorModel",
+    "Assumption",
+    "Assumptions",
+    "Candidate",
+    "Capacity",
+    "ComputeClass",
+    "Constraints",
+    "Data",
+    "Decision",
+    "Demand",
+    "Identifier",
+    "ModelCapacity",
+    "Network",
+    "Node",
+    "NodeSlot",
+    "Offer",
+    "Pricing",
+    "Rejection",
+    "Snapshot",
+    "SnapshotBuilder",
+    "Strategy",
+    "Taint",
+    "Toleration",
+    "Weights",
+    "accelerator_facts",
+    "lookup",
+    "offers",
+    "order",
+    "peak_tflops",
+    "place",
+    "schedule",
+]

@@ -1,0 +1,97 @@
+"""Array aliases and the two array tricks placement leans on: interning and segment gathers.
+
+Placement keeps node and identifier facts as NumPy columns so that one decision over a million
+nodes is a handful of vector operations rather than a million Python objects. Strings (models,
+regions, taint sets) become small integers through an `Interner`; the nodes of many identifiers
+are gathered at once from a CSR layout (`indptr`, `members`) with `gather`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+K = TypeVar("K", bound=Hashable)
+A = TypeVar("A", bound=npt.NDArray[Any])
+
+EMPTY_INT: IntArray = np.zeros(0, dtype=np.int64)
+
+
+class Interner(Generic[K]):
+    """Stable small integers for hashable values; ids are never reused, so arrays stay valid."""
+
+    def __init__(self, *initial: K) -> None:
+        self._ids: dict[K, int] = {}
+        self.values: list[K] = []
+        for value in initial:
+            self.id(value)
+
+    def id(self, value: K) -> int:
+        found = self._ids.get(value)
+        if found is None:
+            found = len(self.values)
+            self._ids[value] = found
+            self.values.append(value)
+        return found
+
+    def get(self, value: K) -> int | None:
+        return self._ids.get(value)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def frozen(array: A) -> A:
+    """Mark an array read-only so a snapshot cannot be changed behind a decision's back."""
+    array.flags.writeable = False
+    return array
+
+
+def gather(indptr: IntArray, members: IntArray, ids: IntArray) -> tuple[IntArray, IntArray]:
+    """Rows of the segments `ids` of a CSR layout, and for each row its position in `ids`.
+
+    One vectorised pass instead of concatenating thousands of small arrays in Python.
+    """
+    offsets, seg = ranges(indptr, ids)
+    return members[offsets], seg
+
+
+def ranges(indptr: IntArray, ids: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated `range(indptr[i], indptr[i + 1])` for each i in `ids`, with positions in `ids`."""
+    starts = indptr[ids]
+    lengths = indptr[ids + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return EMPTY_INT, EMPTY_INT
+    seg = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+    first = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths), seg
+
+
+def csr(groups: list[IntArray]) -> tuple[IntArray, IntArray]:
+    """CSR (`indptr`, `values`) of a list of arrays."""
+    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    indptr = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    values = np.concatenate(groups).astype(np.int64) if groups else EMPTY_INT
+    return indptr, values
+
+
+def group_sum(keys: IntArray, values: npt.NDArray[np.generic], size: int) -> IntArray:
+    """Exact integer sums of `values` per key (bincount's float weights would round large bytes)."""
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, keys, values)
+    return out
+
+
+def group_max(keys: IntArray, values: IntArray, size: int) -> IntArray:
+    out = np.zeros(size, dtype=np.int64)
+    np.maximum.at(out, keys, values)
+    return out

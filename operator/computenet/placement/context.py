@@ -1,0 +1,227 @@
+"""Everything one decision derives from (snapshot, demand, assumptions), each computed once.
+
+Filters and scores are small because the shared derivations live here: which node kinds suit the
+task (architecture, accelerator, taints), which label sets satisfy its nodeSelector, the model
+columns a gang may land on, latency and transfer time to its data, and its price per hour. The
+fit results (`fit.ensure`) are stored here too, so the Price filter and the scores reuse what the
+Resources filter computed, yet each plugin still works alone on any identifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+
+import numpy as np
+
+from computenet.placement.accelerators import HOSTNAME_LABEL, lookup
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
+from computenet.placement.demand import Demand
+from computenet.placement.nodes import Taint, selects, tolerated
+from computenet.placement.overlay import Overlay, empty_overlay
+from computenet.placement.resources import GIB, VENDOR_RESOURCES
+from computenet.placement.snapshot import Snapshot
+
+NOT_COMPUTED = -2
+NO_FIT = -1
+
+
+class Context:
+    def __init__(self, snapshot: Snapshot, demand: Demand, overlay: Overlay | None = None) -> None:
+        self.snapshot = snapshot
+        self.demand = demand
+        self.overlay = overlay if overlay is not None else empty_overlay(len(snapshot))
+        self.replicas = demand.replicas
+        self.need = demand.per_replica
+        n = len(snapshot)
+        self.fit_model: IntArray = np.full(n, NOT_COMPUTED, dtype=np.int64)
+        """Per identifier: the model id the gang would run on (0 for cpu-only), or NO_FIT."""
+        self.fit_upper: IntArray = np.zeros(n, dtype=np.int64)
+        self.fit_lower: IntArray = np.zeros(n, dtype=np.int64)
+        self.fit_utilization: FloatArray = np.zeros(n)
+        self.fit_price: FloatArray = np.full(n, np.nan)
+
+    # ---- node kinds ----
+
+    @cached_property
+    def kind_arch_ok(self) -> BoolArray:
+        wanted = self.demand.constraints.architectures
+        arch = self.snapshot.vocabulary.kind_columns[0]
+        if not wanted:
+            return np.ones(len(arch), dtype=bool)
+        names = self.snapshot.vocabulary.archs
+        return np.isin(arch, [i for i, a in enumerate(names) if a in wanted])
+
+    @cached_property
+    def model_ok(self) -> BoolArray:
+        """Per model id: whether the task's devices may be of this model (vendor and any-of models)."""
+        models = self.snapshot.vocabulary.models
+        acc = self.demand.accelerators
+        if not self.need.accelerators or acc is None:
+            return np.ones(len(models), dtype=bool)
+        resource = VENDOR_RESOURCES.get(acc.vendor) if acc.vendor else None
+        return np.array(
+            [
+                r is not None and (resource is None or r == resource) and (not acc.models or name in acc.models)
+                for r, name in models
+            ],
+            dtype=bool,
+        )
+
+    @cached_property
+    def kind_accelerator_ok(self) -> BoolArray:
+        _, model, memory, _ = self.snapshot.vocabulary.kind_columns
+        ok = self.model_ok[model]
+        acc = self.demand.accelerators
+        if self.need.accelerators and acc is not None and acc.min_memory_mib:
+            ok = ok & (memory >= acc.min_memory_mib)
+        return ok
+
+    @cached_property
+    def kind_tolerated(self) -> BoolArray:
+        tolerations = self.demand.tolerations
+        sets = self.snapshot.vocabulary.taint_sets
+        ok = np.array([tolerated([Taint(*t) for t in taints], tolerations) for taints in sets], dtype=bool)
+        return ok[self.snapshot.vocabulary.kind_columns[3]]
+
+    @cached_property
+    def kind_ok(self) -> BoolArray:
+        return self.kind_arch_ok & self.kind_accelerator_ok & self.kind_tolerated
+
+    # ---- labels ----
+
+    @cached_property
+    def hostname(self) -> str | None:
+        return self.demand.node_selector.get(HOSTNAME_LABEL)
+
+    @cached_property
+    def label_ok(self) -> BoolArray | None:
+        """Per label set: does it satisfy the pod nodeSelector (hostname aside)? None: no selector."""
+        selector = {k: v for k, v in self.demand.node_selector.items() if k != HOSTNAME_LABEL}
+        if not selector:
+            return None
+        sets = self.snapshot.vocabulary.label_sets
+        return np.array([selects(selector, dict(labels)) for labels in sets], dtype=bool)
+
+    def rows_selected(self, rows: IntArray) -> BoolArray | None:
+        """Per node row: does the pod nodeSelector select it? None when there is no selector."""
+        ok = None if self.label_ok is None else self.label_ok[self.snapshot.nodes.labels[rows]]
+        if self.hostname is not None:
+            names = self.snapshot.nodes.hostnames
+            by_host = np.fromiter((names[r] == self.hostname for r in rows), dtype=bool, count=len(rows))
+            ok = by_host if ok is None else ok & by_host
+        return ok
+
+    # ---- entries ----
+
+    def entries_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
+        """Entries of the identifiers `ids`, with each entry's position in `ids`."""
+        return ranges(self.snapshot.entries.ident_indptr, ids)
+
+    def any_entry(self, ids: IntArray, kind_mask: BoolArray) -> BoolArray:
+        """Per identifier in `ids`: whether it has a schedulable node of a kind in `kind_mask`.
+
+        Counted over every entry at once: entries are few (about one per node kind per
+        identifier), and one pass is cheaper than gathering the entries of `ids`.
+        """
+        e = self.snapshot.entries
+        has: BoolArray = np.bincount(e.ident[kind_mask[e.kind]], minlength=len(self.snapshot)) > 0
+        return has[ids]
+
+    def lookup(self, table: Mapping[str, int], names: Iterable[str]) -> BoolArray:
+        """A mask over interned ids (regions, providers, ...) that is True for `names`."""
+        mask = np.zeros(len(table) + 1, dtype=bool)  # the extra slot stays False for "not interned"
+        mask[[table[n] for n in names if n in table]] = True
+        return mask
+
+    # ---- model columns ----
+
+    @cached_property
+    def columns(self) -> IntArray:
+        """Model ids a gang may land on, by name (cpu-only tasks: the single column 0)."""
+        if not self.need.accelerators:
+            return np.zeros(1, dtype=np.int64)
+        vocabulary = self.snapshot.vocabulary
+        ids = [m for m in range(len(vocabulary.models)) if self.model_ok[m]]
+        return np.array(sorted(ids, key=vocabulary.model_name), dtype=np.int64)
+
+    @cached_property
+    def entry_assumed(self) -> BoolArray:
+        """Per entry: does it hold a node with assumed usage? Its summary then overstates free."""
+        e = self.snapshot.entries
+        mask = np.zeros(len(e.kind), dtype=bool)
+        if len(self.overlay.rows):
+            mask[e.entries_holding(self.overlay.rows)] = True
+        return mask
+
+    @cached_property
+    def entry_column(self) -> IntArray:
+        """Per entry: the model column of its kind if the task can use the kind at all, else -1."""
+        kind = self.snapshot.entries.kind
+        return np.where(self.kind_ok[kind], self.column_of_kind[kind], -1)
+
+    @cached_property
+    def column_of_kind(self) -> IntArray:
+        """Per kind: its model's column, or -1 when the task cannot use the kind's model."""
+        model = self.snapshot.vocabulary.kind_columns[1]
+        if not self.need.accelerators:
+            return np.zeros(len(model), dtype=np.int64)
+        lookup = np.full(len(self.snapshot.vocabulary.models), -1, dtype=np.int64)
+        lookup[self.columns] = np.arange(len(self.columns))
+        return lookup[model]
+
+    @cached_property
+    def device_label(self) -> str:
+        """How rejections name the task's devices: "nvidia.com/gpu (NVIDIA-H100-80GB-HBM3)"."""
+        acc = self.demand.accelerators
+        if acc is None:
+            return "accelerators"
+        resources = {lookup(m).resource if lookup(m) else None for m in acc.models}  # type: ignore[union-attr]
+        resource = VENDOR_RESOURCES.get(acc.vendor) if acc.vendor else None
+        if resource is None and len(resources) == 1:
+            resource = resources.pop()
+        resource = resource or "accelerators"
+        return f"{resource} ({'|'.join(acc.models)})" if acc.models else resource
+
+    # ---- data locality and price ----
+
+    @cached_property
+    def data_region(self) -> int | None:
+        data = self.demand.data
+        return None if data is None else self.snapshot.vocabulary.regions.get(data.region)
+
+    @cached_property
+    def latency_ms(self) -> FloatArray:
+        """Per identifier: latency to the task's data region; 0 in-region unless stated; NaN unknown."""
+        table = self.snapshot.table
+        if self.data_region is None:
+            return np.full(len(self.snapshot), np.nan)
+        latency = table.latency_ms[:, self.data_region].copy()
+        latency[np.isnan(latency) & (table.region == self.data_region)] = 0.0
+        return latency
+
+    @cached_property
+    def transfer_seconds(self) -> FloatArray:
+        """Per identifier: time to move the task's data over its bandwidth; 0 in-region; NaN unknown."""
+        size = self.demand.data.size_bytes if self.demand.data else 0
+        table = self.snapshot.table
+        if not size:
+            return np.zeros(len(self.snapshot))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            seconds: FloatArray = size * 8 / (table.bandwidth_gbps * 1e9)
+        if self.data_region is not None:
+            seconds[table.region == self.data_region] = 0.0
+        return seconds
+
+    def price(self, ids: IntArray, models: IntArray) -> FloatArray:
+        """Price per hour of the whole task on each identifier with the given device model; NaN unknown."""
+        t, need = self.snapshot.table, self.need
+        per_replica = need.cpu / 1000 * t.price_cpu[ids] + need.memory / GIB * t.price_memory[ids]
+        if need.accelerators:
+            device = t.price_devices[ids, np.maximum(models, 0)]
+            per_replica = per_replica + need.accelerators * np.where(models > 0, device, np.nan)
+        return np.asarray(per_replica * self.replicas, dtype=np.float64)
+
+    def assumed(self, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        o = self.overlay
+        return o.ident_cpu[ids], o.ident_memory[ids], o.ident_devices[ids]

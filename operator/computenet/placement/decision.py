@@ -1,0 +1,138 @@
+"""What placement answers: the chosen identifier, the ranked candidates, and every rejection.
+
+A decision over ten thousand identifiers must not build ten thousand Python objects to be fast,
+so it keeps arrays and builds candidates and rejections only when they are read. `summary` (the
+one line for the status condition) only counts rejections by reason and is cheap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from computenet.placement.arrays import FloatArray, IntArray
+from computenet.placement.context import Context
+from computenet.placement.explain import summarize
+from computenet.placement.framework import Filter, Reason
+from computenet.placement.resources import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSlot:
+    """Replicas of the gang that one node holds in the chosen placement; `row` keys assumptions."""
+
+    cluster: str
+    node: str
+    replicas: int
+    row: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    identifier: str
+    uri: str
+    score: float
+    scores: Mapping[str, float]
+    """Per score plugin, 0-100, for the plugins that apply to the task."""
+    model: str | None
+    """The accelerator model the gang would run on (None for cpu-only tasks)."""
+    price_per_hour: float | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    identifier: str
+    filter: str
+    reason: str
+    message: str
+    phrase: str
+
+
+class Decision:
+    def __init__(
+        self,
+        ctx: Context,
+        filters: Sequence[Filter],
+        rejected_by: IntArray,
+        codes: IntArray,
+        ranked: IntArray,
+        totals: FloatArray,
+        scores: Mapping[str, FloatArray],
+        assignment: tuple[tuple[int, int], ...],
+    ) -> None:
+        self._ctx, self._filters = ctx, filters
+        self._rejected_by, self._codes = rejected_by, codes
+        self._ranked, self._totals, self._scores = ranked, totals, scores
+        snap = ctx.snapshot
+        self.task_uid = ctx.demand.uid
+        self.total = len(snap)
+        self.per_replica: Usage = ctx.need
+        self.replicas = ctx.replicas
+        self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
+        nodes = snap.nodes
+        self.assignment = tuple(
+            NodeSlot(snap.vocabulary.clusters[int(nodes.cluster[r])], nodes.names[r], n, r) for r, n in assignment
+        )
+        self.model_id = int(ctx.fit_model[ranked[0]]) if len(ranked) else 0
+
+    def _candidate(self, rank: int) -> Candidate:
+        ctx, i = self._ctx, int(self._ranked[rank])
+        ident = ctx.snapshot.identifiers[i]
+        model = int(ctx.fit_model[i])
+        price = float(ctx.fit_price[i])
+        return Candidate(
+            identifier=ident.name,
+            uri=ident.uri,
+            score=float(self._totals[rank]),
+            scores={name: float(values[rank]) for name, values in self._scores.items()},
+            model=ctx.snapshot.vocabulary.model_name(model) if model > 0 else None,
+            price_per_hour=None if np.isnan(price) else price,
+            currency=ident.pricing.currency if ident.pricing else None,
+        )
+
+    def top(self, k: int) -> tuple[Candidate, ...]:
+        return tuple(self._candidate(r) for r in range(min(k, len(self._ranked))))
+
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every identifier that passed all filters, best first."""
+        return self.top(len(self._ranked))
+
+    @cached_property
+    def rejections(self) -> Mapping[str, Rejection]:
+        """Per rejected identifier, which filter rejected it and why, in its own numbers."""
+        out: dict[str, Rejection] = {}
+        for i in np.flatnonzero(self._rejected_by >= 0):
+            f, code = self._filters[int(self._rejected_by[i])], int(self._codes[i])
+            reason = f.reason(self._ctx, code)
+            name = self._ctx.snapshot.identifiers[i].name
+            out[name] = Rejection(name, f.name, reason.code, f.detail(self._ctx, int(i), code), reason.phrase)
+        return out
+
+    @cached_property
+    def reasons(self) -> tuple[tuple[int, Reason], ...]:
+        """Rejections grouped by phrase: (count, reason), most common first."""
+        failed = self._rejected_by >= 0
+        pairs = Counter(zip(self._rejected_by[failed].tolist(), self._codes[failed].tolist(), strict=True))
+        groups: Counter[Reason] = Counter()
+        for (f, code), count in pairs.items():
+            groups[self._filters[f].reason(self._ctx, code)] += count
+        return tuple((count, reason) for reason, count in sorted(groups.items(), key=lambda g: (-g[1], g[0].phrase)))
+
+    @cached_property
+    def summary(self) -> str:
+        """One line for the status condition."""
+        groups = [(count, reason.phrase) for count, reason in self.reasons]
+        chosen = self.chosen
+        return summarize(
+            len(self._ranked),
+            self.total,
+            groups,
+            chosen.identifier if chosen else None,
+            chosen.score if chosen else 0.0,
+        )

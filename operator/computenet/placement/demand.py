@@ -1,0 +1,101 @@
+"""A ComputeTask's demand as placement sees it: per-replica amounts, constraints and weights.
+
+Amounts are integers (cpu millicores, memory bytes, device counts); the lead converts the task's
+quantities. A gang of `replicas` must land in one identifier, on one accelerator model, with as
+many replicas per node as fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from computenet.placement.accelerators import canonical
+from computenet.placement.nodes import Toleration
+from computenet.placement.resources import VENDOR_RESOURCES, Usage
+
+
+class Strategy(StrEnum):
+    BINPACK = "binpack"
+    SPREAD = "spread"
+
+
+@dataclass(frozen=True)
+class AcceleratorDemand:
+    """Devices per replica; `models` is any-of (empty: any model of `vendor`, or of any vendor)."""
+
+    count: int
+    vendor: str | None = None
+    models: tuple[str, ...] = ()
+    min_memory_mib: int = 0
+
+    def __post_init__(self) -> None:
+        if self.vendor is not None and self.vendor not in VENDOR_RESOURCES:
+            raise ValueError(f"unknown accelerator vendor {self.vendor!r}")
+        object.__setattr__(self, "models", tuple(canonical(m) for m in self.models))
+
+
+@dataclass(frozen=True)
+class Constraints:
+    regions_required: tuple[str, ...] = ()
+    regions_preferred: tuple[str, ...] = ()
+    regions_forbidden: tuple[str, ...] = ()
+    providers_allowed: tuple[str, ...] = ()
+    providers_denied: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ()
+    compute_class: str | None = None
+    max_price_per_hour: float | None = None
+    currency: str | None = None
+    max_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Data:
+    region: str
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each score counts; a pool sets defaults, a task may override. Zero disables one."""
+
+    fit: float = 1.0
+    price: float = 1.0
+    locality: float = 1.0
+    reliability: float = 1.0
+    preference: float = 1.0
+
+
+@dataclass(frozen=True)
+class Demand:
+    uid: str
+    namespace: str = "default"
+    name: str = ""
+    priority: int = 0
+    created: float = 0.0
+    replicas: int = 1
+    cpu: int = 0
+    memory: int = 0
+    accelerators: AcceleratorDemand | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    constraints: Constraints = field(default_factory=Constraints)
+    data: Data | None = None
+    weights: Weights = field(default_factory=Weights)
+    strategy: Strategy = Strategy.BINPACK
+    suspended: bool = False
+
+    def __post_init__(self) -> None:
+        if self.replicas < 1:
+            raise ValueError("a task needs at least one replica")
+        if min(self.cpu, self.memory, self.devices) < 0:
+            raise ValueError("negative resource request")
+
+    @property
+    def devices(self) -> int:
+        return self.accelerators.count if self.accelerators else 0
+
+    @property
+    def per_replica(self) -> Usage:
+        return Usage(self.cpu, self.memory, self.devices)

@@ -1,0 +1,48 @@
+"""NodeSelector: the identifier's partition has schedulable nodes, one matching the pod's selector.
+
+The identifier's own selector decides which of the member's nodes are its partition (see
+`builder`); the pod template's nodeSelector must then select at least one of them, otherwise the
+member's scheduler would leave the pods Pending.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from computenet.placement import reasons
+from computenet.placement.arrays import IntArray, gather
+from computenet.placement.context import Context
+from computenet.placement.framework import PASS, Reason
+
+NO_NODES, NOT_SELECTED = 0, 1
+
+
+class NodeSelector:
+    name = "NodeSelector"
+
+    def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
+        schedulable = ctx.snapshot.table.schedulable[ids] > 0
+        codes = np.where(schedulable, PASS, NO_NODES)
+        if ctx.label_ok is None and ctx.hostname is None:
+            return codes
+        entries, pos = ctx.entries_of(ids)
+        e = ctx.snapshot.entries
+        rows, seg = gather(e.indptr, e.rows, entries)
+        selected = ctx.rows_selected(rows)
+        assert selected is not None
+        matched = np.bincount(pos[seg][selected], minlength=len(ids)) > 0
+        codes[schedulable & ~matched] = NOT_SELECTED
+        return codes
+
+    def reason(self, ctx: Context, code: int) -> Reason:
+        if code == NO_NODES:
+            return Reason(reasons.NO_SCHEDULABLE_NODES, "no schedulable nodes")
+        selector = ",".join(f"{k}={v}" for k, v in sorted(ctx.demand.node_selector.items()))
+        return Reason(reasons.NODE_SELECTOR_MISMATCH, f"no node matches nodeSelector {selector}")
+
+    def detail(self, ctx: Context, ident: int, code: int) -> str:
+        members = int(ctx.snapshot.table.members[ident])
+        if code == NO_NODES:
+            return f"none of its {members} nodes is Ready and schedulable"
+        schedulable = int(ctx.snapshot.table.schedulable[ident])
+        return f"none of its {schedulable} schedulable nodes matches the pod nodeSelector"

@@ -1,0 +1,24 @@
+"""Ready: an identifier whose member is unreachable, stale or unhealthy gets no new work."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from computenet.placement import reasons
+from computenet.placement.arrays import IntArray
+from computenet.placement.context import Context
+from computenet.placement.framework import PASS, Reason
+
+
+class Ready:
+    name = "Ready"
+
+    def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
+        return np.where(ctx.snapshot.table.ready[ids] == 1, PASS, 0)
+
+    def reason(self, ctx: Context, code: int) -> Reason:
+        return Reason(reasons.NOT_READY, "not Ready")
+
+    def detail(self, ctx: Context, ident: int, code: int) -> str:
+        why = ctx.snapshot.identifiers[ident].not_ready_reason
+        return f"identifier is not Ready: {why}" if why else "identifier is not Ready"

@@ -1,0 +1,38 @@
+"""Regions: required regions (if any) must include the identifier's; forbidden ones must not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from computenet.placement import reasons
+from computenet.placement.arrays import IntArray
+from computenet.placement.context import Context
+from computenet.placement.framework import PASS, Reason
+
+NOT_REQUIRED, FORBIDDEN = 0, 1
+
+
+class Regions:
+    name = "Regions"
+
+    def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
+        c, known = ctx.demand.constraints, ctx.snapshot.vocabulary.regions
+        if not c.regions_required and not c.regions_forbidden:
+            return None
+        region = ctx.snapshot.table.region[ids]
+        codes = np.full(len(ids), PASS)
+        if c.regions_required:
+            codes[~ctx.lookup(known, c.regions_required)[region]] = NOT_REQUIRED
+        if c.regions_forbidden:
+            codes[ctx.lookup(known, c.regions_forbidden)[region]] = FORBIDDEN
+        return codes
+
+    def reason(self, ctx: Context, code: int) -> Reason:
+        c = ctx.demand.constraints
+        if code == FORBIDDEN:
+            return Reason(reasons.REGION_NOT_ALLOWED, f"region forbidden ({', '.join(c.regions_forbidden)})")
+        return Reason(reasons.REGION_NOT_ALLOWED, f"region not in {', '.join(c.regions_required)}")
+
+    def detail(self, ctx: Context, ident: int, code: int) -> str:
+        region = ctx.snapshot.identifiers[ident].region or "(none)"
+        return f"region {region} is forbidden" if code == FORBIDDEN else f"region {region} is not required"

@@ -1,0 +1,92 @@
+"""Resources: the gang's replicas find slots on the nodes of this one identifier (see `fit`).
+
+A rejection names the most specific shortage, checked in this order: not enough of a resource
+in total over the suitable nodes ("insufficient nvidia.com/gpu in total"); enough in total but
+not on any single node, i.e. fragmentation ("... on any single node"); every resource on some
+node but not together on one; or, for a gang, fewer slots than replicas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from computenet.placement import fit, reasons
+from computenet.placement.arrays import IntArray
+from computenet.placement.context import NO_FIT, Context
+from computenet.placement.framework import PASS, Reason
+from computenet.placement.resources import cores, gib
+
+TOTAL, NODE, GANG, TOGETHER, NO_NODE = 0, 3, 6, 7, 8
+"""TOTAL and NODE are followed by the resource: + 0 devices, + 1 cpu, + 2 memory."""
+
+
+def _amount(r: int, value: int) -> str:
+    return str(value) if r == 0 else cores(value) if r == 1 else gib(value)
+
+
+class Resources:
+    name = "Resources"
+
+    def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
+        fit.ensure(ctx, ids)
+        failed = ctx.fit_model[ids] == NO_FIT
+        codes = np.full(len(ids), PASS)
+        if failed.any():
+            codes[failed] = self._classify(ctx, ids[failed])
+        return codes
+
+    @staticmethod
+    def _classify(ctx: Context, ids: IntArray) -> IntArray:
+        short = fit.shortfall(ctx, ids)
+        need = (ctx.need.accelerators, ctx.need.cpu, ctx.need.memory)
+        codes = np.full(len(ids), GANG if ctx.replicas > 1 else TOGETHER)
+        for r in (2, 1, 0):  # later assignments win: devices before cpu before memory
+            if need[r]:
+                codes = np.where(short.largest[r] < need[r], NODE + r, codes)
+        for r in (2, 1, 0):  # a shortage in total is more telling than fragmentation
+            if need[r]:
+                codes = np.where(short.free[r] < ctx.replicas * need[r], TOTAL + r, codes)
+        return np.where(short.nodes == 0, NO_NODE, codes)
+
+    @staticmethod
+    def _name(ctx: Context, r: int) -> str:
+        return (ctx.device_label, "cpu", "memory")[r]
+
+    def reason(self, ctx: Context, code: int) -> Reason:
+        if TOTAL <= code < NODE:
+            return Reason(reasons.INSUFFICIENT_RESOURCE, f"insufficient {self._name(ctx, code - TOTAL)} in total")
+        if NODE <= code < GANG:
+            return Reason(reasons.FRAGMENTED, f"insufficient {self._name(ctx, code - NODE)} on any single node")
+        if code == GANG:
+            return Reason(reasons.GANG_DOES_NOT_FIT, f"gang of {ctx.replicas} does not fit on the nodes")
+        if code == TOGETHER:
+            wanted = "cpu, memory and " + ctx.device_label if ctx.need.accelerators else "cpu and memory"
+            return Reason(reasons.FRAGMENTED, f"no single node has the {wanted} together")
+        return Reason(reasons.NO_SUITABLE_NODE, "no node suits architecture, accelerator and tolerations at once")
+
+    def detail(self, ctx: Context, ident: int, code: int) -> str:
+        short = fit.shortfall(ctx, np.array([ident]))
+        model = int(short.model[0])
+        resource = ctx.snapshot.vocabulary.models[model][0] or "devices"
+        name = (f"{resource} ({ctx.snapshot.vocabulary.model_name(model)})", "cpu", "memory")
+        need = (ctx.need.accelerators, ctx.need.cpu, ctx.need.memory)
+        held = any(int(amounts[0]) for amounts in ctx.assumed(np.array([ident])))
+        assumed = " after reservations assumed for pending tasks" if held else ""
+        if TOTAL <= code < NODE:
+            r = code - TOTAL
+            free, wanted = _amount(r, int(short.free[r][0])), _amount(r, ctx.replicas * need[r])
+            nodes = int(short.nodes[0])
+            on = f"on {nodes} suitable node{'' if nodes == 1 else 's'}"
+            return f"{free} {name[r]} free in total {on}{assumed}, the task needs {wanted}"
+        if NODE <= code < GANG:
+            r = code - NODE
+            largest, free = _amount(r, int(short.largest[r][0])), _amount(r, int(short.free[r][0]))
+            wanted = _amount(r, need[r])
+            head = f"at most {largest} {name[r]} free on one node ({free} in total){assumed}"
+            return f"{head}, a replica needs {wanted}"
+        if code == GANG:
+            return f"at most {int(ctx.fit_upper[ident])} of {ctx.replicas} replicas fit on its nodes{assumed}"
+        if code == TOGETHER:
+            parts = [f"{_amount(r, need[r])} {name[r]}" for r in (1, 2, 0) if need[r]]
+            return f"no node has {', '.join(parts)} free at once{assumed}"
+        return "no schedulable node suits the task's architecture, accelerator and tolerations at once"

@@ -1,0 +1,243 @@
+"""Whether a task's replicas fit on an identifier's nodes, on which model, and on which nodes.
+
+This is where node-level truth is kept: 16 free GPUs spread 2 per node hold no 8-GPU replica,
+and a gang of N fits only if the identifier's nodes offer N slots, counting several replicas per
+node where they fit. A gang lands on a single accelerator model (one pod template, one product
+selector); with any-of models the cheapest model that fits is chosen.
+
+For speed, each identifier is first bounded from its entry summaries (see `summary`): an upper
+bound on slots from sums and maxima, a lower bound from minima and the roomiest node. Only when
+the bounds straddle the gang size, or assumptions or a pod nodeSelector make the lower bound
+unreliable, are that entry's node rows read. The answer is exact either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from computenet.placement import summary as sm
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum
+from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
+from computenet.placement.demand import Strategy
+
+_UNKNOWN_PRICE = 1e300
+"""Ranks a model that fits but has no price after every priced one, before any that does not fit."""
+
+
+def _per(amount: IntArray, need: int, cap: int) -> IntArray:
+    """Replicas that `amount` holds at `need` each (any number when need is 0), at most `cap`."""
+    if need <= 0:
+        return np.full(len(amount), cap, dtype=np.int64)
+    held: IntArray = np.minimum(np.maximum(amount, 0) // need, cap)
+    return held
+
+
+def _slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray) -> IntArray:
+    need, cap = ctx.need, ctx.replicas
+    by_devices = _per(devices, need.accelerators, cap)
+    return np.minimum(np.minimum(by_devices, _per(cpu, need.cpu, cap)), _per(memory, need.memory, cap))
+
+
+_FEW = 32
+"""Below this many identifiers, gathering their entries beats one pass over all entries."""
+
+
+def usable_entries(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Entries of `ids` whose kind suits the task: (entries, position in ids, model column)."""
+    if len(ids) <= _FEW:
+        entries, pos = ctx.entries_of(ids)
+        column = ctx.entry_column[entries]
+        keep = column >= 0
+        return entries[keep], pos[keep], column[keep]
+    where = np.full(len(ctx.snapshot), -1, dtype=np.int64)
+    where[ids] = np.arange(len(ids))
+    pos = where[ctx.snapshot.entries.ident]
+    entries = np.flatnonzero((pos >= 0) & (ctx.entry_column >= 0))
+    return entries, pos[entries], ctx.entry_column[entries]
+
+
+def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
+    """(most, least) replicas each summarised entry can hold, both at most the gang size.
+
+    Most: what the entry's sums hold, and no more than every node being as roomy as the
+    roomiest in each dimension. Least: every node as poor as the poorest in each dimension, or
+    at least what the single roomiest node holds.
+    """
+    cap, need = ctx.replicas, ctx.need
+    wanted = np.array([need.accelerators, need.cpu, need.memory], dtype=np.int64)
+    free = np.maximum(s[:, sm.BOUNDS], 0).reshape(-1, 4, 3)
+    held = free // np.maximum(wanted, 1)
+    held[:, :, wanted == 0] = cap
+    held = np.minimum(held.min(axis=2), cap)
+    count = s[:, sm.COUNT]
+    most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
+    least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
+    return most, least
+
+
+def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Free (devices, cpu, memory) on node rows, after assumptions."""
+    devices, cpu, memory = ctx.snapshot.nodes.free(rows)
+    ctx.overlay.subtract(rows, cpu, memory, devices)
+    return devices, cpu, memory
+
+
+def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Read node rows: (rows, index into `entries`, replica slots per row after assumptions)."""
+    e = ctx.snapshot.entries
+    rows, seg = gather(e.indptr, e.rows, entries)
+    slots = _slots(ctx, *free_rows(ctx, rows))
+    selected = ctx.rows_selected(rows)
+    if selected is not None:
+        slots[~selected] = 0
+    return rows, seg, slots
+
+
+
+
+def ensure(ctx: Context, ids: IntArray) -> None:
+    """Fill the context's fit arrays for `ids` (model, bounds, price, utilization), once each."""
+    todo = ids[ctx.fit_model[ids] == NOT_COMPUTED]
+    if len(todo):
+        _compute(ctx, todo)
+
+
+def _compute(ctx: Context, ids: IntArray) -> None:
+    cap, n, width = ctx.replicas, len(ids), len(ctx.columns)
+    if width == 0:  # the task wants devices and the pool has none of a usable model
+        ctx.fit_model[ids] = NO_FIT
+        return
+    entries, pos, column = usable_entries(ctx, ids)
+    s = ctx.snapshot.entries.summary[entries]
+    upper, lower = bounds(ctx, s)
+    if ctx.label_ok is not None or ctx.hostname is not None:
+        lower[:] = 0
+    elif len(ctx.overlay.rows):
+        lower[ctx.entry_assumed[entries]] = 0
+    key = pos * width + column
+    most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
+    unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
+    if len(unsure):
+        _, seg, slots = scan(ctx, entries[unsure])
+        exact = np.minimum(group_sum(seg, slots, len(unsure)), cap)
+        upper[unsure] = lower[unsure] = exact
+        most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
+    most, least = most.reshape(n, width), least.reshape(n, width)
+    fits = least >= cap
+    prices = ctx.price(np.repeat(ids, width), np.tile(ctx.columns, n)).reshape(n, width)
+    rank = np.where(fits, np.where(np.isnan(prices), _UNKNOWN_PRICE, prices), np.inf)
+    chosen = np.where(fits.any(axis=1), np.argmin(rank, axis=1), np.argmax(most, axis=1))
+    at = (np.arange(n), chosen)
+    ok = fits[at]
+    ctx.fit_model[ids] = np.where(ok, ctx.columns[chosen], NO_FIT)
+    ctx.fit_upper[ids], ctx.fit_lower[ids] = most[at], least[at]
+    ctx.fit_price[ids] = np.where(ok, prices[at], np.nan)
+    ctx.fit_utilization[ids] = _utilization(ctx, ids, s, key, width)[at]
+
+
+def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width: int) -> FloatArray:
+    """Share of the task's dimensions in use after placing it, per (identifier, model column)."""
+    need, n = ctx.need, len(ids)
+    taken_cpu, taken_memory, taken_devices = ctx.assumed(ids)
+    if need.accelerators:
+        dims = [(sm.ACC_ALLOC, sm.ACC_SUM, need.accelerators, taken_devices)]
+    else:
+        both = [
+            (sm.CPU_ALLOC, sm.CPU_SUM, need.cpu, taken_cpu),
+            (sm.MEM_ALLOC, sm.MEM_SUM, need.memory, taken_memory),
+        ]
+        dims = [d for d in both if d[2]]
+    total: FloatArray = np.zeros((n, width))
+    for alloc_col, free_col, amount, taken in dims:
+        alloc = group_sum(key, s[:, alloc_col], n * width).reshape(n, width)
+        free = group_sum(key, s[:, free_col], n * width).reshape(n, width) - taken[:, None]
+        used = np.divide(alloc - free + amount * ctx.replicas, alloc, out=np.ones((n, width)), where=alloc > 0)
+        total += np.clip(used, 0.0, 1.0)
+    return total / max(len(dims), 1)
+
+
+def assign(ctx: Context, ident: int) -> tuple[tuple[int, int], ...]:
+    """(node row, replicas) pairs that hold the gang on `ident`, with its chosen model.
+
+    Binpack fills the tightest nodes first; spread deals replicas one per node, roomiest first;
+    equal nodes in arrival order. The member's own scheduler has the last word; this is what
+    assumptions reserve in the meantime. No more nodes than replicas are ever needed.
+    """
+    ensure(ctx, np.array([ident]))
+    model = int(ctx.fit_model[ident])
+    if model == NO_FIT:
+        return ()
+    entries, _, column = usable_entries(ctx, np.array([ident]))
+    rows, _, slots = scan(ctx, entries[ctx.columns[column] == model])
+    spread = ctx.demand.strategy is Strategy.SPREAD
+    order = np.lexsort((rows, -slots if spread else slots))
+    order = order[slots[order] > 0][: ctx.replicas]
+    candidates = list(zip(rows[order].tolist(), slots[order].tolist(), strict=True))
+    remaining, taken = ctx.replicas, dict.fromkeys((r for r, _ in candidates), 0)
+    progress = True
+    while remaining and spread and progress:  # deal one replica per node and round
+        progress = False
+        for r, s in candidates:
+            if remaining and taken[r] < s:
+                taken[r] += 1
+                remaining -= 1
+                progress = True
+    for r, s in () if spread else candidates:
+        taken[r] = min(s, remaining)
+        remaining -= taken[r]
+    return tuple((r, c) for r, c in taken.items() if c)
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """Why a gang does not fit, per identifier: what its usable nodes offer, after assumptions."""
+
+    model: IntArray
+    nodes: IntArray
+    free: tuple[IntArray, IntArray, IntArray]
+    largest: tuple[IntArray, IntArray, IntArray]
+    """(devices, cpu, memory) free in total and on the roomiest node, each per identifier."""
+
+
+def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
+    """Totals over the usable nodes of each identifier's closest model, to explain a rejection.
+
+    Summaries answer for most entries; entries under assumptions or a pod nodeSelector are read
+    row by row, so the numbers match what the fit decision saw.
+    """
+    n, width = len(ids), len(ctx.columns)
+    entries, pos, column = usable_entries(ctx, ids)
+    summary = ctx.snapshot.entries.summary
+    devices = group_sum(pos * width + column, summary[entries, sm.ACC_SUM], n * width)
+    best = np.argmax(devices.reshape(n, width), axis=1) if width else np.zeros(n, dtype=np.int64)
+    keep = column == best[pos]
+    entries, pos = entries[keep], pos[keep]
+    if ctx.label_ok is not None or ctx.hostname is not None:
+        exact = np.ones(len(entries), dtype=bool)
+    else:
+        exact = ctx.entry_assumed[entries]
+    s = summary[entries[~exact]]
+    at = pos[~exact]
+    nodes = group_sum(at, s[:, sm.COUNT], n)
+    free = [group_sum(at, s[:, c], n) for c in (sm.ACC_SUM, sm.CPU_SUM, sm.MEM_SUM)]
+    largest = [group_max(at, s[:, c], n) for c in (sm.ACC_MAX, sm.CPU_MAX, sm.MEM_MAX)]
+    if exact.any():
+        e = ctx.snapshot.entries
+        rows, seg = gather(e.indptr, e.rows, entries[exact])
+        owner = pos[exact][seg]
+        selected = ctx.rows_selected(rows)
+        if selected is not None:
+            rows, owner = rows[selected], owner[selected]
+        nodes += np.bincount(owner, minlength=n)
+        for i, values in enumerate(free_rows(ctx, rows)):
+            values = np.maximum(values, 0)
+            free[i] += group_sum(owner, values, n)
+            np.maximum.at(largest[i], owner, values)
+    return Shortfall(
+        model=ctx.columns[best] if width else best,
+        nodes=nodes,
+        free=(free[0], free[1], free[2]),
+        largest=(largest[0], largest[1], largest[2]),
+    )

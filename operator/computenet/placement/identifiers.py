@@ -1,0 +1,59 @@
+"""A ComputeIdentifier as placement sees it: the facts filters and scores read, as plain values.
+
+The lead builds these from the ComputeIdentifier objects and the member's health. One member
+cluster may be partitioned into several identifiers by `node_selector`; their nodes are stored
+once per cluster (see `builder`), so `cluster` names the member the nodes come from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ComputeClass(StrEnum):
+    GENERAL = "general"
+    AI = "ai"
+    HPC = "hpc"
+    EDGE = "edge"
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Prices per hour in one currency; accelerators priced per model (table or label spelling).
+
+    A missing cpu or memory price counts as zero (providers often fold them into the device
+    price); a missing price for the accelerator model a task would use makes the price unknown.
+    """
+
+    currency: str
+    per_cpu_core_hour: float | None = None
+    per_gib_hour: float | None = None
+    per_accelerator_hour: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Round-trip latency in ms from this identifier to named regions, and its bandwidth in Gbps."""
+
+    latency_ms: Mapping[str, float] = field(default_factory=dict)
+    bandwidth_gbps: float | None = None
+
+
+@dataclass(frozen=True)
+class Identifier:
+    name: str
+    cluster: str
+    uri: str = ""
+    ready: bool = True
+    not_ready_reason: str = ""
+    provider: str = ""
+    region: str = ""
+    zone: str = ""
+    compute_class: ComputeClass = ComputeClass.GENERAL
+    architectures: tuple[str, ...] = ()
+    pricing: Pricing | None = None
+    network: Network = field(default_factory=Network)
+    recent_failures: int = 0
+    node_selector: Mapping[str, str] = field(default_factory=dict)

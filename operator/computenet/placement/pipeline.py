@@ -1,0 +1,86 @@
+"""place(): filter, score, select. The one function the rest of the operator calls.
+
+Filters run in order over the identifiers still standing, so each is asked only about the ones
+the cheaper filters before it let through, and each rejected identifier keeps the first reason.
+Survivors are scored by every applicable score plugin, combined as a weighted mean, and ranked
+by total score, then by name: the same inputs always give the same decision. The winner's
+node slots are computed so that the caller can assume them (see `assume`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from computenet.placement import fit
+from computenet.placement.arrays import FloatArray
+from computenet.placement.assume import Assumptions
+from computenet.placement.context import Context
+from computenet.placement.decision import Decision
+from computenet.placement.demand import Demand
+from computenet.placement.filters import DEFAULT_FILTERS
+from computenet.placement.framework import PASS, Filter, Score
+from computenet.placement.scores import DEFAULT_SCORES
+from computenet.placement.snapshot import Snapshot
+
+_TIE_DECIMALS = 6
+"""Totals are compared rounded, so that float noise never decides between equal candidates."""
+
+
+def place(
+    snapshot: Snapshot,
+    demand: Demand,
+    *,
+    assumptions: Assumptions | None = None,
+    filters: Sequence[Filter] = DEFAULT_FILTERS,
+    scores: Sequence[Score] = DEFAULT_SCORES,
+) -> Decision:
+    """Decide where `demand` runs on `snapshot`, seeing the resources `assumptions` already hold.
+
+    The task's own assumption, if any, is not counted against it (re-placing a task is allowed).
+    """
+    overlay = assumptions.overlay(snapshot, exclude=demand.uid) if assumptions is not None else None
+    ctx = Context(snapshot, demand, overlay)
+    n = len(snapshot)
+    alive = np.arange(n, dtype=np.int64)
+    rejected_by = np.full(n, -1, dtype=np.int64)
+    codes = np.full(n, PASS, dtype=np.int64)
+    for index, f in enumerate(filters):
+        if not len(alive):
+            break
+        verdict = f.filter(ctx, alive)
+        if verdict is None:
+            continue
+        failed = np.flatnonzero(verdict != PASS)
+        if len(failed):
+            gone = alive[failed]
+            rejected_by[gone] = index
+            codes[gone] = verdict[failed]
+            alive = np.delete(alive, failed)
+    per_plugin: dict[str, FloatArray] = {}
+    total: FloatArray = np.zeros(len(alive))
+    weights = 0.0
+    for s in scores:
+        if not s.applies(ctx):
+            continue
+        values = s.score(ctx, alive)
+        per_plugin[s.name] = values
+        weight = float(getattr(demand.weights, s.weight))
+        total += weight * values
+        weights += weight
+    if weights > 0:
+        total /= weights
+    order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
+    ranked = alive[order]
+    assignment = fit.assign(ctx, int(ranked[0])) if len(ranked) else ()
+    return Decision(
+        ctx,
+        filters,
+        rejected_by,
+        codes,
+        ranked,
+        total[order],
+        {name: values[order] for name, values in per_plugin.items()},
+        assignment,
+    )

@@ -1,0 +1,55 @@
+"""Resource names and the per-replica usage vector placement reasons about.
+
+Placement sees three dimensions per node: cpu (millicores), memory (bytes) and the node's
+accelerator resource (whole devices, e.g. `nvidia.com/gpu`). Other extended resources, pods per
+node and ephemeral storage are not considered; the member's own scheduler still enforces them.
+Amounts are plain integers: the lead converts Kubernetes quantities before they reach us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+CPU = "cpu"
+MEMORY = "memory"
+NVIDIA_GPU = "nvidia.com/gpu"
+AMD_GPU = "amd.com/gpu"
+
+VENDOR_RESOURCES: Mapping[str, str] = {"nvidia": NVIDIA_GPU, "amd": AMD_GPU}
+"""The device-plugin resource each accelerator vendor advertises."""
+
+ACCELERATOR_RESOURCES = frozenset(VENDOR_RESOURCES.values())
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """cpu millicores, memory bytes and accelerator devices: one replica, one node, or a sum."""
+
+    cpu: int = 0
+    memory: int = 0
+    accelerators: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.cpu + other.cpu, self.memory + other.memory, self.accelerators + other.accelerators)
+
+    def __mul__(self, times: int) -> Usage:
+        return Usage(self.cpu * times, self.memory * times, self.accelerators * times)
+
+
+def usage_of(amounts: Mapping[str, int], accelerator_resource: str | None) -> Usage:
+    """The three dimensions placement tracks, read from a Kubernetes-style resource mapping."""
+    devices = amounts.get(accelerator_resource, 0) if accelerator_resource else 0
+    return Usage(amounts.get(CPU, 0), amounts.get(MEMORY, 0), devices)
+
+
+def cores(millis: int) -> str:
+    """Millicores as a human count of cores: 64000 -> "64", 500 -> "0.5"."""
+    return f"{millis / 1000:g}"
+
+
+def gib(amount: int) -> str:
+    return f"{amount / GIB:g}Gi"

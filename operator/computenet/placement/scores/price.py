@@ -1,0 +1,37 @@
+"""Price: cheaper is better, in proportion: 100 x (cheapest candidate's price / this price).
+
+Proportional rather than min-max, so that "20% dearer" costs the same score whatever else is on
+offer and a trade-off against locality stays a matter of weights. An unknown price, or one in
+another currency than the task's, scores 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from computenet.placement import fit
+from computenet.placement.arrays import FloatArray, IntArray
+from computenet.placement.context import Context
+
+
+class Price:
+    name = "Price"
+    weight = "price"
+
+    def applies(self, ctx: Context) -> bool:
+        return True
+
+    def score(self, ctx: Context, ids: IntArray) -> FloatArray:
+        fit.ensure(ctx, ids)
+        price = ctx.fit_price[ids].copy()
+        currency = ctx.demand.constraints.currency
+        if currency is not None:
+            price[ctx.snapshot.table.currency[ids] != ctx.snapshot.vocabulary.currencies.get(currency, -2)] = np.nan
+        known = ~np.isnan(price)
+        scores = np.zeros(len(ids))
+        if known.any():
+            cheapest = price[known].min()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(price[known] == cheapest, 1.0, cheapest / price[known])
+            scores[known] = 100.0 * ratio
+        return scores

@@ -1,0 +1,215 @@
+"""The immutable, node-level view of the pool that one placement decision reads.
+
+A snapshot is a set of read-only NumPy columns plus the interned vocabulary that gives their
+integers meaning. Snapshots share every column that did not change since the previous one, so
+the builder can hand out a fresh snapshot many times per second (see `builder`). Identifiers are
+ordered by name, which makes every tie in placement break the same way on every run.
+
+Layout, for readers of the filters:
+- `nodes`: one row per node of every member (`NodeColumns`).
+- `table`: one row per identifier: readiness, region, provider, class, prices, network.
+- `entries`: per identifier, its schedulable nodes grouped by kind, in CSR form (`ident_indptr`
+  into entries, `indptr` into `rows`), with a `summary` row each (see `summary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from computenet.placement.arrays import FloatArray, IntArray
+from computenet.placement.identifiers import Identifier
+from computenet.placement.store import KindKey, LabelSet, ModelKey, TaintSet
+from computenet.placement.summary import (
+    ACC_ALLOC,
+    ACC_MAX,
+    ACC_SUM,
+    COUNT,
+    CPU_ALLOC,
+    CPU_SUM,
+    MEM_ALLOC,
+    MEM_SUM,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeColumns:
+    """Node facts by row. Free amounts are a base shared between snapshots plus a small patch.
+
+    Between two snapshots usually only a few nodes' requests change; copying a million-row
+    column for that would make every snapshot cost a full pass. Instead the changed rows ride
+    in a sorted patch on top of the previous base, and the builder folds the patch into a new
+    base once it grows (see `builder`). Read free amounts only through `free`.
+    """
+
+    cluster: IntArray
+    kind: IntArray
+    labels: IntArray
+    schedulable: IntArray
+    cpu_alloc: IntArray
+    memory_alloc: IntArray
+    acc_alloc: IntArray
+    base_free: IntArray
+    """(rows x 3): devices, cpu, memory free at the last compaction; may be negative."""
+    patch_rows: IntArray
+    """Sorted rows whose free amounts changed since `base_free` was computed."""
+    patch_free: IntArray
+    names: tuple[str, ...]
+    hostnames: tuple[str, ...]
+
+    def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """Free (devices, cpu, memory) on `rows`, as fresh arrays the caller may change."""
+        values = self.base_free[rows]
+        if len(self.patch_rows) and len(rows):
+            at = np.minimum(np.searchsorted(self.patch_rows, rows), len(self.patch_rows) - 1)
+            hit = self.patch_rows[at] == rows
+            values[hit] = self.patch_free[at[hit]]
+        return values[:, 0], values[:, 1], values[:, 2]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the interned integers in the columns stand for, frozen at snapshot time."""
+
+    clusters: tuple[str, ...]
+    archs: tuple[str, ...]
+    models: tuple[ModelKey, ...]
+    taint_sets: tuple[TaintSet, ...]
+    label_sets: tuple[LabelSet, ...]
+    kinds: tuple[KindKey, ...]
+    regions: Mapping[str, int]
+    providers: Mapping[str, int]
+    currencies: Mapping[str, int]
+    classes: Mapping[str, int]
+
+    @cached_property
+    def kind_columns(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """(arch, model, memory MiB, taint set) per kind, for vectorised kind predicates."""
+        table = np.array(self.kinds, dtype=np.int64).reshape(-1, 4)
+        return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+
+    def model_name(self, model: int) -> str:
+        resource, name = self.models[model]
+        return name or (f"unlabelled {resource}" if resource else "none")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierTable:
+    ready: IntArray
+    cluster: IntArray
+    region: IntArray
+    provider: IntArray
+    currency: IntArray
+    compute_class: IntArray
+    failures: IntArray
+    bandwidth_gbps: FloatArray
+    price_cpu: FloatArray
+    price_memory: FloatArray
+    price_devices: FloatArray
+    """(identifiers x models) price per device-hour; NaN where unknown."""
+    latency_ms: FloatArray
+    """(identifiers x regions); NaN where unknown."""
+    members: IntArray
+    schedulable: IntArray
+
+
+@dataclass(frozen=True)
+class EntryTable:
+    ident: IntArray
+    kind: IntArray
+    indptr: IntArray
+    rows: IntArray
+    ident_indptr: IntArray
+    summary: IntArray
+
+    @cached_property
+    def _by_row(self) -> tuple[IntArray, IntArray]:
+        """Member rows sorted, with the entry of each: to find the entries holding given rows."""
+        owner = np.repeat(np.arange(len(self.kind), dtype=np.int64), np.diff(self.indptr))
+        order = np.argsort(self.rows, kind="stable")
+        return self.rows[order], owner[order]
+
+    def entries_holding(self, rows: IntArray) -> IntArray:
+        """Entries that contain any of `rows` (a node may be in several overlapping partitions)."""
+        sorted_rows, owner = self._by_row
+        lo, hi = np.searchsorted(sorted_rows, rows, "left"), np.searchsorted(sorted_rows, rows, "right")
+        found = [owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCapacity:
+    model: str
+    resource: str
+    allocatable: int
+    free: int
+    largest_free_slot: int
+    nodes_by_free: tuple[int, ...]
+    """nodes_by_free[k - 1]: schedulable nodes with at least k devices of this model free (k = 1..8)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """An identifier's schedulable capacity, for its status; amounts as in `resources`."""
+
+    nodes: int
+    schedulable_nodes: int
+    allocatable: Mapping[str, int]
+    free: Mapping[str, int]
+    accelerators: tuple[ModelCapacity, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    generation: int
+    identifiers: tuple[Identifier, ...]
+    index: Mapping[str, int]
+    nodes: NodeColumns
+    vocabulary: Vocabulary
+    table: IdentifierTable
+    entries: EntryTable
+
+    def __len__(self) -> int:
+        return len(self.identifiers)
+
+    def identifier(self, name: str) -> Identifier:
+        return self.identifiers[self.index[name]]
+
+    def node_rows(self, name: str) -> IntArray:
+        """Rows of an identifier's schedulable nodes."""
+        e = self.entries
+        i = self.index[name]
+        lo, hi = int(e.ident_indptr[i]), int(e.ident_indptr[i + 1])
+        return e.rows[int(e.indptr[lo]) : int(e.indptr[hi])]
+
+    def capacity(self, name: str) -> Capacity:
+        """Totals over the identifier's schedulable nodes: what its status reports as free."""
+        e, i = self.entries, self.index[name]
+        lo, hi = int(e.ident_indptr[i]), int(e.ident_indptr[i + 1])
+        block = e.summary[lo:hi]
+        models: dict[int, list[int]] = {}
+        for entry, row in zip(range(lo, hi), block, strict=True):
+            model = self.vocabulary.kinds[int(e.kind[entry])][1]
+            if model:
+                totals = models.setdefault(model, [0, 0, 0])
+                totals[0] += int(row[ACC_ALLOC])
+                totals[1] += int(row[ACC_SUM])
+                totals[2] = max(totals[2], int(row[ACC_MAX]))
+        accelerators = []
+        nodes = self.node_rows(name)
+        for model, (alloc, free, largest) in sorted(models.items()):
+            mine = nodes[self.vocabulary.kind_columns[1][self.nodes.kind[nodes]] == model]
+            devices = np.maximum(self.nodes.free(mine)[0], 0)
+            resource = self.vocabulary.models[model][0] or ""
+            hosts = tuple(int((devices >= k).sum()) for k in range(1, 9))
+            accelerators.append(ModelCapacity(self.vocabulary.model_name(model), resource, alloc, free, largest, hosts))
+        return Capacity(
+            nodes=int(self.table.members[i]),
+            schedulable_nodes=int(block[:, COUNT].sum()),
+            allocatable={"cpu": int(block[:, CPU_ALLOC].sum()), "memory": int(block[:, MEM_ALLOC].sum())},
+            free={"cpu": int(block[:, CPU_SUM].sum()), "memory": int(block[:, MEM_SUM].sum())},
+            accelerators=tuple(accelerators),
+        )

@@ -1,0 +1,276 @@
+"""Readable builders for placement tests: nodes, identifiers, pools and tasks.
+
+pool(
+    identifier("h100-east").region("us-east-1").price(gpu=("NVIDIA-H100-80GB-HBM3", 3.0)).nodes(
+        node("n1").gpus(8, "NVIDIA-H100-80GB-HBM3").cpu("64").memory("512Gi"),
+    ),
+)
+task().gpus(8, "NVIDIA-H100-80GB-HBM3").cpu("8").memory("64Gi").replicas(2).build()
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Self
+
+from computenet.placement import (
+    AcceleratorDemand,
+    ComputeClass,
+    Data,
+    Demand,
+    Identifier,
+    Network,
+    Node,
+    Pricing,
+    Snapshot,
+    SnapshotBuilder,
+    Strategy,
+    Taint,
+    Toleration,
+    Weights,
+)
+from computenet.placement.accelerators import lookup
+
+H100 = "NVIDIA-H100-80GB-HBM3"
+A100 = "NVIDIA-A100-SXM4-80GB"
+A100_40 = "NVIDIA-A100-SXM4-40GB"
+L4 = "NVIDIA-L4"
+MI300X = "AMD-Instinct-MI300X"
+GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+TOLERATE_GPU = Toleration("nvidia.com/gpu", "Exists")
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def millicores(value: str | int) -> int:
+    text = str(value)
+    return int(text[:-1]) if text.endswith("m") else round(float(text) * 1000)
+
+
+def bytes_of(value: str | int) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?)?", str(value))
+    assert match, value
+    return round(float(match[1]) * _UNITS.get(match[2] or "", 1))
+
+
+class NodeBuilder:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.allocatable: dict[str, int] = {"cpu": 32000, "memory": 128 * 2**30}
+        self.requested: dict[str, int] = {}
+        self.labels: dict[str, str] = {"kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name}
+        self.taints: list[Taint] = []
+        self.ready, self.unschedulable = True, False
+        self._device = ""
+
+    def cpu(self, cores: str | int) -> Self:
+        self.allocatable["cpu"] = millicores(cores)
+        return self
+
+    def memory(self, amount: str | int) -> Self:
+        self.allocatable["memory"] = bytes_of(amount)
+        return self
+
+    def gpus(self, count: int, model: str | None = H100, *, memory_mib: int | None = None) -> Self:
+        known = lookup(model)
+        vendor = known.vendor if known else "nvidia"
+        self._device = "amd.com/gpu" if vendor == "amd" else "nvidia.com/gpu"
+        self.allocatable[self._device] = count
+        if model is not None:
+            key = "amd.com/gpu.product-name" if vendor == "amd" else "nvidia.com/gpu.product"
+            self.labels[key] = model
+        if memory_mib is not None:
+            self.labels["nvidia.com/gpu.memory"] = str(memory_mib)
+        return self
+
+    def arch(self, arch: str) -> Self:
+        self.labels["kubernetes.io/arch"] = arch
+        return self
+
+    def label(self, key: str, value: str) -> Self:
+        self.labels[key] = value
+        return self
+
+    def taint(self, taint: Taint = GPU_TAINT) -> Self:
+        self.taints.append(taint)
+        return self
+
+    def used(self, *, cpu: str | int = 0, memory: str | int = 0, gpus: int = 0) -> Self:
+        self.requested = {"cpu": millicores(cpu), "memory": bytes_of(memory)}
+        if gpus:
+            self.requested[self._device] = gpus
+        return self
+
+    def not_ready(self) -> Self:
+        self.ready = False
+        return self
+
+    def cordoned(self) -> Self:
+        self.unschedulable = True
+        return self
+
+    def build(self) -> Node:
+        return Node(
+            self.name, dict(self.allocatable), dict(self.requested), dict(self.labels), tuple(self.taints),
+            self.ready, self.unschedulable,
+        )  # fmt: skip
+
+
+def node(name: str) -> NodeBuilder:
+    return NodeBuilder(name)
+
+
+class IdentifierBuilder:
+    def __init__(self, name: str, cluster: str | None) -> None:
+        self.ident = Identifier(
+            name=name, cluster=cluster or name, uri=f"cpi://test/{name}", region="us-east-1"
+        )
+        self.node_builders: list[NodeBuilder] = []
+
+    def _set(self, **changes: Any) -> Self:
+        self.ident = replace(self.ident, **changes)
+        return self
+
+    def region(self, region: str) -> Self:
+        return self._set(region=region)
+
+    def provider(self, provider: str) -> Self:
+        return self._set(provider=provider)
+
+    def compute_class(self, klass: str) -> Self:
+        return self._set(compute_class=ComputeClass(klass))
+
+    def not_ready(self, reason: str = "MemberUnreachable") -> Self:
+        return self._set(ready=False, not_ready_reason=reason)
+
+    def failures(self, count: int) -> Self:
+        return self._set(recent_failures=count)
+
+    def selector(self, **labels: str) -> Self:
+        return self._set(node_selector=labels)
+
+    def price(
+        self,
+        gpus: dict[str, float] | None = None,
+        *,
+        currency: str = "USD",
+        cpu: float = 0.0,
+        gib: float = 0.0,
+    ) -> Self:
+        """Prices per hour: per device of each model, per cpu core, per GiB of memory."""
+        return self._set(pricing=Pricing(currency, cpu, gib, dict(gpus or {})))
+
+    def network(
+        self, latency_ms: dict[str, float] | None = None, *, bandwidth_gbps: float | None = None
+    ) -> Self:
+        return self._set(network=Network(dict(latency_ms or {}), bandwidth_gbps))
+
+    def nodes(self, *builders: NodeBuilder) -> Self:
+        self.node_builders.extend(builders)
+        return self
+
+
+def identifier(name: str, cluster: str | None = None) -> IdentifierBuilder:
+    return IdentifierBuilder(name, cluster)
+
+
+def pool(*identifiers: IdentifierBuilder, clusters: dict[str, list[NodeBuilder]] | None = None) -> Snapshot:
+    """A snapshot of the identifiers; nodes given per identifier belong to its cluster."""
+    return builder_of(*identifiers, clusters=clusters).snapshot()
+
+
+def builder_of(
+    *identifiers: IdentifierBuilder, clusters: dict[str, list[NodeBuilder]] | None = None
+) -> SnapshotBuilder:
+    b = SnapshotBuilder()
+    for ib in identifiers:
+        b.upsert_identifier(ib.ident)
+        for nb in ib.node_builders:
+            b.upsert_node(ib.ident.cluster, nb.build())
+    for cluster, nodes in (clusters or {}).items():
+        for nb in nodes:
+            b.upsert_node(cluster, nb.build())
+    return b
+
+
+@dataclass
+class TaskBuilder:
+    demand: Demand = field(default_factory=lambda: Demand(uid="t1", name="t1", tolerations=(TOLERATE_GPU,)))
+
+    def _set(self, **changes: Any) -> TaskBuilder:
+        self.demand = replace(self.demand, **changes)
+        return self
+
+    def _constrain(self, **changes: Any) -> TaskBuilder:
+        return self._set(constraints=replace(self.demand.constraints, **changes))
+
+    def uid(self, uid: str) -> TaskBuilder:
+        return self._set(uid=uid, name=uid)
+
+    def cpu(self, cores: str | int) -> TaskBuilder:
+        return self._set(cpu=millicores(cores))
+
+    def memory(self, amount: str | int) -> TaskBuilder:
+        return self._set(memory=bytes_of(amount))
+
+    def gpus(
+        self, count: int, *models: str, vendor: str | None = None, min_memory_mib: int = 0
+    ) -> TaskBuilder:
+        return self._set(accelerators=AcceleratorDemand(count, vendor, tuple(models), min_memory_mib))
+
+    def replicas(self, n: int) -> TaskBuilder:
+        return self._set(replicas=n)
+
+    def priority(self, p: int) -> TaskBuilder:
+        return self._set(priority=p)
+
+    def created(self, t: float) -> TaskBuilder:
+        return self._set(created=t)
+
+    def tolerations(self, *tolerations: Toleration) -> TaskBuilder:
+        return self._set(tolerations=tolerations)
+
+    def node_selector(self, labels: dict[str, str]) -> TaskBuilder:
+        return self._set(node_selector=dict(labels))
+
+    def architectures(self, *archs: str) -> TaskBuilder:
+        return self._constrain(architectures=archs)
+
+    def compute_class(self, klass: str) -> TaskBuilder:
+        return self._constrain(compute_class=klass)
+
+    def regions(
+        self, *required: str, preferred: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()
+    ) -> TaskBuilder:
+        return self._constrain(
+            regions_required=required, regions_preferred=preferred, regions_forbidden=forbidden
+        )
+
+    def providers(self, *allowed: str, denied: tuple[str, ...] = ()) -> TaskBuilder:
+        return self._constrain(providers_allowed=allowed, providers_denied=denied)
+
+    def max_price(self, per_hour: float, currency: str | None = None) -> TaskBuilder:
+        return self._constrain(max_price_per_hour=per_hour, currency=currency)
+
+    def max_latency(self, ms: float) -> TaskBuilder:
+        return self._constrain(max_latency_ms=ms)
+
+    def data(self, region: str, size: str | int = 0) -> TaskBuilder:
+        return self._set(data=Data(region, bytes_of(size)))
+
+    def weights(self, **weights: float) -> TaskBuilder:
+        return self._set(weights=Weights(**weights))
+
+    def spread(self) -> TaskBuilder:
+        return self._set(strategy=Strategy.SPREAD)
+
+    def suspended(self) -> TaskBuilder:
+        return self._set(suspended=True)
+
+    def build(self) -> Demand:
+        return self.demand
+
+
+def task(uid: str = "t1") -> TaskBuilder:
+    return TaskBuilder().uid(uid)

@@ -1,0 +1,112 @@
+"""Assumed reservations: a burst never double-books, and unconfirmed assumptions expire."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from computenet.placement import Assumptions, Demand, Snapshot, place
+from computenet.placement import reasons as r
+
+from .builders import H100, builder_of, identifier, node, pool, task
+
+
+def two_free_nodes() -> Snapshot:
+    return pool(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100)))
+
+
+def burst(snapshot: Snapshot, demands: list[Demand], assumptions: Assumptions) -> list[str | None]:
+    chosen = []
+    for demand in demands:
+        decision = place(snapshot, demand, assumptions=assumptions)
+        assumptions.assume(decision, now=0.0)
+        chosen.append(decision.chosen.identifier if decision.chosen else None)
+    return chosen
+
+
+def test_burst_of_whole_node_tasks_takes_each_slot_once() -> None:
+    snapshot, held = two_free_nodes(), Assumptions()
+    demands = [task(f"t{i}").gpus(8, H100).build() for i in range(3)]
+    assert burst(snapshot, demands, held) == ["p", "p", None]
+    nodes = [slot.node for a in held for slot in a.nodes]
+    assert sorted(nodes) == ["n1", "n2"]
+    third = place(snapshot, demands[2], assumptions=held)
+    assert third.rejections["p"].reason == r.INSUFFICIENT_RESOURCE
+    assert "after reservations assumed for pending tasks" in third.rejections["p"].message
+
+
+def test_burst_of_small_tasks_packs_without_exceeding_any_node() -> None:
+    snapshot, held = two_free_nodes(), Assumptions()
+    demands = [task(f"t{i}").gpus(3, H100).build() for i in range(5)]
+    assert burst(snapshot, demands, held) == ["p", "p", "p", "p", None]
+    per_node = Counter()
+    for a in held:
+        for slot in a.nodes:
+            per_node[slot.node] += slot.replicas * a.per_replica.accelerators
+    assert max(per_node.values()) <= 8
+    assert sum(per_node.values()) == 12
+
+
+def test_assumption_on_one_partition_holds_the_nodes_it_shares_with_another() -> None:
+    snapshot = pool(
+        identifier("all", cluster="c"),
+        identifier("h100s", cluster="c").selector(pool="h100"),
+        clusters={"c": [node("n1").gpus(8, H100).label("pool", "h100")]},
+    )
+    held = Assumptions()
+    first = place(snapshot, task("t1").gpus(8, H100).build(), assumptions=held)
+    assert first.chosen is not None
+    held.assume(first, now=0.0)
+    second = place(snapshot, task("t2").gpus(8, H100).build(), assumptions=held)
+    assert second.chosen is None
+    assert set(second.rejections) == {"all", "h100s"}
+
+
+def test_unconfirmed_assumption_expires() -> None:
+    snapshot, held = pool(identifier("p").nodes(node("n1").gpus(8, H100))), Assumptions(ttl=60.0)
+    held.assume(place(snapshot, task("t1").gpus(8, H100).build()), now=100.0)
+    assert place(snapshot, task("t2").gpus(8, H100).build(), assumptions=held).chosen is None
+    assert held.expire(159.9) == ()
+    assert held.expire(160.0) == ("t1",)
+    assert place(snapshot, task("t2").gpus(8, H100).build(), assumptions=held).chosen is not None
+
+
+def test_confirm_hands_the_slot_over_to_the_reported_pods() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").gpus(8, H100)))
+    held = Assumptions()
+    decision = place(b.snapshot(), task("t1").gpus(8, H100).build(), assumptions=held)
+    held.assume(decision, now=0.0)
+    b.set_requested("p", "n1", {"nvidia.com/gpu": 8})  # the member reports the task's pod
+    assert held.confirm("t1")
+    assert not held.confirm("t1")
+    after = place(b.snapshot(), task("t2").gpus(8, H100).build(), assumptions=held)
+    assert after.chosen is None
+    assert "assumed" not in after.rejections["p"].message
+
+
+def test_forget_releases_immediately() -> None:
+    snapshot, held = pool(identifier("p").nodes(node("n1").gpus(8, H100))), Assumptions()
+    held.assume(place(snapshot, task("t1").gpus(8, H100).build()), now=0.0)
+    assert "t1" in held
+    assert held.forget("t1")
+    assert len(held) == 0
+    assert place(snapshot, task("t2").gpus(8, H100).build(), assumptions=held).chosen is not None
+
+
+def test_a_task_is_not_blocked_by_its_own_assumption() -> None:
+    snapshot, held = pool(identifier("p").nodes(node("n1").gpus(8, H100))), Assumptions()
+    demand = task("t1").gpus(8, H100).build()
+    held.assume(place(snapshot, demand), now=0.0)
+    assert place(snapshot, demand, assumptions=held).chosen is not None
+
+
+def test_assumption_on_a_vanished_node_holds_nothing() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100)))
+    held = Assumptions()
+    decision = place(b.snapshot(), task("t1").gpus(8, H100).build(), assumptions=held)
+    held.assume(decision, now=0.0)
+    gone = decision.assignment[0].node
+    b.remove_node("p", gone)
+    b.upsert_node("p", node("n3").gpus(8, H100).build())  # may reuse the vanished node's row
+    after = place(b.snapshot(), task("t2").gpus(8, H100).replicas(2).build(), assumptions=held)
+    assert after.chosen is not None
+    assert {s.node for s in after.assignment} == {"n1", "n2", "n3"} - {gone}

@@ -1,0 +1,301 @@
+"""Properties over random pools and tasks, against a brute-force oracle over plain Python objects.
+
+- The identifiers placement accepts are exactly those the oracle accepts (so the chosen one
+  passes every rule, and nothing that fits is missed).
+- The chosen identifier passes every filter when each filter is run alone on the whole pool.
+- Every rejected identifier carries a reason, from a filter that rejects it when run alone.
+- A burst of decisions with assumptions never books a node beyond its allocatable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from computenet.placement import (
+    AcceleratorDemand,
+    Assumptions,
+    ComputeClass,
+    Constraints,
+    Data,
+    Demand,
+    Identifier,
+    Network,
+    Node,
+    Pricing,
+    SnapshotBuilder,
+    Strategy,
+    Taint,
+    Toleration,
+    place,
+)
+from computenet.placement.accelerators import accelerator_facts, canonical, matching_memory_mib
+from computenet.placement.context import Context
+from computenet.placement.filters import DEFAULT_FILTERS
+from computenet.placement.framework import PASS
+from computenet.placement.nodes import selects, tolerated
+from computenet.placement.resources import GIB, VENDOR_RESOURCES
+
+from .builders import A100, A100_40, H100, L4, MI300X
+
+MODELS = [H100, A100, A100_40, L4, MI300X, None]
+REGIONS = ["r1", "r2", "r3"]
+TAINTS = [Taint("nvidia.com/gpu", "present", "NoSchedule"), Taint("dedicated", "ml", "NoExecute")]
+
+
+@st.composite
+def nodes(draw: st.DrawFn, name: str) -> Node:
+    cores, gib = draw(st.integers(1, 64)), draw(st.integers(1, 512))
+    allocatable = {"cpu": cores * 1000, "memory": gib * GIB}
+    labels = {"kubernetes.io/arch": draw(st.sampled_from(["amd64", "arm64"])), "kubernetes.io/hostname": name}
+    labels["zone"] = draw(st.sampled_from(["a", "b"]))
+    labels["pool"] = draw(st.sampled_from(["x", "y"]))
+    requested = {"cpu": draw(st.integers(0, cores)) * 1000, "memory": draw(st.integers(0, gib)) * GIB}
+    gpus = draw(st.sampled_from([0, 0, 2, 4, 8]))
+    if gpus:
+        model = draw(st.sampled_from(MODELS))
+        resource = "amd.com/gpu" if model == MI300X else "nvidia.com/gpu"
+        allocatable[resource] = gpus
+        requested[resource] = draw(st.integers(0, gpus))
+        if model is not None:
+            key = "amd.com/gpu.product-name" if model == MI300X else "nvidia.com/gpu.product"
+            labels[key] = (
+                draw(st.sampled_from([model, "AMD_Instinct_MI300X_OAM"])) if model == MI300X else model
+            )
+    taints = tuple(draw(st.lists(st.sampled_from(TAINTS), max_size=2, unique=True)))
+    ready, cordoned = (
+        draw(st.booleans().map(lambda b: b or True)),
+        draw(st.sampled_from([False, False, True])),
+    )
+    return Node(name, allocatable, requested, labels, taints, ready, cordoned)
+
+
+@st.composite
+def identifiers(draw: st.DrawFn, name: str, cluster: str, partitioned: bool) -> Identifier:
+    priced = draw(st.booleans())
+    prices = {m: draw(st.sampled_from([1.0, 2.5, 4.0, 9.0])) for m in MODELS if m and draw(st.booleans())}
+    latency = {r: float(draw(st.sampled_from([5, 40, 90]))) for r in REGIONS if draw(st.booleans())}
+    return Identifier(
+        name=name,
+        cluster=cluster,
+        uri=f"cpi://p/{name}",
+        ready=draw(st.sampled_from([True, True, True, False])),
+        provider=draw(st.sampled_from(["p1", "p2"])),
+        region=draw(st.sampled_from(REGIONS)),
+        compute_class=draw(st.sampled_from(list(ComputeClass))),
+        pricing=Pricing(draw(st.sampled_from(["USD", "EUR"])), 0.01, 0.001, prices) if priced else None,
+        network=Network(latency, draw(st.sampled_from([None, 1.0, 10.0]))),
+        recent_failures=draw(st.integers(0, 3)),
+        node_selector={"pool": draw(st.sampled_from(["x", "y"]))} if partitioned else {},
+    )
+
+
+@st.composite
+def demands(draw: st.DrawFn, uid: str) -> Demand:
+    accelerators = None
+    if draw(st.booleans()):
+        models = tuple(draw(st.lists(st.sampled_from([m for m in MODELS if m]), max_size=2, unique=True)))
+        accelerators = AcceleratorDemand(
+            draw(st.sampled_from([1, 2, 4, 8])),
+            draw(st.sampled_from([None, None, "nvidia", "amd"])),
+            models,
+            draw(st.sampled_from([0, 0, 40 * 1024, 80 * 1024])),
+        )
+    tolerations = draw(
+        st.sampled_from([(), (Toleration("nvidia.com/gpu", "Exists"),), (Toleration(operator="Exists"),)])
+    )
+    c = Constraints(
+        regions_required=tuple(draw(st.lists(st.sampled_from(REGIONS), max_size=2, unique=True))),
+        regions_preferred=tuple(draw(st.lists(st.sampled_from(REGIONS), max_size=1))),
+        regions_forbidden=tuple(draw(st.lists(st.sampled_from(REGIONS), max_size=1))),
+        providers_denied=tuple(draw(st.lists(st.sampled_from(["p1", "p2"]), max_size=1))),
+        architectures=tuple(draw(st.lists(st.sampled_from(["amd64", "arm64"]), max_size=1))),
+        compute_class=draw(st.sampled_from([None, None, "ai", "general"])),
+        max_price_per_hour=draw(st.sampled_from([None, None, 5.0, 50.0])),
+        currency=draw(st.sampled_from([None, "USD"])),
+        max_latency_ms=draw(st.sampled_from([None, None, 50.0])),
+    )
+    return Demand(
+        uid=uid,
+        replicas=draw(st.integers(1, 4)),
+        cpu=draw(st.integers(0, 16)) * 1000,
+        memory=draw(st.integers(0, 64)) * GIB,
+        accelerators=accelerators,
+        node_selector=draw(st.sampled_from([{}, {}, {"zone": "a"}])),
+        tolerations=tolerations,
+        constraints=c,
+        data=draw(st.sampled_from([None, Data("r1", 10**12), Data("r2", 0)])),
+        strategy=draw(st.sampled_from(list(Strategy))),
+    )
+
+
+@dataclass
+class World:
+    identifiers: list[Identifier]
+    nodes: dict[str, list[Node]]
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    world = World([], {})
+    for c in range(draw(st.integers(1, 3))):
+        cluster = f"c{c}"
+        world.nodes[cluster] = [draw(nodes(f"{cluster}-n{i}")) for i in range(draw(st.integers(1, 5)))]
+        partitions = draw(st.integers(1, 2))
+        for p in range(partitions):
+            world.identifiers.append(draw(identifiers(f"{cluster}-{p}", cluster, partitions > 1)))
+    return world
+
+
+def build(world: World) -> SnapshotBuilder:
+    b = SnapshotBuilder()
+    for ident in world.identifiers:
+        b.upsert_identifier(ident)
+    for cluster, members in world.nodes.items():
+        for n in members:
+            b.upsert_node(cluster, n)
+    return b
+
+
+def held_usage(assumptions: Assumptions, exclude: str) -> dict[tuple[str, str], tuple[int, int, int]]:
+    used: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for a in assumptions:
+        if a.task_uid == exclude:
+            continue
+        for slot in a.nodes:
+            u = used[(slot.cluster, slot.node)]
+            u[0] += a.per_replica.cpu * slot.replicas
+            u[1] += a.per_replica.memory * slot.replicas
+            u[2] += a.per_replica.accelerators * slot.replicas
+    return {k: (v[0], v[1], v[2]) for k, v in used.items()}
+
+
+def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, int, int]]) -> set[str]:
+    """The identifiers a task may run on, checked rule by rule, node by node, in plain Python."""
+    c, acc = demand.constraints, demand.accelerators
+    devices = acc.count if acc else 0
+    accepted = set()
+    for ident in world.identifiers:
+        if not ident.ready or (c.compute_class and str(ident.compute_class) != c.compute_class):
+            continue
+        if (
+            c.regions_required and ident.region not in c.regions_required
+        ) or ident.region in c.regions_forbidden:
+            continue
+        if (
+            c.providers_allowed and ident.provider not in c.providers_allowed
+        ) or ident.provider in c.providers_denied:
+            continue
+        if c.max_latency_ms is not None and demand.data is not None:
+            latency = ident.network.latency_ms.get(demand.data.region)
+            latency = 0.0 if latency is None and ident.region == demand.data.region else latency
+            if latency is None or latency > c.max_latency_ms:
+                continue
+        slots_by_model: dict[object, int] = defaultdict(int)
+        for n in world.nodes[ident.cluster]:
+            if not selects(ident.node_selector, n.labels) or not n.ready or n.unschedulable:
+                continue
+            if c.architectures and n.labels.get("kubernetes.io/arch") not in c.architectures:
+                continue
+            if not tolerated(n.taints, demand.tolerations) or not selects(demand.node_selector, n.labels):
+                continue
+            facts = accelerator_facts(n.labels, n.allocatable)
+            model: object = None
+            if devices:
+                assert acc is not None
+                if facts is None or (acc.vendor and VENDOR_RESOURCES[acc.vendor] != facts.resource):
+                    continue
+                if (acc.models and facts.model not in acc.models) or matching_memory_mib(
+                    facts
+                ) < acc.min_memory_mib:
+                    continue
+                model = (facts.resource, facts.model)
+            taken = held.get((ident.cluster, n.name), (0, 0, 0))
+            resource = facts.resource if facts else ""
+            free = [
+                n.allocatable.get(k, 0) - n.requested.get(k, 0) - t
+                for k, t in zip(("cpu", "memory", resource), taken, strict=True)
+            ]
+            need = (demand.cpu, demand.memory, devices)
+            slots = min((max(f, 0) // d if d else demand.replicas) for f, d in zip(free, need, strict=True))
+            slots_by_model[model] += min(slots, demand.replicas)
+        fitting = [m for m, s in slots_by_model.items() if s >= demand.replicas]
+        if not fitting:
+            continue
+        if c.max_price_per_hour is not None:
+            p = ident.pricing
+            if p is None or (c.currency and p.currency != c.currency):
+                continue
+            base = demand.cpu / 1000 * (p.per_cpu_core_hour or 0) + demand.memory / GIB * (
+                p.per_gib_hour or 0
+            )
+            prices = []
+            for m in fitting:
+                name = m[1] if isinstance(m, tuple) else None
+                per_model = {canonical(k): v for k, v in p.per_accelerator_hour.items()}
+                device = per_model.get(name, math.nan) if devices else 0.0
+                prices.append(demand.replicas * (base + devices * device))
+            known = [x for x in prices if not math.isnan(x)]
+            if not known or min(known) > c.max_price_per_hour:
+                continue
+        accepted.add(ident.name)
+    return accepted
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(world=worlds(), earlier=st.lists(demands("earlier"), max_size=3), demand=demands("task"))
+def test_placement_agrees_with_the_oracle(world: World, earlier: list[Demand], demand: Demand) -> None:
+    snapshot = build(world).snapshot()
+    assumptions = Assumptions()
+    for i, prior in enumerate(earlier):
+        prior = Demand(**{**prior.__dict__, "uid": f"earlier-{i}"})
+        assumptions.assume(place(snapshot, prior, assumptions=assumptions), now=0.0)
+
+    decision = place(snapshot, demand, assumptions=assumptions)
+    expected = oracle(world, demand, held_usage(assumptions, demand.uid))
+
+    assert {c.identifier for c in decision.candidates} == expected
+    assert len(decision.candidates) + len(decision.rejections) == len(snapshot)
+    if decision.chosen is None:
+        assert set(decision.rejections) == {i.name for i in world.identifiers}
+        assert all(r.reason and r.message and r.phrase for r in decision.rejections.values())
+    else:
+        assert sum(slot.replicas for slot in decision.assignment) == demand.replicas
+    overlay = assumptions.overlay(snapshot, exclude=demand.uid)
+    everyone = np.arange(len(snapshot), dtype=np.int64)
+    for f in DEFAULT_FILTERS:
+        verdict = f.filter(Context(snapshot, demand, overlay), everyone)
+        alone = np.full(len(snapshot), PASS) if verdict is None else verdict
+        if decision.chosen is not None:
+            assert alone[snapshot.index[decision.chosen.identifier]] == PASS, f.name
+        for name, rejection in decision.rejections.items():
+            if rejection.filter == f.name:
+                assert alone[snapshot.index[name]] != PASS, (f.name, name)
+
+
+@settings(
+    max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(world=worlds(), burst=st.lists(demands("burst"), min_size=1, max_size=6))
+def test_a_burst_never_books_a_node_beyond_its_allocatable(world: World, burst: list[Demand]) -> None:
+    snapshot = build(world).snapshot()
+    assumptions = Assumptions()
+    for i, demand in enumerate(burst):
+        demand = Demand(**{**demand.__dict__, "uid": f"burst-{i}"})
+        assumptions.assume(place(snapshot, demand, assumptions=assumptions), now=0.0)
+    held = held_usage(assumptions, exclude="")
+    for cluster, members in world.nodes.items():
+        for n in members:
+            taken = held.get((cluster, n.name), (0, 0, 0))
+            facts = accelerator_facts(n.labels, n.allocatable)
+            keys = ("cpu", "memory", facts.resource if facts else "")
+            for key, amount in zip(keys, taken, strict=True):
+                if amount:
+                    assert n.requested.get(key, 0) + amount <= n.allocatable.get(key, 0), (n.name, key)

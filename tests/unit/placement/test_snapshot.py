@@ -1,0 +1,143 @@
+"""The snapshot builder: incremental, cheap when little changed, never mutating a handed-out snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from computenet.placement import Identifier, SnapshotBuilder, place
+
+from .builders import A100, H100, builder_of, identifier, node, task
+
+
+def test_nothing_changed_returns_the_same_snapshot() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").gpus(8, H100)))
+    first = b.snapshot()
+    b.upsert_node("p", node("n1").gpus(8, H100).build())  # identical facts
+    assert b.snapshot() is first
+
+
+def test_requested_change_shares_everything_but_free_amounts() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100)), identifier("q"))
+    before = b.snapshot()
+    b.add_requested("p", "n1", {"nvidia.com/gpu": 3, "cpu": 1000})
+    after = b.snapshot()
+    assert after.generation == before.generation + 1
+    assert after.nodes.kind is before.nodes.kind
+    assert after.entries.rows is before.entries.rows
+    assert after.table is before.table
+    assert after.capacity("p").accelerators[0].free == 13
+    assert before.capacity("p").accelerators[0].free == 16
+    assert not before.nodes.acc_free.flags.writeable
+
+
+def test_capacity_reports_largest_slot_and_nodes_by_free_devices() -> None:
+    b = builder_of(
+        identifier("p").nodes(
+            node("n1").gpus(8, H100).used(gpus=6),
+            node("n2").gpus(8, H100).used(gpus=3),
+            node("n3").gpus(8, A100),
+            node("n4").gpus(8, H100).cordoned(),
+        )
+    )
+    capacity = b.snapshot().capacity("p")
+    assert (capacity.nodes, capacity.schedulable_nodes) == (4, 3)
+    h100 = next(m for m in capacity.accelerators if m.model == H100)
+    assert (h100.resource, h100.allocatable, h100.free, h100.largest_free_slot) == (
+        "nvidia.com/gpu",
+        16,
+        7,
+        5,
+    )
+    assert h100.nodes_by_free == (2, 2, 1, 1, 1, 0, 0, 0)
+    assert {m.model for m in capacity.accelerators} == {H100, A100}
+
+
+def test_relabelled_node_moves_between_partitions() -> None:
+    b = builder_of(
+        identifier("a-h100", cluster="a").selector(pool="h100"),
+        identifier("a-rest", cluster="a").selector(pool="rest"),
+        clusters={"a": [node("n1").gpus(8, H100).label("pool", "h100")]},
+    )
+    assert place(b.snapshot(), task().gpus(8, H100).build()).chosen.identifier == "a-h100"  # type: ignore[union-attr]
+    b.upsert_node("a", node("n1").gpus(8, H100).label("pool", "rest").build())
+    assert place(b.snapshot(), task().gpus(8, H100).build()).chosen.identifier == "a-rest"  # type: ignore[union-attr]
+
+
+def test_identifier_added_after_its_nodes_finds_them() -> None:
+    b = SnapshotBuilder()
+    b.upsert_node("late", node("n1").cpu("8").build())
+    b.snapshot()
+    b.upsert_identifier(Identifier("late", "late"))
+    assert b.snapshot().capacity("late").schedulable_nodes == 1
+
+
+def test_removing_nodes_clusters_and_identifiers() -> None:
+    b = builder_of(
+        identifier("p").nodes(node("n1").cpu("8"), node("n2").cpu("8")),
+        identifier("q").nodes(node("m").cpu("8")),
+    )
+    b.remove_node("p", "n1")
+    assert b.snapshot().capacity("p").nodes == 1
+    b.remove_cluster("p")
+    assert b.snapshot().capacity("p").nodes == 0
+    b.remove_identifier("q")
+    assert [i.name for i in b.snapshot().identifiers] == ["p"]
+
+
+def test_set_requested_is_absolute_and_unknown_nodes_are_an_error() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").cpu("8").memory("64Gi")))
+    b.set_requested("p", "n1", {"cpu": 6000})
+    b.set_requested("p", "n1", {"cpu": 2000})
+    assert b.snapshot().capacity("p").free["cpu"] == 6000
+    with pytest.raises(KeyError, match="unknown node p/nope"):
+        b.set_requested("p", "nope", {"cpu": 1})
+
+
+def test_identifier_attribute_change_updates_only_the_table() -> None:
+    b = builder_of(identifier("p").nodes(node("n1").cpu("8")))
+    before = b.snapshot()
+    b.upsert_identifier(Identifier("p", "p", ready=False, not_ready_reason="MemberUnreachable"))
+    after = b.snapshot()
+    assert after.entries is before.entries
+    assert (
+        place(after, task().cpu("1").build()).rejections["p"].message
+        == "identifier is not Ready: MemberUnreachable"
+    )
+
+
+@dataclass(frozen=True)
+class MemberTaint:
+    key: str
+    value: str
+    effect: str
+
+
+@dataclass(frozen=True)
+class MemberNode:
+    """The member layer's own record shape: placement reads it without conversion."""
+
+    name: str
+    labels: dict[str, str]
+    allocatable: dict[str, int]
+    taints: tuple[MemberTaint, ...]
+    ready: bool
+    unschedulable: bool
+
+
+def test_builder_accepts_the_member_layers_node_records() -> None:
+    b = SnapshotBuilder()
+    b.upsert_identifier(Identifier("m", "m"))
+    record = MemberNode(
+        "n1",
+        {"nvidia.com/gpu.product": H100},
+        {"cpu": 64000, "memory": 2**38, "nvidia.com/gpu": 8},
+        (MemberTaint("nvidia.com/gpu", "", "NoSchedule"),),
+        True,
+        False,
+    )
+    b.upsert_node("m", record, {"nvidia.com/gpu": 2})
+    decision = place(b.snapshot(), task().gpus(6, H100).build())
+    assert decision.chosen is not None
+    assert decision.assignment[0].node == "n1"
