@@ -56,9 +56,7 @@ def latency(a: str, b: str) -> int:
     return LATENCY_MS.get((a, b)) or LATENCY_MS.get((b, a)) or 80
 
 
-def identifier_manifest(
-    index: int, member: Cluster, shape: MemberShape, all_regions: Sequence[str]
-) -> dict[str, Any]:
+def identifier_manifest(index: int, member: Cluster, shape: MemberShape, all_regions: Sequence[str]) -> dict[str, Any]:
     provider = PROVIDERS[(index - 1) % len(PROVIDERS)]
     models = sorted({g.accelerators.product for g in shape.groups if g.accelerators})
     archs = sorted({g.arch for g in shape.groups})
@@ -176,9 +174,7 @@ def stop_operator(fed: Federation) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m computenet.testing.devenv", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m computenet.testing.devenv", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--dir", type=Path, default=Path(".dev"))
     parser.add_argument("--members", type=int, default=2)

@@ -106,9 +106,7 @@ class Cluster:
     @property
     def api(self) -> LocalApi:
         pki_dir = self.dir / "pki"
-        return LocalApi(
-            "127.0.0.1", self.port, pki_dir / "ca.crt", pki_dir / "admin.crt", pki_dir / "admin.key"
-        )
+        return LocalApi("127.0.0.1", self.port, pki_dir / "ca.crt", pki_dir / "admin.crt", pki_dir / "admin.key")
 
     @property
     def components(self) -> list[str]:
@@ -236,9 +234,7 @@ class Federation:
         name = f"{cluster.name}/kube-apiserver"
         rec = self._stopped.pop(name)
         self.supervisor.start(name, rec.argv, Path(rec.log), rec.env)
-        wait_for(
-            f"{name} /readyz", cluster.api.ready, START_TIMEOUT_S, lambda: self.supervisor.check_running(name)
-        )
+        wait_for(f"{name} /readyz", cluster.api.ready, START_TIMEOUT_S, lambda: self.supervisor.check_running(name))
 
     # ---- boot --------------------------------------------------------------------------------
 
@@ -323,9 +319,7 @@ class Federation:
             "client-certificate-data": base64.b64encode(admin.cert_pem).decode(),
             "client-key-data": base64.b64encode(admin.key_pem).decode(),
         }
-        pki.write_private(
-            c.kubeconfig, yaml.safe_dump(_kubeconfig(c.name, c.server, ca.cert_pem, admin_user)).encode()
-        )
+        pki.write_private(c.kubeconfig, yaml.safe_dump(_kubeconfig(c.name, c.server, ca.cert_pem, admin_user)).encode())
         pki.write_private(
             c.operator_kubeconfig,
             yaml.safe_dump(_kubeconfig(c.name, c.server, ca.cert_pem, {"token": token})).encode(),
@@ -417,10 +411,7 @@ class Federation:
             ready = [
                 n
                 for n in items
-                if any(
-                    cd["type"] == "Ready" and cd["status"] == "True"
-                    for cd in n["status"].get("conditions", [])
-                )
+                if any(cd["type"] == "Ready" and cd["status"] == "True" for cd in n["status"].get("conditions", []))
             ]
             return len(ready) == count
 

@@ -122,9 +122,7 @@ class CertificateAuthority:
 def service_account_keys() -> KeyPair:
     """The key pair kube-apiserver signs service-account tokens with (cert_pem holds the public key)."""
     key = _key()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return KeyPair(public, _key_pem(key))
 
 

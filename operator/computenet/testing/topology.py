@@ -99,9 +99,7 @@ _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
                 arch="arm64",
                 accelerators=Accelerators(NVIDIA_GPU, 1, "NVIDIA-GH200-480GB", 97871),
             ),
-            NodeGroup(
-                "l40s", 4, "48", "384Gi", accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-L40S", 46068)
-            ),
+            NodeGroup("l40s", 4, "48", "384Gi", accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-L40S", 46068)),
             NodeGroup("cpu", 2, "32", "128Gi"),
         ),
     ),

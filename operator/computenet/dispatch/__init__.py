@@ -1,0 +1,1 @@
+"""Dispatch: rendering a task's Job for a member, creating, following and deleting it."""

@@ -1,0 +1,81 @@
+"""What the operator follows of a dispatched Job, read from the member's watch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+
+
+@dataclass(frozen=True, slots=True)
+class JobFacts:
+    namespace: str
+    name: str
+    uid: str
+    task_uid: str
+    attempt: int
+    identifier: str
+    phase: str  # Pending, Running, Succeeded, Failed
+    start_time: dt.datetime | None
+    completion_time: dt.datetime | None
+    message: str | None
+    deleting: bool
+    origin: str
+    """`<namespace>/<name>` of the ComputeTask on the hub, from the origin annotation."""
+
+    @property
+    def namespace_on_hub(self) -> str:
+        return self.origin.partition("/")[0]
+
+    @property
+    def task_name(self) -> str:
+        return self.origin.partition("/")[2]
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def job_facts(obj: Mapping[str, Any]) -> JobFacts | None:
+    meta = obj["metadata"]
+    labels = meta.get("labels") or {}
+    task_uid = labels.get(TASK_UID_LABEL)
+    if not task_uid:
+        return None
+    status = obj.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or () if c.get("status") == "True"}
+    message = None
+    if "Failed" in conditions:
+        phase = "Failed"
+        cond = conditions["Failed"]
+        message = f"{cond.get('reason', 'Failed')}: {cond.get('message', '')}".rstrip(": ")
+    elif "Complete" in conditions:
+        phase = "Succeeded"
+    elif (status.get("ready") or 0) > 0 or (status.get("succeeded") or 0) > 0:
+        phase = "Running"
+    else:
+        phase = "Pending"
+    try:
+        attempt = int(labels.get(ATTEMPT_LABEL, "0"))
+    except ValueError:
+        attempt = 0
+    return JobFacts(
+        namespace=meta.get("namespace", ""),
+        name=meta["name"],
+        uid=meta.get("uid", ""),
+        task_uid=task_uid,
+        attempt=attempt,
+        identifier=labels.get(IDENTIFIER_LABEL, ""),
+        phase=phase,
+        start_time=_time(status.get("startTime")),
+        completion_time=_time(status.get("completionTime"))
+        or _time((conditions.get("Failed") or {}).get("lastTransitionTime")),
+        message=message,
+        deleting=bool(meta.get("deletionTimestamp")),
+        origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
+    )

@@ -1,0 +1,115 @@
+"""The remote Job for a task: its template, plus exactly what placement decided.
+
+The user's template passes through untouched except for what the operator owns: the origin
+labels (on the Job and its pods), the per-replica resources on the first container, the gang as
+parallelism and completions (Indexed, so each replica knows its rank), and node selection that
+pins the pods to the partition and accelerator model placement chose, so the member's own
+scheduler lands them where placement counted on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.api.constants import ORIGIN_ANNOTATION
+from computenet.dispatch.naming import job_name, origin_labels
+from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
+
+PRODUCT_LABEL = {"nvidia.com/gpu": NVIDIA_PRODUCT_LABEL, "amd.com/gpu": AMD_PRODUCT_LABEL}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where placement sent a task: the identifier, its member namespace and node constraints."""
+
+    identifier: str
+    namespace: str
+    match_labels: Mapping[str, str]
+    match_expressions: Sequence[tuple[str, str, Sequence[str]]]
+    accelerator_resource: str | None
+    accelerator_model: str | None
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    namespace: str
+    name: str
+    uid: str
+
+
+def render_job(
+    task: TaskRef,
+    template: Mapping[str, Any],
+    replicas: int,
+    requests: Mapping[str, str],
+    accelerators: int,
+    target: Target,
+    attempt: int,
+    hub: str,
+) -> dict[str, Any]:
+    """The batch/v1 Job manifest (a new dict; `template` is not modified)."""
+    tpl = copy.deepcopy(dict(template))
+    meta = tpl.get("metadata") or {}
+    spec: dict[str, Any] = tpl.get("spec") or {}
+    labels = origin_labels(hub, task.namespace, task.name, task.uid, attempt, target.identifier)
+
+    spec.setdefault("parallelism", replicas)
+    spec.setdefault("completions", replicas)
+    if replicas > 1:
+        spec.setdefault("completionMode", "Indexed")
+
+    pod = spec.setdefault("template", {})
+    pod_meta = pod.setdefault("metadata", {})
+    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
+    pod_spec = pod.setdefault("spec", {})
+    pod_spec.setdefault("restartPolicy", "Never")
+    _set_resources(pod_spec["containers"][0], requests, target.accelerator_resource, accelerators)
+    _pin_nodes(pod_spec, target)
+
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(task.name, task.uid, attempt),
+            "namespace": target.namespace,
+            "labels": {**(meta.get("labels") or {}), **labels},
+            "annotations": {
+                **(meta.get("annotations") or {}),
+                ORIGIN_ANNOTATION: f"{task.namespace}/{task.name}",
+            },
+        },
+        "spec": spec,
+    }
+
+
+def _set_resources(container: dict[str, Any], requests: Mapping[str, str], resource: str | None, count: int) -> None:
+    res = container.setdefault("resources", {})
+    req = res.setdefault("requests", {})
+    req.update(requests)
+    if resource and count:
+        req[resource] = str(count)
+        res.setdefault("limits", {})[resource] = str(count)  # extended resources need limits == requests
+
+
+def _pin_nodes(pod_spec: dict[str, Any], target: Target) -> None:
+    selector = dict(pod_spec.get("nodeSelector") or {})
+    selector.update(target.match_labels)
+    if target.accelerator_resource and target.accelerator_model:
+        label = PRODUCT_LABEL.get(target.accelerator_resource)
+        if label:
+            selector[label] = target.accelerator_model
+    if selector:
+        pod_spec["nodeSelector"] = selector
+    if not target.match_expressions:
+        return
+    wanted = [{"key": k, "operator": op, **({"values": list(v)} if v else {})} for k, op, v in target.match_expressions]
+    node_affinity = pod_spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
+    required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
+    terms = required.setdefault("nodeSelectorTerms", [])
+    if not terms:
+        terms.append({})
+    for term in terms:  # terms are ORed: the partition must hold in each of them
+        term["matchExpressions"] = [*(term.get("matchExpressions") or []), *wanted]

@@ -1,0 +1,65 @@
+"""The operator's own client to the hub: status writes and the Secret watch.
+
+kopf drives handlers from the hub's watch streams; status the operator computes outside a handler
+(capacity, health, pool aggregates) is written here. A status write replaces the whole status
+(JSON patch `add /status`), so a key that vanished (an accelerator model no node has any more)
+vanishes from the object too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes.aio import config as aio_config
+from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi
+
+from computenet.api.constants import GROUP, VERSION, KindInfo
+from computenet.members.reflector import Lister
+
+
+async def connect(kubeconfig: str = "") -> ApiClient:
+    """A client for the hub: the given kubeconfig, else $KUBECONFIG, else in-cluster."""
+    path = kubeconfig or os.environ.get("KUBECONFIG", "")
+    if path:
+        client: ApiClient = await aio_config.new_client_from_config(config_file=path)
+        return client
+    cfg = Configuration()
+    aio_config.load_incluster_config(client_configuration=cfg)
+    return ApiClient(configuration=cfg)
+
+
+class Hub:
+    """Writes status of our kinds and lists Secrets in the operator's namespace."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self._custom = CustomObjectsApi(client)
+        self._core = CoreV1Api(client)
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: Mapping[str, Any], namespace: str | None = None
+    ) -> None:
+        patch = [{"op": "add", "path": "/status", "value": dict(status)}]
+        if namespace is None:
+            await self._custom.patch_cluster_custom_object_status(
+                GROUP, VERSION, kind.plural, name, patch, _content_type="application/json-patch+json"
+            )
+        else:
+            await self._custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                kind.plural,
+                name,
+                patch,
+                _content_type="application/json-patch+json",
+            )
+
+    def secret_lister(self, namespace: str) -> Lister:
+        return functools.partial(self._core.list_namespaced_secret_without_preload_content, namespace)
+
+    async def close(self) -> None:
+        await self.client.close()

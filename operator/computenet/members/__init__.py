@@ -1,0 +1,1 @@
+"""Member clusters: connections, list+watch reflectors, the state they keep, health and capacity."""

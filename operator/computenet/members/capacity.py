@@ -1,0 +1,94 @@
+"""Capacity of one identifier: totals per resource and per accelerator model, down to the node.
+
+Free is counted only on nodes that can take new pods (Ready and not cordoned): a cordoned node's
+idle GPUs are not capacity anyone can use. The largest free slot per model is the most devices
+of that model free on a single node, which is what decides whether a multi-GPU pod fits at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from computenet.members.facts import NodeFacts
+from computenet.placement.accelerators import accelerator_facts
+
+ModelOf = Callable[[Mapping[str, str], str], str | None]
+"""(node labels, extended resource name) -> accelerator model, or None when the node does not say."""
+
+UNKNOWN_MODEL = "unknown"
+
+
+@dataclass
+class ModelCapacity:
+    resource: str
+    capacity: int = 0
+    allocatable: int = 0
+    allocated: int = 0
+    free: int = 0
+    largest_free_slot: int = 0
+    nodes: int = 0
+
+
+@dataclass
+class Capacity:
+    nodes_total: int = 0
+    nodes_ready: int = 0
+    nodes_schedulable: int = 0
+    capacity: dict[str, int] = field(default_factory=dict)
+    allocatable: dict[str, int] = field(default_factory=dict)
+    allocated: dict[str, int] = field(default_factory=dict)
+    free: dict[str, int] = field(default_factory=dict)
+    accelerators: dict[str, ModelCapacity] = field(default_factory=dict)
+
+
+def model_of(labels: Mapping[str, str], resource: str) -> str | None:
+    """The model a node's `resource` devices are, as the accelerator catalogue spells it."""
+    facts = accelerator_facts(labels, {resource: 1})
+    return facts.model if facts is not None and facts.resource == resource else None
+
+
+def is_accelerator(resource: str) -> bool:
+    """Extended resources that are devices (vendor-domain names, not hugepages or ephemeral storage)."""
+    return "/" in resource and not resource.startswith(("hugepages-", "kubernetes.io/"))
+
+
+def _inc(into: dict[str, int], name: str, amount: int) -> None:
+    into[name] = into.get(name, 0) + amount
+
+
+def summarize(
+    nodes: Iterable[NodeFacts],
+    requested_on: Callable[[str], Mapping[str, int]],
+    model_of: ModelOf,
+) -> Capacity:
+    """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there."""
+    cap = Capacity()
+    for node in nodes:
+        cap.nodes_total += 1
+        schedulable = node.ready and not node.unschedulable
+        cap.nodes_ready += node.ready
+        cap.nodes_schedulable += schedulable
+        used = requested_on(node.name)
+        for name, amount in node.capacity.items():
+            _inc(cap.capacity, name, amount)
+        for name, amount in node.allocatable.items():
+            _inc(cap.allocatable, name, amount)
+            held = used.get(name, 0)
+            _inc(cap.allocated, name, held)
+            node_free = max(amount - held, 0) if schedulable else 0
+            _inc(cap.free, name, node_free)
+            if is_accelerator(name) and amount > 0:
+                model = model_of(node.labels, name) or UNKNOWN_MODEL
+                m = cap.accelerators.setdefault(model, ModelCapacity(resource=name))
+                m.capacity += node.capacity.get(name, amount)
+                m.allocatable += amount
+                m.allocated += held
+                m.free += node_free
+                m.nodes += 1
+                m.largest_free_slot = max(m.largest_free_slot, node_free)
+        # Requests for resources a node does not advertise still count as allocated.
+        for name, held in used.items():
+            if name not in node.allocatable:
+                _inc(cap.allocated, name, held)
+    return cap

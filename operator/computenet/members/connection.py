@@ -1,0 +1,202 @@
+"""One long-lived connection to a member cluster: a client, its reflectors, and its health.
+
+Identifiers that carve one cluster into partitions share the connection (the registry keys it
+by kubeconfig), so the member is watched once however many identifiers point at it.
+
+Health: Reachable means the member's API server answered within the last `UNREACHABLE_AFTER_S`.
+A probe runs every `PROBE_INTERVAL_S`, and at once when a watch stream fails, so an outage is
+noticed in seconds; the watches themselves are what keep capacity current, not the probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from kubernetes.aio.client import ApiClient, CoreV1Api, VersionApi
+
+from computenet.api.constants import Reason
+from computenet.members.facts import node_facts, pod_facts
+from computenet.members.reflector import Lister, Reflector, Sink, WatchFailed
+from computenet.members.state import MemberState, NodeSink, PodSink
+
+logger = logging.getLogger(__name__)
+
+PROBE_INTERVAL_S = 5.0
+PROBE_TIMEOUT_S = 4.0
+UNREACHABLE_AFTER_S = 12.0
+"""How long a member may stay silent before it is unreachable: two missed probes and some slack."""
+
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Health:
+    """What we know of the member's API server; read by identifier status and placement."""
+
+    reachable: bool = False
+    reason: str = "Connecting"
+    message: str = "connecting to the member"
+    last_heartbeat: dt.datetime | None = None
+    since: dt.datetime | None = None
+    unauthorized: bool = False
+    failures: int = 0
+    """How often the member became unreachable since the operator started (placement's reliability)."""
+
+
+class MemberConnection:
+    """Watches one member; `state` and `health` are current while it runs."""
+
+    def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow) -> None:
+        self.key = key
+        self.server = server
+        self.client = client
+        self.state = MemberState()
+        self.health = Health()
+        self._clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reflectors: list[Reflector[Any]] = []
+        self._probe_now = asyncio.Event()
+        self._health_listeners: list[Callable[[], None]] = []
+        core = CoreV1Api(client)
+        self.add_reflector("nodes", core.list_node_without_preload_content, node_facts, NodeSink(self.state))
+        self.add_reflector(
+            "pods",
+            core.list_pod_for_all_namespaces_without_preload_content,
+            pod_facts,
+            PodSink(self.state),
+            field_selector="status.phase!=Succeeded,status.phase!=Failed",
+        )
+
+    @property
+    def synced(self) -> bool:
+        return all(r.stats.synced for r in self._reflectors)
+
+    @property
+    def reflectors(self) -> list[Reflector[Any]]:
+        return list(self._reflectors)
+
+    def on_health_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        self._health_listeners.append(listener)
+        return lambda: self._health_listeners.remove(listener)
+
+    def add_reflector(
+        self,
+        name: str,
+        lister: Lister,
+        extract: Callable[[Mapping[str, Any]], T | None],
+        sink: Sink[T],
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Reflector[T]:
+        """Watch one more kind in this member (dispatch adds the Jobs it created)."""
+        reflector = Reflector(
+            f"{self.server} {name}",
+            lister,
+            extract,
+            sink,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            on_healthy=self._mark_reachable,
+            on_error=self._on_watch_error,
+        )
+        self._reflectors.append(reflector)
+        if self._tasks:  # already running: start this one too
+            self._tasks.append(asyncio.create_task(reflector.run(), name=reflector.name))
+        return reflector
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self._reflectors]
+        self._tasks.append(asyncio.create_task(self._probe_loop(), name=f"{self.server} probe"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks = []
+        await self.client.close()
+
+    # ---- health ----
+
+    def _set_health(self, reachable: bool, reason: str, message: str, unauthorized: bool = False) -> None:
+        h = self.health
+        now = self._clock()
+        if reachable:
+            h.last_heartbeat = now
+        changed = (h.reachable, h.reason, h.message) != (reachable, reason, message)
+        if changed:
+            h.since = now
+            if h.reachable and not reachable:
+                h.failures += 1
+        h.reachable, h.reason, h.message, h.unauthorized = reachable, reason, message, unauthorized
+        if changed:
+            for listener in list(self._health_listeners):
+                listener()
+
+    def _mark_reachable(self) -> None:
+        self._set_health(True, Reason.REACHABLE, "the member's API server answers")
+
+    def _on_watch_error(self, error: BaseException) -> None:
+        if isinstance(error, WatchFailed) and error.status in (401, 403):
+            self._set_health(
+                False,
+                Reason.UNAUTHORIZED,
+                f"the member refused our credentials (HTTP {error.status}); check the kubeconfig Secret "
+                "and the member's RBAC",
+                unauthorized=True,
+            )
+        self._probe_now.set()
+
+    async def _probe(self) -> None:
+        try:
+            resp = await asyncio.wait_for(
+                VersionApi(self.client).get_code_without_preload_content(_request_timeout=PROBE_TIMEOUT_S),
+                PROBE_TIMEOUT_S + 1,
+            )
+            status = resp.status
+            resp.release()
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            self._probe_failed(type(e).__name__ if not str(e) else _short(e))
+            return
+        if status in (401, 403):
+            self._on_watch_error(WatchFailed(status, "probe"))
+        elif status >= 300:
+            self._probe_failed(f"HTTP {status}")
+        elif not self.health.unauthorized or all(r.stats.errors == 0 for r in self._reflectors):
+            self._mark_reachable()
+        else:
+            # /version answers anonymous-ish requests; only a healthy watch clears an auth failure.
+            self.health.last_heartbeat = self._clock()
+
+    def _probe_failed(self, why: str) -> None:
+        last = self.health.last_heartbeat
+        silent_for = (self._clock() - last).total_seconds() if last else None
+        if silent_for is None or silent_for >= UNREACHABLE_AFTER_S:
+            since = f" for {silent_for:.0f}s" if silent_for is not None else ""
+            self._set_health(False, Reason.UNREACHABLE, f"the member's API server does not answer{since}: {why}")
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await self._probe()
+            self._probe_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._probe_now.wait(), PROBE_INTERVAL_S)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e)
+    return text if len(text) < 160 else text[:157] + "..."

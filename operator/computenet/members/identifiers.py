@@ -1,0 +1,292 @@
+"""ComputeIdentifiers as the operator tracks them: spec, connection, partition and status.
+
+An identifier is a view onto a member: the nodes of that member matching its node selector.
+`IdentifierSet` configures identifiers from their spec (finding the kubeconfig Secret, sharing
+connections), keeps each one's node set current as nodes come, go and change labels, and
+computes the status the operator writes. It holds no kopf or hub-client code: the handlers
+do the writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from computenet.api.constants import ConditionType, Reason
+from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.conditions import Cond, merge
+from computenet.labels import EVERYTHING, Selector
+from computenet.members.capacity import Capacity, model_of, summarize
+from computenet.members.connection import MemberConnection
+from computenet.members.kubeconfig import KubeconfigError
+from computenet.members.registry import MemberRegistry
+from computenet.members.secrets import SecretCache
+from computenet.quantity import format_bytes, format_cpu
+from computenet.signal import Signal
+
+
+def selector_of(spec: ComputeIdentifierSpec) -> Selector:
+    sel = spec.connection.node_selector
+    if sel is None:
+        return EVERYTHING
+    return Selector.of(
+        sel.match_labels,
+        [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()],
+    )
+
+
+@dataclass
+class Problem:
+    reason: str
+    message: str
+
+
+@dataclass
+class TrackedIdentifier:
+    """One identifier: what its spec says, which member nodes it covers, and whether it is usable."""
+
+    name: str
+    spec: ComputeIdentifierSpec | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    generation: int | None = None
+    connection: MemberConnection | None = None
+    problem: Problem | None = None
+    selector: Selector = EVERYTHING
+    nodes: set[str] = field(default_factory=set)
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    previous_conditions: list[dict[str, Any]] = field(default_factory=list)
+    on_change: Callable[[], None] = lambda: None
+    """Told about every change of this identifier (its set fires its broadcast signal)."""
+    _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
+
+    # ---- membership ----
+
+    def _recompute_nodes(self, changed: frozenset[str] | None) -> None:
+        if self.connection is None:
+            self.nodes = set()
+            return
+        all_nodes = self.connection.state.nodes
+        names = all_nodes.keys() if changed is None else changed
+        if changed is None:
+            self.nodes = set()
+        for n in names:
+            node = all_nodes.get(n)
+            if node is not None and self.selector.matches(node.labels):
+                self.nodes.add(n)
+            else:
+                self.nodes.discard(n)
+
+    def _on_member_change(self, changed: frozenset[str] | None) -> None:
+        if changed is not None and not (changed & self.nodes) and self.connection is not None:
+            # Only a changed node that now matches can concern us.
+            nodes = self.connection.state.nodes
+            if not any(n in nodes and self.selector.matches(nodes[n].labels) for n in changed):
+                return
+        self._recompute_nodes(changed)
+        self.dirty.set()
+
+    def _on_health_change(self) -> None:
+        self.dirty.set()
+        self.on_change()
+
+    def attach(self, connection: MemberConnection | None) -> None:
+        for undo in self._unsubscribe:
+            undo()
+        self._unsubscribe = []
+        self.connection = connection
+        if connection is not None:
+            self._unsubscribe.append(connection.state.subscribe(self._on_member_change))
+            self._unsubscribe.append(connection.on_health_change(self._on_health_change))
+        self._recompute_nodes(None)
+        self.dirty.set()
+
+    # ---- what status says ----
+
+    def capacity(self) -> Capacity:
+        if self.connection is None:
+            return Capacity()
+        state = self.connection.state
+        return summarize((state.nodes[n] for n in self.nodes if n in state.nodes), state.requested_on, model_of)
+
+    def readiness(self, cap: Capacity) -> tuple[Cond, Cond]:
+        """(Reachable, Ready) conditions, most specific reason first."""
+        if self.problem is not None:
+            why = Cond(ConditionType.REACHABLE, None, self.problem.reason, self.problem.message)
+            return why, Cond(ConditionType.READY, False, self.problem.reason, self.problem.message)
+        conn = self.connection
+        if conn is None:
+            msg = "waiting for the kubeconfig Secret"
+            return Cond(ConditionType.REACHABLE, None, Reason.SYNCING, msg), Cond(
+                ConditionType.READY, False, Reason.SYNCING, msg
+            )
+        h = conn.health
+        reachable = Cond(ConditionType.REACHABLE, h.reachable, h.reason, h.message)
+        if not h.reachable:
+            return reachable, Cond(ConditionType.READY, False, h.reason, h.message)
+        if not conn.synced:
+            return reachable, Cond(ConditionType.READY, False, Reason.SYNCING, "listing the member's nodes and pods")
+        if cap.nodes_schedulable == 0:
+            msg = f"none of the {cap.nodes_total} selected nodes is Ready and schedulable"
+            return reachable, Cond(ConditionType.READY, False, Reason.NO_SCHEDULABLE_NODES, msg)
+        msg = f"{cap.nodes_schedulable}/{cap.nodes_total} nodes schedulable"
+        return reachable, Cond(ConditionType.READY, True, Reason.READY, msg)
+
+    def usable(self) -> tuple[bool, str]:
+        """Whether placement may send work here, and if not why; cheap (no walk over nodes)."""
+        if self.problem is not None:
+            return False, self.problem.message
+        conn = self.connection
+        if conn is None:
+            return False, "waiting for the kubeconfig Secret"
+        if not conn.health.reachable:
+            return False, conn.health.message
+        if not conn.synced:
+            return False, "listing the member's nodes and pods"
+        return True, ""
+
+    @property
+    def ready(self) -> bool:
+        cap = self.capacity()
+        return bool(self.readiness(cap)[1].status)
+
+    def status(self, now: dt.datetime) -> dict[str, Any]:
+        """The status subresource body (camelCase, ready for a merge patch)."""
+        cap = self.capacity()
+        reachable, ready = self.readiness(cap)
+        conditions = merge(self.previous_conditions, (reachable, ready), now, self.generation)
+        self.previous_conditions = conditions
+        heartbeat = self.connection.health.last_heartbeat if self.connection else None
+        gpus_free = sum(m.free for m in cap.accelerators.values())
+        gpus_total = sum(m.allocatable for m in cap.accelerators.values())
+        return {
+            "observedGeneration": self.generation,
+            "conditions": conditions,
+            "lastHeartbeatTime": heartbeat.strftime("%Y-%m-%dT%H:%M:%SZ") if heartbeat else None,
+            "nodes": {
+                "total": cap.nodes_total,
+                "ready": cap.nodes_ready,
+                "schedulable": cap.nodes_schedulable,
+            },
+            "resources": {
+                view: _quantities(getattr(cap, view)) for view in ("capacity", "allocatable", "allocated", "free")
+            },
+            "accelerators": {
+                model: {
+                    "resource": m.resource,
+                    "capacity": m.capacity,
+                    "allocatable": m.allocatable,
+                    "allocated": m.allocated,
+                    "free": m.free,
+                    "largestFreeSlot": m.largest_free_slot,
+                }
+                for model, m in sorted(cap.accelerators.items())
+            },
+            "summary": {"gpus": f"{gpus_free}/{gpus_total}", "price": self._price_summary()},
+        }
+
+    def _price_summary(self) -> str:
+        pricing = self.spec.pricing if self.spec else None
+        if pricing is None or not pricing.per_accelerator_hour:
+            return "-"
+        cheapest = min(float(p) for p in pricing.per_accelerator_hour.values())
+        return f"{cheapest:.2f} {pricing.currency}/h"
+
+
+def _quantities(amounts: Mapping[str, int]) -> dict[str, str]:
+    out = {}
+    for name, value in sorted(amounts.items()):
+        if name == "cpu":
+            out[name] = format_cpu(value)
+        elif name == "memory" or name.startswith(("hugepages-", "ephemeral-storage")):
+            out[name] = format_bytes(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+class IdentifierSet:
+    """All identifiers the operator tracks, configured from their specs and the Secret cache."""
+
+    def __init__(self, registry: MemberRegistry, secrets: SecretCache, namespace: str) -> None:
+        self.registry = registry
+        self.secrets = secrets
+        self.namespace = namespace
+        self.items: dict[str, TrackedIdentifier] = {}
+        self.changed = Signal()
+        """Set whenever any identifier may have changed (pools and the placement queue wait on it)."""
+        self._configure_locks: dict[str, asyncio.Lock] = {}
+        self.removed: dict[str, dt.datetime] = {}
+        """Identifiers deleted while the operator ran, and when: their tasks fail over."""
+        secrets.subscribe(self._on_secret_change)
+        self._pending: set[asyncio.Task[TrackedIdentifier]] = set()
+
+    def track(self, name: str) -> TrackedIdentifier:
+        item = self.items.get(name)
+        if item is None:
+            item = self.items[name] = TrackedIdentifier(name, on_change=self.changed.fire)
+        return item
+
+    async def configure(
+        self, name: str, spec: ComputeIdentifierSpec, labels: Mapping[str, str], generation: int | None
+    ) -> TrackedIdentifier:
+        """Apply a (new) spec: select nodes, and connect through the referenced kubeconfig."""
+        lock = self._configure_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            item = self.track(name)
+            self.removed.pop(name, None)
+            item.spec, item.labels, item.generation = spec, dict(labels), generation
+            item.selector = selector_of(spec)
+            ref = spec.connection.secret_ref
+            problem: Problem | None = None
+            text: str | None = None
+            if ref.namespace != self.namespace:
+                problem = Problem(
+                    Reason.SECRET_OUTSIDE_NAMESPACE,
+                    f"spec.connection.secretRef.namespace is {ref.namespace!r}, but the operator reads "
+                    f"kubeconfig Secrets only in its own namespace {self.namespace!r}",
+                )
+            else:
+                data = self.secrets.get(ref.name)
+                if data is None:
+                    problem = Problem(Reason.SECRET_NOT_FOUND, f"Secret {ref.namespace}/{ref.name} does not exist")
+                elif ref.key not in data:
+                    problem = Problem(
+                        Reason.SECRET_NOT_FOUND, f"Secret {ref.namespace}/{ref.name} has no key {ref.key!r}"
+                    )
+                else:
+                    text = data[ref.key]
+            connection = None
+            if text is not None:
+                try:
+                    connection = await self.registry.acquire(name, text)
+                except KubeconfigError as e:
+                    problem = Problem(
+                        Reason.KUBECONFIG_INVALID,
+                        f"the kubeconfig in Secret {ref.namespace}/{ref.name} key {ref.key!r} {e}",
+                    )
+            if connection is None:
+                await self.registry.release(name)
+            item.problem = problem
+            item.attach(connection)
+            self.changed.fire()
+            return item
+
+    async def forget(self, name: str) -> None:
+        self.removed[name] = dt.datetime.now(dt.UTC)
+        item = self.items.pop(name, None)
+        if item is not None:
+            item.attach(None)
+        await self.registry.release(name)
+        self.changed.fire()
+
+    def _on_secret_change(self, secret: str | None) -> None:
+        for item in list(self.items.values()):
+            spec = item.spec
+            if spec is None or (secret is not None and spec.connection.secret_ref.name != secret):
+                continue
+            task = asyncio.get_running_loop().create_task(self.configure(item.name, spec, item.labels, item.generation))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)

@@ -1,0 +1,78 @@
+"""Shared connections to member clusters, keyed by kubeconfig.
+
+Several identifiers may partition one cluster (the H100 nodes and the A100 nodes of the same
+member); they reference the same kubeconfig and so share one connection, one set of watches and
+one cache. A connection lives while at least one identifier holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from computenet.members import kubeconfig
+from computenet.members.connection import Clock, MemberConnection, utcnow
+
+
+@dataclass
+class _Entry:
+    connection: MemberConnection
+    holders: set[str] = field(default_factory=set)
+
+
+class MemberRegistry:
+    """Hands out shared MemberConnections; `acquire`/`release` are per identifier name."""
+
+    def __init__(self, clock: Clock = utcnow) -> None:
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._held_by: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self.on_connect: list[Callable[[MemberConnection], None]] = []
+        """Called for each new connection before it starts (dispatch adds its Job watch here)."""
+
+    @property
+    def connections(self) -> list[MemberConnection]:
+        return [e.connection for e in self._entries.values()]
+
+    async def acquire(self, holder: str, kubeconfig_text: str) -> MemberConnection:
+        """The connection for this kubeconfig, started if new; a holder holds at most one."""
+        key = kubeconfig.fingerprint(kubeconfig_text)
+        async with self._lock:
+            previous = self._held_by.get(holder)
+            if previous == key:
+                return self._entries[key].connection
+            entry = self._entries.get(key)
+            if entry is None:
+                client = await kubeconfig.client_from(kubeconfig_text)
+                conn = MemberConnection(key, kubeconfig.server_of(kubeconfig_text), client, self._clock)
+                for hook in self.on_connect:
+                    hook(conn)
+                conn.start()
+                entry = self._entries[key] = _Entry(conn)
+            entry.holders.add(holder)
+            self._held_by[holder] = key
+            if previous is not None:
+                await self._drop(holder, previous)
+            return entry.connection
+
+    async def release(self, holder: str) -> None:
+        async with self._lock:
+            key = self._held_by.pop(holder, None)
+            if key is not None:
+                await self._drop(holder, key)
+
+    async def _drop(self, holder: str, key: str) -> None:
+        entry = self._entries[key]
+        entry.holders.discard(holder)
+        if not entry.holders:
+            del self._entries[key]
+            await entry.connection.stop()
+
+    async def close(self) -> None:
+        async with self._lock:
+            for entry in self._entries.values():
+                await entry.connection.stop()
+            self._entries.clear()
+            self._held_by.clear()

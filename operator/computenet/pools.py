@@ -1,0 +1,140 @@
+"""ComputePool status: the sum of its Ready member identifiers, and what that compute is worth.
+
+Totals count Ready members only, because capacity behind an unreachable member cannot run
+anything. Peak TFLOPS per precision come from the accelerator catalogue; a model the catalogue
+does not know is listed in `unknownModels` and left out of the TFLOPS, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from computenet.api.constants import (
+    COMPUTE_CLASS_LABEL,
+    PROVIDER_LABEL,
+    REGION_LABEL,
+    ZONE_LABEL,
+    ConditionType,
+    Reason,
+)
+from computenet.conditions import Cond
+from computenet.labels import Selector
+from computenet.members.capacity import Capacity
+from computenet.members.identifiers import TrackedIdentifier, _quantities
+
+PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
+PeakTflops = Callable[[str], Mapping[str, float] | None]
+"""Accelerator model -> peak dense TFLOPS per precision of one device, or None when unknown."""
+
+
+def selection_labels(item: TrackedIdentifier) -> dict[str, str]:
+    """An identifier's labels plus its attributes as labels, which pool selectors may use."""
+    labels = dict(item.labels)
+    spec = item.spec
+    if spec is not None:
+        labels.setdefault(PROVIDER_LABEL, spec.provider)
+        labels.setdefault(REGION_LABEL, spec.region)
+        labels.setdefault(COMPUTE_CLASS_LABEL, str(spec.compute_class))
+        if spec.zone:
+            labels.setdefault(ZONE_LABEL, spec.zone)
+    return labels
+
+
+@dataclass
+class PoolTotals:
+    members_total: int = 0
+    members_ready: int = 0
+    member_names: list[str] = field(default_factory=list)
+    resources: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {v: {} for v in ("capacity", "allocatable", "allocated", "free")}
+    )
+    accelerators: dict[str, dict[str, int]] = field(default_factory=dict)
+    resource_of_model: dict[str, str] = field(default_factory=dict)
+    tflops: dict[str, float] = field(default_factory=dict)
+    tflops_free: dict[str, float] = field(default_factory=dict)
+    unknown_models: set[str] = field(default_factory=set)
+
+
+def aggregate(
+    selector: Selector,
+    identifiers: Iterable[TrackedIdentifier],
+    capacity_of: Callable[[TrackedIdentifier], Capacity],
+    peak: PeakTflops,
+) -> PoolTotals:
+    totals = PoolTotals()
+    for item in identifiers:
+        if item.spec is None or not selector.matches(selection_labels(item)):
+            continue
+        totals.members_total += 1
+        totals.member_names.append(item.name)
+        cap = capacity_of(item)
+        if not item.readiness(cap)[1].status:
+            continue
+        totals.members_ready += 1
+        for view, amounts in totals.resources.items():
+            for name, value in getattr(cap, view).items():
+                amounts[name] = amounts.get(name, 0) + value
+        for model, m in cap.accelerators.items():
+            acc = totals.accelerators.setdefault(
+                model, {"capacity": 0, "allocatable": 0, "allocated": 0, "free": 0, "largestFreeSlot": 0}
+            )
+            acc["capacity"] += m.capacity
+            acc["allocatable"] += m.allocatable
+            acc["allocated"] += m.allocated
+            acc["free"] += m.free
+            acc["largestFreeSlot"] = max(acc["largestFreeSlot"], m.largest_free_slot)
+            totals.resource_of_model[model] = m.resource
+            per_device = peak(model)
+            if per_device is None:
+                totals.unknown_models.add(model)
+                continue
+            for precision, value in per_device.items():
+                totals.tflops[precision] = totals.tflops.get(precision, 0.0) + value * m.allocatable
+                totals.tflops_free[precision] = totals.tflops_free.get(precision, 0.0) + value * m.free
+    return totals
+
+
+def pool_status(totals: PoolTotals, tasks: Mapping[str, int]) -> tuple[dict[str, Any], Cond]:
+    """(status body without conditions, Ready condition)."""
+    gpus_free = sum(a["free"] for a in totals.accelerators.values())
+    gpus_total = sum(a["allocatable"] for a in totals.accelerators.values())
+    status: dict[str, Any] = {
+        "members": {"ready": totals.members_ready, "total": totals.members_total},
+        "resources": {view: _quantities(amounts) for view, amounts in totals.resources.items()},
+        "accelerators": {
+            model: {"resource": totals.resource_of_model[model], **counts}
+            for model, counts in sorted(totals.accelerators.items())
+        },
+        "tflops": {p: round(v, 1) for p, v in totals.tflops.items()},
+        "tflopsFree": {p: round(v, 1) for p, v in totals.tflops_free.items()},
+        "unknownModels": sorted(totals.unknown_models),
+        "tasks": dict(tasks),
+        "summary": {
+            "members": f"{totals.members_ready}/{totals.members_total}",
+            "gpus": f"{gpus_free}/{gpus_total}",
+        },
+    }
+    if totals.members_ready:
+        ready = Cond(
+            ConditionType.READY,
+            True,
+            Reason.READY,
+            f"{totals.members_ready}/{totals.members_total} members Ready",
+        )
+    elif totals.members_total:
+        ready = Cond(
+            ConditionType.READY,
+            False,
+            Reason.NO_READY_MEMBERS,
+            f"none of {totals.members_total} members is Ready",
+        )
+    else:
+        ready = Cond(
+            ConditionType.READY,
+            False,
+            Reason.NO_READY_MEMBERS,
+            "the identifierSelector matches no identifier",
+        )
+    return status, ready

@@ -1,0 +1,109 @@
+"""Everything the operator holds in memory while it runs, created at startup and shared by handlers.
+
+kopf handlers are thin: they find the Runtime in kopf's memo and call into it. The Runtime owns
+the hub client, the member connections, the Secret watch, the tracked identifiers and the
+metrics, and it is the one place that knows how they are wired together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from computenet.api.pool import ComputePoolSpec, PlacementPolicy
+from computenet.events import EventRecorder
+from computenet.hub import Hub, connect
+from computenet.members.identifiers import IdentifierSet
+from computenet.members.reflector import Reflector
+from computenet.members.registry import MemberRegistry
+from computenet.members.secrets import SecretCache, secret_data
+from computenet.metrics import Metrics
+from computenet.settings import Settings
+from computenet.tasks.service import TaskService
+from computenet.views import identifier_views, pool_views
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    hub: Hub
+    registry: MemberRegistry
+    secrets: SecretCache
+    identifiers: IdentifierSet
+    metrics: Metrics
+    tasks: TaskService
+    events: EventRecorder
+    pools: dict[str, ComputePoolSpec] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _metrics_runner: web.AppRunner | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        hub = Hub(await connect(settings.kubeconfig))
+        registry = MemberRegistry()
+        secrets = SecretCache()
+        identifiers = IdentifierSet(registry, secrets, settings.namespace)
+        metrics = Metrics.create()
+        events = EventRecorder(hub.client)
+        pools: dict[str, ComputePoolSpec] = {}
+
+        def policy_of(pool: str) -> PlacementPolicy | None:
+            spec = pools.get(pool)
+            return spec.placement if spec is not None else None
+
+        runtime = cls(
+            settings=settings,
+            hub=hub,
+            registry=registry,
+            secrets=secrets,
+            identifiers=identifiers,
+            metrics=metrics,
+            tasks=TaskService(hub, identifiers, metrics, settings.hub_id, policy_of, events),
+            events=events,
+            pools=pools,
+        )
+        metrics.sources.identifiers = lambda: identifier_views(identifiers)
+        metrics.sources.pools = lambda: pool_views(pools, identifiers)
+        runtime.tasks.start()
+        secret_watch = Reflector(
+            f"hub secrets in {settings.namespace}",
+            hub.secret_lister(settings.namespace),
+            secret_data,
+            secrets,
+        )
+        runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
+        await runtime._serve_metrics()
+        return runtime
+
+    async def _serve_metrics(self) -> None:
+        async def metrics(_: web.Request) -> web.Response:
+            body = generate_latest(self.metrics.registry)
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", self.settings.metrics_port).start()
+        self._metrics_runner = runner
+        logger.info("serving metrics on :%d/metrics", self.settings.metrics_port)
+
+    async def stop(self) -> None:
+        await self.tasks.close()
+        await self.events.close()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+        await self.registry.close()
+        await self.hub.close()

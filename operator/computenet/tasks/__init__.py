@@ -1,0 +1,1 @@
+"""ComputeTask lifecycle: queue, place, dispatch, follow, fail over, cancel and meter."""

@@ -1,0 +1,89 @@
+"""The tasks the operator knows, and the small shared toolkit of the lifecycle modules.
+
+Every lifecycle module (scheduler, dispatcher, follower, failover, cleanup) works on the same
+records and talks to the hub through the same writer and event helper; `TaskBook` holds them so
+each module stays a small set of functions over it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from computenet.api.constants import API_VERSION, TASK, ConditionType, Phase
+from computenet.conditions import Cond, merge
+from computenet.events import EventRecorder, ObjectRef
+from computenet.signal import Signal
+from computenet.tasks.record import TaskRecord
+from computenet.tasks.writer import StatusWriter
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def timestamp(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TaskBook:
+    writer: StatusWriter
+    events: EventRecorder
+    records: dict[str, TaskRecord] = field(default_factory=dict)
+    wake: Signal = field(default_factory=Signal)
+    """Fired when something may let a waiting task be placed: a new task, freed capacity, a member back."""
+
+    def __iter__(self) -> Iterator[TaskRecord]:
+        return iter(list(self.records.values()))
+
+    def get(self, uid: str) -> TaskRecord | None:
+        return self.records.get(uid)
+
+    def put(self, record: TaskRecord) -> None:
+        self.records[record.uid] = record
+        self.wake.fire()
+
+    def drop(self, uid: str) -> TaskRecord | None:
+        return self.records.pop(uid, None)
+
+    # ---- writing ----
+
+    def update(
+        self,
+        record: TaskRecord,
+        *,
+        phase: Phase | None = None,
+        conditions: tuple[Cond, ...] = (),
+        **fields: Any,
+    ) -> None:
+        """Change a task's status in memory and queue the write; None values remove a field."""
+        status = record.status
+        if phase is not None:
+            status["phase"] = str(phase)
+        for key, value in fields.items():
+            if value is None:
+                status.pop(key, None)
+            else:
+                status[key] = value
+        if conditions:
+            status["conditions"] = merge(status.get("conditions"), conditions, utcnow(), record.generation)
+        status["observedGeneration"] = record.generation
+        self.writer.write(record.namespace, record.name, status)
+
+    def event(self, record: TaskRecord, reason: str, message: str, warning: bool = False) -> None:
+        ref = ObjectRef(API_VERSION, TASK.kind, record.name, record.uid, record.namespace)
+        self.events.record(ref, reason, message, warning)
+
+
+def placed(status: bool | None, reason: str, message: str) -> Cond:
+    return Cond(ConditionType.PLACED, status, reason, message)
+
+
+def dispatched(status: bool | None, reason: str, message: str) -> Cond:
+    return Cond(ConditionType.DISPATCHED, status, reason, message)

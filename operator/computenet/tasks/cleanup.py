@@ -1,0 +1,99 @@
+"""Removing remote work: on task deletion (the finalizer) and for orphans (the sweep).
+
+Cancel deletes every Job of the task in every member. A member that is briefly unreachable is
+retried; after `CANCEL_TIMEOUT_S` the finalizer is released anyway, so a dead member never
+keeps a task from being deleted, and the orphan sweep removes the Job when the member returns.
+The sweep removes Jobs carrying this hub's origin labels whose task no longer exists on the hub
+(checked on the hub itself, never inferred from memory alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from kubernetes.aio.client import CustomObjectsApi
+from kubernetes.aio.client.exceptions import ApiException
+
+from computenet.api.constants import GROUP, TASK, VERSION, Phase, Reason
+from computenet.dispatch.remote import DispatchRejected, MemberUnavailable
+from computenet.tasks.book import timestamp
+from computenet.tasks.controller import TaskController, jobs_store
+from computenet.tasks.record import TaskRecord
+
+logger = logging.getLogger(__name__)
+
+CANCEL_TIMEOUT_S = 120.0
+"""How long deleting a task waits for unreachable members before leaving the rest to the sweep."""
+SWEEP_INTERVAL_S = 60.0
+
+
+class CancelPending(Exception):
+    """Some remote Jobs could not be deleted yet; the finalizer handler should retry."""
+
+
+async def cancel(ctl: TaskController, record: TaskRecord, deleting_since: dt.datetime) -> int:
+    """Delete the task's Jobs everywhere; returns how many were deleted. Raises CancelPending to retry."""
+    record.deleting = True
+    ctl.view.assumptions.forget(record.uid)
+    if not record.phase.terminal and record.phase != Phase.CANCELLED:
+        ctl.book.update(record, phase=Phase.CANCELLED, completionTime=timestamp(ctl.clock()))
+    deleted = 0
+    unreachable = []
+    targets = {(conn.key, job.namespace, job.name): conn for conn, job in ctl.jobs_of(record.uid)}
+    remote = record.status.get("remote") or {}
+    conn = ctl.connection_of(remote.get("identifier"))
+    if conn is not None and remote.get("name"):
+        targets.setdefault((conn.key, remote["namespace"], remote["name"]), conn)
+    for (_, namespace, name), member in targets.items():
+        try:
+            deleted += await ctl.remote(member).delete(namespace, name)
+        except (MemberUnavailable, DispatchRejected) as e:
+            unreachable.append(f"{member.server}: {e}")
+    if unreachable:
+        waited = (ctl.clock() - deleting_since).total_seconds()
+        if waited < CANCEL_TIMEOUT_S:
+            raise CancelPending("; ".join(unreachable))
+        ctl.book.event(
+            record,
+            Reason.CANCEL_TIMED_OUT,
+            f"gave up waiting for {len(unreachable)} member(s) after {waited:.0f}s; the orphan sweep will remove "
+            "the remaining Jobs when they are reachable",
+            warning=True,
+        )
+    ctl.metrics.tasks_finished.labels(record.namespace, Phase.CANCELLED).inc()
+    ctl.book.drop(record.uid)
+    return deleted
+
+
+async def sweep(ctl: TaskController, custom: CustomObjectsApi) -> int:
+    """Delete Jobs of this hub whose task is gone from the hub; returns how many were removed."""
+    removed = 0
+    for conn in ctl.identifiers.registry.connections:
+        store = jobs_store(conn)
+        if store is None or not store.synced:
+            continue
+        for job in list(store.jobs.values()):
+            if job.deleting or ctl.book.get(job.task_uid) is not None:
+                continue
+            if await _task_exists(custom, job.task_uid, job.namespace_on_hub, job.task_name):
+                continue
+            try:
+                removed += await ctl.remote(conn).delete(job.namespace, job.name)
+                logger.info("orphan sweep removed %s/%s (task %s is gone)", job.namespace, job.name, job.task_uid)
+            except (MemberUnavailable, DispatchRejected) as e:
+                logger.info("orphan %s/%s not removed yet: %s", job.namespace, job.name, e)
+    return removed
+
+
+async def _task_exists(custom: CustomObjectsApi, uid: str, namespace: str, name: str) -> bool:
+    if not namespace or not name:
+        return False
+    try:
+        obj = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, TASK.plural, name)
+    except ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+    meta = obj.get("metadata", {}) if isinstance(obj, dict) else {}
+    return bool(meta.get("uid") == uid)

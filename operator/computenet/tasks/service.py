@@ -1,0 +1,209 @@
+"""The task side of the runtime: admits ComputeTasks and runs the lifecycle loops.
+
+`admit` turns a kopf event into a record: the object's spec is validated with the same rules the
+CRD applies plus what the schema cannot see; an invalid task gets a Valid=False condition and an
+event and is never placed. On a restart, records are rebuilt from status (the hub is the source
+of truth) and tasks that were dispatching resume where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
+from pydantic import ValidationError
+
+from computenet.api.constants import ConditionType, Phase, Reason
+from computenet.api.pool import PlacementPolicy
+from computenet.api.task import ComputeTaskSpec
+from computenet.api.validation import summarize, validate_task
+from computenet.conditions import Cond
+from computenet.dispatch.jobs import job_facts
+from computenet.dispatch.naming import hub_selector
+from computenet.dispatch.store import JobStore
+from computenet.events import EventRecorder
+from computenet.hub import Hub
+from computenet.members.connection import MemberConnection
+from computenet.members.identifiers import IdentifierSet
+from computenet.metrics import Metrics, QueueView
+from computenet.tasks.book import TaskBook, utcnow
+from computenet.tasks.cleanup import SWEEP_INTERVAL_S, sweep
+from computenet.tasks.controller import TaskController
+from computenet.tasks.record import TaskRecord
+from computenet.tasks.view import PlacementView
+from computenet.tasks.writer import StatusWriter
+
+logger = logging.getLogger(__name__)
+
+
+def _created(meta: Mapping[str, Any]) -> dt.datetime:
+    raw = meta.get("creationTimestamp")
+    if not raw:
+        return utcnow()
+    return dt.datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+class TaskService:
+    def __init__(
+        self,
+        hub: Hub,
+        identifiers: IdentifierSet,
+        metrics: Metrics,
+        hub_id: str,
+        policy_of: Callable[[str], PlacementPolicy | None],
+        events: EventRecorder,
+    ) -> None:
+        self.hub = hub
+        self.book = TaskBook(StatusWriter(hub), events)
+        self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
+        self.controller = TaskController(self.book, identifiers, self.view, metrics, hub_id, policy_of)
+        self.metrics = metrics
+        self.hub_id = hub_id
+        self.identifiers = identifiers
+        self._loops: list[asyncio.Task[None]] = []
+        identifiers.registry.on_connect.append(self._watch_jobs)
+        metrics.sources.queue = self.queue_view
+
+    def _watch_jobs(self, conn: MemberConnection) -> None:
+        store = JobStore()
+        conn.jobs = store  # type: ignore[attr-defined]
+        store.subscribe(self.controller.on_jobs_changed)
+        conn.add_reflector(
+            "jobs",
+            BatchV1Api(conn.client).list_job_for_all_namespaces_without_preload_content,
+            job_facts,
+            store,
+            label_selector=hub_selector(self.hub_id),
+        )
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self.controller.run(), name="scheduler"),
+            asyncio.create_task(self._follow_identifiers(), name="identifier changes"),
+            asyncio.create_task(self._sweep_loop(), name="orphan sweep"),
+        ]
+
+    async def _follow_identifiers(self) -> None:
+        """Member health and capacity changes may unblock waiting tasks or call for failover."""
+        seen = -1
+        while True:
+            seen = await self.identifiers.changed.wait_past(seen, patience=5.0)
+            self.controller.check_members()
+            self.book.wake.fire()
+
+    async def _sweep_loop(self) -> None:
+        custom = CustomObjectsApi(self.hub.client)
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            try:
+                removed = await sweep(self.controller, custom)
+            except Exception:  # the sweep is best effort; the next round tries again
+                logger.exception("orphan sweep failed")
+                continue
+            if removed:
+                logger.info("orphan sweep removed %d Jobs", removed)
+
+    async def close(self) -> None:
+        for t in self._loops:
+            t.cancel()
+        for t in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await self.controller.close()
+        await self.book.writer.close()
+
+    # ---- admission ----
+
+    def record_of(self, body: Mapping[str, Any]) -> TaskRecord | None:
+        meta = body["metadata"]
+        try:
+            spec = ComputeTaskSpec.model_validate(dict(body.get("spec") or {}))
+        except ValidationError:
+            return None
+        return TaskRecord(
+            uid=meta["uid"],
+            namespace=meta["namespace"],
+            name=meta["name"],
+            created=_created(meta),
+            generation=meta.get("generation"),
+            spec=spec,
+            template=dict((body.get("spec") or {}).get("template") or {}),
+            status=dict(body.get("status") or {}),
+        )
+
+    def admit(self, body: Mapping[str, Any]) -> None:
+        meta = body["metadata"]
+        uid = meta["uid"]
+        existing = self.book.get(uid)
+        problems = validate_task(dict(body.get("spec") or {}))
+        record = self.record_of(body) if not problems else None
+        if record is None:
+            self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
+            return
+        if existing is not None:
+            # Memory may be ahead of the object (writes are asynchronous): keep our status.
+            record.status = existing.status
+            record.dispatching = existing.dispatching
+            record.pending_reason = existing.pending_reason
+        else:
+            self.metrics.tasks_submitted.labels(record.namespace).inc()
+        fresh = "phase" not in record.status
+        self.book.put(record)
+        if fresh:
+            gpus = record.spec.resources.accelerators
+            summary = {"gpus": f"{record.spec.replicas}x{gpus.count}" if gpus else "-"}
+            self.book.update(
+                record,
+                phase=Phase.PENDING,
+                attempt=0,
+                summary=summary,
+                conditions=(Cond(ConditionType.VALID, True, Reason.VALID, "spec is valid"),),
+            )
+        elif record.phase == Phase.DISPATCHING and not record.dispatching and existing is None:
+            record.dispatching = True  # resumed mid-dispatch: finish it in the same member
+            self.controller.spawn(self.controller.dispatch(record), f"dispatch {record.key}")
+        if existing is None:
+            self.controller.on_jobs_changed(uid)
+
+    def _reject(self, body: Mapping[str, Any], existing: TaskRecord | None, message: str) -> None:
+        meta = body["metadata"]
+        if existing is not None and existing.phase not in (Phase.PENDING, Phase.OFFERED):
+            return  # already dispatched: a later invalid edit does not touch the running work
+        status = dict(body.get("status") or {})
+        record = TaskRecord(
+            uid=meta["uid"],
+            namespace=meta["namespace"],
+            name=meta["name"],
+            created=_created(meta),
+            generation=meta.get("generation"),
+            spec=None,  # type: ignore[arg-type]
+            template={},
+            status=status,
+        )
+        self.book.drop(meta["uid"])
+        self.book.update(
+            record,
+            phase=Phase.PENDING,
+            conditions=(Cond(ConditionType.VALID, False, Reason.INVALID_SPEC, message),),
+        )
+        self.book.event(record, Reason.INVALID_SPEC, message, warning=True)
+
+    # ---- metrics ----
+
+    def queue_view(self) -> QueueView:
+        by_phase: dict[tuple[str, str], int] = {}
+        depth = 0
+        oldest = 0.0
+        now = utcnow()
+        for r in self.book:
+            key = (r.namespace, str(r.phase))
+            by_phase[key] = by_phase.get(key, 0) + 1
+            if r.phase == Phase.PENDING and not r.spec.suspend:
+                depth += 1
+                oldest = max(oldest, (now - r.created).total_seconds())
+        return QueueView(by_phase, depth, oldest)

@@ -1,0 +1,126 @@
+"""Keeps placement's snapshot builder in step with the members and the identifiers.
+
+Member watches only mark nodes dirty (cheap, on every event); the scheduler applies the dirty
+nodes to the builder right before it takes a snapshot, so a burst of pod events costs one
+update per node per scheduling pass, not one per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.members.connection import MemberConnection
+from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
+from computenet.members.registry import MemberRegistry
+from computenet.placement import Assumptions, ComputeClass, Identifier, Network, Pricing, SnapshotBuilder
+from computenet.placement.snapshot import Snapshot
+
+
+def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, conn: MemberConnection) -> Identifier:
+    usable, why = item.usable()
+    pricing = None
+    if spec.pricing is not None:
+        p = spec.pricing
+        pricing = Pricing(
+            currency=p.currency,
+            per_cpu_core_hour=float(p.per_cpu_core_hour) if p.per_cpu_core_hour is not None else None,
+            per_gib_hour=float(p.per_gib_hour) if p.per_gib_hour is not None else None,
+            per_accelerator_hour={k: float(v) for k, v in (p.per_accelerator_hour or {}).items()},
+        )
+    network = Network()
+    if spec.network is not None:
+        network = Network(
+            latency_ms={k: float(v) for k, v in (spec.network.latency_ms or {}).items()},
+            bandwidth_gbps=spec.network.bandwidth_gbps,
+        )
+    return Identifier(
+        name=item.name,
+        cluster=conn.key,
+        uri=str(spec.uri),
+        ready=usable,
+        not_ready_reason=why,
+        provider=spec.provider,
+        region=spec.region,
+        zone=spec.zone or "",
+        compute_class=ComputeClass(str(spec.compute_class)),
+        architectures=tuple(str(a) for a in spec.architectures or ()),
+        pricing=pricing,
+        network=network,
+        recent_failures=conn.health.failures,
+        node_selector=dict(item.selector.match_labels),
+    )
+
+
+class PlacementView:
+    """The builder, the assumptions, and the bookkeeping that feeds them."""
+
+    def __init__(self, identifiers: IdentifierSet, registry: MemberRegistry, on_change: Callable[[], None]) -> None:
+        self.builder = SnapshotBuilder()
+        self.assumptions = Assumptions()
+        self._identifiers = identifiers
+        self._registry = registry
+        self._on_change = on_change
+        self._fed: dict[str, Callable[[], None]] = {}
+        self._dirty: dict[str, set[str] | None] = {}
+        self._placed: dict[str, Identifier] = {}
+
+    def _subscribe(self, conn: MemberConnection) -> None:
+        key = conn.key
+
+        def changed(names: frozenset[str] | None) -> None:
+            pending = self._dirty.get(key, set())
+            if names is None or pending is None:
+                self._dirty[key] = None
+            else:
+                pending.update(names)
+                self._dirty[key] = pending
+            self._on_change()
+
+        self._fed[key] = conn.state.subscribe(changed)
+        self._dirty[key] = None
+
+    def snapshot(self) -> Snapshot:
+        connections = {c.key: c for c in self._registry.connections}
+        for key in list(self._fed):
+            if key not in connections:
+                self._fed.pop(key)()
+                self._dirty.pop(key, None)
+                self.builder.remove_cluster(key)
+        for key, conn in connections.items():
+            if key not in self._fed:
+                self._subscribe(conn)
+        for key, names in list(self._dirty.items()):
+            state = connections[key].state
+            if names is None:
+                self.builder.remove_cluster(key)
+                names = set(state.nodes)
+            for name in names:
+                node = state.nodes.get(name)
+                if node is None:
+                    self.builder.remove_node(key, name)
+                else:
+                    self.builder.upsert_node(key, node, state.requested_on(name))
+        self._dirty.clear()
+        self._sync_identifiers()
+        return self.builder.snapshot()
+
+    def _sync_identifiers(self) -> None:
+        current: dict[str, Identifier] = {}
+        for item in self._identifiers.items.values():
+            if item.spec is None or item.connection is None:
+                continue
+            current[item.name] = placement_identifier(item, item.spec, item.connection)
+        for name in set(self._placed) - set(current):
+            self.builder.remove_identifier(name)
+        for name, ident in current.items():
+            if self._placed.get(name) != ident:
+                self.builder.upsert_identifier(ident)
+        self._placed = current
+
+    def bound_replicas(self, identifier: str, task_uid: str) -> int:
+        """How many of a task's pods the member has bound to nodes (confirms an assumption)."""
+        item = self._identifiers.items.get(identifier)
+        if item is None or item.connection is None:
+            return 0
+        return item.connection.state.bound_by_task.get(task_uid, 0)

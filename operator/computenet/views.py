@@ -1,0 +1,82 @@
+"""Read-only views of the runtime's state for the metrics collector (computed at scrape time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from computenet.api.pool import ComputePoolSpec
+from computenet.labels import Selector
+from computenet.members.capacity import Capacity
+from computenet.members.identifiers import IdentifierSet
+from computenet.metrics import AcceleratorView, IdentifierView, PoolView, ResourceView
+from computenet.placement.accelerators import lookup
+from computenet.pools import aggregate
+
+
+def _base_units(name: str, amount: int) -> float:
+    return amount / 1000 if name == "cpu" else float(amount)
+
+
+def _resources(views: Mapping[str, Mapping[str, int]]) -> ResourceView:
+    out = ResourceView()
+    for view in ("capacity", "allocatable", "allocated", "free"):
+        setattr(out, view, {k: _base_units(k, v) for k, v in views[view].items()})
+    return out
+
+
+def _capacity_views(cap: Capacity) -> dict[str, dict[str, int]]:
+    return {v: getattr(cap, v) for v in ("capacity", "allocatable", "allocated", "free")}
+
+
+def identifier_views(identifiers: IdentifierSet) -> Iterator[IdentifierView]:
+    for item in list(identifiers.items.values()):
+        if item.spec is None:
+            continue
+        cap = item.capacity()
+        reachable, ready = item.readiness(cap)
+        conn = item.connection
+        stats = [r.stats for r in conn.reflectors] if conn else []
+        yield IdentifierView(
+            name=item.name,
+            region=item.spec.region,
+            ready=bool(ready.status),
+            reachable=bool(reachable.status),
+            nodes={"total": cap.nodes_total, "ready": cap.nodes_ready, "schedulable": cap.nodes_schedulable},
+            resources=_resources(_capacity_views(cap)),
+            accelerators={
+                model: AcceleratorView(m.capacity, m.allocatable, m.allocated, m.free, m.largest_free_slot)
+                for model, m in cap.accelerators.items()
+            },
+            watch_restarts=sum(s.watches for s in stats),
+            watch_errors=sum(s.errors for s in stats),
+        )
+
+
+def _peak(model: str) -> Mapping[str, float] | None:
+    known = lookup(model)
+    return known.tflops if known else None
+
+
+def pool_selector(spec: ComputePoolSpec) -> Selector:
+    sel = spec.identifier_selector
+    return Selector.of(
+        sel.match_labels, [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()]
+    )
+
+
+def pool_views(pools: Mapping[str, ComputePoolSpec], identifiers: IdentifierSet) -> Iterator[PoolView]:
+    for name, spec in list(pools.items()):
+        totals = aggregate(pool_selector(spec), list(identifiers.items.values()), lambda i: i.capacity(), _peak)
+        accelerators = {
+            model: AcceleratorView(a["capacity"], a["allocatable"], a["allocated"], a["free"], a["largestFreeSlot"])
+            for model, a in totals.accelerators.items()
+        }
+        yield PoolView(
+            name=name,
+            members_ready=totals.members_ready,
+            members_total=totals.members_total,
+            resources=_resources(totals.resources),
+            accelerators=accelerators,
+            tflops=dict(totals.tflops),
+            unknown_models=sum(a["allocatable"] for m, a in totals.accelerators.items() if m in totals.unknown_models),
+        )

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from computenet.members.capacity import model_of, summarize
+from computenet.members.facts import node_facts, pod_facts, pod_requests
+from computenet.members.state import MemberState, NodeSink, PodSink
+from members.builders import node, pod
+
+
+def _state(nodes: list[dict], pods: list[dict]) -> MemberState:
+    state = MemberState()
+    NodeSink(state).replace({n["metadata"]["name"]: node_facts(n) for n in nodes})
+    facts = {f"default/{p['metadata']['name']}": pod_facts(p) for p in pods}
+    PodSink(state).replace({k: v for k, v in facts.items() if v is not None})
+    return state
+
+
+def _summary(state: MemberState):
+    return summarize(state.nodes.values(), state.requested_on, model_of)
+
+
+def test_free_and_largest_slot_are_counted_per_node() -> None:
+    nodes = [node(f"n{i}").gpus(2, "NVIDIA-L4").build() for i in range(8)]
+    pods = [pod("p0", "n0", gpus=1)]
+    cap = _summary(_state(nodes, pods))
+    l4 = cap.accelerators["NVIDIA-L4"]
+    assert (l4.allocatable, l4.allocated, l4.free, l4.largest_free_slot) == (16, 1, 15, 2)
+    assert cap.free["nvidia.com/gpu"] == 15
+    assert cap.allocated["pods"] == 1
+
+
+@pytest.mark.parametrize(
+    ("builder", "schedulable"),
+    [
+        pytest.param(node("n").gpus(8, "NVIDIA-H100-80GB-HBM3"), 1, id="ready node offers its GPUs"),
+        pytest.param(node("n").gpus(8, "NVIDIA-H100-80GB-HBM3").not_ready(), 0, id="not-ready node offers nothing"),
+        pytest.param(node("n").gpus(8, "NVIDIA-H100-80GB-HBM3").cordoned(), 0, id="cordoned node offers nothing"),
+    ],
+)
+def test_only_schedulable_nodes_have_free_capacity(builder, schedulable: int) -> None:
+    cap = _summary(_state([builder.build()], []))
+    h100 = cap.accelerators["NVIDIA-H100-80GB-HBM3"]
+    assert cap.nodes_schedulable == schedulable
+    assert h100.allocatable == 8
+    assert h100.free == 8 * schedulable
+    assert h100.largest_free_slot == 8 * schedulable
+
+
+def test_terminated_and_unbound_pods_hold_nothing() -> None:
+    nodes = [node("n0").cpu("8").build()]
+    pods = [
+        pod("done", "n0", cpu="4", phase="Succeeded"),
+        pod("failed", "n0", cpu="4", phase="Failed"),
+        pod("pending", None, cpu="4", phase="Pending"),
+        pod("running", "n0", cpu="1500m"),
+    ]
+    cap = _summary(_state(nodes, pods))
+    assert cap.allocated["cpu"] == 1500
+    assert cap.free["cpu"] == 6500
+
+
+def test_pod_moves_are_accounted_incrementally() -> None:
+    state = _state([node("a").build(), node("b").build()], [])
+    sink = PodSink(state)
+    seen: list[frozenset[str] | None] = []
+    state.subscribe(seen.append)
+    f = pod_facts(pod("p", None, cpu="2", phase="Pending"))
+    assert f is not None
+    sink.upsert("default/p", f)
+    bound = pod_facts(pod("p", "a", cpu="2"))
+    assert bound is not None
+    sink.upsert("default/p", bound)
+    assert state.requested_on("a") == {"cpu": 2000, "pods": 1}
+    sink.delete("default/p")
+    assert state.requested_on("a") == {}
+    assert seen[-1] == frozenset({"a"})
+
+
+def test_gpu_limits_without_requests_count_as_requests() -> None:
+    requests = pod_requests(pod("p", "n", cpu="500m", gpus=4)["spec"])
+    assert requests == {"cpu": 500, "nvidia.com/gpu": 4, "pods": 1}
+
+
+def test_unknown_model_is_reported_as_labelled_and_unlabelled_as_unknown() -> None:
+    labelled = node("a").gpus(1, "Some-Future-GPU").build()
+    unlabelled = node("b").build()
+    unlabelled["status"]["allocatable"]["nvidia.com/gpu"] = "2"
+    cap = _summary(_state([labelled, unlabelled], []))
+    assert cap.accelerators["Some-Future-GPU"].allocatable == 1
+    assert cap.accelerators["unknown"].allocatable == 2

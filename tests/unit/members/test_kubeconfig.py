@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from computenet.members.kubeconfig import KubeconfigError, fingerprint, parse
+
+SECRET_TOKEN = "s3cr3t-token-value-that-must-not-leak"
+
+
+def _kubeconfig(**cluster: object) -> str:
+    return yaml.safe_dump(
+        {
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443", **cluster}}],
+            "users": [{"name": "u", "user": {"token": SECRET_TOKEN}}],
+            "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "ctx",
+        }
+    )
+
+
+def test_valid_kubeconfig_parses() -> None:
+    assert parse(_kubeconfig())["current-context"] == "ctx"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("a: [b", "not valid YAML", id="broken YAML"),
+        pytest.param("- just a list", "not a kubeconfig", id="a list is not a kubeconfig"),
+        pytest.param(_kubeconfig(server="http://127.0.0.1:6443"), "https://", id="plain http server"),
+        pytest.param(_kubeconfig(**{"insecure-skip-tls-verify": True}), "always verified", id="TLS verification off"),
+        pytest.param(
+            _kubeconfig().replace("current-context: ctx", "current-context: other"),
+            "current-context",
+            id="current context missing",
+        ),
+    ],
+)
+def test_unusable_kubeconfig_is_refused_without_quoting_it(text: str, message: str) -> None:
+    with pytest.raises(KubeconfigError) as err:
+        parse(text)
+    assert message in str(err.value)
+    assert SECRET_TOKEN not in str(err.value)
+
+
+def test_exec_plugins_are_refused() -> None:
+    raw = yaml.safe_load(_kubeconfig())
+    raw["users"][0]["user"] = {"exec": {"command": "get-token"}}
+    with pytest.raises(KubeconfigError, match="exec"):
+        parse(yaml.safe_dump(raw))
+
+
+def test_fingerprint_is_stable_and_distinguishes() -> None:
+    assert fingerprint(_kubeconfig()) == fingerprint(_kubeconfig())
+    assert fingerprint(_kubeconfig()) != fingerprint(_kubeconfig(server="https://10.0.0.1"))
+    assert SECRET_TOKEN not in fingerprint(_kubeconfig())
