@@ -29,11 +29,11 @@ binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manage
 	@echo "binaries in $(BIN_DIR)"
 
 .PHONY: dev-up
-dev-up: venv ## Start a local hub and $(MEMBERS) members on loopback (state in .dev/).
-	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.federation up --dir $(DEV_DIR) --members $(MEMBERS)
+dev-up: venv ## Start a hub and $(MEMBERS) members on loopback, install the CRDs, register the members, run the operator.
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS)
 
 .PHONY: dev-down
-dev-down: venv ## Stop everything dev-up started.
+dev-down: venv ## Stop everything dev-up started (operator included).
 	$(PY) -m computenet.testing.federation down --dir $(DEV_DIR)
 
 .PHONY: test
@@ -52,12 +52,14 @@ lint: venv ## ruff, mypy (strict) and the import layering contracts.
 	$(VENV)/bin/lint-imports
 
 .PHONY: crds
-crds: venv ## Regenerate crds/ and docs/api.md from the API models.
+crds: venv ## Regenerate crds/, docs/api.md and the chart's copy of the CRDs from the API models.
 	$(PY) -m computenet.api.generate
+	hack/sync-chart-crds.sh
 
 .PHONY: verify
 verify: lint ## Lint, and fail if generated files drifted from their sources.
 	$(PY) -m computenet.api.generate --check
+	hack/sync-chart-crds.sh --check
 
 .PHONY: bench
 bench: venv ## Run the benchmarks; they print numbers (JSON lines) and never fail the build.

@@ -18,6 +18,7 @@ from kubernetes.aio.client import ApiClient
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import default_shape
+from support.settings import OPERATOR_ENV
 
 TEST_MEMBERS = 3
 _CLUSTER_DIRS = ("integration", "e2e")
@@ -83,7 +84,7 @@ def operator(federation: Federation) -> Iterator[devenv.OperatorProcess]:
     devenv.register_members(federation, shapes)
     if devenv.OPERATOR in federation.supervisor.names():
         federation.supervisor.stop(devenv.OPERATOR)
-    process = devenv.start_operator(federation)
+    process = devenv.start_operator(federation, OPERATOR_ENV)
     try:
         yield process
     finally:

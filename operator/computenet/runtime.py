@@ -65,7 +65,9 @@ class Runtime:
             secrets=secrets,
             identifiers=identifiers,
             metrics=metrics,
-            tasks=TaskService(hub, identifiers, metrics, settings.hub_id, policy_of, events),
+            tasks=TaskService(
+                hub, identifiers, metrics, settings.hub_id, policy_of, events, sweep_interval_s=settings.sweep_interval_s
+            ),
             events=events,
             pools=pools,
         )

@@ -25,6 +25,8 @@ class Settings:
     log_level: str = "INFO"
     status_coalesce_s: float = 0.5
     """Status writes for one object are at most this often; changes in between are merged."""
+    sweep_interval_s: float = 60.0
+    """How often remote Jobs whose task is gone are looked for and removed."""
     heartbeat_refresh_s: float = 30.0
     """An unchanged identifier's status is rewritten this often, to refresh its last heartbeat."""
 

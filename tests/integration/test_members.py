@@ -14,7 +14,8 @@ import yaml
 from computenet.quantity import parse_quantity
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
-from computenet.testing.topology import default_shape, node_manifests
+from computenet.testing.topology import default_shape
+from support.settings import add_h100_node
 from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S, STATUS_FOLLOW_S
 from support.wait import eventually
 
@@ -108,22 +109,13 @@ def test_largest_free_slot_is_per_node_not_total(operator: devenv.OperatorProces
     eventually(check)
 
 
-def _add_node(member: Cluster, name: str, gpus: int) -> None:
-    node = node_manifests(default_shape(1))[0]  # an H100 node shape
-    node["metadata"]["name"] = name
-    node["metadata"]["labels"]["kubernetes.io/hostname"] = name
-    for key in ("capacity", "allocatable"):
-        node["status"][key]["nvidia.com/gpu"] = str(gpus)
-    member.kubectl("create", "-f", "-", input=json.dumps(node))
-
-
 def test_added_node_shows_in_status_within_seconds(
     operator: devenv.OperatorProcess, hub: Cluster, member: Cluster
 ) -> None:
     eventually(lambda: _matches_member(hub, member, member.name))
     before = _status(hub, member.name)["accelerators"]["NVIDIA-H100-80GB-HBM3"]["allocatable"]
     name = f"h100-extra-{uuid.uuid4().hex[:5]}"
-    _add_node(member, name, 8)
+    add_h100_node(member, name, 8)
     try:
 
         def grew() -> bool:

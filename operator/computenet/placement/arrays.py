@@ -65,12 +65,16 @@ def gather(indptr: IntArray, members: IntArray, ids: IntArray) -> tuple[IntArray
 
 def ranges(indptr: IntArray, ids: IntArray) -> tuple[IntArray, IntArray]:
     """Concatenated `range(indptr[i], indptr[i + 1])` for each i in `ids`, with positions in `ids`."""
-    starts = indptr[ids]
-    lengths = indptr[ids + 1] - starts
+    return spans(indptr[ids], indptr[ids + 1])
+
+
+def spans(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated `range(starts[k], stops[k])` for every k, with the k each value came from."""
+    lengths = stops - starts
     total = int(lengths.sum())
     if total == 0:
         return EMPTY_INT, EMPTY_INT
-    seg = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+    seg = np.repeat(np.arange(len(starts), dtype=np.int64), lengths)
     first = np.cumsum(lengths) - lengths
     return np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths), seg
 
@@ -85,10 +89,8 @@ def csr(groups: list[IntArray]) -> tuple[IntArray, IntArray]:
 
 
 def group_sum(keys: IntArray, values: npt.NDArray[np.generic], size: int) -> IntArray:
-    """Exact integer sums of `values` per key (bincount's float weights would round large bytes)."""
-    out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, keys, values)
-    return out
+    """Integer sums of `values` per key; exact while each sum stays below 2**53 (8 PiB of bytes)."""
+    return np.bincount(keys, weights=values, minlength=size).astype(np.int64)
 
 
 def group_max(keys: IntArray, values: IntArray, size: int) -> IntArray:

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement.decision import Decision, NodeSlot
-from computenet.placement.overlay import Overlay
+from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import Usage
 from computenet.placement.snapshot import Snapshot
 
 DEFAULT_TTL_SECONDS = 300.0
+_LOG_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,24 @@ class Assumption:
     expires_at: float
 
 
+_Key = tuple[str, str, str, int]
+"""(identifier, cluster, node, row): where an assumption holds usage."""
+
+
 class Assumptions:
+    """Live assumptions by task uid, with their usage summed per node as they come and go.
+
+    The sums make each `place` in a burst cost in proportion to the nodes held, not to the
+    number of assumptions times their nodes.
+    """
+
     def __init__(self, ttl: float = DEFAULT_TTL_SECONDS) -> None:
         self.ttl = ttl
         self._items: dict[str, Assumption] = {}
-        self._version = 0
-        self._cache: tuple[Snapshot, int, str | None, Overlay] | None = None
+        self._held: dict[_Key, tuple[int, int, int]] = {}
+        self._log: list[tuple[_Key, tuple[int, int, int]]] = []
+        """Changes to `_held` since the cached overlay was built: merged in, not rebuilt."""
+        self._cache: tuple[Snapshot, str | None, Overlay] | None = None
 
     def assume(self, decision: Decision, *, now: float, ttl: float | None = None) -> Assumption | None:
         """Hold the chosen node slots of `decision` (replacing any earlier assumption of the task)."""
@@ -59,8 +72,9 @@ class Assumptions:
             nodes=decision.assignment,
             expires_at=now + (self.ttl if ttl is None else ttl),
         )
+        self._drop(held.task_uid)
         self._items[held.task_uid] = held
-        self._version += 1
+        self._count(held, +1)
         return held
 
     def confirm(self, task_uid: str) -> bool:
@@ -79,9 +93,22 @@ class Assumptions:
         return gone
 
     def _drop(self, task_uid: str) -> bool:
-        found = self._items.pop(task_uid, None) is not None
-        self._version += found
-        return found
+        held = self._items.pop(task_uid, None)
+        if held is not None:
+            self._count(held, -1)
+        return held is not None
+
+    def _count(self, held: Assumption, sign: int) -> None:
+        for key, usage in _usage(held).items():
+            total = tuple(a + sign * b for a, b in zip(self._held.get(key, (0, 0, 0)), usage, strict=True))
+            if any(total):
+                self._held[key] = (total[0], total[1], total[2])
+            else:
+                self._held.pop(key, None)
+            self._log.append((key, (sign * usage[0], sign * usage[1], sign * usage[2])))
+        if len(self._log) > _LOG_LIMIT:  # nobody is placing: rebuild on the next overlay instead
+            self._log.clear()
+            self._cache = None
 
     def get(self, task_uid: str) -> Assumption | None:
         return self._items.get(task_uid)
@@ -96,42 +123,50 @@ class Assumptions:
         return iter(list(self._items.values()))
 
     def overlay(self, snapshot: Snapshot, exclude: str | None = None) -> Overlay:
-        """What the assumptions hold on `snapshot`'s nodes, cached until either changes."""
+        """What the assumptions (but `exclude`'s) hold on `snapshot`'s nodes.
+
+        Kept per snapshot and brought up to date with the changes since, so that a burst of
+        decisions on one snapshot pays for its own assumption only.
+        """
         if exclude not in self._items:
             exclude = None
         cached = self._cache
-        if cached is not None and cached[0] is snapshot and cached[1] == self._version and cached[2] == exclude:
-            return cached[3]
-        built = self._build(snapshot, exclude)
-        self._cache = (snapshot, self._version, exclude, built)
+        if cached is not None and cached[0] is snapshot and cached[1] == exclude:
+            if not self._log:
+                return cached[2]
+            if exclude is None:
+                built = _merge(snapshot, cached[2], self._log)
+                self._log.clear()
+                self._cache = (snapshot, None, built)
+                return built
+        held = dict(self._held)
+        if exclude is not None:
+            for key, usage in _usage(self._items[exclude]).items():
+                held[key] = (held[key][0] - usage[0], held[key][1] - usage[1], held[key][2] - usage[2])
+        built = _merge(snapshot, empty_overlay(len(snapshot)), list(held.items()))
+        self._log.clear()
+        self._cache = (snapshot, exclude, built)
         return built
 
-    def _build(self, snapshot: Snapshot, exclude: str | None) -> Overlay:
-        nodes, clusters = snapshot.nodes, snapshot.vocabulary.clusters
-        per_row: dict[int, Usage] = {}
-        per_ident = np.zeros((3, len(snapshot)), dtype=np.int64)
-        for held in self._items.values():
-            if held.task_uid == exclude:
-                continue
-            placed = 0
-            for slot in held.nodes:
-                r = slot.row
-                if r < len(nodes.names) and nodes.names[r] == slot.node and clusters[nodes.cluster[r]] == slot.cluster:
-                    per_row[r] = per_row.get(r, Usage()) + held.per_replica * slot.replicas
-                    placed += slot.replicas
-            i = snapshot.index.get(held.identifier)
-            if i is not None:
-                use = held.per_replica * placed
-                per_ident[:, i] += (use.cpu, use.memory, use.accelerators)
-        rows = np.array(sorted(per_row), dtype=np.int64)
-        usage = [per_row[int(r)] for r in rows]
-        return Overlay(
-            rows=rows,
-            cpu=np.array([u.cpu for u in usage], dtype=np.int64),
-            memory=np.array([u.memory for u in usage], dtype=np.int64),
-            devices=np.array([u.accelerators for u in usage], dtype=np.int64),
-            clusters=np.unique(nodes.cluster[rows]),
-            ident_cpu=per_ident[0],
-            ident_memory=per_ident[1],
-            ident_devices=per_ident[2],
-        )
+
+def _usage(held: Assumption) -> dict[_Key, tuple[int, int, int]]:
+    out: dict[_Key, tuple[int, int, int]] = {}
+    for slot in held.nodes:
+        use = held.per_replica * slot.replicas
+        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.cpu, use.memory, use.accelerators)
+    return out
+
+
+def _merge(snapshot: Snapshot, base: Overlay, changes: list[tuple[_Key, tuple[int, int, int]]]) -> Overlay:
+    """`base` plus `changes`, resolved to snapshot rows; nodes that vanished or were replaced hold nothing."""
+    nodes, clusters = snapshot.nodes, snapshot.vocabulary.clusters
+    rows, usage, idents = [], [], []
+    for (ident, cluster, node, row), amounts in changes:
+        if row < len(nodes.names) and nodes.names[row] == node and clusters[nodes.cluster[row]] == cluster:
+            rows.append(row)
+            usage.append(amounts)
+            idents.append(snapshot.index.get(ident, -1))
+    if not rows:
+        return base
+    as_array = np.array(usage, dtype=np.int64).reshape(-1, 3)
+    return base.plus(np.array(rows, dtype=np.int64), as_array, np.array(idents, dtype=np.int64))

@@ -147,12 +147,17 @@ class Context:
 
     @cached_property
     def entry_assumed(self) -> BoolArray:
-        """Per entry: does it hold a node with assumed usage? Its summary then overstates free."""
-        e = self.snapshot.entries
-        mask = np.zeros(len(e.kind), dtype=bool)
-        if len(self.overlay.rows):
-            mask[e.entries_holding(self.overlay.rows)] = True
-        return mask
+        """Per entry: may it hold a node with assumed usage? Its summary then overstates free.
+
+        Matched by (cluster, kind): exact unless partitions of one cluster share a kind, in which
+        case a few extra entries are read row by row, which costs time, never correctness.
+        """
+        e, nodes = self.snapshot.entries, self.snapshot.nodes
+        if not len(self.overlay.rows):
+            return np.zeros(len(e.kind), dtype=bool)
+        kinds = len(self.snapshot.vocabulary.kinds)
+        held = nodes.cluster[self.overlay.rows] * kinds + nodes.kind[self.overlay.rows]
+        return np.isin(self.snapshot.table.cluster[e.ident] * kinds + e.kind, held)
 
     @cached_property
     def entry_column(self) -> IntArray:

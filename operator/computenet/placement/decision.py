@@ -61,13 +61,15 @@ class Decision:
         rejected_by: IntArray,
         codes: IntArray,
         ranked: IntArray,
+        order: IntArray,
         totals: FloatArray,
         scores: Mapping[str, FloatArray],
         assignment: tuple[tuple[int, int], ...],
     ) -> None:
+        """`ranked` = survivors best first; `totals` and `scores` are in survivor order, `order` maps."""
         self._ctx, self._filters = ctx, filters
         self._rejected_by, self._codes = rejected_by, codes
-        self._ranked, self._totals, self._scores = ranked, totals, scores
+        self._ranked, self._order, self._totals, self._scores = ranked, order, totals, scores
         snap = ctx.snapshot
         self.task_uid = ctx.demand.uid
         self.total = len(snap)
@@ -78,7 +80,6 @@ class Decision:
         self.assignment = tuple(
             NodeSlot(snap.vocabulary.clusters[int(nodes.cluster[r])], nodes.names[r], n, r) for r, n in assignment
         )
-        self.model_id = int(ctx.fit_model[ranked[0]]) if len(ranked) else 0
 
     def _candidate(self, rank: int) -> Candidate:
         ctx, i = self._ctx, int(self._ranked[rank])
@@ -88,8 +89,8 @@ class Decision:
         return Candidate(
             identifier=ident.name,
             uri=ident.uri,
-            score=float(self._totals[rank]),
-            scores={name: float(values[rank]) for name, values in self._scores.items()},
+            score=float(self._totals[self._order[rank]]),
+            scores={name: float(values[self._order[rank]]) for name, values in self._scores.items()},
             model=ctx.snapshot.vocabulary.model_name(model) if model > 0 else None,
             price_per_hour=None if np.isnan(price) else price,
             currency=ident.pricing.currency if ident.pricing else None,

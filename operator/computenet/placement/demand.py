@@ -66,6 +66,10 @@ class Weights:
     reliability: float = 1.0
     preference: float = 1.0
 
+    def __post_init__(self) -> None:
+        if min(self.fit, self.price, self.locality, self.reliability, self.preference) < 0:
+            raise ValueError("score weights must not be negative")
+
 
 @dataclass(frozen=True)
 class Demand:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import FloatArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 
@@ -67,10 +67,8 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     """
     cap, need = ctx.replicas, ctx.need
     wanted = np.array([need.accelerators, need.cpu, need.memory], dtype=np.int64)
-    free = np.maximum(s[:, sm.BOUNDS], 0).reshape(-1, 4, 3)
-    held = free // np.maximum(wanted, 1)
-    held[:, :, wanted == 0] = cap
-    held = np.minimum(held.min(axis=2), cap)
+    free = np.maximum(s[:, : sm.BOUNDS], 0).reshape(-1, 4, 3)
+    held = np.where(wanted > 0, free // np.maximum(wanted, 1), cap).min(axis=2)
     count = s[:, sm.COUNT]
     most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
     least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
@@ -95,10 +93,8 @@ def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]
     return rows, seg, slots
 
 
-
-
 def ensure(ctx: Context, ids: IntArray) -> None:
-    """Fill the context's fit arrays for `ids` (model, bounds, price, utilization), once each."""
+    """Fill the context's fit arrays for `ids` (unique identifier indices), once each."""
     todo = ids[ctx.fit_model[ids] == NOT_COMPUTED]
     if len(todo):
         _compute(ctx, todo)
@@ -127,8 +123,11 @@ def _compute(ctx: Context, ids: IntArray) -> None:
     most, least = most.reshape(n, width), least.reshape(n, width)
     fits = least >= cap
     prices = ctx.price(np.repeat(ids, width), np.tile(ctx.columns, n)).reshape(n, width)
-    rank = np.where(fits, np.where(np.isnan(prices), _UNKNOWN_PRICE, prices), np.inf)
-    chosen = np.where(fits.any(axis=1), np.argmin(rank, axis=1), np.argmax(most, axis=1))
+    if width == 1:
+        chosen = np.zeros(n, dtype=np.int64)
+    else:
+        rank = np.where(fits, np.where(np.isnan(prices), _UNKNOWN_PRICE, prices), np.inf)
+        chosen = np.where(fits.any(axis=1), np.argmin(rank, axis=1), np.argmax(most, axis=1))
     at = (np.arange(n), chosen)
     ok = fits[at]
     ctx.fit_model[ids] = np.where(ok, ctx.columns[chosen], NO_FIT)

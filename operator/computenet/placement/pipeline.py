@@ -74,13 +74,4 @@ def place(
     order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
     ranked = alive[order]
     assignment = fit.assign(ctx, int(ranked[0])) if len(ranked) else ()
-    return Decision(
-        ctx,
-        filters,
-        rejected_by,
-        codes,
-        ranked,
-        total[order],
-        {name: values[order] for name, values in per_plugin.items()},
-        assignment,
-    )
+    return Decision(ctx, filters, rejected_by, codes, ranked, order, total, per_plugin, assignment)

@@ -45,7 +45,8 @@ def schedule(
     """Place queued tasks in order, assuming each chosen placement before the next decision.
 
     Expired assumptions are released first. Suspended tasks get a decision (for their offers)
-    but assume nothing. Tasks that already hold an assumption are placed again only if given.
+    but assume nothing. A task given here that already holds an assumption is placed afresh (its
+    own assumption does not count against it) and its assumption replaced; leave placed tasks out.
     """
     assumptions.expire(now)
     for demand in order(demands):

@@ -22,7 +22,6 @@ import numpy as np
 
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.identifiers import Identifier
-from computenet.placement.store import KindKey, LabelSet, ModelKey, TaintSet
 from computenet.placement.summary import (
     ACC_ALLOC,
     ACC_MAX,
@@ -33,6 +32,13 @@ from computenet.placement.summary import (
     MEM_ALLOC,
     MEM_SUM,
 )
+
+ModelKey = tuple[str | None, str | None]
+"""(accelerator resource, model name); (None, None) is "no accelerator", (resource, None) unlabelled."""
+TaintSet = tuple[tuple[str, str, str], ...]
+LabelSet = frozenset[tuple[str, str]]
+KindKey = tuple[int, int, int, int]
+"""(architecture id, model id, device memory MiB for matching, taint set id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +122,7 @@ class IdentifierTable:
     schedulable: IntArray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryTable:
     ident: IntArray
     kind: IntArray
@@ -124,20 +130,6 @@ class EntryTable:
     rows: IntArray
     ident_indptr: IntArray
     summary: IntArray
-
-    @cached_property
-    def _by_row(self) -> tuple[IntArray, IntArray]:
-        """Member rows sorted, with the entry of each: to find the entries holding given rows."""
-        owner = np.repeat(np.arange(len(self.kind), dtype=np.int64), np.diff(self.indptr))
-        order = np.argsort(self.rows, kind="stable")
-        return self.rows[order], owner[order]
-
-    def entries_holding(self, rows: IntArray) -> IntArray:
-        """Entries that contain any of `rows` (a node may be in several overlapping partitions)."""
-        sorted_rows, owner = self._by_row
-        lo, hi = np.searchsorted(sorted_rows, rows, "left"), np.searchsorted(sorted_rows, rows, "right")
-        found = [owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)

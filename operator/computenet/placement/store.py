@@ -1,8 +1,8 @@
-"""The mutable node columns behind the snapshot builder: one row per node of every member.
+"""The mutable node table behind the snapshot builder: one row per node of every member.
 
-Keeping all nodes of all members in a few NumPy columns costs about 100 bytes per node instead
-of a few kilobytes of Python objects, and lets one decision look at any subset of nodes with
-vector operations. Rows of removed nodes are reused. Strings are interned: a node's static facts
+Keeping all nodes of all members in a few NumPy arrays costs about 100 bytes per node instead of
+a few kilobytes of Python objects, and lets one decision look at any subset of nodes with vector
+operations. Rows of removed nodes are reused. Strings are interned: a node's static facts
 collapse into a *kind* (architecture, accelerator model, device memory, blocking taints), the
 unit at which filters decide before any row is read.
 
@@ -18,22 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL, accelerator_facts, matching_memory_mib
-from computenet.placement.arrays import IntArray, Interner
+from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
 from computenet.placement.nodes import BLOCKING_EFFECTS, NodeLike
 from computenet.placement.resources import CPU, MEMORY
-
-ModelKey = tuple[str | None, str | None]
-"""(accelerator resource, model name); (None, None) is "no accelerator", (resource, None) unlabelled."""
-TaintSet = tuple[tuple[str, str, str], ...]
-LabelSet = frozenset[tuple[str, str]]
-KindKey = tuple[int, int, int, int]
-"""(architecture id, model id, device memory MiB for matching, taint set id)."""
+from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet
 
 NO_MODEL: ModelKey = (None, None)
 FREE_ROW = -1
-
-_INT_COLUMNS = ("cpu_alloc", "memory_alloc", "acc_alloc", "cpu_req", "memory_req", "acc_req")
-_ID_COLUMNS = ("cluster", "kind", "labels", "schedulable")
+STATIC = ("cluster", "kind", "labels", "schedulable", "cpu_alloc", "memory_alloc", "acc_alloc")
+CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC = range(len(STATIC))
+REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_DEVICES = range(3)
+MIN_PATCH = 4096
+"""Free-amount patches are folded into a new base beyond this many rows, or 1/16 of all rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,100 +52,139 @@ class NodeStore:
         self.rows: dict[str, dict[str, int]] = {}
         self.names: list[str] = []
         self.hostnames: list[str] = []
-        self.columns: dict[str, IntArray] = {}
-        self._free: list[int] = []
-        self._grow(1024)
+        self.static = np.zeros((0, len(STATIC)), dtype=np.int64)
+        self.requested = np.zeros((0, 3), dtype=np.int64)
+        self._free_rows: list[int] = []
+        self._changed: set[int] = set()
+        """Rows whose free amounts changed since the last base (see `freeze`)."""
         self.static_version = 0
         self.values_version = 0
-
-    def _grow(self, capacity: int) -> None:
-        old = len(self.names)
-        for name in (*_INT_COLUMNS, *_ID_COLUMNS):
-            column = np.zeros(capacity, dtype=np.int64)
-            if name == "cluster":
-                column[:] = FREE_ROW
-            if name in self.columns:
-                column[:old] = self.columns[name][:old]
-            self.columns[name] = column
-        self.capacity = capacity
 
     def _row(self, cluster: str, name: str) -> int:
         rows = self.rows.setdefault(cluster, {})
         row = rows.get(name)
         if row is None:
-            if self._free:
-                row = self._free.pop()
+            if self._free_rows:
+                row = self._free_rows.pop()
             else:
                 row = len(self.names)
-                if row >= self.capacity:
-                    self._grow(self.capacity * 2)
+                if row >= len(self.static):
+                    self._grow(max(1024, 2 * len(self.static)))
                 self.names.append("")
                 self.hostnames.append("")
             rows[name] = row
         return row
 
+    def _grow(self, capacity: int) -> None:
+        static = np.zeros((capacity, len(STATIC)), dtype=np.int64)
+        static[:, CLUSTER] = FREE_ROW
+        static[: len(self.static)] = self.static
+        requested = np.zeros((capacity, 3), dtype=np.int64)
+        requested[: len(self.requested)] = self.requested
+        self.static, self.requested = static, requested
+
     def upsert(self, cluster: str, node: NodeLike, requested: Mapping[str, int]) -> Change:
         row = self._row(cluster, node.name)
         labels = node.labels
         acc = accelerator_facts(labels, node.allocatable)
-        model = self.models.id((acc.resource, acc.model) if acc else NO_MODEL)
+        resource = acc.resource if acc else None
         taints = tuple(sorted((t.key, t.value, t.effect) for t in node.taints if t.effect in BLOCKING_EFFECTS))
         arch = self.archs.id(labels.get("kubernetes.io/arch", ""))
-        memory = matching_memory_mib(acc) if acc else 0
-        kind = self.kinds.id((arch, model, memory, self.taint_sets.id(taints)))
-        resource = acc.resource if acc else None
-        static = {
-            "cluster": self.clusters.id(cluster),
-            "kind": kind,
-            "labels": self.label_sets.id(frozenset((k, v) for k, v in labels.items() if k != HOSTNAME_LABEL)),
-            "schedulable": int(node.ready and not node.unschedulable),
-            "cpu_alloc": node.allocatable.get(CPU, 0),
-            "memory_alloc": node.allocatable.get(MEMORY, 0),
-            "acc_alloc": node.allocatable.get(resource, 0) if resource else 0,
-        }
-        values = {
-            "cpu_req": requested.get(CPU, 0),
-            "memory_req": requested.get(MEMORY, 0),
-            "acc_req": requested.get(resource, 0) if resource else 0,
-        }
+        model = self.models.id((acc.resource, acc.model) if acc else NO_MODEL)
+        kind = self.kinds.id((arch, model, matching_memory_mib(acc) if acc else 0, self.taint_sets.id(taints)))
+        label_set = self.label_sets.id(frozenset((k, v) for k, v in labels.items() if k != HOSTNAME_LABEL))
+        allocatable = node.allocatable
+        static = [
+            self.clusters.id(cluster),
+            kind,
+            label_set,
+            int(node.ready and not node.unschedulable),
+            allocatable.get(CPU, 0),
+            allocatable.get(MEMORY, 0),
+            allocatable.get(resource, 0) if resource else 0,
+        ]
+        wanted = [requested.get(CPU, 0), requested.get(MEMORY, 0), requested.get(resource, 0) if resource else 0]
         hostname = labels.get(HOSTNAME_LABEL, node.name)
-        static_changed = self._write(row, static) or self.names[row] != node.name or self.hostnames[row] != hostname
-        self.names[row] = node.name
-        self.hostnames[row] = hostname
-        values_changed = self._write(row, values) or static_changed
-        self.static_version += static_changed
-        self.values_version += values_changed
+        static_changed = self.static[row].tolist() != static or self.names[row] != node.name
+        static_changed |= self.hostnames[row] != hostname
+        values_changed = static_changed or self.requested[row].tolist() != wanted
+        if static_changed:
+            self.static[row] = static
+            self.names[row], self.hostnames[row] = node.name, hostname
+            self.static_version += 1
+        if values_changed:
+            self.requested[row] = wanted
+            self._changed.add(row)
+            self.values_version += 1
         return Change(row, static_changed, values_changed)
-
-    def _write(self, row: int, values: Mapping[str, int]) -> bool:
-        changed = False
-        for name, value in values.items():
-            column = self.columns[name]
-            if column[row] != value:
-                column[row] = value
-                changed = True
-        return changed
 
     def find(self, cluster: str, name: str) -> int | None:
         return self.rows.get(cluster, {}).get(name)
 
     def add_requested(self, row: int, cpu: int, memory: int, devices: int) -> None:
-        for column, amount in (("cpu_req", cpu), ("memory_req", memory), ("acc_req", devices)):
-            self.columns[column][row] += amount
+        self.requested[row] += (cpu, memory, devices)
+        self._changed.add(row)
         self.values_version += 1
 
     def remove(self, cluster: str, name: str) -> int | None:
         row = self.rows.get(cluster, {}).pop(name, None)
         if row is None:
             return None
-        for column in (*_INT_COLUMNS, *_ID_COLUMNS):
-            self.columns[column][row] = FREE_ROW if column == "cluster" else 0
+        self.static[row] = 0
+        self.static[row, CLUSTER] = FREE_ROW
+        self.requested[row] = 0
         self.names[row] = self.hostnames[row] = ""
-        self._free.append(row)
+        self._free_rows.append(row)
         self.static_version += 1
         self.values_version += 1
         return row
 
     def accelerator_resource(self, row: int) -> str | None:
-        kind = self.kinds.values[int(self.columns["kind"][row])]
+        kind = self.kinds.values[int(self.static[row, KIND])]
         return self.models.values[kind[1]][0]
+
+    def labels_of(self, row: int) -> dict[str, str]:
+        labels = dict(self.label_sets.values[int(self.static[row, LABELS])])
+        labels[HOSTNAME_LABEL] = self.hostnames[row]
+        return labels
+
+    def freeze(self, last: NodeColumns | None, static_changed: bool) -> NodeColumns:
+        """Immutable node columns; without static changes only the changed rows' free amounts are new."""
+        size = len(self.names)
+        if last is None or static_changed or len(last.names) != size:
+            self._changed.clear()
+            table = self.static[:size]
+            columns = {name: frozen(np.ascontiguousarray(table[:, k])) for k, name in enumerate(STATIC)}
+            return NodeColumns(
+                **columns,
+                base_free=self._free(np.arange(size, dtype=np.int64)),
+                patch_rows=EMPTY_INT,
+                patch_free=np.zeros((0, 3), dtype=np.int64),
+                names=tuple(self.names),
+                hostnames=tuple(self.hostnames),
+            )
+        rows = np.array(sorted(self._changed), dtype=np.int64)
+        base = last.base_free
+        if len(rows) > max(MIN_PATCH, size // 16):
+            self._changed.clear()
+            base, rows = self._free(np.arange(size, dtype=np.int64)), EMPTY_INT
+        return NodeColumns(
+            cluster=last.cluster,
+            kind=last.kind,
+            labels=last.labels,
+            schedulable=last.schedulable,
+            cpu_alloc=last.cpu_alloc,
+            memory_alloc=last.memory_alloc,
+            acc_alloc=last.acc_alloc,
+            base_free=base,
+            patch_rows=frozen(rows),
+            patch_free=self._free(rows),
+            names=last.names,
+            hostnames=last.hostnames,
+        )
+
+    def _free(self, rows: IntArray) -> IntArray:
+        """(devices, cpu, memory) free on `rows`: allocatable minus requested."""
+        alloc = self.static[rows][:, [ACC_ALLOC, CPU_ALLOC, MEMORY_ALLOC]]
+        used = self.requested[rows][:, [REQUESTED_DEVICES, REQUESTED_CPU, REQUESTED_MEMORY]]
+        return frozen(alloc - used)

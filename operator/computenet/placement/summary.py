@@ -12,23 +12,25 @@ Free amounts are clipped at zero: a node whose pods request more than it has off
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from computenet.placement.arrays import IntArray, gather
 
-COUNT, CPU_SUM, MEM_SUM, ACC_SUM, CPU_MAX, MEM_MAX, ACC_MAX, CPU_MIN, MEM_MIN, ACC_MIN = range(10)
-REP_CPU, REP_MEM, REP_ACC, CPU_ALLOC, MEM_ALLOC, ACC_ALLOC = range(10, 16)
+if TYPE_CHECKING:
+    from computenet.placement.snapshot import NodeColumns
+
+ACC_SUM, CPU_SUM, MEM_SUM, ACC_MAX, CPU_MAX, MEM_MAX, ACC_MIN, CPU_MIN, MEM_MIN = range(9)
+REP_ACC, REP_CPU, REP_MEM, COUNT, ACC_ALLOC, CPU_ALLOC, MEM_ALLOC = range(9, 16)
 WIDTH = 16
-BOUNDS = (ACC_SUM, CPU_SUM, MEM_SUM, ACC_MAX, CPU_MAX, MEM_MAX, ACC_MIN, CPU_MIN, MEM_MIN, REP_ACC, REP_CPU, REP_MEM)
-"""Sums, maxima, minima and the roomiest node, each as (devices, cpu, memory): see `fit.bounds`."""
+BOUNDS = 12
+"""The first columns: sums, maxima, minima and the roomiest node, each (devices, cpu, memory)."""
 
 _CPU_BITS = 32
 
 
-def summarize(
-    indptr: IntArray, rows: IntArray, entries: IntArray, free: tuple[IntArray, IntArray, IntArray],
-    alloc: tuple[IntArray, IntArray, IntArray],
-) -> IntArray:  # fmt: skip
+def summarize(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeColumns) -> IntArray:
     """Summary rows (len(entries) x WIDTH) for the given entries; every entry has at least one node."""
     out = np.zeros((len(entries), WIDTH), dtype=np.int64)
     if len(entries) == 0:
@@ -37,19 +39,18 @@ def summarize(
     lengths = indptr[entries + 1] - indptr[entries]
     first = np.cumsum(lengths) - lengths
     out[:, COUNT] = lengths
-    cpu, mem, acc = (np.maximum(column[picked], 0) for column in free)
-    for values, total, high, low in ((cpu, CPU_SUM, CPU_MAX, CPU_MIN), (mem, MEM_SUM, MEM_MAX, MEM_MIN),
-                                     (acc, ACC_SUM, ACC_MAX, ACC_MIN)):  # fmt: skip
+    acc, cpu, mem = (np.maximum(values, 0) for values in nodes.free(picked))
+    columns = ((cpu, CPU_SUM, CPU_MAX, CPU_MIN), (mem, MEM_SUM, MEM_MAX, MEM_MIN), (acc, ACC_SUM, ACC_MAX, ACC_MIN))
+    for values, total, high, low in columns:
         out[:, total] = np.add.reduceat(values, first)
         out[:, high] = np.maximum.reduceat(values, first)
         out[:, low] = np.minimum.reduceat(values, first)
-    for column, total in zip(alloc, (CPU_ALLOC, MEM_ALLOC, ACC_ALLOC), strict=True):
+    alloc = ((nodes.cpu_alloc, CPU_ALLOC), (nodes.memory_alloc, MEM_ALLOC), (nodes.acc_alloc, ACC_ALLOC))
+    for column, total in alloc:
         out[:, total] = np.add.reduceat(column[picked], first)
     # The roomiest node: most free devices, then most free cpu. It proves one replica fits.
     rank = (acc << _CPU_BITS) | np.minimum(cpu, (1 << _CPU_BITS) - 1)
-    best = np.maximum.reduceat(rank, first)
-    hits = np.flatnonzero(rank == best[entry_of])
-    _, first_hit = np.unique(entry_of[hits], return_index=True)
-    chosen = hits[first_hit]
+    hits = np.flatnonzero(rank == np.maximum.reduceat(rank, first)[entry_of])
+    chosen = hits[np.flatnonzero(np.diff(entry_of[hits], prepend=-1))]
     out[:, REP_CPU], out[:, REP_MEM], out[:, REP_ACC] = cpu[chosen], mem[chosen], acc[chosen]
     return out

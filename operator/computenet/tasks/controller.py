@@ -64,6 +64,7 @@ class TaskController:
         self._dispatch_slots = asyncio.Semaphore(DISPATCH_CONCURRENCY)
         self._background: set[asyncio.Task[None]] = set()
         self._remotes: dict[str, RemoteJobs] = {}
+        self._deleting: set[tuple[str, str, str]] = set()
 
     # ---- helpers ----
 
@@ -311,12 +312,15 @@ class TaskController:
         for conn, job in self.jobs_of(task_uid):
             current = job.attempt == record.attempt and job.identifier == (record.identifier or "")
             if not current:
-                if not record.dispatching and not job.deleting:
+                key = (conn.key, job.namespace, job.name)
+                if not record.dispatching and not job.deleting and key not in self._deleting:
+                    self._deleting.add(key)
                     self.spawn(self._delete_stale(conn, job, record), f"stale {job.namespace}/{job.name}")
                 continue
             self._mirror(record, job)
 
     async def _delete_stale(self, conn: MemberConnection, job: JobFacts, record: TaskRecord) -> None:
+        key = (conn.key, job.namespace, job.name)
         try:
             if await self.remote(conn).delete(job.namespace, job.name):
                 self.book.event(
@@ -325,7 +329,13 @@ class TaskController:
                     f"removed Job {job.namespace}/{job.name} of attempt {job.attempt} from {job.identifier}",
                 )
         except (MemberUnavailable, DispatchRejected) as e:
+            # A member just back may refuse for a moment (its authorizer warms up): try again soon.
             logger.info("stale Job %s/%s not removed yet: %s", job.namespace, job.name, e)
+            await asyncio.sleep(DISPATCH_RETRY_S)
+            self._deleting.discard(key)
+            self.on_jobs_changed(record.uid)
+            return
+        self._deleting.discard(key)
 
     def _mirror(self, record: TaskRecord, job: JobFacts) -> None:
         phase = record.phase

@@ -57,7 +57,9 @@ class TaskService:
         hub_id: str,
         policy_of: Callable[[str], PlacementPolicy | None],
         events: EventRecorder,
+        sweep_interval_s: float = SWEEP_INTERVAL_S,
     ) -> None:
+        self.sweep_interval_s = sweep_interval_s
         self.hub = hub
         self.book = TaskBook(StatusWriter(hub), events)
         self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
@@ -99,7 +101,7 @@ class TaskService:
     async def _sweep_loop(self) -> None:
         custom = CustomObjectsApi(self.hub.client)
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await asyncio.sleep(self.sweep_interval_s)
             try:
                 removed = await sweep(self.controller, custom)
             except Exception:  # the sweep is best effort; the next round tries again
@@ -146,10 +148,10 @@ class TaskService:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
         if existing is not None:
-            # Memory may be ahead of the object (writes are asynchronous): keep our status.
-            record.status = existing.status
-            record.dispatching = existing.dispatching
-            record.pending_reason = existing.pending_reason
+            # The record object stays (in-flight dispatches hold it); memory may be ahead of the
+            # object's status because writes are asynchronous, so only the spec is taken over.
+            existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
+            record = existing
         else:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
         fresh = "phase" not in record.status

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +118,7 @@ def apply(cluster: Cluster, *objects: dict[str, Any]) -> None:
 
 
 def install_crds(hub: Cluster) -> None:
-    hub.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    hub.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     hub.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
 
 
@@ -146,8 +147,12 @@ class OperatorProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_operator(fed: Federation, extra_env: dict[str, str] | None = None) -> OperatorProcess:
-    metrics_port, health_port = free_port(), free_port()
+def start_operator(
+    fed: Federation,
+    extra_env: dict[str, str] | None = None,
+    ports: tuple[int, int] | None = None,
+) -> OperatorProcess:
+    metrics_port, health_port = ports or (free_port(), free_port())
     log = fed.state_dir / "operator.log"
     argv = [
         sys.executable, "-m", "computenet", "run",
@@ -171,6 +176,12 @@ def start_operator(fed: Federation, extra_env: dict[str, str] | None = None) -> 
 
 def stop_operator(fed: Federation) -> None:
     fed.supervisor.stop(OPERATOR)
+
+
+def kill_and_restart_operator(op: OperatorProcess, extra_env: dict[str, str] | None = None) -> OperatorProcess:
+    """SIGKILL the operator (no cleanup runs) and start a fresh one on the same ports."""
+    op.fed.supervisor.stop(OPERATOR, signal.SIGKILL)
+    return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -227,7 +228,7 @@ class Federation:
     def stop_apiserver(self, cluster: Cluster) -> None:
         """Take one cluster's API server down (a member outage); its other components keep running."""
         name = f"{cluster.name}/kube-apiserver"
-        self._stopped[name] = self.supervisor.stop(name)
+        self._stopped[name] = self.supervisor.stop(name, signal.SIGKILL)  # a crash, not a graceful drain
 
     def start_apiserver(self, cluster: Cluster) -> None:
         """Bring a stopped API server back on the same port, with the same certificates and data."""
