@@ -1,0 +1,637 @@
+"""The Helm chart, with the real helm: lint, every toggle rendered on and off, the values schema, the
+CRD copies, and an install into the real hub API server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from computenet.api.constants import KINDS
+from computenet.testing.federation import Cluster, find_bin_dir
+from support.timeouts import STATE_S
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "computenet"
+SYNC_CRDS = REPO / "hack" / "sync-chart-crds.sh"
+RELEASE = "cn"
+NAMESPACE = "computenet-system"
+FULLNAME = "cn-computenet"
+
+
+# helm built from source does not know the Kubernetes version it was built against (that comes from
+# ldflags in helm's own Makefile) and would render for v1.20; render for the version the hub runs.
+def _pinned_kube_version() -> str:
+    go_mod = (REPO / "hack/tools/kube/go.mod").read_text()
+    match = re.search(r"^require k8s\.io/kubernetes v(\S+)$", go_mod, re.M)
+    assert match, "hack/tools/kube/go.mod no longer pins k8s.io/kubernetes"
+    return match.group(1)
+
+
+KUBE_VERSION = _pinned_kube_version()
+
+# The documented least privilege (charts/computenet/README.md), rule for rule.
+CLUSTER_RULES = [
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeidentifiers", "computepools", "computetasks"],
+        "verbs": ["get", "list", "watch", "patch", "update"],
+    },
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeidentifiers/status", "computepools/status", "computetasks/status"],
+        "verbs": ["get", "patch", "update"],
+    },
+    {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+    {
+        "apiGroups": ["apiextensions.k8s.io"],
+        "resources": ["customresourcedefinitions"],
+        "verbs": ["list", "watch"],
+    },
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
+]
+SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
+
+DEFAULT_KINDS = {
+    "Deployment": 1,
+    "ServiceAccount": 1,
+    "ClusterRole": 1,
+    "ClusterRoleBinding": 1,
+    "Role": 1,
+    "RoleBinding": 1,
+    "Service": 1,
+}
+RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+SHIPPED_DASHBOARDS = sorted((CHART / "dashboards").glob("*.json"))
+
+
+@dataclass(frozen=True)
+class Helm:
+    """The pinned helm binary with its own HOME and XDG directories, so it never touches the user's."""
+
+    binary: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([str(self.binary), *args], env=self.env, text=True, capture_output=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"helm {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+        return proc
+
+    def template(
+        self, values: dict[str, Any] | None = None, *, chart: Path = CHART, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm template` with `values` (a file, so types arrive exactly as written)."""
+        args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION]
+        if values is not None:
+            values_file = self.env["HOME"] + f"/values-{uuid.uuid4().hex}.yaml"
+            Path(values_file).write_text(yaml.safe_dump(values))
+            args += ["--values", values_file]
+        return self.run(*args, check=check)
+
+    def render(self, values: dict[str, Any] | None = None, *, chart: Path = CHART) -> list[dict[str, Any]]:
+        return [d for d in yaml.safe_load_all(self.template(values, chart=chart).stdout) if d]
+
+
+@pytest.fixture(scope="module")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    binary = find_bin_dir() / "helm"
+    assert binary.exists(), f"{binary} missing: run hack/build-binaries.sh"
+    home = tmp_path_factory.mktemp("helm-home")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+        "KUBECONFIG": os.devnull,  # rendering and linting must not depend on any cluster
+    }
+    return Helm(binary, env)
+
+
+def kinds(docs: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(d["kind"] for d in docs)
+
+
+def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    found = [d for d in docs if d["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, rendered {len(found)}"
+    return found[0]
+
+
+ALL_ON = {
+    "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+    "dashboards": {"enabled": True},
+    "operator": {"hubId": "hub-east"},
+}
+
+
+# --- lint ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({}, id="defaults lint clean"),
+        pytest.param(ALL_ON, id="every toggle on lints clean"),
+        pytest.param(
+            {"metrics": {"service": {"enabled": False}}, "rbac": {"create": False}, "replicaCount": 0},
+            id="everything optional off lints clean",
+        ),
+    ],
+)
+def test_lint_is_clean(helm: Helm, tmp_path: Path, values: dict[str, Any]) -> None:
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    proc = helm.run("lint", "--strict", "--kube-version", KUBE_VERSION, "--values", str(values_file), str(CHART))
+    assert "1 chart(s) linted, 0 chart(s) failed" in proc.stdout
+    assert "[WARNING]" not in proc.stdout, proc.stdout
+    assert "[ERROR]" not in proc.stdout, proc.stdout
+
+
+# --- toggles ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param({}, DEFAULT_KINDS, id="defaults render the operator, its RBAC and the metrics Service"),
+        pytest.param(
+            {"serviceMonitor": {"enabled": True}},
+            {**DEFAULT_KINDS, "ServiceMonitor": 1},
+            id="serviceMonitor on renders a ServiceMonitor",
+        ),
+        pytest.param({"serviceMonitor": {"enabled": False}}, DEFAULT_KINDS, id="serviceMonitor off renders none"),
+        pytest.param(
+            {"metrics": {"service": {"enabled": False}}},
+            {k: v for k, v in DEFAULT_KINDS.items() if k != "Service"},
+            id="metrics service off renders no Service",
+        ),
+        pytest.param(
+            {"rbac": {"create": False}},
+            {k: v for k, v in DEFAULT_KINDS.items() if k not in RBAC_KINDS},
+            id="rbac off renders no roles or bindings",
+        ),
+        pytest.param(
+            {"serviceAccount": {"create": False, "name": "existing"}},
+            {k: v for k, v in DEFAULT_KINDS.items() if k != "ServiceAccount"},
+            id="serviceAccount off renders no ServiceAccount",
+        ),
+        pytest.param(
+            {"dashboards": {"enabled": True}},
+            {**DEFAULT_KINDS, "ConfigMap": len(SHIPPED_DASHBOARDS)},
+            id="dashboards on renders one ConfigMap per shipped dashboard",
+        ),
+    ],
+)
+def test_toggles_render_exactly_their_objects(helm: Helm, values: dict[str, Any], expected: dict[str, int]) -> None:
+    assert kinds(helm.render(values)) == Counter(expected)
+
+
+def test_app_version_is_the_package_version() -> None:
+    """The image tag defaults to appVersion, so it must name the version the wheel is built as."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert chart["appVersion"] == project["version"]
+
+
+def test_default_deployment_is_a_hardened_single_instance(helm: Helm) -> None:
+    """The defaults the issue promises: a hardened single-instance Deployment on the appVersion image."""
+    docs = helm.render()
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    deploy = one(docs, "Deployment")
+    assert deploy["metadata"]["namespace"] == NAMESPACE
+    assert deploy["spec"]["replicas"] == 1
+    assert deploy["spec"]["strategy"] == {"type": "Recreate"}
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == FULLNAME
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    assert container["image"] == f"ghcr.io/computenet/computenet:{chart['appVersion']}"
+    assert container["args"] == ["run"]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]["memory"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env == {
+        "COMPUTENET_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+        "COMPUTENET_METRICS_PORT": "8080",
+        "COMPUTENET_HEALTH_PORT": "8081",
+        "COMPUTENET_LOG_LEVEL": "INFO",
+    }
+
+
+def test_operator_settings_reach_the_container(helm: Helm) -> None:
+    docs = helm.render(
+        {
+            "image": {"tag": "v9.9.9", "pullPolicy": "Always"},
+            "operator": {"logLevel": "DEBUG", "hubId": "hub-east.1", "metricsPort": 9090, "healthPort": 9091},
+            "metrics": {"service": {"port": 80, "type": "NodePort"}},
+            "extraEnv": [{"name": "EXTRA", "value": "x"}],
+        }
+    )
+    (container,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert container["image"].endswith(":v9.9.9")
+    assert container["imagePullPolicy"] == "Always"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["COMPUTENET_LOG_LEVEL"] == "DEBUG"
+    assert env["COMPUTENET_HUB_ID"] == "hub-east.1"
+    assert (env["COMPUTENET_METRICS_PORT"], env["COMPUTENET_HEALTH_PORT"]) == ("9090", "9091")
+    assert env["EXTRA"] == "x"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": 9090, "health": 9091}
+    service = one(docs, "Service")
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 80, "targetPort": "metrics", "protocol": "TCP"}]
+
+
+def test_metrics_service_selects_the_operator_pod(helm: Helm) -> None:
+    docs = helm.render()
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    selector = one(docs, "Service")["spec"]["selector"]
+    assert selector
+    assert selector.items() <= pod_labels.items()
+
+
+def test_service_monitor_scrapes_the_metrics_service(helm: Helm) -> None:
+    docs = helm.render({"serviceMonitor": {"enabled": True, "interval": "15s", "labels": {"release": "prom"}}})
+    monitor, service = one(docs, "ServiceMonitor"), one(docs, "Service")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert (endpoint["path"], endpoint["interval"]) == ("/metrics", "15s")
+
+
+# --- dashboards ---------------------------------------------------------------------------------
+
+DASHBOARDS = {
+    "computenet-overview.json": {"title": "computenet: overview", "panels": []},
+    "computenet_capacity.json": {"title": "computenet: capacity", "panels": [{"type": "timeseries"}]},
+}
+
+
+@pytest.fixture(scope="module")
+def chart_with_dashboards(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the chart with exactly two dashboards of known content."""
+    chart = tmp_path_factory.mktemp("chart") / "computenet"
+    shutil.copytree(CHART, chart)
+    shutil.rmtree(chart / "dashboards", ignore_errors=True)
+    (chart / "dashboards").mkdir()
+    for name, dashboard in DASHBOARDS.items():
+        (chart / "dashboards" / name).write_text(json.dumps(dashboard, indent=2))
+    return chart
+
+
+@pytest.mark.parametrize(
+    ("values", "label", "namespace"),
+    [
+        pytest.param(
+            {"dashboards": {"enabled": True}},
+            ("grafana_dashboard", "1"),
+            NAMESPACE,
+            id="dashboards on renders one ConfigMap per file with the sidecar label",
+        ),
+        pytest.param(
+            {
+                "dashboards": {
+                    "enabled": True,
+                    "labelKey": "grafana.com/dashboard",
+                    "labelValue": "computenet",
+                }
+            },
+            ("grafana.com/dashboard", "computenet"),
+            NAMESPACE,
+            id="dashboard label key and value are configurable",
+        ),
+        pytest.param(
+            {"dashboards": {"enabled": True, "namespace": "monitoring"}},
+            ("grafana_dashboard", "1"),
+            "monitoring",
+            id="dashboard namespace override",
+        ),
+    ],
+)
+def test_dashboards_on(
+    helm: Helm, chart_with_dashboards: Path, values: dict[str, Any], label: tuple[str, str], namespace: str
+) -> None:
+    maps = [d for d in helm.render(values, chart=chart_with_dashboards) if d["kind"] == "ConfigMap"]
+    assert len(maps) == len(DASHBOARDS)
+    loaded = {}
+    for cm in maps:
+        key, value = label
+        assert cm["metadata"]["labels"][key] == value
+        assert cm["metadata"]["namespace"] == namespace
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", cm["metadata"]["name"]), cm["metadata"]["name"]
+        ((file, content),) = cm["data"].items()
+        loaded[file] = json.loads(content)
+    assert loaded == DASHBOARDS
+
+
+def test_dashboards_off_renders_no_config_map(helm: Helm, chart_with_dashboards: Path) -> None:
+    docs = helm.render({"dashboards": {"enabled": False}}, chart=chart_with_dashboards)
+    assert kinds(docs) == Counter(DEFAULT_KINDS)
+
+
+# --- RBAC ---------------------------------------------------------------------------------------
+
+
+def test_rbac_is_exactly_the_documented_least_privilege(helm: Helm) -> None:
+    docs = helm.render()
+    cluster_role, role = one(docs, "ClusterRole"), one(docs, "Role")
+    assert cluster_role["rules"] == CLUSTER_RULES
+    assert role["rules"] == SECRET_RULES
+    assert role["metadata"]["namespace"] == NAMESPACE
+    for binding, kind, target in [
+        (one(docs, "ClusterRoleBinding"), "ClusterRole", cluster_role),
+        (one(docs, "RoleBinding"), "Role", role),
+    ]:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": kind,
+            "name": target["metadata"]["name"],
+        }
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
+
+
+def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
+    docs = helm.render({"serviceAccount": {"create": False, "name": "platform-sa"}})
+    assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "platform-sa"
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        assert one(docs, kind)["subjects"][0]["name"] == "platform-sa"
+
+
+def test_readme_documents_every_rule() -> None:
+    readme = (CHART / "README.md").read_text()
+    for rule in CLUSTER_RULES + SECRET_RULES:
+        for resource in rule["resources"]:
+            assert f"`{resource}`" in readme, f"{resource} is not documented in the chart README"
+
+
+def test_readme_documents_every_value() -> None:
+    readme = (CHART / "README.md").read_text()
+
+    def leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[str]:
+        for key, value in tree.items():
+            path = f"{prefix}{key}"
+            # Maps that are Kubernetes objects or free-form are documented as a whole.
+            if isinstance(value, dict) and value and key not in ("resources", "podSecurityContext", "securityContext"):
+                yield from leaves(value, f"{path}.")
+            else:
+                yield path
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    missing = [v for v in leaves(values) if f"`{v}`" not in readme]
+    assert not missing, f"undocumented values in charts/computenet/README.md: {missing}"
+
+
+# --- values schema ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        pytest.param({"replicaCount": "1"}, "at '/replicaCount': got string, want integer", id="string replicaCount"),
+        pytest.param({"replicaCount": 2}, "at '/replicaCount'", id="two replicas of a single-instance operator"),
+        pytest.param({"replicaCount": -1}, "at '/replicaCount'", id="negative replicaCount"),
+        pytest.param({"operator": {"metricsPort": -1}}, "at '/operator/metricsPort'", id="negative metrics port"),
+        pytest.param({"operator": {"healthPort": 70000}}, "at '/operator/healthPort'", id="health port above 65535"),
+        pytest.param({"metrics": {"service": {"port": 0}}}, "at '/metrics/service/port'", id="service port 0"),
+        pytest.param({"image": {"pullPolicy": "Sometimes"}}, "at '/image/pullPolicy'", id="unknown pullPolicy"),
+        pytest.param({"operator": {"logLevel": "LOUD"}}, "at '/operator/logLevel'", id="unknown log level"),
+        pytest.param({"operator": {"hubId": "hub east!"}}, "at '/operator/hubId'", id="hubId not a label value"),
+        pytest.param({"operator": {"hubId": "h" * 64}}, "at '/operator/hubId'", id="hubId longer than a label value"),
+        pytest.param(
+            {"metrics": {"service": {"type": "ExternalName"}}},
+            "at '/metrics/service/type'",
+            id="bad service type",
+        ),
+        pytest.param({"serviceMonitor": {"interval": "often"}}, "at '/serviceMonitor/interval'", id="bad interval"),
+        pytest.param({"serviceMonitor": {"enabled": "yes"}}, "at '/serviceMonitor/enabled'", id="string toggle"),
+        pytest.param({"dashboards": {"labelValue": 1}}, "at '/dashboards/labelValue'", id="numeric label value"),
+        pytest.param({"replicas": 1}, "additional properties 'replicas' not allowed", id="misspelt top-level key"),
+        pytest.param({"rbac": {"extra": True}}, "additional properties 'extra' not allowed", id="unknown nested key"),
+        pytest.param({"nodeSelector": {"gpu": True}}, "at '/nodeSelector/gpu'", id="non-string node selector"),
+    ],
+)
+def test_schema_rejects_bad_values(helm: Helm, values: dict[str, Any], complaint: str) -> None:
+    proc = helm.template(values, check=False)
+    assert proc.returncode != 0, f"accepted {values}"
+    assert "values don't meet the specifications of the schema" in proc.stderr, proc.stderr
+    assert complaint in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        pytest.param(
+            {"operator": {"metricsPort": 9000, "healthPort": 9000}},
+            "operator.metricsPort and operator.healthPort must differ",
+            id="metrics and health on the same port",
+        ),
+        pytest.param(
+            {"serviceMonitor": {"enabled": True}, "metrics": {"service": {"enabled": False}}},
+            "serviceMonitor.enabled needs metrics.service.enabled",
+            id="serviceMonitor without the Service it scrapes",
+        ),
+        pytest.param(
+            {"serviceAccount": {"create": False}},
+            "serviceAccount.name is required when serviceAccount.create is false",
+            id="no ServiceAccount created and none named",
+        ),
+    ],
+)
+def test_templates_reject_inconsistent_values(helm: Helm, values: dict[str, Any], complaint: str) -> None:
+    proc = helm.template(values, check=False)
+    assert proc.returncode != 0, f"accepted {values}"
+    assert complaint in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({"replicaCount": 0}, id="replicaCount 0 stops the operator"),
+        pytest.param({"operator": {"hubId": "hub-east.cn_1"}}, id="hubId with dots and underscores"),
+        pytest.param({"resources": {"requests": {"cpu": 1, "memory": "1Gi"}}}, id="numeric cpu request"),
+        pytest.param(ALL_ON, id="every toggle on"),
+    ],
+)
+def test_schema_accepts_good_values(helm: Helm, values: dict[str, Any]) -> None:
+    assert helm.render(values)
+
+
+# --- CRDs ---------------------------------------------------------------------------------------
+
+
+def test_chart_crds_are_the_generated_crds() -> None:
+    proc = subprocess.run(["bash", str(SYNC_CRDS), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    names = {
+        doc["metadata"]["name"]
+        for path in (CHART / "crds").glob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    }
+    assert names == {k.crd_name for k in KINDS}
+
+
+@pytest.mark.parametrize(
+    ("source", "chart", "complaint"),
+    [
+        pytest.param({"a.yaml": "a"}, {"a.yaml": "a"}, None, id="identical copies pass"),
+        pytest.param({"a.yaml": "a"}, {"a.yaml": "old"}, "a.yaml: differs", id="changed CRD is named"),
+        pytest.param({"a.yaml": "a", "b.yaml": "b"}, {"a.yaml": "a"}, "b.yaml: missing", id="new CRD is named"),
+        pytest.param({"a.yaml": "a"}, {"a.yaml": "a", "gone.yaml": "g"}, "gone.yaml: stale", id="removed CRD is named"),
+    ],
+)
+def test_sync_chart_crds(tmp_path: Path, source: dict[str, str], chart: dict[str, str], complaint: str | None) -> None:
+    src, dst = tmp_path / "crds", tmp_path / "chart-crds"
+    for d, files in ((src, source), (dst, chart)):
+        d.mkdir()
+        for name, text in files.items():
+            (d / name).write_text(text)
+
+    def sync(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(SYNC_CRDS), *flags, str(src), str(dst)], capture_output=True, text=True)
+
+    check = sync("--check")
+    if complaint is None:
+        assert check.returncode == 0, check.stderr
+    else:
+        assert check.returncode == 1
+        assert complaint in check.stderr
+        assert {p.name: p.read_text() for p in dst.iterdir()} == chart, "--check must change nothing"
+    assert sync().returncode == 0
+    assert {p.name: p.read_text() for p in dst.iterdir()} == source
+    assert sync("--check").returncode == 0
+
+
+# --- install into the hub -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    namespace: str
+    fullname: str
+    install_output: str
+    preexisting_crds: frozenset[str]
+    """CRDs already on the hub (another test applied them); Helm leaves those alone."""
+
+
+@pytest.fixture(scope="module")
+def installed(helm: Helm, hub: Cluster) -> Iterator[Release]:
+    """The chart installed into the real hub API server; uninstalled afterwards."""
+    namespace = f"computenet-chart-{uuid.uuid4().hex[:6]}"
+    name = f"chart-{uuid.uuid4().hex[:6]}"
+    common = ["--kubeconfig", str(hub.kubeconfig), "--namespace", namespace]
+    crds = hub.kubectl("get", "crd", "-o", "name").stdout.split()
+    preexisting = frozenset(c.removeprefix("customresourcedefinition.apiextensions.k8s.io/") for c in crds)
+    proc = helm.run("install", name, str(CHART), *common, "--create-namespace", "--set", "operator.hubId=chart-test")
+    try:
+        yield Release(namespace, f"{name}-computenet", proc.stdout, preexisting)
+    finally:
+        helm.run("uninstall", name, *common, "--wait", "--timeout", f"{int(STATE_S)}s")
+        hub.kubectl("delete", "namespace", namespace, "--wait=true", f"--timeout={int(STATE_S)}s")
+        # Helm never deletes CRDs. Leave the hub as we found it: CRDs created by Helm's client-side
+        # create conflict with a later `kubectl apply --server-side` of the same files.
+        created = [f"crd/{k.crd_name}" for k in KINDS if k.crd_name not in preexisting]
+        if created:
+            hub.kubectl("delete", *created, "--wait=true", f"--timeout={int(STATE_S)}s")
+
+
+def test_install_establishes_the_crds(installed: Release, hub: Cluster) -> None:
+    crds = [f"crd/{k.crd_name}" for k in KINDS]
+    hub.kubectl("wait", "--for=condition=Established", *crds, f"--timeout={int(STATE_S)}s")
+    for kind in KINDS:
+        crd = json.loads(hub.kubectl("get", "crd", kind.crd_name, "-o", "json", "--show-managed-fields").stdout)
+        if kind.crd_name not in installed.preexisting_crds:
+            managers = {f["manager"] for f in crd["metadata"]["managedFields"]}
+            assert "helm" in managers, f"{kind.crd_name} was not created by the chart: {managers}"
+        shipped = yaml.safe_load((CHART / "crds" / f"{kind.crd_name}.yaml").read_text())
+        assert crd["spec"]["names"] == shipped["spec"]["names"]
+        assert [v["name"] for v in crd["spec"]["versions"]] == [v["name"] for v in shipped["spec"]["versions"]]
+    for kind in KINDS:
+        # The API serves each kind: an empty list, not "the server doesn't have a resource type".
+        hub.kubectl("get", f"{kind.plural}.computenet.io", "--all-namespaces")
+
+
+def test_install_creates_the_objects(installed: Release, hub: Cluster) -> None:
+    ns, name = installed.namespace, installed.fullname
+    for args in (
+        ["-n", ns, "deployment", name],
+        ["-n", ns, "serviceaccount", name],
+        ["-n", ns, "service", f"{name}-metrics"],
+        ["-n", ns, "role", f"{name}-secrets"],
+        ["-n", ns, "rolebinding", f"{name}-secrets"],
+        ["clusterrole", name],
+        ["clusterrolebinding", name],
+    ):
+        hub.kubectl("get", *args)
+    deploy = json.loads(hub.kubectl("-n", ns, "get", "deployment", name, "-o", "json").stdout)
+    env = {e["name"]: e.get("value") for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["COMPUTENET_HUB_ID"] == "chart-test"
+
+
+def test_install_prints_next_steps(installed: Release) -> None:
+    out = installed.install_output
+    assert "STATUS: deployed" in out
+    assert f"kubectl -n {installed.namespace} rollout status deployment/{installed.fullname}" in out
+    assert f"kubectl -n {installed.namespace} create secret generic" in out
+    assert "ComputeIdentifier" in out
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "where", "allowed"),
+    [
+        pytest.param("list", "computetasks.computenet.io", "--all-namespaces", True, id="lists tasks everywhere"),
+        pytest.param("patch", "computetasks.computenet.io/status", "-n=default", True, id="writes task status"),
+        pytest.param("update", "computeidentifiers.computenet.io/status", "", True, id="writes identifier status"),
+        pytest.param("create", "computetasks.computenet.io/status", "-n=default", False, id="creates no status"),
+        pytest.param("watch", "computepools.computenet.io", "", True, id="watches pools"),
+        pytest.param("create", "events", "-n=default", True, id="posts events"),
+        pytest.param("watch", "customresourcedefinitions.apiextensions.k8s.io", "", True, id="watches CRDs"),
+        pytest.param("get", "secrets", "-n={ns}", True, id="reads Secrets in its own namespace"),
+        pytest.param("get", "secrets", "-n=default", False, id="cannot read Secrets elsewhere"),
+        pytest.param("create", "computetasks.computenet.io", "-n=default", False, id="cannot create tasks"),
+        pytest.param("delete", "computeidentifiers.computenet.io", "", False, id="cannot delete identifiers"),
+        pytest.param("create", "pods", "-n={ns}", False, id="cannot create pods"),
+        pytest.param("create", "jobs.batch", "-n=default", False, id="cannot create Jobs on the hub"),
+        pytest.param("update", "customresourcedefinitions.apiextensions.k8s.io", "", False, id="cannot change CRDs"),
+    ],
+)
+def test_installed_rbac_is_least_privilege(
+    installed: Release, hub: Cluster, verb: str, resource: str, where: str, allowed: bool
+) -> None:
+    user = f"system:serviceaccount:{installed.namespace}:{installed.fullname}"
+    scope = [where.format(ns=installed.namespace)] if where else []
+    resource, _, subresource = resource.partition("/")
+    if subresource:
+        scope.append(f"--subresource={subresource}")
+    proc = hub.kubectl("auth", "can-i", verb, resource, *scope, f"--as={user}", check=False)
+    assert proc.stdout.strip() == ("yes" if allowed else "no"), proc.stdout + proc.stderr
