@@ -56,6 +56,10 @@ crds: venv ## Regenerate crds/, docs/api.md and the chart's copy of the CRDs fro
 	$(PY) -m computenet.api.generate
 	hack/sync-chart-crds.sh
 
+.PHONY: chart-crds
+chart-crds: ## Copy crds/*.yaml into the Helm chart (charts/computenet/crds/).
+	hack/sync-chart-crds.sh
+
 .PHONY: verify
 verify: lint ## Lint, and fail if generated files drifted from their sources.
 	$(PY) -m computenet.api.generate --check

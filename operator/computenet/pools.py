@@ -20,9 +20,9 @@ from computenet.api.constants import (
     Reason,
 )
 from computenet.conditions import Cond
-from computenet.labels import Selector
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import TrackedIdentifier, _quantities
+from computenet.placement.labels import Selector
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 PeakTflops = Callable[[str], Mapping[str, float] | None]

@@ -66,7 +66,13 @@ class Runtime:
             identifiers=identifiers,
             metrics=metrics,
             tasks=TaskService(
-                hub, identifiers, metrics, settings.hub_id, policy_of, events, sweep_interval_s=settings.sweep_interval_s
+                hub,
+                identifiers,
+                metrics,
+                settings.hub_id,
+                policy_of,
+                events,
+                sweep_interval_s=settings.sweep_interval_s,
             ),
             events=events,
             pools=pools,

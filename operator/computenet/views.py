@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from computenet.api.pool import ComputePoolSpec
-from computenet.labels import Selector
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import AcceleratorView, IdentifierView, PoolView, ResourceView
 from computenet.placement.accelerators import lookup
+from computenet.placement.labels import Selector
 from computenet.pools import aggregate
 
 

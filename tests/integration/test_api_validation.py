@@ -46,9 +46,7 @@ def crds(federation: Any) -> None:
 
 def dry_run(hub: Any, document: dict[str, Any]) -> Any:
     # JSON, not YAML: PyYAML writes the string "1e30" unquoted, and kubectl would read a number.
-    return hub.kubectl(
-        "apply", "--dry-run=server", "-n", "default", "-f", "-", input=json.dumps(document), check=False
-    )
+    return hub.kubectl("apply", "--dry-run=server", "-n", "default", "-f", "-", input=json.dumps(document), check=False)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -113,9 +111,7 @@ NEVER = "Never"
     ("sample", "path", "value", "field", "rule"),
     [
         # ComputeTask: sizes and counts
-        pytest.param(
-            "task-gpu.yaml", "replicas", 0, "spec.replicas", "greater than or equal to 1", id="zero replicas"
-        ),
+        pytest.param("task-gpu.yaml", "replicas", 0, "spec.replicas", "greater than or equal to 1", id="zero replicas"),
         pytest.param(
             "task-gpu.yaml",
             "replicas",
@@ -172,9 +168,7 @@ NEVER = "Never"
             "Kubernetes quantity",
             id="malformed cpu",
         ),
-        pytest.param(
-            "task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"
-        ),
+        pytest.param("task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"),
         pytest.param(
             "task-gpu.yaml",
             "resources.memory",
@@ -199,9 +193,7 @@ NEVER = "Never"
             "at most 64Ti",
             id="absurd memory",
         ),
-        pytest.param(
-            "task-gpu.yaml", "data.size", "1e30", "spec.data.size", "at most 100Pi", id="absurd data size"
-        ),
+        pytest.param("task-gpu.yaml", "data.size", "1e30", "spec.data.size", "at most 100Pi", id="absurd data size"),
         pytest.param(
             "task-gpu.yaml",
             "priority",
@@ -260,9 +252,7 @@ NEVER = "Never"
             id="accelerator model with a space",
         ),
         pytest.param("task-gpu.yaml", "replica", 3, 'unknown field "spec.replica"', "", id="misspelt field"),
-        pytest.param(
-            "task-gpu.yaml", "resources", DELETE, "spec.resources", "Required value", id="no resources"
-        ),
+        pytest.param("task-gpu.yaml", "resources", DELETE, "spec.resources", "Required value", id="no resources"),
         # ComputeTask: cross-field rules
         pytest.param(
             "task-gang.yaml",
@@ -501,9 +491,7 @@ NEVER = "Never"
         ),
     ],
 )
-def test_invalid_manifest_is_refused(
-    hub: Any, sample: str, path: str, value: Any, field: str, rule: str
-) -> None:
+def test_invalid_manifest_is_refused(hub: Any, sample: str, path: str, value: Any, field: str, rule: str) -> None:
     result = dry_run(hub, mutate(sample, path, value))
     assert result.returncode != 0, f"accepted: {result.stdout}"
     refusals = [line for line in result.stderr.splitlines() if field in line and rule in line]

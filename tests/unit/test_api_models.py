@@ -76,9 +76,7 @@ def test_samples_cover_what_tests_and_readme_need() -> None:
     samples = all_samples()
     identifiers = [ComputeIdentifier.model_validate(s) for s in samples if s["kind"] == "ComputeIdentifier"]
     tasks = [ComputeTask.model_validate(s) for s in samples if s["kind"] == "ComputeTask"]
-    secrets = {
-        (i.spec.connection.secret_ref.namespace, i.spec.connection.secret_ref.name) for i in identifiers
-    }
+    secrets = {(i.spec.connection.secret_ref.namespace, i.spec.connection.secret_ref.name) for i in identifiers}
     assert {
         ("computenet-system", "member-1-kubeconfig"),
         ("computenet-system", "member-2-kubeconfig"),
@@ -112,9 +110,7 @@ def test_dump_round_trips_and_keeps_template_pass_through_fields() -> None:
 
 
 def test_template_metadata_passes_unknown_fields_through() -> None:
-    spec = _set(
-        load("task-gpu.yaml")["spec"], "template.metadata", {"creationTimestamp": None, "labels": {"a": "b"}}
-    )
+    spec = _set(load("task-gpu.yaml")["spec"], "template.metadata", {"creationTimestamp": None, "labels": {"a": "b"}})
     assert validate_task(spec) == []
     dumped = ComputeTaskSpec.model_validate(spec).model_dump(exclude_none=True)
     assert dumped["template"]["metadata"] == {"labels": {"a": "b"}}, "null fields are dropped, labels kept"
@@ -176,9 +172,7 @@ CONTAINERS = "template.spec.template.spec.containers"
 @pytest.mark.parametrize(
     ("sample", "path", "value", "field", "message"),
     [
-        pytest.param(
-            "task-gpu.yaml", "replicas", 0, "spec.replicas", "greater than or equal to 1", id="zero replicas"
-        ),
+        pytest.param("task-gpu.yaml", "replicas", 0, "spec.replicas", "greater than or equal to 1", id="zero replicas"),
         pytest.param(
             "task-gpu.yaml",
             "replicas",
@@ -211,12 +205,8 @@ CONTAINERS = "template.spec.template.spec.containers"
             "Kubernetes quantity",
             id="malformed cpu",
         ),
-        pytest.param(
-            "task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"
-        ),
-        pytest.param(
-            "task-gpu.yaml", "resources.cpu", -2, "spec.resources.cpu", "greater than 0", id="negative cpu"
-        ),
+        pytest.param("task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"),
+        pytest.param("task-gpu.yaml", "resources.cpu", -2, "spec.resources.cpu", "greater than 0", id="negative cpu"),
         pytest.param(
             "task-gpu.yaml",
             "resources.memory",
@@ -225,9 +215,7 @@ CONTAINERS = "template.spec.template.spec.containers"
             "at most 64Ti",
             id="absurd memory",
         ),
-        pytest.param(
-            "task-gpu.yaml", "data.size", "1e30", "spec.data.size", "at most 100Pi", id="absurd data size"
-        ),
+        pytest.param("task-gpu.yaml", "data.size", "1e30", "spec.data.size", "at most 100Pi", id="absurd data size"),
         pytest.param(
             "task-gpu.yaml",
             "resources.accelerators.vendor",
@@ -468,9 +456,7 @@ def test_status_dumps_as_a_camel_case_patch() -> None:
     started = datetime(2025, 1, 31, 12, 0, 0, tzinfo=timezone(timedelta(hours=8)))
     status = ComputeTaskStatus(
         phase=Phase.RUNNING,
-        conditions=[
-            Condition(type=ConditionType.DISPATCHED, status=ConditionStatus.TRUE, reason="Dispatched")
-        ],
+        conditions=[Condition(type=ConditionType.DISPATCHED, status=ConditionStatus.TRUE, reason="Dispatched")],
         placement=Placement(identifier="member-1", uri="cpi://acme/cn-east/member-1", score=87.5),
         attempt=1,
         start_time=started,

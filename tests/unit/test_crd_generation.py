@@ -107,11 +107,7 @@ def test_printer_columns_point_at_real_fields(kind: KindDefinition) -> None:
     ],
 )
 def test_default_columns_make_kubectl_get_useful(kind: KindDefinition, columns: list[str]) -> None:
-    shown = [
-        c["name"]
-        for c in crd(kind)["spec"]["versions"][0]["additionalPrinterColumns"]
-        if not c.get("priority")
-    ]
+    shown = [c["name"] for c in crd(kind)["spec"]["versions"][0]["additionalPrinterColumns"] if not c.get("priority")]
     assert shown == columns
 
 
@@ -140,13 +136,9 @@ def test_quantities_are_int_or_string_with_rules(path: str) -> None:
         pytest.param(KINDS[2], ".spec.replicas", "maximum", 10_000, id="replicas bounded"),
         pytest.param(KINDS[2], ".spec.replicas", "default", 1, id="replicas default"),
         pytest.param(KINDS[2], ".spec.resources.accelerators.count", "type", "integer", id="whole GPUs"),
-        pytest.param(
-            KINDS[2], ".spec.resources.accelerators.count", "maximum", 64, id="GPUs per replica bounded"
-        ),
+        pytest.param(KINDS[2], ".spec.resources.accelerators.count", "maximum", 64, id="GPUs per replica bounded"),
         pytest.param(KINDS[2], ".spec.priority", "minimum", -1_000_000_000, id="priority within int32"),
-        pytest.param(
-            KINDS[2], ".spec.constraints.regions.required", "maxItems", 32, id="lists bounded for CEL"
-        ),
+        pytest.param(KINDS[2], ".spec.constraints.regions.required", "maxItems", 32, id="lists bounded for CEL"),
         pytest.param(
             KINDS[2],
             ".spec.constraints.regions.required",
@@ -155,12 +147,8 @@ def test_quantities_are_int_or_string_with_rules(path: str) -> None:
             id="regions are a set",
         ),
         pytest.param(KINDS[2], ".spec.failover.policy", "enum", ["Never", "Requeue"], id="failover policies"),
-        pytest.param(
-            KINDS[0], ".spec.connection.secretRef.key", "default", "kubeconfig", id="kubeconfig key"
-        ),
-        pytest.param(
-            KINDS[0], ".spec.connection.secretRef", "required", ["name", "namespace"], id="secret names"
-        ),
+        pytest.param(KINDS[0], ".spec.connection.secretRef.key", "default", "kubeconfig", id="kubeconfig key"),
+        pytest.param(KINDS[0], ".spec.connection.secretRef", "required", ["name", "namespace"], id="secret names"),
         pytest.param(KINDS[0], ".spec.uri", "maxLength", 261, id="uri bounded"),
         pytest.param(
             KINDS[0],
@@ -234,9 +222,7 @@ def test_structural_inlines_refs_and_strips_optional() -> None:
     ("schema", "complaint"),
     [
         pytest.param({"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, "unions", id="union"),
-        pytest.param(
-            {"type": "array", "uniqueItems": True, "items": {"type": "string"}}, "SetOf", id="python set"
-        ),
+        pytest.param({"type": "array", "uniqueItems": True, "items": {"type": "string"}}, "SetOf", id="python set"),
         pytest.param({"$ref": "#/$defs/Missing"}, "unresolved", id="dangling reference"),
         pytest.param(
             {"type": "object", "patternProperties": {"^a$": {"type": "string"}}, "propertyNames": {}},

@@ -20,9 +20,7 @@ from computenet.api.uri import (
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param(
-            "cpi://acme/cn-east/member-1", IdentifierURI("acme", "cn-east", "member-1"), id="whole cluster"
-        ),
+        pytest.param("cpi://acme/cn-east/member-1", IdentifierURI("acme", "cn-east", "member-1"), id="whole cluster"),
         pytest.param(
             "cpi://zenith/cn-west/member-2/h100",
             IdentifierURI("zenith", "cn-west", "member-2", "h100"),

@@ -16,8 +16,8 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.conditions import Cond, find, merge
 from computenet.events import ref_of
 from computenet.handlers.identifiers import spec_problem
-from computenet.labels import Selector
 from computenet.placement.accelerators import lookup
+from computenet.placement.labels import Selector
 from computenet.pools import aggregate, pool_status
 from computenet.runtime import Runtime
 

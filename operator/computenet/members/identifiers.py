@@ -18,12 +18,12 @@ from typing import Any
 from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.conditions import Cond, merge
-from computenet.labels import EVERYTHING, Selector
 from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.connection import MemberConnection
 from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
+from computenet.placement.labels import EVERYTHING, Selector
 from computenet.quantity import format_bytes, format_cpu
 from computenet.signal import Signal
 

@@ -66,9 +66,10 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     at least what the single roomiest node holds.
     """
     cap, need = ctx.replicas, ctx.need
-    wanted = np.array([need.accelerators, need.cpu, need.memory], dtype=np.int64)
-    free = np.maximum(s[:, : sm.BOUNDS], 0).reshape(-1, 4, 3)
-    held = np.where(wanted > 0, free // np.maximum(wanted, 1), cap).min(axis=2)
+    held = np.full((len(s), 4), cap, dtype=np.int64)  # columns: sums, maxima, minima, roomiest node
+    for d, amount in enumerate((need.accelerators, need.cpu, need.memory)):
+        if amount > 0:
+            np.minimum(held, np.maximum(s[:, d : sm.BOUNDS : 3], 0) // amount, out=held)
     count = s[:, sm.COUNT]
     most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
     least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)

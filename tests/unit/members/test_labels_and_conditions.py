@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from computenet.conditions import Cond, merge
-from computenet.labels import Selector
+from computenet.placement.labels import Selector
 
 
 @pytest.mark.parametrize(

@@ -123,9 +123,7 @@ def node(name: str) -> NodeBuilder:
 
 class IdentifierBuilder:
     def __init__(self, name: str, cluster: str | None) -> None:
-        self.ident = Identifier(
-            name=name, cluster=cluster or name, uri=f"cpi://test/{name}", region="us-east-1"
-        )
+        self.ident = Identifier(name=name, cluster=cluster or name, uri=f"cpi://test/{name}", region="us-east-1")
         self.node_builders: list[NodeBuilder] = []
 
     def _set(self, **changes: Any) -> Self:
@@ -161,9 +159,7 @@ class IdentifierBuilder:
         """Prices per hour: per device of each model, per cpu core, per GiB of memory."""
         return self._set(pricing=Pricing(currency, cpu, gib, dict(gpus or {})))
 
-    def network(
-        self, latency_ms: dict[str, float] | None = None, *, bandwidth_gbps: float | None = None
-    ) -> Self:
+    def network(self, latency_ms: dict[str, float] | None = None, *, bandwidth_gbps: float | None = None) -> Self:
         return self._set(network=Network(dict(latency_ms or {}), bandwidth_gbps))
 
     def nodes(self, *builders: NodeBuilder) -> Self:
@@ -214,9 +210,7 @@ class TaskBuilder:
     def memory(self, amount: str | int) -> TaskBuilder:
         return self._set(memory=bytes_of(amount))
 
-    def gpus(
-        self, count: int, *models: str, vendor: str | None = None, min_memory_mib: int = 0
-    ) -> TaskBuilder:
+    def gpus(self, count: int, *models: str, vendor: str | None = None, min_memory_mib: int = 0) -> TaskBuilder:
         return self._set(accelerators=AcceleratorDemand(count, vendor, tuple(models), min_memory_mib))
 
     def replicas(self, n: int) -> TaskBuilder:
@@ -240,12 +234,8 @@ class TaskBuilder:
     def compute_class(self, klass: str) -> TaskBuilder:
         return self._constrain(compute_class=klass)
 
-    def regions(
-        self, *required: str, preferred: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()
-    ) -> TaskBuilder:
-        return self._constrain(
-            regions_required=required, regions_preferred=preferred, regions_forbidden=forbidden
-        )
+    def regions(self, *required: str, preferred: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()) -> TaskBuilder:
+        return self._constrain(regions_required=required, regions_preferred=preferred, regions_forbidden=forbidden)
 
     def providers(self, *allowed: str, denied: tuple[str, ...] = ()) -> TaskBuilder:
         return self._constrain(providers_allowed=allowed, providers_denied=denied)

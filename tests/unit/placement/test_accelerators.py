@@ -47,9 +47,7 @@ def test_lookup(label: str | None, expected: str | None) -> None:
 
 
 def test_peak_tflops_adds_up_and_refuses_unknowns() -> None:
-    assert peak_tflops({"NVIDIA-H100-80GB-HBM3": 8, "NVIDIA-L4": 2}, "bf16") == pytest.approx(
-        8 * 989.5 + 2 * 121.0
-    )
+    assert peak_tflops({"NVIDIA-H100-80GB-HBM3": 8, "NVIDIA-L4": 2}, "bf16") == pytest.approx(8 * 989.5 + 2 * 121.0)
     assert peak_tflops({"Tesla-T4": 1}, "bf16") is None  # Turing has no bf16
     assert peak_tflops({"NVIDIA-GeForce-RTX-4090": 1}, "fp16") is None
 

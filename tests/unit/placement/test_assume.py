@@ -110,3 +110,20 @@ def test_assumption_on_a_vanished_node_holds_nothing() -> None:
     after = place(b.snapshot(), task("t2").gpus(8, H100).replicas(2).build(), assumptions=held)
     assert after.chosen is not None
     assert {s.node for s in after.assignment} == {"n1", "n2", "n3"} - {gone}
+
+
+def test_overlay_kept_up_to_date_equals_one_built_afresh() -> None:
+    snapshot = pool(identifier("p").nodes(*(node(f"n{i}").gpus(8, H100) for i in range(4))))
+    live, demands = Assumptions(), [task(f"t{i}").gpus(3, H100).build() for i in range(6)]
+    for demand in demands:  # each place() merges the previous assumption into the cached overlay
+        live.assume(place(snapshot, demand, assumptions=live), now=0.0)
+    live.confirm("t2")
+    live.forget("t4")
+    fresh = Assumptions()
+    for held in live:
+        fresh._items[held.task_uid] = held  # rebuild the same set from scratch
+        fresh._count(held, +1)
+    a, b = live.overlay(snapshot), fresh.overlay(snapshot)
+    assert a.rows.tolist() == b.rows.tolist()
+    assert (a.devices.tolist(), a.cpu.tolist()) == (b.devices.tolist(), b.cpu.tolist())
+    assert a.ident_devices.tolist() == b.ident_devices.tolist() == [4 * 3]

@@ -239,9 +239,7 @@ CASES = [
     ),
     pytest.param(
         pool(
-            identifier("zoned").nodes(
-                node("n1").cpu("8").label("zone", "a"), node("n2").cpu("8").label("zone", "b")
-            ),
+            identifier("zoned").nodes(node("n1").cpu("8").label("zone", "a"), node("n2").cpu("8").label("zone", "b")),
             identifier("zoneless").nodes(node("n3").cpu("8")),
         ),
         task().cpu("1").node_selector({"zone": "b"}).build(),
@@ -250,11 +248,7 @@ CASES = [
         id="pod nodeSelector must select a node of the identifier",
     ),
     pytest.param(
-        pool(
-            identifier("one").nodes(
-                node("n1").cpu("8").label("zone", "a"), node("n2").cpu("2").label("zone", "b")
-            )
-        ),
+        pool(identifier("one").nodes(node("n1").cpu("8").label("zone", "a"), node("n2").cpu("2").label("zone", "b"))),
         task().cpu("4").node_selector({"zone": "b"}).build(),
         None,
         {"one": r.INSUFFICIENT_RESOURCE},
@@ -310,11 +304,7 @@ CASES = [
         id="allowed and denied providers",
     ),
     pytest.param(
-        pool(
-            identifier("big-cpu").nodes(
-                node("n1").cpu("64").memory("16Gi"), node("n2").cpu("4").memory("256Gi")
-            )
-        ),
+        pool(identifier("big-cpu").nodes(node("n1").cpu("64").memory("16Gi"), node("n2").cpu("4").memory("256Gi"))),
         task().cpu("32").memory("64Gi").build(),
         None,
         {"big-cpu": r.FRAGMENTED},
@@ -343,13 +333,8 @@ def test_rejection_names_the_model_and_the_fragmentation() -> None:
     decision = place(snapshot, task().gpus(8, H100).build())
     rejection = decision.rejections["frag"]
     assert rejection.phrase == f"insufficient nvidia.com/gpu ({H100}) on any single node"
-    assert (
-        rejection.message
-        == f"at most 2 nvidia.com/gpu ({H100}) free on one node (16 in total), a replica needs 8"
-    )
-    assert (
-        decision.summary == f"0/1 identifiers fit: 1 insufficient nvidia.com/gpu ({H100}) on any single node"
-    )
+    assert rejection.message == f"at most 2 nvidia.com/gpu ({H100}) free on one node (16 in total), a replica needs 8"
+    assert decision.summary == f"0/1 identifiers fit: 1 insufficient nvidia.com/gpu ({H100}) on any single node"
 
 
 def test_gang_rejection_says_how_many_replicas_fit() -> None:
@@ -380,9 +365,7 @@ def test_chosen_model_is_the_cheapest_that_fits_and_sets_the_price() -> None:
 
 
 def test_assignment_packs_gang_onto_nodes_that_hold_it() -> None:
-    snapshot = pool(
-        identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=6), node("n2").gpus(8, H100).used(gpus=2))
-    )
+    snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=6), node("n2").gpus(8, H100).used(gpus=2)))
     decision = place(snapshot, task().gpus(2, H100).replicas(4).build())
     assert {(s.node, s.replicas) for s in decision.assignment} == {("n1", 1), ("n2", 3)}
     spread = place(snapshot, task().gpus(2, H100).replicas(2).spread().build())
@@ -390,9 +373,7 @@ def test_assignment_packs_gang_onto_nodes_that_hold_it() -> None:
 
 
 def test_tainted_node_with_gpus_is_not_counted_for_a_task_without_toleration() -> None:
-    snapshot = pool(
-        identifier("p").nodes(node("n1").gpus(8, H100).taint(GPU_TAINT), node("n2").gpus(8, H100))
-    )
+    snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100).taint(GPU_TAINT), node("n2").gpus(8, H100)))
     decision = place(snapshot, task().gpus(8, H100).replicas(2).tolerations().build())
     assert decision.rejections["p"].reason == r.INSUFFICIENT_RESOURCE
     assert decision.rejections["p"].message.startswith("8 nvidia.com/gpu")

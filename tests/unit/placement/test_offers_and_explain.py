@@ -65,6 +65,4 @@ def test_explanation_when_placed_names_the_choice() -> None:
 
 
 def test_explanation_of_an_empty_pool() -> None:
-    assert (
-        place(pool(), task().cpu("1").build()).summary == "0/0 identifiers fit: the pool has no identifiers"
-    )
+    assert place(pool(), task().cpu("1").build()).summary == "0/0 identifiers fit: the pool has no identifiers"

@@ -64,9 +64,7 @@ def nodes(draw: st.DrawFn, name: str) -> Node:
         requested[resource] = draw(st.integers(0, gpus))
         if model is not None:
             key = "amd.com/gpu.product-name" if model == MI300X else "nvidia.com/gpu.product"
-            labels[key] = (
-                draw(st.sampled_from([model, "AMD_Instinct_MI300X_OAM"])) if model == MI300X else model
-            )
+            labels[key] = draw(st.sampled_from([model, "AMD_Instinct_MI300X_OAM"])) if model == MI300X else model
     taints = tuple(draw(st.lists(st.sampled_from(TAINTS), max_size=2, unique=True)))
     ready, cordoned = (
         draw(st.booleans().map(lambda b: b or True)),
@@ -183,13 +181,9 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
     for ident in world.identifiers:
         if not ident.ready or (c.compute_class and str(ident.compute_class) != c.compute_class):
             continue
-        if (
-            c.regions_required and ident.region not in c.regions_required
-        ) or ident.region in c.regions_forbidden:
+        if (c.regions_required and ident.region not in c.regions_required) or ident.region in c.regions_forbidden:
             continue
-        if (
-            c.providers_allowed and ident.provider not in c.providers_allowed
-        ) or ident.provider in c.providers_denied:
+        if (c.providers_allowed and ident.provider not in c.providers_allowed) or ident.provider in c.providers_denied:
             continue
         if c.max_latency_ms is not None and demand.data is not None:
             latency = ident.network.latency_ms.get(demand.data.region)
@@ -210,9 +204,7 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
                 assert acc is not None
                 if facts is None or (acc.vendor and VENDOR_RESOURCES[acc.vendor] != facts.resource):
                     continue
-                if (acc.models and facts.model not in acc.models) or matching_memory_mib(
-                    facts
-                ) < acc.min_memory_mib:
+                if (acc.models and facts.model not in acc.models) or matching_memory_mib(facts) < acc.min_memory_mib:
                     continue
                 model = (facts.resource, facts.model)
             taken = held.get((ident.cluster, n.name), (0, 0, 0))
@@ -231,9 +223,7 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
             p = ident.pricing
             if p is None or (c.currency and p.currency != c.currency):
                 continue
-            base = demand.cpu / 1000 * (p.per_cpu_core_hour or 0) + demand.memory / GIB * (
-                p.per_gib_hour or 0
-            )
+            base = demand.cpu / 1000 * (p.per_cpu_core_hour or 0) + demand.memory / GIB * (p.per_gib_hour or 0)
             prices = []
             for m in fitting:
                 name = m[1] if isinstance(m, tuple) else None
@@ -247,9 +237,7 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
     return accepted
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(world=worlds(), earlier=st.lists(demands("earlier"), max_size=3), demand=demands("task"))
 def test_placement_agrees_with_the_oracle(world: World, earlier: list[Demand], demand: Demand) -> None:
     snapshot = build(world).snapshot()
@@ -280,9 +268,7 @@ def test_placement_agrees_with_the_oracle(world: World, earlier: list[Demand], d
                 assert alone[snapshot.index[name]] != PASS, (f.name, name)
 
 
-@settings(
-    max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(world=worlds(), burst=st.lists(demands("burst"), min_size=1, max_size=6))
 def test_a_burst_never_books_a_node_beyond_its_allocatable(world: World, burst: list[Demand]) -> None:
     snapshot = build(world).snapshot()

@@ -45,11 +45,7 @@ def test_importing_placement_loads_no_forbidden_package() -> None:
         "print(' '.join(sorted(loaded)))"
     )
     loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", probe], check=True, capture_output=True, text=True
-        ).stdout.split()
+        subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
     )
     assert loaded & FORBIDDEN_ROOTS == set()
-    assert {
-        m for m in loaded if m.startswith("computenet.") and not m.startswith("computenet.placement")
-    } == set()
+    assert {m for m in loaded if m.startswith("computenet.") and not m.startswith("computenet.placement")} == set()

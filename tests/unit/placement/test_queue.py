@@ -27,8 +27,7 @@ def test_a_task_that_does_not_fit_does_not_block_smaller_ones_behind_it() -> Non
     ]
     held = Assumptions()
     placed = {
-        d.uid: (dec.chosen.identifier if dec.chosen else None)
-        for d, dec in schedule(demands, snapshot, held, now=0.0)
+        d.uid: (dec.chosen.identifier if dec.chosen else None) for d, dec in schedule(demands, snapshot, held, now=0.0)
     }
     assert placed == {"huge": None, "small-1": "p", "small-2": "p", "small-3": None}
     assert sorted(a.task_uid for a in held) == ["small-1", "small-2"]

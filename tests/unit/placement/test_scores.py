@@ -55,9 +55,7 @@ def test_locality_does_not_apply_without_data() -> None:
 def busy_and_idle() -> Snapshot:
     return pool(
         identifier("idle").nodes(node("i1").gpus(8, H100), node("i2").gpus(8, H100)),
-        identifier("busy").nodes(
-            node("b1").gpus(8, H100).used(gpus=6), node("b2").gpus(8, H100).used(gpus=4)
-        ),
+        identifier("busy").nodes(node("b1").gpus(8, H100).used(gpus=6), node("b2").gpus(8, H100).used(gpus=4)),
     )
 
 

@@ -29,7 +29,25 @@ def test_requested_change_shares_everything_but_free_amounts() -> None:
     assert after.table is before.table
     assert after.capacity("p").accelerators[0].free == 13
     assert before.capacity("p").accelerators[0].free == 16
-    assert not before.nodes.acc_free.flags.writeable
+    assert after.nodes.base_free is before.nodes.base_free
+    assert after.nodes.patch_rows.tolist() == [0]
+    assert not before.nodes.base_free.flags.writeable
+
+
+def test_many_changes_fold_the_patch_into_a_new_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("computenet.placement.store.MIN_PATCH", 2)
+    b = builder_of(identifier("p").nodes(*(node(f"n{i}").cpu("8") for i in range(40))))
+    first = b.snapshot()
+    b.add_requested("p", "n1", {"cpu": 1000})
+    patched = b.snapshot()
+    for i in range(3):
+        b.add_requested("p", f"n{i}", {"cpu": 1000})
+    folded = b.snapshot()
+    assert len(patched.nodes.patch_rows) == 1
+    assert len(folded.nodes.patch_rows) == 0
+    assert folded.nodes.base_free is not first.nodes.base_free
+    assert folded.capacity("p").free["cpu"] == 40 * 8000 - 4000
+    assert patched.capacity("p").free["cpu"] == 40 * 8000 - 1000
 
 
 def test_capacity_reports_largest_slot_and_nodes_by_free_devices() -> None:
@@ -101,10 +119,7 @@ def test_identifier_attribute_change_updates_only_the_table() -> None:
     b.upsert_identifier(Identifier("p", "p", ready=False, not_ready_reason="MemberUnreachable"))
     after = b.snapshot()
     assert after.entries is before.entries
-    assert (
-        place(after, task().cpu("1").build()).rejections["p"].message
-        == "identifier is not Ready: MemberUnreachable"
-    )
+    assert place(after, task().cpu("1").build()).rejections["p"].message == "identifier is not Ready: MemberUnreachable"
 
 
 @dataclass(frozen=True)
