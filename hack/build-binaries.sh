@@ -27,6 +27,13 @@ go_version=$(go env GOVERSION)
 bin="$cache_root/kube-${kube_version}_etcd-${etcd_version}_kwok-${kwok_version}_helm-${helm_version}_${go_version}"
 mkdir -p "$bin"
 
+# One build at a time per cache: a second caller (a test run next to a dev-up) waits for the first.
+exec 9>"$bin/.lock"
+if ! flock -n 9; then
+  log "another build holds $bin/.lock; waiting for it"
+  flock 9
+fi
+
 kube_minor=${kube_version#v1.}
 kube_minor=${kube_minor%%.*}
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -74,15 +81,15 @@ for entry in "${targets[@]}"; do
   heartbeat "$name" "$start" &
   hb=$!
   # Build into a temporary name so an interrupted build never leaves a half-written binary behind.
-  if ! (cd "$tools/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.partial" "$pkg"); then
+  if ! (cd "$tools/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.partial.$$" "$pkg"); then
     kill "$hb" 2>/dev/null || true
-    rm -f "$out.partial"
+    rm -f "$out.partial.$$"
     log "[$i/$total] FAILED to build $name: command was (cd hack/tools/$module && go build $pkg)"
     exit 1
   fi
   kill "$hb" 2>/dev/null || true
   wait "$hb" 2>/dev/null || true
-  mv "$out.partial" "$out"
+  mv "$out.partial.$$" "$out"
   log "[$i/$total] built $name in $(( $(date +%s) - start ))s"
 done
 log "binaries ready in $bin ($(( $(date +%s) - overall_start ))s)"

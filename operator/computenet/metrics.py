@@ -4,7 +4,8 @@ Gauges that describe members, pools and the queue come from `StateCollector`, wh
 operator's in-memory state on every scrape: nothing is cached between scrapes, so a removed
 identifier disappears from the metrics at once. Labels are bounded: identifier, pool, resource,
 accelerator model, region, namespace, phase; never a task, pod, node or uid. Units are base units
-(seconds, bytes, cores); counters end in `_total`. The list with meanings is in docs/metrics.md.
+(seconds, bytes, cores); counters end in `_total`. The list with meanings is in docs/metrics.md, and
+tests/unit/test_metrics_docs.py keeps it equal to what the registry exposes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from computenet.api.constants import Phase
+
 PREFIX = "computenet"
+GIB = 1 << 30
 
 # Placement is milliseconds; dispatch latency spans a burst's queueing, up to minutes.
 PLACEMENT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -176,10 +180,16 @@ class StateCollector(Collector):
 
     def _queue(self, q: QueueView) -> Iterator[Metric]:
         phases = GaugeMetricFamily(
-            f"{PREFIX}_tasks", "ComputeTasks by namespace and phase.", labels=["namespace", "phase"]
+            f"{PREFIX}_tasks",
+            "ComputeTasks by namespace and phase (every phase, 0 included, for each namespace with tasks).",
+            labels=["namespace", "phase"],
         )
-        for (ns, phase), count in sorted(q.tasks_by_phase.items()):
-            phases.add_metric([ns, phase], count)
+        # Every phase of a namespace is exported, zeros too, so "running now" reads 0 rather than no data.
+        known = [str(p) for p in Phase]
+        for ns in sorted({ns for ns, _ in q.tasks_by_phase}):
+            other = sorted(p for n, p in q.tasks_by_phase if n == ns and p not in known)
+            for phase in [*known, *other]:
+                phases.add_metric([ns, phase], q.tasks_by_phase.get((ns, phase), 0))
         depth = GaugeMetricFamily(f"{PREFIX}_queue_depth", "Tasks waiting for placement (Pending, not suspended).")
         depth.add_metric([], q.depth)
         oldest = GaugeMetricFamily(
@@ -215,6 +225,13 @@ def _add_accelerators(family: GaugeMetricFamily, labels: list[str], a: Accelerat
         family.add_metric([*labels, name], getattr(a, name))
 
 
+class ByteSecondsCounter(Counter):
+    """Counts byte-seconds (the base unit) while callers pass GiB-seconds, the unit of a task's usage."""
+
+    def inc(self, amount: float = 1, exemplar: dict[str, str] | None = None) -> None:
+        super().inc(amount * GIB, exemplar)
+
+
 @dataclass
 class Metrics:
     """Every metric the operator exports, registered on one registry (a fresh one per operator)."""
@@ -227,7 +244,7 @@ class Metrics:
     failovers: Counter
     usage_gpu_seconds: Counter
     usage_core_seconds: Counter
-    usage_memory_gib_seconds: Counter
+    usage_memory_gib_seconds: Counter  # takes GiB-seconds, exports byte-seconds
     cost: Counter
     sources: StateSources
 
@@ -282,9 +299,9 @@ class Metrics:
                 labelnames=usage_labels,
                 registry=reg,
             ),
-            usage_memory_gib_seconds=Counter(
-                f"{PREFIX}_usage_memory_gib_seconds",
-                "Memory GiB-seconds requested by finished tasks.",
+            usage_memory_gib_seconds=ByteSecondsCounter(
+                f"{PREFIX}_usage_memory_byte_seconds",
+                "Memory byte-seconds requested by finished tasks.",
                 labelnames=usage_labels,
                 registry=reg,
             ),

@@ -19,6 +19,7 @@ from computenet.api.constants import (
     ConditionType,
     Reason,
 )
+from computenet.api.pool import ComputePoolSpec
 from computenet.conditions import Cond
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import TrackedIdentifier, _quantities
@@ -27,6 +28,13 @@ from computenet.placement.labels import Selector
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 PeakTflops = Callable[[str], Mapping[str, float] | None]
 """Accelerator model -> peak dense TFLOPS per precision of one device, or None when unknown."""
+
+
+def pool_selector(spec: ComputePoolSpec) -> Selector:
+    sel = spec.identifier_selector
+    return Selector.of(
+        sel.match_labels, [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()]
+    )
 
 
 def selection_labels(item: TrackedIdentifier) -> dict[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from computenet.api.pool import ComputePoolSpec, PlacementPolicy
+from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
 from computenet.members.identifiers import IdentifierSet
@@ -54,10 +54,6 @@ class Runtime:
         events = EventRecorder(hub.client)
         pools: dict[str, ComputePoolSpec] = {}
 
-        def policy_of(pool: str) -> PlacementPolicy | None:
-            spec = pools.get(pool)
-            return spec.placement if spec is not None else None
-
         runtime = cls(
             settings=settings,
             hub=hub,
@@ -70,7 +66,7 @@ class Runtime:
                 identifiers,
                 metrics,
                 settings.hub_id,
-                policy_of,
+                pools.get,
                 events,
                 sweep_interval_s=settings.sweep_interval_s,
             ),

@@ -9,8 +9,7 @@ from computenet.members.capacity import Capacity
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import AcceleratorView, IdentifierView, PoolView, ResourceView
 from computenet.placement.accelerators import lookup
-from computenet.placement.labels import Selector
-from computenet.pools import aggregate
+from computenet.pools import aggregate, pool_selector
 
 
 def _base_units(name: str, amount: int) -> float:
@@ -55,13 +54,6 @@ def identifier_views(identifiers: IdentifierSet) -> Iterator[IdentifierView]:
 def _peak(model: str) -> Mapping[str, float] | None:
     known = lookup(model)
     return known.tflops if known else None
-
-
-def pool_selector(spec: ComputePoolSpec) -> Selector:
-    sel = spec.identifier_selector
-    return Selector.of(
-        sel.match_labels, [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()]
-    )
 
 
 def pool_views(pools: Mapping[str, ComputePoolSpec], identifiers: IdentifierSet) -> Iterator[PoolView]:

@@ -379,3 +379,43 @@ def test_lost_member_tasks_fail_over_and_stale_jobs_are_removed_on_return(
         return True
 
     eventually(stale_gone, timeout=MEMBER_DOWN_S)
+
+
+def test_task_naming_a_missing_pool_waits_and_says_so(operator: devenv.OperatorProcess, hub: Cluster) -> None:
+    name = unique("nopool")
+    manifest = task(name)
+    manifest["spec"]["pool"] = "no-such-pool"
+    apply(hub, manifest)
+    placed = eventually(lambda: (c := condition(status(hub, name), "Placed")).get("reason") == "PoolNotFound" and c)
+    assert "no-such-pool" in placed["message"]
+    assert status(hub, name)["phase"] == "Pending"
+    hub.kubectl("delete", "ctask", name)
+
+
+def test_task_is_placed_only_on_its_pools_members(operator: devenv.OperatorProcess, hub: Cluster) -> None:
+    pool = unique("east-pool")
+    devenv.apply(
+        hub,
+        {
+            "apiVersion": "computenet.io/v1alpha1",
+            "kind": "ComputePool",
+            "metadata": {"name": pool},
+            "spec": {"identifierSelector": {"matchLabels": {"computenet.io/region": "cn-east"}}},
+        },
+    )
+    try:
+        # The cheapest GPU for one device is elsewhere; the pool still keeps the task in cn-east.
+        name = unique("pooled")
+        manifest = task(name, gpus=1)
+        manifest["spec"]["pool"] = pool
+        apply(hub, manifest)
+        st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+        assert st["placement"]["identifier"] == "member-1"
+        big = unique("pooled-big")
+        manifest = task(big, gpus=4, models=["NVIDIA-A100-SXM4-80GB"])
+        manifest["spec"]["pool"] = pool
+        apply(hub, manifest)
+        placed = eventually(lambda: (c := condition(status(hub, big), "Placed")).get("reason") == "NoFit" and c)
+        assert placed["message"].startswith("0/1 identifiers fit")
+    finally:
+        hub.kubectl("delete", "computepool", pool)

@@ -17,8 +17,7 @@ from computenet.conditions import Cond, find, merge
 from computenet.events import ref_of
 from computenet.handlers.identifiers import spec_problem
 from computenet.placement.accelerators import lookup
-from computenet.placement.labels import Selector
-from computenet.pools import aggregate, pool_status
+from computenet.pools import aggregate, pool_selector, pool_status
 from computenet.runtime import Runtime
 
 KIND = (GROUP, VERSION, POOL.plural)
@@ -72,11 +71,7 @@ async def write_status(
             status: dict[str, Any] = {}
             ready = Cond(ConditionType.READY, False, Reason.INVALID_SPEC, spec_problem(e))
         else:
-            sel = parsed.identifier_selector
-            selector = Selector.of(
-                sel.match_labels,
-                [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()],
-            )
+            selector = pool_selector(parsed)
             totals = aggregate(selector, runtime.identifiers.items.values(), lambda i: i.capacity(), _peak)
             status, ready = pool_status(totals, {"queued": 0, "running": 0})
         status["observedGeneration"] = body.get("metadata", {}).get("generation")

@@ -3,6 +3,20 @@
 Pure: no Kubernetes client, no kopf, no clock. The member layer feeds a `SnapshotBuilder`; the
 scheduler loop calls `place` (or `schedule` for a queue) and holds the result with `Assumptions`
 until the member reports the pods; a suspended task shows `offers`. See the modules for the why.
+
+    builder = SnapshotBuilder()
+    builder.upsert_identifier(Identifier("h100-east", cluster="member-a", region="us-east-1",
+                                         pricing=Pricing("USD", per_accelerator_hour={"NVIDIA-H100-80GB-HBM3": 3.2})))
+    builder.upsert_node("member-a", node_facts, requested_on_node)      # on every node / pod change
+    assumptions = Assumptions(ttl=300)
+    for demand, decision in schedule(queued_demands, builder.snapshot(), assumptions, now=loop.time()):
+        if demand.suspended:
+            status["offers"] = [o.as_status() for o in offers(decision, 3)]
+        elif decision.chosen:
+            dispatch(decision.chosen.identifier, decision.chosen.model)   # already assumed by schedule
+        else:
+            condition_message = decision.summary                          # "0/5 identifiers fit: ..."
+    assumptions.confirm(task_uid)   # once the member reports the task's pods bound
 """
 
 from computenet.placement.accelerators import MODELS, AcceleratorModel, accelerator_facts, lookup, peak_tflops
@@ -11,6 +25,7 @@ from computenet.placement.builder import SnapshotBuilder
 from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejection
 from computenet.placement.demand import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
 from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
+from computenet.placement.labels import Selector
 from computenet.placement.nodes import Node, Taint, Toleration
 from computenet.placement.offers import Offer, offers
 from computenet.placement.pipeline import place
@@ -38,6 +53,7 @@ __all__ = [
     "Offer",
     "Pricing",
     "Rejection",
+    "Selector",
     "Snapshot",
     "SnapshotBuilder",
     "Strategy",

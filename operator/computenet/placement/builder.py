@@ -28,6 +28,7 @@ import numpy as np
 from computenet.placement import table
 from computenet.placement.arrays import EMPTY_INT, IntArray, csr, frozen, ranges
 from computenet.placement.identifiers import Identifier
+from computenet.placement.labels import Selector
 from computenet.placement.nodes import NodeLike, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
@@ -85,9 +86,12 @@ class SnapshotBuilder:
         return {r for r in rows if self._selected(ident, r)}
 
     def _selected(self, ident: Identifier, row: int, labels: Mapping[str, str] | None = None) -> bool:
-        if not ident.node_selector:
+        selector = ident.node_selector
+        if isinstance(selector, Selector):
+            return selector.empty or selector.matches(self._store.labels_of(row) if labels is None else labels)
+        if not selector:
             return True
-        return selects(ident.node_selector, self._store.labels_of(row) if labels is None else labels)
+        return selects(selector, self._store.labels_of(row) if labels is None else labels)
 
     # ---- nodes ----
 

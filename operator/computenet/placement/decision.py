@@ -58,6 +58,7 @@ class Decision:
         self,
         ctx: Context,
         filters: Sequence[Filter],
+        considered: int,
         rejected_by: IntArray,
         codes: IntArray,
         ranked: IntArray,
@@ -72,7 +73,10 @@ class Decision:
         self._ranked, self._order, self._totals, self._scores = ranked, order, totals, scores
         snap = ctx.snapshot
         self.task_uid = ctx.demand.uid
-        self.total = len(snap)
+        self.elapsed = 0.0
+        """Seconds the decision took, when `place` was given a clock (placement keeps none itself)."""
+        self.total = considered
+        """Identifiers the decision looked at: the task's pool, or the whole snapshot."""
         self.per_replica: Usage = ctx.need
         self.replicas = ctx.replicas
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
@@ -108,12 +112,17 @@ class Decision:
     def rejections(self) -> Mapping[str, Rejection]:
         """Per rejected identifier, which filter rejected it and why, in its own numbers."""
         out: dict[str, Rejection] = {}
-        for i in np.flatnonzero(self._rejected_by >= 0):
-            f, code = self._filters[int(self._rejected_by[i])], int(self._codes[i])
-            reason = f.reason(self._ctx, code)
-            name = self._ctx.snapshot.identifiers[i].name
-            out[name] = Rejection(name, f.name, reason.code, f.detail(self._ctx, int(i), code), reason.phrase)
-        return out
+        identifiers = self._ctx.snapshot.identifiers
+        for index, f in enumerate(self._filters):
+            ids = np.flatnonzero(self._rejected_by == index)
+            if not len(ids):
+                continue
+            codes = self._codes[ids]
+            reasons = {c: f.reason(self._ctx, c) for c in set(codes.tolist())}
+            for i, code, message in zip(ids.tolist(), codes.tolist(), f.details(self._ctx, ids, codes), strict=True):
+                name = identifiers[i].name
+                out[name] = Rejection(name, f.name, reasons[code].code, message, reasons[code].phrase)
+        return dict(sorted(out.items()))
 
     @cached_property
     def reasons(self) -> tuple[tuple[int, Reason], ...]:

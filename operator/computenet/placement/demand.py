@@ -89,6 +89,8 @@ class Demand:
     weights: Weights = field(default_factory=Weights)
     strategy: Strategy = Strategy.BINPACK
     suspended: bool = False
+    identifiers: frozenset[str] | None = None
+    """The identifiers the task may use, i.e. its pool's members; None: every identifier."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:

@@ -41,8 +41,12 @@ class Filter(Protocol):
 
     def reason(self, ctx: Context, code: int) -> Reason: ...
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        """The identifier's own numbers, e.g. "price 5.20/h with 8 x NVIDIA-H100-80GB-HBM3"."""
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        """Each identifier's own numbers, e.g. "price 72.00 USD/h with NVIDIA-H100-80GB-HBM3, ...".
+
+        Asked for all identifiers this filter rejected at once, so that explaining ten thousand
+        rejections stays one vectorised pass, not ten thousand.
+        """
         ...
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from computenet.placement.labels import Selector
+
 
 class ComputeClass(StrEnum):
     GENERAL = "general"
@@ -56,4 +58,5 @@ class Identifier:
     pricing: Pricing | None = None
     network: Network = field(default_factory=Network)
     recent_failures: int = 0
-    node_selector: Mapping[str, str] = field(default_factory=dict)
+    node_selector: Mapping[str, str] | Selector = field(default_factory=dict)
+    """The partition: matchLabels as a dict, or a full `labels.Selector` with matchExpressions."""

@@ -9,7 +9,7 @@ node slots are computed so that the caller can assume them (see `assume`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,15 +35,22 @@ def place(
     assumptions: Assumptions | None = None,
     filters: Sequence[Filter] = DEFAULT_FILTERS,
     scores: Sequence[Score] = DEFAULT_SCORES,
+    clock: Callable[[], float] | None = None,
 ) -> Decision:
     """Decide where `demand` runs on `snapshot`, seeing the resources `assumptions` already hold.
 
     The task's own assumption, if any, is not counted against it (re-placing a task is allowed).
+    With a `clock` (e.g. `time.perf_counter`), the decision records how long it took in `elapsed`.
     """
+    started = clock() if clock is not None else 0.0
     overlay = assumptions.overlay(snapshot, exclude=demand.uid) if assumptions is not None else None
     ctx = Context(snapshot, demand, overlay)
     n = len(snapshot)
-    alive = np.arange(n, dtype=np.int64)
+    if demand.identifiers is None:
+        alive = np.arange(n, dtype=np.int64)
+    else:  # outside the task's pool: not part of the decision at all
+        alive = np.array(sorted(snapshot.index[i] for i in demand.identifiers if i in snapshot.index), dtype=np.int64)
+    considered = len(alive)
     rejected_by = np.full(n, -1, dtype=np.int64)
     codes = np.full(n, PASS, dtype=np.int64)
     for index, f in enumerate(filters):
@@ -74,4 +81,7 @@ def place(
     order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
     ranked = alive[order]
     assignment = fit.assign(ctx, int(ranked[0])) if len(ranked) else ()
-    return Decision(ctx, filters, rejected_by, codes, ranked, order, total, per_plugin, assignment)
+    decision = Decision(ctx, filters, considered, rejected_by, codes, ranked, order, total, per_plugin, assignment)
+    if clock is not None:
+        decision.elapsed = clock() - started
+    return decision

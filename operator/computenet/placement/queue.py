@@ -22,7 +22,7 @@ What it does not give:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from computenet.placement.assume import Assumptions
 from computenet.placement.decision import Decision
@@ -40,17 +40,23 @@ def order(demands: Iterable[Demand]) -> list[Demand]:
 
 
 def schedule(
-    demands: Iterable[Demand], snapshot: Snapshot, assumptions: Assumptions, *, now: float
+    demands: Iterable[Demand],
+    snapshot: Snapshot,
+    assumptions: Assumptions,
+    *,
+    now: float,
+    clock: Callable[[], float] | None = None,
 ) -> Iterator[tuple[Demand, Decision]]:
     """Place queued tasks in order, assuming each chosen placement before the next decision.
 
-    Expired assumptions are released first. Suspended tasks get a decision (for their offers)
+    `now` is the assumptions' clock (their expiry); `clock`, if given, times each decision
+    (`Decision.elapsed`). Expired assumptions are released first. Suspended tasks get a decision (for their offers)
     but assume nothing. A task given here that already holds an assumption is placed afresh (its
     own assumption does not count against it) and its assumption replaced; leave placed tasks out.
     """
     assumptions.expire(now)
     for demand in order(demands):
-        decision = place(snapshot, demand, assumptions=assumptions)
+        decision = place(snapshot, demand, assumptions=assumptions, clock=clock)
         if decision.chosen is not None and not demand.suspended:
             assumptions.assume(decision, now=now)
         yield demand, decision

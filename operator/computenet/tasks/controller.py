@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from computenet.api.constants import Phase, Reason
-from computenet.api.pool import PlacementPolicy
+from computenet.api.pool import ComputePoolSpec
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import job_name
 from computenet.dispatch.remote import DispatchRejected, MemberUnavailable, RemoteJobs
@@ -28,6 +29,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
+from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.book import TaskBook, dispatched, placed, timestamp, utcnow
 from computenet.tasks.metering import meter
@@ -51,7 +53,7 @@ class TaskController:
         view: PlacementView,
         metrics: Metrics,
         hub_id: str,
-        policy_of: Callable[[str], PlacementPolicy | None],
+        pool_of: Callable[[str], ComputePoolSpec | None],
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.book = book
@@ -59,7 +61,7 @@ class TaskController:
         self.view = view
         self.metrics = metrics
         self.hub_id = hub_id
-        self.policy_of = policy_of
+        self.pool_of = pool_of
         self.clock = clock
         self._dispatch_slots = asyncio.Semaphore(DISPATCH_CONCURRENCY)
         self._background: set[asyncio.Task[None]] = set()
@@ -113,22 +115,38 @@ class TaskController:
         if not waiting:
             return
         demands = {}
+        members: dict[str, frozenset[str]] = {}
         for record in waiting:
-            pool_policy = self.policy_of(record.spec.pool)
-            demands[record.uid] = demand_of(record, pool_policy)
+            pool = self.pool_of(record.spec.pool)
+            if pool is None:
+                self._no_pool(record)
+                continue
+            if record.spec.pool not in members:
+                members[record.spec.pool] = self._members_of(pool)
+            demands[record.uid] = demand_of(record, pool.placement, members[record.spec.pool])
         loop_now = asyncio.get_running_loop().time()
-        for demand, decision in schedule(demands.values(), snapshot, self.view.assumptions, now=loop_now):
+        queue = schedule(demands.values(), snapshot, self.view.assumptions, now=loop_now, clock=time.perf_counter)
+        for demand, decision in queue:
             current = self.book.get(demand.uid)
             if current is None:
                 continue
             record = current
-            self.metrics.placement_duration.observe(getattr(decision, "elapsed", 0.0))
+            self.metrics.placement_duration.observe(decision.elapsed)
             if demand.suspended:
                 self._offer(record, decision)
             elif decision.chosen is not None:
                 self._accept(record, decision, now)
             else:
                 self._wait(record, decision)
+
+    def _members_of(self, pool: ComputePoolSpec) -> frozenset[str]:
+        """Names of the identifiers a pool selects: placement considers only these."""
+        selector = pool_selector(pool)
+        return frozenset(
+            item.name
+            for item in self.identifiers.items.values()
+            if item.spec is not None and selector.matches(selection_labels(item))
+        )
 
     def _confirm_assumptions(self) -> None:
         for held in list(self.view.assumptions):
@@ -148,6 +166,14 @@ class TaskController:
         self.book.update(record, phase=Phase.PENDING, offers=None, conditions=(placed(False, Reason.NO_FIT, line),))
         if first:
             self.book.event(record, Reason.NO_FIT, line, warning=True)
+
+    def _no_pool(self, record: TaskRecord) -> None:
+        line = f"pool {record.spec.pool!r} does not exist: create the ComputePool or set spec.pool"
+        if record.pending_reason == line:
+            return
+        record.pending_reason = line
+        self.book.update(record, phase=Phase.PENDING, conditions=(placed(False, Reason.POOL_NOT_FOUND, line),))
+        self.book.event(record, Reason.POOL_NOT_FOUND, line, warning=True)
 
     def _offer(self, record: TaskRecord, decision: Decision) -> None:
         found = [o.as_status() for o in offers(decision, OFFERS)]

@@ -81,8 +81,8 @@ def _tolerations(pod_spec: dict[str, Any]) -> tuple[Toleration, ...]:
     return tuple(out)
 
 
-def demand_of(record: TaskRecord, policy: PlacementPolicy | None) -> Demand:
-    """What placement needs to know of a task, as plain numbers."""
+def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
+    """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members."""
     spec = record.spec
     res = spec.resources
     acc = None
@@ -131,4 +131,5 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None) -> Demand:
         weights=weights,
         strategy=strategy,
         suspended=spec.suspend,
+        identifiers=identifiers,
     )

@@ -19,7 +19,7 @@ from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
 from computenet.api.constants import ConditionType, Phase, Reason
-from computenet.api.pool import PlacementPolicy
+from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec
 from computenet.api.validation import summarize, validate_task
 from computenet.conditions import Cond
@@ -55,7 +55,7 @@ class TaskService:
         identifiers: IdentifierSet,
         metrics: Metrics,
         hub_id: str,
-        policy_of: Callable[[str], PlacementPolicy | None],
+        pool_of: Callable[[str], ComputePoolSpec | None],
         events: EventRecorder,
         sweep_interval_s: float = SWEEP_INTERVAL_S,
     ) -> None:
@@ -63,7 +63,7 @@ class TaskService:
         self.hub = hub
         self.book = TaskBook(StatusWriter(hub), events)
         self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
-        self.controller = TaskController(self.book, identifiers, self.view, metrics, hub_id, policy_of)
+        self.controller = TaskController(self.book, identifiers, self.view, metrics, hub_id, pool_of)
         self.metrics = metrics
         self.hub_id = hub_id
         self.identifiers = identifiers
@@ -152,11 +152,10 @@ class TaskService:
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
             record = existing
-        else:
-            self.metrics.tasks_submitted.labels(record.namespace).inc()
         fresh = "phase" not in record.status
         self.book.put(record)
         if fresh:
+            self.metrics.tasks_submitted.labels(record.namespace).inc()
             gpus = record.spec.resources.accelerators
             summary = {"gpus": f"{record.spec.replicas}x{gpus.count}" if gpus else "-"}
             self.book.update(

@@ -48,7 +48,7 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         pricing=pricing,
         network=network,
         recent_failures=conn.health.failures,
-        node_selector=dict(item.selector.match_labels),
+        node_selector=item.selector,
     )
 
 

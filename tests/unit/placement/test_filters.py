@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from computenet.placement import Demand, Snapshot, Taint, place
@@ -377,3 +379,16 @@ def test_tainted_node_with_gpus_is_not_counted_for_a_task_without_toleration() -
     decision = place(snapshot, task().gpus(8, H100).replicas(2).tolerations().build())
     assert decision.rejections["p"].reason == r.INSUFFICIENT_RESOURCE
     assert decision.rejections["p"].message.startswith("8 nvidia.com/gpu")
+
+
+def test_only_the_tasks_pool_is_considered() -> None:
+    snapshot = pool(
+        identifier("in-pool").nodes(node("a").gpus(2, H100)),
+        identifier("also-in-pool").not_ready().nodes(node("b").gpus(8, H100)),
+        identifier("elsewhere").nodes(node("c").gpus(8, H100)),
+    )
+    demand = replace(task().gpus(8, H100).build(), identifiers=frozenset({"in-pool", "also-in-pool", "gone"}))
+    decision = place(snapshot, demand)
+    assert decision.chosen is None
+    assert set(decision.rejections) == {"in-pool", "also-in-pool"}
+    assert decision.summary.startswith("0/2 identifiers fit: ")

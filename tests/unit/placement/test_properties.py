@@ -238,28 +238,31 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(world=worlds(), earlier=st.lists(demands("earlier"), max_size=3), demand=demands("task"))
-def test_placement_agrees_with_the_oracle(world: World, earlier: list[Demand], demand: Demand) -> None:
+@given(world=worlds(), earlier=st.lists(demands("earlier"), max_size=3), demand=demands("task"), pooled=st.booleans())
+def test_placement_agrees_with_the_oracle(world: World, earlier: list[Demand], demand: Demand, pooled: bool) -> None:
     snapshot = build(world).snapshot()
+    everyone = {i.name for i in world.identifiers}
+    pool = {i.name for i in world.identifiers[::2]} if pooled else everyone
+    demand = Demand(**{**demand.__dict__, "identifiers": frozenset(pool) if pooled else None})
     assumptions = Assumptions()
     for i, prior in enumerate(earlier):
         prior = Demand(**{**prior.__dict__, "uid": f"earlier-{i}"})
         assumptions.assume(place(snapshot, prior, assumptions=assumptions), now=0.0)
 
     decision = place(snapshot, demand, assumptions=assumptions)
-    expected = oracle(world, demand, held_usage(assumptions, demand.uid))
+    expected = oracle(world, demand, held_usage(assumptions, demand.uid)) & pool
 
     assert {c.identifier for c in decision.candidates} == expected
-    assert len(decision.candidates) + len(decision.rejections) == len(snapshot)
+    assert len(decision.candidates) + len(decision.rejections) == len(pool) == decision.total
     if decision.chosen is None:
-        assert set(decision.rejections) == {i.name for i in world.identifiers}
+        assert set(decision.rejections) == pool
         assert all(r.reason and r.message and r.phrase for r in decision.rejections.values())
     else:
         assert sum(slot.replicas for slot in decision.assignment) == demand.replicas
     overlay = assumptions.overlay(snapshot, exclude=demand.uid)
-    everyone = np.arange(len(snapshot), dtype=np.int64)
+    all_ids = np.arange(len(snapshot), dtype=np.int64)
     for f in DEFAULT_FILTERS:
-        verdict = f.filter(Context(snapshot, demand, overlay), everyone)
+        verdict = f.filter(Context(snapshot, demand, overlay), all_ids)
         alone = np.full(len(snapshot), PASS) if verdict is None else verdict
         if decision.chosen is not None:
             assert alone[snapshot.index[decision.chosen.identifier]] == PASS, f.name

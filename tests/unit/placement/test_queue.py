@@ -50,3 +50,16 @@ def test_schedule_releases_expired_assumptions_first() -> None:
     later = list(schedule([task("second").gpus(8, H100).build()], snapshot, held, now=31.0))
     assert later[0][1].chosen is not None
     assert [a.task_uid for a in held] == ["second"]
+
+
+def test_an_injected_clock_times_each_decision() -> None:
+    ticks = iter([10.0, 10.25, 20.0, 20.5])
+    snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100)))
+    demands = [task("a").gpus(1, H100).created(1.0).build(), task("b").gpus(1, H100).created(2.0).build()]
+    timed = [
+        decision.elapsed
+        for _, decision in schedule(demands, snapshot, Assumptions(), now=0.0, clock=lambda: next(ticks))
+    ]
+    assert timed == [0.25, 0.5]
+    _, untimed = next(schedule(demands[:1], snapshot, Assumptions(), now=0.0))
+    assert untimed.elapsed == 0.0

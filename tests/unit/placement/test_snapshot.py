@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from computenet.placement import Identifier, SnapshotBuilder, place
+from computenet.placement import Identifier, Selector, SnapshotBuilder, place
 
 from .builders import A100, H100, builder_of, identifier, node, task
 
@@ -156,3 +156,15 @@ def test_builder_accepts_the_member_layers_node_records() -> None:
     decision = place(b.snapshot(), task().gpus(6, H100).build())
     assert decision.chosen is not None
     assert decision.assignment[0].node == "n1"
+
+
+def test_partition_by_a_selector_with_match_expressions() -> None:
+    b = SnapshotBuilder()
+    b.upsert_identifier(Identifier("big-gpus", "c", node_selector=Selector.of(None, [("gpu", "In", ["h100", "h200"])])))
+    b.upsert_identifier(Identifier("no-gpus", "c", node_selector=Selector.of(None, [("gpu", "DoesNotExist", [])])))
+    for name, gpu in (("n1", "h100"), ("n2", "h200"), ("n3", "l4"), ("n4", None)):
+        builder = node(name).cpu("8")
+        b.upsert_node("c", (builder.label("gpu", gpu) if gpu else builder).build())
+    snap = b.snapshot()
+    assert snap.capacity("big-gpus").nodes == 2
+    assert snap.capacity("no-gpus").nodes == 1

@@ -40,5 +40,5 @@ class Accelerator:
             return Reason(reasons.ACCELERATOR_MEMORY_TOO_SMALL, f"{ctx.device_label} below {minimum} MiB")
         return Reason(reasons.ACCELERATOR_MISMATCH, f"no {ctx.device_label}")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        return f"its schedulable nodes offer {node_models(ctx, ident)}"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        return [f"its schedulable nodes offer {node_models(ctx, i)}" for i in ids.tolist()]

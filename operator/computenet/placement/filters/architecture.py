@@ -28,6 +28,6 @@ class Architecture:
         wanted = "|".join(ctx.demand.constraints.architectures)
         return Reason(reasons.ARCHITECTURE_MISMATCH, f"no {wanted} nodes")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
         wanted = "|".join(ctx.demand.constraints.architectures)
-        return f"its schedulable nodes are {node_archs(ctx, ident)}, the task needs {wanted}"
+        return [f"its schedulable nodes are {node_archs(ctx, i)}, the task needs {wanted}" for i in ids.tolist()]

@@ -23,6 +23,7 @@ class ComputeClassFilter:
     def reason(self, ctx: Context, code: int) -> Reason:
         return Reason(reasons.COMPUTE_CLASS_MISMATCH, f"not compute class {ctx.demand.constraints.compute_class}")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        have = ctx.snapshot.identifiers[ident].compute_class
-        return f"compute class is {have}, the task asks for {ctx.demand.constraints.compute_class}"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        wanted = ctx.demand.constraints.compute_class
+        have = [ctx.snapshot.identifiers[i].compute_class for i in ids.tolist()]
+        return [f"compute class is {h}, the task asks for {wanted}" for h in have]

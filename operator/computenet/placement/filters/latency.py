@@ -36,9 +36,12 @@ class Latency:
             f"latency to {region} above {ctx.demand.constraints.max_latency_ms:g} ms",
         )
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
         region = ctx.demand.data.region if ctx.demand.data else ""
-        if code == UNKNOWN:
-            return f"no latency to {region} is known for this identifier"
-        limit = ctx.demand.constraints.max_latency_ms
-        return f"latency to {region} is {ctx.latency_ms[ident]:g} ms, the task allows {limit:g} ms"
+        limit = ctx.demand.constraints.max_latency_ms or 0.0
+        return [
+            f"no latency to {region} is known for this identifier"
+            if c == UNKNOWN
+            else f"latency to {region} is {ms:g} ms, the task allows {limit:g} ms"
+            for ms, c in zip(ctx.latency_ms[ids].tolist(), codes.tolist(), strict=True)
+        ]

@@ -40,9 +40,13 @@ class NodeSelector:
         selector = ",".join(f"{k}={v}" for k, v in sorted(ctx.demand.node_selector.items()))
         return Reason(reasons.NODE_SELECTOR_MISMATCH, f"no node matches nodeSelector {selector}")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        members = int(ctx.snapshot.table.members[ident])
-        if code == NO_NODES:
-            return f"none of its {members} nodes is Ready and schedulable"
-        schedulable = int(ctx.snapshot.table.schedulable[ident])
-        return f"none of its {schedulable} schedulable nodes matches the pod nodeSelector"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        t = ctx.snapshot.table
+        return [
+            f"none of its {members} nodes is Ready and schedulable"
+            if c == NO_NODES
+            else f"none of its {schedulable} schedulable nodes matches the pod nodeSelector"
+            for members, schedulable, c in zip(
+                t.members[ids].tolist(), t.schedulable[ids].tolist(), codes.tolist(), strict=True
+            )
+        ]

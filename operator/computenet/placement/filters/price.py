@@ -43,7 +43,11 @@ class MaxPrice:
             return Reason(reasons.PRICE_UNKNOWN, "price unknown")
         return Reason(reasons.PRICE_ABOVE_MAX, f"price above {c.max_price_per_hour:.2f}/h")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        return [self._detail(ctx, i, c) for i, c in zip(ids.tolist(), codes.tolist(), strict=True)]
+
+    @staticmethod
+    def _detail(ctx: Context, ident: int, code: int) -> str:
         pricing = ctx.snapshot.identifiers[ident].pricing
         model = int(ctx.fit_model[ident])
         on = f" with {ctx.snapshot.vocabulary.model_name(model)}" if model > 0 else ""

@@ -33,6 +33,9 @@ class Providers:
             return Reason(reasons.PROVIDER_NOT_ALLOWED, f"provider denied ({', '.join(c.providers_denied)})")
         return Reason(reasons.PROVIDER_NOT_ALLOWED, f"provider not in {', '.join(c.providers_allowed)}")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        provider = ctx.snapshot.identifiers[ident].provider or "(none)"
-        return f"provider {provider} is denied" if code == DENIED else f"provider {provider} is not allowed"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        providers = [ctx.snapshot.identifiers[i].provider or "(none)" for i in ids.tolist()]
+        return [
+            f"provider {p} is denied" if c == DENIED else f"provider {p} is not allowed"
+            for p, c in zip(providers, codes.tolist(), strict=True)
+        ]

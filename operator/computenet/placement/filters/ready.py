@@ -19,6 +19,6 @@ class Ready:
     def reason(self, ctx: Context, code: int) -> Reason:
         return Reason(reasons.NOT_READY, "not Ready")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        why = ctx.snapshot.identifiers[ident].not_ready_reason
-        return f"identifier is not Ready: {why}" if why else "identifier is not Ready"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        reasons = [ctx.snapshot.identifiers[i].not_ready_reason for i in ids.tolist()]
+        return [f"identifier is not Ready: {why}" if why else "identifier is not Ready" for why in reasons]

@@ -33,6 +33,9 @@ class Regions:
             return Reason(reasons.REGION_NOT_ALLOWED, f"region forbidden ({', '.join(c.regions_forbidden)})")
         return Reason(reasons.REGION_NOT_ALLOWED, f"region not in {', '.join(c.regions_required)}")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        region = ctx.snapshot.identifiers[ident].region or "(none)"
-        return f"region {region} is forbidden" if code == FORBIDDEN else f"region {region} is not required"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        regions = [ctx.snapshot.identifiers[i].region or "(none)" for i in ids.tolist()]
+        return [
+            f"region {r} is forbidden" if c == FORBIDDEN else f"region {r} is not among the required"
+            for r, c in zip(regions, codes.tolist(), strict=True)
+        ]

@@ -64,26 +64,32 @@ class Resources:
             return Reason(reasons.FRAGMENTED, f"no single node has the {wanted} together")
         return Reason(reasons.NO_SUITABLE_NODE, "no node suits architecture, accelerator and tolerations at once")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        short = fit.shortfall(ctx, np.array([ident]))
-        model = int(short.model[0])
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        short = fit.shortfall(ctx, ids)
+        held = (ctx.assumed(ids)[0] > 0) | (ctx.assumed(ids)[1] > 0) | (ctx.assumed(ids)[2] > 0)
+        return [
+            self._detail(ctx, short, k, int(i), int(c), bool(h))
+            for k, (i, c, h) in enumerate(zip(ids.tolist(), codes.tolist(), held.tolist(), strict=True))
+        ]
+
+    @staticmethod
+    def _detail(ctx: Context, short: fit.Shortfall, k: int, ident: int, code: int, held: bool) -> str:
+        model = int(short.model[k])
         resource = ctx.snapshot.vocabulary.models[model][0] or "devices"
         name = (f"{resource} ({ctx.snapshot.vocabulary.model_name(model)})", "cpu", "memory")
         need = (ctx.need.accelerators, ctx.need.cpu, ctx.need.memory)
-        held = any(int(amounts[0]) for amounts in ctx.assumed(np.array([ident])))
         assumed = " after reservations assumed for pending tasks" if held else ""
         if TOTAL <= code < NODE:
             r = code - TOTAL
-            free, wanted = _amount(r, int(short.free[r][0])), _amount(r, ctx.replicas * need[r])
-            nodes = int(short.nodes[0])
+            free, wanted = _amount(r, int(short.free[r][k])), _amount(r, ctx.replicas * need[r])
+            nodes = int(short.nodes[k])
             on = f"on {nodes} suitable node{'' if nodes == 1 else 's'}"
             return f"{free} {name[r]} free in total {on}{assumed}, the task needs {wanted}"
         if NODE <= code < GANG:
             r = code - NODE
-            largest, free = _amount(r, int(short.largest[r][0])), _amount(r, int(short.free[r][0]))
-            wanted = _amount(r, need[r])
+            largest, free = _amount(r, int(short.largest[r][k])), _amount(r, int(short.free[r][k]))
             head = f"at most {largest} {name[r]} free on one node ({free} in total){assumed}"
-            return f"{head}, a replica needs {wanted}"
+            return f"{head}, a replica needs {_amount(r, need[r])}"
         if code == GANG:
             return f"at most {int(ctx.fit_upper[ident])} of {ctx.replicas} replicas fit on its nodes{assumed}"
         if code == TOGETHER:

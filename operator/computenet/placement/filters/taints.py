@@ -23,12 +23,17 @@ class Taints:
     def reason(self, ctx: Context, code: int) -> Reason:
         return Reason(reasons.TAINTS_NOT_TOLERATED, "node taints not tolerated")
 
-    def detail(self, ctx: Context, ident: int, code: int) -> str:
-        v = ctx.snapshot.vocabulary
-        entries, _ = ctx.entries_of(np.array([ident]))
-        kinds = ctx.snapshot.entries.kind[entries]
-        suitable = kinds[(ctx.kind_arch_ok & ctx.kind_accelerator_ok)[kinds]]
-        taints = {
-            f"{k}={val}:{e}" if val else f"{k}:{e}" for kind in suitable for k, val, e in v.taint_sets[v.kinds[kind][3]]
-        }
-        return f"every suitable node has an untolerated taint ({', '.join(sorted(taints))})"
+    def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
+        return [f"every suitable node has an untolerated taint ({_taints(ctx, i)})" for i in ids.tolist()]
+
+
+def _taints(ctx: Context, ident: int) -> str:
+    """The blocking taints on the identifier's nodes that suit the task's architecture and devices."""
+    v = ctx.snapshot.vocabulary
+    entries, _ = ctx.entries_of(np.array([ident]))
+    kinds = ctx.snapshot.entries.kind[entries]
+    suitable = kinds[(ctx.kind_arch_ok & ctx.kind_accelerator_ok)[kinds]]
+    taints = {
+        f"{k}={val}:{e}" if val else f"{k}:{e}" for kind in suitable for k, val, e in v.taint_sets[v.kinds[kind][3]]
+    }
+    return ", ".join(sorted(taints))

@@ -1,0 +1,264 @@
+"""Placement benchmark: decision latency over pools of 10 .. 10,000 identifiers of 100 nodes each.
+
+Run: .venv/bin/python bench/bench_placement.py [--sizes 10,100,1000,10000] [--seed 1]
+Prints one JSON line per size, e.g.
+  {"bench": "placement", "identifiers": 1000, "nodes": 100000, "p50_ms": ..., "p99_ms": ..., ...}
+
+Fields: p50_ms / p99_ms / decisions_per_s (wall clock) and cpu_p50_ms / cpu_p99_ms (process CPU
+time, which excludes time spent preempted on a busy machine) for independent decisions on one snapshot (a fixed,
+seeded mix of single-GPU, any-of, vendor-only, gang, cpu-only and constrained tasks, some of
+which fit nowhere); burst_p50_ms / burst_p99_ms for a burst in which every decision is assumed
+before the next; build_s (feeding every node through the SnapshotBuilder, first snapshot
+included), snapshot_ms (a new snapshot after 100 nodes' requests changed), snapshot_mb (NumPy
+bytes held by one snapshot), rss_mb (the process's peak resident memory so far) and
+load_avg_1m (the machine's load while measuring: read the wall-clock figures against it).
+The pool: every identifier has 100 nodes, mostly 8-GPU nodes of one of eleven models plus cpu
+nodes, randomly loaded; one cluster in ten is split into two identifiers by node selector.
+Not a test: it asserts nothing and is run by `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import time
+from dataclasses import fields
+
+import numpy as np
+
+from computenet.placement import (
+    AcceleratorDemand,
+    Assumptions,
+    ComputeClass,
+    Constraints,
+    Data,
+    Demand,
+    Identifier,
+    Network,
+    Node,
+    Pricing,
+    Snapshot,
+    SnapshotBuilder,
+    Taint,
+    Toleration,
+    place,
+)
+from computenet.placement.accelerators import MODELS
+
+GIB = 2**30
+NODES_PER_IDENTIFIER = 100
+REGIONS = [f"region-{i}" for i in range(12)]
+PROVIDERS = ["aws", "gcp", "azure", "ovh", "coreweave", "lambda"]
+GPU_MODELS = sorted(MODELS)
+GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+ITERATIONS = {10: 2000, 100: 1000, 1000: 400, 10000: 60}
+BURST = {10: 200, 100: 200, 1000: 100, 10000: 20}
+
+
+def make_identifier(rng: random.Random, name: str, cluster: str, selector: dict[str, str]) -> Identifier:
+    region = rng.choice(REGIONS)
+    latency = {r: float(rng.choice([5, 20, 40, 80, 150])) for r in rng.sample(REGIONS, 4) if r != region}
+    prices = {m: round(rng.uniform(0.3, 8.0), 2) for m in GPU_MODELS}
+    return Identifier(
+        name=name,
+        cluster=cluster,
+        uri=f"cpi://{rng.choice(PROVIDERS)}/{region}/{name}",
+        ready=rng.random() > 0.05,
+        provider=rng.choice(PROVIDERS),
+        region=region,
+        compute_class=rng.choice([ComputeClass.AI, ComputeClass.AI, ComputeClass.GENERAL, ComputeClass.HPC]),
+        pricing=Pricing("USD", round(rng.uniform(0.01, 0.05), 3), round(rng.uniform(0.002, 0.01), 4), prices),
+        network=Network(latency, rng.choice([1.0, 10.0, 25.0, 100.0])),
+        recent_failures=rng.choice([0, 0, 0, 1, 2, 5]),
+        node_selector=selector,
+    )
+
+
+def make_nodes(rng: random.Random, prefix: str, count: int, extra: dict[str, str]) -> list[Node]:
+    """A cluster share: 80% GPU nodes of one or two models, 20% cpu nodes, randomly loaded."""
+    models = rng.sample(GPU_MODELS, rng.choice([1, 1, 2]))
+    arch = "arm64" if rng.random() < 0.1 else "amd64"
+    nodes = []
+    for i in range(count):
+        labels = {"kubernetes.io/arch": arch, **extra}
+        if i < count * 0.8:
+            model = models[i % len(models)]
+            resource_name = "amd.com/gpu" if model.startswith("AMD") else "nvidia.com/gpu"
+            labels["amd.com/gpu.product-name" if model.startswith("AMD") else "nvidia.com/gpu.product"] = model
+            gpus = rng.choice([0, 0, 1, 2, 4, 6, 7, 8, 8])
+            allocatable = {"cpu": 96000, "memory": 1024 * GIB, resource_name: 8}
+            requested = {"cpu": gpus * 11000, "memory": gpus * 120 * GIB, resource_name: gpus}
+            taints: tuple[Taint, ...] = (GPU_TAINT,)
+        else:
+            cores = rng.choice([0, 8, 16, 32, 48, 60])
+            allocatable = {"cpu": 64000, "memory": 256 * GIB}
+            requested = {"cpu": cores * 1000, "memory": cores * 4 * GIB}
+            taints = ()
+        nodes.append(Node(f"{prefix}-{i}", allocatable, requested, labels, taints, rng.random() > 0.01))
+    return nodes
+
+
+def make_pool(n: int, seed: int) -> tuple[SnapshotBuilder, list[tuple[str, str]]]:
+    rng = random.Random(seed)
+    builder, names = SnapshotBuilder(), []
+    i = 0
+    while i < n:
+        cluster = f"c{i:05d}"
+        if i % 10 == 9 and i + 1 < n:  # one cluster in ten: two partitions of 100 nodes each
+            for part in ("a", "b"):
+                builder.upsert_identifier(make_identifier(rng, f"id-{i:05d}", cluster, {"partition": part}))
+                builder.upsert_nodes(
+                    cluster, make_nodes(rng, f"{cluster}{part}", NODES_PER_IDENTIFIER, {"partition": part})
+                )
+                names.extend((cluster, f"{cluster}{part}-{k}") for k in range(0, NODES_PER_IDENTIFIER, 7))
+                i += 1
+        else:
+            builder.upsert_identifier(make_identifier(rng, f"id-{i:05d}", cluster, {}))
+            builder.upsert_nodes(cluster, make_nodes(rng, cluster, NODES_PER_IDENTIFIER, {}))
+            names.extend((cluster, f"{cluster}-{k}") for k in range(0, NODES_PER_IDENTIFIER, 7))
+            i += 1
+    return builder, names
+
+
+def make_tasks(count: int, seed: int) -> list[Demand]:
+    rng = random.Random(seed)
+    tolerate = (Toleration("nvidia.com/gpu", "Exists"),)
+    tasks = []
+    for i in range(count):
+        kind = rng.random()
+        base: dict[str, object] = {"uid": f"task-{i}", "tolerations": tolerate}
+        if kind < 0.3:  # one replica of a named model
+            base |= {
+                "cpu": 8000,
+                "memory": 64 * GIB,
+                "accelerators": AcceleratorDemand(rng.choice([1, 2, 4, 8]), models=(rng.choice(GPU_MODELS),)),
+            }
+        elif kind < 0.45:  # any-of two models, or any NVIDIA GPU with enough memory
+            models = tuple(rng.sample(GPU_MODELS, 2)) if rng.random() < 0.5 else ()
+            base |= {
+                "cpu": 4000,
+                "memory": 32 * GIB,
+                "accelerators": AcceleratorDemand(
+                    rng.choice([1, 2, 4]),
+                    "nvidia" if not models else None,
+                    models,
+                    rng.choice([0, 40 * 1024]),
+                ),
+            }
+        elif kind < 0.65:  # gangs
+            base |= {
+                "replicas": rng.choice([2, 4, 8, 16]),
+                "cpu": 8000,
+                "memory": 100 * GIB,
+                "accelerators": AcceleratorDemand(rng.choice([4, 8]), models=(rng.choice(GPU_MODELS),)),
+            }
+        elif kind < 0.85:  # cpu-only
+            base |= {
+                "replicas": rng.choice([1, 1, 4]),
+                "cpu": rng.choice([1000, 4000, 16000]),
+                "memory": rng.choice([2, 16, 64]) * GIB,
+            }
+        else:  # constrained: regions, price cap, latency to data, architecture
+            base |= {
+                "cpu": 8000,
+                "memory": 64 * GIB,
+                "accelerators": AcceleratorDemand(rng.choice([1, 8]), models=(rng.choice(GPU_MODELS),)),
+                "constraints": Constraints(
+                    regions_required=tuple(rng.sample(REGIONS, 6)),
+                    max_price_per_hour=rng.choice([10.0, 40.0, None]),
+                    max_latency_ms=rng.choice([None, 50.0]),
+                    architectures=rng.choice([(), ("amd64",)]),
+                ),
+                "data": Data(rng.choice(REGIONS), rng.choice([0, 10**11, 10**12])),
+            }
+        tasks.append(Demand(**base))  # type: ignore[arg-type]
+    return tasks
+
+
+def nbytes(snapshot: Snapshot) -> int:
+    total = 0
+    for part in (snapshot.nodes, snapshot.table, snapshot.entries):
+        for f in fields(part):  # type: ignore[arg-type]
+            value = getattr(part, f.name)
+            total += value.nbytes if isinstance(value, np.ndarray) else 0
+    return total
+
+
+def percentile(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.array(samples), q))
+
+
+def run(size: int, seed: int) -> dict[str, object]:
+    gc.collect()
+    start = time.perf_counter()
+    builder, sample_nodes = make_pool(size, seed)
+    snapshot = builder.snapshot()
+    build_s = time.perf_counter() - start
+
+    rng = random.Random(seed + 1)
+    incremental = []
+    for _ in range(5):
+        for cluster, node in rng.sample(sample_nodes, min(100, len(sample_nodes))):
+            builder.add_requested(cluster, node, {"cpu": 1000, "memory": GIB})
+        t0 = time.perf_counter()
+        builder.snapshot()
+        incremental.append((time.perf_counter() - t0) * 1000)
+    snapshot = builder.snapshot()
+
+    tasks = make_tasks(ITERATIONS[size] + 10, seed + 2)
+    for demand in tasks[:10]:  # warm up
+        place(snapshot, demand)
+    timings, cpu, placed = [], [], 0
+    gc.disable()
+    try:
+        for demand in tasks[10:]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            decision = place(snapshot, demand)
+            cpu.append((time.process_time() - c0) * 1000)
+            timings.append((time.perf_counter() - t0) * 1000)
+            placed += decision.chosen is not None
+        assumptions, burst = Assumptions(), []
+        for demand in make_tasks(BURST[size], seed + 3):
+            t0 = time.perf_counter()
+            decision = place(snapshot, demand, assumptions=assumptions)
+            assumptions.assume(decision, now=0.0)
+            burst.append((time.perf_counter() - t0) * 1000)
+    finally:
+        gc.enable()
+    return {
+        "bench": "placement",
+        "identifiers": size,
+        "nodes": size * NODES_PER_IDENTIFIER,
+        "decisions": len(timings),
+        "p50_ms": round(percentile(timings, 50), 3),
+        "p99_ms": round(percentile(timings, 99), 3),
+        "decisions_per_s": round(len(timings) / (sum(timings) / 1000), 1),
+        "cpu_p50_ms": round(percentile(cpu, 50), 3),
+        "cpu_p99_ms": round(percentile(cpu, 99), 3),
+        "placed_fraction": round(placed / len(timings), 3),
+        "burst_p50_ms": round(percentile(burst, 50), 3),
+        "burst_p99_ms": round(percentile(burst, 99), 3),
+        "build_s": round(build_s, 2),
+        "snapshot_ms": round(percentile(incremental, 50), 2),
+        "snapshot_mb": round(nbytes(snapshot) / 2**20, 1),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="10,100,1000,10000", help="identifier counts, comma-separated")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(json.dumps(run(size, args.seed)), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
