@@ -74,7 +74,7 @@ class EventRecorder:
                 await self._core.create_namespaced_event(event["metadata"]["namespace"], event)  # type: ignore[arg-type]
             except ApiException as e:
                 logger.info("event %s not posted (HTTP %s)", event["reason"], e.status)
-            except (OSError, TimeoutError) as e:
+            except Exception as e:  # events are best effort; the poster must outlive any failure
                 logger.info("event %s not posted (%s)", event["reason"], type(e).__name__)
 
     async def close(self) -> None:

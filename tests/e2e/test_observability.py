@@ -31,8 +31,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from computenet.api.constants import TASK_NAME_LABEL
 from computenet.testing import devenv
-from computenet.testing.federation import Cluster, free_port
+from computenet.testing.federation import Cluster, Federation, free_port
 from computenet.testing.topology import default_shape
 from support.timeouts import JOB_S, STATE_S, STATUS_FOLLOW_S
 from support.wait import eventually
@@ -274,8 +275,24 @@ def phases(hub: Cluster, namespace: str) -> dict[str, str]:
     return {t["metadata"]["name"]: (t.get("status") or {}).get("phase", "") for t in json.loads(out)["items"]}
 
 
-def run_wave(hub: Cluster, operator: devenv.OperatorProcess, prom: Prometheus, objects: list[dict[str, Any]]) -> None:
+def member_jobs(federation: Federation) -> list[str]:
+    """Every Job the operator made in the members, with its counts and conditions (for failure messages)."""
+    lines = []
+    for member in federation.members:
+        out = member.kubectl("get", "jobs", "-A", "-l", TASK_NAME_LABEL, "-o", "json", check=False).stdout
+        for job in json.loads(out or '{"items": []}')["items"]:
+            st = job.get("status") or {}
+            conditions = [f"{c['type']}={c['status']}" for c in st.get("conditions") or []]
+            counts = {k: st.get(k, 0) for k in ("active", "succeeded", "failed")}
+            lines.append(f"{member.name} {job['metadata']['name']} {counts} {conditions}")
+    return lines
+
+
+def run_wave(
+    federation: Federation, operator: devenv.OperatorProcess, prom: Prometheus, objects: list[dict[str, Any]]
+) -> None:
     """Apply the tasks, wait until they end, then until Prometheus has scraped what they counted."""
+    hub = federation.hub
     hub.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
     names = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects}
 
@@ -285,7 +302,10 @@ def run_wave(hub: Cluster, operator: devenv.OperatorProcess, prom: Prometheus, o
         assert not pending, f"not terminal yet: {pending}"
         return True
 
-    eventually(all_terminal, timeout=JOB_S)
+    try:
+        eventually(all_terminal, timeout=JOB_S)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nJobs in the members:\n" + "\n".join(member_jobs(federation))) from e
     text = scrape(operator)  # the operator's own count, which Prometheus must catch up with
     own = sum(total(text, "computenet_tasks_finished_total", namespace=ns) for ns in NAMESPACES)
     assert own >= len(objects), f"the operator counted {own} finished tasks in {NAMESPACES}"
@@ -299,14 +319,15 @@ class Batch:
 
 
 @pytest.fixture(scope="module")
-def batch(operator: devenv.OperatorProcess, hub: Cluster, prometheus: Prometheus) -> Iterator[Batch]:
+def batch(operator: devenv.OperatorProcess, federation: Federation, prometheus: Prometheus) -> Iterator[Batch]:
+    hub = federation.hub
     for ns in NAMESPACES:
         hub.kubectl(
             "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         )
     try:
-        run_wave(hub, operator, prometheus, wave(uuid.uuid4().hex[:6]))
-        run_wave(hub, operator, prometheus, wave(uuid.uuid4().hex[:6]))
+        run_wave(federation, operator, prometheus, wave(uuid.uuid4().hex[:6]))
+        run_wave(federation, operator, prometheus, wave(uuid.uuid4().hex[:6]))
         yield Batch(time.time())
     finally:
         for ns in NAMESPACES:

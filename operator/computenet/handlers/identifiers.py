@@ -97,6 +97,10 @@ async def write_status(
             logger.warning("status write failed (HTTP %s); will retry", e.status)
             item.dirty.set()
             continue
+        except Exception as e:  # a dropped connection: try again with the next change or heartbeat
+            logger.warning("status write failed (%s); will retry", type(e).__name__)
+            item.dirty.set()
+            continue
         _announce(runtime.events, ref_of(body), last, status)
         last, last_write = essence, loop.time()
         runtime.identifiers.changed.fire()

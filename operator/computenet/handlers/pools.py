@@ -73,7 +73,7 @@ async def write_status(
         else:
             selector = pool_selector(parsed)
             totals = aggregate(selector, runtime.identifiers.items.values(), lambda i: i.capacity(), _peak)
-            status, ready = pool_status(totals, {"queued": 0, "running": 0})
+            status, ready = pool_status(totals, runtime.tasks.counts(name))
         status["observedGeneration"] = body.get("metadata", {}).get("generation")
         if status == last:
             continue
@@ -86,6 +86,10 @@ async def write_status(
             if e.status == 404:
                 return
             logger.warning("status write failed (HTTP %s); will retry", e.status)
+            continue
+        except Exception as e:  # a dropped connection: the next change or heartbeat writes again
+            logger.warning("status write failed (%s); will retry", type(e).__name__)
+            last = None
             continue
         last = {k: v for k, v in status.items() if k != "conditions"}
         if before is None or before.get("status") != ready.status_text:

@@ -113,7 +113,7 @@ class Reflector(Generic[T]):
             except Gone:
                 logger.debug("%s: resourceVersion expired, re-listing", self.name)
                 self._rv = None
-            except (aiohttp.ClientError, TimeoutError, OSError, WatchFailed, ValueError) as e:
+            except Exception as e:  # whatever happens, keep reflecting: back off and resume
                 self.stats.errors += 1
                 self.stats.last_error = _describe(e)
                 self._on_error(e)
@@ -132,7 +132,7 @@ class Reflector(Generic[T]):
             resp = await self._lister(**kwargs, _request_timeout=60)
             body = await _json_or_raise(resp)
             for obj in body.get("items", ()):
-                fact = self._extract(obj)
+                fact = self._safe_extract(obj)
                 if fact is not None:
                     items[object_key(obj)] = fact
             cont = body["metadata"].get("continue")
@@ -170,6 +170,14 @@ class Reflector(Generic[T]):
         finally:
             resp.release()
 
+    def _safe_extract(self, obj: Mapping[str, Any]) -> T | None:
+        """Facts of one object; an object we cannot read is skipped (and logged), never fatal."""
+        try:
+            return self._extract(obj)
+        except Exception as e:
+            logger.warning("%s: skipping %s: %s: %s", self.name, object_key(obj), type(e).__name__, e)
+            return None
+
     def _handle(self, event: Mapping[str, Any]) -> None:
         kind = event["type"]
         obj = event["object"]
@@ -185,7 +193,7 @@ class Reflector(Generic[T]):
         if kind == "DELETED":
             self._sink.delete(key)
             return
-        fact = self._extract(obj)
+        fact = self._safe_extract(obj)
         if fact is None:
             self._sink.delete(key)
         else:

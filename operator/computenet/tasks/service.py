@@ -95,7 +95,10 @@ class TaskService:
         seen = -1
         while True:
             seen = await self.identifiers.changed.wait_past(seen, patience=5.0)
-            self.controller.check_members()
+            try:
+                self.controller.check_members()
+            except Exception:  # one bad record must not stop failover for every other task
+                logger.exception("failover check failed")
             self.book.wake.fire()
 
     async def _sweep_loop(self) -> None:
@@ -193,6 +196,18 @@ class TaskService:
             conditions=(Cond(ConditionType.VALID, False, Reason.INVALID_SPEC, message),),
         )
         self.book.event(record, Reason.INVALID_SPEC, message, warning=True)
+
+    def counts(self, pool: str) -> dict[str, int]:
+        """Queued (Pending, Offered) and running (Dispatching, Running) tasks of a pool."""
+        queued = running = 0
+        for r in self.book:
+            if r.spec is None or r.spec.pool != pool:
+                continue
+            if r.phase in (Phase.PENDING, Phase.OFFERED):
+                queued += 1
+            elif r.phase in (Phase.DISPATCHING, Phase.RUNNING):
+                running += 1
+        return {"queued": queued, "running": running}
 
     # ---- metrics ----
 

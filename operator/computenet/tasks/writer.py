@@ -57,11 +57,14 @@ class StatusWriter:
             try:
                 await self._hub.replace_status(TASK, name, status, namespace=namespace)
             except ApiException as e:
-                if e.status != 404:
+                if e.status in (400, 422):
+                    # The hub refuses this status for good (a bug): say so loudly, do not spin on it.
+                    logger.error("status of %s/%s refused (HTTP %s): %s", namespace, name, e.status, e.body)
+                elif e.status != 404:
                     logger.warning("status of %s/%s not written (HTTP %s); retrying", namespace, name, e.status)
                     self._retry(key, status)
                     continue
-            except (OSError, TimeoutError) as e:
+            except Exception as e:  # a dropped connection must never lose a status nor stop a worker
                 logger.warning("status of %s/%s not written (%s); retrying", namespace, name, type(e).__name__)
                 self._retry(key, status)
                 continue
