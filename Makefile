@@ -38,6 +38,7 @@ dev-down: venv ## Stop everything dev-up started (operator included).
 
 .PHONY: test
 test: venv ## Run the whole test suite (unit, integration against real control planes, e2e).
+	hack/install-prometheus.sh
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
