@@ -31,14 +31,25 @@ class StatusWriter:
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._done: dict[tuple[str, str], asyncio.Event] = {}
+        self._queued: set[tuple[str, str]] = set()
+        self._in_flight: set[tuple[str, str]] = set()
         self._tasks = [asyncio.create_task(self._work(), name=f"status writer {i}") for i in range(workers)]
 
     def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         key = (namespace, name)
-        first = key not in self._pending
         self._pending[key] = dict(status)
         self._done.setdefault(key, asyncio.Event()).clear()
-        if first:
+        self._enqueue(key)
+
+    def _enqueue(self, key: tuple[str, str], delay: float = 0.0) -> None:
+        # One write per object at a time: a newer status waits for the one on the wire, so writes
+        # land in order and an older status can never overwrite a newer one.
+        if key in self._queued or key in self._in_flight:
+            return
+        self._queued.add(key)
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, key)
+        else:
             self._queue.put_nowait(key)
 
     async def flush(self, namespace: str, name: str) -> None:
@@ -50,34 +61,43 @@ class StatusWriter:
     async def _work(self) -> None:
         while True:
             key = await self._queue.get()
+            self._queued.discard(key)
             status = self._pending.pop(key, None)
             if status is None:
                 continue
-            namespace, name = key
+            self._in_flight.add(key)
             try:
-                await self._hub.replace_status(TASK, name, status, namespace=namespace)
-            except ApiException as e:
-                if e.status in (400, 422):
-                    # The hub refuses this status for good (a bug): say so loudly, do not spin on it.
-                    logger.error("status of %s/%s refused (HTTP %s): %s", namespace, name, e.status, e.body)
-                elif e.status != 404:
-                    logger.warning("status of %s/%s not written (HTTP %s); retrying", namespace, name, e.status)
-                    self._retry(key, status)
-                    continue
-            except Exception as e:  # a dropped connection must never lose a status nor stop a worker
-                logger.warning("status of %s/%s not written (%s); retrying", namespace, name, type(e).__name__)
-                self._retry(key, status)
-                continue
-            if key not in self._pending:
+                retry = await self._write(key, status)
+            finally:
+                self._in_flight.discard(key)
+            if retry:
+                self._pending.setdefault(key, status)  # unless a newer status arrived meanwhile
+                self._enqueue(key, delay=1.0)
+            elif key in self._pending:
+                self._enqueue(key)
+            else:
                 event = self._done.pop(key, None)
                 if event is not None:
                     event.set()
 
-    def _retry(self, key: tuple[str, str], status: dict[str, Any]) -> None:
-        if key not in self._pending:
-            self._pending[key] = status
-            loop = asyncio.get_running_loop()
-            loop.call_later(1.0, self._queue.put_nowait, key)
+    async def _write(self, key: tuple[str, str], status: dict[str, Any]) -> bool:
+        """Write one status; True when it should be retried."""
+        namespace, name = key
+        try:
+            await self._hub.replace_status(TASK, name, status, namespace=namespace)
+        except ApiException as e:
+            if e.status in (400, 422):
+                # The hub refuses this status for good (a bug): say so loudly, do not spin on it.
+                logger.error("status of %s/%s refused (HTTP %s): %s", namespace, name, e.status, e.body)
+                return False
+            if e.status == 404:
+                return False
+            logger.warning("status of %s/%s not written (HTTP %s); retrying", namespace, name, e.status)
+            return True
+        except Exception as e:  # a dropped connection must never lose a status nor stop a worker
+            logger.warning("status of %s/%s not written (%s); retrying", namespace, name, type(e).__name__)
+            return True
+        return False
 
     async def close(self) -> None:
         for t in self._tasks:

@@ -55,3 +55,42 @@ async def test_only_the_latest_status_of_a_burst_is_written() -> None:
         assert [s["phase"] for _, _, s in hub.written] == ["Running"]
     finally:
         await writer.close()
+
+
+class SlowHub:
+    """Holds each write until released, counting how many writes of one object overlap."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.release = asyncio.Event()
+        self.first_started = asyncio.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.first_started.set()
+        await self.release.wait()
+        self.in_flight -= 1
+        self.written.append(status["phase"])
+
+
+@pytest.mark.timeout(30)
+async def test_writes_of_one_object_never_overlap_and_land_in_order() -> None:
+    hub = SlowHub()
+    writer = StatusWriter(hub, workers=4)  # type: ignore[arg-type]
+    try:
+        writer.write("ns", "t", {"phase": "Dispatching"})
+        await asyncio.wait_for(hub.first_started.wait(), 20)
+        writer.write("ns", "t", {"phase": "Running"})
+        writer.write("ns", "t", {"phase": "Succeeded"})
+        flushed = asyncio.create_task(writer.flush("ns", "t"))
+        hub.release.set()
+        await asyncio.wait_for(flushed, 20)
+        assert hub.most_in_flight == 1
+        assert hub.written == ["Dispatching", "Succeeded"]
+    finally:
+        await writer.close()
