@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -380,6 +381,8 @@ def main() -> int:
     )
     parser.add_argument("--dir", type=Path, help="state directory (default: a fresh temporary one, kept)")
     args = parser.parse_args()
+    # `timeout` and CI send SIGTERM: exit through the `finally` that stops the federation.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     fed_dir = args.dir or Path(tempfile.mkdtemp(prefix="bench-members-"))
     log(f"state and logs in {fed_dir}")
     result = run(fed_dir, args.groups, args.nodes_per_group, args.samples, args.seed, args.tune)
