@@ -17,6 +17,7 @@ from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi
 
 from computenet.api.constants import GROUP, VERSION, KindInfo
+from computenet.members.kubeconfig import limit_connections
 from computenet.members.reflector import Lister
 
 
@@ -25,10 +26,12 @@ async def connect(kubeconfig: str = "") -> ApiClient:
     path = kubeconfig or os.environ.get("KUBECONFIG", "")
     if path:
         client: ApiClient = await aio_config.new_client_from_config(config_file=path)
-        return client
-    cfg = Configuration()
-    aio_config.load_incluster_config(client_configuration=cfg)
-    return ApiClient(configuration=cfg)
+    else:
+        cfg = Configuration()
+        aio_config.load_incluster_config(client_configuration=cfg)
+        client = ApiClient(configuration=cfg)
+    limit_connections(client, 32)
+    return client
 
 
 class Hub:

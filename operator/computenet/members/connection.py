@@ -191,7 +191,11 @@ class MemberConnection:
 
     async def _probe_loop(self) -> None:
         while True:
-            await self._probe()
+            try:
+                await self._probe()
+            except Exception as e:  # health must keep being judged whatever the client throws
+                logger.warning("%s: probe failed unexpectedly: %s", self.server, type(e).__name__)
+                self._probe_failed(type(e).__name__)
             self._probe_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._probe_now.wait(), PROBE_INTERVAL_S)

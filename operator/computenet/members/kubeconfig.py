@@ -62,8 +62,18 @@ async def client_from(text: str) -> ApiClient:
     except Exception as e:  # the loader's own errors may quote fields; keep only their kind
         raise KubeconfigError(f"cannot be loaded ({type(e).__name__})") from None
     # Member requests are small and frequent; keep the connection pool modest and bounded.
-    client.configuration.connection_pool_maxsize = 16
+    limit_connections(client, 16)
     return client
+
+
+def limit_connections(client: ApiClient, limit: int) -> None:
+    """Cap a client's connection pool (each idle TLS connection holds a 256 KiB read buffer).
+
+    The REST client reads the limit when it is built, so both places are set; the pool itself is
+    created on the first request.
+    """
+    client.configuration.connection_pool_maxsize = limit
+    client.rest_client.maxsize = limit
 
 
 def server_of(text: str) -> str:

@@ -82,6 +82,8 @@ class NodeSink:
         self.state._changed(None)
 
     def upsert(self, key: str, item: NodeFacts) -> None:
+        if self.state.nodes.get(key) == item:
+            return  # a heartbeat: nothing placement or capacity reads has changed
         self.state.nodes[key] = item
         self.state._changed((key,))
 

@@ -438,6 +438,8 @@ class TaskController:
             if lost_since is None:
                 record.lost_since = None
                 continue
+            if record.lost_since is None:
+                logger.info("%s: member %s lost since %s", record.key, name, lost_since.isoformat())
             record.lost_since = lost_since
             grace = record.spec.failover.grace_period_seconds
             if (now - lost_since).total_seconds() < grace:
