@@ -103,6 +103,7 @@ class TaskController:
             await asyncio.sleep(COALESCE_S)
             seen = self.book.wake.version
             try:
+                self.check_members()  # also here: failover must not depend on one signal path alone
                 self.schedule_pass()
             except Exception:  # one bad pass must not stop scheduling for good
                 logger.exception("scheduling pass failed")
