@@ -50,6 +50,7 @@ class Health:
     message: str = "connecting to the member"
     last_heartbeat: dt.datetime | None = None
     since: dt.datetime | None = None
+    """When `reachable` last flipped (the start of the current outage while unreachable)."""
     unauthorized: bool = False
     failures: int = 0
     """How often the member became unreachable since the operator started (placement's reliability)."""
@@ -138,7 +139,9 @@ class MemberConnection:
         if reachable:
             h.last_heartbeat = now
         changed = (h.reachable, h.reason, h.message) != (reachable, reason, message)
-        if changed:
+        if h.since is None or h.reachable != reachable:
+            # Since when the member has been (un)reachable: only a flip moves it. The message
+            # changes with every failed probe ("does not answer for 17s"); the outage does not.
             h.since = now
             if h.reachable and not reachable:
                 h.failures += 1
