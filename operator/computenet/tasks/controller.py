@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from computenet.api.constants import Phase, Reason
+from computenet.api.constants import ACCELERATOR_RESOURCES, Phase, Reason, Vendor
 from computenet.api.pool import ComputePoolSpec
 from computenet.dispatch.jobs import JobFacts
-from computenet.dispatch.naming import job_name
 from computenet.dispatch.remote import DispatchRejected, MemberUnavailable, RemoteJobs
 from computenet.dispatch.render import Target, TaskRef, render_job
 from computenet.dispatch.store import JobStore
@@ -29,6 +28,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
+from computenet.placement.accelerators import lookup
 from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.book import TaskBook, dispatched, placed, timestamp, utcnow
@@ -251,9 +251,6 @@ class TaskController:
         resource = None
         model = placement.get("acceleratorModel")
         if acc is not None:
-            from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
-            from computenet.placement.accelerators import lookup
-
             known = lookup(model)
             resource = known.resource if known else ACCELERATOR_RESOURCES[Vendor(acc.vendor or "nvidia")]
         sel = item.spec.connection.node_selector
@@ -489,7 +486,3 @@ def _lost_since(item: TrackedIdentifier) -> dt.datetime | None:
 def jobs_store(conn: MemberConnection) -> JobStore | None:
     store = getattr(conn, "jobs", None)
     return store if isinstance(store, JobStore) else None
-
-
-def remote_job_name(record: TaskRecord) -> str:
-    return job_name(record.name, record.uid, record.attempt)
