@@ -33,7 +33,8 @@ from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.book import TaskBook, dispatched, placed, timestamp, utcnow
 from computenet.tasks.metering import meter
-from computenet.tasks.record import TaskRecord, demand_of
+from computenet.tasks.demand import demand_of
+from computenet.tasks.record import TaskRecord
 from computenet.tasks.view import PlacementView
 
 logger = logging.getLogger(__name__)
