@@ -97,6 +97,11 @@ class Vocabulary:
         table = np.array(self.kinds, dtype=np.int64).reshape(-1, 4)
         return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
 
+    @cached_property
+    def label_maps(self) -> tuple[Mapping[str, str], ...]:
+        """Each label set as a mapping (hostname excluded, see `store`), for selector matching."""
+        return tuple(dict(labels) for labels in self.label_sets)
+
     def model_name(self, model: int) -> str:
         resource, name = self.models[model]
         return name or (f"unlabelled {resource}" if resource else "none")
