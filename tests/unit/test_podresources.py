@@ -573,7 +573,7 @@ MALFORMED = [
         {"containers": [{"resources": {"requests": ["cpu"], "limits": {3: "1"}}}]}, {}, id="maps that are not maps"
     ),
     pytest.param(
-        spec([c(req={"memory": "600000Ei"}), c(req={"memory": "600000Ei"})]),
+        spec([c(req={"memory": "6e23"}), c(req={"memory": "6e23"})]),
         {},
         id="a total beyond 10^24 base units is dropped",
     ),
