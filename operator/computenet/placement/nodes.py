@@ -3,7 +3,8 @@
 A pod lands on a node only if the node's labels satisfy the pod's nodeSelector and the pod
 tolerates every NoSchedule/NoExecute taint. Placement applies the same rules so that it never
 picks an identifier whose scheduler would leave the pods Pending. PreferNoSchedule taints are
-soft and do not reject. Node affinity, topology spread and pod affinity are not modelled.
+soft and do not reject. Node affinity is `affinity.py`'s; topology spread and pod affinity are not
+modelled.
 
 Two more rules decide whether a node has room for one more pod at all, for any task:
 `accepts_new_pods` (Ready, not cordoned, no node-condition taint) and `pod_slots_left` (the
