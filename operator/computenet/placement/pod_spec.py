@@ -94,6 +94,8 @@ def _requirement(raw: object, path: str, shape: list[str]) -> NodeSelectorRequir
 
 def _term(raw: object, path: str) -> NodeSelectorTerm:
     shape: list[str] = []
+    if raw is None:  # null decodes as the zero term: empty, so it matches nothing (or is skipped)
+        return NodeSelectorTerm()
     if not isinstance(raw, Mapping):
         return NodeSelectorTerm(malformed=(f"{path}: Invalid value: must be an object",))
     parts: dict[str, tuple[NodeSelectorRequirement, ...]] = {}
