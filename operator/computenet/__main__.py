@@ -72,11 +72,10 @@ async def _operate(settings: Settings) -> None:
     async with standby_endpoints(settings.health_port, settings.metrics_port):
         await leadership.acquired()
     logger.info("%s leads (Lease %s/%s): starting the operator", lease.identity, lease.namespace, lease.name)
-    try:
-        await operator()
-    finally:
-        # kopf returns after its cleanup handlers stopped every worker: nothing guarded still runs.
-        leadership.release()
+    await operator()
+    # kopf returned after its cleanup handlers stopped every worker: nothing guarded still runs, so
+    # the standby may take over now. Had kopf failed instead, the Lease simply runs out.
+    leadership.release()
 
 
 def run(settings: Settings) -> None:

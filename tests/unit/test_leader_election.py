@@ -18,7 +18,9 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from computenet.leader.election import (
     JITTER_FACTOR,
@@ -38,7 +40,9 @@ from computenet.leader.election import (
     worst_takeover_s,
     written,
 )
+from computenet.leader.standby import standby_endpoints
 from computenet.settings import Settings, SettingsError
+from computenet.testing.federation import free_port
 
 ME = "baz"  # upstream's identity in every case
 NOW = 1_000_000.0
@@ -371,3 +375,23 @@ def test_identity_defaults_to_host_and_pid(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(socket, "gethostname", lambda: "computenet-7d9f-abcde")
     assert Settings().identity() == f"computenet-7d9f-abcde_{os.getpid()}"
     assert Settings(leader_identity="replica-a").identity() == "replica-a"
+
+
+# --- the standby's endpoints ---------------------------------------------------------------------
+
+
+async def test_a_standby_answers_health_and_reports_it_does_not_lead() -> None:
+    health, metrics = free_port(), free_port()
+    async with standby_endpoints(health, metrics, host="127.0.0.1"), aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{health}/healthz") as response:
+            assert response.status == 200
+            assert await response.json() == {"leader": False, "state": "standby"}
+        async with http.get(f"http://127.0.0.1:{metrics}/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+    samples = [(s.name, s.value) for f in text_string_to_metric_families(text) for s in f.samples]
+    assert samples == [("computenet_leader", 0.0)]
+    # Both ports are free again for kopf's liveness endpoint and the operator's metrics server.
+    for port in (health, metrics):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))

@@ -182,6 +182,7 @@ class LeaseElector:
     async def try_acquire_or_renew(self) -> bool:
         """One attempt; True if this elector holds the Lease afterwards."""
         now, wall = self._clock(), wall_now()
+        self._last = None
         record = fast_path(self.identity, self.timing, self.observation, now, wall)
         if record is not None:
             if await self.lock.update(record):
