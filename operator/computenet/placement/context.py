@@ -17,7 +17,13 @@ import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL, lookup
 from computenet.placement.affinity import PreferredAffinity, RequiredAffinity
-from computenet.placement.affinity_columns import TermColumns, any_term, any_term_per_label_set, term_columns
+from computenet.placement.affinity_columns import (
+    TermColumns,
+    any_term,
+    any_term_per_label_set,
+    rows_named,
+    term_columns,
+)
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
 from computenet.placement.nodes import Taint, selects, tolerated
@@ -149,14 +155,21 @@ class Context:
         affine = any_term_per_label_set(self.required_columns, size)
         return affine if self.selector_label_ok is None else affine & self.selector_label_ok
 
+    @cached_property
+    def named_rows(self) -> BoolArray | None:
+        """Over all node rows: the nodeSelector hostname and the nodeName, if the pod names a node."""
+        nodes, mask = self.snapshot.nodes, None
+        for wanted, column in ((self.hostname, nodes.hostnames), (self.demand.node_name, nodes.names)):
+            if wanted is not None:
+                named = rows_named(column, (wanted,))
+                mask = named if mask is None else mask & named
+        return mask
+
     def rows_by_selector(self, rows: IntArray) -> BoolArray | None:
         """Per node row: do the pod's nodeSelector and nodeName select it? None when it has neither."""
         ok = None if self.selector_label_ok is None else self.selector_label_ok[self.snapshot.nodes.labels[rows]]
-        nodes = self.snapshot.nodes
-        for wanted, column in ((self.hostname, nodes.hostnames), (self.demand.node_name, nodes.names)):
-            if wanted is not None:
-                by_name = np.fromiter((column[r] == wanted for r in rows.tolist()), dtype=bool, count=len(rows))
-                ok = by_name if ok is None else ok & by_name
+        if self.named_rows is not None:
+            ok = self.named_rows[rows] if ok is None else ok & self.named_rows[rows]
         return ok
 
     def rows_by_affinity(self, rows: IntArray) -> BoolArray | None:
