@@ -55,6 +55,7 @@ from functools import lru_cache
 
 __all__ = [
     "NON_NEGATIVE_QUANTITY_PATTERN",
+    "POSITIVE_QUANTITY_PATTERN",
     "QUANTITY_PATTERN",
     "ParsedQuantity",
     "QuantityError",
@@ -99,8 +100,15 @@ QUANTITY_PATTERN = f"^{_QUANTITY.pattern}$"
 Upstream's grammar minus what this module refuses on purpose: a missing number ("Gi", "e3" and "+"
 are zero to Kubernetes) and exponents above 30 in magnitude.
 """
-NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace("[+-]?", r"\+?", 1)
+NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace(_NUMBER, r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", 1)
 """:data:`QUANTITY_PATTERN` without the minus sign, for amounts that cannot be negative."""
+POSITIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace(
+    _NUMBER, r"\+?(?:[0-9]*[1-9][0-9]*(?:\.[0-9]*)?|[0-9]*\.[0-9]*[1-9][0-9]*)", 1
+)
+""":data:`QUANTITY_PATTERN` for amounts above zero: no minus sign, and a digit other than 0 in the number.
+
+A non-zero number stays above zero whatever its suffix, since Kubernetes rounds up to 1n.
+"""
 
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}

@@ -12,13 +12,17 @@ from __future__ import annotations
 import re
 import time
 from decimal import ROUND_UP, Decimal, localcontext
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
+from computenet.api.fields import QuantitySpec
 from computenet.quantity import (
+    NON_NEGATIVE_QUANTITY_PATTERN,
+    POSITIVE_QUANTITY_PATTERN,
     QUANTITY_PATTERN,
     QuantityError,
     QuantityFormat,
@@ -698,3 +702,96 @@ def test_parsing_fifty_thousand_distinct_node_values_is_fast() -> None:
     elapsed = time.perf_counter() - started
     assert total == 1024 * sum(range(50_000))
     assert elapsed < 5, f"parsing 50k quantities took {elapsed:.2f}s"
+
+
+# ---- the CRD side: sign-restricted patterns and QuantitySpec ----------------------------------------
+
+
+@given(st.text(alphabet="0123456789.+-eEinumkKMGTP", max_size=12))
+def test_property_sign_restricted_patterns_agree_with_the_parser(text: str) -> None:
+    """POSITIVE_QUANTITY_PATTERN matches exactly the well-formed strings without '-' whose value is above 0."""
+    try:
+        amount: Decimal | None = parse_quantity(text)
+    except QuantityOutOfRange:
+        return  # the syntax holds; range is the bounds' business
+    except QuantityError:
+        amount = None
+    unsigned = not text.startswith("-")
+    assert (re.fullmatch(POSITIVE_QUANTITY_PATTERN, text) is not None) == (
+        amount is not None and unsigned and amount > 0
+    )
+    assert (re.fullmatch(NON_NEGATIVE_QUANTITY_PATTERN, text) is not None) == (amount is not None and unsigned)
+
+
+class _Numbers(BaseModel):
+    cpu: Annotated[str, QuantitySpec(maximum="4096", numbers=True)]
+    size: Annotated[str | None, QuantitySpec(maximum=None, allow_zero=True, numbers=True)] = None
+
+
+class _IntOrString(BaseModel):
+    cpu: Annotated[str, QuantitySpec(maximum="4096")]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0.5, "500m", id="cpu: 0.5 becomes 500m"),
+        pytest.param(2, "2", id="cpu: 2"),
+        pytest.param("500m", "500m", id="a string is kept as written"),
+        pytest.param(1.5, "1500m", id="cpu: 1.5"),
+        pytest.param(4096, "4096", id="at the maximum"),
+    ],
+)
+def test_quantity_spec_with_numbers_accepts_yaml_numbers(value: object, expected: str) -> None:
+    assert _Numbers.model_validate({"cpu": value}).cpu == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param("abc", "Kubernetes quantity", id="cpu: abc"),
+        pytest.param(-1, "greater than 0", id="cpu: -1"),
+        pytest.param(0, "greater than 0", id="cpu: 0"),
+        pytest.param(True, "not bool", id="cpu: true"),
+        pytest.param(None, "not NoneType", id="cpu: null"),
+        pytest.param([1], "not list", id="cpu: [1]"),
+        pytest.param(4097, "at most 4096", id="above the maximum"),
+        pytest.param("5000", "at most 4096", id="a string above the maximum"),
+        pytest.param(float("nan"), "Kubernetes quantity", id="NaN"),
+    ],
+)
+def test_quantity_spec_refuses_naming_the_field(value: object, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        _Numbers.model_validate({"cpu": value})
+    (detail,) = error.value.errors()
+    assert detail["loc"] == ("cpu",)
+    assert message in detail["msg"]
+
+
+def test_quantity_spec_without_maximum_bounds_only_below() -> None:
+    assert _Numbers.model_validate({"cpu": 1, "size": "100Ei"}).size == "100Ei"
+    assert _Numbers.model_validate({"cpu": 1, "size": 0}).size == "0"
+    with pytest.raises(ValidationError, match="at least 0"):
+        _Numbers.model_validate({"cpu": 1, "size": "-1"})
+
+
+def test_quantity_spec_schemas() -> None:
+    numbers = _Numbers.model_json_schema()["properties"]["cpu"]
+    assert numbers["x-kubernetes-preserve-unknown-fields"] is True
+    assert "type" not in numbers
+    assert "x-kubernetes-validations" not in numbers
+    assert (numbers["minimum"], numbers["exclusiveMinimum"], numbers["maximum"]) == (0, True, 4096)
+    assert numbers["pattern"] == POSITIVE_QUANTITY_PATTERN
+    int_or_string = _IntOrString.model_json_schema()["properties"]["cpu"]
+    assert int_or_string["x-kubernetes-int-or-string"] is True
+    assert [rule["message"] for rule in int_or_string["x-kubernetes-validations"]] == [
+        "must be a Kubernetes quantity such as 500m, 2, 1.5Gi or 1e3",
+        "must be greater than 0 and at most 4096",
+    ]
+
+
+def test_quantity_spec_int_or_string_refuses_floats_as_its_schema_does() -> None:
+    """The int-or-string schema refuses 0.5 at the API server; Python agrees instead of reading it."""
+    with pytest.raises(ValidationError, match="a string or an integer"):
+        _IntOrString.model_validate({"cpu": 0.5})
+    assert _IntOrString.model_validate({"cpu": 2}).cpu == "2"
