@@ -195,7 +195,7 @@ def _req(key: str, operator: str, *values: str) -> NodeSelectorRequirement:
     return NodeSelectorRequirement(key, operator, values)
 
 
-def make_affinity_tasks(count: int, seed: int) -> list[Demand]:
+def make_affinity_tasks(count: int, seed: int, identifiers: int) -> list[Demand]:
     """Tasks with node affinity in their pod template: the NodeAffinity filter and score at work."""
     rng = random.Random(seed)
     tolerate = (Toleration("nvidia.com/gpu", "Exists"),)
@@ -217,9 +217,9 @@ def make_affinity_tasks(count: int, seed: int) -> list[Demand]:
             racks = NodeSelectorTerm((_req(RACK_LABEL, "Gt", "2"), _req(RACK_LABEL, "Lt", "7")))
             terms = (racks, NodeSelectorTerm((_req("kubernetes.io/arch", "In", "arm64"),)))
             base = dict(gpu)
-        elif kind < 0.9:  # pinned to a few named nodes (matchFields metadata.name)
-            names = tuple(f"c{rng.randrange(count):05d}-{rng.randrange(NODES_PER_IDENTIFIER)}" for _ in range(3))
-            terms = (NodeSelectorTerm(match_fields=(_req("metadata.name", "In", *names[:1]),)),)
+        elif kind < 0.9:  # pinned to a named node (matchFields metadata.name)
+            name = f"c{rng.randrange(identifiers):05d}-{rng.randrange(NODES_PER_IDENTIFIER)}"
+            terms = (NodeSelectorTerm(match_fields=(_req("metadata.name", "In", name),)),)
             base = {"cpu": 1000, "memory": GIB}
         else:
             terms = None
@@ -282,7 +282,7 @@ def run(size: int, seed: int) -> dict[str, object]:
             assumptions.assume(decision, now=0.0)
             burst.append((time.perf_counter() - t0) * 1000)
         affine = []
-        for demand in make_affinity_tasks(AFFINITY_ITERATIONS[size], seed + 4):
+        for demand in make_affinity_tasks(AFFINITY_ITERATIONS[size], seed + 4, size):
             t0 = time.perf_counter()
             place(snapshot, demand)
             affine.append((time.perf_counter() - t0) * 1000)
