@@ -183,14 +183,10 @@ class Context:
 
         None when the pod constrains nodes by none of them.
         """
-        ok = self.rows_by_selector(rows)
-        if self.required is None:
-            return ok
-        if ok is None:
-            return self.rows_by_affinity(rows)
-        picked = np.flatnonzero(ok)
-        ok[picked] = any_term(self.snapshot, self.required_columns, rows[picked])
-        return ok
+        by_selector, by_affinity = self.rows_by_selector(rows), self.rows_by_affinity(rows)
+        if by_selector is None or by_affinity is None:
+            return by_affinity if by_selector is None else by_selector
+        return by_selector & by_affinity
 
     @cached_property
     def unevaluated(self) -> tuple[str, ...]:
