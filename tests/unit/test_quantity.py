@@ -782,6 +782,13 @@ def test_quantity_spec_schemas() -> None:
     assert "x-kubernetes-validations" not in numbers
     assert (numbers["minimum"], numbers["exclusiveMinimum"], numbers["maximum"]) == (0, True, 4096)
     assert numbers["pattern"] == POSITIVE_QUANTITY_PATTERN
+    # no object and no list can meet these (the API server refuses both naming the field)
+    assert (numbers["minProperties"], numbers["maxProperties"], numbers["minItems"], numbers["maxItems"]) == (
+        1,
+        0,
+        1,
+        0,
+    )
     int_or_string = _IntOrString.model_json_schema()["properties"]["cpu"]
     assert int_or_string["x-kubernetes-int-or-string"] is True
     assert [rule["message"] for rule in int_or_string["x-kubernetes-validations"]] == [

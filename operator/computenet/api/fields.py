@@ -167,6 +167,11 @@ Timestamp = Annotated[datetime, PlainSerializer(_format_time, return_type=str)]
 
 _QUANTITY_EXAMPLES = "500m, 2, 1.5Gi or 1e3"
 
+# Bounds no object and no list can meet (and that mean nothing to strings and numbers): an untyped
+# field refuses both at apply time, naming the field. A boolean can only be refused by `not` or
+# `enum`, which the structural translation does not carry (yet).
+_NEITHER_OBJECT_NOR_LIST = {"minProperties": 1, "maxProperties": 0, "minItems": 1, "maxItems": 0}
+
 
 @dataclass(frozen=True)
 class QuantitySpec:
@@ -186,9 +191,9 @@ class QuantitySpec:
       500m). CEL cannot type such a field, so the schema leaves the type open
       (``x-kubernetes-preserve-unknown-fields``) and states what plain keywords can: a string's
       syntax without a minus sign (:data:`~computenet.quantity.POSITIVE_QUANTITY_PATTERN`, or the
-      non-negative one with ``allow_zero``) and a number's bounds (``minimum``, ``maximum``). A string
-      above ``maximum`` and a value of another type (``cpu: true``) pass the API server and are
-      refused by the operator (``Valid=False`` naming the field). A number becomes its canonical
+      non-negative one with ``allow_zero``), a number's bounds (``minimum``, ``maximum``), and no
+      object or list. A string above ``maximum`` and a boolean (``cpu: true``) pass the API server
+      and are refused by the operator (``Valid=False`` naming the field). A number becomes its canonical
       string in Python (``0.5`` -> ``"500m"``).
     """
 
@@ -215,6 +220,7 @@ class QuantitySpec:
                 "maxLength": MAX_LENGTH,
                 "pattern": NON_NEGATIVE_QUANTITY_PATTERN if self.allow_zero else POSITIVE_QUANTITY_PATTERN,
                 **bounds,
+                **_NEITHER_OBJECT_NOR_LIST,
             }
         return {
             "x-kubernetes-int-or-string": True,
