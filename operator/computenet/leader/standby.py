@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from computenet.metrics import leader_gauge
+from computenet.leader.gauge import leader_gauge
 
 logger = logging.getLogger(__name__)
 

@@ -184,7 +184,9 @@ def start_operator(
         except OSError:
             return False
 
-    wait_for(f"{name} health endpoint", healthy, 60, lambda: fed.supervisor.check_running(name))
+    # Python and the operator's imports take seconds of CPU; on a machine running several federations
+    # that stretches to a minute or more.
+    wait_for(f"{name} health endpoint", healthy, 180, lambda: fed.supervisor.check_running(name))
     return OperatorProcess(fed, metrics_port, health_port, log, name)
 
 
