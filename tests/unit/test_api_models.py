@@ -213,6 +213,25 @@ CONTAINERS = "template.spec.template.spec.containers"
         pytest.param("task-gpu.yaml", "resources.cpu", -2, "spec.resources.cpu", "greater than 0", id="negative cpu"),
         pytest.param(
             "task-gpu.yaml",
+            "resources.cpu",
+            True,
+            "spec.resources.cpu",
+            "not a Kubernetes quantity",
+            id="cpu a boolean",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.cpu",
+            {"a": 1},
+            "spec.resources.cpu",
+            "not a Kubernetes quantity",
+            id="cpu a map",
+        ),
+        pytest.param(
+            "task-gpu.yaml", "resources.cpu", "5000", "spec.resources.cpu", "at most 4096", id="absurd cpu string"
+        ),
+        pytest.param(
+            "task-gpu.yaml",
             "resources.memory",
             "1Ei",
             "spec.resources.memory",
