@@ -64,10 +64,16 @@ async def _operate(settings: Settings) -> None:
         _load_operator()
         await _kopf(settings)
         return
-    from computenet.leader.standby import standby_endpoints
+    from computenet.leader.standby import STANDBY, STARTING, standby_endpoints
+
+    loaded = False
+    leadership = None
+
+    def state() -> str:
+        return STANDBY if loaded and leadership is not None and leadership.campaigning else STARTING
 
     # Health answers before the heavy imports, which run on a worker thread meanwhile.
-    async with standby_endpoints(settings.health_port, settings.metrics_port):
+    async with standby_endpoints(settings.health_port, settings.metrics_port, state):
         await asyncio.to_thread(import_module, "computenet.leader.guard")
         from computenet.leader.guard import Leadership, LeaseSettings
 
@@ -81,6 +87,7 @@ async def _operate(settings: Settings) -> None:
         leadership = Leadership(lease, on_lost=_exit_now)
         leadership.start()
         await asyncio.to_thread(_load_operator)
+        loaded = True
         await leadership.acquired()
     logger.info("%s leads (Lease %s/%s): starting the operator", lease.identity, lease.namespace, lease.name)
     await _kopf(settings)

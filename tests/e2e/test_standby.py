@@ -107,6 +107,16 @@ def leader_gauge(op: devenv.OperatorProcess) -> float:
     return float(samples[0].value)
 
 
+def standby_state(op: devenv.OperatorProcess) -> str:
+    """The state a standby reports on /healthz: "starting" (still loading) or "standby" (campaigning)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{op.health_port}/healthz", timeout=5) as response:
+            body = json.loads(response.read())
+    except OSError as e:
+        raise AssertionError(f"{op.name} health: {e}") from e
+    return str(body.get("state", ""))
+
+
 async def holder(hub_api: ApiClient) -> str:
     try:
         lease = await CoordinationV1Api(hub_api).read_namespaced_lease(LEASE, devenv.NAMESPACE)
@@ -146,6 +156,9 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
         return who if who in replicas else ""
 
     active = await eventually_async(held_by_a_replica, timeout=STATE_S)
+    standby = replicas[next(name for name in REPLICAS if name != active)]
+    # A warm standby: loaded and watching the Lease (a busy machine takes long to import everything).
+    await asyncio.to_thread(eventually, lambda: standby_state(standby) == "standby", BURST_S)
     label = f"standby-{uuid.uuid4().hex[:6]}"
     objs = [cpu_task(f"{label}-{i:03d}", label) for i in range(TASKS)]
     per_wave = TASKS // KILLS
@@ -172,7 +185,9 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
             federation, OPERATOR_ENV, ports=(victim.metrics_port, victim.health_port), name=victim.name
         )
         await asyncio.to_thread(eventually, lambda s=survivor: leader_gauge(s) == 1.0, STATE_S)
-        assert await asyncio.to_thread(leader_gauge, replicas[victim.name]) == 0.0
+        restarted = replicas[victim.name]
+        assert await asyncio.to_thread(leader_gauge, restarted) == 0.0
+        await asyncio.to_thread(eventually, lambda r=restarted: standby_state(r) == "standby", BURST_S)
         active = survivor.name
 
     items = await asyncio.to_thread(eventually, lambda: _all_terminal(hub, label), BURST_S)
