@@ -369,6 +369,22 @@ NEVER = "Never"
         ),
         pytest.param(
             "task-gpu.yaml",
+            "template.spec.backoffLimit",
+            -1,
+            "spec.template.spec.backoffLimit",
+            "greater than or equal to 0",
+            id="negative backoff limit",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "template.spec.maxFailedIndexes",
+            1,
+            "spec.template.spec.maxFailedIndexes",
+            "needs Indexed completion",
+            id="failed-index limit on a Job that is not Indexed",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
             "template.spec.template.spec.nodeName",
             "gpu-node-7",
             "spec.template.spec.template.spec.nodeName",
@@ -608,6 +624,16 @@ def test_invalid_manifest_is_refused(hub: Any, sample: str, path: str, value: An
 def test_what_kubernetes_accepts_is_accepted(hub: Any, path: str, value: Any) -> None:
     result = dry_run(hub, _renamed(mutate("task-gpu.yaml", path, value)))
     assert result.returncode == 0, result.stderr
+
+
+def test_pod_failure_policy_needs_restart_policy_never(hub: Any) -> None:
+    document = mutate("task-gpu.yaml", "template.spec.podFailurePolicy", {"rules": []})
+    assert dry_run(hub, _renamed(copy.deepcopy(document))).returncode == 0
+    document["spec"]["template"]["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    result = dry_run(hub, document)
+    assert result.returncode != 0
+    assert "spec.template.spec.template.spec.restartPolicy" in result.stderr
+    assert "must be Never when podFailurePolicy is set" in result.stderr
 
 
 @pytest.mark.parametrize(

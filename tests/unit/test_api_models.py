@@ -413,6 +413,34 @@ POD = "spec.template.spec.template.spec"
             id="suspended Job",
         ),
         pytest.param(
+            "template.spec.backoffLimit",
+            -1,
+            "spec.template.spec.backoffLimit",
+            "greater than or equal to 0",
+            id="negative backoff limit",
+        ),
+        pytest.param(
+            "template.spec.backoffLimitPerIndex",
+            1,
+            "spec.template.spec.backoffLimitPerIndex",
+            "needs Indexed completion",
+            id="a per-index backoff limit on a one-replica Job that is not Indexed",
+        ),
+        pytest.param(
+            "resources.accelerators.models",
+            ["AMD-Instinct-MI300X"],
+            "spec.resources.accelerators.models[0]",
+            "is a amd device, but vendor is nvidia",
+            id="a model of another vendor",
+        ),
+        pytest.param(
+            "resources.accelerators.minMemory",
+            "100Gi",
+            "spec.resources.accelerators.minMemory",
+            "more than any listed model has (at most 80Gi)",
+            id="minimum device memory above every listed model",
+        ),
+        pytest.param(
             "template.spec.template.spec.nodeName",
             "node-7",
             f"{POD}.nodeName",
@@ -511,13 +539,6 @@ POD = "spec.template.spec.template.spec"
             id="fewer GPUs than reserved, and no container to receive the rest",
         ),
         pytest.param(
-            "resources.accelerators.vendor",
-            DELETE,
-            "spec.resources.accelerators.vendor",
-            "is required when the template's containers request nvidia.com/gpu",
-            id="a GPU in the template but no vendor to place it by",
-        ),
-        pytest.param(
             "template.spec.template.spec.resources",
             {"limits": {"cpu": "4"}},
             f"{POD}.resources.limits.cpu",
@@ -537,6 +558,23 @@ def test_template_problems(path: str, value: Any, field: str, message: str) -> N
     with pytest.raises(ContractError) as error:
         resolve_resources(spec)
     assert list(error.value.problems) == problems
+
+
+def test_pod_failure_policy_needs_restart_policy_never() -> None:
+    spec = _set(load("task-gpu.yaml")["spec"], "template.spec.podFailurePolicy", {"rules": []})
+    assert validate_task(spec) == []
+    spec = _set(spec, "template.spec.template.spec.restartPolicy", "OnFailure")
+    (problem,) = validate_task(spec)
+    assert problem.field == "spec.template.spec.template.spec.restartPolicy"
+    assert "must be Never when podFailurePolicy is set" in problem.message
+
+
+def test_models_of_one_vendor_pin_the_template_resource_without_a_vendor() -> None:
+    spec = _set(load("task-gpu.yaml")["spec"], "resources.accelerators.vendor", DELETE)
+    assert validate_task(spec) == [], "A100 and H100 are NVIDIA models: nvidia.com/gpu it is"
+    spec = _set(spec, "resources.accelerators.models", ["NVIDIA-H100-80GB-HBM3", "AMD-Instinct-MI300X"])
+    (problem,) = validate_task(spec)
+    assert problem.field == "spec.resources.accelerators.vendor"
 
 
 def test_gpus_in_template_without_accelerators_in_spec() -> None:
