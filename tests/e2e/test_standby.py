@@ -155,7 +155,8 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
         who = await holder(hub_api)
         return who if who in replicas else ""
 
-    active = await eventually_async(held_by_a_replica, timeout=STATE_S)
+    # Both replicas just started: each first loads the operator (slow on a busy machine), then campaigns.
+    active = await eventually_async(held_by_a_replica, timeout=BURST_S)
     standby = replicas[next(name for name in REPLICAS if name != active)]
     # A warm standby: loaded and watching the Lease (a busy machine takes long to import everything).
     await asyncio.to_thread(eventually, lambda: standby_state(standby) == "standby", BURST_S)
