@@ -141,7 +141,12 @@ def one_line(text: str) -> str:
 def tally(tasks: Iterable[Mapping[str, Any]], ledger: Ledger) -> Tally:
     """The figures for `tasks` (hub ComputeTask objects) given what `ledger` saw in the members."""
     counted = list(tasks)
-    sent, with_reason, without, regret, excused, unbound = [], [], [], [], [], {}
+    sent: list[str] = []
+    with_reason: list[str] = []
+    without: list[str] = []
+    regret: list[Regret] = []
+    excused: list[Regret] = []
+    unbound: dict[str, int] = {}
     for task in counted:
         name, uid = task["metadata"]["name"], task["metadata"]["uid"]
         if not dispatched(task):
