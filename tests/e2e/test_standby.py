@@ -107,16 +107,6 @@ def leader_gauge(op: devenv.OperatorProcess) -> float:
     return float(samples[0].value)
 
 
-def standby_state(op: devenv.OperatorProcess) -> str:
-    """The state a standby reports on /healthz: "starting" (still loading) or "standby" (campaigning)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{op.health_port}/healthz", timeout=5) as response:
-            body = json.loads(response.read())
-    except OSError as e:
-        raise AssertionError(f"{op.name} health: {e}") from e
-    return str(body.get("state", ""))
-
-
 async def holder(hub_api: ApiClient) -> str:
     try:
         lease = await CoordinationV1Api(hub_api).read_namespaced_lease(LEASE, devenv.NAMESPACE)
@@ -159,7 +149,7 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
     active = await eventually_async(held_by_a_replica, timeout=BURST_S)
     standby = replicas[next(name for name in REPLICAS if name != active)]
     # A warm standby: loaded and watching the Lease (a busy machine takes long to import everything).
-    await asyncio.to_thread(eventually, lambda: standby_state(standby) == "standby", BURST_S)
+    await asyncio.to_thread(eventually, lambda: devenv.health_state(standby.health_port) == devenv.STANDBY, BURST_S)
     label = f"standby-{uuid.uuid4().hex[:6]}"
     objs = [cpu_task(f"{label}-{i:03d}", label) for i in range(TASKS)]
     per_wave = TASKS // KILLS
@@ -182,13 +172,16 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
 
         await eventually_async(survivor_holds, timeout=TAKEOVER_LIMIT_S + STATE_S, interval=0.05)
         takeovers.append(time.monotonic() - killed_at)
+        # Restarted as the new standby: start_operator returns once it is loaded and campaigning.
         replicas[victim.name] = devenv.start_operator(
-            federation, OPERATOR_ENV, ports=(victim.metrics_port, victim.health_port), name=victim.name
+            federation,
+            OPERATOR_ENV,
+            ports=(victim.metrics_port, victim.health_port),
+            name=victim.name,
+            until=(devenv.STANDBY,),
         )
         await asyncio.to_thread(eventually, lambda s=survivor: leader_gauge(s) == 1.0, STATE_S)
-        restarted = replicas[victim.name]
-        assert await asyncio.to_thread(leader_gauge, restarted) == 0.0
-        await asyncio.to_thread(eventually, lambda r=restarted: standby_state(r) == "standby", BURST_S)
+        assert await asyncio.to_thread(leader_gauge, replicas[victim.name]) == 0.0
         active = survivor.name
 
     items = await asyncio.to_thread(eventually, lambda: _all_terminal(hub, label), BURST_S)
