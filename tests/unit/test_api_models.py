@@ -41,7 +41,10 @@ from computenet.api.constants import (
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.crd import KINDS as CRD_KINDS
 from computenet.api.crd import crd
+from computenet.api.pool import PlacementPolicy
 from computenet.api.validation import summarize
+from computenet.tasks.demand import demand_of
+from computenet.tasks.record import TaskRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").rglob("*.yaml"))
@@ -151,6 +154,24 @@ def test_pool_defaults() -> None:
     weights = pool.spec.placement.weights
     assert pool.spec.placement.strategy == "Binpack"
     assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
+    assert weights.affinity == 25
+
+
+@pytest.mark.parametrize(
+    ("weights", "affinity"),
+    [
+        pytest.param({}, 25.0, id="preferred node affinity weighs 25 by default"),
+        pytest.param({"affinity": 70}, 70.0, id="a pool's affinity weight reaches placement"),
+        pytest.param({"affinity": 0}, 0.0, id="affinity weight 0 switches preferences off"),
+    ],
+)
+def test_pool_affinity_weight_reaches_placement(weights: dict[str, int], affinity: float) -> None:
+    policy = PlacementPolicy.model_validate({"weights": weights})
+    spec = ComputeTaskSpec.model_validate(load("task-gpu.yaml")["spec"])
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    demand = demand_of(TaskRecord("uid", "ns", "t", created, 1, spec, spec.template), policy)
+    assert demand.weights.affinity == affinity
+    assert (demand.weights.fit, demand.weights.price) == (policy.weights.fit, policy.weights.price)
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -368,6 +389,22 @@ CONTAINERS = "template.spec.template.spec.containers"
             "spec.placement.weights",
             "at least one weight",
             id="all weights zero",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights.affinity",
+            101,
+            "spec.placement.weights.affinity",
+            "less than or equal to 100",
+            id="affinity weight above 100",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights.affinity",
+            -1,
+            "spec.placement.weights.affinity",
+            "greater than or equal to 0",
+            id="negative affinity weight",
         ),
     ],
 )
