@@ -768,12 +768,13 @@ def test_template_node_affinity_that_cannot_match_is_invalid(hub: Any, operator:
         def valid_false() -> dict[str, Any]:
             obj = json.loads(hub.kubectl("get", "ctask", name, "-n", "default", "-o", "json").stdout)
             conditions = (obj.get("status") or {}).get("conditions") or []
-            valid = next((c for c in conditions if c["type"] == "Valid"), {})
+            valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
             assert valid.get("status") == "False", valid
             return valid
 
         valid = eventually(valid_false, timeout=2 * JOB_S)
         assert valid["reason"] == "InvalidSpec"
-        assert field in valid["message"] and "must be an integer" in valid["message"]
+        assert field in valid["message"]
+        assert "must be an integer" in valid["message"]
     finally:
         hub.kubectl("delete", "ctask", name, "-n", "default", "--wait=false", check=False)
