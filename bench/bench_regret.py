@@ -107,7 +107,7 @@ def identifiers_ready(hub: Cluster) -> bool:
         for c in (i.get("status") or {}).get("conditions") or ()
         if c["type"] == "Ready"
     ]
-    return sum(ready) == MEMBERS
+    return bool(sum(ready) == MEMBERS)
 
 
 def measure(fed: Federation, seed: int, count: int, run_for: str, timeout: float) -> dict[str, Any]:
