@@ -331,13 +331,25 @@ def test_cpu_that_kubernetes_refuses_is_refused_naming_the_field(hub: Any, value
     assert_refused(dry_run(hub, mutate("task-gpu.yaml", "resources.cpu", value)), "spec.resources.cpu", rule)
 
 
-def test_cpu_true_passes_the_open_schema_and_the_operator_refuses_it(hub: Any) -> None:
-    """No structural schema types "number or string" and CEL cannot see an untyped field, so a
-    boolean passes the API server; the operator's validation refuses it naming the field (Valid=False)."""
-    document = mutate("task-gpu.yaml", "resources.cpu", True)
-    assert dry_run(hub, document).returncode == 0
-    problems = validate_task(document["spec"])
-    assert "spec.resources.cpu" in [problem.field for problem in problems], problems
+@pytest.mark.parametrize(
+    ("path", "value", "field", "rule"),
+    [
+        pytest.param("resources.cpu", True, "spec.resources.cpu", "must not validate the schema", id="cpu: true"),
+        pytest.param(
+            "resources.memory", False, "spec.resources.memory", "must not validate the schema", id="memory: false"
+        ),
+        pytest.param("resources.cpu", "0", "spec.resources.cpu", "should match", id='cpu: "0"'),
+        pytest.param("resources.cpu", ["2"], "spec.resources.cpu", "at most 0 items", id='cpu: ["2"]'),
+        pytest.param("resources.cpu", {"a": 1}, "spec.resources.cpu", "at most 0 items", id="cpu: {a: 1}"),
+    ],
+)
+def test_quantities_that_accept_numbers_refuse_other_kinds_at_apply(
+    hub: Any, path: str, value: Any, field: str, rule: str
+) -> None:
+    """The untyped quantity schema states with `not` and impossible bounds what a quantity is not."""
+    document = mutate("task-gpu.yaml", path, value)
+    assert_refused(dry_run(hub, document), field, rule)
+    assert field in [problem.field for problem in validate_task(document["spec"])], "the operator agrees"
 
 
 def test_int_or_string_quantities_refuse_floats_naming_the_field(hub: Any) -> None:

@@ -238,7 +238,7 @@ CONTAINERS = "template.spec.template.spec.containers"
             "resources.cpu",
             True,
             "spec.resources.cpu",
-            "not a Kubernetes quantity",
+            "a quantity is a string or a number, not bool",
             id="cpu a boolean",
         ),
         pytest.param(
@@ -246,7 +246,7 @@ CONTAINERS = "template.spec.template.spec.containers"
             "resources.cpu",
             {"a": 1},
             "spec.resources.cpu",
-            "not a Kubernetes quantity",
+            "a quantity is a string or a number, not dict",
             id="cpu a map",
         ),
         pytest.param(
@@ -531,7 +531,7 @@ POD = "spec.template.spec.template.spec"
             f"{CONTAINERS}.0.resources",
             {"requests": {"cpu": "two"}},
             f"spec.{CONTAINERS}[0].resources.requests.cpu",
-            "not a Kubernetes quantity",
+            "must be a Kubernetes quantity",
             id="malformed container quantity",
         ),
         pytest.param(

@@ -47,6 +47,39 @@ def rules(schema: Mapping[str, Any]) -> list[str]:
     return [rule["message"] for rule in schema.get("x-kubernetes-validations", [])]
 
 
+OPEN = {"description": "d", "x-kubernetes-preserve-unknown-fields": True}
+
+
+@pytest.mark.parametrize(
+    ("schema", "problems"),
+    [
+        pytest.param({**OPEN, "not": {"enum": [True, False]}}, [], id="not with an enum is a value validation"),
+        pytest.param({**OPEN, "not": {"pattern": "^-"}}, [], id="not with a pattern is a value validation"),
+        pytest.param(
+            {**OPEN, "not": {"type": "boolean"}},
+            [".: not may hold only value validations"],
+            id="not with a type is not structural",
+        ),
+        pytest.param(
+            {**OPEN, "not": {"enum": [True], "description": "x"}},
+            [".: not may hold only value validations"],
+            id="not with a description is not structural",
+        ),
+        pytest.param({**OPEN, "not": {}}, [".: not may hold only value validations"], id="an empty not"),
+    ],
+)
+def test_not_holds_only_value_validations(schema: dict[str, Any], problems: list[str]) -> None:
+    """Upstream's rule: apiextensions-apiserver v0.36.3 schema/validation.go, validateNestedValueValidation."""
+    assert [p.split(" (")[0] for p in structural_problems(schema)] == problems
+
+
+def test_quantities_that_accept_numbers_refuse_booleans_in_the_crd() -> None:
+    schema = schema_of(next(k for k in KINDS if k.info.kind == "ComputeTask"))
+    cpu = node(schema, ".spec.resources.cpu")
+    assert cpu["not"] == {"enum": [True, False]}
+    assert cpu["x-kubernetes-preserve-unknown-fields"] is True
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
 def test_schema_is_structural(kind: KindDefinition) -> None:
     schema = schema_of(kind)

@@ -168,9 +168,11 @@ Timestamp = Annotated[datetime, PlainSerializer(_format_time, return_type=str)]
 _QUANTITY_EXAMPLES = "500m, 2, 1.5Gi or 1e3"
 
 # Bounds no object and no list can meet (and that mean nothing to strings and numbers): an untyped
-# field refuses both at apply time, naming the field. A boolean can only be refused by `not` or
-# `enum`, which the structural translation does not carry (yet).
+# field refuses both at apply time, naming the field. A boolean is refused by `not`, which a
+# structural schema allows when it holds value validations only (the API server says
+# '"spec.cpu" must not validate the schema (not)').
 _NEITHER_OBJECT_NOR_LIST = {"minProperties": 1, "maxProperties": 0, "minItems": 1, "maxItems": 0}
+_NOT_A_BOOLEAN = {"not": {"enum": [True, False]}}
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,8 @@ class QuantitySpec:
       (``x-kubernetes-preserve-unknown-fields``) and states what plain keywords can: a string's
       syntax without a minus sign (:data:`~computenet.quantity.POSITIVE_QUANTITY_PATTERN`, or the
       non-negative one with ``allow_zero``), a number's bounds (``minimum``, ``maximum``), and no
-      object or list. A string above ``maximum`` and a boolean (``cpu: true``) pass the API server
-      and are refused by the operator (``Valid=False`` naming the field). A number becomes its canonical
+      object, list or boolean (``cpu: true``). A string above ``maximum`` passes the API server and
+      is refused by the operator (``Valid=False`` naming the field). A number becomes its canonical
       string in Python (``0.5`` -> ``"500m"``).
     """
 
@@ -221,6 +223,7 @@ class QuantitySpec:
                 "pattern": NON_NEGATIVE_QUANTITY_PATTERN if self.allow_zero else POSITIVE_QUANTITY_PATTERN,
                 **bounds,
                 **_NEITHER_OBJECT_NOR_LIST,
+                **_NOT_A_BOOLEAN,
             }
         return {
             "x-kubernetes-int-or-string": True,

@@ -25,14 +25,18 @@ _HEADER = f"""# API reference: `{API_VERSION}`
 Three kinds make up the API. Providers register compute as **ComputeIdentifiers**, platform teams group
 them into **ComputePools**, and users submit **ComputeTasks**. Fields are camelCase; a field marked
 *required* must be set, every other field may be left out. Quantities (`quantity`) are Kubernetes
-quantities, written as a string or an integer (`500m`, `2`, `64Gi`, `1e3`). Rules listed under a type
-are checked by the API server when an object is applied; the message shown is the one you get.
+quantities, written as a string or an integer (`500m`, `2`, `64Gi`, `1e3`); those of `spec.resources`
+and of the template's containers accept any YAML number too (`0.5` is `500m`), as a pod does. Rules
+listed under a type are checked by the API server when an object is applied; the message shown is the
+one you get.
 Complete examples of each kind are in [`samples/`](../samples).
 
 A few mistakes are invisible to the API server, because the Job template is passed through mostly
 unchecked: containers requesting more cpu, memory or accelerators than `spec.resources` reserves,
 accelerators in the containers but none in `spec.resources`, `parallelism` or `completions` other
-than `spec.replicas`, a suspended Job, a pod pinned with `nodeName`. The operator reports those on
+than `spec.replicas`, a suspended Job, a pod pinned with `nodeName`, a nodeSelector or node affinity
+that does not parse (a `Gt` value that is not an integer), a quantity string in `spec.resources`
+above its maximum. The operator reports those on
 the ComputeTask as the condition `Valid=False` (reason `InvalidSpec`, the message naming the field)
 and as an event, and dispatches nothing until they are fixed.
 """
@@ -155,7 +159,7 @@ def _type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
     name = _ref_name(schema)
     if name is not None:
         return f"[{name}](#{name.lower()})"
-    if schema.get("x-kubernetes-int-or-string"):
+    if schema.get("x-kubernetes-int-or-string") or _open_quantity(schema):
         return "quantity"
     kind = schema.get("type")
     if kind == "array":
@@ -174,6 +178,11 @@ def _type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+def _open_quantity(schema: Mapping[str, Any]) -> bool:
+    """A quantity written as a string or any number: untyped, with the quantity syntax for strings."""
+    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) and "pattern" in schema
+
+
 def _details(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> list[str]:
     """The description, then what the API server enforces on the value."""
     parts = [schema.get("description", "")]
@@ -190,11 +199,14 @@ def _details(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> list[str]:
         bounds.append(f"<= {schema['maximum']}")
     if bounds:
         parts.append("Value " + " and ".join(bounds) + ".")
-    for key, text in (("minItems", "At least {} item(s)."), ("maxItems", "At most {} item(s).")):
-        if key in schema:
-            parts.append(text.format(schema[key]))
-    if "maxProperties" in schema:
-        parts.append(f"At most {schema['maxProperties']} entries.")
+    if _open_quantity(schema):  # its item and entry bounds only say "no list, no object"
+        parts.append("A string or a number; never a boolean, list or object.")
+    else:
+        for key, text in (("minItems", "At least {} item(s)."), ("maxItems", "At most {} item(s).")):
+            if key in schema:
+                parts.append(text.format(schema[key]))
+        if "maxProperties" in schema:
+            parts.append(f"At most {schema['maxProperties']} entries.")
     if "maxLength" in schema and schema.get("type") == "string":
         parts.append(f"At most {schema['maxLength']} characters.")
     if "pattern" in schema:

@@ -41,6 +41,7 @@ _KEY_ORDER = (
     "properties",
     "additionalProperties",
     "items",
+    "not",
 )
 
 
@@ -149,9 +150,11 @@ def structural_problems(schema: Mapping[str, Any], path: str = "") -> list[str]:
 
 def _problems(schema: Mapping[str, Any], path: str) -> Iterator[str]:
     where = path or "."
-    for forbidden in ("$ref", "allOf", "oneOf", "not", "nullable", "uniqueItems", "propertyNames"):
+    for forbidden in ("$ref", "allOf", "oneOf", "nullable", "uniqueItems", "propertyNames"):
         if forbidden in schema:
             yield f"{where}: {forbidden} is not allowed"
+    if "not" in schema and not _value_validation(schema["not"]):
+        yield f"{where}: not may hold only value validations ({', '.join(sorted(_VALUE_VALIDATIONS))})"
     if schema.get("additionalProperties") is False or schema.get("additionalProperties") is True:
         yield f"{where}: additionalProperties must be a schema"
     int_or_string = schema.get("x-kubernetes-int-or-string") is True
@@ -167,6 +170,33 @@ def _problems(schema: Mapping[str, Any], path: str) -> Iterator[str]:
         yield from _problems_without_description(schema["additionalProperties"], f"{path}{{}}")
     if "items" in schema:
         yield from _problems_without_description(schema["items"], f"{path}[]")
+
+
+_VALUE_VALIDATIONS = frozenset(
+    {
+        "enum",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+        "multipleOf",
+        "format",
+    }
+)
+"""What a structural schema's `not` may hold: value validations, never a type, a description, a
+default or an x-kubernetes extension (k8s.io/apiextensions-apiserver@v0.36.3
+pkg/apiserver/schema/validation.go, `validateNestedValueValidation`)."""
+
+
+def _value_validation(schema: object) -> bool:
+    return isinstance(schema, Mapping) and bool(schema) and set(schema) <= _VALUE_VALIDATIONS
 
 
 def _problems_without_description(schema: Mapping[str, Any], path: str) -> Iterator[str]:

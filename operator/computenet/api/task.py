@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
 from computenet.api.constants import (
@@ -51,13 +49,6 @@ from computenet.api.reservation import (
     effective_requests,
     format_amount,
 )
-from computenet.quantity import (
-    NON_NEGATIVE_QUANTITY_PATTERN,
-    QuantityError,
-    QuantityOutOfRange,
-    canonical_quantity,
-    parse_quantity,
-)
 
 __all__ = [
     "Accelerators",
@@ -80,7 +71,6 @@ __all__ = [
     "RegionConstraints",
     "RemoteRef",
     "Resources",
-    "SpecQuantity",
     "TaskSummary",
     "TemplateMetadata",
     "Usage",
@@ -92,72 +82,15 @@ MAX_ACCELERATORS_PER_REPLICA = 64
 _QUANTITY_EXAMPLES = "500m, 2, 0.5, 1.5Gi or 1e3"
 
 
-@dataclass(frozen=True)
-class SpecQuantity:
-    """Marks a ``str`` field as a quantity written as Kubernetes accepts it: a string or a YAML number.
-
-    ``cpu: 0.5``, ``cpu: 2`` and ``cpu: "500m"`` are the same request to Kubernetes (a
-    ``resource.Quantity`` unmarshals JSON numbers), so they are here too: Python sees the string
-    (a number becomes its canonical string, ``0.5`` -> ``"500m"``, read exactly). The API server's
-    structural schemas have no type for "number or string" (``x-kubernetes-int-or-string`` refuses
-    ``0.5``), so the schema leaves the type open (``x-kubernetes-preserve-unknown-fields``) and checks
-    what it can at apply time: the syntax of a string (``pattern``, no sign) and the bounds of a number
-    (``minimum``/``maximum``). The bounds of a string are checked by the operator (``Valid=False``).
-    ``maximum`` is None for template quantities, which Kubernetes bounds itself.
-    """
-
-    maximum: str | None
-    allow_zero: bool = False
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            self._validate, json_schema_input_schema=core_schema.str_schema()
-        )
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        bounds: dict[str, Any] = {"minimum": 0}
-        if not self.allow_zero:
-            bounds["exclusiveMinimum"] = True
-        if self.maximum is not None:
-            top = parse_quantity(self.maximum)
-            bounds["maximum"] = int(top) if top == top.to_integral_value() else float(top)
-        return {
-            "x-kubernetes-preserve-unknown-fields": True,
-            "maxLength": 64,
-            "pattern": NON_NEGATIVE_QUANTITY_PATTERN,
-            **bounds,
-        }
-
-    @property
-    def bounds_message(self) -> str:
-        lower = "at least 0" if self.allow_zero else "greater than 0"
-        return f"must be {lower}" + (f" and at most {self.maximum}" if self.maximum is not None else "")
-
-    def _validate(self, value: object) -> str:
-        try:
-            amount = parse_quantity(value)
-        except QuantityOutOfRange:
-            raise PydanticCustomError("quantity_range", self.bounds_message) from None
-        except QuantityError:
-            raise PydanticCustomError(
-                "quantity", f"{value!r} is not a Kubernetes quantity such as {_QUANTITY_EXAMPLES}"
-            ) from None
-        low_ok = amount >= 0 if self.allow_zero else amount > 0
-        if not low_ok or (self.maximum is not None and amount > parse_quantity(self.maximum)):
-            raise PydanticCustomError("quantity_range", self.bounds_message)
-        return value if isinstance(value, str) else canonical_quantity(value)
-
-
 # Upper bounds catch typos ("64Ti" for "64Gi") rather than describe real hardware limits.
-CpuQuantity = Annotated[str, SpecQuantity(maximum="4096")]
-MemoryQuantity = Annotated[str, SpecQuantity(maximum="64Ti")]
-DeviceMemoryQuantity = Annotated[str, SpecQuantity(maximum="4Ti")]
+# Written as Kubernetes accepts them in a pod: a string or any YAML number (see QuantitySpec).
+CpuQuantity = Annotated[str, QuantitySpec(maximum="4096", numbers=True)]
+MemoryQuantity = Annotated[str, QuantitySpec(maximum="64Ti", numbers=True)]
+DeviceMemoryQuantity = Annotated[str, QuantitySpec(maximum="4Ti", numbers=True)]
 # Data sizes are written as strings ("500Gi"); they keep the shared int-or-string type, whose CEL rules use
 # the API server's own quantity parser.
 DataSizeQuantity = Annotated[str, QuantitySpec(maximum="100Pi", allow_zero=True)]
-TemplateQuantity = Annotated[str, SpecQuantity(maximum=None, allow_zero=True)]
+TemplateQuantity = Annotated[str, QuantitySpec(maximum=None, allow_zero=True, numbers=True)]
 
 _RESOURCE_NAME = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
@@ -172,7 +105,7 @@ def _resource_name(name: str) -> str:
 
 ResourceName = Annotated[str, AfterValidator(_resource_name)]
 """A resource name (a qualified name), checked by the operator only: CEL cannot read a map whose values
-have no type, and template quantities have none (see :class:`SpecQuantity`)."""
+have no type, and template quantities have none (see :class:`~computenet.api.fields.QuantitySpec`)."""
 
 
 def _derived_in_schema(*names: str) -> Any:
