@@ -175,7 +175,9 @@ class NodeCounts(StatusModel):
 
     total: int = Field(0, ge=0, description="Nodes selected by the identifier.")
     ready: int = Field(0, ge=0, description="Nodes whose Ready condition is True.")
-    schedulable: int = Field(0, ge=0, description="Ready nodes that are not cordoned.")
+    schedulable: int = Field(
+        0, ge=0, description="Ready nodes that are not cordoned and carry no node-condition taint."
+    )
 
 
 class IdentifierSummary(StatusModel):
