@@ -1,0 +1,761 @@
+"""The ComputeTask lifecycle as one pure function: ``transition(status, event, now, task) -> Outcome``.
+
+Every change the operator can observe (a placement decision, each answer a member can give to a
+create, what the Job watch reports, a member lost or back, the task deleted or preempted) is a
+named event below. ``transition`` decides the next typed status and the effects: member calls,
+Events, timers and metrics that the executor (``tasks/executor.py``) carries out. The hub write
+follows from the status alone: when the outcome's status differs, it is written.
+
+Each (phase, event) pair has one outcome a reader can check in ``tests/unit/tasks/test_lifecycle.py``;
+pairs that change nothing say why in ``Outcome.note``. The rules that keep a task from ever being
+stuck without a reason:
+
+- a retryable member answer (403, 401, 404 namespace, 429, 5xx, timeout, not connected, an error of
+  our own) keeps the task Dispatching with a ``Dispatched=False`` condition naming the answer and
+  the time of the next try, and a ``RetryAt`` timer with capped exponential backoff;
+- a permanent refusal (400/422 invalid, a name owned by someone else) fails the task with the
+  member's message cut to the API's limits, starting with the identifier's name;
+- a Job that vanishes, a member lost for longer than the grace period (unreachable, Secret gone,
+  identifier deleted) and a preemption end the attempt: per ``spec.failover.policy`` the task is
+  placed again as a new attempt or fails; usage of the abandoned attempt is kept;
+- messages are clipped to what the API accepts, so the hub never refuses a status for its size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.task import ComputeTaskStatus, Cost, Offer, Placement, RemoteRef, TaskSummary, Usage
+from computenet.dispatch.naming import label_value
+from computenet.tasks.metering import Metered
+
+MESSAGE_LIMIT = 4096
+"""``status.message`` maxLength in the CRD (api/task.py)."""
+CONDITION_MESSAGE_LIMIT = 32768
+"""metav1.Condition message maxLength (k8s.io/apimachinery v0.36.3, types.go)."""
+EVENT_MESSAGE_LIMIT = 1024
+"""What computenet keeps of an Event message (events are hints; the status holds the whole)."""
+
+RETRY_BASE_S = 2.0
+RETRY_MAX_S = 30.0
+"""Dispatch retries back off 2, 4, 8, 16, 30, 30, ... seconds: a fixed grant is picked up within 30 s."""
+
+ACTIVE = frozenset({Phase.DISPATCHING, Phase.RUNNING})
+WAITING = frozenset({Phase.PENDING, Phase.OFFERED})
+TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    while True:  # the marker's own length depends on the number it carries
+        marker = f" ... [{cut} more characters cut]"
+        kept = limit - len(marker)
+        if len(text) - kept == cut:
+            return text[:kept] + marker
+        cut = len(text) - kept
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next dispatch try after ``failures`` consecutive retryable answers (>= 1)."""
+    return float(min(RETRY_BASE_S * 2 ** max(failures - 1, 0), RETRY_MAX_S))
+
+
+# ---- what the transition needs to know of the task beyond its status ----
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    generation: int | None = None
+    failover: str = FailoverPolicy.REQUEUE
+    grace_period_s: float = 300.0
+    summary: TaskSummary | None = None
+
+
+# ---- events ----
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A valid spec was read: a new task, an edited one, or every task after a restart."""
+
+
+@dataclass(frozen=True)
+class SpecInvalid:
+    message: str
+
+
+@dataclass(frozen=True)
+class PoolMissing:
+    message: str
+
+
+@dataclass(frozen=True)
+class NoFit:
+    message: str
+
+
+@dataclass(frozen=True)
+class OffersFound:
+    offers: tuple[Offer, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    placement: Placement
+    message: str
+
+
+@dataclass(frozen=True)
+class DispatchCreated:
+    remote: RemoteRef
+    adopted: bool
+
+
+@dataclass(frozen=True)
+class DispatchRetryable:
+    """The member (or the way to it) refused for now: 401/403, 404 namespace, 429, 5xx, timeout, ..."""
+
+    reason: Reason
+    message: str
+    failures: int = 1
+
+
+@dataclass(frozen=True)
+class DispatchRefused:
+    """The member refused the Job for good (400/422 invalid, the name owned by someone else)."""
+
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True)
+class RetryDue:
+    """A dispatch retry timer fired."""
+
+
+@dataclass(frozen=True)
+class JobRunning:
+    remote: RemoteRef
+    attempt: int
+    started: dt.datetime
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    remote: RemoteRef
+    attempt: int
+    succeeded: bool
+    started: dt.datetime
+    ended: dt.datetime
+    message: str | None
+    ran: Metered
+
+
+@dataclass(frozen=True)
+class JobGone:
+    """The current attempt's Job was confirmed absent in its member (a GET answered 404)."""
+
+    identifier: str
+    attempt: int
+    message: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
+class MemberLost:
+    """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
+
+    identifier: str
+    since: dt.datetime
+    why: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
+class MemberBack:
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The task is being deleted (its finalizer runs)."""
+
+
+@dataclass(frozen=True)
+class Preempted:
+    by: str
+    ran: Metered | None = None
+
+
+Event = (
+    Admitted
+    | SpecInvalid
+    | PoolMissing
+    | NoFit
+    | OffersFound
+    | Placed
+    | DispatchCreated
+    | DispatchRetryable
+    | DispatchRefused
+    | RetryDue
+    | JobRunning
+    | JobFinished
+    | JobGone
+    | MemberLost
+    | MemberBack
+    | Deleted
+    | Preempted
+)
+EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
+
+
+# ---- effects ----
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Create (or adopt) the Job of ``attempt`` in the placed identifier."""
+
+    attempt: int
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """Deliver ``RetryDue`` to the task at ``at``."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecheckAt:
+    """Check the task's member again at ``at`` (the end of a failover grace period)."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Emit:
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Release:
+    """The task holds no capacity any more: forget its assumption and wake the scheduler."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Remove every Job of the task that is no longer its current attempt (see ``is_stale``)."""
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Something may now be placeable: run a scheduling pass."""
+
+
+@dataclass(frozen=True)
+class CountFinished:
+    phase: Phase
+    identifier: str | None
+    ran: Metered | None
+
+
+@dataclass(frozen=True)
+class CountFailover:
+    identifier: str
+
+
+@dataclass(frozen=True)
+class CountDispatched:
+    identifier: str
+
+
+Effect = (
+    Dispatch | RetryAt | RecheckAt | Emit | Release | Fence | Wake | CountFinished | CountFailover | CountDispatched
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: ComputeTaskStatus
+    effects: tuple[Effect, ...] = ()
+    note: str = ""
+    """Why nothing changed, for pairs that leave the task as it is."""
+
+
+# ---- the transition ----
+
+
+def phase_of(status: ComputeTaskStatus) -> Phase | None:
+    return Phase(status.phase) if status.phase else None
+
+
+def transition(status: ComputeTaskStatus, event: Event, now: dt.datetime, task: TaskFacts) -> Outcome:
+    """The next status and effects of a task at ``now`` after ``event``; never raises for any pair."""
+    phase = phase_of(status)
+    handler = _HANDLERS[type(event)]
+    outcome: Outcome = handler(_Ctx(status, phase, now, task), event)
+    if outcome.status is not status:
+        outcome = Outcome(
+            outcome.status.model_copy(update={"observed_generation": task.generation}),
+            outcome.effects,
+            outcome.note,
+        )
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    status: ComputeTaskStatus
+    phase: Phase | None
+    now: dt.datetime
+    task: TaskFacts
+
+    def same(self, note: str, *effects: Effect) -> Outcome:
+        return Outcome(self.status, tuple(effects), note)
+
+    def update(self, conditions: Sequence[Condition] = (), **fields: Any) -> ComputeTaskStatus:
+        if conditions:
+            fields["conditions"] = set_conditions(self.status.conditions, conditions, self.now, self.task.generation)
+        return self.status.model_copy(update=fields)
+
+    def cond(self, type_: ConditionType, status: bool | None, reason: str, message: str) -> Condition:
+        return Condition(
+            type=str(type_),
+            status=ConditionStatus.UNKNOWN
+            if status is None
+            else (ConditionStatus.TRUE if status else ConditionStatus.FALSE),
+            reason=str(reason),
+            message=clip(message, CONDITION_MESSAGE_LIMIT),
+            observed_generation=self.task.generation,
+            last_transition_time=self.now,
+        )
+
+    @property
+    def identifier(self) -> str | None:
+        return self.status.placement.identifier if self.status.placement else None
+
+    def current(self, identifier: str, attempt: int) -> bool:
+        return self.identifier == identifier and self.status.attempt == attempt
+
+
+def set_conditions(
+    previous: Sequence[Condition] | None, updates: Sequence[Condition], now: dt.datetime, generation: int | None
+) -> list[Condition]:
+    """One condition per type, sorted by type; a transition time moves only when the status changes."""
+    by_type = {c.type: c for c in previous or ()}
+    for cond in updates:
+        old = by_type.get(cond.type)
+        if old is not None and old.status == cond.status:
+            cond = cond.model_copy(update={"last_transition_time": old.last_transition_time or now})
+        by_type[cond.type] = cond
+    return sorted(by_type.values(), key=lambda c: c.type)
+
+
+def condition(status: ComputeTaskStatus, type_: ConditionType) -> Condition | None:
+    return next((c for c in status.conditions or () if c.type == type_), None)
+
+
+def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
+    """Fields adding one attempt's usage and cost to the task's totals (summed over attempts)."""
+    if ran is None:
+        return {}
+    usage = status.usage or Usage()
+    by_model = dict(usage.gpu_seconds_by_model or {})
+    if ran.model and ran.accelerator_seconds:
+        by_model[ran.model] = round(by_model.get(ran.model, 0.0) + ran.accelerator_seconds, 3)
+    cost = status.cost
+    amount = (cost.amount if cost else 0.0) + ran.cost
+    return {
+        "usage": Usage(
+            gpu_seconds=round(usage.gpu_seconds + ran.accelerator_seconds, 3),
+            core_seconds=round(usage.core_seconds + ran.core_seconds, 3),
+            memory_gib_seconds=round(usage.memory_gib_seconds + ran.memory_gib_seconds, 3),
+            gpu_seconds_by_model=by_model or None,
+        ),
+        "cost": Cost(amount=round(amount, 6), currency=ran.currency if ran.cost or cost is None else cost.currency),
+    }
+
+
+def _admitted(c: _Ctx, e: Admitted) -> Outcome:
+    valid = c.cond(ConditionType.VALID, True, Reason.VALID, "spec is valid")
+    if c.phase is None:
+        status = c.update((valid,), phase=Phase.PENDING, attempt=c.status.attempt, summary=c.task.summary)
+        return Outcome(status, (Wake(),))
+    if c.phase in WAITING:
+        old = condition(c.status, ConditionType.VALID)
+        if old is not None and old.status == ConditionStatus.TRUE and c.status.summary == c.task.summary:
+            return c.same("already valid and waiting: the scheduler looks again", Wake())
+        return Outcome(c.update((valid,), summary=c.task.summary), (Wake(),))
+    if c.phase == Phase.DISPATCHING and c.status.remote is None:
+        return c.same("resumed mid-dispatch: create or adopt the same attempt's Job", Dispatch(c.status.attempt))
+    if c.phase in ACTIVE:
+        return c.same("dispatched: the Job watch follows it", Fence())
+    return c.same("finished: nothing to do")
+
+
+def _spec_invalid(c: _Ctx, e: SpecInvalid) -> Outcome:
+    if c.phase in TERMINAL:
+        return c.same("finished: an edit changes nothing")
+    invalid = c.cond(ConditionType.VALID, False, Reason.INVALID_SPEC, e.message)
+    old = condition(c.status, ConditionType.VALID)
+    effects: tuple[Effect, ...] = ()
+    if old is None or old.status != ConditionStatus.FALSE or old.message != invalid.message:
+        effects = (Emit(Reason.INVALID_SPEC, e.message, warning=True),)
+    if c.phase in ACTIVE:  # the running work is left alone; the refusal of the edit is recorded
+        return Outcome(c.update((invalid,)), effects)
+    return Outcome(c.update((invalid,), phase=Phase.PENDING, offers=None), effects)
+
+
+def _waiting(c: _Ctx, reason: Reason, message: str) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    old = condition(c.status, ConditionType.PLACED)
+    if c.phase == Phase.PENDING and old is not None and old.reason == reason and old.message == message:
+        return c.same("the same reason is already on the task")
+    effects: tuple[Effect, ...] = ()
+    if old is None or old.reason != reason:
+        effects = (Emit(reason, message, warning=True),)
+    placed = c.cond(ConditionType.PLACED, False, reason, message)
+    return Outcome(c.update((placed,), phase=Phase.PENDING, offers=None), effects)
+
+
+def _pool_missing(c: _Ctx, e: PoolMissing) -> Outcome:
+    return _waiting(c, Reason.POOL_NOT_FOUND, e.message)
+
+
+def _no_fit(c: _Ctx, e: NoFit) -> Outcome:
+    return _waiting(c, Reason.NO_FIT, e.message)
+
+
+def _offers_found(c: _Ctx, e: OffersFound) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    offers = list(e.offers)
+    if c.phase == Phase.OFFERED and (c.status.offers or []) == offers:
+        return c.same("the same offers are already on the task")
+    placed = c.cond(ConditionType.PLACED, False, Reason.OFFERS_READY, e.message)
+    return Outcome(c.update((placed,), phase=Phase.OFFERED, offers=offers), (Emit(Reason.OFFERS_READY, e.message),))
+
+
+def _placed(c: _Ctx, e: Placed) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    attempt = c.status.attempt + 1
+    message = f"{e.message} for attempt {attempt}"
+    status = c.update(
+        (
+            c.cond(ConditionType.PLACED, True, Reason.PLACED, message),
+            c.cond(ConditionType.DISPATCHED, None, Reason.PLACED, f"creating the Job in {e.placement.identifier}"),
+        ),
+        phase=Phase.DISPATCHING,
+        placement=e.placement,
+        attempt=attempt,
+        offers=None,
+        remote=None,
+        start_time=None,
+        message=None,
+    )
+    return Outcome(status, (Emit(Reason.PLACED, f"placed on {message}"), Dispatch(attempt)))
+
+
+def _dispatch_created(c: _Ctx, e: DispatchCreated) -> Outcome:
+    if c.phase not in ACTIVE:
+        return c.same("answer for an attempt that was abandoned: the Job is stale", Fence())
+    if not c.current(e.remote.identifier, c.status.attempt):
+        return c.same("answer for another identifier: the Job is stale", Fence())
+    verb = "adopted" if e.adopted else "created"
+    what = f"Job {e.remote.namespace}/{e.remote.name} {verb} in {e.remote.identifier}"
+    if c.phase == Phase.RUNNING or c.status.remote == e.remote:
+        if c.status.remote == e.remote:
+            return c.same("already recorded")
+        return Outcome(c.update(remote=e.remote))
+    dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
+    effects: list[Effect] = [Emit(Reason.DISPATCHED, what)]
+    if not e.adopted:
+        effects.append(CountDispatched(e.remote.identifier))
+    return Outcome(c.update((dispatched,), remote=e.remote), tuple(effects))
+
+
+def _dispatch_retryable(c: _Ctx, e: DispatchRetryable) -> Outcome:
+    if c.phase != Phase.DISPATCHING or c.status.remote is not None:
+        return c.same("answer that no longer matters: the task moved on or its Job exists")
+    delay = backoff(e.failures)
+    at = c.now + dt.timedelta(seconds=delay)
+    where = c.identifier or "the member"
+    message = (
+        f"{where} answered: {e.message}; try {e.failures} failed, next try at "
+        f"{at.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} (in {delay:.0f}s)"
+    )
+    old = condition(c.status, ConditionType.DISPATCHED)
+    effects: list[Effect] = [RetryAt(at)]
+    if old is None or old.reason != e.reason:
+        effects.insert(0, Emit(e.reason, clip(f"{where} answered: {e.message}", EVENT_MESSAGE_LIMIT), warning=True))
+    dispatched = c.cond(ConditionType.DISPATCHED, False, e.reason, message)
+    return Outcome(c.update((dispatched,)), tuple(effects))
+
+
+def _fail(c: _Ctx, reason: Reason, message: str, ran: Metered | None = None, **extra: Any) -> Outcome:
+    message = clip(message, MESSAGE_LIMIT)
+    status = c.update(
+        (c.cond(ConditionType.DISPATCHED, False, reason, message),),
+        phase=Phase.FAILED,
+        completion_time=c.now,
+        message=message,
+        **accrue(c.status, ran),
+        **extra,
+    )
+    return Outcome(
+        status,
+        (
+            Emit(reason, clip(message, EVENT_MESSAGE_LIMIT), warning=True),
+            Release(),
+            Fence(),
+            CountFinished(Phase.FAILED, c.identifier, ran),
+        ),
+    )
+
+
+def _dispatch_refused(c: _Ctx, e: DispatchRefused) -> Outcome:
+    if c.phase != Phase.DISPATCHING or c.status.remote is not None:
+        return c.same("answer that no longer matters: the task moved on or its Job exists")
+    return _fail(c, Reason.DISPATCH_FAILED, f"{c.identifier} refused the Job: {e.message}")
+
+
+def _retry_due(c: _Ctx, e: RetryDue) -> Outcome:
+    if c.phase == Phase.DISPATCHING and c.status.remote is None:
+        return c.same("try the dispatch again", Dispatch(c.status.attempt))
+    return c.same("no dispatch is waiting for a retry")
+
+
+def _job_running(c: _Ctx, e: JobRunning) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
+        return c.same("not the current attempt: the follower removes stale Jobs")
+    if c.phase == Phase.RUNNING:
+        return c.same("already Running")
+    fields: dict[str, Any] = {"phase": Phase.RUNNING, "start_time": e.started}
+    conditions: list[Condition] = []
+    if c.status.remote is None:  # the watch saw the Job before the create answered
+        fields["remote"] = e.remote
+        what = f"Job {e.remote.namespace}/{e.remote.name} in {e.remote.identifier}"
+        conditions.append(c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what))
+    return Outcome(c.update(conditions, **fields))
+
+
+def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
+        return c.same("not the current attempt: the follower removes stale Jobs")
+    succeeded = e.succeeded
+    phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
+    reason = Reason.JOB_SUCCEEDED if succeeded else Reason.JOB_FAILED
+    text = e.message or f"Job {e.remote.namespace}/{e.remote.name} {phase.lower()}"
+    status = c.update(
+        phase=phase,
+        remote=c.status.remote or e.remote,
+        start_time=e.started,
+        completion_time=e.ended,
+        message=None if succeeded else clip(text, MESSAGE_LIMIT),
+        **accrue(c.status, e.ran),
+    )
+    total = status.cost
+    spent = f"cost {total.amount:.4f} {total.currency}" if total else "no cost"
+    note = f"{text}; ran {e.ran.seconds:.0f}s, {spent}"
+    return Outcome(
+        status,
+        (
+            Emit(reason, clip(note, EVENT_MESSAGE_LIMIT), warning=not succeeded),
+            Release(),
+            CountFinished(phase, e.remote.identifier, e.ran),
+        ),
+    )
+
+
+def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy: str) -> Outcome:
+    """The current attempt is abandoned: place the task again, or fail it, per the failover policy."""
+    where = c.identifier or "?"
+    if policy == FailoverPolicy.NEVER:
+        return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+    status = c.update(
+        (
+            c.cond(ConditionType.PLACED, False, reason, f"{where}: {why}; placing attempt {c.status.attempt + 1}"),
+            c.cond(ConditionType.DISPATCHED, False, reason, f"attempt {c.status.attempt} on {where} abandoned"),
+        ),
+        phase=Phase.PENDING,
+        placement=None,
+        remote=None,
+        start_time=None,
+        **accrue(c.status, ran),
+    )
+    return Outcome(
+        status,
+        (
+            Emit(
+                Reason.REQUEUED,
+                clip(f"{where}: {why}; placing attempt {c.status.attempt + 1}", EVENT_MESSAGE_LIMIT),
+                True,
+            ),
+            Release(),
+            Fence(),
+            CountFailover(where),
+        ),
+    )
+
+
+def _job_gone(c: _Ctx, e: JobGone) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt: nothing was lost")
+    return _end_attempt(c, Reason.JOB_GONE, e.message, e.ran, c.task.failover)
+
+
+def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
+    if c.phase not in ACTIVE or c.identifier != e.identifier:
+        return c.same("the task does not run there")
+    due = e.since + dt.timedelta(seconds=c.task.grace_period_s)
+    if c.now < due:
+        message = (
+            f"{e.identifier} lost since {_time(e.since)} ({e.why}); failover policy {c.task.failover} "
+            f"applies at {_time(due)}"
+        )
+        old = condition(c.status, ConditionType.DISPATCHED)
+        if old is not None and old.reason == Reason.MEMBER_LOST and old.message == message:
+            return c.same("already waiting out the grace period", RecheckAt(due))
+        lost = c.cond(ConditionType.DISPATCHED, None, Reason.MEMBER_LOST, message)
+        return Outcome(c.update((lost,)), (RecheckAt(due),))
+    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {_time(e.since)} ({e.why})", e.ran, c.task.failover)
+
+
+def _member_back(c: _Ctx, e: MemberBack) -> Outcome:
+    old = condition(c.status, ConditionType.DISPATCHED)
+    if c.phase not in ACTIVE or c.identifier != e.identifier or old is None or old.reason != Reason.MEMBER_LOST:
+        return c.same("nothing was waiting for this member")
+    remote = c.status.remote
+    if remote is None:
+        back = c.cond(ConditionType.DISPATCHED, None, Reason.PLACED, f"{e.identifier} is back; creating the Job")
+        return Outcome(c.update((back,)), (Dispatch(c.status.attempt),))
+    what = f"Job {remote.namespace}/{remote.name} in {remote.identifier} (member back)"
+    return Outcome(c.update((c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what),)))
+
+
+def _deleted(c: _Ctx, e: Deleted) -> Outcome:
+    if c.phase in TERMINAL:
+        return c.same("finished: the finalizer removes its Jobs", Release())
+    status = c.update(phase=Phase.CANCELLED, completion_time=c.now)
+    return Outcome(
+        status,
+        (
+            Emit(Reason.CANCELLED, "deleted: removing its Jobs"),
+            Release(),
+            CountFinished(Phase.CANCELLED, c.identifier, None),
+        ),
+    )
+
+
+def _preempted(c: _Ctx, e: Preempted) -> Outcome:
+    if c.phase not in ACTIVE:
+        return c.same("holds no capacity: nothing to preempt")
+    return _end_attempt(c, Reason.PREEMPTED, f"preempted by {e.by}", e.ran, FailoverPolicy.REQUEUE)
+
+
+def _time(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_HANDLERS: dict[type[Any], Any] = {
+    Admitted: _admitted,
+    SpecInvalid: _spec_invalid,
+    PoolMissing: _pool_missing,
+    NoFit: _no_fit,
+    OffersFound: _offers_found,
+    Placed: _placed,
+    DispatchCreated: _dispatch_created,
+    DispatchRetryable: _dispatch_retryable,
+    DispatchRefused: _dispatch_refused,
+    RetryDue: _retry_due,
+    JobRunning: _job_running,
+    JobFinished: _job_finished,
+    JobGone: _job_gone,
+    MemberLost: _member_lost,
+    MemberBack: _member_back,
+    Deleted: _deleted,
+    Preempted: _preempted,
+}
+
+
+# ---- stuck tasks ----
+
+EXPECTED_BOUND_S: dict[Phase, float] = {Phase.DISPATCHING: 300.0, Phase.PENDING: 120.0}
+"""How long a phase may last before the task counts as stuck: a dispatch is answered in seconds
+(retries included, a task that keeps being refused is worth a look), and a Pending task says why
+it waits within one scheduling pass. Running has no bound (a Job runs as long as it runs)."""
+
+
+def stuck(status: ComputeTaskStatus, since: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a task sits in its phase past the phase's expected bound without a reason.
+
+    A Pending task whose Placed condition says why it waits is waiting, not stuck.
+    """
+    phase = phase_of(status) or Phase.PENDING
+    bound = EXPECTED_BOUND_S.get(phase)
+    if bound is None or since is None or (now - since).total_seconds() <= bound:
+        return False
+    return not (phase == Phase.PENDING and condition(status, ConditionType.PLACED) is not None)
+
+
+# ---- fencing ----
+
+
+@dataclass(frozen=True)
+class JobRef:
+    identifier: str
+    """The identifier label of the Job (the identifier's name as a label value)."""
+    attempt: int
+
+
+def is_stale(job: JobRef, status: ComputeTaskStatus, dispatching: bool = False) -> bool:
+    """Whether a Job of the task must go: it is not the current attempt in the current identifier.
+
+    A Job of the current attempt is kept while the task is active or finished normally; it goes
+    when the attempt was abandoned (requeued, failed as lost, cancelled). ``dispatching`` is true
+    while a create is in flight: nothing is judged then, because the status may not show the
+    attempt yet.
+    """
+    if dispatching:
+        return False
+    phase = phase_of(status)
+    placement = status.placement
+    current = (
+        placement is not None and label_value(placement.identifier) == job.identifier and status.attempt == job.attempt
+    )
+    if not current or phase in WAITING or phase is None or phase == Phase.CANCELLED:
+        return True
+    if phase == Phase.FAILED:
+        cond = condition(status, ConditionType.DISPATCHED)
+        return cond is not None and cond.reason in _ABANDONED
+    return False
+
+
+_ABANDONED = frozenset({Reason.MEMBER_LOST, Reason.JOB_GONE, Reason.PREEMPTED})
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "Effect",
+    "Event",
+    "JobRef",
+    "Outcome",
+    "TaskFacts",
+    "clip",
+    "is_stale",
+    "transition",
+]
