@@ -9,6 +9,7 @@ new event or state without rows fails `test_the_table_covers_every_pair`, so not
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 
 from computenet.api.common import Condition
@@ -76,9 +77,7 @@ _WAITING_ONLY = {
     "new": "Pending|Emit",
     "Pending": "Pending|Emit",
     "Offered": "Pending|Emit",
-    **dict.fromkeys(
-        ("Dispatching", "Dispatching+remote", "Running", "Succeeded", "Failed", "Cancelled"), _STALE
-    ),
+    **dict.fromkeys(("Dispatching", "Dispatching+remote", "Running", "Succeeded", "Failed", "Cancelled"), _STALE),
 }
 _ACTIVE_ONLY_SAME = dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same")
 _REQUEUE = "Pending|CountFailover,Emit,Fence,Release"
@@ -237,9 +236,7 @@ def test_a_forbidden_create_keeps_dispatching_names_the_answer_and_backs_off() -
     assert "next try at 2026-11-30T12:00:02Z" in (cond.message or "")
     assert lc.RetryAt(NOW + dt.timedelta(seconds=2)) in out.effects
     # The same answer again: no second Event, a longer wait.
-    again = lc.transition(
-        out.status, lc.DispatchRetryable(Reason.FORBIDDEN, "HTTP 403: forbidden", 4), NOW, FACTS
-    )
+    again = lc.transition(out.status, lc.DispatchRetryable(Reason.FORBIDDEN, "HTTP 403: forbidden", 4), NOW, FACTS)
     assert not any(isinstance(e, lc.Emit) for e in again.effects)
     assert lc.RetryAt(NOW + dt.timedelta(seconds=16)) in again.effects
 
@@ -290,9 +287,12 @@ def test_a_lost_member_waits_out_the_grace_period_then_requeues_keeping_usage() 
     assert _cond(back.status, "Dispatched").status == ConditionStatus.TRUE
     lost = lc.transition(waiting.status, EVENTS["MemberLost(past grace)"], NOW, FACTS)
     assert lost.status.phase == Phase.PENDING
-    assert lost.status.placement is None and lost.status.remote is None
-    assert lost.status.usage is not None and lost.status.usage.gpu_seconds == 60.0
-    assert lost.status.cost is not None and lost.status.cost.amount == 0.5
+    assert lost.status.placement is None
+    assert lost.status.remote is None
+    assert lost.status.usage is not None
+    assert lost.status.usage.gpu_seconds == 60.0
+    assert lost.status.cost is not None
+    assert lost.status.cost.amount == 0.5
 
 
 def test_a_lost_member_with_policy_never_fails_with_reason_member_lost() -> None:
@@ -307,9 +307,11 @@ def test_usage_sums_over_attempts() -> None:
     remote2 = REMOTE.model_copy(update={"name": "t-0a1b2c3d-2"})
     done = lc.transition(placed, lc.JobFinished(remote2, 2, True, EARLIER, NOW, None, RAN), NOW, FACTS).status
     assert done.phase == Phase.SUCCEEDED
-    assert done.usage is not None and done.usage.gpu_seconds == 120.0
+    assert done.usage is not None
+    assert done.usage.gpu_seconds == 120.0
     assert done.usage.gpu_seconds_by_model == {"NVIDIA-L4": 120.0}
-    assert done.cost is not None and done.cost.amount == 1.0
+    assert done.cost is not None
+    assert done.cost.amount == 1.0
 
 
 def test_observations_of_another_attempt_change_nothing() -> None:
@@ -321,14 +323,13 @@ def test_observations_of_another_attempt_change_nothing() -> None:
 def test_the_same_wait_reason_is_not_written_twice() -> None:
     first = lc.transition(STATES["Pending"], EVENTS["NoFit"], NOW, FACTS)
     second = lc.transition(first.status, EVENTS["NoFit"], NOW, FACTS)
-    assert second.status is first.status and second.effects == ()
+    assert second.status is first.status
+    assert second.effects == ()
 
 
 def test_conditions_keep_their_transition_time_while_their_status_holds() -> None:
     first = lc.transition(STATES["Dispatching"], EVENTS["DispatchRetryable"], EARLIER, FACTS).status
-    second = lc.transition(
-        first, lc.DispatchRetryable(Reason.THROTTLED, "HTTP 429: slow down", 2), NOW, FACTS
-    ).status
+    second = lc.transition(first, lc.DispatchRetryable(Reason.THROTTLED, "HTTP 429: slow down", 2), NOW, FACTS).status
     assert _cond(second, "Dispatched").last_transition_time == EARLIER
     assert _cond(second, "Dispatched").reason == "Throttled"
 
@@ -382,5 +383,6 @@ def test_stuck(status: ComputeTaskStatus, since_s: float, stuck: bool) -> None:
 def test_clip_marks_what_it_cut() -> None:
     assert lc.clip("short", 10) == "short"
     clipped = lc.clip("x" * 5000, 100)
-    assert len(clipped) == 100 and clipped.endswith("[4931 more characters cut]")
+    assert len(clipped) == 100
+    assert clipped.endswith("[4931 more characters cut]")
     assert clipped.count("x") + 4931 == 5000

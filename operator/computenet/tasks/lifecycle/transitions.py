@@ -2,7 +2,7 @@
 
 Every change the operator can observe (a placement decision, each answer a member can give to a
 create, what the Job watch reports, a member lost or back, the task deleted or preempted) is a
-named event below. ``transition`` decides the next typed status and the effects: member calls,
+named event (``vocabulary``). ``transition`` decides the next typed status and the effects: member calls,
 Events, timers and metrics that the executor (``tasks/executor.py``) carries out. The hub write
 follows from the status alone: when the outcome's status differs, it is written.
 
@@ -30,275 +30,51 @@ from typing import Any
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
-from computenet.api.task import ComputeTaskStatus, Cost, Offer, Placement, RemoteRef, TaskSummary, Usage
-from computenet.dispatch.naming import label_value
+from computenet.api.task import ComputeTaskStatus, Cost, Usage
+from computenet.tasks.lifecycle.vocabulary import (
+    ACTIVE,
+    CONDITION_MESSAGE_LIMIT,
+    EVENT_MESSAGE_LIMIT,
+    MESSAGE_LIMIT,
+    TERMINAL,
+    WAITING,
+    Admitted,
+    CountDispatched,
+    CountFailover,
+    CountFinished,
+    Deleted,
+    Dispatch,
+    DispatchCreated,
+    DispatchRefused,
+    DispatchRetryable,
+    Effect,
+    Emit,
+    Event,
+    Fence,
+    JobFinished,
+    JobGone,
+    JobRunning,
+    MemberBack,
+    MemberLost,
+    NoFit,
+    OffersFound,
+    Outcome,
+    Placed,
+    PoolMissing,
+    Preempted,
+    RecheckAt,
+    Release,
+    RetryAt,
+    RetryDue,
+    SpecInvalid,
+    TaskFacts,
+    Wake,
+    backoff,
+    clip,
+    condition,
+    phase_of,
+)
 from computenet.tasks.metering import Metered
-
-MESSAGE_LIMIT = 4096
-"""``status.message`` maxLength in the CRD (api/task.py)."""
-CONDITION_MESSAGE_LIMIT = 32768
-"""metav1.Condition message maxLength (k8s.io/apimachinery v0.36.3, types.go)."""
-EVENT_MESSAGE_LIMIT = 1024
-"""What computenet keeps of an Event message (events are hints; the status holds the whole)."""
-
-RETRY_BASE_S = 2.0
-RETRY_MAX_S = 30.0
-"""Dispatch retries back off 2, 4, 8, 16, 30, 30, ... seconds: a fixed grant is picked up within 30 s."""
-
-ACTIVE = frozenset({Phase.DISPATCHING, Phase.RUNNING})
-WAITING = frozenset({Phase.PENDING, Phase.OFFERED})
-TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with a marker saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    cut = len(text) - limit
-    while True:  # the marker's own length depends on the number it carries
-        marker = f" ... [{cut} more characters cut]"
-        kept = limit - len(marker)
-        if len(text) - kept == cut:
-            return text[:kept] + marker
-        cut = len(text) - kept
-
-
-def backoff(failures: int) -> float:
-    """Seconds before the next dispatch try after ``failures`` consecutive retryable answers (>= 1)."""
-    return float(min(RETRY_BASE_S * 2 ** max(failures - 1, 0), RETRY_MAX_S))
-
-
-# ---- what the transition needs to know of the task beyond its status ----
-
-
-@dataclass(frozen=True)
-class TaskFacts:
-    generation: int | None = None
-    failover: str = FailoverPolicy.REQUEUE
-    grace_period_s: float = 300.0
-    summary: TaskSummary | None = None
-
-
-# ---- events ----
-
-
-@dataclass(frozen=True)
-class Admitted:
-    """A valid spec was read: a new task, an edited one, or every task after a restart."""
-
-
-@dataclass(frozen=True)
-class SpecInvalid:
-    message: str
-
-
-@dataclass(frozen=True)
-class PoolMissing:
-    message: str
-
-
-@dataclass(frozen=True)
-class NoFit:
-    message: str
-
-
-@dataclass(frozen=True)
-class OffersFound:
-    offers: tuple[Offer, ...]
-    message: str
-
-
-@dataclass(frozen=True)
-class Placed:
-    placement: Placement
-    message: str
-
-
-@dataclass(frozen=True)
-class DispatchCreated:
-    remote: RemoteRef
-    adopted: bool
-
-
-@dataclass(frozen=True)
-class DispatchRetryable:
-    """The member (or the way to it) refused for now: 401/403, 404 namespace, 429, 5xx, timeout, ..."""
-
-    reason: Reason
-    message: str
-    failures: int = 1
-
-
-@dataclass(frozen=True)
-class DispatchRefused:
-    """The member refused the Job for good (400/422 invalid, the name owned by someone else)."""
-
-    reason: Reason
-    message: str
-
-
-@dataclass(frozen=True)
-class RetryDue:
-    """A dispatch retry timer fired."""
-
-
-@dataclass(frozen=True)
-class JobRunning:
-    remote: RemoteRef
-    attempt: int
-    started: dt.datetime
-
-
-@dataclass(frozen=True)
-class JobFinished:
-    remote: RemoteRef
-    attempt: int
-    succeeded: bool
-    started: dt.datetime
-    ended: dt.datetime
-    message: str | None
-    ran: Metered
-
-
-@dataclass(frozen=True)
-class JobGone:
-    """The current attempt's Job was confirmed absent in its member (a GET answered 404)."""
-
-    identifier: str
-    attempt: int
-    message: str
-    ran: Metered | None = None
-
-
-@dataclass(frozen=True)
-class MemberLost:
-    """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
-
-    identifier: str
-    since: dt.datetime
-    why: str
-    ran: Metered | None = None
-
-
-@dataclass(frozen=True)
-class MemberBack:
-    identifier: str
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """The task is being deleted (its finalizer runs)."""
-
-
-@dataclass(frozen=True)
-class Preempted:
-    by: str
-    ran: Metered | None = None
-
-
-Event = (
-    Admitted
-    | SpecInvalid
-    | PoolMissing
-    | NoFit
-    | OffersFound
-    | Placed
-    | DispatchCreated
-    | DispatchRetryable
-    | DispatchRefused
-    | RetryDue
-    | JobRunning
-    | JobFinished
-    | JobGone
-    | MemberLost
-    | MemberBack
-    | Deleted
-    | Preempted
-)
-EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
-
-
-# ---- effects ----
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """Create (or adopt) the Job of ``attempt`` in the placed identifier."""
-
-    attempt: int
-
-
-@dataclass(frozen=True)
-class RetryAt:
-    """Deliver ``RetryDue`` to the task at ``at``."""
-
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
-class RecheckAt:
-    """Check the task's member again at ``at`` (the end of a failover grace period)."""
-
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Emit:
-    reason: str
-    message: str
-    warning: bool = False
-
-
-@dataclass(frozen=True)
-class Release:
-    """The task holds no capacity any more: forget its assumption and wake the scheduler."""
-
-
-@dataclass(frozen=True)
-class Fence:
-    """Remove every Job of the task that is no longer its current attempt (see ``is_stale``)."""
-
-
-@dataclass(frozen=True)
-class Wake:
-    """Something may now be placeable: run a scheduling pass."""
-
-
-@dataclass(frozen=True)
-class CountFinished:
-    phase: Phase
-    identifier: str | None
-    ran: Metered | None
-
-
-@dataclass(frozen=True)
-class CountFailover:
-    identifier: str
-
-
-@dataclass(frozen=True)
-class CountDispatched:
-    identifier: str
-
-
-Effect = (
-    Dispatch | RetryAt | RecheckAt | Emit | Release | Fence | Wake | CountFinished | CountFailover | CountDispatched
-)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: ComputeTaskStatus
-    effects: tuple[Effect, ...] = ()
-    note: str = ""
-    """Why nothing changed, for pairs that leave the task as it is."""
-
-
-# ---- the transition ----
-
-
-def phase_of(status: ComputeTaskStatus) -> Phase | None:
-    return Phase(status.phase) if status.phase else None
 
 
 def transition(status: ComputeTaskStatus, event: Event, now: dt.datetime, task: TaskFacts) -> Outcome:
@@ -361,10 +137,6 @@ def set_conditions(
             cond = cond.model_copy(update={"last_transition_time": old.last_transition_time or now})
         by_type[cond.type] = cond
     return sorted(by_type.values(), key=lambda c: c.type)
-
-
-def condition(status: ComputeTaskStatus, type_: ConditionType) -> Condition | None:
-    return next((c for c in status.conditions or () if c.type == type_), None)
 
 
 def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
@@ -690,72 +462,3 @@ _HANDLERS: dict[type[Any], Any] = {
     Deleted: _deleted,
     Preempted: _preempted,
 }
-
-
-# ---- stuck tasks ----
-
-EXPECTED_BOUND_S: dict[Phase, float] = {Phase.DISPATCHING: 300.0, Phase.PENDING: 120.0}
-"""How long a phase may last before the task counts as stuck: a dispatch is answered in seconds
-(retries included, a task that keeps being refused is worth a look), and a Pending task says why
-it waits within one scheduling pass. Running has no bound (a Job runs as long as it runs)."""
-
-
-def stuck(status: ComputeTaskStatus, since: dt.datetime | None, now: dt.datetime) -> bool:
-    """Whether a task sits in its phase past the phase's expected bound without a reason.
-
-    A Pending task whose Placed condition says why it waits is waiting, not stuck.
-    """
-    phase = phase_of(status) or Phase.PENDING
-    bound = EXPECTED_BOUND_S.get(phase)
-    if bound is None or since is None or (now - since).total_seconds() <= bound:
-        return False
-    return not (phase == Phase.PENDING and condition(status, ConditionType.PLACED) is not None)
-
-
-# ---- fencing ----
-
-
-@dataclass(frozen=True)
-class JobRef:
-    identifier: str
-    """The identifier label of the Job (the identifier's name as a label value)."""
-    attempt: int
-
-
-def is_stale(job: JobRef, status: ComputeTaskStatus, dispatching: bool = False) -> bool:
-    """Whether a Job of the task must go: it is not the current attempt in the current identifier.
-
-    A Job of the current attempt is kept while the task is active or finished normally; it goes
-    when the attempt was abandoned (requeued, failed as lost, cancelled). ``dispatching`` is true
-    while a create is in flight: nothing is judged then, because the status may not show the
-    attempt yet.
-    """
-    if dispatching:
-        return False
-    phase = phase_of(status)
-    placement = status.placement
-    current = (
-        placement is not None and label_value(placement.identifier) == job.identifier and status.attempt == job.attempt
-    )
-    if not current or phase in WAITING or phase is None or phase == Phase.CANCELLED:
-        return True
-    if phase == Phase.FAILED:
-        cond = condition(status, ConditionType.DISPATCHED)
-        return cond is not None and cond.reason in _ABANDONED
-    return False
-
-
-_ABANDONED = frozenset({Reason.MEMBER_LOST, Reason.JOB_GONE, Reason.PREEMPTED})
-
-
-__all__ = [
-    "EVENT_TYPES",
-    "Effect",
-    "Event",
-    "JobRef",
-    "Outcome",
-    "TaskFacts",
-    "clip",
-    "is_stale",
-    "transition",
-]
