@@ -21,7 +21,7 @@ from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
 from computenet.placement.demand import Demand
 from computenet.pools import pool_selector, selection_labels
-from computenet.quantity import cpu_millis, format_cpu, format_quantity, to_int_units
+from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
 from computenet.tasks.book import TaskBook
 from computenet.tasks.demand import demand_of
 from computenet.tasks.executor import Executor
@@ -64,7 +64,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
         resources=DispatchedResources(
             replicas=spec.replicas,
             cpu=format_cpu(cpu_millis(spec.resources.cpu)),
-            memory=format_quantity(to_int_units(spec.resources.memory)),
+            memory=format_bytes(to_int_units(spec.resources.memory)),
             accelerators=acc.count if acc and acc.count else 0,
         ),
     )
