@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from placement.builders import identifier, node, pool, task
+
 from computenet.placement import place
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.scheduler import decision_event
-from placement.builders import identifier, node, pool, task
 from tasks.builders import record, spec
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
