@@ -57,9 +57,12 @@ class TaskBook:
     def drop(self, uid: str) -> TaskRecord | None:
         return self.records.pop(uid, None)
 
-    def write(self, record: TaskRecord) -> None:
-        """Queue the record's status for the hub (coalesced: the latest status per task wins)."""
-        self.writer.write(record.namespace, record.name, status_body(record.status))
+    def write(self, record: TaskRecord, after: float = 0.0) -> None:
+        """Queue the record's status for the hub (coalesced: the latest status per task wins).
+
+        With `after`, the write waits that many seconds for a later change to ride along with it.
+        """
+        self.writer.write(record.namespace, record.name, status_body(record.status), delay=after)
 
     def event(self, record: TaskRecord, reason: str, message: str, warning: bool = False) -> None:
         ref = ObjectRef(API_VERSION, TASK.kind, record.name, record.uid, record.namespace)

@@ -92,7 +92,8 @@ class Executor:
             if outcome.status.phase != record.status.phase:
                 record.phase_since = now
             record.status = outcome.status
-            self.book.write(record)
+            if not record.gone:
+                self.book.write(record, outcome.write_after)
         for effect in outcome.effects:
             try:
                 self._run(record, effect)

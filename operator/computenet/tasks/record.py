@@ -26,6 +26,8 @@ class TaskRecord:
     template: dict[str, Any]
     status: ComputeTaskStatus = field(default_factory=ComputeTaskStatus)
     deleting: bool = False
+    gone: bool = False
+    """Deleted from the hub: nothing is written for it any more."""
     dispatching: bool = False
     """A create is in flight; the scheduler and the fencing leave the task alone meanwhile."""
     failures: int = 0

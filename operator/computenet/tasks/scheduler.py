@@ -36,6 +36,9 @@ COALESCE_S = 0.01
 PATIENCE_S = 5.0
 """A pass runs at least this often even when nothing signalled a change."""
 OFFERS = 3
+SETTLING_S = 10.0
+"""Right after start, identifiers, pools and member watches are still being read: a task that does
+not fit yet is not told so (no write, no Event) until this long after the first pass."""
 
 
 def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> Event:
@@ -91,6 +94,7 @@ class Scheduler:
         self.executor = executor
         self.clock = clock
         self.before_pass = before_pass
+        self._started: dt.datetime | None = None
 
     async def run(self) -> None:
         seen = -1
@@ -106,6 +110,8 @@ class Scheduler:
 
     def schedule_pass(self) -> None:
         now = self.clock()
+        self._started = self._started or now
+        settling = (now - self._started).total_seconds() < SETTLING_S
         snapshot = self.view.snapshot()
         self._confirm_assumptions()
         waiting = [r for r in self.book if r.wants_placement]
@@ -116,8 +122,9 @@ class Scheduler:
         for record in waiting:
             pool = self.pool_of(record.spec.pool)
             if pool is None:
-                line = f"pool {record.spec.pool!r} does not exist: create the ComputePool or set spec.pool"
-                self.executor.handle(record, PoolMissing(line))
+                if not settling:
+                    line = f"pool {record.spec.pool!r} does not exist: create the ComputePool or set spec.pool"
+                    self.executor.handle(record, PoolMissing(line))
                 continue
             if record.spec.pool not in members:
                 members[record.spec.pool] = self._members_of(pool)
@@ -133,7 +140,10 @@ class Scheduler:
             if current is None or not current.wants_placement:
                 continue
             self.metrics.placement_duration.observe(decision.elapsed)
-            self.executor.handle(current, decision_event(current, decision, now))
+            event = decision_event(current, decision, now)
+            if settling and isinstance(event, NoFit):
+                continue
+            self.executor.handle(current, event)
 
     def _members_of(self, pool: ComputePoolSpec) -> frozenset[str]:
         """Names of the identifiers a pool selects: placement considers only these."""

@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
-from computenet.api.constants import Phase
+from computenet.api.constants import FINALIZER, GROUP, TASK, Phase
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
@@ -29,16 +29,22 @@ from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
+from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.tasks.book import TaskBook, utcnow
-from computenet.tasks.cleanup import SWEEP_INTERVAL_S, sweep
+from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
 from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.view import PlacementView
+from computenet.tasks.watch import TaskWatch
 from computenet.tasks.writer import StatusWriter
 
 logger = logging.getLogger(__name__)
+
+CANCEL_RETRY_S = 5.0
+LEGACY_FINALIZERS = frozenset({FINALIZER, f"{GROUP}/kopf"})
+"""Finalizers earlier versions put on tasks; removed once their Jobs are gone."""
 
 
 def status_of(body: Mapping[str, Any]) -> ComputeTaskStatus:
@@ -82,6 +88,7 @@ class TaskService:
         self.hub_id = hub_id
         self.identifiers = identifiers
         self._loops: list[asyncio.Task[None]] = []
+        self._cancelling: set[str] = set()
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
 
@@ -98,7 +105,10 @@ class TaskService:
         )
 
     def start(self) -> None:
+        watch = TaskWatch(self.admit, self._deleting, self._gone)
+        reflector = Reflector("hub computetasks", self.hub.lister(TASK), dict, watch)
         self._loops = [
+            asyncio.create_task(reflector.run(), name="task watch"),
             asyncio.create_task(self.controller.run(), name="scheduler"),
             asyncio.create_task(self._follow_identifiers(), name="identifier changes"),
             asyncio.create_task(self._sweep_loop(), name="orphan sweep"),
@@ -126,6 +136,51 @@ class TaskService:
                 continue
             if removed:
                 logger.info("orphan sweep removed %d Jobs", removed)
+
+    # ---- deletion ----
+
+    def _deleting(self, body: Mapping[str, Any]) -> None:
+        """A task with a deletionTimestamp: one held by a finalizer of an older operator version."""
+        uid = body["metadata"]["uid"]
+        record = self.book.get(uid) or self.record_of(body)
+        if record is None or uid in self._cancelling:
+            return
+        self._cancelling.add(uid)
+        self.controller.spawn(self._cancel(record, body), f"cancel {record.key}")
+
+    def _gone(self, uid: str) -> None:
+        """A task deleted from the hub (watch DELETED, or missing from a fresh list)."""
+        record = self.book.get(uid)
+        if record is None or uid in self._cancelling:
+            return
+        record.gone = True
+        self._cancelling.add(uid)
+        self.controller.spawn(self._cancel(record, None), f"cancel {record.key}")
+
+    async def _cancel(self, record: TaskRecord, body: Mapping[str, Any] | None) -> None:
+        """Delete the task's Jobs everywhere, retrying unreachable members up to the cancel timeout."""
+        since = utcnow()
+        try:
+            while True:
+                try:
+                    await cancel(self.controller, record, since)
+                    break
+                except CancelPending as e:
+                    logger.info("%s: Jobs not removed yet (%s); retrying", record.key, e)
+                    await asyncio.sleep(CANCEL_RETRY_S)
+            if body is not None:
+                await self._release(body)
+        except Exception:  # never let one deletion stop the others; the sweep is the backstop
+            logger.exception("%s: cancelling failed; the orphan sweep removes what is left", record.key)
+        finally:
+            self._cancelling.discard(record.uid)
+
+    async def _release(self, body: Mapping[str, Any]) -> None:
+        meta = body["metadata"]
+        finalizers = list(meta.get("finalizers") or ())
+        kept = [f for f in finalizers if f not in LEGACY_FINALIZERS]
+        if kept != finalizers:
+            await self.hub.remove_finalizers(TASK, meta["name"], meta["namespace"], kept)
 
     async def close(self) -> None:
         for t in self._loops:

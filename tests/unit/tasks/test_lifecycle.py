@@ -110,9 +110,9 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "OffersFound": {**_WAITING_ONLY, "new": "Offered|Emit", "Pending": "Offered|Emit", "Offered": "Offered|Emit"},
     "Placed": {
         **_WAITING_ONLY,
-        "new": "Dispatching|Dispatch,Emit",
-        "Pending": "Dispatching|Dispatch,Emit",
-        "Offered": "Dispatching|Dispatch,Emit",
+        "new": "Dispatching|Dispatch",
+        "Pending": "Dispatching|Dispatch",
+        "Offered": "Dispatching|Dispatch",
     },
     "DispatchCreated": {
         **dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same|Fence"),

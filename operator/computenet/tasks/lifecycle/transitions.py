@@ -76,6 +76,11 @@ from computenet.tasks.lifecycle.vocabulary import (
 )
 from computenet.tasks.metering import Metered
 
+HOLD_NEW_S = 1.0
+"""A new task's Pending status waits this long: the scheduler's decision, milliseconds later, carries it."""
+HOLD_CREATED_S = 2.0
+"""A created Job's reference waits this long: the Job usually runs by then, and Running carries it."""
+
 
 def transition(status: ComputeTaskStatus, event: Event, now: dt.datetime, task: TaskFacts) -> Outcome:
     """The next status and effects of a task at ``now`` after ``event``; never raises for any pair."""
@@ -87,6 +92,7 @@ def transition(status: ComputeTaskStatus, event: Event, now: dt.datetime, task: 
             outcome.status.model_copy(update={"observed_generation": task.generation}),
             outcome.effects,
             outcome.note,
+            outcome.write_after,
         )
     return outcome
 
@@ -164,7 +170,7 @@ def _admitted(c: _Ctx, e: Admitted) -> Outcome:
     valid = c.cond(ConditionType.VALID, True, Reason.VALID, "spec is valid")
     if c.phase is None:
         status = c.update((valid,), phase=Phase.PENDING, attempt=c.status.attempt, summary=c.task.summary)
-        return Outcome(status, (Wake(),))
+        return Outcome(status, (Wake(),), write_after=HOLD_NEW_S)
     if c.phase in WAITING:
         old = condition(c.status, ConditionType.VALID)
         if old is not None and old.status == ConditionStatus.TRUE and c.status.summary == c.task.summary:
@@ -239,7 +245,7 @@ def _placed(c: _Ctx, e: Placed) -> Outcome:
         start_time=None,
         message=None,
     )
-    return Outcome(status, (Emit(Reason.PLACED, f"placed on {message}"), Dispatch(attempt)))
+    return Outcome(status, (Dispatch(attempt),))
 
 
 def _dispatch_created(c: _Ctx, e: DispatchCreated) -> Outcome:
@@ -252,12 +258,13 @@ def _dispatch_created(c: _Ctx, e: DispatchCreated) -> Outcome:
     if c.phase == Phase.RUNNING or c.status.remote == e.remote:
         if c.status.remote == e.remote:
             return c.same("already recorded")
-        return Outcome(c.update(remote=e.remote))
+        return Outcome(c.update(remote=e.remote), write_after=HOLD_CREATED_S)
     dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
-    effects: list[Effect] = [Emit(Reason.DISPATCHED, what)]
+    placed = condition(c.status, ConditionType.PLACED)
+    effects: list[Effect] = [Emit(Reason.DISPATCHED, f"{what}; placed on {placed.message}" if placed else what)]
     if not e.adopted:
         effects.append(CountDispatched(e.remote.identifier))
-    return Outcome(c.update((dispatched,), remote=e.remote), tuple(effects))
+    return Outcome(c.update((dispatched,), remote=e.remote), tuple(effects), write_after=HOLD_CREATED_S)
 
 
 def _dispatch_retryable(c: _Ctx, e: DispatchRetryable) -> Outcome:

@@ -269,6 +269,8 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
     note: str = ""
     """Why nothing changed, for pairs that leave the task as it is."""
+    write_after: float = 0.0
+    """Seconds the hub write may wait for a change right after it to ride along (0: write now)."""
 
 
 def phase_of(status: ComputeTaskStatus) -> Phase | None:
