@@ -274,7 +274,7 @@ def test_a_forbidden_create_waits_with_the_reason_and_runs_once_granted(
             "patch", "clusterrole", role, "--type=json",
             "-p", '[{"op":"add","path":"/rules/2/verbs/-","value":"create"}]',
         )  # fmt: skip
-        eventually(lambda: phase_is(hub, "rbac-probe", name, "Succeeded"), timeout=60)
+        eventually(lambda: phase_is(hub, "rbac-probe", "Succeeded", name), timeout=60)
     finally:
         _remove(hub, member, name)
         member.kubectl("delete", "clusterrole", role, "--ignore-not-found")
