@@ -8,12 +8,15 @@ Fields: p50_ms / p99_ms / decisions_per_s (wall clock) and cpu_p50_ms / cpu_p99_
 time, which excludes time spent preempted on a busy machine) for independent decisions on one snapshot (a fixed,
 seeded mix of single-GPU, any-of, vendor-only, gang, cpu-only and constrained tasks, some of
 which fit nowhere); burst_p50_ms / burst_p99_ms for a burst in which every decision is assumed
-before the next; build_s (feeding every node through the SnapshotBuilder, first snapshot
+before the next; affinity_p50_ms / affinity_p99_ms for tasks whose pod template carries node
+affinity (required In/NotIn/Gt/Lt terms on labels, a matchFields metadata.name term, preferred
+terms that the NodeAffinity score weighs); build_s (feeding every node through the SnapshotBuilder, first snapshot
 included), snapshot_ms (a new snapshot after 100 nodes' requests changed), snapshot_mb (NumPy
 bytes held by one snapshot), rss_mb (the process's peak resident memory so far) and
 load_avg_1m (the machine's load while measuring: read the wall-clock figures against it).
 The pool: every identifier has 100 nodes, mostly 8-GPU nodes of one of eleven models plus cpu
-nodes, randomly loaded; one cluster in ten is split into two identifiers by node selector.
+nodes, randomly loaded, each in one of eight racks (a numeric label); one cluster in ten is split
+into two identifiers by node selector.
 Not a test: it asserts nothing and is run by `make bench`.
 """
 
@@ -49,6 +52,12 @@ from computenet.placement import (
     place,
 )
 from computenet.placement.accelerators import MODELS
+from computenet.placement.affinity import (
+    NodeAffinity,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    PreferredSchedulingTerm,
+)
 
 GIB = 2**30
 NODES_PER_IDENTIFIER = 100
@@ -56,7 +65,9 @@ REGIONS = [f"region-{i}" for i in range(12)]
 PROVIDERS = ["aws", "gcp", "azure", "ovh", "coreweave", "lambda"]
 GPU_MODELS = sorted(MODELS)
 GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+RACK_LABEL = "topology.example.com/rack"
 ITERATIONS = {10: 2000, 100: 1000, 1000: 400, 10000: 60}
+AFFINITY_ITERATIONS = {10: 500, 100: 300, 1000: 200, 10000: 30}
 BURST = {10: 200, 100: 200, 1000: 100, 10000: 20}
 
 
@@ -85,7 +96,7 @@ def make_nodes(rng: random.Random, prefix: str, count: int, extra: dict[str, str
     arch = "arm64" if rng.random() < 0.1 else "amd64"
     nodes = []
     for i in range(count):
-        labels = {"kubernetes.io/arch": arch, **extra}
+        labels = {"kubernetes.io/arch": arch, RACK_LABEL: str(i % 8), **extra}
         if i < count * 0.8:
             model = models[i % len(models)]
             resource_name = "amd.com/gpu" if model.startswith("AMD") else "nvidia.com/gpu"
@@ -180,6 +191,48 @@ def make_tasks(count: int, seed: int) -> list[Demand]:
     return tasks
 
 
+def _req(key: str, operator: str, *values: str) -> NodeSelectorRequirement:
+    return NodeSelectorRequirement(key, operator, values)
+
+
+def make_affinity_tasks(count: int, seed: int, identifiers: int) -> list[Demand]:
+    """Tasks with node affinity in their pod template: the NodeAffinity filter and score at work."""
+    rng = random.Random(seed)
+    tolerate = (Toleration("nvidia.com/gpu", "Exists"),)
+    tasks = []
+    for i in range(count):
+        kind = rng.random()
+        model = rng.choice(GPU_MODELS)
+        gpu = {"cpu": 8000, "memory": 64 * GIB, "accelerators": AcceleratorDemand(rng.choice([1, 4, 8]))}
+        if kind < 0.3:  # cpu-only, arm64 only
+            terms = (NodeSelectorTerm((_req("kubernetes.io/arch", "In", "arm64"),)),)
+            base: dict[str, object] = {"cpu": 4000, "memory": 8 * GIB}
+        elif kind < 0.55:  # any of two products, not in partition b
+            models = (model, rng.choice(GPU_MODELS))
+            terms = (
+                NodeSelectorTerm((_req("nvidia.com/gpu.product", "In", *models), _req("partition", "NotIn", "b"))),
+            )
+            base = dict(gpu)
+        elif kind < 0.8:  # racks 3..6 (Gt and Lt), or the arm64 nodes (terms ORed)
+            racks = NodeSelectorTerm((_req(RACK_LABEL, "Gt", "2"), _req(RACK_LABEL, "Lt", "7")))
+            terms = (racks, NodeSelectorTerm((_req("kubernetes.io/arch", "In", "arm64"),)))
+            base = dict(gpu)
+        elif kind < 0.9:  # pinned to a named node (matchFields metadata.name)
+            name = f"c{rng.randrange(identifiers):05d}-{rng.randrange(NODES_PER_IDENTIFIER)}"
+            terms = (NodeSelectorTerm(match_fields=(_req("metadata.name", "In", name),)),)
+            base = {"cpu": 1000, "memory": GIB}
+        else:
+            terms = None
+            base = dict(gpu)
+        preferred = (
+            PreferredSchedulingTerm(50, NodeSelectorTerm((_req("kubernetes.io/arch", "In", "amd64"),))),
+            PreferredSchedulingTerm(20, NodeSelectorTerm((_req(RACK_LABEL, "Gt", "5"),))),
+        )
+        affinity = NodeAffinity(required=terms, preferred=preferred if rng.random() < 0.5 else ())
+        tasks.append(Demand(uid=f"affine-{i}", tolerations=tolerate, node_affinity=affinity, **base))  # type: ignore[arg-type]
+    return tasks
+
+
 def nbytes(snapshot: Snapshot) -> int:
     total = 0
     for part in (snapshot.nodes, snapshot.table, snapshot.entries):
@@ -228,6 +281,11 @@ def run(size: int, seed: int) -> dict[str, object]:
             decision = place(snapshot, demand, assumptions=assumptions)
             assumptions.assume(decision, now=0.0)
             burst.append((time.perf_counter() - t0) * 1000)
+        affine = []
+        for demand in make_affinity_tasks(AFFINITY_ITERATIONS[size], seed + 4, size):
+            t0 = time.perf_counter()
+            place(snapshot, demand)
+            affine.append((time.perf_counter() - t0) * 1000)
     finally:
         gc.enable()
     return {
@@ -243,6 +301,8 @@ def run(size: int, seed: int) -> dict[str, object]:
         "placed_fraction": round(placed / len(timings), 3),
         "burst_p50_ms": round(percentile(burst, 50), 3),
         "burst_p99_ms": round(percentile(burst, 99), 3),
+        "affinity_p50_ms": round(percentile(affine, 50), 3),
+        "affinity_p99_ms": round(percentile(affine, 99), 3),
         "build_s": round(build_s, 2),
         "snapshot_ms": round(percentile(incremental, 50), 2),
         "snapshot_mb": round(nbytes(snapshot) / 2**20, 1),

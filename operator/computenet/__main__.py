@@ -1,15 +1,26 @@
-"""The `computenet` command: `computenet run` starts the operator against the hub."""
+"""The `computenet` command: `computenet run` starts the operator against the hub.
+
+With leader election (the default) the process first campaigns for the hub Lease and serves only
+health and `computenet_leader 0` while it stands by; it starts kopf and the operator's work once it
+holds the Lease. Losing the Lease ends the process at once with exit code 3 (`EXIT_LEASE_LOST`), so
+nothing it does can overlap the next leader; Kubernetes restarts it as a standby. On SIGTERM the
+leader stops its work first and then releases the Lease, so a standby takes over without waiting.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from computenet import __version__
-from computenet.settings import Settings
+from computenet.settings import Settings, SettingsError
+
+EXIT_LEASE_LOST = 3
+logger = logging.getLogger("computenet")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,30 +35,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(settings: Settings) -> None:
+def _exit_now(reason: str) -> None:
+    """Leadership is over: stop this instant, without cleanup that could still write to the hub."""
+    logger.critical("%s; exiting (code %d) so the next leader never overlaps this one", reason, EXIT_LEASE_LOST)
+    logging.shutdown()
+    os._exit(EXIT_LEASE_LOST)
+
+
+async def _operate(settings: Settings) -> None:
     import kopf
 
     import computenet.handlers  # noqa: F401  (registers the handlers)
+    from computenet.leader.guard import Leadership, LeaseSettings
+    from computenet.leader.standby import standby_endpoints
 
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    asyncio.run(
-        kopf.operator(
+    async def operator() -> None:
+        await kopf.operator(
             clusterwide=True,
             standalone=True,
             memo=kopf.Memo(settings=settings),
             liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
         )
+
+    if not settings.leader_elect:
+        await operator()
+        return
+    lease = LeaseSettings(
+        settings.kubeconfig,
+        settings.namespace,
+        settings.leader_lease_name,
+        settings.identity(),
+        settings.leader_timing(),
     )
+    leadership = Leadership(lease, on_lost=_exit_now)
+    leadership.start()
+    async with standby_endpoints(settings.health_port, settings.metrics_port):
+        await leadership.acquired()
+    logger.info("%s leads (Lease %s/%s): starting the operator", lease.identity, lease.namespace, lease.name)
+    await operator()
+    # kopf returned after its cleanup handlers stopped every worker: nothing guarded still runs, so
+    # the standby may take over now. Had kopf failed instead, the Lease simply runs out.
+    leadership.release()
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(_operate(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "run":
-        run(Settings.from_args(args))
+        try:
+            settings = Settings.from_args(args)
+        except SettingsError as e:
+            parser.error(str(e))
+        run(settings)
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -233,6 +233,15 @@ def _add_accelerators(family: GaugeMetricFamily, labels: list[str], a: Accelerat
         family.add_metric([*labels, name], getattr(a, name))
 
 
+def leader_gauge(registry: CollectorRegistry) -> Gauge:
+    """`computenet_leader`: 1 while this replica holds the leader Lease and runs the operator's work."""
+    return Gauge(
+        f"{PREFIX}_leader",
+        "1 while this replica holds the leader Lease and does the operator's work, 0 while it stands by.",
+        registry=registry,
+    )
+
+
 class ByteSecondsCounter(Counter):
     """Counts byte-seconds (the base unit) while callers pass GiB-seconds, the unit of a task's usage."""
 
@@ -254,6 +263,7 @@ class Metrics:
     usage_core_seconds: Counter
     usage_memory_gib_seconds: Counter  # takes GiB-seconds, exports byte-seconds
     cost: Counter
+    leader: Gauge
     sources: StateSources
 
     @classmethod
@@ -319,5 +329,6 @@ class Metrics:
                 labelnames=[*usage_labels, "currency"],
                 registry=reg,
             ),
+            leader=leader_gauge(reg),
             sources=sources,
         )

@@ -1,15 +1,26 @@
 """Operator settings, from flags first, then `COMPUTENET_*` environment variables, then defaults.
 
 The Helm chart sets the environment; a developer running `computenet run` locally uses flags.
+Every field `x_y` is the flag `--x-y` and the variable `COMPUTENET_X_Y`; a boolean is also
+`--no-x-y`, and in the environment one of true/false, 1/0, yes/no, on/off.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 from dataclasses import dataclass, fields
 
+from computenet.leader.election import ElectionConfigError, Timing, check_identity
+
 ENV_PREFIX = "COMPUTENET_"
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the flag or variable and the value."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,18 @@ class Settings:
     """How often remote Jobs whose task is gone are looked for and removed."""
     heartbeat_refresh_s: float = 30.0
     """An unchanged identifier's status is rewritten this often, to refresh its last heartbeat."""
+    leader_elect: bool = True
+    """Work only while holding the leader Lease, so several replicas can run with one active."""
+    leader_lease_name: str = "computenet-operator"
+    """Name of the coordination.k8s.io/v1 Lease in `namespace` that the replicas compete for."""
+    leader_identity: str = ""
+    """This replica's holder identity in the Lease; empty means `<hostname>_<pid>`."""
+    leader_lease_duration_s: int = 10
+    """A standby takes over after not seeing the Lease renewed for this long (whole seconds)."""
+    leader_renew_deadline_s: float = 7.0
+    """The leader exits when it could not renew the Lease for this long."""
+    leader_retry_period_s: float = 1.0
+    """Time between attempts to acquire or renew the Lease."""
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -36,16 +59,58 @@ class Settings:
             flag = "--" + f.name.replace("_", "-")
             env = ENV_PREFIX + f.name.upper()
             default = getattr(cls, f.name)
-            parser.add_argument(flag, type=type(default), default=None, help=f"(env {env}, default {default!r})")
+            help_ = f"(env {env}, default {default!r})"
+            if isinstance(default, bool):
+                parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
+            else:
+                parser.add_argument(flag, type=type(default), default=None, help=help_)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
+        """Settings from parsed flags and the environment; raises SettingsError naming a bad variable."""
         values: dict[str, object] = {}
         for f in fields(cls):
             given = getattr(args, f.name, None)
-            env = os.environ.get(ENV_PREFIX + f.name.upper())
+            name = ENV_PREFIX + f.name.upper()
+            env = os.environ.get(name)
             if given is not None:
                 values[f.name] = given
             elif env is not None:
-                values[f.name] = type(getattr(cls, f.name))(env)
-        return cls(**values)  # type: ignore[arg-type]
+                values[f.name] = _parse(name, env, type(getattr(cls, f.name)))
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError for values the operator cannot run with."""
+        if self.leader_elect:
+            try:
+                self.leader_timing()
+                check_identity(self.identity())
+            except ElectionConfigError as e:
+                raise SettingsError(
+                    f"leader election (--leader-lease-duration-s {self.leader_lease_duration_s}, "
+                    f"--leader-renew-deadline-s {self.leader_renew_deadline_s}, "
+                    f"--leader-retry-period-s {self.leader_retry_period_s}): {e}"
+                ) from None
+            if not self.leader_lease_name:
+                raise SettingsError("--leader-lease-name must not be empty")
+
+    def leader_timing(self) -> Timing:
+        return Timing(self.leader_lease_duration_s, self.leader_renew_deadline_s, self.leader_retry_period_s)
+
+    def identity(self) -> str:
+        """The holder identity: `leader_identity`, else `<hostname>_<pid>` (the pod name in a pod)."""
+        return self.leader_identity or f"{socket.gethostname()}_{os.getpid()}"
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in _TRUE | _FALSE:
+            return word in _TRUE
+        raise SettingsError(f"{name}={raw!r}: expected true or false")
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected {kind.__name__}") from None

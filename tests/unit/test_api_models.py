@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from computenet.api import (
     ComputeIdentifier,
@@ -37,6 +38,9 @@ from computenet.api.constants import (
     FailoverPolicy,
     Phase,
 )
+from computenet.api.contract import ContractError, resolve_resources
+from computenet.api.crd import KINDS as CRD_KINDS
+from computenet.api.crd import crd
 from computenet.api.validation import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +109,7 @@ def test_dump_round_trips_and_keeps_template_pass_through_fields() -> None:
     assert job["completionMode"] == "Indexed"
     container = job["template"]["spec"]["containers"][0]
     assert container["command"][0] == "torchrun"
-    assert container["resources"] == {"limits": {"nvidia.com/gpu": 8}}
+    assert container["resources"] == {"limits": {"nvidia.com/gpu": "8"}}, "template quantities read as strings"
     assert dumped["resources"]["accelerators"]["minMemory"] == "80Gi"
 
 
@@ -355,6 +359,7 @@ def test_bad_spec_becomes_a_problem(sample: str, path: str, value: Any, field: s
 
 
 GPU_LIMIT = {"limits": {"nvidia.com/gpu": 1}}
+POD = "spec.template.spec.template.spec"
 
 
 @pytest.mark.parametrize(
@@ -364,8 +369,22 @@ GPU_LIMIT = {"limits": {"nvidia.com/gpu": 1}}
             "template.spec.parallelism",
             2,
             "spec.template.spec.parallelism",
-            "spec.replicas is 1",
+            "must equal spec.replicas",
             id="parallelism disagrees with replicas",
+        ),
+        pytest.param(
+            "template.spec.completions",
+            3,
+            "spec.template.spec.completions",
+            "must equal spec.replicas",
+            id="completions disagree with replicas",
+        ),
+        pytest.param(
+            "template.spec.completionMode",
+            "Ordered",
+            "spec.template.spec.completionMode",
+            "'NonIndexed' or 'Indexed'",
+            id="unknown completion mode",
         ),
         pytest.param(
             "template.spec.suspend",
@@ -377,36 +396,50 @@ GPU_LIMIT = {"limits": {"nvidia.com/gpu": 1}}
         pytest.param(
             "template.spec.template.spec.nodeName",
             "node-7",
-            "spec.template.spec.template.spec.nodeName",
+            f"{POD}.nodeName",
             "pins the pod",
             id="pinned to a node",
         ),
         pytest.param(
+            "template.spec.template.spec.restartPolicy",
+            "Always",
+            f"{POD}.restartPolicy",
+            "'Never' or 'OnFailure'",
+            id="a Job's pods cannot restart Always",
+        ),
+        pytest.param(
+            "template.spec.template.spec.initContainers",
+            [{"name": "train", "image": "x"}],
+            f"{POD}.initContainers",
+            "cannot have the name of a container",
+            id="an init container named like a container",
+        ),
+        pytest.param(
             f"{CONTAINERS}.0.resources",
             {"requests": {"cpu": "9"}, **GPU_LIMIT},
-            f"spec.{CONTAINERS}",
-            "more than spec.resources.cpu",
+            f"spec.{CONTAINERS}[0].resources.requests.cpu",
+            "more than the 8 reserved for each replica by spec.resources.cpu",
             id="containers ask for more cpu than reserved",
         ),
         pytest.param(
             f"{CONTAINERS}.0.resources",
             {"requests": {"memory": "65Gi"}, **GPU_LIMIT},
-            f"spec.{CONTAINERS}",
-            "more than spec.resources.memory",
+            f"spec.{CONTAINERS}[0].resources.requests.memory",
+            "more than the 64Gi reserved",
             id="containers ask for more memory than reserved",
         ),
         pytest.param(
             f"{CONTAINERS}.0.resources",
             {"limits": {"nvidia.com/gpu": 2}},
-            f"spec.{CONTAINERS}",
-            "accelerators.count (1)",
+            f"spec.{CONTAINERS}[0].resources.limits.nvidia.com/gpu",
+            "more than the 1 reserved for each replica by spec.resources.accelerators.count",
             id="containers ask for more GPUs than reserved",
         ),
         pytest.param(
             f"{CONTAINERS}.0.resources",
             {"limits": {"amd.com/gpu": 1}},
-            f"spec.{CONTAINERS}",
-            "vendor is nvidia",
+            f"spec.{CONTAINERS}[0].resources.limits.amd.com/gpu",
+            "does not reserve",
             id="GPU of another vendor",
         ),
         pytest.param(
@@ -418,24 +451,196 @@ GPU_LIMIT = {"limits": {"nvidia.com/gpu": 1}}
         ),
         pytest.param(
             f"{CONTAINERS}.0.resources",
+            {"requests": {"cpu": -1}},
+            f"spec.{CONTAINERS}[0].resources.requests.cpu",
+            "at least 0",
+            id="negative container quantity",
+        ),
+        pytest.param(
+            f"{CONTAINERS}.0.resources",
+            {"requests": {"CPU cores": 1}},
+            f"spec.{CONTAINERS}[0].resources.requests",
+            "key 'CPU cores'",
+            id="resource name with a space",
+        ),
+        pytest.param(
+            f"{CONTAINERS}.0.resources",
             ["cpu"],
             f"spec.{CONTAINERS}[0].resources",
-            "must be an object",
+            "valid dictionary",
             id="resources not an object",
+        ),
+        pytest.param(
+            f"{CONTAINERS}.0.resources",
+            {"requests": {"cpu": "8", "nvidia.com/gpu": 1}},
+            f"spec.{CONTAINERS}[0].resources.requests.nvidia.com/gpu",
+            "set limits.nvidia.com/gpu",
+            id="GPU requested without a limit",
+        ),
+        pytest.param(
+            f"{CONTAINERS}.0.resources",
+            {"requests": {"cpu": "8"}, "limits": {"cpu": "4", "nvidia.com/gpu": 1}},
+            f"spec.{CONTAINERS}[0].resources.requests.cpu",
+            "more than limits.cpu",
+            id="a limit below its request",
+        ),
+        pytest.param(
+            f"{CONTAINERS}.0.resources",
+            {"limits": {"nvidia.com/gpu": 0}},
+            f"spec.{CONTAINERS}",
+            "every container states its own",
+            id="fewer GPUs than reserved, and no container to receive the rest",
+        ),
+        pytest.param(
+            "resources.accelerators.vendor",
+            DELETE,
+            "spec.resources.accelerators.vendor",
+            "is required when the template's containers request nvidia.com/gpu",
+            id="a GPU in the template but no vendor to place it by",
+        ),
+        pytest.param(
+            "template.spec.template.spec.resources",
+            {"limits": {"cpu": "4"}},
+            f"{POD}.resources.limits.cpu",
+            "below the 8 the containers request",
+            id="a pod-level limit below the reservation",
         ),
     ],
 )
-def test_template_problems_the_schema_cannot_see(path: str, value: Any, field: str, message: str) -> None:
-    problems = validate_task(_set(load("task-gpu.yaml")["spec"], path, value))
+def test_template_problems(path: str, value: Any, field: str, message: str) -> None:
+    document = _set(load("task-gpu.yaml")["spec"], path, value)
+    problems = validate_task(document)
     assert any(p.field == field and message in p.message for p in problems), problems
+    try:
+        spec = ComputeTaskSpec.model_validate(document)
+    except ValidationError:
+        return  # refused while parsing, as validate_task reported
+    with pytest.raises(ContractError) as error:
+        resolve_resources(spec)
+    assert list(error.value.problems) == problems
 
 
 def test_gpus_in_template_without_accelerators_in_spec() -> None:
     spec = _set(load("task-offers.yaml")["spec"], "resources.accelerators", DELETE)
     spec = _set(spec, f"{CONTAINERS}.0.resources", {"limits": {"nvidia.com/gpu": 1}})
     (problem,) = validate_task(spec)
-    assert problem.field == f"spec.{CONTAINERS}"
-    assert "accelerators is not set" in problem.message
+    assert problem.field == f"spec.{CONTAINERS}[0].resources.limits.nvidia.com/gpu"
+    assert "spec.resources.accelerators does not reserve" in problem.message
+
+
+TEMPLATE_ONLY = {"template": {"spec": {"template": {"spec": {"containers": []}}}}}
+
+
+def _task(resources: dict[str, Any] | None, *containers: dict[str, Any], **pod: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(TEMPLATE_ONLY)
+    spec["template"]["spec"]["template"]["spec"] = {"containers": list(containers), **pod}
+    if resources is not None:
+        spec["resources"] = resources
+    return spec
+
+
+def _container(name: str, **resources: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "image": f"{name}:1", **({"resources": resources} if resources else {})}
+
+
+@pytest.mark.parametrize(
+    ("spec", "cpu", "memory", "gpus"),
+    [
+        pytest.param(
+            _task(None, _container("a", requests={"cpu": 0.5, "memory": "1Gi"}), _container("b", limits={"cpu": 1})),
+            "1500m",
+            "1Gi",
+            None,
+            id="no resources at all: everything from the containers, limits counting as requests",
+        ),
+        pytest.param(
+            _task({"memory": "8Gi"}, _container("a", requests={"cpu": "2"})),
+            "2",
+            "8Gi",
+            None,
+            id="cpu left out is the containers' cpu, memory stated is kept",
+        ),
+        pytest.param(
+            _task(
+                {"cpu": "4", "memory": "8Gi", "accelerators": {"vendor": "nvidia"}},
+                _container("a", limits={"nvidia.com/gpu": 2}),
+                initContainers=[{**_container("s", limits={"nvidia.com/gpu": 1}), "restartPolicy": "Always"}],
+            ),
+            "4",
+            "8Gi",
+            3,
+            id="accelerators.count left out counts the sidecar's GPU too",
+        ),
+        pytest.param(
+            _task(
+                {"accelerators": {"vendor": "nvidia"}},
+                _container("a", requests={"cpu": "1", "memory": "1Gi"}, limits={"nvidia.com/gpu": 1}),
+                initContainers=[_container("fetch", requests={"cpu": "3", "memory": "512Mi"})],
+            ),
+            "3",
+            "1Gi",
+            1,
+            id="an ordinary init container's larger cpu is the pod's cpu",
+        ),
+    ],
+)
+def test_resources_left_out_are_derived_from_the_template(
+    spec: dict[str, Any], cpu: str, memory: str, gpus: int | None
+) -> None:
+    assert validate_task(spec) == []
+    resolved = resolve_resources(ComputeTaskSpec.model_validate(spec))
+    assert (resolved.resources.cpu, resolved.resources.memory) == (cpu, memory)
+    accelerators = resolved.resources.accelerators
+    assert (accelerators.count if accelerators else None) == gpus
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        pytest.param(_task({"memory": "1Gi"}, _container("a")), "spec.resources.cpu", id="cpu nowhere"),
+        pytest.param(
+            _task({"cpu": "1"}, _container("a", limits={"cpu": "1"})), "spec.resources.memory", id="memory nowhere"
+        ),
+        pytest.param(
+            _task({"cpu": "1", "memory": "1Gi", "accelerators": {"vendor": "nvidia"}}, _container("a")),
+            "spec.resources.accelerators.count",
+            id="accelerator count nowhere",
+        ),
+        pytest.param(
+            _task(
+                {"cpu": "1", "memory": "1Gi", "accelerators": {"vendor": "amd"}},
+                _container("a", limits={"nvidia.com/gpu": 1}),
+            ),
+            "spec.resources.accelerators.count",
+            id="the template's GPUs are another vendor's",
+        ),
+    ],
+)
+def test_a_value_neither_spec_nor_template_states_is_required(spec: dict[str, Any], field: str) -> None:
+    problems = validate_task(spec)
+    assert any(p.field == field and "the template's containers request no" in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        pytest.param(0.5, "500m", id="float"),
+        pytest.param(2, "2", id="int"),
+        pytest.param("2", "2", id="string"),
+        pytest.param(1.5e3, "1500", id="exponent float"),
+    ],
+)
+def test_spec_cpu_accepts_what_kubernetes_accepts(written: object, read: str) -> None:
+    spec = _task({"cpu": written, "memory": "1Gi"}, _container("a"))
+    assert validate_task(spec) == []
+    assert ComputeTaskSpec.model_validate(spec).resources.cpu == read
+
+
+def test_resolve_resources_returns_a_copy() -> None:
+    spec = ComputeTaskSpec.model_validate(_task(None, _container("a", requests={"cpu": "1", "memory": "1Gi"})))
+    resolved = resolve_resources(spec)
+    assert resolved == spec
+    assert resolved is not spec
 
 
 def test_validate_accepts_parsed_models() -> None:
@@ -515,3 +720,35 @@ def test_constants_agree() -> None:
     assert [kind.short_names for kind in KINDS] == [("cid",), ("cpool",), ("ctask",)]
     assert [kind.namespaced for kind in KINDS] == [False, False, True]
     assert {MODELS[kind.kind].model_fields["kind"].default for kind in KINDS} == set(MODELS)
+
+
+def _task_schema() -> dict[str, Any]:
+    return crd(CRD_KINDS[2])["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("path", "maximum"),
+    [
+        pytest.param(("resources", "cpu"), 4096, id="cpu"),
+        pytest.param(("resources", "memory"), 64 << 40, id="memory"),
+        pytest.param(("resources", "accelerators", "minMemory"), 4 << 40, id="device memory"),
+    ],
+)
+def test_spec_quantities_take_numbers_and_strings_in_the_schema(path: tuple[str, ...], maximum: int) -> None:
+    """No structural type is "number or string": the type stays open, the syntax and bounds are checked."""
+    node: Any = _task_schema()
+    for part in path:
+        node = node["properties"][part]
+    assert node["x-kubernetes-preserve-unknown-fields"] is True
+    assert "type" not in node
+    assert "x-kubernetes-int-or-string" not in node
+    assert (node["minimum"], node["exclusiveMinimum"], node["maximum"]) == (0, True, maximum)
+    assert node["pattern"].startswith("^(?P<number>\\+?"), "no minus sign"
+    assert "x-kubernetes-validations" not in node, "CEL cannot type an open field"
+
+
+def test_resources_left_out_are_optional_in_the_schema() -> None:
+    spec = _task_schema()
+    assert "resources" not in spec["required"]
+    assert "required" not in spec["properties"]["resources"]
+    assert "count" not in spec["properties"]["resources"]["properties"]["accelerators"].get("required", [])

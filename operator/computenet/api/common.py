@@ -131,6 +131,19 @@ class Condition(StatusModel):
     )
 
 
+# Kubernetes v1.36.3, k8s.io/apimachinery@v0.36.3/pkg/util/validation/validation.go: IsQualifiedName limits
+# the prefix of a label key to a DNS subdomain of at most 253 characters. The key's pattern states the
+# shape; the prefix's length needs a rule of its own (the whole key may be 253 + 1 + 63 characters).
+_KEY_PREFIX_MESSAGE = "the prefix of a label key (before '/') must be no more than 253 characters"
+
+
+def _prefix_fits(key: str) -> bool:
+    return key.find("/") <= 253
+
+
+# metav1.LabelSelectorRequirement as ValidateLabelSelectorRequirement checks it (Kubernetes v1.36.3,
+# k8s.io/apimachinery@v0.36.3/pkg/apis/meta/v1/validation/validation.go): a qualified key, label values,
+# values required for In and NotIn and forbidden for Exists and DoesNotExist, no other operator.
 class SelectorRequirement(SpecModel):
     """One requirement of a label selector: a key, an operator and (for In / NotIn) values."""
 
@@ -140,6 +153,9 @@ class SelectorRequirement(SpecModel):
             "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
             field_path=".values",
             check=lambda r: (r.operator in ("In", "NotIn")) == bool(r.values),
+        ),
+        Rule(
+            "self.key.indexOf('/') <= 253", _KEY_PREFIX_MESSAGE, field_path=".key", check=lambda r: _prefix_fits(r.key)
         ),
     )
 
@@ -160,6 +176,12 @@ class LabelSelector(SpecModel):
             "must not be empty: set matchLabels or matchExpressions (an empty selector matches everything)",
             check=lambda s: bool(s.match_labels) or bool(s.match_expressions),
         ),
+        Rule(
+            "!has(self.matchLabels) || self.matchLabels.all(k, k.indexOf('/') <= 253)",
+            _KEY_PREFIX_MESSAGE,
+            field_path=".matchLabels",
+            check=lambda s: all(_prefix_fits(key) for key in s.match_labels or {}),
+        ),
     )
 
     match_labels: dict[LabelKey, LabelValue] | None = Field(
@@ -170,8 +192,20 @@ class LabelSelector(SpecModel):
     )
 
 
+# The key follows IsConfigMapKey, the rule for the keys of a Secret's data (Kubernetes v1.36.3,
+# k8s.io/apimachinery@v0.36.3/pkg/util/validation/validation.go): at most 253 of [-._a-zA-Z0-9], not '.'
+# or '..' and not starting with '..'. A key breaking it can never exist in a Secret.
 class SecretKeyRef(SpecModel):
     """A key in a Secret. The operator reads it; its contents never appear in status, events or logs."""
+
+    rules = (
+        Rule(
+            "!has(self.key) || (self.key != '.' && !self.key.startsWith('..'))",
+            "key must not be '.' or '..', nor start with '..': no Secret can hold such a key",
+            field_path=".key",
+            check=lambda r: r.key != "." and not r.key.startswith(".."),
+        ),
+    )
 
     name: SubdomainName = Field(description="Name of the Secret.")
     namespace: DnsLabel = Field(description="Namespace of the Secret (usually the operator's namespace).")

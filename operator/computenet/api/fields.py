@@ -19,9 +19,13 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from computenet.api.uri import SEGMENT_PATTERN
 from computenet.quantity import (
+    MAX_LENGTH,
+    NON_NEGATIVE_QUANTITY_PATTERN,
+    POSITIVE_QUANTITY_PATTERN,
     QUANTITY_PATTERN,
     QuantityError,
     QuantityOutOfRange,
+    canonical_quantity,
     parse_quantity,
     to_int_units,
 )
@@ -163,20 +167,39 @@ Timestamp = Annotated[datetime, PlainSerializer(_format_time, return_type=str)]
 
 _QUANTITY_EXAMPLES = "500m, 2, 1.5Gi or 1e3"
 
+# Bounds no object and no list can meet (and that mean nothing to strings and numbers): an untyped
+# field refuses both at apply time, naming the field. A boolean can only be refused by `not` or
+# `enum`, which the structural translation does not carry (yet).
+_NEITHER_OBJECT_NOR_LIST = {"minProperties": 1, "maxProperties": 0, "minItems": 1, "maxItems": 0}
+
 
 @dataclass(frozen=True)
 class QuantitySpec:
     """Marks a ``str`` field as a Kubernetes quantity with bounds (``Annotated[str, QuantitySpec(...)]``).
 
-    YAML users write ``cpu: 2`` as often as ``cpu: "2"``, so the schema accepts int or string
-    (``x-kubernetes-int-or-string``); Python always sees the string. The format and the bounds are
-    CEL rules: the syntax of :data:`~computenet.quantity.QUANTITY_PATTERN` and the API server's own
-    quantity functions, so the server and :mod:`computenet.quantity` agree on what a quantity is (an
-    integration test holds them to it). ``maximum`` catches absurd sizes (a typo of "64Ti" for "64Gi").
+    ``maximum`` catches absurd sizes (a typo of "64Ti" for "64Gi"); None leaves only the lower bound.
+    Python always sees a string. The API server's structural schemas have no "number or string" type,
+    so a field chooses one of two schemas:
+
+    * ``numbers=False`` (default): ``x-kubernetes-int-or-string``. YAML ``cpu: 2`` and ``cpu: "2"``
+      are accepted, ``cpu: 0.5`` is refused ("must be of type integer,string"). The syntax and the
+      bounds are CEL rules with the API server's own quantity functions (``isQuantity``,
+      ``quantity()``), so every mistake is refused at apply time with a message of its own, and the
+      server and :mod:`computenet.quantity` agree on what a quantity is (an integration test holds
+      them to it). Python refuses floats too.
+    * ``numbers=True``: every YAML number too, as Kubernetes accepts them in a pod (``cpu: 0.5`` is
+      500m). CEL cannot type such a field, so the schema leaves the type open
+      (``x-kubernetes-preserve-unknown-fields``) and states what plain keywords can: a string's
+      syntax without a minus sign (:data:`~computenet.quantity.POSITIVE_QUANTITY_PATTERN`, or the
+      non-negative one with ``allow_zero``), a number's bounds (``minimum``, ``maximum``), and no
+      object or list. A string above ``maximum`` and a boolean (``cpu: true``) pass the API server
+      and are refused by the operator (``Valid=False`` naming the field). A number becomes its canonical
+      string in Python (``0.5`` -> ``"500m"``).
     """
 
-    maximum: str
+    maximum: str | None
     allow_zero: bool = False
+    numbers: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
@@ -186,43 +209,60 @@ class QuantitySpec:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
+        if self.numbers:
+            bounds: dict[str, Any] = {"minimum": 0}
+            if not self.allow_zero:
+                bounds["exclusiveMinimum"] = True
+            if self.maximum is not None:
+                bounds["maximum"] = to_int_units(self.maximum)
+            return {
+                "x-kubernetes-preserve-unknown-fields": True,
+                "maxLength": MAX_LENGTH,
+                "pattern": NON_NEGATIVE_QUANTITY_PATTERN if self.allow_zero else POSITIVE_QUANTITY_PATTERN,
+                **bounds,
+                **_NEITHER_OBJECT_NOR_LIST,
+            }
         return {
             "x-kubernetes-int-or-string": True,
             "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "maxLength": 64,
+            "maxLength": MAX_LENGTH,
             "x-kubernetes-validations": [rule.as_schema() for rule in self.rules],
         }
 
     @property
     def bounds_message(self) -> str:
         lower = "at least 0" if self.allow_zero else "greater than 0"
-        return f"must be {lower} and at most {self.maximum}"
+        return f"must be {lower}" + ("" if self.maximum is None else f" and at most {self.maximum}")
 
     @property
     def rules(self) -> tuple[Rule, Rule]:
+        """The CEL rules of the int-or-string schema: the syntax, then the bounds."""
         low = ">=" if self.allow_zero else ">"
         low_q = (
             "!quantity(self).isLessThan(quantity('0'))"
             if self.allow_zero
             else ("quantity(self).isGreaterThan(quantity('0'))")
         )
-        high_int = to_int_units(self.maximum)
-        high_q = f"!quantity(self).isGreaterThan(quantity({cel_string(self.maximum)}))"
+        high_int = "" if self.maximum is None else f" && self <= {to_int_units(self.maximum)}"
+        high_q = (
+            "" if self.maximum is None else f" && !quantity(self).isGreaterThan(quantity({cel_string(self.maximum)}))"
+        )
         return (
             Rule(
                 f"type(self) == int || (self.matches({cel_string(QUANTITY_PATTERN)}) && isQuantity(self))",
                 f"must be a Kubernetes quantity such as {_QUANTITY_EXAMPLES}",
             ),
             Rule(
-                f"type(self) == int ? (self {low} 0 && self <= {high_int}) : "
-                f"(!isQuantity(self) || ({low_q} && {high_q}))",
+                f"type(self) == int ? (self {low} 0{high_int}) : (!isQuantity(self) || ({low_q}{high_q}))",
                 self.bounds_message,
             ),
         )
 
     def _validate(self, value: object) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise PydanticCustomError("quantity_type", "a quantity is a string or an integer")
+        accepted = (str, int, float) if self.numbers else (str, int)
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            kinds = "a string or a number" if self.numbers else "a string or an integer"
+            raise PydanticCustomError("quantity_type", f"a quantity is {kinds}, not {type(value).__name__}")
         try:
             amount = parse_quantity(value)
         except QuantityOutOfRange:
@@ -232,9 +272,11 @@ class QuantitySpec:
                 "quantity", f"must be a Kubernetes quantity such as {_QUANTITY_EXAMPLES}"
             ) from None
         low_ok = amount >= 0 if self.allow_zero else amount > 0
-        if not low_ok or amount > parse_quantity(self.maximum):
+        if not low_ok or (self.maximum is not None and amount > parse_quantity(self.maximum)):
             raise PydanticCustomError("quantity_range", self.bounds_message)
-        return str(value)
+        if isinstance(value, str):
+            return value
+        return canonical_quantity(value) if self.numbers else str(value)
 
 
 Quantity = Annotated[str, QuantitySpec(maximum="1Ei", allow_zero=True)]

@@ -8,12 +8,18 @@ reasons, the remote Job, and usage and cost once it runs.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
 from computenet.api.constants import (
+    ACCELERATOR_RESOURCES,
     API_VERSION,
     DEFAULT_CURRENCY,
     DEFAULT_POOL,
@@ -38,6 +44,20 @@ from computenet.api.fields import (
     Timestamp,
     cel_string,
 )
+from computenet.api.reservation import (
+    ACCELERATOR_RESOURCE_NAMES,
+    CPU,
+    MEMORY,
+    effective_requests,
+    format_amount,
+)
+from computenet.quantity import (
+    NON_NEGATIVE_QUANTITY_PATTERN,
+    QuantityError,
+    QuantityOutOfRange,
+    canonical_quantity,
+    parse_quantity,
+)
 
 __all__ = [
     "Accelerators",
@@ -45,6 +65,7 @@ __all__ = [
     "ComputeTaskSpec",
     "ComputeTaskStatus",
     "Constraints",
+    "ContainerResources",
     "ContainerTemplate",
     "Cost",
     "DataLocation",
@@ -59,6 +80,7 @@ __all__ = [
     "RegionConstraints",
     "RemoteRef",
     "Resources",
+    "SpecQuantity",
     "TaskSummary",
     "TemplateMetadata",
     "Usage",
@@ -67,11 +89,103 @@ __all__ = [
 MAX_REPLICAS = 10_000
 MAX_ACCELERATORS_PER_REPLICA = 64
 
+_QUANTITY_EXAMPLES = "500m, 2, 0.5, 1.5Gi or 1e3"
+
+
+@dataclass(frozen=True)
+class SpecQuantity:
+    """Marks a ``str`` field as a quantity written as Kubernetes accepts it: a string or a YAML number.
+
+    ``cpu: 0.5``, ``cpu: 2`` and ``cpu: "500m"`` are the same request to Kubernetes (a
+    ``resource.Quantity`` unmarshals JSON numbers), so they are here too: Python sees the string
+    (a number becomes its canonical string, ``0.5`` -> ``"500m"``, read exactly). The API server's
+    structural schemas have no type for "number or string" (``x-kubernetes-int-or-string`` refuses
+    ``0.5``), so the schema leaves the type open (``x-kubernetes-preserve-unknown-fields``) and checks
+    what it can at apply time: the syntax of a string (``pattern``, no sign) and the bounds of a number
+    (``minimum``/``maximum``). The bounds of a string are checked by the operator (``Valid=False``).
+    ``maximum`` is None for template quantities, which Kubernetes bounds itself.
+    """
+
+    maximum: str | None
+    allow_zero: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            self._validate, json_schema_input_schema=core_schema.str_schema()
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        bounds: dict[str, Any] = {"minimum": 0}
+        if not self.allow_zero:
+            bounds["exclusiveMinimum"] = True
+        if self.maximum is not None:
+            top = parse_quantity(self.maximum)
+            bounds["maximum"] = int(top) if top == top.to_integral_value() else float(top)
+        return {
+            "x-kubernetes-preserve-unknown-fields": True,
+            "maxLength": 64,
+            "pattern": NON_NEGATIVE_QUANTITY_PATTERN,
+            **bounds,
+        }
+
+    @property
+    def bounds_message(self) -> str:
+        lower = "at least 0" if self.allow_zero else "greater than 0"
+        return f"must be {lower}" + (f" and at most {self.maximum}" if self.maximum is not None else "")
+
+    def _validate(self, value: object) -> str:
+        try:
+            amount = parse_quantity(value)
+        except QuantityOutOfRange:
+            raise PydanticCustomError("quantity_range", self.bounds_message) from None
+        except QuantityError:
+            raise PydanticCustomError(
+                "quantity", f"{value!r} is not a Kubernetes quantity such as {_QUANTITY_EXAMPLES}"
+            ) from None
+        low_ok = amount >= 0 if self.allow_zero else amount > 0
+        if not low_ok or (self.maximum is not None and amount > parse_quantity(self.maximum)):
+            raise PydanticCustomError("quantity_range", self.bounds_message)
+        return value if isinstance(value, str) else canonical_quantity(value)
+
+
 # Upper bounds catch typos ("64Ti" for "64Gi") rather than describe real hardware limits.
-CpuQuantity = Annotated[str, QuantitySpec(maximum="4096")]
-MemoryQuantity = Annotated[str, QuantitySpec(maximum="64Ti")]
-DeviceMemoryQuantity = Annotated[str, QuantitySpec(maximum="4Ti")]
+CpuQuantity = Annotated[str, SpecQuantity(maximum="4096")]
+MemoryQuantity = Annotated[str, SpecQuantity(maximum="64Ti")]
+DeviceMemoryQuantity = Annotated[str, SpecQuantity(maximum="4Ti")]
+# Data sizes are written as strings ("500Gi"); they keep the shared int-or-string type, whose CEL rules use
+# the API server's own quantity parser.
 DataSizeQuantity = Annotated[str, QuantitySpec(maximum="100Pi", allow_zero=True)]
+TemplateQuantity = Annotated[str, SpecQuantity(maximum=None, allow_zero=True)]
+
+_RESOURCE_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+
+
+def _resource_name(name: str) -> str:
+    if len(name) > 317 or not _RESOURCE_NAME.match(name):
+        raise PydanticCustomError("resource_name", "is not a resource name such as cpu, memory or nvidia.com/gpu")
+    return name
+
+
+ResourceName = Annotated[str, AfterValidator(_resource_name)]
+"""A resource name (a qualified name), checked by the operator only: CEL cannot read a map whose values
+have no type, and template quantities have none (see :class:`SpecQuantity`)."""
+
+
+def _derived_in_schema(*names: str) -> Any:
+    """``json_schema_extra`` that makes ``names`` optional in the CRD: the operator derives them when absent."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        required = [name for name in schema.get("required", []) if name not in names]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+
+    return edit
 
 
 def _no_overlap(first: list[str] | None, second: list[str] | None) -> bool:
@@ -90,11 +204,15 @@ def _disjoint_rule(first: str, second: str, message: str) -> Rule:
 class Accelerators(SpecModel):
     """Accelerators each replica needs, all on the replica's node. Whole devices only."""
 
+    model_config = ConfigDict(json_schema_extra=_derived_in_schema("count"))
+
     count: int = Field(
         ge=1,
         le=MAX_ACCELERATORS_PER_REPLICA,
         strict=True,
-        description=f"Devices per replica: a whole number from 1 to {MAX_ACCELERATORS_PER_REPLICA}.",
+        description=f"Devices per replica: a whole number from 1 to {MAX_ACCELERATORS_PER_REPLICA}. When left "
+        "out, the devices of the vendor's resource (such as nvidia.com/gpu) that the template's pod requests "
+        "(the Kubernetes effective request); one of the two must say it.",
     )
     vendor: Vendor | None = Field(None, description="Required vendor (nvidia, amd, intel, ...); any when omitted.")
     models: SetOf[AcceleratorModel] | None = Field(
@@ -106,10 +224,27 @@ class Accelerators(SpecModel):
 
 
 class Resources(SpecModel):
-    """What one replica needs on one node."""
+    """What one replica needs on one node: placement reserves it, and the replica's pod requests exactly it.
 
-    cpu: CpuQuantity = Field(description="CPU per replica, such as 500m or 8.")
-    memory: MemoryQuantity = Field(description="Memory per replica, such as 512Mi or 64Gi.")
+    The contract with the template's containers, per resource (cpu, memory, the accelerator's
+    resource such as nvidia.com/gpu): requests written in the template are kept and never added to;
+    the rest of the reservation goes to the first container that states neither a request nor a limit
+    for it (an accelerator as request and limit); when every container states its own cpu or memory,
+    the rest becomes the pod-level request. The pod's effective request, counted as kube-scheduler
+    counts it (containers summed, init containers as a running maximum, sidecars added, overhead,
+    requests defaulted from limits), then equals the reservation. A template that asks for more, or
+    for fewer accelerators with no container to receive the rest, is refused (Valid=False naming the
+    container). A value left out here is taken from the template's effective request.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_derived_in_schema(CPU, MEMORY))
+
+    cpu: CpuQuantity = Field(
+        description="CPU per replica, such as 500m, 0.5 or 8. When left out, the template's effective cpu request."
+    )
+    memory: MemoryQuantity = Field(
+        description="Memory per replica, such as 512Mi or 64Gi. When left out, the template's effective memory request."
+    )
     accelerators: Accelerators | None = Field(None, description="Accelerators per replica; none when omitted.")
 
 
@@ -213,13 +348,49 @@ class TemplateMetadata(SpecModel):
     annotations: dict[LabelKey, str] | None = Field(None, max_length=64, description="Annotations.")
 
 
-class ContainerTemplate(SpecModel):
-    """A container of the workload (core/v1 Container); fields beyond name and image pass through."""
+class ContainerResources(SpecModel):
+    """A container's resources (core/v1 ResourceRequirements); quantities may be strings or YAML numbers.
+
+    Amounts are checked at apply time for syntax and sign; the rules between them (a request at most
+    its limit, an extended resource's request equal to its limit) and against spec.resources are
+    checked by the operator (Valid=False naming the field).
+    """
 
     model_config = ConfigDict(extra="allow")
 
-    name: DnsLabel = Field(description="Container name, a DNS label.")
+    requests: dict[ResourceName, TemplateQuantity] | None = Field(
+        None, max_length=64, description="Requests by resource name."
+    )
+    limits: dict[ResourceName, TemplateQuantity] | None = Field(
+        None, max_length=64, description="Limits by resource name."
+    )
+
+
+class ContainerTemplate(SpecModel):
+    """A container of the workload (core/v1 Container); fields beyond these pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: DnsLabel = Field(description="Container name, a DNS label, unique in the pod.")
     image: str = Field(min_length=1, max_length=1024, description="Container image reference.")
+    resources: ContainerResources | None = Field(
+        None, description="Requests and limits; see spec.resources for how they meet the reservation."
+    )
+
+
+def _container_list(description: str, minimum: int) -> Any:
+    return Field(
+        None if minimum == 0 else ...,
+        min_length=minimum,
+        max_length=32,
+        description=description,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+
+
+def _distinct_names(spec: PodSpecTemplate) -> bool:
+    names = [c.name for c in spec.containers] + [c.name for c in spec.init_containers or ()]
+    return len(names) == len(set(names))
 
 
 class PodSpecTemplate(SpecModel):
@@ -227,10 +398,27 @@ class PodSpecTemplate(SpecModel):
 
     model_config = ConfigDict(extra="allow")
 
-    containers: list[ContainerTemplate] = Field(
-        min_length=1, max_length=32, description="Containers of each replica; at least one."
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "!has(self.initContainers) || self.initContainers.all(i, !self.containers.exists(c, c.name == i.name))",
+            "an init container cannot have the name of a container",
+            field_path=".initContainers",
+            check=_distinct_names,
+        ),
+        Rule(
+            "!has(self.nodeName)",
+            "pins the pod to a node before a cluster is chosen: use spec.constraints instead",
+            field_path=".nodeName",
+            check=lambda s: s.node_name is None,
+        ),
+    )
+
+    containers: list[ContainerTemplate] = _container_list("Containers of each replica; at least one.", 1)
+    init_containers: list[ContainerTemplate] | None = _container_list(
+        "Init containers; those with restartPolicy Always are sidecars, whose requests add to the pod's.", 0
     )
     restart_policy: Literal["Never", "OnFailure"] = Field("Never", description="Never or OnFailure, as a Job requires.")
+    node_name: str | None = Field(None, max_length=253, description="Must not be set: placement chooses the cluster.")
 
 
 class PodTemplate(SpecModel):
@@ -243,7 +431,7 @@ class PodTemplate(SpecModel):
 
 
 class JobSpecTemplate(SpecModel):
-    """The Job spec of the workload (batch/v1 JobSpec); fields beyond the pod template pass through.
+    """The Job spec of the workload (batch/v1 JobSpec); fields beyond these pass through.
 
     The operator sets parallelism and completions from spec.replicas when the template leaves them out.
     """
@@ -251,6 +439,12 @@ class JobSpecTemplate(SpecModel):
     model_config = ConfigDict(extra="allow")
 
     template: PodTemplate = Field(description="The pod template.")
+    parallelism: int | None = Field(None, ge=0, description="Must equal spec.replicas when set; best left out.")
+    completions: int | None = Field(None, ge=0, description="Must equal spec.replicas when set; best left out.")
+    completion_mode: Literal["NonIndexed", "Indexed"] | None = Field(
+        None, description="Indexed by default for more than one replica, so each replica knows its rank."
+    )
+    suspend: bool | None = Field(None, description="Must not be true: use spec.suspend to hold a task back.")
 
 
 class JobTemplate(SpecModel):
@@ -260,10 +454,74 @@ class JobTemplate(SpecModel):
     spec: JobSpecTemplate = Field(description="The Job spec.")
 
 
+def _derive_resources(data: Any) -> Any:
+    """Fill in what ``spec.resources`` leaves out from the template's effective request (raw input).
+
+    Only what the template states is filled in; anything else stays absent, so the field is reported
+    as required. Malformed input is left for field validation to report.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    resources = data.get("resources", {})
+    pod_spec = _pod_spec(data.get("template"))
+    if not isinstance(resources, Mapping) or pod_spec is None:
+        return data
+    effective = effective_requests(pod_spec)
+    filled = dict(resources)
+    for name in (CPU, MEMORY):
+        if filled.get(name) is None and effective.get(name, 0) > 0:
+            filled[name] = format_amount(name, effective[name])
+    accelerators = filled.get("accelerators")
+    if isinstance(accelerators, Mapping) and accelerators.get("count") is None:
+        resource = _accelerator_resource(accelerators.get("vendor"), effective)
+        if resource is not None and effective.get(resource, 0) > 0:
+            filled["accelerators"] = {**accelerators, "count": effective[resource]}
+    return {**data, "resources": filled}
+
+
+def _pod_spec(template: object) -> Mapping[str, Any] | None:
+    for key in ("spec", "template", "spec"):
+        if not isinstance(template, Mapping):
+            return None
+        template = template.get(key)
+    return template if isinstance(template, Mapping) else None
+
+
+def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str | None:
+    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests."""
+    if vendor is not None:
+        return ACCELERATOR_RESOURCES.get(Vendor(str(vendor))) if vendor in set(Vendor) else None
+    stated = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]
+    return stated[0] if len(stated) == 1 else None
+
+
+def _equals_replicas(name: str) -> Rule:
+    return Rule(
+        f"!has(self.template.spec.{name}) || self.template.spec.{name} == self.replicas",
+        "must equal spec.replicas: leave it out, the operator sets it from replicas",
+        field_path=f".template.spec.{name}",
+        check=lambda s: getattr(s.template.spec, name) in (None, s.replicas),
+    )
+
+
 class ComputeTaskSpec(SpecModel):
-    """One demand for compute: what each replica needs, where it may run, and the workload."""
+    """One demand for compute: what each replica needs, where it may run, and the workload.
+
+    A parsed spec is a resolved one: what ``resources`` leaves out is filled in from the template's
+    effective request while parsing (see :class:`Resources`), or the field is reported as required.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_derived_in_schema("resources"))
 
     rules: ClassVar[tuple[Rule, ...]] = (
+        _equals_replicas("parallelism"),
+        _equals_replicas("completions"),
+        Rule(
+            "!has(self.template.spec.suspend) || !self.template.spec.suspend",
+            "would keep the Job from ever running: use spec.suspend instead",
+            field_path=".template.spec.suspend",
+            check=lambda s: not s.template.spec.suspend,
+        ),
         Rule(
             "!has(self.constraints) || !has(self.constraints.maxLatencyMs)"
             " || (has(self.data) && has(self.data.region))",
@@ -285,7 +543,9 @@ class ComputeTaskSpec(SpecModel):
         strict=True,
         description="Replicas, placed together in one identifier (a gang): all fit or none runs.",
     )
-    resources: Resources = Field(description="What each replica needs.")
+    resources: Resources = Field(
+        description="What each replica needs; what it leaves out is taken from the template's containers."
+    )
     constraints: Constraints | None = Field(None, description="Where the task may run, and at what price.")
     data: DataLocation | None = Field(None, description="Where the input data lives.")
     priority: int = Field(
@@ -301,6 +561,11 @@ class ComputeTaskSpec(SpecModel):
     )
     failover: Failover = Field(default_factory=Failover, description="What to do when the member is lost.")
     template: JobTemplate = Field(description="The workload, as a batch/v1 Job template.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve(cls, data: Any) -> Any:
+        return _derive_resources(data)
 
 
 class Offer(StatusModel):

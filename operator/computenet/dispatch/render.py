@@ -1,10 +1,13 @@
 """The remote Job for a task: its template, plus exactly what placement decided.
 
 The user's template passes through untouched except for what the operator owns: the origin
-labels (on the Job and its pods), the per-replica resources on the first container, the gang as
-parallelism and completions (Indexed, so each replica knows its rank), and node selection that
-pins the pods to the partition and accelerator model placement chose, so the member's own
-scheduler lands them where placement counted on.
+labels (on the Job and its pods), the per-replica reservation under the resource contract
+(:mod:`computenet.api.reservation`: requests written in the template are kept, the rest goes to the
+first container without one, or to the pod-level request for cpu and memory, so the pod's effective
+request equals what placement reserved), every resource quantity as a canonical string (the
+Kubernetes client models refuse numbers), the gang as parallelism and completions (Indexed, so each
+replica knows its rank), and node selection that pins the pods to the partition and accelerator
+model placement chose, so the member's own scheduler lands them where placement counted on.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.constants import ORIGIN_ANNOTATION
+from computenet.api.problems import ContractError
+from computenet.api.reservation import Reservation, apply_reservation
 from computenet.dispatch.naming import job_name, origin_labels
 from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
+from computenet.quantity import cpu_millis, to_int_units
 
 PRODUCT_LABEL = {"nvidia.com/gpu": NVIDIA_PRODUCT_LABEL, "amd.com/gpu": AMD_PRODUCT_LABEL}
 
@@ -50,7 +56,13 @@ def render_job(
     attempt: int,
     hub: str,
 ) -> dict[str, Any]:
-    """The batch/v1 Job manifest (a new dict; `template` is not modified)."""
+    """The batch/v1 Job manifest (a new dict; `template` is not modified).
+
+    ``requests`` holds the per-replica ``cpu`` and ``memory`` quantities, ``accelerators`` the
+    devices of ``target.accelerator_resource``. Raises :class:`~computenet.api.problems.ContractError`
+    if the template cannot carry that reservation (admission refuses such a task first; a target
+    whose accelerator resource differs from the template's can still meet it here).
+    """
     tpl = copy.deepcopy(dict(template))
     meta = tpl.get("metadata") or {}
     spec: dict[str, Any] = tpl.get("spec") or {}
@@ -64,9 +76,14 @@ def render_job(
     pod = spec.setdefault("template", {})
     pod_meta = pod.setdefault("metadata", {})
     pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
-    pod_spec = pod.setdefault("spec", {})
+    reservation = Reservation.of(
+        cpu_millis(requests["cpu"]), to_int_units(requests["memory"]), target.accelerator_resource, accelerators
+    )
+    pod_spec, problems = apply_reservation(pod.get("spec") or {}, reservation)
+    if problems:
+        raise ContractError(problems)
+    pod["spec"] = pod_spec
     pod_spec.setdefault("restartPolicy", "Never")
-    _set_resources(pod_spec["containers"][0], requests, target.accelerator_resource, accelerators)
     _pin_nodes(pod_spec, target)
 
     return {
@@ -83,15 +100,6 @@ def render_job(
         },
         "spec": spec,
     }
-
-
-def _set_resources(container: dict[str, Any], requests: Mapping[str, str], resource: str | None, count: int) -> None:
-    res = container.setdefault("resources", {})
-    req = res.setdefault("requests", {})
-    req.update(requests)
-    if resource and count:
-        req[resource] = str(count)
-        res.setdefault("limits", {})[resource] = str(count)  # extended resources need limits == requests
 
 
 def _pin_nodes(pod_spec: dict[str, Any], target: Target) -> None:

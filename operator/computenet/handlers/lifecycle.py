@@ -26,7 +26,10 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.watching.client_timeout = 300
     settings.batching.worker_limit = 200
     op_settings: Settings = memo["settings"]
-    memo["runtime"] = await Runtime.start(op_settings)
+    runtime = await Runtime.start(op_settings)
+    # kopf starts only in the active replica (see computenet.__main__): this one leads.
+    runtime.metrics.leader.set(1)
+    memo["runtime"] = runtime
 
 
 @kopf.on.login()

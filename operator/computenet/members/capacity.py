@@ -1,8 +1,20 @@
 """Capacity of one identifier: totals per resource and per accelerator model, down to the node.
 
-Free is counted only on nodes that can take new pods (Ready and not cordoned): a cordoned node's
-idle GPUs are not capacity anyone can use. The largest free slot per model is the most devices
-of that model free on a single node, which is what decides whether a multi-GPU pod fits at all.
+Allocated is what kube-scheduler has charged each node: the requests of the non-terminated pods
+bound to it, counted by :mod:`computenet.podresources` (sidecars, init containers, pod-level
+resources and overhead included) plus one ``pods`` slot each.
+
+Free is what one more ordinary pod could still get, so it is counted only where kube-scheduler
+would bind one (``placement.nodes``):
+- on nodes that accept new pods: Ready, not cordoned, and without a node-condition taint
+  (``node.kubernetes.io/not-ready``, ``unreachable``, ``unschedulable``, ``*-pressure``, ...).
+  A cordoned or NotReady node's idle GPUs are not capacity anyone can use. Taints a cluster puts
+  on its own pools (``nvidia.com/gpu:NoSchedule``) do not hide capacity here, since tasks that
+  tolerate them use it; placement's Taints filter decides per task;
+- and on nodes with a pod slot left: where bound pods already fill the node's allocatable
+  ``pods``, nothing on it is free (kube-scheduler's "Too many pods").
+The largest free slot per model is the most devices of that model free on a single node, which is
+what decides whether a multi-GPU pod fits at all.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
 from computenet.placement.accelerators import accelerator_facts
+from computenet.placement.nodes import accepts_new_pods, pod_slots_left
 
 ModelOf = Callable[[Mapping[str, str], str], str | None]
 """(node labels, extended resource name) -> accelerator model, or None when the node does not say."""
@@ -66,17 +79,18 @@ def summarize(
     cap = Capacity()
     for node in nodes:
         cap.nodes_total += 1
-        schedulable = node.ready and not node.unschedulable
+        schedulable = accepts_new_pods(node)
         cap.nodes_ready += node.ready
         cap.nodes_schedulable += schedulable
         used = requested_on(node.name)
+        has_room = schedulable and pod_slots_left(node.allocatable, used)
         for name, amount in node.capacity.items():
             _inc(cap.capacity, name, amount)
         for name, amount in node.allocatable.items():
             _inc(cap.allocatable, name, amount)
             held = used.get(name, 0)
             _inc(cap.allocated, name, held)
-            node_free = max(amount - held, 0) if schedulable else 0
+            node_free = max(amount - held, 0) if has_room else 0
             _inc(cap.free, name, node_free)
             if is_accelerator(name) and amount > 0:
                 model = model_of(node.labels, name) or UNKNOWN_MODEL

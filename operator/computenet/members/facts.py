@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from computenet import podresources
 from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
 from computenet.quantity import QuantityError, cpu_millis, to_int_units
 
@@ -70,34 +71,46 @@ def node_facts(obj: Mapping[str, Any]) -> NodeFacts:
     )
 
 
-def pod_requests(spec: Mapping[str, Any]) -> dict[str, int]:
-    """What the scheduler reserves for a pod: the larger of its containers' sum and any init container."""
-    total: dict[str, int] = {}
-    for c in spec.get("containers") or ():
-        for name, amount in resource_amounts((c.get("resources") or {}).get("requests")).items():
-            total[name] = total.get(name, 0) + amount
-        # Extended resources (GPUs) are often given as limits only; limits then imply requests.
-        for name, amount in resource_amounts((c.get("resources") or {}).get("limits")).items():
-            if "/" in name and name not in ((c.get("resources") or {}).get("requests") or {}):
-                total[name] = total.get(name, 0) + amount
-    for c in spec.get("initContainers") or ():
-        for name, amount in resource_amounts((c.get("resources") or {}).get("requests")).items():
-            total[name] = max(total.get(name, 0), amount)
-    for name, amount in resource_amounts(spec.get("overhead")).items():
-        total[name] = total.get(name, 0) + amount
+def pod_requests(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """What the scheduler reserves on a node for a pod, plus the one pod slot it takes (``pods``).
+
+    The rule is kube-scheduler's (see :mod:`computenet.podresources`): containers and sidecars
+    summed, init containers as a running maximum, pod-level resources, overhead, limits implying
+    requests, and for a bound pod the larger of spec and reported (resized) requests.
+    """
+    total = podresources.pod_requests(spec, status)
     total["pods"] = 1  # every pod takes one of the node's pod slots
     return total
 
 
+def holds_resources(obj: Mapping[str, Any]) -> bool:
+    """Whether kube-scheduler counts this pod against its node once bound.
+
+    The scheduler's pod informer leaves out Succeeded and Failed pods (``pkg/scheduler/scheduler.go``,
+    field selector ``status.phase!=Succeeded,status.phase!=Failed``, v1.36.3); a pod being deleted
+    (``deletionTimestamp`` set) stays in its cache, holding its requests, until it is gone.
+    """
+    return _mapping(obj.get("status")).get("phase") not in TERMINAL_POD_PHASES
+
+
 def pod_facts(obj: Mapping[str, Any]) -> PodFacts | None:
-    """Facts of a pod that holds resources, or None once it has terminated."""
-    if (obj.get("status") or {}).get("phase") in TERMINAL_POD_PHASES:
+    """Facts of a pod that holds (or, still unbound, will hold) resources; None once it has terminated.
+
+    ``node`` is set only for a pod bound to a node (``spec.nodeName``); only those count on a node.
+    """
+    if not holds_resources(obj):
         return None
-    labels = obj["metadata"].get("labels") or {}
-    spec = obj.get("spec") or {}
+    labels = _mapping(_mapping(obj.get("metadata")).get("labels"))
+    spec = _mapping(obj.get("spec"))
+    node = spec.get("nodeName")
+    status = obj.get("status")
     return PodFacts(
-        node=spec.get("nodeName") or None,
-        requests=pod_requests(spec),
+        node=node if isinstance(node, str) and node else None,
+        requests=pod_requests(spec, status if isinstance(status, Mapping) else None),
         task_uid=labels.get(TASK_UID_LABEL),
         attempt=labels.get(ATTEMPT_LABEL),
     )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

@@ -15,6 +15,12 @@ changed is recomputed:
   are recomputed in one vector pass (proportional to the pool: ~tens of ms per 100k nodes);
 - nothing changed: the previous snapshot is returned as is.
 
+A node whose pod slots are all taken (bound pods, counted as ``pods`` in `requested`, reach its
+allocatable ``pods``) has no room for any pod, whatever its free cpu, memory and devices: the
+builder records it as fully requested, as kube-scheduler's NodeResourcesFit rejects it with
+"Too many pods" (``placement.nodes.pod_slots_left``). `add_requested` deltas do not carry pod
+counts; the member layer uses `upsert_node` and `set_requested`, which do.
+
 The builder is not thread-safe; snapshots are immutable and may be shared freely.
 """
 
@@ -29,10 +35,10 @@ from computenet.placement import table
 from computenet.placement.arrays import EMPTY_INT, IntArray, csr, frozen, ranges
 from computenet.placement.identifiers import Identifier
 from computenet.placement.labels import Selector
-from computenet.placement.nodes import NodeLike, selects
+from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
-from computenet.placement.store import KIND, SCHEDULABLE, NodeStore
+from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, SCHEDULABLE, NodeStore
 from computenet.placement.summary import summarize
 
 
@@ -56,6 +62,8 @@ class SnapshotBuilder:
         self._values_dirty: set[str] = set()
         self._last: Snapshot | None = None
         self._seen = (-1, -1)
+        self._pod_slots: dict[int, int] = {}
+        """Allocatable ``pods`` of each row whose node reports it."""
 
     # ---- identifiers ----
 
@@ -99,7 +107,14 @@ class SnapshotBuilder:
         """Add or replace a node; `requested` defaults to the node's own `requested` if it has one."""
         if requested is None:
             requested = getattr(node, "requested", None) or {}
+        allocatable = node.allocatable
+        if not pod_slots_left(allocatable, requested):
+            requested = {**requested, **{k: max(v, requested.get(k, 0)) for k, v in allocatable.items()}}
         change = self._store.upsert(cluster, node, requested)
+        if PODS in allocatable:
+            self._pod_slots[change.row] = allocatable[PODS]
+        else:
+            self._pod_slots.pop(change.row, None)
         labels = {"kubernetes.io/hostname": node.name, **node.labels}
         for name in self._by_cluster.get(cluster, ()):
             record = self._records[name]
@@ -119,6 +134,7 @@ class SnapshotBuilder:
         row = self._store.remove(cluster, name)
         if row is None:
             return
+        self._pod_slots.pop(row, None)
         for ident in self._by_cluster.get(cluster, ()):
             record = self._records[ident]
             if row in record.rows:
@@ -130,11 +146,15 @@ class SnapshotBuilder:
             self.remove_node(cluster, name)
 
     def set_requested(self, cluster: str, node: str, requested: Mapping[str, int]) -> None:
-        """Replace what non-terminated pods request on a node (the reflector's running sum)."""
+        """Replace what non-terminated pods request on a node (the reflector's running sum, with ``pods``)."""
         row = self._require(cluster, node)
         resource = self._store.accelerator_resource(row)
         current = tuple(self._store.requested[row].tolist())
         wanted = (requested.get(CPU, 0), requested.get(MEMORY, 0), requested.get(resource, 0) if resource else 0)
+        slots = self._pod_slots.get(row)
+        if slots is not None and not pod_slots_left({PODS: slots}, requested):
+            allocatable = self._store.static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC]].tolist()
+            wanted = tuple(max(w, a) for w, a in zip(wanted, allocatable, strict=True))
         if current != wanted:
             self._store.add_requested(row, *(w - c for w, c in zip(wanted, current, strict=True)))
             self._touch(cluster, row)

@@ -1,10 +1,11 @@
 """Everything one decision derives from (snapshot, demand, assumptions), each computed once.
 
 Filters and scores are small because the shared derivations live here: which node kinds suit the
-task (architecture, accelerator, taints), which label sets satisfy its nodeSelector, the model
-columns a gang may land on, latency and transfer time to its data, and its price per hour. The
-fit results (`fit.ensure`) are stored here too, so the Price filter and the scores reuse what the
-Resources filter computed, yet each plugin still works alone on any identifiers.
+task (architecture, accelerator, taints), which label sets and nodes satisfy its nodeSelector,
+nodeName and required node affinity, the model columns a gang may land on, latency and transfer
+time to its data, and its price per hour. The fit results (`fit.ensure`) are stored here too, so
+the Price filter and the scores reuse what the Resources filter computed, yet each plugin still
+works alone on any identifiers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from functools import cached_property
 import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL, lookup
+from computenet.placement.affinity import PreferredAffinity, RequiredAffinity
+from computenet.placement.affinity_columns import (
+    TermColumns,
+    any_term,
+    any_term_per_label_set,
+    rows_named,
+    term_columns,
+)
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
 from computenet.placement.nodes import Taint, selects, tolerated
@@ -88,29 +97,102 @@ class Context:
     def kind_ok(self) -> BoolArray:
         return self.kind_arch_ok & self.kind_accelerator_ok & self.kind_tolerated
 
-    # ---- labels ----
+    # ---- labels, names and node affinity ----
+    #
+    # kube-scheduler admits a node only if the pod's nodeSelector, nodeName and required node
+    # affinity all hold (and the identifier's partition selector chose the node in the first
+    # place). `label_ok` says per label set whether that is possible at all, `rows_selected` per
+    # node row whether it holds. The NodeSelector and NodeAffinity filters report the two halves
+    # separately, so a rejection names the constraint that failed.
 
     @cached_property
     def hostname(self) -> str | None:
         return self.demand.node_selector.get(HOSTNAME_LABEL)
 
     @cached_property
-    def label_ok(self) -> BoolArray | None:
+    def selector_label_ok(self) -> BoolArray | None:
         """Per label set: does it satisfy the pod nodeSelector (hostname aside)? None: no selector."""
         selector = {k: v for k, v in self.demand.node_selector.items() if k != HOSTNAME_LABEL}
         if not selector:
             return None
-        sets = self.snapshot.vocabulary.label_sets
-        return np.array([selects(selector, dict(labels)) for labels in sets], dtype=bool)
+        return np.array([selects(selector, labels) for labels in self.snapshot.vocabulary.label_maps], dtype=bool)
+
+    @cached_property
+    def required(self) -> RequiredAffinity | None:
+        """The pod's required node affinity, parsed; None when it has none."""
+        affinity = self.demand.node_affinity
+        if affinity is None or affinity.required is None:
+            return None
+        return RequiredAffinity.of(affinity.required)
+
+    @cached_property
+    def required_columns(self) -> tuple[TermColumns, ...]:
+        required = self.required
+        return () if required is None else tuple(term_columns(self.snapshot, t) for t in required.terms)
+
+    @cached_property
+    def preferred(self) -> PreferredAffinity:
+        """The pod's preferred node affinity, parsed (no terms when it has none)."""
+        affinity = self.demand.node_affinity
+        return PreferredAffinity.of(affinity.preferred if affinity is not None else ())
+
+    @cached_property
+    def preferred_columns(self) -> tuple[tuple[int, TermColumns], ...]:
+        return tuple((w, term_columns(self.snapshot, t)) for w, t in self.preferred.terms)
+
+    @cached_property
+    def label_ok(self) -> BoolArray | None:
+        """Per label set: whether its nodes may satisfy nodeSelector, nodeName and required affinity.
+
+        None when the pod constrains nodes by none of them. Exact for nodes without a
+        hostname, name or nodeName condition; `rows_selected` is exact for every node.
+        """
+        size = len(self.snapshot.vocabulary.label_sets)
+        if self.required is None:
+            if self.selector_label_ok is None and self.hostname is None and self.demand.node_name is None:
+                return None
+            return self.selector_label_ok if self.selector_label_ok is not None else np.ones(size, dtype=bool)
+        affine = any_term_per_label_set(self.required_columns, size)
+        return affine if self.selector_label_ok is None else affine & self.selector_label_ok
+
+    @cached_property
+    def named_rows(self) -> BoolArray | None:
+        """Over all node rows: the nodeSelector hostname and the nodeName, if the pod names a node."""
+        nodes, mask = self.snapshot.nodes, None
+        for wanted, column in ((self.hostname, nodes.hostnames), (self.demand.node_name, nodes.names)):
+            if wanted is not None:
+                named = rows_named(column, (wanted,))
+                mask = named if mask is None else mask & named
+        return mask
+
+    def rows_by_selector(self, rows: IntArray) -> BoolArray | None:
+        """Per node row: do the pod's nodeSelector and nodeName select it? None when it has neither."""
+        ok = None if self.selector_label_ok is None else self.selector_label_ok[self.snapshot.nodes.labels[rows]]
+        if self.named_rows is not None:
+            ok = self.named_rows[rows] if ok is None else ok & self.named_rows[rows]
+        return ok
+
+    def rows_by_affinity(self, rows: IntArray) -> BoolArray | None:
+        """Per node row: does the required node affinity hold? None when the pod has none."""
+        if self.required is None:
+            return None
+        return any_term(self.snapshot, self.required_columns, rows)
 
     def rows_selected(self, rows: IntArray) -> BoolArray | None:
-        """Per node row: does the pod nodeSelector select it? None when there is no selector."""
-        ok = None if self.label_ok is None else self.label_ok[self.snapshot.nodes.labels[rows]]
-        if self.hostname is not None:
-            names = self.snapshot.nodes.hostnames
-            by_host = np.fromiter((names[r] == self.hostname for r in rows), dtype=bool, count=len(rows))
-            ok = by_host if ok is None else ok & by_host
-        return ok
+        """Per node row: whether the pod may run there (nodeSelector, nodeName, required affinity).
+
+        None when the pod constrains nodes by none of them.
+        """
+        by_selector, by_affinity = self.rows_by_selector(rows), self.rows_by_affinity(rows)
+        if by_selector is None or by_affinity is None:
+            return by_affinity if by_selector is None else by_selector
+        return by_selector & by_affinity
+
+    @cached_property
+    def unevaluated(self) -> tuple[str, ...]:
+        """The pod's constraints placement did not evaluate, for the decision to name."""
+        extra = ("preferred node affinity (invalid)",) if self.preferred.errors else ()
+        return (*self.demand.unevaluated, *extra)
 
     # ---- entries ----
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.context import Context
-from computenet.placement.explain import summarize
+from computenet.placement.explain import caveat, summarize
 from computenet.placement.framework import Filter, Reason
 from computenet.placement.resources import Usage
 
@@ -79,6 +79,8 @@ class Decision:
         """Identifiers the decision looked at: the task's pool, or the whole snapshot."""
         self.per_replica: Usage = ctx.need
         self.replicas = ctx.replicas
+        self.unevaluated: tuple[str, ...] = ctx.unevaluated
+        """Constraints of the pod template that placement did not evaluate (see `pod_spec`)."""
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
         nodes = snap.nodes
         self.assignment = tuple(
@@ -134,9 +136,14 @@ class Decision:
             groups[self._filters[f].reason(self._ctx, code)] += count
         return tuple((count, reason) for reason, count in sorted(groups.items(), key=lambda g: (-g[1], g[0].phrase)))
 
+    @property
+    def caveat(self) -> str:
+        """The caveat for any message about this decision: "not evaluated by placement: ..." or ""."""
+        return caveat(self.unevaluated)
+
     @cached_property
     def summary(self) -> str:
-        """One line for the status condition."""
+        """One line for the status condition; ends with the caveat, if any."""
         groups = [(count, reason.phrase) for count, reason in self.reasons]
         chosen = self.chosen
         return summarize(
@@ -145,4 +152,5 @@ class Decision:
             groups,
             chosen.identifier if chosen else None,
             chosen.score if chosen else 0.0,
+            self.unevaluated,
         )

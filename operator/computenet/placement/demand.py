@@ -2,7 +2,9 @@
 
 Amounts are integers (cpu millicores, memory bytes, device counts); the lead converts the task's
 quantities. A gang of `replicas` must land in one identifier, on one accelerator model, with as
-many replicas per node as fit.
+many replicas per node as fit. The pod template's node constraints (nodeSelector, nodeName,
+tolerations, node affinity) come from `pod_spec.pod_constraints`, and must all hold on a node
+together with the identifier's own partition selector, as kube-scheduler requires.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from computenet.placement.accelerators import canonical
+from computenet.placement.affinity import NodeAffinity
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
 
@@ -65,9 +68,11 @@ class Weights:
     locality: float = 1.0
     reliability: float = 1.0
     preference: float = 1.0
+    affinity: float = 1.0
+    """The pod template's preferred node affinity (see `scores.node_preference`)."""
 
     def __post_init__(self) -> None:
-        if min(self.fit, self.price, self.locality, self.reliability, self.preference) < 0:
+        if min(self.fit, self.price, self.locality, self.reliability, self.preference, self.affinity) < 0:
             raise ValueError("score weights must not be negative")
 
 
@@ -84,6 +89,12 @@ class Demand:
     accelerators: AcceleratorDemand | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Toleration, ...] = ()
+    node_name: str | None = None
+    """The pod template's nodeName: its pods run on that node or nowhere."""
+    node_affinity: NodeAffinity | None = None
+    """The pod template's node affinity: required terms filter nodes, preferred ones score them."""
+    unevaluated: tuple[str, ...] = ()
+    """Pod constraints placement cannot evaluate (e.g. "podAntiAffinity"); decisions name them."""
     constraints: Constraints = field(default_factory=Constraints)
     data: Data | None = None
     weights: Weights = field(default_factory=Weights)

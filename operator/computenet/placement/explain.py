@@ -3,6 +3,9 @@
 Rejections are grouped by their phrase, largest group first, e.g.
 "0/5 identifiers fit: 3 insufficient nvidia.com/gpu (NVIDIA-H100-80GB-HBM3) on any single node,
 2 price above 4.00/h". The full per-identifier breakdown stays in the decision.
+
+Constraints of the pod template that placement cannot evaluate are never silently dropped: the
+line ends with them, e.g. "...; not evaluated by placement: podAntiAffinity, topologySpreadConstraints".
 """
 
 from __future__ import annotations
@@ -10,11 +13,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def summarize(fitting: int, total: int, groups: Sequence[tuple[int, str]], chosen: str | None, score: float) -> str:
+def caveat(unevaluated: Sequence[str]) -> str:
+    """The line's tail "not evaluated by placement: a, b", or "" when placement evaluated everything."""
+    return f"not evaluated by placement: {', '.join(unevaluated)}" if unevaluated else ""
+
+
+def summarize(
+    fitting: int,
+    total: int,
+    groups: Sequence[tuple[int, str]],
+    chosen: str | None,
+    score: float,
+    unevaluated: Sequence[str] = (),
+) -> str:
     rejected = ", ".join(f"{count} {phrase}" for count, phrase in groups)
     if chosen is not None:
         line = f"placed on {chosen} (score {score:.1f}); {fitting}/{total} identifiers fit"
-        return f"{line}; rejected: {rejected}" if rejected else line
-    if total == 0:
-        return "0/0 identifiers fit: the pool has no identifiers"
-    return f"{fitting}/{total} identifiers fit: {rejected}"
+        line = f"{line}; rejected: {rejected}" if rejected else line
+    elif total == 0:
+        line = "0/0 identifiers fit: the pool has no identifiers"
+    else:
+        line = f"{fitting}/{total} identifiers fit: {rejected}"
+    note = caveat(unevaluated)
+    return f"{line}; {note}" if note else line

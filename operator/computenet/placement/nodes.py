@@ -3,7 +3,12 @@
 A pod lands on a node only if the node's labels satisfy the pod's nodeSelector and the pod
 tolerates every NoSchedule/NoExecute taint. Placement applies the same rules so that it never
 picks an identifier whose scheduler would leave the pods Pending. PreferNoSchedule taints are
-soft and do not reject. Node affinity, topology spread and pod affinity are not modelled.
+soft and do not reject. Node affinity is `affinity.py`'s; topology spread and pod affinity are not
+modelled.
+
+Two more rules decide whether a node has room for one more pod at all, for any task:
+`accepts_new_pods` (Ready, not cordoned, no node-condition taint) and `pod_slots_left` (the
+kube-scheduler NodeResourcesFit rule that ``len(pods) + 1 <= allocatable pods``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,22 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
+PODS = "pods"
+NODE_CONDITION_TAINTS = frozenset(
+    {
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+        "node.kubernetes.io/unschedulable",
+        "node.kubernetes.io/memory-pressure",
+        "node.kubernetes.io/disk-pressure",
+        "node.kubernetes.io/network-unavailable",
+        "node.kubernetes.io/pid-pressure",
+        "node.kubernetes.io/out-of-service",
+    }
+)
+"""The taints Kubernetes itself puts on nodes for their condition (k8s.io/api v0.36.3,
+``core/v1/well_known_taints.go``); the node lifecycle controller and kubelet set them, and only
+system pods tolerate them."""
 
 
 class TaintLike(Protocol):
@@ -94,3 +115,40 @@ class Node:
     taints: Sequence[TaintLike] = ()
     ready: bool = True
     unschedulable: bool = False
+
+
+class NodeState(Protocol):
+    """What decides whether a node takes new pods (the member layer's records fit as they are)."""
+
+    @property
+    def taints(self) -> Sequence[TaintLike]: ...
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def unschedulable(self) -> bool: ...
+
+
+def accepts_new_pods(node: NodeState) -> bool:
+    """Whether kube-scheduler would bind an ordinary pod (no condition tolerations) to this node.
+
+    Ready, not cordoned (``spec.unschedulable``, which kube-scheduler's NodeUnschedulable plugin
+    rejects), and without a blocking node-condition taint (``node.kubernetes.io/not-ready`` and
+    kin, which the TaintToleration plugin rejects). Taints of the cluster's own choosing (a GPU
+    pool's ``nvidia.com/gpu``) are left to the per-task Taints filter.
+    """
+    return (
+        node.ready
+        and not node.unschedulable
+        and not any(t.key in NODE_CONDITION_TAINTS and t.effect in BLOCKING_EFFECTS for t in node.taints)
+    )
+
+
+def pod_slots_left(allocatable: Mapping[str, int], requested: Mapping[str, int]) -> bool:
+    """Whether one more pod fits the node's pod count.
+
+    kube-scheduler v1.36.3, ``noderesources/fit.go`` ``fitsRequest``: ``len(nodeInfo.Pods) + 1 >
+    allowedPodNumber`` is "Too many pods". `requested` counts each bound pod as ``pods: 1``; a node
+    that does not report ``pods`` in its allocatable is not limited here.
+    """
+    slots = allocatable.get(PODS)
+    return slots is None or requested.get(PODS, 0) < slots

@@ -97,6 +97,29 @@ class Vocabulary:
         table = np.array(self.kinds, dtype=np.int64).reshape(-1, 4)
         return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
 
+    @cached_property
+    def label_maps(self) -> tuple[Mapping[str, str], ...]:
+        """Each label set as a mapping (hostname excluded, see `store`), for selector matching."""
+        return tuple(dict(labels) for labels in self.label_sets)
+
+    def label_column(self, key: str) -> tuple[IntArray, tuple[str, ...]]:
+        """One label across label sets: per set, the index of its value in `values`, or -1 if absent.
+
+        Lets a selector requirement be decided per distinct value instead of per label set.
+        Computed once per key and vocabulary (a vocabulary outlives many snapshots).
+        """
+        cache: dict[str, tuple[IntArray, tuple[str, ...]]] = self.__dict__.setdefault("_label_columns", {})
+        found = cache.get(key)
+        if found is None:
+            values: dict[str, int] = {}
+            codes = np.fromiter(
+                (-1 if (v := m.get(key)) is None else values.setdefault(v, len(values)) for m in self.label_maps),
+                dtype=np.int64,
+                count=len(self.label_maps),
+            )
+            found = cache[key] = (codes, tuple(values))
+        return found
+
     def model_name(self, model: int) -> str:
         resource, name = self.models[model]
         return name or (f"unlabelled {resource}" if resource else "none")

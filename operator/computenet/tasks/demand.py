@@ -1,11 +1,18 @@
-"""A task's demand as placement reads it: plain numbers and constraints from the spec and template."""
+"""A task's demand as placement reads it: plain numbers and constraints from the spec and template.
+
+The Job template's pod spec is read by `placement.pod_spec.pod_constraints`, which never raises
+on malformed input (the CRD passes the template through unvalidated): nodeSelector, nodeName,
+tolerations and node affinity become placement types, and what placement cannot evaluate (pod
+affinity, topology spread, ...) is carried as names that the decision reports.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from computenet.api.pool import PlacementPolicy
-from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Toleration, Weights
+from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
+from computenet.placement.pod_spec import pod_constraints
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.record import TaskRecord
 
@@ -13,25 +20,25 @@ MIB = 1 << 20
 
 
 def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
+    """The pool's weights, and preferred node affinity's, which the API does not have yet.
+
+    Preferred node affinity counts as much as the pool's average score weight (25 with the
+    defaults 40/30/20/10), so it scales with whatever weights a pool chose.
+    """
     if policy is None:
         return Weights(), Strategy.BINPACK
     w = policy.weights
     strategy = Strategy.SPREAD if str(policy.strategy).lower() == "spread" else Strategy.BINPACK
-    return Weights(fit=w.fit, price=w.price, locality=w.locality, reliability=w.reliability), strategy
+    affinity = (w.fit + w.price + w.locality + w.reliability) / 4
+    weights = Weights(fit=w.fit, price=w.price, locality=w.locality, reliability=w.reliability, affinity=affinity)
+    return weights, strategy
 
 
-def _tolerations(pod_spec: dict[str, Any]) -> tuple[Toleration, ...]:
-    out = []
-    for t in pod_spec.get("tolerations") or ():
-        out.append(
-            Toleration(
-                key=t.get("key") or "",
-                operator=t.get("operator") or "Equal",
-                value=t.get("value") or "",
-                effect=t.get("effect") or "",
-            )
-        )
-    return tuple(out)
+def _pod_spec(template: Any) -> Any:
+    """The Job template's pod spec (`spec.template.spec`), or {} where the shape is not a Job's."""
+    spec = template.get("spec") if isinstance(template, dict) else None
+    pod_template = spec.get("template") if isinstance(spec, dict) else None
+    return pod_template.get("spec") if isinstance(pod_template, dict) else {}
 
 
 def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
@@ -66,7 +73,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
     if spec.data is not None and spec.data.region:
         data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else 0)
     weights, strategy = _weights(policy)
-    pod_spec = ((record.template.get("spec") or {}).get("template") or {}).get("spec") or {}
+    pod = pod_constraints(_pod_spec(record.template))
     return Demand(
         uid=record.uid,
         namespace=record.namespace,
@@ -77,8 +84,11 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         cpu=cpu_millis(res.cpu),
         memory=to_int_units(res.memory),
         accelerators=acc,
-        node_selector=dict(pod_spec.get("nodeSelector") or {}),
-        tolerations=_tolerations(pod_spec),
+        node_selector=pod.node_selector,
+        tolerations=pod.tolerations,
+        node_name=pod.node_name,
+        node_affinity=pod.node_affinity,
+        unevaluated=pod.unevaluated,
         constraints=constraints,
         data=data,
         weights=weights,

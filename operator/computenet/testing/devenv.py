@@ -4,7 +4,11 @@
 operator needs and register it (a kubeconfig Secret, a ComputeIdentifier, a pool), then start the
 operator in the background. The same steps serve the integration tests.
 
-    python -m computenet.testing.devenv up --dir .dev --members 2
+    python -m computenet.testing.devenv up --dir .dev --members 2 [--replicas 2]
+
+Each operator process has a name (`operator`, `operator-2`, ...) that names its log file and is its
+leader election identity, so a replica restarted under the same name re-takes a Lease it held and
+two replicas compete for it like two pods.
 """
 
 from __future__ import annotations
@@ -142,18 +146,27 @@ class OperatorProcess:
     metrics_port: int
     health_port: int
     log: Path
+    name: str = OPERATOR
+    """Supervisor process name and leader election identity."""
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def replica_name(index: int) -> str:
+    """The process name of the index-th operator replica (1-based): operator, operator-2, ..."""
+    return OPERATOR if index == 1 else f"{OPERATOR}-{index}"
 
 
 def start_operator(
     fed: Federation,
     extra_env: dict[str, str] | None = None,
     ports: tuple[int, int] | None = None,
+    name: str = OPERATOR,
 ) -> OperatorProcess:
+    """Start one operator replica; returns once its health endpoint answers (a standby's does too)."""
     metrics_port, health_port = ports or (free_port(), free_port())
-    log = fed.state_dir / "operator.log"
+    log = fed.state_dir / f"{name}.log"
     argv = [
         sys.executable, "-m", "computenet", "run",
         f"--kubeconfig={fed.hub.kubeconfig}",
@@ -161,7 +174,8 @@ def start_operator(
         f"--metrics-port={metrics_port}",
         f"--health-port={health_port}",
     ]  # fmt: skip
-    fed.supervisor.start(OPERATOR, argv, log, env={"PYTHONUNBUFFERED": "1", **(extra_env or {})})
+    env = {"PYTHONUNBUFFERED": "1", "COMPUTENET_LEADER_IDENTITY": name, **(extra_env or {})}
+    fed.supervisor.start(name, argv, log, env=env)
 
     def healthy() -> bool:
         try:
@@ -170,18 +184,23 @@ def start_operator(
         except OSError:
             return False
 
-    wait_for("operator health endpoint", healthy, 60, lambda: fed.supervisor.check_running(OPERATOR))
-    return OperatorProcess(fed, metrics_port, health_port, log)
+    wait_for(f"{name} health endpoint", healthy, 60, lambda: fed.supervisor.check_running(name))
+    return OperatorProcess(fed, metrics_port, health_port, log, name)
 
 
-def stop_operator(fed: Federation) -> None:
-    fed.supervisor.stop(OPERATOR)
+def stop_operator(fed: Federation, name: str = OPERATOR) -> None:
+    fed.supervisor.stop(name)
+
+
+def kill_operator(op: OperatorProcess) -> None:
+    """SIGKILL the operator replica and wait until it is gone (no cleanup runs, the Lease stays held)."""
+    op.fed.supervisor.stop(op.name, signal.SIGKILL)
 
 
 def kill_and_restart_operator(op: OperatorProcess, extra_env: dict[str, str] | None = None) -> OperatorProcess:
-    """SIGKILL the operator (no cleanup runs) and start a fresh one on the same ports."""
-    op.fed.supervisor.stop(OPERATOR, signal.SIGKILL)
-    return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port))
+    """SIGKILL the operator (no cleanup runs) and start a fresh one on the same ports, under the same name."""
+    kill_operator(op)
+    return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port), name=op.name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--dir", type=Path, default=Path(".dev"))
     parser.add_argument("--members", type=int, default=2)
+    parser.add_argument("--replicas", type=int, default=1, help="operator replicas (one leads, the rest stand by)")
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     shapes = [default_shape(i) for i in range(1, args.members + 1)]
@@ -200,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         install_crds(fed.hub)
         register_members(fed, shapes)
-        op = start_operator(fed)
+        ops = [start_operator(fed, name=replica_name(i)) for i in range(1, max(1, args.replicas) + 1)]
     except (subprocess.CalledProcessError, ComponentFailed, TimeoutError) as e:
         detail = e.stderr if isinstance(e, subprocess.CalledProcessError) else str(e)
         print(f"[dev-up] setup failed: {detail}", file=sys.stderr)
@@ -213,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"  region {c.region}" if c.region else ""
         kc = os.path.relpath(c.kubeconfig)
         print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
-    print(f"  operator  log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
+    for op in ops:
+        print(f"  {op.name:<9} log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
     print(f"try:  kubectl --kubeconfig {hub_kc} get cid,cpool")
     print(f"      kubectl --kubeconfig {hub_kc} apply -f samples/ ; make dev-down when done")
     return 0

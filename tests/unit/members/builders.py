@@ -40,6 +40,15 @@ class NodeBuilder:
         self.obj["spec"]["unschedulable"] = True
         return self
 
+    def taint(self, key: str, effect: str = "NoSchedule", value: str = "") -> NodeBuilder:
+        self.obj["spec"].setdefault("taints", []).append({"key": key, "value": value, "effect": effect})
+        return self
+
+    def pods(self, slots: int) -> NodeBuilder:
+        for key in ("capacity", "allocatable"):
+            self.obj["status"][key]["pods"] = str(slots)
+        return self
+
     def build(self) -> dict[str, Any]:
         return self.obj
 
@@ -66,3 +75,33 @@ def pod(
         },
         "status": {"phase": phase},
     }
+
+
+def pod_of(
+    name: str,
+    node_name: str | None,
+    spec: dict[str, Any],
+    *,
+    phase: str = "Running",
+    deleting: bool = False,
+    status: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A pod with the given spec (containers, initContainers, overhead, resources)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": "default", "labels": {}}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {
+        "metadata": metadata,
+        "spec": {**({"nodeName": node_name} if node_name else {}), **spec},
+        "status": {"phase": phase, **(status or {})},
+    }
+
+
+def gpu_sidecar_pod(name: str, node_name: str | None, *, phase: str = "Running") -> dict[str, Any]:
+    """Case 01's pod: a native sidecar and the main container each hold one GPU (limits only)."""
+    gpu = {"limits": {"nvidia.com/gpu": 1}}
+    spec = {
+        "initContainers": [{"name": "telemetry-sidecar", "restartPolicy": "Always", "resources": gpu}],
+        "containers": [{"name": "trainer", "resources": gpu}],
+    }
+    return pod_of(name, node_name, spec, phase=phase)

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from computenet.members.capacity import model_of, summarize
+from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.facts import node_facts, pod_facts, pod_requests
 from computenet.members.state import MemberState, NodeSink, PodSink
-from members.builders import node, pod
+from members.builders import NodeBuilder, node, pod
 
 
-def _state(nodes: list[dict], pods: list[dict]) -> MemberState:
+def _state(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> MemberState:
     state = MemberState()
     NodeSink(state).replace({n["metadata"]["name"]: node_facts(n) for n in nodes})
     facts = {f"default/{p['metadata']['name']}": pod_facts(p) for p in pods}
@@ -16,7 +18,7 @@ def _state(nodes: list[dict], pods: list[dict]) -> MemberState:
     return state
 
 
-def _summary(state: MemberState):
+def _summary(state: MemberState) -> Capacity:
     return summarize(state.nodes.values(), state.requested_on, model_of)
 
 
@@ -38,7 +40,7 @@ def test_free_and_largest_slot_are_counted_per_node() -> None:
         pytest.param(node("n").gpus(8, "NVIDIA-H100-80GB-HBM3").cordoned(), 0, id="cordoned node offers nothing"),
     ],
 )
-def test_only_schedulable_nodes_have_free_capacity(builder, schedulable: int) -> None:
+def test_only_schedulable_nodes_have_free_capacity(builder: NodeBuilder, schedulable: int) -> None:
     cap = _summary(_state([builder.build()], []))
     h100 = cap.accelerators["NVIDIA-H100-80GB-HBM3"]
     assert cap.nodes_schedulable == schedulable

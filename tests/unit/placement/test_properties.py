@@ -5,6 +5,10 @@
 - The chosen identifier passes every filter when each filter is run alone on the whole pool.
 - Every rejected identifier carries a reason, from a filter that rejects it when run alone.
 - A burst of decisions with assumptions never books a node beyond its allocatable.
+
+Tasks carry random nodeSelectors, nodeNames and required node affinities (every operator,
+hostname and metadata.name terms, invalid terms); the oracle checks them node by node with the
+one-node port of upstream's rule (`affinity.required_matches`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from computenet.placement import (
     place,
 )
 from computenet.placement.accelerators import accelerator_facts, canonical, matching_memory_mib
+from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, required_matches
 from computenet.placement.context import Context
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS
@@ -55,6 +60,9 @@ def nodes(draw: st.DrawFn, name: str) -> Node:
     labels = {"kubernetes.io/arch": draw(st.sampled_from(["amd64", "arm64"])), "kubernetes.io/hostname": name}
     labels["zone"] = draw(st.sampled_from(["a", "b"]))
     labels["pool"] = draw(st.sampled_from(["x", "y"]))
+    rank = draw(st.sampled_from(["1", "5", "10", "x", None]))
+    if rank is not None:
+        labels["rank"] = rank
     requested = {"cpu": draw(st.integers(0, cores)) * 1000, "memory": draw(st.integers(0, gib)) * GIB}
     gpus = draw(st.sampled_from([0, 0, 2, 4, 8]))
     if gpus:
@@ -124,12 +132,48 @@ def demands(draw: st.DrawFn, uid: str) -> Demand:
         cpu=draw(st.integers(0, 16)) * 1000,
         memory=draw(st.integers(0, 64)) * GIB,
         accelerators=accelerators,
-        node_selector=draw(st.sampled_from([{}, {}, {"zone": "a"}])),
+        node_selector=draw(st.sampled_from([{}, {}, {"zone": "a"}, {"kubernetes.io/hostname": "c0-n0"}])),
+        node_name=draw(st.sampled_from([None, None, None, "c0-n1"])),
+        node_affinity=draw(affinities()),
         tolerations=tolerations,
         constraints=c,
         data=draw(st.sampled_from([None, Data("r1", 10**12), Data("r2", 0)])),
         strategy=draw(st.sampled_from(list(Strategy))),
     )
+
+
+def _req(key: str, operator: str, *values: str) -> NodeSelectorRequirement:
+    return NodeSelectorRequirement(key, operator, values)
+
+
+REQUIREMENTS = [
+    _req("kubernetes.io/arch", "In", "arm64"),
+    _req("zone", "NotIn", "a"),
+    _req("rank", "Exists"),
+    _req("rank", "DoesNotExist"),
+    _req("rank", "Gt", "4"),
+    _req("rank", "Lt", "6"),
+    _req("rank", "Gt", "four"),  # invalid: the term never matches
+    _req("kubernetes.io/hostname", "In", "c0-n1", "c1-n0"),
+    _req("kubernetes.io/hostname", "NotIn", "c0-n0"),
+]
+FIELDS = [
+    _req("metadata.name", "In", "c0-n2"),
+    _req("metadata.name", "NotIn", "c1-n1"),
+    _req("metadata.uid", "In", "x"),
+]
+
+
+@st.composite
+def affinities(draw: st.DrawFn) -> NodeAffinity | None:
+    if draw(st.booleans()):
+        return None
+    terms = []
+    for _ in range(draw(st.integers(0, 2))):
+        expressions = draw(st.lists(st.sampled_from(REQUIREMENTS), max_size=2))
+        fields = draw(st.lists(st.sampled_from(FIELDS), max_size=1))
+        terms.append(NodeSelectorTerm(tuple(expressions), tuple(fields)))
+    return NodeAffinity(required=tuple(terms))
 
 
 @dataclass
@@ -196,7 +240,11 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
                 continue
             if c.architectures and n.labels.get("kubernetes.io/arch") not in c.architectures:
                 continue
-            if not tolerated(n.taints, demand.tolerations) or not selects(demand.node_selector, n.labels):
+            if not tolerated(n.taints, demand.tolerations):
+                continue
+            if not required_matches(demand.node_selector, demand.node_affinity, n.labels, n.name):
+                continue
+            if demand.node_name is not None and n.name != demand.node_name:
                 continue
             facts = accelerator_facts(n.labels, n.allocatable)
             model: object = None

@@ -9,6 +9,7 @@ from computenet.placement.filters.accelerator import Accelerator
 from computenet.placement.filters.architecture import Architecture
 from computenet.placement.filters.compute_class import ComputeClassFilter
 from computenet.placement.filters.latency import Latency
+from computenet.placement.filters.node_affinity import NodeAffinity
 from computenet.placement.filters.node_selector import NodeSelector
 from computenet.placement.filters.price import MaxPrice
 from computenet.placement.filters.providers import Providers
@@ -25,6 +26,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     Providers(),
     Latency(),
     NodeSelector(),
+    NodeAffinity(),
     Architecture(),
     Accelerator(),
     Taints(),
@@ -39,6 +41,7 @@ __all__ = [
     "ComputeClassFilter",
     "Latency",
     "MaxPrice",
+    "NodeAffinity",
     "NodeSelector",
     "Providers",
     "Ready",

@@ -7,10 +7,11 @@ the plugins that apply to the task: a task without a data location is not scored
 from computenet.placement.framework import Score
 from computenet.placement.scores.fit import Fit
 from computenet.placement.scores.locality import Locality
+from computenet.placement.scores.node_preference import NodePreference
 from computenet.placement.scores.preference import Preference
 from computenet.placement.scores.price import Price
 from computenet.placement.scores.reliability import Reliability
 
-DEFAULT_SCORES: tuple[Score, ...] = (Fit(), Price(), Locality(), Reliability(), Preference())
+DEFAULT_SCORES: tuple[Score, ...] = (Fit(), Price(), Locality(), Reliability(), Preference(), NodePreference())
 
-__all__ = ["DEFAULT_SCORES", "Fit", "Locality", "Preference", "Price", "Reliability"]
+__all__ = ["DEFAULT_SCORES", "Fit", "Locality", "NodePreference", "Preference", "Price", "Reliability"]

@@ -1,0 +1,98 @@
+"""The resource contract of a ComputeTask: its reservation, the template that must carry it, and resolution.
+
+The rule itself, on plain dicts, is :mod:`computenet.api.reservation` (rendering applies it too). This
+module reads it off a parsed :class:`~computenet.api.task.ComputeTaskSpec`: which accelerator
+resource the spec reserves, what the template would request, and whether it can carry the
+reservation. :func:`resolve_resources` is what the lifecycle calls once at admission;
+:func:`contract_problems` is what :func:`~computenet.api.validation.validate_task` reports, so a spec
+with no problems always resolves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
+from computenet.api.problems import ContractError, Problem
+from computenet.api.reservation import (
+    ACCELERATOR_RESOURCE_NAMES,
+    POD_SPEC_PATH,
+    Reservation,
+    apply_reservation,
+    effective_requests,
+)
+from computenet.api.task import ComputeTaskSpec
+from computenet.quantity import cpu_millis, to_int_units
+
+__all__ = [
+    "ContractError",
+    "accelerator_resource",
+    "contract_problems",
+    "pod_spec_of",
+    "reservation_of",
+    "resolve_resources",
+]
+
+
+def resolve_resources(spec: ComputeTaskSpec) -> ComputeTaskSpec:
+    """A copy whose resources.cpu, resources.memory and resources.accelerators.count are all set.
+
+    Values the spec leaves out are derived from the template's effective request while the spec is
+    parsed (:class:`~computenet.api.task.ComputeTaskSpec`), so they are set in any parsed spec; this
+    also checks that the template can carry the reservation (:func:`contract_problems`). Raises
+    :class:`ContractError` with the problems if it cannot.
+    """
+    problems = contract_problems(spec)
+    if problems:
+        raise ContractError(problems)
+    return spec.model_copy(deep=True)
+
+
+def contract_problems(spec: ComputeTaskSpec) -> list[Problem]:
+    """Why the template cannot carry the reservation of ``spec`` (empty when it can)."""
+    pod = pod_spec_of(spec)
+    problems: list[Problem] = []
+    accelerators = spec.resources.accelerators
+    stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective_requests(pod).get(name, 0) > 0)
+    if accelerators is not None and accelerators.vendor is None and stated:
+        problems.append(
+            Problem(
+                "spec.resources.accelerators.vendor",
+                f"is required when the template's containers request {', '.join(stated)}, "
+                "so that placement chooses devices of that vendor",
+            )
+        )
+    _, found = apply_reservation(pod, reservation_of(spec, accelerator_resource(spec)), POD_SPEC_PATH)
+    return problems + found
+
+
+def pod_spec_of(spec: ComputeTaskSpec) -> dict[str, Any]:
+    """The template's pod spec as plain JSON (quantities as the model read them)."""
+    return spec.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
+
+
+def accelerator_resource(spec: ComputeTaskSpec) -> str | None:
+    """The extended resource the spec's accelerators are counted in, or None without accelerators.
+
+    The vendor's resource. With no vendor: the one the template states, or else whatever placement
+    picks (``nvidia.com/gpu`` stands for it: the template states none, so any gives the same result).
+    """
+    accelerators = spec.resources.accelerators
+    if accelerators is None:
+        return None
+    if accelerators.vendor is not None:
+        return ACCELERATOR_RESOURCES[Vendor(accelerators.vendor)]
+    effective = effective_requests(pod_spec_of(spec))
+    stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective.get(name, 0) > 0)
+    return stated[0] if len(stated) == 1 else ACCELERATOR_RESOURCES[Vendor.NVIDIA]
+
+
+def reservation_of(spec: ComputeTaskSpec, resource: str | None) -> Reservation:
+    """What placement reserves per replica for ``spec``, with its devices counted as ``resource``."""
+    accelerators = spec.resources.accelerators
+    return Reservation.of(
+        cpu_millis(spec.resources.cpu),
+        to_int_units(spec.resources.memory),
+        resource,
+        accelerators.count if accelerators is not None else 0,
+    )

@@ -1,0 +1,92 @@
+"""demand_of: a ComputeTask's spec and Job template as placement's Demand, never raising on bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from computenet.api.pool import PlacementPolicy, ScoreWeights
+from computenet.api.task import ComputeTaskSpec
+from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
+from computenet.tasks.demand import demand_of
+from computenet.tasks.record import TaskRecord
+
+VALID_TEMPLATE = {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "x"}]}}}}
+
+
+def record(pod_spec: Any, template: Any = None) -> TaskRecord:
+    """Case 05's task shape whose stored template carries `pod_spec` (or is `template`, as it came)."""
+    if template is None:
+        template = {"spec": {"template": {"spec": pod_spec}}}
+    body = {
+        "pool": "bug-pool",
+        "resources": {"cpu": "2", "memory": "4Gi"},
+        "constraints": {"regions": {"preferred": ["cn-east"]}},
+        "data": {"region": "cn-east", "size": "2Ti"},
+        "template": VALID_TEMPLATE,
+    }
+    spec = ComputeTaskSpec.model_validate(body)
+    return TaskRecord("uid-1", "bug-05", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, template)
+
+
+def pod_requiring(*expressions: Any) -> dict[str, Any]:
+    selector = {"nodeSelectorTerms": [{"matchExpressions": list(expressions)}]}
+    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": selector}}}
+
+
+ARM64 = {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}
+
+
+def test_case_05_affinity_reaches_placement() -> None:
+    pod = {**pod_requiring(ARM64), "containers": [{"name": "main", "image": "registry.example/arm-only:1.0"}]}
+    demand = demand_of(record(pod), None)
+    assert demand.node_affinity == NodeAffinity(
+        required=(NodeSelectorTerm((NodeSelectorRequirement("kubernetes.io/arch", "In", ("arm64",)),)),)
+    )
+    assert demand.node_selector == {}
+    assert demand.unevaluated == ()
+
+
+def test_the_nodeselector_control_and_what_placement_cannot_evaluate() -> None:
+    pod = {
+        "nodeSelector": {"kubernetes.io/arch": "arm64"},
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
+        "containers": [{"name": "main", "image": "x"}],
+    }
+    demand = demand_of(record(pod), None)
+    assert demand.node_selector == {"kubernetes.io/arch": "arm64"}
+    assert demand.unevaluated == ("topologySpreadConstraints",)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param({"spec": {"template": {"spec": {"affinity": "arm64"}}}}, id="affinity is a string"),
+        pytest.param(
+            {"spec": {"template": {"spec": pod_requiring({"key": "rank", "operator": "Gt", "values": ["x"]})}}},
+            id="Gt with a non-integer",
+        ),
+        pytest.param(
+            {"spec": {"template": {"spec": pod_requiring({"key": "a", "operator": "Near", "values": 3})}}},
+            id="an unknown operator and values that are no list",
+        ),
+        pytest.param(
+            {"spec": {"template": {"spec": {"tolerations": "all", "nodeSelector": ["a"]}}}},
+            id="tolerations and nodeSelector of the wrong shape",
+        ),
+        pytest.param({"spec": {"template": "pod"}}, id="a template that is not a pod template"),
+        pytest.param({"spec": []}, id="a Job spec that is a list"),
+    ],
+)
+def test_bad_templates_never_raise(template: Any) -> None:
+    demand = demand_of(record(None, template), None)
+    assert demand.uid == "uid-1"
+
+
+def test_preferred_affinity_weighs_as_much_as_the_pools_average_weight() -> None:
+    policy = PlacementPolicy(weights=ScoreWeights(fit=40, price=30, locality=20, reliability=10))
+    weights = demand_of(record({}), policy).weights
+    assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
+    assert weights.affinity == 25.0
