@@ -19,6 +19,7 @@ from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
 from computenet.api.constants import FINALIZER, GROUP, TASK, Phase
+from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
@@ -197,8 +198,8 @@ class TaskService:
         meta = body["metadata"]
         if spec is None:
             try:
-                spec = ComputeTaskSpec.model_validate(dict(body.get("spec") or {}))
-            except ValidationError:
+                spec = resolve_resources(ComputeTaskSpec.model_validate(dict(body.get("spec") or {})))
+            except (ValidationError, ContractError):
                 return None
         return TaskRecord(
             uid=meta["uid"],
