@@ -47,6 +47,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
         found = tuple(Offer.model_validate(o.as_status()) for o in offers(decision, OFFERS))
         if found:
             message = f"{len(found)} offers, best {found[0].identifier}; set spec.suspend to false to run there"
+            message += f"; {decision.caveat}" if decision.caveat else ""
         else:
             message = decision.summary
         return OffersFound(found, message)
@@ -71,7 +72,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
             accelerators=acc.count if acc and acc.count else 0,
         ),
     )
-    return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})")
+    return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
 
 
 class Scheduler:

@@ -6,8 +6,10 @@ import datetime as dt
 
 from placement.builders import identifier, node, pool, task
 
+from computenet.api.constants import ConditionType
 from computenet.placement import place
 from computenet.tasks import lifecycle as lc
+from computenet.tasks.demand import demand_of
 from computenet.tasks.scheduler import decision_event
 from tasks.builders import record, spec
 
@@ -42,3 +44,18 @@ def test_a_suspended_task_gets_offers_and_is_never_placed() -> None:
     assert isinstance(event, lc.OffersFound)
     assert [o.identifier for o in event.offers] == ["member-1"]
     assert "set spec.suspend to false" in event.message
+
+
+def test_a_placement_names_what_placement_did_not_evaluate() -> None:
+    rec = record("Pending")
+    template = rec.template
+    template["spec"]["template"]["spec"]["topologySpreadConstraints"] = [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+    ]
+    decision = place(SNAPSHOT, demand_of(rec, None))
+    event = decision_event(rec, decision, NOW)
+    assert isinstance(event, lc.Placed)
+    assert event.caveat == "not evaluated by placement: topologySpreadConstraints"
+    placed = lc.condition(lc.transition(rec.status, event, NOW, lc.TaskFacts()).status, ConditionType.PLACED)
+    assert placed is not None
+    assert placed.message == (f"{event.message} for attempt 1; not evaluated by placement: topologySpreadConstraints")

@@ -231,7 +231,7 @@ def _placed(c: _Ctx, e: Placed) -> Outcome:
     if c.phase in ACTIVE or c.phase in TERMINAL:
         return c.same("decided after the task moved on: stale, dropped")
     attempt = c.status.attempt + 1
-    message = f"{e.message} for attempt {attempt}"
+    message = f"{e.message} for attempt {attempt}" + (f"; {e.caveat}" if e.caveat else "")
     status = c.update(
         (
             c.cond(ConditionType.PLACED, True, Reason.PLACED, message),

@@ -89,6 +89,8 @@ class OffersFound:
 class Placed:
     placement: Placement
     message: str
+    caveat: str = ""
+    """What placement could not evaluate ("not evaluated by placement: ..."), shown with the placement."""
 
 
 @dataclass(frozen=True)
