@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from computenet.api.identifier import ComputeIdentifierSpec, Pricing
+from computenet.api.task import RemoteRef
 from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import RemoteJobs
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import MemberConnection
@@ -50,6 +52,17 @@ class MemberAccess:
     def creator_of(self, identifier: str) -> RemoteJobs | None:
         conn = self.connection_of(identifier)
         return self.remote(conn) if conn is not None else None
+
+    def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
+        conn = self.connection_of(identifier)
+        store = jobs_store(conn) if conn is not None else None
+        if store is None:
+            return None
+        label = label_value(identifier)
+        for job in store.of_task(task_uid):
+            if job.attempt == attempt and job.identifier == label and not job.deleting:
+                return RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
+        return None
 
     def pricing_of(self, identifier: str) -> Pricing | None:
         item = self.identifiers.items.get(identifier)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from computenet.api.constants import ACCELERATOR_RESOURCES, Reason, Vendor
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
 from computenet.dispatch.remote import MemberAnswer
 from computenet.dispatch.render import Target, TaskRef, render_job
@@ -37,6 +38,9 @@ class Members(Protocol):
 
     def spec_of(self, identifier: str) -> ComputeIdentifierSpec | None: ...
     def creator_of(self, identifier: str) -> Creator | None: ...
+    def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
+        """A Job of this attempt the member's watch already lists, whatever its name."""
+        ...
 
 
 def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) -> Target:
@@ -89,9 +93,15 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
                 "missing or broken); failover applies if it stays so",
                 _count(record),
             )
+        found = members.existing(identifier, record.uid, record.attempt)
+        if found is not None:  # made before a restart, perhaps under an older naming rule: adopt it
+            record.failures = 0
+            return DispatchCreated(found, adopted=True)
         target = target_of(record, identifier, spec)
         manifest = manifest_of(record, target, hub_id)
         uid, adopted = await creator.create(manifest)
+    except ContractError as e:  # admission refuses such specs; an edit that raced it ends here
+        return DispatchRefused(Reason.INVALID_SPEC, f"the template cannot carry the reservation: {e}")
     except MemberAnswer as e:
         if e.retryable:
             return DispatchRetryable(e.reason, e.message, _count(record))

@@ -9,6 +9,7 @@ import pytest
 
 from computenet.api.constants import Reason
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.api.task import RemoteRef
 from computenet.dispatch.remote import MemberAnswer
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.dispatcher import dispatch_once
@@ -28,6 +29,11 @@ class Member:
 
     def creator_of(self, identifier: str) -> Member | None:
         return self if self.connected else None
+
+    def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
+        return self.listed if attempt == 1 else None
+
+    listed: RemoteRef | None = None
 
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
         self.manifests.append(manifest)
@@ -106,3 +112,12 @@ async def test_the_manifest_is_the_placed_attempt_in_the_identifiers_namespace()
     assert manifest["metadata"]["namespace"] == "computenet-workloads"
     assert manifest["metadata"]["labels"]["computenet.io/attempt"] == "3"
     assert manifest["metadata"]["labels"]["computenet.io/identifier"] == IDENTIFIER
+
+
+async def test_a_job_the_watch_already_lists_for_the_attempt_is_adopted_not_created_again() -> None:
+    rec = record("Dispatching")
+    member = Member(("uid-new", False))
+    member.listed = RemoteRef(identifier=IDENTIFIER, namespace="computenet-workloads", name="train.v2-old-1", uid="u")
+    event = await dispatch_once(rec, member, "hub-1")
+    assert event == lc.DispatchCreated(member.listed, adopted=True)
+    assert member.manifests == []

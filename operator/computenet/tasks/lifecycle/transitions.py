@@ -256,8 +256,8 @@ def _dispatch_created(c: _Ctx, e: DispatchCreated) -> Outcome:
     verb = "adopted" if e.adopted else "created"
     what = f"Job {e.remote.namespace}/{e.remote.name} {verb} in {e.remote.identifier}"
     if c.phase == Phase.RUNNING or c.status.remote == e.remote:
-        if c.status.remote == e.remote:
-            return c.same("already recorded")
+        if c.status.remote is not None:
+            return c.same("already recorded (the watch saw the Job first)")
         return Outcome(c.update(remote=e.remote), write_after=HOLD_CREATED_S)
     dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
     placed = condition(c.status, ConditionType.PLACED)
