@@ -10,8 +10,11 @@ deleted while the operator was down are removed by the orphan sweep, which asks 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 Body = Mapping[str, Any]
 
@@ -38,6 +41,12 @@ class TaskWatch:
             self.upsert(key, body)
 
     def upsert(self, key: str, item: Body) -> None:
+        try:
+            self._upsert(key, item)
+        except Exception:  # one task the operator cannot take in must not stop the watch of all others
+            logger.exception("task %s could not be taken in", key)
+
+    def _upsert(self, key: str, item: Body) -> None:
         meta = item["metadata"]
         uid, generation = str(meta["uid"]), meta.get("generation")
         previous = self._seen.get(key)
@@ -56,4 +65,7 @@ class TaskWatch:
     def delete(self, key: str) -> None:
         previous = self._seen.pop(key, None)
         if previous is not None:
-            self._on_gone(previous[0])
+            try:
+                self._on_gone(previous[0])
+            except Exception:  # as above: the watch goes on
+                logger.exception("deletion of task %s could not be handled", key)
