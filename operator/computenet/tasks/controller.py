@@ -54,11 +54,15 @@ class TaskController:
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
         self.failover = Failover(book, identifiers, self.access, self.handle, clock)
         self.scheduler = Scheduler(
-            book, identifiers, view, metrics, pool_of, self.executor, clock, before_pass=self.failover.check_all
+            book, identifiers, view, metrics, pool_of, self.executor, clock, before_pass=self._check_dispatched
         )
         self.executor.ports = Ports(
             dispatch=self.dispatcher.start, fence=self.follower.follow, recheck=self.failover.check
         )
+
+    def _check_dispatched(self) -> None:
+        self.failover.check_all()
+        self.follower.check_all()
 
     def handle(self, record: TaskRecord, event: Event) -> Outcome:
         return self.executor.handle(record, event)

@@ -88,6 +88,22 @@ class Follower:
         if not seen:
             self._check_gone(record)
 
+    def check_all(self) -> None:
+        """Look for vanished Jobs of every dispatched task (on every scheduling pass).
+
+        Job events alone do not cover a Job deleted while the operator was down: its task is in
+        no watch's list, so nothing would ever report it.
+        """
+        for record in self.book:
+            remote = record.status.remote
+            if record.phase not in ACTIVE or remote is None or record.dispatching:
+                continue
+            own = label_value(remote.identifier)
+            if not any(
+                job.identifier == own and job.attempt == record.attempt for _, job in self.access.jobs_of(record.uid)
+            ):
+                self._check_gone(record)
+
     # ---- stale attempts ----
 
     def _remove(self, conn: MemberConnection, job: JobFacts, record: TaskRecord) -> None:

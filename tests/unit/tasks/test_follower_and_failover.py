@@ -165,6 +165,22 @@ async def test_a_job_missing_from_a_synced_watch_and_from_the_member_is_gone() -
     assert event.ran.seconds == 100
 
 
+async def test_a_job_deleted_while_no_event_could_say_so_is_found_by_the_periodic_check() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, spawned = _follower(rec, Access([], Remote(existing=None)))
+    follower.check_all()
+    await _run(spawned)
+    assert [type(e) for e in delivered] == [lc.JobGone]
+
+
+async def test_the_periodic_check_leaves_visible_jobs_alone() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, spawned = _follower(rec, Access([job(1, "Running")], Remote(existing=None)))
+    follower.check_all()
+    assert spawned == []
+    assert delivered == []
+
+
 async def test_a_job_the_watch_has_not_seen_yet_is_not_gone() -> None:
     rec = record("Dispatching", remote=REMOTE)
     follower, delivered, spawned = _follower(rec, Access([], Remote(existing={"metadata": {"uid": "job-uid-1"}})))
