@@ -33,13 +33,31 @@ reports the same latencies. To tell where the time goes, every scenario also rep
   Dispatching status, and tasks whose phase went back (e.g. Dispatching -> Pending), from etcd
   revisions, which all API servers here share, so they are one order;
 - `cpu_s`: CPU seconds each group of processes used from the first POST until every Job was
-  recorded, and `operator_cpu_ms_per_task`; `op_*`: the operator's own histograms.
+  recorded, and `operator_cpu_ms_per_task`; `op_*`: the operator's own histograms;
+  `operator_cpu_ms_per_task_to_target`: the operator's CPU until the hub writes were counted;
+- `hub_writes_per_task`: every write the hub received for the scenario's tasks after the client
+  created them, per task, counted from a watch on the hub: each new resourceVersion of a task
+  is one write (`hub_status_writes_per_task` when its status changed, else
+  `hub_metadata_writes_per_task` for finalizers, annotations, labels, else
+  `hub_other_writes_per_task`), and each Event created or updated whose involvedObject is one
+  of the tasks is one (`hub_events_per_task`). They are counted until every task is Running on
+  the hub (`until`) and no write came for a few seconds; `hub_status_writes`,
+  `hub_metadata_writes` and `hub_events` total them by phase change, metadata keys changed and
+  reason, and `hub_writes_after_target_per_task` says how many came after a task's target
+  phase. `hub_watch_errors` > 0 means a hub watch reconnected and the counts are lower bounds.
 
-Tasks are tiny
-(10m cpu, 16Mi) and run for 600 simulated seconds, so capacity never limits a burst and no pod
-churns; every scenario deletes its tasks and waits for the remote Jobs and pods to be gone.
-During the largest burst, when `py-spy` is installed in the venv, the operator process is
-sampled and the profile is summarised (which asyncio task the time goes to, top functions).
+Tasks are tiny (10m cpu, 16Mi) and run for 600 simulated seconds, so capacity never limits a
+burst and no pod churns; every scenario deletes its tasks and waits for the remote Jobs and pods
+to be gone. During the largest burst, when `py-spy` is installed in the venv, the operator
+process is sampled and the profile is summarised (which asyncio task the time goes to, top
+functions).
+
+With `--to-completion`, tasks (and the reference Jobs) run 2 s instead and every scenario also
+waits until each task finished on the hub (`until`: Succeeded), so the hub writes cover a task
+from creation to Succeeded (`hub_phases_at_end` shows any that failed instead).
+
+SIGTERM, SIGINT and SIGHUP stop the federation and the operator this run started (see
+`stop_on_signal`) and exit with 128 + the signal's number.
 
 It is a benchmark, not a test: it prints one JSON line per scenario and never asserts. Numbers
 from a 2-core machine shared with other work are noisy: everything (etcd, 4 API servers, 3
@@ -47,6 +65,7 @@ schedulers, kwok, the operator and this client) shares the same cores; `load_avg
 
     COMPUTENET_BIN_DIR=$(hack/build-binaries.sh) .venv/bin/python bench/bench_dispatch.py [--sizes 100,1000]
     ... bench/bench_dispatch.py --sizes "" --rate 5 --seconds 30   # offered load only
+    ... bench/bench_dispatch.py --sizes 100 --no-profile --to-completion  # hub writes, create -> Succeeded
 """
 
 from __future__ import annotations
@@ -69,12 +88,14 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from stop_on_signal import Terminated, install, shielded
 
 from computenet.api.constants import TASK_UID_LABEL
 from computenet.testing import devenv
@@ -88,6 +109,7 @@ GOAL_P99_S = 1.0
 GOAL_RATIO = 1.5
 CPU, MEMORY = "10m", "16Mi"
 RUN_ANNOTATION, RUN_FOR = "sim.computenet.io/run-duration", "600s"
+RUN_TO_COMPLETION = "2s"  # --to-completion: tasks finish soon, so create -> Succeeded is measured
 WORKLOAD_NAMESPACE = "computenet-workloads"  # where devenv's identifiers send Jobs
 REFERENCE_LABEL = "bench.computenet.io/reference"
 TASKS = "/apis/computenet.io/v1alpha1/namespaces/{ns}/computetasks"
@@ -108,7 +130,16 @@ STAGES = ("seen", "finalizer", "admitted", "placed", "recorded")
 """A task's steps as a watch on the hub sees them: created (the ADDED event: how late hub watches
 deliver), kopf's finalizer added, a status phase (admit ran and its write landed), a placement
 (phase Dispatching), the remote Job recorded in status (after the Job exists)."""
-PHASE_RANK = {"Pending": 0, "Offered": 0, "Dispatching": 1, "Running": 2, "Succeeded": 3, "Failed": 3}
+PHASE_RANK = {"Pending": 0, "Offered": 0, "Dispatching": 1, "Running": 2, "Succeeded": 3, "Failed": 3, "Cancelled": 3}
+RUNNING, DONE = "Running", "Succeeded"
+"""What a scenario waits for on the hub: every task Running (or past it), or every task finished
+(Succeeded; Failed and Cancelled end the wait too, and `hub_phases_at_end` shows them)."""
+WRITES_QUIET_S = 3.0
+WRITES_QUIET_CAP_S = 120.0
+"""Once every task reached its phase, writes are counted until none came for WRITES_QUIET_S (an
+Event posted just after the status write belongs to the step; the operator posts Events from a
+queue, which runs a minute behind on a loaded machine), at most WRITES_QUIET_CAP_S more."""
+NOT_METADATA = frozenset({"resourceVersion", "managedFields", "generation"})
 CPU_GROUPS = {
     "operator": ("operator",),
     "hub_apiserver": ("hub/kube-apiserver",),
@@ -319,21 +350,161 @@ class Ordering:
             return {"jobs_before_intent": len(early), "phase_regressions": len(self.regressed.intersection(uids))}
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write the hub received about a task: `version` is its etcd revision (one order for all).
+
+    `kind` is "status" (the status changed), "metadata" (the status did not, metadata did:
+    finalizers, annotations, labels), "other" (neither: spec, or managedFields alone) or "event"
+    (an Event about the task created or updated). `detail` says which: the phase change
+    ("Pending -> Dispatching"), the metadata keys changed ("annotations,finalizers"), the Event's
+    reason.
+    """
+
+    version: int
+    kind: str
+    detail: str
+
+
+def task_write(before: dict[str, Any], after: dict[str, Any]) -> Write:
+    """Classify the write that turned `before` into `after` (consecutive versions of one task)."""
+    old_meta, new_meta = before["metadata"], after["metadata"]
+    keys = sorted(
+        k for k in old_meta.keys() | new_meta.keys() if k not in NOT_METADATA and old_meta.get(k) != new_meta.get(k)
+    )
+    version = int(new_meta["resourceVersion"])
+    old_status, new_status = before.get("status") or {}, after.get("status") or {}
+    if old_status != new_status:
+        return Write(version, "status", f"{old_status.get('phase') or '-'} -> {new_status.get('phase') or '-'}")
+    if keys:
+        return Write(version, "metadata", ",".join(keys))
+    return Write(version, "other", "spec" if before.get("spec") != after.get("spec") else "managedFields")
+
+
+class HubWrites:
+    """Every write the hub received for each task after its creation, and every Event write about it.
+
+    Fed by the hub's ComputeTask and Event watches. A task's creation (its first version) is the
+    client's; each later resourceVersion is one write, classified against the version before it.
+    A watch that reconnects relists: a version it skipped is not seen, so `hub_watch_errors` > 0
+    makes the counts lower bounds. Events are matched to tasks by involvedObject.uid; an Event
+    created then updated (a count bump) is two writes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, dict[str, Any]] = {}  # task uid -> newest version seen
+        self._writes: defaultdict[str, list[Write]] = defaultdict(list)  # task uid -> writes after creation
+        self._reached: defaultdict[str, dict[str, int]] = defaultdict(dict)  # task uid -> phase -> first revision
+        self._events: dict[str, int] = {}  # Event uid -> newest revision counted
+
+    def on_task(self, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        uid, version = meta["uid"], int(meta["resourceVersion"])
+        phase = (obj.get("status") or {}).get("phase")
+        with self._lock:
+            before = self._last.get(uid)
+            if before is not None and version <= int(before["metadata"]["resourceVersion"]):
+                return  # the same version again (a relist)
+            if before is not None:
+                self._writes[uid].append(task_write(before, obj))
+            self._last[uid] = obj
+            if phase:
+                self._reached[uid].setdefault(phase, version)
+
+    def on_event(self, obj: dict[str, Any]) -> None:
+        involved = obj.get("involvedObject") or {}
+        if involved.get("kind") != "ComputeTask" or not involved.get("uid"):
+            return
+        uid, version = obj["metadata"]["uid"], int(obj["metadata"]["resourceVersion"])
+        with self._lock:
+            if version <= self._events.get(uid, 0):
+                return
+            self._events[uid] = version
+            self._writes[involved["uid"]].append(Write(version, "event", str(obj.get("reason") or "-")))
+
+    def reached(self, uids: list[str], target: str) -> int:
+        """How many of `uids` were seen in `target`'s phase or a later one."""
+        with self._lock:
+            return sum(self._target_version(uid, target) is not None for uid in uids)
+
+    def _target_version(self, uid: str, target: str) -> int | None:
+        versions = [
+            v for phase, v in self._reached.get(uid, {}).items() if PHASE_RANK.get(phase, -1) >= PHASE_RANK[target]
+        ]
+        return min(versions, default=None)
+
+    def total(self, uids: list[str]) -> int:
+        with self._lock:
+            return sum(len(self._writes.get(uid, ())) for uid in uids)
+
+    def settle(self, uids: list[str], quiet_s: float = WRITES_QUIET_S, cap_s: float = WRITES_QUIET_CAP_S) -> float:
+        """Wait until no write about `uids` came for `quiet_s` (at most `cap_s`); return how long it took."""
+        start = last_change = time.monotonic()
+        seen = self.total(uids)
+        while time.monotonic() - last_change < quiet_s and time.monotonic() - start < cap_s:
+            time.sleep(0.2)
+            now_seen = self.total(uids)
+            if now_seen != seen:
+                seen, last_change = now_seen, time.monotonic()
+        return time.monotonic() - start
+
+    def fields(self, uids: list[str], target: str) -> dict[str, Any]:
+        """Writes per task by kind, and what they were, for the tasks `uids` counted so far."""
+        with self._lock:
+            writes = [(uid, w) for uid in uids for w in self._writes.get(uid, ())]
+            targets = {uid: self._target_version(uid, target) for uid in uids}
+            phases = Counter(
+                str((self._last[uid].get("status") or {}).get("phase")) for uid in uids if uid in self._last
+            )
+        n = len(uids) or 1
+        kinds = Counter(w.kind for _, w in writes)
+        after = sum(1 for uid, w in writes if (t := targets[uid]) is not None and w.version > t)
+
+        def per_task(count: int) -> float:
+            return round(count / n, 2)
+
+        def details(kind: str) -> dict[str, int]:
+            return dict(Counter(w.detail for _, w in writes if w.kind == kind).most_common())
+
+        return {
+            "hub_writes_per_task": per_task(len(writes)),
+            "hub_task_writes_per_task": per_task(len(writes) - kinds["event"]),
+            "hub_status_writes_per_task": per_task(kinds["status"]),
+            "hub_metadata_writes_per_task": per_task(kinds["metadata"]),
+            "hub_other_writes_per_task": per_task(kinds["other"]),
+            "hub_events_per_task": per_task(kinds["event"]),
+            "hub_writes_after_target_per_task": per_task(after),
+            "hub_status_writes": details("status"),
+            "hub_metadata_writes": details("metadata"),
+            "hub_events": details("event"),
+            "hub_phases_at_end": dict(phases.most_common()),
+        }
+
+
 @dataclass
 class Observers:
     """Watches: the tasks' steps on the hub, their remote Jobs and pods, and the reference pods."""
 
     stages: dict[str, FirstSeen] = field(default_factory=lambda: {s: FirstSeen() for s in STAGES})
     ordering: Ordering = field(default_factory=Ordering)
+    writes: HubWrites = field(default_factory=HubWrites)
     jobs: FirstSeen = field(default_factory=FirstSeen)
     running: FirstSeen = field(default_factory=FirstSeen)
     reference: FirstSeen = field(default_factory=FirstSeen)
     watches: list[Watch] = field(default_factory=list)
+    hub_watches: list[Watch] = field(default_factory=list)
 
     def on_task(self, kind: str, obj: dict[str, Any], at: float) -> None:
         for stage in hub_stages(obj):
             self.stages[stage].mark(obj["metadata"]["uid"], at)
         self.ordering.on_task(obj)
+        if kind != "DELETED":  # deletions come after every measurement
+            self.writes.on_task(obj)
+
+    def on_event(self, kind: str, obj: dict[str, Any], at: float) -> None:
+        if kind != "DELETED":
+            self.writes.on_event(obj)
 
     def on_job(self, kind: str, obj: dict[str, Any], at: float) -> None:
         if kind == "ADDED":
@@ -351,7 +522,9 @@ class Observers:
             self.reference.mark(f"{run}/{obj['metadata']['name']}", at)
 
     def start(self, hub: Client, members: list[Client], reference: Client) -> None:
-        self.watches.append(Watch(hub, "/apis/computenet.io/v1alpha1/computetasks", self.on_task))
+        self.hub_watches.append(Watch(hub, "/apis/computenet.io/v1alpha1/computetasks", self.on_task))
+        self.hub_watches.append(Watch(hub, "/api/v1/events", self.on_event))
+        self.watches.extend(self.hub_watches)
         for member in members:
             self.watches.append(Watch(member, f"/apis/batch/v1/jobs?labelSelector={TASK_UID_LABEL}", self.on_job))
             self.watches.append(Watch(member, f"/api/v1/pods?labelSelector={TASK_UID_LABEL}", self.on_pod))
@@ -363,14 +536,19 @@ class Observers:
         for w in self.watches:
             w.stop()
 
+    def hub_watch_errors(self) -> int:
+        """Reconnects of the hub watches so far (each may have skipped versions)."""
+        return sum(w.errors for w in self.hub_watches)
+
 
 # ---- the objects -----------------------------------------------------------------------------------
 
 
-def pod_template(labels: dict[str, str] | None = None) -> dict[str, Any]:
+def pod_template(run_for: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A tiny pod that kwok runs for `run_for` (a Go duration, "600s") and then lets succeed."""
     requests = {"cpu": CPU, "memory": MEMORY}
     return {
-        "metadata": {"annotations": {RUN_ANNOTATION: RUN_FOR}, **({"labels": labels} if labels else {})},
+        "metadata": {"annotations": {RUN_ANNOTATION: run_for}, **({"labels": labels} if labels else {})},
         "spec": {
             "restartPolicy": "Never",
             "containers": [{"name": "main", "image": "busybox", "resources": {"requests": requests}}],
@@ -378,8 +556,8 @@ def pod_template(labels: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
-def task_manifest(name: str, namespace: str) -> dict[str, Any]:
-    """The smallest ComputeTask: one replica, cpu only, running far longer than the benchmark."""
+def task_manifest(name: str, namespace: str, run_for: str = RUN_FOR) -> dict[str, Any]:
+    """The smallest ComputeTask: one replica, cpu only, running far longer than the benchmark by default."""
     return {
         "apiVersion": "computenet.io/v1alpha1",
         "kind": "ComputeTask",
@@ -387,12 +565,12 @@ def task_manifest(name: str, namespace: str) -> dict[str, Any]:
         "spec": {
             "replicas": 1,
             "resources": {"cpu": CPU, "memory": MEMORY},
-            "template": {"spec": {"backoffLimit": 0, "template": pod_template()}},
+            "template": {"spec": {"backoffLimit": 0, "template": pod_template(run_for)}},
         },
     }
 
 
-def reference_job(name: str, ns: str, run: str, pods: int) -> dict[str, Any]:
+def reference_job(name: str, ns: str, run: str, pods: int, run_for: str = RUN_FOR) -> dict[str, Any]:
     """A Job of `pods` equal pods with the same template, created straight in the member."""
     return {
         "apiVersion": "batch/v1",
@@ -402,7 +580,7 @@ def reference_job(name: str, ns: str, run: str, pods: int) -> dict[str, Any]:
             "parallelism": pods,
             "completions": pods,
             "backoffLimit": 0,
-            "template": pod_template({REFERENCE_LABEL: run}),
+            "template": pod_template(run_for, {REFERENCE_LABEL: run}),
         },
     }
 
@@ -695,6 +873,13 @@ class Bench:
     hub: Client
     members: list[Client]
     observers: Observers
+    until: str = RUNNING
+    """RUNNING: tasks run far longer than the benchmark; DONE: they run RUN_TO_COMPLETION, and each
+    scenario also waits until every task finished."""
+
+    @property
+    def run_for(self) -> str:
+        return RUN_TO_COMPLETION if self.until == DONE else RUN_FOR
 
     @property
     def reference(self) -> Client:
@@ -713,10 +898,12 @@ class Bench:
         """Create `count` tasks in a fresh hub namespace with `send`; time their Jobs and pods.
 
         The profiler, if any, samples the operator from before the first POST until every remote
-        Job is recorded in its task's status (not while the pods start).
+        Job is recorded in its task's status (not while the pods start). The hub writes are
+        counted from each task's creation until every task reached `self.until` on the hub and
+        the writes went quiet (see HubWrites and WRITES_QUIET_S).
         """
         ensure_namespace(self.hub, ns)
-        bodies = [task_manifest(f"t-{i:05d}", ns) for i in range(count)]
+        bodies = [task_manifest(f"t-{i:05d}", ns, self.run_for) for i in range(count)]
         load = os.getloadavg()[0]
         before, cpu_before = scrape(self.op.metrics_port), cpu_seconds(self.fed)
         profiling = profiler is not None and profiler.start()
@@ -730,6 +917,13 @@ class Bench:
         finally:
             profile = profiler.stop() if profiling and profiler is not None else None
         running = self.wait_for(self.observers.running, uids, timeout)
+        writes = self.observers.writes
+        if not wait_seen(lambda: writes.reached(uids, self.until), len(uids), timeout, self.alive):
+            log(f"only {writes.reached(uids, self.until)}/{count} tasks reached {self.until} on the hub")
+        settled_s = writes.settle(uids)
+        if settled_s >= WRITES_QUIET_CAP_S:
+            log(f"hub writes still coming {WRITES_QUIET_CAP_S:.0f}s after every task was {self.until}: counted so far")
+        cpu_target = cpu_seconds(self.fed)
         span = (max(jobs.values()) - sent.first) if jobs else None
         stages = {s: self.observers.stages[s].of(uids) for s in ("seen", "finalizer", "admitted", "placed")}
         return {
@@ -748,6 +942,15 @@ class Bench:
             **self.observers.ordering.fields(uids),
             **histogram_fields(before, after),
             **cpu_fields(cpu_before, cpu_after, count),
+            "operator_cpu_ms_per_task_to_target": rounded(
+                1000 * (cpu_target["operator"] - cpu_before["operator"]) / count, 1
+            ),
+            "until": self.until,
+            "run_for": self.run_for,
+            "hub_tasks_reached": writes.reached(uids, self.until),
+            **writes.fields(uids, self.until),
+            "hub_writes_quiet_after_s": round(settled_s, 1),
+            "hub_watch_errors": self.observers.hub_watch_errors(),
             "load_avg_1m": round(load, 1),
             **({"profile": str(profile)} if profile else {}),
         }
@@ -785,9 +988,9 @@ class Bench:
         ensure_namespace(self.reference, ns)
         path = JOBS.format(ns=ns)
         if one_job:
-            sent = send_burst(self.reference, path, [reference_job(f"ref-{count}", ns, run, count)], 1)
+            sent = send_burst(self.reference, path, [reference_job(f"ref-{count}", ns, run, count, self.run_for)], 1)
         else:
-            bodies = [reference_job(f"ref-{i:05d}", ns, run, 1) for i in range(count)]
+            bodies = [reference_job(f"ref-{i:05d}", ns, run, 1, self.run_for) for i in range(count)]
             sent = send_burst(self.reference, path, bodies, self.threads)
         seen = self.observers.reference
         timeout = WAIT_FLOOR_S + WAIT_PER_TASK_S * count
@@ -839,7 +1042,8 @@ def start(fed_dir: Path) -> tuple[Federation, devenv.OperatorProcess]:
         devenv.register_members(fed, shapes)
         op = devenv.start_operator(fed)
     except BaseException:
-        fed.stop()
+        with shielded():
+            fed.stop()
         raise
     return fed, op
 
@@ -853,13 +1057,13 @@ def wait_members_ready(hub: Client, count: int) -> None:
     wait_until("identifiers Ready", ready, timeout=120)
 
 
-def run(fed_dir: Path, sizes: list[int], rate: float, seconds: float, threads: int, profile: bool) -> None:
+def run(fed_dir: Path, sizes: list[int], rate: float, seconds: float, threads: int, profile: bool, until: str) -> None:
     started = time.monotonic()
     fed, op = start(fed_dir)
     observers = Observers()
     try:
         hub, members = Client(fed.hub), [Client(m) for m in fed.members]
-        bench = Bench(fed, op, threads, hub, members, observers)
+        bench = Bench(fed, op, threads, hub, members, observers, until)
         wait_members_ready(hub, len(members))
         for m in members:  # as a real registration would have it; pods need its ServiceAccount
             ensure_namespace(m, WORKLOAD_NAMESPACE)
@@ -892,9 +1096,10 @@ def run(fed_dir: Path, sizes: list[int], rate: float, seconds: float, threads: i
             log(f"  {line[:200]}")
         log(f"total {time.monotonic() - started:.0f}s; state and logs in {fed_dir}")
     finally:
-        observers.stop()
-        log("stopping the federation")
-        fed.stop()
+        with shielded():
+            observers.stop()
+            log("stopping the federation")
+            fed.stop()
 
 
 def report_goals(results: list[dict[str, Any]]) -> None:
@@ -916,11 +1121,24 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=16, help="concurrent POSTs")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="do not run py-spy")
     parser.add_argument("--dir", type=Path, help="state directory (default: a fresh temporary one, kept)")
+    parser.add_argument(
+        "--to-completion",
+        dest="until",
+        action="store_const",
+        const=DONE,
+        default=RUNNING,
+        help=f"tasks run {RUN_TO_COMPLETION} and every scenario waits until they succeeded (hub writes to the end)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    install(log)  # SIGTERM, SIGINT, SIGHUP: unwind through the `finally` that stops the federation
     fed_dir = args.dir or Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     log(f"state and logs in {fed_dir}")
-    run(fed_dir, sizes, args.rate, args.seconds, args.threads, args.profile)
+    try:
+        run(fed_dir, sizes, args.rate, args.seconds, args.threads, args.profile, args.until)
+    except Terminated as e:
+        log(f"{e}: the federation and the operator are stopped; state and logs in {fed_dir}")
+        return e.exit_code
     return 0
 
 

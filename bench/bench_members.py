@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from stop_on_signal import Terminated, install, shielded
 
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
@@ -92,13 +93,15 @@ def tune_member_for_scale(fed: Federation, member: Cluster) -> None:
     grace before a silent node is unhealthy. Neither is the operator: it sees the same nodes.
     """
     kwok = f"{member.name}/kwok"
-    rec = fed.supervisor.stop(kwok)
-    argv = [a for a in rec.argv if not a.startswith("--node-lease-duration-seconds=")]
-    fed.supervisor.start(kwok, [*argv, "--node-lease-duration-seconds=3600"], Path(rec.log), rec.env)
+    with shielded():  # a signal between stop and start would leave a process the state file does not list
+        rec = fed.supervisor.stop(kwok)
+        argv = [a for a in rec.argv if not a.startswith("--node-lease-duration-seconds=")]
+        fed.supervisor.start(kwok, [*argv, "--node-lease-duration-seconds=3600"], Path(rec.log), rec.env)
     kcm = f"{member.name}/kube-controller-manager"
-    rec = fed.supervisor.stop(kcm)
     grace = ["--node-monitor-grace-period=24h", "--node-startup-grace-period=24h"]
-    fed.supervisor.start(kcm, [*rec.argv, *grace], Path(rec.log), rec.env)
+    with shielded():
+        rec = fed.supervisor.stop(kcm)
+        fed.supervisor.start(kcm, [*rec.argv, *grace], Path(rec.log), rec.env)
 
 
 def create_nodes(api: LocalApi, nodes: list[dict[str, Any]], workers: int = 16) -> None:
@@ -363,8 +366,9 @@ def run(fed_dir: Path, groups: int, per_group: int, samples: int, seed: int, tun
             **phases,
         }
     finally:
-        log("stopping the federation")
-        fed.stop()
+        with shielded():
+            log("stopping the federation")
+            fed.stop()
 
 
 def main() -> int:
@@ -381,11 +385,16 @@ def main() -> int:
     )
     parser.add_argument("--dir", type=Path, help="state directory (default: a fresh temporary one, kept)")
     args = parser.parse_args()
-    # `timeout` and CI send SIGTERM: exit through the `finally` that stops the federation.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # `timeout`, CI and a closed terminal send SIGTERM, SIGINT or SIGHUP: exit through the `finally`
+    # that stops the federation, with 128 + the signal's number.
+    install(log)
     fed_dir = args.dir or Path(tempfile.mkdtemp(prefix="bench-members-"))
     log(f"state and logs in {fed_dir}")
-    result = run(fed_dir, args.groups, args.nodes_per_group, args.samples, args.seed, args.tune)
+    try:
+        result = run(fed_dir, args.groups, args.nodes_per_group, args.samples, args.seed, args.tune)
+    except Terminated as e:
+        log(f"{e}: the federation and the operator are stopped; state and logs in {fed_dir}")
+        return e.exit_code
     print(json.dumps(result), flush=True)
     return 0
 

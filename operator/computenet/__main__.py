@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from computenet import __version__
 from computenet.settings import Settings, SettingsError
@@ -42,37 +43,54 @@ def _exit_now(reason: str) -> None:
     os._exit(EXIT_LEASE_LOST)
 
 
-async def _operate(settings: Settings) -> None:
+def _load_operator() -> None:
+    """Import kopf and register the handlers (the heavy part of starting: seconds on a busy node)."""
+    import_module("computenet.handlers")
+
+
+async def _kopf(settings: Settings) -> None:
     import kopf
 
-    import computenet.handlers  # noqa: F401  (registers the handlers)
-    from computenet.leader.guard import Leadership, LeaseSettings
-    from computenet.leader.standby import standby_endpoints
-
-    async def operator() -> None:
-        await kopf.operator(
-            clusterwide=True,
-            standalone=True,
-            memo=kopf.Memo(settings=settings),
-            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
-        )
-
-    if not settings.leader_elect:
-        await operator()
-        return
-    lease = LeaseSettings(
-        settings.kubeconfig,
-        settings.namespace,
-        settings.leader_lease_name,
-        settings.identity(),
-        settings.leader_timing(),
+    await kopf.operator(
+        clusterwide=True,
+        standalone=True,
+        memo=kopf.Memo(settings=settings),
+        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
     )
-    leadership = Leadership(lease, on_lost=_exit_now)
-    leadership.start()
-    async with standby_endpoints(settings.health_port, settings.metrics_port):
+
+
+async def _operate(settings: Settings) -> None:
+    if not settings.leader_elect:
+        _load_operator()
+        await _kopf(settings)
+        return
+    from computenet.leader.standby import STANDBY, STARTING, standby_endpoints
+
+    loaded = False
+    leadership = None
+
+    def state() -> str:
+        return STANDBY if loaded and leadership is not None and leadership.campaigning else STARTING
+
+    # Health answers before the heavy imports, which run on a worker thread meanwhile.
+    async with standby_endpoints(settings.health_port, settings.metrics_port, state):
+        await asyncio.to_thread(import_module, "computenet.leader.guard")
+        from computenet.leader.guard import Leadership, LeaseSettings
+
+        lease = LeaseSettings(
+            settings.kubeconfig,
+            settings.namespace,
+            settings.leader_lease_name,
+            settings.identity(),
+            settings.leader_timing(),
+        )
+        leadership = Leadership(lease, on_lost=_exit_now)
+        leadership.start()
+        await asyncio.to_thread(_load_operator)
+        loaded = True
         await leadership.acquired()
     logger.info("%s leads (Lease %s/%s): starting the operator", lease.identity, lease.namespace, lease.name)
-    await operator()
+    await _kopf(settings)
     # kopf returned after its cleanup handlers stopped every worker: nothing guarded still runs, so
     # the standby may take over now. Had kopf failed instead, the Lease simply runs out.
     leadership.release()

@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from computenet.api.constants import Phase
+from computenet.leader.gauge import leader_gauge
 
 PREFIX = "computenet"
 GIB = 1 << 30
@@ -231,15 +232,6 @@ def _add_resources(family: GaugeMetricFamily, labels: list[str], view: ResourceV
 def _add_accelerators(family: GaugeMetricFamily, labels: list[str], a: AcceleratorView) -> None:
     for name in _VIEWS:
         family.add_metric([*labels, name], getattr(a, name))
-
-
-def leader_gauge(registry: CollectorRegistry) -> Gauge:
-    """`computenet_leader`: 1 while this replica holds the leader Lease and runs the operator's work."""
-    return Gauge(
-        f"{PREFIX}_leader",
-        "1 while this replica holds the leader Lease and does the operator's work, 0 while it stands by.",
-        registry=registry,
-    )
 
 
 class ByteSecondsCounter(Counter):

@@ -64,14 +64,15 @@ CLUSTER_RULES = [
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
 ]
 SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
+LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]
 
 DEFAULT_KINDS = {
     "Deployment": 1,
     "ServiceAccount": 1,
     "ClusterRole": 1,
     "ClusterRoleBinding": 1,
-    "Role": 1,
-    "RoleBinding": 1,
+    "Role": 2,
+    "RoleBinding": 2,
     "Service": 1,
 }
 RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
@@ -147,6 +148,7 @@ ALL_ON = {
     [
         pytest.param({}, id="defaults lint clean"),
         pytest.param(ALL_ON, id="every toggle on lints clean"),
+        pytest.param({**ALL_ON, "replicaCount": 2}, id="two replicas with every toggle on lint clean"),
         pytest.param(
             {"metrics": {"service": {"enabled": False}}, "rbac": {"create": False}, "replicaCount": 0},
             id="everything optional off lints clean",
@@ -194,6 +196,16 @@ def test_lint_is_clean(helm: Helm, tmp_path: Path, values: dict[str, Any]) -> No
             {"dashboards": {"enabled": True}},
             {**DEFAULT_KINDS, "ConfigMap": len(SHIPPED_DASHBOARDS)},
             id="dashboards on renders one ConfigMap per shipped dashboard",
+        ),
+        pytest.param(
+            {"leaderElection": {"enabled": False}},
+            {**DEFAULT_KINDS, "Role": 1, "RoleBinding": 1},
+            id="leader election off renders no Lease role or binding",
+        ),
+        pytest.param(
+            {"replicaCount": 2},
+            DEFAULT_KINDS,
+            id="two replicas render the same objects",
         ),
     ],
 )
@@ -243,7 +255,14 @@ def test_default_deployment_is_a_hardened_single_instance(helm: Helm) -> None:
         "COMPUTENET_METRICS_PORT": "8080",
         "COMPUTENET_HEALTH_PORT": "8081",
         "COMPUTENET_LOG_LEVEL": "INFO",
+        "COMPUTENET_LEADER_ELECT": "true",
+        "COMPUTENET_LEADER_LEASE_NAME": FULLNAME,
+        "COMPUTENET_LEADER_IDENTITY": {"fieldRef": {"fieldPath": "metadata.name"}},
+        "COMPUTENET_LEADER_LEASE_DURATION_S": "10",
+        "COMPUTENET_LEADER_RENEW_DEADLINE_S": "7",
+        "COMPUTENET_LEADER_RETRY_PERIOD_S": "1",
     }
+    assert "affinity" not in pod
 
 
 def test_operator_settings_reach_the_container(helm: Helm) -> None:
@@ -267,6 +286,55 @@ def test_operator_settings_reach_the_container(helm: Helm) -> None:
     service = one(docs, "Service")
     assert service["spec"]["type"] == "NodePort"
     assert service["spec"]["ports"] == [{"name": "metrics", "port": 80, "targetPort": "metrics", "protocol": "TCP"}]
+
+
+def test_two_replicas_roll_one_at_a_time_on_different_nodes(helm: Helm) -> None:
+    docs = helm.render({"replicaCount": 2})
+    deploy = one(docs, "Deployment")
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+    }
+    pod = deploy["spec"]["template"]["spec"]
+    (term,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["weight"] == 100
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    selector = term["podAffinityTerm"]["labelSelector"]["matchLabels"]
+    assert selector == deploy["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= deploy["spec"]["template"]["metadata"]["labels"].items()
+    # Preferred only: a one-node cluster still runs both replicas.
+    assert list(pod["affinity"]["podAntiAffinity"]) == ["preferredDuringSchedulingIgnoredDuringExecution"]
+
+
+def test_two_replicas_keep_an_affinity_the_user_gave(helm: Helm) -> None:
+    mine = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+    pod = one(helm.render({"replicaCount": 2, "affinity": mine}), "Deployment")["spec"]["template"]["spec"]
+    assert pod["affinity"] == mine
+
+
+@pytest.mark.parametrize(
+    ("values", "lease"),
+    [
+        pytest.param({}, FULLNAME, id="lease named after the release"),
+        pytest.param({"leaderElection": {"leaseName": "ops.lease-1"}}, "ops.lease-1", id="lease name override"),
+    ],
+)
+def test_leader_election_settings_reach_the_container(helm: Helm, values: dict[str, Any], lease: str) -> None:
+    values = {**values, "leaderElection": {**values.get("leaderElection", {}), "renewDeadlineSeconds": 6.5}}
+    (container,) = one(helm.render(values), "Deployment")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["COMPUTENET_LEADER_LEASE_NAME"] == lease
+    assert env["COMPUTENET_LEADER_RENEW_DEADLINE_S"] == "6.5"
+
+
+def test_leader_election_off_says_so_and_grants_no_lease(helm: Helm) -> None:
+    docs = helm.render({"leaderElection": {"enabled": False}})
+    (container,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["COMPUTENET_LEADER_ELECT"] == "false"
+    assert not [name for name in env if name.startswith("COMPUTENET_LEADER_") and name != "COMPUTENET_LEADER_ELECT"]
+    assert not [d for d in docs if "leases" in str(d.get("rules", ""))]
 
 
 def test_metrics_service_selects_the_operator_pod(helm: Helm) -> None:
@@ -362,15 +430,25 @@ def test_dashboards_off_renders_no_config_map(helm: Helm, chart_with_dashboards:
 # --- RBAC ---------------------------------------------------------------------------------------
 
 
+def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, rendered {len(found)}"
+    return found[0]
+
+
 def test_rbac_is_exactly_the_documented_least_privilege(helm: Helm) -> None:
     docs = helm.render()
-    cluster_role, role = one(docs, "ClusterRole"), one(docs, "Role")
+    cluster_role = one(docs, "ClusterRole")
+    role = named(docs, "Role", f"{FULLNAME}-secrets")
+    lease_role = named(docs, "Role", f"{FULLNAME}-leader-election")
     assert cluster_role["rules"] == CLUSTER_RULES
     assert role["rules"] == SECRET_RULES
-    assert role["metadata"]["namespace"] == NAMESPACE
+    assert lease_role["rules"] == LEASE_RULES
+    assert role["metadata"]["namespace"] == lease_role["metadata"]["namespace"] == NAMESPACE
     for binding, kind, target in [
         (one(docs, "ClusterRoleBinding"), "ClusterRole", cluster_role),
-        (one(docs, "RoleBinding"), "Role", role),
+        (named(docs, "RoleBinding", f"{FULLNAME}-secrets"), "Role", role),
+        (named(docs, "RoleBinding", f"{FULLNAME}-leader-election"), "Role", lease_role),
     ]:
         assert binding["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",
@@ -383,13 +461,13 @@ def test_rbac_is_exactly_the_documented_least_privilege(helm: Helm) -> None:
 def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
     docs = helm.render({"serviceAccount": {"create": False, "name": "platform-sa"}})
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "platform-sa"
-    for kind in ("ClusterRoleBinding", "RoleBinding"):
-        assert one(docs, kind)["subjects"][0]["name"] == "platform-sa"
+    for binding in (d for d in docs if d["kind"] in ("ClusterRoleBinding", "RoleBinding")):
+        assert binding["subjects"][0]["name"] == "platform-sa"
 
 
 def test_readme_documents_every_rule() -> None:
     readme = (CHART / "README.md").read_text()
-    for rule in CLUSTER_RULES + SECRET_RULES:
+    for rule in CLUSTER_RULES + SECRET_RULES + LEASE_RULES:
         for resource in rule["resources"]:
             assert f"`{resource}`" in readme, f"{resource} is not documented in the chart README"
 
@@ -418,7 +496,30 @@ def test_readme_documents_every_value() -> None:
     ("values", "complaint"),
     [
         pytest.param({"replicaCount": "1"}, "at '/replicaCount': got string, want integer", id="string replicaCount"),
-        pytest.param({"replicaCount": 2}, "at '/replicaCount'", id="two replicas of a single-instance operator"),
+        pytest.param({"replicaCount": 3}, "at '/replicaCount'", id="three replicas"),
+        pytest.param(
+            {"leaderElection": {"leaseDurationSeconds": 10.5}},
+            "at '/leaderElection/leaseDurationSeconds'",
+            id="fractional lease duration",
+        ),
+        pytest.param(
+            {"leaderElection": {"retryPeriodSeconds": 0}},
+            "at '/leaderElection/retryPeriodSeconds'",
+            id="zero retry period",
+        ),
+        pytest.param(
+            {"leaderElection": {"leaseName": "Operator_Lease"}},
+            "at '/leaderElection/leaseName'",
+            id="lease name not a DNS subdomain",
+        ),
+        pytest.param(
+            {"leaderElection": {"enabled": "true"}}, "at '/leaderElection/enabled'", id="string leader toggle"
+        ),
+        pytest.param(
+            {"leaderElection": {"leaseDuration": 10}},
+            "additional properties 'leaseDuration' not allowed",
+            id="misspelt leader election key",
+        ),
         pytest.param({"replicaCount": -1}, "at '/replicaCount'", id="negative replicaCount"),
         pytest.param({"operator": {"metricsPort": -1}}, "at '/operator/metricsPort'", id="negative metrics port"),
         pytest.param({"operator": {"healthPort": 70000}}, "at '/operator/healthPort'", id="health port above 65535"),
@@ -465,6 +566,21 @@ def test_schema_rejects_bad_values(helm: Helm, values: dict[str, Any], complaint
             "serviceAccount.name is required when serviceAccount.create is false",
             id="no ServiceAccount created and none named",
         ),
+        pytest.param(
+            {"replicaCount": 2, "leaderElection": {"enabled": False}},
+            "replicaCount 2 needs leaderElection.enabled",
+            id="two replicas without the Lease would both dispatch",
+        ),
+        pytest.param(
+            {"leaderElection": {"leaseDurationSeconds": 10, "renewDeadlineSeconds": 8, "retryPeriodSeconds": 2}},
+            "renewDeadlineSeconds + retryPeriodSeconds must be less than leaseDurationSeconds",
+            id="a leader that cannot renew could still work when the standby takes over",
+        ),
+        pytest.param(
+            {"leaderElection": {"leaseDurationSeconds": 10, "renewDeadlineSeconds": 2, "retryPeriodSeconds": 2}},
+            "renewDeadlineSeconds must be greater than 1.2 x retryPeriodSeconds",
+            id="renew deadline shorter than one jittered retry",
+        ),
     ],
 )
 def test_templates_reject_inconsistent_values(helm: Helm, values: dict[str, Any], complaint: str) -> None:
@@ -477,6 +593,16 @@ def test_templates_reject_inconsistent_values(helm: Helm, values: dict[str, Any]
     "values",
     [
         pytest.param({"replicaCount": 0}, id="replicaCount 0 stops the operator"),
+        pytest.param({"replicaCount": 2}, id="an active replica and a standby"),
+        pytest.param({"replicaCount": 2, "leaderElection": {"enabled": True}}, id="two replicas, election explicit"),
+        pytest.param(
+            {"leaderElection": {"enabled": False, "renewDeadlineSeconds": 30}},
+            id="timings are not checked with leader election off",
+        ),
+        pytest.param(
+            {"leaderElection": {"leaseDurationSeconds": 15, "renewDeadlineSeconds": 10, "retryPeriodSeconds": 2}},
+            id="client-go's default timings",
+        ),
         pytest.param({"operator": {"hubId": "hub-east.cn_1"}}, id="hubId with dots and underscores"),
         pytest.param({"resources": {"requests": {"cpu": 1, "memory": "1Gi"}}}, id="numeric cpu request"),
         pytest.param(ALL_ON, id="every toggle on"),
@@ -589,6 +715,8 @@ def test_install_creates_the_objects(installed: Release, hub: Cluster) -> None:
         ["-n", ns, "service", f"{name}-metrics"],
         ["-n", ns, "role", f"{name}-secrets"],
         ["-n", ns, "rolebinding", f"{name}-secrets"],
+        ["-n", ns, "role", f"{name}-leader-election"],
+        ["-n", ns, "rolebinding", f"{name}-leader-election"],
         ["clusterrole", name],
         ["clusterrolebinding", name],
     ):

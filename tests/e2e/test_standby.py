@@ -145,7 +145,11 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
         who = await holder(hub_api)
         return who if who in replicas else ""
 
-    active = await eventually_async(held_by_a_replica, timeout=STATE_S)
+    # Both replicas just started: each first loads the operator (slow on a busy machine), then campaigns.
+    active = await eventually_async(held_by_a_replica, timeout=BURST_S)
+    standby = replicas[next(name for name in REPLICAS if name != active)]
+    # A warm standby: loaded and watching the Lease (a busy machine takes long to import everything).
+    await asyncio.to_thread(eventually, lambda: devenv.health_state(standby.health_port) == devenv.STANDBY, BURST_S)
     label = f"standby-{uuid.uuid4().hex[:6]}"
     objs = [cpu_task(f"{label}-{i:03d}", label) for i in range(TASKS)]
     per_wave = TASKS // KILLS
@@ -168,8 +172,13 @@ async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_an
 
         await eventually_async(survivor_holds, timeout=TAKEOVER_LIMIT_S + STATE_S, interval=0.05)
         takeovers.append(time.monotonic() - killed_at)
+        # Restarted as the new standby: start_operator returns once it is loaded and campaigning.
         replicas[victim.name] = devenv.start_operator(
-            federation, OPERATOR_ENV, ports=(victim.metrics_port, victim.health_port), name=victim.name
+            federation,
+            OPERATOR_ENV,
+            ports=(victim.metrics_port, victim.health_port),
+            name=victim.name,
+            until=(devenv.STANDBY,),
         )
         await asyncio.to_thread(eventually, lambda s=survivor: leader_gauge(s) == 1.0, STATE_S)
         assert await asyncio.to_thread(leader_gauge, replicas[victim.name]) == 0.0

@@ -41,7 +41,10 @@ from computenet.api.constants import (
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.crd import KINDS as CRD_KINDS
 from computenet.api.crd import crd
+from computenet.api.pool import PlacementPolicy
 from computenet.api.validation import summarize
+from computenet.tasks.demand import demand_of
+from computenet.tasks.record import TaskRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").rglob("*.yaml"))
@@ -151,6 +154,24 @@ def test_pool_defaults() -> None:
     weights = pool.spec.placement.weights
     assert pool.spec.placement.strategy == "Binpack"
     assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
+    assert weights.affinity == 25
+
+
+@pytest.mark.parametrize(
+    ("weights", "affinity"),
+    [
+        pytest.param({}, 25.0, id="preferred node affinity weighs 25 by default"),
+        pytest.param({"affinity": 70}, 70.0, id="a pool's affinity weight reaches placement"),
+        pytest.param({"affinity": 0}, 0.0, id="affinity weight 0 switches preferences off"),
+    ],
+)
+def test_pool_affinity_weight_reaches_placement(weights: dict[str, int], affinity: float) -> None:
+    policy = PlacementPolicy.model_validate({"weights": weights})
+    spec = ComputeTaskSpec.model_validate(load("task-gpu.yaml")["spec"])
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    demand = demand_of(TaskRecord("uid", "ns", "t", created, 1, spec, spec.template), policy)
+    assert demand.weights.affinity == affinity
+    assert (demand.weights.fit, demand.weights.price) == (policy.weights.fit, policy.weights.price)
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -211,6 +232,25 @@ CONTAINERS = "template.spec.template.spec.containers"
         ),
         pytest.param("task-gpu.yaml", "resources.cpu", "0", "spec.resources.cpu", "greater than 0", id="zero cpu"),
         pytest.param("task-gpu.yaml", "resources.cpu", -2, "spec.resources.cpu", "greater than 0", id="negative cpu"),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.cpu",
+            True,
+            "spec.resources.cpu",
+            "not a Kubernetes quantity",
+            id="cpu a boolean",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.cpu",
+            {"a": 1},
+            "spec.resources.cpu",
+            "not a Kubernetes quantity",
+            id="cpu a map",
+        ),
+        pytest.param(
+            "task-gpu.yaml", "resources.cpu", "5000", "spec.resources.cpu", "at most 4096", id="absurd cpu string"
+        ),
         pytest.param(
             "task-gpu.yaml",
             "resources.memory",
@@ -350,6 +390,22 @@ CONTAINERS = "template.spec.template.spec.containers"
             "at least one weight",
             id="all weights zero",
         ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights.affinity",
+            101,
+            "spec.placement.weights.affinity",
+            "less than or equal to 100",
+            id="affinity weight above 100",
+        ),
+        pytest.param(
+            "pool.yaml",
+            "placement.weights.affinity",
+            -1,
+            "spec.placement.weights.affinity",
+            "greater than or equal to 0",
+            id="negative affinity weight",
+        ),
     ],
 )
 def test_bad_spec_becomes_a_problem(sample: str, path: str, value: Any, field: str, message: str) -> None:
@@ -392,6 +448,34 @@ POD = "spec.template.spec.template.spec"
             "spec.template.spec.suspend",
             "use spec.suspend",
             id="suspended Job",
+        ),
+        pytest.param(
+            "template.spec.backoffLimit",
+            -1,
+            "spec.template.spec.backoffLimit",
+            "greater than or equal to 0",
+            id="negative backoff limit",
+        ),
+        pytest.param(
+            "template.spec.backoffLimitPerIndex",
+            1,
+            "spec.template.spec.backoffLimitPerIndex",
+            "needs Indexed completion",
+            id="a per-index backoff limit on a one-replica Job that is not Indexed",
+        ),
+        pytest.param(
+            "resources.accelerators.models",
+            ["AMD-Instinct-MI300X"],
+            "spec.resources.accelerators.models[0]",
+            "is a amd device, but vendor is nvidia",
+            id="a model of another vendor",
+        ),
+        pytest.param(
+            "resources.accelerators.minMemory",
+            "100Gi",
+            "spec.resources.accelerators.minMemory",
+            "more than any listed model has (at most 80Gi)",
+            id="minimum device memory above every listed model",
         ),
         pytest.param(
             "template.spec.template.spec.nodeName",
@@ -492,13 +576,6 @@ POD = "spec.template.spec.template.spec"
             id="fewer GPUs than reserved, and no container to receive the rest",
         ),
         pytest.param(
-            "resources.accelerators.vendor",
-            DELETE,
-            "spec.resources.accelerators.vendor",
-            "is required when the template's containers request nvidia.com/gpu",
-            id="a GPU in the template but no vendor to place it by",
-        ),
-        pytest.param(
             "template.spec.template.spec.resources",
             {"limits": {"cpu": "4"}},
             f"{POD}.resources.limits.cpu",
@@ -518,6 +595,23 @@ def test_template_problems(path: str, value: Any, field: str, message: str) -> N
     with pytest.raises(ContractError) as error:
         resolve_resources(spec)
     assert list(error.value.problems) == problems
+
+
+def test_pod_failure_policy_needs_restart_policy_never() -> None:
+    spec = _set(load("task-gpu.yaml")["spec"], "template.spec.podFailurePolicy", {"rules": []})
+    assert validate_task(spec) == []
+    spec = _set(spec, "template.spec.template.spec.restartPolicy", "OnFailure")
+    (problem,) = validate_task(spec)
+    assert problem.field == "spec.template.spec.template.spec.restartPolicy"
+    assert "must be Never when podFailurePolicy is set" in problem.message
+
+
+def test_models_of_one_vendor_pin_the_template_resource_without_a_vendor() -> None:
+    spec = _set(load("task-gpu.yaml")["spec"], "resources.accelerators.vendor", DELETE)
+    assert validate_task(spec) == [], "A100 and H100 are NVIDIA models: nvidia.com/gpu it is"
+    spec = _set(spec, "resources.accelerators.models", ["NVIDIA-H100-80GB-HBM3", "AMD-Instinct-MI300X"])
+    (problem,) = validate_task(spec)
+    assert problem.field == "spec.resources.accelerators.vendor"
 
 
 def test_gpus_in_template_without_accelerators_in_spec() -> None:

@@ -57,7 +57,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if eq (int .Values.operator.metricsPort) (int .Values.operator.healthPort) }}
 {{- fail "operator.metricsPort and operator.healthPort must differ" }}
 {{- end }}
+{{- $le := .Values.leaderElection }}
+{{- if and (gt (int .Values.replicaCount) 1) (not $le.enabled) }}
+{{- fail "replicaCount 2 needs leaderElection.enabled: two replicas without the Lease would both dispatch" }}
+{{- end }}
+{{- if and $le.enabled (ge (addf $le.renewDeadlineSeconds $le.retryPeriodSeconds) (float64 $le.leaseDurationSeconds)) }}
+{{- fail "leaderElection.renewDeadlineSeconds + retryPeriodSeconds must be less than leaseDurationSeconds: a leader that cannot renew must stop before a standby may take over" }}
+{{- end }}
+{{- if and $le.enabled (le (float64 $le.renewDeadlineSeconds) (mulf 1.2 $le.retryPeriodSeconds)) }}
+{{- fail "leaderElection.renewDeadlineSeconds must be greater than 1.2 x retryPeriodSeconds (client-go's JitterFactor)" }}
+{{- end }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.metrics.service.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.service.enabled: the ServiceMonitor scrapes that Service" }}
 {{- end }}
+{{- end }}
+
+{{- define "computenet.leaseName" -}}
+{{- .Values.leaderElection.leaseName | default (include "computenet.fullname" .) }}
 {{- end }}

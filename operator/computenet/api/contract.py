@@ -10,6 +10,7 @@ with no problems always resolves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
@@ -22,6 +23,7 @@ from computenet.api.reservation import (
     effective_requests,
 )
 from computenet.api.task import ComputeTaskSpec
+from computenet.placement.accelerators import lookup
 from computenet.quantity import cpu_millis, to_int_units
 
 __all__ = [
@@ -49,21 +51,48 @@ def resolve_resources(spec: ComputeTaskSpec) -> ComputeTaskSpec:
 
 
 def contract_problems(spec: ComputeTaskSpec) -> list[Problem]:
-    """Why the template cannot carry the reservation of ``spec`` (empty when it can)."""
-    pod = pod_spec_of(spec)
-    problems: list[Problem] = []
-    accelerators = spec.resources.accelerators
-    stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective_requests(pod).get(name, 0) > 0)
-    if accelerators is not None and accelerators.vendor is None and stated:
-        problems.append(
-            Problem(
-                "spec.resources.accelerators.vendor",
-                f"is required when the template's containers request {', '.join(stated)}, "
-                "so that placement chooses devices of that vendor",
-            )
-        )
-    _, found = apply_reservation(pod, reservation_of(spec, accelerator_resource(spec)), POD_SPEC_PATH)
+    """Why the template cannot carry the reservation of ``spec``, or no device can ever match (empty when fine)."""
+    problems = list(_accelerator_problems(spec))
+    _, found = apply_reservation(pod_spec_of(spec), reservation_of(spec, accelerator_resource(spec)), POD_SPEC_PATH)
     return problems + found
+
+
+def _accelerator_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
+    """Accelerator demands no device can meet, and templates whose devices placement might not pick."""
+    accelerators = spec.resources.accelerators
+    if accelerators is None:
+        return
+    models = [(index, name, lookup(name)) for index, name in enumerate(accelerators.models or ())]
+    if accelerators.vendor is not None:
+        for index, name, known in models:
+            if known is not None and known.vendor != accelerators.vendor:
+                yield Problem(
+                    f"spec.resources.accelerators.models[{index}]",
+                    f"{name} is a {known.vendor} device, but vendor is {accelerators.vendor}: none can match both",
+                )
+    if accelerators.min_memory is not None and models and all(known for _, _, known in models):
+        largest = max(known.memory_gib for _, _, known in models if known is not None)
+        if to_int_units(accelerators.min_memory) > largest << 30:
+            yield Problem(
+                "spec.resources.accelerators.minMemory",
+                f"is more than any listed model has (at most {largest}Gi): no device can match",
+            )
+    effective = effective_requests(pod_spec_of(spec))
+    stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective.get(name, 0) > 0)
+    if stated and accelerators.vendor is None and _pinned_resource(spec) is None:
+        yield Problem(
+            "spec.resources.accelerators.vendor",
+            f"is required when the template's containers request {', '.join(stated)} and the models do not "
+            "name one vendor, so that placement chooses devices of that vendor",
+        )
+
+
+def _pinned_resource(spec: ComputeTaskSpec) -> str | None:
+    """The resource every listed model is counted in, when they are all known and agree."""
+    accelerators = spec.resources.accelerators
+    known = [lookup(name) for name in (accelerators.models or ())] if accelerators is not None else []
+    resources = {model.resource for model in known if model is not None}
+    return resources.pop() if known and all(known) and len(resources) == 1 else None
 
 
 def pod_spec_of(spec: ComputeTaskSpec) -> dict[str, Any]:
@@ -74,14 +103,18 @@ def pod_spec_of(spec: ComputeTaskSpec) -> dict[str, Any]:
 def accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     """The extended resource the spec's accelerators are counted in, or None without accelerators.
 
-    The vendor's resource. With no vendor: the one the template states, or else whatever placement
-    picks (``nvidia.com/gpu`` stands for it: the template states none, so any gives the same result).
+    The vendor's resource, or the one all listed models share. Otherwise the one the template states,
+    or else whatever placement picks (``nvidia.com/gpu`` stands for it: the template states none, so
+    any gives the same result).
     """
     accelerators = spec.resources.accelerators
     if accelerators is None:
         return None
     if accelerators.vendor is not None:
         return ACCELERATOR_RESOURCES[Vendor(accelerators.vendor)]
+    pinned = _pinned_resource(spec)
+    if pinned is not None:
+        return pinned
     effective = effective_requests(pod_spec_of(spec))
     stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective.get(name, 0) > 0)
     return stated[0] if len(stated) == 1 else ACCELERATOR_RESOURCES[Vendor.NVIDIA]

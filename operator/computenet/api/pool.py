@@ -58,6 +58,16 @@ class ScoreWeights(SpecModel):
         description="How close the identifier is to the task's data (latency and transfer time).",
     )
     reliability: int = Field(10, ge=0, le=100, description="How steadily the member has stayed Ready.")
+    affinity: int = Field(
+        25,
+        ge=0,
+        le=100,
+        description=(
+            "How much a task's preferred node affinity (the Job template's"
+            " preferredDuringSchedulingIgnoredDuringExecution terms) counts; only tasks that have such"
+            " terms are scored by it."
+        ),
+    )
 
 
 class PlacementPolicy(SpecModel):

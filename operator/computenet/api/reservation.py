@@ -9,7 +9,8 @@ running maximum, restartable sidecars added, pod-level requests replacing the co
 overhead added, and a request defaulted from its limit where only the limit is written. The
 contract makes the two equal, resource by resource, for cpu, memory and every accelerator resource:
 
-1. Requests written in the template are kept, never raised and never added to.
+1. Requests written in the template are kept, never raised and never added to. An extended
+   resource given only as a limit is written as a request too (Kubernetes defaults it so anyway).
 2. The remainder (reservation minus the template's effective request) goes to the **first regular
    container that states neither a request nor a limit** for that resource. An extended resource is
    given as request and limit, equal, as Kubernetes requires.
@@ -311,6 +312,7 @@ def apply_reservation(
         problems.extend(_apply_one(spec, resource, reserved, reservation.sources.get(resource, resource), path))
     if problems:
         return spec, problems
+    _request_extended_limits(spec)
     effective = pod_requests(spec)
     for resource, reserved in reservation.amounts.items():
         if effective.get(resource, 0) != reserved:  # pragma: no cover - the rules above make them equal
@@ -318,6 +320,18 @@ def apply_reservation(
                 Problem(path, f"would request {effective.get(resource, 0)} {resource}, not the {reserved} reserved")
             )
     return spec, problems
+
+
+def _request_extended_limits(spec: dict[str, Any]) -> None:
+    """Write an extended resource given only as a limit as a request too (what Kubernetes defaults it to)."""
+    for kind in ("containers", "initContainers"):
+        for container in _list(spec.get(kind)):
+            resources = _mapping(container).get("resources")
+            if not isinstance(resources, dict) or not isinstance(resources.get("limits"), dict):
+                continue
+            for name, limit in resources["limits"].items():
+                if is_extended_resource(name) and name not in _mapping(resources.get("requests")):
+                    resources.setdefault("requests", {})[name] = limit
 
 
 def _apply_one(spec: dict[str, Any], resource: str, reserved: int, source: str, path: str) -> Iterator[Problem]:

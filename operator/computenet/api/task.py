@@ -438,6 +438,15 @@ class JobSpecTemplate(SpecModel):
 
     model_config = ConfigDict(extra="allow")
 
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "!has(self.podFailurePolicy) || self.template.spec.restartPolicy == 'Never'",
+            "must be Never when podFailurePolicy is set, as a Job requires",
+            field_path=".template.spec.restartPolicy",
+            check=lambda j: j.pod_failure_policy is None or j.template.spec.restart_policy == "Never",
+        ),
+    )
+
     template: PodTemplate = Field(description="The pod template.")
     parallelism: int | None = Field(None, ge=0, description="Must equal spec.replicas when set; best left out.")
     completions: int | None = Field(None, ge=0, description="Must equal spec.replicas when set; best left out.")
@@ -445,6 +454,17 @@ class JobSpecTemplate(SpecModel):
         None, description="Indexed by default for more than one replica, so each replica knows its rank."
     )
     suspend: bool | None = Field(None, description="Must not be true: use spec.suspend to hold a task back.")
+    backoff_limit: int | None = Field(None, ge=0, description="Retries before the Job fails, at least 0.")
+    active_deadline_seconds: int | None = Field(None, ge=0, description="Seconds the Job may run, at least 0.")
+    backoff_limit_per_index: int | None = Field(
+        None, ge=0, description="Retries per index, at least 0; needs Indexed completion."
+    )
+    max_failed_indexes: int | None = Field(
+        None, ge=0, description="Failed indexes before the Job fails, at least 0; needs Indexed completion."
+    )
+    pod_failure_policy: dict[str, Any] | None = Field(
+        None, description="How pod failures count (batch/v1 PodFailurePolicy); needs restartPolicy Never."
+    )
 
 
 class JobTemplate(SpecModel):
@@ -495,6 +515,20 @@ def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str |
     return stated[0] if len(stated) == 1 else None
 
 
+def _needs_indexed(name: str, attribute: str) -> Rule:
+    """Per-index failure limits need Indexed completion: the template's, or the default for replicas > 1."""
+    return Rule(
+        f"!has(self.template.spec.{name}) || (has(self.template.spec.completionMode)"
+        f" ? self.template.spec.completionMode == 'Indexed' : self.replicas > 1)",
+        "needs Indexed completion: set template.spec.completionMode to Indexed",
+        field_path=f".template.spec.{name}",
+        check=lambda s: (
+            getattr(s.template.spec, attribute) is None
+            or (s.template.spec.completion_mode or ("Indexed" if s.replicas > 1 else "NonIndexed")) == "Indexed"
+        ),
+    )
+
+
 def _equals_replicas(name: str) -> Rule:
     return Rule(
         f"!has(self.template.spec.{name}) || self.template.spec.{name} == self.replicas",
@@ -516,6 +550,8 @@ class ComputeTaskSpec(SpecModel):
     rules: ClassVar[tuple[Rule, ...]] = (
         _equals_replicas("parallelism"),
         _equals_replicas("completions"),
+        _needs_indexed("backoffLimitPerIndex", "backoff_limit_per_index"),
+        _needs_indexed("maxFailedIndexes", "max_failed_indexes"),
         Rule(
             "!has(self.template.spec.suspend) || !self.template.spec.suspend",
             "would keep the Job from ever running: use spec.suspend instead",

@@ -62,6 +62,12 @@ class Leadership:
         self._thread.start()
 
     @property
+    def campaigning(self) -> bool:
+        """The elector has read the Lease at least once (it knows whom it waits for)."""
+        elector = self._elector
+        return elector is not None and elector.observation.at is not None
+
+    @property
     def holding(self) -> bool:
         return self._acquired.is_set() and not self._released
 

@@ -20,6 +20,12 @@ until the member reports the pods; a suspended task shows `offers`. See the modu
 """
 
 from computenet.placement.accelerators import MODELS, AcceleratorModel, accelerator_facts, lookup, peak_tflops
+from computenet.placement.affinity import (
+    NodeAffinity,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    PreferredSchedulingTerm,
+)
 from computenet.placement.assume import Assumption, Assumptions
 from computenet.placement.builder import SnapshotBuilder
 from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejection
@@ -29,6 +35,7 @@ from computenet.placement.labels import Selector
 from computenet.placement.nodes import Node, Taint, Toleration
 from computenet.placement.offers import Offer, offers
 from computenet.placement.pipeline import place
+from computenet.placement.pod_spec import PodConstraints, pod_constraints
 from computenet.placement.queue import order, schedule
 from computenet.placement.snapshot import Capacity, ModelCapacity, Snapshot
 
@@ -49,8 +56,13 @@ __all__ = [
     "ModelCapacity",
     "Network",
     "Node",
+    "NodeAffinity",
+    "NodeSelectorRequirement",
+    "NodeSelectorTerm",
     "NodeSlot",
     "Offer",
+    "PodConstraints",
+    "PreferredSchedulingTerm",
     "Pricing",
     "Rejection",
     "Selector",
@@ -66,5 +78,6 @@ __all__ = [
     "order",
     "peak_tflops",
     "place",
+    "pod_constraints",
     "schedule",
 ]

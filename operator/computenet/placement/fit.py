@@ -7,8 +7,10 @@ selector); with any-of models the cheapest model that fits is chosen.
 
 For speed, each identifier is first bounded from its entry summaries (see `summary`): an upper
 bound on slots from sums and maxima, a lower bound from minima and the roomiest node. Only when
-the bounds straddle the gang size, or assumptions or a pod nodeSelector make the lower bound
-unreliable, are that entry's node rows read. The answer is exact either way.
+the bounds straddle the gang size, or assumptions or the pod's node constraints (nodeSelector,
+nodeName, required node affinity) admitting only some of the entry's nodes make the lower bound
+unreliable, are that entry's node rows read; an entry whose nodes are all refused holds nothing
+(see `admission`). The answer is exact either way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
+from computenet.placement.admission import admitted
 from computenet.placement.arrays import FloatArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
@@ -84,14 +87,16 @@ def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArra
 
 
 def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Read node rows: (rows, index into `entries`, replica slots per row after assumptions)."""
+    """Read node rows: (rows, index into `entries`, replica slots per row after assumptions).
+
+    Only the rows the pod's node constraints admit are returned; the others hold no replica.
+    """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
-    slots = _slots(ctx, *free_rows(ctx, rows))
     selected = ctx.rows_selected(rows)
     if selected is not None:
-        slots[~selected] = 0
-    return rows, seg, slots
+        rows, seg = rows[selected], seg[selected]
+    return rows, seg, _slots(ctx, *free_rows(ctx, rows))
 
 
 def ensure(ctx: Context, ids: IntArray) -> None:
@@ -109,9 +114,12 @@ def _compute(ctx: Context, ids: IntArray) -> None:
     entries, pos, column = usable_entries(ctx, ids)
     s = ctx.snapshot.entries.summary[entries]
     upper, lower = bounds(ctx, s)
-    if ctx.label_ok is not None or ctx.hostname is not None:
-        lower[:] = 0
-    elif len(ctx.overlay.rows):
+    admission = admitted(ctx, entries)
+    if admission is not None:
+        every, some = admission
+        upper[~some] = 0
+        lower[~every] = 0
+    if len(ctx.overlay.rows):
         lower[ctx.entry_assumed[entries]] = 0
     key = pos * width + column
     most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
@@ -204,8 +212,9 @@ class Shortfall:
 def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
     """Totals over the usable nodes of each identifier's closest model, to explain a rejection.
 
-    Summaries answer for most entries; entries under assumptions or a pod nodeSelector are read
-    row by row, so the numbers match what the fit decision saw.
+    Summaries answer for most entries; entries under assumptions or with only some nodes
+    admitted by the pod's node constraints are read row by row, and entries with none admitted
+    count nothing, so the numbers match what the fit decision saw.
     """
     n, width = len(ids), len(ctx.columns)
     entries, pos, column = usable_entries(ctx, ids)
@@ -214,10 +223,11 @@ def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
     best = np.argmax(devices.reshape(n, width), axis=1) if width else np.zeros(n, dtype=np.int64)
     keep = column == best[pos]
     entries, pos = entries[keep], pos[keep]
-    if ctx.label_ok is not None or ctx.hostname is not None:
-        exact = np.ones(len(entries), dtype=bool)
-    else:
-        exact = ctx.entry_assumed[entries]
+    exact = ctx.entry_assumed[entries]
+    admission = admitted(ctx, entries)
+    if admission is not None:
+        every, some = admission
+        entries, pos, exact = entries[some], pos[some], (exact | ~every)[some]
     s = summary[entries[~exact]]
     at = pos[~exact]
     nodes = group_sum(at, s[:, sm.COUNT], n)

@@ -20,17 +20,12 @@ MIB = 1 << 20
 
 
 def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
-    """The pool's weights, and preferred node affinity's, which the API does not have yet.
-
-    Preferred node affinity counts as much as the pool's average score weight (25 with the
-    defaults 40/30/20/10), so it scales with whatever weights a pool chose.
-    """
+    """The pool's score weights (preferred node affinity's included) and strategy."""
     if policy is None:
         return Weights(), Strategy.BINPACK
     w = policy.weights
     strategy = Strategy.SPREAD if str(policy.strategy).lower() == "spread" else Strategy.BINPACK
-    affinity = (w.fit + w.price + w.locality + w.reliability) / 4
-    weights = Weights(fit=w.fit, price=w.price, locality=w.locality, reliability=w.reliability, affinity=affinity)
+    weights = Weights(fit=w.fit, price=w.price, locality=w.locality, reliability=w.reliability, affinity=w.affinity)
     return weights, strategy
 
 

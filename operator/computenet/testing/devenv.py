@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,13 +159,38 @@ def replica_name(index: int) -> str:
     return OPERATOR if index == 1 else f"{OPERATOR}-{index}"
 
 
+LEADING = "leading"
+STANDBY = "standby"
+
+
+def health_state(health_port: int) -> str | None:
+    """What a replica's /healthz says, or None while nothing answers.
+
+    `leading` when the operator's own endpoint answers (it works); otherwise the standby's state:
+    `starting` while it loads, `standby` once it campaigns.
+    """
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5) as response:
+            body = json.loads(response.read() or b"{}")
+    except (OSError, ValueError):
+        return None
+    if isinstance(body, dict) and body.get("leader") is False:
+        return str(body.get("state", ""))
+    return LEADING
+
+
 def start_operator(
     fed: Federation,
     extra_env: dict[str, str] | None = None,
     ports: tuple[int, int] | None = None,
     name: str = OPERATOR,
+    until: tuple[str, ...] = (LEADING, STANDBY),
 ) -> OperatorProcess:
-    """Start one operator replica; returns once its health endpoint answers (a standby's does too)."""
+    """Start one operator replica; returns once its health endpoint reports one of `until`.
+
+    By default that is "working, or a warm standby ready to take over"; a lone operator restarted
+    under its own name re-takes its Lease at once, so it comes back leading.
+    """
     metrics_port, health_port = ports or (free_port(), free_port())
     log = fed.state_dir / f"{name}.log"
     argv = [
@@ -176,15 +202,14 @@ def start_operator(
     ]  # fmt: skip
     env = {"PYTHONUNBUFFERED": "1", "COMPUTENET_LEADER_IDENTITY": name, **(extra_env or {})}
     fed.supervisor.start(name, argv, log, env=env)
-
-    def healthy() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", health_port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    wait_for(f"{name} health endpoint", healthy, 60, lambda: fed.supervisor.check_running(name))
+    # Python and the operator's imports take seconds of CPU; on a machine running several federations
+    # that stretches to a minute or more.
+    wait_for(
+        f"{name} to be {' or '.join(until)}",
+        lambda: health_state(health_port) in until,
+        180,
+        lambda: fed.supervisor.check_running(name),
+    )
     return OperatorProcess(fed, metrics_port, health_port, log, name)
 
 
@@ -200,7 +225,7 @@ def kill_operator(op: OperatorProcess) -> None:
 def kill_and_restart_operator(op: OperatorProcess, extra_env: dict[str, str] | None = None) -> OperatorProcess:
     """SIGKILL the operator (no cleanup runs) and start a fresh one on the same ports, under the same name."""
     kill_operator(op)
-    return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port), name=op.name)
+    return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port), name=op.name, until=(LEADING,))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

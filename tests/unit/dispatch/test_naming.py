@@ -13,7 +13,7 @@ import hashlib
 import re
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from computenet.api.constants import HUB_LABEL
@@ -28,6 +28,8 @@ from computenet.dispatch.naming import (
     origin_labels,
 )
 
+NO_DEADLINE = settings(deadline=None)
+"""Examples are cheap; on a loaded shared machine a slow one must not fail a test."""
 UID = "0b9c2d0e-1111-2222-3333-444455556666"
 OTHER_UID = "7f3e1a2b-aaaa-bbbb-cccc-ddddeeeeffff"
 MAX_ATTEMPT = 2**63 - 1  # status.attempt is an unbounded integer: int64 in the API server
@@ -174,6 +176,7 @@ ATTEMPTS = st.integers(min_value=0, max_value=MAX_ATTEMPT)
 REPLICAS = st.integers(min_value=1, max_value=MAX_REPLICAS)
 
 
+@NO_DEADLINE
 @given(TASK_NAMES, UIDS, ATTEMPTS, REPLICAS)
 @example(DOTTED_253, UID, MAX_ATTEMPT, MAX_REPLICAS)
 @example("9" * 253, UID, 0, 2)
@@ -186,6 +189,7 @@ def test_property_every_legal_task_gets_a_valid_job_name(task_name: str, uid: st
     assert job_name(task_name, uid, attempt) == name
 
 
+@NO_DEADLINE
 @given(TASK_NAMES, UIDS, UIDS, ATTEMPTS, ATTEMPTS)
 def test_property_names_differ_for_different_uids_and_attempts(
     task_name: str, uid: str, other_uid: str, attempt: int, other_attempt: int
@@ -202,6 +206,7 @@ def legacy_job_name(task_name: str, task_uid: str, attempt: int) -> str:
     return f"{task_name[: 63 - len(suffix)].rstrip('-.')}{suffix}"
 
 
+@NO_DEADLINE
 @given(TASK_NAMES, UIDS, st.integers(min_value=0, max_value=1000))
 def test_property_a_legacy_name_that_was_already_valid_is_unchanged(task_name: str, uid: str, attempt: int) -> None:
     legacy = legacy_job_name(task_name, uid, attempt)
@@ -209,6 +214,7 @@ def test_property_a_legacy_name_that_was_already_valid_is_unchanged(task_name: s
         assert job_name(task_name, uid, attempt) == legacy
 
 
+@NO_DEADLINE
 @given(st.text(max_size=300))
 @example("x" * 64)
 @example("\udcff")
@@ -220,6 +226,7 @@ def test_property_label_value_is_valid_for_every_text(text: str) -> None:
         assert value == text
 
 
+@NO_DEADLINE
 @given(st.text(min_size=64, max_size=300), st.text(min_size=64, max_size=300))
 def test_property_long_texts_with_a_common_prefix_get_distinct_label_values(first: str, second: str) -> None:
     if (
@@ -230,6 +237,7 @@ def test_property_long_texts_with_a_common_prefix_get_distinct_label_values(firs
         assert label_value(first) != label_value(second)
 
 
+@NO_DEADLINE
 @given(TASK_NAMES, TASK_NAMES, UIDS, ATTEMPTS, TASK_NAMES)
 def test_property_origin_labels_are_valid_label_values(
     hub: str, namespace: str, uid: str, attempt: int, task_name: str

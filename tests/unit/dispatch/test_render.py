@@ -162,8 +162,8 @@ CONTRACT = [
         pod_spec(ctr("encoder", limits={GPU: "1"}), ctr("decoder", limits={GPU: "1"})),
         ("4", "16Gi", 2),
         [
-            {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {GPU: "1"}},
-            {"limits": {GPU: "1"}},
+            {"requests": {"cpu": "4", "memory": "16Gi", GPU: "1"}, "limits": {GPU: "1"}},
+            {"requests": {GPU: "1"}, "limits": {GPU: "1"}},
         ],
         None,
         id="case 03: two containers with 1 GPU each carry a 2-GPU reservation without a third",
@@ -227,9 +227,9 @@ CONTRACT = [
     pytest.param(
         pod_spec(ctr("main", limits={"rdma/hca": 1})),
         ("1", "1Gi", 0),
-        [{"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"rdma/hca": "1"}}],
+        [{"requests": {"cpu": "1", "memory": "1Gi", "rdma/hca": "1"}, "limits": {"rdma/hca": "1"}}],
         None,
-        id="an extended resource placement does not reserve passes through as written",
+        id="an extended resource placement does not reserve passes through, its limit requested",
     ),
     pytest.param(
         pod_spec(ctr("main", requests={"cpu": "1e0", "memory": "2e9"}, limits={"memory": "2.5Gi"})),

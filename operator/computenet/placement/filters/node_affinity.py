@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL
+from computenet.placement.admission import admitted
 from computenet.placement.affinity import NODE_NAME_FIELD
 from computenet.placement.arrays import IntArray, gather
 from computenet.placement.context import Context
 from computenet.placement.framework import PASS, Reason
+from computenet.placement.reasons import NODE_AFFINITY_MISMATCH
 
-NODE_AFFINITY_MISMATCH = "NodeAffinityMismatch"
-"""Reason code of this filter's rejections."""
 NOT_MATCHED = 0
 SHOWN_VALUES = 3
 """Values listed per key in a detail; the rest are counted."""
@@ -32,10 +32,10 @@ class NodeAffinity:
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         if ctx.required is None:
             return None
-        rows, owner = _rows(ctx, ids)
-        selected = ctx.rows_selected(rows)
-        assert selected is not None
-        matched = np.bincount(owner[selected], minlength=len(ids)) > 0
+        entries, pos = ctx.entries_of(ids)
+        admission = admitted(ctx, entries)
+        assert admission is not None  # a required affinity constrains nodes
+        matched = np.bincount(pos[admission[1]], minlength=len(ids)) > 0
         return np.where(matched, PASS, NOT_MATCHED)
 
     def reason(self, ctx: Context, code: int) -> Reason:
