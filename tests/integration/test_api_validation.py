@@ -19,7 +19,7 @@ import yaml
 
 from computenet.api.constants import KINDS
 from computenet.quantity import is_quantity
-from support.timeouts import STATE_S
+from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
 
 pytestmark = pytest.mark.cluster
@@ -748,3 +748,33 @@ def test_server_applies_defaults(hub: Any, names: str) -> None:
     assert (spec["pool"], spec["replicas"], spec["priority"]) == ("default", 1, 0)
     assert spec["failover"] == {"policy": NEVER, "gracePeriodSeconds": 300}
     assert spec["template"]["spec"]["template"]["spec"]["restartPolicy"] == NEVER
+
+
+def test_template_node_affinity_that_cannot_match_is_invalid(hub: Any, operator: Any) -> None:
+    """The API server cannot check a node affinity's values; the operator reports them on the object."""
+    name = f"gt-two-{uuid.uuid4().hex[:6]}"
+    expression = {"key": "topology.example.com/rack", "operator": "Gt", "values": ["two"]}
+    terms = [{"matchExpressions": [expression]}]
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
+    task = mutate("task-offers.yaml", "template.spec.template.spec.affinity", affinity)
+    task["metadata"] = {"name": name}
+    field = (
+        "spec.template.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].values[0]"
+    )
+    hub.kubectl("apply", "-n", "default", "-f", "-", input=json.dumps(task))
+    try:
+
+        def valid_false() -> dict[str, Any]:
+            obj = json.loads(hub.kubectl("get", "ctask", name, "-n", "default", "-o", "json").stdout)
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
+            assert valid.get("status") == "False", valid
+            return valid
+
+        valid = eventually(valid_false, timeout=2 * JOB_S)
+        assert valid["reason"] == "InvalidSpec"
+        assert field in valid["message"]
+        assert "must be an integer" in valid["message"]
+    finally:
+        hub.kubectl("delete", "ctask", name, "-n", "default", "--wait=false", check=False)

@@ -167,9 +167,10 @@ def test_pool_defaults() -> None:
 )
 def test_pool_affinity_weight_reaches_placement(weights: dict[str, int], affinity: float) -> None:
     policy = PlacementPolicy.model_validate({"weights": weights})
-    spec = ComputeTaskSpec.model_validate(load("task-gpu.yaml")["spec"])
+    document = load("task-gpu.yaml")["spec"]
+    spec = ComputeTaskSpec.model_validate(document)
     created = datetime(2026, 1, 1, tzinfo=UTC)
-    demand = demand_of(TaskRecord("uid", "ns", "t", created, 1, spec, spec.template), policy)
+    demand = demand_of(TaskRecord("uid", "ns", "t", created, 1, spec, document["template"]), policy)
     assert demand.weights.affinity == affinity
     assert (demand.weights.fit, demand.weights.price) == (policy.weights.fit, policy.weights.price)
 
@@ -597,6 +598,61 @@ def test_template_problems(path: str, value: Any, field: str, message: str) -> N
     assert list(error.value.problems) == problems
 
 
+REQUIRED_TERMS = "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+
+
+def _required(*expressions: dict[str, Any]) -> dict[str, Any]:
+    terms = [{"matchExpressions": list(expressions)}]
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field", "message"),
+    [
+        pytest.param(
+            "affinity",
+            _required({"key": "rack", "operator": "Gt", "values": ["two"]}),
+            f"{POD}.{REQUIRED_TERMS}[0].matchExpressions[0].values[0]",
+            "must be an integer",
+            id="Gt with a value that is not an integer",
+        ),
+        pytest.param(
+            "affinity",
+            _required({"key": "rack", "operator": "In"}),
+            f"{POD}.{REQUIRED_TERMS}[0].matchExpressions[0].values",
+            "must be specified",
+            id="In without values",
+        ),
+        pytest.param(
+            "affinity",
+            {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}},
+            f"{POD}.{REQUIRED_TERMS}",
+            "at least one node selector term",
+            id="required affinity without terms",
+        ),
+        pytest.param(
+            "nodeSelector",
+            {"disk type": "ssd"},
+            f"{POD}.nodeSelector",
+            "name part must consist of alphanumeric characters",
+            id="nodeSelector key with a space",
+        ),
+    ],
+)
+def test_template_node_constraints_are_problems(key: str, value: Any, field: str, message: str) -> None:
+    document = _set(load("task-gpu.yaml")["spec"], f"template.spec.template.spec.{key}", value)
+    problems = validate_task(document)
+    assert any(p.field == field and message in p.message for p in problems), problems
+    assert validate_task(ComputeTaskSpec.model_validate(document)) == problems, "a parsed spec says the same"
+
+
+def test_valid_template_node_constraints_are_no_problem() -> None:
+    affinity = _required({"key": "rack", "operator": "Gt", "values": ["2"]})
+    document = _set(load("task-gpu.yaml")["spec"], "template.spec.template.spec.affinity", affinity)
+    document = _set(document, "template.spec.template.spec.nodeSelector", {"disktype": "ssd"})
+    assert validate_task(document) == []
+
+
 def test_pod_failure_policy_needs_restart_policy_never() -> None:
     spec = _set(load("task-gpu.yaml")["spec"], "template.spec.podFailurePolicy", {"rules": []})
     assert validate_task(spec) == []
@@ -622,7 +678,7 @@ def test_gpus_in_template_without_accelerators_in_spec() -> None:
     assert "spec.resources.accelerators does not reserve" in problem.message
 
 
-TEMPLATE_ONLY = {"template": {"spec": {"template": {"spec": {"containers": []}}}}}
+TEMPLATE_ONLY: dict[str, Any] = {"template": {"spec": {"template": {"spec": {"containers": []}}}}}
 
 
 def _task(resources: dict[str, Any] | None, *containers: dict[str, Any], **pod: Any) -> dict[str, Any]:
@@ -817,7 +873,9 @@ def test_constants_agree() -> None:
 
 
 def _task_schema() -> dict[str, Any]:
-    return crd(CRD_KINDS[2])["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    schema: dict[str, Any] = crd(CRD_KINDS[2])["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    spec: dict[str, Any] = schema["properties"]["spec"]
+    return spec
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.problems import Problem, summarize
 from computenet.api.task import ComputeTaskSpec
+from computenet.placement.pod_spec import node_constraint_problems
 
 __all__ = ["Problem", "summarize", "validate_identifier", "validate_pool", "validate_task"]
 
@@ -49,7 +50,35 @@ def validate_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
     model, problems = _parse(ComputeTaskSpec, spec)
     if model is None:
         return problems
-    return contract_problems(model)
+    return contract_problems(model) + _node_constraint_problems(spec if isinstance(spec, Mapping) else model)
+
+
+TEMPLATE_POD_SPEC = "spec.template.spec.template.spec"
+"""Where the workload's pod spec sits in a ComputeTask."""
+
+
+def _node_constraint_problems(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
+    """The pod template's nodeSelector and node affinity problems, as placement reads them.
+
+    Each `node_constraint_problems` line "path: message" (path relative to the pod spec) becomes a
+    Problem on `spec.template.spec.template.spec.<path>`.
+    """
+    if isinstance(spec, ComputeTaskSpec):
+        pod_spec: Any = spec.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
+    else:
+        pod_spec = _at(spec, "template", "spec", "template", "spec")
+    problems = []
+    for line in node_constraint_problems(pod_spec):
+        path, _, message = line.partition(": ")
+        problems.append(Problem(f"{TEMPLATE_POD_SPEC}.{path}", message))
+    return problems
+
+
+def _at(document: object, *keys: str) -> object:
+    """`document[keys[0]][keys[1]]...`, or {} where a level is missing or not a mapping."""
+    for key in keys:
+        document = document.get(key) if isinstance(document, Mapping) else None
+    return document if document is not None else {}
 
 
 def _parse(model: type[M], spec: Mapping[str, Any] | M) -> tuple[M | None, list[Problem]]:
