@@ -61,6 +61,19 @@ class Hub:
                 _content_type="application/json-patch+json",
             )
 
+    async def remove_finalizers(self, kind: KindInfo, name: str, namespace: str, finalizers: list[str]) -> None:
+        """Set an object's finalizers to `finalizers` (guarded by a test of the current list)."""
+        patch = [{"op": "replace", "path": "/metadata/finalizers", "value": finalizers}]
+        await self._custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, kind.plural, name, patch, _content_type="application/json-patch+json"
+        )
+
+    def lister(self, kind: KindInfo) -> Lister:
+        """List+watch of one of our kinds across all namespaces."""
+        return functools.partial(
+            self._custom.list_cluster_custom_object_without_preload_content, GROUP, VERSION, kind.plural
+        )
+
     def secret_lister(self, namespace: str) -> Lister:
         return functools.partial(self._core.list_namespaced_secret_without_preload_content, namespace)
 

@@ -76,6 +76,7 @@ class QueueView:
     tasks_by_phase: dict[tuple[str, str], int]  # (namespace, phase) -> count
     depth: int
     oldest_pending_age_s: float
+    stuck: dict[str, int] = field(default_factory=dict)  # phase -> tasks past the phase's expected bound
 
 
 @dataclass
@@ -197,7 +198,14 @@ class StateCollector(Collector):
             f"{PREFIX}_queue_oldest_pending_age_seconds", "Age of the oldest task waiting for placement."
         )
         oldest.add_metric([], q.oldest_pending_age_s)
-        yield from (phases, depth, oldest)
+        stuck = GaugeMetricFamily(
+            f"{PREFIX}_tasks_stuck",
+            "Tasks whose phase has not moved for longer than the phase's expected bound (every phase, 0 included).",
+            labels=["phase"],
+        )
+        for phase in known:
+            stuck.add_metric([phase], q.stuck.get(phase, 0))
+        yield from (phases, depth, oldest, stuck)
 
 
 _VIEWS = ("capacity", "allocatable", "allocated", "free")

@@ -550,6 +550,15 @@ class Offer(StatusModel):
     fit: float | None = Field(None, ge=0, le=100, description="The fit score alone, 0-100.")
 
 
+class DispatchedResources(StatusModel):
+    """What an attempt reserved and dispatched: usage and cost are metered from this, not from the spec."""
+
+    replicas: int = Field(ge=1, description="Replicas of the attempt.")
+    cpu: str = Field(max_length=64, description="CPU per replica, canonical quantity.")
+    memory: str = Field(max_length=64, description="Memory per replica, canonical quantity.")
+    accelerators: int = Field(0, ge=0, description="Accelerator devices per replica.")
+
+
 class Placement(StatusModel):
     """The identifier chosen for the task, and why."""
 
@@ -563,6 +572,9 @@ class Placement(StatusModel):
     )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task costs per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
+    resources: DispatchedResources | None = Field(
+        None, description="What this attempt reserved per replica; metering reads it."
+    )
 
 
 class RemoteRef(StatusModel):

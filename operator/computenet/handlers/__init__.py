@@ -1,5 +1,8 @@
-"""Thin kopf handlers: read the object, call the runtime, write status. Importing registers them."""
+"""Thin kopf handlers: read the object, call the runtime, write status. Importing registers them.
 
-from computenet.handlers import identifiers, lifecycle, pools, tasks
+ComputeTasks are not among them: the task service watches them itself (`computenet.tasks.watch`).
+"""
 
-__all__ = ["identifiers", "lifecycle", "pools", "tasks"]
+from computenet.handlers import identifiers, lifecycle, pools
+
+__all__ = ["identifiers", "lifecycle", "pools"]

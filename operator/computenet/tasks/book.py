@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from computenet.api.constants import API_VERSION, TASK, ConditionType, Phase
-from computenet.conditions import Cond, merge
+from computenet.api.constants import API_VERSION, TASK
+from computenet.api.task import ComputeTaskStatus
 from computenet.events import EventRecorder, ObjectRef
 from computenet.signal import Signal
 from computenet.tasks.record import TaskRecord
@@ -29,6 +29,11 @@ def utcnow() -> dt.datetime:
 
 def timestamp(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_body(status: ComputeTaskStatus) -> dict[str, Any]:
+    """The status subresource as the hub stores it (camelCase, absent fields left out)."""
+    return status.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @dataclass
@@ -52,38 +57,13 @@ class TaskBook:
     def drop(self, uid: str) -> TaskRecord | None:
         return self.records.pop(uid, None)
 
-    # ---- writing ----
+    def write(self, record: TaskRecord, after: float = 0.0) -> None:
+        """Queue the record's status for the hub (coalesced: the latest status per task wins).
 
-    def update(
-        self,
-        record: TaskRecord,
-        *,
-        phase: Phase | None = None,
-        conditions: tuple[Cond, ...] = (),
-        **fields: Any,
-    ) -> None:
-        """Change a task's status in memory and queue the write; None values remove a field."""
-        status = record.status
-        if phase is not None:
-            status["phase"] = str(phase)
-        for key, value in fields.items():
-            if value is None:
-                status.pop(key, None)
-            else:
-                status[key] = value
-        if conditions:
-            status["conditions"] = merge(status.get("conditions"), conditions, utcnow(), record.generation)
-        status["observedGeneration"] = record.generation
-        self.writer.write(record.namespace, record.name, status)
+        With `after`, the write waits that many seconds for a later change to ride along with it.
+        """
+        self.writer.write(record.namespace, record.name, status_body(record.status), delay=after)
 
     def event(self, record: TaskRecord, reason: str, message: str, warning: bool = False) -> None:
         ref = ObjectRef(API_VERSION, TASK.kind, record.name, record.uid, record.namespace)
         self.events.record(ref, reason, message, warning)
-
-
-def placed(status: bool | None, reason: str, message: str) -> Cond:
-    return Cond(ConditionType.PLACED, status, reason, message)
-
-
-def dispatched(status: bool | None, reason: str, message: str) -> Cond:
-    return Cond(ConditionType.DISPATCHED, status, reason, message)

@@ -15,10 +15,11 @@ import logging
 from kubernetes.aio.client import CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
-from computenet.api.constants import GROUP, TASK, VERSION, Phase, Reason
-from computenet.dispatch.remote import DispatchRejected, MemberUnavailable
-from computenet.tasks.book import timestamp
-from computenet.tasks.controller import TaskController, jobs_store
+from computenet.api.constants import GROUP, TASK, VERSION, Reason
+from computenet.dispatch.remote import MemberAnswer
+from computenet.tasks.access import jobs_store
+from computenet.tasks.controller import TaskController
+from computenet.tasks.lifecycle import Deleted
 from computenet.tasks.record import TaskRecord
 
 logger = logging.getLogger(__name__)
@@ -34,21 +35,22 @@ class CancelPending(Exception):
 
 async def cancel(ctl: TaskController, record: TaskRecord, deleting_since: dt.datetime) -> int:
     """Delete the task's Jobs everywhere; returns how many were deleted. Raises CancelPending to retry."""
-    record.deleting = True
-    ctl.view.assumptions.forget(record.uid)
-    if not record.phase.terminal and record.phase != Phase.CANCELLED:
-        ctl.book.update(record, phase=Phase.CANCELLED, completionTime=timestamp(ctl.clock()))
+    if not record.deleting:
+        record.deleting = True
+        ctl.handle(record, Deleted())
+    ctl.executor.forget(record.uid)
     deleted = 0
     unreachable = []
-    targets = {(conn.key, job.namespace, job.name): conn for conn, job in ctl.jobs_of(record.uid)}
-    remote = record.status.get("remote") or {}
-    conn = ctl.connection_of(remote.get("identifier"))
-    if conn is not None and remote.get("name"):
-        targets.setdefault((conn.key, remote["namespace"], remote["name"]), conn)
+    access = ctl.access
+    targets = {(conn.key, job.namespace, job.name): conn for conn, job in access.jobs_of(record.uid)}
+    remote = record.status.remote
+    conn = access.connection_of(remote.identifier) if remote is not None else None
+    if conn is not None and remote is not None:
+        targets.setdefault((conn.key, remote.namespace, remote.name), conn)
     for (_, namespace, name), member in targets.items():
         try:
-            deleted += await ctl.remote(member).delete(namespace, name)
-        except (MemberUnavailable, DispatchRejected) as e:
+            deleted += await access.remote(member).delete(namespace, name)
+        except MemberAnswer as e:
             unreachable.append(f"{member.server}: {e}")
     if unreachable:
         waited = (ctl.clock() - deleting_since).total_seconds()
@@ -61,7 +63,6 @@ async def cancel(ctl: TaskController, record: TaskRecord, deleting_since: dt.dat
             "the remaining Jobs when they are reachable",
             warning=True,
         )
-    ctl.metrics.tasks_finished.labels(record.namespace, Phase.CANCELLED).inc()
     ctl.book.drop(record.uid)
     return deleted
 
@@ -79,9 +80,9 @@ async def sweep(ctl: TaskController, custom: CustomObjectsApi) -> int:
             if await _task_exists(custom, job.task_uid, job.namespace_on_hub, job.task_name):
                 continue
             try:
-                removed += await ctl.remote(conn).delete(job.namespace, job.name)
+                removed += await ctl.access.remote(conn).delete(job.namespace, job.name)
                 logger.info("orphan sweep removed %s/%s (task %s is gone)", job.namespace, job.name, job.task_uid)
-            except (MemberUnavailable, DispatchRejected) as e:
+            except MemberAnswer as e:
                 logger.info("orphan %s/%s not removed yet: %s", job.namespace, job.name, e)
     return removed
 

@@ -1,8 +1,9 @@
-"""Usage and cost of a finished task: what it held, for how long, at the identifier's prices.
+"""Usage and cost of an attempt: what it held, for how long, at the identifier's prices.
 
-Usage is what the task reserved, not what its processes used: replicas x per-replica requests x
-run time (from the Job's start to its completion). That is what a provider bills and what the
-pool could not give to anyone else meanwhile.
+Usage is what the attempt reserved and dispatched (``status.placement.resources``), not what its
+processes used, nor what the spec says now: replicas x per-replica requests x run time (from the
+Job's start to its completion, or to when its member was lost). That is what a provider bills and
+what the pool could not give to anyone else meanwhile. A task's usage is the sum over its attempts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from computenet.api.identifier import Pricing
+from computenet.api.task import Placement
+from computenet.quantity import QuantityError, cpu_millis, to_int_units
 
 GIB = 1 << 30
 
@@ -34,6 +37,10 @@ class Metered:
         if self.model and self.accelerator_seconds:
             usage["gpuSecondsByModel"] = {self.model: round(self.accelerator_seconds, 3)}
         return usage, {"amount": round(self.cost, 6), "currency": self.currency}
+
+
+NOTHING = Metered(0.0, 0.0, None, 0.0, 0.0, 0.0, "USD")
+"""An attempt whose placement does not say what it dispatched (written by an older operator)."""
 
 
 def meter(
@@ -60,3 +67,24 @@ def meter(
         if devices and model and pricing.per_accelerator_hour:
             cost += devices * hours * float(pricing.per_accelerator_hour.get(model, 0))
     return Metered(seconds, devices * seconds, model, cores * seconds, gib * seconds, cost, currency)
+
+
+def meter_attempt(
+    placement: Placement | None,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    pricing: Pricing | None,
+) -> Metered | None:
+    """What one attempt used from ``start`` to ``end``, from the resources it dispatched (status.placement).
+
+    None when the attempt never started or its placement does not say what it dispatched.
+    """
+    if placement is None or placement.resources is None or start is None:
+        return None
+    res = placement.resources
+    try:
+        cpu = cpu_millis(res.cpu)
+        memory = to_int_units(res.memory)
+    except QuantityError:
+        return None
+    return meter(start, end, res.replicas, cpu, memory, res.accelerators, placement.accelerator_model, pricing)

@@ -1,8 +1,8 @@
 """A ComputeTask as the operator holds it in memory.
 
-The record is rebuilt from the object on every kopf event and on restart, so the truth lives in
-the object (spec and status); memory only caches it. Status fields are camelCase dicts, ready to
-be written back.
+The record is rebuilt from the object on every admission and on restart, so the truth lives in
+the object (spec and status); memory only caches it. ``status`` is the typed status model: it is
+what the lifecycle transitions read and return and what the writer puts on the hub.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from computenet.api.constants import Phase
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 
 
 @dataclass
@@ -24,13 +24,17 @@ class TaskRecord:
     generation: int | None
     spec: ComputeTaskSpec
     template: dict[str, Any]
-    status: dict[str, Any] = field(default_factory=dict)
+    status: ComputeTaskStatus = field(default_factory=ComputeTaskStatus)
     deleting: bool = False
-    pending_reason: str = ""
-    """The last explanation written for a task that does not fit (events only when it changes)."""
-    lost_since: dt.datetime | None = None
+    gone: bool = False
+    """Deleted from the hub: nothing is written for it any more."""
     dispatching: bool = False
-    """A dispatch coroutine is in flight; the scheduler leaves the task alone meanwhile."""
+    """A create is in flight; the scheduler and the fencing leave the task alone meanwhile."""
+    failures: int = 0
+    """Consecutive retryable answers to the create of attempt `failures_attempt` (drives the backoff)."""
+    failures_attempt: int = 0
+    phase_since: dt.datetime | None = None
+    """When the phase last changed, as this process saw it (for the stuck-task gauge)."""
 
     @property
     def key(self) -> str:
@@ -38,16 +42,15 @@ class TaskRecord:
 
     @property
     def phase(self) -> Phase:
-        return Phase(self.status.get("phase") or Phase.PENDING)
+        return Phase(self.status.phase or Phase.PENDING)
 
     @property
     def attempt(self) -> int:
-        return int(self.status.get("attempt") or 0)
+        return self.status.attempt
 
     @property
     def identifier(self) -> str | None:
-        placement = self.status.get("placement") or {}
-        return placement.get("identifier")
+        return self.status.placement.identifier if self.status.placement else None
 
     @property
     def wants_placement(self) -> bool:

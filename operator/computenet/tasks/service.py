@@ -18,11 +18,11 @@ from typing import Any
 from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
-from computenet.api.constants import ConditionType, Phase, Reason
+from computenet.api.constants import FINALIZER, GROUP, TASK, Phase
+from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.pool import ComputePoolSpec
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
-from computenet.conditions import Cond
 from computenet.dispatch.jobs import job_facts
 from computenet.dispatch.naming import hub_selector
 from computenet.dispatch.store import JobStore
@@ -30,15 +30,36 @@ from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
+from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.tasks.book import TaskBook, utcnow
-from computenet.tasks.cleanup import SWEEP_INTERVAL_S, sweep
+from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
+from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.view import PlacementView
+from computenet.tasks.watch import TaskWatch
 from computenet.tasks.writer import StatusWriter
 
 logger = logging.getLogger(__name__)
+
+CANCEL_RETRY_S = 5.0
+LEGACY_FINALIZERS = frozenset({FINALIZER, f"{GROUP}/kopf"})
+"""Finalizers earlier versions put on tasks; removed once their Jobs are gone."""
+
+
+def status_of(body: Mapping[str, Any]) -> ComputeTaskStatus:
+    """The typed status of a task object; an unreadable one (written by someone else) starts afresh."""
+    try:
+        return ComputeTaskStatus.model_validate(dict(body.get("status") or {}))
+    except ValidationError as e:
+        logger.warning(
+            "status of %s/%s is not readable, starting afresh: %s",
+            body["metadata"].get("namespace"),
+            body["metadata"].get("name"),
+            e.error_count(),
+        )
+        return ComputeTaskStatus()
 
 
 def _created(meta: Mapping[str, Any]) -> dt.datetime:
@@ -68,6 +89,7 @@ class TaskService:
         self.hub_id = hub_id
         self.identifiers = identifiers
         self._loops: list[asyncio.Task[None]] = []
+        self._cancelling: set[str] = set()
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
 
@@ -84,7 +106,10 @@ class TaskService:
         )
 
     def start(self) -> None:
+        watch = TaskWatch(self.admit, self._deleting, self._gone)
+        reflector = Reflector("hub computetasks", self.hub.lister(TASK), dict, watch)
         self._loops = [
+            asyncio.create_task(reflector.run(), name="task watch"),
             asyncio.create_task(self.controller.run(), name="scheduler"),
             asyncio.create_task(self._follow_identifiers(), name="identifier changes"),
             asyncio.create_task(self._sweep_loop(), name="orphan sweep"),
@@ -113,6 +138,51 @@ class TaskService:
             if removed:
                 logger.info("orphan sweep removed %d Jobs", removed)
 
+    # ---- deletion ----
+
+    def _deleting(self, body: Mapping[str, Any]) -> None:
+        """A task with a deletionTimestamp: one held by a finalizer of an older operator version."""
+        uid = body["metadata"]["uid"]
+        record = self.book.get(uid) or self.record_of(body)
+        if record is None or uid in self._cancelling:
+            return
+        self._cancelling.add(uid)
+        self.controller.spawn(self._cancel(record, body), f"cancel {record.key}")
+
+    def _gone(self, uid: str) -> None:
+        """A task deleted from the hub (watch DELETED, or missing from a fresh list)."""
+        record = self.book.get(uid)
+        if record is None or uid in self._cancelling:
+            return
+        record.gone = True
+        self._cancelling.add(uid)
+        self.controller.spawn(self._cancel(record, None), f"cancel {record.key}")
+
+    async def _cancel(self, record: TaskRecord, body: Mapping[str, Any] | None) -> None:
+        """Delete the task's Jobs everywhere, retrying unreachable members up to the cancel timeout."""
+        since = utcnow()
+        try:
+            while True:
+                try:
+                    await cancel(self.controller, record, since)
+                    break
+                except CancelPending as e:
+                    logger.info("%s: Jobs not removed yet (%s); retrying", record.key, e)
+                    await asyncio.sleep(CANCEL_RETRY_S)
+            if body is not None:
+                await self._release(body)
+        except Exception:  # never let one deletion stop the others; the sweep is the backstop
+            logger.exception("%s: cancelling failed; the orphan sweep removes what is left", record.key)
+        finally:
+            self._cancelling.discard(record.uid)
+
+    async def _release(self, body: Mapping[str, Any]) -> None:
+        meta = body["metadata"]
+        finalizers = list(meta.get("finalizers") or ())
+        kept = [f for f in finalizers if f not in LEGACY_FINALIZERS]
+        if kept != finalizers:
+            await self.hub.remove_finalizers(TASK, meta["name"], meta["namespace"], kept)
+
     async def close(self) -> None:
         for t in self._loops:
             t.cancel()
@@ -124,12 +194,13 @@ class TaskService:
 
     # ---- admission ----
 
-    def record_of(self, body: Mapping[str, Any]) -> TaskRecord | None:
+    def record_of(self, body: Mapping[str, Any], spec: ComputeTaskSpec | None = None) -> TaskRecord | None:
         meta = body["metadata"]
-        try:
-            spec = ComputeTaskSpec.model_validate(dict(body.get("spec") or {}))
-        except ValidationError:
-            return None
+        if spec is None:
+            try:
+                spec = resolve_resources(ComputeTaskSpec.model_validate(dict(body.get("spec") or {})))
+            except (ValidationError, ContractError):
+                return None
         return TaskRecord(
             uid=meta["uid"],
             namespace=meta["namespace"],
@@ -138,10 +209,11 @@ class TaskService:
             generation=meta.get("generation"),
             spec=spec,
             template=dict((body.get("spec") or {}).get("template") or {}),
-            status=dict(body.get("status") or {}),
+            status=status_of(body),
         )
 
     def admit(self, body: Mapping[str, Any]) -> None:
+        """Take in a task's spec (created, edited, or seen again after a restart)."""
         meta = body["metadata"]
         uid = meta["uid"]
         existing = self.book.get(uid)
@@ -155,31 +227,20 @@ class TaskService:
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
             record = existing
-        fresh = "phase" not in record.status
-        self.book.put(record)
-        if fresh:
+        else:
+            self.book.put(record)
+        if record.status.phase is None:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
-            gpus = record.spec.resources.accelerators
-            summary = {"gpus": f"{record.spec.replicas}x{gpus.count}" if gpus else "-"}
-            self.book.update(
-                record,
-                phase=Phase.PENDING,
-                attempt=0,
-                summary=summary,
-                conditions=(Cond(ConditionType.VALID, True, Reason.VALID, "spec is valid"),),
-            )
-        elif record.phase == Phase.DISPATCHING and not record.dispatching and existing is None:
-            record.dispatching = True  # resumed mid-dispatch: finish it in the same member
-            self.controller.spawn(self.controller.dispatch(record), f"dispatch {record.key}")
+        self.controller.handle(record, Admitted())
         if existing is None:
-            self.controller.on_jobs_changed(uid)
+            self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job
 
     def _reject(self, body: Mapping[str, Any], existing: TaskRecord | None, message: str) -> None:
+        if existing is not None and existing.phase in ACTIVE:
+            self.controller.handle(existing, SpecInvalid(message))  # the running work is left alone
+            return
         meta = body["metadata"]
-        if existing is not None and existing.phase not in (Phase.PENDING, Phase.OFFERED):
-            return  # already dispatched: a later invalid edit does not touch the running work
-        status = dict(body.get("status") or {})
-        record = TaskRecord(
+        record = existing or TaskRecord(
             uid=meta["uid"],
             namespace=meta["namespace"],
             name=meta["name"],
@@ -187,15 +248,11 @@ class TaskService:
             generation=meta.get("generation"),
             spec=None,  # type: ignore[arg-type]
             template={},
-            status=status,
+            status=status_of(body),
         )
+        record.generation = meta.get("generation")
         self.book.drop(meta["uid"])
-        self.book.update(
-            record,
-            phase=Phase.PENDING,
-            conditions=(Cond(ConditionType.VALID, False, Reason.INVALID_SPEC, message),),
-        )
-        self.book.event(record, Reason.INVALID_SPEC, message, warning=True)
+        self.controller.handle(record, SpecInvalid(message))
 
     def counts(self, pool: str) -> dict[str, int]:
         """Queued (Pending, Offered) and running (Dispatching, Running) tasks of a pool."""
@@ -216,10 +273,13 @@ class TaskService:
         depth = 0
         oldest = 0.0
         now = utcnow()
+        stuck_by_phase: dict[str, int] = {}
         for r in self.book:
+            if stuck(r.status, r.phase_since, now):
+                stuck_by_phase[str(r.phase)] = stuck_by_phase.get(str(r.phase), 0) + 1
             key = (r.namespace, str(r.phase))
             by_phase[key] = by_phase.get(key, 0) + 1
             if r.phase == Phase.PENDING and not r.spec.suspend:
                 depth += 1
                 oldest = max(oldest, (now - r.created).total_seconds())
-        return QueueView(by_phase, depth, oldest)
+        return QueueView(by_phase, depth, oldest, stuck_by_phase)

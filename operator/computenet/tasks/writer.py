@@ -33,13 +33,28 @@ class StatusWriter:
         self._done: dict[tuple[str, str], asyncio.Event] = {}
         self._queued: set[tuple[str, str]] = set()
         self._in_flight: set[tuple[str, str]] = set()
+        self._held: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        """Writes waiting for a later change to ride along (`write(..., delay=)`)."""
         self._tasks = [asyncio.create_task(self._work(), name=f"status writer {i}") for i in range(workers)]
 
-    def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    def write(self, namespace: str, name: str, status: Mapping[str, Any], delay: float = 0.0) -> None:
+        """Queue a status; with `delay`, hold it that long so a change right after costs no extra write.
+
+        A write without delay releases a held one at once (the newest status goes, once).
+        """
         key = (namespace, name)
         self._pending[key] = dict(status)
         self._done.setdefault(key, asyncio.Event()).clear()
-        self._enqueue(key)
+        held = self._held.get(key)
+        if held is not None and not delay:
+            held.cancel()
+            self._release(key)
+            return
+        self._enqueue(key, delay)
+
+    def _release(self, key: tuple[str, str]) -> None:
+        self._held.pop(key, None)
+        self._queue.put_nowait(key)
 
     def _enqueue(self, key: tuple[str, str], delay: float = 0.0) -> None:
         # One write per object at a time: a newer status waits for the one on the wire, so writes
@@ -48,7 +63,7 @@ class StatusWriter:
             return
         self._queued.add(key)
         if delay:
-            asyncio.get_running_loop().call_later(delay, self._queue.put_nowait, key)
+            self._held[key] = asyncio.get_running_loop().call_later(delay, self._release, key)
         else:
             self._queue.put_nowait(key)
 

@@ -94,3 +94,30 @@ async def test_writes_of_one_object_never_overlap_and_land_in_order() -> None:
         assert hub.written == ["Dispatching", "Succeeded"]
     finally:
         await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_held_write_takes_the_next_change_along() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write("ns", "t", {"phase": "Pending"}, delay=30)
+        await asyncio.sleep(0)  # the worker is idle: a held write is not picked up
+        assert hub.written == []
+        writer.write("ns", "t", {"phase": "Dispatching"})  # released at once, newest status only
+        await asyncio.wait_for(writer.flush("ns", "t"), 20)
+        assert [s["phase"] for _, _, s in hub.written] == ["Dispatching"]
+    finally:
+        await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_held_write_alone_still_lands() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write("ns", "t", {"phase": "Pending"}, delay=0.05)
+        await asyncio.wait_for(writer.flush("ns", "t"), 20)
+        assert hub.written == [("ns", "t", {"phase": "Pending"})]
+    finally:
+        await writer.close()

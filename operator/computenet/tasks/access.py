@@ -1,0 +1,69 @@
+"""How the lifecycle modules reach members: connections by identifier, Job clients, watched Jobs."""
+
+from __future__ import annotations
+
+from computenet.api.identifier import ComputeIdentifierSpec, Pricing
+from computenet.api.task import RemoteRef
+from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.naming import label_value
+from computenet.dispatch.remote import RemoteJobs
+from computenet.dispatch.store import JobStore
+from computenet.members.connection import MemberConnection
+from computenet.members.identifiers import IdentifierSet
+
+
+def jobs_store(conn: MemberConnection) -> JobStore | None:
+    store = getattr(conn, "jobs", None)
+    return store if isinstance(store, JobStore) else None
+
+
+class MemberAccess:
+    def __init__(self, identifiers: IdentifierSet) -> None:
+        self.identifiers = identifiers
+        self._remotes: dict[str, RemoteJobs] = {}
+
+    def connection_of(self, identifier: str | None) -> MemberConnection | None:
+        item = self.identifiers.items.get(identifier or "")
+        return item.connection if item is not None else None
+
+    def remote(self, conn: MemberConnection) -> RemoteJobs:
+        remote = self._remotes.get(conn.key)
+        if remote is None or remote.client is not conn.client:
+            remote = self._remotes[conn.key] = RemoteJobs(conn.client)
+        return remote
+
+    def jobs_of(self, task_uid: str) -> list[tuple[MemberConnection, JobFacts]]:
+        """Every Job of a task across all members, as their watches report them."""
+        out: list[tuple[MemberConnection, JobFacts]] = []
+        for conn in self.identifiers.registry.connections:
+            store = jobs_store(conn)
+            if store is not None:
+                out.extend((conn, j) for j in store.of_task(task_uid))
+        return out
+
+    # ---- the dispatcher's view (tasks.dispatcher.Members) ----
+
+    def spec_of(self, identifier: str) -> ComputeIdentifierSpec | None:
+        item = self.identifiers.items.get(identifier)
+        if item is None or item.connection is None or identifier in self.identifiers.removed:
+            return None
+        return item.spec
+
+    def creator_of(self, identifier: str) -> RemoteJobs | None:
+        conn = self.connection_of(identifier)
+        return self.remote(conn) if conn is not None else None
+
+    def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
+        conn = self.connection_of(identifier)
+        store = jobs_store(conn) if conn is not None else None
+        if store is None:
+            return None
+        label = label_value(identifier)
+        for job in store.of_task(task_uid):
+            if job.attempt == attempt and job.identifier == label and not job.deleting:
+                return RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
+        return None
+
+    def pricing_of(self, identifier: str) -> Pricing | None:
+        item = self.identifiers.items.get(identifier)
+        return item.spec.pricing if item is not None and item.spec is not None else None

@@ -1,0 +1,167 @@
+"""Dispatch: make the current attempt's Job exist in the placed member, and name every answer.
+
+The intent (phase Dispatching with the identifier and attempt) is on the hub before the Job is
+created, so after a crash the same Job name is created again in the same member, which answers
+409 and the Job is adopted: no task runs twice because of a restart. Whatever happens on the way
+(no connection yet, a refusal, a timeout, an exception of our own) becomes one lifecycle event:
+``DispatchCreated``, ``DispatchRetryable`` or ``DispatchRefused``; nothing is left unanswered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from computenet.api.constants import ACCELERATOR_RESOURCES, Reason, Vendor
+from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.api.problems import ContractError
+from computenet.api.task import RemoteRef
+from computenet.dispatch.remote import MemberAnswer
+from computenet.dispatch.render import Target, TaskRef, render_job
+from computenet.placement.accelerators import lookup
+from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, DispatchRetryable, Event
+from computenet.tasks.record import TaskRecord
+
+logger = logging.getLogger(__name__)
+
+CONCURRENCY = 64
+
+
+class Creator(Protocol):
+    async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]: ...
+
+
+class Members(Protocol):
+    """How the dispatcher reaches a member: None when the identifier is unknown or not connected."""
+
+    def spec_of(self, identifier: str) -> ComputeIdentifierSpec | None: ...
+    def creator_of(self, identifier: str) -> Creator | None: ...
+    def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
+        """A Job of this attempt the member's watch already lists, whatever its name."""
+        ...
+
+
+def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) -> Target:
+    """Where the Job goes and how its pods are pinned to what placement chose (pure)."""
+    placement = record.status.placement
+    model = placement.accelerator_model if placement else None
+    acc = record.spec.resources.accelerators
+    resource = None
+    if acc is not None:
+        known = lookup(model) if model else None
+        resource = known.resource if known else ACCELERATOR_RESOURCES[Vendor(acc.vendor or "nvidia")]
+    sel = spec.connection.node_selector
+    return Target(
+        identifier=identifier,
+        namespace=spec.connection.target_namespace,
+        match_labels=dict(sel.match_labels or {}) if sel else {},
+        match_expressions=[(r.key, str(r.operator), list(r.values or ())) for r in (sel.match_expressions or ())]
+        if sel
+        else [],
+        accelerator_resource=resource,
+        accelerator_model=model,
+    )
+
+
+def manifest_of(record: TaskRecord, target: Target, hub_id: str) -> dict[str, Any]:
+    spec = record.spec
+    acc = spec.resources.accelerators
+    return render_job(
+        TaskRef(record.namespace, record.name, record.uid),
+        record.template,
+        spec.replicas,
+        {"cpu": str(spec.resources.cpu), "memory": str(spec.resources.memory)},
+        acc.count if acc and acc.count else 0,
+        target,
+        record.attempt,
+        hub_id,
+    )
+
+
+async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Event:
+    """One try at creating the current attempt's Job; every outcome is an event. Never raises."""
+    identifier = record.identifier or ""
+    try:
+        spec = members.spec_of(identifier)
+        creator = members.creator_of(identifier)
+        if spec is None or creator is None:
+            return DispatchRetryable(
+                Reason.MEMBER_NOT_CONNECTED,
+                f"{identifier or 'the identifier'} is not connected (starting, or its kubeconfig Secret is "
+                "missing or broken); failover applies if it stays so",
+                _count(record),
+            )
+        found = members.existing(identifier, record.uid, record.attempt)
+        if found is not None:  # made before a restart, perhaps under an older naming rule: adopt it
+            record.failures = 0
+            return DispatchCreated(found, adopted=True)
+        target = target_of(record, identifier, spec)
+        manifest = manifest_of(record, target, hub_id)
+        uid, adopted = await creator.create(manifest)
+    except ContractError as e:  # admission refuses such specs; an edit that raced it ends here
+        return DispatchRefused(Reason.INVALID_SPEC, f"the template cannot carry the reservation: {e}")
+    except MemberAnswer as e:
+        if e.retryable:
+            return DispatchRetryable(e.reason, e.message, _count(record))
+        return DispatchRefused(e.reason, e.message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # our own fault: say so on the task and try again, never go silent
+        logger.exception("%s: dispatch failed", record.key)
+        return DispatchRetryable(Reason.INTERNAL_ERROR, f"operator error: {type(e).__name__}: {e}", _count(record))
+    record.failures = 0
+    meta = manifest["metadata"]
+    remote = RemoteRef(
+        identifier=identifier,
+        api_version="batch/v1",
+        kind="Job",
+        namespace=meta["namespace"],
+        name=meta["name"],
+        uid=uid,
+    )
+    return DispatchCreated(remote, adopted)
+
+
+def _count(record: TaskRecord) -> int:
+    if record.failures_attempt != record.attempt:
+        record.failures_attempt, record.failures = record.attempt, 0
+    record.failures += 1
+    return record.failures
+
+
+class Dispatcher:
+    """Runs dispatches in the background, at most `CONCURRENCY` at once, one per task at a time."""
+
+    def __init__(
+        self,
+        members: Members,
+        hub_id: str,
+        deliver: Callable[[TaskRecord, Event], object],
+        flush: Callable[[TaskRecord], Any],
+        spawn: Callable[[Any, str], None],
+    ) -> None:
+        self.members = members
+        self.hub_id = hub_id
+        self.deliver = deliver
+        self.flush = flush
+        self.spawn = spawn
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+
+    def start(self, record: TaskRecord) -> None:
+        if record.dispatching or record.deleting:
+            return
+        record.dispatching = True
+        self.spawn(self._dispatch(record), f"dispatch {record.key}")
+
+    async def _dispatch(self, record: TaskRecord) -> None:
+        event: Event | None = None
+        try:
+            async with self._slots:
+                await self.flush(record)  # the intent is on the hub first
+                event = await dispatch_once(record, self.members, self.hub_id)
+        finally:
+            record.dispatching = False
+        if event is not None and not record.deleting:
+            self.deliver(record, event)

@@ -1,0 +1,165 @@
+"""Following dispatched Jobs: mirror the current attempt, remove stale ones, notice a vanished Job.
+
+Member watches report every change of a task's Jobs (`JobStore` listeners); the follower turns
+the current attempt's Job into ``JobRunning`` / ``JobFinished`` events, deletes Jobs that are not
+the current attempt any more (fencing: a member that comes back has its older attempts removed as
+soon as its watch lists them), and when the current attempt's Job is missing from a synced watch,
+asks the member directly: a 404 is ``JobGone``, so a Job deleted by a TTL controller, an
+administrator or a namespace clean-up never leaves its task Running for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from computenet.api.task import RemoteRef
+from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.naming import label_value
+from computenet.dispatch.remote import MemberAnswer
+from computenet.members.connection import MemberConnection
+from computenet.tasks.access import MemberAccess, jobs_store
+from computenet.tasks.book import TaskBook
+from computenet.tasks.lifecycle import ACTIVE, Event, JobFinished, JobGone, JobRef, JobRunning, is_stale
+from computenet.tasks.metering import NOTHING, meter_attempt
+from computenet.tasks.record import TaskRecord
+
+logger = logging.getLogger(__name__)
+
+RETRY_S = 2.0
+"""A stale Job a member would not delete yet (it just came back) is tried again this much later."""
+
+
+def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.datetime) -> Event | None:
+    """What the current attempt's Job says about the task (pure); None while it is Pending."""
+    identifier = record.identifier or job.identifier
+    remote = RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
+    if job.phase == "Running":
+        return JobRunning(remote, job.attempt, job.start_time or now)
+    if job.phase in ("Succeeded", "Failed"):
+        end = job.completion_time or now
+        start = record.status.start_time or job.start_time or end
+        ran = meter_attempt(record.status.placement, start, end, pricing) or NOTHING
+        return JobFinished(remote, job.attempt, job.phase == "Succeeded", start, end, job.message, ran)
+    return None
+
+
+class Follower:
+    def __init__(
+        self,
+        book: TaskBook,
+        access: MemberAccess,
+        deliver: Callable[[TaskRecord, Event], object],
+        spawn: Callable[[Any, str], None],
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.book = book
+        self.access = access
+        self.deliver = deliver
+        self.spawn = spawn
+        self.clock = clock
+        self._deleting: set[tuple[str, str, str]] = set()
+        self._confirming: set[str] = set()
+
+    def on_jobs_changed(self, task_uid: str) -> None:
+        record = self.book.get(task_uid)
+        if record is not None:
+            self.follow(record)
+
+    def follow(self, record: TaskRecord) -> None:
+        """Mirror the current attempt's Job, remove stale ones, and check for a vanished Job."""
+        seen = False
+        own = label_value(record.identifier) if record.identifier else None
+        for conn, job in self.access.jobs_of(record.uid):
+            if is_stale(JobRef(job.identifier, job.attempt), record.status, record.dispatching):
+                self._remove(conn, job, record)
+                continue
+            if job.identifier != own or job.attempt != record.attempt:
+                continue
+            seen = True
+            if job.deleting:
+                continue
+            event = observed_event(record, job, self.access.pricing_of(record.identifier or ""), self.clock())
+            if event is not None:
+                self.deliver(record, event)
+        if not seen:
+            self._check_gone(record)
+
+    def check_all(self) -> None:
+        """Look for vanished Jobs of every dispatched task (on every scheduling pass).
+
+        Job events alone do not cover a Job deleted while the operator was down: its task is in
+        no watch's list, so nothing would ever report it.
+        """
+        for record in self.book:
+            remote = record.status.remote
+            if record.phase not in ACTIVE or remote is None or record.dispatching:
+                continue
+            own = label_value(remote.identifier)
+            if not any(
+                job.identifier == own and job.attempt == record.attempt for _, job in self.access.jobs_of(record.uid)
+            ):
+                self._check_gone(record)
+
+    # ---- stale attempts ----
+
+    def _remove(self, conn: MemberConnection, job: JobFacts, record: TaskRecord) -> None:
+        key = (conn.key, job.namespace, job.name)
+        if job.deleting or key in self._deleting:
+            return
+        self._deleting.add(key)
+        self.spawn(self._delete(conn, job, record, key), f"stale {job.namespace}/{job.name}")
+
+    async def _delete(
+        self, conn: MemberConnection, job: JobFacts, record: TaskRecord, key: tuple[str, str, str]
+    ) -> None:
+        try:
+            if await self.access.remote(conn).delete(job.namespace, job.name):
+                self.book.event(
+                    record,
+                    "StaleAttemptRemoved",
+                    f"removed Job {job.namespace}/{job.name} of attempt {job.attempt} from {job.identifier}",
+                )
+        except MemberAnswer as e:
+            # A member just back may refuse for a moment (its authorizer warms up): try again soon.
+            logger.info("stale Job %s/%s not removed yet: %s", job.namespace, job.name, e)
+            await asyncio.sleep(RETRY_S)
+            self._deleting.discard(key)
+            self.on_jobs_changed(record.uid)
+            return
+        self._deleting.discard(key)
+
+    # ---- vanished Jobs ----
+
+    def _check_gone(self, record: TaskRecord) -> None:
+        remote = record.status.remote
+        if record.phase not in ACTIVE or remote is None or record.dispatching or record.deleting:
+            return
+        conn = self.access.connection_of(remote.identifier)
+        store = jobs_store(conn) if conn is not None else None
+        if conn is None or store is None or not store.synced or record.uid in self._confirming:
+            return  # not watched right now: losing the member is the failover's business
+        self._confirming.add(record.uid)
+        self.spawn(self._confirm_gone(record, conn, remote, record.attempt), f"gone? {record.key}")
+
+    async def _confirm_gone(self, record: TaskRecord, conn: MemberConnection, remote: RemoteRef, attempt: int) -> None:
+        try:
+            body = await self.access.remote(conn).read(remote.namespace, remote.name)
+        except MemberAnswer as e:
+            logger.info("%s: could not check Job %s/%s: %s", record.key, remote.namespace, remote.name, e)
+            return
+        finally:
+            self._confirming.discard(record.uid)
+        uid = ((body or {}).get("metadata") or {}).get("uid")
+        if body is not None and (remote.uid is None or uid == remote.uid):
+            return  # it is there; the watch has not caught up yet
+        now = self.clock()
+        ran = meter_attempt(
+            record.status.placement, record.status.start_time, now, self.access.pricing_of(remote.identifier)
+        )
+        what = "was replaced by another object" if body is not None else "was deleted"
+        message = f"Job {remote.namespace}/{remote.name} {what} in the member before it finished"
+        self.deliver(record, JobGone(remote.identifier, attempt, message, ran))

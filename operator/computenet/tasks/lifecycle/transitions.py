@@ -1,0 +1,471 @@
+"""The ComputeTask lifecycle as one pure function: ``transition(status, event, now, task) -> Outcome``.
+
+Every change the operator can observe (a placement decision, each answer a member can give to a
+create, what the Job watch reports, a member lost or back, the task deleted or preempted) is a
+named event (``vocabulary``). ``transition`` decides the next typed status and the effects: member calls,
+Events, timers and metrics that the executor (``tasks/executor.py``) carries out. The hub write
+follows from the status alone: when the outcome's status differs, it is written.
+
+Each (phase, event) pair has one outcome a reader can check in ``tests/unit/tasks/test_lifecycle.py``;
+pairs that change nothing say why in ``Outcome.note``. The rules that keep a task from ever being
+stuck without a reason:
+
+- a retryable member answer (403, 401, 404 namespace, 429, 5xx, timeout, not connected, an error of
+  our own) keeps the task Dispatching with a ``Dispatched=False`` condition naming the answer and
+  the time of the next try, and a ``RetryAt`` timer with capped exponential backoff;
+- a permanent refusal (400/422 invalid, a name owned by someone else) fails the task with the
+  member's message cut to the API's limits, starting with the identifier's name;
+- a Job that vanishes, a member lost for longer than the grace period (unreachable, Secret gone,
+  identifier deleted) and a preemption end the attempt: per ``spec.failover.policy`` the task is
+  placed again as a new attempt or fails; usage of the abandoned attempt is kept;
+- messages are clipped to what the API accepts, so the hub never refuses a status for its size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.task import ComputeTaskStatus, Cost, Usage
+from computenet.tasks.lifecycle.vocabulary import (
+    ACTIVE,
+    CONDITION_MESSAGE_LIMIT,
+    EVENT_MESSAGE_LIMIT,
+    MESSAGE_LIMIT,
+    TERMINAL,
+    WAITING,
+    Admitted,
+    CountDispatched,
+    CountFailover,
+    CountFinished,
+    Deleted,
+    Dispatch,
+    DispatchCreated,
+    DispatchRefused,
+    DispatchRetryable,
+    Effect,
+    Emit,
+    Event,
+    Fence,
+    JobFinished,
+    JobGone,
+    JobRunning,
+    MemberBack,
+    MemberLost,
+    NoFit,
+    OffersFound,
+    Outcome,
+    Placed,
+    PoolMissing,
+    Preempted,
+    RecheckAt,
+    Release,
+    RetryAt,
+    RetryDue,
+    SpecInvalid,
+    TaskFacts,
+    Wake,
+    backoff,
+    clip,
+    condition,
+    phase_of,
+)
+from computenet.tasks.metering import Metered
+
+HOLD_NEW_S = 1.0
+"""A new task's Pending status waits this long: the scheduler's decision, milliseconds later, carries it."""
+HOLD_CREATED_S = 2.0
+"""A created Job's reference waits this long: the Job usually runs by then, and Running carries it."""
+
+
+def transition(status: ComputeTaskStatus, event: Event, now: dt.datetime, task: TaskFacts) -> Outcome:
+    """The next status and effects of a task at ``now`` after ``event``; never raises for any pair."""
+    phase = phase_of(status)
+    handler = _HANDLERS[type(event)]
+    outcome: Outcome = handler(_Ctx(status, phase, now, task), event)
+    if outcome.status is not status:
+        outcome = Outcome(
+            outcome.status.model_copy(update={"observed_generation": task.generation}),
+            outcome.effects,
+            outcome.note,
+            outcome.write_after,
+        )
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    status: ComputeTaskStatus
+    phase: Phase | None
+    now: dt.datetime
+    task: TaskFacts
+
+    def same(self, note: str, *effects: Effect) -> Outcome:
+        return Outcome(self.status, tuple(effects), note)
+
+    def update(self, conditions: Sequence[Condition] = (), **fields: Any) -> ComputeTaskStatus:
+        if conditions:
+            fields["conditions"] = set_conditions(self.status.conditions, conditions, self.now, self.task.generation)
+        return self.status.model_copy(update=fields)
+
+    def cond(self, type_: ConditionType, status: bool | None, reason: str, message: str) -> Condition:
+        return Condition(
+            type=str(type_),
+            status=ConditionStatus.UNKNOWN
+            if status is None
+            else (ConditionStatus.TRUE if status else ConditionStatus.FALSE),
+            reason=str(reason),
+            message=clip(message, CONDITION_MESSAGE_LIMIT),
+            observed_generation=self.task.generation,
+            last_transition_time=self.now,
+        )
+
+    @property
+    def identifier(self) -> str | None:
+        return self.status.placement.identifier if self.status.placement else None
+
+    def current(self, identifier: str, attempt: int) -> bool:
+        return self.identifier == identifier and self.status.attempt == attempt
+
+
+def set_conditions(
+    previous: Sequence[Condition] | None, updates: Sequence[Condition], now: dt.datetime, generation: int | None
+) -> list[Condition]:
+    """One condition per type, sorted by type; a transition time moves only when the status changes."""
+    by_type = {c.type: c for c in previous or ()}
+    for cond in updates:
+        old = by_type.get(cond.type)
+        if old is not None and old.status == cond.status:
+            cond = cond.model_copy(update={"last_transition_time": old.last_transition_time or now})
+        by_type[cond.type] = cond
+    return sorted(by_type.values(), key=lambda c: c.type)
+
+
+def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
+    """Fields adding one attempt's usage and cost to the task's totals (summed over attempts)."""
+    if ran is None:
+        return {}
+    usage = status.usage or Usage()
+    by_model = dict(usage.gpu_seconds_by_model or {})
+    if ran.model and ran.accelerator_seconds:
+        by_model[ran.model] = round(by_model.get(ran.model, 0.0) + ran.accelerator_seconds, 3)
+    cost = status.cost
+    amount = (cost.amount if cost else 0.0) + ran.cost
+    return {
+        "usage": Usage(
+            gpu_seconds=round(usage.gpu_seconds + ran.accelerator_seconds, 3),
+            core_seconds=round(usage.core_seconds + ran.core_seconds, 3),
+            memory_gib_seconds=round(usage.memory_gib_seconds + ran.memory_gib_seconds, 3),
+            gpu_seconds_by_model=by_model or None,
+        ),
+        "cost": Cost(amount=round(amount, 6), currency=ran.currency if ran.cost or cost is None else cost.currency),
+    }
+
+
+def _admitted(c: _Ctx, e: Admitted) -> Outcome:
+    valid = c.cond(ConditionType.VALID, True, Reason.VALID, "spec is valid")
+    if c.phase is None:
+        status = c.update((valid,), phase=Phase.PENDING, attempt=c.status.attempt, summary=c.task.summary)
+        return Outcome(status, (Wake(),), write_after=HOLD_NEW_S)
+    if c.phase in WAITING:
+        old = condition(c.status, ConditionType.VALID)
+        if old is not None and old.status == ConditionStatus.TRUE and c.status.summary == c.task.summary:
+            return c.same("already valid and waiting: the scheduler looks again", Wake())
+        return Outcome(c.update((valid,), summary=c.task.summary), (Wake(),))
+    if c.phase == Phase.DISPATCHING and c.status.remote is None:
+        return c.same("resumed mid-dispatch: create or adopt the same attempt's Job", Dispatch(c.status.attempt))
+    if c.phase in ACTIVE:
+        return c.same("dispatched: the Job watch follows it", Fence())
+    return c.same("finished: nothing to do")
+
+
+def _spec_invalid(c: _Ctx, e: SpecInvalid) -> Outcome:
+    if c.phase in TERMINAL:
+        return c.same("finished: an edit changes nothing")
+    invalid = c.cond(ConditionType.VALID, False, Reason.INVALID_SPEC, e.message)
+    old = condition(c.status, ConditionType.VALID)
+    effects: tuple[Effect, ...] = ()
+    if old is None or old.status != ConditionStatus.FALSE or old.message != invalid.message:
+        effects = (Emit(Reason.INVALID_SPEC, e.message, warning=True),)
+    if c.phase in ACTIVE:  # the running work is left alone; the refusal of the edit is recorded
+        return Outcome(c.update((invalid,)), effects)
+    return Outcome(c.update((invalid,), phase=Phase.PENDING, offers=None), effects)
+
+
+def _waiting(c: _Ctx, reason: Reason, message: str) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    old = condition(c.status, ConditionType.PLACED)
+    if c.phase == Phase.PENDING and old is not None and old.reason == reason and old.message == message:
+        return c.same("the same reason is already on the task")
+    effects: tuple[Effect, ...] = ()
+    if old is None or old.reason != reason:
+        effects = (Emit(reason, message, warning=True),)
+    placed = c.cond(ConditionType.PLACED, False, reason, message)
+    return Outcome(c.update((placed,), phase=Phase.PENDING, offers=None), effects)
+
+
+def _pool_missing(c: _Ctx, e: PoolMissing) -> Outcome:
+    return _waiting(c, Reason.POOL_NOT_FOUND, e.message)
+
+
+def _no_fit(c: _Ctx, e: NoFit) -> Outcome:
+    return _waiting(c, Reason.NO_FIT, e.message)
+
+
+def _offers_found(c: _Ctx, e: OffersFound) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    offers = list(e.offers)
+    if c.phase == Phase.OFFERED and (c.status.offers or []) == offers:
+        return c.same("the same offers are already on the task")
+    placed = c.cond(ConditionType.PLACED, False, Reason.OFFERS_READY, e.message)
+    return Outcome(c.update((placed,), phase=Phase.OFFERED, offers=offers), (Emit(Reason.OFFERS_READY, e.message),))
+
+
+def _placed(c: _Ctx, e: Placed) -> Outcome:
+    if c.phase in ACTIVE or c.phase in TERMINAL:
+        return c.same("decided after the task moved on: stale, dropped")
+    attempt = c.status.attempt + 1
+    message = f"{e.message} for attempt {attempt}" + (f"; {e.caveat}" if e.caveat else "")
+    status = c.update(
+        (
+            c.cond(ConditionType.PLACED, True, Reason.PLACED, message),
+            c.cond(ConditionType.DISPATCHED, None, Reason.PLACED, f"creating the Job in {e.placement.identifier}"),
+        ),
+        phase=Phase.DISPATCHING,
+        placement=e.placement,
+        attempt=attempt,
+        offers=None,
+        remote=None,
+        start_time=None,
+        message=None,
+    )
+    return Outcome(status, (Dispatch(attempt),))
+
+
+def _dispatch_created(c: _Ctx, e: DispatchCreated) -> Outcome:
+    if c.phase not in ACTIVE:
+        return c.same("answer for an attempt that was abandoned: the Job is stale", Fence())
+    if not c.current(e.remote.identifier, c.status.attempt):
+        return c.same("answer for another identifier: the Job is stale", Fence())
+    verb = "adopted" if e.adopted else "created"
+    what = f"Job {e.remote.namespace}/{e.remote.name} {verb} in {e.remote.identifier}"
+    if c.phase == Phase.RUNNING or c.status.remote == e.remote:
+        if c.status.remote is not None:
+            return c.same("already recorded (the watch saw the Job first)")
+        return Outcome(c.update(remote=e.remote), write_after=HOLD_CREATED_S)
+    dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
+    placed = condition(c.status, ConditionType.PLACED)
+    effects: list[Effect] = [Emit(Reason.DISPATCHED, f"{what}; placed on {placed.message}" if placed else what)]
+    if not e.adopted:
+        effects.append(CountDispatched(e.remote.identifier))
+    return Outcome(c.update((dispatched,), remote=e.remote), tuple(effects), write_after=HOLD_CREATED_S)
+
+
+def _dispatch_retryable(c: _Ctx, e: DispatchRetryable) -> Outcome:
+    if c.phase != Phase.DISPATCHING or c.status.remote is not None:
+        return c.same("answer that no longer matters: the task moved on or its Job exists")
+    delay = backoff(e.failures)
+    at = c.now + dt.timedelta(seconds=delay)
+    where = c.identifier or "the member"
+    message = (
+        f"{where} answered: {e.message}; try {e.failures} failed, next try at "
+        f"{at.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} (in {delay:.0f}s)"
+    )
+    old = condition(c.status, ConditionType.DISPATCHED)
+    effects: list[Effect] = [RetryAt(at)]
+    if old is None or old.reason != e.reason:
+        effects.insert(0, Emit(e.reason, clip(f"{where} answered: {e.message}", EVENT_MESSAGE_LIMIT), warning=True))
+    dispatched = c.cond(ConditionType.DISPATCHED, False, e.reason, message)
+    return Outcome(c.update((dispatched,)), tuple(effects))
+
+
+def _fail(c: _Ctx, reason: Reason, message: str, ran: Metered | None = None, **extra: Any) -> Outcome:
+    message = clip(message, MESSAGE_LIMIT)
+    status = c.update(
+        (c.cond(ConditionType.DISPATCHED, False, reason, message),),
+        phase=Phase.FAILED,
+        completion_time=c.now,
+        message=message,
+        **accrue(c.status, ran),
+        **extra,
+    )
+    return Outcome(
+        status,
+        (
+            Emit(reason, clip(message, EVENT_MESSAGE_LIMIT), warning=True),
+            Release(),
+            Fence(),
+            CountFinished(Phase.FAILED, c.identifier, ran),
+        ),
+    )
+
+
+def _dispatch_refused(c: _Ctx, e: DispatchRefused) -> Outcome:
+    if c.phase != Phase.DISPATCHING or c.status.remote is not None:
+        return c.same("answer that no longer matters: the task moved on or its Job exists")
+    return _fail(c, Reason.DISPATCH_FAILED, f"{c.identifier} refused the Job: {e.message}")
+
+
+def _retry_due(c: _Ctx, e: RetryDue) -> Outcome:
+    if c.phase == Phase.DISPATCHING and c.status.remote is None:
+        return c.same("try the dispatch again", Dispatch(c.status.attempt))
+    return c.same("no dispatch is waiting for a retry")
+
+
+def _job_running(c: _Ctx, e: JobRunning) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
+        return c.same("not the current attempt: the follower removes stale Jobs")
+    if c.phase == Phase.RUNNING:
+        return c.same("already Running")
+    fields: dict[str, Any] = {"phase": Phase.RUNNING, "start_time": e.started}
+    conditions: list[Condition] = []
+    if c.status.remote is None:  # the watch saw the Job before the create answered
+        fields["remote"] = e.remote
+        what = f"Job {e.remote.namespace}/{e.remote.name} in {e.remote.identifier}"
+        conditions.append(c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what))
+    return Outcome(c.update(conditions, **fields))
+
+
+def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
+        return c.same("not the current attempt: the follower removes stale Jobs")
+    succeeded = e.succeeded
+    phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
+    reason = Reason.JOB_SUCCEEDED if succeeded else Reason.JOB_FAILED
+    text = e.message or f"Job {e.remote.namespace}/{e.remote.name} {phase.lower()}"
+    status = c.update(
+        phase=phase,
+        remote=c.status.remote or e.remote,
+        start_time=e.started,
+        completion_time=e.ended,
+        message=None if succeeded else clip(text, MESSAGE_LIMIT),
+        **accrue(c.status, e.ran),
+    )
+    total = status.cost
+    spent = f"cost {total.amount:.4f} {total.currency}" if total else "no cost"
+    note = f"{text}; ran {e.ran.seconds:.0f}s, {spent}"
+    return Outcome(
+        status,
+        (
+            Emit(reason, clip(note, EVENT_MESSAGE_LIMIT), warning=not succeeded),
+            Release(),
+            CountFinished(phase, e.remote.identifier, e.ran),
+        ),
+    )
+
+
+def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy: str) -> Outcome:
+    """The current attempt is abandoned: place the task again, or fail it, per the failover policy."""
+    where = c.identifier or "?"
+    if policy == FailoverPolicy.NEVER:
+        return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+    status = c.update(
+        (
+            c.cond(ConditionType.PLACED, False, reason, f"{where}: {why}; placing attempt {c.status.attempt + 1}"),
+            c.cond(ConditionType.DISPATCHED, False, reason, f"attempt {c.status.attempt} on {where} abandoned"),
+        ),
+        phase=Phase.PENDING,
+        placement=None,
+        remote=None,
+        start_time=None,
+        **accrue(c.status, ran),
+    )
+    return Outcome(
+        status,
+        (
+            Emit(
+                Reason.REQUEUED,
+                clip(f"{where}: {why}; placing attempt {c.status.attempt + 1}", EVENT_MESSAGE_LIMIT),
+                True,
+            ),
+            Release(),
+            Fence(),
+            CountFailover(where),
+        ),
+    )
+
+
+def _job_gone(c: _Ctx, e: JobGone) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt: nothing was lost")
+    return _end_attempt(c, Reason.JOB_GONE, e.message, e.ran, c.task.failover)
+
+
+def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
+    if c.phase not in ACTIVE or c.identifier != e.identifier:
+        return c.same("the task does not run there")
+    due = e.since + dt.timedelta(seconds=c.task.grace_period_s)
+    if c.now < due:
+        message = (
+            f"{e.identifier} lost since {_time(e.since)} ({e.why}); failover policy {c.task.failover} "
+            f"applies at {_time(due)}"
+        )
+        old = condition(c.status, ConditionType.DISPATCHED)
+        if old is not None and old.reason == Reason.MEMBER_LOST and old.message == message:
+            return c.same("already waiting out the grace period", RecheckAt(due))
+        lost = c.cond(ConditionType.DISPATCHED, None, Reason.MEMBER_LOST, message)
+        return Outcome(c.update((lost,)), (RecheckAt(due),))
+    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {_time(e.since)} ({e.why})", e.ran, c.task.failover)
+
+
+def _member_back(c: _Ctx, e: MemberBack) -> Outcome:
+    old = condition(c.status, ConditionType.DISPATCHED)
+    if c.phase not in ACTIVE or c.identifier != e.identifier or old is None or old.reason != Reason.MEMBER_LOST:
+        return c.same("nothing was waiting for this member")
+    remote = c.status.remote
+    if remote is None:
+        back = c.cond(ConditionType.DISPATCHED, None, Reason.PLACED, f"{e.identifier} is back; creating the Job")
+        return Outcome(c.update((back,)), (Dispatch(c.status.attempt),))
+    what = f"Job {remote.namespace}/{remote.name} in {remote.identifier} (member back)"
+    return Outcome(c.update((c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what),)))
+
+
+def _deleted(c: _Ctx, e: Deleted) -> Outcome:
+    if c.phase in TERMINAL:
+        return c.same("finished: the finalizer removes its Jobs", Release())
+    status = c.update(phase=Phase.CANCELLED, completion_time=c.now)
+    return Outcome(
+        status,
+        (
+            Emit(Reason.CANCELLED, "deleted: removing its Jobs"),
+            Release(),
+            CountFinished(Phase.CANCELLED, c.identifier, None),
+        ),
+    )
+
+
+def _preempted(c: _Ctx, e: Preempted) -> Outcome:
+    if c.phase not in ACTIVE:
+        return c.same("holds no capacity: nothing to preempt")
+    return _end_attempt(c, Reason.PREEMPTED, f"preempted by {e.by}", e.ran, FailoverPolicy.REQUEUE)
+
+
+def _time(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_HANDLERS: dict[type[Any], Any] = {
+    Admitted: _admitted,
+    SpecInvalid: _spec_invalid,
+    PoolMissing: _pool_missing,
+    NoFit: _no_fit,
+    OffersFound: _offers_found,
+    Placed: _placed,
+    DispatchCreated: _dispatch_created,
+    DispatchRetryable: _dispatch_retryable,
+    DispatchRefused: _dispatch_refused,
+    RetryDue: _retry_due,
+    JobRunning: _job_running,
+    JobFinished: _job_finished,
+    JobGone: _job_gone,
+    MemberLost: _member_lost,
+    MemberBack: _member_back,
+    Deleted: _deleted,
+    Preempted: _preempted,
+}

@@ -1,0 +1,283 @@
+"""The vocabulary of the task lifecycle: the events it reacts to, the effects it asks for, its limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.task import ComputeTaskStatus, Offer, Placement, RemoteRef, TaskSummary
+from computenet.tasks.metering import Metered
+
+MESSAGE_LIMIT = 4096
+"""``status.message`` maxLength in the CRD (api/task.py)."""
+CONDITION_MESSAGE_LIMIT = 32768
+"""metav1.Condition message maxLength (k8s.io/apimachinery v0.36.3, types.go)."""
+EVENT_MESSAGE_LIMIT = 1024
+"""What computenet keeps of an Event message (events are hints; the status holds the whole)."""
+
+RETRY_BASE_S = 2.0
+RETRY_MAX_S = 30.0
+"""Dispatch retries back off 2, 4, 8, 16, 30, 30, ... seconds: a fixed grant is picked up within 30 s."""
+
+ACTIVE = frozenset({Phase.DISPATCHING, Phase.RUNNING})
+WAITING = frozenset({Phase.PENDING, Phase.OFFERED})
+TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    while True:  # the marker's own length depends on the number it carries
+        marker = f" ... [{cut} more characters cut]"
+        kept = limit - len(marker)
+        if len(text) - kept == cut:
+            return text[:kept] + marker
+        cut = len(text) - kept
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next dispatch try after ``failures`` consecutive retryable answers (>= 1)."""
+    return float(min(RETRY_BASE_S * 2 ** max(failures - 1, 0), RETRY_MAX_S))
+
+
+# ---- what the transition needs to know of the task beyond its status ----
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    generation: int | None = None
+    failover: str = FailoverPolicy.REQUEUE
+    grace_period_s: float = 300.0
+    summary: TaskSummary | None = None
+
+
+# ---- events ----
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A valid spec was read: a new task, an edited one, or every task after a restart."""
+
+
+@dataclass(frozen=True)
+class SpecInvalid:
+    message: str
+
+
+@dataclass(frozen=True)
+class PoolMissing:
+    message: str
+
+
+@dataclass(frozen=True)
+class NoFit:
+    message: str
+
+
+@dataclass(frozen=True)
+class OffersFound:
+    offers: tuple[Offer, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    placement: Placement
+    message: str
+    caveat: str = ""
+    """What placement could not evaluate ("not evaluated by placement: ..."), shown with the placement."""
+
+
+@dataclass(frozen=True)
+class DispatchCreated:
+    remote: RemoteRef
+    adopted: bool
+
+
+@dataclass(frozen=True)
+class DispatchRetryable:
+    """The member (or the way to it) refused for now: 401/403, 404 namespace, 429, 5xx, timeout, ..."""
+
+    reason: Reason
+    message: str
+    failures: int = 1
+
+
+@dataclass(frozen=True)
+class DispatchRefused:
+    """The member refused the Job for good (400/422 invalid, the name owned by someone else)."""
+
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True)
+class RetryDue:
+    """A dispatch retry timer fired."""
+
+
+@dataclass(frozen=True)
+class JobRunning:
+    remote: RemoteRef
+    attempt: int
+    started: dt.datetime
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    remote: RemoteRef
+    attempt: int
+    succeeded: bool
+    started: dt.datetime
+    ended: dt.datetime
+    message: str | None
+    ran: Metered
+
+
+@dataclass(frozen=True)
+class JobGone:
+    """The current attempt's Job was confirmed absent in its member (a GET answered 404)."""
+
+    identifier: str
+    attempt: int
+    message: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
+class MemberLost:
+    """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
+
+    identifier: str
+    since: dt.datetime
+    why: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
+class MemberBack:
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The task is being deleted (its finalizer runs)."""
+
+
+@dataclass(frozen=True)
+class Preempted:
+    by: str
+    ran: Metered | None = None
+
+
+Event = (
+    Admitted
+    | SpecInvalid
+    | PoolMissing
+    | NoFit
+    | OffersFound
+    | Placed
+    | DispatchCreated
+    | DispatchRetryable
+    | DispatchRefused
+    | RetryDue
+    | JobRunning
+    | JobFinished
+    | JobGone
+    | MemberLost
+    | MemberBack
+    | Deleted
+    | Preempted
+)
+EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
+
+
+# ---- effects ----
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Create (or adopt) the Job of ``attempt`` in the placed identifier."""
+
+    attempt: int
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """Deliver ``RetryDue`` to the task at ``at``."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecheckAt:
+    """Check the task's member again at ``at`` (the end of a failover grace period)."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Emit:
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Release:
+    """The task holds no capacity any more: forget its assumption and wake the scheduler."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Remove every Job of the task that is no longer its current attempt (see ``is_stale``)."""
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Something may now be placeable: run a scheduling pass."""
+
+
+@dataclass(frozen=True)
+class CountFinished:
+    phase: Phase
+    identifier: str | None
+    ran: Metered | None
+
+
+@dataclass(frozen=True)
+class CountFailover:
+    identifier: str
+
+
+@dataclass(frozen=True)
+class CountDispatched:
+    identifier: str
+
+
+Effect = (
+    Dispatch | RetryAt | RecheckAt | Emit | Release | Fence | Wake | CountFinished | CountFailover | CountDispatched
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: ComputeTaskStatus
+    effects: tuple[Effect, ...] = ()
+    note: str = ""
+    """Why nothing changed, for pairs that leave the task as it is."""
+    write_after: float = 0.0
+    """Seconds the hub write may wait for a change right after it to ride along (0: write now)."""
+
+
+def phase_of(status: ComputeTaskStatus) -> Phase | None:
+    return Phase(status.phase) if status.phase else None
+
+
+def condition(status: ComputeTaskStatus, type_: ConditionType) -> Condition | None:
+    return next((c for c in status.conditions or () if c.type == type_), None)

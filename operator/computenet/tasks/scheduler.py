@@ -1,0 +1,165 @@
+"""The scheduling loop: places every waiting task in queue order whenever something changed.
+
+A new task, freed capacity or a member back fires the book's wake signal; one pass then asks
+placement for every waiting task at once (priority, then age, without head-of-line blocking) and
+turns each decision into a lifecycle event: ``Placed``, ``NoFit``, ``PoolMissing`` or
+``OffersFound``. Nothing polls: a pass runs on a wake-up, or every few seconds as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+from computenet.api.pool import ComputePoolSpec
+from computenet.api.task import DispatchedResources, Offer, Placement
+from computenet.members.identifiers import IdentifierSet
+from computenet.metrics import Metrics
+from computenet.placement import Decision, offers, schedule
+from computenet.placement.demand import Demand
+from computenet.pools import pool_selector, selection_labels
+from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
+from computenet.tasks.book import TaskBook
+from computenet.tasks.demand import demand_of
+from computenet.tasks.executor import Executor
+from computenet.tasks.lifecycle import Event, NoFit, OffersFound, Placed, PoolMissing
+from computenet.tasks.record import TaskRecord
+from computenet.tasks.view import PlacementView
+
+logger = logging.getLogger(__name__)
+
+COALESCE_S = 0.01
+"""After a wake-up, wait this long so a burst of new tasks is placed in one pass."""
+PATIENCE_S = 5.0
+"""A pass runs at least this often even when nothing signalled a change."""
+OFFERS = 3
+SETTLING_S = 10.0
+"""Right after start, identifiers, pools and member watches are still being read: a task that does
+not fit yet is not told so (no write, no Event) until this long after the first pass."""
+
+
+def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> Event:
+    """What one placement decision means for the task, as a lifecycle event (pure)."""
+    if record.spec.suspend:
+        found = tuple(Offer.model_validate(o.as_status()) for o in offers(decision, OFFERS))
+        if found:
+            message = f"{len(found)} offers, best {found[0].identifier}; set spec.suspend to false to run there"
+            message += f"; {decision.caveat}" if decision.caveat else ""
+        else:
+            message = decision.summary
+        return OffersFound(found, message)
+    chosen = decision.chosen
+    if chosen is None:
+        return NoFit(decision.summary)
+    spec = record.spec
+    acc = spec.resources.accelerators
+    placement = Placement(
+        identifier=chosen.identifier,
+        uri=chosen.uri or None,
+        score=round(chosen.score, 2),
+        reasons=[f"{k} {v:.0f}" for k, v in sorted(chosen.scores.items())],
+        time=now,
+        accelerator_model=chosen.model,
+        price_per_hour=None if chosen.price_per_hour is None else round(chosen.price_per_hour, 4),
+        currency=chosen.currency,
+        resources=DispatchedResources(
+            replicas=spec.replicas,
+            cpu=format_cpu(cpu_millis(spec.resources.cpu)),
+            memory=format_bytes(to_int_units(spec.resources.memory)),
+            accelerators=acc.count if acc and acc.count else 0,
+        ),
+    )
+    return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        book: TaskBook,
+        identifiers: IdentifierSet,
+        view: PlacementView,
+        metrics: Metrics,
+        pool_of: Callable[[str], ComputePoolSpec | None],
+        executor: Executor,
+        clock: Callable[[], dt.datetime],
+        before_pass: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.book = book
+        self.identifiers = identifiers
+        self.view = view
+        self.metrics = metrics
+        self.pool_of = pool_of
+        self.executor = executor
+        self.clock = clock
+        self.before_pass = before_pass
+        self._started: dt.datetime | None = None
+
+    async def run(self) -> None:
+        seen = -1
+        while True:
+            seen = await self.book.wake.wait_past(seen, patience=PATIENCE_S)
+            await asyncio.sleep(COALESCE_S)
+            seen = self.book.wake.version
+            try:
+                self.before_pass()  # failover is checked here too: it must not hang on one signal path
+                self.schedule_pass()
+            except Exception:  # one bad pass must not stop scheduling for good
+                logger.exception("scheduling pass failed")
+
+    def schedule_pass(self) -> None:
+        now = self.clock()
+        self._started = self._started or now
+        settling = (now - self._started).total_seconds() < SETTLING_S
+        snapshot = self.view.snapshot()
+        self._confirm_assumptions()
+        waiting = [r for r in self.book if r.wants_placement]
+        if not waiting:
+            return
+        demands: dict[str, Demand] = {}
+        members: dict[str, frozenset[str]] = {}
+        for record in waiting:
+            pool = self.pool_of(record.spec.pool)
+            if pool is None:
+                if not settling:
+                    line = f"pool {record.spec.pool!r} does not exist: create the ComputePool or set spec.pool"
+                    self.executor.handle(record, PoolMissing(line))
+                continue
+            if record.spec.pool not in members:
+                members[record.spec.pool] = self._members_of(pool)
+            try:
+                demands[record.uid] = demand_of(record, pool.placement, members[record.spec.pool])
+            except Exception as e:  # a task placement cannot read waits with the reason, others go on
+                logger.exception("%s: demand not readable", record.key)
+                self.executor.handle(record, NoFit(f"the task cannot be placed: {type(e).__name__}: {e}"))
+        loop_now = asyncio.get_running_loop().time()
+        queue = schedule(demands.values(), snapshot, self.view.assumptions, now=loop_now, clock=time.perf_counter)
+        for demand, decision in queue:
+            current = self.book.get(demand.uid)
+            if current is None or not current.wants_placement:
+                continue
+            self.metrics.placement_duration.observe(decision.elapsed)
+            event = decision_event(current, decision, now)
+            if settling and isinstance(event, NoFit):
+                continue
+            self.executor.handle(current, event)
+
+    def _members_of(self, pool: ComputePoolSpec) -> frozenset[str]:
+        """Names of the identifiers a pool selects: placement considers only these."""
+        selector = pool_selector(pool)
+        return frozenset(
+            item.name
+            for item in self.identifiers.items.values()
+            if item.spec is not None and selector.matches(selection_labels(item))
+        )
+
+    def _confirm_assumptions(self) -> None:
+        for held in list(self.view.assumptions):
+            record = self.book.get(held.task_uid)
+            if record is None or record.phase.terminal:
+                self.view.assumptions.forget(held.task_uid)
+                continue
+            if self.view.bound_replicas(held.identifier, held.task_uid) >= record.spec.replicas:
+                self.view.assumptions.confirm(held.task_uid)

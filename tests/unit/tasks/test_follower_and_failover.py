@@ -1,0 +1,295 @@
+"""The follower (Jobs seen, stale, vanished) and the failover (member lost, since when), without a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from computenet.api.identifier import Pricing
+from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.store import JobStore
+from computenet.members.connection import Health
+from computenet.tasks import lifecycle as lc
+from computenet.tasks.failover import Failover
+from computenet.tasks.follower import Follower
+from computenet.tasks.record import TaskRecord
+from tasks.builders import IDENTIFIER, REMOTE, identifier_spec, record
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
+STARTED = NOW - dt.timedelta(seconds=100)
+
+
+def job(attempt: int = 1, phase: str = "Running", identifier: str = IDENTIFIER, **extra: Any) -> JobFacts:
+    fields: dict[str, Any] = {
+        "namespace": "computenet-workloads",
+        "name": f"train-4f2a9c1e-{attempt}",
+        "uid": "job-uid-1" if attempt == 1 else f"job-uid-{attempt}",
+        "task_uid": "task-uid-1",
+        "attempt": attempt,
+        "identifier": identifier,
+        "phase": phase,
+        "start_time": STARTED,
+        "completion_time": NOW if phase in ("Succeeded", "Failed") else None,
+        "message": "BackoffLimitExceeded: Job has reached the specified backoff limit" if phase == "Failed" else None,
+        "deleting": False,
+        "origin": "research/train",
+        **extra,
+    }
+    return JobFacts(**fields)
+
+
+class Remote:
+    def __init__(self, existing: dict[str, Any] | None = None) -> None:
+        self.existing = existing
+        self.deleted: list[str] = []
+
+    async def delete(self, namespace: str, name: str) -> bool:
+        self.deleted.append(name)
+        return True
+
+    async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.existing
+
+
+@dataclass
+class Conn:
+    key: str = "member-1-server"
+    jobs: JobStore = field(default_factory=JobStore)
+    health: Health = field(default_factory=lambda: Health(reachable=True))
+
+
+class Access:
+    def __init__(self, jobs: list[JobFacts], remote: Remote, synced: bool = True) -> None:
+        self.conn = Conn()
+        self.conn.jobs.replace({f"{j.namespace}/{j.name}": j for j in jobs})
+        self.conn.jobs.synced = synced
+        self.remote_ = remote
+
+    def jobs_of(self, task_uid: str) -> list[tuple[Conn, JobFacts]]:
+        return [(self.conn, j) for j in self.conn.jobs.of_task(task_uid)]
+
+    def connection_of(self, identifier: str | None) -> Conn | None:
+        return self.conn if identifier == IDENTIFIER else None
+
+    def remote(self, conn: Conn) -> Remote:
+        return self.remote_
+
+    def pricing_of(self, identifier: str) -> Pricing | None:
+        return Pricing(currency="USD", per_cpu_core_hour=3.6)
+
+
+class Book:
+    def __init__(self, *records: TaskRecord) -> None:
+        self.records = {r.uid: r for r in records}
+        self.events: list[str] = []
+
+    def __iter__(self) -> Any:
+        return iter(list(self.records.values()))
+
+    def get(self, uid: str) -> TaskRecord | None:
+        return self.records.get(uid)
+
+    def event(self, record: TaskRecord, reason: str, message: str, warning: bool = False) -> None:
+        self.events.append(reason)
+
+
+def _follower(rec: TaskRecord, access: Access) -> tuple[Follower, list[lc.Event], list[Any]]:
+    delivered: list[lc.Event] = []
+    spawned: list[Any] = []
+    follower = Follower(
+        Book(rec),  # type: ignore[arg-type]
+        access,  # type: ignore[arg-type]
+        lambda r, e: delivered.append(e),
+        lambda coro, name: spawned.append(coro),
+        lambda: NOW,
+    )
+    return follower, delivered, spawned
+
+
+async def _run(spawned: list[Any]) -> None:
+    while spawned:
+        await asyncio.gather(*[spawned.pop() for _ in range(len(spawned))])
+
+
+async def test_the_current_attempts_job_is_mirrored() -> None:
+    rec = record("Dispatching", remote=REMOTE)
+    follower, delivered, _ = _follower(rec, Access([job(1, "Running")], Remote()))
+    follower.follow(rec)
+    assert delivered == [lc.JobRunning(REMOTE, 1, STARTED)]
+
+
+async def test_a_finished_job_is_metered_from_what_the_attempt_dispatched() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, _ = _follower(rec, Access([job(1, "Succeeded")], Remote()))
+    follower.follow(rec)
+    (event,) = delivered
+    assert isinstance(event, lc.JobFinished)
+    assert event.succeeded
+    assert event.ran.seconds == 100
+    assert event.ran.core_seconds == 100  # 1 replica x 1 cpu (status.placement.resources) x 100 s
+    assert round(event.ran.cost, 6) == 0.1  # 3.6 per core-hour
+
+
+async def test_stale_jobs_are_removed_and_not_mirrored() -> None:
+    second = REMOTE.model_copy(update={"name": "train-4f2a9c1e-2", "uid": "job-uid-2"})
+    rec = record("Running", remote=second, attempt=2)
+    remote = Remote(existing={"metadata": {"uid": "job-uid-2"}})  # attempt 2 exists, the watch lags
+    follower, delivered, spawned = _follower(rec, Access([job(1, "Running")], remote))
+    follower.follow(rec)
+    await _run(spawned)
+    assert remote.deleted == ["train-4f2a9c1e-1"]
+    assert delivered == []
+
+
+async def test_nothing_is_judged_while_a_create_is_in_flight() -> None:
+    rec = record("Pending")
+    rec.dispatching = True
+    remote = Remote()
+    follower, _, spawned = _follower(rec, Access([job(1, "Running")], remote))
+    follower.follow(rec)
+    assert spawned == []
+
+
+async def test_a_job_missing_from_a_synced_watch_and_from_the_member_is_gone() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, spawned = _follower(rec, Access([], Remote(existing=None)))
+    follower.follow(rec)
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.JobGone)
+    assert (event.identifier, event.attempt) == (IDENTIFIER, 1)
+    assert "was deleted" in event.message
+    assert event.ran is not None
+    assert event.ran.seconds == 100
+
+
+async def test_a_job_deleted_while_no_event_could_say_so_is_found_by_the_periodic_check() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, spawned = _follower(rec, Access([], Remote(existing=None)))
+    follower.check_all()
+    await _run(spawned)
+    assert [type(e) for e in delivered] == [lc.JobGone]
+
+
+async def test_the_periodic_check_leaves_visible_jobs_alone() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    follower, delivered, spawned = _follower(rec, Access([job(1, "Running")], Remote(existing=None)))
+    follower.check_all()
+    assert spawned == []
+    assert delivered == []
+
+
+async def test_a_job_the_watch_has_not_seen_yet_is_not_gone() -> None:
+    rec = record("Dispatching", remote=REMOTE)
+    follower, delivered, spawned = _follower(rec, Access([], Remote(existing={"metadata": {"uid": "job-uid-1"}})))
+    follower.follow(rec)
+    await _run(spawned)
+    assert delivered == []
+
+
+async def test_an_unsynced_watch_proves_nothing() -> None:
+    rec = record("Running", remote=REMOTE)
+    follower, delivered, spawned = _follower(rec, Access([], Remote(existing=None), synced=False))
+    follower.follow(rec)
+    assert spawned == []
+    assert delivered == []
+
+
+# ---- failover ----
+
+
+@dataclass
+class Problem:
+    reason: str
+    message: str
+
+
+@dataclass
+class Item:
+    name: str = IDENTIFIER
+    connection: Conn | None = field(default_factory=Conn)
+    problem: Problem | None = None
+    spec: Any = field(default_factory=identifier_spec)
+
+
+@dataclass
+class Identifiers:
+    items: dict[str, Item] = field(default_factory=dict)
+    removed: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _failover(rec: TaskRecord, identifiers: Identifiers, clock: Clock) -> tuple[Failover, list[lc.Event]]:
+    delivered: list[lc.Event] = []
+    failover = Failover(
+        Book(rec),  # type: ignore[arg-type]
+        identifiers,  # type: ignore[arg-type]
+        Access([], Remote()),  # type: ignore[arg-type]
+        lambda r, e: delivered.append(e),
+        clock,
+    )
+    return failover, delivered
+
+
+def test_a_usable_member_is_not_lost() -> None:
+    rec = record("Running", remote=REMOTE)
+    failover, delivered = _failover(rec, Identifiers({IDENTIFIER: Item()}), Clock())
+    failover.check_all()
+    assert delivered == []
+
+
+def test_an_unreachable_member_is_lost_since_its_health_says() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    down = NOW - dt.timedelta(seconds=40)
+    conn = Conn(health=Health(reachable=False, message="connection refused", since=down))
+    failover, delivered = _failover(rec, Identifiers({IDENTIFIER: Item(connection=conn)}), Clock())
+    failover.check_all()
+    (event,) = delivered
+    assert isinstance(event, lc.MemberLost)
+    assert (event.since, event.why) == (down, "connection refused")
+    assert event.ran is not None
+    assert event.ran.seconds == 60  # metered up to the start of the outage
+
+
+def test_a_missing_secret_is_a_loss_that_starts_when_first_seen() -> None:
+    rec = record("Running", remote=REMOTE)
+    clock = Clock()
+    item = Item(connection=None, problem=Problem("SecretNotFound", "Secret computenet-system/x not found"))
+    failover, delivered = _failover(rec, Identifiers({IDENTIFIER: item}), clock)
+    failover.check_all()
+    clock.now = NOW + dt.timedelta(seconds=30)
+    failover.check_all()
+    first, second = delivered
+    assert isinstance(first, lc.MemberLost)
+    assert isinstance(second, lc.MemberLost)
+    assert first.since == second.since == NOW
+    assert "not found" in first.why
+
+
+def test_a_deleted_identifier_is_lost_since_its_deletion() -> None:
+    rec = record("Dispatching", remote=REMOTE)
+    gone = NOW - dt.timedelta(seconds=5)
+    failover, delivered = _failover(rec, Identifiers({}, {IDENTIFIER: gone}), Clock())
+    failover.check(rec)
+    (event,) = delivered
+    assert isinstance(event, lc.MemberLost)
+    assert event.since == gone
+    assert "deleted" in event.why
+
+
+def test_a_member_back_is_announced_only_to_tasks_that_waited_for_it() -> None:
+    waiting = record("Running", remote=REMOTE)
+    lost = lc.transition(waiting.status, lc.MemberLost(IDENTIFIER, NOW, "down"), NOW, lc.TaskFacts(grace_period_s=60))
+    waiting.status = lost.status
+    failover, delivered = _failover(waiting, Identifiers({IDENTIFIER: Item()}), Clock())
+    failover.check_all()
+    assert delivered == [lc.MemberBack(IDENTIFIER)]

@@ -1,0 +1,388 @@
+"""Every (phase, event) pair of the task lifecycle has one outcome a reader can check.
+
+`OUTCOMES` is the whole table, written by hand: for each event, for each state a task can be in,
+the phase it ends in (or `same` when the status is left untouched) and the effects, sorted. A
+new event or state without rows fails `test_the_table_covers_every_pair`, so nothing is ever
+"ignored" by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionStatus, ConditionType, Phase, Reason
+from computenet.api.task import ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
+from computenet.tasks import lifecycle as lc
+from computenet.tasks.metering import Metered
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
+EARLIER = NOW - dt.timedelta(seconds=30)
+ID = "member-1"
+REMOTE = RemoteRef(identifier=ID, namespace="computenet-workloads", name="t-0a1b2c3d-1", uid="u1")
+PLACEMENT = Placement(
+    identifier=ID,
+    score=80.0,
+    resources=DispatchedResources(replicas=2, cpu="1", memory="1Gi", accelerators=1),
+    accelerator_model="NVIDIA-L4",
+)
+RAN = Metered(30.0, 60.0, "NVIDIA-L4", 60.0, 60.0, 0.5, "USD")
+FACTS = lc.TaskFacts(generation=3, failover="Requeue", grace_period_s=10)
+NEVER = lc.TaskFacts(generation=3, failover="Never", grace_period_s=10)
+
+
+def _valid() -> Condition:
+    return Condition(type="Valid", status=ConditionStatus.TRUE, reason="Valid", message="spec is valid")
+
+
+STATES: dict[str, ComputeTaskStatus] = {
+    "new": ComputeTaskStatus(),
+    "Pending": ComputeTaskStatus(phase=Phase.PENDING, conditions=[_valid()]),
+    "Offered": ComputeTaskStatus(phase=Phase.OFFERED, conditions=[_valid()]),
+    "Dispatching": ComputeTaskStatus(phase=Phase.DISPATCHING, placement=PLACEMENT, attempt=1),
+    "Dispatching+remote": ComputeTaskStatus(phase=Phase.DISPATCHING, placement=PLACEMENT, attempt=1, remote=REMOTE),
+    "Running": ComputeTaskStatus(
+        phase=Phase.RUNNING, placement=PLACEMENT, attempt=1, remote=REMOTE, start_time=EARLIER
+    ),
+    "Succeeded": ComputeTaskStatus(phase=Phase.SUCCEEDED, placement=PLACEMENT, attempt=1, remote=REMOTE),
+    "Failed": ComputeTaskStatus(phase=Phase.FAILED, placement=PLACEMENT, attempt=1, remote=REMOTE),
+    "Cancelled": ComputeTaskStatus(phase=Phase.CANCELLED, placement=PLACEMENT, attempt=1),
+}
+
+EVENTS: dict[str, lc.Event] = {
+    "Admitted": lc.Admitted(),
+    "SpecInvalid": lc.SpecInvalid("spec.resources.cpu: is required"),
+    "PoolMissing": lc.PoolMissing("pool 'x' does not exist"),
+    "NoFit": lc.NoFit("0/3 identifiers fit"),
+    "OffersFound": lc.OffersFound((Offer(identifier=ID, score=80.0),), "1 offers"),
+    "Placed": lc.Placed(PLACEMENT, f"{ID} (score 80.0)"),
+    "DispatchCreated": lc.DispatchCreated(REMOTE, adopted=False),
+    "DispatchRetryable": lc.DispatchRetryable(Reason.FORBIDDEN, "HTTP 403: jobs.batch is forbidden", 1),
+    "DispatchRefused": lc.DispatchRefused(Reason.DISPATCH_FAILED, "HTTP 422: Job is invalid"),
+    "RetryDue": lc.RetryDue(),
+    "JobRunning": lc.JobRunning(REMOTE, 1, EARLIER),
+    "JobFinished": lc.JobFinished(REMOTE, 1, True, EARLIER, NOW, None, RAN),
+    "JobGone": lc.JobGone(ID, 1, "Job was deleted in the member", RAN),
+    "MemberLost(in grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=5), "unreachable", RAN),
+    "MemberLost(past grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=60), "unreachable", RAN),
+    "MemberBack": lc.MemberBack(ID),
+    "Deleted": lc.Deleted(),
+    "Preempted": lc.Preempted("team-a/urgent", RAN),
+}
+
+_STALE = "same"
+_WAITING_ONLY = {
+    "new": "Pending|Emit",
+    "Pending": "Pending|Emit",
+    "Offered": "Pending|Emit",
+    **dict.fromkeys(("Dispatching", "Dispatching+remote", "Running", "Succeeded", "Failed", "Cancelled"), _STALE),
+}
+_ACTIVE_ONLY_SAME = dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same")
+_REQUEUE = "Pending|CountFailover,Emit,Fence,Release"
+
+OUTCOMES: dict[str, dict[str, str]] = {
+    "Admitted": {
+        "new": "Pending|Wake",
+        "Pending": "same|Wake",
+        "Offered": "same|Wake",
+        "Dispatching": "same|Dispatch",
+        "Dispatching+remote": "same|Fence",
+        "Running": "same|Fence",
+        "Succeeded": "same",
+        "Failed": "same",
+        "Cancelled": "same",
+    },
+    "SpecInvalid": {
+        "new": "Pending|Emit",
+        "Pending": "Pending|Emit",
+        "Offered": "Pending|Emit",
+        "Dispatching": "Dispatching|Emit",
+        "Dispatching+remote": "Dispatching|Emit",
+        "Running": "Running|Emit",
+        "Succeeded": "same",
+        "Failed": "same",
+        "Cancelled": "same",
+    },
+    "PoolMissing": _WAITING_ONLY,
+    "NoFit": _WAITING_ONLY,
+    "OffersFound": {**_WAITING_ONLY, "new": "Offered|Emit", "Pending": "Offered|Emit", "Offered": "Offered|Emit"},
+    "Placed": {
+        **_WAITING_ONLY,
+        "new": "Dispatching|Dispatch",
+        "Pending": "Dispatching|Dispatch",
+        "Offered": "Dispatching|Dispatch",
+    },
+    "DispatchCreated": {
+        **dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same|Fence"),
+        "Dispatching": "Dispatching|CountDispatched,Emit",
+        "Dispatching+remote": "same",
+        "Running": "same",
+    },
+    "DispatchRetryable": {
+        **dict.fromkeys(STATES, "same"),
+        "Dispatching": "Dispatching|Emit,RetryAt",
+    },
+    "DispatchRefused": {
+        **dict.fromkeys(STATES, "same"),
+        "Dispatching": "Failed|CountFinished,Emit,Fence,Release",
+    },
+    "RetryDue": {**dict.fromkeys(STATES, "same"), "Dispatching": "same|Dispatch"},
+    "JobRunning": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": "Running",
+        "Dispatching+remote": "Running",
+        "Running": "same",
+    },
+    "JobFinished": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": "Succeeded|CountFinished,Emit,Release",
+        "Dispatching+remote": "Succeeded|CountFinished,Emit,Release",
+        "Running": "Succeeded|CountFinished,Emit,Release",
+    },
+    "JobGone": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
+    },
+    "MemberLost(in grace)": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": "Dispatching|RecheckAt",
+        "Dispatching+remote": "Dispatching|RecheckAt",
+        "Running": "Running|RecheckAt",
+    },
+    "MemberLost(past grace)": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
+    },
+    "MemberBack": dict.fromkeys(STATES, "same"),  # nothing was waiting for it (see the grace tests below)
+    "Deleted": {
+        **dict.fromkeys(("new", "Pending", "Offered", "Dispatching", "Dispatching+remote", "Running"), ""),
+        "new": "Cancelled|CountFinished,Emit,Release",
+        "Pending": "Cancelled|CountFinished,Emit,Release",
+        "Offered": "Cancelled|CountFinished,Emit,Release",
+        "Dispatching": "Cancelled|CountFinished,Emit,Release",
+        "Dispatching+remote": "Cancelled|CountFinished,Emit,Release",
+        "Running": "Cancelled|CountFinished,Emit,Release",
+        "Succeeded": "same|Release",
+        "Failed": "same|Release",
+        "Cancelled": "same|Release",
+    },
+    "Preempted": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
+    },
+}
+
+
+def _shape(outcome: lc.Outcome, before: ComputeTaskStatus) -> str:
+    head = "same" if outcome.status is before else str(outcome.status.phase)
+    effects = ",".join(sorted(type(e).__name__ for e in outcome.effects))
+    return f"{head}|{effects}" if effects else head
+
+
+def test_the_table_covers_every_pair() -> None:
+    assert {type(e) for e in EVENTS.values()} == set(lc.EVENT_TYPES)
+    for event in EVENTS:
+        assert set(OUTCOMES[event]) == set(STATES), event
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [pytest.param(s, e, id=f"{s} + {e}") for e in EVENTS for s in STATES],
+)
+def test_every_phase_and_event_has_its_outcome(state: str, event: str) -> None:
+    before = STATES[state]
+    outcome = lc.transition(before, EVENTS[event], NOW, FACTS)
+    assert _shape(outcome, before) == OUTCOMES[event][state]
+    if outcome.status is before:
+        assert outcome.note, "an outcome that changes nothing says why"
+    else:
+        assert outcome.status.observed_generation == 3
+
+
+# ---- the rules behind the rows ----
+
+
+def _cond(status: ComputeTaskStatus, type_: str) -> Condition:
+    found = lc.condition(status, ConditionType(type_))
+    assert found is not None, type_
+    return found
+
+
+def test_a_placement_starts_the_next_attempt_and_records_what_it_dispatches() -> None:
+    out = lc.transition(STATES["Pending"], EVENTS["Placed"], NOW, FACTS)
+    assert out.status.attempt == 1
+    assert out.status.placement == PLACEMENT
+    assert _cond(out.status, "Placed").status == ConditionStatus.TRUE
+    again = lc.transition(
+        STATES["Running"].model_copy(update={"phase": Phase.PENDING, "placement": None}), EVENTS["Placed"], NOW, FACTS
+    )
+    assert again.status.attempt == 2
+    assert lc.Dispatch(2) in again.effects
+
+
+def test_a_forbidden_create_keeps_dispatching_names_the_answer_and_backs_off() -> None:
+    out = lc.transition(STATES["Dispatching"], EVENTS["DispatchRetryable"], NOW, FACTS)
+    cond = _cond(out.status, "Dispatched")
+    assert (cond.status, cond.reason) == (ConditionStatus.FALSE, "Forbidden")
+    assert "HTTP 403" in (cond.message or "")
+    assert "next try at 2026-11-30T12:00:02Z" in (cond.message or "")
+    assert lc.RetryAt(NOW + dt.timedelta(seconds=2)) in out.effects
+    # The same answer again: no second Event, a longer wait.
+    again = lc.transition(out.status, lc.DispatchRetryable(Reason.FORBIDDEN, "HTTP 403: forbidden", 4), NOW, FACTS)
+    assert not any(isinstance(e, lc.Emit) for e in again.effects)
+    assert lc.RetryAt(NOW + dt.timedelta(seconds=16)) in again.effects
+
+
+@pytest.mark.parametrize(
+    ("failures", "seconds"),
+    [
+        pytest.param(1, 2, id="first retry after 2s"),
+        pytest.param(3, 8, id="doubles"),
+        pytest.param(5, 30, id="capped at 30s"),
+        pytest.param(50, 30, id="stays capped"),
+    ],
+)
+def test_backoff(failures: int, seconds: float) -> None:
+    assert lc.backoff(failures) == seconds
+
+
+def test_a_huge_refusal_fails_the_task_within_the_api_limits() -> None:
+    refusal = "spec.template.spec.containers[0].resources.requests[bogus]: Invalid value " * 200
+    out = lc.transition(STATES["Dispatching"], lc.DispatchRefused(Reason.DISPATCH_FAILED, refusal), NOW, FACTS)
+    assert out.status.phase == Phase.FAILED
+    message = out.status.message or ""
+    assert len(message) <= lc.MESSAGE_LIMIT
+    assert message.startswith(f"{ID} refused the Job: ")
+    assert "more characters cut]" in message
+    assert _cond(out.status, "Dispatched").reason == "DispatchFailed"
+    emitted = [e for e in out.effects if isinstance(e, lc.Emit)]
+    assert all(len(e.message) <= lc.EVENT_MESSAGE_LIMIT for e in emitted)
+    ComputeTaskStatus.model_validate(out.status.model_dump(by_alias=True))  # the hub would take it
+
+
+def test_a_vanished_job_with_policy_never_fails_and_says_so() -> None:
+    out = lc.transition(STATES["Running"], EVENTS["JobGone"], NOW, NEVER)
+    assert out.status.phase == Phase.FAILED
+    assert "deleted in the member" in (out.status.message or "")
+    assert _cond(out.status, "Dispatched").reason == "JobGone"
+
+
+def test_a_lost_member_waits_out_the_grace_period_then_requeues_keeping_usage() -> None:
+    running = STATES["Running"]
+    waiting = lc.transition(running, EVENTS["MemberLost(in grace)"], NOW, FACTS)
+    cond = _cond(waiting.status, "Dispatched")
+    assert (cond.status, cond.reason) == (ConditionStatus.UNKNOWN, "MemberLost")
+    assert lc.RecheckAt(NOW + dt.timedelta(seconds=5)) in waiting.effects
+    same = lc.transition(waiting.status, EVENTS["MemberLost(in grace)"], NOW, FACTS)
+    assert same.status is waiting.status  # no write per check
+    back = lc.transition(waiting.status, lc.MemberBack(ID), NOW, FACTS)
+    assert _cond(back.status, "Dispatched").status == ConditionStatus.TRUE
+    lost = lc.transition(waiting.status, EVENTS["MemberLost(past grace)"], NOW, FACTS)
+    assert lost.status.phase == Phase.PENDING
+    assert lost.status.placement is None
+    assert lost.status.remote is None
+    assert lost.status.usage is not None
+    assert lost.status.usage.gpu_seconds == 60.0
+    assert lost.status.cost is not None
+    assert lost.status.cost.amount == 0.5
+
+
+def test_a_lost_member_with_policy_never_fails_with_reason_member_lost() -> None:
+    out = lc.transition(STATES["Running"], EVENTS["MemberLost(past grace)"], NOW, NEVER)
+    assert out.status.phase == Phase.FAILED
+    assert _cond(out.status, "Dispatched").reason == "MemberLost"
+
+
+def test_usage_sums_over_attempts() -> None:
+    requeued = lc.transition(STATES["Running"], EVENTS["JobGone"], NOW, FACTS).status
+    placed = lc.transition(requeued, EVENTS["Placed"], NOW, FACTS).status
+    remote2 = REMOTE.model_copy(update={"name": "t-0a1b2c3d-2"})
+    done = lc.transition(placed, lc.JobFinished(remote2, 2, True, EARLIER, NOW, None, RAN), NOW, FACTS).status
+    assert done.phase == Phase.SUCCEEDED
+    assert done.usage is not None
+    assert done.usage.gpu_seconds == 120.0
+    assert done.usage.gpu_seconds_by_model == {"NVIDIA-L4": 120.0}
+    assert done.cost is not None
+    assert done.cost.amount == 1.0
+
+
+def test_observations_of_another_attempt_change_nothing() -> None:
+    old = lc.JobFinished(REMOTE, 0, False, EARLIER, NOW, "boom", RAN)
+    out = lc.transition(STATES["Running"], old, NOW, FACTS)
+    assert out.status is STATES["Running"]
+
+
+def test_the_same_wait_reason_is_not_written_twice() -> None:
+    first = lc.transition(STATES["Pending"], EVENTS["NoFit"], NOW, FACTS)
+    second = lc.transition(first.status, EVENTS["NoFit"], NOW, FACTS)
+    assert second.status is first.status
+    assert second.effects == ()
+
+
+def test_conditions_keep_their_transition_time_while_their_status_holds() -> None:
+    first = lc.transition(STATES["Dispatching"], EVENTS["DispatchRetryable"], EARLIER, FACTS).status
+    second = lc.transition(first, lc.DispatchRetryable(Reason.THROTTLED, "HTTP 429: slow down", 2), NOW, FACTS).status
+    assert _cond(second, "Dispatched").last_transition_time == EARLIER
+    assert _cond(second, "Dispatched").reason == "Throttled"
+
+
+@pytest.mark.parametrize(
+    ("status", "job", "stale"),
+    [
+        pytest.param(STATES["Running"], lc.JobRef(ID, 1), False, id="the current attempt stays"),
+        pytest.param(STATES["Running"], lc.JobRef(ID, 0), True, id="an older attempt goes"),
+        pytest.param(STATES["Running"], lc.JobRef("member-2", 1), True, id="another identifier goes"),
+        pytest.param(STATES["Pending"], lc.JobRef(ID, 1), True, id="a requeued task keeps no Job"),
+        pytest.param(STATES["Succeeded"], lc.JobRef(ID, 1), False, id="a finished Job stays for its logs"),
+        pytest.param(STATES["Cancelled"], lc.JobRef(ID, 1), True, id="a cancelled task keeps no Job"),
+        pytest.param(
+            lc.transition(STATES["Running"], EVENTS["MemberLost(past grace)"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="an attempt abandoned with its member goes when the member returns",
+        ),
+    ],
+)
+def test_fencing(status: ComputeTaskStatus, job: lc.JobRef, stale: bool) -> None:
+    assert lc.is_stale(job, status) is stale
+    assert lc.is_stale(job, status, dispatching=True) is False
+
+
+def test_a_long_identifier_name_is_compared_as_its_label_value() -> None:
+    name = "provider-" + "x" * 200
+    status = STATES["Running"].model_copy(update={"placement": PLACEMENT.model_copy(update={"identifier": name})})
+    from computenet.dispatch.naming import label_value
+
+    assert lc.is_stale(lc.JobRef(label_value(name), 1), status) is False
+
+
+@pytest.mark.parametrize(
+    ("status", "since_s", "stuck"),
+    [
+        pytest.param(STATES["Dispatching"], 301, True, id="dispatching for over five minutes"),
+        pytest.param(STATES["Dispatching"], 10, False, id="dispatching for seconds"),
+        pytest.param(STATES["Running"], 86_400, False, id="running has no bound"),
+        pytest.param(STATES["Pending"], 121, True, id="pending without a reason"),
+        pytest.param(
+            lc.transition(STATES["Pending"], EVENTS["NoFit"], NOW, FACTS).status, 9_999, False, id="waiting says why"
+        ),
+    ],
+)
+def test_stuck(status: ComputeTaskStatus, since_s: float, stuck: bool) -> None:
+    assert lc.stuck(status, NOW - dt.timedelta(seconds=since_s), NOW) is stuck
+
+
+def test_clip_marks_what_it_cut() -> None:
+    assert lc.clip("short", 10) == "short"
+    clipped = lc.clip("x" * 5000, 100)
+    assert len(clipped) == 100
+    assert clipped.endswith("[4931 more characters cut]")
+    assert clipped.count("x") + 4931 == 5000
