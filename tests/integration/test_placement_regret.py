@@ -174,8 +174,9 @@ def test_dispatched_pods_are_all_bound_and_waiting_tasks_say_why(
         result = observer.read_events()
         figures = {"seed": SEED, **result.figures(), "queued_then_dispatched": len(observer.queued - observer.nowhere)}
         print(f"placement regret: dispatched pods the member could not bind: {json.dumps(figures)}")
+        placements = {t["metadata"]["name"]: (t.get("status") or {}).get("placement") for t in observer.tasks}
         for regret in result.regret:
-            print(f"  regret: {regret}")
+            print(f"  regret: {regret}; placement {json.dumps(placements.get(regret.task))}")
         hub.kubectl("delete", "computetasks", "-n", "default", "-l", f"{MIX_LABEL}={run}", "--wait=false")
 
     assert result.regret == [], "\n".join(str(r) for r in result.regret)
