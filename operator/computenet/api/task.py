@@ -550,6 +550,10 @@ class Offer(StatusModel):
     fit: float | None = Field(None, ge=0, le=100, description="The fit score alone, 0-100.")
 
 
+MAX_PINNED_NODES = 100
+"""Gangs spread over more nodes than this are not held to placement's nodes (status stays small)."""
+
+
 class DispatchedResources(StatusModel):
     """What an attempt reserved and dispatched: usage and cost are metered from this, not from the spec."""
 
@@ -574,6 +578,11 @@ class Placement(StatusModel):
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
     resources: DispatchedResources | None = Field(
         None, description="What this attempt reserved per replica; metering reads it."
+    )
+    nodes: list[str] | None = Field(
+        None,
+        max_length=MAX_PINNED_NODES,
+        description="The member's nodes placement counted the replicas on; the pods are held to them.",
     )
 
 

@@ -6,8 +6,10 @@ labels (on the Job and its pods), the per-replica reservation under the resource
 first container without one, or to the pod-level request for cpu and memory, so the pod's effective
 request equals what placement reserved), every resource quantity as a canonical string (the
 Kubernetes client models refuse numbers), the gang as parallelism and completions (Indexed, so each
-replica knows its rank), and node selection that pins the pods to the partition and accelerator
-model placement chose, so the member's own scheduler lands them where placement counted on.
+replica knows its rank), and node selection that pins the pods to the partition, the accelerator
+model and the very nodes placement chose (required node affinity on `metadata.name`), so the member's
+own scheduler lands them where placement counted on: left free to choose, it spreads the pods of a
+burst by its own scores and can break up the free devices a gang of the same burst was counted on.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Target:
     match_expressions: Sequence[tuple[str, str, Sequence[str]]]
     accelerator_resource: str | None
     accelerator_model: str | None
+    nodes: Sequence[str] = ()
+    """The nodes placement counted the replicas on; the pods may land on these only (empty: any)."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,17 @@ def _pin_nodes(pod_spec: dict[str, Any], target: Target) -> None:
             selector[label] = target.accelerator_model
     if selector:
         pod_spec["nodeSelector"] = selector
-    if not target.match_expressions:
+    if not target.match_expressions and not target.nodes:
         return
     wanted = [{"key": k, "operator": op, **({"values": list(v)} if v else {})} for k, op, v in target.match_expressions]
+    fields = [{"key": "metadata.name", "operator": "In", "values": list(target.nodes)}] if target.nodes else []
     node_affinity = pod_spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
     required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
     terms = required.setdefault("nodeSelectorTerms", [])
     if not terms:
         terms.append({})
-    for term in terms:  # terms are ORed: the partition must hold in each of them
-        term["matchExpressions"] = [*(term.get("matchExpressions") or []), *wanted]
+    for term in terms:  # terms are ORed: the partition and the nodes must hold in each of them
+        if wanted:
+            term["matchExpressions"] = [*(term.get("matchExpressions") or []), *wanted]
+        if fields:
+            term["matchFields"] = [*(term.get("matchFields") or []), *fields]

@@ -62,6 +62,7 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
         else [],
         accelerator_resource=resource,
         accelerator_model=model,
+        nodes=tuple(placement.nodes or ()) if placement else (),
     )
 
 

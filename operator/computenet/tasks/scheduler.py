@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from computenet.api.pool import ComputePoolSpec
-from computenet.api.task import DispatchedResources, Offer, Placement
+from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
@@ -56,6 +56,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
         return NoFit(decision.summary)
     spec = record.spec
     acc = spec.resources.accelerators
+    nodes = sorted({slot.node for slot in decision.assignment})
     placement = Placement(
         identifier=chosen.identifier,
         uri=chosen.uri or None,
@@ -71,6 +72,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
             memory=format_bytes(to_int_units(spec.resources.memory)),
             accelerators=acc.count if acc and acc.count else 0,
         ),
+        nodes=nodes if 0 < len(nodes) <= MAX_PINNED_NODES else None,
     )
     return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
 

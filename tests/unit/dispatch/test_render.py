@@ -408,3 +408,46 @@ def test_contract_refuses_what_cannot_carry_the_reservation(
 def test_rendered_quantities_are_what_kubernetes_stores(written: object, canonical: str) -> None:
     pod = render_pod(pod_spec(ctr("main"), ctr("scratch", limits={"ephemeral-storage": written})), "1", "1Gi")
     assert pod["containers"][1]["resources"] == {"limits": {"ephemeral-storage": canonical}}
+
+
+@pytest.mark.parametrize(
+    ("template_terms", "expected"),
+    [
+        pytest.param(
+            None,
+            [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]}]}],
+            id="the pods are held to the nodes placement counted on",
+        ),
+        pytest.param(
+            [
+                {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]},
+                {"matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]}]},
+            ],
+            [
+                {
+                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}],
+                    "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]}],
+                },
+                {
+                    "matchFields": [
+                        {"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]},
+                        {"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]},
+                    ]
+                },
+            ],
+            id="every ORed term of the template's own affinity is narrowed to those nodes",
+        ),
+    ],
+)
+def test_placement_nodes_pin_the_pods(template_terms: list[dict[str, Any]] | None, expected: list[Any]) -> None:
+    template: dict[str, Any] = {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "x"}]}}}}
+    if template_terms is not None:
+        template["spec"]["template"]["spec"]["affinity"] = {
+            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": template_terms}}
+        }
+    target = Target("member-1", "computenet-workloads", {}, [], None, None, nodes=("h100-0", "h100-3"))
+    pod = render_job(TASK, template, 2, {"cpu": "1", "memory": "1Gi"}, 0, target, 1, "hub-a")["spec"]["template"][
+        "spec"
+    ]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == expected

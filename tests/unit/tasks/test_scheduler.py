@@ -27,6 +27,7 @@ def test_a_fitting_task_is_placed_with_what_it_will_dispatch() -> None:
     assert event.placement.time == NOW
     assert event.placement.resources is not None
     assert (event.placement.resources.cpu, event.placement.resources.memory) == ("1500m", "1536Mi")
+    assert event.placement.nodes == ["n1"]  # the pods are held to the node placement counted on
     assert event.message.startswith("member-1 (score ")
 
 
