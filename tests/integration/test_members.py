@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from computenet.members.facts import holds_resources, pod_requests
 from computenet.quantity import parse_quantity
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
@@ -33,7 +34,7 @@ def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
 
 
 def _expected_from_member(member: Cluster, node_filter: dict[str, str] | None = None) -> dict[str, Any]:
-    """Capacity computed straight from the member's nodes and pods, independently of the operator."""
+    """Capacity read straight from the member's nodes and pods; each pod counted as kube-scheduler counts it."""
     nodes = [
         n
         for n in _get(member, "nodes")["items"]
@@ -53,16 +54,10 @@ def _expected_from_member(member: Cluster, node_filter: dict[str, str] | None = 
             )
     allocated: Counter[str] = Counter()
     for p in _get(member, "pods", "-A")["items"]:
-        if p["spec"].get("nodeName") not in names or p["status"].get("phase") in ("Succeeded", "Failed"):
+        if p["spec"].get("nodeName") not in names or not holds_resources(p):
             continue
-        allocated["pods"] += 1
-        for c in p["spec"]["containers"]:
-            res = c.get("resources") or {}
-            merged = {**(res.get("limits") or {}), **(res.get("requests") or {})}
-            for name, q in merged.items():
-                if name in ("cpu", "memory") and name not in (res.get("requests") or {}):
-                    continue
-                allocated[name] += parse_quantity(q)
+        for name, amount in pod_requests(p["spec"], p.get("status")).items():
+            allocated[name] += Decimal(amount) / 1000 if name == "cpu" else Decimal(amount)  # cpu in millicores
     return {"nodes": len(nodes), "allocatable": allocatable, "allocated": allocated, "gpus": gpus_by_model}
 
 
