@@ -228,3 +228,4 @@ class Reason(StrEnum):
     IDENTIFIER_REMOVED = "IdentifierRemoved"
     PREEMPTED = "Preempted"
     RESUMED = "Resumed"
+    UNSCHEDULABLE = "Unschedulable"

@@ -7,6 +7,7 @@ millicores, everything else in base units) so arithmetic later is exact and chea
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,9 @@ class PodFacts:
     requests: Mapping[str, int]
     task_uid: str | None
     attempt: str | None
+    unschedulable_since: dt.datetime | None = None
+    """When the member's scheduler last found no node for this (unbound) pod, per its PodScheduled condition."""
+    unschedulable_message: str = ""
 
 
 def resource_amounts(raw: Mapping[str, Any] | None) -> dict[str, int]:
@@ -104,12 +108,29 @@ def pod_facts(obj: Mapping[str, Any]) -> PodFacts | None:
     spec = _mapping(obj.get("spec"))
     node = spec.get("nodeName")
     status = obj.get("status")
+    since, message = _unschedulable(_mapping(status)) if not node else (None, "")
     return PodFacts(
         node=node if isinstance(node, str) and node else None,
         requests=pod_requests(spec, status if isinstance(status, Mapping) else None),
         task_uid=labels.get(TASK_UID_LABEL),
         attempt=labels.get(ATTEMPT_LABEL),
+        unschedulable_since=since,
+        unschedulable_message=message,
     )
+
+
+def _unschedulable(status: Mapping[str, Any]) -> tuple[dt.datetime | None, str]:
+    """(since, message) of a PodScheduled=False/Unschedulable condition, or (None, "")."""
+    for cond in status.get("conditions") or ():
+        if not isinstance(cond, Mapping) or cond.get("type") != "PodScheduled":
+            continue
+        if cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+            try:
+                since = dt.datetime.strptime(str(cond.get("lastTransitionTime")), "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                return None, ""
+            return since.replace(tzinfo=dt.UTC), str(cond.get("message") or "")
+    return None, ""
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from computenet.api.identifier import ComputeIdentifierSpec, Pricing
 from computenet.api.task import RemoteRef
 from computenet.dispatch.jobs import JobFacts
@@ -62,6 +64,20 @@ class MemberAccess:
         for job in store.of_task(task_uid):
             if job.attempt == attempt and job.identifier == label and not job.deleting:
                 return RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
+        return None
+
+    def unschedulable(
+        self, identifier: str, task_uid: str, attempt: int, now: dt.datetime, grace_s: float
+    ) -> str | None:
+        """Why a pod of this attempt has found no node for longer than `grace_s`, or None."""
+        conn = self.connection_of(identifier)
+        if conn is None:
+            return None
+        for pod in conn.state.pods_of_task(task_uid):
+            since = pod.unschedulable_since
+            if pod.attempt == str(attempt) and since is not None and (now - since).total_seconds() > grace_s:
+                waited = (now - since).total_seconds()
+                return f"a pod found no node for {waited:.0f}s: {pod.unschedulable_message}"
         return None
 
     def pricing_of(self, identifier: str) -> Pricing | None:

@@ -23,7 +23,16 @@ from computenet.dispatch.remote import MemberAnswer
 from computenet.members.connection import MemberConnection
 from computenet.tasks.access import MemberAccess, jobs_store
 from computenet.tasks.book import TaskBook
-from computenet.tasks.lifecycle import ACTIVE, Event, JobFinished, JobGone, JobRef, JobRunning, is_stale
+from computenet.tasks.lifecycle import (
+    ACTIVE,
+    Event,
+    JobFinished,
+    JobGone,
+    JobRef,
+    JobRunning,
+    PodsUnschedulable,
+    is_stale,
+)
 from computenet.tasks.metering import NOTHING, meter_attempt
 from computenet.tasks.record import TaskRecord
 
@@ -31,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 RETRY_S = 2.0
 """A stale Job a member would not delete yet (it just came back) is tried again this much later."""
+UNSCHEDULABLE_GRACE_S = 120.0
+"""A pod of the current attempt the member's scheduler cannot place for this long ends the attempt:
+its pods are held to the nodes placement chose, and a node lost or taken by work outside computenet
+since would otherwise keep it Pending for ever."""
 
 
 def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.datetime) -> Event | None:
@@ -89,11 +102,12 @@ class Follower:
             self._check_gone(record)
 
     def check_all(self) -> None:
-        """Look for vanished Jobs of every dispatched task (on every scheduling pass).
+        """Look at every dispatched task for a vanished Job or pods no node takes (every scheduling pass).
 
         Job events alone do not cover a Job deleted while the operator was down: its task is in
         no watch's list, so nothing would ever report it.
         """
+        now = self.clock()
         for record in self.book:
             remote = record.status.remote
             if record.phase not in ACTIVE or remote is None or record.dispatching:
@@ -103,6 +117,10 @@ class Follower:
                 job.identifier == own and job.attempt == record.attempt for _, job in self.access.jobs_of(record.uid)
             ):
                 self._check_gone(record)
+                continue
+            stuck = self.access.unschedulable(remote.identifier, record.uid, record.attempt, now, UNSCHEDULABLE_GRACE_S)
+            if stuck is not None:
+                self.deliver(record, PodsUnschedulable(remote.identifier, record.attempt, stuck))
 
     # ---- stale attempts ----
 

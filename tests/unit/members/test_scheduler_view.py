@@ -8,6 +8,7 @@ way the operator feeds it, never picks a node the scheduler would reject.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -248,3 +249,34 @@ def test_set_requested_applies_the_pod_slot_rule_too() -> None:
     assert place(builder.snapshot(), demand).chosen is None
     builder.set_requested("m", "n", {})
     assert place(builder.snapshot(), demand).chosen is not None
+
+
+def test_an_unbound_pod_the_scheduler_cannot_place_says_since_when() -> None:
+    pod: dict[str, Any] = {
+        "metadata": {
+            "name": "p",
+            "namespace": "w",
+            "labels": {"computenet.io/task-uid": "u", "computenet.io/attempt": "2"},
+        },
+        "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]},
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/10 nodes are available: 4 Insufficient nvidia.com/gpu.",
+                    "lastTransitionTime": "2026-11-30T12:00:00Z",
+                }
+            ],
+        },
+    }
+    facts = pod_facts(pod)
+    assert facts is not None
+    assert facts.unschedulable_since == dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    assert facts.unschedulable_message.startswith("0/10 nodes are available")
+    pod["spec"]["nodeName"] = "n1"
+    bound = pod_facts(pod)
+    assert bound is not None
+    assert bound.unschedulable_since is None

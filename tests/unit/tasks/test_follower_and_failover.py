@@ -79,6 +79,13 @@ class Access:
     def pricing_of(self, identifier: str) -> Pricing | None:
         return Pricing(currency="USD", per_cpu_core_hour=3.6)
 
+    stuck: str | None = None
+
+    def unschedulable(
+        self, identifier: str, task_uid: str, attempt: int, now: dt.datetime, grace_s: float
+    ) -> str | None:
+        return self.stuck
+
 
 class Book:
     def __init__(self, *records: TaskRecord) -> None:
@@ -179,6 +186,15 @@ async def test_the_periodic_check_leaves_visible_jobs_alone() -> None:
     follower.check_all()
     assert spawned == []
     assert delivered == []
+
+
+async def test_a_pod_no_node_takes_for_too_long_ends_the_attempt() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    access = Access([job(1, "Running")], Remote())
+    access.stuck = "a pod found no node for 130s: 0/10 nodes are available"
+    follower, delivered, _ = _follower(rec, access)
+    follower.check_all()
+    assert delivered == [lc.PodsUnschedulable(IDENTIFIER, 1, access.stuck)]
 
 
 async def test_a_job_the_watch_has_not_seen_yet_is_not_gone() -> None:

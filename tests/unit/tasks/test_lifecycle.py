@@ -65,6 +65,7 @@ EVENTS: dict[str, lc.Event] = {
     "JobRunning": lc.JobRunning(REMOTE, 1, EARLIER),
     "JobFinished": lc.JobFinished(REMOTE, 1, True, EARLIER, NOW, None, RAN),
     "JobGone": lc.JobGone(ID, 1, "Job was deleted in the member", RAN),
+    "PodsUnschedulable": lc.PodsUnschedulable(ID, 1, "a pod found no node for 130s: 0/10 nodes are available"),
     "MemberLost(in grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=5), "unreachable", RAN),
     "MemberLost(past grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=60), "unreachable", RAN),
     "MemberBack": lc.MemberBack(ID),
@@ -142,6 +143,12 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Running": "Succeeded|CountFinished,Emit,Release",
     },
     "JobGone": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
+    },
+    "PodsUnschedulable": {
         **_ACTIVE_ONLY_SAME,
         "Dispatching": _REQUEUE,
         "Dispatching+remote": _REQUEUE,

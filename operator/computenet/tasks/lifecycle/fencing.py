@@ -61,4 +61,4 @@ def is_stale(job: JobRef, status: ComputeTaskStatus, dispatching: bool = False) 
     return False
 
 
-_ABANDONED = frozenset({Reason.MEMBER_LOST, Reason.JOB_GONE, Reason.PREEMPTED})
+_ABANDONED = frozenset({Reason.MEMBER_LOST, Reason.JOB_GONE, Reason.PREEMPTED, Reason.UNSCHEDULABLE})

@@ -60,6 +60,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     OffersFound,
     Outcome,
     Placed,
+    PodsUnschedulable,
     PoolMissing,
     Preempted,
     RecheckAt,
@@ -397,6 +398,12 @@ def _job_gone(c: _Ctx, e: JobGone) -> Outcome:
     return _end_attempt(c, Reason.JOB_GONE, e.message, e.ran, c.task.failover)
 
 
+def _pods_unschedulable(c: _Ctx, e: PodsUnschedulable) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt: nothing waits for it")
+    return _end_attempt(c, Reason.UNSCHEDULABLE, e.message, None, c.task.failover)
+
+
 def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
     if c.phase not in ACTIVE or c.identifier != e.identifier:
         return c.same("the task does not run there")
@@ -464,6 +471,7 @@ _HANDLERS: dict[type[Any], Any] = {
     JobRunning: _job_running,
     JobFinished: _job_finished,
     JobGone: _job_gone,
+    PodsUnschedulable: _pods_unschedulable,
     MemberLost: _member_lost,
     MemberBack: _member_back,
     Deleted: _deleted,

@@ -150,6 +150,15 @@ class JobGone:
 
 
 @dataclass(frozen=True)
+class PodsUnschedulable:
+    """The member's scheduler has found no node for a pod of the current attempt for too long."""
+
+    identifier: str
+    attempt: int
+    message: str
+
+
+@dataclass(frozen=True)
 class MemberLost:
     """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
 
@@ -189,6 +198,7 @@ Event = (
     | JobRunning
     | JobFinished
     | JobGone
+    | PodsUnschedulable
     | MemberLost
     | MemberBack
     | Deleted
