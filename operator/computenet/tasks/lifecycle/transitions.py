@@ -79,7 +79,7 @@ from computenet.tasks.metering import Metered
 
 HOLD_NEW_S = 1.0
 """A new task's Pending status waits this long: the scheduler's decision, milliseconds later, carries it."""
-HOLD_CREATED_S = 2.0
+HOLD_CREATED_S = 5.0
 """A created Job's reference waits this long: the Job usually runs by then, and Running carries it."""
 
 
