@@ -118,14 +118,22 @@ def _pin_nodes(pod_spec: dict[str, Any], target: Target) -> None:
     if not target.match_expressions and not target.nodes:
         return
     wanted = [{"key": k, "operator": op, **({"values": list(v)} if v else {})} for k, op, v in target.match_expressions]
-    fields = [{"key": "metadata.name", "operator": "In", "values": list(target.nodes)}] if target.nodes else []
     node_affinity = pod_spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
     required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
-    terms = required.setdefault("nodeSelectorTerms", [])
-    if not terms:
-        terms.append({})
-    for term in terms:  # terms are ORed: the partition and the nodes must hold in each of them
+    terms = required.get("nodeSelectorTerms") or [{}]
+    for term in terms:  # terms are ORed: the partition must hold in each of them
         if wanted:
             term["matchExpressions"] = [*(term.get("matchExpressions") or []), *wanted]
-        if fields:
-            term["matchFields"] = [*(term.get("matchFields") or []), *fields]
+    if target.nodes:
+        # A node field selector takes one value per requirement (core/v1 validation, v1.36.3), so
+        # "one of these nodes" is one term per node, each ANDed with every term of the template.
+        terms = [
+            {**term, "matchFields": [*(term.get("matchFields") or []), _node_field(node)]}
+            for term in terms
+            for node in target.nodes
+        ]
+    required["nodeSelectorTerms"] = terms
+
+
+def _node_field(node: str) -> dict[str, Any]:
+    return {"key": "metadata.name", "operator": "In", "values": [node]}

@@ -410,13 +410,18 @@ def test_rendered_quantities_are_what_kubernetes_stores(written: object, canonic
     assert pod["containers"][1]["resources"] == {"limits": {"ephemeral-storage": canonical}}
 
 
+def _pinned(node: str, **term: Any) -> dict[str, Any]:
+    fields = [*term.pop("matchFields", []), {"key": "metadata.name", "operator": "In", "values": [node]}]
+    return {**term, "matchFields": fields}
+
+
 @pytest.mark.parametrize(
     ("template_terms", "expected"),
     [
         pytest.param(
             None,
-            [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]}]}],
-            id="the pods are held to the nodes placement counted on",
+            [_pinned("h100-0"), _pinned("h100-3")],
+            id="the pods are held to the nodes placement counted on, one node per term",
         ),
         pytest.param(
             [
@@ -424,18 +429,12 @@ def test_rendered_quantities_are_what_kubernetes_stores(written: object, canonic
                 {"matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]}]},
             ],
             [
-                {
-                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}],
-                    "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]}],
-                },
-                {
-                    "matchFields": [
-                        {"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]},
-                        {"key": "metadata.name", "operator": "In", "values": ["h100-0", "h100-3"]},
-                    ]
-                },
+                _pinned("h100-0", matchExpressions=[{"key": "zone", "operator": "In", "values": ["a"]}]),
+                _pinned("h100-3", matchExpressions=[{"key": "zone", "operator": "In", "values": ["a"]}]),
+                _pinned("h100-0", matchFields=[{"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]}]),
+                _pinned("h100-3", matchFields=[{"key": "metadata.name", "operator": "NotIn", "values": ["h100-9"]}]),
             ],
-            id="every ORed term of the template's own affinity is narrowed to those nodes",
+            id="every ORed term of the template's own affinity is narrowed to each of those nodes",
         ),
     ],
 )
@@ -446,8 +445,9 @@ def test_placement_nodes_pin_the_pods(template_terms: list[dict[str, Any]] | Non
             "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": template_terms}}
         }
     target = Target("member-1", "computenet-workloads", {}, [], None, None, nodes=("h100-0", "h100-3"))
-    pod = render_job(TASK, template, 2, {"cpu": "1", "memory": "1Gi"}, 0, target, 1, "hub-a")["spec"]["template"][
-        "spec"
-    ]
+    job = render_job(TASK, template, 2, {"cpu": "1", "memory": "1Gi"}, 0, target, 1, "hub-a")
+    pod = job["spec"]["template"]["spec"]
     terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert terms == expected
+    for term in terms:  # what core/v1 validation asks of a node field selector
+        assert all(len(r["values"]) == 1 for r in term["matchFields"] if r["operator"] in ("In", "NotIn"))
