@@ -37,9 +37,13 @@ dev-down: venv ## Stop everything dev-up started (operator included).
 	$(PY) -m computenet.testing.federation down --dir $(DEV_DIR)
 
 .PHONY: test
-test: venv ## Run the whole test suite (unit, integration against real control planes, e2e).
+test: venv ## Run the test suite (unit, integration against real control planes, e2e), all but the slow scenarios.
 	hack/install-prometheus.sh
-	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: test-slow
+test-slow: venv ## Run the slow scenarios only (the 20-kill standby test: about 20 minutes).
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: venv ## Run the unit tests only (no cluster).

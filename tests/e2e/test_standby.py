@@ -137,6 +137,7 @@ def replicas(federation: Federation) -> Iterator[dict[str, devenv.OperatorProces
             federation.supervisor.start(shared.name, shared.argv, Path(shared.log), shared.env)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)
 async def test_sigkill_of_the_active_replica_loses_nothing_duplicates_nothing_and_the_standby_takes_over_in_15s(
     replicas: dict[str, devenv.OperatorProcess], federation: Federation, hub: Cluster, hub_api: ApiClient
