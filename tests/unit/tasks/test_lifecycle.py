@@ -132,7 +132,7 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "RetryDue": {**dict.fromkeys(STATES, "same"), "Dispatching": "same|Dispatch"},
     "JobRunning": {
         **_ACTIVE_ONLY_SAME,
-        "Dispatching": "Running",
+        "Dispatching": "Running|Emit",
         "Dispatching+remote": "Running",
         "Running": "same",
     },

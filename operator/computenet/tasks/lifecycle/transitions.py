@@ -325,12 +325,12 @@ def _job_running(c: _Ctx, e: JobRunning) -> Outcome:
     if c.phase == Phase.RUNNING:
         return c.same("already Running")
     fields: dict[str, Any] = {"phase": Phase.RUNNING, "start_time": e.started}
-    conditions: list[Condition] = []
-    if c.status.remote is None:  # the watch saw the Job before the create answered
-        fields["remote"] = e.remote
-        what = f"Job {e.remote.namespace}/{e.remote.name} in {e.remote.identifier}"
-        conditions.append(c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what))
-    return Outcome(c.update(conditions, **fields))
+    if c.status.remote is not None:
+        return Outcome(c.update(**fields))
+    # The watch shows the Job before any create answered: made before a restart, it is adopted.
+    what = f"Job {e.remote.namespace}/{e.remote.name} adopted in {e.remote.identifier}"
+    dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
+    return Outcome(c.update((dispatched,), remote=e.remote, **fields), (Emit(Reason.DISPATCHED, what),))
 
 
 def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
