@@ -42,7 +42,7 @@ test: venv ## Run the test suite (unit, integration against real control planes,
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: test-slow
-test-slow: venv ## Run the slow scenarios only (the 20-kill standby test: about 20 minutes).
+test-slow: venv ## Run the slow scenarios only (the 20-kill standby test: about 10 minutes).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 .PHONY: test-unit
