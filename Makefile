@@ -37,8 +37,12 @@ dev-down: venv ## Stop everything dev-up started (operator included).
 	$(PY) -m computenet.testing.federation down --dir $(DEV_DIR)
 
 .PHONY: test
-test: venv ## Run the test suite (unit, integration against real control planes, e2e), all but the slow scenarios.
+test: venv ## Run the whole test suite (unit, integration against real control planes, e2e).
 	hack/install-prometheus.sh
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: venv ## The whole suite but the slow scenarios (about 13 minutes instead of 25).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: test-slow
