@@ -333,3 +333,27 @@ def test_integer_quantities_in_the_template_are_dispatched(
         assert condition(st, "Valid")["status"] == "True"
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+# ---- deletion: no finalizer now, and the one earlier versions left is released ----
+
+
+def test_a_task_holding_an_earlier_versions_finalizer_is_deleted_with_its_job(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    name = unique("legacy-finalizer")
+    manifest = task(name, cpu="500m", run="600s")
+    manifest["metadata"]["finalizers"] = ["computenet.io/kopf"]
+    apply(hub, manifest)
+    eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+    uid = _uid(hub, name)
+    assert len(_jobs_of(federation, uid)) == 1
+    hub.kubectl("delete", "ctask", name, "--wait=false")
+
+    def gone() -> bool:
+        found = hub.kubectl("get", "ctask", name, "--ignore-not-found", "-o", "name").stdout.strip()
+        assert found == "", found
+        return True
+
+    eventually(gone, timeout=STATE_S)
+    eventually(lambda: _jobs_of(federation, uid) == [], timeout=STATE_S)

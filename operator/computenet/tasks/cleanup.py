@@ -1,8 +1,8 @@
-"""Removing remote work: on task deletion (the finalizer) and for orphans (the sweep).
+"""Removing remote work: on task deletion (seen by the task watch) and for orphans (the sweep).
 
 Cancel deletes every Job of the task in every member. A member that is briefly unreachable is
-retried; after `CANCEL_TIMEOUT_S` the finalizer is released anyway, so a dead member never
-keeps a task from being deleted, and the orphan sweep removes the Job when the member returns.
+retried; after `CANCEL_TIMEOUT_S` the rest is left to the orphan sweep, which removes the Job when
+the member returns (and a finalizer left by an earlier version is released either way).
 The sweep removes Jobs carrying this hub's origin labels whose task no longer exists on the hub
 (checked on the hub itself, never inferred from memory alone).
 """

@@ -85,8 +85,8 @@ def test_bad_templates_never_raise(template: Any) -> None:
     assert demand.uid == "uid-1"
 
 
-def test_preferred_affinity_weighs_as_much_as_the_pools_average_weight() -> None:
-    policy = PlacementPolicy(weights=ScoreWeights(fit=40, price=30, locality=20, reliability=10))
+def test_the_pools_weights_reach_placement_affinity_included() -> None:
+    policy = PlacementPolicy(weights=ScoreWeights(fit=40, price=30, locality=20, reliability=10, affinity=7))
     weights = demand_of(record({}), policy).weights
     assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
-    assert weights.affinity == 25.0
+    assert weights.affinity == 7.0
