@@ -52,6 +52,7 @@ from computenet.api.reservation import (
 
 __all__ = [
     "Accelerators",
+    "CandidateScore",
     "ComputeTask",
     "ComputeTaskSpec",
     "ComputeTaskStatus",
@@ -60,6 +61,7 @@ __all__ = [
     "ContainerTemplate",
     "Cost",
     "DataLocation",
+    "Explanation",
     "Failover",
     "JobSpecTemplate",
     "JobTemplate",
@@ -74,6 +76,7 @@ __all__ = [
     "TaskSummary",
     "TemplateMetadata",
     "Usage",
+    "Verdict",
 ]
 
 MAX_REPLICAS = 10_000
@@ -529,6 +532,11 @@ class ComputeTaskSpec(SpecModel):
         description="Collect offers but dispatch nothing; set to false to run on the best offer.",
     )
     failover: Failover = Field(default_factory=Failover, description="What to do when the member is lost.")
+    identifier: SubdomainName | None = Field(
+        None,
+        description="Run only on this ComputeIdentifier of the pool, such as an accepted offer "
+        "(`kubectl computenet accept`); while it does not fit, the task waits and says why.",
+    )
     template: JobTemplate = Field(description="The workload, as a batch/v1 Job template.")
 
     @model_validator(mode="before")
@@ -548,6 +556,53 @@ class Offer(StatusModel):
     reasons: list[str] | None = Field(None, max_length=16, description="Why it scores as it does.")
     accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
     fit: float | None = Field(None, ge=0, le=100, description="The fit score alone, 0-100.")
+    scores: dict[str, float] | None = Field(
+        None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
+    )
+
+
+MAX_RUNNERS_UP = 5
+"""Identifiers that fit kept in a placement's explanation: the chosen one and the best runners-up."""
+MAX_VERDICTS = 32
+"""Rejected identifiers kept in a placement's explanation, by name; the rest are counted."""
+
+
+class CandidateScore(StatusModel):
+    """One identifier that fits, with its score components side by side with the others'."""
+
+    identifier: str = Field(max_length=253, description="Name of the ComputeIdentifier.")
+    score: float = Field(ge=0, le=100, description="Weighted placement score, 0-100.")
+    scores: dict[str, float] | None = Field(
+        None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
+    )
+    accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
+    price_per_hour: float | None = Field(None, ge=0, description="What the whole task would cost per hour there.")
+    currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
+
+
+class Verdict(StatusModel):
+    """Why placement left one identifier of the pool out: the filter that rejected it, in its numbers."""
+
+    identifier: str = Field(max_length=253, description="Name of the ComputeIdentifier.")
+    filter: str = Field(max_length=63, description="The filter that rejected it, such as Resources or MaxPrice.")
+    reason: str = Field(max_length=63, description="Machine-readable reason, such as InsufficientAccelerators.")
+    message: str = Field(max_length=512, description="The identifier's own numbers, in one line.")
+
+
+class Explanation(StatusModel):
+    """Every identifier the decision looked at, bounded: the best that fit, and why the others did not."""
+
+    considered: int = Field(ge=0, description="Identifiers of the task's pool the decision looked at.")
+    fitting: int = Field(ge=0, description="How many of them fit.")
+    candidates: list[CandidateScore] | None = Field(
+        None, max_length=MAX_RUNNERS_UP, description="The best identifiers that fit, best first (the chosen one first)."
+    )
+    rejected: list[Verdict] | None = Field(
+        None, max_length=MAX_VERDICTS, description="Identifiers that did not fit, by name, with the filter's verdict."
+    )
+    rejected_omitted: int = Field(
+        0, ge=0, description="Rejected identifiers left out of `rejected` to keep the status small."
+    )
 
 
 MAX_PINNED_NODES = 100
@@ -583,6 +638,9 @@ class Placement(StatusModel):
         None,
         max_length=MAX_PINNED_NODES,
         description="The member's nodes placement counted the replicas on; the pods are held to them.",
+    )
+    explanation: Explanation | None = Field(
+        None, description="The runners-up with their scores and every rejection, as the decision saw them."
     )
 
 

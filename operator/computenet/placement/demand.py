@@ -102,6 +102,8 @@ class Demand:
     suspended: bool = False
     identifiers: frozenset[str] | None = None
     """The identifiers the task may use, i.e. its pool's members; None: every identifier."""
+    pinned: str | None = None
+    """The one identifier the task may run on (an accepted offer); None: any that fits."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:

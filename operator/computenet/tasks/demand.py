@@ -90,4 +90,5 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         strategy=strategy,
         suspended=spec.suspend,
         identifiers=identifiers,
+        pinned=spec.identifier,
     )

@@ -23,6 +23,7 @@ from computenet.placement.demand import Demand
 from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
 from computenet.tasks.book import TaskBook
+from computenet.tasks.candidates import explanation, scores_of
 from computenet.tasks.demand import demand_of
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import Event, NoFit, OffersFound, Placed, PoolMissing
@@ -44,7 +45,10 @@ not fit yet is not told so (no write, no Event) until this long after the first 
 def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> Event:
     """What one placement decision means for the task, as a lifecycle event (pure)."""
     if record.spec.suspend:
-        found = tuple(Offer.model_validate(o.as_status()) for o in offers(decision, OFFERS))
+        found = tuple(
+            Offer.model_validate(o.as_status()).model_copy(update={"scores": scores_of(c) or None})
+            for o, c in zip(offers(decision, OFFERS), decision.top(OFFERS), strict=True)
+        )
         if found:
             message = f"{len(found)} offers, best {found[0].identifier}; set spec.suspend to false to run there"
             message += f"; {decision.caveat}" if decision.caveat else ""
@@ -73,6 +77,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
             accelerators=acc.count if acc and acc.count else 0,
         ),
         nodes=nodes if 0 < len(nodes) <= MAX_PINNED_NODES else None,
+        explanation=explanation(decision),
     )
     return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
 

@@ -11,6 +11,7 @@ from computenet.placement.filters.compute_class import ComputeClassFilter
 from computenet.placement.filters.latency import Latency
 from computenet.placement.filters.node_affinity import NodeAffinity
 from computenet.placement.filters.node_selector import NodeSelector
+from computenet.placement.filters.pinned import Pinned
 from computenet.placement.filters.price import MaxPrice
 from computenet.placement.filters.providers import Providers
 from computenet.placement.filters.ready import Ready
@@ -20,6 +21,7 @@ from computenet.placement.filters.taints import Taints
 from computenet.placement.framework import Filter
 
 DEFAULT_FILTERS: tuple[Filter, ...] = (
+    Pinned(),
     Ready(),
     ComputeClassFilter(),
     Regions(),
@@ -43,6 +45,7 @@ __all__ = [
     "MaxPrice",
     "NodeAffinity",
     "NodeSelector",
+    "Pinned",
     "Providers",
     "Ready",
     "Regions",

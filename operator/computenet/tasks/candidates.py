@@ -1,0 +1,48 @@
+"""A decision's explanation as the task's status keeps it: the best that fit, and why the rest did not.
+
+`kubectl computenet why` reads it back without recomputing anything. Bounded so the status stays
+small whatever the pool's size: the best ``MAX_RUNNERS_UP`` identifiers that fit (the chosen one
+first) with their score components, and per rejected identifier the filter's verdict, the first
+``MAX_VERDICTS`` by name, the rest counted.
+"""
+
+from __future__ import annotations
+
+from computenet.api.task import MAX_RUNNERS_UP, MAX_VERDICTS, CandidateScore, Explanation, Verdict
+from computenet.placement import Candidate, Decision
+
+MESSAGE_LIMIT = 512
+
+
+def scores_of(candidate: Candidate) -> dict[str, float]:
+    """Score components rounded to one decimal, by plugin name."""
+    return {name: round(value, 1) for name, value in sorted(candidate.scores.items())}
+
+
+def candidate_score(candidate: Candidate) -> CandidateScore:
+    return CandidateScore(
+        identifier=candidate.identifier,
+        score=round(candidate.score, 2),
+        scores=scores_of(candidate) or None,
+        accelerator_model=candidate.model,
+        price_per_hour=None if candidate.price_per_hour is None else round(candidate.price_per_hour, 4),
+        currency=candidate.currency,
+    )
+
+
+def explanation(decision: Decision, runners_up: int = MAX_RUNNERS_UP, verdicts: int = MAX_VERDICTS) -> Explanation:
+    """The bounded explanation of `decision` (pure; rejections are built only here, when read)."""
+    fitting = decision.top(runners_up)
+    rejections = list(decision.rejections.values())
+    kept = rejections[:verdicts]
+    return Explanation(
+        considered=decision.total,
+        fitting=decision.total - sum(count for count, _ in decision.reasons),
+        candidates=[candidate_score(c) for c in fitting] or None,
+        rejected=[
+            Verdict(identifier=r.identifier, filter=r.filter, reason=r.reason, message=r.message[:MESSAGE_LIMIT])
+            for r in kept
+        ]
+        or None,
+        rejected_omitted=len(rejections) - len(kept),
+    )
