@@ -280,7 +280,7 @@ def test_upstream_valid_label_selector_is_accepted() -> None:
         pytest.param("architectures", ["x86"], "spec.architectures[0]", "amd64", id="unknown architecture"),
         pytest.param("computeClass", "gpu", "spec.computeClass", "general", id="unknown compute class"),
         pytest.param("connection.nodeSelector", {}, "spec.connection.nodeSelector", "must not be empty", id="empty"),
-        pytest.param("connection.secretRef", DELETE, "spec.connection.secretRef", "required", id="no secret"),
+        pytest.param("connection.secretRef", DELETE, "spec.connection", "exactly one of", id="no secret and no agent"),
         pytest.param("pricing.currency", "usd", "spec.pricing.currency", "pattern", id="currency in lower case"),
         pytest.param("pricing.currency", "US", "spec.pricing.currency", "at least 3", id="currency too short"),
         pytest.param(

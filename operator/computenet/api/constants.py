@@ -39,7 +39,13 @@ class KindInfo:
 IDENTIFIER = KindInfo("ComputeIdentifier", "computeidentifiers", "computeidentifier", ("cid",), False)
 POOL = KindInfo("ComputePool", "computepools", "computepool", ("cpool",), False)
 TASK = KindInfo("ComputeTask", "computetasks", "computetask", ("ctask",), True)
+WORK = KindInfo("ComputeWork", "computeworks", "computework", ("cwork",), True)
+"""Pull mode: one dispatched attempt, in the provider's namespace on the hub, run by the member's agent."""
+AGENT = KindInfo("ComputeAgent", "computeagents", "computeagent", ("cagent",), True)
+"""Pull mode: a member agent's registration and report, in the provider's namespace on the hub."""
 KINDS = (IDENTIFIER, POOL, TASK)
+PULL_KINDS = (WORK, AGENT)
+"""The kinds of pull mode, in the providers' namespaces."""
 
 URI_SCHEME = "cpi"
 
@@ -75,6 +81,11 @@ COMPUTE_CLASS_LABEL = f"{GROUP}/compute-class"
 
 ACCELERATOR_MODEL_LABEL = f"{GROUP}/accelerator-model"
 """Node label a provider may set to name the accelerator model when the vendor's own label is absent."""
+
+AGENT_LABEL = f"{GROUP}/agent"
+"""Pull mode: on Jobs an agent created in its member, on its Lease on the hub, on ComputeWork: the agent's name."""
+APPROVED_LABEL = f"{GROUP}/approved"
+"""Pull mode: set to "true" on a ComputeAgent by a hub administrator to accept the agent."""
 
 ORIGIN_ANNOTATION = f"{GROUP}/origin"
 """On remote objects: ``<namespace>/<name>`` of the ComputeTask on the hub, for humans reading a member."""
@@ -184,6 +195,10 @@ class ConditionType(StrEnum):
     """Task: an identifier was chosen (False explains why none fits)."""
     DISPATCHED = "Dispatched"
     """Task: the workload exists in the chosen member."""
+    APPLIED = "Applied"
+    """ComputeWork: the agent created (or adopted) the Job in its member."""
+    APPROVED = "Approved"
+    """ComputeAgent: a hub administrator accepted the agent and the operator issued its credential."""
 
 
 class Reason(StrEnum):
@@ -229,3 +244,9 @@ class Reason(StrEnum):
     PREEMPTED = "Preempted"
     RESUMED = "Resumed"
     UNSCHEDULABLE = "Unschedulable"
+    AGENT_LEASE_EXPIRED = "AgentLeaseExpired"
+    AGENT_NOT_REPORTING = "AgentNotReporting"
+    CREATED = "Created"
+    ADOPTED = "Adopted"
+    PENDING_APPROVAL = "PendingApproval"
+    APPROVED = "Approved"

@@ -12,11 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from computenet.api.constants import CATEGORY, GROUP, IDENTIFIER, POOL, TASK, VERSION, KindInfo
+from computenet.api.agent import ComputeAgent
+from computenet.api.constants import AGENT, CATEGORY, GROUP, IDENTIFIER, POOL, TASK, VERSION, WORK, KindInfo
 from computenet.api.identifier import ComputeIdentifier
 from computenet.api.pool import ComputePool
 from computenet.api.schema import structural
 from computenet.api.task import ComputeTask
+from computenet.api.work import ComputeWork
 
 __all__ = ["KINDS", "Column", "KindDefinition", "crd", "open_api_schema"]
 
@@ -89,6 +91,27 @@ KINDS = (
             Column("GPUs", ".status.summary.gpus", description="Replicas x accelerators per replica."),
             Column("Pool", ".spec.pool", description="Pool.", priority=1),
             Column("Priority", ".spec.priority", "integer", "Priority.", priority=1),
+            _AGE,
+        ),
+    ),
+    KindDefinition(
+        WORK,
+        ComputeWork,
+        (
+            Column("Identifier", ".spec.identifier", description="Identifier the attempt was placed on."),
+            Column("Applied", '.status.conditions[?(@.type=="Applied")].reason', description="Created, Adopted or why not."),
+            Column("Active", ".status.job.active", "integer", "Pods running or pending."),
+            Column("Succeeded", ".status.job.succeeded", "integer", "Pods succeeded."),
+            _AGE,
+        ),
+    ),
+    KindDefinition(
+        AGENT,
+        ComputeAgent,
+        (
+            Column("Approved", '.status.conditions[?(@.type=="Approved")].status', description="Approved condition."),
+            Column("Report", ".status.report.reportTime", "date", "When the agent last reported."),
+            Column("Cluster", ".spec.cluster", description="Member cluster.", priority=1),
             _AGE,
         ),
     ),

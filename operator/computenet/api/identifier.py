@@ -44,6 +44,7 @@ from computenet.api.fields import (
 from computenet.api.uri import URI_MAX_LENGTH, URI_PATTERN, parse_identifier_uri
 
 __all__ = [
+    "AgentRef",
     "ComputeIdentifier",
     "ComputeIdentifierSpec",
     "ComputeIdentifierStatus",
@@ -81,12 +82,34 @@ IdentifierUri = Annotated[
 ]
 
 
-class Connection(SpecModel):
-    """How the operator reaches the member and where it puts dispatched work there."""
+class AgentRef(SpecModel):
+    """Pull mode: the member agent that reports this identifier's nodes and runs its work."""
 
-    secret_ref: SecretKeyRef = Field(
-        description="The Secret key holding a kubeconfig for the member's API server (key defaults to kubeconfig)."
+    namespace: DnsLabel = Field(description="The provider's namespace on the hub, where the ComputeAgent lives.")
+    name: DnsLabel = Field(description="Name of the ComputeAgent (and of its Lease) in that namespace.")
+
+
+class Connection(SpecModel):
+    """How the operator reaches the member and where it puts dispatched work there.
+
+    Exactly one of ``secretRef`` (push: the hub watches the member with a kubeconfig) and ``agent``
+    (pull: an agent in the member reports to the hub and pulls its work; the hub holds no credential).
+    """
+
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "has(self.secretRef) != has(self.agent)",
+            "set exactly one of secretRef (push) and agent (pull)",
+            check=lambda c: (c.secret_ref is None) != (c.agent is None),
+        ),
     )
+
+    secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Push mode: the Secret key holding a kubeconfig for the member's API server "
+        "(key defaults to kubeconfig).",
+    )
+    agent: AgentRef | None = Field(None, description="Pull mode: the member agent that serves this identifier.")
     node_selector: LabelSelector | None = Field(
         None,
         description="Narrows the identifier to the member's nodes matching this selector (a partition, "

@@ -1,0 +1,115 @@
+"""ComputeAgent: a member agent's registration on the hub, and its report (pull mode).
+
+A provider's agent creates its ComputeAgent in the provider's namespace on the hub with a bootstrap
+credential that can do nothing else; a hub administrator approves it (the ``computenet.io/approved``
+label, guarded by an admission policy); the operator then grants the agent a credential limited
+to that namespace. The agent writes ``status.report``: a node-level summary of its cluster (what
+placement reads, the same facts the hub reads from a push member's watch), coalesced so that one
+agent costs the hub at most one write per report interval. Its heartbeat is the Lease of the same
+name in the same namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
+from computenet.api.constants import API_VERSION
+from computenet.api.fields import DnsLabel, Timestamp
+
+__all__ = [
+    "AgentReport",
+    "ComputeAgent",
+    "ComputeAgentSpec",
+    "ComputeAgentStatus",
+    "MAX_REPORTED_NODES",
+    "ReportedNode",
+    "ReportedPod",
+    "ReportedTaint",
+]
+
+MAX_REPORTED_NODES = 5000
+"""Nodes one report can carry: about 0.4 KB each, so a report stays under the API server's object limit."""
+MAX_REPORTED_PODS = 20000
+
+
+class ComputeAgentSpec(SpecModel):
+    """What the provider states when it registers its agent."""
+
+    cluster: DnsLabel | None = Field(None, description="Name of the member cluster, for humans.")
+    description: str | None = Field(None, max_length=512, description="Free text for the administrator approving.")
+
+
+class ReportedTaint(StatusModel):
+    """A node taint."""
+
+    key: str = Field(max_length=317, description="Taint key.")
+    value: str = Field("", max_length=63, description="Taint value.")
+    effect: str = Field(max_length=32, description="NoSchedule, PreferNoSchedule or NoExecute.")
+
+
+class ReportedNode(StatusModel):
+    """One node as placement needs it. Amounts are integers: cpu in millicores, the rest in base units."""
+
+    name: str = Field(max_length=253, description="Node name.")
+    labels: dict[str, str] | None = Field(None, description="Node labels.")
+    capacity: dict[str, int] | None = Field(None, description="status.capacity (cpu in millicores).")
+    allocatable: dict[str, int] | None = Field(None, description="status.allocatable (cpu in millicores).")
+    requested: dict[str, int] | None = Field(
+        None,
+        description="What the node's resource-holding pods request, summed by kube-scheduler's rule, "
+        "with pods counting the pod slots taken (cpu in millicores).",
+    )
+    taints: list[ReportedTaint] | None = Field(None, max_length=64, description="spec.taints.")
+    ready: bool = Field(False, description="Whether the node's Ready condition is True.")
+    unschedulable: bool = Field(False, description="spec.unschedulable (cordoned).")
+
+
+class ReportedPod(StatusModel):
+    """A pod of dispatched work (it carries the task UID label): bound, or waiting for a node."""
+
+    task_uid: str = Field(alias="taskUID", max_length=63, description="The computenet.io/task-uid label.")
+    attempt: str | None = Field(None, max_length=63, description="The computenet.io/attempt label.")
+    node: str | None = Field(None, max_length=253, description="The node it is bound to, if any.")
+    unschedulable_since: Timestamp | None = Field(
+        None, description="When the member's scheduler last found no node for it (PodScheduled=False)."
+    )
+    unschedulable_message: str | None = Field(None, max_length=1024, description="The scheduler's message.")
+
+
+class AgentReport(StatusModel):
+    """The agent's summary of its cluster, rewritten whole on each report."""
+
+    report_time: Timestamp = Field(description="When the agent made this report (the agent's clock).")
+    agent_version: str | None = Field(None, max_length=64, description="Version of the agent.")
+    nodes: list[ReportedNode] = Field(default_factory=list, max_length=MAX_REPORTED_NODES, description="Every node.")
+    pods: list[ReportedPod] = Field(
+        default_factory=list, max_length=MAX_REPORTED_PODS, description="Pods of dispatched work that hold resources."
+    )
+
+
+class ComputeAgentStatus(StatusModel):
+    """Approval (written by the operator) and the report (written by the agent)."""
+
+    conditions: list[Condition] | None = Field(
+        None,
+        max_length=8,
+        description="Approved: whether the hub accepted the agent and issued its credential.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    credential_secret: str | None = Field(
+        None, max_length=253, description="The Secret in this namespace holding the agent's hub token once approved."
+    )
+    report: AgentReport | None = Field(None, description="The agent's latest report.")
+
+
+class ComputeAgent(ApiModel):
+    """A member agent registered with the hub: its request, its approval and its latest report."""
+
+    api_version: Literal["computenet.io/v1alpha1"] = API_VERSION
+    kind: Literal["ComputeAgent"] = "ComputeAgent"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ComputeAgentSpec = Field(default_factory=ComputeAgentSpec, description="What the provider states.")
+    status: ComputeAgentStatus | None = Field(None, description="Approval and report.")

@@ -1,0 +1,81 @@
+"""ComputeWork: one dispatched attempt handed to a member agent (pull mode), kept on the hub.
+
+In pull mode the hub holds no credential for the member. Dispatch writes the rendered batch/v1 Job
+into a ComputeWork in the provider's namespace on the hub (Karmada's ``Work``, Open Cluster
+Management's ``ManifestWork``); the member's agent creates that Job in its own cluster under the
+same deterministic name, adopts it after a restart, and writes the Job's status back here. The
+object survives restarts of the operator and of the agent, so the hub never dispatches an attempt
+twice: the work names the attempt, and its name is the Job's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
+from computenet.api.constants import API_VERSION
+from computenet.api.fields import DnsLabel, Rule, Timestamp
+
+__all__ = ["ComputeWork", "ComputeWorkSpec", "ComputeWorkStatus", "JobCondition", "MemberJob"]
+
+
+class ComputeWorkSpec(SpecModel):
+    """What the hub asks the agent to run: one Job, rendered by the hub. Immutable once created."""
+
+    rules: ClassVar[tuple[Rule, ...]] = (Rule("self == oldSelf", "spec is immutable: the hub writes a new work per attempt"),)
+
+    agent: DnsLabel = Field(description="Name of the ComputeAgent (in this namespace) that runs the work.")
+    identifier: str = Field(max_length=253, description="The ComputeIdentifier the attempt was placed on.")
+    manifest: dict[str, Any] = Field(
+        description="The batch/v1 Job to create in the member, with its namespace, name and origin labels."
+    )
+
+
+class JobCondition(StatusModel):
+    """One condition of the member's Job, copied as the job controller wrote it."""
+
+    type: str = Field(max_length=63, description="Condition type, such as Complete or Failed.")
+    status: str = Field(max_length=16, description="True, False or Unknown.")
+    reason: str | None = Field(None, max_length=256, description="Machine-readable reason.")
+    message: str | None = Field(None, max_length=2048, description="Human-readable message.")
+    last_transition_time: Timestamp | None = Field(None, description="When the condition last changed.")
+
+
+class MemberJob(StatusModel):
+    """The Job in the member cluster as the agent last saw it."""
+
+    namespace: str = Field(max_length=63, description="Namespace of the Job in the member.")
+    name: str = Field(max_length=63, description="Name of the Job in the member.")
+    uid: str | None = Field(None, max_length=64, description="UID of the Job in the member.")
+    active: int = Field(0, ge=0, description="Pods running or pending.")
+    ready: int = Field(0, ge=0, description="Pods ready.")
+    succeeded: int = Field(0, ge=0, description="Pods succeeded.")
+    failed: int = Field(0, ge=0, description="Pods failed.")
+    start_time: Timestamp | None = Field(None, description="When the job controller started the Job.")
+    completion_time: Timestamp | None = Field(None, description="When the Job completed.")
+    conditions: list[JobCondition] | None = Field(None, max_length=16, description="The Job's conditions.")
+
+
+class ComputeWorkStatus(StatusModel):
+    """What the agent reports about the work (it alone writes this status)."""
+
+    conditions: list[Condition] | None = Field(
+        None,
+        max_length=8,
+        description="Applied: True once the Job exists in the member (reason Created or Adopted); False "
+        "with the member's answer when it cannot be created, or JobGone when it vanished after creation.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    job: MemberJob | None = Field(None, description="The member's Job, once it exists.")
+
+
+class ComputeWork(ApiModel):
+    """One dispatched attempt in pull mode: the Job the member's agent runs, and its status."""
+
+    api_version: Literal["computenet.io/v1alpha1"] = API_VERSION
+    kind: Literal["ComputeWork"] = "ComputeWork"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ComputeWorkSpec = Field(description="What the hub asks the agent to run.")
+    status: ComputeWorkStatus | None = Field(None, description="What the agent reports.")
