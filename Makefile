@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Create the virtual environment with the package and its dev tools.
 
 .PHONY: binaries
-binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and helm.
+binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, helm and dashboard-linter.
 	@echo "binaries in $(BIN_DIR)"
 
 .PHONY: dev-up
@@ -70,9 +70,11 @@ chart-crds: ## Copy crds/*.yaml into the Helm chart (charts/computenet/crds/).
 	hack/sync-chart-crds.sh
 
 .PHONY: verify
-verify: lint ## Lint, and fail if generated files drifted from their sources.
+verify: lint ## Lint (dashboards with Grafana's linter too), and fail if generated or vendored files drifted.
 	$(PY) -m computenet.api.generate --check
 	hack/sync-chart-crds.sh --check
+	hack/lint-dashboards.sh
+	hack/cluster-inventory-crd.sh --check
 
 .PHONY: bench
 bench: venv ## Run the benchmarks; they print numbers (JSON lines) and never fail the build.

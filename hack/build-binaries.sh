@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds the pinned control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok, helm) from their Go modules into a cache outside the repository, and prints
-# that directory on stdout. Progress goes to stderr, because a cold build takes many minutes.
+# Builds the pinned binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+# helm, dashboard-linter) from their Go modules into a cache outside the repository, and prints a
+# directory holding all of them on stdout. Progress goes to stderr: a cold build takes many minutes.
 #
-# Versions are pinned by the wrapper modules under hack/tools/<name>/go.mod; the cache directory is
-# named after them, so a binary is rebuilt only when its pinned version changes.
+# Versions are pinned by the wrapper modules under hack/tools/<name>/go.mod. Each build step has its
+# own cache directory, named after everything that goes into its binaries (module versions, stamps,
+# the Go version), so a change to one step rebuilds that step only: stamping helm differently does
+# not rebuild the Kubernetes binaries. The printed directory is named after all the steps' keys and
+# holds symbolic links to their binaries.
 # A binary already present in $KUBEBUILDER_ASSETS is used instead of building it.
 set -euo pipefail
 
@@ -22,17 +25,8 @@ kube_version=$(modversion kube k8s.io/kubernetes)
 etcd_version=$(modversion etcd go.etcd.io/etcd/server/v3)
 kwok_version=$(modversion kwok sigs.k8s.io/kwok)
 helm_version=$(modversion helm helm.sh/helm/v3)
+linter_version=$(modversion dashboard-linter github.com/grafana/dashboard-linter)
 go_version=$(go env GOVERSION)
-
-bin="$cache_root/kube-${kube_version}_etcd-${etcd_version}_kwok-${kwok_version}_helm-${helm_version}_${go_version}"
-mkdir -p "$bin"
-
-# One build at a time per cache: a second caller (a test run next to a dev-up) waits for the first.
-exec 9>"$bin/.lock"
-if ! flock -n 9; then
-  log "another build holds $bin/.lock; waiting for it"
-  flock 9
-fi
 
 kube_minor=${kube_version#v1.}
 kube_minor=${kube_minor%%.*}
@@ -43,15 +37,42 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 
-# name, wrapper module, package, ldflags
+# helm learns the Kubernetes version it renders for (`.Capabilities.KubeVersion` of `helm template`
+# without --kube-version, and the deprecation checks of `helm lint`) from these variables, which
+# helm's own Makefile stamps (helm v3.22.0 Makefile, LDFLAGS). Stamped with the pinned Kubernetes the
+# tests run, so the chart renders for the hub it is tested against.
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$kube_minor"
+done
+
+# Cache keys, one per build step; a key names everything its binaries are built from.
+kube_key="kube-${kube_version}_${go_version}"
+etcd_key="etcd-${etcd_version}_${go_version}"
+kwok_key="kwok-${kwok_version}_${go_version}"
+helm_key="helm-${helm_version}-k8s1.${kube_minor}_${go_version}"
+linter_key="dashboard-linter-${linter_version}_${go_version}"
+
+# name, cache key, wrapper module, package, ldflags
 targets=(
-  "etcd|etcd|go.etcd.io/etcd/server/v3|-s -w"
-  "kube-apiserver|kube|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
-  "kube-controller-manager|kube|k8s.io/kubernetes/cmd/kube-controller-manager|$kube_ldflags"
-  "kube-scheduler|kube|k8s.io/kubernetes/cmd/kube-scheduler|$kube_ldflags"
-  "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version"
-  "helm|helm|helm.sh/helm/v3/cmd/helm|-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+  "etcd|$etcd_key|etcd|go.etcd.io/etcd/server/v3|-s -w"
+  "kube-apiserver|$kube_key|kube|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
+  "kube-controller-manager|$kube_key|kube|k8s.io/kubernetes/cmd/kube-controller-manager|$kube_ldflags"
+  "kube-scheduler|$kube_key|kube|k8s.io/kubernetes/cmd/kube-scheduler|$kube_ldflags"
+  "kwok|$kwok_key|kwok|sigs.k8s.io/kwok/cmd/kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version"
+  "helm|$helm_key|helm|helm.sh/helm/v3/cmd/helm|$helm_ldflags"
+  "dashboard-linter|$linter_key|dashboard-linter|github.com/grafana/dashboard-linter|-s -w"
 )
+
+# Before each step had its own directory, one directory held every binary, named after all versions,
+# with helm unstamped. Its Kubernetes, etcd and kwok binaries are exactly what their steps build now,
+# so they are linked from there instead of being rebuilt; its helm is not (it lacks the stamp).
+legacy="$cache_root/kube-${kube_version}_etcd-${etcd_version}_kwok-${kwok_version}_helm-${helm_version}_${go_version}"
+legacy_names=" etcd kube-apiserver kube-controller-manager kube-scheduler kwok "
+
+bin="$cache_root/${kube_key%_"$go_version"}_${etcd_key%_"$go_version"}_${kwok_key%_"$go_version"}"
+bin+="_${helm_key%_"$go_version"}_${linter_key%_"$go_version"}_${go_version}"
+mkdir -p "$bin"
 
 # A heartbeat, so that a person watching a cold build knows it is still working.
 heartbeat() {
@@ -65,32 +86,48 @@ total=${#targets[@]}
 i=0
 overall_start=$(date +%s)
 for entry in "${targets[@]}"; do
-  IFS='|' read -r name module pkg ldflags <<<"$entry"
+  IFS='|' read -r name key module pkg ldflags <<<"$entry"
   i=$((i + 1))
-  out="$bin/$name"
-  if [[ -x "$out" ]]; then
-    continue
+  dir="$cache_root/$key"
+  out="$dir/$name"
+  mkdir -p "$dir"
+  if [[ ! -x "$out" ]]; then
+    # One build at a time per step: a second caller (a test run next to a dev-up) waits for the first.
+    exec 9>"$dir/.lock"
+    if ! flock -n 9; then
+      log "another build holds $dir/.lock; waiting for it"
+      flock 9
+    fi
   fi
-  if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "${KUBEBUILDER_ASSETS}/$name" ]]; then
+  if [[ -x "$out" ]]; then
+    :
+  elif [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "${KUBEBUILDER_ASSETS}/$name" ]]; then
     log "[$i/$total] $name: using \$KUBEBUILDER_ASSETS/$name"
     ln -sf "${KUBEBUILDER_ASSETS}/$name" "$out"
-    continue
-  fi
-  log "[$i/$total] building $name from $pkg (cold builds take minutes on 2 cores)"
-  start=$(date +%s)
-  heartbeat "$name" "$start" &
-  hb=$!
-  # Build into a temporary name so an interrupted build never leaves a half-written binary behind.
-  if ! (cd "$tools/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.partial.$$" "$pkg"); then
+  elif [[ "$legacy_names" == *" $name "* && -x "$legacy/$name" && ! -L "$legacy/$name" ]]; then
+    log "[$i/$total] $name: taken from $legacy"
+    ln -f "$legacy/$name" "$out" 2>/dev/null || cp -p "$legacy/$name" "$out"
+  else
+    log "[$i/$total] building $name from $pkg (cold builds take minutes on 2 cores)"
+    start=$(date +%s)
+    heartbeat "$name" "$start" &
+    hb=$!
+    # Build into a temporary name so an interrupted build never leaves a half-written binary behind.
+    if ! (cd "$tools/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.partial.$$" "$pkg"); then
+      kill "$hb" 2>/dev/null || true
+      rm -f "$out.partial.$$"
+      log "[$i/$total] FAILED to build $name: command was (cd hack/tools/$module && go build $pkg)"
+      exit 1
+    fi
     kill "$hb" 2>/dev/null || true
-    rm -f "$out.partial.$$"
-    log "[$i/$total] FAILED to build $name: command was (cd hack/tools/$module && go build $pkg)"
-    exit 1
+    wait "$hb" 2>/dev/null || true
+    mv "$out.partial.$$" "$out"
+    log "[$i/$total] built $name in $(( $(date +%s) - start ))s"
   fi
-  kill "$hb" 2>/dev/null || true
-  wait "$hb" 2>/dev/null || true
-  mv "$out.partial.$$" "$out"
-  log "[$i/$total] built $name in $(( $(date +%s) - start ))s"
+  exec 9>&-
+  if [[ "$(readlink "$bin/$name" 2>/dev/null)" != "$out" ]]; then
+    ln -sfn "$out" "$bin/$name.link.$$" && mv -T "$bin/$name.link.$$" "$bin/$name"
+  fi
 done
 log "binaries ready in $bin ($(( $(date +%s) - overall_start ))s)"
 echo "$bin"

@@ -32,8 +32,8 @@ NAMESPACE = "computenet-system"
 FULLNAME = "cn-computenet"
 
 
-# helm built from source does not know the Kubernetes version it was built against (that comes from
-# ldflags in helm's own Makefile) and would render for v1.20; render for the version the hub runs.
+# hack/build-binaries.sh stamps helm with the pinned Kubernetes (the ldflags of helm's own Makefile), so
+# helm renders and lints for the version the hub runs without being told --kube-version.
 def _pinned_kube_version() -> str:
     go_mod = (REPO / "hack/tools/kube/go.mod").read_text()
     match = re.search(r"^require k8s\.io/kubernetes v(\S+)$", go_mod, re.M)
@@ -96,7 +96,7 @@ class Helm:
         self, values: dict[str, Any] | None = None, *, chart: Path = CHART, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """`helm template` with `values` (a file, so types arrive exactly as written)."""
-        args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION]
+        args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE]
         if values is not None:
             values_file = self.env["HOME"] + f"/values-{uuid.uuid4().hex}.yaml"
             Path(values_file).write_text(yaml.safe_dump(values))
@@ -158,10 +158,23 @@ ALL_ON = {
 def test_lint_is_clean(helm: Helm, tmp_path: Path, values: dict[str, Any]) -> None:
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values))
-    proc = helm.run("lint", "--strict", "--kube-version", KUBE_VERSION, "--values", str(values_file), str(CHART))
+    proc = helm.run("lint", "--strict", "--values", str(values_file), str(CHART))
     assert "1 chart(s) linted, 0 chart(s) failed" in proc.stdout
     assert "[WARNING]" not in proc.stdout, proc.stdout
     assert "[ERROR]" not in proc.stdout, proc.stdout
+
+
+def test_helm_renders_for_the_pinned_kubernetes_without_being_told(helm: Helm, tmp_path: Path) -> None:
+    chart = tmp_path / "capabilities"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: capabilities\nversion: 0.1.0\n")
+    (chart / "templates" / "kube.yaml").write_text(
+        "kind: Probe\nversion: {{ .Capabilities.KubeVersion.Version | quote }}\n"
+        "minor: {{ .Capabilities.KubeVersion.Minor | quote }}\n"
+    )
+    (doc,) = helm.render(chart=chart)
+    major, minor, _ = KUBE_VERSION.split(".")
+    assert doc == {"kind": "Probe", "version": f"v{major}.{minor}.0", "minor": minor}
 
 
 # --- toggles ------------------------------------------------------------------------------------
@@ -358,6 +371,19 @@ def test_service_monitor_scrapes_the_metrics_service(helm: Helm) -> None:
 
 
 # --- dashboards ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in SHIPPED_DASHBOARDS])
+def test_grafana_dashboard_linter_accepts_the_shipped_dashboard(path: Path) -> None:
+    """Grafana's own linter, every rule strict (the same check as `make verify`, here for CI too)."""
+    linter = find_bin_dir() / "dashboard-linter"
+    assert linter.exists(), f"{linter} missing: run hack/build-binaries.sh"
+    proc = subprocess.run(
+        [str(linter), "lint", "--strict", str(path)], text=True, capture_output=True, timeout=60, cwd=path.parent
+    )
+    findings = [line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith("Checks ")]
+    assert proc.returncode == 0, "\n".join(findings)
+
 
 DASHBOARDS = {
     "computenet-overview.json": {"title": "computenet: overview", "panels": []},
