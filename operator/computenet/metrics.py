@@ -256,6 +256,7 @@ class Metrics:
     usage_memory_gib_seconds: Counter  # takes GiB-seconds, exports byte-seconds
     cost: Counter
     leader: Gauge
+    agent_report_delay: Histogram
     sources: StateSources
 
     @classmethod
@@ -270,6 +271,12 @@ class Metrics:
                 f"{PREFIX}_placement_duration_seconds",
                 "Time to decide where a task runs (one placement pass).",
                 buckets=PLACEMENT_BUCKETS,
+                registry=reg,
+            ),
+            agent_report_delay=Histogram(
+                f"{PREFIX}_agent_report_delay_seconds",
+                "From a member agent stamping its report to the hub's placement state holding it (agent's clock).",
+                buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
                 registry=reg,
             ),
             dispatch_latency=Histogram(

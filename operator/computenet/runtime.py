@@ -19,6 +19,7 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
 from computenet.members.identifiers import IdentifierSet
+from computenet.members.pull_feed import PullFeed
 from computenet.members.reflector import Reflector
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
@@ -51,6 +52,7 @@ class Runtime:
         secrets = SecretCache()
         identifiers = IdentifierSet(registry, secrets, settings.namespace)
         metrics = Metrics.create()
+        registry.pull = PullFeed(hub.client, settings.hub_id, on_report=metrics.agent_report_delay.observe)
         events = EventRecorder(hub.client)
         pools: dict[str, ComputePoolSpec] = {}
 

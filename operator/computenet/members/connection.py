@@ -59,7 +59,8 @@ class Health:
 class MemberConnection:
     """Watches one member; `state` and `health` are current while it runs."""
 
-    def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow) -> None:
+    def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow, *, watch: bool = True) -> None:
+        """`watch=False` leaves out the node and pod watches (a pull member's state comes from its reports)."""
         self.key = key
         self.server = server
         self.client = client
@@ -70,6 +71,8 @@ class MemberConnection:
         self._reflectors: list[Reflector[Any]] = []
         self._probe_now = asyncio.Event()
         self._health_listeners: list[Callable[[], None]] = []
+        if not watch:
+            return
         core = CoreV1Api(client)
         self.add_reflector("nodes", core.list_node_without_preload_content, node_facts, NodeSink(self.state))
         self.add_reflector(
@@ -83,6 +86,9 @@ class MemberConnection:
     @property
     def synced(self) -> bool:
         return all(r.stats.synced for r in self._reflectors)
+
+    syncing_message = "listing the member's nodes and pods"
+    """What Ready=False says while the connection is not synced yet."""
 
     @property
     def reflectors(self) -> list[Reflector[Any]]:

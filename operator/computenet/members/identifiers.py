@@ -127,7 +127,7 @@ class TrackedIdentifier:
         if not h.reachable:
             return reachable, Cond(ConditionType.READY, False, h.reason, h.message)
         if not conn.synced:
-            return reachable, Cond(ConditionType.READY, False, Reason.SYNCING, "listing the member's nodes and pods")
+            return reachable, Cond(ConditionType.READY, False, Reason.SYNCING, conn.syncing_message)
         if cap.nodes_schedulable == 0:
             msg = f"none of the {cap.nodes_total} selected nodes is Ready and schedulable"
             return reachable, Cond(ConditionType.READY, False, Reason.NO_SCHEDULABLE_NODES, msg)
@@ -144,7 +144,7 @@ class TrackedIdentifier:
         if not conn.health.reachable:
             return False, conn.health.message
         if not conn.synced:
-            return False, "listing the member's nodes and pods"
+            return False, conn.syncing_message
         return True, ""
 
     @property
@@ -239,7 +239,14 @@ class IdentifierSet:
             self.removed.pop(name, None)
             item.spec, item.labels, item.generation = spec, dict(labels), generation
             item.selector = selector_of(spec)
+            agent = spec.connection.agent
+            if agent is not None:  # pull: the agent reports; the hub holds no credential
+                item.problem = None
+                item.attach(await self.registry.acquire_agent(name, agent.namespace, agent.name))
+                self.changed.fire()
+                return item
             ref = spec.connection.secret_ref
+            assert ref is not None  # the spec's rule: exactly one of secretRef and agent
             problem: Problem | None = None
             text: str | None = None
             if ref.namespace != self.namespace:
@@ -285,7 +292,8 @@ class IdentifierSet:
     def _on_secret_change(self, secret: str | None) -> None:
         for item in list(self.items.values()):
             spec = item.spec
-            if spec is None or (secret is not None and spec.connection.secret_ref.name != secret):
+            ref = spec.connection.secret_ref if spec is not None else None
+            if spec is None or ref is None or (secret is not None and ref.name != secret):
                 continue
             task = asyncio.get_running_loop().create_task(self.configure(item.name, spec, item.labels, item.generation))
             self._pending.add(task)

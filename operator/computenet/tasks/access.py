@@ -1,4 +1,8 @@
-"""How the lifecycle modules reach members: connections by identifier, Job clients, watched Jobs."""
+"""How the lifecycle modules reach members: connections by identifier, Job clients, watched Jobs.
+
+A pull member's Jobs are reached through ComputeWork on the hub (:class:`WorkClient`, the same
+contract as :class:`RemoteJobs`) and watched through its work's status (the same ``JobStore``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from computenet.dispatch.remote import RemoteJobs
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
+from computenet.members.pull import PullConnection
+from computenet.members.pull_works import WorkClient
 
 
 def jobs_store(conn: MemberConnection) -> JobStore | None:
@@ -28,7 +34,10 @@ class MemberAccess:
         item = self.identifiers.items.get(identifier or "")
         return item.connection if item is not None else None
 
-    def remote(self, conn: MemberConnection) -> RemoteJobs:
+    def remote(self, conn: MemberConnection) -> RemoteJobs | WorkClient:
+        """What creates, reads and deletes a member's Jobs: its API server (push), or ComputeWork on the hub (pull)."""
+        if isinstance(conn, PullConnection):
+            return conn.works
         remote = self._remotes.get(conn.key)
         if remote is None or remote.client is not conn.client:
             remote = self._remotes[conn.key] = RemoteJobs(conn.client)
@@ -51,7 +60,7 @@ class MemberAccess:
             return None
         return item.spec
 
-    def creator_of(self, identifier: str) -> RemoteJobs | None:
+    def creator_of(self, identifier: str) -> RemoteJobs | WorkClient | None:
         conn = self.connection_of(identifier)
         return self.remote(conn) if conn is not None else None
 

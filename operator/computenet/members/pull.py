@@ -1,0 +1,137 @@
+"""A pull member as the hub sees it: a member connection fed by its agent instead of by watches.
+
+The hub holds no credential for a pull member. Its agent writes a report (the node-level summary)
+into its ComputeAgent, renews a Lease, and mirrors each Job's status into the attempt's
+ComputeWork; :mod:`computenet.members.pull_feed` routes those to the agent's
+:class:`PullConnection`. The connection has the shape of a push member's
+:class:`~computenet.members.connection.MemberConnection` (a ``MemberState``, a ``Health``, a
+``jobs`` store of ``JobFacts``), so identifiers, placement, dispatch, the follower and failover
+read both kinds alike; only the client that writes work differs (:attr:`works`).
+
+Health is the agent's Lease, judged as kube-controller-manager judges a node's Lease: the hub notes
+on its own clock when it saw the renew time move, and the agent is lost once that is longer ago than
+the Lease's duration (clocks of agent and hub are never compared).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kubernetes.aio.client import ApiClient
+
+from computenet.api.constants import Reason
+from computenet.dispatch.store import JobStore
+from computenet.members.connection import Clock, MemberConnection, utcnow
+from computenet.members.pull_works import WorkClient
+from computenet.members.report import ReportFacts
+from computenet.members.state import NodeSink, PodSink
+
+__all__ = ["LeaseSeen", "PullConnection", "lease_expired", "observe_lease"]
+
+
+@dataclass(frozen=True)
+class LeaseSeen:
+    """What the hub knows of an agent's Lease: its renew time and duration, and when the hub saw it renewed."""
+
+    renew_time: dt.datetime | None
+    duration_s: float
+    probe_time: dt.datetime | None
+
+
+def observe_lease(
+    previous: LeaseSeen | None, renew_time: dt.datetime | None, duration_s: float, now: dt.datetime
+) -> LeaseSeen:
+    """Take in a Lease as read from the hub.
+
+    The rule of ``tryUpdateNodeHealth`` in ``pkg/controller/nodelifecycle/node_lifecycle_controller.go``
+    (Kubernetes v1.36.3): a Lease whose renew time is later than the one saved moves the probe
+    timestamp to the observer's now; anything else leaves it where it was.
+    """
+    if renew_time is not None and (previous is None or previous.renew_time is None or previous.renew_time < renew_time):
+        return LeaseSeen(renew_time, duration_s, now)
+    probe = previous.probe_time if previous is not None else None
+    kept = previous.renew_time if previous is not None else None
+    return LeaseSeen(kept, duration_s, probe)
+
+
+def lease_expired(seen: LeaseSeen | None, now: dt.datetime) -> bool:
+    """Whether the agent is lost: no renewal observed within the Lease's duration (same source, same rule)."""
+    if seen is None or seen.probe_time is None:
+        return True
+    return now > seen.probe_time + dt.timedelta(seconds=seen.duration_s)
+
+
+class PullConnection(MemberConnection):
+    """One agent's member as the hub tracks it; `state`, `health` and `jobs` are fed by the pull feed."""
+
+    def __init__(self, namespace: str, name: str, hub_client: ApiClient, clock: Clock = utcnow) -> None:
+        super().__init__(f"agent:{namespace}/{name}", f"agent {namespace}/{name}", hub_client, clock, watch=False)
+        self.namespace = namespace
+        self.name = name
+        self.jobs = JobStore()
+        self.works = WorkClient(hub_client, namespace, name)
+        self.lease: LeaseSeen | None = None
+        self.last_report: dt.datetime | None = None
+        self._nodes = NodeSink(self.state)
+        self._pods = PodSink(self.state)
+
+    syncing_message = "waiting for the agent's first report"
+
+    @property
+    def synced(self) -> bool:
+        return self.last_report is not None and self.jobs.synced
+
+    def start(self) -> None:
+        """Nothing to start: the pull feed delivers reports, Leases and works."""
+
+    async def stop(self) -> None:
+        """Nothing to stop: the hub client is the operator's, not this member's."""
+
+    # ---- reports ----
+
+    def apply_report(self, report: ReportFacts) -> None:
+        """Bring the member state to what the report says, telling listeners only about nodes that changed."""
+        if self.last_report is not None and report.report_time < self.last_report:
+            return  # an older report read after a newer one (a re-list): keep the newer
+        if self.last_report is None:
+            self._nodes.replace(report.nodes)
+            self._pods.replace(report.pods)
+        else:
+            state = self.state
+            for key in [k for k in state.pods if k not in report.pods]:
+                self._pods.delete(key)
+            for name in [n for n in state.nodes if n not in report.nodes]:
+                self._nodes.delete(name)
+            for name, node in report.nodes.items():
+                self._nodes.upsert(name, node)
+            for key, pod in report.pods.items():
+                self._pods.upsert(key, pod)
+        self.last_report = report.report_time
+
+    # ---- health: the agent's Lease ----
+
+    def observe_lease(self, renew_time: dt.datetime | None, duration_s: float) -> None:
+        self.lease = observe_lease(self.lease, renew_time, duration_s, self._clock())
+        self.check_lease()
+
+    def lease_gone(self) -> None:
+        """The Lease was deleted: nothing renews it any more; it expires from the last renewal seen."""
+        self.check_lease()
+
+    def check_lease(self) -> None:
+        now = self._clock()
+        if not lease_expired(self.lease, now):
+            self._set_health(True, Reason.REACHABLE, "the agent renews its Lease")
+            return
+        where = f"Lease {self.namespace}/{self.name}"
+        if self.lease is None or self.lease.probe_time is None:
+            self._set_health(False, Reason.AGENT_LEASE_EXPIRED, f"waiting for the agent to renew its {where}")
+            return
+        seen = self.lease.probe_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._set_health(
+            False,
+            Reason.AGENT_LEASE_EXPIRED,
+            f"the agent has not renewed its {where} within its duration of {self.lease.duration_s:.0f}s "
+            f"(last renewal seen at {seen})",
+        )

@@ -1,0 +1,167 @@
+"""The hub side of a pull member's Jobs: ComputeWork objects in the provider's namespace.
+
+:class:`WorkClient` has the contract of :class:`~computenet.dispatch.remote.RemoteJobs` (create or
+adopt, read, delete; every failure a :class:`~computenet.dispatch.remote.MemberAnswer`), so the
+dispatcher, the follower, cancellation and the orphan sweep treat a pull member as they treat a
+push member; only the object they write is a ComputeWork on the hub instead of a Job in the member.
+
+:func:`work_facts` reads a ComputeWork into the same :class:`~computenet.dispatch.jobs.JobFacts`
+the push watch produces, by the same rule (:func:`~computenet.dispatch.jobs.job_facts`) applied to
+the Job the agent mirrored into the work's status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from kubernetes.aio.client import ApiClient, CustomObjectsApi
+from kubernetes.aio.client.exceptions import ApiException
+
+from computenet.api.constants import (
+    AGENT_LABEL,
+    GROUP,
+    IDENTIFIER_LABEL,
+    TASK_UID_LABEL,
+    VERSION,
+    WORK,
+    ConditionType,
+    Reason,
+)
+from computenet.dispatch.jobs import JobFacts, job_facts
+from computenet.dispatch.remote import MemberAnswer
+
+__all__ = ["WorkClient", "member_job", "work_facts"]
+
+_TIMEOUT_S = 15
+_TRANSIENT = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+def _applied(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    for cond in status.get("conditions") or ():
+        if isinstance(cond, Mapping) and cond.get("type") == ConditionType.APPLIED:
+            return cond
+    return {}
+
+
+def member_job(work: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The member's Job as the work's status mirrors it (JSON, like a Job read from the member).
+
+    None when the Job is known to be gone from the member (the agent set Applied=False, JobGone):
+    to the hub that is a Job that does not exist, as a 404 from a push member is.
+    """
+    spec = work.get("spec") or {}
+    status = work.get("status") or {}
+    manifest = spec.get("manifest") or {}
+    meta = dict(manifest.get("metadata") or {})
+    applied = _applied(status)
+    if applied.get("reason") == Reason.JOB_GONE:
+        return None
+    job = status.get("job") or {}
+    job_status: dict[str, Any] = {
+        k: v for k, v in job.items() if k in ("active", "ready", "succeeded", "failed", "startTime", "completionTime")
+    }
+    job_status["conditions"] = list(job.get("conditions") or ())
+    if applied.get("status") == "False" and applied.get("reason") == Reason.INVALID_SPEC:
+        # The member refused the Job for good: to the task that is a failed Job, with the member's words.
+        job_status["conditions"].append(
+            {"type": "Failed", "status": "True", "reason": "MemberRefused", "message": applied.get("message", "")}
+        )
+    meta["uid"] = job.get("uid") or ""
+    if (work.get("metadata") or {}).get("deletionTimestamp"):
+        meta["deletionTimestamp"] = work["metadata"]["deletionTimestamp"]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "status": job_status}
+
+
+def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
+    """The Job facts of a ComputeWork, by the push watch's rule; None when its Job is gone or foreign."""
+    job = member_job(work)
+    return job_facts(job) if job is not None else None
+
+
+class WorkClient:
+    """Create, adopt, read and delete ComputeWork for one agent (the RemoteJobs contract)."""
+
+    def __init__(self, client: ApiClient, namespace: str, agent: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.agent = agent
+        self._custom = CustomObjectsApi(client)
+
+    def _work(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        meta = manifest["metadata"]
+        labels = dict(meta.get("labels") or {})
+        labels[AGENT_LABEL] = self.agent
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": WORK.kind,
+            "metadata": {"name": meta["name"], "namespace": self.namespace, "labels": labels},
+            "spec": {"agent": self.agent, "identifier": labels.get(IDENTIFIER_LABEL, ""), "manifest": dict(manifest)},
+        }
+
+    async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
+        """Create the attempt's work, or adopt the one there; returns ('', adopted). Raises MemberAnswer.
+
+        The Job's UID is not known until the agent has created it; the work's status brings it.
+        """
+        work = self._work(manifest)
+        name = work["metadata"]["name"]
+        try:
+            await self._custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, WORK.plural, work, _request_timeout=_TIMEOUT_S
+            )
+            return "", False
+        except ApiException as e:
+            if e.status != 409:
+                raise _answer(e) from None
+        except _TRANSIENT as e:
+            raise MemberAnswer(None, f"the hub did not answer ({type(e).__name__})") from None
+        existing = await self._get(name)
+        uid = manifest["metadata"]["labels"][TASK_UID_LABEL]
+        if existing is None:
+            raise MemberAnswer(404, f"ComputeWork {self.namespace}/{name} was deleted while being adopted")
+        if ((existing.get("metadata") or {}).get("labels") or {}).get(TASK_UID_LABEL) != uid:
+            raise MemberAnswer(409, f"ComputeWork {self.namespace}/{name} exists and belongs to someone else")
+        return str(((existing.get("status") or {}).get("job") or {}).get("uid") or ""), True
+
+    async def _get(self, name: str) -> dict[str, Any] | None:
+        try:
+            body = await self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, WORK.plural, name, _request_timeout=_TIMEOUT_S
+            )
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise _answer(e) from None
+        except _TRANSIENT as e:
+            raise MemberAnswer(None, f"the hub did not answer ({type(e).__name__})") from None
+        return body if isinstance(body, dict) else None
+
+    async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The member's Job as its work mirrors it, or None when the work or the Job is gone."""
+        work = await self._get(name)
+        return member_job(work) if work is not None else None
+
+    async def delete(self, namespace: str, name: str) -> bool:
+        """Delete the attempt's work (the agent then deletes the Job); False if it was already gone."""
+        try:
+            await self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, WORK.plural, name, _request_timeout=_TIMEOUT_S
+            )
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise _answer(e) from None
+        except _TRANSIENT as e:
+            raise MemberAnswer(None, f"the hub did not answer ({type(e).__name__})") from None
+        return True
+
+
+def _answer(e: ApiException) -> MemberAnswer:
+    try:
+        message = str(json.loads(e.body or "{}").get("message") or e.reason)
+    except (ValueError, AttributeError):
+        message = str(e.reason)
+    return MemberAnswer(e.status, f"HTTP {e.status}: {message}")
