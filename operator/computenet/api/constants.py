@@ -43,6 +43,8 @@ WORK = KindInfo("ComputeWork", "computeworks", "computework", ("cwork",), True)
 """Pull mode: one dispatched attempt, in the provider's namespace on the hub, run by the member's agent."""
 AGENT = KindInfo("ComputeAgent", "computeagents", "computeagent", ("cagent",), True)
 """Pull mode: a member agent's registration and report, in the provider's namespace on the hub."""
+QUEUE = KindInfo("ComputeQueue", "computequeues", "computequeue", ("cq",), False)
+"""Tenancy: a queue admitting tasks of some namespaces into a pool under quota, fair share and budget."""
 KINDS = (IDENTIFIER, POOL, TASK)
 PULL_KINDS = (WORK, AGENT)
 """The kinds of pull mode, in the providers' namespaces."""
@@ -195,6 +197,8 @@ class ConditionType(StrEnum):
     """Task: an identifier was chosen (False explains why none fits)."""
     DISPATCHED = "Dispatched"
     """Task: the workload exists in the chosen member."""
+    ACTIVE = "Active"
+    """ComputeQueue: admitting tasks (False: its pool is missing, or it is over its budget)."""
     APPLIED = "Applied"
     """ComputeWork: the agent created (or adopted) the Job in its member."""
     APPROVED = "Approved"
@@ -244,6 +248,9 @@ class Reason(StrEnum):
     PREEMPTED = "Preempted"
     RESUMED = "Resumed"
     UNSCHEDULABLE = "Unschedulable"
+    OVER_BUDGET = "OverBudget"
+    """ComputeQueue: spend in the period reached the budget; nothing more is admitted."""
+    ADMITTING = "Admitting"
     AGENT_LEASE_EXPIRED = "AgentLeaseExpired"
     AGENT_NOT_REPORTING = "AgentNotReporting"
     CREATED = "Created"

@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from computenet.api.agent import ComputeAgent
-from computenet.api.constants import AGENT, CATEGORY, GROUP, IDENTIFIER, POOL, TASK, VERSION, WORK, KindInfo
+from computenet.api.constants import AGENT, CATEGORY, GROUP, IDENTIFIER, POOL, QUEUE, TASK, VERSION, WORK, KindInfo
 from computenet.api.identifier import ComputeIdentifier
 from computenet.api.pool import ComputePool
+from computenet.api.queue import ComputeQueue
 from computenet.api.schema import structural
 from computenet.api.task import ComputeTask
 from computenet.api.work import ComputeWork
@@ -99,7 +100,9 @@ KINDS = (
         ComputeWork,
         (
             Column("Identifier", ".spec.identifier", description="Identifier the attempt was placed on."),
-            Column("Applied", '.status.conditions[?(@.type=="Applied")].reason', description="Created, Adopted or why not."),
+            Column(
+                "Applied", '.status.conditions[?(@.type=="Applied")].reason', description="Created, Adopted or why not."
+            ),
             Column("Active", ".status.job.active", "integer", "Pods running or pending."),
             Column("Succeeded", ".status.job.succeeded", "integer", "Pods succeeded."),
             _AGE,
@@ -112,6 +115,18 @@ KINDS = (
             Column("Approved", '.status.conditions[?(@.type=="Approved")].status', description="Approved condition."),
             Column("Report", ".status.report.reportTime", "date", "When the agent last reported."),
             Column("Cluster", ".spec.cluster", description="Member cluster.", priority=1),
+            _AGE,
+        ),
+    ),
+    KindDefinition(
+        QUEUE,
+        ComputeQueue,
+        (
+            Column("Pool", ".spec.pool", description="Pool whose capacity the queue shares."),
+            Column("GPUs", ".status.summary.gpus", description="Accelerators used / nominal quota."),
+            Column("Admitted", ".status.tasks.admitted", "integer", "Tasks holding quota."),
+            Column("Waiting", ".status.tasks.waiting", "integer", "Tasks waiting."),
+            Column("Spend", ".status.summary.spend", description="Spend this month / budget."),
             _AGE,
         ),
     ),

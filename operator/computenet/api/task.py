@@ -537,6 +537,11 @@ class ComputeTaskSpec(SpecModel):
         description="Run only on this ComputeIdentifier of the pool, such as an accepted offer "
         "(`kubectl computenet accept`); while it does not fit, the task waits and says why.",
     )
+    queue_name: SubdomainName | None = Field(
+        None,
+        description="The ComputeQueue that admits the task (it must list the task's namespace); when left out, "
+        "the namespace's default queue, or none: then no quota applies.",
+    )
     template: JobTemplate = Field(description="The workload, as a batch/v1 Job template.")
 
     @model_validator(mode="before")
@@ -641,6 +646,9 @@ class Placement(StatusModel):
     )
     explanation: Explanation | None = Field(
         None, description="The runners-up with their scores and every rejection, as the decision saw them."
+    )
+    queue: str | None = Field(
+        None, max_length=253, description="The ComputeQueue that admitted this attempt; its quota counts it."
     )
 
 
