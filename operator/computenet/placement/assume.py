@@ -152,7 +152,7 @@ class Assumptions:
 def _usage(held: Assumption) -> dict[_Key, tuple[int, int, int]]:
     out: dict[_Key, tuple[int, int, int]] = {}
     for slot in held.nodes:
-        use = held.per_replica * slot.replicas
+        use = held.per_replica * slot.most  # where the member's scheduler may put them, not where we would
         out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.cpu, use.memory, use.accelerators)
     return out
 

@@ -23,12 +23,17 @@ from computenet.placement.resources import Usage
 
 @dataclass(frozen=True, slots=True)
 class NodeSlot:
-    """Replicas of the gang that one node holds in the chosen placement; `row` keys assumptions."""
+    """Replicas of the gang that one node holds in the chosen placement; `row` keys assumptions.
+
+    `most` is how many of the gang's replicas the member's scheduler may put on this node (it
+    chooses among the pinned nodes itself): assumptions hold that many (see `fit.assign`).
+    """
 
     cluster: str
     node: str
     replicas: int
     row: int
+    most: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,7 @@ class Decision:
         order: IntArray,
         totals: FloatArray,
         scores: Mapping[str, FloatArray],
-        assignment: tuple[tuple[int, int], ...],
+        assignment: tuple[tuple[int, int, int], ...],
     ) -> None:
         """`ranked` = survivors best first; `totals` and `scores` are in survivor order, `order` maps."""
         self._ctx, self._filters = ctx, filters
@@ -84,7 +89,8 @@ class Decision:
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
         nodes = snap.nodes
         self.assignment = tuple(
-            NodeSlot(snap.vocabulary.clusters[int(nodes.cluster[r])], nodes.names[r], n, r) for r, n in assignment
+            NodeSlot(snap.vocabulary.clusters[int(nodes.cluster[r])], nodes.names[r], n, r, most)
+            for r, n, most in assignment
         )
 
     def _candidate(self, rank: int) -> Candidate:

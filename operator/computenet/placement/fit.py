@@ -166,12 +166,17 @@ def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width:
     return total / max(len(dims), 1)
 
 
-def assign(ctx: Context, ident: int) -> tuple[tuple[int, int], ...]:
-    """(node row, replicas) pairs that hold the gang on `ident`, with its chosen model.
+def assign(ctx: Context, ident: int) -> tuple[tuple[int, int, int], ...]:
+    """(node row, replicas, most) triples that hold the gang on `ident`, with its chosen model.
 
     Binpack fills the tightest nodes first; spread deals replicas one per node, roomiest first;
-    equal nodes in arrival order. The member's own scheduler has the last word; this is what
-    assumptions reserve in the meantime. No more nodes than replicas are ever needed.
+    equal nodes in arrival order. No more nodes than replicas are ever needed.
+
+    The member's own scheduler has the last word: the pods are pinned to the chosen nodes as a
+    set (one pod template serves every replica), so it may put any number of them on any of those
+    nodes, up to what fits there. `most` is that bound, min(replicas that fit on the node now,
+    replicas of the gang): what an assumption must hold on the node until the member shows where
+    the pods went, or a task placed meanwhile may count on room the gang took.
     """
     ensure(ctx, np.array([ident]))
     model = int(ctx.fit_model[ident])
@@ -195,7 +200,8 @@ def assign(ctx: Context, ident: int) -> tuple[tuple[int, int], ...]:
     for r, s in () if spread else candidates:
         taken[r] = min(s, remaining)
         remaining -= taken[r]
-    return tuple((r, c) for r, c in taken.items() if c)
+    fits = dict(candidates)
+    return tuple((r, c, min(fits[r], ctx.replicas)) for r, c in taken.items() if c)
 
 
 @dataclass(frozen=True, slots=True)

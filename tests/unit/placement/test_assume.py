@@ -127,3 +127,26 @@ def test_overlay_kept_up_to_date_equals_one_built_afresh() -> None:
     assert a.rows.tolist() == b.rows.tolist()
     assert (a.devices.tolist(), a.cpu.tolist()) == (b.devices.tolist(), b.cpu.tolist())
     assert a.ident_devices.tolist() == b.ident_devices.tolist() == [4 * 3]
+
+
+def test_gang_over_two_nodes_holds_on_each_what_the_members_scheduler_may_put_there() -> None:
+    # The gang is pinned to {n1, n2} as a set: the member's scheduler may bind both replicas on n2
+    # instead of one on each. Until it shows where they went, neither node has 4 GPUs to promise.
+    snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=4), node("n2").gpus(8, H100)))
+    held = Assumptions()
+    gang = place(snapshot, task("gang").gpus(4, H100).replicas(2).build(), assumptions=held)
+    assert {(s.node, s.replicas, s.most) for s in gang.assignment} == {("n1", 1, 1), ("n2", 1, 2)}
+    held.assume(gang, now=0.0)
+    late = place(snapshot, task("late").gpus(4, H100).build(), assumptions=held)
+    assert late.chosen is None
+    held.confirm("gang")  # the pods are bound: from now on the snapshot says where
+    assert place(snapshot, task("late").gpus(4, H100).build(), assumptions=held).chosen is not None
+
+
+def test_gang_on_one_node_holds_its_replicas_only() -> None:
+    snapshot = two_free_nodes()
+    held = Assumptions()
+    gang = place(snapshot, task("gang").gpus(2, H100).replicas(3).build(), assumptions=held)
+    assert [(s.replicas, s.most) for s in gang.assignment] == [(3, 3)]
+    held.assume(gang, now=0.0)
+    assert burst(snapshot, [task(f"t{i}").gpus(2, H100).build() for i in range(6)], held) == ["p"] * 5 + [None]
