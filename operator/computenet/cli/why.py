@@ -1,0 +1,119 @@
+"""``why TASK``: every identifier of the task's pool with its verdict, scores side by side.
+
+Read from the task's status, nothing recomputed: a placed task's ``placement.explanation`` (the
+chosen identifier and the best runners-up with their score components, and per rejected
+identifier the filter that rejected it), an offered task's offers. A task still waiting shows
+its one line (``0/3 identifiers fit: ...``) until a decision places it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from computenet.api.constants import ConditionType
+from computenet.api.task import ComputeTaskStatus, Explanation, Offer
+from computenet.cli.output import Column
+
+CHOSEN, FITS, OFFER, REJECTED = "chosen", "fits", "offer", "rejected"
+
+
+def _row(identifier: str, verdict: str, **fields: Any) -> dict[str, Any]:
+    return {"identifier": identifier, "verdict": verdict, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _from_explanation(e: Explanation, chosen: str | None) -> list[dict[str, Any]]:
+    rows = [
+        _row(
+            c.identifier,
+            CHOSEN if c.identifier == chosen else FITS,
+            score=c.score,
+            scores=c.scores or {},
+            acceleratorModel=c.accelerator_model,
+            pricePerHour=c.price_per_hour,
+            currency=c.currency,
+        )
+        for c in e.candidates or []
+    ]
+    rows += [
+        _row(r.identifier, REJECTED, filter=r.filter, reason=r.reason, message=r.message) for r in e.rejected or []
+    ]
+    return rows
+
+
+def _from_offers(offers: Sequence[Offer]) -> list[dict[str, Any]]:
+    return [
+        _row(
+            o.identifier,
+            OFFER,
+            score=o.score,
+            scores=o.scores or ({"Fit": o.fit} if o.fit is not None else {}),
+            acceleratorModel=o.accelerator_model,
+            pricePerHour=o.price_per_hour,
+            currency=o.currency,
+        )
+        for o in offers
+    ]
+
+
+def explain(task: dict[str, Any]) -> dict[str, Any]:
+    """The document `why` prints: the task, its one line, and one entry per identifier known."""
+    status = ComputeTaskStatus.model_validate(task.get("status") or {})
+    meta = task.get("metadata", {})
+    placed = next((c for c in status.conditions or () if c.type == str(ConditionType.PLACED)), None)
+    doc: dict[str, Any] = {
+        "task": f"{meta.get('namespace', '')}/{meta.get('name', '')}",
+        "phase": status.phase,
+        "summary": placed.message if placed else None,
+        "chosen": None,
+        "considered": None,
+        "fitting": None,
+        "identifiers": [],
+        "rejectedOmitted": 0,
+    }
+    if status.placement is not None:
+        doc["chosen"] = status.placement.identifier
+        e = status.placement.explanation
+        if e is not None:
+            doc.update(considered=e.considered, fitting=e.fitting, rejectedOmitted=e.rejected_omitted)
+            doc["identifiers"] = _from_explanation(e, status.placement.identifier)
+    elif status.offers:
+        doc["identifiers"] = _from_offers(status.offers)
+    return doc
+
+
+def score_names(rows: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted({name for row in rows for name in row.get("scores", {})})
+
+
+def table_rows(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]:
+    rows = doc["identifiers"]
+    names = score_names(rows)
+    columns = [Column("IDENTIFIER", "identifier"), Column("VERDICT", "verdict"), Column("SCORE", "score")]
+    columns += [Column(name.upper(), f"score:{name}") for name in names]
+    columns += [
+        Column("MODEL", "acceleratorModel", wide=True),
+        Column("PRICE/H", "price", wide=True),
+        Column("REASON", "why"),
+    ]
+    flat = []
+    for row in rows:
+        entry = dict(row)
+        for name in names:
+            entry[f"score:{name}"] = row.get("scores", {}).get(name)
+        if "pricePerHour" in row:
+            entry["price"] = f"{row['pricePerHour']:.2f} {row.get('currency') or ''}".strip()
+        entry["why"] = f"{row['filter']}: {row['message']}" if row["verdict"] == REJECTED else "-"
+        flat.append(entry)
+    return flat, columns
+
+
+def footer(doc: dict[str, Any]) -> str:
+    lines = []
+    if doc["summary"]:
+        lines.append(doc["summary"])
+    if doc["rejectedOmitted"]:
+        lines.append(f"{doc['rejectedOmitted']} more rejected identifiers are counted in the line above, not listed")
+    if not doc["identifiers"]:
+        lines.append(f"no decision with runners-up on {doc['task']} yet (phase {doc['phase'] or 'Pending'})")
+    return "\n".join(lines)
