@@ -258,6 +258,15 @@ class Metrics:
     leader: Gauge
     agent_report_delay: Histogram
     sources: StateSources
+    queue_quota: Gauge
+    queue_usage: Gauge
+    queue_borrowed: Gauge
+    queue_tasks: Gauge
+    queue_spend: Gauge
+    queue_budget: Gauge
+    spend: Counter
+    preemptions: Counter
+    reserved_capacity: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -330,4 +339,58 @@ class Metrics:
             ),
             leader=leader_gauge(reg),
             sources=sources,
+            queue_quota=Gauge(
+                f"{PREFIX}_queue_quota",
+                "A ComputeQueue's nominal quota per resource (cores, bytes, devices of a model).",
+                labelnames=["queue", "pool", "resource"],
+                registry=reg,
+            ),
+            queue_usage=Gauge(
+                f"{PREFIX}_queue_usage",
+                "What a queue's admitted tasks hold per resource (cores, bytes, devices of a model).",
+                labelnames=["queue", "pool", "resource"],
+                registry=reg,
+            ),
+            queue_borrowed=Gauge(
+                f"{PREFIX}_queue_borrowed",
+                "What a queue holds above its nominal quota, borrowed from idle quota of its pool.",
+                labelnames=["queue", "pool", "resource"],
+                registry=reg,
+            ),
+            queue_tasks=Gauge(
+                f"{PREFIX}_queue_tasks",
+                "A queue's tasks by state: admitted (holding quota) or waiting.",
+                labelnames=["queue", "state"],
+                registry=reg,
+            ),
+            queue_spend=Gauge(
+                f"{PREFIX}_queue_spend",
+                "A queue's spend in the current budget period (calendar month, UTC).",
+                labelnames=["queue", "currency"],
+                registry=reg,
+            ),
+            queue_budget=Gauge(
+                f"{PREFIX}_queue_budget",
+                "A queue's budget per period.",
+                labelnames=["queue", "currency"],
+                registry=reg,
+            ),
+            spend=Counter(
+                f"{PREFIX}_spend",
+                "Cost accrued by running tasks as they run, by queue (empty: none), namespace and provider.",
+                labelnames=["queue", "namespace", "provider", "currency"],
+                registry=reg,
+            ),
+            preemptions=Counter(
+                f"{PREFIX}_preemptions",
+                "Tasks preempted, by the queue they were admitted through.",
+                labelnames=["queue"],
+                registry=reg,
+            ),
+            reserved_capacity=Gauge(
+                f"{PREFIX}_reserved_capacity",
+                "Capacity held on an identifier for a starving task or a preemptor (cores, bytes, devices).",
+                labelnames=["identifier", "resource"],
+                registry=reg,
+            ),
         )

@@ -20,13 +20,16 @@ from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
 from computenet.placement.demand import Demand
+from computenet.placement.snapshot import Snapshot
 from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
+from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, scores_of
 from computenet.tasks.demand import demand_of
 from computenet.tasks.executor import Executor
-from computenet.tasks.lifecycle import Event, NoFit, OffersFound, Placed, PoolMissing
+from computenet.tasks.lifecycle import Event, NoFit, OffersFound, Placed, PoolMissing, Preempted
+from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.view import PlacementView
 
@@ -42,8 +45,11 @@ SETTLING_S = 10.0
 not fit yet is not told so (no write, no Event) until this long after the first pass."""
 
 
-def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> Event:
-    """What one placement decision means for the task, as a lifecycle event (pure)."""
+def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, queue: str | None = None) -> Event:
+    """What one placement decision means for the task, as a lifecycle event (pure).
+
+    ``queue`` is the ComputeQueue that admitted the task, recorded in the placement for its quota.
+    """
     if record.spec.suspend:
         found = tuple(
             Offer.model_validate(o.as_status()).model_copy(update={"scores": scores_of(c) or None})
@@ -78,6 +84,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime) -> 
         ),
         nodes=nodes if 0 < len(nodes) <= MAX_PINNED_NODES else None,
         explanation=explanation(decision),
+        queue=queue,
     )
     return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
 
@@ -103,6 +110,8 @@ class Scheduler:
         self.clock = clock
         self.before_pass = before_pass
         self._started: dt.datetime | None = None
+        self.tenancy: Tenancy | None = None
+        """Admission through ComputeQueues; used only while a queue exists (see ``_admit``)."""
 
     async def run(self) -> None:
         seen = -1
@@ -142,6 +151,9 @@ class Scheduler:
                 logger.exception("%s: demand not readable", record.key)
                 self.executor.handle(record, NoFit(f"the task cannot be placed: {type(e).__name__}: {e}"))
         loop_now = asyncio.get_running_loop().time()
+        if self.tenancy is not None and self.tenancy.active:
+            self._admit(self.tenancy, waiting, demands, members, snapshot, now, loop_now, settling)
+            return
         queue = schedule(demands.values(), snapshot, self.view.assumptions, now=loop_now, clock=time.perf_counter)
         for demand, decision in queue:
             current = self.book.get(demand.uid)
@@ -152,6 +164,68 @@ class Scheduler:
             if settling and isinstance(event, NoFit):
                 continue
             self.executor.handle(current, event)
+
+    def _admit(
+        self,
+        tenancy: Tenancy,
+        waiting: list[TaskRecord],
+        demands: dict[str, Demand],
+        members: dict[str, frozenset[str]],
+        snapshot: Snapshot,
+        now: dt.datetime,
+        loop_now: float,
+        settling: bool,
+    ) -> None:
+        """The pass with queues: quota, fair share, preemption and reservations decide (``queueing``)."""
+        admitted = []
+        for record in waiting:
+            demand = demands.get(record.uid)
+            if demand is None:
+                continue
+            queue, why = tenancy.resolve(record)
+            if why:
+                if not settling:
+                    self.executor.handle(record, NoFit(why))
+                continue
+            admitted.append((record, demand, queue))
+        verdicts = tenancy.admit(
+            admitted,
+            self.book,
+            snapshot,
+            self.view.assumptions,
+            members,
+            now=now,
+            loop_now=loop_now,
+            clock=time.perf_counter,
+        )
+        for verdict in verdicts:
+            current = self.book.get(verdict.demand.uid)
+            if current is None or not current.wants_placement:
+                continue
+            by = current.key
+            for victim in verdict.preempted:
+                self._preempt(tenancy, victim.uid, by, now)
+            if verdict.decision is not None:
+                self.metrics.placement_duration.observe(verdict.decision.elapsed)
+            if verdict.placed or (current.spec.suspend and verdict.decision is not None):
+                assert verdict.decision is not None
+                event = decision_event(current, verdict.decision, now, verdict.queue)
+            else:
+                event = NoFit(verdict.message)
+            if settling and isinstance(event, NoFit):
+                continue
+            self.executor.handle(current, event)
+
+    def _preempt(self, tenancy: Tenancy, uid: str, by: str, now: dt.datetime) -> None:
+        """End a victim's attempt: it is requeued as a new attempt, its condition naming the preemptor."""
+        victim = self.book.get(uid)
+        if victim is None:
+            return
+        placement = victim.status.placement
+        pricing = tenancy.pricing_of(placement.identifier) if placement is not None else None
+        ran = meter_attempt(placement, victim.status.start_time, now, pricing)
+        self.executor.handle(victim, Preempted(by, ran))
+        self.metrics.preemptions.labels(placement.queue if placement and placement.queue else "").inc()
 
     def _members_of(self, pool: ComputePoolSpec) -> frozenset[str]:
         """Names of the identifiers a pool selects: placement considers only these."""

@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
-from computenet.api.constants import FINALIZER, GROUP, TASK, Phase
+from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
@@ -32,11 +32,14 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
+from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
 from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
+from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.settlement import Settlement
 from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
 from computenet.tasks.writer import StatusWriter
@@ -92,6 +95,14 @@ class TaskService:
         self._cancelling: set[str] = set()
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
+        # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
+        self.queues = QueueBook(self.book.wake)
+        access = self.controller.access
+        self.tenancy = Tenancy(self.queues, self._pods_of, access.pricing_of)
+        self.controller.scheduler.tenancy = self.tenancy
+        self.settlement = Settlement(
+            self.book, self.tenancy, hub, metrics, access.pricing_of, self._provider_of, utcnow
+        )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
         store = JobStore()
@@ -113,7 +124,22 @@ class TaskService:
             asyncio.create_task(self.controller.run(), name="scheduler"),
             asyncio.create_task(self._follow_identifiers(), name="identifier changes"),
             asyncio.create_task(self._sweep_loop(), name="orphan sweep"),
+            asyncio.create_task(
+                Reflector("hub computequeues", self.hub.lister(QUEUE), dict, self.queues).run(), name="queue watch"
+            ),
+            asyncio.create_task(self.settlement.run(), name="settlement"),
         ]
+
+    def _pods_of(self, identifier: str, task_uid: str) -> Pods | None:
+        """Where a member runs a task's pods (preemption frees exactly those slots)."""
+        conn = self.controller.access.connection_of(identifier)
+        if conn is None:
+            return None
+        return Pods(conn.key, pods_by_node((p.node, p.requests) for p in conn.state.pods_of_task(task_uid)))
+
+    def _provider_of(self, identifier: str) -> str:
+        item = self.identifiers.items.get(identifier)
+        return item.spec.provider if item is not None and item.spec is not None else ""
 
     async def _follow_identifiers(self) -> None:
         """Member health and capacity changes may unblock waiting tasks or call for failover."""

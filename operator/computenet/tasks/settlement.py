@@ -1,0 +1,240 @@
+"""Settlement: cost accrues per queue, namespace and provider while tasks run; queues get their status.
+
+Every ``SETTLE_INTERVAL_S`` each attempt that runs (``status.placement`` with a start time) is
+metered from where the last tick left it to now, at its identifier's prices, from what it dispatched
+(``tasks/metering.py``: replicas x per-replica requests x time); a finished attempt is metered up to
+its completion once. The cost goes to ``computenet_spend_total{queue, namespace, provider, currency}``
+and, for a task admitted through a queue, to the queue's spend in the current period (the calendar
+month in UTC), which ``status.spend`` keeps across restarts. A restarted operator resumes each running
+attempt from the queue's ``status.spend.lastSettled``, so nothing is counted twice.
+
+The same tick writes each ComputeQueue's status (usage per resource against quota, borrowed, tasks
+admitted and waiting, spend) when it changed, and sets the queue gauges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from computenet.api.constants import QUEUE, ConditionType, Phase, Reason
+from computenet.api.identifier import Pricing
+from computenet.api.queue import ComputeQueueStatus, QueueSpend, QueueSummary, QueueTasks, QuotaUsage
+from computenet.conditions import Cond, merge
+from computenet.hub import Hub
+from computenet.metrics import Metrics
+from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
+from computenet.queueing import CPU, MEMORY, period_start
+from computenet.tasks.admission import Tenancy, amounts_of, holding
+from computenet.tasks.book import TaskBook
+from computenet.tasks.metering import meter_attempt
+from computenet.tasks.queues import QueueEntry, budget_of
+from computenet.tasks.queues import amounts_of as quota_amounts
+
+logger = logging.getLogger(__name__)
+
+SETTLE_INTERVAL_S = 10.0
+STATUS_REFRESH_S = 60.0
+"""A queue's status is written when it changed, and at least this often (``lastSettled``)."""
+
+_Key = tuple[str, int]
+
+
+def quantity(resource: str, amount: int) -> str:
+    if resource == CPU:
+        return format_cpu(amount)
+    if resource == MEMORY:
+        return format_bytes(amount)
+    return str(amount)
+
+
+def base_units(resource: str, amount: int) -> float:
+    """Gauge value: cores for cpu (amounts are millicores), bytes and devices as they are."""
+    return amount / 1000 if resource == CPU else float(amount)
+
+
+class Settlement:
+    def __init__(
+        self,
+        book: TaskBook,
+        tenancy: Tenancy,
+        hub: Hub,
+        metrics: Metrics,
+        pricing_of: Callable[[str], Pricing | None],
+        provider_of: Callable[[str], str],
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.book, self.tenancy, self.hub, self.metrics = book, tenancy, hub, metrics
+        self.pricing_of, self.provider_of, self.clock = pricing_of, provider_of, clock
+        self._settled: dict[_Key, dt.datetime] = {}
+        self._written: dict[str, tuple[dict[str, Any], dt.datetime]] = {}
+        self._gauges: set[tuple[str, ...]] = set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # settlement is retried on the next tick; one failure must not end it
+                logger.exception("settlement tick failed")
+            await asyncio.sleep(SETTLE_INTERVAL_S)
+
+    async def tick(self) -> None:
+        now = self.clock()
+        self.accrue(now)
+        for entry in list(self.tenancy.queues.items.values()):
+            body = self.status_of(entry, now)
+            last = self._written.get(entry.name)
+            unchanged = last is not None and _without_time(last[0]) == _without_time(body)
+            if unchanged and last is not None and (now - last[1]).total_seconds() < STATUS_REFRESH_S:
+                continue
+            try:
+                await self.hub.replace_status(QUEUE, entry.name, body)
+                self._written[entry.name] = (body, now)
+            except Exception as e:  # a queue deleted meanwhile, or the hub busy: the next tick writes again
+                logger.warning("queue %s: status not written: %s", entry.name, e)
+        self.set_gauges()
+
+    def accrue(self, now: dt.datetime) -> None:
+        """Meter every running attempt up to ``now`` (a finished one up to its end) and book the cost."""
+        start = period_start(now)
+        queues = self.tenancy.queues.items
+        for entry in queues.values():
+            if entry.spend.period_start != start:
+                currency = entry.spec.budget.currency if entry.spec and entry.spec.budget else entry.spend.currency
+                entry.spend = QueueSpend(amount=0.0, currency=currency, period_start=start, last_settled=now)
+        alive: set[_Key] = set()
+        for record in self.book:
+            status = record.status
+            placement = status.placement
+            if placement is None or status.start_time is None or record.spec is None:
+                continue
+            key = (record.uid, status.attempt)
+            running = record.phase in (Phase.DISPATCHING, Phase.RUNNING)
+            if not running and key not in self._settled:
+                continue  # finished before this process settled it: the status's spend holds it
+            queue = queues.get(placement.queue or "")
+            resumed = queue.spend.last_settled if queue is not None and queue.spend.last_settled else status.start_time
+            since = self._settled.get(key) or max(status.start_time, resumed, start)
+            end = now if running else (status.completion_time or now)
+            if running:
+                alive.add(key)
+                self._settled[key] = max(end, since)
+            else:
+                self._settled.pop(key, None)
+            if end <= since:
+                continue
+            ran = meter_attempt(placement, since, end, self.pricing_of(placement.identifier))
+            if ran is None or ran.cost <= 0:
+                continue
+            provider = self.provider_of(placement.identifier)
+            self.metrics.spend.labels(placement.queue or "", record.namespace, provider, ran.currency).inc(ran.cost)
+            if queue is not None and ran.currency == queue.spend.currency:
+                queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + ran.cost})
+        for key in [k for k in self._settled if k not in alive and self.book.get(k[0]) is None]:
+            del self._settled[key]  # deleted tasks
+        for entry in queues.values():
+            entry.spend = entry.spend.model_copy(update={"last_settled": now})
+
+    def status_of(self, entry: QueueEntry, now: dt.datetime) -> dict[str, Any]:
+        """The queue's status body: usage per named resource, tasks, spend, Active condition, summary."""
+        spec = entry.spec
+        used: dict[str, int] = {}
+        admitted = waiting = 0
+        for record in self.book:
+            if record.spec is None:
+                continue
+            if holding(record):
+                placement = record.status.placement
+                if placement is not None and placement.queue == entry.name:
+                    admitted += 1
+                    for r, a in amounts_of(record).items():
+                        used[r] = used.get(r, 0) + a
+            elif record.wants_placement and self.tenancy.resolve(record)[0] == entry.name:
+                waiting += 1
+        nominal = quota_amounts(spec.nominal_quota) if spec else {}
+        usage = [
+            QuotaUsage(
+                resource=r,
+                nominal=quantity(r, n),
+                used=quantity(r, used.get(r, 0)),
+                borrowed=quantity(r, max(used.get(r, 0) - n, 0)),
+            )
+            for r, n in sorted(nominal.items())
+        ]
+        gpus = [r for r in nominal if r not in (CPU, MEMORY)]
+        budget = budget_of(spec) if spec else None
+        spent = f"{entry.spend.amount:.2f}"
+        over = self.tenancy.over_budget(now).get(entry.name)
+        if spec is None:
+            active = Cond(ConditionType.ACTIVE, False, Reason.INVALID_SPEC, entry.problem)
+        elif over:
+            active = Cond(ConditionType.ACTIVE, False, Reason.OVER_BUDGET, over)
+        else:
+            active = Cond(ConditionType.ACTIVE, True, Reason.ADMITTING, f"admitting tasks into pool {spec.pool}")
+        previous = self._written.get(entry.name)
+        conditions = merge((previous[0].get("conditions") if previous else None), [active], now, entry.generation)
+        status = ComputeQueueStatus(
+            observed_generation=entry.generation,
+            usage=usage or None,
+            tasks=QueueTasks(admitted=admitted, waiting=waiting),
+            spend=entry.spend,
+            summary=QueueSummary(
+                gpus=f"{sum(used.get(r, 0) for r in gpus)}/{sum(nominal[r] for r in gpus)}" if gpus else None,
+                spend=f"{spent}/{budget.amount:g} {budget.currency}" if budget else f"{spent} {entry.spend.currency}",
+            ),
+        )
+        body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        body["conditions"] = conditions
+        return body
+
+    def set_gauges(self) -> None:
+        """Queue gauges from the last status bodies, reserved capacity from the live reservations."""
+        m = self.metrics
+        seen: set[tuple[str, ...]] = set()
+
+        def put(gauge: str, labels: tuple[str, ...], value: float) -> None:
+            getattr(m, gauge).labels(*labels).set(value)
+            seen.add((gauge, *labels))
+
+        for name, (body, _) in self._written.items():
+            entry = self.tenancy.queues.items.get(name)
+            if entry is None or entry.spec is None:
+                continue
+            pool = entry.spec.pool
+            nominal = quota_amounts(entry.spec.nominal_quota)
+            used = {u["resource"]: u for u in body.get("usage", ())}
+            for r, n in nominal.items():
+                put("queue_quota", (name, pool, r), base_units(r, n))
+                u, b = _amount(r, used[r]["used"]), _amount(r, used[r]["borrowed"])
+                put("queue_usage", (name, pool, r), base_units(r, u))
+                put("queue_borrowed", (name, pool, r), base_units(r, b))
+            tasks = body.get("tasks", {})
+            put("queue_tasks", (name, "admitted"), tasks.get("admitted", 0))
+            put("queue_tasks", (name, "waiting"), tasks.get("waiting", 0))
+            put("queue_spend", (name, entry.spend.currency), entry.spend.amount)
+            budget = budget_of(entry.spec)
+            if budget is not None:
+                put("queue_budget", (name, budget.currency), budget.amount)
+        for held in self.tenancy.reservations:
+            for resource, amount in held.amounts.items():
+                if amount:
+                    put("reserved_capacity", (held.identifier, resource), base_units(resource, amount))
+        for gone in self._gauges - seen:
+            with contextlib.suppress(KeyError):
+                getattr(m, gone[0]).remove(*gone[1:])
+        self._gauges = seen
+
+
+def _amount(resource: str, text: str) -> int:
+    return cpu_millis(text) if resource == CPU else to_int_units(text)
+
+
+def _without_time(body: dict[str, Any]) -> dict[str, Any]:
+    spend = dict(body.get("spend") or {})
+    spend.pop("lastSettled", None)
+    conditions = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in body.get("conditions") or ()]
+    return {**body, "spend": spend, "conditions": conditions}
