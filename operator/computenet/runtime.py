@@ -18,6 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
+from computenet.logs.auth import Gate
+from computenet.logs.live_snapshot import live_snapshot
+from computenet.logs.server import Endpoint, serve, tls_context
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.pull_feed import PullFeed
 from computenet.members.reflector import Reflector
@@ -25,6 +28,7 @@ from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
 from computenet.metrics import Metrics
 from computenet.settings import Settings
+from computenet.tasks.access import MemberAccess
 from computenet.tasks.service import TaskService
 from computenet.views import identifier_views, pool_views
 
@@ -44,6 +48,7 @@ class Runtime:
     pools: dict[str, ComputePoolSpec] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _metrics_runner: web.AppRunner | None = None
+    _endpoint_runner: web.AppRunner | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -86,6 +91,7 @@ class Runtime:
         )
         runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
         await runtime._serve_metrics()
+        await runtime.serve_endpoint()
         return runtime
 
     async def _serve_metrics(self) -> None:
@@ -101,6 +107,21 @@ class Runtime:
         self._metrics_runner = runner
         logger.info("serving metrics on :%d/metrics", self.settings.metrics_port)
 
+    async def serve_endpoint(self) -> None:
+        """The HTTPS logs and snapshot endpoint (computenet.logs), when a certificate is configured."""
+        settings = self.settings
+        if not settings.endpoint_cert_file or not settings.endpoint_key_file:
+            logger.info("logs and snapshot endpoint off: set --endpoint-cert-file and --endpoint-key-file")
+            return
+        endpoint = Endpoint(
+            Gate(self.hub.client),
+            self.tasks.book,
+            MemberAccess(self.identifiers),
+            lambda: live_snapshot(self.identifiers, self.tasks.view.assumptions, self.pools),
+        )
+        context = tls_context(settings.endpoint_cert_file, settings.endpoint_key_file)
+        self._endpoint_runner = await serve(endpoint, settings.endpoint_port, context)
+
     async def stop(self) -> None:
         await self.tasks.close()
         await self.events.close()
@@ -111,5 +132,7 @@ class Runtime:
                 await t
         if self._metrics_runner is not None:
             await self._metrics_runner.cleanup()
+        if self._endpoint_runner is not None:
+            await self._endpoint_runner.cleanup()
         await self.registry.close()
         await self.hub.close()

@@ -33,6 +33,12 @@ class Settings:
     """Kubeconfig of the hub; empty means in-cluster (or $KUBECONFIG)."""
     metrics_port: int = 8080
     health_port: int = 8081
+    endpoint_port: int = 8443
+    """HTTPS port of the logs and placement-snapshot endpoint that `kubectl computenet` calls."""
+    endpoint_cert_file: str = ""
+    """TLS certificate (PEM) of that endpoint; empty (or no key file) leaves the endpoint off."""
+    endpoint_key_file: str = ""
+    """TLS private key (PEM) of that endpoint."""
     log_level: str = "INFO"
     status_coalesce_s: float = 0.5
     """Status writes for one object are at most this often; changes in between are merged."""
