@@ -35,7 +35,7 @@ class MemberRegistry:
         self._held_by: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self.on_connect: list[Callable[[MemberConnection], None]] = []
-        """Called for each new push connection before it starts (dispatch adds its Job watch here)."""
+        """Called for each new connection before it starts (dispatch adds its Job watch, or follows a pull store)."""
         self.pull: PullFeed | None = None
         """The hub watches that feed pull members; set by the runtime (pull identifiers need it)."""
 
@@ -65,7 +65,10 @@ class MemberRegistry:
         key = f"agent:{namespace}/{name}"
 
         async def connect() -> MemberConnection:
-            return feed.connection(namespace, name)
+            conn = feed.connection(namespace, name)
+            for hook in self.on_connect:
+                hook(conn)
+            return conn
 
         return await self._acquire(holder, key, connect)
 

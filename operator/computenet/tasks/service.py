@@ -30,6 +30,7 @@ from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
+from computenet.members.pull import PullConnection
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.tasks.admission import Pods, Tenancy, pods_by_node
@@ -105,6 +106,9 @@ class TaskService:
         )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
+        if isinstance(conn, PullConnection):  # its Jobs are watched through ComputeWork status on the hub
+            conn.jobs.subscribe(self.controller.on_jobs_changed)
+            return
         store = JobStore()
         conn.jobs = store  # type: ignore[attr-defined]
         store.subscribe(self.controller.on_jobs_changed)
