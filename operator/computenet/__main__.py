@@ -1,4 +1,6 @@
-"""The `computenet` command: `computenet run` starts the operator against the hub.
+"""The `computenet` command: `computenet run` starts the operator, `computenet agent` the member agent.
+
+The agent is pull mode's (see :mod:`computenet.agent`); the rest of this page is about the operator.
 
 With leader election (the default) the process first campaigns for the hub Lease and serves only
 health and `computenet_leader 0` while it stands by; it starts kopf and the operator's work once it
@@ -33,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the operator against the hub cluster")
     Settings.add_arguments(run)
+    from computenet.agent.cli import add_arguments
+
+    add_arguments(sub.add_parser("agent", help="run the member agent (pull mode) inside a member cluster"))
     return parser
 
 
@@ -114,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SettingsError as e:
             parser.error(str(e))
         run(settings)
+    elif args.command == "agent":
+        from computenet.agent.cli import main as agent_main
+
+        agent_main(args, parser.error)
     return 0
 
 

@@ -70,7 +70,7 @@ class PullConnection(MemberConnection):
         self.namespace = namespace
         self.name = name
         self.jobs = JobStore()
-        self.works = WorkClient(hub_client, namespace, name)
+        self.works = WorkClient(hub_client, namespace, name, self.jobs)
         self.lease: LeaseSeen | None = None
         self.last_report: dt.datetime | None = None
         self._nodes = NodeSink(self.state)

@@ -12,6 +12,7 @@ the Job the agent mirrored into the work's status.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -32,10 +33,14 @@ from computenet.api.constants import (
 )
 from computenet.dispatch.jobs import JobFacts, job_facts
 from computenet.dispatch.remote import MemberAnswer
+from computenet.dispatch.store import JobStore
 
 __all__ = ["WorkClient", "member_job", "work_facts"]
 
 _TIMEOUT_S = 15
+CONFIRM_TIMEOUT_S = 10.0
+"""How long a dispatch waits for the agent to report the Job it created (agents act within a second)."""
+_CONFIRM_POLL_S = 0.05
 _TRANSIENT = (aiohttp.ClientError, TimeoutError, OSError)
 
 
@@ -84,11 +89,29 @@ def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
 class WorkClient:
     """Create, adopt, read and delete ComputeWork for one agent (the RemoteJobs contract)."""
 
-    def __init__(self, client: ApiClient, namespace: str, agent: str) -> None:
+    def __init__(self, client: ApiClient, namespace: str, agent: str, jobs: JobStore) -> None:
         self.client = client
         self.namespace = namespace
         self.agent = agent
+        self.jobs = jobs
+        """The agent's Job store (fed from the works' status): where the agent's confirmation shows."""
         self._custom = CustomObjectsApi(client)
+
+    async def _confirmed(self, name: str) -> str:
+        """The member Job's UID once the agent reports it; MemberAnswer if it does not within the timeout."""
+        key = f"{self.namespace}/{name}"
+        deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT_S
+        while True:
+            facts = self.jobs.jobs.get(key)
+            if facts is not None and facts.uid:
+                return facts.uid
+            if asyncio.get_running_loop().time() > deadline:
+                raise MemberAnswer(
+                    None,
+                    f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
+                    f"within {CONFIRM_TIMEOUT_S:.0f}s",
+                )
+            await asyncio.sleep(_CONFIRM_POLL_S)
 
     def _work(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
         meta = manifest["metadata"]
@@ -102,9 +125,12 @@ class WorkClient:
         }
 
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
-        """Create the attempt's work, or adopt the one there; returns ('', adopted). Raises MemberAnswer.
+        """Create the attempt's work, or adopt the one there, and wait for its Job. Raises MemberAnswer.
 
-        The Job's UID is not known until the agent has created it; the work's status brings it.
+        Returns (the member Job's UID, adopted) once the agent has created the Job and said so in the
+        work's status, so that, as in push mode, a created dispatch means the Job exists in the member.
+        An agent that does not confirm within :data:`CONFIRM_TIMEOUT_S` is an answer that may change
+        (retryable); the retry finds the work there (409) and waits again.
         """
         work = self._work(manifest)
         name = work["metadata"]["name"]
@@ -112,7 +138,7 @@ class WorkClient:
             await self._custom.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, WORK.plural, work, _request_timeout=_TIMEOUT_S
             )
-            return "", False
+            return await self._confirmed(name), False
         except ApiException as e:
             if e.status != 409:
                 raise _answer(e) from None
@@ -124,7 +150,8 @@ class WorkClient:
             raise MemberAnswer(404, f"ComputeWork {self.namespace}/{name} was deleted while being adopted")
         if ((existing.get("metadata") or {}).get("labels") or {}).get(TASK_UID_LABEL) != uid:
             raise MemberAnswer(409, f"ComputeWork {self.namespace}/{name} exists and belongs to someone else")
-        return str(((existing.get("status") or {}).get("job") or {}).get("uid") or ""), True
+        job_uid = str(((existing.get("status") or {}).get("job") or {}).get("uid") or "")
+        return job_uid or await self._confirmed(name), True
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         try:

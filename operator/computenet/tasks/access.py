@@ -70,7 +70,10 @@ class MemberAccess:
         if store is None:
             return None
         label = label_value(identifier)
+        pull = isinstance(conn, PullConnection)
         for job in store.of_task(task_uid):
+            if pull and not job.uid:
+                continue  # a work whose Job the agent has not created yet: dispatch waits for it
             if job.attempt == attempt and job.identifier == label and not job.deleting:
                 return RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
         return None

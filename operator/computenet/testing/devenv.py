@@ -139,6 +139,121 @@ def register_members(fed: Federation, shapes: Sequence[MemberShape]) -> None:
     apply(hub, pool_manifest())
 
 
+# ---- pull members: an agent in the member reports to the hub ----
+
+AGENT_TIMING_ENV = {
+    "COMPUTENET_AGENT_REPORT_INTERVAL_S": "1",
+    "COMPUTENET_AGENT_LEASE_DURATION_S": "6",
+    "COMPUTENET_AGENT_RENEW_INTERVAL_S": "1.5",
+}
+"""Agents of the dev environment and the tests report every second and count as lost 6 s after their
+last renewal, so a loss is seen within a test; production defaults are 20 s, 40 s and 10 s."""
+
+
+def provider_namespace(member: Cluster) -> str:
+    return f"provider-{member.name}"
+
+
+def agent_name(member: Cluster) -> str:
+    return f"agent-{member.name}"
+
+
+@dataclass(frozen=True)
+class AgentProcess:
+    """A member agent running as a real process: it holds the member and a hub credential for its namespace."""
+
+    fed: Federation
+    member: Cluster
+    namespace: str
+    name: str
+    hub_kubeconfig: Path
+    log: Path
+
+    @property
+    def process(self) -> str:
+        return f"{self.member.name}/agent"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def token_kubeconfig(hub: Cluster, token: str, path: Path) -> Path:
+    """A kubeconfig for the hub with a bearer token (the hub's server and CA, no other credential)."""
+    admin = yaml.safe_load(hub.kubeconfig.read_text())
+    cluster = admin["clusters"][0]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [{"name": "agent", "user": {"token": token}}],
+        "contexts": [{"name": "hub", "context": {"cluster": cluster["name"], "user": "agent"}}],
+        "current-context": "hub",
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def service_account_token(hub: Cluster, namespace: str, account: str, duration: str = "24h") -> str:
+    """A token of a hub ServiceAccount through the TokenRequest API (`kubectl create token`)."""
+    return hub.kubectl("create", "token", account, "-n", namespace, f"--duration={duration}").stdout.strip()
+
+
+def grant_agent(hub: Cluster, namespace: str, name: str) -> None:
+    """The provider namespace and the agent's ServiceAccount, Role and RoleBinding (as approval makes them)."""
+    from computenet.members.pull_rbac import agent_access
+
+    apply(hub, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    apply(hub, *agent_access(namespace, name))
+
+
+def pull_identifier_manifest(
+    index: int, member: Cluster, shape: MemberShape, all_regions: Sequence[str], namespace: str, agent: str
+) -> dict[str, Any]:
+    """The identifier of a member in pull mode: its agent instead of a kubeconfig Secret."""
+    manifest = identifier_manifest(index, member, shape, all_regions)
+    manifest["spec"]["connection"] = {
+        "agent": {"namespace": namespace, "name": agent},
+        "targetNamespace": "computenet-workloads",
+    }
+    return manifest
+
+
+def start_agent(fed: Federation, member: Cluster, hub_kubeconfig: Path, namespace: str, name: str) -> AgentProcess:
+    """Start the member's agent (`computenet agent`) with the given hub credential."""
+    log = fed.state_dir / f"agent-{member.name}.log"
+    argv = [
+        sys.executable, "-m", "computenet", "agent",
+        f"--hub-kubeconfig={hub_kubeconfig}",
+        f"--kubeconfig={member.operator_kubeconfig}",
+        f"--namespace={namespace}",
+        f"--name={name}",
+        f"--cluster={member.name}",
+    ]  # fmt: skip
+    agent = AgentProcess(fed, member, namespace, name, hub_kubeconfig, log)
+    fed.supervisor.start(agent.process, argv, log, env={"PYTHONUNBUFFERED": "1", **AGENT_TIMING_ENV})
+    return agent
+
+
+def stop_agent(agent: AgentProcess, sig: signal.Signals = signal.SIGTERM) -> None:
+    agent.fed.supervisor.stop(agent.process, sig)
+
+
+def register_pull_member(fed: Federation, index: int, shape: MemberShape, regions: Sequence[str]) -> AgentProcess:
+    """Member `index` (1-based) in pull mode: member RBAC, the agent's hub access, the agent, its identifier."""
+    member = fed.members[index - 1]
+    namespace, name = provider_namespace(member), agent_name(member)
+    member.kubectl("apply", "-f", str(REPO / "deploy" / "member-rbac.yaml"))
+    grant_agent(fed.hub, namespace, name)
+    from computenet.members.pull_rbac import agent_account
+
+    token = service_account_token(fed.hub, namespace, agent_account(name))
+    hub_kubeconfig = token_kubeconfig(fed.hub, token, fed.state_dir / f"agent-{member.name}.hub.kubeconfig")
+    agent = start_agent(fed, member, hub_kubeconfig, namespace, name)
+    apply(fed.hub, pull_identifier_manifest(index, member, shape, regions, namespace, name))
+    return agent
+
+
 @dataclass(frozen=True)
 class OperatorProcess:
     """The operator running as a real process against the hub, as `make dev-up` leaves it."""

@@ -1,0 +1,319 @@
+"""The agent process: its member's watches, and three loops against the hub (work, report, Lease).
+
+Everything the agent writes to the hub is in its own namespace: the status of its ComputeWork, the
+status (report) of its ComputeAgent, and its Lease. Reports are coalesced: at most one write per
+report interval, and none when nothing placement reads has changed, so a thousand agents cost the
+hub a bounded number of writes however busy their members are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+
+from kubernetes.aio.client import ApiClient, BatchV1Api, CoordinationV1Api, CustomObjectsApi
+from kubernetes.aio.client.exceptions import ApiException
+
+from computenet import __version__
+from computenet.agent.plan import Create, Delete, JobView, MarkGone, Mirror, WorkView, job_view, plan, work_view
+from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
+from computenet.conditions import Cond, merge
+from computenet.dispatch.remote import MemberAnswer, RemoteJobs
+from computenet.members.connection import MemberConnection, utcnow
+from computenet.members.reflector import Reflector
+from computenet.members.report import build_report, report_body
+
+__all__ = ["Agent", "AgentTiming"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_MERGE = "application/merge-patch+json"
+
+
+@dataclass(frozen=True)
+class AgentTiming:
+    """How often the agent writes to the hub (seconds)."""
+
+    report_interval_s: float = 20.0
+    """At most one report write per interval, and only when it changed: 1,000 agents, at most 50 writes/s."""
+    lease_duration_s: int = 40
+    """The Lease's duration: the hub counts the agent lost this long after the last renewal it saw."""
+    renew_interval_s: float = 10.0
+    """How often the Lease is renewed (a quarter of its duration, as kubelet renews its node Lease)."""
+    resync_s: float = 10.0
+    """A reconcile pass runs at least this often, besides on every change."""
+
+
+class _Latest(Generic[T]):
+    """A reflector sink keeping the latest facts by key and telling `changed`."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        self.items: dict[str, T] = {}
+        self.synced = False
+        self._changed = changed
+
+    def replace(self, items: Mapping[str, T]) -> None:
+        self.items = dict(items)
+        self.synced = True
+        self._changed()
+
+    def upsert(self, key: str, item: T) -> None:
+        self.items[key] = item
+        self._changed()
+
+    def delete(self, key: str) -> None:
+        self.items.pop(key, None)
+        self._changed()
+
+
+def _by_name(works: Mapping[str, WorkView]) -> dict[str, WorkView]:
+    return {w.name: w for w in works.values()}
+
+
+class Agent:
+    """One agent: `namespace`/`name` on the hub, serving the member `member`."""
+
+    def __init__(
+        self,
+        hub: ApiClient,
+        member: ApiClient,
+        namespace: str,
+        name: str,
+        timing: AgentTiming = AgentTiming(),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.hub = hub
+        self.namespace = namespace
+        self.name = name
+        self.timing = timing
+        self.clock = clock
+        self.wake = asyncio.Event()
+        self.conn = MemberConnection("self", member.configuration.host, member)
+        self.jobs: _Latest[JobView] = _Latest(self.wake.set)
+        self.works: _Latest[WorkView] = _Latest(self.wake.set)
+        self.conn.add_reflector(
+            "jobs",
+            BatchV1Api(member).list_job_for_all_namespaces_without_preload_content,
+            job_view,
+            self.jobs,
+            label_selector=f"{AGENT_LABEL}={name}",
+        )
+        self._custom = CustomObjectsApi(hub)
+        self._coordination = CoordinationV1Api(hub)
+        self._remote = RemoteJobs(member)
+        self._work_watch = Reflector(
+            f"hub computeworks in {namespace}",
+            functools.partial(
+                self._custom.list_namespaced_custom_object_without_preload_content,
+                GROUP,
+                VERSION,
+                namespace,
+                WORK.plural,
+            ),
+            work_view,
+            self.works,
+            label_selector=f"{AGENT_LABEL}={name}",
+        )
+        self.reports_written = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        self.conn.start()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._work_watch.run(), name="work watch"),
+            loop.create_task(self._reconcile_loop(), name="reconcile"),
+            loop.create_task(self._report_loop(), name="report"),
+            loop.create_task(self._lease_loop(), name="lease"),
+        ]
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            for t in self._tasks:
+                t.cancel()
+            for t in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            await self.conn.stop()
+
+    # ---- work ----
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.timing.resync_s)
+            self.wake.clear()
+            try:
+                await self.reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad pass must not stop the agent; the next pass tries again
+                logger.exception("reconcile pass failed")
+
+    async def reconcile(self) -> None:
+        """One pass: create, mirror, mark gone and delete as :func:`~computenet.agent.plan.plan` says."""
+        synced = self.works.synced and self.jobs.synced
+        for action in plan(_by_name(self.works.items), self.jobs.items, synced):
+            if isinstance(action, Create):
+                await self._create(action.work)
+            elif isinstance(action, Mirror):
+                await self._write_work(
+                    action.work, Cond(ConditionType.APPLIED, True, action.reason, _applied(action.reason)), action.job
+                )
+            elif isinstance(action, MarkGone):
+                await self._confirm_gone(action.work)
+            elif isinstance(action, Delete):
+                await self._delete(action.namespace, action.name)
+
+    async def _create(self, work: WorkView) -> None:
+        manifest = dict(work.manifest)
+        meta = dict(manifest.get("metadata") or {})
+        meta["labels"] = {**(meta.get("labels") or {}), AGENT_LABEL: self.name}
+        manifest["metadata"] = meta
+        try:
+            uid, adopted = await self._remote.create(manifest)
+        except MemberAnswer as e:
+            if e.retryable:
+                logger.info("work %s: Job not created yet: %s", work.name, e.message)
+                cond = Cond(ConditionType.APPLIED, False, e.reason, e.message)
+            else:
+                cond = Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, e.message)
+            await self._write_work(work, cond, None)
+            return
+        reason = Reason.ADOPTED if adopted else Reason.CREATED
+        job = {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": uid}
+        logger.info("work %s: Job %s/%s %s", work.name, job["namespace"], job["name"], reason.lower())
+        await self._write_work(work, Cond(ConditionType.APPLIED, True, reason, _applied(reason)), job)
+
+    async def _confirm_gone(self, work: WorkView) -> None:
+        meta = work.manifest.get("metadata") or {}
+        try:
+            body = await self._remote.read(meta.get("namespace", ""), meta.get("name", ""))
+        except MemberAnswer as e:
+            logger.info("work %s: could not check its Job: %s", work.name, e.message)
+            return
+        if body is not None:
+            return  # it is there; the watch has not caught up yet
+        message = "the Job was deleted in the member before it finished; it is not created again"
+        await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.JOB_GONE, message), work.job)
+
+    async def _delete(self, namespace: str, name: str) -> None:
+        try:
+            if await self._remote.delete(namespace, name):
+                logger.info("deleted Job %s/%s: its work is gone from the hub", namespace, name)
+        except MemberAnswer as e:
+            logger.info("Job %s/%s not deleted yet: %s", namespace, name, e.message)
+
+    async def _write_work(self, work: WorkView, cond: Cond, job: Mapping[str, Any] | None) -> None:
+        previous = [{"type": ConditionType.APPLIED, "status": work.applied, "reason": work.applied_reason}]
+        conditions = merge([c for c in previous if c["status"]], [cond], self.clock())
+        status: dict[str, Any] = {"conditions": conditions}
+        if job is not None:
+            status["job"] = dict(job)
+        try:
+            await self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, self.namespace, WORK.plural, work.name, {"status": status}, _content_type=_MERGE
+            )
+        except ApiException as e:
+            if e.status != 404:  # a work deleted meanwhile needs no status
+                logger.warning("work %s: status not written (HTTP %s)", work.name, e.status)
+            return
+        key = f"{self.namespace}/{work.name}"
+        if key in self.works.items:  # what the hub holds now, before its watch says so
+            self.works.items[key] = replace(
+                work,
+                job=dict(job) if job is not None else work.job,
+                applied=cond.status_text,
+                applied_reason=cond.reason,
+            )
+
+    # ---- report ----
+
+    async def _report_loop(self) -> None:
+        last: dict[str, Any] | None = None
+        while True:
+            if self.conn.synced:
+                body = report_body(self.conn.state)
+                if body != last:
+                    try:
+                        await self.write_report(body)
+                        last = body
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:  # the hub may be away; the next interval tries again
+                        logger.warning("report not written: %s", _short(e))
+            await asyncio.sleep(self.timing.report_interval_s if last is not None else 0.5)
+
+    async def write_report(self, body: Mapping[str, Any]) -> None:
+        """Write one report into the agent's ComputeAgent status, creating the ComputeAgent if needed."""
+        patch = {"status": {"report": build_report(body, self.clock(), __version__)}}
+        try:
+            await self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, self.namespace, AGENT.plural, self.name, patch, _content_type=_MERGE
+            )
+        except ApiException as e:
+            if e.status != 404:
+                raise
+            agent = {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": AGENT.kind,
+                "metadata": {"name": self.name, "namespace": self.namespace},
+                "spec": {},
+            }
+            with contextlib.suppress(ApiException):  # 409: another writer made it first
+                await self._custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, AGENT.plural, agent)
+            await self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, self.namespace, AGENT.plural, self.name, patch, _content_type=_MERGE
+            )
+        self.reports_written += 1
+
+    # ---- heartbeat ----
+
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the hub may be away; renew again next time
+                logger.warning("Lease not renewed: %s", _short(e))
+            await asyncio.sleep(self.timing.renew_interval_s)
+
+    async def renew(self) -> None:
+        """Renew the agent's Lease (create it the first time)."""
+        now = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        spec = {"holderIdentity": self.name, "leaseDurationSeconds": self.timing.lease_duration_s, "renewTime": now}
+        try:
+            await self._coordination.patch_namespaced_lease(
+                self.name, self.namespace, {"spec": spec}, _content_type=_MERGE
+            )
+        except ApiException as e:
+            if e.status != 404:
+                raise
+            lease = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": {AGENT_LABEL: self.name}},
+                "spec": {**spec, "acquireTime": now},
+            }
+            await self._coordination.create_namespaced_lease(self.namespace, lease)  # type: ignore[arg-type]
+
+
+def _applied(reason: str) -> str:
+    if reason == Reason.ADOPTED:
+        return "the Job exists in the member (made by this agent before a restart) and is adopted"
+    return "the Job was created in the member"
+
+
+def _short(e: BaseException) -> str:
+    if isinstance(e, ApiException):
+        return f"HTTP {e.status} {e.reason}"
+    return f"{type(e).__name__}: {e}"[:200]

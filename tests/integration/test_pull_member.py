@@ -1,0 +1,160 @@
+"""Pull mode on the real hub and members: member-3 joins through its agent instead of a kubeconfig.
+
+The agent runs as a real process with a hub token limited to its provider namespace (a ServiceAccount
+token from the hub's TokenRequest API); the operator holds no credential for member-3. Tasks placed
+there run to Succeeded with the same status and events as on a push member; killing the agent is a
+lost member (its Lease expires), failover moves the work, and the agent removes the stale attempt
+when it comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from computenet.api.constants import AGENT_LABEL, TASK_UID_LABEL
+from computenet.testing import devenv
+from computenet.testing.federation import Cluster, Federation
+from computenet.testing.topology import default_shape
+from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, tasks, unique
+from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S
+from support.wait import eventually
+
+PULL_INDEX = 3
+REGION = "cn-north"
+
+
+def _regions() -> list[str]:
+    return [default_shape(i).region for i in range(1, 4)]
+
+
+def _identifier(hub: Cluster, name: str) -> dict[str, Any]:
+    return json.loads(hub.kubectl("get", "cid", name, "-o", "json").stdout)
+
+
+def _ready(hub: Cluster, name: str) -> dict[str, Any]:
+    """Ready as a pull member: Reachable through the agent's Lease, not through a kubeconfig."""
+    st = _identifier(hub, name).get("status") or {}
+    assert condition(st, "Reachable").get("message") == "the agent renews its Lease", condition(st, "Reachable")
+    assert condition(st, "Ready").get("status") == "True", condition(st, "Ready")
+    return st
+
+
+@pytest.fixture(scope="module")
+def pull_member(operator: devenv.OperatorProcess, federation: Federation) -> Iterator[devenv.AgentProcess]:
+    """member-3 in pull mode for this module; in push mode again afterwards."""
+    agent = devenv.register_pull_member(federation, PULL_INDEX, default_shape(PULL_INDEX), _regions())
+    member = federation.members[PULL_INDEX - 1]
+    try:
+        eventually(lambda: _ready(federation.hub, member.name), timeout=STATE_S)
+        yield agent
+    finally:
+        if agent.process in federation.supervisor.names():
+            devenv.stop_agent(agent)
+        push = devenv.identifier_manifest(PULL_INDEX, member, default_shape(PULL_INDEX), _regions())
+        devenv.apply(federation.hub, push)
+
+
+def _works(hub: Cluster, namespace: str) -> list[dict[str, Any]]:
+    return json.loads(hub.kubectl("get", "computeworks", "-n", namespace, "-o", "json").stdout)["items"]
+
+
+def test_pull_identifier_reports_the_members_nodes_like_push(pull_member: devenv.AgentProcess, hub: Cluster) -> None:
+    st = _ready(hub, pull_member.member.name)
+    assert st["nodes"] == {"total": 10, "ready": 10, "schedulable": 10}
+    assert st["accelerators"]["NVIDIA-L40S"]["allocatable"] == 16
+    assert st["accelerators"]["NVIDIA-L40S"]["largestFreeSlot"] == 4
+    assert condition(st, "Reachable")["reason"] == "Reachable"
+    report = json.loads(
+        hub.kubectl("get", "computeagent", pull_member.name, "-n", pull_member.namespace, "-o", "json").stdout
+    )["status"]["report"]
+    assert len(report["nodes"]) == 10
+
+
+def test_task_runs_through_the_agent_to_succeeded_with_push_status_and_events(
+    pull_member: devenv.AgentProcess, hub: Cluster, federation: Federation
+) -> None:
+    name = unique("pulled")
+    apply(hub, task(name, gpus=4, models=["NVIDIA-L40S"], run="2s", regions=[REGION]))
+    st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+    assert st["placement"]["identifier"] == pull_member.member.name
+    assert st["placement"]["acceleratorModel"] == "NVIDIA-L40S"
+    assert condition(st, "Dispatched")["status"] == "True"
+    assert st["usage"]["gpuSeconds"] >= 4
+    assert st["cost"]["amount"] > 0
+    uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+    ((member, job),) = remote_jobs(federation)[uid]
+    assert member == pull_member.member.name
+    assert job["metadata"]["name"] == st["remote"]["name"]
+    assert job["metadata"]["labels"][AGENT_LABEL] == pull_member.name
+    assert st["remote"]["uid"] == job["metadata"]["uid"]
+    (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
+    assert work["metadata"]["name"] == job["metadata"]["name"]
+    assert condition(work["status"], "Applied")["reason"] == "Created"
+    assert work["status"]["job"]["succeeded"] == 1
+    reasons = eventually(lambda: (r := events(hub, name)) and {"Dispatched", "JobSucceeded"} <= set(r) and r)
+    assert sorted(reasons) == ["Dispatched", "JobSucceeded"]
+
+
+def test_lost_agent_fails_over_and_its_stale_jobs_go_when_it_returns(
+    pull_member: devenv.AgentProcess, hub: Cluster, federation: Federation
+) -> None:
+    victim = pull_member.member
+    label = unique("pullover")
+    objs = [task(f"{label}-{i}", cpu="100m", run="30s", grace=5, regions=[REGION]) for i in range(3)]
+    for o in objs:
+        o["metadata"]["labels"] = {"batch": label}
+    apply(hub, *objs)
+    selector = f"batch={label}"
+    eventually(
+        lambda: [(t.get("status") or {}).get("phase") for t in tasks(hub, selector=selector)] == ["Running"] * 3,
+        timeout=JOB_S,
+    )
+    for o in objs:  # from now on they may run anywhere (the required region forbids a failover target)
+        hub.kubectl(
+            "patch", "ctask", o["metadata"]["name"], "--type=json",
+            "-p", '[{"op":"replace","path":"/spec/constraints","value":{"regions":{"preferred":["' + REGION + '"]}}}]',
+        )  # fmt: skip
+    before = {t["metadata"]["uid"] for t in tasks(hub, selector=selector)}
+    devenv.stop_agent(pull_member, signal.SIGKILL)
+    lost = eventually(
+        lambda: (c := condition(_identifier(hub, victim.name)["status"], "Reachable"))["status"] == "False" and c,
+        timeout=MEMBER_DOWN_S,
+    )
+    assert lost["reason"] == "AgentLeaseExpired"
+    try:
+        moved = eventually(
+            lambda: (
+                all(
+                    (t.get("status") or {}).get("attempt") == 2
+                    and (t["status"].get("placement") or {}).get("identifier") != victim.name
+                    and t["status"].get("phase") in ("Running", "Succeeded")
+                    for t in tasks(hub, selector=selector)
+                )
+                and tasks(hub, selector=selector)
+            ),
+            timeout=MEMBER_DOWN_S + JOB_S,
+        )
+        assert all("Requeued" in events(hub, t["metadata"]["name"]) for t in moved)
+        # The hub removed the stale attempts' work at once; their Jobs still run in the member, unreachable.
+        assert not [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] in before]
+        stale = [uid for uid in before if victim.name in [m for m, _ in remote_jobs(federation).get(uid, [])]]
+        assert sorted(stale) == sorted(before)
+    finally:
+        devenv.start_agent(federation, victim, pull_member.hub_kubeconfig, pull_member.namespace, pull_member.name)
+
+    def stale_gone() -> bool:
+        jobs = remote_jobs(federation)
+        for uid in before:
+            members = [m for m, _ in jobs.get(uid, [])]
+            assert victim.name not in members, (uid, members)
+        return True
+
+    eventually(stale_gone, timeout=STATE_S)
+    eventually(lambda: _ready(hub, victim.name), timeout=STATE_S)
+    for t in tasks(hub, selector=selector):
+        assert status(hub, t["metadata"]["name"])["attempt"] == 2
