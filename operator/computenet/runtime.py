@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -18,6 +19,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
+from computenet.inventory.facts import facts_of
+from computenet.inventory.hub_profiles import HubProfiles
+from computenet.inventory.profile import IdentifierFacts
+from computenet.inventory.publisher import ProfilePublisher
 from computenet.logs.auth import Gate
 from computenet.logs.live_snapshot import live_snapshot
 from computenet.logs.server import Endpoint, serve, tls_context
@@ -90,9 +95,25 @@ class Runtime:
             secrets,
         )
         runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
+        if settings.cluster_profiles:
+            runtime._tasks.append(asyncio.create_task(runtime._profile_publisher().run(), name="ClusterProfiles"))
         await runtime._serve_metrics()
         await runtime.serve_endpoint()
         return runtime
+
+    def _profile_publisher(self) -> ProfilePublisher:
+        """The Cluster Inventory API publisher (computenet.inventory), reading the tracked identifiers."""
+        namespace = self.settings.cluster_profile_namespace or self.settings.namespace
+        identifiers = self.identifiers
+
+        def facts() -> Iterator[IdentifierFacts]:
+            for item in list(identifiers.items.values()):
+                found = facts_of(item)
+                if found is not None:
+                    yield found
+
+        hub = HubProfiles(self.hub.client, namespace)
+        return ProfilePublisher(hub, facts, identifiers.changed, self.settings.cluster_manager_name)
 
     async def _serve_metrics(self) -> None:
         async def metrics(_: web.Request) -> web.Response:

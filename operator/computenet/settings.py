@@ -58,6 +58,12 @@ class Settings:
     """The leader exits when it could not renew the Lease for this long."""
     leader_retry_period_s: float = 1.0
     """Time between attempts to acquire or renew the Lease."""
+    cluster_profiles: bool = True
+    """Publish Ready identifiers as ClusterProfiles (multicluster.x-k8s.io) while the hub has that CRD."""
+    cluster_profile_namespace: str = ""
+    """Namespace of the published ClusterProfiles; empty means `namespace`."""
+    cluster_manager_name: str = "computenet"
+    """This operator's name as a cluster manager: spec.clusterManager.name and the x-k8s.io/cluster-manager label."""
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -101,6 +107,8 @@ class Settings:
                 ) from None
             if not self.leader_lease_name:
                 raise SettingsError("--leader-lease-name must not be empty")
+        if self.cluster_profiles and not self.cluster_manager_name:
+            raise SettingsError("--cluster-manager-name must not be empty while --cluster-profiles is on")
 
     def leader_timing(self) -> Timing:
         return Timing(self.leader_lease_duration_s, self.leader_renew_deadline_s, self.leader_retry_period_s)

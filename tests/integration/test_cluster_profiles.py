@@ -1,0 +1,283 @@
+"""The Cluster Inventory API on the real hub: the operator publishes its identifiers as ClusterProfiles.
+
+The upstream ClusterProfile CRD (hack/upstream/, sigs.k8s.io/cluster-inventory-api v0.1.2) is installed
+while the session's operator already runs without it: the operator starts publishing on its own.
+A kubectl watch records every event of the published profiles from then on, so the tests count the
+operator's writes instead of sleeping: the rate KEP-4322 asks (one update per 30 s per profile) is
+checked over everything the module saw.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from computenet.inventory.model import (
+    CRD_NAME,
+    LABEL_CLUSTER_MANAGER,
+    PROPERTY_ACCELERATORS_PREFIX,
+    PROPERTY_PRICE_CPU,
+    PROPERTY_REGION,
+    PROPERTY_URI,
+)
+from computenet.inventory.publisher import CRD_POLL_MAX_S
+from computenet.inventory.throttle import KEP_MIN_UPDATE_INTERVAL_S
+from computenet.testing import devenv
+from computenet.testing.federation import Cluster, Federation
+from computenet.testing.topology import default_shape
+from support.timeouts import STATE_S
+from support.wait import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+UPSTREAM_CRD = REPO / "hack" / "upstream" / "multicluster.x-k8s.io_clusterprofiles.yaml"
+NAMESPACE = devenv.NAMESPACE
+MANAGER = "computenet"
+ARRIVAL_JITTER_S = 2.0
+"""Events are timed when the watch delivers them; two deliveries can be late by different amounts."""
+UPDATE_S = KEP_MIN_UPDATE_INTERVAL_S + STATE_S
+"""An update the rate holds back is written within one interval, then seen within STATE_S."""
+
+
+@dataclass
+class Event:
+    at: float
+    type: str
+    name: str
+    resource_version: str
+    obj: dict[str, Any]
+
+
+@dataclass
+class Recorder:
+    """Every watch event of this manager's ClusterProfiles, as `kubectl get -w` delivers them."""
+
+    process: subprocess.Popen[str]
+    events: list[Event] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self) -> None:
+        decoder = json.JSONDecoder()
+        buffer = ""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            buffer += line
+            try:
+                event, end = decoder.raw_decode(buffer.lstrip())
+            except ValueError:
+                continue
+            buffer = buffer.lstrip()[end:]
+            obj = event["object"]
+            meta = obj["metadata"]
+            with self.lock:
+                self.events.append(
+                    Event(time.monotonic(), event["type"], meta["name"], meta.get("resourceVersion", ""), obj)
+                )
+
+    def of(self, name: str, *types: str) -> list[Event]:
+        with self.lock:
+            return [e for e in self.events if e.name == name and (not types or e.type in types)]
+
+    def names(self) -> set[str]:
+        with self.lock:
+            return {e.name for e in self.events}
+
+
+def profile(hub: Cluster, name: str) -> dict[str, Any] | None:
+    out = hub.kubectl("get", "clusterprofiles", "-n", NAMESPACE, name, "-o", "json", check=False)
+    if out.returncode != 0:
+        assert "NotFound" in out.stderr, out.stderr
+        return None
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
+
+
+def properties(obj: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in (obj.get("status") or {}).get("properties") or ()}
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or ()}
+
+
+def identifier(hub: Cluster, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(hub.kubectl("get", "computeidentifier", name, "-o", "json").stdout)
+    return found
+
+
+@pytest.fixture(scope="module")
+def inventory(operator: devenv.OperatorProcess, federation: Federation) -> Iterator[Recorder]:
+    """The upstream CRD installed after the operator started, and a watch on the published profiles."""
+    hub = federation.hub
+    said = "the hub has no clusterprofiles.multicluster.x-k8s.io CRD"
+    eventually(lambda: said in operator.log_text(), timeout=STATE_S)
+    assert operator.log_text().count(said) == 1, "the missing CRD is said once, not on every look"
+    hub.kubectl("apply", "--server-side", "-f", str(UPSTREAM_CRD))
+    hub.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+    process = subprocess.Popen(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(hub.kubeconfig),
+            "get",
+            "clusterprofiles",
+            "-n",
+            NAMESPACE,
+            "-l",
+            f"{LABEL_CLUSTER_MANAGER}={MANAGER}",
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    recorder = Recorder(process)
+    reader = threading.Thread(target=recorder.read, daemon=True)
+    reader.start()
+    try:
+        yield recorder
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+        hub.kubectl("delete", "--ignore-not-found", "--wait=true", f"crd/{CRD_NAME}")
+        gone = "CRD is gone from the hub: ClusterProfiles are no longer published"
+        eventually(lambda: gone in operator.log_text(), timeout=STATE_S)
+
+
+def test_every_ready_identifier_appears_as_a_cluster_profile(inventory: Recorder, federation: Federation) -> None:
+    hub = federation.hub
+    members = [m.name for m in federation.members]
+
+    def all_published() -> dict[str, dict[str, Any]]:
+        found = {name: profile(hub, name) for name in members}
+        missing = [n for n, p in found.items() if p is None or not properties(p)]
+        assert not missing, f"no profile (with properties) yet for {missing}"
+        return {n: p for n, p in found.items() if p is not None}
+
+    published = eventually(all_published, timeout=CRD_POLL_MAX_S + STATE_S)
+    for name, obj in published.items():
+        spec = identifier(hub, name)["spec"]
+        assert obj["metadata"]["labels"][LABEL_CLUSTER_MANAGER] == MANAGER
+        assert obj["spec"] == {"displayName": spec["uri"], "clusterManager": {"name": MANAGER}}
+        props = properties(obj)
+        assert props[PROPERTY_URI] == spec["uri"]
+        assert props[PROPERTY_REGION] == spec["region"]
+        assert props[PROPERTY_PRICE_CPU] == "0.04"
+        assert conditions(obj) == {"ControlPlaneHealthy": "True", "Joined": "True"}
+
+    # Accelerator counts are what the identifier's status says its nodes can allocate.
+    status = identifier(hub, members[0])["status"]
+    expected = {model: str(a["allocatable"]) for model, a in status["accelerators"].items() if a["allocatable"]}
+    props = properties(published[members[0]])
+    assert expected, "member-1 has accelerators in the test topology"
+    assert {
+        k.removeprefix(PROPERTY_ACCELERATORS_PREFIX): v
+        for k, v in props.items()
+        if k.startswith(PROPERTY_ACCELERATORS_PREFIX)
+    } == expected
+
+
+def test_a_changed_identifier_is_reflected_at_the_rate_the_kep_allows(
+    inventory: Recorder, federation: Federation
+) -> None:
+    hub = federation.hub
+    name = federation.members[1].name
+    eventually(
+        lambda: profile(hub, name) is not None and properties(profile(hub, name) or {}),
+        timeout=CRD_POLL_MAX_S + STATE_S,
+    )
+
+    def price(value: float) -> None:
+        patch = {"spec": {"pricing": {"perCpuCoreHour": value}}}
+        hub.kubectl("patch", "computeidentifier", name, "--type=merge", "-p", json.dumps(patch))
+
+    def says(value: str) -> Event:
+        found = [e for e in inventory.of(name, "MODIFIED") if properties(e.obj).get(PROPERTY_PRICE_CPU) == value]
+        assert found, f"no write of {name} with price {value} yet"
+        return found[0]
+
+    try:
+        price(0.05)
+        first = eventually(lambda: says("0.05"), timeout=UPDATE_S)
+        price(0.06)  # at once: the rate must hold this one back
+        second = eventually(lambda: says("0.06"), timeout=UPDATE_S)
+        assert second.at - first.at >= KEP_MIN_UPDATE_INTERVAL_S - ARRIVAL_JITTER_S
+    finally:
+        price(0.04)
+    # Over everything the watch saw so far: at most one status write per interval and profile (the
+    # create itself carries no status: its first status write is the first MODIFIED).
+    for seen in sorted(inventory.names()):
+        writes = [e.at for e in inventory.of(seen, "MODIFIED")]
+        gaps = [b - a for a, b in itertools.pairwise(writes)]
+        assert all(g >= KEP_MIN_UPDATE_INTERVAL_S - ARRIVAL_JITTER_S for g in gaps), (seen, gaps)
+
+
+def test_a_removed_identifier_takes_its_profile_with_it(
+    inventory: Recorder, federation: Federation, member: Cluster
+) -> None:
+    hub = federation.hub
+    name = "inventory-member-1-h100"
+    manifest = devenv.identifier_manifest(1, member, default_shape(1), ["cn-east"])
+    manifest["metadata"] = {"name": name}  # no pool label: the partition overlaps member-1
+    manifest["spec"]["uri"] = "cpi://east-cloud/cn-east/member-1/inventory-h100"
+    manifest["spec"]["connection"]["nodeSelector"] = {"matchLabels": {"computenet.io/node-group": "h100"}}
+    devenv.apply(hub, manifest)
+    try:
+        eventually(lambda: properties(profile(hub, name) or {}).get(PROPERTY_URI) == manifest["spec"]["uri"])
+    finally:
+        hub.kubectl("delete", "computeidentifier", name, "--ignore-not-found")
+    eventually(lambda: profile(hub, name) is None)
+    eventually(lambda: [e.type for e in inventory.of(name, "ADDED", "DELETED")] == ["ADDED", "DELETED"])
+
+
+def test_another_managers_profiles_are_never_touched(
+    inventory: Recorder, operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    hub = federation.hub
+    name = "inventory-taken"
+    # Another manager's profile under the name an identifier is about to get, and one more beside it.
+    foreign = [
+        {
+            "apiVersion": "multicluster.x-k8s.io/v1alpha1",
+            "kind": "ClusterProfile",
+            "metadata": {"name": n, "namespace": NAMESPACE, "labels": {LABEL_CLUSTER_MANAGER: "other"}},
+            "spec": {"displayName": n, "clusterManager": {"name": "other"}},
+        }
+        for n in (name, "other-cluster")
+    ]
+    devenv.apply(hub, *foreign)
+
+    def versions() -> dict[str, str]:
+        out = hub.kubectl(
+            "get", "clusterprofiles", "-n", NAMESPACE, "-l", f"{LABEL_CLUSTER_MANAGER}=other", "-o", "json"
+        )
+        return {o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in json.loads(out.stdout)["items"]}
+
+    before = versions()
+    manifest = devenv.identifier_manifest(3, federation.members[2], default_shape(3), ["cn-east"])
+    manifest["metadata"] = {"name": name}
+    manifest["spec"]["uri"] = manifest["spec"]["uri"] + "-taken"
+    devenv.apply(hub, manifest)
+    said = f"ClusterProfile {NAMESPACE}/{name} belongs to cluster manager 'other'"
+    try:
+        eventually(lambda: said in operator.log_text(), timeout=STATE_S)
+        assert versions() == before
+        assert inventory.of(name) == [], "nothing of this manager's was ever written under that name"
+    finally:
+        hub.kubectl("delete", "computeidentifier", name, "--ignore-not-found")
+        hub.kubectl("delete", "clusterprofile", "-n", NAMESPACE, name, "other-cluster", "--ignore-not-found")
+    assert operator.log_text().count(said) == 1, "the clash is said once, not on every pass"
