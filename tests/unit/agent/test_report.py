@@ -1,0 +1,130 @@
+"""A report carries a member's state to the hub and back without changing what placement reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from members.builders import node, pod
+
+from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
+from computenet.members.capacity import model_of, summarize
+from computenet.members.facts import node_facts, pod_facts
+from computenet.members.pull import PullConnection
+from computenet.members.report import build_report, report_body, report_facts
+from computenet.members.state import MemberState, NodeSink, PodSink
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+TASK = {TASK_UID_LABEL: "uid-1", ATTEMPT_LABEL: "1"}
+
+
+def _state(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> MemberState:
+    state = MemberState()
+    NodeSink(state).replace({n["metadata"]["name"]: node_facts(n) for n in nodes})
+    facts = {p["metadata"]["name"]: pod_facts(p) for p in pods}
+    PodSink(state).replace({k: v for k, v in facts.items() if v is not None})
+    return state
+
+
+def _through_the_hub(state: MemberState, when: dt.datetime = NOW) -> MemberState:
+    agent_object = {"status": {"report": build_report(report_body(state), when, "test")}}
+    facts = report_facts(agent_object)
+    assert facts is not None
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]  # no client needed
+    conn.apply_report(facts)
+    return conn.state
+
+
+def _capacity(state: MemberState) -> Any:
+    return summarize(state.nodes.values(), state.requested_on, model_of)
+
+
+CASES = [
+    pytest.param([node("n1").gpus(8, "NVIDIA-H100").build()], [], id="an idle GPU node"),
+    pytest.param(
+        [node("n1").gpus(8, "NVIDIA-H100").build(), node("n2").gpus(8, "NVIDIA-H100").build()],
+        [pod("a", "n1", gpus=6), pod("b", "n2", gpus=2, cpu="3"), pod("c", None, gpus=1)],
+        id="fragmented GPUs and a pod waiting for a node",
+    ),
+    pytest.param(
+        [node("n1").cordoned().build(), node("n2").not_ready().build(), node("n3").taint("gpu", "NoSchedule").build()],
+        [pod("a", "n3", cpu="2", labels=TASK)],
+        id="cordoned, not ready and tainted nodes with a dispatched pod",
+    ),
+]
+
+
+@pytest.mark.parametrize(("nodes", "pods"), CASES)
+def test_the_hub_reads_the_same_capacity_the_agent_saw(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
+    agent = _state(nodes, pods)
+    hub = _through_the_hub(agent)
+    assert hub.nodes == agent.nodes
+    assert hub.requested == agent.requested
+    assert hub.bound_by_task == agent.bound_by_task
+    assert _capacity(hub) == _capacity(agent)
+
+
+def test_dispatched_pods_keep_their_attempt_and_why_they_wait() -> None:
+    waiting = pod("w", None, labels=TASK)
+    waiting["status"]["conditions"] = [
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": "0/1 nodes are available",
+            "lastTransitionTime": "2026-11-30T11:58:00Z",
+        }
+    ]
+    hub = _through_the_hub(_state([node("n1").build()], [waiting, pod("r", "n1", labels=TASK)]))
+    (stuck,) = [p for p in hub.pods_of_task("uid-1") if p.node is None]
+    assert (stuck.attempt, stuck.unschedulable_message) == ("1", "0/1 nodes are available")
+    assert stuck.unschedulable_since == dt.datetime(2026, 11, 30, 11, 58, tzinfo=dt.UTC)
+    assert hub.bound_by_task == {"uid-1": 1}
+
+
+def test_a_later_report_changes_only_the_nodes_that_changed() -> None:
+    agent = _state([node("n1").build(), node("n2").build()], [pod("a", "n1")])
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]
+    first = report_facts({"status": {"report": build_report(report_body(agent), NOW, "t")}})
+    assert first is not None
+    conn.apply_report(first)
+    changed: list[frozenset[str] | None] = []
+    conn.state.subscribe(changed.append)
+    PodSink(agent).upsert("b", pod_facts(pod("b", "n2", cpu="2")))  # type: ignore[arg-type]
+    later = report_facts({"status": {"report": build_report(report_body(agent), NOW + dt.timedelta(seconds=20), "t")}})
+    assert later is not None
+    conn.apply_report(later)
+    assert changed == [frozenset({"n2"})]
+    assert conn.state.requested == agent.requested
+
+
+def test_an_older_report_read_after_a_newer_one_is_ignored() -> None:
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]
+    newer = report_facts({"status": {"report": build_report(report_body(_state([node("n1").build()], [])), NOW, "t")}})
+    older_state = _state([node("n1").build(), node("n2").build()], [])
+    older = report_facts(
+        {"status": {"report": build_report(report_body(older_state), NOW - dt.timedelta(seconds=1), "t")}}
+    )
+    assert newer is not None
+    assert older is not None
+    conn.apply_report(newer)
+    conn.apply_report(older)
+    assert set(conn.state.nodes) == {"n1"}
+
+
+def test_unchanged_state_gives_an_equal_body_so_nothing_is_written() -> None:
+    state = _state([node("n1").build()], [pod("a", "n1")])
+    assert report_body(state) == report_body(state)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param({}, id="no status"),
+        pytest.param({"status": {"report": None}}, id="no report yet"),
+        pytest.param({"status": {"report": {"nodes": []}}}, id="a report without its time"),
+    ],
+)
+def test_an_object_without_a_readable_report_gives_none(obj: dict[str, Any]) -> None:
+    assert report_facts(obj) is None
