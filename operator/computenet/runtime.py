@@ -28,6 +28,7 @@ from computenet.logs.live_snapshot import live_snapshot
 from computenet.logs.server import Endpoint, serve, tls_context
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.pull_feed import PullFeed
+from computenet.members.pull_registration import Registrar
 from computenet.members.reflector import Reflector
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
@@ -95,6 +96,7 @@ class Runtime:
             secrets,
         )
         runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
+        runtime._tasks.append(asyncio.create_task(Registrar(hub.client).run(), name="agent registration"))
         if settings.cluster_profiles:
             runtime._tasks.append(asyncio.create_task(runtime._profile_publisher().run(), name="ClusterProfiles"))
         await runtime._serve_metrics()
