@@ -11,8 +11,8 @@
    charged to its queue before the next decision, as ``placement.queue.schedule`` does;
 5. a task that fits neither quota nor capacity may preempt, under its queue's policy, the fewest
    tasks on one member (``preemption``) and then holds that member while they leave;
-6. a task waiting for capacity longer than its queue's ``reserve_after_s`` holds the member where it
-   fits soonest.
+6. a task waiting (for quota or capacity) longer than its queue's ``reserve_after_s`` holds the member
+   where it fits soonest, and its queue's quota for it: smaller tasks of its queue stop taking either.
 
 Tasks without a queue skip 1, 2, 5 and 6 and go first, in priority then age order: with no queue
 at all, a cycle decides exactly what ``placement.queue.schedule`` decides.
@@ -125,9 +125,10 @@ def admit(
         if h.queue in ledger.queues:
             ledger.charge(h.queue, h.amounts)
     _keep_reservations(reservations, waiting, now)
-    for r in reservations:  # a preemptor's quota is held for it while its victims leave
-        queue = next((w.queue for w in waiting if w.demand.uid == r.holder), None)
-        if r.preempting and queue in ledger.queues:
+    queue_of = {w.demand.uid: w.queue for w in waiting}
+    for r in reservations:  # a holder's quota is kept for it too, or its own queue's small tasks take it
+        queue = queue_of.get(r.holder)
+        if queue is not None and queue in ledger.queues:
             ledger.charge(queue, r.amounts)
     run = _Cycle(ledger, queues, snapshot, assumptions, reservations, holders, now, clock)
     groups: dict[str, list[Waiting]] = {}
@@ -181,13 +182,12 @@ class _Cycle:
     def decide(self, queue: str | None, w: Waiting) -> Verdict:
         demand = w.demand
         held = self.reservations.get(demand.uid)
-        if queue is not None and held is not None and held.preempting:
+        if queue is not None and held is not None:
             self.ledger.charge(queue, held.amounts, -1)  # charged afresh below if placed
         verdict = self._decide(queue, w, held)
-        if queue is not None and held is not None and held.preempting and not verdict.placed:
-            kept = self.reservations.get(demand.uid)
-            if kept is not None and kept.preempting:
-                self.ledger.charge(queue, kept.amounts)
+        kept = self.reservations.get(demand.uid)
+        if queue is not None and kept is not None and kept is held and not verdict.placed:
+            self.ledger.charge(queue, kept.amounts)  # still held: new holds charge themselves
         return verdict
 
     def _decide(self, queue: str | None, w: Waiting, held: Reservation | None) -> Verdict:
@@ -233,7 +233,7 @@ class _Cycle:
             self.reservations.hold(hold)
             self.ledger.charge(queue, amounts)
             return Verdict(demand, queue, decision, line, choice.victims, hold)
-        if blocked is None and held is None:
+        if held is None:
             held = self._reserve(queue, w, closed)
         return Verdict(demand, queue, decision, line, reservation=held, closed=shut)
 
@@ -295,12 +295,13 @@ class _Cycle:
         ahead = [h for h in self._in_pool(demand, closed) if h.priority <= demand.priority]
         ahead.sort(key=lambda h: (h.priority, -h.admitted, h.uid))
         self.preemptions_left -= 1
-        choice = choose(ahead, self._fits(None, demand))
+        choice = choose(ahead, self._fits(queue, demand))
         if choice is None:
             return None
         amounts = request_of(demand, self._model_on(choice, demand))
         hold = Reservation(demand.uid, _key(demand), choice.identifier, demand.priority, self.now, False, amounts)
         self.reservations.hold(hold)
+        self.ledger.charge(queue, amounts)  # its quota is held with the member (see ``decide``)
         return hold
 
     def _in_pool(self, demand: Demand, closed: Mapping[str, Reservation]) -> list[Holder]:

@@ -80,7 +80,7 @@ class Blocked:
         else:
             asked = bare(self.resource, self.asked)
             line = f"queue {self.queue} short of quota for {self.resource}: {pair}, {asked} asked"
-        if self.limit > self.nominal:
+        if self.limit > max(self.used, self.nominal):
             line += f", borrowing up to {bare(self.resource, self.limit)}"
         return line
 

@@ -10,7 +10,9 @@ Two kinds, one rule:
   nominated node), so the freed capacity is not taken by someone else, the victims included.
 
 While a task holds a member, no other task of the same or a lower priority is placed there; higher
-priorities still are. The hold is on the whole member, not on single nodes: simpler to reason about
+priorities still are (a preemptor's member is closed to every other task). The holder's request
+also stays charged to its queue's quota, so the queue's smaller tasks cannot take the quota it waits
+for either. The hold is on the whole member, not on single nodes: simpler to reason about
 and never lets a small task split the slots the gang needs, at the price of idling the member's
 other free capacity until the holder runs. A reservation ends when its holder is placed, deleted,
 or no longer waiting.
@@ -65,7 +67,9 @@ class Reservations:
 
     def closed_to(self, uid: str, priority: int) -> dict[str, Reservation]:
         """Members held for other tasks of ``priority`` or higher: ``uid`` must not be placed there."""
-        return {r.identifier: r for r in self._held.values() if r.holder != uid and r.priority >= priority}
+        return {
+            r.identifier: r for r in self._held.values() if r.holder != uid and (r.preempting or r.priority >= priority)
+        }
 
     def __iter__(self) -> Iterator[Reservation]:
         return iter(list(self._held.values()))

@@ -208,3 +208,21 @@ def test_a_queue_over_budget_admits_nothing_and_says_so() -> None:
     got = run([Waiting(gpus("a1", 1), "team-a")], qs=qs)
     assert got["a1"].decision is None
     assert got["a1"].message == "queue team-a over budget: spent 120.00 of 100.00 USD this month"
+
+
+def test_a_starving_gang_blocked_by_its_own_queues_quota_holds_that_quota_too() -> None:
+    qs = queues(team("team-a", 32, borrowing_limit={H100: 0}, reserve_after_s=60.0))
+    holders = [running(f"s{i}", "team-a", "m1" if i < 4 else "m2", [(*NODE_OF[i], 4)]) for i in range(7)]
+    gang = gpus("gang", 8, 2, created=0.0)
+    small = Waiting(gpus("small", 4, created=5.0), "team-a", since=5.0)
+    reservations = Reservations()
+    got = run([Waiting(gang, "team-a", since=0.0), small], holders, qs, reservations)
+    assert got["gang"].blocked.startswith("queue team-a short of quota")
+    held = reservations.get("gang")
+    assert held is not None
+    assert held.identifier == "m2"  # three tasks must finish there (quota and nodes), four on m1
+    assert not got["small"].placed  # 28 held + 16 kept for the gang: no room in the quota
+    assert got["small"].blocked == "queue team-a at quota for NVIDIA-H100-80GB-HBM3: 44/32 GPUs"
+
+
+NODE_OF = [("c1", "n1"), ("c1", "n1"), ("c1", "n2"), ("c1", "n2"), ("c2", "n3"), ("c2", "n3"), ("c2", "n4")]

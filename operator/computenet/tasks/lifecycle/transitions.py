@@ -369,7 +369,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
     status = c.update(
         (
             c.cond(ConditionType.PLACED, False, reason, f"{where}: {why}; placing attempt {c.status.attempt + 1}"),
-            c.cond(ConditionType.DISPATCHED, False, reason, f"attempt {c.status.attempt} on {where} abandoned"),
+            c.cond(ConditionType.DISPATCHED, False, reason, f"attempt {c.status.attempt} on {where} abandoned: {why}"),
         ),
         phase=Phase.PENDING,
         placement=None,
