@@ -360,6 +360,15 @@ def test_dashboard_queries_prometheus_through_the_datasource_variable(path: Path
             assert LABEL_VALUES.match(variable_query(variable)), variable["name"]
 
 
+@pytest.mark.parametrize(
+    "metric",
+    [pytest.param("computenet_tasks_stuck", id="stuck tasks")],
+)
+def test_the_figures_operators_watch_have_a_panel(metric: str) -> None:
+    shown = {expr for panel in PANELS for _, expr in panel.exprs}
+    assert any(re.search(rf"\b{metric}\b", expr) for expr in shown), f"no dashboard panel reads {metric}"
+
+
 def test_dashboard_uids_and_titles_are_unique() -> None:
     dashboards = [load(p) for p in DASHBOARD_FILES]
     assert len({d["uid"] for d in dashboards}) == len(dashboards)
