@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,12 +71,21 @@ def items(cluster: Cluster, *args: str) -> list[dict[str, Any]]:
 def wait_until(what: str, check: Any, timeout: float) -> bool:
     """Poll `check` every POLL_S seconds; False (logged) when `timeout` runs out first."""
     deadline = time.monotonic() + timeout
-    while not check():
+    while not _answered(check):
         if time.monotonic() > deadline:
             log(f"{what}: not reached after {timeout:.0f}s")
             return False
         time.sleep(POLL_S)
     return True
+
+
+def _answered(check: Any) -> bool:
+    """`check()`, with a kubectl that failed (a loaded API server timing out) counted as not yet."""
+    try:
+        return bool(check())
+    except subprocess.CalledProcessError as e:
+        log(f"poll failed, retrying: {' '.join(map(str, e.cmd[3:6]))}: {(e.stderr or '').strip()[:200]}")
+        return False
 
 
 def start(fed_dir: Path) -> tuple[Federation, devenv.OperatorProcess]:

@@ -16,6 +16,7 @@ snapshot was stale), it is printed, and `bench/bench_regret.py` reports it.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,12 @@ POLL_S = 2.0  # four kubectl lists per round: not faster on a shared 2-core mach
 
 
 def _items(cluster: Cluster, *args: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)["items"]
+    """The listed objects; a list the loaded API server did not answer is "not yet" for `eventually`."""
+    try:
+        done = cluster.kubectl("get", *args, "-o", "json")
+    except subprocess.CalledProcessError as e:
+        raise AssertionError(f"kubectl get {' '.join(args)} failed: {(e.stderr or '').strip()[:200]}") from e
+    items: list[dict[str, Any]] = json.loads(done.stdout)["items"]
     return items
 
 
