@@ -8,10 +8,15 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from computenet.cli import offers as offers_verb
+from computenet.cli import simulate as simulate_verb
+from computenet.cli import snapshots
+from computenet.cli import top as top_verb
 from computenet.cli import why as why_verb
+from computenet.cli.endpoint import Endpoint
 from computenet.cli.errors import OK, CliError
 from computenet.cli.hub import Hub
 from computenet.cli.output import FORMATS, emit
+from computenet.snapshot_export import SnapshotDocument
 
 PROG = "kubectl computenet"
 
@@ -44,7 +49,59 @@ def parser() -> argparse.ArgumentParser:
     accept.add_argument("task", help="Name of the ComputeTask.")
     accept.add_argument("identifier", nargs="?", help="The offer's identifier (default: the best offer).")
     _common(accept)
+
+    logs = verbs.add_parser("logs", help="The pod logs of a task's Job, streamed from its member through the operator.")
+    logs.add_argument("task", help="Name of the ComputeTask.")
+    logs.add_argument("-f", "--follow", action="store_true", help="Keep streaming as the pod writes.")
+    logs.add_argument("--replica", type=_whole, default=0, help="Which replica (completion index; default 0).")
+    logs.add_argument("--attempt", type=_whole, help="Which dispatch attempt (default: the current one).")
+    logs.add_argument("-c", "--container", help="Container of the pod (default: its only container).")
+    _common(logs)
+    _endpoint(logs)
+
+    simulate = verbs.add_parser(
+        "simulate",
+        help="Where tasks would go and what would wait, on the live or a saved snapshot; dispatches nothing.",
+    )
+    simulate.add_argument(
+        "-f", "--filename", required=True, help="ComputeTasks (YAML, several documents; - for stdin)."
+    )
+    simulate.add_argument(
+        "--snapshot", help="A saved snapshot (from `kubectl computenet snapshot`) instead of the live one."
+    )
+    _common(simulate)
+    _endpoint(simulate)
+    _output(simulate)
+
+    top_ = verbs.add_parser("top", help="Capacity, allocated and free per pool, region, and resource or model.")
+    top_.add_argument("--snapshot", help="A saved snapshot instead of the live one.")
+    _common(top_)
+    _endpoint(top_)
+    _output(top_)
+
+    snapshot = verbs.add_parser("snapshot", help="Print the operator's live placement snapshot (JSON), to save it.")
+    _common(snapshot)
+    _endpoint(snapshot)
     return top
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}")
+    return int(text)
+
+
+def _endpoint(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint",
+        help="The operator's HTTPS endpoint, such as https://127.0.0.1:8443 "
+        "(env COMPUTENET_ENDPOINT; default: through the hub's service proxy).",
+    )
+    parser.add_argument("--ca-file", help="CA certificate that signed the endpoint's (env COMPUTENET_CA_FILE).")
+    parser.add_argument(
+        "--operator-namespace",
+        help="Namespace of the operator's Service (env COMPUTENET_OPERATOR_NAMESPACE; default computenet-system).",
+    )
 
 
 Verb = Callable[[argparse.Namespace, TextIO], int]
@@ -78,7 +135,62 @@ def run_accept(args: argparse.Namespace, out: TextIO) -> int:
     return OK
 
 
-VERBS: dict[str, Verb] = {"why": run_why, "offers": run_offers, "accept": run_accept}
+def _connect(args: argparse.Namespace) -> tuple[Hub, Endpoint]:
+    hub = Hub.connect(args.kubeconfig, args.context, args.namespace)
+    return hub, Endpoint.of(hub, args.endpoint, args.ca_file, args.operator_namespace)
+
+
+def _snapshot(args: argparse.Namespace) -> SnapshotDocument:
+    if args.snapshot:
+        return snapshots.load(args.snapshot)
+    return snapshots.live(_connect(args)[1])
+
+
+def run_logs(args: argparse.Namespace, out: TextIO) -> int:
+    hub, endpoint = _connect(args)
+    query = {"follow": "true" if args.follow else "false", "replica": str(args.replica)}
+    if args.attempt is not None:
+        query["attempt"] = str(args.attempt)
+    if args.container:
+        query["container"] = args.container
+    for chunk in endpoint.stream(f"/logs/{hub.namespace}/{args.task}", query, args.follow):
+        out.write(chunk.decode("utf-8", "replace"))
+        out.flush()
+    return OK
+
+
+def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    namespace = args.namespace or "default"
+    stdin = sys.stdin.read() if args.filename == "-" else None
+    tasks = simulate_verb.read_tasks(args.filename, stdin)
+    if not args.snapshot:
+        namespace = Hub.connect(args.kubeconfig, args.context, args.namespace).namespace
+    doc = simulate_verb.simulate(tasks, _snapshot(args), namespace)
+    rows = simulate_verb.table_rows(doc)
+    emit(out, args.output, doc, rows, simulate_verb.COLUMNS, simulate_verb.footer(doc))
+    return OK
+
+
+def run_top(args: argparse.Namespace, out: TextIO) -> int:
+    doc = top_verb.top(_snapshot(args))
+    emit(out, args.output, doc, doc["rows"], top_verb.COLUMNS)
+    return OK
+
+
+def run_snapshot(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(snapshots.live(_connect(args)[1]).model_dump_json(by_alias=True, indent=2) + "\n")
+    return OK
+
+
+VERBS: dict[str, Verb] = {
+    "why": run_why,
+    "offers": run_offers,
+    "accept": run_accept,
+    "logs": run_logs,
+    "simulate": run_simulate,
+    "top": run_top,
+    "snapshot": run_snapshot,
+}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -1,0 +1,272 @@
+"""`kubectl computenet` logs, top and simulate through the operator's HTTPS endpoint, on the real hub.
+
+The session's operator is restarted once with a serving certificate (a throwaway CA the plugin
+verifies; TLS is never skipped). Users are ServiceAccounts of the hub with tokens from the
+TokenRequest API, each in a kubeconfig of its own: one may read task logs and the snapshot, one
+may read tasks but holds no RBAC for their logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from computenet.testing import devenv, pki
+from computenet.testing.federation import Cluster, Federation, free_port
+from support.settings import OPERATOR_ENV
+from support.tasks import TERMINAL, apply, condition, status, task, tasks, unique
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually
+
+PLUGIN = Path(sys.executable).parent / "kubectl-computenet"
+NAMESPACE = "default"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    ca_file: Path
+
+
+@dataclass(frozen=True)
+class Users:
+    reader: Path
+    """May get tasks, their logs, and list identifiers (the snapshot)."""
+    stranger: Path
+    """May get tasks, nothing else."""
+
+
+@pytest.fixture(scope="module")
+def endpoint(
+    operator: devenv.OperatorProcess, federation: Federation, tmp_path_factory: pytest.TempPathFactory
+) -> Endpoint:
+    """The session's operator, restarted (same name and ports) with the endpoint on a loopback port."""
+    directory = tmp_path_factory.mktemp("endpoint")
+    ca = pki.CertificateAuthority("computenet-endpoint-ca")
+    serving = ca.serving("127.0.0.1")
+    (directory / "ca.crt").write_bytes(ca.cert_pem)
+    (directory / "tls.crt").write_bytes(serving.cert_pem)
+    pki.write_private(directory / "tls.key", serving.key_pem)
+    port = free_port()
+    env = {
+        **OPERATOR_ENV,
+        "COMPUTENET_ENDPOINT_PORT": str(port),
+        "COMPUTENET_ENDPOINT_CERT_FILE": str(directory / "tls.crt"),
+        "COMPUTENET_ENDPOINT_KEY_FILE": str(directory / "tls.key"),
+    }
+    devenv.stop_operator(federation, operator.name)
+    devenv.start_operator(federation, env, ports=(operator.metrics_port, operator.health_port), name=operator.name)
+    return Endpoint(f"https://127.0.0.1:{port}", directory / "ca.crt")
+
+
+def _token_kubeconfig(hub: Cluster, account: str, path: Path) -> Path:
+    token = hub.kubectl("create", "token", account, "-n", NAMESPACE, "--duration=1h").stdout.strip()
+    config = yaml.safe_load(hub.kubeconfig.read_text())
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    config["contexts"][0]["context"]["user"] = account
+    config["contexts"][0]["context"]["namespace"] = NAMESPACE
+    pki.write_private(path, yaml.safe_dump(config).encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def users(hub: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Users]:
+    suffix = unique("u")
+    reader, stranger = f"reader-{suffix}", f"stranger-{suffix}"
+    objects: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": reader, "namespace": NAMESPACE}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": stranger, "namespace": NAMESPACE}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"task-reader-{suffix}", "namespace": NAMESPACE},
+            "rules": [{"apiGroups": ["computenet.io"], "resources": ["computetasks"], "verbs": ["get", "list"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"task-logs-{suffix}", "namespace": NAMESPACE},
+            "rules": [{"apiGroups": ["computenet.io"], "resources": ["computetasks/log"], "verbs": ["get"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": f"identifier-reader-{suffix}"},
+            "rules": [{"apiGroups": ["computenet.io"], "resources": ["computeidentifiers"], "verbs": ["list"]}],
+        },
+    ]
+    bindings = [
+        ("RoleBinding", f"task-reader-{suffix}", "Role", reader),
+        ("RoleBinding", f"task-reader-{suffix}", "Role", stranger),
+        ("RoleBinding", f"task-logs-{suffix}", "Role", reader),
+        ("ClusterRoleBinding", f"identifier-reader-{suffix}", "ClusterRole", reader),
+    ]
+    for kind, role, role_kind, account in bindings:
+        meta: dict[str, Any] = {"name": f"{role}-{account}"}
+        if kind == "RoleBinding":
+            meta["namespace"] = NAMESPACE
+        objects.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": kind,
+                "metadata": meta,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}],
+            }
+        )
+    apply(hub, *objects)
+    directory = tmp_path_factory.mktemp("users")
+    yield Users(
+        _token_kubeconfig(hub, reader, directory / "reader.kubeconfig"),
+        _token_kubeconfig(hub, stranger, directory / "stranger.kubeconfig"),
+    )
+    hub.kubectl("delete", "-f", "-", "--wait=false", input=yaml.safe_dump_all(objects), check=False)
+
+
+def plugin(
+    kubeconfig: Path, *args: str, endpoint: Endpoint | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    if endpoint is not None:
+        env |= {"COMPUTENET_ENDPOINT": endpoint.url, "COMPUTENET_CA_FILE": str(endpoint.ca_file)}
+    return subprocess.run([str(PLUGIN), *args], env=env, text=True, capture_output=True, timeout=timeout, check=False)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def running(hub: Cluster, name: str) -> dict[str, Any]:
+    st = status(hub, name)
+    assert st.get("phase") == "Running", st.get("phase")
+    return st
+
+
+def test_logs_are_refused_without_the_rbac_and_without_a_token(endpoint: Endpoint, users: Users, hub: Cluster) -> None:
+    name = unique("logs-403")
+    apply(hub, task(name, run="1s"))
+    refused = plugin(users.stranger, "logs", name, endpoint=endpoint)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: the operator answered HTTP 403: forbidden: User ")
+    assert "cannot get computetasks/log.computenet.io" in refused.stderr
+    # The admin's kubeconfig authenticates with a client certificate: there is no token to forward.
+    admin = plugin(hub.kubeconfig, "logs", name, endpoint=endpoint)
+    assert admin.returncode == 1
+    assert "has no bearer token" in admin.stderr
+    # An unknown task is not revealed before authorization, and is a clean 404 after it.
+    missing = plugin(users.reader, "logs", "no-such-task", endpoint=endpoint)
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        'error: the operator answered HTTP 404: computetask "no-such-task" not found in namespace "default"\n'
+    )
+
+
+def test_logs_follow_of_a_running_task_goes_through_the_operator_to_the_member(
+    endpoint: Endpoint, users: Users, hub: Cluster
+) -> None:
+    """The request is admitted, the task's Job's pod found in its member and its log asked for there.
+
+    The local members' nodes are kwok's, which run no kubelet server: the member's API server
+    answers its pods/log with 404, and the plugin shows exactly that answer, naming the pod of
+    the task's Job that the operator picked. The log bytes themselves are not exercised here.
+    """
+    name = unique("logs")
+    apply(hub, task(name, run="120s"))
+    st = eventually(lambda: running(hub, name), timeout=JOB_S)
+    try:
+        for args in (("logs", name, "-f"), ("logs", name, "--attempt", "1", "--replica", "0")):
+            result = plugin(users.reader, *args, endpoint=endpoint, timeout=60)
+            assert result.returncode == 1
+            prefix = (
+                f"error: the operator answered HTTP 502: member of {st['remote']['identifier']} answered HTTP 404 "
+                f"for pod {st['remote']['name']}-"
+            )
+            assert result.stderr.startswith(prefix), result.stderr
+            assert "pods/log" in result.stderr
+        wrong = plugin(users.reader, "logs", name, "--replica", "3", endpoint=endpoint)
+        assert wrong.returncode == 1
+        assert "HTTP 400: replica 3 out of range" in wrong.stderr
+        gone = plugin(users.reader, "logs", name, "--attempt", "7", endpoint=endpoint)
+        assert gone.returncode == 1
+        assert "HTTP 404: attempt 7 of default/" in gone.stderr
+    finally:
+        hub.kubectl("delete", "computetask", name, "--wait=false")
+
+
+def test_top_shows_capacity_allocated_and_free_per_pool_region_and_model(
+    endpoint: Endpoint, users: Users, hub: Cluster
+) -> None:
+    doc = json.loads(ok(plugin(users.reader, "top", "-o", "json", endpoint=endpoint)))
+    rows = {(r["pool"], r["region"], r["resource"]): r for r in doc["rows"]}
+    h100 = rows[("default", "cn-east", "NVIDIA-H100-80GB-HBM3")]
+    assert h100["capacity"] >= 32  # member-1: 4 nodes x 8 (tests may add nodes)
+    assert h100["allocated"] + h100["free"] == h100["capacity"]
+    assert {("default", "cn-west", "AMD-Instinct-MI300X"), ("default", "cn-north", "cpu")} <= set(rows)
+    table = ok(plugin(users.reader, "top", endpoint=endpoint)).splitlines()
+    assert table[0].split() == ["POOL", "REGION", "RESOURCE", "CAPACITY", "ALLOCATED", "FREE"]
+    assert len(table) == 1 + len(rows)
+    refused = plugin(users.stranger, "top", endpoint=endpoint)
+    assert refused.returncode == 1
+    assert "HTTP 403" in refused.stderr
+
+
+def _idle(hub: Cluster) -> bool:
+    active = [t["metadata"]["name"] for t in tasks(hub) if (t.get("status") or {}).get("phase") not in TERMINAL]
+    assert not active, active
+    return True
+
+
+def test_simulate_agrees_with_what_the_operator_then_does_on_an_idle_pool(
+    endpoint: Endpoint, users: Users, hub: Cluster, tmp_path: Path
+) -> None:
+    eventually(lambda: _idle(hub), timeout=JOB_S)
+    suffix = unique("sim")
+    h100 = ["NVIDIA-H100-80GB-HBM3"]
+    specs = [
+        task(f"{suffix}-a", gpus=8, models=h100, replicas=2, run="120s"),
+        task(f"{suffix}-b", gpus=8, models=h100, replicas=2, run="120s"),
+        task(f"{suffix}-c", gpus=8, models=h100, run="120s"),
+        task(f"{suffix}-d", cpu="4", run="120s"),
+        task(f"{suffix}-e", gpus=64, run="120s"),  # more devices than any node has: waits everywhere
+    ]
+    for priority, spec in zip((50, 40, 30, 20, 10), specs, strict=True):
+        spec["spec"]["priority"] = priority
+    path = tmp_path / "tasks.yaml"
+    path.write_text(yaml.safe_dump_all(specs))
+    saved = tmp_path / "snapshot.json"
+    saved.write_text(ok(plugin(users.reader, "snapshot", endpoint=endpoint)))
+    live = json.loads(ok(plugin(users.reader, "simulate", "-f", str(path), "-o", "json", endpoint=endpoint)))
+    offline = json.loads(ok(plugin(users.reader, "simulate", "-f", str(path), "--snapshot", str(saved), "-o", "json")))
+    assert [t["result"] for t in live["tasks"]] == [t["result"] for t in offline["tasks"]]
+    assert [t["task"] for t in live["tasks"]] == [f"default/{s['metadata']['name']}" for s in specs]
+    assert live["tasks"][0]["result"] == "placed"
+    assert live["tasks"][-1]["result"] == "waits"
+    table = ok(plugin(users.reader, "simulate", "-f", str(path), "--snapshot", str(saved)))
+    assert "nothing was dispatched" in table
+    assert not [t for t in tasks(hub) if t["metadata"]["name"].startswith(suffix)]  # the what-if created nothing
+
+    try:
+        for spec, predicted in zip(specs, live["tasks"], strict=True):
+            name = spec["metadata"]["name"]
+            apply(hub, spec)  # one at a time, in the queue's order, as the what-if took them
+            if predicted["result"] == "placed":
+                st = eventually(lambda n=name: status(hub, n).get("placement") or None, timeout=STATE_S)
+                assert st["identifier"] == predicted["identifier"], name
+            else:
+                placed = eventually(
+                    lambda n=name: (c := condition(status(hub, n), "Placed")).get("status") == "False" and c,
+                    timeout=STATE_S,
+                )
+                assert placed["message"] == predicted["reason"], name
+    finally:
+        hub.kubectl("delete", "computetasks", *(s["metadata"]["name"] for s in specs), "--wait=false", check=False)
