@@ -25,7 +25,8 @@ from computenet.inventory.profile import IdentifierFacts
 from computenet.inventory.publisher import ProfilePublisher
 from computenet.logs.auth import Gate
 from computenet.logs.live_snapshot import live_snapshot
-from computenet.logs.server import Endpoint, serve, tls_context
+from computenet.logs.server import Endpoint, serve
+from computenet.logs.tls import endpoint_context
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.pull_feed import PullFeed
 from computenet.members.pull_registration import Registrar
@@ -131,10 +132,10 @@ class Runtime:
         logger.info("serving metrics on :%d/metrics", self.settings.metrics_port)
 
     async def serve_endpoint(self) -> None:
-        """The HTTPS logs and snapshot endpoint (computenet.logs), when a certificate is configured."""
-        settings = self.settings
-        if not settings.endpoint_cert_file or not settings.endpoint_key_file:
-            logger.info("logs and snapshot endpoint off: set --endpoint-cert-file and --endpoint-key-file")
+        """The HTTPS logs and snapshot endpoint (computenet.logs), when TLS is configured."""
+        context = await endpoint_context(self.settings, self.hub.client)
+        if context is None:
+            logger.info("logs and snapshot endpoint off: set --endpoint-tls-secret, or the cert and key files")
             return
         endpoint = Endpoint(
             Gate(self.hub.client),
@@ -142,8 +143,7 @@ class Runtime:
             MemberAccess(self.identifiers),
             lambda: live_snapshot(self.identifiers, self.tasks.view.assumptions, self.pools),
         )
-        context = tls_context(settings.endpoint_cert_file, settings.endpoint_key_file)
-        self._endpoint_runner = await serve(endpoint, settings.endpoint_port, context)
+        self._endpoint_runner = await serve(endpoint, self.settings.endpoint_port, context)
 
     async def stop(self) -> None:
         await self.tasks.close()

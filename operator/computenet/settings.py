@@ -39,6 +39,8 @@ class Settings:
     """TLS certificate (PEM) of that endpoint; empty (or no key file) leaves the endpoint off."""
     endpoint_key_file: str = ""
     """TLS private key (PEM) of that endpoint."""
+    endpoint_tls_secret: str = ""
+    """A kubernetes.io/tls Secret in `namespace` holding the endpoint's certificate (instead of the files)."""
     log_level: str = "INFO"
     status_coalesce_s: float = 0.5
     """Status writes for one object are at most this often; changes in between are merged."""
