@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 MEMBERS ?= 2
+MEMBER_MODES ?= push
 DEV_DIR ?= .dev
 PYTEST_ARGS ?=
 
@@ -29,8 +30,8 @@ binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manage
 	@echo "binaries in $(BIN_DIR)"
 
 .PHONY: dev-up
-dev-up: venv ## Start a hub and $(MEMBERS) members on loopback, install the CRDs, register the members, run the operator.
-	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS)
+dev-up: venv ## Start a hub and $(MEMBERS) members on loopback, install the CRDs, register the members, run the operator. MEMBER_MODES=push,pull runs member-2 on through an agent (pull mode).
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS) --member-modes $(MEMBER_MODES)
 
 .PHONY: dev-down
 dev-down: venv ## Stop everything dev-up started (operator included).

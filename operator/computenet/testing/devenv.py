@@ -349,7 +349,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path(".dev"))
     parser.add_argument("--members", type=int, default=2)
     parser.add_argument("--replicas", type=int, default=1, help="operator replicas (one leads, the rest stand by)")
+    parser.add_argument(
+        "--member-modes",
+        default="push",
+        help="comma-separated push or pull per member, the last repeated (push,pull: member-2 onwards run an agent)",
+    )
     args = parser.parse_args(argv)
+    modes = [m.strip() for m in args.member_modes.split(",") if m.strip()] or ["push"]
+    if any(m not in ("push", "pull") for m in modes):
+        parser.error(f"--member-modes takes push and pull, not {args.member_modes!r}")
     t0 = time.monotonic()
     shapes = [default_shape(i) for i in range(1, args.members + 1)]
     try:
@@ -360,6 +368,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         install_crds(fed.hub)
         register_members(fed, shapes)
+        fed.hub.kubectl("apply", "-f", str(REPO / "deploy" / "hub-agent-approval.yaml"))
+        regions = [s.region for s in shapes]
+        agents = [
+            register_pull_member(fed, index, shape, regions)
+            for index, shape in enumerate(shapes, start=1)
+            if modes[min(index, len(modes)) - 1] == "pull"
+        ]
         ops = [start_operator(fed, name=replica_name(i)) for i in range(1, max(1, args.replicas) + 1)]
     except (subprocess.CalledProcessError, ComponentFailed, TimeoutError) as e:
         detail = e.stderr if isinstance(e, subprocess.CalledProcessError) else str(e)
@@ -373,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"  region {c.region}" if c.region else ""
         kc = os.path.relpath(c.kubeconfig)
         print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
+    for agent in agents:
+        print(
+            f"  {agent.member.name:<9} pull: agent {agent.namespace}/{agent.name}, log {os.path.relpath(agent.log)}"
+        )
     for op in ops:
         print(f"  {op.name:<9} log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
     print(f"try:  kubectl --kubeconfig {hub_kc} get cid,cpool")
