@@ -18,6 +18,13 @@ load_avg_1m (the machine's load while measuring: read the wall-clock figures aga
 The pool: every identifier has 100 nodes, mostly 8-GPU nodes of one of eleven models plus cpu
 nodes, randomly loaded, each in one of eight racks (a numeric label); one cluster in ten is split
 into two identifiers by node selector.
+With queues (``--queue-sizes``, default 1000 identifiers): one admission cycle of
+``computenet.queueing.admit`` over 10,000 waiting tasks of 100 ComputeQueues sharing the pool (quota
+per model, borrowing, fair order, reservations armed for a third of the queues), printed as
+{"bench": "queues", ...}: decision_cpu_p99_ms (process CPU time of each placement inside the cycle,
+the figure held to 5 ms; CPU time, as the machine running the bench is often shared),
+admission_p99_ms (wall clock per task: quota, fair order, reservation and placement), cycle_s,
+admitted (each admitted task is assumed before the next decision, as in a real pass).
 Not a test: it asserts nothing and is run by `make bench`.
 """
 
@@ -59,6 +66,7 @@ from computenet.placement.affinity import (
     NodeSelectorTerm,
     PreferredSchedulingTerm,
 )
+from computenet.queueing import QueueQuota, Queues, ReclaimWithinPool, Reservations, Waiting, admit
 
 GIB = 2**30
 NODES_PER_IDENTIFIER = 100
@@ -316,13 +324,89 @@ def run(size: int, seed: int) -> dict[str, object]:
     }
 
 
+QUEUES = 100
+WAITING = 10_000
+
+
+def run_queues(size: int, seed: int) -> dict[str, object]:
+    """One admission cycle: 10,000 waiting tasks of 100 queues on a pool of ``size`` identifiers."""
+    gc.collect()
+    builder, _ = make_pool(size, seed)
+    snapshot = builder.snapshot()
+    rng = random.Random(seed + 5)
+    capacity: dict[str, int] = {}
+    for ident in snapshot.identifiers:
+        cap = snapshot.capacity(ident.name)
+        for name, amount in (*cap.allocatable.items(), *((a.model, a.allocatable) for a in cap.accelerators)):
+            capacity[name] = capacity.get(name, 0) + amount
+    models = [m for m in GPU_MODELS if capacity.get(m)]
+    quotas = [
+        QueueQuota(
+            f"q{i:03d}",
+            "default",
+            {m: capacity[m] // QUEUES for m in rng.sample(models, min(3, len(models)))},
+            weight=rng.choice([1.0, 1.0, 2.0]),
+            reclaim_within_pool=ReclaimWithinPool.ANY if i % 4 == 0 else ReclaimWithinPool.NEVER,
+            reserve_after_s=0.0 if i % 3 == 0 else None,
+        )
+        for i in range(QUEUES)
+    ]
+    waiting = []
+    for i, demand in enumerate(make_tasks(WAITING, seed + 6)):
+        queue = quotas[i % QUEUES].name
+        waiting.append(Waiting(demand, queue, since=-float(rng.randint(0, 3600))))
+    elapsed: list[float] = []
+    per_task: list[float] = []
+    admitted = 0
+    gc.disable()
+    try:
+        start = last = time.perf_counter()
+        cycle = admit(
+            waiting,
+            (),
+            Queues(quotas, {"default": capacity}),
+            snapshot,
+            Assumptions(),
+            Reservations(),
+            now=0.0,
+            clock=time.process_time,
+        )
+        for verdict in cycle:
+            now = time.perf_counter()
+            per_task.append((now - last) * 1000)
+            last = now
+            if verdict.decision is not None:
+                elapsed.append(verdict.decision.elapsed * 1000)
+            admitted += verdict.placed
+        cycle_s = time.perf_counter() - start
+    finally:
+        gc.enable()
+    return {
+        "bench": "queues",
+        "identifiers": size,
+        "queues": QUEUES,
+        "waiting": WAITING,
+        "decisions": len(elapsed),
+        "decision_cpu_p50_ms": round(percentile(elapsed, 50), 3),
+        "decision_cpu_p99_ms": round(percentile(elapsed, 99), 3),
+        "admission_p50_ms": round(percentile(per_task, 50), 3),
+        "admission_p99_ms": round(percentile(per_task, 99), 3),
+        "cycle_s": round(cycle_s, 2),
+        "admitted": admitted,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10,100,1000,10000", help="identifier counts, comma-separated")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queue-sizes", default="1000", help="identifier counts of the queue cycle (empty: none)")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         print(json.dumps(run(size, args.seed)), flush=True)
+    for size in (int(s) for s in args.queue_sizes.split(",") if s):
+        print(json.dumps(run_queues(size, args.seed)), flush=True)
 
 
 if __name__ == "__main__":

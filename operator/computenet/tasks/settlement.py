@@ -71,6 +71,11 @@ class Settlement:
         self.book, self.tenancy, self.hub, self.metrics = book, tenancy, hub, metrics
         self.pricing_of, self.provider_of, self.clock = pricing_of, provider_of, clock
         self._settled: dict[_Key, dt.datetime] = {}
+        """Running attempts: metered up to this time."""
+        self._done: set[_Key] = set()
+        """Finished attempts metered to their end."""
+        self._started = clock()
+        """What ran before this process started is not counted again (a queue's spend already holds it)."""
         self._written: dict[str, tuple[dict[str, Any], dt.datetime]] = {}
         self._gauges: set[tuple[str, ...]] = set()
 
@@ -105,26 +110,29 @@ class Settlement:
         for entry in queues.values():
             if entry.spend.period_start != start:
                 currency = entry.spec.budget.currency if entry.spec and entry.spec.budget else entry.spend.currency
-                entry.spend = QueueSpend(amount=0.0, currency=currency, period_start=start, last_settled=now)
-        alive: set[_Key] = set()
+                last = entry.spend.last_settled  # a new month: spend from its start (``since`` below)
+                entry.spend = QueueSpend(amount=0.0, currency=currency, period_start=start, last_settled=last)
+        present: set[str] = set()
         for record in self.book:
+            present.add(record.uid)
             status = record.status
             placement = status.placement
             if placement is None or status.start_time is None or record.spec is None:
                 continue
             key = (record.uid, status.attempt)
             running = record.phase in (Phase.DISPATCHING, Phase.RUNNING)
-            if not running and key not in self._settled:
-                continue  # finished before this process settled it: the status's spend holds it
+            if key in self._done or not (running or (record.phase.terminal and status.completion_time)):
+                continue
             queue = queues.get(placement.queue or "")
-            resumed = queue.spend.last_settled if queue is not None and queue.spend.last_settled else status.start_time
+            # After a restart, what ran before the queue's last settlement is already in its spend.
+            resumed = queue.spend.last_settled if queue is not None and queue.spend.last_settled else self._started
             since = self._settled.get(key) or max(status.start_time, resumed, start)
             end = now if running else (status.completion_time or now)
             if running:
-                alive.add(key)
                 self._settled[key] = max(end, since)
             else:
                 self._settled.pop(key, None)
+                self._done.add(key)
             if end <= since:
                 continue
             ran = meter_attempt(placement, since, end, self.pricing_of(placement.identifier))
@@ -134,8 +142,9 @@ class Settlement:
             self.metrics.spend.labels(placement.queue or "", record.namespace, provider, ran.currency).inc(ran.cost)
             if queue is not None and ran.currency == queue.spend.currency:
                 queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + ran.cost})
-        for key in [k for k in self._settled if k not in alive and self.book.get(k[0]) is None]:
+        for key in [k for k in self._settled if k[0] not in present]:
             del self._settled[key]  # deleted tasks
+        self._done = {k for k in self._done if k[0] in present}
         for entry in queues.values():
             entry.spend = entry.spend.model_copy(update={"last_settled": now})
 
