@@ -34,6 +34,7 @@ from computenet.inventory.throttle import KEP_MIN_UPDATE_INTERVAL_S
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import default_shape
+from support.settings import OPERATOR_ENV
 from support.timeouts import STATE_S
 from support.wait import eventually
 
@@ -281,3 +282,31 @@ def test_another_managers_profiles_are_never_touched(
         hub.kubectl("delete", "computeidentifier", name, "--ignore-not-found")
         hub.kubectl("delete", "clusterprofile", "-n", NAMESPACE, name, "other-cluster", "--ignore-not-found")
     assert operator.log_text().count(said) == 1, "the clash is said once, not on every pass"
+
+
+def test_a_restarted_operator_keeps_the_published_profiles(
+    inventory: Recorder, operator: devenv.OperatorProcess, federation: Federation, member: Cluster
+) -> None:
+    hub = federation.hub
+    members = [m.name for m in federation.members]
+
+    def uids() -> dict[str, str]:
+        found = {n: profile(hub, n) for n in members}
+        assert all(found.values()), f"not all published yet: {found.keys()}"
+        return {n: p["metadata"]["uid"] for n, p in found.items() if p}
+
+    before = eventually(uids, timeout=CRD_POLL_MAX_S + STATE_S)
+    devenv.kill_and_restart_operator(operator, OPERATOR_ENV)
+    # A profile the new process published proves it made passes over what it found.
+    name = "inventory-after-restart"
+    manifest = devenv.identifier_manifest(1, member, default_shape(1), ["cn-east"])
+    manifest["metadata"] = {"name": name}
+    manifest["spec"]["uri"] = "cpi://east-cloud/cn-east/member-1/after-restart"
+    manifest["spec"]["connection"]["nodeSelector"] = {"matchLabels": {"computenet.io/node-group": "h100"}}
+    devenv.apply(hub, manifest)
+    try:
+        eventually(lambda: profile(hub, name) is not None, timeout=STATE_S)
+    finally:
+        hub.kubectl("delete", "computeidentifier", name, "--ignore-not-found")
+    assert uids() == before, "a profile was deleted and created again across the restart"
+    assert [e for n in members for e in inventory.of(n, "DELETED")] == []

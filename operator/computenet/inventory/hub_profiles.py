@@ -14,6 +14,9 @@ from typing import Any, cast
 from kubernetes.aio.client import ApiClient, ApiextensionsV1Api, CustomObjectsApi, V1DeleteOptions, V1Preconditions
 from kubernetes.aio.client.exceptions import ApiException
 
+from computenet.api.constants import GROUP as IDENTIFIER_GROUP
+from computenet.api.constants import IDENTIFIER
+from computenet.api.constants import VERSION as IDENTIFIER_VERSION
 from computenet.inventory.model import API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, ClusterProfile
 
 FIELD_MANAGER = "computenet"
@@ -143,6 +146,16 @@ class HubProfiles:
                 raise CrdGone from e
             raise
         return ClusterProfile.model_validate_json(result.raw_data)
+
+    async def identifier_exists(self, name: str) -> bool:
+        """Whether the hub still has the ComputeIdentifier ``name`` (asked before deleting its profile)."""
+        try:
+            await self._custom.get_cluster_custom_object(IDENTIFIER_GROUP, IDENTIFIER_VERSION, IDENTIFIER.plural, name)
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+        return True
 
     async def delete(self, profile: ClusterProfile) -> None:
         """Delete exactly this profile (uid precondition): never one created since under the same name."""

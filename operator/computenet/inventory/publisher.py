@@ -152,6 +152,10 @@ class ProfilePublisher:
                 continue
             await self._update(current, wanted)
         for name in sorted(self.profiles.keys() - facts.keys()):
+            # Not tracked here may mean not tracked yet (a restarted operator): only the hub can say
+            # the identifier is gone.
+            if await self.hub.identifier_exists(name):
+                continue
             profile = self.profiles.pop(name)
             self.last_write.pop(name, None)
             await self.hub.delete(profile)
