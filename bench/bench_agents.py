@@ -90,6 +90,7 @@ class SimAgent:
             "ephemeral-storage": 2000 * GIB,
             "nvidia.com/gpu": 8,
         }
+        self.shapes = [{"labels": labels, "capacity": capacity, "allocatable": capacity}]
         self.nodes: list[dict[str, Any]] = []
         for n in range(nodes):
             name = f"{self.name}-n{n}"
@@ -97,9 +98,8 @@ class SimAgent:
             self.nodes.append(
                 {
                     "name": name,
-                    "labels": {**labels, "kubernetes.io/hostname": name},
-                    "capacity": capacity,
-                    "allocatable": capacity,
+                    "shape": 0,
+                    "labels": {"kubernetes.io/hostname": name},
                     "requested": {"cpu": used * 8000, "memory": used * 64 * GIB, "pods": used, "nvidia.com/gpu": used},
                     "ready": True,
                     "unschedulable": False,
@@ -115,7 +115,17 @@ class SimAgent:
     def report(self) -> dict[str, Any]:
         now = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
-        return {"status": {"report": {"reportTime": stamp, "agentVersion": "bench", "nodes": self.nodes, "pods": []}}}
+        return {
+            "status": {
+                "report": {
+                    "reportTime": stamp,
+                    "agentVersion": "bench",
+                    "shapes": self.shapes,
+                    "nodes": self.nodes,
+                    "pods": [],
+                }
+            }
+        }
 
     def identifier(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,10 @@ of its resource-holding pods summed by kube-scheduler's rule. Pods of dispatched
 one by one (task UID, attempt, node or why they wait), because the lifecycle counts bound
 replicas and ends attempts whose pods find no node.
 
+Nodes alike (the same labels but their hostname, capacity, allocatable and taints) share one
+shape in the report, so a report of 100 alike nodes is about five times smaller than the nodes
+written out one by one.
+
 On the hub, a node's summed requests become one stand-in pod bound to it, and each listed pod of
 dispatched work a pod without requests, so :class:`~computenet.members.state.PodSink` keeps the
 per-node totals and per-task counts the placement and lifecycle code read.
@@ -16,13 +20,14 @@ per-node totals and per-task counts the placement and lifecycle code read.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from computenet.api.agent import AgentReport, ReportedNode, ReportedPod, ReportedTaint
+from computenet.api.agent import AgentReport, NodeShape, ReportedNode, ReportedPod, ReportedTaint
 from computenet.members.facts import NodeFacts, PodFacts, Taint
 from computenet.members.state import MemberState
 
@@ -53,13 +58,19 @@ def _interned(amounts: Mapping[str, int] | None) -> Mapping[str, int]:
     return found
 
 
-def _node(node: ReportedNode) -> NodeFacts:
+PER_NODE_LABELS = frozenset({"kubernetes.io/hostname"})
+"""Labels that differ from node to node by nature; any other label that does makes another shape."""
+
+
+def _node(node: ReportedNode, shape: NodeShape, taints: tuple[Taint, ...]) -> NodeFacts:
+    labels = dict(shape.labels or {})
+    labels.update(node.labels or {})
     return NodeFacts(
         name=node.name,
-        labels=dict(node.labels or {}),
-        capacity=_interned(node.capacity),
-        allocatable=_interned(node.allocatable),
-        taints=tuple(Taint(t.key, t.value, t.effect) for t in node.taints or ()),
+        labels=labels,
+        capacity=_interned(shape.capacity),
+        allocatable=_interned(shape.allocatable),
+        taints=taints,
         ready=node.ready,
         unschedulable=node.unschedulable,
     )
@@ -74,7 +85,10 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
         report = AgentReport.model_validate(raw)
     except ValidationError:
         return None
-    nodes = {n.name: _node(n) for n in report.nodes}
+    taints = [tuple(Taint(t.key, t.value, t.effect) for t in shape.taints or ()) for shape in report.shapes]
+    nodes = {
+        n.name: _node(n, report.shapes[n.shape], taints[n.shape]) for n in report.nodes if n.shape < len(report.shapes)
+    }
     pods: dict[str, PodFacts] = {}
     for n in report.nodes:
         if n.requested:
@@ -94,16 +108,12 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
     return ReportFacts(report.report_time, nodes, pods)
 
 
-def _reported_node(node: NodeFacts, requested: Mapping[str, int]) -> ReportedNode:
-    return ReportedNode(
-        name=node.name,
-        labels=dict(node.labels) or None,
+def _shape_of(node: NodeFacts) -> NodeShape:
+    return NodeShape(
+        labels={k: v for k, v in node.labels.items() if k not in PER_NODE_LABELS} or None,
         capacity=dict(node.capacity) or None,
         allocatable=dict(node.allocatable) or None,
-        requested=dict(requested) or None,
         taints=[ReportedTaint(key=t.key, value=t.value, effect=t.effect) for t in node.taints] or None,
-        ready=node.ready,
-        unschedulable=node.unschedulable,
     )
 
 
@@ -114,7 +124,26 @@ def _pod_order(p: PodFacts) -> tuple[str, str, str, str]:
 
 def report_body(state: MemberState) -> dict[str, Any]:
     """The report's content without its time (JSON): equal bodies mean nothing changed."""
-    nodes = [_reported_node(state.nodes[name], state.requested_on(name)) for name in sorted(state.nodes)]
+    shapes: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    nodes: list[dict[str, Any]] = []
+    for name in sorted(state.nodes):
+        node = state.nodes[name]
+        shape = _shape_of(node).model_dump(mode="json", by_alias=True, exclude_none=True)
+        key = json.dumps(shape, sort_keys=True)
+        if key not in index:
+            index[key] = len(shapes)
+            shapes.append(shape)
+        own = {k: v for k, v in node.labels.items() if k in PER_NODE_LABELS}
+        reported = ReportedNode(
+            name=name,
+            shape=index[key],
+            labels=own or None,
+            requested=dict(state.requested_on(name)) or None,
+            ready=node.ready,
+            unschedulable=node.unschedulable,
+        )
+        nodes.append(reported.model_dump(mode="json", by_alias=True, exclude_none=True))
     pods = [
         ReportedPod.model_validate(
             {
@@ -128,7 +157,8 @@ def report_body(state: MemberState) -> dict[str, Any]:
         for p in sorted((p for p in state.pods.values() if p.task_uid), key=_pod_order)
     ]
     return {
-        "nodes": [n.model_dump(mode="json", by_alias=True, exclude_none=True) for n in nodes],
+        "shapes": shapes,
+        "nodes": nodes,
         "pods": [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pods],
     }
 

@@ -128,3 +128,14 @@ def test_unchanged_state_gives_an_equal_body_so_nothing_is_written() -> None:
 )
 def test_an_object_without_a_readable_report_gives_none(obj: dict[str, Any]) -> None:
     assert report_facts(obj) is None
+
+
+def test_alike_nodes_share_one_shape_and_keep_their_hostnames() -> None:
+    nodes = [node(f"n{i}").gpus(8, "NVIDIA-H100").build() for i in range(10)] + [node("c1").cpu("64").build()]
+    body = report_body(_state(nodes, []))
+    assert len(body["shapes"]) == 2
+    assert [n["labels"] for n in body["nodes"][:2]] == [
+        {"kubernetes.io/hostname": "c1"},
+        {"kubernetes.io/hostname": "n0"},
+    ]
+    assert all("kubernetes.io/hostname" not in shape.get("labels", {}) for shape in body["shapes"])
