@@ -389,9 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kc = os.path.relpath(c.kubeconfig)
         print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
     for agent in agents:
-        print(
-            f"  {agent.member.name:<9} pull: agent {agent.namespace}/{agent.name}, log {os.path.relpath(agent.log)}"
-        )
+        print(f"  {agent.member.name:<9} pull: agent {agent.namespace}/{agent.name}, log {os.path.relpath(agent.log)}")
     for op in ops:
         print(f"  {op.name:<9} log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
     print(f"try:  kubectl --kubeconfig {hub_kc} get cid,cpool")
