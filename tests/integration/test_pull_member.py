@@ -20,8 +20,9 @@ from computenet.api.constants import AGENT_LABEL, TASK_UID_LABEL
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import default_shape
-from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, tasks, unique
-from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S
+from support.settings import OPERATOR_ENV
+from support.tasks import TERMINAL, apply, condition, events, phase_is, remote_jobs, status, task, tasks, unique
+from support.timeouts import BURST_S, JOB_S, MEMBER_DOWN_S, STATE_S
 from support.wait import eventually
 
 PULL_INDEX = 3
@@ -158,3 +159,49 @@ def test_lost_agent_fails_over_and_its_stale_jobs_go_when_it_returns(
     eventually(lambda: _ready(hub, victim.name), timeout=STATE_S)
     for t in tasks(hub, selector=selector):
         assert status(hub, t["metadata"]["name"])["attempt"] == 2
+
+
+def _past_placement(hub: Cluster, selector: str) -> int:
+    return sum(
+        1
+        for t in tasks(hub, selector=selector)
+        if (t.get("status") or {}).get("phase") in ("Dispatching", "Running", "Succeeded")
+    )
+
+
+def test_agent_and_operator_killed_mid_flight_run_every_task_once(
+    pull_member: devenv.AgentProcess, operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    label = unique("pullkill")
+    selector = f"batch={label}"
+    objs = [task(f"{label}-{i:02d}", cpu="100m", run="3s", regions=[REGION]) for i in range(30)]
+    for o in objs:
+        o["metadata"]["labels"] = {"batch": label}
+    apply(hub, *objs)
+    eventually(lambda: _past_placement(hub, selector) >= 8 or None, timeout=JOB_S)
+    # Both sides die without cleanup while work is being dispatched, created and mirrored.
+    devenv.stop_agent(pull_member, signal.SIGKILL)
+    devenv.kill_operator(operator)
+    devenv.start_agent(
+        federation, pull_member.member, pull_member.hub_kubeconfig, pull_member.namespace, pull_member.name
+    )
+    devenv.start_operator(
+        federation, OPERATOR_ENV, ports=(operator.metrics_port, operator.health_port), until=(devenv.LEADING,)
+    )
+
+    def all_done() -> list[dict[str, Any]]:
+        items = tasks(hub, selector=selector)
+        assert len(items) == 30
+        assert {(t.get("status") or {}).get("phase") for t in items} <= TERMINAL
+        return items
+
+    items = eventually(all_done, timeout=BURST_S)
+    assert {t["status"]["phase"] for t in items} == {"Succeeded"}
+    assert {t["status"]["attempt"] for t in items} == {1}
+    jobs = remote_jobs(federation)
+    works = _works(hub, pull_member.namespace)
+    for t in items:
+        uid = t["metadata"]["uid"]
+        found = jobs.get(uid, [])
+        assert [m for m, _ in found] == [pull_member.member.name], (t["metadata"]["name"], found)
+        assert len([w for w in works if w["metadata"]["labels"][TASK_UID_LABEL] == uid]) == 1

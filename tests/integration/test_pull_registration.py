@@ -8,9 +8,9 @@ with it is refused (403) everything outside its own work, report and Lease.
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,19 +102,28 @@ def test_an_agent_registers_is_approved_by_one_label_and_is_held_to_its_namespac
     assert pending["reason"] == "PendingApproval"
     assert f"kubectl label computeagent {name} -n {ns} {APPROVED_LABEL}=true" in pending["message"]
 
-    # The administrator approves with one command; the operator issues a credential limited to the namespace.
-    hub.kubectl("label", "computeagent", name, "-n", ns, f"{APPROVED_LABEL}=true")
-    st = eventually(lambda: _approved(hub, ns, name), timeout=STATE_S)
-    assert st["credentialSecret"] == credential_secret(name)
-
-    def issued() -> str:
-        result = kubectl_as(bootstrap, "get", "secret", credential_secret(name), "-n", ns, "-o", "json")
-        assert result.returncode == 0, result.stderr
-        data = json.loads(result.stdout).get("data") or {}
-        assert data.get("token")
-        return base64.b64decode(data["token"]).decode()
-
-    agent = devenv.token_kubeconfig(hub, eventually(issued, timeout=STATE_S), tmp_path / "agent.kubeconfig")
+    # The real agent, given only the bootstrap credential, waits for approval.
+    member = federation.members[1]
+    agent = tmp_path / "issued" / "hub.kubeconfig"
+    argv = [
+        sys.executable, "-m", "computenet", "agent", f"--bootstrap-kubeconfig={bootstrap}", f"--hub-kubeconfig={agent}",
+        f"--kubeconfig={member.operator_kubeconfig}", f"--namespace={ns}", f"--name={name}", "--cluster=member-2",
+    ]  # fmt: skip
+    process = "registering-agent"
+    federation.supervisor.start(
+        process, argv, tmp_path / "agent.log", env={"PYTHONUNBUFFERED": "1", **devenv.AGENT_TIMING_ENV}
+    )
+    try:
+        # The administrator approves with one command; the operator issues a credential limited to the namespace.
+        hub.kubectl("label", "computeagent", name, "-n", ns, f"{APPROVED_LABEL}=true")
+        st = eventually(lambda: _approved(hub, ns, name), timeout=STATE_S)
+        assert st["credentialSecret"] == credential_secret(name)
+        eventually(lambda: agent.exists(), timeout=STATE_S)
+        reported = eventually(lambda: _approved(hub, ns, name).get("report"), timeout=STATE_S)
+        assert len(reported["nodes"]) == 10  # member-2's nodes, reported with the issued credential
+    finally:
+        federation.supervisor.stop(process)
+    assert kubectl_as(bootstrap, "get", "secret", credential_secret(name), "-n", ns).returncode == 0
     who = json.loads(kubectl_as(agent, "auth", "whoami", "-o", "json").stdout)
     assert who["status"]["userInfo"]["username"] == f"system:serviceaccount:{ns}:{agent_account(name)}"
 
