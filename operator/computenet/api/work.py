@@ -24,7 +24,9 @@ __all__ = ["ComputeWork", "ComputeWorkSpec", "ComputeWorkStatus", "JobCondition"
 class ComputeWorkSpec(SpecModel):
     """What the hub asks the agent to run: one Job, rendered by the hub. Immutable once created."""
 
-    rules: ClassVar[tuple[Rule, ...]] = (Rule("self == oldSelf", "spec is immutable: the hub writes a new work per attempt"),)
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule("self == oldSelf", "spec is immutable: the hub writes a new work per attempt"),
+    )
 
     agent: DnsLabel = Field(description="Name of the ComputeAgent (in this namespace) that runs the work.")
     identifier: str = Field(max_length=253, description="The ComputeIdentifier the attempt was placed on.")
