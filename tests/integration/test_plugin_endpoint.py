@@ -270,3 +270,23 @@ def test_simulate_agrees_with_what_the_operator_then_does_on_an_idle_pool(
                 assert placed["message"] == predicted["reason"], name
     finally:
         hub.kubectl("delete", "computetasks", *(s["metadata"]["name"] for s in specs), "--wait=false", check=False)
+
+
+def test_why_live_gives_every_verdict_of_a_waiting_task_as_the_operator_decided_it(
+    endpoint: Endpoint, users: Users, hub: Cluster
+) -> None:
+    name = unique("why-live")
+    apply(hub, task(name, gpus=64, run="1s"))  # more devices than any node has
+    try:
+        placed = eventually(
+            lambda: (c := condition(status(hub, name), "Placed")).get("status") == "False" and c, timeout=STATE_S
+        )
+        plain = json.loads(ok(plugin(users.reader, "why", name, "-o", "json", endpoint=endpoint)))
+        assert plain["identifiers"] == []  # no placement yet: status holds the line only
+        doc = json.loads(ok(plugin(users.reader, "why", name, "--live", "-o", "json", endpoint=endpoint)))
+        assert {row["verdict"] for row in doc["identifiers"]} == {"rejected"}
+        assert len(doc["identifiers"]) == doc["considered"] == 3
+        assert all(row["filter"] and row["message"] for row in doc["identifiers"])
+        assert doc["live"].endswith(f": {placed['message']}")  # the operator's own line, decided again
+    finally:
+        hub.kubectl("delete", "computetask", name, "--wait=false")

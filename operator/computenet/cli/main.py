@@ -37,7 +37,11 @@ def parser() -> argparse.ArgumentParser:
 
     why = verbs.add_parser("why", help="Every identifier's verdict for a task, scores side by side.")
     why.add_argument("task", help="Name of the ComputeTask.")
+    why.add_argument(
+        "--live", action="store_true", help="Ask placement again on the operator's live snapshot (a waiting task)."
+    )
     _common(why)
+    _endpoint(why)
     _output(why)
 
     offers = verbs.add_parser("offers", help="The offers of a suspended task, best first.")
@@ -108,8 +112,11 @@ Verb = Callable[[argparse.Namespace, TextIO], int]
 
 
 def run_why(args: argparse.Namespace, out: TextIO) -> int:
-    hub = Hub.connect(args.kubeconfig, args.context, args.namespace)
-    doc = why_verb.explain(hub.task(args.task))
+    hub, endpoint = _connect(args)
+    task = hub.task(args.task)
+    doc = why_verb.explain(task)
+    if args.live:
+        doc = why_verb.relive(doc, task, snapshots.live(endpoint))
     rows, columns = why_verb.table_rows(doc)
     emit(out, args.output, doc, rows, columns, why_verb.footer(doc))
     return OK

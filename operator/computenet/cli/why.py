@@ -3,7 +3,8 @@
 Read from the task's status, nothing recomputed: a placed task's ``placement.explanation`` (the
 chosen identifier and the best runners-up with their score components, and per rejected
 identifier the filter that rejected it), an offered task's offers. A task still waiting shows
-its one line (``0/3 identifiers fit: ...``) until a decision places it.
+its one line (``0/3 identifiers fit: ...``) until a decision places it; ``--live`` then asks
+placement again, on the operator's live snapshot, what it would answer now (`relive`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from typing import Any
 from computenet.api.constants import ConditionType
 from computenet.api.task import ComputeTaskStatus, Explanation, Offer
 from computenet.cli.output import Column
+from computenet.cli.simulate import record_of
+from computenet.placement import place
+from computenet.snapshot_export import SnapshotDocument, rebuild
+from computenet.tasks.candidates import explanation
+from computenet.tasks.demand import demand_of
 
 CHOSEN, FITS, OFFER, REJECTED = "chosen", "fits", "offer", "rejected"
 
@@ -82,6 +88,25 @@ def explain(task: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def relive(doc: dict[str, Any], task: dict[str, Any], snapshot: SnapshotDocument) -> dict[str, Any]:
+    """`doc` with the identifiers placement would give the task now, on `snapshot` (nothing assumed)."""
+    record = record_of(task, 0, task.get("metadata", {}).get("namespace") or "default")
+    pool = next((p for p in snapshot.pools if p.name == record.spec.pool), None)
+    if pool is None:
+        return {**doc, "live": f"pool {record.spec.pool!r} does not exist"}
+    decision = place(rebuild(snapshot), demand_of(record, pool.placement, frozenset(pool.members)))
+    e = explanation(decision)
+    chosen = decision.chosen.identifier if decision.chosen is not None else None
+    return {
+        **doc,
+        "considered": e.considered,
+        "fitting": e.fitting,
+        "rejectedOmitted": e.rejected_omitted,
+        "identifiers": _from_explanation(e, chosen),
+        "live": f"recomputed on the live snapshot of {snapshot.taken.isoformat()}: {decision.summary}",
+    }
+
+
 def score_names(rows: Sequence[dict[str, Any]]) -> list[str]:
     return sorted({name for row in rows for name in row.get("scores", {})})
 
@@ -112,8 +137,13 @@ def footer(doc: dict[str, Any]) -> str:
     lines = []
     if doc["summary"]:
         lines.append(doc["summary"])
+    if doc.get("live"):
+        lines.append(doc["live"])
     if doc["rejectedOmitted"]:
         lines.append(f"{doc['rejectedOmitted']} more rejected identifiers are counted in the line above, not listed")
     if not doc["identifiers"]:
-        lines.append(f"no decision with runners-up on {doc['task']} yet (phase {doc['phase'] or 'Pending'})")
+        lines.append(
+            f"no decision with runners-up on {doc['task']} yet (phase {doc['phase'] or 'Pending'}): "
+            "--live asks placement again on the operator's live snapshot"
+        )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import pytest
 from placement.builders import H100, node
 
 from computenet.api.pool import ComputePoolSpec
-from computenet.cli import simulate, top
+from computenet.cli import simulate, top, why
 from computenet.cli.errors import CliError
 from computenet.placement import Identifier, Pricing
 from computenet.snapshot_export import SnapshotDocument, identifier_doc, node_doc, pool_doc
@@ -109,3 +109,13 @@ def test_top_sums_ready_identifiers_per_pool_region_and_resource() -> None:
     assert (gpus["capacity"], gpus["allocated"], gpus["free"], gpus["largestFreeSlot"]) == (16, 0, 16, 8)
     assert rows[("default", "east", "cpu")]["capacity"] == 128.0
     assert rows[("default", "east", "memory")]["capacity"] == 1024.0
+
+
+def test_why_live_asks_placement_again_for_a_waiting_task() -> None:
+    waiting = ctask("big", gpus=8, replicas=3)  # 2 nodes of 8: a gang of 3 cannot fit
+    waiting["metadata"]["namespace"] = "ns"
+    doc = why.relive(why.explain(waiting), waiting, snapshot())
+    verdicts = {row["identifier"]: (row["verdict"], row.get("filter")) for row in doc["identifiers"]}
+    assert verdicts == {"east": ("rejected", "Resources"), "west": ("rejected", "Ready")}
+    assert (doc["considered"], doc["fitting"]) == (2, 0)
+    assert doc["live"].startswith("recomputed on the live snapshot of 2026-11-30T12:00:00+00:00: 0/2 identifiers fit")

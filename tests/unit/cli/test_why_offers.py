@@ -95,7 +95,10 @@ def test_why_of_an_offered_task_shows_its_offers() -> None:
 def test_why_of_a_task_without_a_decision_says_so() -> None:
     doc = why.explain({"metadata": {"name": "t", "namespace": "ns"}, "status": {}})
     assert doc["identifiers"] == []
-    assert why.footer(doc) == "no decision with runners-up on ns/t yet (phase Pending)"
+    assert why.footer(doc) == (
+        "no decision with runners-up on ns/t yet (phase Pending): --live asks placement again on the operator's "
+        "live snapshot"
+    )
 
 
 @pytest.mark.parametrize(
