@@ -42,9 +42,10 @@ REPO = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = REPO / "charts" / "computenet" / "dashboards"
 DASHBOARD_FILES = sorted(DASHBOARD_DIR.glob("*.json"))
 NAMESPACES = ("obs-a", "obs-b")
+QUEUE = "obs"
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
 UNBOUNDED_LABELS = {"task", "pod", "node", "uid"}
-REQUIRED_DASHBOARDS = {"pool-overview", "task-flow", "member-health", "spend"}
+REQUIRED_DASHBOARDS = {"pool-overview", "task-flow", "member-health", "spend", "tenants"}
 
 # What Grafana puts in place of its built-in variables. Queries are evaluated at one instant right
 # after the second wave, so a one-minute rate window always holds the wave's increments.
@@ -318,6 +319,22 @@ class Batch:
     at: float  # when Prometheus had scraped the second wave's results: panels are evaluated here
 
 
+def queue() -> dict[str, Any]:
+    """The test namespaces' default ComputeQueue, roomy enough for a wave, with a budget: the tenancy
+    figures (quota, usage, spend against budget) exist only while a queue does."""
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeQueue",
+        "metadata": {"name": QUEUE},
+        "spec": {
+            "namespaces": list(NAMESPACES),
+            "default": True,
+            "nominalQuota": {"cpu": "64", "memory": "256Gi", "accelerators": {"NVIDIA-H100-80GB-HBM3": 16}},
+            "budget": {"amount": 100000, "currency": "USD"},
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def batch(operator: devenv.OperatorProcess, federation: Federation, prometheus: Prometheus) -> Iterator[Batch]:
     hub = federation.hub
@@ -325,6 +342,7 @@ def batch(operator: devenv.OperatorProcess, federation: Federation, prometheus: 
         hub.kubectl(
             "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         )
+    hub.kubectl("apply", "-f", "-", input=json.dumps(queue()))
     try:
         run_wave(federation, operator, prometheus, wave(uuid.uuid4().hex[:6]))
         run_wave(federation, operator, prometheus, wave(uuid.uuid4().hex[:6]))
@@ -332,12 +350,13 @@ def batch(operator: devenv.OperatorProcess, federation: Federation, prometheus: 
     finally:
         for ns in NAMESPACES:
             hub.kubectl("delete", "computetasks", "-n", ns, "-l", "test=observability", "--wait=false", check=False)
+        hub.kubectl("delete", "computequeue", QUEUE, "--wait=false", check=False)
 
 
 # --- dashboards: shape ----------------------------------------------------------------------------
 
 
-def test_the_four_dashboards_ship_with_the_chart() -> None:
+def test_the_dashboards_ship_with_the_chart() -> None:
     assert {p.stem for p in DASHBOARD_FILES} >= REQUIRED_DASHBOARDS
 
 
@@ -362,7 +381,12 @@ def test_dashboard_queries_prometheus_through_the_datasource_variable(path: Path
 
 @pytest.mark.parametrize(
     "metric",
-    [pytest.param("computenet_tasks_stuck", id="stuck tasks")],
+    [
+        pytest.param("computenet_tasks_stuck", id="stuck tasks"),
+        pytest.param("computenet_queue_quota", id="quota per queue"),
+        pytest.param("computenet_queue_spend", id="spend per queue"),
+        pytest.param("computenet_queue_budget", id="budget per queue"),
+    ],
 )
 def test_the_figures_operators_watch_have_a_panel(metric: str) -> None:
     shown = {expr for panel in PANELS for _, expr in panel.exprs}
