@@ -341,7 +341,7 @@ class Driver:
 def metrics_text(port: int) -> str:
     import urllib.request
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=120) as response:
         return str(response.read().decode())
 
 
@@ -416,8 +416,16 @@ def operator_pid(fed: Federation) -> int:
 
 
 def ready_members(fed: Federation) -> int:
-    pool = fed.hub.api.request("GET", f"/apis/{GROUP}/{VERSION}/computepools/{devenv.POOL}")
+    """Ready members of the default pool, as its status says; 0 while the hub is too busy to answer."""
+    try:
+        pool = fed.hub.api.request("GET", f"/apis/{GROUP}/{VERSION}/computepools/{devenv.POOL}", timeout=30)
+    except (OSError, ValueError):
+        return 0
     return int(((pool.get("status") or {}).get("members") or {}).get("ready") or 0)
+
+
+def hub_metrics(fed: Federation) -> str:
+    return str(fed.hub.api.request("GET", "/metrics", timeout=120))
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -448,7 +456,7 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         stop = time.monotonic() + args.measure
         before_op, before_api = (
             metrics_text(op.metrics_port),
-            await asyncio.to_thread(fed.hub.api.request, "GET", "/metrics"),
+            await asyncio.to_thread(hub_metrics, fed),
         )
         cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
         loops = [
@@ -462,7 +470,7 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         cpu = cpu_seconds(pid) - cpu_before
         after_op, after_api = (
             metrics_text(op.metrics_port),
-            await asyncio.to_thread(fed.hub.api.request, "GET", "/metrics"),
+            await asyncio.to_thread(hub_metrics, fed),
         )
         rss = rss_mb(pid)
     finally:
@@ -549,7 +557,7 @@ def main() -> int:
     parser.add_argument("--lease-duration", type=int, default=40)
     parser.add_argument("--renew-interval", type=float, default=10.0)
     parser.add_argument("--measure", type=float, default=75.0, help="seconds of steady state measured")
-    parser.add_argument("--settle-timeout", type=float, default=240.0)
+    parser.add_argument("--settle-timeout", type=float, default=300.0)
     parser.add_argument("--task-rate", type=float, default=2.0, help="tasks submitted per second")
     parser.add_argument("--task-run", type=float, default=5.0, help="seconds a task's Job runs")
     parser.add_argument("--seed", type=int, default=1)
