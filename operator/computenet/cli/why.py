@@ -95,7 +95,7 @@ def relive(doc: dict[str, Any], task: dict[str, Any], snapshot: SnapshotDocument
     if pool is None:
         return {**doc, "live": f"pool {record.spec.pool!r} does not exist"}
     decision = place(rebuild(snapshot), demand_of(record, pool.placement, frozenset(pool.members)))
-    e = explanation(decision)
+    e = explanation(decision, list_up_to=None)
     chosen = decision.chosen.identifier if decision.chosen is not None else None
     return {
         **doc,
@@ -140,7 +140,10 @@ def footer(doc: dict[str, Any]) -> str:
     if doc.get("live"):
         lines.append(doc["live"])
     if doc["rejectedOmitted"]:
-        lines.append(f"{doc['rejectedOmitted']} more rejected identifiers are counted in the line above, not listed")
+        lines.append(
+            f"{doc['rejectedOmitted']} more rejected identifiers are counted in the line above, not listed "
+            "(--live lists every one)"
+        )
     if not doc["identifiers"]:
         lines.append(
             f"no decision with runners-up on {doc['task']} yet (phase {doc['phase'] or 'Pending'}): "

@@ -4,6 +4,12 @@
 small whatever the pool's size: the best ``MAX_RUNNERS_UP`` identifiers that fit (the chosen one
 first) with their score components, and per rejected identifier the filter's verdict, the first
 ``MAX_VERDICTS`` by name, the rest counted.
+
+Explaining a rejection costs a filter's detail pass over every rejected identifier (about 5 µs
+each), on the scheduling loop, once per placed task. So rejections are listed only while a decision
+rejected at most ``LIST_REJECTIONS_UP_TO`` identifiers (a few milliseconds); in a larger pool they
+are only counted (``rejectedOmitted``, and grouped by reason in the Placed condition), and
+``kubectl computenet why --live`` lists them, paying that cost on the client.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from computenet.api.task import MAX_RUNNERS_UP, MAX_VERDICTS, CandidateScore, Ex
 from computenet.placement import Candidate, Decision
 
 MESSAGE_LIMIT = 512
+LIST_REJECTIONS_UP_TO = 500
 
 
 def scores_of(candidate: Candidate) -> dict[str, float]:
@@ -30,19 +37,26 @@ def candidate_score(candidate: Candidate) -> CandidateScore:
     )
 
 
-def explanation(decision: Decision, runners_up: int = MAX_RUNNERS_UP, verdicts: int = MAX_VERDICTS) -> Explanation:
-    """The bounded explanation of `decision` (pure; rejections are built only here, when read)."""
+def explanation(
+    decision: Decision,
+    runners_up: int = MAX_RUNNERS_UP,
+    verdicts: int = MAX_VERDICTS,
+    list_up_to: int | None = LIST_REJECTIONS_UP_TO,
+) -> Explanation:
+    """The bounded explanation of `decision` (pure); `list_up_to=None` lists rejections whatever their number."""
     fitting = decision.top(runners_up)
-    rejections = list(decision.rejections.values())
+    rejected = sum(count for count, _ in decision.reasons)
+    listed = list_up_to is None or rejected <= list_up_to
+    rejections = list(decision.rejections.values()) if listed else []
     kept = rejections[:verdicts]
     return Explanation(
         considered=decision.total,
-        fitting=decision.total - sum(count for count, _ in decision.reasons),
+        fitting=decision.total - rejected,
         candidates=[candidate_score(c) for c in fitting] or None,
         rejected=[
             Verdict(identifier=r.identifier, filter=r.filter, reason=r.reason, message=r.message[:MESSAGE_LIMIT])
             for r in kept
         ]
         or None,
-        rejected_omitted=len(rejections) - len(kept),
+        rejected_omitted=rejected - len(kept),
     )

@@ -90,3 +90,11 @@ def test_a_pinned_spec_reaches_placement() -> None:
     assert decision.chosen is not None
     assert decision.chosen.identifier == "fit-1"
     assert decision.rejections["fit-0"].reason == reasons.NOT_PINNED
+
+
+def test_a_large_pool_counts_its_rejections_without_explaining_them_on_the_loop() -> None:
+    decision = place(members(1, 6), task().gpus(8, H100).build())
+    e = explanation(decision, list_up_to=5)
+    assert (e.fitting, e.rejected, e.rejected_omitted) == (1, None, 6)
+    assert [c.identifier for c in e.candidates or []] == ["fit-0"]
+    assert len(explanation(decision, list_up_to=None).rejected or []) == 6
