@@ -162,3 +162,24 @@ def test_a_gang_is_not_starved_by_a_stream_of_small_tasks(
     waiting = [n for n, p in phases(hub, ns).items() if n.startswith("small-") and p in ("", "Pending")]
     assert len(waiting) >= 16, phases(hub, ns)  # it ran long before the stream was through
     eventually(lambda: phase_is(hub, "small-39", "Succeeded", ns), timeout=BURST_S)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        pytest.param({"fairSharing": {"weight": 0}}, "spec.fairSharing.weight", id="a weight of 0"),
+        pytest.param(
+            {"nominalQuota": {"accelerators": {H100: -1}}}, "spec.nominalQuota.accelerators", id="negative GPUs"
+        ),
+        pytest.param({"preemption": {"withinQueue": "Always"}}, "spec.preemption.withinQueue", id="unknown policy"),
+        pytest.param({"budget": {"amount": 10, "currency": "usd"}}, "spec.budget.currency", id="currency not ISO 4217"),
+    ],
+)
+def test_a_bad_queue_is_refused_naming_the_field(
+    operator: devenv.OperatorProcess, hub: Cluster, spec: dict[str, Any], field: str
+) -> None:
+    bad = queue(unique("bad"), "default", 8)
+    bad["spec"].update(spec)
+    result = hub.kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
+    assert result.returncode != 0
+    assert field in result.stderr, result.stderr

@@ -11,7 +11,7 @@ The rules themselves live in ``computenet.queueing``; this module is the API.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 
+Devices = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+"""A count of accelerator devices in a quota."""
+
+
 class WithinQueue(StrEnum):
     """Whom a task may preempt in its own queue (Kueue ``withinClusterQueue``)."""
 
@@ -65,7 +69,7 @@ class QueueQuota(SpecModel):
 
     cpu: Quantity | None = Field(None, description="CPU cores, such as 64 or 500m. Not limited when left out.")
     memory: Quantity | None = Field(None, description="Memory, such as 512Gi. Not limited when left out.")
-    accelerators: dict[AcceleratorModel, int] | None = Field(
+    accelerators: dict[AcceleratorModel, Devices] | None = Field(
         None,
         max_length=32,
         description="Devices per accelerator model, such as NVIDIA-H100-80GB-HBM3: 16. A model left out is not "
