@@ -127,5 +127,5 @@ def test_a_pinned_task_that_no_longer_fits_waits_saying_why(operator: devenv.Ope
 
     message = eventually(waiting, timeout=STATE_S)
     assert "2 not the accepted identifier member-2" in message
-    assert "1 " in message  # member-2's own reason follows
+    assert "1 no nvidia.com/gpu (NVIDIA-H100-80GB-HBM3)" in message  # member-2's own reason
     hub.kubectl("delete", "computetask", name, "--wait=false")
