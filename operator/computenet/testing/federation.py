@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from computenet.testing import pki
+from computenet.testing import pki, podlogs
 from computenet.testing.localapi import ApiError, LocalApi
 from computenet.testing.processes import ComponentFailed, Record, Supervisor
 from computenet.testing.topology import MemberShape, default_shape, load_shapes, node_manifests
@@ -351,6 +351,11 @@ class Federation:
             "--profiling=false",
             "--event-ttl=1h",
         ]
+        if c.role == "member":
+            # Pod logs: the API server dials a node's InternalIP (kwok's loopback server, see
+            # podlogs.py) and verifies the kubelet serving certificate by its own CA.
+            kubelet = pki.write_kubelet_pki(d / "kubelet")
+            argv += ["--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={kubelet.ca}"]
         self.supervisor.start(f"{c.name}/kube-apiserver", argv, self._logfile(f"{c.name}/kube-apiserver"))
 
     def _start_controllers(self, bins: Path, c: Cluster) -> None:
@@ -383,16 +388,24 @@ class Federation:
         stages = resources.files("computenet.testing") / "kwok-stages.yaml"
         stages_path = c.dir / "kwok-stages.yaml"
         stages_path.write_text(stages.read_text())
+        # kwok also serves the kubelet API (pod logs) on a loopback port its nodes advertise.
+        kubelet_port = free_port()
+        kubelet = d / "kubelet"
         self.supervisor.start(
             f"{c.name}/kwok",
             [
                 str(bins / "kwok"),
                 f"--kubeconfig={kc}",
                 f"--config={stages_path}",
+                f"--config={podlogs.write(c.dir / 'podlogs')}",
                 "--manage-all-nodes=true",
                 "--node-lease-duration-seconds=40",
                 "--cidr=10.244.0.0/16",
-                "--node-ip=10.200.0.1",
+                "--node-ip=127.0.0.1",
+                f"--node-port={kubelet_port}",
+                f"--server-address=127.0.0.1:{kubelet_port}",
+                f"--tls-cert-file={kubelet / 'kubelet.crt'}",
+                f"--tls-private-key-file={kubelet / 'kubelet.key'}",
             ],
             self._logfile(f"{c.name}/kwok"),
         )

@@ -114,9 +114,39 @@ class CertificateAuthority:
         ]
         return self._issue(_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
+    def kubelet(self, host: str = "127.0.0.1") -> KeyPair:
+        """A kubelet serving certificate for the node address `host` (the API server dials it for logs)."""
+        sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+        return self._issue(_name("kwok-kubelet"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
+
     def client(self, user: str, group: str | None = None) -> KeyPair:
         """A client certificate: CN is the user, O the group (system:masters for admins)."""
         return self._issue(_name(user, group), ExtendedKeyUsageOID.CLIENT_AUTH)
+
+
+@dataclass(frozen=True)
+class KubeletFiles:
+    """Where a member's simulated kubelet keeps its serving pair and the CA the API server trusts it by."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def write_kubelet_pki(directory: Path, host: str = "127.0.0.1") -> KubeletFiles:
+    """A CA of its own and a serving certificate for kwok's kubelet server, written into `directory`.
+
+    The member's API server gets `ca` as `--kubelet-certificate-authority`, so the logs it proxies
+    from the node come over TLS it verifies, as between a real API server and its kubelets.
+    """
+    ca = CertificateAuthority("kubelet-ca")
+    serving = ca.kubelet(host)
+    files = KubeletFiles(directory / "kubelet-ca.crt", directory / "kubelet.crt", directory / "kubelet.key")
+    directory.mkdir(parents=True, exist_ok=True)
+    files.ca.write_bytes(ca.cert_pem)
+    files.cert.write_bytes(serving.cert_pem)
+    write_private(files.key, serving.key_pem)
+    return files
 
 
 def service_account_keys() -> KeyPair:
