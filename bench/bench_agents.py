@@ -258,7 +258,9 @@ class Driver:
             pending.add(task)
             task.add_done_callback(pending.discard)
             i += 1
-        await asyncio.gather(*pending)
+        for task in pending:  # a hub that cannot keep up leaves requests queued: the window is over
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def churn_and_report(self, agent: SimAgent) -> Any:
         agent.churn()  # every agent's usage changed since its last report: each interval is one write
