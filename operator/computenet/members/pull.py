@@ -90,10 +90,14 @@ class PullConnection(MemberConnection):
 
     # ---- reports ----
 
-    def apply_report(self, report: ReportFacts) -> None:
-        """Bring the member state to what the report says, telling listeners only about nodes that changed."""
-        if self.last_report is not None and report.report_time < self.last_report:
-            return  # an older report read after a newer one (a re-list): keep the newer
+    def apply_report(self, report: ReportFacts) -> bool:
+        """Bring the member state to what the report says, telling listeners only about nodes that changed.
+
+        Returns whether the report was news: one seen before (a re-list delivers it again) or older
+        than the one held changes nothing.
+        """
+        if self.last_report is not None and report.report_time <= self.last_report:
+            return False  # seen already, or older than what is held (a re-list): keep the newer
         if self.last_report is None:
             self._nodes.replace(report.nodes)
             self._pods.replace(report.pods)
@@ -108,6 +112,7 @@ class PullConnection(MemberConnection):
             for key, pod in report.pods.items():
                 self._pods.upsert(key, pod)
         self.last_report = report.report_time
+        return True
 
     # ---- health: the agent's Lease ----
 

@@ -216,8 +216,8 @@ class PullFeed:
         if conn is None:
             self.reports[agent] = report
             return
-        conn.apply_report(report)
-        self.report_delay(max(0.0, (self.clock() - report.report_time).total_seconds()))
+        if conn.apply_report(report):  # a report delivered again by a re-list is no new delay
+            self.report_delay(max(0.0, (self.clock() - report.report_time).total_seconds()))
 
     def _start(self) -> None:
         if self._tasks:

@@ -139,3 +139,11 @@ def test_alike_nodes_share_one_shape_and_keep_their_hostnames() -> None:
         {"kubernetes.io/hostname": "n0"},
     ]
     assert all("kubernetes.io/hostname" not in shape.get("labels", {}) for shape in body["shapes"])
+
+
+def test_a_report_delivered_again_is_no_news() -> None:
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]
+    report = report_facts({"status": {"report": build_report(report_body(_state([node("n1").build()], [])), NOW, "t")}})
+    assert report is not None
+    assert conn.apply_report(report)
+    assert not conn.apply_report(report)
