@@ -70,10 +70,12 @@ def test_pull_identifier_reports_the_members_nodes_like_push(pull_member: devenv
     assert st["accelerators"]["NVIDIA-L40S"]["allocatable"] == 16
     assert st["accelerators"]["NVIDIA-L40S"]["largestFreeSlot"] == 4
     assert condition(st, "Reachable")["reason"] == "Reachable"
-    report = json.loads(
+    agent_status = json.loads(
         hub.kubectl("get", "computeagent", pull_member.name, "-n", pull_member.namespace, "-o", "json").stdout
-    )["status"]["report"]
-    assert len(report["nodes"]) == 10
+    )["status"]
+    assert len(agent_status["report"]["nodes"]) == 10
+    assert len(agent_status["report"]["shapes"]) == 3  # gh200, l40s and cpu nodes
+    assert condition(agent_status, "Approved")["status"] == "True"
 
 
 def test_task_runs_through_the_agent_to_succeeded_with_push_status_and_events(

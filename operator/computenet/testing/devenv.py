@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from computenet.api.constants import APPROVED_LABEL
 from computenet.testing.federation import Cluster, Federation, free_port, wait_for
 from computenet.testing.processes import ComponentFailed
 from computenet.testing.topology import MemberShape, default_shape
@@ -245,6 +246,15 @@ def register_pull_member(fed: Federation, index: int, shape: MemberShape, region
     namespace, name = provider_namespace(member), agent_name(member)
     member.kubectl("apply", "-f", str(REPO / "deploy" / "member-rbac.yaml"))
     grant_agent(fed.hub, namespace, name)
+    # Registered and approved by the administrator up front (the operator then issues its token Secret
+    # too); the agent here runs with a TokenRequest token of the same ServiceAccount.
+    approved = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeAgent",
+        "metadata": {"name": name, "namespace": namespace, "labels": {APPROVED_LABEL: "true"}},
+        "spec": {"cluster": member.name},
+    }
+    apply(fed.hub, approved)
     from computenet.members.pull_rbac import agent_account
 
     token = service_account_token(fed.hub, namespace, agent_account(name))
