@@ -71,6 +71,29 @@ CLUSTER_RULES = [
     },
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
 ]
+PULL_RULES = [
+    {"apiGroups": ["computenet.io"], "resources": ["computeagents"], "verbs": ["get", "list", "watch", "create"]},
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeworks"],
+        "verbs": ["get", "list", "watch", "create", "delete"],
+    },
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeagents/status", "computeworks/status"],
+        "verbs": ["get", "patch", "update"],
+    },
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "list", "watch", "create", "patch", "update"],
+    },
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete"]},
+    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["create", "update", "delete"]},
+    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create", "delete"]},
+]
+"""With pullMode.enabled: what serving pull members takes (`members/pull_*`), in ClusterRole <fullname>-pull."""
 SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
 LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]
 
@@ -494,6 +517,21 @@ def test_rbac_is_exactly_the_documented_least_privilege(helm: Helm) -> None:
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
 
 
+def test_pull_mode_adds_exactly_the_documented_rules_and_is_off_by_default(helm: Helm) -> None:
+    assert [d for d in helm.render() if d["metadata"]["name"] == f"{FULLNAME}-pull"] == []
+    docs = helm.render({"pullMode": {"enabled": True}})
+    role = named(docs, "ClusterRole", f"{FULLNAME}-pull")
+    assert role["rules"] == PULL_RULES
+    binding = named(docs, "ClusterRoleBinding", f"{FULLNAME}-pull")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
+    assert named(docs, "ClusterRole", FULLNAME)["rules"] == CLUSTER_RULES  # the main role is unchanged
+
+
 def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
     docs = helm.render({"serviceAccount": {"create": False, "name": "platform-sa"}})
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "platform-sa"
@@ -503,7 +541,7 @@ def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
 
 def test_readme_documents_every_rule() -> None:
     readme = (CHART / "README.md").read_text()
-    for rule in CLUSTER_RULES + SECRET_RULES + LEASE_RULES:
+    for rule in CLUSTER_RULES + PULL_RULES + SECRET_RULES + LEASE_RULES:
         for resource in rule["resources"]:
             assert f"`{resource}`" in readme, f"{resource} is not documented in the chart README"
 
