@@ -128,4 +128,12 @@ def test_a_pinned_task_that_no_longer_fits_waits_saying_why(operator: devenv.Ope
     message = eventually(waiting, timeout=STATE_S)
     assert "2 not the accepted identifier member-2" in message
     assert "1 no nvidia.com/gpu (NVIDIA-H100-80GB-HBM3)" in message  # member-2's own reason
+    # why reads each identifier's verdict from the waiting task's status, written with that line.
+    doc = json.loads(ok(plugin(hub, "why", name, "-o", "json")))
+    verdicts = {row["identifier"]: (row["verdict"], row["filter"]) for row in doc["identifiers"]}
+    assert doc["chosen"] is None
+    assert doc["summary"] == message
+    assert verdicts["member-2"][0] == "rejected"
+    assert verdicts["member-2"][1] != "Pinned"
+    assert {verdicts[m] for m in ("member-1", "member-3")} == {("rejected", "Pinned")}
     hub.kubectl("delete", "computetask", name, "--wait=false")

@@ -706,6 +706,13 @@ class ComputeTaskStatus(StatusModel):
         None, max_length=10, description="Best candidates, best first, while the task is suspended."
     )
     placement: Placement | None = Field(None, description="The chosen identifier.")
+    explanation: Explanation | None = Field(
+        None,
+        description=(
+            "While the task waits or is offered: the verdict of each identifier of its pool when its Placed"
+            " condition last changed (`kubectl computenet why`); a placed task keeps it in placement.explanation."
+        ),
+    )
     remote: RemoteRef | None = Field(None, description="The workload in the member.")
     attempt: int = Field(0, ge=0, description="Dispatch attempts so far (failover increments it).")
     start_time: Timestamp | None = Field(None, description="When the workload started running.")

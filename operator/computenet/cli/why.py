@@ -2,9 +2,10 @@
 
 Read from the task's status, nothing recomputed: a placed task's ``placement.explanation`` (the
 chosen identifier and the best runners-up with their score components, and per rejected
-identifier the filter that rejected it), an offered task's offers. A task still waiting shows
-its one line (``0/3 identifiers fit: ...``) until a decision places it; ``--live`` then asks
-placement again, on the operator's live snapshot, what it would answer now (`relive`).
+identifier the filter that rejected it); a waiting or offered task's ``status.explanation`` (the
+verdict of each identifier when its Placed condition last changed), after its offers.
+``--live`` asks placement again, on the operator's live snapshot, what it would answer now
+(`relive`).
 """
 
 from __future__ import annotations
@@ -83,8 +84,14 @@ def explain(task: dict[str, Any]) -> dict[str, Any]:
         if e is not None:
             doc.update(considered=e.considered, fitting=e.fitting, rejectedOmitted=e.rejected_omitted)
             doc["identifiers"] = _from_explanation(e, status.placement.identifier)
-    elif status.offers:
-        doc["identifiers"] = _from_offers(status.offers)
+    else:  # waiting or offered: the verdicts written with its Placed condition, the offers first
+        e = status.explanation
+        rows = _from_offers(status.offers or [])
+        if e is not None:
+            doc.update(considered=e.considered, fitting=e.fitting, rejectedOmitted=e.rejected_omitted)
+            offered = {r["identifier"] for r in rows}
+            rows += [r for r in _from_explanation(e, None) if r["identifier"] not in offered]
+        doc["identifiers"] = rows
     return doc
 
 

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from computenet.api.constants import ConditionType, Phase, Reason
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement
 from computenet.members.identifiers import IdentifierSet
@@ -28,7 +29,16 @@ from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, scores_of
 from computenet.tasks.demand import demand_of
 from computenet.tasks.executor import Executor
-from computenet.tasks.lifecycle import Event, NoFit, OffersFound, Placed, PoolMissing, Preempted
+from computenet.tasks.lifecycle import (
+    CONDITION_MESSAGE_LIMIT,
+    Event,
+    NoFit,
+    OffersFound,
+    Placed,
+    PoolMissing,
+    Preempted,
+    clip,
+)
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.view import PlacementView
@@ -43,6 +53,17 @@ OFFERS = 3
 SETTLING_S = 10.0
 """Right after start, identifiers, pools and member watches are still being read: a task that does
 not fit yet is not told so (no write, no Event) until this long after the first pass."""
+
+
+def _says(record: TaskRecord, summary: str) -> bool:
+    """Whether the waiting task already says `summary`: nothing will be written, nothing to explain."""
+    placed = next((c for c in record.status.conditions or () if c.type == str(ConditionType.PLACED)), None)
+    return (
+        record.phase == Phase.PENDING
+        and placed is not None
+        and placed.reason == str(Reason.NO_FIT)
+        and placed.message == clip(summary, CONDITION_MESSAGE_LIMIT)
+    )
 
 
 def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, queue: str | None = None) -> Event:
@@ -60,10 +81,10 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
             message += f"; {decision.caveat}" if decision.caveat else ""
         else:
             message = decision.summary
-        return OffersFound(found, message)
+        return OffersFound(found, message, explanation(decision))
     chosen = decision.chosen
     if chosen is None:
-        return NoFit(decision.summary)
+        return NoFit(decision.summary, None if _says(record, decision.summary) else explanation(decision))
     spec = record.spec
     acc = spec.resources.accelerators
     nodes = sorted({slot.node for slot in decision.assignment})

@@ -92,6 +92,32 @@ def test_why_of_an_offered_task_shows_its_offers() -> None:
     assert doc["identifiers"][1]["scores"] == {"Fit": 50.0}
 
 
+def test_why_of_a_waiting_task_lists_every_verdict_written_with_its_condition() -> None:
+    task = placed_task()
+    explanation = task["status"]["placement"]["explanation"]
+    task["status"] = {
+        "phase": "Pending",
+        "explanation": {**explanation, "fitting": 0, "candidates": []},
+    }
+    doc = why.explain(task)
+    assert doc["chosen"] is None
+    assert [(r["identifier"], r["verdict"], r.get("filter")) for r in doc["identifiers"]] == [
+        ("member-2", "rejected", "Accelerator")
+    ]
+    assert (doc["considered"], doc["fitting"], doc["rejectedOmitted"]) == (4, 0, 1)
+
+
+def test_why_of_an_offered_task_adds_the_rejected_after_its_offers() -> None:
+    task = offered_task()
+    task["status"]["explanation"] = placed_task()["status"]["placement"]["explanation"]
+    doc = why.explain(task)
+    assert [(r["identifier"], r["verdict"]) for r in doc["identifiers"]] == [
+        ("member-1", "offer"),
+        ("member-3", "offer"),
+        ("member-2", "rejected"),
+    ]
+
+
 def test_why_of_a_task_without_a_decision_says_so() -> None:
     doc = why.explain({"metadata": {"name": "t", "namespace": "ns"}, "status": {}})
     assert doc["identifiers"] == []

@@ -31,11 +31,39 @@ def test_a_fitting_task_is_placed_with_what_it_will_dispatch() -> None:
     assert event.message.startswith("member-1 (score ")
 
 
-def test_a_task_that_fits_nowhere_waits_with_the_decisions_line() -> None:
+def test_a_task_that_fits_nowhere_waits_with_the_decisions_line_and_every_verdict() -> None:
     decision = place(SNAPSHOT, task().cpu("64").memory("1Gi").build())
-    event = decision_event(record("Pending"), decision, NOW)
-    assert event == lc.NoFit(decision.summary)
+    rec = record("Pending")
+    event = decision_event(rec, decision, NOW)
+    assert isinstance(event, lc.NoFit)
+    assert event.message == decision.summary
     assert event.message.startswith("0/1 identifiers fit")
+    assert event.explanation is not None
+    assert [(v.identifier, v.filter) for v in event.explanation.rejected or []] == [("member-1", "Resources")]
+    written = lc.transition(rec.status, event, NOW, lc.TaskFacts()).status
+    assert written.explanation == event.explanation  # `kubectl computenet why` reads it there
+
+
+def test_a_task_that_already_says_why_is_not_explained_again() -> None:
+    decision = place(SNAPSHOT, task().cpu("64").memory("1Gi").build())
+    rec = record("Pending")
+    rec.status = lc.transition(rec.status, decision_event(rec, decision, NOW), NOW, lc.TaskFacts()).status
+    again = decision_event(rec, decision, NOW)
+    assert again == lc.NoFit(decision.summary)  # nothing computed: the transition writes nothing for it
+    assert lc.transition(rec.status, again, NOW, lc.TaskFacts()).status == rec.status
+
+
+def test_a_placed_task_keeps_its_explanation_in_the_placement_only() -> None:
+    rec = record("Pending")
+    waiting = decision_event(rec, place(SNAPSHOT, task().cpu("64").memory("1Gi").build()), NOW)
+    rec.status = lc.transition(rec.status, waiting, NOW, lc.TaskFacts()).status
+    assert rec.status.explanation is not None
+    rec.spec = spec(resources={"cpu": "1", "memory": "1Gi"})
+    placed = decision_event(rec, place(SNAPSHOT, task().cpu("1").memory("1Gi").build()), NOW)
+    status = lc.transition(rec.status, placed, NOW, lc.TaskFacts()).status
+    assert status.explanation is None
+    assert status.placement is not None
+    assert status.placement.explanation is not None
 
 
 def test_a_suspended_task_gets_offers_and_is_never_placed() -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
-from computenet.api.task import ComputeTaskStatus, Cost, Usage
+from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
     CONDITION_MESSAGE_LIMIT,
@@ -197,7 +197,7 @@ def _spec_invalid(c: _Ctx, e: SpecInvalid) -> Outcome:
     return Outcome(c.update((invalid,), phase=Phase.PENDING, offers=None), effects)
 
 
-def _waiting(c: _Ctx, reason: Reason, message: str) -> Outcome:
+def _waiting(c: _Ctx, reason: Reason, message: str, explanation: Explanation | None = None) -> Outcome:
     if c.phase in ACTIVE or c.phase in TERMINAL:
         return c.same("decided after the task moved on: stale, dropped")
     old = condition(c.status, ConditionType.PLACED)
@@ -207,7 +207,7 @@ def _waiting(c: _Ctx, reason: Reason, message: str) -> Outcome:
     if old is None or old.reason != reason:
         effects = (Emit(reason, message, warning=True),)
     placed = c.cond(ConditionType.PLACED, False, reason, message)
-    return Outcome(c.update((placed,), phase=Phase.PENDING, offers=None), effects)
+    return Outcome(c.update((placed,), phase=Phase.PENDING, offers=None, explanation=explanation), effects)
 
 
 def _pool_missing(c: _Ctx, e: PoolMissing) -> Outcome:
@@ -215,7 +215,7 @@ def _pool_missing(c: _Ctx, e: PoolMissing) -> Outcome:
 
 
 def _no_fit(c: _Ctx, e: NoFit) -> Outcome:
-    return _waiting(c, Reason.NO_FIT, e.message)
+    return _waiting(c, Reason.NO_FIT, e.message, e.explanation)
 
 
 def _offers_found(c: _Ctx, e: OffersFound) -> Outcome:
@@ -225,7 +225,8 @@ def _offers_found(c: _Ctx, e: OffersFound) -> Outcome:
     if c.phase == Phase.OFFERED and (c.status.offers or []) == offers:
         return c.same("the same offers are already on the task")
     placed = c.cond(ConditionType.PLACED, False, Reason.OFFERS_READY, e.message)
-    return Outcome(c.update((placed,), phase=Phase.OFFERED, offers=offers), (Emit(Reason.OFFERS_READY, e.message),))
+    status = c.update((placed,), phase=Phase.OFFERED, offers=offers, explanation=e.explanation)
+    return Outcome(status, (Emit(Reason.OFFERS_READY, e.message),))
 
 
 def _placed(c: _Ctx, e: Placed) -> Outcome:
@@ -242,6 +243,7 @@ def _placed(c: _Ctx, e: Placed) -> Outcome:
         placement=e.placement,
         attempt=attempt,
         offers=None,
+        explanation=None,
         remote=None,
         start_time=None,
         message=None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionType, FailoverPolicy, Phase, Reason
-from computenet.api.task import ComputeTaskStatus, Offer, Placement, RemoteRef, TaskSummary
+from computenet.api.task import ComputeTaskStatus, Explanation, Offer, Placement, RemoteRef, TaskSummary
 from computenet.tasks.metering import Metered
 
 MESSAGE_LIMIT = 4096
@@ -77,12 +77,16 @@ class PoolMissing:
 @dataclass(frozen=True)
 class NoFit:
     message: str
+    explanation: Explanation | None = None
+    """Each identifier's verdict, written with the message (None when the wait is not placement's)."""
 
 
 @dataclass(frozen=True)
 class OffersFound:
     offers: tuple[Offer, ...]
     message: str
+    explanation: Explanation | None = None
+    """Each identifier's verdict, written with the offers."""
 
 
 @dataclass(frozen=True)
