@@ -43,11 +43,11 @@ test: venv ## Run the whole test suite (unit, integration against real control p
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: venv ## The whole suite but the slow scenarios (about 13 minutes instead of 25).
+test-fast: venv ## The whole suite but the slow scenarios (about 19 minutes instead of 24).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: test-slow
-test-slow: venv ## Run the slow scenarios only (the 20-kill standby test: about 10 minutes).
+test-slow: venv ## Run the slow scenarios only (the 20-kill standby test: about 5 to 10 minutes).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 .PHONY: test-unit

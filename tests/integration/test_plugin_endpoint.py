@@ -306,12 +306,16 @@ def test_why_live_gives_every_verdict_of_a_waiting_task_as_the_operator_decided_
         placed = eventually(
             lambda: (c := condition(status(hub, name), "Placed")).get("status") == "False" and c, timeout=STATE_S
         )
+        # Without --live: the verdicts the operator wrote with that line (status.explanation).
         plain = json.loads(ok(plugin(users.reader, "why", name, "-o", "json", endpoint=endpoint)))
-        assert plain["identifiers"] == []  # no placement yet: status holds the line only
+        assert {row["verdict"] for row in plain["identifiers"]} == {"rejected"}
+        assert len(plain["identifiers"]) == plain["considered"] == 3
         doc = json.loads(ok(plugin(users.reader, "why", name, "--live", "-o", "json", endpoint=endpoint)))
         assert {row["verdict"] for row in doc["identifiers"]} == {"rejected"}
         assert len(doc["identifiers"]) == doc["considered"] == 3
         assert all(row["filter"] and row["message"] for row in doc["identifiers"])
         assert doc["live"].endswith(f": {placed['message']}")  # the operator's own line, decided again
+        by_filter = {(r["identifier"], r["filter"]) for r in doc["identifiers"]}
+        assert {(r["identifier"], r["filter"]) for r in plain["identifiers"]} == by_filter
     finally:
         hub.kubectl("delete", "computetask", name, "--wait=false")
