@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from computenet.api.constants import ConditionType, Phase, Reason
+from computenet.api.constants import Reason
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement
 from computenet.members.identifiers import IdentifierSet
@@ -30,14 +30,13 @@ from computenet.tasks.candidates import explanation, scores_of
 from computenet.tasks.demand import demand_of
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import (
-    CONDITION_MESSAGE_LIMIT,
     Event,
     NoFit,
     OffersFound,
     Placed,
     PoolMissing,
     Preempted,
-    clip,
+    already_waiting,
 )
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
@@ -53,17 +52,6 @@ OFFERS = 3
 SETTLING_S = 10.0
 """Right after start, identifiers, pools and member watches are still being read: a task that does
 not fit yet is not told so (no write, no Event) until this long after the first pass."""
-
-
-def _says(record: TaskRecord, summary: str) -> bool:
-    """Whether the waiting task already says `summary`: nothing will be written, nothing to explain."""
-    placed = next((c for c in record.status.conditions or () if c.type == str(ConditionType.PLACED)), None)
-    return (
-        record.phase == Phase.PENDING
-        and placed is not None
-        and placed.reason == str(Reason.NO_FIT)
-        and placed.message == clip(summary, CONDITION_MESSAGE_LIMIT)
-    )
 
 
 def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, queue: str | None = None) -> Event:
@@ -84,7 +72,8 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
         return OffersFound(found, message, explanation(decision))
     chosen = decision.chosen
     if chosen is None:
-        return NoFit(decision.summary, None if _says(record, decision.summary) else explanation(decision))
+        said = already_waiting(record.status, Reason.NO_FIT, decision.summary)
+        return NoFit(decision.summary, None if said else explanation(decision))
     spec = record.spec
     acc = spec.resources.accelerators
     nodes = sorted({slot.node for slot in decision.assignment})

@@ -70,6 +70,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     SpecInvalid,
     TaskFacts,
     Wake,
+    already_waiting,
     backoff,
     clip,
     condition,
@@ -200,9 +201,9 @@ def _spec_invalid(c: _Ctx, e: SpecInvalid) -> Outcome:
 def _waiting(c: _Ctx, reason: Reason, message: str, explanation: Explanation | None = None) -> Outcome:
     if c.phase in ACTIVE or c.phase in TERMINAL:
         return c.same("decided after the task moved on: stale, dropped")
-    old = condition(c.status, ConditionType.PLACED)
-    if c.phase == Phase.PENDING and old is not None and old.reason == reason and old.message == message:
+    if already_waiting(c.status, reason, message):
         return c.same("the same reason is already on the task")
+    old = condition(c.status, ConditionType.PLACED)
     effects: tuple[Effect, ...] = ()
     if old is None or old.reason != reason:
         effects = (Emit(reason, message, warning=True),)

@@ -295,3 +295,17 @@ def phase_of(status: ComputeTaskStatus) -> Phase | None:
 
 def condition(status: ComputeTaskStatus, type_: ConditionType) -> Condition | None:
     return next((c for c in status.conditions or () if c.type == type_), None)
+
+
+def already_waiting(status: ComputeTaskStatus, reason: Reason, message: str) -> bool:
+    """Whether a Pending task already says `reason` and `message` (clipped as written).
+
+    Such a wait changes nothing: neither a status write nor an explanation is owed.
+    """
+    placed = condition(status, ConditionType.PLACED)
+    return (
+        phase_of(status) == Phase.PENDING
+        and placed is not None
+        and placed.reason == str(reason)
+        and placed.message == clip(message, CONDITION_MESSAGE_LIMIT)
+    )
