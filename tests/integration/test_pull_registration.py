@@ -24,9 +24,6 @@ from support.tasks import condition
 from support.timeouts import STATE_S
 from support.wait import eventually
 
-REPO = Path(__file__).resolve().parents[2]
-APPROVAL_POLICY = REPO / "deploy" / "hub-agent-approval.yaml"
-
 
 def kubectl_as(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -62,8 +59,8 @@ def _approved(hub: Cluster, namespace: str, name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def policy(operator: devenv.OperatorProcess, hub: Cluster) -> Path:
-    hub.kubectl("apply", "-f", str(APPROVAL_POLICY))
-    return APPROVAL_POLICY
+    devenv.install_approval_policy(hub)
+    return devenv.APPROVAL_POLICY
 
 
 def test_an_agent_registers_is_approved_by_one_label_and_is_held_to_its_namespace(

@@ -128,6 +128,49 @@ def install_crds(hub: Cluster) -> None:
     hub.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
 
 
+APPROVAL_POLICY = REPO / "deploy" / "hub-agent-approval.yaml"
+_PROBE_NS, _PROBE_USER = "computenet-approval-probe", "computenet:approval-probe"
+
+
+def install_approval_policy(hub: Cluster, timeout: float = 60.0) -> None:
+    """Apply `deploy/hub-agent-approval.yaml` and return once the API server enforces it.
+
+    A ValidatingAdmissionPolicy is enforced only after the API server's policy informer has seen it
+    and the binding (seconds under load), so this probes with a server-side dry run as a user allowed
+    to create agents but not to approve them, until that dry run is refused with the policy's message.
+    Raises TimeoutError when the policy is not enforced within `timeout` seconds.
+    """
+    hub.kubectl("apply", "-f", str(APPROVAL_POLICY))
+    role = {"apiGroups": ["computenet.io"], "resources": ["computeagents"], "verbs": ["create"]}
+    meta = {"name": "probe", "namespace": _PROBE_NS}
+    apply(
+        hub,
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": _PROBE_NS}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": [role]},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "probe"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": _PROBE_USER}],
+        },
+    )
+    agent = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeAgent",
+        "metadata": {"name": "probe", "namespace": _PROBE_NS, "labels": {APPROVED_LABEL: "true"}},
+        "spec": {},
+    }
+
+    def refused() -> bool:
+        probe = hub.kubectl(
+            "create", "--dry-run=server", f"--as={_PROBE_USER}", "-f", "-", input=json.dumps(agent), check=False
+        )
+        return probe.returncode != 0 and "only a hub administrator" in probe.stderr
+
+    wait_for("the agent approval policy to be enforced", refused, timeout, lambda: None)
+
+
 def register_members(fed: Federation, shapes: Sequence[MemberShape]) -> None:
     """Member RBAC, kubeconfig Secrets, identifiers and the default pool."""
     hub = fed.hub
@@ -378,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         install_crds(fed.hub)
         register_members(fed, shapes)
-        fed.hub.kubectl("apply", "-f", str(REPO / "deploy" / "hub-agent-approval.yaml"))
+        install_approval_policy(fed.hub)
         regions = [s.region for s in shapes]
         agents = [
             register_pull_member(fed, index, shape, regions)
