@@ -62,15 +62,30 @@ class NodeShape(StatusModel):
     capacity: dict[str, int] | None = Field(None, description="status.capacity (cpu in millicores).")
     allocatable: dict[str, int] | None = Field(None, description="status.allocatable (cpu in millicores).")
     taints: list[ReportedTaint] | None = Field(None, max_length=64, description="spec.taints.")
+    hostname_label: bool = Field(
+        False,
+        description="Every node of this shape carries the label kubernetes.io/hostname with its own name "
+        "(left out of the nodes' own labels).",
+    )
 
 
 class ReportedNode(StatusModel):
-    """One node as placement needs it. Amounts are integers: cpu in millicores, the rest in base units."""
+    """Nodes as placement needs them: one, or several alike in everything this entry says but their names.
 
-    name: str = Field(max_length=253, description="Node name.")
+    Amounts are integers: cpu in millicores, the rest in base units. Nodes of one shape whose usage is
+    the same (say every 8-GPU node with 8 GPUs taken) share one entry, so a report grows with the
+    number of distinct usages, not with the number of nodes.
+    """
+
+    name: str | None = Field(None, max_length=253, description="Node name, when the entry is one node.")
+    names: list[str] | None = Field(
+        None,
+        max_length=MAX_REPORTED_NODES,
+        description="Names of the nodes this entry stands for (alike in shape, labels, requests and state).",
+    )
     shape: int = Field(ge=0, description="Index of the node's shape in the report's shapes.")
     labels: dict[str, str] | None = Field(
-        None, description="The node's own labels beyond its shape's (such as kubernetes.io/hostname)."
+        None, description="The nodes' own labels beyond their shape's (a kubernetes.io/hostname other than the name)."
     )
     requested: dict[str, int] | None = Field(
         None,
@@ -101,7 +116,9 @@ class AgentReport(StatusModel):
     shapes: list[NodeShape] = Field(
         default_factory=list, max_length=MAX_REPORTED_NODES, description="The distinct node shapes."
     )
-    nodes: list[ReportedNode] = Field(default_factory=list, max_length=MAX_REPORTED_NODES, description="Every node.")
+    nodes: list[ReportedNode] = Field(
+        default_factory=list, max_length=MAX_REPORTED_NODES, description="Every node, alike nodes in one entry."
+    )
     pods: list[ReportedPod] = Field(
         default_factory=list, max_length=MAX_REPORTED_PODS, description="Pods of dispatched work that hold resources."
     )

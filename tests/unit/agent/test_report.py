@@ -132,13 +132,53 @@ def test_an_object_without_a_readable_report_gives_none(obj: dict[str, Any]) -> 
 
 def test_alike_nodes_share_one_shape_and_keep_their_hostnames() -> None:
     nodes = [node(f"n{i}").gpus(8, "NVIDIA-H100").build() for i in range(10)] + [node("c1").cpu("64").build()]
-    body = report_body(_state(nodes, []))
+    agent = _state(nodes, [])
+    body = report_body(agent)
     assert len(body["shapes"]) == 2
-    assert [n["labels"] for n in body["nodes"][:2]] == [
-        {"kubernetes.io/hostname": "c1"},
-        {"kubernetes.io/hostname": "n0"},
-    ]
+    assert all(shape["hostnameLabel"] for shape in body["shapes"])
     assert all("kubernetes.io/hostname" not in shape.get("labels", {}) for shape in body["shapes"])
+    hub = _through_the_hub(agent)
+    assert {n: f.labels["kubernetes.io/hostname"] for n, f in hub.nodes.items()} == {n: n for n in agent.nodes}
+
+
+def test_nodes_alike_in_usage_share_one_entry() -> None:
+    nodes = [node(f"n{i}").gpus(8, "NVIDIA-H100").build() for i in range(6)]
+    pods = [pod("a", "n1", gpus=8), pod("b", "n4", gpus=8), pod("c", "n5", gpus=2)]
+    agent = _state(nodes, pods)
+    body = report_body(agent)
+    assert [entry["names"] for entry in body["nodes"]] == [["n0", "n2", "n3"], ["n1", "n4"], ["n5"]]
+    hub = _through_the_hub(agent)
+    assert hub.nodes == agent.nodes
+    assert hub.requested == agent.requested
+
+
+def test_a_hostname_other_than_the_name_is_kept_per_node() -> None:
+    odd = node("n2").gpus(8, "NVIDIA-H100").build()
+    odd["metadata"]["labels"]["kubernetes.io/hostname"] = "host-2"
+    agent = _state([node("n1").gpus(8, "NVIDIA-H100").build(), odd], [])
+    body = report_body(agent)
+    assert len(body["shapes"]) == 2  # one shape says hostname = name, the other does not
+    assert [entry.get("labels") for entry in body["nodes"]] == [None, {"kubernetes.io/hostname": "host-2"}]
+    assert _through_the_hub(agent).nodes == agent.nodes
+
+
+def test_a_report_of_one_record_per_node_is_still_read() -> None:
+    """Reports of agents that name each node in its own entry, with its hostname among its labels."""
+    shape = {"labels": {"nvidia.com/gpu.product": "NVIDIA-H100"}, "capacity": {"nvidia.com/gpu": 8}}
+    nodes = [
+        {"name": n, "shape": 0, "labels": {"kubernetes.io/hostname": n}, "requested": {"nvidia.com/gpu": 2}}
+        for n in ("n1", "n2")
+    ]
+    report = {"reportTime": "2026-11-30T12:00:00.000000Z", "shapes": [shape], "nodes": nodes, "pods": []}
+    facts = report_facts({"status": {"report": report}})
+    assert facts is not None
+    assert {n: dict(f.labels) for n, f in facts.nodes.items()} == {
+        n: {"nvidia.com/gpu.product": "NVIDIA-H100", "kubernetes.io/hostname": n} for n in ("n1", "n2")
+    }
+    assert {k: dict(p.requests) for k, p in facts.pods.items()} == {
+        "node/n1": {"nvidia.com/gpu": 2},
+        "node/n2": {"nvidia.com/gpu": 2},
+    }
 
 
 def test_a_report_delivered_again_is_no_news() -> None:
@@ -147,3 +187,15 @@ def test_a_report_delivered_again_is_no_news() -> None:
     assert report is not None
     assert conn.apply_report(report)
     assert not conn.apply_report(report)
+
+
+def test_shared_labels_read_as_the_node_s_own() -> None:
+    agent = _state([node("n1").gpus(8, "NVIDIA-H100").label("rack", "7").build()], [])
+    labels = _through_the_hub(agent).nodes["n1"].labels
+    assert dict(labels) == dict(agent.nodes["n1"].labels)
+    assert labels == agent.nodes["n1"].labels
+    assert labels.get("kubernetes.io/hostname") == "n1"
+    assert labels.get("rack") == "7"
+    assert "rack" in labels
+    assert labels.get("missing") is None
+    assert {**labels, "extra": "x"}["extra"] == "x"
