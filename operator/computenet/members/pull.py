@@ -8,9 +8,11 @@ ComputeWork; :mod:`computenet.members.pull_feed` routes those to the agent's
 ``jobs`` store of ``JobFacts``), so identifiers, placement, dispatch, the follower and failover
 read both kinds alike; only the client that writes work differs (:attr:`works`).
 
-Health is the agent's Lease, judged as kube-controller-manager judges a node's Lease: the hub notes
-on its own clock when it saw the renew time move, and the agent is lost once that is longer ago than
-the Lease's duration (clocks of agent and hub are never compared).
+Health is the agent's heartbeat, judged as kube-controller-manager judges a node's: the hub notes on
+its own clock when it saw the Lease's renew time or the report's time move (a node's Lease and its
+status both count there), and the agent is lost once that is longer ago than the Lease's duration
+(clocks of agent and hub are never compared). An agent that has just written a report needs no
+Lease renewal besides, so a busy member costs the hub one write per report interval, not two.
 """
 
 from __future__ import annotations
@@ -27,16 +29,21 @@ from computenet.members.pull_works import WorkClient
 from computenet.members.report import ReportFacts
 from computenet.members.state import NodeSink, PodSink
 
-__all__ = ["LeaseSeen", "PullConnection", "lease_expired", "observe_lease"]
+__all__ = ["LeaseSeen", "PullConnection", "lease_expired", "observe_lease", "observe_report"]
 
 
 @dataclass(frozen=True)
 class LeaseSeen:
-    """What the hub knows of an agent's Lease: its renew time and duration, and when the hub saw it renewed."""
+    """What the hub knows of an agent's heartbeat.
+
+    Its Lease's renew time and duration, its latest report's time, and when (hub clock) the hub last
+    saw either move.
+    """
 
     renew_time: dt.datetime | None
     duration_s: float
     probe_time: dt.datetime | None
+    report_time: dt.datetime | None = None
 
 
 def observe_lease(
@@ -48,11 +55,25 @@ def observe_lease(
     (Kubernetes v1.36.3): a Lease whose renew time is later than the one saved moves the probe
     timestamp to the observer's now; anything else leaves it where it was.
     """
+    reported = previous.report_time if previous is not None else None
     if renew_time is not None and (previous is None or previous.renew_time is None or previous.renew_time < renew_time):
-        return LeaseSeen(renew_time, duration_s, now)
+        return LeaseSeen(renew_time, duration_s, now, reported)
     probe = previous.probe_time if previous is not None else None
     kept = previous.renew_time if previous is not None else None
-    return LeaseSeen(kept, duration_s, probe)
+    return LeaseSeen(kept, duration_s, probe, reported)
+
+
+def observe_report(previous: LeaseSeen | None, report_time: dt.datetime, now: dt.datetime) -> LeaseSeen | None:
+    """Take in a report as a heartbeat: a report time later than the one saved moves the probe time.
+
+    Only once the Lease has been seen (it gives the duration): the agent creates its Lease when it
+    starts, and a report alone never makes an agent Reachable.
+    """
+    if previous is None or previous.renew_time is None:
+        return previous
+    if previous.report_time is None or previous.report_time < report_time:
+        return LeaseSeen(previous.renew_time, previous.duration_s, now, report_time)
+    return previous
 
 
 def lease_expired(seen: LeaseSeen | None, now: dt.datetime) -> bool:
@@ -112,6 +133,10 @@ class PullConnection(MemberConnection):
             for key, pod in report.pods.items():
                 self._pods.upsert(key, pod)
         self.last_report = report.report_time
+        beat = observe_report(self.lease, report.report_time, self._clock())
+        if beat is not self.lease:
+            self.lease = beat
+            self.check_lease()
         return True
 
     # ---- health: the agent's Lease ----
@@ -127,7 +152,7 @@ class PullConnection(MemberConnection):
     def check_lease(self) -> None:
         now = self._clock()
         if not lease_expired(self.lease, now):
-            self._set_health(True, Reason.REACHABLE, "the agent renews its Lease")
+            self._set_health(True, Reason.REACHABLE, "the agent renews its Lease (or reports)")
             return
         where = f"Lease {self.namespace}/{self.name}"
         if self.lease is None or self.lease.probe_time is None:
@@ -137,6 +162,6 @@ class PullConnection(MemberConnection):
         self._set_health(
             False,
             Reason.AGENT_LEASE_EXPIRED,
-            f"the agent has not renewed its {where} within its duration of {self.lease.duration_s:.0f}s "
-            f"(last renewal seen at {seen})",
+            f"the agent has neither renewed its {where} nor reported within its duration of "
+            f"{self.lease.duration_s:.0f}s (last heartbeat seen at {seen})",
         )

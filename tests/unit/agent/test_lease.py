@@ -1,4 +1,4 @@
-"""An agent is lost when the hub has not seen its Lease renewed within the Lease's duration."""
+"""An agent is lost when the hub has seen neither its Lease renewed nor a new report within the Lease's duration."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from computenet.members.pull import LeaseSeen, PullConnection, lease_expired, observe_lease
+from computenet.members.pull import LeaseSeen, PullConnection, lease_expired, observe_lease, observe_report
+from computenet.members.report import ReportFacts
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -57,3 +58,37 @@ def test_health_follows_the_lease_and_counts_failures() -> None:
     assert conn.health.message == message  # a steady outage does not rewrite status every second
     conn.observe_lease(at(8), 6)
     assert conn.health.reachable
+
+
+def _report(at_time: dt.datetime) -> ReportFacts:
+    return ReportFacts(at_time, {}, {})
+
+
+def test_a_later_report_is_a_heartbeat_once_the_lease_is_seen() -> None:
+    assert observe_report(None, at(0), at(1)) is None  # no Lease yet: a report alone proves nothing
+    no_renewal = LeaseSeen(None, 40, None)
+    assert observe_report(no_renewal, at(0), at(1)) is no_renewal
+    seen = observe_lease(None, at(0), 40, at(1))
+    beat = observe_report(seen, at(20), at(21))
+    assert beat is not None
+    assert (beat.probe_time, beat.renew_time, beat.report_time) == (at(21), at(0), at(20))
+    again = observe_report(beat, at(20), at(50))
+    assert again is beat  # the same report delivered again (a re-list) is no heartbeat
+    renewed = observe_lease(beat, at(0), 40, at(55))
+    assert renewed.probe_time == at(21)  # the unchanged Lease leaves the report's heartbeat where it was
+    assert renewed.report_time == at(20)
+
+
+def test_reports_keep_an_agent_reachable_without_lease_renewals() -> None:
+    now = [at(0)]
+    conn = PullConnection("provider-a", "agent-1", None, clock=lambda: now[0])  # type: ignore[arg-type]
+    conn.observe_lease(at(0), 6)
+    for second in (4, 8, 12):
+        now[0] = at(second)
+        assert conn.apply_report(_report(at(second)))
+        conn.check_lease()
+        assert conn.health.reachable, second
+    now[0] = at(18.5)  # 6.5 s after the last report, no renewal: lost
+    conn.check_lease()
+    assert not conn.health.reachable
+    assert "nor reported" in conn.health.message
