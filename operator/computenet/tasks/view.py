@@ -14,6 +14,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
 from computenet.members.registry import MemberRegistry
 from computenet.placement import Assumptions, ComputeClass, Identifier, Network, Pricing, SnapshotBuilder
+from computenet.placement.labels import Selector
 from computenet.placement.snapshot import Snapshot
 
 
@@ -52,6 +53,11 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
     )
 
 
+_Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int]
+"""What an identifier's placement record is built from (see :func:`placement_identifier`): spec,
+node selector, member connection, whether usable (and why not), the member's failure count."""
+
+
 class PlacementView:
     """The builder, the assumptions, and the bookkeeping that feeds them."""
 
@@ -64,6 +70,7 @@ class PlacementView:
         self._fed: dict[str, Callable[[], None]] = {}
         self._dirty: dict[str, set[str] | None] = {}
         self._placed: dict[str, Identifier] = {}
+        self._inputs: dict[str, _Inputs] = {}
 
     def _subscribe(self, conn: MemberConnection) -> None:
         key = conn.key
@@ -106,17 +113,32 @@ class PlacementView:
         return self.builder.snapshot()
 
     def _sync_identifiers(self) -> None:
-        current: dict[str, Identifier] = {}
+        """Bring the builder's identifiers in line, rebuilding only those whose inputs changed.
+
+        An identifier's placement record depends on its spec, its member connection, whether it is
+        usable, its member's failure count and its node selector; when none of these changed since
+        the last snapshot the record is kept as it is (a snapshot after a report pays a few
+        comparisons per identifier, not a rebuild of 1,000 records).
+        """
+        seen: set[str] = set()
         for item in self._identifiers.items.values():
-            if item.spec is None or item.connection is None:
+            spec, conn = item.spec, item.connection
+            if spec is None or conn is None:
                 continue
-            current[item.name] = placement_identifier(item, item.spec, item.connection)
-        for name in set(self._placed) - set(current):
-            self.builder.remove_identifier(name)
-        for name, ident in current.items():
-            if self._placed.get(name) != ident:
+            seen.add(item.name)
+            inputs = (spec, item.selector, conn.key, item.usable(), conn.health.failures)
+            held = self._inputs.get(item.name)
+            if held is not None and held[0] is spec and held[1] is item.selector and held[2:] == inputs[2:]:
+                continue  # spec and selector by identity: a new spec is a new object
+            self._inputs[item.name] = inputs
+            ident = placement_identifier(item, spec, conn)
+            if self._placed.get(item.name) != ident:
                 self.builder.upsert_identifier(ident)
-        self._placed = current
+                self._placed[item.name] = ident
+        for name in set(self._placed) - seen:
+            self.builder.remove_identifier(name)
+            del self._placed[name]
+            self._inputs.pop(name, None)
 
     def bound_replicas(self, identifier: str, task_uid: str) -> int:
         """How many of a task's pods the member has bound to nodes (confirms an assumption)."""

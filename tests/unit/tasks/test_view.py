@@ -1,0 +1,96 @@
+"""The placement view rebuilds an identifier's placement record only when what it is built from changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.members.identifiers import TrackedIdentifier
+from computenet.members.pull import PullConnection
+from computenet.members.report import ReportFacts
+from computenet.tasks import view as view_module
+from computenet.tasks.view import PlacementView
+
+T0 = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def spec(name: str) -> ComputeIdentifierSpec:
+    return ComputeIdentifierSpec.model_validate(
+        {
+            "uri": f"cpi://acme/cn-east/{name}",
+            "provider": "acme",
+            "region": "cn-east",
+            "computeClass": "ai",
+            "connection": {"agent": {"namespace": "provider-acme", "name": f"agent-{name}"}},
+        }
+    )
+
+
+@dataclass
+class Identifiers:
+    items: dict[str, TrackedIdentifier] = field(default_factory=dict)
+
+
+@dataclass
+class Registry:
+    connections: list[PullConnection] = field(default_factory=list)
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the identifiers whose placement record was built, in order."""
+    names: list[str] = []
+    real = view_module.placement_identifier
+
+    def counting(item: TrackedIdentifier, *args: Any) -> Any:
+        names.append(item.name)
+        return real(item, *args)
+
+    monkeypatch.setattr(view_module, "placement_identifier", counting)
+    return names
+
+
+def test_only_identifiers_whose_inputs_changed_are_rebuilt(built: list[str]) -> None:
+    now = [T0]
+    identifiers, registry = Identifiers(), Registry()
+    for name in ("a", "b", "c"):
+        conn = PullConnection("provider-acme", f"agent-{name}", None, clock=lambda: now[0])  # type: ignore[arg-type]
+        conn.jobs.replace({})
+        conn.observe_lease(T0, 6)
+        conn.apply_report(ReportFacts(T0, {}, {}))
+        registry.connections.append(conn)
+        item = TrackedIdentifier(name, spec=spec(name))
+        item.attach(conn)
+        identifiers.items[name] = item
+    view = PlacementView(identifiers, registry, lambda: None)  # type: ignore[arg-type]
+
+    first = view.snapshot()
+    assert sorted(built) == ["a", "b", "c"]
+    assert all(first.identifier(n).ready for n in "abc")
+
+    built.clear()
+    view.snapshot()
+    assert built == []  # nothing changed: no record is rebuilt
+
+    now[0] = T0 + dt.timedelta(seconds=7)
+    conn_b = registry.connections[1]
+    conn_b.check_lease()  # b's agent is lost
+    later = view.snapshot()
+    assert built == ["b"]
+    assert not later.identifier("b").ready
+    assert later.identifier("a").ready
+
+    built.clear()
+    identifiers.items["c"].spec = spec("c")  # a new spec, as configure sets it
+    view.snapshot()
+    assert built == ["c"]
+
+    built.clear()
+    del identifiers.items["a"]
+    gone = view.snapshot()
+    assert built == []
+    assert "a" not in gone.index
