@@ -182,7 +182,9 @@ def _device_resource(allocatable: Mapping[str, int]) -> str | None:
 def assumed_requests(assumptions: Iterable[Assumption]) -> dict[tuple[str, str], dict[str, int]]:
     """Per (cluster, node): what assumed placements hold there, as extra requests (resource -> amount).
 
-    The accelerator amount is keyed ``"devices"``; `export` maps it to the node's device resource.
+    As placement counts them (``placement.assume``): `most` replicas per node, each with one pod slot
+    (``"pods"``). The accelerator amount is keyed ``"devices"``; `export` maps it to the node's
+    device resource.
     """
     out: dict[tuple[str, str], dict[str, int]] = {}
     for held in assumptions:
@@ -192,9 +194,10 @@ def assumed_requests(assumptions: Iterable[Assumption]) -> dict[tuple[str, str],
                 ("cpu", held.per_replica.cpu),
                 ("memory", held.per_replica.memory),
                 ("devices", held.per_replica.accelerators),
+                ("pods", 1),
             ):
                 if amount:
-                    extra[key] = extra.get(key, 0) + amount * slot.replicas
+                    extra[key] = extra.get(key, 0) + amount * slot.most
     return out
 
 

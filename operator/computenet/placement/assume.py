@@ -44,6 +44,8 @@ class Assumption:
 
 _Key = tuple[str, str, str, int]
 """(identifier, cluster, node, row): where an assumption holds usage."""
+_Held = tuple[int, int, int, int]
+"""(cpu millicores, memory bytes, devices, pod slots) held on one node."""
 
 
 class Assumptions:
@@ -56,10 +58,10 @@ class Assumptions:
     def __init__(self, ttl: float = DEFAULT_TTL_SECONDS) -> None:
         self.ttl = ttl
         self._items: dict[str, Assumption] = {}
-        self._held: dict[_Key, tuple[int, int, int]] = {}
-        self._log: list[tuple[_Key, tuple[int, int, int]]] = []
+        self._held: dict[_Key, _Held] = {}
+        self._log: list[tuple[_Key, _Held]] = []
         """Changes to `_held` since the cached overlay was built: merged in, not rebuilt."""
-        self._cache: tuple[Snapshot, str | None, Overlay] | None = None
+        self._cache: tuple[Snapshot, Overlay] | None = None
 
     def assume(self, decision: Decision, *, now: float, ttl: float | None = None) -> Assumption | None:
         """Hold the chosen node slots of `decision` (replacing any earlier assumption of the task)."""
@@ -100,12 +102,12 @@ class Assumptions:
 
     def _count(self, held: Assumption, sign: int) -> None:
         for key, usage in _usage(held).items():
-            total = tuple(a + sign * b for a, b in zip(self._held.get(key, (0, 0, 0)), usage, strict=True))
+            total = _scaled(self._held.get(key, (0, 0, 0, 0)), usage, sign)
             if any(total):
-                self._held[key] = (total[0], total[1], total[2])
+                self._held[key] = total
             else:
                 self._held.pop(key, None)
-            self._log.append((key, (sign * usage[0], sign * usage[1], sign * usage[2])))
+            self._log.append((key, _scaled((0, 0, 0, 0), usage, sign)))
         if len(self._log) > _LOG_LIMIT:  # nobody is placing: rebuild on the next overlay instead
             self._log.clear()
             self._cache = None
@@ -126,38 +128,36 @@ class Assumptions:
         """What the assumptions (but `exclude`'s) hold on `snapshot`'s nodes.
 
         Kept per snapshot and brought up to date with the changes since, so that a burst of
-        decisions on one snapshot pays for its own assumption only.
+        decisions on one snapshot pays for its own assumption only; `exclude`'s share is taken
+        off a copy the same way.
         """
-        if exclude not in self._items:
-            exclude = None
         cached = self._cache
-        if cached is not None and cached[0] is snapshot and cached[1] == exclude:
-            if not self._log:
-                return cached[2]
-            if exclude is None:
-                built = _merge(snapshot, cached[2], self._log)
-                self._log.clear()
-                self._cache = (snapshot, None, built)
-                return built
-        held = dict(self._held)
-        if exclude is not None:
-            for key, usage in _usage(self._items[exclude]).items():
-                held[key] = (held[key][0] - usage[0], held[key][1] - usage[1], held[key][2] - usage[2])
-        built = _merge(snapshot, empty_overlay(len(snapshot)), list(held.items()))
+        if cached is not None and cached[0] is snapshot:
+            built = _merge(snapshot, cached[1], self._log) if self._log else cached[1]
+        else:
+            built = _merge(snapshot, empty_overlay(len(snapshot)), list(self._held.items()))
         self._log.clear()
-        self._cache = (snapshot, exclude, built)
-        return built
+        self._cache = (snapshot, built)
+        held = self._items.get(exclude) if exclude is not None else None
+        if held is None:
+            return built
+        return _merge(snapshot, built, [(key, _scaled((0, 0, 0, 0), usage, -1)) for key, usage in _usage(held).items()])
 
 
-def _usage(held: Assumption) -> dict[_Key, tuple[int, int, int]]:
-    out: dict[_Key, tuple[int, int, int]] = {}
+def _scaled(base: _Held, usage: _Held, sign: int) -> _Held:
+    return (base[0] + sign * usage[0], base[1] + sign * usage[1], base[2] + sign * usage[2], base[3] + sign * usage[3])
+
+
+def _usage(held: Assumption) -> dict[_Key, _Held]:
+    """Per node, what the assumption holds: `most` replicas' requests and as many pod slots."""
+    out: dict[_Key, _Held] = {}
     for slot in held.nodes:
         use = held.per_replica * slot.most  # where the member's scheduler may put them, not where we would
-        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.cpu, use.memory, use.accelerators)
+        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.cpu, use.memory, use.accelerators, slot.most)
     return out
 
 
-def _merge(snapshot: Snapshot, base: Overlay, changes: list[tuple[_Key, tuple[int, int, int]]]) -> Overlay:
+def _merge(snapshot: Snapshot, base: Overlay, changes: list[tuple[_Key, _Held]]) -> Overlay:
     """`base` plus `changes`, resolved to snapshot rows; nodes that vanished or were replaced hold nothing."""
     nodes, clusters = snapshot.nodes, snapshot.vocabulary.clusters
     rows, usage, idents = [], [], []
@@ -168,5 +168,5 @@ def _merge(snapshot: Snapshot, base: Overlay, changes: list[tuple[_Key, tuple[in
             idents.append(snapshot.index.get(ident, -1))
     if not rows:
         return base
-    as_array = np.array(usage, dtype=np.int64).reshape(-1, 3)
-    return base.plus(np.array(rows, dtype=np.int64), as_array, np.array(idents, dtype=np.int64))
+    as_array, at = np.array(usage, dtype=np.int64).reshape(-1, 4), np.array(rows, dtype=np.int64)
+    return base.plus(at, as_array, np.array(idents, dtype=np.int64)).summarized(snapshot, at)

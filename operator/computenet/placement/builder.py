@@ -15,11 +15,11 @@ changed is recomputed:
   are recomputed in one vector pass (proportional to the pool: ~tens of ms per 100k nodes);
 - nothing changed: the previous snapshot is returned as is.
 
-A node whose pod slots are all taken (bound pods, counted as ``pods`` in `requested`, reach its
-allocatable ``pods``) has no room for any pod, whatever its free cpu, memory and devices: the
-builder records it as fully requested, as kube-scheduler's NodeResourcesFit rejects it with
-"Too many pods" (``placement.nodes.pod_slots_left``). `add_requested` deltas do not carry pod
-counts; the member layer uses `upsert_node` and `set_requested`, which do.
+Pod slots are the fourth dimension placement fits (bound pods, counted as ``pods`` in
+`requested`, against the node's allocatable ``pods``: kube-scheduler's NodeResourcesFit "Too many
+pods", ``placement.nodes.pod_slots_left``). A node whose pod slots are all taken has no room for
+any pod, whatever its free cpu, memory and devices: the builder also records it as fully
+requested, so capacity totals do not count it as free.
 
 The builder is not thread-safe; snapshots are immutable and may be shared freely.
 """
@@ -38,7 +38,7 @@ from computenet.placement.labels import Selector
 from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
-from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, SCHEDULABLE, NodeStore
+from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, PODS_ALLOC, SCHEDULABLE, NodeStore
 from computenet.placement.summary import summarize
 
 
@@ -150,21 +150,22 @@ class SnapshotBuilder:
         row = self._require(cluster, node)
         resource = self._store.accelerator_resource(row)
         current = tuple(self._store.requested[row].tolist())
-        wanted = (requested.get(CPU, 0), requested.get(MEMORY, 0), requested.get(resource, 0) if resource else 0)
+        devices = requested.get(resource, 0) if resource else 0
+        wanted = (requested.get(CPU, 0), requested.get(MEMORY, 0), devices, requested.get(PODS, 0))
         slots = self._pod_slots.get(row)
         if slots is not None and not pod_slots_left({PODS: slots}, requested):
-            allocatable = self._store.static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC]].tolist()
+            allocatable = self._store.static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC]].tolist()
             wanted = tuple(max(w, a) for w, a in zip(wanted, allocatable, strict=True))
         if current != wanted:
             self._store.add_requested(row, *(w - c for w, c in zip(wanted, current, strict=True)))
             self._touch(cluster, row)
 
     def add_requested(self, cluster: str, node: str, delta: Mapping[str, int]) -> None:
-        """Add (or with negative amounts, subtract) a pod's requests on a node."""
+        """Add (or with negative amounts, subtract) a pod's requests on a node (``pods`` counts pods)."""
         row = self._require(cluster, node)
         resource = self._store.accelerator_resource(row)
         devices = delta.get(resource, 0) if resource else 0
-        self._store.add_requested(row, delta.get(CPU, 0), delta.get(MEMORY, 0), devices)
+        self._store.add_requested(row, delta.get(CPU, 0), delta.get(MEMORY, 0), devices, delta.get(PODS, 0))
         self._touch(cluster, row)
 
     def _require(self, cluster: str, node: str) -> int:

@@ -228,20 +228,6 @@ class Context:
         return np.array(sorted(ids, key=vocabulary.model_name), dtype=np.int64)
 
     @cached_property
-    def entry_assumed(self) -> BoolArray:
-        """Per entry: may it hold a node with assumed usage? Its summary then overstates free.
-
-        Matched by (cluster, kind): exact unless partitions of one cluster share a kind, in which
-        case a few extra entries are read row by row, which costs time, never correctness.
-        """
-        e, nodes = self.snapshot.entries, self.snapshot.nodes
-        if not len(self.overlay.rows):
-            return np.zeros(len(e.kind), dtype=bool)
-        kinds = len(self.snapshot.vocabulary.kinds)
-        held = nodes.cluster[self.overlay.rows] * kinds + nodes.kind[self.overlay.rows]
-        return np.isin(self.snapshot.table.cluster[e.ident] * kinds + e.kind, held)
-
-    @cached_property
     def entry_column(self) -> IntArray:
         """Per entry: the model column of its kind if the task can use the kind at all, else -1."""
         kind = self.snapshot.entries.kind

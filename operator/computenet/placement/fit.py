@@ -7,9 +7,10 @@ selector); with any-of models the cheapest model that fits is chosen.
 
 For speed, each identifier is first bounded from its entry summaries (see `summary`): an upper
 bound on slots from sums and maxima, a lower bound from minima and the roomiest node. Only when
-the bounds straddle the gang size, or assumptions or the pod's node constraints (nodeSelector,
-nodeName, required node affinity) admitting only some of the entry's nodes make the lower bound
-unreliable, are that entry's node rows read; an entry whose nodes are all refused holds nothing
+the bounds straddle the gang size, or the pod's node constraints (nodeSelector, nodeName,
+required node affinity) admitting only some of the entry's nodes make the lower bound
+unreliable, are that entry's node rows read (entries holding assumed nodes are summarised after
+the assumptions, see `overlay`); an entry whose nodes are all refused holds nothing
 (see `admission`). The answer is exact either way.
 """
 
@@ -37,10 +38,16 @@ def _per(amount: IntArray, need: int, cap: int) -> IntArray:
     return held
 
 
-def _slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray) -> IntArray:
-    need, cap = ctx.need, ctx.replicas
-    by_devices = _per(devices, need.accelerators, cap)
-    return np.minimum(np.minimum(by_devices, _per(cpu, need.cpu, cap)), _per(memory, need.memory, cap))
+def needs(ctx: Context) -> tuple[int, int, int, int]:
+    """One replica's (devices, cpu, memory, pod slots), in the order of `summary.DIMS`: one pod each."""
+    need = ctx.need
+    return need.accelerators, need.cpu, need.memory, 1
+
+
+def _slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
+    cap = ctx.replicas
+    held = [_per(amount, need, cap) for amount, need in zip((devices, cpu, memory, pods), needs(ctx), strict=True)]
+    return np.minimum(np.minimum(held[0], held[1]), np.minimum(held[2], held[3]))
 
 
 _FEW = 32
@@ -68,22 +75,22 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     roomiest in each dimension. Least: every node as poor as the poorest in each dimension, or
     at least what the single roomiest node holds.
     """
-    cap, need = ctx.replicas, ctx.need
+    cap = ctx.replicas
     held = np.full((len(s), 4), cap, dtype=np.int64)  # columns: sums, maxima, minima, roomiest node
-    for d, amount in enumerate((need.accelerators, need.cpu, need.memory)):
+    for d, amount in enumerate(needs(ctx)):
         if amount > 0:
-            np.minimum(held, np.maximum(s[:, d : sm.BOUNDS : 3], 0) // amount, out=held)
+            np.minimum(held, np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0) // amount, out=held)
     count = s[:, sm.COUNT]
     most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
     least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
     return most, least
 
 
-def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Free (devices, cpu, memory) on node rows, after assumptions."""
-    devices, cpu, memory = ctx.snapshot.nodes.free(rows)
-    ctx.overlay.subtract(rows, cpu, memory, devices)
-    return devices, cpu, memory
+def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Free (devices, cpu, memory, pod slots) on node rows, after assumptions."""
+    devices, cpu, memory, pods = ctx.snapshot.nodes.free(rows)
+    ctx.overlay.subtract(rows, cpu, memory, devices, pods)
+    return devices, cpu, memory, pods
 
 
 def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -112,15 +119,13 @@ def _compute(ctx: Context, ids: IntArray) -> None:
         ctx.fit_model[ids] = NO_FIT
         return
     entries, pos, column = usable_entries(ctx, ids)
-    s = ctx.snapshot.entries.summary[entries]
+    s = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
     upper, lower = bounds(ctx, s)
     admission = admitted(ctx, entries)
     if admission is not None:
         every, some = admission
         upper[~some] = 0
         lower[~every] = 0
-    if len(ctx.overlay.rows):
-        lower[ctx.entry_assumed[entries]] = 0
     key = pos * width + column
     most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
     unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
@@ -146,21 +151,20 @@ def _compute(ctx: Context, ids: IntArray) -> None:
 
 
 def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width: int) -> FloatArray:
-    """Share of the task's dimensions in use after placing it, per (identifier, model column)."""
+    """Share of the task's dimensions in use after placing it, per (identifier, model column).
+
+    `s` are the summaries after assumptions, so what pending tasks hold counts as used.
+    """
     need, n = ctx.need, len(ids)
-    taken_cpu, taken_memory, taken_devices = ctx.assumed(ids)
     if need.accelerators:
-        dims = [(sm.ACC_ALLOC, sm.ACC_SUM, need.accelerators, taken_devices)]
+        dims = [(sm.ACC_ALLOC, sm.ACC_SUM, need.accelerators)]
     else:
-        both = [
-            (sm.CPU_ALLOC, sm.CPU_SUM, need.cpu, taken_cpu),
-            (sm.MEM_ALLOC, sm.MEM_SUM, need.memory, taken_memory),
-        ]
+        both = [(sm.CPU_ALLOC, sm.CPU_SUM, need.cpu), (sm.MEM_ALLOC, sm.MEM_SUM, need.memory)]
         dims = [d for d in both if d[2]]
     total: FloatArray = np.zeros((n, width))
-    for alloc_col, free_col, amount, taken in dims:
+    for alloc_col, free_col, amount in dims:
         alloc = group_sum(key, s[:, alloc_col], n * width).reshape(n, width)
-        free = group_sum(key, s[:, free_col], n * width).reshape(n, width) - taken[:, None]
+        free = group_sum(key, s[:, free_col], n * width).reshape(n, width)
         used = np.divide(alloc - free + amount * ctx.replicas, alloc, out=np.ones((n, width)), where=alloc > 0)
         total += np.clip(used, 0.0, 1.0)
     return total / max(len(dims), 1)
@@ -210,35 +214,35 @@ class Shortfall:
 
     model: IntArray
     nodes: IntArray
-    free: tuple[IntArray, IntArray, IntArray]
-    largest: tuple[IntArray, IntArray, IntArray]
-    """(devices, cpu, memory) free in total and on the roomiest node, each per identifier."""
+    free: tuple[IntArray, IntArray, IntArray, IntArray]
+    largest: tuple[IntArray, IntArray, IntArray, IntArray]
+    """(devices, cpu, memory, pod slots) free in total and on the roomiest node, each per identifier."""
 
 
 def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
     """Totals over the usable nodes of each identifier's closest model, to explain a rejection.
 
-    Summaries answer for most entries; entries under assumptions or with only some nodes
-    admitted by the pod's node constraints are read row by row, and entries with none admitted
-    count nothing, so the numbers match what the fit decision saw.
+    Summaries (after assumptions) answer for most entries; entries with only some nodes admitted
+    by the pod's node constraints are read row by row, and entries with none admitted count
+    nothing, so the numbers match what the fit decision saw.
     """
     n, width = len(ids), len(ctx.columns)
     entries, pos, column = usable_entries(ctx, ids)
-    summary = ctx.snapshot.entries.summary
-    devices = group_sum(pos * width + column, summary[entries, sm.ACC_SUM], n * width)
+    summary = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
+    devices = group_sum(pos * width + column, summary[:, sm.ACC_SUM], n * width)
     best = np.argmax(devices.reshape(n, width), axis=1) if width else np.zeros(n, dtype=np.int64)
     keep = column == best[pos]
-    entries, pos = entries[keep], pos[keep]
-    exact = ctx.entry_assumed[entries]
+    entries, pos, summary = entries[keep], pos[keep], summary[keep]
+    exact = np.zeros(len(entries), dtype=bool)
     admission = admitted(ctx, entries)
     if admission is not None:
         every, some = admission
-        entries, pos, exact = entries[some], pos[some], (exact | ~every)[some]
-    s = summary[entries[~exact]]
+        entries, pos, summary, exact = entries[some], pos[some], summary[some], ~every[some]
+    s = summary[~exact]
     at = pos[~exact]
     nodes = group_sum(at, s[:, sm.COUNT], n)
-    free = [group_sum(at, s[:, c], n) for c in (sm.ACC_SUM, sm.CPU_SUM, sm.MEM_SUM)]
-    largest = [group_max(at, s[:, c], n) for c in (sm.ACC_MAX, sm.CPU_MAX, sm.MEM_MAX)]
+    free = [group_sum(at, s[:, c], n) for c in (sm.ACC_SUM, sm.CPU_SUM, sm.MEM_SUM, sm.POD_SUM)]
+    largest = [group_max(at, s[:, c], n) for c in (sm.ACC_MAX, sm.CPU_MAX, sm.MEM_MAX, sm.POD_MAX)]
     if exact.any():
         e = ctx.snapshot.entries
         rows, seg = gather(e.indptr, e.rows, entries[exact])
@@ -254,6 +258,6 @@ def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
     return Shortfall(
         model=ctx.columns[best] if width else best,
         nodes=nodes,
-        free=(free[0], free[1], free[2]),
-        largest=(largest[0], largest[1], largest[2]),
+        free=(free[0], free[1], free[2], free[3]),
+        largest=(largest[0], largest[1], largest[2], largest[3]),
     )

@@ -19,6 +19,8 @@ from typing import Protocol
 
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 PODS = "pods"
+UNLIMITED_PODS = 1 << 32
+"""Pod slots of a node that does not report allocatable ``pods``: not limited (sums stay in int64)."""
 NODE_CONDITION_TAINTS = frozenset(
     {
         "node.kubernetes.io/not-ready",

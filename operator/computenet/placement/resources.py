@@ -1,8 +1,10 @@
 """Resource names and the per-replica usage vector placement reasons about.
 
-Placement sees three dimensions per node: cpu (millicores), memory (bytes) and the node's
-accelerator resource (whole devices, e.g. `nvidia.com/gpu`). Other extended resources, pods per
-node and ephemeral storage are not considered; the member's own scheduler still enforces them.
+Placement sees four dimensions per node: cpu (millicores), memory (bytes), the node's accelerator
+resource (whole devices, e.g. `nvidia.com/gpu`) and pod slots (allocatable ``pods``, one per
+replica; see `nodes.pod_slots_left`). A replica's usage vector is the first three; the pod slot is
+implied. Other extended resources and ephemeral storage are not considered; the member's own
+scheduler still enforces them.
 Amounts are plain integers: the lead converts Kubernetes quantities before they reach us.
 """
 

@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from computenet.placement.arrays import FloatArray, IntArray
+from computenet.placement.arrays import FloatArray, IntArray, spans
 from computenet.placement.identifiers import Identifier
 from computenet.placement.summary import (
     ACC_ALLOC,
@@ -58,22 +58,24 @@ class NodeColumns:
     cpu_alloc: IntArray
     memory_alloc: IntArray
     acc_alloc: IntArray
+    pods_alloc: IntArray
+    """Allocatable pod slots (`nodes.UNLIMITED_PODS` when the node reports none)."""
     base_free: IntArray
-    """(rows x 3): devices, cpu, memory free at the last compaction; may be negative."""
+    """(rows x 4): devices, cpu, memory, pod slots free at the last compaction; may be negative."""
     patch_rows: IntArray
     """Sorted rows whose free amounts changed since `base_free` was computed."""
     patch_free: IntArray
     names: tuple[str, ...]
     hostnames: tuple[str, ...]
 
-    def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-        """Free (devices, cpu, memory) on `rows`, as fresh arrays the caller may change."""
+    def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """Free (devices, cpu, memory, pod slots) on `rows`, as fresh arrays the caller may change."""
         values = self.base_free[rows]
         if len(self.patch_rows) and len(rows):
             at = np.minimum(np.searchsorted(self.patch_rows, rows), len(self.patch_rows) - 1)
             hit = self.patch_rows[at] == rows
             values[hit] = self.patch_free[at[hit]]
-        return values[:, 0], values[:, 1], values[:, 2]
+        return values[:, 0], values[:, 1], values[:, 2], values[:, 3]
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,20 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.identifiers)
+
+    @cached_property
+    def _row_entries(self) -> tuple[IntArray, IntArray]:
+        """(rows sorted, the entry of each): the inverse of the entries' CSR, built once per snapshot."""
+        e = self.entries
+        owner = np.repeat(np.arange(len(e.indptr) - 1, dtype=np.int64), np.diff(e.indptr))
+        order = np.argsort(e.rows, kind="stable")
+        return e.rows[order], owner[order]
+
+    def entries_of_rows(self, rows: IntArray) -> IntArray:
+        """Sorted, unique entries holding any of the node `rows` (a node may sit in several partitions)."""
+        by_row, owner = self._row_entries
+        at, _ = spans(np.searchsorted(by_row, rows, side="left"), np.searchsorted(by_row, rows, side="right"))
+        return np.unique(owner[at])
 
     def identifier(self, name: str) -> Identifier:
         return self.identifiers[self.index[name]]

@@ -19,15 +19,15 @@ import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL, accelerator_facts, matching_memory_mib
 from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
-from computenet.placement.nodes import BLOCKING_EFFECTS, NodeLike
+from computenet.placement.nodes import BLOCKING_EFFECTS, PODS, UNLIMITED_PODS, NodeLike
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet
 
 NO_MODEL: ModelKey = (None, None)
 FREE_ROW = -1
-STATIC = ("cluster", "kind", "labels", "schedulable", "cpu_alloc", "memory_alloc", "acc_alloc")
-CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC = range(len(STATIC))
-REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_DEVICES = range(3)
+STATIC = ("cluster", "kind", "labels", "schedulable", "cpu_alloc", "memory_alloc", "acc_alloc", "pods_alloc")
+CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC = range(len(STATIC))
+REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_DEVICES, REQUESTED_PODS = range(4)
 MIN_PATCH = 4096
 """Free-amount patches are folded into a new base beyond this many rows, or 1/16 of all rows."""
 
@@ -53,7 +53,7 @@ class NodeStore:
         self.names: list[str] = []
         self.hostnames: list[str] = []
         self.static = np.zeros((0, len(STATIC)), dtype=np.int64)
-        self.requested = np.zeros((0, 3), dtype=np.int64)
+        self.requested = np.zeros((0, 4), dtype=np.int64)
         self._free_rows: list[int] = []
         self._changed: set[int] = set()
         """Rows whose free amounts changed since the last base (see `freeze`)."""
@@ -79,7 +79,7 @@ class NodeStore:
         static = np.zeros((capacity, len(STATIC)), dtype=np.int64)
         static[:, CLUSTER] = FREE_ROW
         static[: len(self.static)] = self.static
-        requested = np.zeros((capacity, 3), dtype=np.int64)
+        requested = np.zeros((capacity, 4), dtype=np.int64)
         requested[: len(self.requested)] = self.requested
         self.static, self.requested = static, requested
 
@@ -102,8 +102,14 @@ class NodeStore:
             allocatable.get(CPU, 0),
             allocatable.get(MEMORY, 0),
             allocatable.get(resource, 0) if resource else 0,
+            allocatable.get(PODS, UNLIMITED_PODS),
         ]
-        wanted = [requested.get(CPU, 0), requested.get(MEMORY, 0), requested.get(resource, 0) if resource else 0]
+        wanted = [
+            requested.get(CPU, 0),
+            requested.get(MEMORY, 0),
+            requested.get(resource, 0) if resource else 0,
+            requested.get(PODS, 0),
+        ]
         hostname = labels.get(HOSTNAME_LABEL, node.name)
         static_changed = self.static[row].tolist() != static or self.names[row] != node.name
         static_changed |= self.hostnames[row] != hostname
@@ -121,8 +127,8 @@ class NodeStore:
     def find(self, cluster: str, name: str) -> int | None:
         return self.rows.get(cluster, {}).get(name)
 
-    def add_requested(self, row: int, cpu: int, memory: int, devices: int) -> None:
-        self.requested[row] += (cpu, memory, devices)
+    def add_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int = 0) -> None:
+        self.requested[row] += (cpu, memory, devices, pods)
         self._changed.add(row)
         self.values_version += 1
 
@@ -159,7 +165,7 @@ class NodeStore:
                 **columns,
                 base_free=self._free(np.arange(size, dtype=np.int64)),
                 patch_rows=EMPTY_INT,
-                patch_free=np.zeros((0, 3), dtype=np.int64),
+                patch_free=np.zeros((0, 4), dtype=np.int64),
                 names=tuple(self.names),
                 hostnames=tuple(self.hostnames),
             )
@@ -176,6 +182,7 @@ class NodeStore:
             cpu_alloc=last.cpu_alloc,
             memory_alloc=last.memory_alloc,
             acc_alloc=last.acc_alloc,
+            pods_alloc=last.pods_alloc,
             base_free=base,
             patch_rows=frozen(rows),
             patch_free=self._free(rows),
@@ -184,7 +191,7 @@ class NodeStore:
         )
 
     def _free(self, rows: IntArray) -> IntArray:
-        """(devices, cpu, memory) free on `rows`: allocatable minus requested."""
-        alloc = self.static[rows][:, [ACC_ALLOC, CPU_ALLOC, MEMORY_ALLOC]]
-        used = self.requested[rows][:, [REQUESTED_DEVICES, REQUESTED_CPU, REQUESTED_MEMORY]]
+        """(devices, cpu, memory, pods) free on `rows`: allocatable minus requested."""
+        alloc = self.static[rows][:, [ACC_ALLOC, CPU_ALLOC, MEMORY_ALLOC, PODS_ALLOC]]
+        used = self.requested[rows][:, [REQUESTED_DEVICES, REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_PODS]]
         return frozen(alloc - used)

@@ -2,12 +2,15 @@
 
 An *entry* is the schedulable nodes of one identifier that share a kind (same architecture,
 accelerator model, device memory and blocking taints). Per entry we keep counts, sums, maxima and
-minima of free cpu, memory and devices, the free amounts of its roomiest node, and allocatable
-sums. From these, for any replica shape, `fit.bounds` derives how many replicas the entry can
-hold at most (sums and maxima) and at least (minima and the roomiest node). When the bounds
-agree no node is read; otherwise only that entry's rows are scanned.
+minima of free devices, cpu, memory and pod slots (the four dimensions placement fits, in that
+order: `DIMS`), the free amounts of its roomiest node, and allocatable sums. From these, for any
+replica shape, `fit.bounds` derives how many replicas the entry can hold at most (sums and
+maxima) and at least (minima and the roomiest node). When the bounds agree no node is read;
+otherwise only that entry's rows are scanned.
 
 Free amounts are clipped at zero: a node whose pods request more than it has offers nothing.
+The same rows are summarised again with assumed reservations taken off (`overlay.Overlay`), for
+the few entries holding assumed nodes, so that decisions under assumptions stay constant-time too.
 """
 
 from __future__ import annotations
@@ -19,19 +22,28 @@ import numpy as np
 from computenet.placement.arrays import IntArray, gather
 
 if TYPE_CHECKING:
+    from computenet.placement.overlay import Overlay
     from computenet.placement.snapshot import NodeColumns
 
-ACC_SUM, CPU_SUM, MEM_SUM, ACC_MAX, CPU_MAX, MEM_MAX, ACC_MIN, CPU_MIN, MEM_MIN = range(9)
-REP_ACC, REP_CPU, REP_MEM, COUNT, ACC_ALLOC, CPU_ALLOC, MEM_ALLOC = range(9, 16)
-WIDTH = 16
-BOUNDS = 12
-"""The first columns: sums, maxima, minima and the roomiest node, each (devices, cpu, memory)."""
+DIMS = 4
+"""Devices, cpu, memory, pod slots: the order of every per-dimension group of columns."""
+ACC_SUM, CPU_SUM, MEM_SUM, POD_SUM, ACC_MAX, CPU_MAX, MEM_MAX, POD_MAX = range(8)
+ACC_MIN, CPU_MIN, MEM_MIN, POD_MIN, REP_ACC, REP_CPU, REP_MEM, REP_POD = range(8, 16)
+COUNT, ACC_ALLOC, CPU_ALLOC, MEM_ALLOC = range(16, 20)
+WIDTH = 20
+BOUNDS = 16
+"""The first columns: sums, maxima, minima and the roomiest node, each (devices, cpu, memory, pods)."""
 
 _CPU_BITS = 32
 
 
-def summarize(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeColumns) -> IntArray:
-    """Summary rows (len(entries) x WIDTH) for the given entries; every entry has at least one node."""
+def summarize(
+    indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeColumns, overlay: Overlay | None = None
+) -> IntArray:
+    """Summary rows (len(entries) x WIDTH) for the given entries; every entry has at least one node.
+
+    With `overlay`, what it assumes on each node is taken off that node's free amounts first.
+    """
     out = np.zeros((len(entries), WIDTH), dtype=np.int64)
     if len(entries) == 0:
         return out
@@ -39,8 +51,16 @@ def summarize(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeCo
     lengths = indptr[entries + 1] - indptr[entries]
     first = np.cumsum(lengths) - lengths
     out[:, COUNT] = lengths
-    acc, cpu, mem = (np.maximum(values, 0) for values in nodes.free(picked))
-    columns = ((cpu, CPU_SUM, CPU_MAX, CPU_MIN), (mem, MEM_SUM, MEM_MAX, MEM_MIN), (acc, ACC_SUM, ACC_MAX, ACC_MIN))
+    free = nodes.free(picked)
+    if overlay is not None:
+        overlay.subtract(picked, free[1], free[2], free[0], free[3])
+    acc, cpu, mem, pods = (np.maximum(values, 0) for values in free)
+    columns = (
+        (cpu, CPU_SUM, CPU_MAX, CPU_MIN),
+        (mem, MEM_SUM, MEM_MAX, MEM_MIN),
+        (acc, ACC_SUM, ACC_MAX, ACC_MIN),
+        (pods, POD_SUM, POD_MAX, POD_MIN),
+    )
     for values, total, high, low in columns:
         out[:, total] = np.add.reduceat(values, first)
         out[:, high] = np.maximum.reduceat(values, first)
@@ -48,9 +68,10 @@ def summarize(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeCo
     alloc = ((nodes.cpu_alloc, CPU_ALLOC), (nodes.memory_alloc, MEM_ALLOC), (nodes.acc_alloc, ACC_ALLOC))
     for column, total in alloc:
         out[:, total] = np.add.reduceat(column[picked], first)
-    # The roomiest node: most free devices, then most free cpu. It proves one replica fits.
-    rank = (acc << _CPU_BITS) | np.minimum(cpu, (1 << _CPU_BITS) - 1)
+    # The roomiest node: a pod slot left, then most free devices, then most free cpu. It proves one replica fits.
+    rank = np.where(pods > 0, (acc << _CPU_BITS) | np.minimum(cpu, (1 << _CPU_BITS) - 1), -1)
     hits = np.flatnonzero(rank == np.maximum.reduceat(rank, first)[entry_of])
     chosen = hits[np.flatnonzero(np.diff(entry_of[hits], prepend=-1))]
     out[:, REP_CPU], out[:, REP_MEM], out[:, REP_ACC] = cpu[chosen], mem[chosen], acc[chosen]
+    out[:, REP_POD] = pods[chosen]
     return out

@@ -44,19 +44,19 @@ def freed(snapshot: Snapshot, victims: Sequence[Holder]) -> Snapshot:
         for slot in victim.slots:
             row = lookup.get((slot.cluster, slot.node))
             if row is not None:
-                back = given.setdefault(row, [0, 0, 0])
+                back = given.setdefault(row, [0, 0, 0, 0])
                 back[0] += slot.devices
                 back[1] += slot.cpu
                 back[2] += slot.memory
+                back[3] += slot.pods
     if not given:
         return snapshot
     nodes, e = snapshot.nodes, snapshot.entries
     rows = np.array(sorted(given), dtype=np.int64)
-    devices, cpu, memory = nodes.free(rows)
-    changed = np.stack([devices, cpu, memory], axis=1) + np.array([given[int(r)] for r in rows], dtype=np.int64)
+    changed = np.stack(nodes.free(rows), axis=1) + np.array([given[int(r)] for r in rows], dtype=np.int64)
     keep = ~np.isin(nodes.patch_rows, rows)
     patch_rows = np.concatenate([nodes.patch_rows[keep], rows])
-    patch_free = np.concatenate([nodes.patch_free[keep].reshape(-1, 3), changed])
+    patch_free = np.concatenate([nodes.patch_free[keep].reshape(-1, 4), changed])
     by_row = np.argsort(patch_rows, kind="stable")
     columns = dataclasses.replace(nodes, patch_rows=patch_rows[by_row], patch_free=patch_free[by_row])
     dirty = np.unique(entry_of[rows])

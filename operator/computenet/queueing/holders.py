@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Slot:
-    """What a task holds on one node: cpu millicores, memory bytes, devices."""
+    """What a task holds on one node: cpu millicores, memory bytes, devices, pod slots (its pods there)."""
 
     cluster: str
     node: str
     cpu: int
     memory: int
     devices: int
+    pods: int = 0
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,10 @@ HOLDING = frozenset({Phase.DISPATCHING, Phase.RUNNING})
 
 @dataclass(frozen=True)
 class Pods:
-    """Where a member runs a task's pods: per node, (cpu millicores, memory bytes, devices)."""
+    """Where a member runs a task's pods: per node, (cpu millicores, memory bytes, devices, pods)."""
 
     cluster: str
-    nodes: Mapping[str, tuple[int, int, int]]
+    nodes: Mapping[str, tuple[int, int, int, int]]
 
 
 def holding(record: TaskRecord) -> bool:
@@ -67,15 +67,15 @@ def amounts_of(record: TaskRecord) -> dict[str, int]:
     return out
 
 
-def pods_by_node(pods: Iterable[tuple[str | None, Mapping[str, int]]]) -> dict[str, tuple[int, int, int]]:
-    """Sum of (cpu, memory, devices) requests per node of bound pods (node, requests)."""
-    out: dict[str, tuple[int, int, int]] = {}
+def pods_by_node(pods: Iterable[tuple[str | None, Mapping[str, int]]]) -> dict[str, tuple[int, int, int, int]]:
+    """Sum of (cpu, memory, devices) requests and the number of bound pods (node, requests) per node."""
+    out: dict[str, tuple[int, int, int, int]] = {}
     for node, requests in pods:
         if not node:
             continue
         devices = sum(v for k, v in requests.items() if k in DEVICE_RESOURCES)
-        cpu, memory, dev = out.get(node, (0, 0, 0))
-        out[node] = (cpu + requests.get(CPU, 0), memory + requests.get(MEMORY, 0), dev + devices)
+        cpu, memory, dev, count = out.get(node, (0, 0, 0, 0))
+        out[node] = (cpu + requests.get(CPU, 0), memory + requests.get(MEMORY, 0), dev + devices, count + 1)
     return out
 
 
@@ -168,13 +168,14 @@ class Tenancy:
                     held.per_replica.cpu * s.replicas,
                     held.per_replica.memory * s.replicas,
                     held.per_replica.accelerators * s.replicas,
+                    s.replicas,
                 )
                 for s in held.nodes
             )
         pods = self.pods_of(identifier, record.uid)
         if pods is None:
             return ()
-        return tuple(Slot(pods.cluster, node, c, m, d) for node, (c, m, d) in sorted(pods.nodes.items()))
+        return tuple(Slot(pods.cluster, node, c, m, d, n) for node, (c, m, d, n) in sorted(pods.nodes.items()))
 
     def _pool_capacity(self, snapshot: Snapshot, pool: str, members: frozenset[str]) -> dict[str, int]:
         """Allocatable cpu, memory and devices per model over the pool's members (once per snapshot)."""

@@ -96,10 +96,17 @@ class NodeBuilder:
         self.taints.append(taint)
         return self
 
-    def used(self, *, cpu: str | int = 0, memory: str | int = 0, gpus: int = 0) -> Self:
+    def pods(self, slots: int) -> Self:
+        """Allocatable ``pods`` (kube-scheduler's pod-count limit of the node)."""
+        self.allocatable["pods"] = slots
+        return self
+
+    def used(self, *, cpu: str | int = 0, memory: str | int = 0, gpus: int = 0, pods: int = 0) -> Self:
         self.requested = {"cpu": millicores(cpu), "memory": bytes_of(memory)}
         if gpus:
             self.requested[self._device] = gpus
+        if pods:
+            self.requested["pods"] = pods
         return self
 
     def not_ready(self) -> Self:

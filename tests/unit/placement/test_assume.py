@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from computenet.placement import Assumptions, Demand, Snapshot, place
 from computenet.placement import reasons as r
 
@@ -150,3 +152,25 @@ def test_gang_on_one_node_holds_its_replicas_only() -> None:
     assert [(s.replicas, s.most) for s in gang.assignment] == [(3, 3)]
     held.assume(gang, now=0.0)
     assert burst(snapshot, [task(f"t{i}").gpus(2, H100).build() for i in range(6)], held) == ["p"] * 5 + [None]
+
+
+def test_summaries_under_assumptions_equal_those_of_a_snapshot_where_the_pods_are_bound() -> None:
+    # The overlay's entry summaries (what decisions read) match the summaries the builder computes
+    # once the member reports the same requests: assumptions keep identifiers constant-time.
+    nodes = [node(f"n{i}").gpus(8, H100) for i in range(6)]
+    b = builder_of(identifier("p").nodes(*nodes), identifier("q", cluster="p"))
+    snapshot, held = b.snapshot(), Assumptions()
+    for demand in [task(f"t{i}").gpus(3, H100).cpu(2).replicas(2).build() for i in range(5)]:
+        decision = place(snapshot, demand, assumptions=held)
+        held.assume(decision, now=0.0)
+    overlay = held.overlay(snapshot)
+    for a in held:
+        for slot in a.nodes:
+            per = a.per_replica * slot.most
+            b.add_requested(
+                slot.cluster, slot.node, {"nvidia.com/gpu": per.accelerators, "cpu": per.cpu, "pods": slot.most}
+            )
+    bound = b.snapshot()
+    entries = np.arange(len(snapshot.entries.kind))
+    assert len(overlay.entries) == len(entries)  # both partitions hold the assumed nodes
+    assert overlay.summaries(snapshot.entries.summary, entries).tolist() == bound.entries.summary.tolist()

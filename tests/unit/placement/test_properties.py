@@ -43,7 +43,7 @@ from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement,
 from computenet.placement.context import Context
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS
-from computenet.placement.nodes import selects, tolerated
+from computenet.placement.nodes import UNLIMITED_PODS, selects, tolerated
 from computenet.placement.resources import GIB, VENDOR_RESOURCES
 
 from .builders import A100, A100_40, H100, L4, MI300X
@@ -73,6 +73,10 @@ def nodes(draw: st.DrawFn, name: str) -> Node:
         if model is not None:
             key = "amd.com/gpu.product-name" if model == MI300X else "nvidia.com/gpu.product"
             labels[key] = draw(st.sampled_from([model, "AMD_Instinct_MI300X_OAM"])) if model == MI300X else model
+    pods = draw(st.sampled_from([None, None, 1, 2, 4]))
+    if pods is not None:
+        allocatable["pods"] = pods
+        requested["pods"] = draw(st.integers(0, pods))
     taints = tuple(draw(st.lists(st.sampled_from(TAINTS), max_size=2, unique=True)))
     ready, cordoned = (
         draw(st.booleans().map(lambda b: b or True)),
@@ -204,20 +208,25 @@ def build(world: World) -> SnapshotBuilder:
     return b
 
 
-def held_usage(assumptions: Assumptions, exclude: str) -> dict[tuple[str, str], tuple[int, int, int]]:
-    used: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+Held = dict[tuple[str, str], tuple[int, int, int, int]]
+
+
+def held_usage(assumptions: Assumptions, exclude: str) -> Held:
+    """(cpu, memory, devices, pods) per node: `most` replicas each, where the member may put them."""
+    used: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for a in assumptions:
         if a.task_uid == exclude:
             continue
         for slot in a.nodes:
             u = used[(slot.cluster, slot.node)]
-            u[0] += a.per_replica.cpu * slot.replicas
-            u[1] += a.per_replica.memory * slot.replicas
-            u[2] += a.per_replica.accelerators * slot.replicas
-    return {k: (v[0], v[1], v[2]) for k, v in used.items()}
+            u[0] += a.per_replica.cpu * slot.most
+            u[1] += a.per_replica.memory * slot.most
+            u[2] += a.per_replica.accelerators * slot.most
+            u[3] += slot.most
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in used.items()}
 
 
-def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, int, int]]) -> set[str]:
+def oracle(world: World, demand: Demand, held: Held) -> set[str]:
     """The identifiers a task may run on, checked rule by rule, node by node, in plain Python."""
     c, acc = demand.constraints, demand.accelerators
     devices = acc.count if acc else 0
@@ -255,13 +264,15 @@ def oracle(world: World, demand: Demand, held: dict[tuple[str, str], tuple[int, 
                 if (acc.models and facts.model not in acc.models) or matching_memory_mib(facts) < acc.min_memory_mib:
                     continue
                 model = (facts.resource, facts.model)
-            taken = held.get((ident.cluster, n.name), (0, 0, 0))
+            taken = held.get((ident.cluster, n.name), (0, 0, 0, 0))
             resource = facts.resource if facts else ""
+            if n.requested.get("pods", 0) >= n.allocatable.get("pods", UNLIMITED_PODS):
+                continue  # "Too many pods": no room for anything
             free = [
-                n.allocatable.get(k, 0) - n.requested.get(k, 0) - t
-                for k, t in zip(("cpu", "memory", resource), taken, strict=True)
+                n.allocatable.get(k, UNLIMITED_PODS if k == "pods" else 0) - n.requested.get(k, 0) - t
+                for k, t in zip(("cpu", "memory", resource, "pods"), taken, strict=True)
             ]
-            need = (demand.cpu, demand.memory, devices)
+            need = (demand.cpu, demand.memory, devices, 1)
             slots = min((max(f, 0) // d if d else demand.replicas) for f, d in zip(free, need, strict=True))
             slots_by_model[model] += min(slots, demand.replicas)
         fitting = [m for m, s in slots_by_model.items() if s >= demand.replicas]
@@ -330,9 +341,10 @@ def test_a_burst_never_books_a_node_beyond_its_allocatable(world: World, burst: 
     held = held_usage(assumptions, exclude="")
     for cluster, members in world.nodes.items():
         for n in members:
-            taken = held.get((cluster, n.name), (0, 0, 0))
+            taken = held.get((cluster, n.name), (0, 0, 0, 0))
             facts = accelerator_facts(n.labels, n.allocatable)
-            keys = ("cpu", "memory", facts.resource if facts else "")
+            keys = ("cpu", "memory", facts.resource if facts else "", "pods")
             for key, amount in zip(keys, taken, strict=True):
                 if amount:
-                    assert n.requested.get(key, 0) + amount <= n.allocatable.get(key, 0), (n.name, key)
+                    limit = n.allocatable.get(key, UNLIMITED_PODS if key == "pods" else 0)
+                    assert n.requested.get(key, 0) + amount <= limit, (n.name, key)

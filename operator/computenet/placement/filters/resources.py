@@ -3,7 +3,9 @@
 A rejection names the most specific shortage, checked in this order: not enough of a resource
 in total over the suitable nodes ("insufficient nvidia.com/gpu in total"); enough in total but
 not on any single node, i.e. fragmentation ("... on any single node"); every resource on some
-node but not together on one; or, for a gang, fewer slots than replicas.
+node but not together on one; or, for a gang, fewer slots than replicas. Pod slots (allocatable
+``pods`` less the pods bound there, kube-scheduler's "Too many pods") are a resource like the
+others, each replica needing one, and named first when short, as kube-scheduler does.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from computenet.placement.context import NO_FIT, Context
 from computenet.placement.framework import PASS, Reason
 from computenet.placement.resources import cores, gib
 
-TOTAL, NODE, GANG, TOGETHER, NO_NODE = 0, 3, 6, 7, 8
-"""TOTAL and NODE are followed by the resource: + 0 devices, + 1 cpu, + 2 memory."""
+TOTAL, NODE, GANG, TOGETHER, NO_NODE = 0, 4, 8, 9, 10
+"""TOTAL and NODE are followed by the resource: + 0 devices, + 1 cpu, + 2 memory, + 3 pod slots."""
 
 
 def _amount(r: int, value: int) -> str:
-    return str(value) if r == 0 else cores(value) if r == 1 else gib(value)
+    return cores(value) if r == 1 else gib(value) if r == 2 else str(value)
 
 
 class Resources:
@@ -38,19 +40,21 @@ class Resources:
     @staticmethod
     def _classify(ctx: Context, ids: IntArray) -> IntArray:
         short = fit.shortfall(ctx, ids)
-        need = (ctx.need.accelerators, ctx.need.cpu, ctx.need.memory)
+        need = fit.needs(ctx)
         codes = np.full(len(ids), GANG if ctx.replicas > 1 else TOGETHER)
-        for r in (2, 1, 0):  # later assignments win: devices before cpu before memory
+        # Later assignments win: pod slots (kube-scheduler checks them first: "Too many pods"; a node
+        # without one also shows nothing else free), then devices, cpu, memory.
+        for r in (2, 1, 0, 3):
             if need[r]:
                 codes = np.where(short.largest[r] < need[r], NODE + r, codes)
-        for r in (2, 1, 0):  # a shortage in total is more telling than fragmentation
+        for r in (2, 1, 0, 3):  # a shortage in total is more telling than fragmentation
             if need[r]:
                 codes = np.where(short.free[r] < ctx.replicas * need[r], TOTAL + r, codes)
         return np.where(short.nodes == 0, NO_NODE, codes)
 
     @staticmethod
     def _name(ctx: Context, r: int) -> str:
-        return (ctx.device_label, "cpu", "memory")[r]
+        return (ctx.device_label, "cpu", "memory", "pod slots")[r]
 
     def reason(self, ctx: Context, code: int) -> Reason:
         if TOTAL <= code < NODE:
@@ -76,8 +80,8 @@ class Resources:
     def _detail(ctx: Context, short: fit.Shortfall, k: int, ident: int, code: int, held: bool) -> str:
         model = int(short.model[k])
         resource = ctx.snapshot.vocabulary.models[model][0] or "devices"
-        name = (f"{resource} ({ctx.snapshot.vocabulary.model_name(model)})", "cpu", "memory")
-        need = (ctx.need.accelerators, ctx.need.cpu, ctx.need.memory)
+        name = (f"{resource} ({ctx.snapshot.vocabulary.model_name(model)})", "cpu", "memory", "pod slots")
+        need = fit.needs(ctx)
         assumed = " after reservations assumed for pending tasks" if held else ""
         if TOTAL <= code < NODE:
             r = code - TOTAL
