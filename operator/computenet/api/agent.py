@@ -6,7 +6,8 @@ label, guarded by an admission policy); the operator then grants the agent a cre
 to that namespace. The agent writes ``status.report``: a node-level summary of its cluster (what
 placement reads, the same facts the hub reads from a push member's watch), coalesced so that one
 agent costs the hub at most one write per report interval. Its heartbeat is the Lease of the same
-name in the same namespace.
+name in the same namespace, and each new report (the agent renews the Lease only when it has not
+reported for a renew interval).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The hub's three watches for pull members, routed to each agent's connection.
 
-One watch per kind for all agents, however many: ComputeAgent (their reports), Leases labelled
-``computenet.io/agent`` (their heartbeats) and this hub's ComputeWork (the mirrored Jobs). Each
+One watch per kind for all agents, however many: ComputeAgent (their reports, heartbeats too),
+Leases labelled ``computenet.io/agent`` (their heartbeats) and this hub's ComputeWork (the mirrored
+Jobs). Each
 event goes to the :class:`~computenet.members.pull.PullConnection` of its namespace and agent
 name; what arrives for an agent no identifier uses yet is kept and handed over when one does.
 A clock tick re-judges every Lease, since an agent that stops renewing sends nothing.
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 LEASE_CHECK_S = 1.0
 """How often every agent's Lease is judged again (expiry is noticed within this of its moment)."""
 
+DEFAULT_LEASE_S = 60.0
+"""A Lease without leaseDurationSeconds counts for the agent's default duration."""
+
 AgentKey = tuple[str, str]
 """(namespace, agent name) on the hub."""
 
@@ -64,7 +68,7 @@ def _time(value: object) -> dt.datetime | None:
 
 def lease_of(obj: Mapping[str, Any]) -> _Lease:
     spec = obj.get("spec") or {}
-    return _Lease(_time(spec.get("renewTime")), float(spec.get("leaseDurationSeconds") or 40))
+    return _Lease(_time(spec.get("renewTime")), float(spec.get("leaseDurationSeconds") or DEFAULT_LEASE_S))
 
 
 def work_of(obj: Mapping[str, Any]) -> _Work:
