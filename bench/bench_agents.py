@@ -11,6 +11,7 @@ of tasks onto them, and prints what the issue sets goals for:
 
 - placement p99 and operator CPU per decision at 1,000 identifiers (goal: p99 <= 5 ms),
 - time from an agent's report to the hub's placement state holding it, p50 and p99 (goal: p99 <= 5 s),
+  beside how long the hub's API server itself took to serve the report writes (its own histogram),
 - hub writes per second caused by status reporting (goal: under 50/s at steady state), with the
   Lease renewals and the operator's own status writes counted apart,
 - the operator's resident memory (goal: <= 300 MB),
@@ -371,14 +372,19 @@ def metrics_text(port: int) -> str:
         return str(response.read().decode())
 
 
-def histogram(text: str, name: str) -> tuple[dict[float, float], float, float]:
-    """(cumulative count by bucket upper bound, count, sum) of an unlabelled histogram."""
+def histogram(text: str, name: str, **labels: str) -> tuple[dict[float, float], float, float]:
+    """(cumulative count by bucket upper bound, count, sum) of a histogram.
+
+    Summed over the samples whose labels include `labels`.
+    """
     buckets: dict[float, float] = {}
     count = total = 0.0
     for family in text_string_to_metric_families(text):
         if family.name != name:
             continue
         for s in family.samples:
+            if any(s.labels.get(k) != v for k, v in labels.items()):
+                continue
             if s.name.endswith("_bucket"):
                 buckets[float(s.labels["le"])] = buckets.get(float(s.labels["le"]), 0.0) + s.value
             elif s.name.endswith("_count"):
@@ -526,6 +532,10 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
     pa, pcount2, psum2 = histogram(after_op, "computenet_placement_duration_seconds")
     rb, _, _ = histogram(before_op, "computenet_agent_report_delay_seconds")
     ra, _, _ = histogram(after_op, "computenet_agent_report_delay_seconds")
+    hub_latency = "apiserver_request_duration_seconds"
+    report_patch = {"verb": "PATCH", "resource": "computeagents", "subresource": "status"}
+    lb, _, _ = histogram(before_api, hub_latency, **report_patch)
+    la, _, _ = histogram(after_api, hub_latency, **report_patch)
     decisions = pcount2 - pcount
     wb, wa = apiserver_writes(before_api), apiserver_writes(after_api)
     rate = {k: (wa[k] - wb.get(k, 0.0)) / wall for k in wa if wa[k] - wb.get(k, 0.0) > 0}
@@ -547,6 +557,8 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         "operator_cpu_share": round(cpu / wall, 3),
         "report_to_visible_p50_s_at_most": r50,
         "report_to_visible_p99_s_at_most": r99,
+        "report_write_hub_latency_p50_s_at_most": quantile(lb, la, 0.50),
+        "report_write_hub_latency_p99_s_at_most": quantile(lb, la, 0.99),
         "report_writes_per_s": round(rate.get("computeagents/status", 0.0), 1),
         "lease_writes_per_s": round(rate.get("leases", 0.0), 1),
         "work_status_writes_per_s": round(rate.get("computeworks/status", 0.0), 1),
