@@ -19,8 +19,9 @@ from typing import Protocol
 
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 PODS = "pods"
-UNLIMITED_PODS = 1 << 32
-"""Pod slots of a node that does not report allocatable ``pods``: not limited (sums stay in int64)."""
+UNLIMITED_PODS = 1 << 24
+"""Pod slots of a node that does not report allocatable ``pods``: not limited in practice (kubelet's
+default is 110), and small enough that sums over millions of nodes stay exact in float64 group sums."""
 NODE_CONDITION_TAINTS = frozenset(
     {
         "node.kubernetes.io/not-ready",
