@@ -26,10 +26,8 @@ if TYPE_CHECKING:
 class Overlay:
     rows: IntArray
     """Sorted, unique node rows with assumed usage."""
-    cpu: IntArray
-    memory: IntArray
-    devices: IntArray
-    pods: IntArray
+    held: IntArray
+    """(len(rows) x 4): cpu millicores, memory bytes, devices and pod slots assumed on each row."""
     ident_cpu: IntArray
     ident_memory: IntArray
     ident_devices: IntArray
@@ -47,16 +45,14 @@ class Overlay:
         new, inverse = np.unique(rows, return_inverse=True)
         added = np.zeros((len(new), 4), dtype=np.int64)
         np.add.at(added, inverse, usage)
-        mine = np.stack([self.cpu, self.memory, self.devices, self.pods], axis=1)
-        merged, totals = _merged(self.rows, mine, new, added, add=True)
+        merged, totals = _merged(self.rows, self.held, new, added, add=True)
         keep = totals.any(axis=1)
         if not keep.all():
             merged, totals = merged[keep], totals[keep]
         per_ident = np.stack([self.ident_cpu, self.ident_memory, self.ident_devices])
         known = idents >= 0
         np.add.at(per_ident.T, idents[known], usage[known, :3])
-        columns = (totals[:, 0], totals[:, 1], totals[:, 2], totals[:, 3], per_ident[0], per_ident[1], per_ident[2])
-        return Overlay(merged, *columns, self.entries, self.summary)
+        return Overlay(merged, totals, per_ident[0], per_ident[1], per_ident[2], self.entries, self.summary)
 
     def summarized(self, snapshot: Snapshot, rows: IntArray) -> Overlay:
         """A copy with the summaries of the entries holding `rows` recomputed on `snapshot`.
@@ -88,11 +84,11 @@ class Overlay:
         at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
         hit = self.rows[at] == rows
         if hit.any():
-            where, which = np.flatnonzero(hit), at[hit]
-            cpu[where] -= self.cpu[which]
-            memory[where] -= self.memory[which]
-            devices[where] -= self.devices[which]
-            pods[where] -= self.pods[which]
+            where, held = np.flatnonzero(hit), self.held[at[hit]]
+            cpu[where] -= held[:, 0]
+            memory[where] -= held[:, 1]
+            devices[where] -= held[:, 2]
+            pods[where] -= held[:, 3]
 
 
 def _merged(keys: IntArray, values: IntArray, new: IntArray, more: IntArray, *, add: bool) -> tuple[IntArray, IntArray]:
@@ -115,4 +111,4 @@ def _merged(keys: IntArray, values: IntArray, new: IntArray, more: IntArray, *, 
 def empty_overlay(identifiers: int) -> Overlay:
     zeros = np.zeros(identifiers, dtype=np.int64)
     no_summary = np.zeros((0, sm.WIDTH), dtype=np.int64)
-    return Overlay(EMPTY_INT, EMPTY_INT, EMPTY_INT, EMPTY_INT, EMPTY_INT, zeros, zeros, zeros, EMPTY_INT, no_summary)
+    return Overlay(EMPTY_INT, np.zeros((0, 4), dtype=np.int64), zeros, zeros, zeros, EMPTY_INT, no_summary)
