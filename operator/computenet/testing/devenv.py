@@ -191,7 +191,7 @@ AGENT_TIMING_ENV = {
     "COMPUTENET_AGENT_RENEW_INTERVAL_S": "1.5",
 }
 """Agents of the dev environment and the tests report every second and count as lost 6 s after their
-last renewal, so a loss is seen within a test; production defaults are 20 s, 40 s and 10 s."""
+last renewal or report, so a loss is seen within a test; production defaults are 25 s, 60 s and 25 s."""
 
 
 def provider_namespace(member: Cluster) -> str:
