@@ -2,9 +2,8 @@
 
 One watch per kind for all agents, however many: ComputeAgent (their reports, heartbeats too),
 Leases labelled ``computenet.io/agent`` (their heartbeats) and this hub's ComputeWork (the mirrored
-Jobs). Each
-event goes to the :class:`~computenet.members.pull.PullConnection` of its namespace and agent
-name; what arrives for an agent no identifier uses yet is kept and handed over when one does.
+Jobs). Each event goes to the :class:`~computenet.members.pull.PullConnection` of its namespace and
+agent name; what arrives for an agent no identifier uses yet is kept and handed over when one does.
 A clock tick re-judges every Lease, since an agent that stops renewing sends nothing.
 """
 

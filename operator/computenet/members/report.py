@@ -25,13 +25,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from computenet.api.agent import AgentReport, NodeShape, ReportedNode, ReportedPod, ReportedTaint
 from computenet.members.facts import NodeFacts, PodFacts, Taint
 from computenet.members.state import MemberState
+from computenet.placement.accelerators import HOSTNAME_LABEL
 
 __all__ = ["NodeLabels", "ReportFacts", "build_report", "report_body", "report_facts"]
 
@@ -46,22 +47,25 @@ class ReportFacts:
     """Stand-in pods: ``node/<name>`` holds a node's summed requests; ``task/...`` a pod of dispatched work."""
 
 
-_shared: dict[tuple[tuple[str, int], ...], Mapping[str, int]] = {}
+V = TypeVar("V")
+
+_Table = dict[tuple[tuple[str, V], ...], Mapping[str, V]]
+_shared_amounts: _Table[int] = {}
+_shared_labels: _Table[str] = {}
 
 
-def _interned(amounts: Mapping[str, int] | None) -> Mapping[str, int]:
-    """One shared mapping per distinct set of amounts: nodes of one shape share their capacity maps."""
-    key = tuple(sorted((amounts or {}).items()))
-    found = _shared.get(key)
+def _interned(table: _Table[V], items: Mapping[str, V] | None) -> Mapping[str, V]:
+    """One shared mapping per distinct content, across reports and agents: nodes of one shape share theirs."""
+    key = tuple(sorted((items or {}).items(), key=lambda item: item[0]))
+    found = table.get(key)
     if found is None:
-        if len(_shared) > 100_000:  # a bound, not a cache policy: distinct shapes are few
-            _shared.clear()
-        found = _shared[key] = dict(key)
+        if len(table) > 100_000:  # a bound, not a cache policy: distinct shapes are few
+            table.clear()
+        found = table[key] = dict(key)
     return found
 
 
-HOSTNAME = "kubernetes.io/hostname"
-PER_NODE_LABELS = frozenset({HOSTNAME})
+PER_NODE_LABELS = frozenset({HOSTNAME_LABEL})
 """Labels that differ from node to node by nature; any other label that does makes another shape."""
 
 
@@ -79,19 +83,19 @@ class NodeLabels(Mapping[str, str]):
         self._name = name
 
     def __getitem__(self, key: str) -> str:
-        if key == HOSTNAME:
+        if key == HOSTNAME_LABEL:
             return self._name
         return self._shared[key]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._shared
-        yield HOSTNAME
+        yield HOSTNAME_LABEL
 
     def __len__(self) -> int:
         return len(self._shared) + 1
 
     def __contains__(self, key: object) -> bool:
-        return key == HOSTNAME or key in self._shared
+        return key == HOSTNAME_LABEL or key in self._shared
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NodeLabels):
@@ -104,28 +108,14 @@ class NodeLabels(Mapping[str, str]):
         return repr(dict(self))
 
 
-_shared_labels: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
-
-
-def _interned_labels(labels: Mapping[str, str]) -> Mapping[str, str]:
-    """One shared mapping per distinct set of shape labels, across reports and agents."""
-    key = tuple(sorted(labels.items()))
-    found = _shared_labels.get(key)
-    if found is None:
-        if len(_shared_labels) > 100_000:  # a bound, not a cache policy: distinct shapes are few
-            _shared_labels.clear()
-        found = _shared_labels[key] = dict(key)
-    return found
-
-
 def _labels(shape: NodeShape, shared: Mapping[str, str], own: Mapping[str, str] | None, name: str) -> Mapping[str, str]:
-    if not own and shape.hostname_label and HOSTNAME not in shared:
+    if not own and shape.hostname_label and HOSTNAME_LABEL not in shared:
         return NodeLabels(shared, name)
     labels = dict(shared)
     if own:
         labels.update(own)
     if shape.hostname_label:
-        labels[HOSTNAME] = name
+        labels[HOSTNAME_LABEL] = name
     return labels
 
 
@@ -146,8 +136,10 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
         return None
     shapes = report.shapes
     taints = [tuple(Taint(t.key, t.value, t.effect) for t in shape.taints or ()) for shape in shapes]
-    capacities = [(_interned(shape.capacity), _interned(shape.allocatable)) for shape in shapes]
-    shared = [_interned_labels(shape.labels or {}) for shape in shapes]
+    capacities = [
+        (_interned(_shared_amounts, shape.capacity), _interned(_shared_amounts, shape.allocatable)) for shape in shapes
+    ]
+    shared = [_interned(_shared_labels, shape.labels) for shape in shapes]
     nodes: dict[str, NodeFacts] = {}
     pods: dict[str, PodFacts] = {}
     for entry in report.nodes:
@@ -155,7 +147,7 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             continue
         shape = shapes[entry.shape]
         capacity, allocatable = capacities[entry.shape]
-        requested = _interned(entry.requested) if entry.requested else None
+        requested = _interned(_shared_amounts, entry.requested) if entry.requested else None
         for name in _names(entry):
             nodes[name] = NodeFacts(
                 name=name,
@@ -210,7 +202,7 @@ def report_body(state: MemberState) -> dict[str, Any]:
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for name in sorted(state.nodes):
         node = state.nodes[name]
-        hostname_label = node.labels.get(HOSTNAME) == name
+        hostname_label = node.labels.get(HOSTNAME_LABEL) == name
         shared = tuple(sorted((k, v) for k, v in node.labels.items() if k not in PER_NODE_LABELS))
         shape_key = (
             shared,
@@ -224,7 +216,11 @@ def report_body(state: MemberState) -> dict[str, Any]:
             index = shape_index[shape_key] = len(shapes)
             shapes.append(_shape_of(node, dict(shared), hostname_label))
         own = tuple(
-            sorted((k, v) for k, v in node.labels.items() if k in PER_NODE_LABELS and not (k == HOSTNAME and v == name))
+            sorted(
+                (k, v)
+                for k, v in node.labels.items()
+                if k in PER_NODE_LABELS and not (k == HOSTNAME_LABEL and v == name)
+            )
         )
         requested = tuple(sorted(state.requested_on(name).items()))
         key = (index, own, requested, node.ready, node.unschedulable)
