@@ -33,8 +33,13 @@ class MemberState:
     nodes: dict[str, NodeFacts] = field(default_factory=dict)
     pods: dict[str, PodFacts] = field(default_factory=dict)
     requested: dict[str, dict[str, int]] = field(default_factory=dict)
-    bound_by_task: dict[str, int] = field(default_factory=dict)
-    """Pods of each task (by the origin label) that the scheduler has bound to a node."""
+    bound_by_attempt: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    """Pods of each task attempt (by the task-uid and attempt labels) that the scheduler has bound to a node.
+
+    Keyed by attempt, not by task alone: while a requeued task's old Job is being removed its pods are
+    still bound, and counting them for the new attempt would end the new attempt's assumption before
+    its own pods hold the nodes.
+    """
     version: int = 0
     _listeners: list[Listener] = field(default_factory=list)
 
@@ -60,11 +65,12 @@ class MemberState:
         if pod.node is None:
             return
         if pod.task_uid:
-            count = self.bound_by_task.get(pod.task_uid, 0) + sign
+            key = (pod.task_uid, pod.attempt)
+            count = self.bound_by_attempt.get(key, 0) + sign
             if count > 0:
-                self.bound_by_task[pod.task_uid] = count
+                self.bound_by_attempt[key] = count
             else:
-                self.bound_by_task.pop(pod.task_uid, None)
+                self.bound_by_attempt.pop(key, None)
         per_node = self.requested.setdefault(pod.node, {})
         _add(per_node, pod.requests, sign)
         if not per_node:
@@ -102,7 +108,7 @@ class PodSink:
         st = self.state
         st.pods = dict(items)
         st.requested = {}
-        st.bound_by_task = {}
+        st.bound_by_attempt = {}
         for pod in st.pods.values():
             st._bind(pod, +1)
         st._changed(None)

@@ -252,5 +252,5 @@ class Scheduler:
             if record is None or record.phase.terminal:
                 self.view.assumptions.forget(held.task_uid)
                 continue
-            if self.view.bound_replicas(held.identifier, held.task_uid) >= record.spec.replicas:
+            if self.view.bound_replicas(held.identifier, held.task_uid, record.attempt) >= record.spec.replicas:
                 self.view.assumptions.confirm(held.task_uid)

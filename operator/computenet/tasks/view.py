@@ -140,9 +140,9 @@ class PlacementView:
             del self._placed[name]
             self._inputs.pop(name, None)
 
-    def bound_replicas(self, identifier: str, task_uid: str) -> int:
-        """How many of a task's pods the member has bound to nodes (confirms an assumption)."""
+    def bound_replicas(self, identifier: str, task_uid: str, attempt: int) -> int:
+        """How many pods of one attempt of a task the member has bound to nodes (confirms an assumption)."""
         item = self._identifiers.items.get(identifier)
         if item is None or item.connection is None:
             return 0
-        return item.connection.state.bound_by_task.get(task_uid, 0)
+        return item.connection.state.bound_by_attempt.get((task_uid, str(attempt)), 0)

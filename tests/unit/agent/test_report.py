@@ -61,7 +61,7 @@ def test_the_hub_reads_the_same_capacity_the_agent_saw(nodes: list[dict[str, Any
     hub = _through_the_hub(agent)
     assert hub.nodes == agent.nodes
     assert hub.requested == agent.requested
-    assert hub.bound_by_task == agent.bound_by_task
+    assert hub.bound_by_attempt == agent.bound_by_attempt
     assert _capacity(hub) == _capacity(agent)
 
 
@@ -80,7 +80,7 @@ def test_dispatched_pods_keep_their_attempt_and_why_they_wait() -> None:
     (stuck,) = [p for p in hub.pods_of_task("uid-1") if p.node is None]
     assert (stuck.attempt, stuck.unschedulable_message) == ("1", "0/1 nodes are available")
     assert stuck.unschedulable_since == dt.datetime(2026, 11, 30, 11, 58, tzinfo=dt.UTC)
-    assert hub.bound_by_task == {"uid-1": 1}
+    assert hub.bound_by_attempt == {("uid-1", "1"): 1}
 
 
 def test_a_later_report_changes_only_the_nodes_that_changed() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from placement.builders import task
 
+from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
 from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.facts import node_facts, pod_facts, pod_requests
 from computenet.members.state import MemberState, NodeSink, PodSink
@@ -280,3 +281,19 @@ def test_an_unbound_pod_the_scheduler_cannot_place_says_since_when() -> None:
     bound = pod_facts(pod)
     assert bound is not None
     assert bound.unschedulable_since is None
+
+
+def test_bound_pods_are_counted_per_attempt_so_an_old_attempts_pods_never_confirm_a_new_one() -> None:
+    """A requeued task's old pods, still bound while their Job is removed, are not the new attempt's."""
+
+    def of(attempt: str) -> dict[str, str]:
+        return {TASK_UID_LABEL: "uid-1", ATTEMPT_LABEL: attempt}
+
+    state = state_of(
+        [l4("n1").build(), l4("n2").build()],
+        [pod("old-0", "n1", labels=of("1")), pod("old-1", "n2", labels=of("1")), pod("new-0", None, labels=of("2"))],
+    )
+    assert state.bound_by_attempt == {("uid-1", "1"): 2}
+    PodSink(state).upsert("default/new-0", pod_facts(pod("new-0", "n1", labels=of("2"))))  # type: ignore[arg-type]
+    PodSink(state).delete("default/old-0")
+    assert state.bound_by_attempt == {("uid-1", "1"): 1, ("uid-1", "2"): 1}
