@@ -9,19 +9,27 @@ checked over everything the module saw.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import datetime as dt
 import itertools
 import json
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from kubernetes.aio import config as aio_config
 
+from computenet.inventory.imported import IMPORTED_LABEL, load_provider_file
+from computenet.inventory.importer import RESYNC_S, ProfileImporter
 from computenet.inventory.model import (
     CRD_NAME,
     LABEL_CLUSTER_MANAGER,
@@ -36,7 +44,8 @@ from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import default_shape
 from support.settings import OPERATOR_ENV
-from support.timeouts import STATE_S
+from support.tasks import apply, phase_is, task, unique
+from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -343,3 +352,247 @@ def test_a_restarted_operator_keeps_the_published_profiles(
         hub.kubectl("delete", "computeidentifier", name, "--ignore-not-found")
     assert uids() == before, "a profile was deleted and created again across the restart"
     assert [e for n in members for e in inventory.of(n, "DELETED")] == []
+
+
+# --- importing another cluster manager's profiles ---------------------------------------------------
+
+FOREIGN = "fleet"
+"""The other cluster manager whose profiles are imported."""
+ACCESS_PROVIDER = "fleet-token"
+IMPORTED_POOL_LABEL = "computenet.io/test-imported"
+EXEC_PLUGIN = """\
+import datetime, json, os, pathlib
+info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+pathlib.Path(os.environ["EXEC_INFO_FILE"]).write_text(json.dumps(info))
+expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+print(json.dumps({
+    "apiVersion": "client.authentication.k8s.io/v1",
+    "kind": "ExecCredential",
+    "status": {
+        "token": pathlib.Path(os.environ["TOKEN_FILE"]).read_text().strip(),
+        "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    },
+}))
+"""
+
+
+@dataclass
+class Importing:
+    """The importer running on its own event loop in a thread, against the real hub."""
+
+    thread: threading.Thread
+    stop: Callable[[], None]
+    exec_info: Path
+
+
+@pytest.fixture
+def importing(inventory: Recorder, federation: Federation, tmp_path: Path) -> Iterator[Importing]:
+    """A ServiceAccount token of member-2 behind an exec plugin named in an access-provider file."""
+    member = federation.members[1]
+    account = "fleet-import"
+    member.kubectl("create", "serviceaccount", account, "-n", "default", check=False)
+    member.kubectl(
+        "create",
+        "clusterrolebinding",
+        account,
+        "--clusterrole=computenet-member",
+        f"--serviceaccount=default:{account}",
+        check=False,
+    )
+    (tmp_path / "token").write_text(member.kubectl("create", "token", account, "-n", "default").stdout)
+    (tmp_path / "plugin.py").write_text(EXEC_PLUGIN)
+    provider_file = {
+        "providers": [
+            {
+                "name": ACCESS_PROVIDER,
+                "execConfig": {
+                    "apiVersion": "client.authentication.k8s.io/v1",
+                    "command": sys.executable,
+                    "args": [str(tmp_path / "plugin.py")],
+                    "env": [
+                        {"name": "TOKEN_FILE", "value": str(tmp_path / "token")},
+                        {"name": "EXEC_INFO_FILE", "value": str(tmp_path / "exec-info.json")},
+                    ],
+                    "provideClusterInfo": True,
+                },
+            }
+        ]
+    }
+    providers = load_provider_file(json.dumps(provider_file))
+    loop = asyncio.new_event_loop()
+    runner: asyncio.Future[None] | None = None
+
+    async def main() -> None:
+        nonlocal runner
+        client = await aio_config.new_client_from_config(config_file=str(federation.hub.kubeconfig))
+        async with client:
+            importer = ProfileImporter.create(
+                client,
+                source_namespace=NAMESPACE,
+                operator_namespace=NAMESPACE,
+                manager=MANAGER,
+                providers=providers,
+                labels={IMPORTED_POOL_LABEL: "true"},
+            )
+            runner = asyncio.ensure_future(importer.run())
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        eventually(lambda: runner is not None)
+        assert runner is not None
+        loop.call_soon_threadsafe(runner.cancel)
+        thread.join(timeout=STATE_S)
+        loop.close()
+
+    try:
+        yield Importing(thread, stop, tmp_path / "exec-info.json")
+    finally:
+        if thread.is_alive():
+            stop()
+        member.kubectl("delete", "clusterrolebinding", account, "--ignore-not-found")
+        member.kubectl("delete", "serviceaccount", account, "-n", "default", "--ignore-not-found")
+
+
+def foreign_profile(name: str, member: Cluster, access_provider: str = ACCESS_PROVIDER) -> dict[str, Any]:
+    cluster = yaml.safe_load(member.kubeconfig.read_text())["clusters"][0]["cluster"]
+    return {
+        "apiVersion": "multicluster.x-k8s.io/v1alpha1",
+        "kind": "ClusterProfile",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {LABEL_CLUSTER_MANAGER: FOREIGN}},
+        "spec": {"displayName": name, "clusterManager": {"name": FOREIGN}},
+        "status": {
+            "properties": [
+                {"name": "location", "value": "cn-north"},
+                {"name": "computenet.io/provider", "value": "fleet-cloud"},
+                {"name": "computenet.io/compute-class", "value": "ai"},
+                {"name": "computenet.io/currency", "value": "USD"},
+                {"name": "computenet.io/price.cpu-core-hour", "value": "0.03"},
+            ],
+            "accessProviders": [
+                {
+                    "name": access_provider,
+                    "cluster": {
+                        "server": cluster["server"],
+                        "certificate-authority-data": cluster["certificate-authority-data"],
+                        "extensions": [
+                            {"name": "client.authentication.k8s.io/exec", "extension": {"audience": "fleet"}}
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+
+
+def create_profile(hub: Cluster, obj: dict[str, Any]) -> None:
+    """Create the profile, then write its status as its cluster manager would (the status subresource)."""
+    status = obj["status"]
+    devenv.apply(hub, {k: v for k, v in obj.items() if k != "status"})
+    hub.kubectl(
+        "patch",
+        "clusterprofile",
+        "-n",
+        NAMESPACE,
+        obj["metadata"]["name"],
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": status}),
+    )
+
+
+def get_json(hub: Cluster, *args: str) -> dict[str, Any] | None:
+    out = hub.kubectl("get", *args, "-o", "json", check=False)
+    if out.returncode != 0:
+        assert "NotFound" in out.stderr, out.stderr
+        return None
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
+
+
+def test_another_managers_profile_is_imported_as_a_ready_identifier_and_runs_work(
+    importing: Importing, federation: Federation
+) -> None:
+    """From the ClusterProfile alone and the access-provider file: an identifier that connects and runs a task.
+
+    The exec plugin is run with the profile's cluster in KUBERNETES_EXEC_INFO and returns a real token
+    of the member; the operator (which knows nothing of the import) connects through the Secret the
+    import wrote and places a task of a pool that selects the imported identifiers on it.
+    """
+    hub, member = federation.hub, federation.members[1]
+    name = f"{FOREIGN}-spoke"
+    # This operator's own profiles are in the namespace read too: published first, so that their not
+    # being imported means something.
+    own = [m.name for m in federation.members]
+    eventually(lambda: all(profile(hub, n) for n in own), timeout=CRD_POLL_MAX_S + STATE_S)
+    refused = "spoke-unknown-provider"
+    create_profile(hub, foreign_profile("spoke", member))
+    create_profile(hub, foreign_profile(refused, member, access_provider="elsewhere"))
+    pool = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputePool",
+        "metadata": {"name": "imported"},
+        "spec": {"identifierSelector": {"matchLabels": {IMPORTED_POOL_LABEL: "true"}}},
+    }
+    devenv.apply(hub, pool)
+    task_name = unique("imported")
+    try:
+
+        def ready() -> dict[str, Any]:
+            obj = get_json(hub, "computeidentifier", name)
+            assert obj is not None, f"no identifier {name} yet"
+            conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or ()}
+            assert conds.get("Ready") == "True", obj.get("status")
+            return obj
+
+        obj = eventually(ready, timeout=STATE_S + RESYNC_S)
+        assert obj["metadata"]["labels"] == {IMPORTED_LABEL: f"{NAMESPACE}.spoke", IMPORTED_POOL_LABEL: "true"}
+        spec = obj["spec"]
+        assert (spec["uri"], spec["provider"], spec["region"], spec["computeClass"]) == (
+            "cpi://fleet-cloud/cn-north/spoke",
+            "fleet-cloud",
+            "cn-north",
+            "ai",
+        )
+        assert spec["pricing"] == {"perCpuCoreHour": 0.03, "currency": "USD"}
+        assert spec["connection"]["secretRef"] == {
+            "name": f"{name}-kubeconfig",
+            "namespace": NAMESPACE,
+            "key": "kubeconfig",
+        }
+
+        secret = get_json(hub, "secret", "-n", NAMESPACE, f"{name}-kubeconfig")
+        assert secret is not None
+        kubeconfig = yaml.safe_load(base64.b64decode(secret["data"]["kubeconfig"]))
+        [user] = kubeconfig["users"]
+        assert set(user["user"]) == {"token"}, "the plugin's token, not an exec user the operator cannot run"
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == member.server
+        info = json.loads(importing.exec_info.read_text())
+        assert info["spec"]["interactive"] is False
+        assert info["spec"]["cluster"]["server"] == member.server  # provideClusterInfo
+        assert info["spec"]["cluster"]["config"] == {"audience": "fleet"}
+
+        # Own profiles (this manager's) and a profile offering no configured provider are not imported.
+        names = {
+            i["metadata"]["name"]
+            for i in json.loads(hub.kubectl("get", "computeidentifiers", "-o", "json").stdout)["items"]
+        }
+        assert f"{FOREIGN}-{refused}" not in names
+        assert not {n for n in names if n.startswith(f"{MANAGER}-")}
+
+        body = task(task_name, cpu="1", run="1s")
+        body["spec"]["pool"] = "imported"
+        apply(hub, body)
+        st = eventually(lambda: phase_is(hub, task_name, "Succeeded"), timeout=JOB_S)
+        assert st["placement"]["identifier"] == name
+    finally:
+        hub.kubectl("delete", "computetask", task_name, "--ignore-not-found", "--wait=false")
+        hub.kubectl("delete", "clusterprofile", "-n", NAMESPACE, "spoke", refused, "--ignore-not-found")
+    # The profile gone, the identifier and its Secret go too.
+    eventually(lambda: get_json(hub, "computeidentifier", name) is None, timeout=STATE_S + RESYNC_S)
+    assert get_json(hub, "secret", "-n", NAMESPACE, f"{name}-kubeconfig") is None
+    hub.kubectl("delete", "computepool", "imported", "--ignore-not-found")

@@ -9,8 +9,8 @@ The port of that choice follows sigs.k8s.io/cluster-inventory-api v0.1.2 ``pkg/a
 (``getClusterAccessorFromClusterProfile`` and ``BuildConfigFromCP``). docs/inventory.md gives the
 mapping as a table.
 
-Nothing here talks to a cluster: creating the identifiers and their kubeconfig Secrets from this
-mapping needs member connections that run exec credential plugins, which the operator refuses today
+Nothing here talks to a cluster: ``importer.py`` applies the mapping on the hub, and
+``exec_credential.py`` runs the provider's plugin, since member connections take no exec users
 (``members/kubeconfig.py``).
 """
 
