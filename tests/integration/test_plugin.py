@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster
 from support.tasks import apply, condition, phase_is, status, task, unique
@@ -73,7 +75,12 @@ def test_why_shows_every_identifier_with_its_verdict_and_the_runners_up_scores(
     table = ok(plugin(hub, "why", name)).splitlines()
     assert table[0].split()[:3] == ["IDENTIFIER", "VERDICT", "SCORE"]
     assert "FIT" in table[0].split()
+    assert "MODEL" not in table[0].split()
     assert any(line.split()[:2] == [doc["chosen"], "chosen"] for line in table[1:])
+    wide = ok(plugin(hub, "why", name, "-o", "wide")).splitlines()
+    assert {"MODEL", "PRICE/H"} <= set(wide[0].split())
+    assert len(wide) == len(table)
+    assert yaml.safe_load(ok(plugin(hub, "why", name, "-o", "yaml"))) == doc
 
 
 def test_why_names_the_filter_that_rejected_each_identifier(operator: devenv.OperatorProcess, hub: Cluster) -> None:
@@ -101,6 +108,10 @@ def test_accepting_a_runner_up_offer_runs_the_task_there(operator: devenv.Operat
     table = ok(plugin(hub, "offers", name)).splitlines()
     assert table[0].split()[:2] == ["IDENTIFIER", "SCORE"]
     assert len(table) == 1 + len(listed)
+    wide = ok(plugin(hub, "offers", name, "-o", "wide")).splitlines()
+    assert wide[0].split()[-1] == "URI"
+    assert all(line.split()[-1].startswith("cpi://") for line in wide[1:])
+    assert yaml.safe_load(ok(plugin(hub, "offers", name, "-o", "yaml")))["offers"] == listed
 
     refused = plugin(hub, "accept", name, "not-an-offer")
     assert refused.returncode == 1
@@ -112,6 +123,15 @@ def test_accepting_a_runner_up_offer_runs_the_task_there(operator: devenv.Operat
     assert st["placement"]["identifier"] == second
     rejected = [r for r in st["placement"]["explanation"].get("rejected", []) if r["filter"] == "Pinned"]
     assert {r["identifier"] for r in rejected} == {"member-1", "member-2", "member-3"} - {second}
+
+    # -o json prints the task as the hub returned it after the patch: pinned, no longer suspended.
+    again = unique("offers-json")
+    apply(hub, task(again, cpu="1", run="1s", suspend=True))
+    first = eventually(lambda: phase_is(hub, again, "Offered"), timeout=STATE_S)["offers"][0]["identifier"]
+    accepted = json.loads(ok(plugin(hub, "accept", again, "-o", "json")))
+    assert accepted["metadata"]["name"] == again
+    assert (accepted["spec"]["identifier"], accepted["spec"]["suspend"]) == (first, False)
+    assert eventually(lambda: phase_is(hub, again, "Succeeded"), timeout=JOB_S)["placement"]["identifier"] == first
 
 
 def test_a_pinned_task_that_no_longer_fits_waits_saying_why(operator: devenv.OperatorProcess, hub: Cluster) -> None:

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+import yaml
+
 from computenet.cli import offers as offers_verb
 from computenet.cli import simulate as simulate_verb
 from computenet.cli import snapshots
@@ -27,8 +29,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--namespace", help="Namespace of the task (default: the context's namespace).")
 
 
-def _output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", choices=FORMATS, default="table", help="Output format (default: table).")
+def _output(parser: argparse.ArgumentParser, structured: str = "every field") -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default="table",
+        help=f"Output format (default: table; wide adds columns; json and yaml print {structured}).",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     accept.add_argument("task", help="Name of the ComputeTask.")
     accept.add_argument("identifier", nargs="?", help="The offer's identifier (default: the best offer).")
     _common(accept)
+    _output(accept, "the accepted task as the hub returned it")
 
     logs = verbs.add_parser("logs", help="The pod logs of a task's Job, streamed from its member through the operator.")
     logs.add_argument("task", help="Name of the ComputeTask.")
@@ -83,7 +92,10 @@ def parser() -> argparse.ArgumentParser:
     _endpoint(top_)
     _output(top_)
 
-    snapshot = verbs.add_parser("snapshot", help="Print the operator's live placement snapshot (JSON), to save it.")
+    snapshot = verbs.add_parser("snapshot", help="Print the operator's live placement snapshot, to save it.")
+    snapshot.add_argument(
+        "-o", "--output", choices=("json", "yaml"), default="json", help="Output format (default: json)."
+    )
     _common(snapshot)
     _endpoint(snapshot)
     return top
@@ -137,8 +149,11 @@ def run_offers(args: argparse.Namespace, out: TextIO) -> int:
 def run_accept(args: argparse.Namespace, out: TextIO) -> int:
     hub = Hub.connect(args.kubeconfig, args.context, args.namespace)
     offer = offers_verb.choose(hub.task(args.task), args.identifier)
-    hub.patch_task(args.task, offers_verb.accept_patch(offer))
-    out.write(f"computetask.computenet.io/{args.task} accepted offer {offer.identifier}\n")
+    patched = hub.patch_task(args.task, offers_verb.accept_patch(offer))
+    if args.output in ("json", "yaml"):
+        emit(out, args.output, patched, [], ())
+    else:
+        out.write(f"computetask.computenet.io/{args.task} accepted offer {offer.identifier}\n")
     return OK
 
 
@@ -185,7 +200,11 @@ def run_top(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_snapshot(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(snapshots.live(_connect(args)[1]).model_dump_json(by_alias=True, indent=2) + "\n")
+    doc = snapshots.live(_connect(args)[1])
+    if args.output == "yaml":
+        out.write(yaml.safe_dump(doc.model_dump(mode="json", by_alias=True), sort_keys=False))
+    else:
+        out.write(doc.model_dump_json(by_alias=True, indent=2) + "\n")
     return OK
 
 

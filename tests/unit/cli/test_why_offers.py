@@ -190,3 +190,34 @@ def test_an_unreadable_kubeconfig_is_one_line_and_exit_1(tmp_path: Any, capsys: 
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read the kubeconfig")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("verb", ["why", "offers", "accept", "logs", "simulate", "top", "snapshot"])
+def test_every_verb_has_help_that_exits_0(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([verb, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: kubectl computenet {verb}")
+    assert "--kubeconfig" in text
+    assert "--namespace" in text
+
+
+@pytest.mark.parametrize(
+    ("verb", "formats"),
+    [
+        pytest.param("why", ["table", "wide", "json", "yaml"], id="why"),
+        pytest.param("offers", ["table", "wide", "json", "yaml"], id="offers"),
+        pytest.param("accept", ["table", "wide", "json", "yaml"], id="accept"),
+        pytest.param("simulate", ["table", "wide", "json", "yaml"], id="simulate"),
+        pytest.param("top", ["table", "wide", "json", "yaml"], id="top"),
+        pytest.param("snapshot", ["json", "yaml"], id="snapshot"),
+    ],
+)
+def test_verbs_that_print_objects_take_kubectls_output_formats(
+    verb: str, formats: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([verb, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "-o {" + ",".join(formats) + "}" in text
