@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -228,6 +229,113 @@ def test_logs_follow_of_a_running_task_goes_through_the_operator_to_the_member(
         hub.kubectl("delete", "computetask", name, "--wait=false")
 
 
+def _host_address() -> str:
+    """A non-loopback IPv4 address of this machine: the hub's service proxy refuses loopback endpoints."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # sends nothing: only picks the interface a packet would leave by
+        address: str = s.getsockname()[0]
+    assert not address.startswith("127."), address
+    return address
+
+
+def test_logs_reach_the_operator_through_the_hubs_service_proxy_by_default(
+    endpoint: Endpoint, users: Users, hub: Cluster
+) -> None:
+    """Without --endpoint the plugin goes through the hub: Service computenet-logs:443 in the operator's namespace.
+
+    The operator runs as a process here, so the Service has no selector; its Endpoints name this
+    machine's address and the endpoint's port, and a Pod object holding that address stands for the
+    operator's pod. The hub strips Authorization on the way; the token rides in
+    X-Computenet-Authorization and the operator still reviews it. A user without `get services/proxy`
+    is refused by the hub itself.
+    """
+    port = int(endpoint.url.rsplit(":", 1)[1])
+    address = _host_address()
+    reader = yaml.safe_load(users.reader.read_text())["users"][0]["name"]
+    suffix = unique("proxy")
+    objects: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "computenet-logs", "namespace": devenv.NAMESPACE},
+            "spec": {"ports": [{"port": 443, "targetPort": port, "protocol": "TCP"}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"operator-{suffix}", "namespace": devenv.NAMESPACE},
+            "spec": {"containers": [{"name": "operator", "image": "computenet"}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": "computenet-logs", "namespace": devenv.NAMESPACE},
+            "subsets": [
+                {
+                    "addresses": [
+                        {
+                            "ip": address,
+                            "targetRef": {"kind": "Pod", "name": f"operator-{suffix}", "namespace": devenv.NAMESPACE},
+                        }
+                    ],
+                    "ports": [{"port": port, "protocol": "TCP"}],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"endpoint-proxy-{suffix}", "namespace": devenv.NAMESPACE},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["services/proxy"],
+                    "resourceNames": ["computenet-logs", "https:computenet-logs:443"],
+                    "verbs": ["get"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"endpoint-proxy-{suffix}", "namespace": devenv.NAMESPACE},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"endpoint-proxy-{suffix}"},
+            "subjects": [{"kind": "ServiceAccount", "name": reader, "namespace": NAMESPACE}],
+        },
+    ]
+    apply(hub, *objects)
+    # The hub proxies only to an address a Pod of the namespace has (kube-apiserver v1.36.3
+    # pkg/registry/core/service/storage/storage.go, isValidAddress): the operator's pod, in a cluster.
+    ips = {"podIP": address, "podIPs": [{"ip": address}]}
+    hub.kubectl(
+        "patch",
+        "pod",
+        f"operator-{suffix}",
+        "-n",
+        devenv.NAMESPACE,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": ips}),
+    )
+    name = unique("logs-proxy")
+    apply(hub, task(name, run="120s"))
+    try:
+        eventually(lambda: running(hub, name), timeout=JOB_S)
+        through_hub = plugin(users.reader, "logs", name, timeout=60)
+        assert through_hub.returncode == 0, through_hub.stderr
+        assert through_hub.stdout.splitlines() == list(podlogs.LINES)
+        top = json.loads(ok(plugin(users.reader, "top", "-o", "json")))
+        assert top["rows"], "the snapshot came through the hub too"
+        refused = plugin(users.stranger, "logs", name)
+        assert refused.returncode == 1
+        assert "HTTP 403" in refused.stderr
+        assert refused.stderr.startswith("error: the hub answered HTTP 403"), "refused by the hub, before the operator"
+    finally:
+        hub.kubectl("delete", "computetask", name, "--wait=false")
+        hub.kubectl("delete", "-f", "-", "--wait=false", input=yaml.safe_dump_all(objects), check=False)
+
+
 def test_top_shows_capacity_allocated_and_free_per_pool_region_and_model(
     endpoint: Endpoint, users: Users, hub: Cluster
 ) -> None:
@@ -240,6 +348,11 @@ def test_top_shows_capacity_allocated_and_free_per_pool_region_and_model(
     table = ok(plugin(users.reader, "top", endpoint=endpoint)).splitlines()
     assert table[0].split() == ["POOL", "REGION", "RESOURCE", "CAPACITY", "ALLOCATED", "FREE"]
     assert len(table) == 1 + len(rows)
+    wide = ok(plugin(users.reader, "top", "-o", "wide", endpoint=endpoint)).splitlines()
+    assert wide[0].split()[-2:] == ["LARGEST-FREE-SLOT", "IDENTIFIERS"]
+    assert len(wide) == len(table)
+    as_yaml = yaml.safe_load(ok(plugin(users.reader, "top", "-o", "yaml", endpoint=endpoint)))
+    assert {(r["pool"], r["region"], r["resource"]) for r in as_yaml["rows"]} == set(rows)
     refused = plugin(users.stranger, "top", endpoint=endpoint)
     assert refused.returncode == 1
     assert "HTTP 403" in refused.stderr
@@ -270,9 +383,18 @@ def test_simulate_agrees_with_what_the_operator_then_does_on_an_idle_pool(
     path.write_text(yaml.safe_dump_all(specs))
     saved = tmp_path / "snapshot.json"
     saved.write_text(ok(plugin(users.reader, "snapshot", endpoint=endpoint)))
+    saved_yaml = tmp_path / "snapshot.yaml"
+    saved_yaml.write_text(ok(plugin(users.reader, "snapshot", "-o", "yaml", endpoint=endpoint)))
     live = json.loads(ok(plugin(users.reader, "simulate", "-f", str(path), "-o", "json", endpoint=endpoint)))
     offline = json.loads(ok(plugin(users.reader, "simulate", "-f", str(path), "--snapshot", str(saved), "-o", "json")))
     assert [t["result"] for t in live["tasks"]] == [t["result"] for t in offline["tasks"]]
+    from_yaml = yaml.safe_load(
+        ok(plugin(users.reader, "simulate", "-f", str(path), "--snapshot", str(saved_yaml), "-o", "yaml"))
+    )
+    assert [t["result"] for t in from_yaml["tasks"]] == [t["result"] for t in offline["tasks"]]
+    wide = ok(plugin(users.reader, "simulate", "-f", str(path), "--snapshot", str(saved), "-o", "wide")).splitlines()
+    assert {"PRIORITY", "MODEL", "NODES"} <= set(wide[0].split())
+    assert len(wide) == 1 + len(specs) + 1  # header, one line per task, the footer
     assert [t["task"] for t in live["tasks"]] == [f"default/{s['metadata']['name']}" for s in specs]
     assert live["tasks"][0]["result"] == "placed"
     assert live["tasks"][-1]["result"] == "waits"

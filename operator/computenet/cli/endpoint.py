@@ -111,9 +111,14 @@ class Endpoint:
 
 
 def _message(response: Any) -> str:
+    """One line for a refusal: the operator answers ``{"message"}``, the hub's proxy a ``Status``."""
     raw = response.read()
+    who = "the operator"
     try:
-        message = str(json.loads(raw).get("message") or "")
+        body = json.loads(raw)
+        message = str(body.get("message") or "")
+        if body.get("kind") == "Status":
+            who = "the hub"
     except (ValueError, AttributeError):
         message = raw.decode("utf-8", "replace").strip()
-    return f"the operator answered HTTP {response.status}: {message or response.reason}"
+    return f"{who} answered HTTP {response.status}: {message or response.reason}"

@@ -8,6 +8,7 @@ import pytest
 from placement.builders import H100, node, task
 
 from computenet.api.pool import ComputePoolSpec
+from computenet.cli.endpoint import _message
 from computenet.logs.auth import Access, bearer_token
 from computenet.logs.pods import COMPLETION_INDEX, choose_pod
 from computenet.placement import Assumptions, Identifier, Node, Pricing, SnapshotBuilder, place
@@ -134,3 +135,32 @@ def test_a_node_without_devices_takes_no_assumed_devices() -> None:
     cpu_node = Node("c", allocatable={"cpu": 4000, "memory": 1 << 30})
     doc = node_doc(cpu_node, {}, {"cpu": 1000, "devices": 2})
     assert doc.requested == {"cpu": 1000}
+
+
+class _Response:
+    def __init__(self, status: int, body: bytes, reason: str = "") -> None:
+        self.status, self.body, self.reason = status, body, reason
+
+    def read(self) -> bytes:
+        return self.body
+
+
+@pytest.mark.parametrize(
+    ("response", "line"),
+    [
+        pytest.param(
+            _Response(403, b'{"message": "forbidden: User \\"u\\" cannot get computetasks/log"}'),
+            'the operator answered HTTP 403: forbidden: User "u" cannot get computetasks/log',
+            id="the operator's own refusal",
+        ),
+        pytest.param(
+            _Response(503, b'{"kind": "Status", "message": "no endpoints available for service \\"x\\""}'),
+            'the hub answered HTTP 503: no endpoints available for service "x"',
+            id="the hub's service proxy refuses with a Status",
+        ),
+        pytest.param(_Response(502, b"bad gateway\n"), "the operator answered HTTP 502: bad gateway", id="plain text"),
+        pytest.param(_Response(500, b"", "Internal"), "the operator answered HTTP 500: Internal", id="no body"),
+    ],
+)
+def test_a_refusal_says_who_refused_in_one_line(response: _Response, line: str) -> None:
+    assert _message(response) == line
