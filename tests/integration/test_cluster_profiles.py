@@ -33,8 +33,13 @@ from computenet.inventory.importer import RESYNC_S, ProfileImporter
 from computenet.inventory.model import (
     CRD_NAME,
     LABEL_CLUSTER_MANAGER,
+    PROPERTY_ACCELERATOR_MODELS,
     PROPERTY_ACCELERATORS_PREFIX,
+    PROPERTY_COMPUTE_CLASS,
+    PROPERTY_CURRENCY,
+    PROPERTY_PRICE_ACCELERATOR_PREFIX,
     PROPERTY_PRICE_CPU,
+    PROPERTY_PROVIDER,
     PROPERTY_REGION,
     PROPERTY_URI,
 )
@@ -231,6 +236,19 @@ def test_every_ready_identifier_appears_as_a_cluster_profile(inventory: Recorder
         for k, v in props.items()
         if k.startswith(PROPERTY_ACCELERATORS_PREFIX)
     } == expected
+    assert props[PROPERTY_ACCELERATOR_MODELS] == ",".join(sorted(expected))
+    # Prices per accelerator hour, provider, class and currency, as the identifier's spec states them.
+    spec = identifier(hub, members[0])["spec"]
+    assert {
+        k.removeprefix(PROPERTY_PRICE_ACCELERATOR_PREFIX): float(v)
+        for k, v in props.items()
+        if k.startswith(PROPERTY_PRICE_ACCELERATOR_PREFIX)
+    } == spec["pricing"]["perAcceleratorHour"]
+    assert (props[PROPERTY_PROVIDER], props[PROPERTY_COMPUTE_CLASS], props[PROPERTY_CURRENCY]) == (
+        spec["provider"],
+        spec["computeClass"],
+        spec["pricing"]["currency"],
+    )
 
 
 def test_a_changed_identifier_is_reflected_at_the_rate_the_kep_allows(
