@@ -45,7 +45,7 @@ class Assumption:
 _Key = tuple[str, str, str, int]
 """(identifier, cluster, node, row): where an assumption holds usage."""
 _Held = tuple[int, int, int, int]
-"""(cpu millicores, memory bytes, devices, pod slots) held on one node."""
+"""(devices, cpu millicores, memory bytes, pod slots) held on one node: the order of `summary.DIMS`."""
 
 
 class Assumptions:
@@ -153,7 +153,7 @@ def _usage(held: Assumption) -> dict[_Key, _Held]:
     out: dict[_Key, _Held] = {}
     for slot in held.nodes:
         use = held.per_replica * slot.most  # where the member's scheduler may put them, not where we would
-        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.cpu, use.memory, use.accelerators, slot.most)
+        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.accelerators, use.cpu, use.memory, slot.most)
     return out
 
 
@@ -161,7 +161,7 @@ def _merge(snapshot: Snapshot, base: Overlay, changes: list[tuple[_Key, _Held]])
     """`base` plus `changes`, resolved to snapshot rows; nodes that vanished or were replaced hold nothing."""
     nodes, clusters = snapshot.nodes, snapshot.vocabulary.clusters
     rows, usage, idents = [], [], []
-    for (ident, cluster, node, row), amounts in changes:
+    for (ident, cluster, node, row), amounts in sorted(changes, key=lambda change: change[0][3]):
         if row < len(nodes.names) and nodes.names[row] == node and clusters[nodes.cluster[row]] == cluster:
             rows.append(row)
             usage.append(amounts)

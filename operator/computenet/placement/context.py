@@ -294,7 +294,3 @@ class Context:
             device = t.price_devices[ids, np.maximum(models, 0)]
             per_replica = per_replica + need.accelerators * np.where(models > 0, device, np.nan)
         return np.asarray(per_replica * self.replicas, dtype=np.float64)
-
-    def assumed(self, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-        o = self.overlay
-        return o.ident_cpu[ids], o.ident_memory[ids], o.ident_devices[ids]

@@ -88,9 +88,9 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
 
 def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Free (devices, cpu, memory, pod slots) on node rows, after assumptions."""
-    devices, cpu, memory, pods = ctx.snapshot.nodes.free(rows)
-    ctx.overlay.subtract(rows, cpu, memory, devices, pods)
-    return devices, cpu, memory, pods
+    free = ctx.snapshot.nodes.free_amounts(rows)
+    ctx.overlay.subtract(rows, free)
+    return free[:, 0], free[:, 1], free[:, 2], free[:, 3]
 
 
 def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:

@@ -5,7 +5,8 @@ few node rows a decision reads, never to whole columns, so a burst of decisions 
 It also carries the entry summaries (see `summary`) of the entries holding assumed nodes,
 recomputed with the assumptions taken off, which a decision reads instead of the snapshot's: an
 identifier under assumptions is decided from its summaries like any other. Each change
-recomputes only the entries holding the nodes it touched.
+recomputes only the entries holding the nodes it touched, and copies only the recent changes
+(see `levels`): an overlay is never changed, since a decision explains itself later from its own.
 """
 
 from __future__ import annotations
@@ -16,99 +17,94 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import EMPTY_INT, IntArray
+from computenet.placement.arrays import IntArray
+from computenet.placement.levels import Levels, empty_levels
 
 if TYPE_CHECKING:
     from computenet.placement.snapshot import Snapshot
 
+USAGE_WIDTH = sm.DIMS
+"""Devices, cpu millicores, memory bytes and pod slots assumed on a node row (the order of `summary.DIMS`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Overlay:
-    rows: IntArray
-    """Sorted, unique node rows with assumed usage."""
-    held: IntArray
-    """(len(rows) x 4): cpu millicores, memory bytes, devices and pod slots assumed on each row."""
-    ident_cpu: IntArray
-    ident_memory: IntArray
-    ident_devices: IntArray
-    """Per identifier (snapshot order), what was assumed on it: used for totals and fit scores."""
-    entries: IntArray
-    """Sorted entries holding assumed nodes, whose summaries are recomputed in `summary`."""
-    summary: IntArray
-    """(len(entries) x summary.WIDTH): their summaries with the assumptions taken off."""
+    usage: Levels
+    """Per node row with assumed usage: devices, cpu millicores, memory bytes and pod slots."""
+    ident_usage: IntArray
+    """(identifiers x 3) in snapshot order: devices, cpu and memory assumed on each (for rejections)."""
+    summaries_after: Levels
+    """Per entry holding assumed nodes: its summary (summary.WIDTH) with the assumptions taken off."""
+
+    @property
+    def rows(self) -> IntArray:
+        """Sorted node rows with assumed usage."""
+        return self.usage.flat()[0]
+
+    @property
+    def held(self) -> IntArray:
+        """(len(rows) x 4): what is assumed on each of `rows` (devices, cpu, memory, pod slots)."""
+        return self.usage.flat()[1]
+
+    @property
+    def entries(self) -> IntArray:
+        """Sorted entries whose summaries were recomputed under assumptions."""
+        return self.summaries_after.flat()[0]
 
     def plus(self, rows: IntArray, usage: IntArray, idents: IntArray) -> Overlay:
-        """A new overlay with `usage` (k x 4: cpu, memory, devices, pods) added on `rows` and `idents` (-1: none).
+        """A new overlay with `usage` (k x 4, in `summary.DIMS` order) added on `rows` and `idents` (-1: none).
 
-        Costs one copy of the overlay's arrays (the few new rows are inserted in order), not a sort.
+        Costs a copy of the recent changes (see `levels`), not of everything assumed; cheapest
+        with `rows` sorted and unique.
         """
-        new, inverse = np.unique(rows, return_inverse=True)
-        added = np.zeros((len(new), 4), dtype=np.int64)
-        np.add.at(added, inverse, usage)
-        merged, totals = _merged(self.rows, self.held, new, added, add=True)
-        keep = totals.any(axis=1)
-        if not keep.all():
-            merged, totals = merged[keep], totals[keep]
-        per_ident = np.stack([self.ident_cpu, self.ident_memory, self.ident_devices])
+        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
+            new, inverse = np.unique(rows, return_inverse=True)
+            totals = np.zeros((len(new), USAGE_WIDTH), dtype=np.int64)
+            np.add.at(totals, inverse, usage)
+        else:
+            new, totals = rows, usage.copy()
+        where, held = self.usage.find(new)
+        totals[where] += held
+        per_ident = self.ident_usage.copy()
         known = idents >= 0
-        np.add.at(per_ident.T, idents[known], usage[known, :3])
-        return Overlay(merged, totals, per_ident[0], per_ident[1], per_ident[2], self.entries, self.summary)
+        np.add.at(per_ident, idents[known], usage[known, :3])
+        return Overlay(self.usage.replaced(new, totals), per_ident, self.summaries_after)
 
     def summarized(self, snapshot: Snapshot, rows: IntArray) -> Overlay:
         """A copy with the summaries of the entries holding `rows` recomputed on `snapshot`.
 
-        Entries left with no assumed node keep their entry in `entries` (their recomputed summary
-        then equals the snapshot's): harmless, and it saves a search per change.
+        Entries left with no assumed node keep their place (their recomputed summary then
+        equals the snapshot's): harmless, and it saves a search per change.
         """
         touched = snapshot.entries_of_rows(rows)
         if len(touched) == 0:
             return self
         e = snapshot.entries
         fresh = sm.summarize(e.indptr, e.rows, touched, snapshot.nodes, self)
-        entries, summary = _merged(self.entries, self.summary, touched, fresh, add=False)
-        return replace(self, entries=entries, summary=summary)
+        return replace(self, summaries_after=self.summaries_after.replaced(touched, fresh))
 
     def summaries(self, base: IntArray, entries: IntArray) -> IntArray:
         """`base[entries]` (the snapshot's summaries), with those of entries under assumptions replaced."""
         out: IntArray = base[entries]
-        if len(self.entries) and len(entries):
-            at = np.minimum(np.searchsorted(self.entries, entries), len(self.entries) - 1)
-            hit = np.flatnonzero(self.entries[at] == entries)
-            out[hit] = self.summary[at[hit]]
+        where, recomputed = self.summaries_after.find(entries)
+        out[where] = recomputed
         return out
 
-    def subtract(self, rows: IntArray, cpu: IntArray, memory: IntArray, devices: IntArray, pods: IntArray) -> None:
-        """Take assumed usage off gathered copies of the free columns, in place."""
-        if len(self.rows) == 0 or len(rows) == 0:
-            return
-        at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
-        hit = self.rows[at] == rows
-        if hit.any():
-            where, held = np.flatnonzero(hit), self.held[at[hit]]
-            cpu[where] -= held[:, 0]
-            memory[where] -= held[:, 1]
-            devices[where] -= held[:, 2]
-            pods[where] -= held[:, 3]
+    def subtract(self, rows: IntArray, free: IntArray) -> None:
+        """Take assumed usage off `free` (len(rows) x 4, as `NodeColumns.free_amounts` gives), in place."""
+        where, held = self.usage.find(rows)
+        if len(where):
+            free[where] -= held
 
-
-def _merged(keys: IntArray, values: IntArray, new: IntArray, more: IntArray, *, add: bool) -> tuple[IntArray, IntArray]:
-    """Sorted `keys` (rows of `values`) with sorted unique `new` keys merged in: `more` added or replacing."""
-    at = np.searchsorted(keys, new)
-    hit = at < len(keys)
-    hit[hit] = keys[at[hit]] == new[hit]
-    values = values.copy()
-    if add:
-        values[at[hit]] += more[hit]
-    else:
-        values[at[hit]] = more[hit]
-    miss = ~hit
-    if miss.any():
-        keys = np.insert(keys, at[miss], new[miss])
-        values = np.insert(values, at[miss], more[miss], axis=0)
-    return keys, values
+    def assumed(self, ids: IntArray) -> IntArray:
+        """(len(ids) x 3): devices, cpu and memory assumed on each identifier of `ids`."""
+        held: IntArray = self.ident_usage[ids]
+        return held
 
 
 def empty_overlay(identifiers: int) -> Overlay:
-    zeros = np.zeros(identifiers, dtype=np.int64)
-    no_summary = np.zeros((0, sm.WIDTH), dtype=np.int64)
-    return Overlay(EMPTY_INT, np.zeros((0, 4), dtype=np.int64), zeros, zeros, zeros, EMPTY_INT, no_summary)
+    return Overlay(
+        empty_levels(USAGE_WIDTH, drop_zeros=True),
+        np.zeros((identifiers, 3), dtype=np.int64),
+        empty_levels(sm.WIDTH, drop_zeros=False),
+    )

@@ -70,12 +70,17 @@ class NodeColumns:
 
     def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """Free (devices, cpu, memory, pod slots) on `rows`, as fresh arrays the caller may change."""
+        values = self.free_amounts(rows)
+        return values[:, 0], values[:, 1], values[:, 2], values[:, 3]
+
+    def free_amounts(self, rows: IntArray) -> IntArray:
+        """(len(rows) x 4): free devices, cpu, memory and pod slots on `rows`, a fresh array."""
         values = self.base_free[rows]
         if len(self.patch_rows) and len(rows):
             at = np.minimum(np.searchsorted(self.patch_rows, rows), len(self.patch_rows) - 1)
             hit = self.patch_rows[at] == rows
             values[hit] = self.patch_free[at[hit]]
-        return values[:, 0], values[:, 1], values[:, 2], values[:, 3]
+        return values
 
 
 @dataclass(frozen=True)

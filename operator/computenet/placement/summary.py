@@ -51,27 +51,20 @@ def summarize(
     lengths = indptr[entries + 1] - indptr[entries]
     first = np.cumsum(lengths) - lengths
     out[:, COUNT] = lengths
-    free = nodes.free(picked)
+    free = nodes.free_amounts(picked)
     if overlay is not None:
-        overlay.subtract(picked, free[1], free[2], free[0], free[3])
-    acc, cpu, mem, pods = (np.maximum(values, 0) for values in free)
-    columns = (
-        (cpu, CPU_SUM, CPU_MAX, CPU_MIN),
-        (mem, MEM_SUM, MEM_MAX, MEM_MIN),
-        (acc, ACC_SUM, ACC_MAX, ACC_MIN),
-        (pods, POD_SUM, POD_MAX, POD_MIN),
-    )
-    for values, total, high, low in columns:
-        out[:, total] = np.add.reduceat(values, first)
-        out[:, high] = np.maximum.reduceat(values, first)
-        out[:, low] = np.minimum.reduceat(values, first)
+        overlay.subtract(picked, free)
+    np.maximum(free, 0, out=free)
+    out[:, ACC_SUM : POD_SUM + 1] = np.add.reduceat(free, first)
+    out[:, ACC_MAX : POD_MAX + 1] = np.maximum.reduceat(free, first)
+    out[:, ACC_MIN : POD_MIN + 1] = np.minimum.reduceat(free, first)
     alloc = ((nodes.cpu_alloc, CPU_ALLOC), (nodes.memory_alloc, MEM_ALLOC), (nodes.acc_alloc, ACC_ALLOC))
     for column, total in alloc:
         out[:, total] = np.add.reduceat(column[picked], first)
+    acc, cpu, pods = free[:, 0], free[:, 1], free[:, 3]
     # The roomiest node: a pod slot left, then most free devices, then most free cpu. It proves one replica fits.
     rank = np.where(pods > 0, (acc << _CPU_BITS) | np.minimum(cpu, (1 << _CPU_BITS) - 1), -1)
     hits = np.flatnonzero(rank == np.maximum.reduceat(rank, first)[entry_of])
-    chosen = hits[np.flatnonzero(np.diff(entry_of[hits], prepend=-1))]
-    out[:, REP_CPU], out[:, REP_MEM], out[:, REP_ACC] = cpu[chosen], mem[chosen], acc[chosen]
-    out[:, REP_POD] = pods[chosen]
+    chosen = hits[np.searchsorted(entry_of[hits], np.arange(len(entries)))]  # each entry's first
+    out[:, REP_ACC : REP_POD + 1] = free[chosen]
     return out

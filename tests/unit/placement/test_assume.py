@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 
-from computenet.placement import Assumptions, Demand, Snapshot, place
+from computenet.placement import Assumptions, Demand, Snapshot, levels, place
 from computenet.placement import reasons as r
 
 from .builders import H100, builder_of, identifier, node, pool, task
@@ -128,7 +129,7 @@ def test_overlay_kept_up_to_date_equals_one_built_afresh() -> None:
     a, b = live.overlay(snapshot), fresh.overlay(snapshot)
     assert a.rows.tolist() == b.rows.tolist()
     assert a.held.tolist() == b.held.tolist()
-    assert a.ident_devices.tolist() == b.ident_devices.tolist() == [4 * 3]
+    assert a.ident_usage[:, 0].tolist() == b.ident_usage[:, 0].tolist() == [4 * 3]  # devices on the one identifier
 
 
 def test_gang_over_two_nodes_holds_on_each_what_the_members_scheduler_may_put_there() -> None:
@@ -174,3 +175,31 @@ def test_summaries_under_assumptions_equal_those_of_a_snapshot_where_the_pods_ar
     entries = np.arange(len(snapshot.entries.kind))
     assert len(overlay.entries) == len(entries)  # both partitions hold the assumed nodes
     assert overlay.summaries(snapshot.entries.summary, entries).tolist() == bound.entries.summary.tolist()
+
+
+def _decided(snapshot: Snapshot, demands: list[Demand]) -> list[tuple[object, ...]]:
+    held, out, decisions = Assumptions(), [], []
+    for demand in demands:
+        decision = place(snapshot, demand, assumptions=held)
+        held.assume(decision, now=0.0)
+        decisions.append(decision)
+        if demand.uid == "t3":
+            held.forget("t1")
+    for d in decisions:  # explained after every later change: each from the overlay it was made on
+        rejections = {name: (x.reason, x.message) for name, x in d.rejections.items()}
+        chosen = d.chosen.identifier if d.chosen else None
+        out.append((chosen, [(s.node, s.replicas) for s in d.assignment], rejections))
+    return out
+
+
+def test_decisions_and_explanations_do_not_depend_on_when_assumed_rows_are_merged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nodes = [node(f"n{i}").gpus(8, H100).cpu(64) for i in range(5)]
+    snapshot = pool(identifier("p").nodes(*nodes), identifier("q").nodes(node("m1").gpus(8, H100)))
+    demands = [task(f"t{i}").gpus(3, H100).cpu(8).replicas(1 + i % 3).build() for i in range(12)]
+    rarely = _decided(snapshot, demands)
+    monkeypatch.setattr(levels, "RECENT_MIN", 0)  # the recent level is merged into the base on every change
+    monkeypatch.setattr(levels, "RECENT_SHARE", 10**9)
+    assert _decided(snapshot, demands) == rarely
+    assert any(chosen is None for chosen, _, _ in rarely)  # the pool ran full: rejections were explained

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import fit, reasons
-from computenet.placement.arrays import IntArray
+from computenet.placement.arrays import BoolArray, IntArray
 from computenet.placement.context import NO_FIT, Context
 from computenet.placement.framework import PASS, Reason
 from computenet.placement.resources import cores, gib
@@ -70,7 +70,7 @@ class Resources:
 
     def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
         short = fit.shortfall(ctx, ids)
-        held = (ctx.assumed(ids)[0] > 0) | (ctx.assumed(ids)[1] > 0) | (ctx.assumed(ids)[2] > 0)
+        held: BoolArray = np.any(ctx.overlay.assumed(ids) > 0, axis=1)
         return [
             self._detail(ctx, short, k, int(i), int(c), bool(h))
             for k, (i, c, h) in enumerate(zip(ids.tolist(), codes.tolist(), held.tolist(), strict=True))
