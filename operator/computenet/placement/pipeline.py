@@ -59,12 +59,13 @@ def place(
         verdict = f.filter(ctx, alive)
         if verdict is None:
             continue
-        failed = np.flatnonzero(verdict != PASS)
-        if len(failed):
+        passed = verdict == PASS
+        if not passed.all():
+            failed = ~passed
             gone = alive[failed]
             rejected_by[gone] = index
             codes[gone] = verdict[failed]
-            alive = np.delete(alive, failed)
+            alive = alive[passed]
     per_plugin: dict[str, FloatArray] = {}
     total: FloatArray = np.zeros(len(alive))
     weights = 0.0
