@@ -34,7 +34,10 @@ def _per(amount: IntArray, need: int, cap: int) -> IntArray:
     """Replicas that `amount` holds at `need` each (any number when need is 0), at most `cap`."""
     if need <= 0:
         return np.full(len(amount), cap, dtype=np.int64)
-    held: IntArray = np.minimum(np.maximum(amount, 0) // need, cap)
+    held: IntArray = np.maximum(amount, 0)
+    if need > 1:  # a pod slot each: no division
+        held //= need
+    np.minimum(held, cap, out=held)
     return held
 
 
@@ -79,7 +82,8 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     held = np.full((len(s), 4), cap, dtype=np.int64)  # columns: sums, maxima, minima, roomiest node
     for d, amount in enumerate(needs(ctx)):
         if amount > 0:
-            np.minimum(held, np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0) // amount, out=held)
+            per = np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0)
+            np.minimum(held, per // amount if amount > 1 else per, out=held)
     count = s[:, sm.COUNT]
     most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
     least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
