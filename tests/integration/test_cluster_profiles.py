@@ -382,7 +382,7 @@ EXEC_PLUGIN = """\
 import datetime, json, os, pathlib
 info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
 pathlib.Path(os.environ["EXEC_INFO_FILE"]).write_text(json.dumps(info))
-expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=int(os.environ["EXPIRES_S"]))
 print(json.dumps({
     "apiVersion": "client.authentication.k8s.io/v1",
     "kind": "ExecCredential",
@@ -394,6 +394,10 @@ print(json.dumps({
 """
 
 
+CREDENTIAL_S = 20
+"""Lifetime the test plugin gives its credentials: fetched again after 16 s (80 %)."""
+
+
 @dataclass
 class Importing:
     """The importer running on its own event loop in a thread, against the real hub."""
@@ -401,6 +405,9 @@ class Importing:
     thread: threading.Thread
     stop: Callable[[], None]
     exec_info: Path
+    token_file: Path
+    new_token: Callable[[], str]
+    """Issues another token of the member's ServiceAccount."""
 
 
 @pytest.fixture
@@ -417,7 +424,11 @@ def importing(inventory: Recorder, federation: Federation, tmp_path: Path) -> It
         f"--serviceaccount=default:{account}",
         check=False,
     )
-    (tmp_path / "token").write_text(member.kubectl("create", "token", account, "-n", "default").stdout)
+
+    def new_token() -> str:
+        return member.kubectl("create", "token", account, "-n", "default").stdout.strip()
+
+    (tmp_path / "token").write_text(new_token())
     (tmp_path / "plugin.py").write_text(EXEC_PLUGIN)
     provider_file = {
         "providers": [
@@ -430,6 +441,7 @@ def importing(inventory: Recorder, federation: Federation, tmp_path: Path) -> It
                     "env": [
                         {"name": "TOKEN_FILE", "value": str(tmp_path / "token")},
                         {"name": "EXEC_INFO_FILE", "value": str(tmp_path / "exec-info.json")},
+                        {"name": "EXPIRES_S", "value": str(CREDENTIAL_S)},
                     ],
                     "provideClusterInfo": True,
                 },
@@ -467,7 +479,7 @@ def importing(inventory: Recorder, federation: Federation, tmp_path: Path) -> It
         loop.close()
 
     try:
-        yield Importing(thread, stop, tmp_path / "exec-info.json")
+        yield Importing(thread, stop, tmp_path / "exec-info.json", tmp_path / "token", new_token)
     finally:
         if thread.is_alive():
             stop()
@@ -583,11 +595,15 @@ def test_another_managers_profile_is_imported_as_a_ready_identifier_and_runs_wor
             "key": "kubeconfig",
         }
 
-        secret = get_json(hub, "secret", "-n", NAMESPACE, f"{name}-kubeconfig")
-        assert secret is not None
-        kubeconfig = yaml.safe_load(base64.b64decode(secret["data"]["kubeconfig"]))
+        def secret_kubeconfig() -> dict[str, Any]:
+            secret = get_json(hub, "secret", "-n", NAMESPACE, f"{name}-kubeconfig")
+            assert secret is not None
+            found: dict[str, Any] = yaml.safe_load(base64.b64decode(secret["data"]["kubeconfig"]))
+            return found
+
+        kubeconfig = secret_kubeconfig()
         [user] = kubeconfig["users"]
-        assert set(user["user"]) == {"token"}, "the plugin's token, not an exec user the operator cannot run"
+        assert user["user"] == {"token": importing.token_file.read_text().strip()}, "the plugin's, not an exec user"
         assert kubeconfig["clusters"][0]["cluster"]["server"] == member.server
         info = json.loads(importing.exec_info.read_text())
         assert info["spec"]["interactive"] is False
@@ -602,11 +618,20 @@ def test_another_managers_profile_is_imported_as_a_ready_identifier_and_runs_wor
         assert f"{FOREIGN}-{refused}" not in names
         assert not {n for n in names if n.startswith(f"{MANAGER}-")}
 
+        # Before it expires the credential is fetched again: the plugin now answers another token,
+        # which reaches the Secret; the operator reconnects with it and places work there.
+        rotated = importing.new_token()
+        importing.token_file.write_text(rotated)
+        eventually(
+            lambda: secret_kubeconfig()["users"][0]["user"] == {"token": rotated},
+            timeout=CREDENTIAL_S + RESYNC_S + STATE_S,
+        )
         body = task(task_name, cpu="1", run="1s")
         body["spec"]["pool"] = "imported"
         apply(hub, body)
         st = eventually(lambda: phase_is(hub, task_name, "Succeeded"), timeout=JOB_S)
         assert st["placement"]["identifier"] == name
+        assert ready()["metadata"]["name"] == name
     finally:
         hub.kubectl("delete", "computetask", task_name, "--ignore-not-found", "--wait=false")
         hub.kubectl("delete", "clusterprofile", "-n", NAMESPACE, "spoke", refused, "--ignore-not-found")

@@ -114,6 +114,11 @@ class ProfileImporter:
                 logger.warning("importing ClusterProfiles: %s; trying again in %.0f s", e, ERROR_PAUSE_S)
                 await asyncio.sleep(ERROR_PAUSE_S)
                 continue
+            except Exception:
+                # An import feeds the pool, it does not run it: a fault here must never stop the operator.
+                logger.exception("importing ClusterProfiles failed; starting again in %.0f s", ERROR_PAUSE_S)
+                await asyncio.sleep(ERROR_PAUSE_S)
+                continue
             await asyncio.sleep(max(0.0, min(RESYNC_S, (wake - self.now()).total_seconds())))
 
     def _say(self, key: str, message: str) -> None:
