@@ -46,10 +46,8 @@ def place(
     overlay = assumptions.overlay(snapshot, exclude=demand.uid) if assumptions is not None else None
     ctx = Context(snapshot, demand, overlay)
     n = len(snapshot)
-    if demand.identifiers is None:
-        alive = np.arange(n, dtype=np.int64)
-    else:  # outside the task's pool: not part of the decision at all
-        alive = np.array(sorted(snapshot.index[i] for i in demand.identifiers if i in snapshot.index), dtype=np.int64)
+    # Identifiers outside the task's pool are not part of the decision at all.
+    alive = np.arange(n, dtype=np.int64) if demand.identifiers is None else snapshot.indices(demand.identifiers)
     considered = len(alive)
     rejected_by = np.full(n, -1, dtype=np.int64)
     codes = np.full(n, PASS, dtype=np.int64)

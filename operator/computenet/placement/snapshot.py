@@ -184,6 +184,10 @@ class Capacity:
     accelerators: tuple[ModelCapacity, ...]
 
 
+_POOLS_KEPT = 8
+"""Pools whose member indices a snapshot remembers (see `Snapshot.indices`)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     generation: int
@@ -213,6 +217,24 @@ class Snapshot:
 
     def identifier(self, name: str) -> Identifier:
         return self.identifiers[self.index[name]]
+
+    def indices(self, names: frozenset[str]) -> IntArray:
+        """Sorted snapshot indices of those of `names` that are identifiers here (a pool's members).
+
+        Remembered for the last few pools asked about: the tasks of one pool ask with equal sets,
+        and a pool of thousands of names is otherwise a Python loop per decision.
+        """
+        cache: dict[frozenset[str], IntArray] = self.__dict__.setdefault("_indices", {})
+        found = cache.get(names)
+        if found is None:
+            index = self.index
+            found = np.fromiter((index[n] for n in names if n in index), dtype=np.int64)
+            found.sort()
+            found.flags.writeable = False
+            if len(cache) >= _POOLS_KEPT:
+                del cache[next(iter(cache))]
+            cache[names] = found
+        return found
 
     def node_rows(self, name: str) -> IntArray:
         """Rows of an identifier's schedulable nodes."""

@@ -168,3 +168,17 @@ def test_partition_by_a_selector_with_match_expressions() -> None:
     snap = b.snapshot()
     assert snap.capacity("big-gpus").nodes == 2
     assert snap.capacity("no-gpus").nodes == 1
+
+
+def test_pool_indices_are_sorted_members_here_and_remembered_for_a_few_pools() -> None:
+    snapshot = builder_of(*(identifier(name) for name in ("d", "a", "c", "b"))).snapshot()
+    pool = frozenset({"c", "gone", "a"})  # a member this snapshot does not know is left out
+    found = snapshot.indices(pool)
+    assert [snapshot.identifiers[i].name for i in found.tolist()] == ["a", "c"]
+    assert snapshot.indices(frozenset({"a", "c", "gone"})) is found  # an equal set: the same answer
+    assert not found.flags.writeable
+    for name in ("a", "b", "c", "d", "ab", "cd", "bd", "ad"):
+        snapshot.indices(frozenset(name))
+    assert snapshot.indices(pool) is not found  # forgotten after eight other pools, then computed again
+    assert snapshot.indices(pool).tolist() == found.tolist()
+    assert snapshot.indices(frozenset()).tolist() == []
