@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +22,8 @@ from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
 from computenet.inventory.facts import facts_of
 from computenet.inventory.hub_profiles import HubProfiles
+from computenet.inventory.imported import load_provider_file
+from computenet.inventory.importer import ProfileImporter
 from computenet.inventory.profile import IdentifierFacts
 from computenet.inventory.publisher import ProfilePublisher
 from computenet.logs.auth import Gate
@@ -100,6 +103,8 @@ class Runtime:
         runtime._tasks.append(asyncio.create_task(Registrar(hub.client).run(), name="agent registration"))
         if settings.cluster_profiles:
             runtime._tasks.append(asyncio.create_task(runtime._profile_publisher().run(), name="ClusterProfiles"))
+        if settings.cluster_profile_provider_file:
+            runtime._tasks.append(asyncio.create_task(runtime._profile_importer().run(), name="ClusterProfile import"))
         await runtime._serve_metrics()
         await runtime.serve_endpoint()
         return runtime
@@ -117,6 +122,18 @@ class Runtime:
 
         hub = HubProfiles(self.hub.client, namespace)
         return ProfilePublisher(hub, facts, identifiers.changed, self.settings.cluster_manager_name)
+
+    def _profile_importer(self) -> ProfileImporter:
+        """Another manager's ClusterProfiles as identifiers (computenet.inventory.importer)."""
+        s = self.settings
+        providers = load_provider_file(Path(s.cluster_profile_provider_file).read_text())
+        return ProfileImporter.create(
+            self.hub.client,
+            source_namespace=s.cluster_profile_import_namespace or s.cluster_profile_namespace or s.namespace,
+            operator_namespace=s.namespace,
+            manager=s.cluster_manager_name,
+            providers=providers,
+        )
 
     async def _serve_metrics(self) -> None:
         async def metrics(_: web.Request) -> web.Response:

@@ -66,6 +66,10 @@ class Settings:
     """Namespace of the published ClusterProfiles; empty means `namespace`."""
     cluster_manager_name: str = "computenet"
     """This operator's name as a cluster manager: spec.clusterManager.name and the x-k8s.io/cluster-manager label."""
+    cluster_profile_provider_file: str = ""
+    """The Cluster Inventory API's access-provider file (JSON); set, another manager's ClusterProfiles are imported."""
+    cluster_profile_import_namespace: str = ""
+    """Namespace whose ClusterProfiles are imported; empty means `cluster_profile_namespace`, else `namespace`."""
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
