@@ -96,6 +96,24 @@ PULL_RULES = [
 """With pullMode.enabled: what serving pull members takes (`members/pull_*`), in ClusterRole <fullname>-pull."""
 SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
 LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]
+IMPORT_CLUSTER_RULES = [
+    {"apiGroups": ["computenet.io"], "resources": ["computeidentifiers"], "verbs": ["create", "delete"]}
+]
+"""With clusterProfileImport.enabled, added to the ClusterRole: what `inventory/hub_imports.py` does to identifiers."""
+IMPORT_SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "delete"]}]
+"""With clusterProfileImport.enabled, added to the Role <fullname>-secrets: the imported kubeconfig Secrets."""
+PROVIDERS = [
+    {
+        "name": "google",
+        "execConfig": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "gke-gcloud-auth-plugin",
+            "provideClusterInfo": True,
+        },
+    }
+]
+IMPORT_ON = {"clusterProfileImport": {"enabled": True, "providers": PROVIDERS}}
+PROVIDERS_DIR = "/etc/computenet/cluster-profile-import"
 
 DEFAULT_KINDS = {
     "Deployment": 1,
@@ -186,6 +204,7 @@ ALL_ON = {
             {"metrics": {"service": {"enabled": False}}, "rbac": {"create": False}, "replicaCount": 0},
             id="everything optional off lints clean",
         ),
+        pytest.param(IMPORT_ON, id="ClusterProfile import on lints clean"),
     ],
 )
 def test_lint_is_clean(helm: Helm, tmp_path: Path, values: dict[str, Any]) -> None:
@@ -252,6 +271,11 @@ def test_helm_renders_for_the_pinned_kubernetes_without_being_told(helm: Helm, t
             {"replicaCount": 2},
             DEFAULT_KINDS,
             id="two replicas render the same objects",
+        ),
+        pytest.param(
+            IMPORT_ON,
+            {**DEFAULT_KINDS, "ConfigMap": 1},
+            id="ClusterProfile import on renders the access-provider ConfigMap",
         ),
     ],
 )
@@ -532,6 +556,62 @@ def test_pull_mode_adds_exactly_the_documented_rules_and_is_off_by_default(helm:
     assert named(docs, "ClusterRole", FULLNAME)["rules"] == CLUSTER_RULES  # the main role is unchanged
 
 
+def test_cluster_profile_import_is_off_by_default_and_renders_none_of_it(helm: Helm) -> None:
+    docs = helm.render()
+    assert [d for d in docs if d["kind"] == "ConfigMap"] == []
+    deploy = one(docs, "Deployment")
+    pod = deploy["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert not [e for e in container["env"] if e["name"].startswith("COMPUTENET_CLUSTER_PROFILE")]
+    assert [m["name"] for m in container["volumeMounts"]] == ["tmp"]
+    assert [v["name"] for v in pod["spec"]["volumes"]] == ["tmp"]
+    assert "annotations" not in pod["metadata"]
+    assert one(docs, "ClusterRole")["rules"] == CLUSTER_RULES
+    assert named(docs, "Role", f"{FULLNAME}-secrets")["rules"] == SECRET_RULES
+
+
+def test_cluster_profile_import_on_mounts_the_provider_file_and_adds_exactly_its_rules(helm: Helm) -> None:
+    docs = helm.render(IMPORT_ON)
+    config_map = named(docs, "ConfigMap", f"{FULLNAME}-cluster-profile-providers")
+    assert config_map["metadata"]["namespace"] == NAMESPACE
+    assert json.loads(config_map["data"]["providers.json"]) == {"providers": PROVIDERS}
+    pod = one(docs, "Deployment")["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["COMPUTENET_CLUSTER_PROFILE_PROVIDER_FILE"] == f"{PROVIDERS_DIR}/providers.json"
+    assert env["COMPUTENET_CLUSTER_PROFILE_IMPORT_NAMESPACE"] == NAMESPACE
+    assert {"name": "cluster-profile-providers", "mountPath": PROVIDERS_DIR, "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    assert {
+        "name": "cluster-profile-providers",
+        "configMap": {"name": config_map["metadata"]["name"]},
+    } in pod["spec"]["volumes"]
+    # The operator reads the file at start: another file means another pod template, so the pods restart.
+    other = helm.render({"clusterProfileImport": {**IMPORT_ON["clusterProfileImport"], "providers": PROVIDERS * 2}})
+    checksum = "checksum/cluster-profile-providers"
+    assert (
+        pod["metadata"]["annotations"][checksum]
+        != one(other, "Deployment")["spec"]["template"]["metadata"]["annotations"][checksum]
+    )
+    assert one(docs, "ClusterRole")["rules"] == CLUSTER_RULES + IMPORT_CLUSTER_RULES
+    assert named(docs, "Role", f"{FULLNAME}-secrets")["rules"] == SECRET_RULES + IMPORT_SECRET_RULES
+    assert named(docs, "Role", f"{FULLNAME}-leader-election")["rules"] == LEASE_RULES
+
+
+def test_cluster_profile_import_reads_the_namespace_it_is_given(helm: Helm) -> None:
+    docs = helm.render(
+        {
+            "clusterProfileImport": {**IMPORT_ON["clusterProfileImport"], "namespace": "fleet-system"},
+            "podAnnotations": {"a": "b"},
+        }
+    )
+    pod = one(docs, "Deployment")["spec"]["template"]
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["COMPUTENET_CLUSTER_PROFILE_IMPORT_NAMESPACE"] == "fleet-system"
+    assert pod["metadata"]["annotations"]["a"] == "b"
+
+
 def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
     docs = helm.render({"serviceAccount": {"create": False, "name": "platform-sa"}})
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "platform-sa"
@@ -541,7 +621,7 @@ def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
 
 def test_readme_documents_every_rule() -> None:
     readme = (CHART / "README.md").read_text()
-    for rule in CLUSTER_RULES + PULL_RULES + SECRET_RULES + LEASE_RULES:
+    for rule in CLUSTER_RULES + PULL_RULES + SECRET_RULES + LEASE_RULES + IMPORT_CLUSTER_RULES + IMPORT_SECRET_RULES:
         for resource in rule["resources"]:
             assert f"`{resource}`" in readme, f"{resource} is not documented in the chart README"
 
@@ -613,6 +693,16 @@ def test_readme_documents_every_value() -> None:
         pytest.param({"replicas": 1}, "additional properties 'replicas' not allowed", id="misspelt top-level key"),
         pytest.param({"rbac": {"extra": True}}, "additional properties 'extra' not allowed", id="unknown nested key"),
         pytest.param({"nodeSelector": {"gpu": True}}, "at '/nodeSelector/gpu'", id="non-string node selector"),
+        pytest.param(
+            {"clusterProfileImport": {"enabled": True, "providers": [{"name": "google", "execConfig": {}}]}},
+            "at '/clusterProfileImport/providers/0/execConfig'",
+            id="access provider without a command",
+        ),
+        pytest.param(
+            {"clusterProfileImport": {"enabled": False, "namespace": "Fleet"}},
+            "at '/clusterProfileImport/namespace'",
+            id="import namespace not a namespace name",
+        ),
     ],
 )
 def test_schema_rejects_bad_values(helm: Helm, values: dict[str, Any], complaint: str) -> None:
@@ -654,6 +744,11 @@ def test_schema_rejects_bad_values(helm: Helm, values: dict[str, Any], complaint
             {"leaderElection": {"leaseDurationSeconds": 10, "renewDeadlineSeconds": 2, "retryPeriodSeconds": 2}},
             "renewDeadlineSeconds must be greater than 1.2 x retryPeriodSeconds",
             id="renew deadline shorter than one jittered retry",
+        ),
+        pytest.param(
+            {"clusterProfileImport": {"enabled": True}},
+            "clusterProfileImport.enabled needs clusterProfileImport.providers",
+            id="import without an access provider could import nothing",
         ),
     ],
 )

@@ -70,6 +70,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.metrics.service.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.service.enabled: the ServiceMonitor scrapes that Service" }}
 {{- end }}
+{{- if and .Values.clusterProfileImport.enabled (not .Values.clusterProfileImport.providers) }}
+{{- fail "clusterProfileImport.enabled needs clusterProfileImport.providers: without one no ClusterProfile can be imported" }}
+{{- end }}
+{{- end }}
+
+{{- /*
+The Cluster Inventory API's access-provider file (JSON) the ClusterProfile importer reads, and where
+the operator finds it.
+*/}}
+{{- define "computenet.clusterProfileProviders" -}}
+{{ dict "providers" .Values.clusterProfileImport.providers | toPrettyJson }}
+{{- end }}
+
+{{- define "computenet.clusterProfileProvidersDir" -}}
+/etc/computenet/cluster-profile-import
 {{- end }}
 
 {{- define "computenet.leaseName" -}}
