@@ -27,7 +27,7 @@ from computenet.dispatch.store import JobStore
 from computenet.members.connection import Clock, MemberConnection, utcnow
 from computenet.members.pull_works import WorkClient
 from computenet.members.report import ReportFacts
-from computenet.members.state import NodeSink, PodSink
+from computenet.members.state import SummarySink
 
 __all__ = ["LeaseSeen", "PullConnection", "lease_expired", "observe_lease", "observe_report"]
 
@@ -94,8 +94,7 @@ class PullConnection(MemberConnection):
         self.works = WorkClient(hub_client, namespace, name, self.jobs)
         self.lease: LeaseSeen | None = None
         self.last_report: dt.datetime | None = None
-        self._nodes = NodeSink(self.state)
-        self._pods = PodSink(self.state)
+        self._summary = SummarySink(self.state)
 
     syncing_message = "waiting for the agent's first report"
 
@@ -120,18 +119,9 @@ class PullConnection(MemberConnection):
         if self.last_report is not None and report.report_time <= self.last_report:
             return False  # seen already, or older than what is held (a re-list): keep the newer
         if self.last_report is None:
-            self._nodes.replace(report.nodes)
-            self._pods.replace(report.pods)
+            self._summary.replace(report.nodes, report.requested, report.pods)
         else:
-            state = self.state
-            for key in [k for k in state.pods if k not in report.pods]:
-                self._pods.delete(key)
-            for name in [n for n in state.nodes if n not in report.nodes]:
-                self._nodes.delete(name)
-            for name, node in report.nodes.items():
-                self._nodes.upsert(name, node)
-            for key, pod in report.pods.items():
-                self._pods.upsert(key, pod)
+            self._summary.update(report.nodes, report.requested, report.pods)
         self.last_report = report.report_time
         beat = observe_report(self.lease, report.report_time, self._clock())
         if beat is not self.lease:

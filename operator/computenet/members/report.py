@@ -15,16 +15,17 @@ distinct usage (nine for 8-GPU nodes packed by whole GPUs) instead of 100 node r
 API server validates, stores and sends to the hub's watch on every write is that much smaller,
 and that is the cost a hub of 1,000 agents pays per report.
 
-On the hub, a node's summed requests become one stand-in pod bound to it, and each listed pod of
-dispatched work a pod without requests, so :class:`~computenet.members.state.PodSink` keeps the
-per-node totals and per-task counts the placement and lifecycle code read.
+On the hub, a node's summed requests become the node's sum in the member state as they are (one
+mapping shared by every node of the same usage), and each listed pod of dispatched work a pod
+without requests of its own; :class:`~computenet.members.state.SummarySink` keeps the per-node
+sums and per-task counts the placement and lifecycle code read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -39,12 +40,14 @@ __all__ = ["NodeLabels", "ReportFacts", "build_report", "report_body", "report_f
 
 @dataclass(frozen=True)
 class ReportFacts:
-    """One report as the hub keeps it: facts keyed as the member state's sinks key them."""
+    """One report as the hub keeps it: facts keyed as the member state keeps them."""
 
     report_time: dt.datetime
     nodes: dict[str, NodeFacts]
     pods: dict[str, PodFacts]
-    """Stand-in pods: ``node/<name>`` holds a node's summed requests; ``task/...`` a pod of dispatched work."""
+    """Pods of dispatched work, by ``task/<uid>/<attempt>/<node>/<n>``; they request nothing of their own."""
+    requested: dict[str, Mapping[str, int]] = field(default_factory=dict)
+    """Each node's summed requests (nodes whose pods hold nothing are left out); alike sums are one mapping."""
 
 
 V = TypeVar("V")
@@ -141,6 +144,7 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
     ]
     shared = [_interned(_shared_labels, shape.labels) for shape in shapes]
     nodes: dict[str, NodeFacts] = {}
+    sums: dict[str, Mapping[str, int]] = {}
     pods: dict[str, PodFacts] = {}
     for entry in report.nodes:
         if entry.shape >= len(shapes):
@@ -158,8 +162,8 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
                 ready=entry.ready,
                 unschedulable=entry.unschedulable,
             )
-            if requested is not None:
-                pods[f"node/{name}"] = PodFacts(node=name, requests=requested, task_uid=None, attempt=None)
+            if requested:
+                sums[name] = requested
     seen: dict[str, int] = {}
     for p in report.pods:
         stem = f"task/{p.task_uid}/{p.attempt or ''}/{p.node or ''}"
@@ -172,7 +176,7 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             unschedulable_since=p.unschedulable_since,
             unschedulable_message=p.unschedulable_message or "",
         )
-    return ReportFacts(report.report_time, nodes, pods)
+    return ReportFacts(report.report_time, nodes, pods, sums)
 
 
 def _shape_of(node: NodeFacts, labels: Mapping[str, str], hostname_label: bool) -> dict[str, Any]:

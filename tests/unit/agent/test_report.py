@@ -175,10 +175,11 @@ def test_a_report_of_one_record_per_node_is_still_read() -> None:
     assert {n: dict(f.labels) for n, f in facts.nodes.items()} == {
         n: {"nvidia.com/gpu.product": "NVIDIA-H100", "kubernetes.io/hostname": n} for n in ("n1", "n2")
     }
-    assert {k: dict(p.requests) for k, p in facts.pods.items()} == {
-        "node/n1": {"nvidia.com/gpu": 2},
-        "node/n2": {"nvidia.com/gpu": 2},
+    assert {n: dict(r) for n, r in facts.requested.items()} == {
+        "n1": {"nvidia.com/gpu": 2},
+        "n2": {"nvidia.com/gpu": 2},
     }
+    assert facts.pods == {}
 
 
 def test_a_report_delivered_again_is_no_news() -> None:
