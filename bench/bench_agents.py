@@ -20,6 +20,14 @@ and, so that a run on a small or shared machine can be read honestly, the CPU sh
 of the run over the measured window (the hub's etcd and API server, the operator, this load
 generator) and how many agent writes were due against how many the hub had not served by its end.
 
+Placement's figures are wall time of the decision alone (the operator's ``place``, snapshot building
+excluded), and a decision runs on the operator's main thread without yielding: its wall time is its
+CPU time plus the time that thread waited for a CPU. ``operator_thread_shares`` says how much of the
+window the main thread ran (``main_cpu``) and waited on a run queue (``main_runqueue_wait``), and how
+much the operator's other threads ran (``other_threads_cpu``: executors, the leader election); on a
+machine whose cores are all busy a decision takes about (1 + wait / cpu) times its CPU time.
+``operator_cpu_ms_per_decision`` is the whole operator's CPU over the decisions made, not a decision's.
+
 It is a benchmark, not a test: it prints one JSON line and never fails the build (errors become a
 JSON line with "error").
 
@@ -435,6 +443,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_times(pid: int) -> dict[str, float]:
+    """Seconds the process's main thread ran and waited for a CPU, and its other threads ran.
+
+    From Linux's ``/proc/<pid>/task/<tid>/schedstat`` (time on a CPU, time runnable but waiting on a
+    run queue, in ns); empty where the kernel keeps no such figures.
+    """
+    try:
+        main_cpu, main_wait = (int(x) / 1e9 for x in Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[:2])
+    except (OSError, ValueError):
+        return {}
+    others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if task.name != str(pid):
+            try:
+                others += int((task / "schedstat").read_text().split()[0]) / 1e9
+            except (OSError, ValueError):  # a thread that has ended
+                continue
+    return {"main_cpu": main_cpu, "main_runqueue_wait": main_wait, "other_threads_cpu": others}
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -511,6 +539,7 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         pids = process_pids(fed)
         all_before = cpu_by_process(pids)
         cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+        threads_before = thread_times(pid)
         loops = [
             driver.spread(args.report_interval, driver.heartbeat, stop),
             driver.respond_to_works(stop, args.task_run),
@@ -519,6 +548,7 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         results = await asyncio.gather(*loops)
         wall = time.monotonic() - wall_before
         cpu = cpu_seconds(pid) - cpu_before
+        threads_after = thread_times(pid)
         all_after = cpu_by_process(pids)
         after_op, after_api = (
             metrics_text(op.metrics_port),
@@ -555,6 +585,9 @@ async def drive(fed: Federation, op: devenv.OperatorProcess, args: argparse.Name
         "placement_mean_ms": round((psum2 - psum) / decisions * 1000, 3) if decisions else None,
         "operator_cpu_ms_per_decision": round(cpu / decisions * 1000, 2) if decisions else None,
         "operator_cpu_share": round(cpu / wall, 3),
+        "operator_thread_shares": {
+            k: round((threads_after[k] - threads_before[k]) / wall, 3) for k in threads_after if k in threads_before
+        },
         "report_to_visible_p50_s_at_most": r50,
         "report_to_visible_p99_s_at_most": r99,
         "report_write_hub_latency_p50_s_at_most": quantile(lb, la, 0.50),
