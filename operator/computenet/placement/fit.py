@@ -182,9 +182,11 @@ def assign(ctx: Context, ident: int) -> tuple[tuple[int, int, int], ...]:
 
     The member's own scheduler has the last word: the pods are pinned to the chosen nodes as a
     set (one pod template serves every replica), so it may put any number of them on any of those
-    nodes, up to what fits there. `most` is that bound, min(replicas that fit on the node now,
-    replicas of the gang): what an assumption must hold on the node until the member shows where
-    the pods went, or a task placed meanwhile may count on room the gang took.
+    nodes, up to what fits there. `most` is that bound: what an assumption must hold on the node
+    until the member shows where the pods went, or a task placed meanwhile may count on room the
+    gang took. It is taken from the node's allocatable amounts, not from what is free now: pods on
+    the node may finish before the member's scheduler gets to the gang, and then it may pack more
+    replicas there than fit at decision time (min(replicas that fit on the empty node, replicas)).
     """
     ensure(ctx, np.array([ident]))
     model = int(ctx.fit_model[ident])
@@ -208,8 +210,11 @@ def assign(ctx: Context, ident: int) -> tuple[tuple[int, int, int], ...]:
     for r, s in () if spread else candidates:
         taken[r] = min(s, remaining)
         remaining -= taken[r]
-    fits = dict(candidates)
-    return tuple((r, c, min(fits[r], ctx.replicas)) for r, c in taken.items() if c)
+    chosen = [(r, c) for r, c in taken.items() if c]
+    at = np.array([r for r, _ in chosen], dtype=np.int64)
+    nodes = ctx.snapshot.nodes
+    most = _slots(ctx, nodes.acc_alloc[at], nodes.cpu_alloc[at], nodes.memory_alloc[at], nodes.pods_alloc[at])
+    return tuple((r, c, max(c, m)) for (r, c), m in zip(chosen, most.tolist(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)

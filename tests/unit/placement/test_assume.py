@@ -134,16 +134,32 @@ def test_overlay_kept_up_to_date_equals_one_built_afresh() -> None:
 
 def test_gang_over_two_nodes_holds_on_each_what_the_members_scheduler_may_put_there() -> None:
     # The gang is pinned to {n1, n2} as a set: the member's scheduler may bind both replicas on n2
-    # instead of one on each. Until it shows where they went, neither node has 4 GPUs to promise.
+    # instead of one on each, or on n1 once the pod using 4 of its GPUs has finished. Until it shows
+    # where they went, neither node has 4 GPUs to promise.
     snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=4), node("n2").gpus(8, H100)))
     held = Assumptions()
     gang = place(snapshot, task("gang").gpus(4, H100).replicas(2).build(), assumptions=held)
-    assert {(s.node, s.replicas, s.most) for s in gang.assignment} == {("n1", 1, 1), ("n2", 1, 2)}
+    assert {(s.node, s.replicas, s.most) for s in gang.assignment} == {("n1", 1, 2), ("n2", 1, 2)}
     held.assume(gang, now=0.0)
     late = place(snapshot, task("late").gpus(4, H100).build(), assumptions=held)
     assert late.chosen is None
     held.confirm("gang")  # the pods are bound: from now on the snapshot says where
     assert place(snapshot, task("late").gpus(4, H100).build(), assumptions=held).chosen is not None
+
+
+def test_room_freed_on_a_pinned_node_before_the_gang_is_bound_is_not_promised_to_another_task() -> None:
+    # Seen on a real member: a pod on n1 finished after the gang was placed and before the member's
+    # scheduler got to it, so the scheduler put both replicas on n1. A task placed on the snapshot
+    # that shows n1 empty must not count on n1's GPUs while the gang's assumption is held.
+    busy = identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=4), node("n2").gpus(8, H100).used(gpus=4))
+    held = Assumptions()
+    gang = place(pool(busy), task("gang").gpus(4, H100).replicas(2).build(), assumptions=held)
+    assert {(s.node, s.replicas) for s in gang.assignment} == {("n1", 1), ("n2", 1)}
+    held.assume(gang, now=0.0)
+    freed = pool(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100).used(gpus=4)))
+    assert place(freed, task("late").gpus(4, H100).build(), assumptions=held).chosen is None
+    held.confirm("gang")
+    assert place(freed, task("late").gpus(4, H100).build(), assumptions=held).chosen is not None
 
 
 def test_gang_on_one_node_holds_its_replicas_only() -> None:
