@@ -36,6 +36,8 @@ class Overlay:
     summaries_after: Levels
     """Per entry holding assumed nodes: its summary (summary.WIDTH) with the assumptions taken off."""
 
+    # `rows`, `held` and `entries` merge the levels on every read: for inspection, not for decisions.
+
     @property
     def rows(self) -> IntArray:
         """Sorted node rows with assumed usage."""
