@@ -68,6 +68,8 @@ def test_wheel_holds_the_package_and_its_entry_point(wheel: Path) -> None:
     assert {"computenet/__init__.py", "computenet/__main__.py", "computenet/py.typed"} <= names
     assert not [n for n in names if n.startswith(("tests/", "operator/", "charts/"))]
     assert re.search(r"^computenet = computenet\.__main__:main$", entry_text, re.M), entry_text
+    # kubectl finds the plugin on PATH by this script's name: `kubectl computenet VERB`.
+    assert re.search(r"^kubectl-computenet = computenet\.cli\.main:main$", entry_text, re.M), entry_text
     for dependency in ("kopf", "kubernetes", "pydantic", "prometheus-client"):
         assert re.search(rf"^Requires-Dist: {dependency}\b", metadata_text, re.M | re.I), dependency
 
