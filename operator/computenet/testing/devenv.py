@@ -2,7 +2,10 @@
 
 `make dev-up` = start the federation, install the CRDs on the hub, give each member the RBAC the
 operator needs and register it (a kubeconfig Secret, a ComputeIdentifier, a pool), then start the
-operator in the background. The same steps serve the integration tests.
+operator in the background with its logs and snapshot endpoint on (a throwaway CA in
+`<dir>/endpoint/`), and write `<dir>/user.kubeconfig` for a plugin user (a hub ServiceAccount token)
+so every `kubectl computenet` verb works on the local federation. The same steps serve the
+integration tests.
 
     python -m computenet.testing.devenv up --dir .dev --members 2 [--replicas 2]
 
@@ -30,6 +33,7 @@ from typing import Any
 import yaml
 
 from computenet.api.constants import APPROVED_LABEL
+from computenet.testing import pki
 from computenet.testing.federation import Cluster, Federation, free_port, wait_for
 from computenet.testing.processes import ComponentFailed
 from computenet.testing.topology import MemberShape, default_shape
@@ -221,16 +225,22 @@ class AgentProcess:
         return self.log.read_text(errors="replace")
 
 
-def token_kubeconfig(hub: Cluster, token: str, path: Path) -> Path:
-    """A kubeconfig for the hub with a bearer token (the hub's server and CA, no other credential)."""
+def token_kubeconfig(hub: Cluster, token: str, path: Path, user: str = "agent", namespace: str = "") -> Path:
+    """A kubeconfig for the hub with a bearer token (the hub's server and CA, no other credential).
+
+    `namespace`, when given, is the context's default namespace.
+    """
     admin = yaml.safe_load(hub.kubeconfig.read_text())
     cluster = admin["clusters"][0]
+    context: dict[str, str] = {"cluster": cluster["name"], "user": user}
+    if namespace:
+        context["namespace"] = namespace
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [cluster],
-        "users": [{"name": "agent", "user": {"token": token}}],
-        "contexts": [{"name": "hub", "context": {"cluster": cluster["name"], "user": "agent"}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": "hub", "context": context}],
         "current-context": "hub",
     }
     path.write_text(yaml.safe_dump(config))
@@ -396,6 +406,94 @@ def kill_and_restart_operator(op: OperatorProcess, extra_env: dict[str, str] | N
     return start_operator(op.fed, extra_env, ports=(op.metrics_port, op.health_port), name=op.name, until=(LEADING,))
 
 
+ENDPOINT_HOST = "127.0.0.1"
+PLUGIN_USER = "plugin-user"
+"""The hub ServiceAccount (in NAMESPACE) `make dev-up` writes `user.kubeconfig` for."""
+PLUGIN_USER_NAMESPACE = "default"
+"""The default namespace of that kubeconfig: where samples/ puts its tasks."""
+
+
+@dataclass(frozen=True)
+class EndpointFiles:
+    """A throwaway CA and the serving certificate and key it signed, for the endpoint on ENDPOINT_HOST."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def env(self, port: int) -> dict[str, str]:
+        """The operator's environment that turns the endpoint on at `port` with these files."""
+        return {
+            "COMPUTENET_ENDPOINT_PORT": str(port),
+            "COMPUTENET_ENDPOINT_CERT_FILE": str(self.cert),
+            "COMPUTENET_ENDPOINT_KEY_FILE": str(self.key),
+        }
+
+
+def endpoint_files(directory: Path) -> EndpointFiles:
+    """Write `ca.crt`, `tls.crt` and `tls.key` (mode 0600) into `directory`; a fresh CA every call."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = pki.CertificateAuthority("computenet-dev-endpoint-ca")
+    serving = ca.serving(ENDPOINT_HOST)
+    files = EndpointFiles(directory / "ca.crt", directory / "tls.crt", directory / "tls.key")
+    files.ca.write_bytes(ca.cert_pem)
+    files.cert.write_bytes(serving.cert_pem)
+    pki.write_private(files.key, serving.key_pem)
+    return files
+
+
+def plugin_user_manifests(namespace: str = NAMESPACE, account: str = PLUGIN_USER) -> list[dict[str, Any]]:
+    """A ServiceAccount that may do what every `kubectl computenet` verb asks (docs/plugin.md).
+
+    `view` everywhere, and on the computenet kinds what the chart's user roles and `edit` would give:
+    tasks (submit, read, `accept` patches), their logs, and reading the pool (`top`, `simulate`).
+    """
+    role = f"computenet-dev-{account}"
+    subject = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": namespace}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": [
+                {
+                    "apiGroups": ["computenet.io"],
+                    "resources": ["computetasks"],
+                    "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+                },
+                {"apiGroups": ["computenet.io"], "resources": ["computetasks/log"], "verbs": ["get"]},
+                {
+                    "apiGroups": ["computenet.io"],
+                    "resources": ["computeidentifiers", "computepools"],
+                    "verbs": ["get", "list", "watch"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": subject,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{role}-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": subject,
+        },
+    ]
+
+
+def plugin_user_kubeconfig(hub: Cluster, path: Path) -> Path:
+    """Create the plugin user on the hub and write a kubeconfig with its token (valid 24 h) to `path`."""
+    apply(hub, *plugin_user_manifests())
+    token = service_account_token(hub, NAMESPACE, PLUGIN_USER)
+    return token_kubeconfig(hub, token, path, user=PLUGIN_USER, namespace=PLUGIN_USER_NAMESPACE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m computenet.testing.devenv", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up"])
@@ -428,7 +526,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for index, shape in enumerate(shapes, start=1)
             if modes[min(index, len(modes)) - 1] == "pull"
         ]
-        ops = [start_operator(fed, name=replica_name(i)) for i in range(1, max(1, args.replicas) + 1)]
+        # Every replica serves the endpoint on its own port; only the leader answers with live state.
+        files = endpoint_files(fed.state_dir / "endpoint")
+        endpoints = [free_port() for _ in range(max(1, args.replicas))]
+        ops = [start_operator(fed, files.env(port), name=replica_name(i)) for i, port in enumerate(endpoints, 1)]
+        user_kc = plugin_user_kubeconfig(fed.hub, fed.state_dir / "user.kubeconfig")
     except (subprocess.CalledProcessError, ComponentFailed, TimeoutError) as e:
         detail = e.stderr if isinstance(e, subprocess.CalledProcessError) else str(e)
         print(f"[dev-up] setup failed: {detail}", file=sys.stderr)
@@ -443,10 +545,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
     for agent in agents:
         print(f"  {agent.member.name:<9} pull: agent {agent.namespace}/{agent.name}, log {os.path.relpath(agent.log)}")
-    for op in ops:
-        print(f"  {op.name:<9} log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics")
+    for op, port in zip(ops, endpoints, strict=True):
+        print(
+            f"  {op.name:<9} log {os.path.relpath(op.log)}, metrics http://127.0.0.1:{op.metrics_port}/metrics, "
+            f"endpoint https://{ENDPOINT_HOST}:{port}"
+        )
     print(f"try:  kubectl --kubeconfig {hub_kc} get cid,cpool")
     print(f"      kubectl --kubeconfig {hub_kc} apply -f samples/ ; make dev-down when done")
+    print(f"as a user of the pool (kubectl computenet why|offers|accept|logs|top|simulate), {PLUGIN_USER}:")
+    print(f"  export KUBECONFIG={user_kc}")
+    print(f"  export COMPUTENET_ENDPOINT=https://{ENDPOINT_HOST}:{endpoints[0]}")
+    print(f"  export COMPUTENET_CA_FILE={files.ca}")
     return 0
 
 
