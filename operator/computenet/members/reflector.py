@@ -26,6 +26,8 @@ T_contra = TypeVar("T_contra", contravariant=True)
 
 PAGE_SIZE = 500
 INACTIVITY_TIMEOUT_S = 90.0
+YIELD_EVERY = 200
+"""Events read from one watch before the other watches and tasks get a turn of the event loop."""
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 10.0
 
@@ -161,12 +163,21 @@ class Reflector(Generic[T]):
             await _json_or_raise(resp)
         self.stats.watches += 1
         self._on_healthy()
+        loop = asyncio.get_running_loop()
         try:
-            while True:
-                line = await asyncio.wait_for(resp.content.readline(), INACTIVITY_TIMEOUT_S)
-                if not line:
-                    return  # the server closed the stream (its timeout): resume from _rv
-                self._handle(json.loads(line))
+            async with asyncio.timeout(INACTIVITY_TIMEOUT_S) as silence:
+                handled = 0
+                while True:
+                    # Events already received are read without giving up the loop (no task per line,
+                    # as wait_for would start): a busy loop must not make each event wait its turn.
+                    line = await resp.content.readline()
+                    if not line:
+                        return  # the server closed the stream (its timeout): resume from _rv
+                    silence.reschedule(loop.time() + INACTIVITY_TIMEOUT_S)
+                    self._handle(json.loads(line))
+                    handled += 1
+                    if handled % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # a long backlog leaves room for the other watches
         finally:
             resp.release()
 
