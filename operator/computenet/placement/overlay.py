@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import IntArray
+from computenet.placement.arrays import BoolArray, IntArray
 from computenet.placement.levels import Levels, empty_levels
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ class Overlay:
     """(identifiers x 3) in snapshot order: devices, cpu and memory assumed on each (for rejections)."""
     summaries_after: Levels
     """Per entry holding assumed nodes: its summary (summary.WIDTH) with the assumptions taken off."""
+    recomputed: BoolArray
+    """Per entry of the snapshot, whether `summaries_after` holds it (empty before any does): a
+    decision reads the summaries of a thousand entries, a few hundred of them recomputed."""
 
     # `rows`, `held` and `entries` merge the levels on every read: for inspection, not for decisions.
 
@@ -70,7 +73,7 @@ class Overlay:
         per_ident = self.ident_usage.copy()
         known = idents >= 0
         np.add.at(per_ident, idents[known], usage[known, :3])
-        return Overlay(self.usage.replaced(new, totals), per_ident, self.summaries_after)
+        return replace(self, usage=self.usage.replaced(new, totals), ident_usage=per_ident)
 
     def summarized(self, snapshot: Snapshot, rows: IntArray) -> Overlay:
         """A copy with the summaries of the entries holding `rows` recomputed on `snapshot`.
@@ -83,13 +86,17 @@ class Overlay:
             return self
         e = snapshot.entries
         fresh = sm.summarize(e.indptr, e.rows, touched, snapshot.nodes, self)
-        return replace(self, summaries_after=self.summaries_after.replaced(touched, fresh))
+        recomputed = self.recomputed.copy() if len(self.recomputed) else np.zeros(len(e.kind), dtype=bool)
+        recomputed[touched] = True
+        return replace(self, summaries_after=self.summaries_after.replaced(touched, fresh), recomputed=recomputed)
 
     def summaries(self, base: IntArray, entries: IntArray) -> IntArray:
         """`base[entries]` (the snapshot's summaries), with those of entries under assumptions replaced."""
         out: IntArray = base[entries]
-        where, recomputed = self.summaries_after.find(entries)
-        out[where] = recomputed
+        if len(self.recomputed):
+            mine = np.flatnonzero(self.recomputed[entries])
+            where, fresh = self.summaries_after.find(entries[mine])
+            out[mine[where]] = fresh
         return out
 
     def subtract(self, rows: IntArray, free: IntArray) -> None:
@@ -109,4 +116,5 @@ def empty_overlay(identifiers: int) -> Overlay:
         empty_levels(USAGE_WIDTH, drop_zeros=True),
         np.zeros((identifiers, 3), dtype=np.int64),
         empty_levels(sm.WIDTH, drop_zeros=False),
+        np.zeros(0, dtype=bool),
     )
