@@ -53,6 +53,11 @@ def _slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pod
     return np.minimum(np.minimum(held[0], held[1]), np.minimum(held[2], held[3]))
 
 
+def replica_slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
+    """Per row, the replicas of the task that the given free amounts hold, at most the gang size."""
+    return _slots(ctx, devices, cpu, memory, pods)
+
+
 _FEW = 32
 """Below this many identifiers, gathering their entries beats one pass over all entries."""
 

@@ -4,7 +4,9 @@ Filters run in order over the identifiers still standing, so each is asked only 
 the cheaper filters before it let through, and each rejected identifier keeps the first reason.
 Survivors are scored by every applicable score plugin, combined as a weighted mean, and ranked
 by total score, then by name: the same inputs always give the same decision. The winner's
-node slots are computed so that the caller can assume them (see `assume`).
+node slots are computed so that the caller can assume them (see `assume`); a candidate whose gang
+the member's scheduler could spread into room promised to another task is passed over
+(`gang_order`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from computenet.placement.decision import Decision
 from computenet.placement.demand import Demand
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS, Filter, Score
+from computenet.placement.gang_order import UNCONFIRMED, GangOrder, risky_nodes
 from computenet.placement.scores import DEFAULT_SCORES
 from computenet.placement.snapshot import Snapshot
+
+GANG_ORDER = GangOrder()
+"""Names the identifiers passed over because their gang could take room promised to another task."""
 
 _TIE_DECIMALS = 6
 """Totals are compared rounded, so that float noise never decides between equal candidates."""
@@ -79,8 +85,18 @@ def place(
         total /= weights
     order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
     ranked = alive[order]
-    assignment = fit.assign(ctx, int(ranked[0])) if len(ranked) else ()
-    decision = Decision(ctx, filters, considered, rejected_by, codes, ranked, order, total, per_plugin, assignment)
+    assignment: tuple[tuple[int, int, int], ...] = ()
+    passed_over = 0
+    for best in ranked.tolist():  # the best whose gang assignment the member cannot disorder (gang_order)
+        assignment = fit.assign(ctx, best)
+        if not len(risky_nodes(ctx, assignment)):
+            break
+        rejected_by[best], codes[best] = len(filters), UNCONFIRMED
+        passed_over += 1
+        assignment = ()
+    ranked, order = ranked[passed_over:], order[passed_over:]
+    explained = (*filters, GANG_ORDER) if passed_over else filters
+    decision = Decision(ctx, explained, considered, rejected_by, codes, ranked, order, total, per_plugin, assignment)
     if clock is not None:
         decision.elapsed = clock() - started
     return decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -219,3 +220,52 @@ def test_decisions_and_explanations_do_not_depend_on_when_assumed_rows_are_merge
     monkeypatch.setattr(levels, "RECENT_SHARE", 10**9)
     assert _decided(snapshot, demands) == rarely
     assert any(chosen is None for chosen, _, _ in rarely)  # the pool ran full: rejections were explained
+
+
+def test_a_gang_over_several_nodes_waits_while_another_placement_on_them_is_unconfirmed() -> None:
+    # Seen on a real member: a task was placed on n1 and, before its pods reached the member, a gang
+    # pinned to {n1, n2} arrived; the member's scheduler put more of the gang on n1 than placement
+    # counted and refused the task's pod. The gang waits until the task's pods are seen bound.
+    def snapshot(n1_used: int) -> Snapshot:
+        return pool(
+            identifier("p").nodes(node("n1").gpus(8, H100).used(gpus=n1_used), node("n2").gpus(8, H100).used(gpus=4))
+        )
+
+    held = Assumptions()
+    single = place(snapshot(0), task("single").gpus(1, H100).build(), assumptions=held)
+    held.assume(single, now=0.0)
+    gang = place(snapshot(0), task("gang").gpus(2, H100).replicas(4).build(), assumptions=held)
+    assert gang.chosen is None
+    assert gang.rejections["p"].reason == r.GANG_ORDER
+    assert "not yet bound" in gang.summary
+    held.confirm("single")  # its pod is bound: the member's scheduler counts it now
+    gang = place(snapshot(1), task("gang").gpus(2, H100).replicas(4).build(), assumptions=held)
+    assert gang.chosen is not None
+    assert len(gang.assignment) == 2
+
+
+def test_a_gang_goes_to_the_next_best_identifier_rather_than_into_unconfirmed_room() -> None:
+    # "a" is cheaper, so it ranks first, but its gang would share a1 with the single task's room.
+    cheap, dear = {H100: 1.0}, {H100: 9.0}
+    risky = identifier("a").price(cheap).nodes(node("a1").gpus(8, H100), node("a2").gpus(8, H100).used(gpus=4))
+    safe = (
+        identifier("b").price(dear).nodes(node("b1").gpus(8, H100).used(gpus=2), node("b2").gpus(8, H100).used(gpus=4))
+    )
+    snapshot = pool(risky, safe)
+    held = Assumptions()
+    single = dataclasses.replace(task("single").gpus(1, H100).build(), identifiers=frozenset({"a"}))
+    held.assume(place(snapshot, single, assumptions=held), now=0.0)
+    gang = place(snapshot, task("gang").gpus(2, H100).replicas(4).build(), assumptions=held)
+    assert gang.chosen is not None
+    assert gang.chosen.identifier == "b"
+    assert gang.rejections["a"].reason == r.GANG_ORDER
+    held.confirm("single")
+    assert place(snapshot, task("gang").gpus(2, H100).replicas(4).build()).chosen.identifier == "a"  # type: ignore[union-attr]
+
+
+def test_a_gang_may_share_a_node_with_an_unconfirmed_placement_when_the_node_holds_it_whole() -> None:
+    snapshot = pool(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100).used(gpus=6)))
+    held = Assumptions()
+    held.assume(place(snapshot, task("single").gpus(1, H100).build(), assumptions=held), now=0.0)
+    gang = place(snapshot, task("gang").gpus(2, H100).replicas(3).build(), assumptions=held)
+    assert gang.chosen is not None  # n1 keeps room for all three replicas beside the single task
