@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from computenet.members.facts import NodeFacts, PodFacts
+
+V = TypeVar("V")
 
 Listener = Callable[[frozenset[str] | None], None]
 """Called with the names of changed nodes, or None when everything may have changed (a re-list)."""
@@ -203,20 +206,8 @@ class SummarySink:
             if st.pods.get(key) != pod:
                 self._pod(key, pod, touched)
                 news = True
-        for name in [n for n in st.nodes if n not in nodes]:
-            del st.nodes[name]
-            touched.add(name)
-        for name, node in nodes.items():
-            if st.nodes.get(name) != node:
-                st.nodes[name] = node
-                touched.add(name)
-        for name in [n for n in st.requested if n not in requested]:
-            del st.requested[name]
-            touched.add(name)
-        for name, amounts in requested.items():
-            if st.requested.get(name) != amounts:
-                st.requested[name] = amounts
-                touched.add(name)
+        _sync(st.nodes, nodes, touched)
+        _sync(st.requested, requested, touched)
         if touched or news:  # a waiting pod that changed concerns no node, but is news (as PodSink tells it)
             st._changed(touched)
 
@@ -232,3 +223,14 @@ class SummarySink:
             st._count(pod, +1)
             if pod.node:
                 touched.add(pod.node)
+
+
+def _sync(held: dict[str, V], wanted: Mapping[str, V], touched: set[str]) -> None:
+    """Make `held` equal `wanted`, adding to `touched` every key whose value was removed, added or changed."""
+    for key in [k for k in held if k not in wanted]:
+        del held[key]
+        touched.add(key)
+    for key, value in wanted.items():
+        if held.get(key) != value:
+            held[key] = value
+            touched.add(key)

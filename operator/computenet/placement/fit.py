@@ -47,15 +47,11 @@ def needs(ctx: Context) -> tuple[int, int, int, int]:
     return need.accelerators, need.cpu, need.memory, 1
 
 
-def _slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
+def replica_slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
+    """Per row, the replicas of the task that the given free amounts hold, at most the gang size."""
     cap = ctx.replicas
     held = [_per(amount, need, cap) for amount, need in zip((devices, cpu, memory, pods), needs(ctx), strict=True)]
     return np.minimum(np.minimum(held[0], held[1]), np.minimum(held[2], held[3]))
-
-
-def replica_slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
-    """Per row, the replicas of the task that the given free amounts hold, at most the gang size."""
-    return _slots(ctx, devices, cpu, memory, pods)
 
 
 _FEW = 32
@@ -112,7 +108,7 @@ def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]
-    return rows, seg, _slots(ctx, *free_rows(ctx, rows))
+    return rows, seg, replica_slots(ctx, *free_rows(ctx, rows))
 
 
 def ensure(ctx: Context, ids: IntArray) -> None:
@@ -218,7 +214,7 @@ def assign(ctx: Context, ident: int) -> tuple[tuple[int, int, int], ...]:
     chosen = [(r, c) for r, c in taken.items() if c]
     at = np.array([r for r, _ in chosen], dtype=np.int64)
     nodes = ctx.snapshot.nodes
-    most = _slots(ctx, nodes.acc_alloc[at], nodes.cpu_alloc[at], nodes.memory_alloc[at], nodes.pods_alloc[at])
+    most = replica_slots(ctx, nodes.acc_alloc[at], nodes.cpu_alloc[at], nodes.memory_alloc[at], nodes.pods_alloc[at])
     return tuple((r, c, max(c, m)) for (r, c), m in zip(chosen, most.tolist(), strict=True))
 
 

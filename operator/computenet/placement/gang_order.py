@@ -35,10 +35,10 @@ def risky_nodes(ctx: Context, assignment: tuple[tuple[int, int, int], ...]) -> I
         return np.empty(0, dtype=np.int64)
     rows = np.array([r for r, _, _ in assignment], dtype=np.int64)
     before = ctx.snapshot.nodes.free_amounts(rows)
-    devices, cpu, memory, pods = fit.free_rows(ctx, rows)
-    after = np.stack((devices, cpu, memory, pods), axis=1)
+    after = before.copy()
+    ctx.overlay.subtract(rows, after)  # what `fit.free_rows` gives, without reading the rows twice
     pending = (after != before).any(axis=1)  # another placement holds room here, not yet bound
-    whole = fit.replica_slots(ctx, devices, cpu, memory, pods) >= ctx.replicas
+    whole = fit.replica_slots(ctx, after[:, 0], after[:, 1], after[:, 2], after[:, 3]) >= ctx.replicas
     risky: IntArray = rows[pending & ~whole]
     return risky
 
