@@ -8,6 +8,12 @@ unit at which filters decide before any row is read.
 
 Labels are interned without `kubernetes.io/hostname`, which is unique per node and would defeat
 the sharing; selectors on the hostname are matched against `hostnames` instead.
+
+Memory (issue #12: 100,000 nodes of 1,000 pull members): what a snapshot freezes is shared with
+the store, not copied. The static table is column-major, so each frozen column is a view of the
+store's own; node names are a tuple handed to the snapshot as is. The store copies either only
+when it next writes to it (copy on write), so a pool between changes holds one copy, not two.
+Hostnames are kept apart only once some node's hostname label differs from its name.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALL
 REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_DEVICES, REQUESTED_PODS = range(4)
 MIN_PATCH = 4096
 """Free-amount patches are folded into a new base beyond this many rows, or 1/16 of all rows."""
+MIN_ROWS = 1024
+GROWTH = 4
+"""Tables grow by a quarter (1/GROWTH) of their rows: at most a quarter of them stand empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,38 @@ class Change:
     values: bool
 
 
+class _Strings:
+    """A column of strings by row, shared with its last frozen tuple until the next write."""
+
+    def __init__(self, values: list[str] | tuple[str, ...] = ()) -> None:
+        self._values: list[str] | tuple[str, ...] = list(values)
+
+    def __getitem__(self, row: int) -> str:
+        return self._values[row]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def _writable(self) -> list[str]:
+        if isinstance(self._values, tuple):
+            self._values = list(self._values)
+        return self._values
+
+    def __setitem__(self, row: int, value: str) -> None:
+        self._writable()[row] = value
+
+    def append(self, value: str) -> None:
+        self._writable().append(value)
+
+    def copy(self) -> _Strings:
+        return _Strings(self._values)
+
+    def frozen(self) -> tuple[str, ...]:
+        if not isinstance(self._values, tuple):
+            self._values = tuple(self._values)
+        return self._values
+
+
 class NodeStore:
     def __init__(self) -> None:
         self.clusters: Interner[str] = Interner()
@@ -50,9 +91,13 @@ class NodeStore:
         self.label_sets: Interner[LabelSet] = Interner(frozenset())
         self.kinds: Interner[KindKey] = Interner()
         self.rows: dict[str, dict[str, int]] = {}
-        self.names: list[str] = []
-        self.hostnames: list[str] = []
-        self.static = np.zeros((0, len(STATIC)), dtype=np.int64)
+        self.names = _Strings()
+        self._hostnames: _Strings | None = None
+        """Hostname labels by row, once one differs from its node's name (until then, the names)."""
+        self.static = np.zeros((0, len(STATIC)), dtype=np.int64, order="F")
+        """Column-major, so that a column is contiguous and the snapshot can share it (see `freeze`)."""
+        self._static_shared = False
+        """Whether the last snapshot's columns are views of `static`: copy it before writing."""
         self.requested = np.zeros((0, 4), dtype=np.int64)
         self._free_rows: list[int] = []
         self._changed: set[int] = set()
@@ -69,19 +114,37 @@ class NodeStore:
             else:
                 row = len(self.names)
                 if row >= len(self.static):
-                    self._grow(max(1024, 2 * len(self.static)))
+                    self._grow(max(MIN_ROWS, len(self.static) + len(self.static) // GROWTH))
                 self.names.append("")
-                self.hostnames.append("")
+                if self._hostnames is not None:
+                    self._hostnames.append("")
             rows[name] = row
         return row
 
     def _grow(self, capacity: int) -> None:
-        static = np.zeros((capacity, len(STATIC)), dtype=np.int64)
+        static = np.zeros((capacity, len(STATIC)), dtype=np.int64, order="F")
         static[:, CLUSTER] = FREE_ROW
         static[: len(self.static)] = self.static
         requested = np.zeros((capacity, 4), dtype=np.int64)
         requested[: len(self.requested)] = self.requested
         self.static, self.requested = static, requested
+        self._static_shared = False
+
+    def _writable_static(self) -> IntArray:
+        if self._static_shared:
+            self.static = self.static.copy(order="F")
+            self._static_shared = False
+        return self.static
+
+    def hostname(self, row: int) -> str:
+        return self.names[row] if self._hostnames is None else self._hostnames[row]
+
+    def _set_names(self, row: int, name: str, hostname: str) -> None:
+        self.names[row] = name
+        if self._hostnames is None and hostname != name:
+            self._hostnames = self.names.copy()
+        if self._hostnames is not None:
+            self._hostnames[row] = hostname
 
     def upsert(self, cluster: str, node: NodeLike, requested: Mapping[str, int]) -> Change:
         row = self._row(cluster, node.name)
@@ -112,11 +175,11 @@ class NodeStore:
         ]
         hostname = labels.get(HOSTNAME_LABEL, node.name)
         static_changed = self.static[row].tolist() != static or self.names[row] != node.name
-        static_changed |= self.hostnames[row] != hostname
+        static_changed |= self.hostname(row) != hostname
         values_changed = static_changed or self.requested[row].tolist() != wanted
         if static_changed:
-            self.static[row] = static
-            self.names[row], self.hostnames[row] = node.name, hostname
+            self._writable_static()[row] = static
+            self._set_names(row, node.name, hostname)
             self.static_version += 1
         if values_changed:
             self.requested[row] = wanted
@@ -136,10 +199,11 @@ class NodeStore:
         row = self.rows.get(cluster, {}).pop(name, None)
         if row is None:
             return None
-        self.static[row] = 0
-        self.static[row, CLUSTER] = FREE_ROW
+        static = self._writable_static()
+        static[row] = 0
+        static[row, CLUSTER] = FREE_ROW
         self.requested[row] = 0
-        self.names[row] = self.hostnames[row] = ""
+        self._set_names(row, "", "")
         self._free_rows.append(row)
         self.static_version += 1
         self.values_version += 1
@@ -151,7 +215,7 @@ class NodeStore:
 
     def labels_of(self, row: int) -> dict[str, str]:
         labels = dict(self.label_sets.values[int(self.static[row, LABELS])])
-        labels[HOSTNAME_LABEL] = self.hostnames[row]
+        labels[HOSTNAME_LABEL] = self.hostname(row)
         return labels
 
     def freeze(self, last: NodeColumns | None, static_changed: bool) -> NodeColumns:
@@ -159,15 +223,16 @@ class NodeStore:
         size = len(self.names)
         if last is None or static_changed or len(last.names) != size:
             self._changed.clear()
-            table = self.static[:size]
-            columns = {name: frozen(np.ascontiguousarray(table[:, k])) for k, name in enumerate(STATIC)}
+            columns = {name: frozen(self.static[:size, k]) for k, name in enumerate(STATIC)}
+            self._static_shared = True
+            names = self.names.frozen()
             return NodeColumns(
                 **columns,
                 base_free=self._free(np.arange(size, dtype=np.int64)),
                 patch_rows=EMPTY_INT,
                 patch_free=np.zeros((0, 4), dtype=np.int64),
-                names=tuple(self.names),
-                hostnames=tuple(self.hostnames),
+                names=names,
+                hostnames=names if self._hostnames is None else self._hostnames.frozen(),
             )
         rows = np.array(sorted(self._changed), dtype=np.int64)
         base = last.base_free
