@@ -22,17 +22,22 @@ any pod, whatever its free cpu, memory and devices: the builder also records it 
 requested, so capacity totals do not count it as free.
 
 The builder is not thread-safe; snapshots are immutable and may be shared freely.
+
+Memory: an identifier without a node selector holds every node of its cluster, so it keeps no
+set of rows of its own (the store's rows of the cluster are its members); an identifier's nodes
+grouped by kind live only in the snapshot's entry table, from which the next snapshot takes those
+of unchanged identifiers; pod slots are read from the store's static column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from computenet.placement import table
-from computenet.placement.arrays import EMPTY_INT, IntArray, csr, frozen, ranges
+from computenet.placement.arrays import EMPTY_INT, IntArray, frozen, ranges
 from computenet.placement.identifiers import Identifier
 from computenet.placement.labels import Selector
 from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
@@ -45,9 +50,21 @@ from computenet.placement.summary import summarize
 @dataclass
 class _Record:
     ident: Identifier
-    rows: set[int] = field(default_factory=set)
-    kinds: IntArray = field(default_factory=lambda: EMPTY_INT)
-    groups: list[IntArray] = field(default_factory=list)
+    rows: set[int] | None
+    """The rows of its nodes; None when it has no node selector: every node of its cluster."""
+
+    def holds(self, row: int) -> bool:
+        """Whether a row of the identifier's cluster is one of its nodes."""
+        return self.rows is None or row in self.rows
+
+
+def _whole_cluster(ident: Identifier) -> bool:
+    selector = ident.node_selector
+    return selector.empty if isinstance(selector, Selector) else not selector
+
+
+_Group = tuple[IntArray, IntArray, IntArray]
+"""An identifier's entries: (kind of each, nodes in each, their rows one entry after another)."""
 
 
 class SnapshotBuilder:
@@ -62,8 +79,8 @@ class SnapshotBuilder:
         self._values_dirty: set[str] = set()
         self._last: Snapshot | None = None
         self._seen = (-1, -1)
-        self._pod_slots: dict[int, int] = {}
-        """Allocatable ``pods`` of each row whose node reports it."""
+        self._no_pod_limit: set[int] = set()
+        """Rows whose node reports no allocatable ``pods`` (the store says `UNLIMITED_PODS` for them)."""
 
     # ---- identifiers ----
 
@@ -89,9 +106,14 @@ class SnapshotBuilder:
             self._by_cluster[record.ident.cluster].discard(name)
             self._order_dirty = True
 
-    def _members(self, ident: Identifier) -> set[int]:
+    def _members(self, ident: Identifier) -> set[int] | None:
+        if _whole_cluster(ident):
+            return None
         rows = self._store.rows.get(ident.cluster, {}).values()
         return {r for r in rows if self._selected(ident, r)}
+
+    def _rows(self, record: _Record) -> Collection[int]:
+        return self._store.rows.get(record.ident.cluster, {}).values() if record.rows is None else record.rows
 
     def _selected(self, ident: Identifier, row: int, labels: Mapping[str, str] | None = None) -> bool:
         selector = ident.node_selector
@@ -112,18 +134,21 @@ class SnapshotBuilder:
             requested = {**requested, **{k: max(v, requested.get(k, 0)) for k, v in allocatable.items()}}
         change = self._store.upsert(cluster, node, requested)
         if PODS in allocatable:
-            self._pod_slots[change.row] = allocatable[PODS]
+            self._no_pod_limit.discard(change.row)
         else:
-            self._pod_slots.pop(change.row, None)
+            self._no_pod_limit.add(change.row)
         labels = {"kubernetes.io/hostname": node.name, **node.labels}
         for name in self._by_cluster.get(cluster, ()):
             record = self._records[name]
             if change.static:
+                if record.rows is None:
+                    self._structure_dirty.add(name)
+                    continue
                 member = self._selected(record.ident, change.row, labels)
                 if member or change.row in record.rows:
                     self._structure_dirty.add(name)
                 (record.rows.add if member else record.rows.discard)(change.row)
-            elif change.values and change.row in record.rows:
+            elif change.values and record.holds(change.row):
                 self._values_dirty.add(name)
 
     def upsert_nodes(self, cluster: str, nodes: Iterable[NodeLike]) -> None:
@@ -134,11 +159,12 @@ class SnapshotBuilder:
         row = self._store.remove(cluster, name)
         if row is None:
             return
-        self._pod_slots.pop(row, None)
+        self._no_pod_limit.discard(row)
         for ident in self._by_cluster.get(cluster, ()):
             record = self._records[ident]
-            if row in record.rows:
-                record.rows.discard(row)
+            if record.holds(row):
+                if record.rows is not None:
+                    record.rows.discard(row)
                 self._structure_dirty.add(ident)
 
     def remove_cluster(self, cluster: str) -> None:
@@ -152,9 +178,9 @@ class SnapshotBuilder:
         current = tuple(self._store.requested[row].tolist())
         devices = requested.get(resource, 0) if resource else 0
         wanted = (requested.get(CPU, 0), requested.get(MEMORY, 0), devices, requested.get(PODS, 0))
-        slots = self._pod_slots.get(row)
-        if slots is not None and not pod_slots_left({PODS: slots}, requested):
-            allocatable = self._store.static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC]].tolist()
+        static = self._store.static
+        if row not in self._no_pod_limit and not pod_slots_left({PODS: int(static[row, PODS_ALLOC])}, requested):
+            allocatable = static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC]].tolist()
             wanted = tuple(max(w, a) for w, a in zip(wanted, allocatable, strict=True))
         if current != wanted:
             self._store.add_requested(row, *(w - c for w, c in zip(wanted, current, strict=True)))
@@ -176,7 +202,7 @@ class SnapshotBuilder:
 
     def _touch(self, cluster: str, row: int) -> None:
         for name in self._by_cluster.get(cluster, ()):
-            if row in self._records[name].rows:
+            if self._records[name].holds(row):
                 self._values_dirty.add(name)
 
     # ---- snapshots ----
@@ -254,22 +280,31 @@ class SnapshotBuilder:
         schedulable = self._store.static[:, SCHEDULABLE]
         for name in names:
             record = self._records[name]
-            members = len(record.rows)
-            ready = sum(int(schedulable[r]) for r in record.rows)
+            rows = self._rows(record)
+            members = len(rows)
+            ready = int(schedulable[np.fromiter(rows, dtype=np.int64, count=members)].sum())
             cluster = self._store.clusters.id(record.ident.cluster)
             table.fill(columns, index[name], record.ident, self._interned, cluster, v.models, members, ready)
         return table.freeze(columns)
 
-    def _group(self, record: _Record) -> None:
+    def _group(self, record: _Record) -> _Group:
         """Split an identifier's schedulable nodes by kind: its entries."""
         static = self._store.static
-        rows = np.fromiter(record.rows, dtype=np.int64, count=len(record.rows))
+        members = self._rows(record)
+        rows = np.fromiter(members, dtype=np.int64, count=len(members))
         rows = rows[static[rows, SCHEDULABLE] == 1]
         kinds = static[rows, KIND]
         order = np.lexsort((rows, kinds))
         rows, kinds = rows[order], kinds[order]
-        record.kinds, starts = np.unique(kinds, return_index=True)
-        record.groups = np.split(rows, starts[1:]) if len(rows) else []
+        kinds, counts = np.unique(kinds, return_counts=True)
+        return kinds, counts, rows
+
+    @staticmethod
+    def _grouped(entries: EntryTable, i: int) -> _Group:
+        """The entries of the identifier at index `i` of the snapshot `entries` belong to."""
+        lo, hi = int(entries.ident_indptr[i]), int(entries.ident_indptr[i + 1])
+        indptr = entries.indptr[lo : hi + 1]
+        return entries.kind[lo:hi], np.diff(indptr), entries.rows[int(indptr[0]) : int(indptr[-1])]
 
     def _entries(
         self,
@@ -281,15 +316,19 @@ class SnapshotBuilder:
         if last is None or self._order_dirty or self._structure_dirty or nodes.kind is not last.nodes.kind:
             if records is None:
                 records = [self._records[i.name] for i in identifiers]
+            groups = []
             for record in records:
-                if record.ident.name in self._structure_dirty or last is None or not record.groups:
-                    self._group(record)
-            ident_indptr, _ = csr([np.zeros(len(r.groups), dtype=np.int64) for r in records])
-            groups = [g for r in records for g in r.groups]
-            indptr, rows = csr(groups)
-            kind = np.concatenate([r.kinds for r in records]).astype(np.int64) if records else EMPTY_INT
+                name = record.ident.name
+                if last is None or name in self._structure_dirty or name not in last.index:
+                    groups.append(self._group(record))
+                else:
+                    groups.append(self._grouped(last.entries, last.index[name]))
+            ident_indptr = _offsets(np.fromiter((len(k) for k, _, _ in groups), dtype=np.int64, count=len(groups)))
+            kind = np.concatenate([k for k, _, _ in groups]).astype(np.int64) if groups else EMPTY_INT
+            indptr = _offsets(np.concatenate([c for _, c, _ in groups]) if groups else EMPTY_INT)
+            rows = np.concatenate([r for _, _, r in groups]).astype(np.int64) if groups else EMPTY_INT
             ident = np.repeat(np.arange(len(records), dtype=np.int64), np.diff(ident_indptr))
-            summary = summarize(indptr, rows, np.arange(len(groups), dtype=np.int64), nodes)
+            summary = summarize(indptr, rows, np.arange(len(kind), dtype=np.int64), nodes)
             return EntryTable(*(frozen(a) for a in (ident, kind, indptr, rows, ident_indptr, summary)))
         e = last.entries
         if not self._values_dirty:
@@ -299,3 +338,10 @@ class SnapshotBuilder:
         summary = e.summary.copy()
         summary[dirty] = summarize(e.indptr, e.rows, dirty, nodes)
         return EntryTable(e.ident, e.kind, e.indptr, e.rows, e.ident_indptr, frozen(summary))
+
+
+def _offsets(lengths: IntArray) -> IntArray:
+    """CSR offsets of consecutive segments of `lengths`: 0, then their running sums."""
+    out = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
