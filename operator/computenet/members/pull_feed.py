@@ -4,7 +4,8 @@ One watch per kind for all agents, however many: ComputeAgent (their reports, he
 Leases labelled ``computenet.io/agent`` (their heartbeats) and this hub's ComputeWork (the mirrored
 Jobs). Each event goes to the :class:`~computenet.members.pull.PullConnection` of its namespace and
 agent name; what arrives for an agent no identifier uses yet is kept and handed over when one does.
-A clock tick re-judges every Lease, since an agent that stops renewing sends nothing.
+A clock tick re-judges every Lease, since an agent that stops renewing sends nothing. While it
+runs, the heap is trimmed after the reports' churn (:mod:`computenet.members.allocator`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kubernetes.aio.client import ApiClient, CoordinationV1Api, CustomObjectsApi
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import hub_selector
+from computenet.members.allocator import Glibc, keep_trimmed
 from computenet.members.connection import Clock, utcnow
 from computenet.members.pull import PullConnection
 from computenet.members.pull_works import work_facts
@@ -255,6 +257,7 @@ class PullFeed:
         ]
         self._tasks = [asyncio.get_running_loop().create_task(r.run(), name=r.name) for r in reflectors]
         self._tasks.append(asyncio.get_running_loop().create_task(self._tick(), name="agent lease check"))
+        self._tasks.append(asyncio.get_running_loop().create_task(keep_trimmed(Glibc.load()), name="heap trim"))
 
     async def _tick(self) -> None:
         while True:
