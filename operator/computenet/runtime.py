@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from computenet.api.constants import IDENTIFIER
 from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
@@ -36,6 +37,7 @@ from computenet.members.pull_registration import Registrar
 from computenet.members.reflector import Reflector
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
+from computenet.members.status_writer import IdentifierStatusWriter
 from computenet.metrics import Metrics
 from computenet.settings import Settings
 from computenet.tasks.access import MemberAccess
@@ -100,6 +102,15 @@ class Runtime:
             secrets,
         )
         runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
+        status_writer = IdentifierStatusWriter(
+            identifiers,
+            lambda name, status: hub.replace_status(IDENTIFIER, name, status),
+            events,
+            coalesce_s=settings.status_coalesce_s,
+            writes_per_s=settings.identifier_status_writes_per_s,
+            refresh_s=settings.identifier_status_refresh_s,
+        )
+        runtime._tasks.append(asyncio.create_task(status_writer.run(), name="identifier status"))
         runtime._tasks.append(asyncio.create_task(Registrar(hub.client).run(), name="agent registration"))
         if settings.cluster_profiles:
             runtime._tasks.append(asyncio.create_task(runtime._profile_publisher().run(), name="ClusterProfiles"))

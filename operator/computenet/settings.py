@@ -47,7 +47,13 @@ class Settings:
     sweep_interval_s: float = 60.0
     """How often remote Jobs whose task is gone are looked for and removed."""
     heartbeat_refresh_s: float = 30.0
-    """An unchanged identifier's status is rewritten this often, to refresh its last heartbeat."""
+    """A pool's status is recomputed at least this often, even when no identifier changed."""
+    identifier_status_refresh_s: float = 300.0
+    """An unchanged identifier's status is rewritten this often, to refresh its last heartbeat
+    (the kubelet's default ``nodeStatusReportFrequency``; see `members.status_writes`)."""
+    identifier_status_writes_per_s: float = 4.0
+    """Hub writes per second, for all identifiers together, for status changes of counts only
+    (nodes, resources, free slots); changes of conditions are written at once, outside this budget."""
     leader_elect: bool = True
     """Work only while holding the leader Lease, so several replicas can run with one active."""
     leader_lease_name: str = "computenet-operator"
@@ -113,6 +119,14 @@ class Settings:
                 ) from None
             if not self.leader_lease_name:
                 raise SettingsError("--leader-lease-name must not be empty")
+        if self.identifier_status_writes_per_s <= 0:
+            raise SettingsError(
+                f"--identifier-status-writes-per-s {self.identifier_status_writes_per_s}: must be more than 0"
+            )
+        if self.identifier_status_refresh_s <= 0:
+            raise SettingsError(
+                f"--identifier-status-refresh-s {self.identifier_status_refresh_s}: must be more than 0"
+            )
         if self.cluster_profiles and not self.cluster_manager_name:
             raise SettingsError("--cluster-manager-name must not be empty while --cluster-profiles is on")
 

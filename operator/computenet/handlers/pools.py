@@ -1,4 +1,9 @@
-"""ComputePool handlers: a daemon per pool that re-aggregates whenever an identifier changes."""
+"""ComputePool handlers: a daemon per pool that re-aggregates whenever an identifier changes.
+
+A change of the pool's Ready condition (or of its spec) is written at once; a change of its counts
+alone (capacity, free slots, task counts), which moves with every busy member, at most once per
+`COUNTS_INTERVAL_S`.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ from computenet.pools import aggregate, pool_selector, pool_status
 from computenet.runtime import Runtime
 
 KIND = (GROUP, VERSION, POOL.plural)
+
+COUNTS_INTERVAL_S = 10.0
+"""A pool's status is written at most this often when only its counts changed: Karmada's default
+``--cluster-status-update-frequency`` for a cluster's resource summary (10 s)."""
 
 
 def _peak(model: str) -> Mapping[str, float] | None:
@@ -61,8 +70,13 @@ async def write_status(
     conditions = list((body.get("status") or {}).get("conditions") or [])
     seen = -1
     last: dict[str, Any] | None = None
+    said: tuple[Any, ...] | None = None  # (Ready's status and reason, observed generation) last written
+    written_at = 0.0
+    loop = asyncio.get_running_loop()
+    patience = runtime.settings.heartbeat_refresh_s
     while not stopped:
-        seen = await runtime.identifiers.changed.wait_past(seen, patience=runtime.settings.heartbeat_refresh_s)
+        seen = await runtime.identifiers.changed.wait_past(seen, patience=patience)
+        patience = runtime.settings.heartbeat_refresh_s
         await asyncio.sleep(runtime.settings.status_coalesce_s)
         now = dt.datetime.now(dt.UTC)
         try:
@@ -76,6 +90,11 @@ async def write_status(
             status, ready = pool_status(totals, runtime.tasks.counts(name))
         status["observedGeneration"] = body.get("metadata", {}).get("generation")
         if status == last:
+            continue
+        essence = (ready.status, ready.reason, status["observedGeneration"])
+        hold = written_at + COUNTS_INTERVAL_S - loop.time()
+        if essence == said and hold > 0:  # only counts changed: they wait for the interval
+            patience = hold
             continue
         before = find(conditions, ConditionType.READY)
         conditions = merge(conditions, [ready], now, status["observedGeneration"])
@@ -92,5 +111,6 @@ async def write_status(
             last = None
             continue
         last = {k: v for k, v in status.items() if k != "conditions"}
+        said, written_at = essence, loop.time()
         if before is None or before.get("status") != ready.status_text:
             runtime.events.record(ref_of(body), str(ready.reason), ready.message, warning=not ready.status)

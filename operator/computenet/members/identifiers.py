@@ -19,6 +19,7 @@ from typing import Any
 from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.conditions import Cond, merge
+from computenet.events import ObjectRef
 from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.connection import MemberConnection
 from computenet.members.kubeconfig import KubeconfigError
@@ -60,6 +61,11 @@ class TrackedIdentifier:
     """Names of the member's nodes the selector covers; with an empty selector the member's own live
     view of its node names (1,000 identifiers of 100 nodes each kept 8 MB of sets that said "all")."""
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when what the status says may have changed; the status writer clears it when it reads the status."""
+    on_dirty: Callable[[], None] = lambda: None
+    """Told whenever `dirty` is set (its set wakes the one status writer)."""
+    ref: ObjectRef | None = None
+    """The ComputeIdentifier object, for events about it (set when its handler first sees it)."""
     previous_conditions: list[dict[str, Any]] = field(default_factory=list)
     on_change: Callable[[], None] = lambda: None
     """Told about every change of this identifier (its set fires its broadcast signal)."""
@@ -107,11 +113,16 @@ class TrackedIdentifier:
         if changed is not None and not self._concerns(changed):
             return
         self._recompute_nodes(changed)
-        self.dirty.set()
+        self.mark_dirty()
 
     def _on_health_change(self) -> None:
-        self.dirty.set()
+        self.mark_dirty()
         self.on_change()
+
+    def mark_dirty(self) -> None:
+        """Say that the status may have changed (the status writer reads it again)."""
+        self.dirty.set()
+        self.on_dirty()
 
     def attach(self, connection: MemberConnection | None) -> None:
         for undo in self._unsubscribe:
@@ -122,7 +133,7 @@ class TrackedIdentifier:
             self._unsubscribe.append(connection.state.subscribe(self._on_member_change))
             self._unsubscribe.append(connection.on_health_change(self._on_health_change))
         self._recompute_nodes(None)
-        self.dirty.set()
+        self.mark_dirty()
 
     # ---- what status says ----
 
@@ -250,6 +261,8 @@ class IdentifierSet:
         self.items: dict[str, TrackedIdentifier] = {}
         self.changed = Signal()
         """Set whenever any identifier may have changed (pools and the placement queue wait on it)."""
+        self.dirtied = Signal()
+        """Set whenever some identifier's status may have changed (the status writer waits on it)."""
         self._configure_locks: dict[str, asyncio.Lock] = {}
         self.removed: dict[str, dt.datetime] = {}
         """Identifiers deleted while the operator ran, and when: their tasks fail over."""
@@ -259,7 +272,7 @@ class IdentifierSet:
     def track(self, name: str) -> TrackedIdentifier:
         item = self.items.get(name)
         if item is None:
-            item = self.items[name] = TrackedIdentifier(name, on_change=self.changed.fire)
+            item = self.items[name] = TrackedIdentifier(name, on_change=self.changed.fire, on_dirty=self.dirtied.fire)
         return item
 
     async def configure(
@@ -315,7 +328,9 @@ class IdentifierSet:
             return item
 
     async def forget(self, name: str) -> None:
-        self.removed[name] = dt.datetime.now(dt.UTC)
+        """Stop tracking an identifier that is deleted (or being deleted); saying so twice is harmless."""
+        if name in self.items or name not in self.removed:
+            self.removed[name] = dt.datetime.now(dt.UTC)
         item = self.items.pop(name, None)
         if item is not None:
             item.attach(None)
