@@ -24,7 +24,23 @@ PREFIX = "computenet"
 GIB = 1 << 30
 
 # Placement is milliseconds; dispatch latency spans a burst's queueing, up to minutes.
-PLACEMENT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+PLACEMENT_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.004,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
 DISPATCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
@@ -247,6 +263,7 @@ class Metrics:
 
     registry: CollectorRegistry
     placement_duration: Histogram
+    placement_cpu: Histogram
     dispatch_latency: Histogram
     tasks_submitted: Counter
     tasks_finished: Counter
@@ -279,6 +296,12 @@ class Metrics:
             placement_duration=Histogram(
                 f"{PREFIX}_placement_duration_seconds",
                 "Time to decide where a task runs (one placement pass).",
+                buckets=PLACEMENT_BUCKETS,
+                registry=reg,
+            ),
+            placement_cpu=Histogram(
+                f"{PREFIX}_placement_cpu_seconds",
+                "CPU time of the operator's thread to decide where one task runs (no wait for a core).",
                 buckets=PLACEMENT_BUCKETS,
                 registry=reg,
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 from placement.builders import identifier, node, pool, task
 
@@ -10,7 +11,7 @@ from computenet.api.constants import ConditionType
 from computenet.placement import place
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.demand import demand_of
-from computenet.tasks.scheduler import decision_event
+from computenet.tasks.scheduler import cpu_timed, decision_event
 from tasks.builders import record, spec
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
@@ -88,3 +89,22 @@ def test_a_placement_names_what_placement_did_not_evaluate() -> None:
     placed = lc.condition(lc.transition(rec.status, event, NOW, lc.TaskFacts()).status, ConditionType.PLACED)
     assert placed is not None
     assert placed.message == (f"{event.message} for attempt 1; not evaluated by placement: topologySpreadConstraints")
+
+
+def test_cpu_timed_observes_each_items_own_cpu_and_not_the_callers_work() -> None:
+    def busy(n: int) -> int:
+        return sum(i * i for i in range(n))
+
+    def produce() -> Iterator[int]:
+        yield busy(10)
+        yield busy(2_000_000)  # this item's CPU is spent producing it
+        yield busy(10)
+
+    seen: list[float] = []
+    out = []
+    for item in cpu_timed(produce(), seen.append):
+        out.append(item)
+        busy(2_000_000)  # the caller's own work between two items is not counted
+    assert out == [busy(10), busy(2_000_000), busy(10)]
+    assert len(seen) == 3
+    assert seen[1] > 10 * max(seen[0], seen[2], 1e-6)
