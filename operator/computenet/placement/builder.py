@@ -174,16 +174,14 @@ class SnapshotBuilder:
     def set_requested(self, cluster: str, node: str, requested: Mapping[str, int]) -> None:
         """Replace what non-terminated pods request on a node (the reflector's running sum, with ``pods``)."""
         row = self._require(cluster, node)
-        resource = self._store.accelerator_resource(row)
-        current = tuple(self._store.requested[row].tolist())
+        static = self._store.static[row].tolist()
+        resource = self._store.kind_resource(static[KIND])
         devices = requested.get(resource, 0) if resource else 0
         wanted = (requested.get(CPU, 0), requested.get(MEMORY, 0), devices, requested.get(PODS, 0))
-        static = self._store.static
-        if row not in self._no_pod_limit and not pod_slots_left({PODS: int(static[row, PODS_ALLOC])}, requested):
-            allocatable = static[row, [CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC]].tolist()
+        if row not in self._no_pod_limit and not pod_slots_left({PODS: static[PODS_ALLOC]}, requested):
+            allocatable = (static[CPU_ALLOC], static[MEMORY_ALLOC], static[ACC_ALLOC], static[PODS_ALLOC])
             wanted = tuple(max(w, a) for w, a in zip(wanted, allocatable, strict=True))
-        if current != wanted:
-            self._store.add_requested(row, *(w - c for w, c in zip(wanted, current, strict=True)))
+        if self._store.set_requested(row, *wanted):
             self._touch(cluster, row)
 
     def add_requested(self, cluster: str, node: str, delta: Mapping[str, int]) -> None:

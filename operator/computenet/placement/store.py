@@ -13,6 +13,9 @@ Memory (issue #12: 100,000 nodes of 1,000 pull members): what a snapshot freezes
 the store, not copied. The static table is column-major, so each frozen column is a view of the
 store's own; node names are a tuple handed to the snapshot as is. The store copies either only
 when it next writes to it (copy on write), so a pool between changes holds one copy, not two.
+Free amounts likewise: the snapshot's base is a view of the store's table, and later changes wait
+in a small dict (the next snapshot's patch) until there are too many, when the store copies the
+table and folds them in. Requested amounts are not kept: they are allocatable minus free.
 Hostnames are kept apart only once some node's hostname label differs from its name.
 """
 
@@ -33,9 +36,10 @@ NO_MODEL: ModelKey = (None, None)
 FREE_ROW = -1
 STATIC = ("cluster", "kind", "labels", "schedulable", "cpu_alloc", "memory_alloc", "acc_alloc", "pods_alloc")
 CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC = range(len(STATIC))
-REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_DEVICES, REQUESTED_PODS = range(4)
 MIN_PATCH = 4096
 """Free-amount patches are folded into a new base beyond this many rows, or 1/16 of all rows."""
+Free = tuple[int, int, int, int]
+"""Free devices, cpu, memory and pod slots of a node: the column order of `NodeColumns.base_free`."""
 MIN_ROWS = 1024
 GROWTH = 4
 """Tables grow by a quarter (1/GROWTH) of their rows: at most a quarter of them stand empty."""
@@ -98,10 +102,13 @@ class NodeStore:
         """Column-major, so that a column is contiguous and the snapshot can share it (see `freeze`)."""
         self._static_shared = False
         """Whether the last snapshot's columns are views of `static`: copy it before writing."""
-        self.requested = np.zeros((0, 4), dtype=np.int64)
+        self.free = np.zeros((0, 4), dtype=np.int64)
+        """Free amounts by row (see `Free`), but for the rows in `_pending` while it is shared."""
+        self._free_shared = False
+        """Whether the last snapshot's base is a view of `free`: changes go to `_pending` instead."""
+        self._pending: dict[int, Free] = {}
+        """Free amounts of the rows changed since `free` was handed out (the next snapshot's patch)."""
         self._free_rows: list[int] = []
-        self._changed: set[int] = set()
-        """Rows whose free amounts changed since the last base (see `freeze`)."""
         self.static_version = 0
         self.values_version = 0
 
@@ -125,16 +132,59 @@ class NodeStore:
         static = np.zeros((capacity, len(STATIC)), dtype=np.int64, order="F")
         static[:, CLUSTER] = FREE_ROW
         static[: len(self.static)] = self.static
-        requested = np.zeros((capacity, 4), dtype=np.int64)
-        requested[: len(self.requested)] = self.requested
-        self.static, self.requested = static, requested
+        free = np.zeros((capacity, 4), dtype=np.int64)
+        free[: len(self.free)] = self.free
+        self.static, self.free = static, free
         self._static_shared = False
+        self._free_shared = False
+        self._fold()
 
     def _writable_static(self) -> IntArray:
         if self._static_shared:
             self.static = self.static.copy(order="F")
             self._static_shared = False
         return self.static
+
+    def _fold(self) -> None:
+        """Write the pending free amounts into `free`, first copying it if a snapshot holds it."""
+        if not self._pending:
+            return
+        if self._free_shared:
+            self.free = self.free.copy()
+            self._free_shared = False
+        rows = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+        self.free[rows] = np.array(list(self._pending.values()), dtype=np.int64)
+        self._pending.clear()
+
+    def free_of(self, row: int) -> Free:
+        found = self._pending.get(row)
+        if found is None:
+            devices, cpu, memory, pods = self.free[row].tolist()
+            return devices, cpu, memory, pods
+        return found
+
+    def _set_free(self, row: int, free: Free) -> None:
+        if not self._free_shared:
+            self.free[row] = free
+            return
+        self._pending[row] = free
+        if len(self._pending) > max(MIN_PATCH, len(self.names) // 16):
+            self._fold()
+
+    def set_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int) -> bool:
+        """Replace what pods request on `row`; whether that changed anything."""
+        static = self.static[row].tolist()
+        free = (
+            static[ACC_ALLOC] - devices,
+            static[CPU_ALLOC] - cpu,
+            static[MEMORY_ALLOC] - memory,
+            static[PODS_ALLOC] - pods,
+        )
+        if free == self.free_of(row):
+            return False
+        self._set_free(row, free)
+        self.values_version += 1
+        return True
 
     def hostname(self, row: int) -> str:
         return self.names[row] if self._hostnames is None else self._hostnames[row]
@@ -174,16 +224,32 @@ class NodeStore:
             requested.get(PODS, 0),
         ]
         hostname = labels.get(HOSTNAME_LABEL, node.name)
-        static_changed = self.static[row].tolist() != static or self.names[row] != node.name
+        old = self.static[row].tolist()
+        static_changed = old != static or self.names[row] != node.name
         static_changed |= self.hostname(row) != hostname
-        values_changed = static_changed or self.requested[row].tolist() != wanted
+        free = self.free_of(row)
+        current = [
+            old[CPU_ALLOC] - free[1],
+            old[MEMORY_ALLOC] - free[2],
+            old[ACC_ALLOC] - free[0],
+            old[PODS_ALLOC] - free[3],
+        ]
+        values_changed = static_changed or current != wanted
         if static_changed:
             self._writable_static()[row] = static
             self._set_names(row, node.name, hostname)
             self.static_version += 1
         if values_changed:
-            self.requested[row] = wanted
-            self._changed.add(row)
+            cpu, memory, devices, pods = wanted
+            self._set_free(
+                row,
+                (
+                    static[ACC_ALLOC] - devices,
+                    static[CPU_ALLOC] - cpu,
+                    static[MEMORY_ALLOC] - memory,
+                    static[PODS_ALLOC] - pods,
+                ),
+            )
             self.values_version += 1
         return Change(row, static_changed, values_changed)
 
@@ -191,8 +257,8 @@ class NodeStore:
         return self.rows.get(cluster, {}).get(name)
 
     def add_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int = 0) -> None:
-        self.requested[row] += (cpu, memory, devices, pods)
-        self._changed.add(row)
+        free = self.free_of(row)
+        self._set_free(row, (free[0] - devices, free[1] - cpu, free[2] - memory, free[3] - pods))
         self.values_version += 1
 
     def remove(self, cluster: str, name: str) -> int | None:
@@ -202,7 +268,7 @@ class NodeStore:
         static = self._writable_static()
         static[row] = 0
         static[row, CLUSTER] = FREE_ROW
-        self.requested[row] = 0
+        self._set_free(row, (0, 0, 0, 0))
         self._set_names(row, "", "")
         self._free_rows.append(row)
         self.static_version += 1
@@ -210,8 +276,11 @@ class NodeStore:
         return row
 
     def accelerator_resource(self, row: int) -> str | None:
-        kind = self.kinds.values[int(self.static[row, KIND])]
-        return self.models.values[kind[1]][0]
+        return self.kind_resource(int(self.static[row, KIND]))
+
+    def kind_resource(self, kind: int) -> str | None:
+        """The extended resource name of a kind's accelerators, or None without accelerators."""
+        return self.models.values[self.kinds.values[kind][1]][0]
 
     def labels_of(self, row: int) -> dict[str, str]:
         labels = dict(self.label_sets.values[int(self.static[row, LABELS])])
@@ -221,24 +290,27 @@ class NodeStore:
     def freeze(self, last: NodeColumns | None, static_changed: bool) -> NodeColumns:
         """Immutable node columns; without static changes only the changed rows' free amounts are new."""
         size = len(self.names)
+        if last is None or static_changed or len(last.names) != size or not self._free_shared:
+            self._fold()
+            base = frozen(self.free[:size])
+            self._free_shared = True
+            rows, patch = EMPTY_INT, np.zeros((0, 4), dtype=np.int64)
+        else:
+            base = last.base_free
+            rows = np.array(sorted(self._pending), dtype=np.int64)
+            patch = np.array([self._pending[r] for r in rows.tolist()], dtype=np.int64).reshape(-1, 4)
         if last is None or static_changed or len(last.names) != size:
-            self._changed.clear()
             columns = {name: frozen(self.static[:size, k]) for k, name in enumerate(STATIC)}
             self._static_shared = True
             names = self.names.frozen()
             return NodeColumns(
                 **columns,
-                base_free=self._free(np.arange(size, dtype=np.int64)),
-                patch_rows=EMPTY_INT,
-                patch_free=np.zeros((0, 4), dtype=np.int64),
+                base_free=base,
+                patch_rows=frozen(rows),
+                patch_free=frozen(patch),
                 names=names,
                 hostnames=names if self._hostnames is None else self._hostnames.frozen(),
             )
-        rows = np.array(sorted(self._changed), dtype=np.int64)
-        base = last.base_free
-        if len(rows) > max(MIN_PATCH, size // 16):
-            self._changed.clear()
-            base, rows = self._free(np.arange(size, dtype=np.int64)), EMPTY_INT
         return NodeColumns(
             cluster=last.cluster,
             kind=last.kind,
@@ -250,13 +322,7 @@ class NodeStore:
             pods_alloc=last.pods_alloc,
             base_free=base,
             patch_rows=frozen(rows),
-            patch_free=self._free(rows),
+            patch_free=frozen(patch),
             names=last.names,
             hostnames=last.hostnames,
         )
-
-    def _free(self, rows: IntArray) -> IntArray:
-        """(devices, cpu, memory, pods) free on `rows`: allocatable minus requested."""
-        alloc = self.static[rows][:, [ACC_ALLOC, CPU_ALLOC, MEMORY_ALLOC, PODS_ALLOC]]
-        used = self.requested[rows][:, [REQUESTED_DEVICES, REQUESTED_CPU, REQUESTED_MEMORY, REQUESTED_PODS]]
-        return frozen(alloc - used)

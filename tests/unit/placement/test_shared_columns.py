@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from computenet.placement import SnapshotBuilder
+from computenet.placement import Snapshot, SnapshotBuilder
 
 from .builders import H100, builder_of, identifier, node
 
@@ -85,3 +86,29 @@ def test_whole_cluster_and_selected_identifiers_follow_their_nodes() -> None:
     assert sorted(second.node_rows("all").tolist()) == sorted([rows["n2"], rows["n3"]])
     assert np.array_equal(np.sort(second.node_rows("gpu")), np.sort(second.node_rows("all")))
     assert (first.capacity("all").nodes, first.capacity("gpu").nodes) == (2, 1)
+
+
+def test_free_amounts_of_a_snapshot_survive_later_changes_and_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("computenet.placement.store.MIN_PATCH", 2)
+    b = builder_of(identifier("p").nodes(*(node(f"n{i}").cpu("8") for i in range(40))))
+    total = 40 * 8000
+
+    def free_cpu(snapshot: Snapshot) -> int:  # read from the node columns: summaries are computed once
+        return int(snapshot.nodes.free_amounts(np.arange(40, dtype=np.int64))[:, 1].sum())
+
+    first = b.snapshot()
+    b.add_requested("p", "n0", {"cpu": 1000})
+    second = b.snapshot()
+    for i in range(10):  # more than the patch may hold: folded into a table of the store's own
+        b.set_requested("p", f"n{i}", {"cpu": 2000})
+    third = b.snapshot()
+    b.add_requested("p", "n0", {"cpu": 500})
+    b.remove_node("p", "n39")
+    fourth = b.snapshot()
+    assert free_cpu(first) == total
+    assert free_cpu(second) == total - 1000
+    assert free_cpu(third) == total - 20000
+    assert free_cpu(fourth) == total - 20500 - 8000
+    assert len(second.nodes.patch_rows) == 1
+    assert len(third.nodes.patch_rows) == 0
+    assert not any(s.nodes.base_free.flags.writeable for s in (first, second, third, fourth))
