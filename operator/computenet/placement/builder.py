@@ -31,7 +31,7 @@ of unchanged identifiers; pod slots are read from the store's static column.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,11 +109,13 @@ class SnapshotBuilder:
     def _members(self, ident: Identifier) -> set[int] | None:
         if _whole_cluster(ident):
             return None
-        rows = self._store.rows.get(ident.cluster, {}).values()
+        rows = self._store.cluster_rows(ident.cluster).tolist()
         return {r for r in rows if self._selected(ident, r)}
 
-    def _rows(self, record: _Record) -> Collection[int]:
-        return self._store.rows.get(record.ident.cluster, {}).values() if record.rows is None else record.rows
+    def _rows(self, record: _Record) -> IntArray:
+        if record.rows is None:
+            return self._store.cluster_rows(record.ident.cluster)
+        return np.fromiter(record.rows, dtype=np.int64, count=len(record.rows))
 
     def _selected(self, ident: Identifier, row: int, labels: Mapping[str, str] | None = None) -> bool:
         selector = ident.node_selector
@@ -168,7 +170,7 @@ class SnapshotBuilder:
                 self._structure_dirty.add(ident)
 
     def remove_cluster(self, cluster: str) -> None:
-        for name in list(self._store.rows.get(cluster, {})):
+        for name in self._store.node_names(cluster):
             self.remove_node(cluster, name)
 
     def set_requested(self, cluster: str, node: str, requested: Mapping[str, int]) -> None:
@@ -280,7 +282,7 @@ class SnapshotBuilder:
             record = self._records[name]
             rows = self._rows(record)
             members = len(rows)
-            ready = int(schedulable[np.fromiter(rows, dtype=np.int64, count=members)].sum())
+            ready = int(schedulable[rows].sum())
             cluster = self._store.clusters.id(record.ident.cluster)
             table.fill(columns, index[name], record.ident, self._interned, cluster, v.models, members, ready)
         return table.freeze(columns)
@@ -288,8 +290,7 @@ class SnapshotBuilder:
     def _group(self, record: _Record) -> _Group:
         """Split an identifier's schedulable nodes by kind: its entries."""
         static = self._store.static
-        members = self._rows(record)
-        rows = np.fromiter(members, dtype=np.int64, count=len(members))
+        rows = self._rows(record)
         rows = rows[static[rows, SCHEDULABLE] == 1]
         kinds = static[rows, KIND]
         order = np.lexsort((rows, kinds))

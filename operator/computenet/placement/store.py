@@ -16,11 +16,13 @@ when it next writes to it (copy on write), so a pool between changes holds one c
 Free amounts likewise: the snapshot's base is a view of the store's table, and later changes wait
 in a small dict (the next snapshot's patch) until there are too many, when the store copies the
 table and folds them in. Requested amounts are not kept: they are allocatable minus free.
-Hostnames are kept apart only once some node's hostname label differs from its name.
+Hostnames are kept apart only once some node's hostname label differs from its name. A cluster
+finds a node's row through a small slot number (see `_Cluster`), not a Python int per row.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -86,6 +88,54 @@ class _Strings:
         return self._values
 
 
+class _Cluster:
+    """One cluster's nodes: name -> slot -> row.
+
+    Slots are numbered per cluster, so in clusters of up to 257 nodes they are the integers Python
+    shares rather than one object per node (about 30 bytes each); rows sit in a packed array.
+    """
+
+    __slots__ = ("_unused", "row_of", "slots")
+
+    def __init__(self) -> None:
+        self.slots: dict[str, int] = {}
+        self.row_of = array("q")
+        """Row by slot; `FREE_ROW` for a slot no node holds."""
+        self._unused: list[int] = []
+
+    def find(self, name: str) -> int | None:
+        slot = self.slots.get(name)
+        return None if slot is None else self.row_of[slot]
+
+    def add(self, name: str, row: int) -> None:
+        if self._unused:
+            slot = self._unused.pop()
+            self.row_of[slot] = row
+        else:
+            slot = len(self.row_of)
+            self.row_of.append(row)
+        self.slots[name] = slot
+
+    def pop(self, name: str) -> int | None:
+        slot = self.slots.pop(name, None)
+        if slot is None:
+            return None
+        row = self.row_of[slot]
+        self.row_of[slot] = FREE_ROW
+        self._unused.append(slot)
+        return row
+
+    def names(self) -> list[str]:
+        """In the order the nodes were added."""
+        return list(self.slots)
+
+    def rows(self) -> IntArray:
+        """The rows of the cluster's nodes, in no particular order."""
+        rows: IntArray = np.array(self.row_of, dtype=np.int64)
+        live: IntArray = rows[rows != FREE_ROW]
+        return live
+
+
 class NodeStore:
     def __init__(self) -> None:
         self.clusters: Interner[str] = Interner()
@@ -94,7 +144,7 @@ class NodeStore:
         self.taint_sets: Interner[TaintSet] = Interner(())
         self.label_sets: Interner[LabelSet] = Interner(frozenset())
         self.kinds: Interner[KindKey] = Interner()
-        self.rows: dict[str, dict[str, int]] = {}
+        self._clusters: dict[str, _Cluster] = {}
         self.names = _Strings()
         self._hostnames: _Strings | None = None
         """Hostname labels by row, once one differs from its node's name (until then, the names)."""
@@ -113,8 +163,10 @@ class NodeStore:
         self.values_version = 0
 
     def _row(self, cluster: str, name: str) -> int:
-        rows = self.rows.setdefault(cluster, {})
-        row = rows.get(name)
+        nodes = self._clusters.get(cluster)
+        if nodes is None:
+            nodes = self._clusters[cluster] = _Cluster()
+        row = nodes.find(name)
         if row is None:
             if self._free_rows:
                 row = self._free_rows.pop()
@@ -125,7 +177,7 @@ class NodeStore:
                 self.names.append("")
                 if self._hostnames is not None:
                     self._hostnames.append("")
-            rows[name] = row
+            nodes.add(name, row)
         return row
 
     def _grow(self, capacity: int) -> None:
@@ -254,7 +306,21 @@ class NodeStore:
         return Change(row, static_changed, values_changed)
 
     def find(self, cluster: str, name: str) -> int | None:
-        return self.rows.get(cluster, {}).get(name)
+        nodes = self._clusters.get(cluster)
+        if nodes is None:
+            return None
+        slot = nodes.slots.get(name)
+        return None if slot is None else nodes.row_of[slot]
+
+    def cluster_rows(self, cluster: str) -> IntArray:
+        """Rows of the cluster's nodes, in no particular order."""
+        nodes = self._clusters.get(cluster)
+        return EMPTY_INT if nodes is None else nodes.rows()
+
+    def node_names(self, cluster: str) -> list[str]:
+        """Names of the cluster's nodes, in the order they were added."""
+        nodes = self._clusters.get(cluster)
+        return [] if nodes is None else nodes.names()
 
     def add_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int = 0) -> None:
         free = self.free_of(row)
@@ -262,7 +328,8 @@ class NodeStore:
         self.values_version += 1
 
     def remove(self, cluster: str, name: str) -> int | None:
-        row = self.rows.get(cluster, {}).pop(name, None)
+        nodes = self._clusters.get(cluster)
+        row = None if nodes is None else nodes.pop(name)
         if row is None:
             return None
         static = self._writable_static()

@@ -112,3 +112,21 @@ def test_free_amounts_of_a_snapshot_survive_later_changes_and_folds(monkeypatch:
     assert len(second.nodes.patch_rows) == 1
     assert len(third.nodes.patch_rows) == 0
     assert not any(s.nodes.base_free.flags.writeable for s in (first, second, third, fourth))
+
+
+def test_nodes_are_found_by_cluster_and_name_through_removals() -> None:
+    b = builder_of(identifier("a").nodes(node("n1"), node("n2")), identifier("b").nodes(node("n1")))
+    b.remove_node("a", "n1")
+    b.set_requested("b", "n1", {"cpu": 1000})  # the same name in another cluster is still there
+    with pytest.raises(KeyError, match="unknown node a/n1"):
+        b.set_requested("a", "n1", {"cpu": 1000})
+    b.upsert_node("a", node("n1").build())
+    b.upsert_node("a", node("n3").build())
+    snap = b.snapshot()
+    assert sorted(snap.nodes.names[r] for r in snap.node_rows("a").tolist()) == ["n1", "n2", "n3"]
+    assert [snap.nodes.names[r] for r in snap.node_rows("b").tolist()] == ["n1"]
+    assert snap.capacity("b").free["cpu"] == 31000
+    b.remove_cluster("a")
+    snap = b.snapshot()
+    assert (snap.capacity("a").nodes, snap.capacity("b").nodes) == (0, 1)
+    assert [name for name in snap.nodes.names if name] == ["n1"]
