@@ -79,15 +79,6 @@ def spans(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths), seg
 
 
-def csr(groups: list[IntArray]) -> tuple[IntArray, IntArray]:
-    """CSR (`indptr`, `values`) of a list of arrays."""
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-    indptr = np.zeros(len(groups) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    values = np.concatenate(groups).astype(np.int64) if groups else EMPTY_INT
-    return indptr, values
-
-
 def group_sum(keys: IntArray, values: npt.NDArray[np.generic], size: int) -> IntArray:
     """Integer sums of `values` per key; exact while each sum stays below 2**53 (8 PiB of bytes)."""
     return np.bincount(keys, weights=values, minlength=size).astype(np.int64)
