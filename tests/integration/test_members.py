@@ -16,6 +16,7 @@ from computenet.quantity import parse_quantity
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import default_shape
+from support.regret import condition, dispatched, says_why_in_one_line
 from support.settings import add_h100_node
 from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S, STATUS_FOLLOW_S
 from support.wait import eventually
@@ -263,6 +264,79 @@ def test_member_outage_turns_ready_false_then_true(
         federation.start_apiserver(victim)
     eventually(lambda: _condition(_status(hub, victim.name), "Ready").get("status") == "True", timeout=MEMBER_DOWN_S)
     eventually(lambda: _matches_member(hub, victim, victim.name))
+
+
+def _gh200_task(name: str) -> dict[str, Any]:
+    """One GH200 GPU: only member-3 has that model."""
+    pod = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "main", "image": "busybox", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+    }
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resources": {
+                "cpu": "100m",
+                "memory": "64Mi",
+                "accelerators": {"vendor": "nvidia", "models": ["NVIDIA-GH200-480GB"]},
+            },
+            "template": {"spec": {"backoffLimit": 0, "template": {"spec": pod}}},
+        },
+    }
+
+
+def _task(hub: Cluster, name: str) -> dict[str, Any]:
+    task: dict[str, Any] = _get(hub, "computetask", name, "-n", "default")
+    return task
+
+
+def test_a_member_whose_pods_watch_fails_takes_no_work_until_it_resumes(
+    operator: devenv.OperatorProcess, federation: Federation, hub: Cluster
+) -> None:
+    """The member restarts refusing the operator its pods (403) while nodes and Jobs answer.
+
+    Its picture of pods is then what it was before the restart: placing on it would promise slots
+    that may be taken. The identifier is not Ready and a task only it could run waits, saying why;
+    once the pods watch is current again the task is dispatched.
+    """
+    victim = federation.members[-1]
+    assert victim.name == "member-3"
+    eventually(lambda: _condition(_status(hub, victim.name), "Ready").get("status") == "True")
+    nodes_only = [{"op": "replace", "path": "/rules/0/resources", "value": ["nodes"]}]
+    victim.kubectl("patch", "clusterrole", "computenet-member", "--type=json", "-p", json.dumps(nodes_only))
+    name = f"pods-watch-{uuid.uuid4().hex[:6]}"
+    try:
+        federation.stop_apiserver(victim)  # the established watches end; the new pods watch is refused
+        federation.start_apiserver(victim)
+        ready = eventually(
+            lambda: (
+                (c := _condition(_status(hub, victim.name), "Ready")).get("status") == "False"
+                and c.get("reason") in ("WatchFailing", "Unauthorized")
+                and "403" in c.get("message", "")
+                and c
+            ),
+            timeout=MEMBER_DOWN_S,
+        )
+        assert "pods" in ready["message"] or ready["reason"] == "Unauthorized", ready
+        devenv.apply(hub, _gh200_task(name))
+
+        def waits_saying_why() -> bool:
+            task = _task(hub, name)
+            assert not dispatched(task), task.get("status")
+            assert condition(task, "Placed").get("status") == "False", task.get("status")
+            assert says_why_in_one_line(task), task.get("status")
+            return True
+
+        eventually(waits_saying_why, timeout=STATE_S)
+    finally:
+        victim.kubectl("apply", "-f", str(devenv.REPO / "deploy" / "member-rbac.yaml"))
+    eventually(lambda: _condition(_status(hub, victim.name), "Ready").get("status") == "True", timeout=MEMBER_DOWN_S)
+    try:
+        eventually(lambda: dispatched(_task(hub, name)), timeout=MEMBER_DOWN_S)
+    finally:
+        hub.kubectl("delete", "computetask", name, "-n", "default", "--wait=false", "--ignore-not-found")
 
 
 def test_pool_aggregates_ready_members_and_flags_unknown_models(

@@ -230,6 +230,7 @@ class Reason(StrEnum):
     CANCELLED = "Cancelled"
     UNAUTHORIZED = "Unauthorized"
     SYNCING = "Syncing"
+    WATCH_FAILING = "WatchFailing"
     NO_SCHEDULABLE_NODES = "NoSchedulableNodes"
     SECRET_OUTSIDE_NAMESPACE = "SecretOutsideNamespace"
     RUNNING = "Running"

@@ -69,6 +69,9 @@ class MemberConnection:
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
         self._reflectors: list[Reflector[Any]] = []
+        self._resources: dict[str, Reflector[Any]] = {}
+        self._stale = ""
+        """`stale()` as last told to the health listeners."""
         self._probe_now = asyncio.Event()
         self._health_listeners: list[Callable[[], None]] = []
         if not watch:
@@ -89,6 +92,22 @@ class MemberConnection:
 
     syncing_message = "listing the member's nodes and pods"
     """What Ready=False says while the connection is not synced yet."""
+
+    def stale(self) -> str:
+        """Why the operator's picture of the member is not current, or "" when every watch is.
+
+        Once synced, a watch that fails (a dropped stream, the member's API server restarting, a
+        403 while its authorizer starts or after its RBAC changed) leaves its kind as it last was
+        while the others may be current again: the member answers, yet pods bound or finished since
+        are unseen. Placement must not promise slots from such a picture, so until the watch is
+        current again the identifier is not Ready (reason ``WatchFailing``) and tasks wait.
+        """
+        for resource, reflector in self._resources.items():
+            stats = reflector.stats
+            if stats.synced and not stats.current:
+                error = stats.last_error or "re-listing"
+                return f"the member's {resource} watch is not current ({error}): waiting for it to resume"
+        return ""
 
     @property
     def reflectors(self) -> list[Reflector[Any]]:
@@ -120,6 +139,7 @@ class MemberConnection:
             on_error=self._on_watch_error,
         )
         self._reflectors.append(reflector)
+        self._resources[name] = reflector
         if self._tasks:  # already running: start this one too
             self._tasks.append(asyncio.create_task(reflector.run(), name=reflector.name))
         return reflector
@@ -145,6 +165,7 @@ class MemberConnection:
         if reachable:
             h.last_heartbeat = now
         changed = (h.reachable, h.reason, h.message) != (reachable, reason, message)
+        changed |= self._note_currency()
         if h.since is None or h.reachable != reachable:
             # Since when the member has been (un)reachable: only a flip moves it. The message
             # changes with every failed probe ("does not answer for 17s"); the outage does not.
@@ -153,8 +174,17 @@ class MemberConnection:
                 h.failures += 1
         h.reachable, h.reason, h.message, h.unauthorized = reachable, reason, message, unauthorized
         if changed:
-            for listener in list(self._health_listeners):
-                listener()
+            self._tell_health()
+
+    def _tell_health(self) -> None:
+        for listener in list(self._health_listeners):
+            listener()
+
+    def _note_currency(self) -> bool:
+        """Whether `stale()` changed since it was last noted (a watch failed or became current)."""
+        stale = self.stale()
+        changed, self._stale = stale != self._stale, stale
+        return changed
 
     def _mark_reachable(self) -> None:
         self._set_health(True, Reason.REACHABLE, "the member's API server answers")
@@ -168,6 +198,8 @@ class MemberConnection:
                 "and the member's RBAC",
                 unauthorized=True,
             )
+        elif self._note_currency():
+            self._tell_health()
         self._probe_now.set()
 
     async def _probe(self) -> None:

@@ -172,6 +172,9 @@ class TrackedIdentifier:
             return reachable, Cond(ConditionType.READY, False, h.reason, h.message)
         if not conn.synced:
             return reachable, Cond(ConditionType.READY, False, Reason.SYNCING, conn.syncing_message)
+        stale = conn.stale()
+        if stale:
+            return reachable, Cond(ConditionType.READY, False, Reason.WATCH_FAILING, stale)
         if cap.nodes_schedulable == 0:
             msg = f"none of the {cap.nodes_total} selected nodes is Ready and schedulable"
             return reachable, Cond(ConditionType.READY, False, Reason.NO_SCHEDULABLE_NODES, msg)
@@ -189,6 +192,9 @@ class TrackedIdentifier:
             return False, conn.health.message
         if not conn.synced:
             return False, conn.syncing_message
+        stale = conn.stale()
+        if stale:
+            return False, stale
         return True, ""
 
     @property

@@ -30,6 +30,8 @@ YIELD_EVERY = 200
 """Events read from one watch before the other watches and tasks get a turn of the event loop."""
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 10.0
+STALE_AFTER_ERRORS = 2
+"""Failed attempts in a row after which the reflected picture is no longer current (see `ReflectorStats`)."""
 
 
 Lister = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -58,13 +60,23 @@ class WatchFailed(Exception):
 
 @dataclass
 class ReflectorStats:
-    """Counters the health logic and metrics read; never reset while the reflector lives."""
+    """Counters the health logic and metrics read; the counters are never reset while the reflector lives.
+
+    `synced` turns true with the first complete list and stays so. `current` says whether the sink
+    is what the member holds now: true after a list or once a watch has been accepted, false once
+    :data:`STALE_AFTER_ERRORS` attempts in a row have failed, until the next list or accepted watch.
+    One failure is not enough: a stream that broke off or fell silent is resumed within a fraction
+    of a second from the last version seen, missing nothing, and a member should not turn not
+    Ready for that. A stream the server ends on its own timeout is not an error at all.
+    """
 
     lists: int = 0
     watches: int = 0
     errors: int = 0
     events: int = 0
     synced: bool = False
+    current: bool = False
+    errors_in_row: int = 0
     last_error: str = ""
 
 
@@ -117,6 +129,9 @@ class Reflector(Generic[T]):
                 self._rv = None
             except Exception as e:  # whatever happens, keep reflecting: back off and resume
                 self.stats.errors += 1
+                self.stats.errors_in_row += 1
+                if self.stats.errors_in_row >= STALE_AFTER_ERRORS:
+                    self.stats.current = False
                 self.stats.last_error = _describe(e)
                 self._on_error(e)
                 delay = backoff * (1 + random.random() / 2)
@@ -143,7 +158,8 @@ class Reflector(Generic[T]):
                 break
         self._sink.replace(items)
         self.stats.lists += 1
-        self.stats.synced = True
+        self.stats.synced = self.stats.current = True
+        self.stats.errors_in_row = 0
         self._on_healthy()
 
     async def _watch(self) -> None:
@@ -162,6 +178,8 @@ class Reflector(Generic[T]):
         if resp.status >= 300:
             await _json_or_raise(resp)
         self.stats.watches += 1
+        self.stats.current = True
+        self.stats.errors_in_row = 0
         self._on_healthy()
         loop = asyncio.get_running_loop()
         try:
@@ -234,6 +252,8 @@ def _describe(e: BaseException) -> str:
         return str(e)
     if isinstance(e, TimeoutError):
         return "timed out"
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return "the stream broke off"
     if isinstance(e, aiohttp.ClientConnectorError):
         return f"cannot connect to {e.host}:{e.port}: {e.strerror or type(e.os_error).__name__}"
     return f"{type(e).__name__}: {e}"
