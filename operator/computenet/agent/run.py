@@ -259,7 +259,7 @@ class Agent:
                 if not self.conn.synced:
                     next_report = now + 0.5  # the first report as soon as the member's watches have listed
                 else:
-                    body = report_body(self.conn.state)
+                    body = report_body(self.conn.state, self.conn.stale())
                     if body != last and await self._try(
                         functools.partial(self.write_report, body), "report not written"
                     ):

@@ -123,6 +123,12 @@ class AgentReport(StatusModel):
     pods: list[ReportedPod] = Field(
         default_factory=list, max_length=MAX_REPORTED_PODS, description="Pods of dispatched work that hold resources."
     )
+    stale: str | None = Field(
+        None,
+        max_length=512,
+        description="Why the agent's picture of its cluster is not current (one of its watches fails), "
+        "absent while it is: meanwhile the hub places nothing on the agent's identifiers.",
+    )
 
 
 class ComputeAgentStatus(StatusModel):

@@ -95,12 +95,17 @@ class PullConnection(MemberConnection):
         self.lease: LeaseSeen | None = None
         self.last_report: dt.datetime | None = None
         self._summary = SummarySink(self.state)
+        self._reported_stale = ""
 
     syncing_message = "waiting for the agent's first report"
 
     @property
     def synced(self) -> bool:
         return self.last_report is not None and self.jobs.synced
+
+    def stale(self) -> str:
+        """What the agent's latest report says is not current in its picture of the member, or ""."""
+        return self._reported_stale and f"the agent reports: {self._reported_stale}"
 
     def start(self) -> None:
         """Nothing to start: the pull feed delivers reports, Leases and works."""
@@ -123,10 +128,13 @@ class PullConnection(MemberConnection):
         else:
             self._summary.update(report.nodes, report.requested, report.pods)
         self.last_report = report.report_time
+        self._reported_stale = report.stale
         beat = observe_report(self.lease, report.report_time, self._clock())
         if beat is not self.lease:
             self.lease = beat
             self.check_lease()
+        elif self._note_currency():
+            self._tell_health()
         return True
 
     # ---- health: the agent's Lease ----

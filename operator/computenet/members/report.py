@@ -48,6 +48,8 @@ class ReportFacts:
     """Pods of dispatched work, by ``task/<uid>/<attempt>/<node>/<n>``; they request nothing of their own."""
     requested: dict[str, Mapping[str, int]] = field(default_factory=dict)
     """Each node's summed requests (nodes whose pods hold nothing are left out); alike sums are one mapping."""
+    stale: str = ""
+    """Why the agent's picture is not current (see ``AgentReport.stale``); "" while it is."""
 
 
 V = TypeVar("V")
@@ -176,7 +178,7 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             unschedulable_since=p.unschedulable_since,
             unschedulable_message=p.unschedulable_message or "",
         )
-    return ReportFacts(report.report_time, nodes, pods, sums)
+    return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "")
 
 
 def _shape_of(node: NodeFacts, labels: Mapping[str, str], hostname_label: bool) -> dict[str, Any]:
@@ -195,8 +197,10 @@ def _pod_order(p: PodFacts) -> tuple[str, str, str, str]:
     return (p.task_uid or "", p.attempt or "", p.node or "", since)
 
 
-def report_body(state: MemberState) -> dict[str, Any]:
+def report_body(state: MemberState, stale: str = "") -> dict[str, Any]:
     """The report's content without its time (JSON): equal bodies mean nothing changed.
+
+    `stale` says why the picture is not current (`MemberConnection.stale`), "" while it is.
 
     Nodes alike in shape, own labels, requests, readiness and cordon share one entry; entries and
     the names in them are sorted, so the same state always gives the same body.
@@ -254,11 +258,14 @@ def report_body(state: MemberState) -> dict[str, Any]:
         )
         for p in sorted((p for p in state.pods.values() if p.task_uid), key=_pod_order)
     ]
-    return {
+    body: dict[str, Any] = {
         "shapes": shapes,
         "nodes": list(groups.values()),
         "pods": [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pods],
     }
+    if stale:
+        body["stale"] = stale[:512]
+    return body
 
 
 def build_report(body: Mapping[str, Any], now: dt.datetime, version: str) -> dict[str, Any]:

@@ -200,3 +200,23 @@ def test_shared_labels_read_as_the_node_s_own() -> None:
     assert "rack" in labels
     assert labels.get("missing") is None
     assert {**labels, "extra": "x"}["extra"] == "x"
+
+
+def test_a_stale_picture_travels_in_the_report_and_tells_the_hub_until_a_current_one() -> None:
+    agent = _state([node("n1").build()], [])
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]
+    told: list[str] = []
+    conn.on_health_change(lambda: told.append(conn.stale()))
+    why = "the member's pods watch is not current (HTTP 403: pods is forbidden): waiting for it to resume"
+    body = report_body(agent, why)
+    assert body != report_body(agent)  # a flip is news: the agent writes it
+    stale = report_facts({"status": {"report": build_report(body, NOW, "t")}})
+    assert stale is not None
+    conn.apply_report(stale)
+    assert conn.stale() == f"the agent reports: {why}"
+    assert told == [conn.stale()]
+    current = report_facts({"status": {"report": build_report(report_body(agent), NOW + dt.timedelta(seconds=5), "t")}})
+    assert current is not None
+    conn.apply_report(current)
+    assert conn.stale() == ""
+    assert told[-1] == ""
