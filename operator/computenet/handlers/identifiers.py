@@ -58,7 +58,12 @@ async def forget(name: str, memo: kopf.Memo, **_: Any) -> None:
     await _runtime(memo).identifiers.forget(name)
 
 
-@kopf.on.event(*KIND)
+def _deleted(type: str, **_: Any) -> bool:
+    """Only a deletion concerns `gone`: other events would run it (and log it) for nothing."""
+    return type == "DELETED"
+
+
+@kopf.on.event(*KIND, when=_deleted)
 async def gone(name: str, type: str, memo: kopf.Memo, **_: Any) -> None:
     """An identifier deleted: stop using it, and its tasks fail over (`IdentifierSet.removed`).
 
