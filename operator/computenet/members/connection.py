@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ class MemberConnection:
             label_selector=label_selector,
             field_selector=field_selector,
             on_healthy=self._mark_reachable,
-            on_error=self._on_watch_error,
+            on_error=functools.partial(self._on_watch_error, watch=name),
         )
         self._reflectors.append(reflector)
         self._resources[name] = reflector
@@ -189,13 +190,14 @@ class MemberConnection:
     def _mark_reachable(self) -> None:
         self._set_health(True, Reason.REACHABLE, "the member's API server answers")
 
-    def _on_watch_error(self, error: BaseException) -> None:
+    def _on_watch_error(self, error: BaseException, watch: str = "") -> None:
         if isinstance(error, WatchFailed) and error.status in (401, 403):
+            what = f" for its {watch} watch" if watch else ""
             self._set_health(
                 False,
                 Reason.UNAUTHORIZED,
-                f"the member refused our credentials (HTTP {error.status}); check the kubeconfig Secret "
-                "and the member's RBAC",
+                f"the member refused our credentials{what} (HTTP {error.status}); check the kubeconfig "
+                "Secret and the member's RBAC",
                 unauthorized=True,
             )
         elif self._note_currency():

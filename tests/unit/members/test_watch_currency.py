@@ -147,6 +147,7 @@ async def test_a_failing_watch_makes_the_member_stale_until_it_resumes(member: M
 
             await eventually_async(pods_stale)
             assert "HTTP 403" in conn.stale()
+            assert "refused our credentials for its pods watch" in conn.health.message
             assert not item.usable()[0]
             assert any("pods watch" in t for t in told)  # the status writer hears of it
 
