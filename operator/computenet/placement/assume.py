@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement.decision import Decision, NodeSlot
-from computenet.placement.overlay import Overlay, empty_overlay
+from computenet.placement.overlay import Overlay, empty_overlay, same_layout
 from computenet.placement.resources import Usage
 from computenet.placement.snapshot import Snapshot
 
@@ -134,6 +134,9 @@ class Assumptions:
         cached = self._cache
         if cached is not None and cached[0] is snapshot:
             built = _merge(snapshot, cached[1], self._log) if self._log else cached[1]
+        elif cached is not None and same_layout(cached[0], snapshot):  # a snapshot after pods changed
+            carried = cached[1].on(snapshot)
+            built = _merge(snapshot, carried, self._log) if self._log else carried
         else:
             built = _merge(snapshot, empty_overlay(len(snapshot)), list(self._held.items()))
         self._log.clear()

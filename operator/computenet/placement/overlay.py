@@ -90,6 +90,19 @@ class Overlay:
         recomputed[touched] = True
         return replace(self, summaries_after=self.summaries_after.replaced(touched, fresh), recomputed=recomputed)
 
+    def on(self, snapshot: Snapshot) -> Overlay:
+        """The same usage on `snapshot`, a later snapshot of the same nodes, entries and identifiers.
+
+        Only free amounts differ between the two (see `same_layout`), so the rows and identifiers
+        keep their usage as they are and only the summaries of the entries under assumptions are
+        recomputed on `snapshot`'s free amounts: no row is resolved again.
+        """
+        bare = replace(
+            self, summaries_after=empty_levels(sm.WIDTH, drop_zeros=False), recomputed=np.zeros(0, dtype=bool)
+        )
+        rows = self.rows
+        return bare.summarized(snapshot, rows) if len(rows) else bare
+
     def summaries(self, base: IntArray, entries: IntArray) -> IntArray:
         """`base[entries]` (the snapshot's summaries), with those of entries under assumptions replaced."""
         out: IntArray = base[entries]
@@ -117,4 +130,20 @@ def empty_overlay(identifiers: int) -> Overlay:
         np.zeros((identifiers, 3), dtype=np.int64),
         empty_levels(sm.WIDTH, drop_zeros=False),
         np.zeros(0, dtype=bool),
+    )
+
+
+def same_layout(a: Snapshot, b: Snapshot) -> bool:
+    """Whether two snapshots differ in free amounts only: same node columns, entries and identifiers.
+
+    The builder shares these arrays between snapshots when only pods' requests changed, so identity
+    is the test; an overlay built on one then holds on the other as is (`Overlay.on`).
+    """
+    return (
+        a.nodes.names is b.nodes.names
+        and a.nodes.cluster is b.nodes.cluster
+        and a.entries.rows is b.entries.rows
+        and a.entries.indptr is b.entries.indptr
+        and a.index is b.index
+        and a.vocabulary is b.vocabulary
     )

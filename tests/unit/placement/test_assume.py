@@ -269,3 +269,39 @@ def test_a_gang_may_share_a_node_with_an_unconfirmed_placement_when_the_node_hol
     held.assume(place(snapshot, task("single").gpus(1, H100).build(), assumptions=held), now=0.0)
     gang = place(snapshot, task("gang").gpus(2, H100).replicas(3).build(), assumptions=held)
     assert gang.chosen is not None  # n1 keeps room for all three replicas beside the single task
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_overlay_carried_to_a_snapshot_after_pod_changes_equals_one_built_afresh(seed: int) -> None:
+    """Between snapshots that differ in free amounts only, the overlay is carried, not rebuilt (`Overlay.on`)."""
+    rng = np.random.default_rng(seed)
+    nodes = {c: [node(f"{c}-n{i}").gpus(8, H100) for i in range(6)] for c in ("a", "b", "c")}
+    b = builder_of(*(identifier(c, cluster=c) for c in nodes), clusters=nodes)
+    carried = Assumptions()
+    last = b.snapshot()
+    for step in range(12):
+        for _ in range(3):  # pods come and go: free amounts change, nothing else
+            cluster = str(rng.choice(list(nodes)))
+            name = f"{cluster}-n{int(rng.integers(6))}"
+            b.set_requested(
+                cluster, name, {"cpu": int(rng.integers(0, 4000)), "nvidia.com/gpu": int(rng.integers(0, 4))}
+            )
+        snapshot = b.snapshot()
+        assert snapshot.nodes.names is last.nodes.names  # the layout is shared: the carried path is taken
+        demand = task(f"t{step}").gpus(int(rng.choice([1, 2, 4])), H100).build()
+        decision = place(snapshot, demand, assumptions=carried)
+        carried.assume(decision, now=0.0)
+        if step % 4 == 3:
+            carried.confirm(f"t{step - 2}")
+        fresh = Assumptions()
+        for held in carried:
+            fresh._items[held.task_uid] = held
+            fresh._count(held, +1)
+        mine, theirs = carried.overlay(snapshot), fresh.overlay(snapshot)
+        assert np.array_equal(mine.rows, theirs.rows)
+        assert np.array_equal(mine.held, theirs.held)
+        assert np.array_equal(mine.ident_usage, theirs.ident_usage)
+        entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
+        summary = snapshot.entries.summary
+        assert np.array_equal(mine.summaries(summary, entries), theirs.summaries(summary, entries))
+        last = snapshot
