@@ -106,8 +106,7 @@ class MemberConnection:
         for resource, reflector in self._resources.items():
             stats = reflector.stats
             if stats.synced and not stats.current:
-                error = stats.last_error or "re-listing"
-                return f"the member's {resource} watch is not current ({error}): waiting for it to resume"
+                return f"the member's {resource} watch is not current ({stats.last_error}): waiting for it to resume"
         return ""
 
     @property

@@ -209,6 +209,17 @@ class Snapshot:
         order = np.argsort(e.rows, kind="stable")
         return e.rows[order], owner[order]
 
+    def share_row_index(self, last: Snapshot) -> None:
+        """Take `last`'s row-to-entry index, if it built one and both snapshots' entries share their rows.
+
+        The index inverts the entries' CSR over every node (0.7 ms at 100,000 nodes); a snapshot after
+        a change of requests only would otherwise build it again for its first decision under
+        assumptions.
+        """
+        built = last.__dict__.get("_row_entries")
+        if built is not None and self.entries.rows is last.entries.rows and self.entries.indptr is last.entries.indptr:
+            self.__dict__["_row_entries"] = built
+
     def entries_of_rows(self, rows: IntArray) -> IntArray:
         """Sorted, unique entries holding any of the node `rows` (a node may sit in several partitions)."""
         by_row, owner = self._row_entries
