@@ -22,7 +22,19 @@ from typing import Any
 
 from computenet.api.constants import ConditionType, Reason
 
-__all__ = ["Create", "Delete", "JobView", "MarkGone", "Mirror", "WorkView", "job_view", "plan", "work_view"]
+__all__ = [
+    "WARNING",
+    "Create",
+    "Delete",
+    "JobView",
+    "MarkGone",
+    "Mirror",
+    "WorkView",
+    "job_view",
+    "plan",
+    "podless",
+    "work_view",
+]
 
 
 @dataclass(frozen=True)
@@ -122,11 +134,21 @@ def work_view(obj: Mapping[str, Any]) -> WorkView:
     )
 
 
+WARNING = "warning"  # MemberJob.warning (api/work.py)
+"""The key of ``status.job`` where the agent puts the member's newest Warning event about a Job that
+has no pod (a quota refusing them, say): the hub ends such an attempt with these words."""
+
+
 def _same(mirrored: Mapping[str, Any] | None, job: Mapping[str, Any]) -> bool:
     if mirrored is None:
         return False
-    keys = set(job) | set(mirrored)
+    keys = (set(job) | set(mirrored)) - {WARNING}
     return all(mirrored.get(k) == job.get(k) for k in keys)
+
+
+def podless(job: JobView) -> bool:
+    """Whether the job controller has made no pod of the Job yet (``active + succeeded + failed == 0``)."""
+    return not any((job.mirror.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
 
 
 def plan(works: Mapping[str, WorkView], jobs: Mapping[str, JobView], synced: bool) -> list[Action]:

@@ -24,7 +24,19 @@ from kubernetes.aio.client import ApiClient, BatchV1Api, CoordinationV1Api, Cust
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet import __version__
-from computenet.agent.plan import Create, Delete, JobView, MarkGone, Mirror, WorkView, job_view, plan, work_view
+from computenet.agent.plan import (
+    WARNING,
+    Create,
+    Delete,
+    JobView,
+    MarkGone,
+    Mirror,
+    WorkView,
+    job_view,
+    plan,
+    podless,
+    work_view,
+)
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
 from computenet.conditions import Cond, merge
 from computenet.dispatch.remote import MemberAnswer, RemoteJobs
@@ -38,6 +50,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _MERGE = "application/merge-patch+json"
+
+
+WARNINGS_AFTER_S = 20.0
+"""A Job without a pod for this long has its member's Warning events read (the job controller
+creates pods within a second, so by then a refusal has been recorded)."""
+WARNINGS_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +146,8 @@ class Agent:
         )
         self.reports_written = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._podless_since: dict[str, float] = {}
+        self._warned_at: dict[str, float] = {}
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -176,6 +196,31 @@ class Agent:
                 await self._confirm_gone(action.work)
             elif isinstance(action, Delete):
                 await self._delete(action.namespace, action.name)
+        await self._report_refusals()
+
+    async def _report_refusals(self) -> None:
+        """Put the member's words on each work whose Job has had no pod for a while.
+
+        The hub's bound on a start then quotes them; they are read again at most every ``WARNINGS_EVERY_S``.
+        """
+        now = asyncio.get_running_loop().time()
+        waiting: dict[str, float] = {}
+        for work in self.works.items.values():
+            job = self.jobs.items.get(work.job_key)
+            if job is None or work.job is None or work.deleting or not podless(job):
+                continue
+            first = waiting[work.job_key] = self._podless_since.get(work.job_key, now)
+            last = self._warned_at.get(work.job_key)
+            if now - first < WARNINGS_AFTER_S or (last is not None and now - last < WARNINGS_EVERY_S):
+                continue
+            self._warned_at[work.job_key] = now
+            words = await self._remote.warnings(job.namespace, job.name, str(job.mirror.get("uid") or ""))
+            if words and words != work.job.get(WARNING):
+                reason = work.applied_reason or Reason.CREATED
+                cond = Cond(ConditionType.APPLIED, True, reason, _applied(reason))
+                await self._write_work(work, cond, {**job.mirror, WARNING: words[:2048]})
+        self._podless_since = waiting
+        self._warned_at = {k: v for k, v in self._warned_at.items() if k in waiting}
 
     async def _create(self, work: WorkView) -> None:
         manifest = dict(work.manifest)

@@ -107,6 +107,11 @@ class ReportedPod(StatusModel):
         None, description="When the member's scheduler last found no node for it (PodScheduled=False)."
     )
     unschedulable_message: str | None = Field(None, max_length=1024, description="The scheduler's message.")
+    waiting: str | None = Field(
+        None,
+        max_length=1024,
+        description="Why a container cannot start (``main: CreateContainerConfigError: ...``), if one cannot.",
+    )
 
 
 class AgentReport(StatusModel):

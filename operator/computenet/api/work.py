@@ -58,6 +58,11 @@ class MemberJob(StatusModel):
     start_time: Timestamp | None = Field(None, description="When the job controller started the Job.")
     completion_time: Timestamp | None = Field(None, description="When the Job completed.")
     conditions: list[JobCondition] | None = Field(None, max_length=16, description="The Job's conditions.")
+    warning: str | None = Field(
+        None,
+        max_length=2048,
+        description="The member's newest Warning event about a Job that has no pod (a quota refusing its pods).",
+    )
 
 
 class ComputeWorkStatus(StatusModel):

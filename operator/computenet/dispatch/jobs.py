@@ -25,6 +25,8 @@ class JobFacts:
     deleting: bool
     origin: str
     """`<namespace>/<name>` of the ComputeTask on the hub, from the origin annotation."""
+    has_pods: bool = False
+    """Whether the job controller has made any pod of it (``active + succeeded + failed > 0``)."""
 
     @property
     def namespace_on_hub(self) -> str:
@@ -78,4 +80,5 @@ def job_facts(obj: Mapping[str, Any]) -> JobFacts | None:
         message=message,
         deleting=bool(meta.get("deletionTimestamp")),
         origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
+        has_pods=any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed")),
     )

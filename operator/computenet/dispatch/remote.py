@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,20 +26,41 @@ _TIMEOUT_S = 15
 
 
 class MemberAnswer(Exception):
-    """A member call did not succeed: ``status`` is the HTTP status, or None when no answer came."""
+    """A member call did not succeed: ``status`` is the HTTP status, or None when no answer came.
 
-    def __init__(self, status: int | None, message: str) -> None:
+    ``denied`` marks a 403 that an admission step gave (a policy, a webhook, a quota rule the object
+    can never meet): unlike a 403 of authorization, fixing the member's RBAC cannot change it.
+    """
+
+    def __init__(self, status: int | None, message: str, denied: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.denied = denied
 
     @property
     def reason(self) -> Reason:
-        return answer_reason(self.status)
+        return Reason.ADMISSION_DENIED if self.denied else answer_reason(self.status)
 
     @property
     def retryable(self) -> bool:
-        return retryable(self.status)
+        return not self.denied and retryable(self.status)
+
+
+class NamespaceProblem(MemberAnswer):
+    """The identifier's target namespace could not be read or created: the member's setup, not the task's.
+
+    Retryable whatever the answer: a member administrator creates the namespace, or grants the
+    operator's identity ``create`` on namespaces (deploy/member-rbac.yaml).
+    """
+
+    def __init__(self, namespace: str, what: str, answer: MemberAnswer) -> None:
+        super().__init__(answer.status, f"target namespace {namespace} {what}: {answer.message}")
+        self.namespace = namespace
+
+    @property
+    def retryable(self) -> bool:
+        return True
 
 
 def answer_reason(status: int | None) -> Reason:
@@ -69,25 +91,79 @@ def retryable(status: int | None) -> bool:
     return status is None or status >= 500 or status in (401, 403, 404, 408, 429)
 
 
-def _message(status: int | None, body: Any, fallback: str) -> str:
-    text = ""
+_AUTHORIZATION = re.compile(r'User ".*" cannot \S+ (resource|path) ')
+"""The authorizer's refusal (``forbiddenMessage``, k8s.io/apiserver v0.36.3
+pkg/endpoints/handlers/responsewriters/errors.go): ``User "u" cannot create resource "jobs" ...``."""
+_PASSING_DENIALS = (
+    "because it is being terminated",  # NamespaceLifecycle (apiserver pkg/admission/plugin/namespace/lifecycle)
+    "exceeded quota:",  # ResourceQuota over its limit (kubernetes pkg/.../resourcequota/controller.go)
+)
+"""Admission refusals that pass by themselves: the namespace is gone soon and made again, quota frees."""
+
+
+def _status_body(body: Any) -> Mapping[str, Any] | None:
     if isinstance(body, (str, bytes)):
         try:
             body = json.loads(body or "{}")
         except ValueError:
-            text = str(body)
-    if isinstance(body, Mapping):
-        text = str(body.get("message") or "")
+            return None
+    return body if isinstance(body, Mapping) else None
+
+
+def admission_denied(status: int | None, body: Any) -> bool:
+    """Whether a member's answer is a 403 that an admission step gave for good (pure).
+
+    The API server answers 403 both when authorization refuses the caller and when admission
+    (a ValidatingAdmissionPolicy with reason Forbidden, a webhook, a plugin) refuses the object:
+    ``apierrors.NewForbidden`` (k8s.io/apimachinery v0.36.3 pkg/api/errors/errors.go) words the
+    second as ``<resource> "<name>" is forbidden: <why>``. Only the authorizer writes
+    ``User "..." cannot ...``: that one, a terminating namespace (cause ``NamespaceTerminating``)
+    and exceeded quota are retryable; every other 403 is the object's own and never passes.
+    """
+    if status != 403:
+        return False
+    parsed = _status_body(body)
+    if parsed is None:
+        return False
+    message = str(parsed.get("message") or "")
+    causes = (parsed.get("details") or {}).get("causes") or ()
+    if any(isinstance(c, Mapping) and c.get("reason") == "NamespaceTerminating" for c in causes):
+        return False
+    if _AUTHORIZATION.search(message) or any(p in message for p in _PASSING_DENIALS):
+        return False
+    return bool(message)
+
+
+def _message(status: int | None, body: Any, fallback: str) -> str:
+    parsed = _status_body(body)
+    text = str(parsed.get("message") or "") if parsed is not None else str(body or "")
     text = text or fallback
     return f"HTTP {status}: {text}" if status is not None else text
 
 
+def _answer(status: int | None, body: Any, fallback: str) -> MemberAnswer:
+    return MemberAnswer(status, _message(status, body, fallback), admission_denied(status, body))
+
+
 def _translate(e: ApiException) -> MemberAnswer:
-    return MemberAnswer(e.status, _message(e.status, e.body, str(e.reason)))
+    return _answer(e.status, e.body, str(e.reason))
 
 
 def _unreachable(e: BaseException) -> MemberAnswer:
     return MemberAnswer(None, f"no answer ({type(e).__name__}: {e})".rstrip(": )") + ")")
+
+
+def newest_warning(events: Any) -> str:
+    """``<reason>: <message>`` of the newest Warning among core/v1 Event objects (pure); "" if none."""
+
+    def when(e: Mapping[str, Any]) -> str:
+        return str(e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp") or "")
+
+    warnings = [e for e in events if isinstance(e, Mapping) and e.get("type", "Warning") == "Warning"]
+    if not warnings:
+        return ""
+    newest = max(warnings, key=when)
+    return f"{newest.get('reason', 'Warning')}: {newest.get('message', '')}".rstrip(": ")
 
 
 class RemoteJobs:
@@ -106,14 +182,14 @@ class RemoteJobs:
             await self._core.read_namespace(name, _request_timeout=_TIMEOUT_S)
         except ApiException as e:
             if e.status != 404:
-                raise _translate(e) from None
+                raise NamespaceProblem(name, "could not be read", _translate(e)) from None
             try:
                 await self._core.create_namespace(
                     V1Namespace(metadata=V1ObjectMeta(name=name)), _request_timeout=_TIMEOUT_S
                 )
             except ApiException as e2:
                 if e2.status != 409:
-                    raise _translate(e2) from None
+                    raise NamespaceProblem(name, "does not exist and could not be created", _translate(e2)) from None
             except _TRANSIENT as e2:
                 raise _unreachable(e2) from None
         except _TRANSIENT as e:
@@ -150,7 +226,7 @@ class RemoteJobs:
             return await self._adopt(namespace, name, meta["labels"][TASK_UID_LABEL]), True
         if status == 404:  # the namespace vanished under us
             self._namespaces.discard(namespace)
-        raise MemberAnswer(status, _message(status, body, f"HTTP {status}"))
+        raise _answer(status, body, f"HTTP {status}")
 
     async def _adopt(self, namespace: str, name: str, task_uid: str) -> str:
         body = await self.read(namespace, name)
@@ -175,9 +251,30 @@ class RemoteJobs:
         if status == 404:
             return None
         if status >= 300:
-            raise MemberAnswer(status, _message(status, raw, f"HTTP {status}"))
+            raise _answer(status, raw, f"HTTP {status}")
         body: dict[str, Any] = json.loads(raw)
         return body
+
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        """The newest Warning event the member recorded about the Job, as ``<reason>: <message>``.
+
+        ``FailedCreate: Error creating: pods "x" is forbidden: ...``; "" when there is none, None when
+        the member's events cannot be read (no answer, or its RBAC lacks ``list events``).
+        """
+        try:
+            listed = await self._core.list_namespaced_event_without_preload_content(
+                namespace,
+                field_selector=f"involvedObject.uid={uid},type=Warning" if uid else f"involvedObject.name={name}",
+                _request_timeout=_TIMEOUT_S,
+            )
+            raw = await listed.read()
+            status = listed.status
+            listed.release()
+        except _TRANSIENT:
+            return None
+        if status >= 300:
+            return None
+        return newest_warning(json.loads(raw or b"{}").get("items") or ())
 
     async def delete(self, namespace: str, name: str) -> bool:
         """Delete a Job and, in the background, its pods; False if it was already gone."""

@@ -46,6 +46,9 @@ class PodFacts:
     unschedulable_since: dt.datetime | None = None
     """When the member's scheduler last found no node for this (unbound) pod, per its PodScheduled condition."""
     unschedulable_message: str = ""
+    waiting: str = ""
+    """Why a container of this pod cannot start, as the kubelet says (``main: CreateContainerConfigError:
+    configmap "x" not found``); empty while it starts normally (see :func:`waiting_problem`)."""
 
 
 def resource_amounts(raw: Mapping[str, Any] | None) -> dict[str, int]:
@@ -116,7 +119,45 @@ def pod_facts(obj: Mapping[str, Any]) -> PodFacts | None:
         attempt=labels.get(ATTEMPT_LABEL),
         unschedulable_since=since,
         unschedulable_message=message,
+        waiting=waiting_problem(_mapping(status)),
     )
+
+
+STARTUP_FAILURES = frozenset(
+    {
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "RunContainerError",
+        "PreStartHookError",
+    }
+)
+"""Waiting reasons of a container that is not starting normally (``ContainerCreating`` and
+``PodInitializing`` are the normal ones). The kubelet's words: k8s.io/kubernetes v1.36.3
+pkg/kubelet/container/sync_result.go (``ErrCreateContainerConfig``, ``ErrCreateContainer``,
+``ErrRunContainer``, ``ErrPreStartHook``) and pkg/kubelet/images/types.go (``ErrImagePull``,
+``ImagePullBackOff``, ``ErrImageNeverPull``, ``ErrInvalidImageName``)."""
+
+
+def waiting_problem(status: Mapping[str, Any]) -> str:
+    """Why a container of the pod is not starting: ``<container>: <reason>: <message>``, or "".
+
+    The first container (init containers first) waiting for a reason in :data:`STARTUP_FAILURES`.
+    """
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(key) or ():
+            if not isinstance(cs, Mapping):
+                continue
+            waiting = _mapping(_mapping(cs.get("state")).get("waiting"))
+            reason = str(waiting.get("reason") or "")
+            if reason in STARTUP_FAILURES:
+                text = f"{cs.get('name', '?')}: {reason}"
+                message = str(waiting.get("message") or "")
+                return f"{text}: {message[:512]}" if message else text
+    return ""
 
 
 def _unschedulable(status: Mapping[str, Any]) -> tuple[dt.datetime | None, str]:

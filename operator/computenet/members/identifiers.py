@@ -30,6 +30,10 @@ from computenet.quantity import format_bytes, format_cpu
 from computenet.signal import Signal
 
 
+def _drain_holder(name: str) -> str:
+    return f"drain:{name}"
+
+
 def selector_of(spec: ComputeIdentifierSpec) -> Selector:
     sel = spec.connection.node_selector
     if sel is None:
@@ -272,6 +276,8 @@ class IdentifierSet:
         self._configure_locks: dict[str, asyncio.Lock] = {}
         self.removed: dict[str, dt.datetime] = {}
         """Identifiers deleted while the operator ran, and when: their tasks fail over."""
+        self.draining: dict[str, MemberConnection] = {}
+        """Deleted identifiers whose member connection is kept until their tasks are drained."""
         secrets.subscribe(self._on_secret_change)
         self._pending: set[asyncio.Task[TrackedIdentifier]] = set()
 
@@ -289,6 +295,7 @@ class IdentifierSet:
         async with lock:
             item = self.track(name)
             self.removed.pop(name, None)
+            await self.drained(name)  # created again: its tasks are followed as before
             item.spec, item.labels, item.generation = spec, dict(labels), generation
             item.selector = selector_of(spec)
             agent = spec.connection.agent
@@ -334,14 +341,28 @@ class IdentifierSet:
             return item
 
     async def forget(self, name: str) -> None:
-        """Stop tracking an identifier that is deleted (or being deleted); saying so twice is harmless."""
+        """Stop tracking an identifier that is deleted (or being deleted); saying so twice is harmless.
+
+        Its connection is kept (:attr:`draining`) until :meth:`drained`: removing an identifier of
+        a member that still answers is a drain, so its tasks' workloads are removed there before
+        they are placed again (a member that cannot be reached follows the lost-member path).
+        """
         if name in self.items or name not in self.removed:
             self.removed[name] = dt.datetime.now(dt.UTC)
         item = self.items.pop(name, None)
         if item is not None:
+            if item.connection is not None and name not in self.draining:
+                held = await self.registry.retain(_drain_holder(name), name)
+                if held is not None:
+                    self.draining[name] = held
             item.attach(None)
         await self.registry.release(name)
         self.changed.fire()
+
+    async def drained(self, name: str) -> None:
+        """Nothing runs on the deleted identifier `name` any more: let its connection go."""
+        if self.draining.pop(name, None) is not None:
+            await self.registry.release(_drain_holder(name))
 
     def _on_secret_change(self, secret: str | None) -> None:
         for item in list(self.items.values()):

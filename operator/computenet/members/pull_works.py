@@ -171,6 +171,12 @@ class WorkClient:
         work = await self._get(name)
         return member_job(work) if work is not None else None
 
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        """The member's newest Warning about the Job, as the agent put it on the work ("" if none)."""
+        work = await self._get(name)
+        job = ((work or {}).get("status") or {}).get("job") or {}
+        return str(job.get("warning") or "")  # MemberJob.warning (api/work.py), written by the agent
+
     async def delete(self, namespace: str, name: str) -> bool:
         """Delete the attempt's work (the agent then deletes the Job); False if it was already gone."""
         try:

@@ -88,6 +88,23 @@ class MemberRegistry:
                 await self._drop(holder, previous)
             return entry.connection
 
+    async def retain(self, holder: str, like: str) -> MemberConnection | None:
+        """Let `holder` hold the connection `like` holds (None, and nothing held, if `like` holds none).
+
+        A deleted identifier's connection is retained this way while its tasks are drained.
+        """
+        async with self._lock:
+            key = self._held_by.get(like)
+            if key is None:
+                return None
+            previous = self._held_by.get(holder)
+            entry = self._entries[key]
+            entry.holders.add(holder)
+            self._held_by[holder] = key
+            if previous is not None and previous != key:
+                await self._drop(holder, previous)
+            return entry.connection
+
     async def release(self, holder: str) -> None:
         async with self._lock:
             key = self._held_by.pop(holder, None)

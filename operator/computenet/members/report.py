@@ -177,6 +177,7 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             attempt=p.attempt,
             unschedulable_since=p.unschedulable_since,
             unschedulable_message=p.unschedulable_message or "",
+            waiting=p.waiting or "",
         )
     return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "")
 
@@ -254,6 +255,7 @@ def report_body(state: MemberState, stale: str = "") -> dict[str, Any]:
                 "node": p.node,
                 "unschedulableSince": p.unschedulable_since,
                 "unschedulableMessage": p.unschedulable_message or None,
+                "waiting": p.waiting[:1024] or None,
             }
         )
         for p in sorted((p for p in state.pods.values() if p.task_uid), key=_pod_order)

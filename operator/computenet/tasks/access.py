@@ -18,6 +18,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.pull import PullConnection
 from computenet.members.pull_works import WorkClient
+from computenet.tasks.lifecycle.startup import StartView
 
 
 def jobs_store(conn: MemberConnection) -> JobStore | None:
@@ -91,6 +92,21 @@ class MemberAccess:
                 waited = (now - since).total_seconds()
                 return f"a pod found no node for {waited:.0f}s: {pod.unschedulable_message}"
         return None
+
+    def start_view(self, identifier: str, job: JobFacts, created: dt.datetime) -> StartView | None:
+        """What the member shows of the start of `job`, the current attempt's.
+
+        None while the member's picture is not current (a watch failing, an agent's report stale):
+        no verdict is given on such a picture.
+        """
+        conn = self.connection_of(identifier)
+        if conn is None or conn.stale() or not conn.health.reachable:
+            return None
+        if not job.has_pods:
+            return StartView(created, ())
+        attempt = str(job.attempt)
+        pods = [p.waiting for p in conn.state.pods_of_task(job.task_uid) if p.attempt == attempt]
+        return StartView(created, pods or ("",))
 
     def pricing_of(self, identifier: str) -> Pricing | None:
         item = self.identifiers.items.get(identifier)

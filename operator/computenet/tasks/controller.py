@@ -52,7 +52,7 @@ class TaskController:
         self.executor = Executor(book, view.assumptions, metrics, clock)
         self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn)
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
-        self.failover = Failover(book, identifiers, self.access, self.handle, clock)
+        self.failover = Failover(book, identifiers, self.access, self.handle, self.spawn, clock)
         self.scheduler = Scheduler(
             book, identifiers, view, metrics, pool_of, self.executor, clock, before_pass=self._check_dispatched
         )

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from computenet.api.constants import ConditionStatus, ConditionType, Phase
 from computenet.api.task import RemoteRef
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
@@ -31,8 +32,11 @@ from computenet.tasks.lifecycle import (
     JobRef,
     JobRunning,
     PodsUnschedulable,
+    StartFailed,
+    condition,
     is_stale,
 )
+from computenet.tasks.lifecycle.startup import startup_stall
 from computenet.tasks.metering import NOTHING, meter_attempt
 from computenet.tasks.record import TaskRecord
 
@@ -113,14 +117,57 @@ class Follower:
             if record.phase not in ACTIVE or remote is None or record.dispatching:
                 continue
             own = label_value(remote.identifier)
-            if not any(
-                job.identifier == own and job.attempt == record.attempt for _, job in self.access.jobs_of(record.uid)
-            ):
+            current = next(
+                (
+                    (conn, job)
+                    for conn, job in self.access.jobs_of(record.uid)
+                    if job.identifier == own and job.attempt == record.attempt
+                ),
+                None,
+            )
+            if current is None:
                 self._check_gone(record)
                 continue
             stuck = self.access.unschedulable(remote.identifier, record.uid, record.attempt, now, UNSCHEDULABLE_GRACE_S)
             if stuck is not None:
                 self.deliver(record, PodsUnschedulable(remote.identifier, record.attempt, stuck))
+            elif record.phase == Phase.DISPATCHING:
+                self._check_start(record, remote.identifier, *current, now)
+
+    # ---- pods that never start ----
+
+    def _check_start(
+        self, record: TaskRecord, identifier: str, conn: MemberConnection, job: JobFacts, now: dt.datetime
+    ) -> None:
+        dispatched = condition(record.status, ConditionType.DISPATCHED)
+        if dispatched is None or dispatched.status != ConditionStatus.TRUE or dispatched.last_transition_time is None:
+            return
+        view = self.access.start_view(identifier, job, dispatched.last_transition_time)
+        stall = startup_stall(view, now) if view is not None else None
+        if stall is None or record.uid in self._confirming:
+            return
+        if not stall.no_pods:
+            self.deliver(record, StartFailed(identifier, record.attempt, stall.message))
+            return
+        self._confirming.add(record.uid)
+        self.spawn(self._start_failed(record, conn, job, identifier, stall.message), f"not started {record.key}")
+
+    async def _start_failed(
+        self, record: TaskRecord, conn: MemberConnection, job: JobFacts, identifier: str, message: str
+    ) -> None:
+        """End an attempt whose pods were never created, with the member's own words when it has them."""
+        try:
+            words = await self.access.remote(conn).warnings(job.namespace, job.name, job.uid)
+        except MemberAnswer as e:
+            words = None
+            logger.info("%s: events of %s/%s not read: %s", record.key, job.namespace, job.name, e)
+        finally:
+            self._confirming.discard(record.uid)
+        if words:
+            message = f"{message}: {words}"
+        elif words is None:
+            message = f"{message} (the member's events about it could not be read)"
+        self.deliver(record, StartFailed(identifier, job.attempt, message))
 
     # ---- stale attempts ----
 

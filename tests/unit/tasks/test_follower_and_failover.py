@@ -7,13 +7,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import Pricing
 from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.remote import MemberAnswer
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import Health
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
+from computenet.tasks.lifecycle.startup import NO_POD_GRACE_S, PULL_GRACE_S, StartView
 from computenet.tasks.record import TaskRecord
 from tasks.builders import IDENTIFIER, REMOTE, identifier_spec, record
 
@@ -41,13 +45,22 @@ def job(attempt: int = 1, phase: str = "Running", identifier: str = IDENTIFIER, 
 
 
 class Remote:
-    def __init__(self, existing: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, existing: dict[str, Any] | None = None, words: str | None = "", refuse: MemberAnswer | None = None
+    ) -> None:
         self.existing = existing
+        self.words = words
+        self.refuse = refuse
         self.deleted: list[str] = []
 
     async def delete(self, namespace: str, name: str) -> bool:
+        if self.refuse is not None:
+            raise self.refuse
         self.deleted.append(name)
         return True
+
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        return self.words
 
     async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.existing
@@ -80,6 +93,13 @@ class Access:
         return Pricing(currency="USD", per_cpu_core_hour=3.6)
 
     stuck: str | None = None
+    pods: tuple[str, ...] | None = None
+    """The current attempt's pods' waiting problems (None: the member's picture is not current)."""
+
+    def start_view(self, identifier: str, job: JobFacts, created: dt.datetime) -> StartView | None:
+        if self.pods is None:
+            return None
+        return StartView(created, () if not job.has_pods else self.pods)
 
     def unschedulable(
         self, identifier: str, task_uid: str, attempt: int, now: dt.datetime, grace_s: float
@@ -234,6 +254,12 @@ class Item:
 class Identifiers:
     items: dict[str, Item] = field(default_factory=dict)
     removed: dict[str, dt.datetime] = field(default_factory=dict)
+    draining: dict[str, Conn] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+
+    async def drained(self, name: str) -> None:
+        self.draining.pop(name, None)
+        self.released.append(name)
 
 
 class Clock:
@@ -244,16 +270,27 @@ class Clock:
         return self.now
 
 
-def _failover(rec: TaskRecord, identifiers: Identifiers, clock: Clock) -> tuple[Failover, list[lc.Event]]:
+def _failover(
+    rec: TaskRecord, identifiers: Identifiers, clock: Clock, access: Access | None = None
+) -> tuple[Failover, list[lc.Event]]:
+    failover, delivered, _ = _failover_spawning(rec, identifiers, clock, access)
+    return failover, delivered
+
+
+def _failover_spawning(
+    rec: TaskRecord, identifiers: Identifiers, clock: Clock, access: Access | None = None
+) -> tuple[Failover, list[lc.Event], list[Any]]:
     delivered: list[lc.Event] = []
+    spawned: list[Any] = []
     failover = Failover(
         Book(rec),  # type: ignore[arg-type]
         identifiers,  # type: ignore[arg-type]
-        Access([], Remote()),  # type: ignore[arg-type]
+        access or Access([], Remote()),  # type: ignore[arg-type]
         lambda r, e: delivered.append(e),
+        lambda coro, name: spawned.append(coro),
         clock,
     )
-    return failover, delivered
+    return failover, delivered, spawned
 
 
 def test_a_usable_member_is_not_lost() -> None:
@@ -309,3 +346,155 @@ def test_a_member_back_is_announced_only_to_tasks_that_waited_for_it() -> None:
     failover, delivered = _failover(waiting, Identifiers({IDENTIFIER: Item()}), Clock())
     failover.check_all()
     assert delivered == [lc.MemberBack(IDENTIFIER)]
+
+
+# ---- a deleted identifier of a member that answers is drained ----
+
+
+async def test_a_deleted_identifier_whose_member_answers_is_drained_before_the_attempt_ends() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    remote = Remote()
+    access = Access([job(1, "Running")], remote)
+    identifiers = Identifiers({}, {IDENTIFIER: NOW - dt.timedelta(seconds=1)}, {IDENTIFIER: access.conn})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    assert delivered == []  # nothing ends before the member has removed the Job
+    await _run(spawned)
+    assert remote.deleted == ["train-4f2a9c1e-1"]
+    (event,) = delivered
+    assert isinstance(event, lc.Drained)
+    assert (event.identifier, event.attempt) == (IDENTIFIER, 1)
+    assert "computenet-workloads/train-4f2a9c1e-1" in event.message
+    assert event.ran is not None
+    assert event.ran.seconds == 100
+
+
+async def test_a_drain_the_member_refuses_is_tried_again_and_never_ends_the_attempt_by_itself() -> None:
+    rec = record("Running", remote=REMOTE)
+    remote = Remote(refuse=MemberAnswer(403, 'HTTP 403: jobs.batch is forbidden: User "x" cannot delete'))
+    access = Access([job(1, "Running")], remote)
+    identifiers = Identifiers({}, {IDENTIFIER: NOW}, {IDENTIFIER: access.conn})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    await _run(spawned)
+    assert delivered == []
+    failover.check_all()
+    assert len(spawned) == 1  # tried again on the next pass
+    await _run(spawned)
+    assert delivered == []
+
+
+async def test_a_drain_that_cannot_finish_within_the_grace_period_follows_the_lost_member_path() -> None:
+    rec = record("Running", remote=REMOTE)
+    access = Access([job(1, "Running")], Remote())
+    gone = NOW - dt.timedelta(seconds=rec.spec.failover.grace_period_seconds + 1)
+    identifiers = Identifiers({}, {IDENTIFIER: gone}, {IDENTIFIER: access.conn})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    assert spawned == []
+    assert [type(e) for e in delivered] == [lc.MemberLost]
+
+
+async def test_a_deleted_identifier_whose_member_is_unreachable_is_lost_not_drained() -> None:
+    rec = record("Running", remote=REMOTE)
+    access = Access([job(1, "Running")], Remote())
+    access.conn.health = Health(reachable=False, message="connection refused", since=NOW)
+    identifiers = Identifiers({}, {IDENTIFIER: NOW}, {IDENTIFIER: access.conn})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    assert spawned == []
+    assert [type(e) for e in delivered] == [lc.MemberLost]
+
+
+async def test_the_connection_of_a_drained_identifier_goes_once_no_task_runs_there() -> None:
+    rec = record("Pending")
+    access = Access([], Remote())
+    identifiers = Identifiers({}, {IDENTIFIER: NOW}, {IDENTIFIER: access.conn})
+    failover, _, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    await _run(spawned)
+    assert identifiers.released == [IDENTIFIER]
+    assert identifiers.draining == {}
+
+
+# ---- pods that never start ----
+
+
+def _dispatched(created: dt.datetime) -> TaskRecord:
+    dispatched = Condition(
+        type=ConditionType.DISPATCHED,
+        status="True",
+        reason=Reason.DISPATCHED,
+        message="created",
+        last_transition_time=created,
+    )
+    return record("Dispatching", remote=REMOTE, conditions=[dispatched])
+
+
+async def test_a_workload_the_member_makes_no_pod_for_ends_with_the_members_words() -> None:
+    rec = _dispatched(NOW - dt.timedelta(seconds=NO_POD_GRACE_S + 1))
+    words = 'FailedCreate: Error creating: pods "x" is forbidden: failed quota: q: must specify limits.memory'
+    access = Access([job(1, "Pending", has_pods=False)], Remote(words=words))
+    access.pods = ()
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    follower.check_all()  # one look at the member's events at a time
+    assert len(spawned) == 1
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.StartFailed)
+    assert (event.identifier, event.attempt) == (IDENTIFIER, 1)
+    assert event.message.startswith("the member created no pod of the workload in 61s: ")
+    assert event.message.endswith(words)
+
+
+async def test_unreadable_member_events_still_end_the_attempt_and_say_so() -> None:
+    rec = _dispatched(NOW - dt.timedelta(seconds=NO_POD_GRACE_S + 1))
+    access = Access([job(1, "Pending", has_pods=False)], Remote(words=None))
+    access.pods = ()
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.StartFailed)
+    assert "could not be read" in event.message
+
+
+async def test_a_young_workload_without_pods_is_left_to_start() -> None:
+    rec = _dispatched(NOW - dt.timedelta(seconds=NO_POD_GRACE_S - 1))
+    access = Access([job(1, "Pending", has_pods=False)], Remote())
+    access.pods = ()
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    assert (spawned, delivered) == ([], [])
+
+
+async def test_a_container_that_cannot_start_ends_the_attempt_with_the_kubelets_words() -> None:
+    rec = _dispatched(NOW - dt.timedelta(seconds=PULL_GRACE_S + 1))
+    problem = 'main: CreateContainerConfigError: configmap "settings" not found'
+    access = Access([job(1, "Pending", has_pods=True)], Remote())
+    access.pods = ("", problem)
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    assert spawned == []
+    (event,) = delivered
+    assert isinstance(event, lc.StartFailed)
+    assert event.message.endswith(problem)
+
+
+async def test_no_verdict_on_a_member_picture_that_is_not_current() -> None:
+    rec = _dispatched(NOW - dt.timedelta(seconds=3600))
+    access = Access([job(1, "Pending", has_pods=False)], Remote())
+    access.pods = None
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    assert (spawned, delivered) == ([], [])
+
+
+async def test_a_running_task_is_not_judged_by_the_start_bound() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    access = Access([job(1, "Running", has_pods=False)], Remote())
+    access.pods = ()
+    follower, delivered, spawned = _follower(rec, access)
+    follower.check_all()
+    assert (spawned, delivered) == ([], [])

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from computenet.api.common import Condition
-from computenet.api.constants import ConditionStatus, ConditionType, Phase, Reason
+from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
 from computenet.api.task import ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.metering import Metered
@@ -68,6 +68,8 @@ EVENTS: dict[str, lc.Event] = {
     "PodsUnschedulable": lc.PodsUnschedulable(ID, 1, "a pod found no node for 130s: 0/10 nodes are available"),
     "MemberLost(in grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=5), "unreachable", RAN),
     "MemberLost(past grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=60), "unreachable", RAN),
+    "StartFailed": lc.StartFailed(ID, 1, "the member created no pod of the workload in 61s: FailedCreate: ..."),
+    "Drained": lc.Drained(ID, 1, f"identifier {ID} was deleted; removed from its member: ns/job", RAN),
     "MemberBack": lc.MemberBack(ID),
     "Deleted": lc.Deleted(),
     "Preempted": lc.Preempted("team-a/urgent", RAN),
@@ -149,6 +151,18 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Running": _REQUEUE,
     },
     "PodsUnschedulable": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
+    },
+    "StartFailed": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": "same",  # it started after all: the bound no longer applies
+    },
+    "Drained": {
         **_ACTIVE_ONLY_SAME,
         "Dispatching": _REQUEUE,
         "Dispatching+remote": _REQUEUE,
@@ -393,3 +407,35 @@ def test_clip_marks_what_it_cut() -> None:
     assert len(clipped) == 100
     assert clipped.endswith("[4931 more characters cut]")
     assert clipped.count("x") + 4931 == 5000
+
+
+def test_a_start_that_failed_under_policy_never_fails_the_task_with_the_members_words() -> None:
+    words = 'FailedCreate: pods "x" is forbidden: failed quota: q: must specify limits.memory'
+    outcome = lc.transition(
+        STATES["Dispatching+remote"],
+        lc.StartFailed(ID, 1, f"the member created no pod of the workload in 61s: {words}"),
+        NOW,
+        lc.TaskFacts(failover=FailoverPolicy.NEVER),
+    )
+    assert outcome.status.phase == Phase.FAILED
+    dispatched = lc.condition(outcome.status, ConditionType.DISPATCHED)
+    assert dispatched is not None
+    assert dispatched.reason == Reason.PODS_NOT_STARTED
+    assert outcome.status.message is not None
+    assert words in outcome.status.message
+
+
+def test_a_drained_attempt_keeps_its_usage_and_places_the_next_attempt() -> None:
+    outcome = lc.transition(STATES["Running"], EVENTS["Drained"], NOW, lc.TaskFacts())
+    assert outcome.status.phase == Phase.PENDING
+    placed = lc.condition(outcome.status, ConditionType.PLACED)
+    assert placed is not None
+    assert placed.reason == Reason.IDENTIFIER_REMOVED
+    assert "placing attempt 2" in placed.message
+    assert outcome.status.usage is not None
+    assert outcome.status.usage.core_seconds == RAN.core_seconds
+
+
+def test_a_stale_start_verdict_for_another_attempt_changes_nothing() -> None:
+    outcome = lc.transition(STATES["Dispatching+remote"], lc.StartFailed(ID, 2, "late"), NOW, lc.TaskFacts())
+    assert outcome.status is STATES["Dispatching+remote"]

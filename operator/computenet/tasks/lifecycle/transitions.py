@@ -47,6 +47,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     DispatchCreated,
     DispatchRefused,
     DispatchRetryable,
+    Drained,
     Effect,
     Emit,
     Event,
@@ -68,6 +69,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     RetryAt,
     RetryDue,
     SpecInvalid,
+    StartFailed,
     TaskFacts,
     Wake,
     already_waiting,
@@ -407,6 +409,12 @@ def _pods_unschedulable(c: _Ctx, e: PodsUnschedulable) -> Outcome:
     return _end_attempt(c, Reason.UNSCHEDULABLE, e.message, None, c.task.failover)
 
 
+def _start_failed(c: _Ctx, e: StartFailed) -> Outcome:
+    if c.phase != Phase.DISPATCHING or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt, or it started: nothing waits for it")
+    return _end_attempt(c, Reason.PODS_NOT_STARTED, e.message, None, c.task.failover)
+
+
 def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
     if c.phase not in ACTIVE or c.identifier != e.identifier:
         return c.same("the task does not run there")
@@ -422,6 +430,12 @@ def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
         lost = c.cond(ConditionType.DISPATCHED, None, Reason.MEMBER_LOST, message)
         return Outcome(c.update((lost,)), (RecheckAt(due),))
     return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {_time(e.since)} ({e.why})", e.ran, c.task.failover)
+
+
+def _drained(c: _Ctx, e: Drained) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt: nothing ran there")
+    return _end_attempt(c, Reason.IDENTIFIER_REMOVED, e.message, e.ran, c.task.failover)
 
 
 def _member_back(c: _Ctx, e: MemberBack) -> Outcome:
@@ -475,7 +489,9 @@ _HANDLERS: dict[type[Any], Any] = {
     JobFinished: _job_finished,
     JobGone: _job_gone,
     PodsUnschedulable: _pods_unschedulable,
+    StartFailed: _start_failed,
     MemberLost: _member_lost,
+    Drained: _drained,
     MemberBack: _member_back,
     Deleted: _deleted,
     Preempted: _preempted,

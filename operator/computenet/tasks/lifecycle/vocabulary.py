@@ -163,12 +163,31 @@ class PodsUnschedulable:
 
 
 @dataclass(frozen=True)
+class StartFailed:
+    """The current attempt's pods were never created, or cannot start, within their bound (``startup``)."""
+
+    identifier: str
+    attempt: int
+    message: str
+
+
+@dataclass(frozen=True)
 class MemberLost:
     """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
 
     identifier: str
     since: dt.datetime
     why: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
+class Drained:
+    """The current attempt's identifier was deleted and its workload removed from the still reachable member."""
+
+    identifier: str
+    attempt: int
+    message: str
     ran: Metered | None = None
 
 
@@ -203,7 +222,9 @@ Event = (
     | JobFinished
     | JobGone
     | PodsUnschedulable
+    | StartFailed
     | MemberLost
+    | Drained
     | MemberBack
     | Deleted
     | Preempted
