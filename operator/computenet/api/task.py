@@ -718,7 +718,10 @@ class ComputeTaskStatus(StatusModel):
     start_time: Timestamp | None = Field(None, description="When the workload started running.")
     completion_time: Timestamp | None = Field(None, description="When the workload finished.")
     message: str | None = Field(
-        None, max_length=4096, description="Why the task failed, in one line (empty while all is well)."
+        None,
+        max_length=4096,
+        description="Why the task failed, or why its last attempt was abandoned (the task then runs again); "
+        "empty once it succeeds.",
     )
     usage: Usage | None = Field(None, description="Resources consumed.")
     cost: Cost | None = Field(None, description="Cost so far.")

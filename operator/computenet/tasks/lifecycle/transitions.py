@@ -249,7 +249,6 @@ def _placed(c: _Ctx, e: Placed) -> Outcome:
         explanation=None,
         remote=None,
         start_time=None,
-        message=None,
     )
     return Outcome(status, (Dispatch(attempt),))
 
@@ -380,6 +379,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
         placement=None,
         remote=None,
         start_time=None,
+        message=clip(f"attempt {c.status.attempt} on {where} abandoned: {why}", MESSAGE_LIMIT),
         **accrue(c.status, ran),
     )
     return Outcome(

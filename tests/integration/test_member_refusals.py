@@ -1,0 +1,277 @@
+"""Nothing stuck when a member refuses after accepting, and nothing run twice when an identifier goes.
+
+Field cases 22 (a member's ResourceQuota or LimitRange refuses the pods of an accepted Job) and 09
+(an identifier deleted while its member still answers), and the other kinds of the same faults: a
+quota that is merely full, an admission policy that denies the Job with HTTP 403 (not RBAC: it never
+passes), and a target namespace the operator's identity may not create. Each identifier here is
+a view of a dev member through the operator's own member identity (deploy/member-rbac.yaml), with a
+target namespace the test prepares in that member.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from computenet.testing import devenv
+from computenet.testing.federation import Cluster, Federation
+from support.tasks import apply, condition, phase_is, remote_jobs, status, task, unique
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually
+
+START_BOUND_S = 180.0
+"""Case 22's bound: within 180 s of the dispatch the first attempt is over (the operator's own is 60 s)."""
+
+
+def _identifier(name: str, member: Cluster, target_namespace: str, region: str, pool: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeIdentifier",
+        "metadata": {"name": name, "labels": {"cases.computenet.io/pool": pool}},
+        "spec": {
+            "uri": f"cpi://cases/{region}/{name}",
+            "provider": "cases",
+            "region": region,
+            "computeClass": "ai",
+            "architectures": ["amd64"],
+            "connection": {
+                "secretRef": {"name": f"{member.name}-kubeconfig", "namespace": devenv.NAMESPACE},
+                "targetNamespace": target_namespace,
+            },
+        },
+    }
+
+
+def _pool(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputePool",
+        "metadata": {"name": name},
+        "spec": {"identifierSelector": {"matchLabels": {"cases.computenet.io/pool": name}}},
+    }
+
+
+def _namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
+
+
+def _ready(hub: Cluster, identifier: str) -> bool:
+    st = json.loads(hub.kubectl("get", "cid", identifier, "-o", "json").stdout).get("status") or {}
+    return condition(st, "Ready").get("status") == "True"
+
+
+def _pinned(name: str, namespace: str, pool: str, identifier: str, cpu: str, policy: str) -> dict[str, Any]:
+    manifest = task(name, namespace=namespace, cpu=cpu, run="5s")
+    manifest["spec"]["pool"] = pool
+    manifest["spec"]["identifier"] = identifier
+    manifest["spec"]["failover"] = {"policy": policy, "gracePeriodSeconds": 10}
+    container = manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["resources"] = {"requests": {"cpu": cpu}}  # no memory limit: what case 22's quota requires
+    return manifest
+
+
+@pytest.fixture
+def case(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Iterator[str]:
+    """A name for the test's hub namespace, pool and identifiers, all removed afterwards."""
+    name = unique("refusal")
+    apply(hub, _namespace(name), _pool(name))
+    try:
+        yield name
+    finally:
+        hub.kubectl("delete", "ctask", "--all", "-n", name, "--ignore-not-found", "--wait=false")
+        hub.kubectl("delete", "cid", "-l", f"cases.computenet.io/pool={name}", "--ignore-not-found")
+        hub.kubectl("delete", "cpool", name, "--ignore-not-found")
+        hub.kubectl("delete", "ns", name, "--ignore-not-found", "--wait=false")
+
+
+# ---- 22: the member accepts the Job and refuses its pods ----
+
+
+@pytest.mark.parametrize(
+    ("rule", "cpu", "policy", "words"),
+    [
+        pytest.param(
+            {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "16", "limits.memory": "64Gi"}}},
+            "1",
+            "Requeue",
+            "must specify limits.memory",
+            id="case 22: a quota requiring memory limits; requeued as attempt 2",
+        ),
+        pytest.param(
+            {"kind": "LimitRange", "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}}]}},
+            "4",
+            "Never",
+            "cpu limit of 2",
+            id="case 22: a LimitRange capping cpu per container; policy Never fails with the member's words",
+        ),
+        pytest.param(
+            {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "1"}}},
+            "2",
+            "Never",
+            "exceeded quota",
+            id="a quota too small for the pod: the attempt ends too",
+        ),
+    ],
+)
+def test_pods_the_member_refuses_end_the_attempt_in_its_words(
+    case: str, hub: Cluster, member: Cluster, rule: dict[str, Any], cpu: str, policy: str, words: str
+) -> None:
+    target = f"{case}-work"
+    devenv.apply(
+        member,
+        _namespace(target),
+        {"apiVersion": "v1", "metadata": {"name": "rule", "namespace": target}, **rule},
+    )
+    try:
+        identifier = f"{case}-m1"
+        apply(hub, _identifier(identifier, member, target, "cases-east", case))
+        eventually(lambda: _ready(hub, identifier), timeout=STATE_S)
+        apply(hub, _pinned("refused", case, case, identifier, cpu, policy))
+        st = eventually(lambda: (s := status(hub, "refused", case)).get("remote") and s, timeout=JOB_S)
+        job = st["remote"]
+        # The member took the Job and made no pod of it.
+        assert member.kubectl("-n", target, "get", "job", job["name"], "-o", "name").stdout.strip()
+
+        def over() -> dict[str, Any]:
+            now = status(hub, "refused", case)
+            assert now.get("phase") == "Failed" or now.get("attempt", 1) > 1, (now.get("phase"), now.get("attempt"))
+            return now
+
+        after = eventually(over, timeout=START_BOUND_S)
+        said = " ".join([after.get("message") or "", *(c.get("message", "") for c in after.get("conditions") or ())])
+        assert words in said, said
+        assert "the member created no pod of the workload" in said
+        if policy == "Never":
+            assert after["phase"] == "Failed"
+            assert condition(after, "Dispatched")["reason"] == "PodsNotStarted"
+        else:
+            assert after["attempt"] == 2
+            assert condition(after, "Placed")["reason"] in {"PodsNotStarted", "Placed"}
+        # The refused attempt's Job does not stay behind in the member.
+        eventually(
+            lambda: (
+                member.kubectl(
+                    "-n", target, "get", "job", job["name"], "--ignore-not-found", "-o", "name"
+                ).stdout.strip()
+                == ""
+            ),
+            timeout=STATE_S,
+        )
+    finally:
+        hub.kubectl("delete", "ctask", "refused", "-n", case, "--ignore-not-found", "--wait=true")
+        member.kubectl("delete", "ns", target, "--ignore-not-found", "--wait=false")
+
+
+# ---- a 403 that is an admission policy's, not RBAC's ----
+
+
+def test_a_job_an_admission_policy_denies_fails_with_the_policys_message(
+    case: str, hub: Cluster, member: Cluster
+) -> None:
+    target = f"{case}-work"
+    policy = f"{case}-trusted-images"
+    message = "images must come from registry.trusted"
+    devenv.apply(
+        member,
+        _namespace(target),
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": policy},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["jobs"]}
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": "object.spec.template.spec.containers.all("
+                        "c, c.image.startsWith('registry.trusted/'))",
+                        "message": message,
+                        "reason": "Forbidden",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": policy},
+            "spec": {
+                "policyName": policy,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": target}}},
+            },
+        },
+    )
+    try:
+        # The policy is in force once the member itself denies a Job with it.
+        def denies() -> bool:
+            probe = member.kubectl(
+                "-n", target, "create", "job", "probe", "--image=busybox", "--dry-run=server", check=False
+            )
+            assert message in probe.stderr, probe.stderr
+            return True
+
+        eventually(denies, timeout=STATE_S)
+        identifier = f"{case}-m1"
+        apply(hub, _identifier(identifier, member, target, "cases-east", case))
+        eventually(lambda: _ready(hub, identifier), timeout=STATE_S)
+        apply(hub, _pinned("denied", case, case, identifier, "1", "Requeue"))
+        st = eventually(lambda: phase_is(hub, "denied", "Failed", case), timeout=STATE_S)
+        assert message in st["message"]
+        assert "403" in st["message"]
+        assert condition(st, "Dispatched")["reason"] == "DispatchFailed"
+    finally:
+        member.kubectl("delete", "validatingadmissionpolicybinding", policy, "--ignore-not-found")
+        member.kubectl("delete", "validatingadmissionpolicy", policy, "--ignore-not-found")
+        member.kubectl("delete", "ns", target, "--ignore-not-found", "--wait=false")
+
+
+# ---- 09: an identifier deleted while its member answers is drained ----
+
+
+def test_a_deleted_identifier_is_drained_before_its_task_runs_elsewhere(
+    case: str, hub: Cluster, federation: Federation
+) -> None:
+    west, east = federation.members[1], federation.members[0]
+    leaving, staying = f"{case}-west", f"{case}-east"
+    apply(
+        hub,
+        _identifier(leaving, west, f"{case}-work", "cases-west", case),
+        _identifier(staying, east, f"{case}-work", "cases-east", case),
+    )
+    for name in (leaving, staying):
+        eventually(lambda name=name: _ready(hub, name), timeout=STATE_S)
+    manifest = task("west-runner", namespace=case, cpu="1", run="600s")
+    manifest["spec"]["pool"] = case
+    manifest["spec"]["constraints"] = {"regions": {"preferred": ["cases-west"]}}
+    manifest["spec"]["failover"] = {"policy": "Requeue", "gracePeriodSeconds": 10}
+    apply(hub, manifest)
+    st = eventually(lambda: phase_is(hub, "west-runner", "Running", case), timeout=JOB_S)
+    assert st["placement"]["identifier"] == leaving
+    first = st["remote"]
+    uid = json.loads(hub.kubectl("get", "ctask", "west-runner", "-n", case, "-o", "json").stdout)["metadata"]["uid"]
+
+    hub.kubectl("delete", "cid", leaving)
+
+    def elsewhere() -> dict[str, Any]:
+        now = status(hub, "west-runner", case)
+        assert now.get("attempt") == 2, now.get("attempt")
+        assert (now.get("placement") or {}).get("identifier") == staying
+        assert now.get("remote")
+        return now
+
+    eventually(elsewhere, timeout=60)
+    # One copy of the work runs anywhere: attempt 1's Job is gone from member-2.
+    left = west.kubectl(
+        "-n", first["namespace"], "get", "job", first["name"], "--ignore-not-found", "-o", "name"
+    ).stdout.strip()
+    assert left == ""
+    jobs = remote_jobs(federation).get(uid, [])
+    assert [(m, j["metadata"]["labels"]["computenet.io/attempt"]) for m, j in jobs] == [(east.name, "2")]
