@@ -238,6 +238,8 @@ class Reason(StrEnum):
     CANCEL_TIMED_OUT = "CancelTimedOut"
     ORPHAN_REMOVED = "OrphanRemoved"
     FORBIDDEN = "Forbidden"
+    TARGET_NAMESPACE_UNAVAILABLE = "TargetNamespaceUnavailable"
+    """The identifier's target namespace cannot be read or created in its member (a setup problem)."""
     ADMISSION_DENIED = "AdmissionDenied"
     """A member's admission (a policy, a webhook) refused the workload for good (a 403 that is not RBAC)."""
     THROTTLED = "Throttled"

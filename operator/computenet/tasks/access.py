@@ -14,11 +14,13 @@ from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import RemoteJobs
 from computenet.dispatch.store import JobStore
+from computenet.events import EventRecorder
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.pull import PullConnection
 from computenet.members.pull_works import WorkClient
 from computenet.tasks.lifecycle.startup import StartView
+from computenet.tasks.lifecycle.vocabulary import EVENT_MESSAGE_LIMIT, clip
 
 
 def jobs_store(conn: MemberConnection) -> JobStore | None:
@@ -27,9 +29,18 @@ def jobs_store(conn: MemberConnection) -> JobStore | None:
 
 
 class MemberAccess:
-    def __init__(self, identifiers: IdentifierSet) -> None:
+    def __init__(self, identifiers: IdentifierSet, events: EventRecorder | None = None) -> None:
         self.identifiers = identifiers
+        self.events = events
         self._remotes: dict[str, RemoteJobs] = {}
+        self._said: dict[str, str] = {}
+
+    def setup_problem(self, identifier: str, reason: str, message: str) -> None:
+        item = self.identifiers.items.get(identifier)
+        if self.events is None or item is None or item.ref is None or self._said.get(identifier) == message:
+            return
+        self._said[identifier] = message
+        self.events.record(item.ref, reason, clip(f"cannot dispatch here: {message}", EVENT_MESSAGE_LIMIT), True)
 
     def connection_of(self, identifier: str | None) -> MemberConnection | None:
         item = self.identifiers.items.get(identifier or "")

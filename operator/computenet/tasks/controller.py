@@ -48,7 +48,7 @@ class TaskController:
         self.metrics = metrics
         self.clock = clock
         self._background: set[asyncio.Task[None]] = set()
-        self.access = MemberAccess(identifiers)
+        self.access = MemberAccess(identifiers, book.events)
         self.executor = Executor(book, view.assumptions, metrics, clock)
         self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn)
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)

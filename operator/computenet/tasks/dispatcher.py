@@ -18,7 +18,7 @@ from computenet.api.constants import ACCELERATOR_RESOURCES, Reason, Vendor
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
-from computenet.dispatch.remote import MemberAnswer
+from computenet.dispatch.remote import MemberAnswer, NamespaceProblem
 from computenet.dispatch.render import Target, TaskRef, render_job
 from computenet.placement.accelerators import lookup
 from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, DispatchRetryable, Event
@@ -40,6 +40,10 @@ class Members(Protocol):
     def creator_of(self, identifier: str) -> Creator | None: ...
     def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
         """A Job of this attempt the member's watch already lists, whatever its name."""
+        ...
+
+    def setup_problem(self, identifier: str, reason: str, message: str) -> None:
+        """Say on the identifier that its member's setup stops dispatch (a Warning event, once per message)."""
         ...
 
 
@@ -103,6 +107,9 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
         uid, adopted = await creator.create(manifest)
     except ContractError as e:  # admission refuses such specs; an edit that raced it ends here
         return DispatchRefused(Reason.INVALID_SPEC, f"the template cannot carry the reservation: {e}")
+    except NamespaceProblem as e:  # the member's setup: the identifier says so too, and the task waits
+        members.setup_problem(identifier, Reason.TARGET_NAMESPACE_UNAVAILABLE, e.message)
+        return DispatchRetryable(Reason.TARGET_NAMESPACE_UNAVAILABLE, e.message, _count(record))
     except MemberAnswer as e:
         if e.retryable:
             return DispatchRetryable(e.reason, e.message, _count(record))

@@ -10,7 +10,7 @@ import pytest
 from computenet.api.constants import Reason
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.task import RemoteRef
-from computenet.dispatch.remote import MemberAnswer
+from computenet.dispatch.remote import MemberAnswer, NamespaceProblem
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.dispatcher import dispatch_once
 from tasks.builders import IDENTIFIER, identifier_spec, record
@@ -23,6 +23,7 @@ class Member:
         self.answers = list(answers)
         self.connected = connected
         self.manifests: list[Mapping[str, Any]] = []
+        self.problems = []
 
     def spec_of(self, identifier: str) -> ComputeIdentifierSpec | None:
         return identifier_spec() if self.connected and identifier == IDENTIFIER else None
@@ -34,6 +35,10 @@ class Member:
         return self.listed if attempt == 1 else None
 
     listed: RemoteRef | None = None
+    problems: list[tuple[str, str, str]]
+
+    def setup_problem(self, identifier: str, reason: str, message: str) -> None:
+        self.problems.append((identifier, reason, message))
 
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
         self.manifests.append(manifest)
@@ -59,6 +64,16 @@ class Member:
         pytest.param(MemberAnswer(400, "HTTP 400: bad request"), "refused", id="bad request is refused"),
         pytest.param(MemberAnswer(409, "belongs to someone else"), "refused", id="a foreign name is refused"),
         pytest.param(ValueError("quantity"), Reason.INTERNAL_ERROR, id="our own error is named and retried"),
+        pytest.param(
+            MemberAnswer(403, 'HTTP 403: jobs.batch "x" is forbidden: ValidatingAdmissionPolicy ...', denied=True),
+            "refused",
+            id="a 403 an admission policy gave is refused for good",
+        ),
+        pytest.param(
+            NamespaceProblem("work", "does not exist and could not be created", MemberAnswer(403, "HTTP 403: ...")),
+            Reason.TARGET_NAMESPACE_UNAVAILABLE,
+            id="a target namespace that cannot be created is retried",
+        ),
     ],
 )
 async def test_every_answer_is_an_event(answer: BaseException | tuple[str, bool], expected: object) -> None:
@@ -121,3 +136,11 @@ async def test_a_job_the_watch_already_lists_for_the_attempt_is_adopted_not_crea
     event = await dispatch_once(rec, member, "hub-1")
     assert event == lc.DispatchCreated(member.listed, adopted=True)
     assert member.manifests == []
+
+
+async def test_a_target_namespace_that_cannot_be_created_is_said_on_the_identifier() -> None:
+    member = Member(NamespaceProblem("work", "does not exist and could not be created", MemberAnswer(403, "no")))
+    event = await dispatch_once(record("Dispatching"), member, "hub-1")
+    assert isinstance(event, lc.DispatchRetryable)
+    assert event.message == "target namespace work does not exist and could not be created: no"
+    assert member.problems == [(IDENTIFIER, Reason.TARGET_NAMESPACE_UNAVAILABLE, event.message)]
