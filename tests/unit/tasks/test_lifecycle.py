@@ -370,6 +370,24 @@ def test_conditions_keep_their_transition_time_while_their_status_holds() -> Non
             True,
             id="an attempt abandoned with its member goes when the member returns",
         ),
+        pytest.param(
+            lc.transition(STATES["Dispatching+remote"], EVENTS["StartFailed"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="a workload whose pods never started goes when its task fails",
+        ),
+        pytest.param(
+            lc.transition(STATES["Running"], EVENTS["Drained"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="a drained attempt keeps no Job",
+        ),
+        pytest.param(
+            lc.transition(STATES["Dispatching"], EVENTS["DispatchRefused"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            False,
+            id="a refused create left nothing to fence",
+        ),
     ],
 )
 def test_fencing(status: ComputeTaskStatus, job: lc.JobRef, stale: bool) -> None:

@@ -61,4 +61,14 @@ def is_stale(job: JobRef, status: ComputeTaskStatus, dispatching: bool = False) 
     return False
 
 
-_ABANDONED = frozenset({Reason.MEMBER_LOST, Reason.JOB_GONE, Reason.PREEMPTED, Reason.UNSCHEDULABLE})
+_ABANDONED = frozenset(
+    {
+        Reason.MEMBER_LOST,
+        Reason.JOB_GONE,
+        Reason.PREEMPTED,
+        Reason.UNSCHEDULABLE,
+        Reason.PODS_NOT_STARTED,
+        Reason.IDENTIFIER_REMOVED,
+    }
+)
+"""Reasons of a failed attempt whose Job must not stay behind: it never ran, or ran where it must not."""
