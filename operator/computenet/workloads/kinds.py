@@ -1,0 +1,72 @@
+"""The workload kinds a task may carry, and what the operator needs to know of each one.
+
+``name_max`` is the longest name the operator gives an object of the kind such that every name the
+kind's controller derives from it stays valid (DNS-1123 labels of at most 63 characters,
+``IsDNS1123Label`` of k8s.io/apimachinery v0.36.3):
+
+* Job: ``<name>-<index>`` hostnames of an Indexed Job's pods and the ``job-name`` label: 58 (see
+  ``dispatch/naming.JOB_NAME_MAX``).
+* StatefulSet: the ``controller-revision-hash`` label ``<name>-<10-character hash>`` (apps
+  controller history, k8s.io/kubernetes v1.36.3 pkg/controller/history): 52.
+* Deployment: a DNS subdomain, whose ReplicaSets are ``<name>-<up to 10-character hash>``: kept to 52
+  like a StatefulSet's.
+* JobSet: child Jobs ``<jobset>-<replicatedJob>-<index>`` must themselves fit a Job name: the
+  operator keeps the JobSet name short (40) and the replicated Job names are the user's.
+* LeaderWorkerSet: pods ``<name>-<group>-<index>`` and the group's StatefulSet name: 40.
+* RayCluster, RayJob: KubeRay's head and worker pod names add a generated suffix: 40.
+* Pod: 63.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class WorkloadError(ValueError):
+    """A workload that cannot be run: an unsupported kind, or a spec its kind's rule cannot read."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    api_version: str
+    kind: str
+    plural: str
+    name_max: int
+    serving: bool = False
+    """Runs until it is removed (never Succeeded): Running while available, metered while it runs."""
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+
+KINDS: dict[tuple[str, str], Kind] = {
+    (k.api_version, k.kind): k
+    for k in (
+        Kind("batch/v1", "Job", "jobs", 58),
+        Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", 40),
+        Kind("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "leaderworkersets", 40, serving=True),
+        Kind("ray.io/v1", "RayJob", "rayjobs", 40),
+        Kind("ray.io/v1", "RayCluster", "rayclusters", 40, serving=True),
+        Kind("apps/v1", "Deployment", "deployments", 52, serving=True),
+        Kind("apps/v1", "StatefulSet", "statefulsets", 52, serving=True),
+        Kind("v1", "Pod", "pods", 63),
+    )
+}
+JOB = KINDS[("batch/v1", "Job")]
+
+
+def kind_of(workload: Mapping[str, Any]) -> Kind:
+    """The supported kind of ``workload`` (``{apiVersion, kind, ...}``); raises :class:`WorkloadError`."""
+    key = (str(workload.get("apiVersion") or ""), str(workload.get("kind") or ""))
+    found = KINDS.get(key)
+    if found is None:
+        supported = ", ".join(f"{k.api_version} {k.kind}" for k in KINDS.values())
+        raise WorkloadError(f"{key[0]} {key[1]} is not a supported workload kind (supported: {supported})")
+    return found
