@@ -121,7 +121,8 @@ class Failover:
         conn = self.identifiers.draining.get(name)
         grace = record.spec.failover.grace_period_seconds if record.spec is not None else 0
         if conn is not None and conn.health.reachable and now < loss.since + dt.timedelta(seconds=grace):
-            self._drain(record, conn)  # removed by its administrator, still answering: a drain
+            if not record.dispatching:  # a create in flight is drained once it is answered
+                self._drain(record, conn)  # removed by its administrator, still answering: a drain
             return
         ran = meter_attempt(record.status.placement, record.status.start_time, loss.since, self.access.pricing_of(name))
         self.deliver(record, MemberLost(name, loss.since, loss.why, ran))

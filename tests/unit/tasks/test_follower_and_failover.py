@@ -498,3 +498,17 @@ async def test_a_running_task_is_not_judged_by_the_start_bound() -> None:
     follower, delivered, spawned = _follower(rec, access)
     follower.check_all()
     assert (spawned, delivered) == ([], [])
+
+
+async def test_a_task_whose_create_is_in_flight_is_drained_once_it_is_answered() -> None:
+    rec = record("Dispatching")
+    rec.dispatching = True
+    access = Access([], Remote())
+    identifiers = Identifiers({}, {IDENTIFIER: NOW}, {IDENTIFIER: access.conn})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    assert (spawned, delivered) == ([], [])
+    rec.dispatching = False
+    failover.check_all()
+    await _run(spawned)
+    assert [type(e) for e in delivered] == [lc.Drained]
