@@ -901,6 +901,7 @@ def test_spec_quantities_take_numbers_and_strings_in_the_schema(path: tuple[str,
 
 def test_resources_left_out_are_optional_in_the_schema() -> None:
     spec = _task_schema()
-    assert "resources" not in spec["required"]
+    assert "resources" not in spec.get("required", [])
+    assert {"template", "workload"} <= set(spec["properties"])  # exactly one of them, by a rule
     assert "required" not in spec["properties"]["resources"]
     assert "count" not in spec["properties"]["resources"]["properties"]["accelerators"].get("required", [])

@@ -17,7 +17,6 @@ from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
 from computenet.api.problems import ContractError, Problem
 from computenet.api.reservation import (
     ACCELERATOR_RESOURCE_NAMES,
-    POD_SPEC_PATH,
     Reservation,
     apply_reservation,
     effective_requests,
@@ -53,7 +52,9 @@ def resolve_resources(spec: ComputeTaskSpec) -> ComputeTaskSpec:
 def contract_problems(spec: ComputeTaskSpec) -> list[Problem]:
     """Why the template cannot carry the reservation of ``spec``, or no device can ever match (empty when fine)."""
     problems = list(_accelerator_problems(spec))
-    _, found = apply_reservation(pod_spec_of(spec), reservation_of(spec, accelerator_resource(spec)), POD_SPEC_PATH)
+    _, found = apply_reservation(
+        pod_spec_of(spec), reservation_of(spec, accelerator_resource(spec)), spec.pod_spec_path
+    )
     return problems + found
 
 
@@ -96,8 +97,8 @@ def _pinned_resource(spec: ComputeTaskSpec) -> str | None:
 
 
 def pod_spec_of(spec: ComputeTaskSpec) -> dict[str, Any]:
-    """The template's pod spec as plain JSON (quantities as the model read them)."""
-    return spec.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
+    """The workload's pod spec as plain JSON (quantities as the model read them)."""
+    return spec.pod_spec()
 
 
 def accelerator_resource(spec: ComputeTaskSpec) -> str | None:

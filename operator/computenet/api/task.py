@@ -410,6 +410,37 @@ class JobTemplate(SpecModel):
     spec: JobSpecTemplate = Field(description="The Job spec.")
 
 
+class WorkloadTemplate(SpecModel):
+    """The workload as an object of another kind than a Job: its kind, labels and spec.
+
+    The operator derives the pod set from the kind's own rule (``computenet.workloads.podsets``),
+    places it as a gang like a Job's replicas, names the remote object and pins its pods exactly as
+    for a Job. Serving kinds never succeed: the task is Running while every replica is available,
+    is metered while it runs, and ends when it is deleted. See docs/workloads.md.
+    """
+
+    api_version: Literal["apps/v1"] = Field(description="API version of the workload: apps/v1.")
+    kind: Literal["Deployment", "StatefulSet"] = Field(description="Kind of the workload: Deployment or StatefulSet.")
+    metadata: TemplateMetadata | None = Field(None, description="Labels and annotations of the remote object.")
+    spec: dict[str, Any] = Field(
+        description="The object's spec (apps/v1 DeploymentSpec or StatefulSetSpec): its pod template, and "
+        "replicas equal to spec.replicas or left out; the operator sets the selector when it is left out."
+    )
+
+
+def _task_pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The raw pod spec of a spec's workload: the Job template's, or the workload object's pod template's."""
+    if data.get("template") is not None:
+        return _pod_spec(data.get("template"))
+    workload = data.get("workload")
+    if isinstance(workload, Mapping):
+        spec = workload.get("spec")
+        template = spec.get("template") if isinstance(spec, Mapping) else None
+        pod = template.get("spec") if isinstance(template, Mapping) else None
+        return pod if isinstance(pod, Mapping) else None
+    return None
+
+
 def _derive_resources(data: Any) -> Any:
     """Fill in what ``spec.resources`` leaves out from the template's effective request (raw input).
 
@@ -419,7 +450,7 @@ def _derive_resources(data: Any) -> Any:
     if not isinstance(data, Mapping):
         return data
     resources = data.get("resources", {})
-    pod_spec = _pod_spec(data.get("template"))
+    pod_spec = _task_pod_spec(data)
     if not isinstance(resources, Mapping) or pod_spec is None:
         return data
     effective = effective_requests(pod_spec)
@@ -454,12 +485,13 @@ def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str |
 def _needs_indexed(name: str, attribute: str) -> Rule:
     """Per-index failure limits need Indexed completion: the template's, or the default for replicas > 1."""
     return Rule(
-        f"!has(self.template.spec.{name}) || (has(self.template.spec.completionMode)"
+        f"!has(self.template) || !has(self.template.spec.{name}) || (has(self.template.spec.completionMode)"
         f" ? self.template.spec.completionMode == 'Indexed' : self.replicas > 1)",
         "needs Indexed completion: set template.spec.completionMode to Indexed",
         field_path=f".template.spec.{name}",
         check=lambda s: (
-            getattr(s.template.spec, attribute) is None
+            s.template is None
+            or getattr(s.template.spec, attribute) is None
             or (s.template.spec.completion_mode or ("Indexed" if s.replicas > 1 else "NonIndexed")) == "Indexed"
         ),
     )
@@ -467,10 +499,10 @@ def _needs_indexed(name: str, attribute: str) -> Rule:
 
 def _equals_replicas(name: str) -> Rule:
     return Rule(
-        f"!has(self.template.spec.{name}) || self.template.spec.{name} == self.replicas",
+        f"!has(self.template) || !has(self.template.spec.{name}) || self.template.spec.{name} == self.replicas",
         "must equal spec.replicas: leave it out, the operator sets it from replicas",
         field_path=f".template.spec.{name}",
-        check=lambda s: getattr(s.template.spec, name) in (None, s.replicas),
+        check=lambda s: s.template is None or getattr(s.template.spec, name) in (None, s.replicas),
     )
 
 
@@ -489,10 +521,16 @@ class ComputeTaskSpec(SpecModel):
         _needs_indexed("backoffLimitPerIndex", "backoff_limit_per_index"),
         _needs_indexed("maxFailedIndexes", "max_failed_indexes"),
         Rule(
-            "!has(self.template.spec.suspend) || !self.template.spec.suspend",
+            "!has(self.template) || !has(self.template.spec.suspend) || !self.template.spec.suspend",
             "would keep the Job from ever running: use spec.suspend instead",
             field_path=".template.spec.suspend",
-            check=lambda s: not s.template.spec.suspend,
+            check=lambda s: s.template is None or not s.template.spec.suspend,
+        ),
+        Rule(
+            "has(self.template) != has(self.workload)",
+            "set exactly one of template (a batch/v1 Job) and workload (another kind)",
+            field_path=".workload",
+            check=lambda s: (s.template is None) != (s.workload is None),
         ),
         Rule(
             "!has(self.constraints) || !has(self.constraints.maxLatencyMs)"
@@ -542,7 +580,26 @@ class ComputeTaskSpec(SpecModel):
         description="The ComputeQueue that admits the task (it must list the task's namespace); when left out, "
         "the namespace's default queue, or none: then no quota applies.",
     )
-    template: JobTemplate = Field(description="The workload, as a batch/v1 Job template.")
+    template: JobTemplate | None = Field(
+        None, description="The workload, as a batch/v1 Job template (or set workload for another kind)."
+    )
+    workload: WorkloadTemplate | None = Field(
+        None, description="The workload as an object of another kind (Deployment, StatefulSet) instead of a Job."
+    )
+
+    @property
+    def pod_spec_path(self) -> str:
+        """Where the workload's pod spec sits in a ComputeTask (for problems that name a field)."""
+        return "spec.template.spec.template.spec" if self.template is not None else "spec.workload.spec.template.spec"
+
+    def pod_spec(self) -> dict[str, Any]:
+        """The workload's pod spec as plain JSON (quantities as the model read them)."""
+        if self.template is not None:
+            return self.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
+        assert self.workload is not None  # the spec's rule: exactly one of template and workload
+        template = self.workload.spec.get("template")
+        pod = template.get("spec") if isinstance(template, Mapping) else None
+        return dict(pod) if isinstance(pod, Mapping) else {}
 
     @model_validator(mode="before")
     @classmethod

@@ -21,6 +21,8 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.api.problems import Problem, summarize
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.pod_spec import node_constraint_problems
+from computenet.workloads.kinds import WorkloadError
+from computenet.workloads.podsets import pod_sets
 
 __all__ = ["Problem", "summarize", "validate_identifier", "validate_pool", "validate_task"]
 
@@ -50,11 +52,57 @@ def validate_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
     model, problems = _parse(ComputeTaskSpec, spec)
     if model is None:
         return problems
-    return contract_problems(model) + _node_constraint_problems(spec if isinstance(spec, Mapping) else model)
+    return (
+        workload_problems(model)
+        + contract_problems(model)
+        + _node_constraint_problems(spec if isinstance(spec, Mapping) else model)
+    )
+
+
+def workload_problems(spec: ComputeTaskSpec) -> list[Problem]:
+    """What a workload of another kind than a Job needs to run as the task's gang of replicas.
+
+    Its pod set (``computenet.workloads.podsets``) must read, and count ``spec.replicas`` pods when
+    its replicas are stated; its pods restart Always, as apps/v1 requires (k8s.io/kubernetes v1.36.3
+    pkg/apis/apps/validation: ``ValidatePodTemplateSpecForReplicaSet``, ``...ForStatefulSet``).
+    """
+    workload = spec.workload
+    if workload is None:
+        return []
+    raw = {"apiVersion": workload.api_version, "kind": workload.kind, "spec": workload.spec}
+    try:
+        (pod_set,) = pod_sets(raw)
+    except WorkloadError as e:
+        return [Problem("spec.workload", str(e))]
+    problems = []
+    if workload.spec.get("replicas") is not None and pod_set.count != spec.replicas:
+        problems.append(
+            Problem(
+                "spec.workload.spec.replicas",
+                f"must equal spec.replicas ({spec.replicas}): leave it out, the operator sets it",
+            )
+        )
+    pod = pod_set.template.get("spec")
+    if not isinstance(pod, Mapping) or not pod.get("containers"):
+        problems.append(Problem("spec.workload.spec.template.spec.containers", "at least one container is required"))
+    elif pod.get("restartPolicy", "Always") != "Always":
+        problems.append(
+            Problem("spec.workload.spec.template.spec.restartPolicy", f"must be Always for a {workload.kind}")
+        )
+    if isinstance(pod, Mapping) and pod.get("nodeName"):
+        problems.append(
+            Problem(
+                "spec.workload.spec.template.spec.nodeName",
+                "pins the pod to a node before a cluster is chosen: use spec.constraints instead",
+            )
+        )
+    return problems
 
 
 TEMPLATE_POD_SPEC = "spec.template.spec.template.spec"
-"""Where the workload's pod spec sits in a ComputeTask."""
+"""Where a Job workload's pod spec sits in a ComputeTask."""
+WORKLOAD_POD_SPEC = "spec.workload.spec.template.spec"
+"""Where the pod spec of a workload of another kind sits in a ComputeTask."""
 
 
 def _node_constraint_problems(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
@@ -64,13 +112,16 @@ def _node_constraint_problems(spec: Mapping[str, Any] | ComputeTaskSpec) -> list
     Problem on `spec.template.spec.template.spec.<path>`.
     """
     if isinstance(spec, ComputeTaskSpec):
-        pod_spec: Any = spec.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
+        pod_spec: Any = spec.pod_spec()
+        where = spec.pod_spec_path
+    elif spec.get("template") is None and isinstance(spec.get("workload"), Mapping):
+        pod_spec, where = _at(spec, "workload", "spec", "template", "spec"), WORKLOAD_POD_SPEC
     else:
-        pod_spec = _at(spec, "template", "spec", "template", "spec")
+        pod_spec, where = _at(spec, "template", "spec", "template", "spec"), TEMPLATE_POD_SPEC
     problems = []
     for line in node_constraint_problems(pod_spec):
         path, _, message = line.partition(": ")
-        problems.append(Problem(f"{TEMPLATE_POD_SPEC}.{path}", message))
+        problems.append(Problem(f"{where}.{path}", message))
     return problems
 
 

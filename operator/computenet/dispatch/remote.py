@@ -1,4 +1,4 @@
-"""Create, adopt, read and delete Jobs in a member: the only code that writes to member clusters.
+"""Create, adopt, read and delete workloads in a member: the only code that writes to member clusters.
 
 Creation is idempotent by name: a 409 means this (task, attempt) was created before, by us
 before a restart or by a retry, and the existing Job is adopted if its origin labels say it is
@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, BatchV1Api, CoreV1Api, V1Namespace, V1ObjectMeta
+from kubernetes.aio.client import ApiClient, CoreV1Api, V1Namespace, V1ObjectMeta
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import TASK_UID_LABEL, Reason
+from computenet.workloads.kinds import JOB, Kind, kind_of
 
 _TRANSIENT = (aiohttp.ClientError, TimeoutError, OSError, asyncio.TimeoutError)
 _TIMEOUT_S = 15
@@ -171,7 +172,6 @@ class RemoteJobs:
 
     def __init__(self, client: ApiClient) -> None:
         self.client = client
-        self._batch = BatchV1Api(client)
         self._core = CoreV1Api(client)
         self._namespaces: set[str] = set()
 
@@ -204,16 +204,10 @@ class RemoteJobs:
         """
         meta = manifest["metadata"]
         namespace, name = meta["namespace"], meta["name"]
+        kind = kind_of(manifest)
         await self.ensure_namespace(namespace)
         try:
-            created = await self._batch.create_namespaced_job_without_preload_content(
-                namespace,
-                dict(manifest),  # type: ignore[arg-type]  # sent as JSON: V1Job would refuse integer quantities
-                _request_timeout=_TIMEOUT_S,
-            )
-            raw = await created.read()
-            status = created.status
-            created.release()
+            status, raw = await self._call("POST", self._path(kind, namespace), body=dict(manifest))
         except _TRANSIENT as e:
             raise _unreachable(e) from None
         try:
@@ -223,29 +217,48 @@ class RemoteJobs:
         if status < 300:
             return str(body["metadata"]["uid"]), False
         if status == 409:
-            return await self._adopt(namespace, name, meta["labels"][TASK_UID_LABEL]), True
+            return await self._adopt(namespace, name, meta["labels"][TASK_UID_LABEL], kind), True
         if status == 404:  # the namespace vanished under us
             self._namespaces.discard(namespace)
         raise _answer(status, body, f"HTTP {status}")
 
-    async def _adopt(self, namespace: str, name: str, task_uid: str) -> str:
-        body = await self.read(namespace, name)
+    async def _adopt(self, namespace: str, name: str, task_uid: str, kind: Kind) -> str:
+        body = await self.read(namespace, name, kind)
         if body is None:
-            raise MemberAnswer(404, f"Job {namespace}/{name} was deleted while being adopted")
+            raise MemberAnswer(404, f"{kind.kind} {namespace}/{name} was deleted while being adopted")
         labels = (body.get("metadata") or {}).get("labels") or {}
         if labels.get(TASK_UID_LABEL) != task_uid:
-            raise MemberAnswer(409, f"Job {namespace}/{name} exists in the member and belongs to someone else")
+            raise MemberAnswer(409, f"{kind.kind} {namespace}/{name} exists in the member and belongs to someone else")
         return str(body["metadata"]["uid"])
 
-    async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Job as JSON, or None when the member says it does not exist. Raises MemberAnswer."""
+    @staticmethod
+    def _path(kind: Kind, namespace: str, name: str | None = None) -> str:
+        base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        path = f"{base}/namespaces/{namespace}/{kind.plural}"
+        return f"{path}/{name}" if name else path
+
+    async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        """One request to the member's API server: (HTTP status, body). Raises what the transport raises."""
+        serialized = await self.client.param_serialize(
+            method,
+            path,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        http_method, url, headers, data, post = serialized
+        response = await self.client.call_api(http_method, url, headers, data, post, _request_timeout=_TIMEOUT_S)
+        http: aiohttp.ClientResponse = response.response
         try:
-            existing = await self._batch.read_namespaced_job_without_preload_content(
-                name, namespace, _request_timeout=_TIMEOUT_S
-            )
-            raw = await existing.read()
-            status = existing.status
-            existing.release()
+            raw = await http.read()
+        finally:
+            http.release()
+        return http.status, raw
+
+    async def read(self, namespace: str, name: str, kind: Kind = JOB) -> dict[str, Any] | None:
+        """The object as JSON, or None when the member says it does not exist. Raises MemberAnswer."""
+        try:
+            status, raw = await self._call("GET", self._path(kind, namespace, name))
         except _TRANSIENT as e:
             raise _unreachable(e) from None
         if status == 404:
@@ -276,16 +289,16 @@ class RemoteJobs:
             return None
         return newest_warning(json.loads(raw or b"{}").get("items") or ())
 
-    async def delete(self, namespace: str, name: str) -> bool:
-        """Delete a Job and, in the background, its pods; False if it was already gone."""
+    async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
+        """Delete an object and, in the background, its pods; False if it was already gone."""
         try:
-            await self._batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Background", _request_timeout=_TIMEOUT_S
+            status, raw = await self._call(
+                "DELETE", self._path(kind, namespace, name), body={"propagationPolicy": "Background"}
             )
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise _translate(e) from None
         except _TRANSIENT as e:
             raise _unreachable(e) from None
+        if status == 404:
+            return False
+        if status >= 300:
+            raise _answer(status, raw, f"HTTP {status}")
         return True

@@ -19,12 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from computenet.api.constants import ORIGIN_ANNOTATION
+from computenet.api.constants import ATTEMPT_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
 from computenet.api.problems import ContractError
 from computenet.api.reservation import Reservation, apply_reservation
 from computenet.dispatch.naming import job_name, origin_labels
 from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
 from computenet.quantity import cpu_millis, to_int_units
+from computenet.workloads.kinds import JOB, Kind, kind_of
 
 PRODUCT_LABEL = {"nvidia.com/gpu": NVIDIA_PRODUCT_LABEL, "amd.com/gpu": AMD_PRODUCT_LABEL}
 
@@ -68,15 +69,52 @@ def render_job(
     whose accelerator resource differs from the template's can still meet it here).
     """
     tpl = copy.deepcopy(dict(template))
-    meta = tpl.get("metadata") or {}
     spec: dict[str, Any] = tpl.get("spec") or {}
-    labels = origin_labels(hub, task.namespace, task.name, task.uid, attempt, target.identifier)
-
     spec.setdefault("parallelism", replicas)
     spec.setdefault("completions", replicas)
     if replicas > 1:
         spec.setdefault("completionMode", "Indexed")
+    return _render(JOB, task, tpl.get("metadata") or {}, spec, requests, accelerators, target, attempt, hub)
 
+
+def render_workload(
+    workload: Mapping[str, Any],
+    task: TaskRef,
+    replicas: int,
+    requests: Mapping[str, str],
+    accelerators: int,
+    target: Target,
+    attempt: int,
+    hub: str,
+) -> dict[str, Any]:
+    """The manifest of a workload of another kind (``{apiVersion, kind, metadata, spec}``, not modified).
+
+    Its one pod set is rendered as a Job's pods are (origin labels, reservation, pinning); a
+    replicated kind runs ``replicas`` pods, and its selector, when left out, selects the attempt's
+    pods by their origin labels. Raises ``ContractError`` or ``WorkloadError``.
+    """
+    kind = kind_of(workload)
+    spec: dict[str, Any] = copy.deepcopy(dict(workload.get("spec") or {}))
+    if kind.kind in ("Deployment", "StatefulSet"):
+        spec["replicas"] = replicas
+        if not spec.get("selector"):
+            labels = origin_labels(hub, task.namespace, task.name, task.uid, attempt, target.identifier)
+            spec["selector"] = {"matchLabels": {k: labels[k] for k in (TASK_UID_LABEL, ATTEMPT_LABEL)}}
+    return _render(kind, task, workload.get("metadata") or {}, spec, requests, accelerators, target, attempt, hub)
+
+
+def _render(
+    kind: Kind,
+    task: TaskRef,
+    meta: Mapping[str, Any],
+    spec: dict[str, Any],
+    requests: Mapping[str, str],
+    accelerators: int,
+    target: Target,
+    attempt: int,
+    hub: str,
+) -> dict[str, Any]:
+    labels = origin_labels(hub, task.namespace, task.name, task.uid, attempt, target.identifier)
     pod = spec.setdefault("template", {})
     pod_meta = pod.setdefault("metadata", {})
     pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
@@ -87,14 +125,15 @@ def render_job(
     if problems:
         raise ContractError(problems)
     pod["spec"] = pod_spec
-    pod_spec.setdefault("restartPolicy", "Never")
+    if not kind.serving:
+        pod_spec.setdefault("restartPolicy", "Never")
     _pin_nodes(pod_spec, target)
 
     return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
         "metadata": {
-            "name": job_name(task.name, task.uid, attempt),
+            "name": job_name(task.name, task.uid, attempt, kind.name_max),
             "namespace": target.namespace,
             "labels": {**(meta.get("labels") or {}), **labels},
             "annotations": {

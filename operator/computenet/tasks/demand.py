@@ -8,8 +8,6 @@ affinity, topology spread, ...) is carried as names that the decision reports.
 
 from __future__ import annotations
 
-from typing import Any
-
 from computenet.api.pool import PlacementPolicy
 from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
 from computenet.placement.pod_spec import pod_constraints
@@ -27,13 +25,6 @@ def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
     strategy = Strategy.SPREAD if str(policy.strategy).lower() == "spread" else Strategy.BINPACK
     weights = Weights(fit=w.fit, price=w.price, locality=w.locality, reliability=w.reliability, affinity=w.affinity)
     return weights, strategy
-
-
-def _pod_spec(template: Any) -> Any:
-    """The Job template's pod spec (`spec.template.spec`), or {} where the shape is not a Job's."""
-    spec = template.get("spec") if isinstance(template, dict) else None
-    pod_template = spec.get("template") if isinstance(spec, dict) else None
-    return pod_template.get("spec") if isinstance(pod_template, dict) else {}
 
 
 def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
@@ -68,7 +59,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
     if spec.data is not None and spec.data.region:
         data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else 0)
     weights, strategy = _weights(policy)
-    pod = pod_constraints(_pod_spec(record.template))
+    pod = pod_constraints(record.pod_spec)
     return Demand(
         uid=record.uid,
         namespace=record.namespace,

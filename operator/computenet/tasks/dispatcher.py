@@ -19,10 +19,11 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
 from computenet.dispatch.remote import MemberAnswer, NamespaceProblem
-from computenet.dispatch.render import Target, TaskRef, render_job
+from computenet.dispatch.render import Target, TaskRef, render_job, render_workload
 from computenet.placement.accelerators import lookup
 from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, DispatchRetryable, Event
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import WorkloadError
 
 logger = logging.getLogger(__name__)
 
@@ -73,16 +74,12 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
 def manifest_of(record: TaskRecord, target: Target, hub_id: str) -> dict[str, Any]:
     spec = record.spec
     acc = spec.resources.accelerators
-    return render_job(
-        TaskRef(record.namespace, record.name, record.uid),
-        record.template,
-        spec.replicas,
-        {"cpu": str(spec.resources.cpu), "memory": str(spec.resources.memory)},
-        acc.count if acc and acc.count else 0,
-        target,
-        record.attempt,
-        hub_id,
-    )
+    task = TaskRef(record.namespace, record.name, record.uid)
+    requests = {"cpu": str(spec.resources.cpu), "memory": str(spec.resources.memory)}
+    devices = acc.count if acc and acc.count else 0
+    if record.workload:
+        return render_workload(record.workload, task, spec.replicas, requests, devices, target, record.attempt, hub_id)
+    return render_job(task, record.template, spec.replicas, requests, devices, target, record.attempt, hub_id)
 
 
 async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Event:
@@ -107,6 +104,8 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
         uid, adopted = await creator.create(manifest)
     except ContractError as e:  # admission refuses such specs; an edit that raced it ends here
         return DispatchRefused(Reason.INVALID_SPEC, f"the template cannot carry the reservation: {e}")
+    except WorkloadError as e:  # likewise
+        return DispatchRefused(Reason.INVALID_SPEC, f"the workload cannot be rendered: {e}")
     except NamespaceProblem as e:  # the member's setup: the identifier says so too, and the task waits
         members.setup_problem(identifier, Reason.TARGET_NAMESPACE_UNAVAILABLE, e.message)
         return DispatchRetryable(Reason.TARGET_NAMESPACE_UNAVAILABLE, e.message, _count(record))
@@ -123,8 +122,8 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
     meta = manifest["metadata"]
     remote = RemoteRef(
         identifier=identifier,
-        api_version="batch/v1",
-        kind="Job",
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
         namespace=meta["namespace"],
         name=meta["name"],
         uid=uid,

@@ -24,7 +24,10 @@ class TaskRecord:
     generation: int | None
     spec: ComputeTaskSpec
     template: dict[str, Any]
+    """``spec.template`` as written (a Job template), or {} when the task carries another kind."""
     status: ComputeTaskStatus = field(default_factory=ComputeTaskStatus)
+    workload: dict[str, Any] = field(default_factory=dict)
+    """``spec.workload`` as written (``{apiVersion, kind, metadata, spec}``), or {} for a Job."""
     deleting: bool = False
     gone: bool = False
     """Deleted from the hub: nothing is written for it any more."""
@@ -35,6 +38,14 @@ class TaskRecord:
     failures_attempt: int = 0
     phase_since: dt.datetime | None = None
     """When the phase last changed, as this process saw it (for the stuck-task gauge)."""
+
+    @property
+    def pod_spec(self) -> dict[str, Any]:
+        """The workload's pod spec as written (the Job template's, or the workload object's), or {}."""
+        outer = self.workload.get("spec") if self.workload else self.template.get("spec")
+        template = outer.get("template") if isinstance(outer, dict) else None
+        pod = template.get("spec") if isinstance(template, dict) else None
+        return pod if isinstance(pod, dict) else {}
 
     @property
     def key(self) -> str:

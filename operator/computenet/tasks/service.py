@@ -239,6 +239,7 @@ class TaskService:
             generation=meta.get("generation"),
             spec=spec,
             template=dict((body.get("spec") or {}).get("template") or {}),
+            workload=dict((body.get("spec") or {}).get("workload") or {}),
             status=status_of(body),
         )
 
@@ -256,6 +257,7 @@ class TaskService:
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
+            existing.workload = record.workload
             record = existing
         else:
             self.book.put(record)
