@@ -93,6 +93,7 @@ def test_samples_cover_what_tests_and_readme_need() -> None:
     assert any(t.spec.resources.accelerators and t.spec.replicas == 1 and not t.spec.suspend for t in tasks)
     assert any(t.spec.resources.accelerators and t.spec.replicas > 1 for t in tasks), "a gang task"
     assert any(t.spec.suspend for t in tasks), "a suspended task asking for offers"
+    assert any(t.spec.workload is not None and t.spec.workload.kind == "Deployment" for t in tasks), "a serving task"
 
 
 def test_pool_sample_selects_the_identifier_samples() -> None:
@@ -905,3 +906,78 @@ def test_resources_left_out_are_optional_in_the_schema() -> None:
     assert {"template", "workload"} <= set(spec["properties"])  # exactly one of them, by a rule
     assert "required" not in spec["properties"]["resources"]
     assert "count" not in spec["properties"]["resources"]["properties"]["accelerators"].get("required", [])
+
+
+# ---- spec.workload: another kind than a Job ----
+
+
+def _workload_task(**workload_spec: Any) -> dict[str, Any]:
+    return {
+        "replicas": 2,
+        "resources": {"cpu": "1", "memory": "1Gi"},
+        "workload": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx"}]}}, **workload_spec},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "words"),
+    [
+        pytest.param(_workload_task(), None, None, id="a Deployment whose replicas are left out is valid"),
+        pytest.param(_workload_task(replicas=2), None, None, id="replicas equal to spec.replicas are valid"),
+        pytest.param(
+            _workload_task(replicas=3),
+            "spec.workload.spec.replicas",
+            "must equal spec.replicas (2)",
+            id="other replicas are named",
+        ),
+        pytest.param(
+            _workload_task(
+                template={"spec": {"restartPolicy": "Never", "containers": [{"name": "web", "image": "nginx"}]}}
+            ),
+            "spec.workload.spec.template.spec.restartPolicy",
+            "must be Always",
+            id="a Deployment's pods restart Always",
+        ),
+        pytest.param(
+            _workload_task(template={"spec": {"containers": []}}),
+            "spec.workload.spec.template.spec.containers",
+            "at least one container",
+            id="a pod template without containers",
+        ),
+        pytest.param(
+            {
+                **_workload_task(),
+                "template": {"spec": {"template": {"spec": {"containers": [{"name": "m", "image": "i"}]}}}},
+            },
+            "spec.workload",
+            "exactly one of template",
+            id="a template and a workload at once",
+        ),
+    ],
+)
+def test_workload_specs(spec: dict[str, Any], field: str | None, words: str | None) -> None:
+    problems = validate_task(spec)
+    if field is None:
+        assert problems == []
+    else:
+        assert any(p.field == field and words in p.message for p in problems), problems
+
+
+def test_a_workloads_resources_are_derived_from_its_pod_template() -> None:
+    spec = _workload_task(
+        template={
+            "spec": {
+                "containers": [
+                    {"name": "web", "image": "nginx", "resources": {"requests": {"cpu": "3", "memory": "2Gi"}}}
+                ]
+            }
+        }
+    )
+    del spec["resources"]
+    parsed = ComputeTaskSpec.model_validate(spec)
+    assert (str(parsed.resources.cpu), str(parsed.resources.memory)) == ("3", "2Gi")
+    assert parsed.pod_spec_path == "spec.workload.spec.template.spec"

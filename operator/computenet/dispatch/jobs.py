@@ -1,4 +1,4 @@
-"""What the operator follows of a dispatched Job, read from the member's watch."""
+"""What the operator follows of a dispatched workload (a Job, or another kind), read from the member's watch."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+from computenet.workloads.kinds import JOB, Kind
+from computenet.workloads.status import observe
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,8 @@ class JobFacts:
     """`<namespace>/<name>` of the ComputeTask on the hub, from the origin annotation."""
     has_pods: bool = False
     """Whether the job controller has made any pod of it (``active + succeeded + failed > 0``)."""
+    kind: Kind = JOB
+    """The workload's kind (``computenet.workloads.kinds``)."""
 
     @property
     def namespace_on_hub(self) -> str:
@@ -81,4 +85,38 @@ def job_facts(obj: Mapping[str, Any]) -> JobFacts | None:
         deleting=bool(meta.get("deletionTimestamp")),
         origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
         has_pods=any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed")),
+    )
+
+
+def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
+    """The facts of a dispatched workload of another kind than a Job, its phase by the kind's rule.
+
+    Such kinds carry no start or completion time of their own: the follower takes the time it saw them run.
+    """
+    meta = obj["metadata"]
+    labels = meta.get("labels") or {}
+    task_uid = labels.get(TASK_UID_LABEL)
+    if not task_uid:
+        return None
+    observed = observe(kind, obj)
+    status = obj.get("status") or {}
+    try:
+        attempt = int(labels.get(ATTEMPT_LABEL, "0"))
+    except ValueError:
+        attempt = 0
+    return JobFacts(
+        namespace=meta.get("namespace", ""),
+        name=meta["name"],
+        uid=meta.get("uid", ""),
+        task_uid=task_uid,
+        attempt=attempt,
+        identifier=labels.get(IDENTIFIER_LABEL, ""),
+        phase=observed.phase,
+        start_time=None,
+        completion_time=None,
+        message=observed.message,
+        deleting=bool(meta.get("deletionTimestamp")),
+        origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
+        has_pods=(status.get("replicas") or 0) > 0,
+        kind=kind,
     )

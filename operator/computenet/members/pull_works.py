@@ -34,6 +34,7 @@ from computenet.api.constants import (
 from computenet.dispatch.jobs import JobFacts, job_facts
 from computenet.dispatch.remote import MemberAnswer
 from computenet.dispatch.store import JobStore
+from computenet.workloads.kinds import JOB, Kind, kind_of
 
 __all__ = ["WorkClient", "member_job", "work_facts"]
 
@@ -132,6 +133,12 @@ class WorkClient:
         An agent that does not confirm within :data:`CONFIRM_TIMEOUT_S` is an answer that may change
         (retryable); the retry finds the work there (409) and waits again.
         """
+        if kind_of(manifest) is not JOB:
+            raise MemberAnswer(
+                400,
+                f"agent {self.namespace}/{self.agent} runs batch/v1 Jobs only: a pull member cannot run a "
+                f"{manifest.get('kind')} yet",
+            )
         work = self._work(manifest)
         name = work["metadata"]["name"]
         try:
@@ -166,7 +173,7 @@ class WorkClient:
             raise MemberAnswer(None, f"the hub did not answer ({type(e).__name__})") from None
         return body if isinstance(body, dict) else None
 
-    async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def read(self, namespace: str, name: str, kind: Kind = JOB) -> dict[str, Any] | None:
         """The member's Job as its work mirrors it, or None when the work or the Job is gone."""
         work = await self._get(name)
         return member_job(work) if work is not None else None
@@ -177,7 +184,7 @@ class WorkClient:
         job = ((work or {}).get("status") or {}).get("job") or {}
         return str(job.get("warning") or "")  # MemberJob.warning (api/work.py), written by the agent
 
-    async def delete(self, namespace: str, name: str) -> bool:
+    async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete the attempt's work (the agent then deletes the Job); False if it was already gone."""
         try:
             await self._custom.delete_namespaced_custom_object(

@@ -21,6 +21,7 @@ from computenet.tasks.access import jobs_store
 from computenet.tasks.controller import TaskController
 from computenet.tasks.lifecycle import Deleted
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import kind_named
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,15 @@ async def cancel(ctl: TaskController, record: TaskRecord, deleting_since: dt.dat
     deleted = 0
     unreachable = []
     access = ctl.access
-    targets = {(conn.key, job.namespace, job.name): conn for conn, job in access.jobs_of(record.uid)}
+    targets = {(conn.key, job.namespace, job.name): (conn, job.kind) for conn, job in access.jobs_of(record.uid)}
     remote = record.status.remote
     conn = access.connection_of(remote.identifier) if remote is not None else None
     if conn is not None and remote is not None:
-        targets.setdefault((conn.key, remote.namespace, remote.name), conn)
-    for (_, namespace, name), member in targets.items():
+        kind = kind_named(remote.api_version, remote.kind)
+        targets.setdefault((conn.key, remote.namespace, remote.name), (conn, kind))
+    for (_, namespace, name), (member, kind) in targets.items():
         try:
-            deleted += await access.remote(member).delete(namespace, name)
+            deleted += await access.remote(member).delete(namespace, name, kind)
         except MemberAnswer as e:
             unreachable.append(f"{member.server}: {e}")
     if unreachable:
@@ -80,7 +82,7 @@ async def sweep(ctl: TaskController, custom: CustomObjectsApi) -> int:
             if await _task_exists(custom, job.task_uid, job.namespace_on_hub, job.task_name):
                 continue
             try:
-                removed += await ctl.access.remote(conn).delete(job.namespace, job.name)
+                removed += await ctl.access.remote(conn).delete(job.namespace, job.name, job.kind)
                 logger.info("orphan sweep removed %s/%s (task %s is gone)", job.namespace, job.name, job.task_uid)
             except MemberAnswer as e:
                 logger.info("orphan %s/%s not removed yet: %s", job.namespace, job.name, e)

@@ -31,6 +31,7 @@ from computenet.tasks.book import TaskBook
 from computenet.tasks.lifecycle import ACTIVE, Drained, Event, MemberBack, MemberLost, condition
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import kind_named
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +146,17 @@ class Failover:
         own = label_value(name)
         remote = self.access.remote(conn)
         targets = {
-            (j.namespace, j.name) for c, j in self.access.jobs_of(record.uid) if c is conn and j.identifier == own
+            (job.namespace, job.name, job.kind)
+            for c, job in self.access.jobs_of(record.uid)
+            if c is conn and job.identifier == own
         }
-        if record.status.remote is not None and record.status.remote.identifier == name:
-            targets.add((record.status.remote.namespace, record.status.remote.name))
+        ref = record.status.remote
+        if ref is not None and ref.identifier == name:
+            targets.add((ref.namespace, ref.name, kind_named(ref.api_version, ref.kind)))
+        ordered = sorted(targets, key=lambda t: t[:2])
         try:
-            for namespace, job in sorted(targets):
-                await remote.delete(namespace, job)
+            for namespace, job, kind in ordered:
+                await remote.delete(namespace, job, kind)
         except MemberAnswer as e:
             logger.info("%s: not drained from %s yet: %s", record.key, name, e.message)
             return
@@ -159,7 +164,6 @@ class Failover:
             self._draining.discard(record.uid)
         now = self.clock()
         ran = meter_attempt(record.status.placement, record.status.start_time, now, self._pricing.get(name))
-        removed = ", ".join(f"{ns}/{job}" for ns, job in sorted(targets)) or "nothing was created yet"
-        self.deliver(
-            record, Drained(name, attempt, f"identifier {name} was deleted; removed from its member: {removed}", ran)
-        )
+        removed = ", ".join(f"{ns}/{job}" for ns, job, _ in ordered) or "nothing was created yet"
+        message = f"identifier {name} was deleted; removed from its member: {removed}"
+        self.deliver(record, Drained(name, attempt, message, ran))

@@ -39,6 +39,7 @@ from computenet.tasks.lifecycle import (
 from computenet.tasks.lifecycle.startup import startup_stall
 from computenet.tasks.metering import NOTHING, meter_attempt
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import kind_named
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,14 @@ since would otherwise keep it Pending for ever."""
 def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.datetime) -> Event | None:
     """What the current attempt's Job says about the task (pure); None while it is Pending."""
     identifier = record.identifier or job.identifier
-    remote = RemoteRef(identifier=identifier, namespace=job.namespace, name=job.name, uid=job.uid or None)
+    remote = RemoteRef(
+        identifier=identifier,
+        api_version=job.kind.api_version,
+        kind=job.kind.kind,
+        namespace=job.namespace,
+        name=job.name,
+        uid=job.uid or None,
+    )
     if job.phase == "Running":
         return JobRunning(remote, job.attempt, job.start_time or now)
     if job.phase in ("Succeeded", "Failed"):
@@ -182,11 +190,12 @@ class Follower:
         self, conn: MemberConnection, job: JobFacts, record: TaskRecord, key: tuple[str, str, str]
     ) -> None:
         try:
-            if await self.access.remote(conn).delete(job.namespace, job.name):
+            if await self.access.remote(conn).delete(job.namespace, job.name, job.kind):
                 self.book.event(
                     record,
                     "StaleAttemptRemoved",
-                    f"removed Job {job.namespace}/{job.name} of attempt {job.attempt} from {job.identifier}",
+                    f"removed {job.kind.kind} {job.namespace}/{job.name} of attempt {job.attempt} "
+                    f"from {job.identifier}",
                 )
         except MemberAnswer as e:
             # A member just back may refuse for a moment (its authorizer warms up): try again soon.
@@ -212,7 +221,9 @@ class Follower:
 
     async def _confirm_gone(self, record: TaskRecord, conn: MemberConnection, remote: RemoteRef, attempt: int) -> None:
         try:
-            body = await self.access.remote(conn).read(remote.namespace, remote.name)
+            body = await self.access.remote(conn).read(
+                remote.namespace, remote.name, kind_named(remote.api_version, remote.kind)
+            )
         except MemberAnswer as e:
             logger.info("%s: could not check Job %s/%s: %s", record.key, remote.namespace, remote.name, e)
             return
@@ -226,5 +237,5 @@ class Follower:
             record.status.placement, record.status.start_time, now, self.access.pricing_of(remote.identifier)
         )
         what = "was replaced by another object" if body is not None else "was deleted"
-        message = f"Job {remote.namespace}/{remote.name} {what} in the member before it finished"
+        message = f"{remote.kind or 'Job'} {remote.namespace}/{remote.name} {what} in the member before it finished"
         self.deliver(record, JobGone(remote.identifier, attempt, message, ran))

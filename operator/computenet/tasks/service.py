@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubernetes.aio.client import BatchV1Api, CustomObjectsApi
+from kubernetes.aio.client import AppsV1Api, BatchV1Api, CustomObjectsApi
 from pydantic import ValidationError
 
 from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
@@ -23,7 +24,7 @@ from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
-from computenet.dispatch.jobs import job_facts
+from computenet.dispatch.jobs import job_facts, workload_facts
 from computenet.dispatch.naming import hub_selector
 from computenet.dispatch.store import JobStore
 from computenet.events import EventRecorder
@@ -44,6 +45,7 @@ from computenet.tasks.settlement import Settlement
 from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
 from computenet.tasks.writer import StatusWriter
+from computenet.workloads.kinds import DEPLOYMENT, STATEFULSET
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +121,18 @@ class TaskService:
             store,
             label_selector=hub_selector(self.hub_id),
         )
+        apps = AppsV1Api(conn.client)
+        for kind, lister in (
+            (DEPLOYMENT, apps.list_deployment_for_all_namespaces_without_preload_content),
+            (STATEFULSET, apps.list_stateful_set_for_all_namespaces_without_preload_content),
+        ):
+            conn.add_reflector(
+                kind.plural,
+                lister,
+                functools.partial(workload_facts, kind),
+                store,
+                label_selector=hub_selector(self.hub_id),
+            )
 
     def start(self) -> None:
         watch = TaskWatch(self.admit, self._deleting, self._gone)

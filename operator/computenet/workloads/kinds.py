@@ -60,6 +60,13 @@ KINDS: dict[tuple[str, str], Kind] = {
     )
 }
 JOB = KINDS[("batch/v1", "Job")]
+DEPLOYMENT = KINDS[("apps/v1", "Deployment")]
+STATEFULSET = KINDS[("apps/v1", "StatefulSet")]
+
+
+def kind_named(api_version: str | None, kind: str | None) -> Kind:
+    """The kind of a remote reference (``RemoteRef.api_version``, ``.kind``); a Job when they are absent."""
+    return KINDS.get((api_version or "", kind or ""), JOB)
 
 
 def kind_of(workload: Mapping[str, Any]) -> Kind:

@@ -53,7 +53,7 @@ class Remote:
         self.refuse = refuse
         self.deleted: list[str] = []
 
-    async def delete(self, namespace: str, name: str) -> bool:
+    async def delete(self, namespace: str, name: str, kind: object = None) -> bool:
         if self.refuse is not None:
             raise self.refuse
         self.deleted.append(name)
@@ -62,7 +62,7 @@ class Remote:
     async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
         return self.words
 
-    async def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def read(self, namespace: str, name: str, kind: object = None) -> dict[str, Any] | None:
         return self.existing
 
 
