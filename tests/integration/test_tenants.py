@@ -164,6 +164,33 @@ def test_a_gang_is_not_starved_by_a_stream_of_small_tasks(
     eventually(lambda: phase_is(hub, "small-39", "Succeeded", ns), timeout=BURST_S)
 
 
+def test_a_task_above_what_its_queue_can_ever_hold_says_so_and_does_not_block_the_queue(
+    operator: devenv.OperatorProcess, hub: Cluster, tenants: list[str]
+) -> None:
+    ns_a, ns_b = namespace(hub, tenants, "tenant-n"), namespace(hub, tenants, "tenant-l")
+    qa, qb = unique("team-n"), unique("team-l")
+    tenants[:0] = [qa, qb]
+    # team-n may hold 4 GPUs of its own and borrow 4 of team-l's idle 16: never more than 8.
+    apply(
+        hub,
+        queue(qa, ns_a, 4, borrowingLimit={"accelerators": {H100: 4}}, reservation={"afterSeconds": 0}),
+        queue(qb, ns_b, 16),
+    )
+    apply(hub, h100("huge", ns_a, gpus=8, replicas=2))
+    never = eventually(
+        lambda: (c := condition(status(hub, "huge", ns_a), "Placed")) and "never" in c.get("message", "") and c,
+        timeout=STATE_S,
+    )
+    assert never["status"] == "False"
+    assert never["message"] == (
+        f"needs 16 {H100} GPUs but queue {qa} can never hold more than 8 (nominal 4 + borrowing limit 4)"
+    )
+    # It holds nothing though it starves: a task of exactly the ceiling runs on member-1 past it.
+    apply(hub, h100("fits", ns_a, gpus=8))
+    eventually(lambda: phase_is(hub, "fits", "Running", ns_a), timeout=JOB_S)
+    assert status(hub, "huge", ns_a).get("phase") == "Pending"
+
+
 @pytest.mark.parametrize(
     ("spec", "field"),
     [

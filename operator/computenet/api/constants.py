@@ -257,6 +257,10 @@ class Reason(StrEnum):
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""
     OVER_BUDGET = "OverBudget"
     """ComputeQueue: spend in the period reached the budget; nothing more is admitted."""
+    EXCEEDS_MAX_QUOTA = "ExceedsMaxQuota"
+    """Task: it asks for more than its queue could ever hold (nominal quota plus all it may borrow), so
+    waiting cannot help. Kueue's ``WorkloadQuotaReservedReasonExceedsMaxQuota`` (kubernetes-sigs/kueue,
+    ``apis/kueue/v1beta2/workload_types.go``)."""
     ADMITTING = "Admitting"
     AGENT_LEASE_EXPIRED = "AgentLeaseExpired"
     AGENT_NOT_REPORTING = "AgentNotReporting"

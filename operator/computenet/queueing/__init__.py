@@ -5,6 +5,7 @@ pydantic, no clock. The scheduler (``tasks/scheduler.py``) turns ComputeQueues a
 plain values and runs ``admit`` on every pass; each ``Verdict`` becomes a lifecycle event.
 
 - ``quota``: nominal quota, borrowing within the pool, the admission check (Kueue's arithmetic);
+- ``ceiling``: the most a queue can ever hold, and the line for a task that asks for more;
 - ``share``: dominant-resource fair share and the order it gives (Armada's fairness);
 - ``preemption``: candidates and the fewest victims on one member (Kueue's classical preemption);
 - ``reservation``: a member held for a starving task or a preemptor;
@@ -14,6 +15,7 @@ plain values and runs ``admit`` on every pass; each ``Verdict`` becomes a lifecy
 
 from computenet.queueing.amounts import CPU, MEMORY, Amounts, request_of
 from computenet.queueing.budget import Budget, over_budget, period_start
+from computenet.queueing.ceiling import Ceiling, Ceilings, Exceeds, NeverFits
 from computenet.queueing.cycle import Queues, Verdict, Waiting, admit
 from computenet.queueing.holders import Holder, Slot
 from computenet.queueing.preemption import Choice, candidates, choose
@@ -27,9 +29,13 @@ __all__ = [
     "Amounts",
     "Blocked",
     "Budget",
+    "Ceiling",
+    "Ceilings",
     "Choice",
+    "Exceeds",
     "Holder",
     "Ledger",
+    "NeverFits",
     "QueueQuota",
     "Queues",
     "ReclaimWithinPool",

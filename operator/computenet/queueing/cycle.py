@@ -3,18 +3,20 @@
 ``admit`` is what the scheduler runs on every pass (the shell in ``tasks/scheduler.py`` turns each
 ``Verdict`` into a lifecycle event). For every waiting task, in fair order (``share.fair``):
 
-1. a queue over its budget admits nothing (``budget``);
-2. the request must fit the queue's quota, borrowing included (``quota.Ledger``); accelerator models
+1. a request above what its queue could ever hold (``ceiling``) is told so and goes no further: it
+   neither preempts nor reserves; accelerator models it could never get are taken out of its choice;
+2. a queue over its budget admits nothing (``budget``);
+3. the request must fit the queue's quota, borrowing included (``quota.Ledger``); accelerator models
    the quota has no room for are taken out of the task's choice before placement;
-3. members reserved for other tasks are left out (``reservation``);
-4. placement decides on the node-level snapshot (``placement.place``); a placed task is assumed and
+4. members reserved for other tasks are left out (``reservation``);
+5. placement decides on the node-level snapshot (``placement.place``); a placed task is assumed and
    charged to its queue before the next decision, as ``placement.queue.schedule`` does;
-5. a task that fits neither quota nor capacity may preempt, under its queue's policy, the fewest
+6. a task that fits neither quota nor capacity may preempt, under its queue's policy, the fewest
    tasks on one member (``preemption``) and then holds that member while they leave;
-6. a task waiting (for quota or capacity) longer than its queue's ``reserve_after_s`` holds the member
+7. a task waiting (for quota or capacity) longer than its queue's ``reserve_after_s`` holds the member
    where it fits soonest, and its queue's quota for it: smaller tasks of its queue stop taking either.
 
-Tasks without a queue skip 1, 2, 5 and 6 and go first, in priority then age order: with no queue
+Tasks without a queue skip 1, 2, 3, 6 and 7 and go first, in priority then age order: with no queue
 at all, a cycle decides exactly what ``placement.queue.schedule`` decides.
 """
 
@@ -31,6 +33,7 @@ from computenet.placement.pipeline import place
 from computenet.placement.queue import order_key
 from computenet.placement.snapshot import Snapshot
 from computenet.queueing.amounts import Amounts, request_of
+from computenet.queueing.ceiling import Ceilings, NeverFits
 from computenet.queueing.freed import freed
 from computenet.queueing.holders import Holder
 from computenet.queueing.preemption import Choice, candidates, choose
@@ -74,6 +77,8 @@ class Verdict:
     """What the task now counts against its queue (placed tasks)."""
     closed: tuple[Reservation, ...] = ()
     """Members left out of the decision because they are held for other tasks."""
+    never_fits: bool = False
+    """The request exceeds what its queue could ever hold (``ceiling``): waiting will not help."""
 
     @property
     def placed(self) -> bool:
@@ -121,6 +126,7 @@ def admit(
     """Decide every waiting task once; see the module docstring. ``now`` is the assumptions' clock."""
     assumptions.expire(now)
     ledger = Ledger(queues.quotas)
+    ceilings = Ceilings(queues.quotas)
     for h in holders:
         if h.queue in ledger.queues:
             ledger.charge(h.queue, h.amounts)
@@ -129,8 +135,11 @@ def admit(
     for r in reservations:  # a holder's quota is kept for it too, or its own queue's small tasks take it
         queue = queue_of.get(r.holder)
         if queue is not None and queue in ledger.queues:
+            if ceilings.never_fits(queue, r.amounts) is not None:
+                reservations.release(r.holder)  # (its queue shrank) holding for it would only block others
+                continue
             ledger.charge(queue, r.amounts)
-    run = _Cycle(ledger, queues, snapshot, assumptions, reservations, holders, now, clock)
+    run = _Cycle(ledger, ceilings, queues, snapshot, assumptions, reservations, holders, now, clock)
     groups: dict[str, list[Waiting]] = {}
     for w in waiting:
         key = w.queue if w.queue in ledger.queues else ""
@@ -152,6 +161,7 @@ class _Cycle:
     def __init__(
         self,
         ledger: Ledger,
+        ceilings: Ceilings,
         queues: Queues,
         snapshot: Snapshot,
         assumptions: Assumptions,
@@ -160,7 +170,7 @@ class _Cycle:
         now: float,
         clock: Callable[[], float] | None,
     ) -> None:
-        self.ledger, self.queues, self.snapshot = ledger, queues, snapshot
+        self.ledger, self.ceilings, self.queues, self.snapshot = ledger, ceilings, queues, snapshot
         self.assumptions, self.reservations, self.holders = assumptions, reservations, list(holders)
         self.now, self.clock = now, clock
         self.preemptions_left = PREEMPTIONS_PER_CYCLE
@@ -191,14 +201,18 @@ class _Cycle:
         return verdict
 
     def _decide(self, queue: str | None, w: Waiting, held: Reservation | None) -> Verdict:
-        demand = w.demand
+        demand = ever = w.demand
         blocked: Blocked | None = None
         narrowed = demand
         if queue is not None:
+            never, ever = self._ever(queue, demand)
+            if never is not None:
+                self.reservations.release(demand.uid)  # nothing it could hold: it must not block others
+                return Verdict(demand, queue, None, never.message, never_fits=True)
             why = self.queues.over_budget.get(queue)
             if why:
                 return Verdict(demand, queue, None, why)
-            narrowed, blocked = self._within_quota(queue, demand)
+            narrowed, blocked = self._within_quota(queue, ever)
         closed = self.reservations.closed_to(demand.uid, demand.priority)
         if closed:
             allowed = demand.identifiers if demand.identifiers is not None else frozenset(self.snapshot.index)
@@ -222,7 +236,7 @@ class _Cycle:
         line = blocked.message if blocked else ""
         if held is not None and held.preempting:
             return Verdict(demand, queue, decision, line, reservation=held, closed=shut)
-        choice = self._preempt(queue, demand, closed)
+        choice = self._preempt(queue, ever, closed)
         if choice is not None:
             for victim in choice.victims:
                 if victim.queue in self.ledger.queues:
@@ -234,8 +248,27 @@ class _Cycle:
             self.ledger.charge(queue, amounts)
             return Verdict(demand, queue, decision, line, choice.victims, hold)
         if held is None:
-            held = self._reserve(queue, w, closed)
+            held = self._reserve(queue, dataclasses.replace(w, demand=ever), closed)
         return Verdict(demand, queue, decision, line, reservation=held, closed=shut)
+
+    def _ever(self, queue: str, demand: Demand) -> tuple[NeverFits | None, Demand]:
+        """Why the queue can never hold ``demand``, or the demand narrowed to the models it could ever hold.
+
+        A task naming its models never fits when none of them could; a task taking any model does not
+        (a model the queue does not name may join the pool), though it is offered only those that could.
+        """
+        never = self.ceilings.never_fits(queue, request_of(demand, None))
+        if never is not None or not demand.devices or demand.accelerators is None:
+            return never, demand
+        named = demand.accelerators.models
+        wanted = named or self.models
+        verdicts = [(m, self.ceilings.never_fits(queue, request_of(demand, m))) for m in wanted]
+        fitting = tuple(m for m, v in verdicts if v is None)
+        if len(fitting) == len(wanted) or (not fitting and not named):
+            return None, demand
+        if not fitting:
+            return NeverFits(tuple(e for _, v in verdicts if v is not None for e in v.exceeds)), demand
+        return None, dataclasses.replace(demand, accelerators=dataclasses.replace(demand.accelerators, models=fitting))
 
     def _within_quota(self, queue: str, demand: Demand) -> tuple[Demand, Blocked | None]:
         """The demand narrowed to the accelerator models its queue has room for, or what blocks it."""

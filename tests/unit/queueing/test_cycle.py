@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from placement.builders import H100, identifier, node, pool, task
+import pytest
+from placement.builders import A100, H100, identifier, node, pool, task
 
 from computenet.placement import Assumptions, Demand, Snapshot, schedule
 from computenet.queueing import (
@@ -13,12 +14,14 @@ from computenet.queueing import (
     QueueQuota,
     Queues,
     ReclaimWithinPool,
+    Reservation,
     Reservations,
     Slot,
     Verdict,
     Waiting,
     WithinQueue,
     admit,
+    cycle,
 )
 
 NODES = {"m1": ("c1", ("n1", "n2")), "m2": ("c2", ("n3", "n4"))}
@@ -226,3 +229,94 @@ def test_a_starving_gang_blocked_by_its_own_queues_quota_holds_that_quota_too() 
 
 
 NODE_OF = [("c1", "n1"), ("c1", "n1"), ("c1", "n2"), ("c1", "n2"), ("c2", "n3"), ("c2", "n3"), ("c2", "n4")]
+
+
+def test_a_task_above_what_its_queue_can_ever_hold_says_so_and_waits_for_nothing() -> None:
+    qs = queues(team("team-a", 4, borrowing_limit={H100: 4}), team("team-b"))
+    got = run([Waiting(gpus("huge", 8, 2), "team-a"), Waiting(gpus("fits", 8), "team-a")], qs=qs)
+    huge = got["huge"]
+    assert huge.never_fits
+    assert huge.decision is None
+    assert huge.message == (
+        "needs 16 NVIDIA-H100-80GB-HBM3 GPUs but queue team-a can never hold more than 8 "
+        "(nominal 4 + borrowing limit 4)"
+    )
+    assert got["fits"].placed  # exactly nominal plus borrowing limit
+    assert not got["fits"].never_fits
+
+
+def test_a_task_within_the_ceiling_waits_with_the_quota_line_while_the_pool_is_lent_out() -> None:
+    qs = queues(team("team-a", 4, borrowing_limit={H100: 4}), team("team-b"))
+    holders = [running("b1", "team-b", "m1", [("c1", "n1", 8), ("c1", "n2", 8)])]
+    got = run([Waiting(gpus("a1", 8), "team-a")], holders, qs)
+    assert not got["a1"].never_fits
+    assert got["a1"].message.startswith("queue team-a short of quota for NVIDIA-H100-80GB-HBM3")
+
+
+def test_the_ceiling_is_told_before_the_budget() -> None:
+    qs = queues(team("team-a", 4, borrowing_limit={H100: 0}), team_a="queue team-a over budget: spent 1 of 1 USD")
+    got = run([Waiting(gpus("huge", 8), "team-a")], qs=qs)
+    assert got["huge"].never_fits
+    assert got["huge"].message.startswith("needs 8 NVIDIA-H100-80GB-HBM3 GPUs but queue team-a can never hold")
+
+
+def test_a_task_that_can_never_fit_neither_preempts_nor_spends_the_cycles_preemption_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cycle, "PREEMPTIONS_PER_CYCLE", 1)
+    qs = queues(team("team-a", 8, borrowing_limit={H100: 0}, within_queue=WithinQueue.LOWER_PRIORITY))
+    holders = [running("low", "team-a", "m1", [("c1", "n1", 4)], priority=1)]
+    waiting = [Waiting(gpus("huge", 8, 2, priority=9), "team-a"), Waiting(gpus("urgent", 8, priority=5), "team-a")]
+    got = run(waiting, holders, qs)
+    assert [v.uid for v in got["urgent"].preempted] == ["low"]  # the one search was left for it
+    assert got["huge"].never_fits
+    assert got["huge"].preempted == ()
+
+
+def test_a_starving_task_that_can_never_fit_reserves_nothing_and_loses_a_hold_it_had() -> None:
+    qs = queues(team("team-a", 8, borrowing_limit={H100: 0}, reserve_after_s=60.0))
+    reservations = Reservations()
+    # a hold taken while the queue was larger: the quota shrank since
+    reservations.hold(Reservation("gang", "team-a/gang", "m1", 0, 0.0, False, {H100: 16}))
+    waiting = [Waiting(gpus("gang", 8, 2), "team-a", since=0.0), Waiting(gpus("small", 8, created=5.0), "team-a")]
+    got = run(waiting, qs=qs, reservations=reservations)
+    assert got["gang"].never_fits
+    assert got["gang"].reservation is None
+    assert reservations.get("gang") is None
+    assert got["small"].placed  # neither the member nor the quota is kept for the gang
+    assert got["small"].closed == ()
+
+
+def test_a_model_its_queue_can_never_hold_is_taken_out_of_the_tasks_choice() -> None:
+    snap = pool(
+        identifier("m1", "c1").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100)),
+        identifier("m2", "c2").nodes(node("n3").gpus(8, A100), node("n4").gpus(8, A100)),
+    )
+    qs = queues(QueueQuota("team-a", "default", {H100: 8, A100: 16}, {H100: 0}))
+    demand = dataclasses.replace(task("both").gpus(8, H100, A100).replicas(2).build(), namespace="team-a")
+    verdicts = list(admit([Waiting(demand, "team-a")], [], qs, snap, Assumptions(), Reservations(), now=0.0))
+    assert verdicts[0].placed
+    assert verdicts[0].decision is not None
+    assert verdicts[0].decision.chosen is not None
+    assert verdicts[0].decision.chosen.model == A100
+
+
+def test_a_task_whose_every_model_exceeds_its_queue_names_each() -> None:
+    qs = queues(QueueQuota("team-a", "default", {H100: 8, A100: 4}, {H100: 0, A100: 0}))
+    demand = dataclasses.replace(task("both").gpus(8, H100, A100).replicas(2).build(), namespace="team-a")
+    got = run([Waiting(demand, "team-a")], qs=qs)
+    assert got["both"].never_fits
+    assert got["both"].message == (
+        "needs 16 NVIDIA-H100-80GB-HBM3 GPUs but queue team-a can never hold more than 8 "
+        "(nominal 8, borrowing limit 0); "
+        "needs 16 NVIDIA-A100-SXM4-80GB GPUs but queue team-a can never hold more than 4 "
+        "(nominal 4, borrowing limit 0)"
+    )
+
+
+def test_a_task_taking_any_model_is_not_told_never_since_another_model_may_join_the_pool() -> None:
+    qs = queues(team("team-a", 8, borrowing_limit={H100: 0}))
+    demand = dataclasses.replace(task("any").gpus(8).replicas(2).build(), namespace="team-a")
+    got = run([Waiting(demand, "team-a")], qs=qs)
+    assert not got["any"].never_fits
+    assert got["any"].message == "queue team-a short of quota for NVIDIA-H100-80GB-HBM3: 0/8 GPUs, 16 asked"
