@@ -31,7 +31,9 @@ def placed(
     where = Placement(
         identifier="member-1",
         accelerator_model=model,
-        resources=DispatchedResources(replicas=replicas, cpu=cpu, memory=memory, accelerators=gpus) if resources else None,
+        resources=DispatchedResources(replicas=replicas, cpu=cpu, memory=memory, accelerators=gpus)
+        if resources
+        else None,
     )
     s = spec()
     return TaskRecord(
@@ -49,7 +51,9 @@ def placed(
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        pytest.param(placed(cpu="2", memory="4Gi"), {"cpu": 2000, "memory": 4 * GIB}, id="cpu in millicores, memory in bytes"),
+        pytest.param(
+            placed(cpu="2", memory="4Gi"), {"cpu": 2000, "memory": 4 * GIB}, id="cpu in millicores, memory in bytes"
+        ),
         pytest.param(
             placed(replicas=3, cpu="500m", memory="1Gi"),
             {"cpu": 1500, "memory": 3 * GIB},
@@ -63,7 +67,9 @@ def placed(
         pytest.param(
             placed(gpus=4, model=None), {"cpu": 1000, "memory": GIB}, id="accelerators without a model count nothing"
         ),
-        pytest.param(placed(model="NVIDIA-H100"), {"cpu": 1000, "memory": GIB}, id="a model without devices counts nothing"),
+        pytest.param(
+            placed(model="NVIDIA-H100"), {"cpu": 1000, "memory": GIB}, id="a model without devices counts nothing"
+        ),
         pytest.param(placed(resources=False), {}, id="a placement that does not say what it dispatched holds nothing"),
         pytest.param(placed(placement=False), {}, id="a task without a placement holds nothing"),
         pytest.param(placed(cpu="two"), {}, id="a dispatched cpu that does not parse holds nothing"),
@@ -100,7 +106,9 @@ Pod = tuple[str | None, Mapping[str, int]]
     [
         pytest.param([], {}, id="no pods, no nodes"),
         pytest.param(
-            [("n1", {"cpu": 1000, "memory": GIB})], {"n1": (1000, GIB, 0, 1)}, id="one pod: its requests and a count of one"
+            [("n1", {"cpu": 1000, "memory": GIB})],
+            {"n1": (1000, GIB, 0, 1)},
+            id="one pod: its requests and a count of one",
         ),
         pytest.param(
             [("n1", {"cpu": 1000, "memory": GIB}), ("n1", {"cpu": 500, "memory": GIB}), ("n2", {"cpu": 250})],
@@ -147,7 +155,9 @@ NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
         pytest.param(
             _queue("q", 100, 150.0, "2026-10-01T00:00:00Z"), False, id="last month's spend does not count this month"
         ),
-        pytest.param(_queue("q", None, 1e9, "2026-11-01T00:00:00Z"), False, id="a queue without a budget is never over"),
+        pytest.param(
+            _queue("q", None, 1e9, "2026-11-01T00:00:00Z"), False, id="a queue without a budget is never over"
+        ),
     ],
 )
 def test_over_budget(queue: dict[str, object], over: bool) -> None:

@@ -2,7 +2,7 @@
 dispatched, at its identifier's prices, once; a queue's spend belongs to the calendar month (UTC).
 
 Real collaborators throughout (TaskBook, QueueBook, Tenancy, Metrics on a fresh registry); the
-book's writer and event recorder are never used by settlement, and `_Untouchable` proves it.
+book's writer and event recorder and the hub are never used here, and `_Untouchable` proves it.
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ PROVIDERS = {"member-1": "east-cloud", "member-eur": "euro-cloud", "member-free"
 
 
 class _Untouchable:
-    """Stands for the book's writer and event recorder: settlement must never write a task."""
+    """Stands for the book's writer and event recorder, and the hub: settlement never writes a task,
+    and what is tested here (accrue, status_of) never writes to the hub."""
 
     def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"settlement used the task book's {name}")
+        raise AssertionError(f"settlement used {name} of a collaborator it must not touch")
 
 
 def queue_body(
@@ -134,12 +135,15 @@ class World:
 
     def counted(self, queue: str, namespace: str, provider: str, currency: str) -> float:
         value = self.metrics.registry.get_sample_value(
-            "computenet_spend_total", {"queue": queue, "namespace": namespace, "provider": provider, "currency": currency}
+            "computenet_spend_total",
+            {"queue": queue, "namespace": namespace, "provider": provider, "currency": currency},
         )
         return 0.0 if value is None else value
 
 
-def world(*records: TaskRecord, queues: tuple[dict[str, Any], ...] = (queue_body(),), started: dt.datetime = STARTED) -> World:
+def world(
+    *records: TaskRecord, queues: tuple[dict[str, Any], ...] = (queue_body(),), started: dt.datetime = STARTED
+) -> World:
     book = TaskBook(_Untouchable(), _Untouchable())  # type: ignore[arg-type]
     for r in records:
         book.records[r.uid] = r
@@ -148,9 +152,8 @@ def world(*records: TaskRecord, queues: tuple[dict[str, Any], ...] = (queue_body
         queue_book.upsert(q["metadata"]["name"], q)
     tenancy = Tenancy(queue_book, lambda _identifier, _uid: None, PRICES.get)
     metrics = Metrics.create()
-    settlement = Settlement(
-        book, tenancy, None, metrics, PRICES.get, lambda name: PROVIDERS[name], lambda: started  # type: ignore[arg-type]
-    )
+    hub = _Untouchable()  # accrue and status_of never reach the hub
+    settlement = Settlement(book, tenancy, hub, metrics, PRICES.get, PROVIDERS.__getitem__, lambda: started)  # type: ignore[arg-type]
     return World(settlement, queue_book, book, metrics)
 
 
@@ -165,7 +168,10 @@ def world(*records: TaskRecord, queues: tuple[dict[str, Any], ...] = (queue_body
             attempt(cpu="0", gpus=8, model="NVIDIA-H100"), 0.5, 10.0, id="eight H100 for half an hour at 2.50 cost 10"
         ),
         pytest.param(
-            attempt(cpu="0", gpus=8, model="NVIDIA-A100"), 1, 0.0, id="a model the identifier does not price costs nothing"
+            attempt(cpu="0", gpus=8, model="NVIDIA-A100"),
+            1,
+            0.0,
+            id="a model the identifier does not price costs nothing",
         ),
         pytest.param(attempt(identifier="member-free"), 1, 0.0, id="an identifier without prices costs nothing"),
     ],
@@ -265,7 +271,12 @@ def test_what_ran_before_the_operator_started_is_not_counted_again() -> None:
 
 def test_after_a_restart_a_running_attempt_resumes_from_the_queues_last_settlement() -> None:
     settled = STARTED - 2 * HOUR
-    spend = {"amount": 100.0, "currency": "USD", "periodStart": "2026-11-01T00:00:00Z", "lastSettled": "2026-11-30T07:00:00Z"}
+    spend = {
+        "amount": 100.0,
+        "currency": "USD",
+        "periodStart": "2026-11-01T00:00:00Z",
+        "lastSettled": "2026-11-30T07:00:00Z",
+    }
     w = world(attempt(started=STARTED - 5 * HOUR), queues=(queue_body(spend=spend),), started=STARTED)
     assert w.queues.items["research"].spend.last_settled == settled
     w.settlement.accrue(STARTED + HOUR)
@@ -451,7 +462,9 @@ def test_a_queue_whose_spec_does_not_parse_is_not_active_and_says_why() -> None:
     [
         pytest.param("cpu", 2500, "2500m", 2.5, id="cpu is written as a quantity and gauged in cores"),
         pytest.param("cpu", 64000, "64", 64.0, id="whole cores are written without a unit"),
-        pytest.param("memory", 64 << 30, "64Gi", float(64 << 30), id="memory is written in binary units, gauged in bytes"),
+        pytest.param(
+            "memory", 64 << 30, "64Gi", float(64 << 30), id="memory is written in binary units, gauged in bytes"
+        ),
         pytest.param("NVIDIA-H100", 8, "8", 8.0, id="devices are counted as they are"),
     ],
 )
