@@ -191,6 +191,7 @@ def _pid_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+@pytest.mark.cluster  # starts control planes of its own, without the session's federation
 def test_dev_up_then_down_leaves_no_process_or_port(tmp_path: Path) -> None:
     state = tmp_path / "dev"
     up = subprocess.run(
@@ -220,6 +221,7 @@ def test_dev_up_then_down_leaves_no_process_or_port(tmp_path: Path) -> None:
     assert ports.isdisjoint(_listening_ports())
 
 
+@pytest.mark.cluster  # starts control planes of its own, without the session's federation
 def test_failed_start_names_the_component_and_leaves_nothing_running(tmp_path: Path) -> None:
     bins = tmp_path / "bin"
     bins.mkdir()
