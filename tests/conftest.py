@@ -1,8 +1,11 @@
 """Session fixtures: the local federation (a real hub and members) for tests marked `cluster`.
 
-Tests under tests/integration and tests/e2e are marked `cluster` automatically; unit tests never
-start a cluster. Set COMPUTENET_FEDERATION_DIR to a running `make dev-up` state directory to reuse
-it instead of starting a fresh one.
+A test is marked `cluster` by what it uses, wherever it lives: any of the fixtures below that
+start or reach the federation (`CLUSTER_FIXTURES`), or an explicit `@pytest.mark.cluster` on a
+test that starts control planes itself. Everything else (the chart rendered by helm, the values
+schema, the dashboards, the wheel) runs with `-m "not cluster"`, and such a run never starts a
+federation. Set COMPUTENET_FEDERATION_DIR to a running `make dev-up` state directory to reuse it
+instead of starting a fresh one.
 """
 
 from __future__ import annotations
@@ -21,12 +24,27 @@ from computenet.testing.topology import default_shape
 from support.settings import OPERATOR_ENV
 
 TEST_MEMBERS = 3
-_CLUSTER_DIRS = ("integration", "e2e")
+CLUSTER_FIXTURES = frozenset({"federation", "hub", "member", "hub_api", "member_apis", "operator"})
+"""The fixtures of this module that start or reach the federation: a test using any of them,
+directly or through another fixture, needs a cluster."""
+
+
+def _uses_the_federation(item: pytest.Item) -> bool:
+    """Whether the test's fixture closure holds one of `CLUSTER_FIXTURES` as defined here: a test
+    module's own fixture of the same name (a fake member served on loopback, say) does not count."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in CLUSTER_FIXTURES.intersection(info.names_closure):
+        definitions = info.name2fixturedefs.get(name, ())
+        if definitions and Path(definitions[-1].func.__code__.co_filename) == Path(__file__):
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if any(f"tests/{d}/" in str(item.path) for d in _CLUSTER_DIRS):
+        if _uses_the_federation(item):
             item.add_marker(pytest.mark.cluster)
 
 

@@ -161,9 +161,20 @@ def test_hub_deletes_namespaces_and_collects_garbage(hub: Cluster) -> None:
     }
     hub.kubectl("apply", "-f", "-", input=json.dumps(child))
     hub.kubectl("delete", "configmap", "owner", "-n", ns)
-    eventually(lambda: hub.kubectl("get", "configmap", "child", "-n", ns, check=False).returncode != 0)
+    eventually(lambda: _not_found(hub, "configmap", "child", "-n", ns))
     hub.kubectl("delete", "namespace", ns, "--wait=false")
-    eventually(lambda: hub.kubectl("get", "namespace", ns, check=False).returncode != 0, timeout=JOB_S)
+    eventually(lambda: _not_found(hub, "namespace", ns), timeout=JOB_S)
+
+
+def _not_found(cluster: Cluster, kind: str, name: str, *args: str) -> bool:
+    """Whether the API server answers NotFound for the object: False while it exists, and any
+    other failure of `kubectl get` (a refused connection, a missing kind, RBAC) fails the test."""
+    got = cluster.kubectl("get", kind, name, *args, "-o", "name", check=False)
+    if got.returncode == 0:
+        return False
+    if re.fullmatch(rf'Error from server \(NotFound\): [\w.]+ "{re.escape(name)}" not found\n?', got.stderr):
+        return True
+    pytest.fail(f"kubectl get {kind} {name} failed for another reason than NotFound: {got.stderr}")
 
 
 def _listening_ports() -> set[int]:
@@ -180,6 +191,7 @@ def _pid_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+@pytest.mark.cluster  # starts control planes of its own, without the session's federation
 def test_dev_up_then_down_leaves_no_process_or_port(tmp_path: Path) -> None:
     state = tmp_path / "dev"
     up = subprocess.run(
@@ -209,6 +221,7 @@ def test_dev_up_then_down_leaves_no_process_or_port(tmp_path: Path) -> None:
     assert ports.isdisjoint(_listening_ports())
 
 
+@pytest.mark.cluster  # starts control planes of its own, without the session's federation
 def test_failed_start_names_the_component_and_leaves_nothing_running(tmp_path: Path) -> None:
     bins = tmp_path / "bin"
     bins.mkdir()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from collections import Counter
 from typing import Any
+
+import pytest
 
 from computenet.api.constants import TASK_UID_LABEL
 from computenet.podresources import pod_requests
@@ -175,10 +178,18 @@ def test_orphan_sweep_removes_jobs_whose_task_is_gone(
     }
     member.kubectl("create", "namespace", "computenet-workloads", check=False)
     member.kubectl("apply", "-f", "-", input=json.dumps(job))
-    eventually(
-        lambda: member.kubectl("get", "job", name, "-n", "computenet-workloads", check=False).returncode != 0,
-        timeout=STATE_S,
-    )
+    eventually(lambda: _not_found(member, "job", name, "-n", "computenet-workloads"), timeout=STATE_S)
+
+
+def _not_found(cluster: Cluster, kind: str, name: str, *args: str) -> bool:
+    """Whether the API server answers NotFound for the object: False while it exists, and any
+    other failure of `kubectl get` (a refused connection, a missing kind, RBAC) fails the test."""
+    got = cluster.kubectl("get", kind, name, *args, "-o", "name", check=False)
+    if got.returncode == 0:
+        return False
+    if re.fullmatch(rf'Error from server \(NotFound\): [\w.]+ "{re.escape(name)}" not found\n?', got.stderr):
+        return True
+    pytest.fail(f"kubectl get {kind} {name} failed for another reason than NotFound: {got.stderr}")
 
 
 def _all_terminal(hub: Cluster, selector: str, count: int) -> list[dict[str, Any]]:

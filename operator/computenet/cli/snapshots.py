@@ -31,11 +31,3 @@ def live(endpoint: Endpoint) -> SnapshotDocument:
         return SnapshotDocument.model_validate(endpoint.json("/snapshot"))
     except ValidationError as e:
         raise CliError(f"the operator's snapshot is not one this plugin reads: {e.errors()[0]['msg']}") from e
-
-
-def snapshot_of(endpoint: Endpoint | None, path: str | None) -> SnapshotDocument:
-    if path:
-        return load(path)
-    if endpoint is None:
-        raise CliError("no snapshot: give --snapshot FILE, or reach the operator (--endpoint)")
-    return live(endpoint)

@@ -72,18 +72,6 @@ class HubProfiles:
             raise
         return [ClusterProfile.model_validate(item) for item in body.get("items") or ()]
 
-    async def list_all_namespaces(self, label_selector: str) -> builtins.list[ClusterProfile]:
-        try:
-            body = cast(
-                dict[str, Any],
-                await self._custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=label_selector),
-            )
-        except ApiException as e:
-            if _missing_resource(e):
-                raise CrdGone from e
-            raise
-        return [ClusterProfile.model_validate(item) for item in body.get("items") or ()]
-
     async def get(self, name: str) -> ClusterProfile | None:
         try:
             body = cast(

@@ -42,12 +42,6 @@ class Usage:
         return Usage(self.cpu * times, self.memory * times, self.accelerators * times)
 
 
-def usage_of(amounts: Mapping[str, int], accelerator_resource: str | None) -> Usage:
-    """The three dimensions placement tracks, read from a Kubernetes-style resource mapping."""
-    devices = amounts.get(accelerator_resource, 0) if accelerator_resource else 0
-    return Usage(amounts.get(CPU, 0), amounts.get(MEMORY, 0), devices)
-
-
 def cores(millis: int) -> str:
     """Millicores as a human count of cores: 64000 -> "64", 500 -> "0.5"."""
     return f"{millis / 1000:g}"

@@ -28,16 +28,6 @@ class Metered:
     cost: float
     currency: str
 
-    def as_status(self) -> tuple[dict[str, object], dict[str, object]]:
-        usage: dict[str, object] = {
-            "gpuSeconds": round(self.accelerator_seconds, 3),
-            "coreSeconds": round(self.core_seconds, 3),
-            "memoryGiBSeconds": round(self.memory_gib_seconds, 3),
-        }
-        if self.model and self.accelerator_seconds:
-            usage["gpuSecondsByModel"] = {self.model: round(self.accelerator_seconds, 3)}
-        return usage, {"amount": round(self.cost, 6), "currency": self.currency}
-
 
 NOTHING = Metered(0.0, 0.0, None, 0.0, 0.0, 0.0, "USD")
 """An attempt whose placement does not say what it dispatched (written by an older operator)."""
