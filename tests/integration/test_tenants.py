@@ -182,6 +182,7 @@ def test_a_task_above_what_its_queue_can_ever_hold_says_so_and_does_not_block_th
         timeout=STATE_S,
     )
     assert never["status"] == "False"
+    assert never["reason"] == "ExceedsMaxQuota"
     assert never["message"] == (
         f"needs 16 {H100} GPUs but queue {qa} can never hold more than 8 (nominal 4 + borrowing limit 4)"
     )

@@ -241,7 +241,8 @@ class Scheduler:
                 assert verdict.decision is not None
                 event = decision_event(current, verdict.decision, now, verdict.queue)
             else:
-                event = NoFit(verdict.message)
+                reason = Reason.EXCEEDS_MAX_QUOTA if verdict.never_fits else Reason.NO_FIT
+                event = NoFit(verdict.message, reason=reason)
             if settling and isinstance(event, NoFit):
                 continue
             self.executor.handle(current, event)

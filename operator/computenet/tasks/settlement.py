@@ -141,7 +141,14 @@ class Settlement:
             provider = self.provider_of(placement.identifier)
             self.metrics.spend.labels(placement.queue or "", record.namespace, provider, ran.currency).inc(ran.cost)
             if queue is not None and ran.currency == queue.spend.currency:
-                queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + ran.cost})
+                # What ran before the month began belongs to the month that ended, not to this one's budget.
+                this_month = (
+                    ran
+                    if since >= start
+                    else meter_attempt(placement, start, end, self.pricing_of(placement.identifier))
+                )
+                cost = this_month.cost if this_month is not None else 0.0
+                queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + cost})
         for key in [k for k in self._settled if k[0] not in present]:
             del self._settled[key]  # deleted tasks
         self._done = {k for k in self._done if k[0] in present}

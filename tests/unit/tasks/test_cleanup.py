@@ -61,7 +61,7 @@ class Member:
     unreachable: bool = False
     deleted: list[tuple[str, str]] = field(default_factory=list)
 
-    async def delete(self, namespace: str, name: str) -> int:
+    async def delete(self, namespace: str, name: str, kind: object = None) -> int:
         if self.unreachable:
             raise MemberAnswer(None, "connection refused")
         self.deleted.append((namespace, name))

@@ -457,3 +457,11 @@ def test_a_drained_attempt_keeps_its_usage_and_places_the_next_attempt() -> None
 def test_a_stale_start_verdict_for_another_attempt_changes_nothing() -> None:
     outcome = lc.transition(STATES["Dispatching+remote"], lc.StartFailed(ID, 2, "late"), NOW, lc.TaskFacts())
     assert outcome.status is STATES["Dispatching+remote"]
+
+
+def test_a_task_its_queue_can_never_hold_says_so_in_its_reason() -> None:
+    event = lc.NoFit("needs 16 GPUs but queue q can never hold more than 8", reason=Reason.EXCEEDS_MAX_QUOTA)
+    outcome = lc.transition(STATES["Pending"], event, NOW, FACTS)
+    placed = lc.condition(outcome.status, ConditionType.PLACED)
+    assert placed is not None
+    assert (placed.reason, placed.status) == ("ExceedsMaxQuota", "False")

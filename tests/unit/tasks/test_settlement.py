@@ -313,6 +313,17 @@ def test_an_attempt_first_seen_in_a_new_month_books_to_it_only_what_ran_since_th
     assert w.spend() == pytest.approx(7.2)
 
 
+def test_an_attempt_running_across_midnight_books_to_the_new_month_only_what_ran_after_it() -> None:
+    spend = {"amount": 80.0, "currency": "USD", "periodStart": "2026-11-01T00:00:00Z"}
+    half = dt.timedelta(minutes=30)
+    w = world(attempt(started=DECEMBER - 2 * HOUR), queues=(queue_body(spend=spend),), started=DECEMBER - 3 * HOUR)
+    w.settlement.accrue(DECEMBER - half)  # the last tick of November
+    w.settlement.accrue(DECEMBER + half)  # the first of December: 30 minutes before midnight, 30 after
+    assert w.queues.items["research"].spend.period_start == DECEMBER
+    assert w.spend() == pytest.approx(7.2 / 2)
+    assert w.counted("research", "research", "east-cloud", "USD") == pytest.approx(7.2 * 2.5), "all of it is counted"
+
+
 def test_a_month_kept_in_the_queues_status_goes_on_accruing() -> None:
     spend = {"amount": 80.0, "currency": "USD", "periodStart": "2026-11-01T00:00:00Z"}
     w = world(attempt(), queues=(queue_body(spend=spend),))

@@ -218,7 +218,7 @@ def _pool_missing(c: _Ctx, e: PoolMissing) -> Outcome:
 
 
 def _no_fit(c: _Ctx, e: NoFit) -> Outcome:
-    return _waiting(c, Reason.NO_FIT, e.message, e.explanation)
+    return _waiting(c, e.reason, e.message, e.explanation)
 
 
 def _offers_found(c: _Ctx, e: OffersFound) -> Outcome:

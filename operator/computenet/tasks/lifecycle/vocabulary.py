@@ -79,6 +79,8 @@ class NoFit:
     message: str
     explanation: Explanation | None = None
     """Each identifier's verdict, written with the message (None when the wait is not placement's)."""
+    reason: Reason = Reason.NO_FIT
+    """``ExceedsMaxQuota`` when the task's queue could never hold it: waiting cannot help."""
 
 
 @dataclass(frozen=True)
