@@ -284,6 +284,7 @@ class Metrics:
     spend: Counter
     preemptions: Counter
     reserved_capacity: Gauge
+    hub_validations: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -414,6 +415,12 @@ class Metrics:
                 f"{PREFIX}_reserved_capacity",
                 "Capacity held on an identifier for a starving task or a preemptor (cores, bytes, devices).",
                 labelnames=["identifier", "resource"],
+                registry=reg,
+            ),
+            hub_validations=Counter(
+                f"{PREFIX}_hub_validations",
+                "Dry-run creates of a task's Job on the hub, by verdict (valid, invalid, or unavailable).",
+                labelnames=["result"],
                 registry=reg,
             ),
         )

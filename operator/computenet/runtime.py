@@ -88,6 +88,7 @@ class Runtime:
                 pools.get,
                 events,
                 sweep_interval_s=settings.sweep_interval_s,
+                namespace=settings.namespace,
             ),
             events=events,
             pools=pools,

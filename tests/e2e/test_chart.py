@@ -96,6 +96,8 @@ PULL_RULES = [
 """With pullMode.enabled: what serving pull members takes (`members/pull_*`), in ClusterRole <fullname>-pull."""
 SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
 LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]
+DRY_RUN_RULES = [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]}]
+"""The Role <fullname>-dry-run: Kubernetes' validation of a task's Job by a dry-run create (`tasks/hub_check.py`)."""
 IMPORT_CLUSTER_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computeidentifiers"], "verbs": ["create", "delete"]}
 ]
@@ -120,8 +122,8 @@ DEFAULT_KINDS = {
     "ServiceAccount": 1,
     "ClusterRole": 1,
     "ClusterRoleBinding": 1,
-    "Role": 2,
-    "RoleBinding": 2,
+    "Role": 3,
+    "RoleBinding": 3,
     "Service": 1,
 }
 RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
@@ -264,7 +266,7 @@ def test_helm_renders_for_the_pinned_kubernetes_without_being_told(helm: Helm, t
         ),
         pytest.param(
             {"leaderElection": {"enabled": False}},
-            {**DEFAULT_KINDS, "Role": 1, "RoleBinding": 1},
+            {**DEFAULT_KINDS, "Role": 2, "RoleBinding": 2},
             id="leader election off renders no Lease role or binding",
         ),
         pytest.param(
@@ -524,14 +526,18 @@ def test_rbac_is_exactly_the_documented_least_privilege(helm: Helm) -> None:
     cluster_role = one(docs, "ClusterRole")
     role = named(docs, "Role", f"{FULLNAME}-secrets")
     lease_role = named(docs, "Role", f"{FULLNAME}-leader-election")
+    dry_run_role = named(docs, "Role", f"{FULLNAME}-dry-run")
     assert cluster_role["rules"] == CLUSTER_RULES
     assert role["rules"] == SECRET_RULES
     assert lease_role["rules"] == LEASE_RULES
-    assert role["metadata"]["namespace"] == lease_role["metadata"]["namespace"] == NAMESPACE
+    assert dry_run_role["rules"] == DRY_RUN_RULES
+    namespaces = {r["metadata"]["namespace"] for r in (role, lease_role, dry_run_role)}
+    assert namespaces == {NAMESPACE}
     for binding, kind, target in [
         (one(docs, "ClusterRoleBinding"), "ClusterRole", cluster_role),
         (named(docs, "RoleBinding", f"{FULLNAME}-secrets"), "Role", role),
         (named(docs, "RoleBinding", f"{FULLNAME}-leader-election"), "Role", lease_role),
+        (named(docs, "RoleBinding", f"{FULLNAME}-dry-run"), "Role", dry_run_role),
     ]:
         assert binding["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",

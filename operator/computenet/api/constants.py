@@ -262,6 +262,8 @@ class Reason(StrEnum):
     waiting cannot help. Kueue's ``WorkloadQuotaReservedReasonExceedsMaxQuota`` (kubernetes-sigs/kueue,
     ``apis/kueue/v1beta2/workload_types.go``)."""
     ADMITTING = "Admitting"
+    VALIDATING = "Validating"
+    """Task: the operator's checks passed; the hub's verdict on the Job it would dispatch is awaited."""
     AGENT_LEASE_EXPIRED = "AgentLeaseExpired"
     AGENT_NOT_REPORTING = "AgentNotReporting"
     CREATED = "Created"

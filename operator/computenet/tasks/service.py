@@ -2,8 +2,11 @@
 
 `admit` turns a kopf event into a record: the object's spec is validated with the same rules the
 CRD applies plus what the schema cannot see; an invalid task gets a Valid=False condition and an
-event and is never placed. On a restart, records are rebuilt from status (the hub is the source
-of truth) and tasks that were dispatching resume where they were.
+event and is never placed. A task waiting for placement then waits for Kubernetes' own verdict on
+the Job it would dispatch (a dry run on the hub, ``tasks/hub_check.py``): out of the book, so no
+pass places it, with ``Valid=Unknown`` saying so; the verdict comes back through `admit` itself.
+On a restart, records are rebuilt from status (the hub is the source of truth) and tasks that were
+dispatching resume where they were.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.aio.client import AppsV1Api, BatchV1Api, CustomObjectsApi
@@ -38,7 +42,8 @@ from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
-from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
+from computenet.tasks.hub_check import TIMEOUT_S, HubCheck
+from computenet.tasks.lifecycle import ACTIVE, WAITING, Admitted, SpecInvalid, stuck
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
@@ -68,6 +73,24 @@ def status_of(body: Mapping[str, Any]) -> ComputeTaskStatus:
         return ComputeTaskStatus()
 
 
+CHECKING = (
+    "waiting for Kubernetes' validation of the Job it would dispatch (a dry run on the hub); "
+    f"placed after the verdict, or after {TIMEOUT_S:.0f}s without one"
+)
+
+
+@dataclass
+class _Held:
+    """A task waiting for the hub's verdict: its newest body, its record, and what admission knew of it."""
+
+    body: Mapping[str, Any]
+    record: TaskRecord
+    known: bool
+    """It was in the book before (a spec edit), so its Jobs are already followed."""
+    fresh: bool
+    """It had no phase before: counted as submitted once admitted."""
+
+
 def _created(meta: Mapping[str, Any]) -> dt.datetime:
     raw = meta.get("creationTimestamp")
     if not raw:
@@ -85,6 +108,7 @@ class TaskService:
         pool_of: Callable[[str], ComputePoolSpec | None],
         events: EventRecorder,
         sweep_interval_s: float = SWEEP_INTERVAL_S,
+        namespace: str = "computenet-system",
     ) -> None:
         self.sweep_interval_s = sweep_interval_s
         self.hub = hub
@@ -96,6 +120,8 @@ class TaskService:
         self.identifiers = identifiers
         self._loops: list[asyncio.Task[None]] = []
         self._cancelling: set[str] = set()
+        self.checks = HubCheck(hub.client, namespace, hub_id, metrics, self.controller.spawn)
+        self._held: dict[str, _Held] = {}
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
         # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
@@ -187,7 +213,8 @@ class TaskService:
     def _deleting(self, body: Mapping[str, Any]) -> None:
         """A task with a deletionTimestamp: one held by a finalizer of an older operator version."""
         uid = body["metadata"]["uid"]
-        record = self.book.get(uid) or self.record_of(body)
+        held = self._held.pop(uid, None)
+        record = self.book.get(uid) or (held.record if held else None) or self.record_of(body)
         if record is None or uid in self._cancelling:
             return
         self._cancelling.add(uid)
@@ -195,7 +222,8 @@ class TaskService:
 
     def _gone(self, uid: str) -> None:
         """A task deleted from the hub (watch DELETED, or missing from a fresh list)."""
-        record = self.book.get(uid)
+        held = self._held.pop(uid, None)
+        record = self.book.get(uid) or (held.record if held else None)
         if record is None or uid in self._cancelling:
             return
         record.gone = True
@@ -261,25 +289,53 @@ class TaskService:
         """Take in a task's spec (created, edited, or seen again after a restart)."""
         meta = body["metadata"]
         uid = meta["uid"]
-        existing = self.book.get(uid)
+        held = self._held.pop(uid, None)  # a newer spec replaces one waiting for its verdict
+        existing = self.book.get(uid) or (held.record if held else None)
         problems = validate_task(dict(body.get("spec") or {}))
         record = self.record_of(body) if not problems else None
         if record is None:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
+        known = held.known if held else existing is not None
+        fresh = held.fresh if held else (existing or record).status.phase is None
+        if (existing or record).phase in WAITING:  # a dispatched task's Job exists: its member judged it
+            verdict = self.checks.verdict(record.spec, record.template, lambda: self._readmit(uid))
+            if verdict is None:
+                self._hold(body, existing, record, known, fresh)
+                return
+            if verdict.problems:
+                self._reject(body, existing, verdict.message)
+                return
         if existing is not None:
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
             existing.workload = record.workload
             record = existing
-        else:
+        if self.book.get(uid) is None:
             self.book.put(record)
-        if record.status.phase is None:
+        if fresh:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
         self.controller.handle(record, Admitted())
-        if existing is None:
+        if not known:
             self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job
+
+    def _hold(
+        self, body: Mapping[str, Any], existing: TaskRecord | None, record: TaskRecord, known: bool, fresh: bool
+    ) -> None:
+        """Keep a task out of placement until the hub's verdict on its Job (``_readmit`` brings it)."""
+        if existing is not None:
+            existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
+            record = existing
+        self.book.drop(record.uid)
+        self._held[record.uid] = _Held(body, record, known, fresh)
+        self.controller.handle(record, Admitted(checking=CHECKING))
+
+    def _readmit(self, uid: str) -> None:
+        """The hub's verdict on a held task's Job is in: admit its newest spec again (the verdict is cached)."""
+        held = self._held.get(uid)
+        if held is not None:  # else deleted meanwhile
+            self.admit(held.body)
 
     def _reject(self, body: Mapping[str, Any], existing: TaskRecord | None, message: str) -> None:
         if existing is not None and existing.phase in ACTIVE:

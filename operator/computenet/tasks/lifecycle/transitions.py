@@ -171,6 +171,8 @@ def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
 
 
 def _admitted(c: _Ctx, e: Admitted) -> Outcome:
+    if e.checking:
+        return _checking(c, e.checking)
     valid = c.cond(ConditionType.VALID, True, Reason.VALID, "spec is valid")
     if c.phase is None:
         status = c.update((valid,), phase=Phase.PENDING, attempt=c.status.attempt, summary=c.task.summary)
@@ -179,12 +181,33 @@ def _admitted(c: _Ctx, e: Admitted) -> Outcome:
         old = condition(c.status, ConditionType.VALID)
         if old is not None and old.status == ConditionStatus.TRUE and c.status.summary == c.task.summary:
             return c.same("already valid and waiting: the scheduler looks again", Wake())
-        return Outcome(c.update((valid,), summary=c.task.summary), (Wake(),))
+        # Right after the hub's verdict, the scheduler's decision is milliseconds away: it carries the write.
+        after = HOLD_NEW_S if old is not None and old.reason == Reason.VALIDATING else 0.0
+        return Outcome(c.update((valid,), summary=c.task.summary), (Wake(),), write_after=after)
     if c.phase == Phase.DISPATCHING and c.status.remote is None:
         return c.same("resumed mid-dispatch: create or adopt the same attempt's Job", Dispatch(c.status.attempt))
     if c.phase in ACTIVE:
         return c.same("dispatched: the Job watch follows it", Fence())
     return c.same("finished: nothing to do")
+
+
+def _checking(c: _Ctx, message: str) -> Outcome:
+    """A waiting task whose Job awaits the hub's verdict: Valid=Unknown saying so, and no Wake."""
+    if c.phase is not None and c.phase not in WAITING:
+        return c.same("dispatched or finished: only a waiting task awaits the hub's verdict")
+    old = condition(c.status, ConditionType.VALID)
+    if old is not None and old.status == ConditionStatus.TRUE and old.observed_generation == c.task.generation:
+        return c.same("valid at this generation before (a restart): the verdict is awaited without a write")
+    checking = c.cond(ConditionType.VALID, None, Reason.VALIDATING, message)
+    same = old is not None and (old.status, old.message, old.observed_generation) == (
+        ConditionStatus.UNKNOWN,
+        checking.message,
+        c.task.generation,
+    )
+    if same:
+        return c.same("already awaiting the hub's verdict")
+    status = c.update((checking,), phase=c.phase or Phase.PENDING, attempt=c.status.attempt, summary=c.task.summary)
+    return Outcome(status, write_after=HOLD_NEW_S)
 
 
 def _spec_invalid(c: _Ctx, e: SpecInvalid) -> Outcome:

@@ -63,6 +63,11 @@ class TaskFacts:
 class Admitted:
     """A valid spec was read: a new task, an edited one, or every task after a restart."""
 
+    checking: str = ""
+    """Not empty: the spec passed the operator's own checks and the hub's verdict on the Job it would
+    dispatch is awaited (this text says so on a ``Valid=Unknown`` condition); the task is not placed
+    until ``Admitted()`` or ``SpecInvalid`` brings the verdict."""
+
 
 @dataclass(frozen=True)
 class SpecInvalid:

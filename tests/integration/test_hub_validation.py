@@ -1,0 +1,281 @@
+"""Kubernetes' own validation of a task's Job, by a dry run on the real hub, before the task is placed.
+
+The operator's checks pass these templates; a member would refuse their Job. The hub refuses it
+first: the task gets Valid=False naming the field on its own path, and no member ever sees a Job.
+The check's shell (`tasks/hub_check.py`) is also driven directly against the hub: one call for
+many identical Jobs, no verdict (fail open) without RBAC, and a verdict with exactly one Role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kubernetes.aio import config as aio_config
+from kubernetes.aio.client import ApiClient
+
+from computenet.api.contract import resolve_resources
+from computenet.api.task import ComputeTaskSpec
+from computenet.metrics import Metrics
+from computenet.tasks.hub_check import HubCheck
+from computenet.tasks.hub_validation import Result, Verdict
+from computenet.testing import devenv
+from computenet.testing.federation import OPERATOR_USER, Cluster, Federation
+from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, unique
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually, eventually_async
+
+POD_SPEC = "spec.template.spec.template.spec"
+
+PodSpec = dict[str, Any]
+
+
+def _lowercase_toleration(pod: PodSpec) -> None:
+    pod["tolerations"] = [{"key": "dedicated", "operator": "exists", "effect": "NoSchedule"}]
+
+
+def _lowercase_sidecar(pod: PodSpec) -> None:
+    pod["initContainers"] = [{"name": "proxy", "image": "busybox", "restartPolicy": "always"}]
+
+
+def _pod_level_gpu(pod: PodSpec) -> None:
+    pod["resources"] = {"requests": {"cpu": "500m", "nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "1"}}
+
+
+def pod_spec(manifest: dict[str, Any]) -> PodSpec:
+    spec: PodSpec = manifest["spec"]["template"]["spec"]["template"]["spec"]
+    return spec
+
+
+def uid_of(hub: Cluster, name: str) -> str:
+    return str(json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"])
+
+
+def refused(hub: Cluster, name: str) -> dict[str, Any]:
+    valid = condition(status(hub, name), "Valid")
+    assert valid.get("status") == "False", valid
+    return valid
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        pytest.param(
+            _lowercase_toleration,
+            f"{POD_SPEC}.tolerations[0].operator",
+            id="a toleration operator written 'exists' is refused naming the field",
+        ),
+        pytest.param(
+            _lowercase_sidecar,
+            f"{POD_SPEC}.initContainers[0].restartPolicy",
+            id="a sidecar restartPolicy written 'always' is refused naming the field",
+        ),
+        pytest.param(
+            _pod_level_gpu,
+            f"{POD_SPEC}.resources",
+            id="an extended resource in pod-level resources is refused naming the field",
+        ),
+    ],
+)
+def test_a_job_kubernetes_refuses_makes_the_task_invalid_and_is_never_dispatched(
+    operator: devenv.OperatorProcess,
+    hub: Cluster,
+    federation: Federation,
+    mutate: Callable[[PodSpec], None],
+    field: str,
+) -> None:
+    name = unique("k8s-invalid")
+    manifest = task(name)
+    mutate(pod_spec(manifest))
+    apply(hub, manifest)
+    valid = eventually(lambda: refused(hub, name), timeout=STATE_S)
+    assert valid["reason"] == "InvalidSpec"
+    assert valid["message"].startswith(field), valid["message"]
+    assert "dry run on the hub" in valid["message"]
+    assert "InvalidSpec" in eventually(lambda: events(hub, name))
+    st = status(hub, name)
+    assert st["phase"] == "Pending"
+    assert "placement" not in st
+    assert uid_of(hub, name) not in remote_jobs(federation)
+    hub.kubectl("delete", "ctask", name)
+
+
+def test_a_valid_sidecar_and_toleration_pass_the_hub_and_the_task_runs(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    name = unique("k8s-valid")
+    manifest = task(name, run="1s")
+    pod = pod_spec(manifest)
+    pod["tolerations"] = [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]
+    pod["initContainers"] = [{"name": "proxy", "image": "busybox", "restartPolicy": "Always"}]
+    apply(hub, manifest)
+    st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+    assert condition(st, "Valid")["status"] == "True"
+    ((_, job),) = remote_jobs(federation)[uid_of(hub, name)]
+    assert job["spec"]["template"]["spec"]["initContainers"][0]["restartPolicy"] == "Always"
+
+
+def hub_validations(op: devenv.OperatorProcess) -> dict[str, float]:
+    """The operator's computenet_hub_validations_total by result, scraped from its metrics endpoint."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=10).read().decode()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("computenet_hub_validations_total{"):
+            labels, _, value = line.partition("} ")
+            found[labels.split('result="')[1].rstrip('"')] = float(value)
+    return found
+
+
+def test_a_burst_of_identical_invalid_tasks_costs_the_hub_one_dry_run(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    label = unique("burst")
+    before = hub_validations(operator).get("invalid", 0.0)
+    objects = []
+    for i in range(30):
+        manifest = task(f"{label}-{i}")
+        manifest["metadata"]["labels"] = {"batch": label}
+        pod = pod_spec(manifest)
+        _lowercase_toleration(pod)
+        pod["containers"][0]["env"] = [{"name": "BATCH", "value": label}]  # a Job no earlier test asked about
+        objects.append(manifest)
+    apply(hub, *objects)
+    for manifest in objects:
+        eventually(lambda m=manifest: refused(hub, m["metadata"]["name"]), timeout=STATE_S)
+    assert hub_validations(operator).get("invalid", 0.0) - before == 1
+    hub.kubectl("delete", "ctask", "-l", f"batch={label}")
+
+
+# ---- the shell against the hub, in process ----
+
+
+def spec_and_template(manifest: dict[str, Any]) -> tuple[ComputeTaskSpec, dict[str, Any]]:
+    spec = resolve_resources(ComputeTaskSpec.model_validate(manifest["spec"]))
+    return spec, manifest["spec"]["template"]
+
+
+class Checks:
+    """HubChecks on the real hub, with their background calls and metrics."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[None]] = set()
+        self.metrics = Metrics.create()
+
+    def spawn(self, coro: Any, name: str) -> None:
+        t = asyncio.create_task(coro, name=name)
+        self.running.add(t)
+        t.add_done_callback(self.running.discard)
+
+    def check(self, client: ApiClient, namespace: str = devenv.NAMESPACE) -> HubCheck:
+        return HubCheck(client, namespace, "hub", self.metrics, self.spawn)
+
+    def calls(self) -> dict[str, float]:
+        return {
+            s.labels["result"]: s.value
+            for family in self.metrics.registry.collect()
+            for s in family.samples
+            if s.name == "computenet_hub_validations_total"
+        }
+
+
+async def ask(check: HubCheck, manifest: dict[str, Any]) -> Verdict:
+    """The verdict on a manifest's Job: at once from the cache, or once the hub has answered."""
+    spec, template = spec_and_template(manifest)
+    ready = asyncio.Event()
+    verdict = check.verdict(spec, template, ready.set)
+    if verdict is None:
+        await asyncio.wait_for(ready.wait(), STATE_S)
+        verdict = check.verdict(spec, template, ready.set)
+    assert verdict is not None
+    return verdict
+
+
+def fresh_task(mutate: Callable[[PodSpec], None] | None = None) -> dict[str, Any]:
+    """A task whose Job no check has seen (a unique env value)."""
+    manifest = task(unique("probe"))
+    pod = pod_spec(manifest)
+    pod["containers"][0]["env"] = [{"name": "PROBE", "value": uuid.uuid4().hex}]
+    if mutate is not None:
+        mutate(pod)
+    return manifest
+
+
+@pytest.fixture
+def checks() -> Checks:
+    return Checks()
+
+
+async def test_many_tasks_waiting_for_one_job_cost_one_call_and_all_hear_the_verdict(
+    hub_api: ApiClient, hub: Cluster, checks: Checks
+) -> None:
+    hub.kubectl("create", "namespace", devenv.NAMESPACE, check=False)  # the operator's namespace
+    check = checks.check(hub_api)
+    spec, template = spec_and_template(fresh_task(_lowercase_toleration))
+    heard: list[int] = []
+    for i in range(50):
+        assert check.verdict(spec, template, lambda i=i: heard.append(i)) is None
+    await asyncio.wait_for(asyncio.gather(*checks.running), STATE_S)
+    assert sorted(heard) == list(range(50))
+    verdict = check.verdict(spec, template, lambda: None)
+    assert verdict is not None
+    assert verdict.result is Result.INVALID
+    assert verdict.problems[0].field == f"{POD_SPEC}.tolerations[0].operator"
+    assert checks.calls() == {"invalid": 1.0}
+
+
+async def test_without_rbac_the_hub_gives_no_verdict_and_one_role_in_its_namespace_is_enough(
+    hub: Cluster, checks: Checks
+) -> None:
+    hub.kubectl("create", "namespace", devenv.NAMESPACE, check=False)
+    client = await aio_config.new_client_from_config(config_file=str(hub.operator_kubeconfig))
+    role = unique("dry-run")
+    try:
+        forbidden = await ask(checks.check(client), fresh_task(_lowercase_toleration))
+        assert forbidden.result is Result.UNAVAILABLE
+        assert forbidden.status == 403
+        assert forbidden.answer.startswith("HTTP 403: ")
+        rule = {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]}
+        grant = [
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": role, "namespace": devenv.NAMESPACE},
+                "rules": [rule],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": role, "namespace": devenv.NAMESPACE},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}],
+            },
+        ]
+        for obj in grant:
+            devenv.apply(hub, obj)
+
+        async def judged(manifest: dict[str, Any]) -> Verdict:
+            verdict = await ask(checks.check(client), manifest)  # a fresh cache: RBAC takes a moment
+            assert verdict.result is not Result.UNAVAILABLE, verdict.answer
+            return verdict
+
+        valid = await eventually_async(lambda: judged(fresh_task()))
+        assert valid.result is Result.VALID
+        invalid = await judged(fresh_task(_lowercase_sidecar))
+        assert invalid.result is Result.INVALID
+        assert [p.field for p in invalid.problems] == [f"{POD_SPEC}.initContainers[0].restartPolicy"]
+        elsewhere = await ask(checks.check(client, namespace="default"), fresh_task())
+        assert elsewhere.status == 403  # only its own namespace
+        assert not [job for job in hub_jobs(hub) if job.startswith("computenet-dry-run-")]  # nothing was stored
+    finally:
+        await client.close()
+        hub.kubectl("delete", "role,rolebinding", role, "-n", devenv.NAMESPACE, "--ignore-not-found")
+
+
+def hub_jobs(hub: Cluster) -> list[str]:
+    items = json.loads(hub.kubectl("get", "jobs", "-A", "-o", "json").stdout)["items"]
+    return [j["metadata"]["name"] for j in items]

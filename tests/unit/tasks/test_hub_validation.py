@@ -1,0 +1,259 @@
+"""The pure half of Kubernetes' validation of a task's Job: the Job asked about, the answer's meaning.
+
+The Status bodies below were captured from the hub (kube-apiserver v1.36.3) answering a dry-run
+create of the probe Job of a task written with each mistake; the shell that asks is tested
+against the real hub in tests/integration/test_hub_validation.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from computenet.api.common import Condition
+from computenet.api.constants import ConditionStatus, ConditionType, Phase, Reason
+from computenet.api.contract import resolve_resources
+from computenet.api.problems import Problem
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
+from computenet.tasks import lifecycle as lc
+from computenet.tasks.hub_validation import (
+    GENERATE_NAME,
+    HUB_REFUSED,
+    VALID,
+    Result,
+    Verdict,
+    key_of,
+    probe_job,
+    task_field,
+    verdict_of,
+)
+from computenet.tasks.lifecycle.transitions import HOLD_NEW_S
+
+POD = "spec.template.spec.template.spec"
+NOW = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.UTC)
+CHECKING = "waiting for the hub's verdict"
+
+# ---- real answers of the hub (kube-apiserver v1.36.3) to a dry-run create of the probe Job ----
+
+STATUS_BODIES: dict[str, Any] = {}  # filled below from the capture
+
+
+# ---- the Job asked about ----
+
+
+def manifest(pod: dict[str, Any] | None = None, *, gpus: int = 0, replicas: int = 1, **spec: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": "busybox",
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}},
+    }
+    resources: dict[str, Any] = {"cpu": "500m", "memory": "1Gi"}
+    if gpus:
+        resources["accelerators"] = {"count": gpus, "vendor": "nvidia"}
+    return {
+        "replicas": replicas,
+        "resources": resources,
+        "template": {
+            "metadata": {"labels": {"team": "a"}},
+            "spec": {"template": {"spec": {"containers": [container], **(pod or {})}}},
+        },
+        **spec,
+    }
+
+
+def probe(body: dict[str, Any], namespace: str = "computenet-system") -> dict[str, Any]:
+    spec = resolve_resources(ComputeTaskSpec.model_validate(body))
+    job = probe_job(spec, body["template"], namespace, "hub")
+    assert job is not None
+    return job
+
+
+def test_the_probe_is_the_dispatched_job_with_a_generated_name_in_the_operators_namespace() -> None:
+    job = probe(manifest(gpus=2, replicas=3))
+    meta = job["metadata"]
+    assert "name" not in meta
+    assert meta["generateName"] == GENERATE_NAME
+    assert meta["namespace"] == "computenet-system"
+    assert meta["labels"]["team"] == "a"  # the user's labels ride along, as dispatch renders them
+    assert (job["spec"]["parallelism"], job["spec"]["completions"], job["spec"]["completionMode"]) == (3, 3, "Indexed")
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"  # defaulted as dispatch does: a bare template is not refused for it
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"  # the reservation applied
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param(manifest(), manifest(priority=7), True, id="what the Job does not carry shares a verdict"),
+        pytest.param(manifest(), manifest(suspend=True), True, id="suspending a task keeps its verdict"),
+        pytest.param(
+            manifest(),
+            manifest({"tolerations": [{"key": "k", "operator": "Exists"}]}),
+            False,
+            id="an edit of the pod template is judged again",
+        ),
+        pytest.param(manifest(), manifest(replicas=2), False, id="a gang is another Job"),
+        pytest.param(manifest(), manifest(gpus=1), False, id="a reservation is part of the Job"),
+    ],
+)
+def test_identical_jobs_share_a_key(a: dict[str, Any], b: dict[str, Any], same: bool) -> None:
+    assert (key_of(probe(a)) == key_of(probe(b))) is same
+
+
+def test_the_key_does_not_depend_on_the_tasks_identity_or_key_order() -> None:
+    body = manifest({"nodeSelector": {"b": "2", "a": "1"}})
+    reordered = manifest({"nodeSelector": {"a": "1", "b": "2"}})
+    assert key_of(probe(body)) == key_of(probe(reordered))
+
+
+def test_a_template_that_cannot_carry_the_reservation_is_left_to_admission() -> None:
+    body = manifest(gpus=1)
+    container = body["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["resources"]["limits"] = {"nvidia.com/gpu": 4}  # more than the task reserves
+    spec = resolve_resources(ComputeTaskSpec.model_validate(manifest(gpus=1)))
+    assert probe_job(spec, body["template"], "computenet-system", "hub") is None
+
+
+# ---- the answer's meaning ----
+
+
+@pytest.mark.parametrize(
+    ("job_field", "task_path"),
+    [
+        pytest.param(
+            "spec.template.spec.tolerations[0].operator",
+            f"{POD}.tolerations[0].operator",
+            id="a pod field is under the task's spec.template",
+        ),
+        pytest.param("metadata.labels", "spec.template.metadata.labels", id="the Job's labels are the template's"),
+        pytest.param("spec.parallelism", "spec.template.spec.parallelism", id="a Job spec field"),
+        pytest.param("", "spec.template", id="no field names the template"),
+    ],
+)
+def test_a_job_path_becomes_the_tasks_path(job_field: str, task_path: str) -> None:
+    assert task_field(job_field) == task_path
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "result", "answer"),
+    [
+        pytest.param(201, {"kind": "Job"}, Result.VALID, "", id="created (dry run) is valid"),
+        pytest.param(None, None, Result.UNAVAILABLE, "no answer", id="no answer is no verdict"),
+        pytest.param(
+            500,
+            {"kind": "Status", "status": "Failure", "message": "etcdserver: leader changed", "code": 500},
+            Result.UNAVAILABLE,
+            "HTTP 500: etcdserver: leader changed",
+            id="a server error is no verdict",
+        ),
+        pytest.param(
+            429,
+            {"kind": "Status", "reason": "TooManyRequests", "message": "too many requests", "code": 429},
+            Result.UNAVAILABLE,
+            "HTTP 429: too many requests",
+            id="throttled is no verdict",
+        ),
+        pytest.param(503, "<html>bad gateway</html>", Result.UNAVAILABLE, "HTTP 503: <html>bad gateway</html>", id="a proxy's page is no verdict"),
+    ],
+)
+def test_what_is_not_a_refusal(status: int | None, body: Any, result: Result, answer: str) -> None:
+    verdict = verdict_of(status, body)
+    assert verdict.result is result
+    assert verdict.answer == answer
+    assert verdict.problems == ()
+
+
+def test_the_message_names_the_fields_first_and_fits_the_condition() -> None:
+    many = tuple(Problem(f"{POD}.containers[{i}].image", "Required value" + " x" * 4000) for i in range(40))
+    message = Verdict(Result.INVALID, many).message
+    assert message.startswith(f"{POD}.containers[0].image: Required value")
+    assert len(message) <= lc.CONDITION_MESSAGE_LIMIT
+    seven = tuple(Problem(f"{POD}.containers[{i}].image", "Required value") for i in range(7))
+    short = Verdict(Result.INVALID, seven).message
+    assert "; and 2 more; " in short
+    assert short.endswith(HUB_REFUSED)
+
+
+# ---- the lifecycle while the verdict is awaited ----
+
+
+def _valid(generation: int) -> Condition:
+    return Condition(
+        type=ConditionType.VALID, status=ConditionStatus.TRUE, reason=Reason.VALID, message="spec is valid",
+        observed_generation=generation,
+    )  # fmt: skip
+
+
+FACTS = lc.TaskFacts(generation=2)
+
+
+@pytest.mark.parametrize(
+    ("status", "phase", "valid"),
+    [
+        pytest.param(ComputeTaskStatus(), Phase.PENDING, ConditionStatus.UNKNOWN, id="a new task is Pending awaiting it"),
+        pytest.param(
+            ComputeTaskStatus(phase=Phase.PENDING, conditions=[_valid(1)]),
+            Phase.PENDING,
+            ConditionStatus.UNKNOWN,
+            id="an edited waiting task awaits it again",
+        ),
+        pytest.param(
+            ComputeTaskStatus(phase=Phase.OFFERED, conditions=[_valid(1)]),
+            Phase.OFFERED,
+            ConditionStatus.UNKNOWN,
+            id="an edited task with offers keeps its phase",
+        ),
+        pytest.param(
+            ComputeTaskStatus(phase=Phase.PENDING, conditions=[_valid(2)]),
+            None,
+            None,
+            id="a task valid at this generation before a restart is not rewritten",
+        ),
+        pytest.param(
+            ComputeTaskStatus(phase=Phase.RUNNING, attempt=1),
+            None,
+            None,
+            id="a running task does not await it",
+        ),
+    ],
+)
+def test_awaiting_the_hubs_verdict(status: ComputeTaskStatus, phase: Phase | None, valid: ConditionStatus | None) -> None:
+    outcome = lc.transition(status, lc.Admitted(checking=CHECKING), NOW, FACTS)
+    assert outcome.effects == ()  # no Wake: nothing may place it yet
+    if phase is None:
+        assert outcome.status is status
+        return
+    assert outcome.status.phase == phase
+    cond = lc.condition(outcome.status, ConditionType.VALID)
+    assert cond is not None
+    assert (cond.status, cond.reason, cond.message) == (valid, Reason.VALIDATING, CHECKING)
+    assert outcome.write_after == HOLD_NEW_S
+    again = lc.transition(outcome.status, lc.Admitted(checking=CHECKING), NOW, FACTS)
+    assert again.status is outcome.status
+
+
+def test_the_verdict_valid_wakes_the_scheduler_whose_decision_carries_the_write() -> None:
+    waiting = lc.transition(ComputeTaskStatus(), lc.Admitted(checking=CHECKING), NOW, FACTS).status
+    outcome = lc.transition(waiting, lc.Admitted(), NOW, FACTS)
+    cond = lc.condition(outcome.status, ConditionType.VALID)
+    assert cond is not None
+    assert (cond.status, cond.reason) == (ConditionStatus.TRUE, Reason.VALID)
+    assert outcome.effects == (lc.Wake(),)
+    assert outcome.write_after == HOLD_NEW_S
+
+
+def test_the_verdict_invalid_says_so_on_the_task() -> None:
+    waiting = lc.transition(ComputeTaskStatus(), lc.Admitted(checking=CHECKING), NOW, FACTS).status
+    message = Verdict(Result.INVALID, (Problem(f"{POD}.tolerations[0].operator", "Unsupported value"),)).message
+    outcome = lc.transition(waiting, lc.SpecInvalid(message), NOW, FACTS)
+    cond = lc.condition(outcome.status, ConditionType.VALID)
+    assert cond is not None
+    assert (cond.status, cond.reason, cond.message) == (ConditionStatus.FALSE, Reason.INVALID_SPEC, message)
+    assert outcome.status.phase == Phase.PENDING
+    assert outcome.effects == (lc.Emit(Reason.INVALID_SPEC, message, warning=True),)
+
+
+def test_valid_is_a_constant() -> None:
+    assert VALID == Verdict(Result.VALID)
