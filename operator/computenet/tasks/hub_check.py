@@ -26,10 +26,11 @@ from typing import Any
 import aiohttp
 from kubernetes.aio.client import ApiClient, BatchV1Api
 from kubernetes.aio.client.exceptions import ApiException
+from pydantic import ValidationError
 
 from computenet.api.task import ComputeTaskSpec
 from computenet.metrics import Metrics
-from computenet.tasks.hub_validation import VALID, Result, Verdict, key_of, probe_job, verdict_of
+from computenet.tasks.hub_validation import VALID, Result, Verdict, client_refusal, key_of, probe_job, verdict_of
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class HubCheck:
             raw = await answer.read()
             status = answer.status
             answer.release()
+        except ValidationError as e:  # refused before sending: dispatch, through the same client, would be too
+            return client_refusal(e.errors(include_url=False))
         except ApiException as e:
             return verdict_of(e.status, _json(e.body), str(e.reason))
         except _TRANSIENT as e:

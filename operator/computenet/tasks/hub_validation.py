@@ -16,7 +16,10 @@ pure half:
   ``BadRequest``, a body Kubernetes cannot decode) refuses the task, each ``details.causes[].field``
   rewritten from the Job's path to the task's (``spec.template.`` + the Job path, since a task's
   ``spec.template`` is the Job's template); any other answer is ``unavailable``: the task is placed
-  without the hub's verdict (fail open), the member still validates what it receives.
+  without the hub's verdict (fail open), the member still validates what it receives;
+- :func:`client_refusal` maps what the Kubernetes client itself refuses before sending (a field of
+  the wrong type, a field its models do not know): dispatch sends the Job through the same client,
+  so such a Job could never be created anywhere.
 
 The Status shape is ``metav1.Status`` (k8s.io/apimachinery v0.36.3, ``pkg/apis/meta/v1/types.go``);
 the causes are built from field errors by ``apierrors.NewInvalid`` (``pkg/api/errors/errors.go``),
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,6 +53,9 @@ TASK_TEMPLATE = "spec.template"
 SHOWN = 5
 """Problems named in the message; the rest are counted."""
 HUB_REFUSED = "Kubernetes refuses the Job this task would dispatch (dry run on the hub)"
+CLIENT_REFUSED = "the Kubernetes client refuses the Job this task would dispatch (its models, before sending)"
+_GO_FIELD = re.compile(r"Go struct field \w+\.(?P<path>[\w.]+) of type")
+"""Where a 400 names the field it could not decode (``encoding/json``'s UnmarshalTypeError text)."""
 
 
 class Result(StrEnum):
@@ -67,11 +74,13 @@ class Verdict:
     """For ``UNAVAILABLE``: what came back instead of a verdict (``HTTP 403: ...``, ``no answer (...)``)."""
     status: int | None = None
     """The HTTP status of the answer (None: no answer)."""
+    by: str = HUB_REFUSED
+    """Who refused, said after the fields."""
 
     @property
     def message(self) -> str:
         """The ``Valid=False`` message: the fields first, cut to the condition's limit."""
-        return clip(f"{summarize(self.problems, SHOWN)}; {HUB_REFUSED}", CONDITION_MESSAGE_LIMIT)
+        return clip(f"{summarize(self.problems, SHOWN)}; {self.by}", CONDITION_MESSAGE_LIMIT)
 
 
 VALID = Verdict(Result.VALID)
@@ -165,7 +174,31 @@ def problems_of(status: Mapping[str, Any]) -> tuple[Problem, ...]:
         return tuple(problems)
     message = str(status.get("message") or "the Job is invalid")
     _, said, rest = message.partition(" is invalid: ")  # drop 'Job.batch "<generated name>"'
-    return (Problem(TASK_TEMPLATE, rest if said else message),)
+    if said:
+        return (Problem(TASK_TEMPLATE, rest),)
+    where = _GO_FIELD.search(message)
+    return (Problem(task_field(where["path"]) if where else TASK_TEMPLATE, message),)
+
+
+def client_refusal(errors: Sequence[Mapping[str, Any]]) -> Verdict:
+    """The client's own refusal of the Job body, from pydantic's ``errors()`` of its request validation.
+
+    Each error's ``loc`` starts with the body's argument (its position, or ``body``), then the Job's
+    path by the API's field names (``spec``, ``template``, ``initContainers``, 0, ``restartPolicy``).
+    """
+    problems: list[Problem] = []
+    for error in errors:
+        loc = list(error.get("loc") or ())
+        if loc and (isinstance(loc[0], int) or loc[0] == "body"):
+            loc = loc[1:]
+        path = ""
+        for part in loc:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+        message = "is not a field of this API version" if error.get("type") == "extra_forbidden" else error.get("msg")
+        problem = Problem(task_field(path), str(message))
+        if problem not in problems:
+            problems.append(problem)
+    return Verdict(Result.INVALID, tuple(problems) or (Problem(TASK_TEMPLATE, "is not a Job"),), by=CLIENT_REFUSED)
 
 
 def task_field(job_field: str) -> str:

@@ -19,11 +19,13 @@ from computenet.api.problems import Problem
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.hub_validation import (
+    CLIENT_REFUSED,
     GENERATE_NAME,
     HUB_REFUSED,
     VALID,
     Result,
     Verdict,
+    client_refusal,
     key_of,
     probe_job,
     task_field,
@@ -34,10 +36,168 @@ from computenet.tasks.lifecycle.transitions import HOLD_NEW_S
 POD = "spec.template.spec.template.spec"
 NOW = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.UTC)
 CHECKING = "waiting for the hub's verdict"
+UNSUPPORTED_GPU = 'Unsupported value: "nvidia.com/gpu": supported values: "cpu", "hugepages-", "memory"'
 
 # ---- real answers of the hub (kube-apiserver v1.36.3) to a dry-run create of the probe Job ----
 
-STATUS_BODIES: dict[str, Any] = {}  # filled below from the capture
+STATUS: dict[str, Any] = {
+    "toleration": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'Job.batch "computenet-dry-run-n5clr" is invalid: spec.template.spec.tolerations['
+            '0].operator: Unsupported value: "exists": supported values: "Equal", "Exists"'
+        ),
+        "reason": "Invalid",
+        "details": {
+            "name": "computenet-dry-run-n5clr",
+            "group": "batch",
+            "kind": "Job",
+            "causes": [
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "exists": supported values: "Equal", "Exists"',
+                    "field": "spec.template.spec.tolerations[0].operator",
+                }
+            ],
+        },
+        "code": 422,
+    },
+    "sidecar": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'Job.batch "computenet-dry-run-5zcgs" is invalid: spec.template.spec.initContaine'
+            'rs[0].restartPolicy: Unsupported value: "always": supported values: "Always", "N'
+            'ever", "OnFailure"'
+        ),
+        "reason": "Invalid",
+        "details": {
+            "name": "computenet-dry-run-5zcgs",
+            "group": "batch",
+            "kind": "Job",
+            "causes": [
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "always": supported values: "Always", "Never", "OnFailure"',
+                    "field": "spec.template.spec.initContainers[0].restartPolicy",
+                }
+            ],
+        },
+        "code": 422,
+    },
+    "podgpu": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'Job.batch "computenet-dry-run-bsgmx" is invalid: [spec.template.spec.resources.l'
+            'imits[nvidia.com/gpu]: Unsupported value: "nvidia.com/gpu": supported values: "c'
+            'pu", "hugepages-", "memory", spec.template.spec.resources.requests[nvidia.com/gp'
+            'u]: Unsupported value: "nvidia.com/gpu": supported values: "cpu", "hugepages-", '
+            '"memory"]'
+        ),
+        "reason": "Invalid",
+        "details": {
+            "name": "computenet-dry-run-bsgmx",
+            "group": "batch",
+            "kind": "Job",
+            "causes": [
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "nvidia.com/gpu": supported values: "cpu", "hugepages-", "memory"',
+                    "field": "spec.template.spec.resources.limits[nvidia.com/gpu]",
+                },
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "nvidia.com/gpu": supported values: "cpu", "hugepages-", "memory"',
+                    "field": "spec.template.spec.resources.requests[nvidia.com/gpu]",
+                },
+            ],
+        },
+        "code": 422,
+    },
+    "many": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'Job.batch "computenet-dry-run-qr6h4" is invalid: [spec.template.spec.containers['
+            '0].imagePullPolicy: Unsupported value: "always": supported values: "Always", "If'
+            'NotPresent", "Never", spec.template.spec.dnsPolicy: Unsupported value: "clusterF'
+            'irst": supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "'
+            'None", spec.template.spec.tolerations[0].operator: Unsupported value: "exists": '
+            'supported values: "Equal", "Exists", spec.template.spec.tolerations[1].operator:'
+            ' Unsupported value: "equal": supported values: "Equal", "Exists"]'
+        ),
+        "reason": "Invalid",
+        "details": {
+            "name": "computenet-dry-run-qr6h4",
+            "group": "batch",
+            "kind": "Job",
+            "causes": [
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"',
+                    "field": "spec.template.spec.containers[0].imagePullPolicy",
+                },
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": (
+                        'Unsupported value: "clusterFirst": supported values: "ClusterFirstWithHostNet", '
+                        '"ClusterFirst", "Default", "None"'
+                    ),
+                    "field": "spec.template.spec.dnsPolicy",
+                },
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "exists": supported values: "Equal", "Exists"',
+                    "field": "spec.template.spec.tolerations[0].operator",
+                },
+                {
+                    "reason": "FieldValueNotSupported",
+                    "message": 'Unsupported value: "equal": supported values: "Equal", "Exists"',
+                    "field": "spec.template.spec.tolerations[1].operator",
+                },
+            ],
+        },
+        "code": 422,
+    },
+    "badtype": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'Job in version "v1" cannot be handled as a Job: json: cannot unmarshal string in'
+            "to Go struct field Container.spec.template.spec.containers.ports of type []v1.Co"
+            "ntainerPort"
+        ),
+        "reason": "BadRequest",
+        "code": 400,
+    },
+    "forbidden": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            'jobs.batch is forbidden: User "computenet-operator" cannot create resource "jobs'
+            '" in API group "batch" in the namespace "default"'
+        ),
+        "reason": "Forbidden",
+        "details": {"group": "batch", "kind": "jobs"},
+        "code": 403,
+    },
+}
+"""Bodies as the hub sent them: 422 for each mistake, 400 for a body it cannot decode (sent around the
+client, which refuses it itself), 403 for an identity without the Role."""
 
 
 # ---- the Job asked about ----
@@ -155,7 +315,13 @@ def test_a_job_path_becomes_the_tasks_path(job_field: str, task_path: str) -> No
             "HTTP 429: too many requests",
             id="throttled is no verdict",
         ),
-        pytest.param(503, "<html>bad gateway</html>", Result.UNAVAILABLE, "HTTP 503: <html>bad gateway</html>", id="a proxy's page is no verdict"),
+        pytest.param(
+            503,
+            "<html>bad gateway</html>",
+            Result.UNAVAILABLE,
+            "HTTP 503: <html>bad gateway</html>",
+            id="a proxy's page is no verdict",
+        ),
     ],
 )
 def test_what_is_not_a_refusal(status: int | None, body: Any, result: Result, answer: str) -> None:
@@ -163,6 +329,116 @@ def test_what_is_not_a_refusal(status: int | None, body: Any, result: Result, an
     assert verdict.result is result
     assert verdict.answer == answer
     assert verdict.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "problems"),
+    [
+        pytest.param(
+            422,
+            STATUS["toleration"],
+            [(f"{POD}.tolerations[0].operator", 'Unsupported value: "exists": supported values: "Equal", "Exists"')],
+            id="a lowercase toleration operator is named on the task's path",
+        ),
+        pytest.param(
+            422,
+            STATUS["sidecar"],
+            [
+                (
+                    f"{POD}.initContainers[0].restartPolicy",
+                    'Unsupported value: "always": supported values: "Always", "Never", "OnFailure"',
+                )
+            ],
+            id="a lowercase sidecar restartPolicy is named on the task's path",
+        ),
+        pytest.param(
+            422,
+            STATUS["podgpu"],
+            [
+                (f"{POD}.resources.limits[nvidia.com/gpu]", UNSUPPORTED_GPU),
+                (f"{POD}.resources.requests[nvidia.com/gpu]", UNSUPPORTED_GPU),
+            ],
+            id="an extended resource in pod-level resources is named in limits and requests",
+        ),
+        pytest.param(
+            422,
+            STATUS["many"],
+            [
+                (
+                    f"{POD}.containers[0].imagePullPolicy",
+                    'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"',
+                ),
+                (
+                    f"{POD}.dnsPolicy",
+                    'Unsupported value: "clusterFirst": supported values: '
+                    '"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"',
+                ),
+                (f"{POD}.tolerations[0].operator", 'Unsupported value: "exists": supported values: "Equal", "Exists"'),
+                (f"{POD}.tolerations[1].operator", 'Unsupported value: "equal": supported values: "Equal", "Exists"'),
+            ],
+            id="every refused field is named, in the hub's order",
+        ),
+        pytest.param(
+            400,
+            STATUS["badtype"],
+            [(f"{POD}.containers.ports", STATUS["badtype"]["message"])],
+            id="a body the hub cannot decode names the field it could not read",
+        ),
+        pytest.param(
+            422,
+            {"kind": "Status", "reason": "Invalid", "message": 'Job.batch "x" is invalid: the whole Job', "code": 422},
+            [("spec.template", "the whole Job")],
+            id="a refusal naming no field is put on the template",
+        ),
+    ],
+)
+def test_a_refusal_names_each_field_on_the_tasks_path(
+    status: int, body: dict[str, Any], problems: list[tuple[str, str]]
+) -> None:
+    verdict = verdict_of(status, body)
+    assert verdict.result is Result.INVALID
+    assert [(p.field, p.message) for p in verdict.problems] == problems
+    assert verdict.message.startswith(f"{problems[0][0]}: {problems[0][1]}")
+    assert "computenet-dry-run-" not in verdict.message  # the probe's generated name is no business of the user
+
+
+def test_forbidden_is_no_verdict_and_says_what_the_hub_answered() -> None:
+    verdict = verdict_of(403, STATUS["forbidden"])
+    assert verdict.result is Result.UNAVAILABLE
+    assert verdict.status == 403
+    assert verdict.answer == f"HTTP 403: {STATUS['forbidden']['message']}"
+    assert verdict.problems == ()
+
+
+CLIENT_ERRORS = [
+    {
+        "loc": (2, "spec", "template", "spec", "containers", 0, "ports"),
+        "type": "list_type",
+        "msg": "Input should be a valid list",
+    },
+    {
+        "loc": (2, "spec", "template", "spec", "initContainers", 0, "restartPolicy"),
+        "type": "string_type",
+        "msg": "Input should be a valid string",
+    },
+    {
+        "loc": (2, "spec", "template", "spec", "fooBar"),
+        "type": "extra_forbidden",
+        "msg": "Extra inputs are not permitted",
+    },
+]
+"""What the client (kubernetes.aio, its request validation) raised for a body with these mistakes."""
+
+
+def test_what_the_client_refuses_before_sending_is_named_on_the_tasks_path() -> None:
+    verdict = client_refusal(CLIENT_ERRORS)
+    assert verdict.result is Result.INVALID
+    assert [(p.field, p.message) for p in verdict.problems] == [
+        (f"{POD}.containers[0].ports", "Input should be a valid list"),
+        (f"{POD}.initContainers[0].restartPolicy", "Input should be a valid string"),
+        (f"{POD}.fooBar", "is not a field of this API version"),
+    ]
+    assert verdict.message.endswith(CLIENT_REFUSED)
 
 
 def test_the_message_names_the_fields_first_and_fits_the_condition() -> None:
@@ -192,7 +468,9 @@ FACTS = lc.TaskFacts(generation=2)
 @pytest.mark.parametrize(
     ("status", "phase", "valid"),
     [
-        pytest.param(ComputeTaskStatus(), Phase.PENDING, ConditionStatus.UNKNOWN, id="a new task is Pending awaiting it"),
+        pytest.param(
+            ComputeTaskStatus(), Phase.PENDING, ConditionStatus.UNKNOWN, id="a new task is Pending awaiting it"
+        ),
         pytest.param(
             ComputeTaskStatus(phase=Phase.PENDING, conditions=[_valid(1)]),
             Phase.PENDING,
@@ -219,7 +497,9 @@ FACTS = lc.TaskFacts(generation=2)
         ),
     ],
 )
-def test_awaiting_the_hubs_verdict(status: ComputeTaskStatus, phase: Phase | None, valid: ConditionStatus | None) -> None:
+def test_awaiting_the_hubs_verdict(
+    status: ComputeTaskStatus, phase: Phase | None, valid: ConditionStatus | None
+) -> None:
     outcome = lc.transition(status, lc.Admitted(checking=CHECKING), NOW, FACTS)
     assert outcome.effects == ()  # no Wake: nothing may place it yet
     if phase is None:
@@ -256,4 +536,4 @@ def test_the_verdict_invalid_says_so_on_the_task() -> None:
 
 
 def test_valid_is_a_constant() -> None:
-    assert VALID == Verdict(Result.VALID)
+    assert Verdict(Result.VALID) == VALID
