@@ -627,7 +627,8 @@ def test_rbac_binds_an_existing_service_account(helm: Helm) -> None:
 
 def test_readme_documents_every_rule() -> None:
     readme = (CHART / "README.md").read_text()
-    for rule in CLUSTER_RULES + PULL_RULES + SECRET_RULES + LEASE_RULES + IMPORT_CLUSTER_RULES + IMPORT_SECRET_RULES:
+    rules = CLUSTER_RULES + PULL_RULES + SECRET_RULES + LEASE_RULES + DRY_RUN_RULES
+    for rule in rules + IMPORT_CLUSTER_RULES + IMPORT_SECRET_RULES:
         for resource in rule["resources"]:
             assert f"`{resource}`" in readme, f"{resource} is not documented in the chart README"
 
@@ -925,6 +926,7 @@ def test_install_prints_next_steps(installed: Release) -> None:
         pytest.param("delete", "computeidentifiers.computenet.io", "", False, id="cannot delete identifiers"),
         pytest.param("create", "pods", "-n={ns}", False, id="cannot create pods"),
         pytest.param("create", "jobs.batch", "-n=default", False, id="cannot create Jobs on the hub"),
+        pytest.param("create", "jobs.batch", "-n={ns}", True, id="can create Jobs in its namespace for dry runs"),
         pytest.param("update", "customresourcedefinitions.apiextensions.k8s.io", "", False, id="cannot change CRDs"),
     ],
 )
