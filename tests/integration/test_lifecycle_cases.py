@@ -294,24 +294,27 @@ def _noisy(name: str, resources: bool) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "resources",
+    ("resources", "last"),
     [
-        pytest.param(True, id="case 12: 40 bogus resource names"),
-        pytest.param(False, id="120 mounts of missing volumes"),
+        pytest.param(True, "bogus-39", id="case 12: 40 bogus resource names"),
+        pytest.param(False, "volumeMounts[119]", id="120 mounts of missing volumes"),
     ],
 )
-def test_a_huge_refusal_fails_the_task_with_a_message_the_hub_accepts(
-    operator: devenv.OperatorProcess, hub: Cluster, resources: bool
+def test_a_huge_refusal_is_told_before_dispatch_in_a_message_the_hub_accepts(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation, resources: bool, last: str
 ) -> None:
+    """Kubernetes' validation of the Job on the hub (a dry run) refuses it before any member sees it."""
     name = unique("noisy-refusal")
     apply(hub, _noisy(name, resources))
     try:
-        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=45)
-        assert condition(st, "Dispatched")["reason"] == "DispatchFailed"
-        message = st["message"]
-        assert len(message) <= 4096
-        assert message.startswith(st["placement"]["identifier"])
-        assert "more characters cut]" in message
+        st = eventually(lambda: (s := status(hub, name)) and condition(s, "Valid").get("status") == "False" and s)
+        valid = condition(st, "Valid")
+        assert valid["reason"] == "InvalidSpec"
+        assert len(valid["message"]) <= 32768  # metav1.Condition's limit: the status write was accepted
+        assert valid["message"].startswith("spec.template.spec.template.spec.containers[0].")
+        assert last in valid["message"]  # every refused field is named
+        assert st["phase"] == "Pending"
+        assert not _jobs_of(federation, _uid(hub, name))
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
 
