@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from kubernetes.aio import config as aio_config
-from kubernetes.aio.client import ApiClient
+from kubernetes.aio.client import ApiClient, Configuration
 
 from computenet.api.contract import resolve_resources
 from computenet.api.task import ComputeTaskSpec
@@ -25,7 +25,7 @@ from computenet.metrics import Metrics
 from computenet.tasks.hub_check import HubCheck
 from computenet.tasks.hub_validation import Result, Verdict
 from computenet.testing import devenv
-from computenet.testing.federation import OPERATOR_USER, Cluster, Federation
+from computenet.testing.federation import OPERATOR_USER, Cluster, Federation, free_port
 from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually, eventually_async
@@ -151,6 +151,44 @@ def test_a_burst_of_identical_invalid_tasks_costs_the_hub_one_dry_run(
     hub.kubectl("delete", "ctask", "-l", f"batch={label}")
 
 
+def test_when_the_hub_gives_no_verdict_the_task_is_placed_all_the_same(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    """Fail open: a quota of no Jobs in the operator's namespace makes the hub answer 403 to a valid Job's dry run.
+
+    (Kubernetes validates before quota admission, so an invalid Job still gets its 422 there.)
+    """
+    quota = unique("no-jobs")
+    name = unique("unchecked")
+    before = hub_validations(operator).get("unavailable", 0.0)
+    devenv.apply(
+        hub,
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": quota, "namespace": devenv.NAMESPACE},
+            "spec": {"hard": {"count/jobs.batch": "0"}},
+        },
+    )
+    try:
+        eventually(
+            lambda: "exceeded quota" in hub.kubectl(
+                "create", "job", unique("probe"), "--image=busybox", "-n", devenv.NAMESPACE, "--dry-run=server",
+                check=False,
+            ).stderr
+        )  # fmt: skip
+        manifest = task(name, run="1s")
+        pod_spec(manifest)["containers"][0]["env"] = [{"name": "PROBE", "value": uuid.uuid4().hex}]  # a new Job
+        apply(hub, manifest)
+        st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+        assert condition(st, "Valid")["status"] == "True"
+        assert hub_validations(operator).get("unavailable", 0.0) - before == 1
+        assert "the hub gave no verdict on a task's Job (HTTP 403: " in operator.log_text()
+    finally:
+        hub.kubectl("delete", "resourcequota", quota, "-n", devenv.NAMESPACE, "--ignore-not-found")
+        hub.kubectl("delete", "ctask", name, "--ignore-not-found", "--wait=false")
+
+
 # ---- the shell against the hub, in process ----
 
 
@@ -274,6 +312,28 @@ async def test_without_rbac_the_hub_gives_no_verdict_and_one_role_in_its_namespa
     finally:
         await client.close()
         hub.kubectl("delete", "role,rolebinding", role, "-n", devenv.NAMESPACE, "--ignore-not-found")
+
+
+async def test_a_hub_that_does_not_answer_gives_no_verdict(checks: Checks) -> None:
+    nobody = Configuration(host=f"https://127.0.0.1:{free_port()}")
+    async with ApiClient(nobody) as client:
+        verdict = await ask(checks.check(client), fresh_task())
+    assert verdict.result is Result.UNAVAILABLE
+    assert verdict.status is None
+    assert verdict.answer.startswith("no answer (")
+    assert checks.calls() == {"unavailable": 1.0}
+
+
+async def test_the_least_recently_used_verdict_is_the_one_forgotten(hub_api: ApiClient, checks: Checks) -> None:
+    check = HubCheck(hub_api, devenv.NAMESPACE, "hub", checks.metrics, checks.spawn, size=2)
+    a, b, c = fresh_task(), fresh_task(), fresh_task(_lowercase_toleration)
+    for manifest in (a, b, a, c):  # a is used again after b, so b goes when c comes
+        await ask(check, manifest)
+    assert checks.calls() == {"valid": 2.0, "invalid": 1.0}
+    await ask(check, a)
+    assert checks.calls() == {"valid": 2.0, "invalid": 1.0}  # still known
+    await ask(check, b)
+    assert checks.calls() == {"valid": 3.0, "invalid": 1.0}  # asked again
 
 
 def hub_jobs(hub: Cluster) -> list[str]:

@@ -138,8 +138,10 @@ class HubCheck:
             return client_refusal(e.errors(include_url=False))
         except ApiException as e:
             return verdict_of(e.status, _json(e.body), str(e.reason))
+        except TimeoutError:
+            return verdict_of(None, None, f"no answer within {self.timeout_s:.0f}s")
         except _TRANSIENT as e:
-            return verdict_of(None, None, f"no answer within {self.timeout_s:.0f}s ({type(e).__name__}: {e})")
+            return verdict_of(None, None, f"no answer ({type(e).__name__}: {e})")
         return verdict_of(status, _json(raw), f"HTTP {status}")
 
     def _store(self, key: str, verdict: Verdict) -> None:
