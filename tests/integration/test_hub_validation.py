@@ -26,6 +26,7 @@ from computenet.tasks.hub_check import HubCheck
 from computenet.tasks.hub_validation import Result, Verdict
 from computenet.testing import devenv
 from computenet.testing.federation import OPERATOR_USER, Cluster, Federation, free_port
+from support.settings import OPERATOR_ENV
 from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually, eventually_async
@@ -118,6 +119,32 @@ def test_a_valid_sidecar_and_toleration_pass_the_hub_and_the_task_runs(
     assert condition(st, "Valid")["status"] == "True"
     ((_, job),) = remote_jobs(federation)[uid_of(hub, name)]
     assert job["spec"]["template"]["spec"]["initContainers"][0]["restartPolicy"] == "Always"
+
+
+def test_after_a_restart_verdicts_stand_and_nothing_is_told_again(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    invalid, waiting, marker = unique("refused"), unique("fits-nowhere"), unique("marker")
+    refused_task = task(invalid)
+    _lowercase_toleration(pod_spec(refused_task))
+    apply(hub, refused_task, task(waiting, gpus=16, models=["NVIDIA-H100-80GB-HBM3"]))
+    eventually(lambda: refused(hub, invalid))
+    placed = eventually(lambda: (c := condition(status(hub, waiting), "Placed")).get("reason") == "NoFit" and c)
+    valid_before = condition(status(hub, waiting), "Valid")
+    assert valid_before["status"] == "True"
+    assert eventually(lambda: events(hub, invalid)).count("InvalidSpec") == 1
+    try:
+        devenv.kill_and_restart_operator(operator, OPERATOR_ENV)
+        marker_task = task(marker)
+        _lowercase_toleration(pod_spec(marker_task))
+        apply(hub, marker_task)
+        eventually(lambda: refused(hub, marker))  # the restarted operator has taken in every task by now
+        assert events(hub, invalid).count("InvalidSpec") == 1
+        assert condition(status(hub, waiting), "Valid") == valid_before  # not rewritten while re-judged
+        assert condition(status(hub, waiting), "Placed")["reason"] == placed["reason"]
+        assert refused(hub, invalid)["reason"] == "InvalidSpec"
+    finally:
+        hub.kubectl("delete", "ctask", invalid, waiting, marker, "--ignore-not-found", "--wait=false")
 
 
 def hub_validations(op: devenv.OperatorProcess) -> dict[str, float]:

@@ -359,7 +359,7 @@ class TaskService:
     def counts(self, pool: str) -> dict[str, int]:
         """Queued (Pending, Offered) and running (Dispatching, Running) tasks of a pool."""
         queued = running = 0
-        for r in self.book:
+        for r in self._records():
             if r.spec is None or r.spec.pool != pool:
                 continue
             if r.phase in (Phase.PENDING, Phase.OFFERED):
@@ -367,6 +367,10 @@ class TaskService:
             elif r.phase in (Phase.DISPATCHING, Phase.RUNNING):
                 running += 1
         return {"queued": queued, "running": running}
+
+    def _records(self) -> list[TaskRecord]:
+        """Every task the operator holds: the book's, and those awaiting the hub's verdict."""
+        return [*self.book, *(held.record for held in self._held.values())]
 
     # ---- metrics ----
 
@@ -376,7 +380,7 @@ class TaskService:
         oldest = 0.0
         now = utcnow()
         stuck_by_phase: dict[str, int] = {}
-        for r in self.book:
+        for r in self._records():
             if stuck(r.status, r.phase_since, now):
                 stuck_by_phase[str(r.phase)] = stuck_by_phase.get(str(r.phase), 0) + 1
             key = (r.namespace, str(r.phase))

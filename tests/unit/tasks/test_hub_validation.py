@@ -463,6 +463,13 @@ def _valid(generation: int) -> Condition:
     )  # fmt: skip
 
 
+def _invalid(generation: int) -> Condition:
+    return Condition(
+        type=ConditionType.VALID, status=ConditionStatus.FALSE, reason=Reason.INVALID_SPEC, message="refused",
+        observed_generation=generation,
+    )  # fmt: skip
+
+
 FACTS = lc.TaskFacts(generation=2)
 
 
@@ -489,6 +496,12 @@ FACTS = lc.TaskFacts(generation=2)
             None,
             None,
             id="a task valid at this generation before a restart is not rewritten",
+        ),
+        pytest.param(
+            ComputeTaskStatus(phase=Phase.PENDING, conditions=[_invalid(2)]),
+            None,
+            None,
+            id="a task refused at this generation before a restart is not rewritten (nor told again)",
         ),
         pytest.param(
             ComputeTaskStatus(phase=Phase.RUNNING, attempt=1),

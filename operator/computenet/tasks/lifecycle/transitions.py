@@ -196,8 +196,9 @@ def _checking(c: _Ctx, message: str) -> Outcome:
     if c.phase is not None and c.phase not in WAITING:
         return c.same("dispatched or finished: only a waiting task awaits the hub's verdict")
     old = condition(c.status, ConditionType.VALID)
-    if old is not None and old.status == ConditionStatus.TRUE and old.observed_generation == c.task.generation:
-        return c.same("valid at this generation before (a restart): the verdict is awaited without a write")
+    judged = (ConditionStatus.TRUE, ConditionStatus.FALSE)
+    if old is not None and old.status in judged and old.observed_generation == c.task.generation:
+        return c.same("judged at this generation before (a restart): the verdict is awaited without a write")
     checking = c.cond(ConditionType.VALID, None, Reason.VALIDATING, message)
     same = old is not None and (old.status, old.message, old.observed_generation) == (
         ConditionStatus.UNKNOWN,
