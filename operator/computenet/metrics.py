@@ -419,7 +419,7 @@ class Metrics:
             ),
             hub_validations=Counter(
                 f"{PREFIX}_hub_validations",
-                "Dry-run creates of a task's Job on the hub, by verdict (valid, invalid, or unavailable).",
+                "Dry-run creates of a task's workload on the hub, by verdict (valid, invalid, or unavailable).",
                 labelnames=["result"],
                 registry=reg,
             ),

@@ -96,8 +96,11 @@ PULL_RULES = [
 """With pullMode.enabled: what serving pull members takes (`members/pull_*`), in ClusterRole <fullname>-pull."""
 SECRET_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
 LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]
-DRY_RUN_RULES = [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]}]
-"""The Role <fullname>-dry-run: Kubernetes' validation of a task's Job by a dry-run create (`tasks/hub_check.py`)."""
+DRY_RUN_RULES = [
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["create"]},
+]
+"""The Role <fullname>-dry-run: Kubernetes' validation of a task's workload by a dry run (`tasks/hub_check.py`)."""
 IMPORT_CLUSTER_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computeidentifiers"], "verbs": ["create", "delete"]}
 ]
@@ -927,6 +930,7 @@ def test_install_prints_next_steps(installed: Release) -> None:
         pytest.param("create", "pods", "-n={ns}", False, id="cannot create pods"),
         pytest.param("create", "jobs.batch", "-n=default", False, id="cannot create Jobs on the hub"),
         pytest.param("create", "jobs.batch", "-n={ns}", True, id="can create Jobs in its namespace for dry runs"),
+        pytest.param("create", "deployments.apps", "-n=default", False, id="cannot create Deployments on the hub"),
         pytest.param("update", "customresourcedefinitions.apiextensions.k8s.io", "", False, id="cannot change CRDs"),
     ],
 )

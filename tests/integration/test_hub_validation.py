@@ -19,6 +19,7 @@ import pytest
 from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient, Configuration
 
+from computenet.api.constants import TASK_UID_LABEL
 from computenet.api.contract import resolve_resources
 from computenet.api.task import ComputeTaskSpec
 from computenet.metrics import Metrics
@@ -103,6 +104,39 @@ def test_a_job_kubernetes_refuses_makes_the_task_invalid_and_is_never_dispatched
     assert st["phase"] == "Pending"
     assert "placement" not in st
     assert uid_of(hub, name) not in remote_jobs(federation)
+    hub.kubectl("delete", "ctask", name)
+
+
+def as_deployment(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The task with its pod template as a Deployment (``spec.workload``) instead of a Job."""
+    job = manifest["spec"].pop("template")
+    pod = job["spec"]["template"]
+    pod["spec"].pop("restartPolicy", None)
+    manifest["spec"]["workload"] = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": pod}}
+    return manifest
+
+
+def deployments_of(federation: Federation, uid: str) -> list[Any]:
+    selector = f"{TASK_UID_LABEL}={uid}"
+    return [
+        d
+        for m in federation.members
+        for d in json.loads(m.kubectl("get", "deployments", "-A", "-l", selector, "-o", "json").stdout)["items"]
+    ]
+
+
+def test_a_deployment_kubernetes_refuses_is_named_under_spec_workload_and_never_dispatched(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    name = unique("k8s-invalid-deploy")
+    manifest = as_deployment(task(name))
+    _lowercase_sidecar(manifest["spec"]["workload"]["spec"]["template"]["spec"])
+    apply(hub, manifest)
+    valid = eventually(lambda: refused(hub, name), timeout=STATE_S)
+    assert valid["reason"] == "InvalidSpec"
+    assert valid["message"].startswith("spec.workload.spec.template.spec.initContainers[0].restartPolicy: ")
+    assert "Kubernetes refuses the Deployment" in valid["message"]
+    assert deployments_of(federation, uid_of(hub, name)) == []
     hub.kubectl("delete", "ctask", name)
 
 
@@ -219,9 +253,9 @@ def test_when_the_hub_gives_no_verdict_the_task_is_placed_all_the_same(
 # ---- the shell against the hub, in process ----
 
 
-def spec_and_template(manifest: dict[str, Any]) -> tuple[ComputeTaskSpec, dict[str, Any]]:
+def spec_and_template(manifest: dict[str, Any]) -> tuple[ComputeTaskSpec, dict[str, Any], dict[str, Any]]:
     spec = resolve_resources(ComputeTaskSpec.model_validate(manifest["spec"]))
-    return spec, manifest["spec"]["template"]
+    return spec, manifest["spec"].get("template") or {}, manifest["spec"].get("workload") or {}
 
 
 class Checks:
@@ -250,12 +284,12 @@ class Checks:
 
 async def ask(check: HubCheck, manifest: dict[str, Any]) -> Verdict:
     """The verdict on a manifest's Job: at once from the cache, or once the hub has answered."""
-    spec, template = spec_and_template(manifest)
+    spec, template, workload = spec_and_template(manifest)
     ready = asyncio.Event()
-    verdict = check.verdict(spec, template, ready.set)
+    verdict = check.verdict(spec, template, workload, ready.set)
     if verdict is None:
         await asyncio.wait_for(ready.wait(), STATE_S)
-        verdict = check.verdict(spec, template, ready.set)
+        verdict = check.verdict(spec, template, workload, ready.set)
     assert verdict is not None
     return verdict
 
@@ -280,13 +314,13 @@ async def test_many_tasks_waiting_for_one_job_cost_one_call_and_all_hear_the_ver
 ) -> None:
     hub.kubectl("create", "namespace", devenv.NAMESPACE, check=False)  # the operator's namespace
     check = checks.check(hub_api)
-    spec, template = spec_and_template(fresh_task(_lowercase_toleration))
+    spec, template, workload = spec_and_template(fresh_task(_lowercase_toleration))
     heard: list[int] = []
     for i in range(50):
-        assert check.verdict(spec, template, lambda i=i: heard.append(i)) is None
+        assert check.verdict(spec, template, workload, lambda i=i: heard.append(i)) is None
     await asyncio.wait_for(asyncio.gather(*checks.running), STATE_S)
     assert sorted(heard) == list(range(50))
-    verdict = check.verdict(spec, template, lambda: None)
+    verdict = check.verdict(spec, template, workload, lambda: None)
     assert verdict is not None
     assert verdict.result is Result.INVALID
     assert verdict.problems[0].field == f"{POD_SPEC}.tolerations[0].operator"

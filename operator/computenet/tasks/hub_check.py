@@ -1,7 +1,7 @@
-"""Asks the hub for Kubernetes' verdict on a task's Job, once per distinct Job, off the scheduling path.
+"""Asks the hub for Kubernetes' verdict on a task's workload, once per distinct object, off the scheduling path.
 
-``verdict(spec, template, on_ready)`` answers at once from a bounded LRU cache keyed by the probe
-Job's digest (``tasks/hub_validation.py``), or starts one dry-run create on the hub (one per digest
+``verdict(spec, template, workload, on_ready)`` answers at once from a bounded LRU cache keyed by the
+probe's digest (``tasks/hub_validation.py``), or starts one dry-run create on the hub (one per digest
 however many tasks wait for it: a burst of 1,000 identical tasks costs one call) and returns None;
 ``on_ready`` is called when the verdict is in the cache, and the caller asks again. Every call ends
 in a verdict: an answer, or ``unavailable`` after ``timeout_s`` or on any error, so no task waits
@@ -9,8 +9,10 @@ for ever. ``unavailable`` verdicts are kept ``UNAVAILABLE_TTL_S`` only, so a hub
 is asked again soon; the first such answer is logged as a warning, and again only when the answer
 changes, and every call is counted in ``computenet_hub_validations_total``.
 
-The call needs ``create`` on ``jobs`` in the operator's namespace of the hub, nothing else: a dry
-run persists nothing and triggers no controller.
+The call needs ``create`` on the kind (``jobs``; ``deployments`` and ``statefulsets`` for tasks that
+carry one) in the operator's namespace of the hub, nothing else: a dry run persists nothing and
+triggers no controller. The object is sent as JSON as it is, as dispatch sends it
+(``dispatch/remote.py``): the client's typed models would refuse what the API server accepts.
 """
 
 from __future__ import annotations
@@ -24,13 +26,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, BatchV1Api
-from kubernetes.aio.client.exceptions import ApiException
-from pydantic import ValidationError
+from kubernetes.aio.client import ApiClient
 
 from computenet.api.task import ComputeTaskSpec
 from computenet.metrics import Metrics
-from computenet.tasks.hub_validation import VALID, Result, Verdict, client_refusal, key_of, probe_job, verdict_of
+from computenet.tasks.hub_validation import VALID, Probe, Result, Verdict, key_of, probe_of, verdict_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,24 +63,31 @@ class HubCheck:
         self.size = size
         self.timeout_s = timeout_s
         self.clock = clock
-        self._batch = BatchV1Api(client)
+        self.client = client
         self._cache: OrderedDict[str, tuple[Verdict, float]] = OrderedDict()
         self._waiting: dict[str, list[Callable[[], None]]] = {}
         self._failing: int | str | None = None
         """What the last unavailable answer was (status, or "no answer"), so it is logged once."""
 
     def verdict(
-        self, spec: ComputeTaskSpec, template: Mapping[str, Any], on_ready: Callable[[], None]
+        self,
+        spec: ComputeTaskSpec,
+        template: Mapping[str, Any],
+        workload: Mapping[str, Any],
+        on_ready: Callable[[], None],
     ) -> Verdict | None:
-        """The verdict on the Job of this spec and template, or None when it is asked for (then ``on_ready``)."""
+        """The verdict on the object a task would dispatch, or None when it is asked for (then ``on_ready``).
+
+        ``template`` and ``workload`` are the task's ``spec.template`` and ``spec.workload`` as written.
+        """
         try:
-            job = probe_job(spec, template, self.namespace, self.hub_id)
+            probe = probe_of(spec, template, workload, self.namespace, self.hub_id)
         except Exception:  # our own fault: the task goes on without the hub's verdict (fail open)
-            logger.exception("the Job of a task could not be rendered for the hub's dry run")
+            logger.exception("the workload of a task could not be rendered for the hub's dry run")
             return VALID
-        if job is None:  # admission refuses such a template itself
+        if probe is None:  # admission refuses such a workload itself
             return VALID
-        key = key_of(job)
+        key = key_of(probe)
         cached = self._cached(key)
         if cached is not None:
             return cached
@@ -89,7 +96,7 @@ class HubCheck:
             waiters.append(on_ready)
             return None
         self._waiting[key] = [on_ready]
-        self.spawn(self._ask(key, job), f"hub dry run {key[:12]}")
+        self.spawn(self._ask(key, probe), f"hub dry run {key[:12]}")
         return None
 
     def _cached(self, key: str) -> Verdict | None:
@@ -103,9 +110,9 @@ class HubCheck:
         self._cache.move_to_end(key)
         return verdict
 
-    async def _ask(self, key: str, job: Mapping[str, Any]) -> None:
+    async def _ask(self, key: str, probe: Probe) -> None:
         try:
-            verdict = await self._dry_run(job)
+            verdict = await self._dry_run(probe)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # our own fault: no verdict, and the task goes on
@@ -120,29 +127,35 @@ class HubCheck:
             except Exception:  # one task that cannot take its verdict must not keep it from the others
                 logger.exception("a task could not take in the hub's verdict")
 
-    async def _dry_run(self, job: Mapping[str, Any]) -> Verdict:
+    async def _dry_run(self, probe: Probe) -> Verdict:
+        kind = probe.kind
+        base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
         try:
-            answer = await asyncio.wait_for(
-                self._batch.create_namespaced_job_without_preload_content(
-                    self.namespace,
-                    dict(job),  # type: ignore[arg-type]  # sent as JSON: V1Job would refuse integer quantities
-                    dry_run="All",
-                    _request_timeout=self.timeout_s,
-                ),
-                self.timeout_s,
+            status, raw = await asyncio.wait_for(
+                self._post(f"{base}/namespaces/{self.namespace}/{kind.plural}", probe.manifest), self.timeout_s
             )
-            raw = await answer.read()
-            status = answer.status
-            answer.release()
-        except ValidationError as e:  # refused before sending: dispatch, through the same client, would be too
-            return client_refusal(e.errors(include_url=False))
-        except ApiException as e:
-            return verdict_of(e.status, _json(e.body), str(e.reason))
         except TimeoutError:
             return verdict_of(None, None, f"no answer within {self.timeout_s:.0f}s")
         except _TRANSIENT as e:
             return verdict_of(None, None, f"no answer ({type(e).__name__}: {e})")
-        return verdict_of(status, _json(raw), f"HTTP {status}")
+        return verdict_of(status, _json(raw), f"HTTP {status}", probe)
+
+    async def _post(self, path: str, body: Mapping[str, Any]) -> tuple[int, bytes]:
+        """The dry-run create: (HTTP status, body). Raises what the transport raises."""
+        method, url, headers, data, post = await self.client.param_serialize(
+            "POST",
+            path,
+            query_params=[("dryRun", "All")],
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=dict(body),
+            auth_settings=["BearerToken"],
+        )
+        response = await self.client.call_api(method, url, headers, data, post, _request_timeout=self.timeout_s)
+        http: aiohttp.ClientResponse = response.response
+        try:
+            return http.status, await http.read()
+        finally:
+            http.release()
 
     def _store(self, key: str, verdict: Verdict) -> None:
         self._cache[key] = (verdict, self.clock())

@@ -299,7 +299,7 @@ class TaskService:
         known = held.known if held else existing is not None
         fresh = held.fresh if held else (existing or record).status.phase is None
         if (existing or record).phase in WAITING:  # a dispatched task's Job exists: its member judged it
-            verdict = self.checks.verdict(record.spec, record.template, lambda: self._readmit(uid))
+            verdict = self.checks.verdict(record.spec, record.template, record.workload, lambda: self._readmit(uid))
             if verdict is None:
                 self._hold(body, existing, record, known, fresh)
                 return
@@ -326,6 +326,7 @@ class TaskService:
         """Keep a task out of placement until the hub's verdict on its Job (``_readmit`` brings it)."""
         if existing is not None:
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
+            existing.workload = record.workload
             record = existing
         self.book.drop(record.uid)
         self._held[record.uid] = _Held(body, record, known, fresh)

@@ -19,15 +19,14 @@ from computenet.api.problems import Problem
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.hub_validation import (
-    CLIENT_REFUSED,
     GENERATE_NAME,
-    HUB_REFUSED,
+    TASK_WORKLOAD,
     VALID,
+    Probe,
     Result,
     Verdict,
-    client_refusal,
     key_of,
-    probe_job,
+    probe_of,
     task_field,
     verdict_of,
 )
@@ -223,15 +222,25 @@ def manifest(pod: dict[str, Any] | None = None, *, gpus: int = 0, replicas: int 
     }
 
 
-def probe(body: dict[str, Any], namespace: str = "computenet-system") -> dict[str, Any]:
+def probe(body: dict[str, Any], namespace: str = "computenet-system") -> Probe:
     spec = resolve_resources(ComputeTaskSpec.model_validate(body))
-    job = probe_job(spec, body["template"], namespace, "hub")
-    assert job is not None
-    return job
+    found = probe_of(spec, body.get("template") or {}, body.get("workload") or {}, namespace, "hub")
+    assert found is not None
+    return found
+
+
+def deployment(pod: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task whose workload is a Deployment (``spec.workload``) instead of a Job template."""
+    body = manifest(pod)
+    template = body.pop("template")["spec"]["template"]
+    body["workload"] = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": template}}
+    return body
 
 
 def test_the_probe_is_the_dispatched_job_with_a_generated_name_in_the_operators_namespace() -> None:
-    job = probe(manifest(gpus=2, replicas=3))
+    found = probe(manifest(gpus=2, replicas=3))
+    assert (found.kind.kind, found.at) == ("Job", "spec.template")
+    job = found.manifest
     meta = job["metadata"]
     assert "name" not in meta
     assert meta["generateName"] == GENERATE_NAME
@@ -273,7 +282,18 @@ def test_a_template_that_cannot_carry_the_reservation_is_left_to_admission() -> 
     container = body["template"]["spec"]["template"]["spec"]["containers"][0]
     container["resources"]["limits"] = {"nvidia.com/gpu": 4}  # more than the task reserves
     spec = resolve_resources(ComputeTaskSpec.model_validate(manifest(gpus=1)))
-    assert probe_job(spec, body["template"], "computenet-system", "hub") is None
+    assert probe_of(spec, body["template"], {}, "computenet-system", "hub") is None
+
+
+def test_a_deployment_is_asked_about_as_a_deployment_under_spec_workload() -> None:
+    found = probe(deployment(), namespace="ops")
+    assert (found.kind.kind, found.at) == ("Deployment", TASK_WORKLOAD)
+    assert found.manifest["apiVersion"] == "apps/v1"
+    assert found.manifest["metadata"]["namespace"] == "ops"
+    assert found.manifest["spec"]["replicas"] == 1
+    assert found.manifest["spec"]["selector"]["matchLabels"]  # set by render, as for dispatch
+    assert "restartPolicy" not in found.manifest["spec"]["template"]["spec"]  # a serving kind keeps Always
+    assert key_of(found) != key_of(probe(manifest()))
 
 
 # ---- the answer's meaning ----
@@ -410,35 +430,11 @@ def test_forbidden_is_no_verdict_and_says_what_the_hub_answered() -> None:
     assert verdict.problems == ()
 
 
-CLIENT_ERRORS = [
-    {
-        "loc": (2, "spec", "template", "spec", "containers", 0, "ports"),
-        "type": "list_type",
-        "msg": "Input should be a valid list",
-    },
-    {
-        "loc": (2, "spec", "template", "spec", "initContainers", 0, "restartPolicy"),
-        "type": "string_type",
-        "msg": "Input should be a valid string",
-    },
-    {
-        "loc": (2, "spec", "template", "spec", "fooBar"),
-        "type": "extra_forbidden",
-        "msg": "Extra inputs are not permitted",
-    },
-]
-"""What the client (kubernetes.aio, its request validation) raised for a body with these mistakes."""
-
-
-def test_what_the_client_refuses_before_sending_is_named_on_the_tasks_path() -> None:
-    verdict = client_refusal(CLIENT_ERRORS)
-    assert verdict.result is Result.INVALID
-    assert [(p.field, p.message) for p in verdict.problems] == [
-        (f"{POD}.containers[0].ports", "Input should be a valid list"),
-        (f"{POD}.initContainers[0].restartPolicy", "Input should be a valid string"),
-        (f"{POD}.fooBar", "is not a field of this API version"),
-    ]
-    assert verdict.message.endswith(CLIENT_REFUSED)
+def test_a_workloads_refusal_is_named_under_spec_workload() -> None:
+    found = probe(deployment())
+    verdict = verdict_of(422, STATUS["toleration"], probe=found)
+    assert [p.field for p in verdict.problems] == ["spec.workload.spec.template.spec.tolerations[0].operator"]
+    assert "Kubernetes refuses the Deployment this task would dispatch" in verdict.message
 
 
 def test_the_message_names_the_fields_first_and_fits_the_condition() -> None:
@@ -450,7 +446,7 @@ def test_the_message_names_the_fields_first_and_fits_the_condition() -> None:
     seven = tuple(Problem(f"{POD}.containers[{i}].image", "Required value") for i in range(7))
     short = Verdict(Result.INVALID, seven).message
     assert [f"{POD}.containers[{i}].image" in short for i in range(7)] == [True] * 7  # every field, as Kubernetes
-    assert short.endswith(f"; {HUB_REFUSED}")
+    assert short.endswith("; Kubernetes refuses the Job this task would dispatch (dry run on the hub)")
 
 
 # ---- the lifecycle while the verdict is awaited ----
