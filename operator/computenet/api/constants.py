@@ -197,6 +197,9 @@ class ConditionType(StrEnum):
     """Task: an identifier was chosen (False explains why none fits)."""
     DISPATCHED = "Dispatched"
     """Task: the workload exists in the chosen member."""
+    DISPATCHABLE = "Dispatchable"
+    """Identifier: the last dispatch there created its workload (False: the member's setup stops it,
+    such as a target namespace the operator may not create). Absent until the first dispatch."""
     ACTIVE = "Active"
     """ComputeQueue: admitting tasks (False: its pool is missing, or it is over its budget)."""
     APPLIED = "Applied"
@@ -239,6 +242,7 @@ class Reason(StrEnum):
     ORPHAN_REMOVED = "OrphanRemoved"
     FORBIDDEN = "Forbidden"
     TARGET_NAMESPACE_UNAVAILABLE = "TargetNamespaceUnavailable"
+    DISPATCHING_WORKS = "DispatchingWorks"
     """The identifier's target namespace cannot be read or created in its member (a setup problem)."""
     ADMISSION_DENIED = "AdmissionDenied"
     """A member's admission (a policy, a webhook) refused the workload for good (a 403 that is not RBAC)."""

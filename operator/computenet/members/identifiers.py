@@ -71,6 +71,8 @@ class TrackedIdentifier:
     ref: ObjectRef | None = None
     """The ComputeIdentifier object, for events about it (set when its handler first sees it)."""
     previous_conditions: list[dict[str, Any]] = field(default_factory=list)
+    dispatchable: Cond | None = None
+    """What the last dispatch here showed of the member's setup (None until one was tried)."""
     on_change: Callable[[], None] = lambda: None
     """Told about every change of this identifier (its set fires its broadcast signal)."""
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
@@ -210,7 +212,8 @@ class TrackedIdentifier:
         """The status subresource body (camelCase, ready for a merge patch)."""
         cap = self.capacity()
         reachable, ready = self.readiness(cap)
-        conditions = merge(self.previous_conditions, (reachable, ready), now, self.generation)
+        told = (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
+        conditions = merge(self.previous_conditions, told, now, self.generation)
         self.previous_conditions = conditions
         heartbeat = self.connection.health.last_heartbeat if self.connection else None
         gpus_free = sum(m.free for m in cap.accelerators.values())
