@@ -102,14 +102,7 @@ class MemberAccess:
             if pull and not job.uid:
                 continue  # a work whose Job the agent has not created yet: dispatch waits for it
             if job.attempt == attempt and job.identifier == label and not job.deleting:
-                return RemoteRef(
-                    identifier=identifier,
-                    api_version=job.kind.api_version,
-                    kind=job.kind.kind,
-                    namespace=job.namespace,
-                    name=job.name,
-                    uid=job.uid or None,
-                )
+                return job.ref(identifier)
         return None
 
     def unschedulable(
