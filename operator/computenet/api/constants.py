@@ -252,6 +252,8 @@ class Reason(StrEnum):
     IDENTIFIER_REMOVED = "IdentifierRemoved"
     PREEMPTED = "Preempted"
     RESUMED = "Resumed"
+    SUSPENDED = "Suspended"
+    """ComputeTask: spec.suspend was set while it ran; the attempt ended and the task waits for offers."""
     UNSCHEDULABLE = "Unschedulable"
     PODS_NOT_STARTED = "PodsNotStarted"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""

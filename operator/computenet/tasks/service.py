@@ -38,7 +38,15 @@ from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
-from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
+from computenet.tasks.lifecycle import (
+    ACTIVE,
+    Admitted,
+    Event,
+    SpecInvalid,
+    SuspendRequested,
+    stuck,
+)
+from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
@@ -277,7 +285,15 @@ class TaskService:
             self.book.put(record)
         if record.status.phase is None:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
-        self.controller.handle(record, Admitted())
+        event: Event = Admitted()
+        if record.phase in ACTIVE and record.spec.suspend:
+            # Carried out, never ignored (docs/api.md): the attempt ends, metered up to now.
+            placement = record.status.placement
+            pricing = self.controller.access.pricing_of(placement.identifier) if placement is not None else None
+            event = SuspendRequested(
+                meter_attempt(placement, record.status.start_time, self.controller.clock(), pricing)
+            )
+        self.controller.handle(record, event)
         if existing is None:
             self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job
 

@@ -18,6 +18,8 @@ stuck without a reason:
 - a Job that vanishes, a member lost for longer than the grace period (unreachable, Secret gone,
   identifier deleted) and a preemption end the attempt: per ``spec.failover.policy`` the task is
   placed again as a new attempt or fails; usage of the abandoned attempt is kept;
+- ``spec.suspend: true`` on a dispatched task ends its attempt the same way (Job removed, usage kept,
+  capacity released) and leaves it Offered, whatever the failover policy: the user asked for the stop;
 - messages are clipped to what the API accepts, so the hub never refuses a status for its size.
 """
 
@@ -70,6 +72,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     RetryDue,
     SpecInvalid,
     StartFailed,
+    SuspendRequested,
     TaskFacts,
     Wake,
     already_waiting,
@@ -470,6 +473,41 @@ def _preempted(c: _Ctx, e: Preempted) -> Outcome:
     return _end_attempt(c, Reason.PREEMPTED, f"preempted by {e.by}", e.ran, FailoverPolicy.REQUEUE)
 
 
+def _suspend_requested(c: _Ctx, e: SuspendRequested) -> Outcome:
+    """``spec.suspend: true`` on a dispatched task is carried out: the attempt ends and the task is offered.
+
+    Its Job goes (``Fence``: an Offered task keeps no Job), the usage and cost it ran up stay on the
+    task, its capacity is released, and the scheduler collects offers as for any suspended task.
+    Lifting suspend places a new attempt. Unlike a failover, the failover policy plays no part: the
+    user asked for the stop.
+    """
+    if c.phase in TERMINAL:
+        return c.same("finished: nothing runs to suspend")
+    if c.phase not in ACTIVE:
+        return c.same("nothing dispatched: a waiting suspended task only collects offers")
+    where = c.identifier or "?"
+    stopped = f"spec.suspend is true: attempt {c.status.attempt} on {where} stopped"
+    status = c.update(
+        (
+            c.cond(
+                ConditionType.PLACED,
+                False,
+                Reason.SUSPENDED,
+                f"{stopped}; collecting offers, set spec.suspend to false to run a new attempt",
+            ),
+            c.cond(ConditionType.DISPATCHED, False, Reason.SUSPENDED, f"{stopped}; its Job is removed from {where}"),
+        ),
+        phase=Phase.OFFERED,
+        placement=None,
+        remote=None,
+        start_time=None,
+        offers=None,
+        explanation=None,
+        **accrue(c.status, e.ran),
+    )
+    return Outcome(status, (Emit(Reason.SUSPENDED, clip(stopped, EVENT_MESSAGE_LIMIT)), Release(), Fence()))
+
+
 def _time(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -495,4 +533,5 @@ _HANDLERS: dict[type[Any], Any] = {
     MemberBack: _member_back,
     Deleted: _deleted,
     Preempted: _preempted,
+    SuspendRequested: _suspend_requested,
 }

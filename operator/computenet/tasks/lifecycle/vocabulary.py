@@ -209,6 +209,14 @@ class Preempted:
     ran: Metered | None = None
 
 
+@dataclass(frozen=True)
+class SuspendRequested:
+    """``spec.suspend`` is true on a dispatched task: its attempt is to end and the task to wait for offers."""
+
+    ran: Metered | None = None
+    """What the attempt ran up to now (None when it never started)."""
+
+
 Event = (
     Admitted
     | SpecInvalid
@@ -230,6 +238,7 @@ Event = (
     | MemberBack
     | Deleted
     | Preempted
+    | SuspendRequested
 )
 EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
 
