@@ -1,8 +1,9 @@
-"""Edits to a running task on the real federation: `suspend: true` is carried out, never ignored.
+"""Edits to a running task on the real federation: carried out, never ignored.
 
 Suspending a Running task ends its attempt: the member's Job is removed, the usage and cost it ran
 up stay on the task, and the task waits as Offered with fresh offers. Lifting suspend runs it again
-as a new attempt (docs/api.md, "What an edit to a running task does").
+as a new attempt. A template edit the API server's rule cannot see is run as a new attempt too
+(docs/api.md, "What an edit to a running task does").
 """
 
 from __future__ import annotations
@@ -72,5 +73,31 @@ def test_suspending_a_running_task_stops_its_job_keeps_its_usage_and_resuming_ru
         assert job2["metadata"]["labels"][ATTEMPT_LABEL] == "2"
         assert job2["metadata"]["labels"][TASK_UID_LABEL] == uid
         assert job2["metadata"]["name"] == second["remote"]["name"] != job["metadata"]["name"]
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false", check=False)
+
+
+def test_a_template_edit_the_api_server_cannot_see_runs_as_a_new_attempt(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    """``command`` replaced by ``args`` passes the CRD's rule (CEL equality cannot see it); the operator sees it."""
+    name = unique("edited")
+    manifest = task(name, cpu="250m", run="600s")
+    container = manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = ["sleep", "600"]
+    apply(hub, manifest)
+    try:
+        eventually(lambda: _running_attempt(hub, name, 1), timeout=JOB_S)
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        ((_, job),) = eventually(lambda: _jobs_of(federation, uid), timeout=STATE_S)
+        container["args"] = container.pop("command")
+        apply(hub, manifest)  # accepted: the blind spot of the API server's rule
+        second = eventually(lambda: _running_attempt(hub, name, 2), timeout=JOB_S)
+        assert second["usage"]["coreSeconds"] > 0, "attempt 1's usage is kept"
+        ((_, job2),) = eventually(lambda: _jobs_of(federation, uid), timeout=STATE_S)
+        assert job2["metadata"]["name"] != job["metadata"]["name"]
+        (pod_container,) = job2["spec"]["template"]["spec"]["containers"]
+        assert (pod_container.get("command"), pod_container["args"]) == (None, ["sleep", "600"])
+        assert "SpecChanged" in eventually(lambda: events(hub, name))
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false", check=False)

@@ -254,6 +254,8 @@ class Reason(StrEnum):
     RESUMED = "Resumed"
     SUSPENDED = "Suspended"
     """ComputeTask: spec.suspend was set while it ran; the attempt ended and the task waits for offers."""
+    SPEC_CHANGED = "SpecChanged"
+    """ComputeTask: what runs changed in the spec after dispatch; the attempt ended and a new one is placed."""
     UNSCHEDULABLE = "Unschedulable"
     PODS_NOT_STARTED = "PodsNotStarted"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""

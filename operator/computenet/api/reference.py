@@ -106,7 +106,11 @@ def _edits_section(kind: KindDefinition) -> Iterator[str]:
         "`spec.<field> cannot change while the task is Dispatching or Running (...)` (`cannot be tightened` for a "
         "relaxed-only field), reported on that field; to make it, set `spec.suspend: true` and edit the field "
         "once the task is `Offered`. Status writes are never refused by these rules, and every field may be "
-        "edited while the task waits (`Pending`, `Offered`)."
+        "edited while the task waits (`Pending`, `Offered`). Should an edit of a refused field reach a "
+        "dispatched task all the same (one racing the operator's `Dispatching` write, or an untyped key of the "
+        "template replaced by another, such as `command` by `args`, which the API server's comparison cannot "
+        "see), the operator carries it out: the attempt ends as with `suspend`, and a new attempt runs the "
+        "edited spec (condition reason and event `SpecChanged`)."
     )
     yield ""
     yield "| Field | Edit while Dispatching or Running | Why, or what happens |"

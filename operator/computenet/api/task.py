@@ -826,6 +826,7 @@ class EditAfterDispatch:
         template compares the fields CEL cannot type as well (k8s.io/apiserver@v0.36.3
         pkg/cel/common/valuesunstructured.go, ``unstructuredMap.Equal``), with one blind spot: an
         untyped key replaced by another at the same level (``command`` by ``args``) compares equal.
+        The operator notices that edit itself (``tasks/service.py``, ``admit``).
         """
         spec, old = f"self.spec.{self.field}", f"oldSelf.spec.{self.field}"
         allowed = self.allowed or f"(has({spec}) ? has({old}) && {spec} == {old} : !has({old}))"

@@ -44,7 +44,9 @@ from computenet.tasks.lifecycle import (
     Event,
     SpecInvalid,
     SuspendRequested,
+    WorkloadEdited,
     stuck,
+    workload_edits,
 )
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueBook
@@ -275,7 +277,10 @@ class TaskService:
         if record is None:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
+        edited: tuple[str, ...] = ()
         if existing is not None:
+            if existing.phase in ACTIVE and record.generation != existing.generation:
+                edited = workload_edits(existing.spec, existing.template, record.spec, record.template)
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
@@ -286,13 +291,12 @@ class TaskService:
         if record.status.phase is None:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
         event: Event = Admitted()
-        if record.phase in ACTIVE and record.spec.suspend:
+        if record.phase in ACTIVE and (record.spec.suspend or edited):
             # Carried out, never ignored (docs/api.md): the attempt ends, metered up to now.
             placement = record.status.placement
             pricing = self.controller.access.pricing_of(placement.identifier) if placement is not None else None
-            event = SuspendRequested(
-                meter_attempt(placement, record.status.start_time, self.controller.clock(), pricing)
-            )
+            ran = meter_attempt(placement, record.status.start_time, self.controller.clock(), pricing)
+            event = SuspendRequested(ran) if record.spec.suspend else WorkloadEdited(edited, ran)
         self.controller.handle(record, event)
         if existing is None:
             self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job

@@ -14,7 +14,7 @@ import pytest
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
-from computenet.api.task import ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.metering import Metered
 
@@ -74,6 +74,7 @@ EVENTS: dict[str, lc.Event] = {
     "Deleted": lc.Deleted(),
     "Preempted": lc.Preempted("team-a/urgent", RAN),
     "SuspendRequested": lc.SuspendRequested(RAN),
+    "WorkloadEdited": lc.WorkloadEdited(("template",), RAN),
 }
 
 _STALE = "same"
@@ -86,6 +87,7 @@ _WAITING_ONLY = {
 _ACTIVE_ONLY_SAME = dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same")
 _REQUEUE = "Pending|CountFailover,Emit,Fence,Release"
 _SUSPENDED = "Offered|Emit,Fence,Release"
+_EDITED = "Pending|Emit,Fence,Release"
 
 OUTCOMES: dict[str, dict[str, str]] = {
     "Admitted": {
@@ -206,6 +208,12 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Dispatching": _SUSPENDED,
         "Dispatching+remote": _SUSPENDED,
         "Running": _SUSPENDED,
+    },
+    "WorkloadEdited": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _EDITED,
+        "Dispatching+remote": _EDITED,
+        "Running": _EDITED,
     },
 }
 
@@ -384,6 +392,59 @@ def test_suspending_a_task_whose_job_never_started_keeps_no_usage() -> None:
     assert out.status.phase == Phase.OFFERED
     assert (out.status.usage, out.status.cost) == (None, None)
     assert lc.Fence() in out.effects, "a create still in flight is fenced when it answers"
+
+
+@pytest.mark.parametrize("facts", [FACTS, NEVER], ids=["failover Requeue", "failover Never"])
+def test_an_edit_of_what_runs_that_reached_a_running_task_runs_as_a_new_attempt(facts: lc.TaskFacts) -> None:
+    out = lc.transition(STATES["Running"], lc.WorkloadEdited(("replicas", "template"), RAN), NOW, facts)
+    status = out.status
+    assert status.phase == Phase.PENDING, "spec and what runs must not diverge, whatever the failover policy"
+    assert (status.placement, status.remote, status.start_time) == (None, None, None)
+    assert status.attempt == 1
+    assert status.usage is not None
+    assert status.usage.gpu_seconds == 60.0
+    placed = _cond(status, "Placed")
+    assert placed.reason == "SpecChanged"
+    assert placed.message == (
+        "spec.replicas, spec.template changed after attempt 1 on member-1 was dispatched; "
+        "placing attempt 2 with the edited spec"
+    )
+    assert any(isinstance(e, lc.Emit) and e.warning and e.reason == "SpecChanged" for e in out.effects)
+    assert lc.is_stale(lc.JobRef(ID, 1), status), "its Job goes"
+    assert lc.transition(status, EVENTS["Placed"], NOW, facts).status.attempt == 2
+
+
+def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, object]]:
+    container: dict[str, object] = {"name": "main", "image": "busybox", "command": ["sleep", "1"]}
+    raw: dict[str, object] = {
+        "resources": {"cpu": "1", "memory": "1Gi"},
+        "template": {"spec": {"template": {"spec": {"containers": [container]}}}},
+    }
+    if "args" in changes:
+        container.pop("command")
+        container["args"] = changes.pop("args")
+    raw.update(changes)
+    spec = ComputeTaskSpec.model_validate(raw)
+    return spec, raw["template"]  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("changes", "edited"),
+    [
+        pytest.param({}, (), id="the same spec"),
+        pytest.param({"priority": 9, "suspend": True}, (), id="fields that are carried out"),
+        pytest.param({"constraints": {"regions": {"preferred": ["cn-west"]}}}, (), id="a relaxed constraint"),
+        pytest.param({"identifier": "member-2"}, (), id="a pin, which the API server judges"),
+        pytest.param({"args": ["sleep", "1"]}, ("template",), id="command replaced by args, which CEL cannot see"),
+        pytest.param({"replicas": 2, "pool": "other"}, ("pool", "replicas"), id="several, in the spec's order"),
+        pytest.param({"resources": {"cpu": "2", "memory": "1Gi"}}, ("resources",), id="resources"),
+        pytest.param({"data": {"region": "cn-west"}, "queueName": "q"}, ("data", "queueName"), id="data and queue"),
+    ],
+)
+def test_workload_edits(changes: dict[str, object], edited: tuple[str, ...]) -> None:
+    old, old_template = _spec()
+    new, new_template = _spec(**changes)
+    assert lc.workload_edits(old, old_template, new, new_template) == edited
 
 
 def test_observations_of_another_attempt_change_nothing() -> None:

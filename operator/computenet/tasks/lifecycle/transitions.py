@@ -20,6 +20,8 @@ stuck without a reason:
   placed again as a new attempt or fails; usage of the abandoned attempt is kept;
 - ``spec.suspend: true`` on a dispatched task ends its attempt the same way (Job removed, usage kept,
   capacity released) and leaves it Offered, whatever the failover policy: the user asked for the stop;
+- an edit of what runs that reached a dispatched task (``lifecycle/edits.py``) ends its attempt the
+  same way and places the task again with the edited spec: spec and what runs never diverge;
 - messages are clipped to what the API accepts, so the hub never refuses a status for its size.
 """
 
@@ -75,6 +77,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     SuspendRequested,
     TaskFacts,
     Wake,
+    WorkloadEdited,
     already_waiting,
     backoff,
     clip,
@@ -508,6 +511,42 @@ def _suspend_requested(c: _Ctx, e: SuspendRequested) -> Outcome:
     return Outcome(status, (Emit(Reason.SUSPENDED, clip(stopped, EVENT_MESSAGE_LIMIT)), Release(), Fence()))
 
 
+def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
+    """An edit of what runs reached a dispatched task: carried out as a new attempt with the edited spec.
+
+    The running attempt cannot take it in, so it ends as a suspension does (Job removed, usage kept,
+    capacity released) and the task is placed again, whatever the failover policy: spec and what
+    runs must not diverge.
+    """
+    if c.phase in TERMINAL:
+        return c.same("finished: an edit changes nothing")
+    if c.phase not in ACTIVE:
+        return c.same("nothing dispatched: the next placement reads the edited spec")
+    where = c.identifier or "?"
+    changed = ", ".join(f"spec.{field}" for field in e.fields)
+    ended = f"{changed} changed after attempt {c.status.attempt} on {where} was dispatched"
+    status = c.update(
+        (
+            c.cond(
+                ConditionType.PLACED,
+                False,
+                Reason.SPEC_CHANGED,
+                f"{ended}; placing attempt {c.status.attempt + 1} with the edited spec",
+            ),
+            c.cond(ConditionType.DISPATCHED, False, Reason.SPEC_CHANGED, f"{ended}; its Job is removed from {where}"),
+        ),
+        phase=Phase.PENDING,
+        placement=None,
+        remote=None,
+        start_time=None,
+        **accrue(c.status, e.ran),
+    )
+    emitted = Emit(
+        Reason.SPEC_CHANGED, clip(f"{ended}: the attempt ends, a new one runs it", EVENT_MESSAGE_LIMIT), True
+    )
+    return Outcome(status, (emitted, Release(), Fence()))
+
+
 def _time(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -534,4 +573,5 @@ _HANDLERS: dict[type[Any], Any] = {
     Deleted: _deleted,
     Preempted: _preempted,
     SuspendRequested: _suspend_requested,
+    WorkloadEdited: _workload_edited,
 }

@@ -217,6 +217,18 @@ class SuspendRequested:
     """What the attempt ran up to now (None when it never started)."""
 
 
+@dataclass(frozen=True)
+class WorkloadEdited:
+    """A field that decides what runs changed on a dispatched task (an edit the API server let through).
+
+    See ``lifecycle/edits.py`` for how that can happen; ``fields`` are the spec fields, camelCase.
+    """
+
+    fields: tuple[str, ...]
+    ran: Metered | None = None
+    """What the attempt ran up to now (None when it never started)."""
+
+
 Event = (
     Admitted
     | SpecInvalid
@@ -239,6 +251,7 @@ Event = (
     | Deleted
     | Preempted
     | SuspendRequested
+    | WorkloadEdited
 )
 EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
 
