@@ -368,6 +368,7 @@ def test_suspending_a_running_task_ends_its_attempt_keeps_its_usage_and_offers_i
     assert "set spec.suspend to false" in (placed.message or "")
     assert (dispatched.status, dispatched.reason) == (ConditionStatus.FALSE, "Suspended")
     assert lc.Emit("Suspended", "spec.suspend is true: attempt 1 on member-1 stopped") in out.effects
+    assert status.message == "attempt 1 on member-1 stopped: spec.suspend is true"
     assert lc.is_stale(lc.JobRef(ID, 1), status), "its Job goes"
     ComputeTaskStatus.model_validate(status.model_dump(by_alias=True))  # the hub would take it
 
@@ -410,6 +411,7 @@ def test_an_edit_of_what_runs_that_reached_a_running_task_runs_as_a_new_attempt(
         "placing attempt 2 with the edited spec"
     )
     assert any(isinstance(e, lc.Emit) and e.warning and e.reason == "SpecChanged" for e in out.effects)
+    assert status.message == "attempt 1 on member-1 abandoned: spec.replicas, spec.template changed after dispatch"
     assert lc.is_stale(lc.JobRef(ID, 1), status), "its Job goes"
     assert lc.transition(status, EVENTS["Placed"], NOW, facts).status.attempt == 2
 

@@ -506,6 +506,7 @@ def _suspend_requested(c: _Ctx, e: SuspendRequested) -> Outcome:
         start_time=None,
         offers=None,
         explanation=None,
+        message=f"attempt {c.status.attempt} on {where} stopped: spec.suspend is true",
         **accrue(c.status, e.ran),
     )
     return Outcome(status, (Emit(Reason.SUSPENDED, clip(stopped, EVENT_MESSAGE_LIMIT)), Release(), Fence()))
@@ -539,6 +540,9 @@ def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
         placement=None,
         remote=None,
         start_time=None,
+        message=clip(
+            f"attempt {c.status.attempt} on {where} abandoned: {changed} changed after dispatch", MESSAGE_LIMIT
+        ),
         **accrue(c.status, e.ran),
     )
     emitted = Emit(
