@@ -842,6 +842,26 @@ def test_a_dispatched_task_refuses_edits_of_what_runs_or_where_naming_the_field(
         hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
 
 
+def test_a_dispatched_deployment_refuses_edits_of_its_workload(hub: Any, names: str) -> None:
+    document = _held_task(hub, names, None)
+    pod_template = document["spec"].pop("template")["spec"]["template"]
+    document["spec"]["workload"] = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": pod_template}}
+    hub.kubectl("replace", "-f", "-", input=json.dumps(document))
+    _set_phase(hub, names, "Running")
+    try:
+        for path, value in [
+            ("workload.spec.template.spec.containers.0.image", "busybox:edited"),
+            ("workload.spec.minReadySeconds", 30),
+            ("workload.kind", "StatefulSet"),
+        ]:
+            result = _apply(hub, _edited(document, path, value))
+            assert result.returncode != 0, f"spec.{path} = {value!r} accepted while Running"
+            assert "spec.workload: Invalid value" in result.stderr, result.stderr
+            assert "spec.workload cannot change while the task is Dispatching or Running" in result.stderr
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
 @pytest.mark.parametrize("phase", ["Dispatching", "Running"])
 def test_a_dispatched_task_takes_the_edits_it_can_carry_out_or_that_relax_it(hub: Any, names: str, phase: str) -> None:
     document = _held_task(hub, names, phase)

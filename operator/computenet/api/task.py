@@ -936,6 +936,9 @@ EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
     ),
     EditAfterDispatch("queueName", EditVerdict.REFUSED, "the queue that admitted the running attempt holds its quota"),
     EditAfterDispatch("template", EditVerdict.REFUSED, "the member's Job was made from it"),
+    EditAfterDispatch(
+        "workload", EditVerdict.REFUSED, "the member's object (a Deployment, a StatefulSet) was made from it"
+    ),
 )
 """Every spec field of a ComputeTask and what an edit to it does while the task runs (docs/api.md shows it)."""
 

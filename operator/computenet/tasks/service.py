@@ -280,7 +280,12 @@ class TaskService:
         edited: tuple[str, ...] = ()
         if existing is not None:
             if existing.phase in ACTIVE and record.generation != existing.generation:
-                edited = workload_edits(existing.spec, existing.template, record.spec, record.template)
+                edited = workload_edits(
+                    existing.spec,
+                    {"template": existing.template, "workload": existing.workload},
+                    record.spec,
+                    {"template": record.template, "workload": record.workload},
+                )
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation

@@ -9,6 +9,7 @@ new event or state without rows fails `test_the_table_covers_every_pair`, so not
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -416,7 +417,7 @@ def test_an_edit_of_what_runs_that_reached_a_running_task_runs_as_a_new_attempt(
     assert lc.transition(status, EVENTS["Placed"], NOW, facts).status.attempt == 2
 
 
-def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, object]]:
+def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, Any]]:
     container: dict[str, object] = {"name": "main", "image": "busybox", "command": ["sleep", "1"]}
     raw: dict[str, object] = {
         "resources": {"cpu": "1", "memory": "1Gi"},
@@ -427,7 +428,7 @@ def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, object]]:
         container["args"] = changes.pop("args")
     raw.update(changes)
     spec = ComputeTaskSpec.model_validate(raw)
-    return spec, raw["template"]  # type: ignore[return-value]
+    return spec, {"template": raw["template"]}
 
 
 @pytest.mark.parametrize(
@@ -444,9 +445,17 @@ def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, object]]:
     ],
 )
 def test_workload_edits(changes: dict[str, object], edited: tuple[str, ...]) -> None:
-    old, old_template = _spec()
-    new, new_template = _spec(**changes)
-    assert lc.workload_edits(old, old_template, new, new_template) == edited
+    old, old_written = _spec()
+    new, new_written = _spec(**changes)
+    assert lc.workload_edits(old, old_written, new, new_written) == edited
+
+
+def test_a_workload_object_is_compared_as_written() -> None:
+    spec, _ = _spec()
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}
+    moved = {**deployment, "kind": "StatefulSet"}
+    assert lc.workload_edits(spec, {"workload": deployment}, spec, {"workload": moved}) == ("workload",)
+    assert lc.workload_edits(spec, {"workload": deployment}, spec, {"workload": dict(deployment)}) == ()
 
 
 def test_observations_of_another_attempt_change_nothing() -> None:

@@ -19,16 +19,28 @@ REFUSED_FIELDS = tuple(edit.field for edit in EDITS_AFTER_DISPATCH if edit.verdi
 """Spec fields (camelCase) a dispatched task must keep as they were."""
 
 
+AS_WRITTEN = ("template", "workload")
+"""Fields compared as the user wrote them (every key, typed or not), not as parsed."""
+
+
 def workload_edits(
-    old: ComputeTaskSpec, old_template: Mapping[str, Any], new: ComputeTaskSpec, new_template: Mapping[str, Any]
+    old: ComputeTaskSpec,
+    old_written: Mapping[str, Mapping[str, Any]],
+    new: ComputeTaskSpec,
+    new_written: Mapping[str, Mapping[str, Any]],
 ) -> tuple[str, ...]:
     """The refused fields that differ between two specs, in the spec's order (empty: nothing to carry out).
 
-    The template is compared as written (every key, typed or not); the other fields as parsed.
+    ``*_written`` hold the ``AS_WRITTEN`` fields as written ({} when absent); the others are
+    compared as parsed.
     """
     before, after = old.model_dump(by_alias=True), new.model_dump(by_alias=True)
     return tuple(
         field
         for field in REFUSED_FIELDS
-        if (old_template != new_template if field == "template" else before.get(field) != after.get(field))
+        if (
+            old_written.get(field, {}) != new_written.get(field, {})
+            if field in AS_WRITTEN
+            else before.get(field) != after.get(field)
+        )
     )
