@@ -38,7 +38,17 @@ from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
-from computenet.tasks.lifecycle import ACTIVE, Admitted, SpecInvalid, stuck
+from computenet.tasks.lifecycle import (
+    ACTIVE,
+    Admitted,
+    Event,
+    SpecInvalid,
+    SuspendRequested,
+    WorkloadEdited,
+    stuck,
+    workload_edits,
+)
+from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
@@ -267,7 +277,15 @@ class TaskService:
         if record is None:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
+        edited: tuple[str, ...] = ()
         if existing is not None:
+            if existing.phase in ACTIVE and record.generation != existing.generation:
+                edited = workload_edits(
+                    existing.spec,
+                    {"template": existing.template, "workload": existing.workload},
+                    record.spec,
+                    {"template": record.template, "workload": record.workload},
+                )
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
             # object's status because writes are asynchronous, so only the spec is taken over.
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
@@ -277,7 +295,14 @@ class TaskService:
             self.book.put(record)
         if record.status.phase is None:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
-        self.controller.handle(record, Admitted())
+        event: Event = Admitted()
+        if record.phase in ACTIVE and (record.spec.suspend or edited):
+            # Carried out, never ignored (docs/api.md): the attempt ends, metered up to now.
+            placement = record.status.placement
+            pricing = self.controller.access.pricing_of(placement.identifier) if placement is not None else None
+            ran = meter_attempt(placement, record.status.start_time, self.controller.clock(), pricing)
+            event = SuspendRequested(ran) if record.spec.suspend else WorkloadEdited(edited, ran)
+        self.controller.handle(record, event)
         if existing is None:
             self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job
 
