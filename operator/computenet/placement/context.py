@@ -26,6 +26,7 @@ from computenet.placement.affinity_columns import (
 )
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
+from computenet.placement.devices import Needs, device_need, slots_of_rows
 from computenet.placement.nodes import Taint, selects, tolerated
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES
@@ -193,6 +194,65 @@ class Context:
         """The pod's constraints placement did not evaluate, for the decision to name."""
         extra = ("preferred node affinity (invalid)",) if self.preferred.errors else ()
         return (*self.demand.unevaluated, *extra)
+
+    # ---- DRA devices ----
+    #
+    # A task whose pod template claims devices through ResourceClaimTemplates fits a node only
+    # where the node's free devices satisfy every replica's claims (see `devices`). What the claims
+    # ask depends on the identifier (its member's classes, its namespace's templates).
+
+    @cached_property
+    def claims(self) -> bool:
+        """Whether the pod template claims DRA devices."""
+        return bool(self.demand.claims)
+
+    def device_needs(self, ident: int) -> Needs | str:
+        """What the claims ask of identifier `ident` per driver, or why placement cannot tell."""
+        cache: dict[int, Needs | str] = self.__dict__.setdefault("_device_needs", {})
+        found = cache.get(ident)
+        if found is None:
+            catalog = self.snapshot.identifiers[ident].devices
+            by_catalog: dict[int, Needs | str] = self.__dict__.setdefault("_needs_by_catalog", {})
+            found = by_catalog.get(id(catalog))
+            if found is None:
+                found = by_catalog[id(catalog)] = device_need(catalog, self.demand.claims)
+            cache[ident] = found
+        return found
+
+    @cached_property
+    def device_rows(self) -> IntArray:
+        """Sorted rows of the nodes that publish any DRA device."""
+        devices = self.snapshot.nodes.devices
+        rows = np.fromiter(devices, dtype=np.int64, count=len(devices))
+        rows.sort()
+        return rows
+
+    def entries_with_devices(self, entries: IntArray) -> BoolArray:
+        """Per entry: whether one of its nodes publishes DRA devices."""
+        holding = self.snapshot.entries_of_rows(self.device_rows)
+        return np.isin(entries, holding)
+
+    def device_slots(self, rows: IntArray, idents: IntArray, *, allocatable: bool = False) -> IntArray:
+        """Per row (of identifier `idents[i]`): replicas whose claims its free devices hold, at most the gang.
+
+        Assumed devices are taken off; with `allocatable`, every device counts as free.
+        """
+        out = np.zeros(len(rows), dtype=np.int64)
+        with_devices = np.isin(rows, self.device_rows)
+        for ident in np.unique(idents[with_devices]).tolist():
+            needs = self.device_needs(ident)
+            if isinstance(needs, str):
+                continue
+            at = np.flatnonzero(with_devices & (idents == ident))
+            out[at] = slots_of_rows(
+                rows[at],
+                self.snapshot.nodes.devices,
+                needs,
+                self.overlay.devices,
+                self.replicas,
+                allocatable=allocatable,
+            )
+        return out
 
     # ---- entries ----
 
