@@ -135,7 +135,7 @@ class MemberConnection:
 
     def dra_problem(self) -> str:
         """Why the member's DRA devices are not known right now, or "" when every DRA watch is current."""
-        if not self._watches:
+        if not self._optional and not self._watches:
             return "the member's agent does not report DRA devices yet"
         for resource, reflector in self._optional.items():
             stats = reflector.stats
