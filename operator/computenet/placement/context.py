@@ -26,7 +26,7 @@ from computenet.placement.affinity_columns import (
 )
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
-from computenet.placement.devices import Needs, device_need, slots_of_rows
+from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
 from computenet.placement.nodes import Taint, selects, tolerated
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES
@@ -206,52 +206,64 @@ class Context:
         """Whether the pod template claims DRA devices."""
         return bool(self.demand.claims)
 
+    @cached_property
+    def device_answers(self) -> DeviceAnswers:
+        """What the claims ask of each identifier: one answer per distinct catalog outcome (see `devices`)."""
+        return shared_answers(self.snapshot.identifiers, self.demand.claims)
+
     def device_needs(self, ident: int) -> Needs | str:
         """What the claims ask of identifier `ident` per driver, or why placement cannot tell."""
-        cache: dict[int, Needs | str] = self.__dict__.setdefault("_device_needs", {})
-        found = cache.get(ident)
-        if found is None:
-            catalog = self.snapshot.identifiers[ident].devices
-            by_catalog: dict[int, Needs | str] = self.__dict__.setdefault("_needs_by_catalog", {})
-            found = by_catalog.get(id(catalog))
-            if found is None:
-                found = by_catalog[id(catalog)] = device_need(catalog, self.demand.claims)
-            cache[ident] = found
-        return found
+        answers = self.device_answers
+        return answers.answers[int(answers.of[ident])]
 
     @cached_property
+    def device_table(self) -> DeviceTable:
+        """The snapshot's published devices as arrays (shared by the decisions on snapshots that share them)."""
+        return shared_table(self.snapshot.nodes.devices)
+
+    @property
     def device_rows(self) -> IntArray:
         """Sorted rows of the nodes that publish any DRA device."""
-        devices = self.snapshot.nodes.devices
-        rows = np.fromiter(devices, dtype=np.int64, count=len(devices))
-        rows.sort()
-        return rows
+        return self.device_table.rows
+
+    @cached_property
+    def device_entries(self) -> IntArray:
+        """Sorted entries holding a node that publishes DRA devices."""
+        return self.snapshot.entries_of_rows(self.device_rows)
 
     def entries_with_devices(self, entries: IntArray) -> BoolArray:
         """Per entry: whether one of its nodes publishes DRA devices."""
-        holding = self.snapshot.entries_of_rows(self.device_rows)
-        return np.isin(entries, holding)
+        return np.isin(entries, self.device_entries)
+
+    def _group_slots(self, answer: int, allocatable: bool) -> IntArray:
+        """Per row of `device_table`: replicas the needs `answer` fit, after assumptions unless `allocatable`."""
+        cache: dict[tuple[int, bool], IntArray] = self.__dict__.setdefault("_slots_by_answer", {})
+        found = cache.get((answer, allocatable))
+        if found is None:
+            needs = self.device_answers.answers[answer]
+            assert not isinstance(needs, str)  # only resolved answers are asked for
+            found = cache[(answer, allocatable)] = table_slots(
+                self.device_table, needs, self.overlay.devices, self.replicas, allocatable=allocatable
+            )
+        return found
 
     def device_slots(self, rows: IntArray, idents: IntArray, *, allocatable: bool = False) -> IntArray:
         """Per row (of identifier `idents[i]`): replicas whose claims its free devices hold, at most the gang.
 
-        Assumed devices are taken off; with `allocatable`, every device counts as free.
+        Assumed devices are taken off; with `allocatable`, every device counts as free. Rows without
+        devices, and identifiers whose claims do not resolve, hold none.
         """
         out = np.zeros(len(rows), dtype=np.int64)
-        with_devices = np.isin(rows, self.device_rows)
-        for ident in np.unique(idents[with_devices]).tolist():
-            needs = self.device_needs(ident)
-            if isinstance(needs, str):
-                continue
-            at = np.flatnonzero(with_devices & (idents == ident))
-            out[at] = slots_of_rows(
-                rows[at],
-                self.snapshot.nodes.devices,
-                needs,
-                self.overlay.devices,
-                self.replicas,
-                allocatable=allocatable,
-            )
+        at, hit = self.device_table.locate(rows)
+        where = np.flatnonzero(hit)
+        if not len(where):
+            return out
+        answers = self.device_answers
+        groups = answers.of[idents[where]]
+        for group in np.unique(groups).tolist():
+            if not isinstance(answers.answers[group], str):
+                mine = where[groups == group]
+                out[mine] = self._group_slots(group, allocatable)[at[mine]]
         return out
 
     # ---- entries ----

@@ -13,7 +13,7 @@ reduces those objects to the typed facts below; placement only counts:
 `device_need` resolves the claims of a task against one identifier's catalog into per-driver device
 counts per replica (`Need`), or says why it cannot: a template or class that does not exist, or a
 selector placement cannot evaluate (the member's allocator would, so placing blind is refused).
-`replica_slots` then tells, per node, how many replicas the node's free devices hold.
+`table_slots` then tells, per node, how many replicas the node's free devices hold.
 
 Mirrors the structured allocator of k8s.io/dynamic-resource-allocation v0.36.3
 (``structured/internal/stable/allocator_stable.go``: ExactCount takes ``count`` devices, All takes
@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import IntArray
+from computenet.placement.arrays import BoolArray, IntArray
 
 ANY_DRIVER = ""
 """The key of a need that any driver's devices satisfy (a DeviceClass without selectors)."""
@@ -145,6 +146,52 @@ def device_need(catalog: DeviceCatalog | None, claims: Iterable[PodClaim]) -> Ne
     return needs
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceAnswers:
+    """What one task's claims ask of every identifier of a snapshot, in few distinct answers.
+
+    `of[i]` is the index in `answers` of identifier i's answer: its per-driver needs, or why placement
+    cannot tell. Identifiers whose members hold alike classes and templates share an answer.
+    """
+
+    of: IntArray
+    answers: tuple[Needs | str, ...]
+
+
+_ANSWERS: list[tuple[tuple[object, ...], tuple[PodClaim, ...], DeviceAnswers]] = []
+"""The answers for the last few (identifiers, claims): snapshots share their identifiers until one of
+them changes, and the tasks of a pool name the same few templates, so the claims of a task are
+resolved against a thousand catalogs once, not once per decision (matched by identity, kept referenced)."""
+_ANSWERS_KEPT = 8
+
+
+def shared_answers(identifiers: tuple[Any, ...], claims: tuple[PodClaim, ...]) -> DeviceAnswers:
+    """`device_need` of `claims` against each identifier's `devices` catalog, remembered (see `_ANSWERS`)."""
+    for known, asked, found in _ANSWERS:
+        if known is identifiers and asked == claims:
+            return found
+    index: dict[object, int] = {}
+    answers: list[Needs | str] = []
+    by_catalog: dict[int, int] = {}
+    of = np.zeros(len(identifiers), dtype=np.int64)
+    for i, ident in enumerate(identifiers):
+        catalog = ident.devices
+        at = by_catalog.get(id(catalog))
+        if at is None:
+            answer = device_need(catalog, claims)
+            key: object = answer if isinstance(answer, str) else tuple(sorted(answer.items()))
+            at = index.get(key)
+            if at is None:
+                at = index[key] = len(answers)
+                answers.append(answer)
+            by_catalog[id(catalog)] = at
+        of[i] = at
+    found = DeviceAnswers(of, tuple(answers))
+    _ANSWERS.insert(0, (identifiers, claims, found))
+    del _ANSWERS[_ANSWERS_KEPT:]
+    return found
+
+
 def describe(needs: Needs, classes: Iterable[str] = ()) -> str:
     """How a rejection names the devices: "1 gpu.example.com device" or "all any-driver devices"."""
     parts = []
@@ -157,75 +204,139 @@ def describe(needs: Needs, classes: Iterable[str] = ()) -> str:
     return " + ".join(parts) or "no devices"
 
 
-def _totals(devices: Iterable[NodeDevices], key: str) -> tuple[int, int]:
-    total = free = 0
-    for d in devices:
-        if key == ANY_DRIVER or d.driver == key:
-            total += d.total
-            free += d.free
-    return total, free
+@dataclass(frozen=True, slots=True)
+class DeviceTable:
+    """The devices of every node that has any, as arrays: one row per such node, one column per driver.
+
+    Built once per set of published devices (snapshots share it until a node's devices change), so a
+    decision counts the devices of thousands of nodes in a few vector operations.
+    """
+
+    rows: IntArray
+    """Sorted snapshot rows of the nodes publishing devices."""
+    drivers: tuple[str, ...]
+    total: IntArray
+    """(rows x drivers): devices published."""
+    free: IntArray
+    """(rows x drivers): devices no allocated claim lists."""
+
+    index: IntArray
+    """By node row (up to the largest in `rows`): its index in `rows`, or -1."""
+
+    def locate(self, rows: IntArray) -> tuple[IntArray, BoolArray]:
+        """For node `rows`: their index in this table (0 where absent), and whether they are in it at all."""
+        at = np.full(len(rows), -1, dtype=np.int64)
+        inside = rows < len(self.index)
+        at[inside] = self.index[rows[inside]]
+        hit = at >= 0
+        return np.maximum(at, 0), hit
+
+
+def table_of(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
+    """The devices of `by_row` (node row -> its devices) as a `DeviceTable`."""
+    rows = np.array(sorted(by_row), dtype=np.int64)
+    drivers = tuple(sorted({d.driver for devices in by_row.values() for d in devices}))
+    column = {driver: i for i, driver in enumerate(drivers)}
+    total = np.zeros((len(rows), len(drivers)), dtype=np.int64)
+    free = np.zeros((len(rows), len(drivers)), dtype=np.int64)
+    for i, row in enumerate(rows.tolist()):
+        for d in by_row[row]:
+            total[i, column[d.driver]] += d.total
+            free[i, column[d.driver]] += d.free
+    index = np.full(int(rows[-1]) + 1 if len(rows) else 0, -1, dtype=np.int64)
+    index[rows] = np.arange(len(rows))
+    return DeviceTable(rows, drivers, total, free, index)
+
+
+_TABLES: list[tuple[Mapping[int, tuple[NodeDevices, ...]], DeviceTable]] = []
+"""The tables of the last few device mappings: snapshots share their mapping until a node's devices
+change, so one table serves every decision in between (matched by identity, and kept referenced)."""
+_KEPT = 2
+
+
+def shared_table(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
+    """`table_of(by_row)`, built once per mapping."""
+    for known, table in _TABLES:
+        if known is by_row:
+            return table
+    table = table_of(by_row)
+    _TABLES.insert(0, (by_row, table))
+    del _TABLES[_KEPT:]
+    return table
+
+
+def _columns(table: DeviceTable, key: str) -> list[int]:
+    if key == ANY_DRIVER:
+        return list(range(len(table.drivers)))
+    return [i for i, driver in enumerate(table.drivers) if driver == key]
+
+
+def _held(table: DeviceTable, held: Mapping[int, Mapping[str, int]], key: str) -> IntArray:
+    """Per table row, devices of `key` that assumptions hold (of every driver for `ANY_DRIVER`)."""
+    out = np.zeros(len(table.rows), dtype=np.int64)
+    if held:
+        rows = np.fromiter(held, dtype=np.int64, count=len(held))
+        at, hit = table.locate(rows)
+        for i, row in zip(at[hit].tolist(), rows[hit].tolist(), strict=True):
+            amounts = held[row]
+            out[i] += sum(amounts.values()) if key == ANY_DRIVER else amounts.get(key, 0)
+    return out
+
+
+def table_slots(
+    table: DeviceTable, needs: Needs, held: Mapping[int, Mapping[str, int]], cap: int, *, allocatable: bool = False
+) -> IntArray:
+    """Per table row: replicas (at most `cap`) whose claims the node's devices satisfy at once.
+
+    `held` is what assumptions hold per node row and driver key. With `allocatable`, every device
+    counts as free (the most the member's scheduler could ever put there). Distinct drivers are
+    independent; a need of any driver competes with every other need for the node's devices, so it
+    is checked against the node's total too. All-mode needs every matching device of the node, free,
+    and at least one: a node holds one such replica at most.
+    """
+    size = len(table.rows)
+    slots = np.full(size, cap, dtype=np.int64)
+    combined = np.zeros(size, dtype=np.int64)
+    for key, need in needs.items():
+        cols = _columns(table, key)
+        total = table.total[:, cols].sum(axis=1)
+        free = total.copy() if allocatable else table.free[:, cols].sum(axis=1) - _held(table, held, key)
+        np.maximum(free, 0, out=free)
+        per = np.full(size, need.count, dtype=np.int64)
+        if need.all:
+            per += total
+            whole = (total > 0) & (free >= total)
+            slots = np.where(whole, np.minimum(slots, 1), 0)
+        combined += per
+        slots = np.where(per > 0, np.minimum(slots, free // np.maximum(per, 1)), slots)
+    if ANY_DRIVER in needs and len(needs) > 1:
+        cols = _columns(table, ANY_DRIVER)
+        free = table.total[:, cols].sum(axis=1) if allocatable else table.free[:, cols].sum(axis=1)
+        if not allocatable:
+            free = free - _held(table, held, ANY_DRIVER)
+        free = np.maximum(free, 0)
+        slots = np.where(combined > 0, np.minimum(slots, free // np.maximum(combined, 1)), slots)
+    return np.maximum(slots, 0)
 
 
 def node_slots(
     devices: tuple[NodeDevices, ...], needs: Needs, held: Mapping[str, int], cap: int, *, allocatable: bool = False
 ) -> int:
-    """Replicas (at most `cap`) whose claims one node's devices satisfy at once.
+    """`table_slots` for one node's devices (0 without any)."""
+    if not devices:
+        return 0
+    return int(table_slots(table_of({0: devices}), needs, {0: held}, cap, allocatable=allocatable)[0])
 
-    `held` is what assumptions already hold on the node per driver key. With `allocatable`, every
-    device counts as free (the most the member's scheduler could ever put there). Distinct drivers
-    are independent; a need of any driver competes with every other need for the node's devices,
-    so it is checked against the node's total. All-mode needs every matching device of the node,
-    free, and at least one: a node holds one such replica at most.
-    """
-    if not needs:
-        return cap
-    slots = cap
-    combined = 0
-    for key, need in needs.items():
-        total, free = _totals(devices, key)
-        if not allocatable:
-            free -= held.get(key, 0) + (sum(held.values()) - held.get(key, 0) if key == ANY_DRIVER else 0)
-        free = max(free, 0)
-        per = need.count
-        if need.all:
-            if total == 0 or free < total:
-                return 0
-            per += total
-            slots = min(slots, 1)
-        combined += per
-        if per:
-            slots = min(slots, free // per)
-    if ANY_DRIVER in needs and len(needs) > 1:
-        _, free = _totals(devices, ANY_DRIVER)
-        if not allocatable:
-            free -= sum(held.values())
-        slots = min(slots, max(free, 0) // combined) if combined else slots
-    return max(slots, 0)
+
+def _total(devices: Iterable[NodeDevices], key: str) -> int:
+    return sum(d.total for d in devices if key == ANY_DRIVER or d.driver == key)
 
 
 def hold(devices: tuple[NodeDevices, ...], needs: Needs, replicas: int) -> tuple[tuple[str, int], ...]:
     """What `replicas` replicas claim on a node, per driver key (All-mode needs take the node's total)."""
     out = []
     for key, need in sorted(needs.items()):
-        per = need.count + (_totals(devices, key)[0] if need.all else 0)
+        per = need.count + (_total(devices, key) if need.all else 0)
         if per * replicas:
             out.append((key, per * replicas))
     return tuple(out)
-
-
-def slots_of_rows(
-    rows: IntArray,
-    by_row: Mapping[int, tuple[NodeDevices, ...]],
-    needs: Needs,
-    held: Mapping[int, Mapping[str, int]],
-    cap: int,
-    *,
-    allocatable: bool = False,
-) -> IntArray:
-    """`node_slots` for each of `rows` (nodes without devices hold no replica)."""
-    out = np.zeros(len(rows), dtype=np.int64)
-    for i, row in enumerate(rows.tolist()):
-        devices = by_row.get(row)
-        if devices:
-            out[i] = node_slots(devices, needs, held.get(row, {}), cap, allocatable=allocatable)
-    return out

@@ -106,6 +106,9 @@ def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]
     """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
+    if ctx.claims:  # DRA: only nodes publishing devices can hold a replica
+        _, hit = ctx.device_table.locate(rows)
+        rows, seg = rows[hit], seg[hit]
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]

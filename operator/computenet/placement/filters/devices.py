@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import reasons
-from computenet.placement.arrays import IntArray
+from computenet.placement.arrays import BoolArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import Context
 from computenet.placement.devices import ANY_DRIVER, Needs, describe
 from computenet.placement.framework import PASS, Reason
@@ -30,25 +30,55 @@ def _subjects(ctx: Context) -> list[str]:
 
 
 def _code(ctx: Context, kind: int, subject: str) -> int:
-    subjects = _subjects(ctx)
-    if subject not in subjects:
+    index: dict[str, int] = ctx.__dict__.setdefault("_device_subject_index", {})
+    at = index.get(subject)
+    if at is None:
+        subjects = _subjects(ctx)
+        at = index[subject] = len(subjects)
         subjects.append(subject)
-    return kind + _KINDS * subjects.index(subject)
+    return kind + _KINDS * at
+
+
+def _rows(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray]:
+    """The schedulable nodes of `ids` that publish devices and that the pod's node constraints admit.
+
+    (rows, position in `ids` of the identifier each row belongs to).
+    """
+    e = ctx.snapshot.entries
+    entries, pos = ctx.entries_of(ids)
+    rows, seg = gather(e.indptr, e.rows, entries)
+    _, hit = ctx.device_table.locate(rows)
+    rows, owner = rows[hit], pos[seg[hit]]
+    selected = ctx.rows_selected(rows)
+    if selected is not None:
+        rows, owner = rows[selected], owner[selected]
+    return rows, owner
+
+
+def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray]:
+    """Per identifier of `ids`: (most replicas on one node, replicas over all its nodes), after assumptions."""
+    rows, owner = _rows(ctx, ids)
+    slots = ctx.device_slots(rows, ids[owner])
+    return group_max(owner, slots, len(ids)), group_sum(owner, slots, len(ids))
 
 
 def _room(ctx: Context, ident: int, needs: Needs) -> tuple[int, int, int, int]:
     """(most replicas on one node, replicas over all nodes, nodes with devices, free devices claimed) on `ident`."""
-    rows = ctx.snapshot.node_rows(ctx.snapshot.identifiers[ident].name)
-    rows = rows[np.isin(rows, ctx.device_rows)]
-    selected = ctx.rows_selected(rows)
-    if selected is not None:
-        rows = rows[selected]
+    rows, _ = _rows(ctx, np.array([ident]))
     slots = ctx.device_slots(rows, np.full(len(rows), ident))
     free = 0
     for row in rows.tolist():
         held = sum(n for key, n in ctx.overlay.devices.get(row, {}).items() if _claimed(needs, key))
         free += max(sum(d.free for d in ctx.snapshot.nodes.devices[row] if _claimed(needs, d.driver)) - held, 0)
     return int(slots.max(initial=0)), int(slots.sum()), len(rows), free
+
+
+def _holding(ctx: Context) -> BoolArray:
+    """Per identifier of the snapshot: whether one of its schedulable nodes publishes DRA devices."""
+    entries = ctx.snapshot.entries
+    holding = np.zeros(len(ctx.snapshot), dtype=bool)
+    holding[entries.ident[ctx.device_entries]] = True
+    return holding
 
 
 def _claimed(needs: Needs, driver: str) -> bool:
@@ -62,17 +92,31 @@ class Devices:
         if not ctx.claims:
             return None
         codes = np.full(len(ids), PASS, dtype=np.int64)
-        for k, ident in enumerate(ids.tolist()):
-            needs = ctx.device_needs(ident)
+        holding = _holding(ctx)[ids]
+        answers = ctx.device_answers
+        of = answers.of[ids]
+        resolved = np.zeros(len(ids), dtype=bool)
+        for answer in np.unique(of).tolist():  # a few distinct answers, however many identifiers
+            needs, mine = answers.answers[answer], of == answer
             if isinstance(needs, str):
-                codes[k] = _code(ctx, NOT_EVALUATED, needs)
+                codes[mine] = _code(ctx, NOT_EVALUATED, needs)
                 continue
-            largest, total, _, _ = _room(ctx, ident, needs)
-            if largest == 0:
-                codes[k] = _code(ctx, NONE_ON_A_NODE, describe(needs))
-            elif total < ctx.replicas:
-                codes[k] = _code(ctx, TOO_FEW, describe(needs))
+            codes[mine & ~holding] = _code(ctx, NONE_ON_A_NODE, describe(needs))  # no node publishes devices
+            resolved |= mine & holding
+        candidates = np.flatnonzero(resolved)
+        largest, total = _rooms(ctx, ids[candidates])
+        for k, most, room in zip(candidates.tolist(), largest.tolist(), total.tolist(), strict=True):
+            if most == 0:
+                codes[k] = _code(ctx, NONE_ON_A_NODE, describe(self._needs(ctx, int(ids[k]))))
+            elif room < ctx.replicas:
+                codes[k] = _code(ctx, TOO_FEW, describe(self._needs(ctx, int(ids[k]))))
         return codes
+
+    @staticmethod
+    def _needs(ctx: Context, ident: int) -> Needs:
+        needs = ctx.device_needs(ident)
+        assert not isinstance(needs, str)  # resolved before the rows were read
+        return needs
 
     def reason(self, ctx: Context, code: int) -> Reason:
         kind, subject = code % _KINDS, _subjects(ctx)[code // _KINDS]
