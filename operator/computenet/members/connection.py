@@ -26,7 +26,7 @@ from computenet.api.constants import Reason
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
 from computenet.members.dra_state import CatalogSink, DeviceSink
 from computenet.members.facts import node_facts, pod_facts
-from computenet.members.reflector import Lister, Reflector, Sink, WatchFailed
+from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
 
@@ -36,6 +36,9 @@ PROBE_INTERVAL_S = 5.0
 PROBE_TIMEOUT_S = 4.0
 UNREACHABLE_AFTER_S = 12.0
 """How long a member may stay silent before it is unreachable: two missed probes and some slack."""
+
+OPTIONAL_BACKOFF_MAX_S = 60.0
+"""An optional watch (DRA) the member refuses, e.g. for want of RBAC, is retried at most this far apart."""
 
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
@@ -201,6 +204,7 @@ class MemberConnection:
             field_selector=field_selector,
             on_healthy=self._mark_reachable if not optional else self._note_dra,
             on_error=functools.partial(self._on_watch_error, watch=name) if not optional else self._on_optional_error,
+            backoff_max=BACKOFF_MAX_S if not optional else OPTIONAL_BACKOFF_MAX_S,
         )
         self._reflectors.append(reflector)
         (self._optional if optional else self._resources)[name] = reflector
