@@ -22,7 +22,8 @@ from computenet.members.facts import node_facts
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.state import MemberState, NodeSink
-from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices
+from computenet.placement import Demand, Identifier, SnapshotBuilder, place
+from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices, PodClaim
 from members.builders import node
 
 DRIVER = "gpu.example.com"
@@ -379,3 +380,28 @@ def test_dra_devices_of_a_model_also_served_as_an_extended_resource_are_kept_apa
 
     assert accelerators[H100]["resource"] == "nvidia.com/gpu"
     assert accelerators[f"{H100} ({DRIVER})"]["allocatable"] == 1
+
+
+# ---- placement sees what the member state counts ----
+
+
+def test_placement_fits_a_claim_on_the_devices_the_member_state_counts_and_not_once_they_are_taken() -> None:
+    state = MemberState()
+    NodeSink(state).replace({n: node_facts(node(n).build()) for n in ("cpu-0", "cpu-1")})
+    DeviceSink[SliceFacts](state, "slices").upsert("s", slice_facts(resource_slice("cpu-1", "gpu-0", "gpu-1")))
+    CatalogSink[DeviceClass](state, "classes").upsert("gpu", class_facts(device_class(f'device.driver == "{DRIVER}"')))
+    CatalogSink[ClaimTemplate](state, "templates").upsert("w/one-gpu", template_facts(template(exactly())))
+    builder = SnapshotBuilder()
+    builder.upsert_identifier(Identifier("x", cluster="m", devices=state.dra.catalog("w")))
+
+    def decide() -> tuple[str, ...]:
+        for name, facts in state.nodes.items():
+            builder.upsert_node("m", facts, state.requested_on(name))
+        demand = Demand(uid="t", cpu=1000, claims=(PodClaim("gpu", template="one-gpu"),))
+        return tuple(slot.node for slot in place(builder.snapshot(), demand).assignment)
+
+    assert decide() == ("cpu-1",)
+    DeviceSink[tuple[tuple[str, str, str], ...]](state, "claims").upsert(
+        "w/other", ((DRIVER, "cpu-1", "gpu-0"), (DRIVER, "cpu-1", "gpu-1"))
+    )
+    assert decide() == ()
