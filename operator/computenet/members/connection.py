@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,6 +36,9 @@ PROBE_INTERVAL_S = 5.0
 PROBE_TIMEOUT_S = 4.0
 UNREACHABLE_AFTER_S = 12.0
 """How long a member may stay silent before it is unreachable: two missed probes and some slack."""
+
+DRA_WATCHES = ("resourceslices", "resourceclaims", "deviceclasses", "resourceclaimtemplates")
+"""The optional watches that tell the member's DRA devices (``dra_problem``)."""
 
 OPTIONAL_BACKOFF_MAX_S = 60.0
 """An optional watch (DRA) the member refuses, e.g. for want of RBAC, is retried at most this far apart."""
@@ -140,7 +143,14 @@ class MemberConnection:
         """Why the member's DRA devices are not known right now, or "" when every DRA watch is current."""
         if not self._optional and not self._watches:
             return "the member's agent does not report DRA devices yet"
-        for resource, reflector in self._optional.items():
+        return self.optional_problem(DRA_WATCHES)
+
+    def optional_problem(self, names: Iterable[str]) -> str:
+        """Why one of these optional watches is not listed or not current, or "" (unknown names are skipped)."""
+        for resource in names:
+            reflector = self._optional.get(resource)
+            if reflector is None:
+                continue
             stats = reflector.stats
             if not stats.synced:
                 why = f" ({stats.last_error})" if stats.last_error else ""

@@ -136,12 +136,13 @@ class TaskService:
             (DEPLOYMENT, apps.list_deployment_for_all_namespaces_without_preload_content),
             (STATEFULSET, apps.list_stateful_set_for_all_namespaces_without_preload_content),
         ):
-            conn.add_reflector(
+            conn.add_reflector(  # optional: a member whose RBAC predates these kinds still runs Jobs
                 kind.plural,
                 lister,
                 functools.partial(workload_facts, kind),
-                store,
+                store.of_kind(kind),
                 label_selector=hub_selector(self.hub_id),
+                optional=True,
             )
 
     def start(self) -> None:
