@@ -750,6 +750,175 @@ def test_server_applies_defaults(hub: Any, names: str) -> None:
     assert spec["template"]["spec"]["template"]["spec"]["restartPolicy"] == NEVER
 
 
+# ---- edits after dispatch (docs/api.md, "What an edit to a running task does") ----
+
+_GT_TWO = {"key": "topology.example.com/rack", "operator": "Gt", "values": ["two"]}
+_NEVER_PLACED = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [_GT_TWO]}]}
+    }
+}
+SPEC_EDITS = [
+    ("template", "template.spec.template.spec.containers.0.image", "busybox:edited"),
+    ("template", "template.spec.template.spec.containers.0.command", ["sleep", "1"]),  # a field CEL does not type
+    ("template", "template.spec.backoffLimit", 7),
+    ("replicas", "replicas", 2),
+    ("resources", "resources.cpu", "4"),
+    ("resources", "resources.accelerators.count", 2),
+    ("pool", "pool", "another-pool"),
+    ("data", "data.region", "cn-west"),
+    ("queueName", "queueName", "another-queue"),
+    ("identifier", "identifier", "member-2"),
+    ("constraints", "constraints.regions.forbidden", ["cn-west"]),
+    ("constraints", "constraints.regions.required", ["cn-east"]),
+    ("constraints", "constraints.maxPricePerHour", 4),
+    ("constraints", "constraints.architectures", ["amd64"]),
+]
+RELAXING_EDITS = [  # in this order each is carried out or relaxes the one before
+    ("constraints.regions.preferred", ["cn-west"]),
+    ("constraints.maxPricePerHour", 6),
+    ("priority", 100),
+    ("failover", {"policy": "Never", "gracePeriodSeconds": 60}),
+    ("constraints", DELETE),
+    ("suspend", True),
+]
+
+
+def _set_phase(hub: Any, name: str, phase: str) -> None:
+    """Write ``status.phase`` as the operator does, through the status subresource."""
+    patch = json.dumps({"status": {"phase": phase, "attempt": 1}})
+    hub.kubectl("patch", "ctask", name, "-n", "default", "--subresource=status", "--type=merge", "-p", patch)
+
+
+def _held_task(hub: Any, name: str, phase: str | None) -> dict[str, Any]:
+    """A task in ``phase`` as the operator would have written it.
+
+    Its pods carry a node affinity the operator refuses (``Gt two``), so an operator running on this
+    hub never dispatches it and keeps the phase written here (it only adds ``Valid=False``).
+    """
+    document = mutate("task-gpu.yaml", "template.spec.template.spec.affinity", _NEVER_PLACED)
+    document["metadata"] = {"name": name, "namespace": "default"}
+    hub.kubectl("apply", "-f", "-", input=json.dumps(document))
+    if phase is not None:
+        _set_phase(hub, name, phase)
+    return document
+
+
+def _edited(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    edited = copy.deepcopy(document)
+    *parents, last = f"spec.{path}".split(".")
+    node: Any = edited
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if value is DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return edited
+
+
+def _apply(hub: Any, document: dict[str, Any]) -> Any:
+    return hub.kubectl("apply", "-f", "-", input=json.dumps(document), check=False)
+
+
+@pytest.mark.parametrize("phase", ["Dispatching", "Running"])
+def test_a_dispatched_task_refuses_edits_of_what_runs_or_where_naming_the_field(
+    hub: Any, names: str, phase: str
+) -> None:
+    document = _held_task(hub, names, phase)
+    try:
+        for field, path, value in SPEC_EDITS:
+            result = _apply(hub, _edited(document, path, value))
+            assert result.returncode != 0, f"spec.{path} = {value!r} accepted while {phase}"
+            assert f"spec.{field}: Invalid value" in result.stderr, result.stderr
+            assert f"spec.{field} cannot" in result.stderr
+            assert "while the task is Dispatching or Running" in result.stderr
+            assert "set spec.suspend to true" in result.stderr
+        assert status_phase(hub, names) == phase
+        assert _apply(hub, document).returncode == 0, "applying the unchanged manifest again is no edit"
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
+def test_a_dispatched_deployment_refuses_edits_of_its_workload(hub: Any, names: str) -> None:
+    document = _held_task(hub, names, None)
+    pod_template = document["spec"].pop("template")["spec"]["template"]
+    document["spec"]["workload"] = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": pod_template}}
+    hub.kubectl("replace", "-f", "-", input=json.dumps(document))
+    _set_phase(hub, names, "Running")
+    try:
+        for path, value in [
+            ("workload.spec.template.spec.containers.0.image", "busybox:edited"),
+            ("workload.spec.minReadySeconds", 30),
+            ("workload.kind", "StatefulSet"),
+        ]:
+            result = _apply(hub, _edited(document, path, value))
+            assert result.returncode != 0, f"spec.{path} = {value!r} accepted while Running"
+            assert "spec.workload: Invalid value" in result.stderr, result.stderr
+            assert "spec.workload cannot change while the task is Dispatching or Running" in result.stderr
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
+@pytest.mark.parametrize("phase", ["Dispatching", "Running"])
+def test_a_dispatched_task_takes_the_edits_it_can_carry_out_or_that_relax_it(hub: Any, names: str, phase: str) -> None:
+    document = _held_task(hub, names, phase)
+    try:
+        for path, value in RELAXING_EDITS:
+            document = _edited(document, path, value)
+            result = _apply(hub, document)
+            assert result.returncode == 0, f"spec.{path} = {value!r} refused while {phase}: {result.stderr}"
+        _set_phase(hub, names, "Offered")
+        assert _apply(hub, _edited(document, "identifier", "member-1")).returncode == 0, "pinned while it waits"
+        _set_phase(hub, names, phase)
+        unpinned = _apply(hub, document)
+        assert unpinned.returncode == 0, f"removing the pin relaxes it: {unpinned.stderr}"
+        assert status_phase(hub, names) == phase
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
+@pytest.mark.parametrize("phase", [None, "Pending", "Offered"])
+def test_a_waiting_task_takes_every_edit(hub: Any, names: str, phase: str | None) -> None:
+    document = _held_task(hub, names, phase)
+    try:
+        for _, path, value in SPEC_EDITS:
+            result = _apply(hub, _edited(document, path, value))
+            assert result.returncode == 0, f"spec.{path} = {value!r} refused while {phase}: {result.stderr}"
+            hub.kubectl("apply", "-f", "-", input=json.dumps(document))
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
+def test_status_writes_of_a_dispatched_task_are_never_refused(hub: Any, names: str) -> None:
+    """The rules compare spec with spec: a status write leaves spec as it is, whatever the phase moves to."""
+    _held_task(hub, names, "Dispatching")
+    try:
+        for status in (
+            {"phase": "Running", "startTime": "2026-01-01T00:00:00Z"},
+            {"phase": "Running", "usage": {"coreSeconds": 8.0}, "message": "still running"},
+            {"phase": "Offered", "placement": None},
+            {"phase": "Dispatching", "attempt": 2},
+            {"phase": "Succeeded", "completionTime": "2026-01-01T00:01:00Z"},
+        ):
+            result = hub.kubectl(
+                "patch", "ctask", names, "-n", "default", "--subresource=status", "--type=merge",
+                "-p", json.dumps({"status": status}), check=False,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            assert status_phase(hub, names) == status["phase"]
+    finally:
+        hub.kubectl("delete", "ctask", names, "-n", "default", "--wait=false", check=False)
+
+
+def status_phase(hub: Any, name: str) -> str | None:
+    obj = json.loads(hub.kubectl("get", "ctask", name, "-n", "default", "-o", "json").stdout)
+    phase: str | None = (obj.get("status") or {}).get("phase")
+    return phase
+
+
 def test_template_node_affinity_that_cannot_match_is_invalid(hub: Any, operator: Any) -> None:
     """The API server cannot check a node affinity's values; the operator reports them on the object."""
     name = f"gt-two-{uuid.uuid4().hex[:6]}"

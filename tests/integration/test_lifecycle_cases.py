@@ -9,16 +9,15 @@ have refused.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
+from support.members import member_identity
 from support.tasks import apply, condition, events, phase_is, remote_jobs, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
@@ -36,63 +35,6 @@ def _jobs_of(federation: Federation, uid: str) -> list[tuple[str, dict[str, Any]
 
 def _member(federation: Federation, name: str) -> Cluster:
     return next(m for m in federation.members if m.name == name)
-
-
-# ---- a member identity of the test's own, bound to a role it chooses ----
-
-
-def _identity(member: Cluster, hub: Cluster, name: str, role: str, rules: list[dict[str, Any]] | None) -> None:
-    """A ServiceAccount in the member bound to `role` (created from `rules` when given), as a hub Secret."""
-    objs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": name}},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": name}],
-        },
-    ]
-    if rules is not None:
-        objs.insert(
-            0,
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRole",
-                "metadata": {"name": role},
-                "rules": rules,
-            },
-        )
-    devenv.apply(member, *objs)
-    token = member.kubectl("-n", name, "create", "token", name, "--duration=3h").stdout.strip()
-    admin = yaml.safe_load(member.kubeconfig.read_text())
-    cluster = admin["clusters"][0]["cluster"]
-    kubeconfig = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": name,
-                "cluster": {
-                    "server": cluster["server"],
-                    "certificate-authority-data": cluster["certificate-authority-data"],
-                },
-            }
-        ],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }
-    devenv.apply(
-        hub,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"{name}-kubeconfig", "namespace": devenv.NAMESPACE},
-            "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
-        },
-    )
 
 
 def _identifier_and_pool(hub: Cluster, name: str, target_namespace: str) -> None:
@@ -183,9 +125,9 @@ def test_a_job_deleted_in_the_member_ends_its_attempt(
 
 
 @pytest.fixture
-def secret_identity(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Iterator[str]:
+def secretmember_identity(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Iterator[str]:
     name = unique("secret-gone")
-    _identity(member, hub, name, "computenet-member", None)
+    member_identity(member, hub, name, "computenet-member", None)
     _identifier_and_pool(hub, name, f"{name}-work")
     try:
         yield name
@@ -249,7 +191,7 @@ def test_a_forbidden_create_waits_with_the_reason_and_runs_once_granted(
 ) -> None:
     name = unique("forbidden")
     role = f"{name}-member"
-    _identity(member, hub, name, role, _MEMBER_RULES_WITHOUT_CREATE)
+    member_identity(member, hub, name, role, _MEMBER_RULES_WITHOUT_CREATE)
     try:
         _identifier_and_pool(hub, name, f"{name}-work")
         manifest = task("rbac-probe", namespace=name, cpu="1", run="3s")

@@ -18,6 +18,7 @@ import pytest
 
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
+from support.members import member_identity
 from support.tasks import apply, condition, phase_is, remote_jobs, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
@@ -275,3 +276,99 @@ def test_a_deleted_identifier_is_drained_before_its_task_runs_elsewhere(
     assert left == ""
     jobs = remote_jobs(federation).get(uid, [])
     assert [(m, j["metadata"]["labels"]["computenet.io/attempt"]) for m, j in jobs] == [(east.name, "2")]
+
+
+# ---- pods that are created but never start ----
+
+
+@pytest.mark.parametrize(
+    ("waiting", "grace"),
+    [
+        pytest.param(
+            "CreateContainerConfigError",
+            START_BOUND_S,
+            id="a missing ConfigMap: the attempt ends in the kubelet's words",
+        ),
+    ],
+)
+def test_pods_that_never_start_end_the_attempt(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation, waiting: str, grace: float
+) -> None:
+    name = unique("never-starts")
+    manifest = task(name, cpu="500m", run="600s")
+    manifest["spec"]["failover"] = {"policy": "Never", "gracePeriodSeconds": 10}
+    pod_meta = manifest["spec"]["template"]["spec"]["template"]["metadata"]
+    pod_meta["annotations"]["sim.computenet.io/waiting"] = waiting
+    apply(hub, manifest)
+    try:
+        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=grace)
+        assert condition(st, "Dispatched")["reason"] == "PodsNotStarted"
+        assert f"main: {waiting}" in st["message"]
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        eventually(lambda: remote_jobs(federation).get(uid, []) == [], timeout=STATE_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+# ---- a target namespace the operator may not create ----
+
+_RULES_WITHOUT_NAMESPACE_CREATE = [
+    {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]},
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+]
+
+
+def test_a_target_namespace_the_operator_may_not_create_is_named_until_it_exists(
+    case: str, hub: Cluster, member: Cluster
+) -> None:
+    identity, role, target = f"{case}-id", f"{case}-member", f"{case}-missing"
+    member_identity(member, hub, identity, role, _RULES_WITHOUT_NAMESPACE_CREATE)
+    identifier = f"{case}-m1"
+    ident = _identifier(identifier, member, target, "cases-east", case)
+    ident["spec"]["connection"]["secretRef"]["name"] = f"{identity}-kubeconfig"
+    try:
+        apply(hub, ident)
+        eventually(lambda: _ready(hub, identifier), timeout=STATE_S)
+        apply(hub, _pinned("waits", case, case, identifier, "1", "Never"))
+
+        def named() -> dict[str, Any]:
+            st = status(hub, "waits", case)
+            assert condition(st, "Dispatched").get("reason") == "TargetNamespaceUnavailable", condition(
+                st, "Dispatched"
+            )
+            return st
+
+        st = eventually(named, timeout=STATE_S)
+        assert st["phase"] == "Dispatching"
+        assert (
+            f"target namespace {target} does not exist and could not be created"
+            in condition(st, "Dispatched")["message"]
+        )
+        said = eventually(
+            lambda: (
+                (
+                    c := condition(
+                        json.loads(hub.kubectl("get", "cid", identifier, "-o", "json").stdout)["status"], "Dispatchable"
+                    )
+                )
+                and c
+            ),
+            timeout=STATE_S,
+        )
+        assert (said["status"], said["reason"]) == ("False", "TargetNamespaceUnavailable")
+        assert target in said["message"]
+        # The member's administrator creates it: the next try goes through, with no resubmission.
+        devenv.apply(member, _namespace(target))
+        eventually(lambda: phase_is(hub, "waits", "Succeeded", case), timeout=90)
+        works = condition(
+            json.loads(hub.kubectl("get", "cid", identifier, "-o", "json").stdout)["status"], "Dispatchable"
+        )
+        assert works["status"] == "True"
+    finally:
+        hub.kubectl("delete", "ctask", "waits", "-n", case, "--ignore-not-found", "--wait=true")
+        hub.kubectl("delete", "secret", f"{identity}-kubeconfig", "-n", devenv.NAMESPACE, "--ignore-not-found")
+        member.kubectl("delete", "ns", target, identity, "--ignore-not-found", "--wait=false")
+        member.kubectl("delete", "clusterrolebinding", identity, "--ignore-not-found")
+        member.kubectl("delete", "clusterrole", role, "--ignore-not-found")

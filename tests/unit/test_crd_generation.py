@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from computenet.api.crd import KINDS, KindDefinition, crd
 from computenet.api.generate import CRD_DIR, REFERENCE, check, main, render, write
 from computenet.api.schema import SchemaError, structural, structural_problems
+from computenet.api.task import EDITS_AFTER_DISPATCH, EditVerdict
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND_IDS = [kind.info.kind for kind in KINDS]
@@ -207,6 +208,36 @@ def test_schema_details(kind: KindDefinition, path: str, key: str, value: Any) -
 )
 def test_cross_field_rules_are_cel(kind: KindDefinition, path: str, message: str) -> None:
     assert any(message in text for text in rules(node(schema_of(kind), path)))
+
+
+def test_every_task_spec_field_says_what_an_edit_does_while_it_runs() -> None:
+    spec_fields = list(node(schema_of(KINDS[2]), ".spec")["properties"])
+    assert [edit.field for edit in EDITS_AFTER_DISPATCH] == spec_fields, "one row per field, in the spec's order"
+    assert KINDS[2].edits == EDITS_AFTER_DISPATCH
+
+
+def test_edits_of_a_dispatched_task_are_refused_by_root_level_transition_rules() -> None:
+    schema = schema_of(KINDS[2])
+    by_path = {rule["fieldPath"]: rule for rule in schema["x-kubernetes-validations"]}
+    guarded = {f".spec.{e.field}" for e in EDITS_AFTER_DISPATCH if e.verdict != EditVerdict.CARRIED_OUT}
+    assert set(by_path) == guarded
+    assert {".spec.template", ".spec.resources", ".spec.replicas", ".spec.constraints"} <= guarded
+    assert not {".spec.suspend", ".spec.priority", ".spec.failover"} & guarded, "carried out, never refused"
+    for path, rule in by_path.items():
+        assert "oldSelf.status.phase in ['Dispatching', 'Running']" in rule["rule"]
+        assert rule["message"].startswith(f"spec.{path.removeprefix('.spec.')} cannot ")
+        assert "set spec.suspend to true" in rule["message"]
+    assert "self.spec.template == oldSelf.spec.template" in by_path[".spec.template"]["rule"]
+    assert "cannot be tightened" in by_path[".spec.constraints"]["message"]
+    assert not any("x-kubernetes-validations" in schema_of(kind) for kind in KINDS if kind is not KINDS[2])
+
+
+def test_the_reference_has_the_table_of_edits_to_a_running_task() -> None:
+    reference = render()[REFERENCE]
+    assert "\n### What an edit to a running task does\n" in reference
+    assert "| `template` | refused | The member's Job was made from it. |" in reference
+    assert "| `suspend` | carried out | `true` ends the attempt" in reference
+    assert "| `constraints` | relaxed only |" in reference
 
 
 def test_template_checks_containers_and_passes_the_rest_through() -> None:

@@ -245,6 +245,12 @@ class AcceleratorAmounts(StatusModel):
     resource: str | None = Field(
         None, max_length=253, description="Extended resource name of the devices, such as nvidia.com/gpu."
     )
+    driver: str | None = Field(
+        None,
+        max_length=253,
+        description="The DRA driver publishing the devices in ResourceSlices, such as gpu.nvidia.com; unset for "
+        "devices of an extended resource (then resource names them).",
+    )
     memory: Quantity | None = Field(None, description="Memory of one device, such as 80Gi.")
     capacity: int = Field(0, ge=0, description="Devices installed.")
     allocatable: int = Field(0, ge=0, description="Devices offered to pods.")

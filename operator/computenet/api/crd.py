@@ -18,7 +18,7 @@ from computenet.api.identifier import ComputeIdentifier
 from computenet.api.pool import ComputePool
 from computenet.api.queue import ComputeQueue
 from computenet.api.schema import structural
-from computenet.api.task import ComputeTask
+from computenet.api.task import EDITS_AFTER_DISPATCH, ComputeTask, EditAfterDispatch
 from computenet.api.work import ComputeWork
 
 __all__ = ["KINDS", "Column", "KindDefinition", "crd", "open_api_schema"]
@@ -48,11 +48,12 @@ _AGE = Column("Age", ".metadata.creationTimestamp", "date")
 
 @dataclass(frozen=True)
 class KindDefinition:
-    """One kind: its names, its model and its columns."""
+    """One kind: its names, its model, its columns, and what an edit of each spec field does once it runs."""
 
     info: KindInfo
     model: type[BaseModel]
     columns: tuple[Column, ...]
+    edits: tuple[EditAfterDispatch, ...] = ()
 
 
 KINDS = (
@@ -94,6 +95,7 @@ KINDS = (
             Column("Priority", ".spec.priority", "integer", "Priority.", priority=1),
             _AGE,
         ),
+        EDITS_AFTER_DISPATCH,
     ),
     KindDefinition(
         WORK,
@@ -138,7 +140,7 @@ def open_api_schema(model: type[BaseModel]) -> dict[str, Any]:
     source = model.model_json_schema(by_alias=True, mode="validation")
     defs = source.get("$defs", {})
     properties = source["properties"]
-    return {
+    schema: dict[str, Any] = {
         "description": model.__doc__.strip() if model.__doc__ else "",
         "type": "object",
         "required": ["spec"],
@@ -153,6 +155,11 @@ def open_api_schema(model: type[BaseModel]) -> dict[str, Any]:
             "status": structural(properties["status"], defs),
         },
     }
+    # The kind's own rules (ApiModel.rules of the top model) sit at the root: only there can a rule read
+    # both spec and status, such as a transition rule on spec guarded by oldSelf.status.phase.
+    if "x-kubernetes-validations" in source:
+        schema["x-kubernetes-validations"] = source["x-kubernetes-validations"]
+    return schema
 
 
 def crd(kind: KindDefinition) -> dict[str, Any]:

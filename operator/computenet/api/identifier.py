@@ -233,7 +233,10 @@ class ComputeIdentifierStatus(StatusModel):
     accelerators: dict[str, AcceleratorAmounts] | None = Field(
         None,
         max_length=32,
-        description="Accelerator counts by model, including the largest slot free on a single node.",
+        description=(
+            "Accelerator counts by model, including the largest slot free on a single node. Devices of a DRA "
+            "driver (ResourceSlices) are keyed by their model attribute, or by the driver without one."
+        ),
     )
     summary: IdentifierSummary | None = Field(None, description="Preformatted values for kubectl get.")
 

@@ -79,6 +79,7 @@ def _kind_section(kind: KindDefinition, defs: Mapping[str, Any], seen: set[str])
         + "."
     )
     yield ""
+    yield from _edits_section(kind)
     queue = [_ref_name(_strip_optional(top["properties"][name])) for name in ("spec", "status")]
     while queue:
         name = queue.pop(0)
@@ -88,6 +89,36 @@ def _kind_section(kind: KindDefinition, defs: Mapping[str, Any], seen: set[str])
         definition = defs[name]
         yield from _type_section(name, definition, defs)
         queue.extend(_referenced_objects(definition, defs))
+
+
+def _edits_section(kind: KindDefinition) -> Iterator[str]:
+    """The table of what an edit to a running object does, field by field (nothing for kinds without one)."""
+    if not kind.edits:
+        return
+    yield "### What an edit to a running task does"
+    yield ""
+    yield (
+        f"Once a {kind.info.kind} is dispatched (phase `Dispatching` or `Running`), an edit of each spec field "
+        "is **refused** by the API server, because what runs or where it runs follows from the field and the "
+        "running attempt cannot take the change in; or **relaxed only**: an edit the running attempt still "
+        "satisfies is taken and applies from the next placement, one it might break is refused; or "
+        "**carried out** by the operator. No edit is accepted and then ignored. A refused edit fails with "
+        "`spec.<field> cannot change while the task is Dispatching or Running (...)` (`cannot be tightened` for a "
+        "relaxed-only field), reported on that field; to make it, set `spec.suspend: true` and edit the field "
+        "once the task is `Offered`. Status writes are never refused by these rules, and every field may be "
+        "edited while the task waits (`Pending`, `Offered`). Should an edit of a refused field reach a "
+        "dispatched task all the same (one racing the operator's `Dispatching` write, or an untyped key of the "
+        "template replaced by another, such as `command` by `args`, which the API server's comparison cannot "
+        "see), the operator carries it out: the attempt ends as with `suspend`, and a new attempt runs the "
+        "edited spec (condition reason and event `SpecChanged`)."
+    )
+    yield ""
+    yield "| Field | Edit while Dispatching or Running | Why, or what happens |"
+    yield "|---|---|---|"
+    for edit in kind.edits:
+        what = edit.what[:1].upper() + edit.what[1:]
+        yield f"| `{edit.field}` | {edit.verdict} | {_cell(what)}. |"
+    yield ""
 
 
 def _type_section(name: str, definition: Mapping[str, Any], defs: Mapping[str, Any]) -> Iterator[str]:

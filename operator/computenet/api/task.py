@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
@@ -51,6 +53,8 @@ from computenet.api.reservation import (
 )
 
 __all__ = [
+    "DISPATCHED_PHASES",
+    "EDITS_AFTER_DISPATCH",
     "Accelerators",
     "CandidateScore",
     "ComputeTask",
@@ -61,6 +65,8 @@ __all__ = [
     "ContainerTemplate",
     "Cost",
     "DataLocation",
+    "EditAfterDispatch",
+    "EditVerdict",
     "Explanation",
     "Failover",
     "JobSpecTemplate",
@@ -785,8 +791,164 @@ class ComputeTaskStatus(StatusModel):
     summary: TaskSummary | None = Field(None, description="Preformatted values for kubectl get.")
 
 
+class EditVerdict(StrEnum):
+    """What the API server and the operator do with an edit of a spec field while the task runs."""
+
+    REFUSED = "refused"
+    RELAXED_ONLY = "relaxed only"
+    CARRIED_OUT = "carried out"
+
+
+@dataclass(frozen=True)
+class EditAfterDispatch:
+    """What an edit of one spec field does once the task is dispatched (phase Dispatching or Running).
+
+    A field is **refused** by the API server when what runs or where it runs follows from it and the
+    running attempt cannot take the change in; **relaxed only** when an edit the running attempt still
+    satisfies is taken (at the next placement) and one it might break is refused; **carried out** when
+    the operator acts on it. Nothing is accepted and then ignored. ``what`` says why, or how.
+    """
+
+    field: str
+    """The spec field, as written in YAML (camelCase)."""
+    verdict: EditVerdict
+    what: str
+    allowed: str | None = None
+    """CEL over ``self`` and ``oldSelf`` (the whole objects): the edits a relaxed-only field accepts."""
+
+    @property
+    def rule(self) -> Rule:
+        """The transition rule that refuses the edit (at the root: it reads ``oldSelf.status.phase``).
+
+        Kubernetes v1.36.3 evaluates it on every update of the object, status writes included
+        (k8s.io/apiextensions-apiserver@v0.36.3 pkg/registry/customresource/status_strategy.go,
+        ``ValidateUpdate``); a status write keeps the stored spec, so it always passes. ``==`` on the
+        template compares the fields CEL cannot type as well (k8s.io/apiserver@v0.36.3
+        pkg/cel/common/valuesunstructured.go, ``unstructuredMap.Equal``), with one blind spot: an
+        untyped key replaced by another at the same level (``command`` by ``args``) compares equal.
+        The operator notices that edit itself (``tasks/service.py``, ``admit``).
+        """
+        spec, old = f"self.spec.{self.field}", f"oldSelf.spec.{self.field}"
+        allowed = self.allowed or f"(has({spec}) ? has({old}) && {spec} == {old} : !has({old}))"
+        return Rule(
+            f"!has(oldSelf.status) || !has(oldSelf.status.phase) || !(oldSelf.status.phase in {_DISPATCHED_CEL})"
+            f" || ({allowed})",
+            f"spec.{self.field} cannot {'change' if self.allowed is None else 'be tightened'} while the task is "
+            f"Dispatching or Running ({self.what.split(';')[0]}): set spec.suspend to true, and edit it once "
+            "the task is Offered",
+            field_path=f".spec.{self.field}",
+        )
+
+
+DISPATCHED_PHASES = (Phase.DISPATCHING, Phase.RUNNING)
+_DISPATCHED_CEL = "[" + ", ".join(cel_string(str(phase)) for phase in DISPATCHED_PHASES) + "]"
+
+
+def _at(root: str, path: str) -> tuple[str, str]:
+    """CEL for ``<root>.spec.constraints.<path>``: whether it is set, and the value.
+
+    ``has()`` on each level rather than optional chaining (``.?``): the API server's cost estimator
+    sees list sizes (``maxItems``) only through plain field selections and refuses the rule otherwise.
+    """
+    parts = ["spec", "constraints", *path.split(".")]
+    tests = [f"has({root}.{'.'.join(parts[: i + 1])})" for i in range(1, len(parts))]
+    return "(" + " && ".join(tests) + ")", f"{root}.{'.'.join(parts)}"
+
+
+def _widens(path: str) -> str:
+    """CEL: the allow list at ``spec.constraints.<path>`` is gone, or kept with every old entry."""
+    (new_set, new), (old_set, old) = _at("self", path), _at("oldSelf", path)
+    return f"(!{new_set} || ({old_set} && {old}.all(x, x in {new})))"
+
+
+def _narrows(path: str) -> str:
+    """CEL: the deny list at ``spec.constraints.<path>`` is gone, or holds only old entries."""
+    (new_set, new), (old_set, old) = _at("self", path), _at("oldSelf", path)
+    return f"(!{new_set} || ({old_set} && {new}.all(x, x in {old})))"
+
+
+def _rises(path: str) -> str:
+    """CEL: the limit at ``spec.constraints.<path>`` is gone, or at least what it was."""
+    (new_set, new), (old_set, old) = _at("self", path), _at("oldSelf", path)
+    return f"(!{new_set} || ({old_set} && {new} >= {old}))"
+
+
+def _kept_or_gone(path: str) -> str:
+    (new_set, new), (old_set, old) = _at("self", path), _at("oldSelf", path)
+    return f"(!{new_set} || ({old_set} && {new} == {old}))"
+
+
+_CONSTRAINTS_RELAXED = " && ".join(
+    (
+        _widens("regions.required"),
+        _narrows("regions.forbidden"),
+        _widens("providers.allowed"),
+        _narrows("providers.denied"),
+        _widens("architectures"),
+        _kept_or_gone("computeClass"),
+        _rises("maxPricePerHour"),
+        f"(!{_at('self', 'maxPricePerHour')[0]}"
+        " || self.spec.constraints.currency == oldSelf.spec.constraints.currency)",
+        _rises("maxLatencyMs"),
+    )
+)
+
+EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
+    EditAfterDispatch("pool", EditVerdict.REFUSED, "the running attempt was placed among this pool's identifiers"),
+    EditAfterDispatch(
+        "replicas", EditVerdict.REFUSED, "the running Job has this many pods: a gang does not grow or shrink in place"
+    ),
+    EditAfterDispatch("resources", EditVerdict.REFUSED, "the running pods reserve and request exactly these amounts"),
+    EditAfterDispatch(
+        "constraints",
+        EditVerdict.RELAXED_ONLY,
+        "the running attempt might break a tightened limit; a relaxed one it meets already, and the next placement "
+        "(after a failover, a preemption or a resume) honours it. Relaxing is: a required region, allowed provider "
+        "or architecture list that grows or goes, a forbidden region or denied provider list that shrinks or goes, "
+        "maxPricePerHour (in the same currency) or maxLatencyMs that rises or goes, a computeClass that goes; "
+        "preferred regions may change freely",
+        _CONSTRAINTS_RELAXED,
+    ),
+    EditAfterDispatch("data", EditVerdict.REFUSED, "the running attempt was placed by the distance to this data"),
+    EditAfterDispatch(
+        "priority",
+        EditVerdict.CARRIED_OUT,
+        "at once: it ranks the task against others for preemption by a ComputeQueue, and in the queue when it is "
+        "placed again",
+    ),
+    EditAfterDispatch(
+        "suspend",
+        EditVerdict.CARRIED_OUT,
+        "`true` ends the attempt (its Job is removed from the member, the usage and cost it ran up are kept, its "
+        "capacity is released) and the task becomes Offered, with fresh offers; `false` then places and "
+        "dispatches a new attempt",
+    ),
+    EditAfterDispatch(
+        "failover", EditVerdict.CARRIED_OUT, "at once: a loss of the member applies the new policy and grace period"
+    ),
+    EditAfterDispatch(
+        "identifier",
+        EditVerdict.RELAXED_ONLY,
+        "the running attempt runs on the identifier chosen under it; removing the pin is taken, and the next "
+        "placement may choose any identifier of the pool",
+        "!has(self.spec.identifier)"
+        " || (has(oldSelf.spec.identifier) && self.spec.identifier == oldSelf.spec.identifier)",
+    ),
+    EditAfterDispatch("queueName", EditVerdict.REFUSED, "the queue that admitted the running attempt holds its quota"),
+    EditAfterDispatch("template", EditVerdict.REFUSED, "the member's Job was made from it"),
+    EditAfterDispatch(
+        "workload", EditVerdict.REFUSED, "the member's object (a Deployment, a StatefulSet) was made from it"
+    ),
+)
+"""Every spec field of a ComputeTask and what an edit to it does while the task runs (docs/api.md shows it)."""
+
+
 class ComputeTask(ApiModel):
     """A demand for compute: the operator finds an identifier that fits, runs the Job there, and reports."""
+
+    rules: ClassVar[tuple[Rule, ...]] = tuple(
+        edit.rule for edit in EDITS_AFTER_DISPATCH if edit.verdict != EditVerdict.CARRIED_OUT
+    )
 
     api_version: Literal["computenet.io/v1alpha1"] = API_VERSION
     kind: Literal["ComputeTask"] = "ComputeTask"

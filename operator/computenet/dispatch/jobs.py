@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+from computenet.api.task import RemoteRef
 from computenet.workloads.kinds import JOB, Kind
 from computenet.workloads.status import observe
 
@@ -32,6 +33,17 @@ class JobFacts:
     kind: Kind = JOB
     """The workload's kind (``computenet.workloads.kinds``)."""
 
+    def ref(self, identifier: str) -> RemoteRef:
+        """The task status's reference to this workload, dispatched through ``identifier``."""
+        return RemoteRef(
+            identifier=identifier,
+            api_version=self.kind.api_version,
+            kind=self.kind.kind,
+            namespace=self.namespace,
+            name=self.name,
+            uid=self.uid or None,
+        )
+
     @property
     def namespace_on_hub(self) -> str:
         return self.origin.partition("/")[0]
@@ -48,50 +60,15 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 def job_facts(obj: Mapping[str, Any]) -> JobFacts | None:
-    meta = obj["metadata"]
-    labels = meta.get("labels") or {}
-    task_uid = labels.get(TASK_UID_LABEL)
-    if not task_uid:
-        return None
-    status = obj.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or () if c.get("status") == "True"}
-    message = None
-    if "Failed" in conditions:
-        phase = "Failed"
-        cond = conditions["Failed"]
-        message = f"{cond.get('reason', 'Failed')}: {cond.get('message', '')}".rstrip(": ")
-    elif "Complete" in conditions:
-        phase = "Succeeded"
-    elif (status.get("ready") or 0) > 0 or (status.get("succeeded") or 0) > 0:
-        phase = "Running"
-    else:
-        phase = "Pending"
-    try:
-        attempt = int(labels.get(ATTEMPT_LABEL, "0"))
-    except ValueError:
-        attempt = 0
-    return JobFacts(
-        namespace=meta.get("namespace", ""),
-        name=meta["name"],
-        uid=meta.get("uid", ""),
-        task_uid=task_uid,
-        attempt=attempt,
-        identifier=labels.get(IDENTIFIER_LABEL, ""),
-        phase=phase,
-        start_time=_time(status.get("startTime")),
-        completion_time=_time(status.get("completionTime"))
-        or _time((conditions.get("Failed") or {}).get("lastTransitionTime")),
-        message=message,
-        deleting=bool(meta.get("deletionTimestamp")),
-        origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
-        has_pods=any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed")),
-    )
+    """The facts of a dispatched batch/v1 Job (the Jobs watch's transform)."""
+    return workload_facts(JOB, obj)
 
 
 def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
-    """The facts of a dispatched workload of another kind than a Job, its phase by the kind's rule.
+    """The facts of a dispatched workload of ``kind``, its phase by the kind's rule; None when not ours.
 
-    Such kinds carry no start or completion time of their own: the follower takes the time it saw them run.
+    A Job says when it started and completed, and whether its controller made pods; the other kinds
+    carry no such times (the follower takes the time it saw them run) and have pods once they have replicas.
     """
     meta = obj["metadata"]
     labels = meta.get("labels") or {}
@@ -104,6 +81,16 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
         attempt = int(labels.get(ATTEMPT_LABEL, "0"))
     except ValueError:
         attempt = 0
+    start = completion = None
+    if kind is JOB:
+        failed: Mapping[str, Any] = next(
+            (c for c in status.get("conditions") or () if c.get("type") == "Failed" and c.get("status") == "True"), {}
+        )
+        start = _time(status.get("startTime"))
+        completion = _time(status.get("completionTime")) or _time(failed.get("lastTransitionTime"))
+        has_pods = any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
+    else:
+        has_pods = (status.get("replicas") or 0) > 0
     return JobFacts(
         namespace=meta.get("namespace", ""),
         name=meta["name"],
@@ -112,11 +99,11 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
         attempt=attempt,
         identifier=labels.get(IDENTIFIER_LABEL, ""),
         phase=observed.phase,
-        start_time=None,
-        completion_time=None,
+        start_time=start,
+        completion_time=completion,
         message=observed.message,
         deleting=bool(meta.get("deletionTimestamp")),
         origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
-        has_pods=(status.get("replicas") or 0) > 0,
+        has_pods=has_pods,
         kind=kind,
     )

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from computenet.dispatch.jobs import JobFacts
+from computenet.workloads.kinds import JOB, Kind
 
 Listener = Callable[[str], None]
 """Called with the task UID whose Jobs changed in this member."""
 
 
 class JobStore:
-    """Reflector sink: Job facts by `namespace/name`, and the keys of each task's Jobs."""
+    """Reflector sink: the facts of dispatched workloads by key, and the keys of each task's workloads.
+
+    The Jobs watch writes it directly (keys ``namespace/name``); each other kind's watch writes through
+    :meth:`of_kind`.
+    """
 
     def __init__(self) -> None:
         self.jobs: dict[str, JobFacts] = {}
@@ -40,14 +45,9 @@ class JobStore:
                 del self.by_task[facts.task_uid]
 
     def replace(self, items: Mapping[str, JobFacts]) -> None:
-        touched = set(self.by_task)
-        self.jobs = dict(items)
-        self.by_task = {}
-        for key, facts in self.jobs.items():
-            self._index(key, facts)
+        """The Jobs watch's list: it replaces the Jobs (other kinds' entries are their watches' own)."""
+        KindSink(self, JOB, prefix="").replace(items)
         self.synced = True
-        for uid in touched | set(self.by_task):
-            self._notify(uid)
 
     def upsert(self, key: str, item: JobFacts) -> None:
         old = self.jobs.get(key)
@@ -64,3 +64,38 @@ class JobStore:
         if old is not None:
             self._unindex(key, old)
             self._notify(old.task_uid)
+
+    def of_kind(self, kind: Kind) -> KindSink:
+        """A reflector sink for one workload kind: its list replaces that kind's entries only.
+
+        Each kind has its own watch feeding this one store; keys are ``<Kind>/<namespace>/<name>``
+        for every kind but the Job's, so a Job and a Deployment of one name never meet.
+        """
+        return KindSink(self, kind)
+
+
+class KindSink:
+    """The part of a :class:`JobStore` one kind's watch writes (``JobStore.of_kind``)."""
+
+    def __init__(self, store: JobStore, kind: Kind, prefix: str | None = None) -> None:
+        self.store = store
+        self.kind = kind
+        self.prefix = f"{kind.kind}/" if prefix is None else prefix
+
+    def replace(self, items: Mapping[str, JobFacts]) -> None:
+        store = self.store
+        touched = {f.task_uid for f in store.jobs.values() if f.kind is self.kind}
+        for key in [k for k, f in store.jobs.items() if f.kind is self.kind]:
+            store._unindex(key, store.jobs.pop(key))
+        for key, facts in items.items():
+            store.jobs[self.prefix + key] = facts
+            store._index(self.prefix + key, facts)
+            touched.add(facts.task_uid)
+        for uid in touched:
+            store._notify(uid)
+
+    def upsert(self, key: str, item: JobFacts) -> None:
+        self.store.upsert(self.prefix + key, item)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(self.prefix + key)

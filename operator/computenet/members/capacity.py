@@ -15,6 +15,10 @@ would bind one (``placement.nodes``):
   ``pods``, nothing on it is free (kube-scheduler's "Too many pods").
 The largest free slot per model is the most devices of that model free on a single node, which is
 what decides whether a multi-GPU pod fits at all.
+
+DRA devices (published in ResourceSlices, see `dra`) count as accelerators too, by model where an
+attribute names it (else by driver): allocatable is what the node's complete pools publish,
+allocated what allocated claims list, free the rest, on nodes that accept new pods.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
 from computenet.placement.accelerators import accelerator_facts
+from computenet.placement.devices import NodeDevices
 from computenet.placement.nodes import accepts_new_pods, pod_slots_left
 
 ModelOf = Callable[[Mapping[str, str], str], str | None]
@@ -35,12 +40,15 @@ UNKNOWN_MODEL = "unknown"
 @dataclass
 class ModelCapacity:
     resource: str
+    """The extended resource of the devices; "" for DRA devices (see `driver`)."""
     capacity: int = 0
     allocatable: int = 0
     allocated: int = 0
     free: int = 0
     largest_free_slot: int = 0
     nodes: int = 0
+    driver: str = ""
+    """The DRA driver publishing the devices; "" for an extended resource."""
 
 
 @dataclass
@@ -101,8 +109,26 @@ def summarize(
                 m.free += node_free
                 m.nodes += 1
                 m.largest_free_slot = max(m.largest_free_slot, node_free)
+        for dra in node.devices:
+            _count_dra(cap.accelerators, dra, has_room)
         # Requests for resources a node does not advertise still count as allocated.
         for name, held in used.items():
             if name not in node.allocatable:
                 _inc(cap.allocated, name, held)
     return cap
+
+
+def _count_dra(accelerators: dict[str, ModelCapacity], devices: NodeDevices, has_room: bool) -> None:
+    """Add one node's DRA devices of one driver and model (keyed by model, by driver without one)."""
+    key = devices.model or devices.driver
+    held = accelerators.get(key)
+    if held is not None and held.driver != devices.driver:
+        key = f"{key} ({devices.driver})"  # the same model as an extended resource, or of another driver
+    m = accelerators.setdefault(key, ModelCapacity(resource="", driver=devices.driver))
+    free = devices.free if has_room else 0
+    m.capacity += devices.total
+    m.allocatable += devices.total
+    m.allocated += devices.total - devices.free
+    m.free += free
+    m.nodes += 1
+    m.largest_free_slot = max(m.largest_free_slot, free)

@@ -15,17 +15,20 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, CoreV1Api, VersionApi
+from kubernetes.aio.client import ApiClient, CoreV1Api, ResourceV1Api, VersionApi
 
 from computenet.api.constants import Reason
+from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
+from computenet.members.dra_state import CatalogSink, DeviceSink
 from computenet.members.facts import node_facts, pod_facts
-from computenet.members.reflector import Lister, Reflector, Sink, WatchFailed
+from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
+from computenet.placement.devices import ClaimTemplate, DeviceClass
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,12 @@ PROBE_INTERVAL_S = 5.0
 PROBE_TIMEOUT_S = 4.0
 UNREACHABLE_AFTER_S = 12.0
 """How long a member may stay silent before it is unreachable: two missed probes and some slack."""
+
+DRA_WATCHES = ("resourceslices", "resourceclaims", "deviceclasses", "resourceclaimtemplates")
+"""The optional watches that tell the member's DRA devices (``dra_problem``)."""
+
+OPTIONAL_BACKOFF_MAX_S = 60.0
+"""An optional watch (DRA) the member refuses, e.g. for want of RBAC, is retried at most this far apart."""
 
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
@@ -71,10 +80,14 @@ class MemberConnection:
         self._tasks: list[asyncio.Task[None]] = []
         self._reflectors: list[Reflector[Any]] = []
         self._resources: dict[str, Reflector[Any]] = {}
+        self._optional: dict[str, Reflector[Any]] = {}
+        self._dra_problem = ""
+        """Watches whose failure leaves the member usable (DRA): see `dra_problem`."""
         self._stale = ""
         """`stale()` as last told to the health listeners."""
         self._probe_now = asyncio.Event()
         self._health_listeners: list[Callable[[], None]] = []
+        self._watches = watch
         if not watch:
             return
         core = CoreV1Api(client)
@@ -86,10 +99,69 @@ class MemberConnection:
             PodSink(self.state),
             field_selector="status.phase!=Succeeded,status.phase!=Failed",
         )
+        self._watch_dra(ResourceV1Api(client))
+
+    def _watch_dra(self, api: ResourceV1Api) -> None:
+        """Watch the member's DRA objects (resource.k8s.io/v1), each kind optional.
+
+        A member that does not serve the API, or an identity not allowed to read it, keeps working for
+        everything else; only tasks claiming DRA devices are refused there, saying why (`dra_problem`).
+        Templates and claims are watched in all namespaces: identifiers sharing this connection
+        dispatch into different namespaces, and any namespace's allocated claim takes a device.
+        """
+        state = self.state
+        self.add_reflector(
+            "resourceslices",
+            api.list_resource_slice_without_preload_content,
+            slice_facts,
+            DeviceSink[SliceFacts](state, "slices"),
+            optional=True,
+        )
+        self.add_reflector(
+            "resourceclaims",
+            api.list_resource_claim_for_all_namespaces_without_preload_content,
+            claim_facts,
+            DeviceSink[tuple[DeviceId, ...]](state, "claims"),
+            optional=True,
+        )
+        self.add_reflector(
+            "deviceclasses",
+            api.list_device_class_without_preload_content,
+            class_facts,
+            CatalogSink[DeviceClass](state, "classes"),
+            optional=True,
+        )
+        self.add_reflector(
+            "resourceclaimtemplates",
+            api.list_resource_claim_template_for_all_namespaces_without_preload_content,
+            template_facts,
+            CatalogSink[ClaimTemplate](state, "templates"),
+            optional=True,
+        )
+
+    def dra_problem(self) -> str:
+        """Why the member's DRA devices are not known right now, or "" when every DRA watch is current."""
+        if not self._optional and not self._watches:
+            return "the member's agent does not report DRA devices yet"
+        return self.optional_problem(DRA_WATCHES)
+
+    def optional_problem(self, names: Iterable[str]) -> str:
+        """Why one of these optional watches is not listed or not current, or "" (unknown names are skipped)."""
+        for resource in names:
+            reflector = self._optional.get(resource)
+            if reflector is None:
+                continue
+            stats = reflector.stats
+            if not stats.synced:
+                why = f" ({stats.last_error})" if stats.last_error else ""
+                return f"the member's {resource} are not listed yet{why}"
+            if not stats.current:
+                return f"the member's {resource} watch is not current ({stats.last_error})"
+        return ""
 
     @property
     def synced(self) -> bool:
-        return all(r.stats.synced for r in self._reflectors)
+        return all(r.stats.synced for r in self._resources.values())
 
     syncing_message = "listing the member's nodes and pods"
     """What Ready=False says while the connection is not synced yet."""
@@ -126,8 +198,13 @@ class MemberConnection:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        optional: bool = False,
     ) -> Reflector[T]:
-        """Watch one more kind in this member (dispatch adds the Jobs it created)."""
+        """Watch one more kind in this member (dispatch adds the Jobs it created).
+
+        An `optional` watch's failures neither make the member unreachable nor keep it from being
+        synced or current; the watch keeps retrying, and its owner reads its stats.
+        """
         reflector = Reflector(
             f"{self.server} {name}",
             lister,
@@ -135,11 +212,12 @@ class MemberConnection:
             sink,
             label_selector=label_selector,
             field_selector=field_selector,
-            on_healthy=self._mark_reachable,
-            on_error=functools.partial(self._on_watch_error, watch=name),
+            on_healthy=self._mark_reachable if not optional else self._note_dra,
+            on_error=functools.partial(self._on_watch_error, watch=name) if not optional else self._on_optional_error,
+            backoff_max=BACKOFF_MAX_S if not optional else OPTIONAL_BACKOFF_MAX_S,
         )
         self._reflectors.append(reflector)
-        self._resources[name] = reflector
+        (self._optional if optional else self._resources)[name] = reflector
         if self._tasks:  # already running: start this one too
             self._tasks.append(asyncio.create_task(reflector.run(), name=reflector.name))
         return reflector
@@ -186,6 +264,16 @@ class MemberConnection:
         changed, self._stale = stale != self._stale, stale
         return changed
 
+    def _on_optional_error(self, error: BaseException) -> None:
+        self._note_dra()
+
+    def _note_dra(self) -> None:
+        """Tell the health listeners when `dra_problem` changed (placement rebuilds the identifier's catalog)."""
+        problem = self.dra_problem()
+        if problem != self._dra_problem:
+            self._dra_problem = problem
+            self._tell_health()
+
     def _mark_reachable(self) -> None:
         self._set_health(True, Reason.REACHABLE, "the member's API server answers")
 
@@ -218,7 +306,7 @@ class MemberConnection:
             self._on_watch_error(WatchFailed(status, "probe"))
         elif status >= 300:
             self._probe_failed(f"HTTP {status}")
-        elif not self.health.unauthorized or all(r.stats.errors == 0 for r in self._reflectors):
+        elif not self.health.unauthorized or all(r.stats.errors == 0 for r in self._resources.values()):
             self._mark_reachable()
         else:
             # /version answers anonymous-ish requests; only a healthy watch clears an auth failure.

@@ -14,6 +14,7 @@ from typing import Any
 
 from computenet import podresources
 from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
+from computenet.placement.devices import NodeDevices
 from computenet.quantity import QuantityError, cpu_millis, to_int_units
 
 TERMINAL_POD_PHASES = frozenset({"Succeeded", "Failed"})
@@ -35,6 +36,8 @@ class NodeFacts:
     taints: tuple[Taint, ...]
     ready: bool
     unschedulable: bool
+    devices: tuple[NodeDevices, ...] = ()
+    """DRA devices published for the node, counted from the member's ResourceSlices (see `dra_state`)."""
 
 
 @dataclass(frozen=True, slots=True)

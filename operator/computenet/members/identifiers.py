@@ -20,7 +20,7 @@ from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.conditions import Cond, merge
 from computenet.events import ObjectRef
-from computenet.members.capacity import Capacity, model_of, summarize
+from computenet.members.capacity import Capacity, ModelCapacity, model_of, summarize
 from computenet.members.connection import MemberConnection
 from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
@@ -71,6 +71,8 @@ class TrackedIdentifier:
     ref: ObjectRef | None = None
     """The ComputeIdentifier object, for events about it (set when its handler first sees it)."""
     previous_conditions: list[dict[str, Any]] = field(default_factory=list)
+    dispatchable: Cond | None = None
+    """What the last dispatch here showed of the member's setup (None until one was tried)."""
     on_change: Callable[[], None] = lambda: None
     """Told about every change of this identifier (its set fires its broadcast signal)."""
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
@@ -210,7 +212,8 @@ class TrackedIdentifier:
         """The status subresource body (camelCase, ready for a merge patch)."""
         cap = self.capacity()
         reachable, ready = self.readiness(cap)
-        conditions = merge(self.previous_conditions, (reachable, ready), now, self.generation)
+        told = (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
+        conditions = merge(self.previous_conditions, told, now, self.generation)
         self.previous_conditions = conditions
         heartbeat = self.connection.health.last_heartbeat if self.connection else None
         gpus_free = sum(m.free for m in cap.accelerators.values())
@@ -227,17 +230,7 @@ class TrackedIdentifier:
             "resources": {
                 view: _quantities(getattr(cap, view)) for view in ("capacity", "allocatable", "allocated", "free")
             },
-            "accelerators": {
-                model: {
-                    "resource": m.resource,
-                    "capacity": m.capacity,
-                    "allocatable": m.allocatable,
-                    "allocated": m.allocated,
-                    "free": m.free,
-                    "largestFreeSlot": m.largest_free_slot,
-                }
-                for model, m in sorted(cap.accelerators.items())
-            },
+            "accelerators": {model: _accelerator(m) for model, m in sorted(cap.accelerators.items())},
             "summary": {"gpus": f"{gpus_free}/{gpus_total}", "price": self._price_summary()},
         }
 
@@ -247,6 +240,19 @@ class TrackedIdentifier:
             return "-"
         cheapest = min(float(p) for p in pricing.per_accelerator_hour.values())
         return f"{cheapest:.2f} {pricing.currency}/h"
+
+
+def _accelerator(m: ModelCapacity) -> dict[str, Any]:
+    """One model's counts as status shows them; DRA devices name their driver instead of a resource."""
+    source = {"driver": m.driver} if m.driver else {"resource": m.resource}
+    return {
+        **source,
+        "capacity": m.capacity,
+        "allocatable": m.allocatable,
+        "allocated": m.allocated,
+        "free": m.free,
+        "largestFreeSlot": m.largest_free_slot,
+    }
 
 
 def _quantities(amounts: Mapping[str, int]) -> dict[str, str]:

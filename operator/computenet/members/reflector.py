@@ -100,8 +100,11 @@ class Reflector(Generic[T]):
         field_selector: str | None = None,
         on_healthy: Callable[[], None] = lambda: None,
         on_error: Callable[[BaseException], None] = lambda _: None,
+        backoff_max: float = BACKOFF_MAX_S,
     ) -> None:
+        """`backoff_max` bounds the wait between failed attempts (longer for a watch that may stay refused)."""
         self.name = name
+        self._backoff_max = backoff_max
         self._lister = lister
         self._extract = extract
         self._sink = sink
@@ -137,7 +140,7 @@ class Reflector(Generic[T]):
                 delay = backoff * (1 + random.random() / 2)
                 logger.info("%s: %s; retrying in %.1fs", self.name, self.stats.last_error, delay)
                 await asyncio.sleep(delay)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                backoff = min(backoff * 2, self._backoff_max)
 
     async def _list(self) -> None:
         items: dict[str, T] = {}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from computenet.members.dra_state import DraState, with_devices
 from computenet.members.facts import NodeFacts, PodFacts
 
 V = TypeVar("V")
@@ -57,6 +58,8 @@ class MemberState:
     still bound, and counting them for the new attempt would end the new attempt's assumption before
     its own pods hold the nodes.
     """
+    dra: DraState = field(default_factory=DraState)
+    """The member's DRA objects as facts; their devices also ride on `nodes` (see `dra_state`)."""
     version: int = 0
     _listeners: list[Listener] = field(default_factory=list)
 
@@ -113,10 +116,12 @@ class NodeSink:
         self.state = state
 
     def replace(self, items: Mapping[str, NodeFacts]) -> None:
-        self.state.nodes = dict(items)
+        devices = self.state.dra.devices
+        self.state.nodes = {k: with_devices(n, devices.get(k, ())) for k, n in items.items()}
         self.state._changed(None)
 
     def upsert(self, key: str, item: NodeFacts) -> None:
+        item = with_devices(item, self.state.dra.devices.get(key, ()))
         if self.state.nodes.get(key) == item:
             return  # a heartbeat: nothing placement or capacity reads has changed
         self.state.nodes[key] = item

@@ -20,7 +20,7 @@ or was replaced simply stops being reserved.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -62,6 +62,8 @@ class Assumptions:
         self._log: list[tuple[_Key, _Held]] = []
         """Changes to `_held` since the cached overlay was built: merged in, not rebuilt."""
         self._cache: tuple[Snapshot, Overlay] | None = None
+        self._with_devices: set[str] = set()
+        """Tasks whose assumption holds DRA devices (few: their holdings are summed per overlay)."""
 
     def assume(self, decision: Decision, *, now: float, ttl: float | None = None) -> Assumption | None:
         """Hold the chosen node slots of `decision` (replacing any earlier assumption of the task)."""
@@ -77,6 +79,8 @@ class Assumptions:
         self._drop(held.task_uid)
         self._items[held.task_uid] = held
         self._count(held, +1)
+        if any(slot.devices for slot in held.nodes):
+            self._with_devices.add(held.task_uid)
         return held
 
     def confirm(self, task_uid: str) -> bool:
@@ -98,6 +102,7 @@ class Assumptions:
         held = self._items.pop(task_uid, None)
         if held is not None:
             self._count(held, -1)
+        self._with_devices.discard(task_uid)
         return held is not None
 
     def _count(self, held: Assumption, sign: int) -> None:
@@ -142,9 +147,31 @@ class Assumptions:
         self._log.clear()
         self._cache = (snapshot, built)
         held = self._items.get(exclude) if exclude is not None else None
-        if held is None:
-            return built
-        return _merge(snapshot, built, [(key, _scaled((0, 0, 0, 0), usage, -1)) for key, usage in _usage(held).items()])
+        if held is not None:
+            changes = [(key, _scaled((0, 0, 0, 0), usage, -1)) for key, usage in _usage(held).items()]
+            built = _merge(snapshot, built, changes)
+        if self._with_devices - {exclude}:
+            built = replace(built, devices=self._devices(snapshot, exclude))
+        return built
+
+    def _devices(self, snapshot: Snapshot, exclude: str | None) -> dict[int, dict[str, int]]:
+        """DRA devices the assumptions (but `exclude`'s) hold, per node row of `snapshot` and driver key."""
+        nodes, clusters = snapshot.nodes, snapshot.vocabulary.clusters
+        out: dict[int, dict[str, int]] = {}
+        for uid in self._with_devices:
+            if uid == exclude:
+                continue
+            for slot in self._items[uid].nodes:
+                row = slot.row
+                if (
+                    row < len(nodes.names)
+                    and nodes.names[row] == slot.node
+                    and clusters[nodes.cluster[row]] == slot.cluster
+                ):
+                    held = out.setdefault(row, {})
+                    for key, count in slot.devices:
+                        held[key] = held.get(key, 0) + count
+        return out
 
 
 def _scaled(base: _Held, usage: _Held, sign: int) -> _Held:

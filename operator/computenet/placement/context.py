@@ -26,6 +26,7 @@ from computenet.placement.affinity_columns import (
 )
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
+from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
 from computenet.placement.nodes import Taint, selects, tolerated
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES
@@ -193,6 +194,77 @@ class Context:
         """The pod's constraints placement did not evaluate, for the decision to name."""
         extra = ("preferred node affinity (invalid)",) if self.preferred.errors else ()
         return (*self.demand.unevaluated, *extra)
+
+    # ---- DRA devices ----
+    #
+    # A task whose pod template claims devices through ResourceClaimTemplates fits a node only
+    # where the node's free devices satisfy every replica's claims (see `devices`). What the claims
+    # ask depends on the identifier (its member's classes, its namespace's templates).
+
+    @cached_property
+    def claims(self) -> bool:
+        """Whether the pod template claims DRA devices."""
+        return bool(self.demand.claims)
+
+    @cached_property
+    def device_answers(self) -> DeviceAnswers:
+        """What the claims ask of each identifier: one answer per distinct catalog outcome (see `devices`)."""
+        return shared_answers(self.snapshot.identifiers, self.demand.claims)
+
+    def device_needs(self, ident: int) -> Needs | str:
+        """What the claims ask of identifier `ident` per driver, or why placement cannot tell."""
+        answers = self.device_answers
+        return answers.answers[int(answers.of[ident])]
+
+    @cached_property
+    def device_table(self) -> DeviceTable:
+        """The snapshot's published devices as arrays (shared by the decisions on snapshots that share them)."""
+        return shared_table(self.snapshot.nodes.devices)
+
+    @property
+    def device_rows(self) -> IntArray:
+        """Sorted rows of the nodes that publish any DRA device."""
+        return self.device_table.rows
+
+    @cached_property
+    def device_entries(self) -> IntArray:
+        """Sorted entries holding a node that publishes DRA devices."""
+        return self.snapshot.entries_of_rows(self.device_rows)
+
+    def entries_with_devices(self, entries: IntArray) -> BoolArray:
+        """Per entry: whether one of its nodes publishes DRA devices."""
+        return np.isin(entries, self.device_entries)
+
+    def _group_slots(self, answer: int, allocatable: bool) -> IntArray:
+        """Per row of `device_table`: replicas the needs `answer` fit, after assumptions unless `allocatable`."""
+        cache: dict[tuple[int, bool], IntArray] = self.__dict__.setdefault("_slots_by_answer", {})
+        found = cache.get((answer, allocatable))
+        if found is None:
+            needs = self.device_answers.answers[answer]
+            assert not isinstance(needs, str)  # only resolved answers are asked for
+            found = cache[(answer, allocatable)] = table_slots(
+                self.device_table, needs, self.overlay.devices, self.replicas, allocatable=allocatable
+            )
+        return found
+
+    def device_slots(self, rows: IntArray, idents: IntArray, *, allocatable: bool = False) -> IntArray:
+        """Per row (of identifier `idents[i]`): replicas whose claims its free devices hold, at most the gang.
+
+        Assumed devices are taken off; with `allocatable`, every device counts as free. Rows without
+        devices, and identifiers whose claims do not resolve, hold none.
+        """
+        out = np.zeros(len(rows), dtype=np.int64)
+        at, hit = self.device_table.locate(rows)
+        where = np.flatnonzero(hit)
+        if not len(where):
+            return out
+        answers = self.device_answers
+        groups = answers.of[idents[where]]
+        for group in np.unique(groups).tolist():
+            if not isinstance(answers.answers[group], str):
+                mine = where[groups == group]
+                out[mine] = self._group_slots(group, allocatable)[at[mine]]
+        return out
 
     # ---- entries ----
 

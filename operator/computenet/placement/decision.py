@@ -16,6 +16,7 @@ import numpy as np
 
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.context import Context
+from computenet.placement.devices import hold
 from computenet.placement.explain import caveat, summarize
 from computenet.placement.framework import Filter, Reason
 from computenet.placement.resources import Usage
@@ -34,6 +35,8 @@ class NodeSlot:
     replicas: int
     row: int
     most: int
+    devices: tuple[tuple[str, int], ...] = ()
+    """DRA devices `most` replicas claim on this node, per driver key (see `devices.hold`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +91,17 @@ class Decision:
         """Constraints of the pod template that placement did not evaluate (see `pod_spec`)."""
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
         nodes = snap.nodes
+        needs = ctx.device_needs(int(ranked[0])) if ctx.claims and len(ranked) else {}
+        needs = needs if not isinstance(needs, str) else {}
         self.assignment = tuple(
-            NodeSlot(snap.vocabulary.clusters[int(nodes.cluster[r])], nodes.names[r], n, r, most)
+            NodeSlot(
+                snap.vocabulary.clusters[int(nodes.cluster[r])],
+                nodes.names[r],
+                n,
+                r,
+                most,
+                hold(nodes.devices.get(r, ()), needs, most) if needs else (),
+            )
             for r, n, most in assignment
         )
 

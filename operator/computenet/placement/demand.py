@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from computenet.placement.accelerators import canonical
 from computenet.placement.affinity import NodeAffinity
+from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
 
@@ -95,6 +96,8 @@ class Demand:
     """The pod template's node affinity: required terms filter nodes, preferred ones score them."""
     unevaluated: tuple[str, ...] = ()
     """Pod constraints placement cannot evaluate (e.g. "podAntiAffinity"); decisions name them."""
+    claims: tuple[PodClaim, ...] = ()
+    """The pod template's DRA resourceClaims: each replica's pod gets its own claims (see `devices`)."""
     constraints: Constraints = field(default_factory=Constraints)
     data: Data | None = None
     weights: Weights = field(default_factory=Weights)

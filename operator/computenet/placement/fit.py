@@ -11,7 +11,8 @@ the bounds straddle the gang size, or the pod's node constraints (nodeSelector, 
 required node affinity) admitting only some of the entry's nodes make the lower bound
 unreliable, are that entry's node rows read (entries holding assumed nodes are summarised after
 the assumptions, see `overlay`); an entry whose nodes are all refused holds nothing
-(see `admission`). The answer is exact either way.
+(see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
+summaries do not count them (see `devices`). The answer is exact either way.
 """
 
 from __future__ import annotations
@@ -105,10 +106,16 @@ def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]
     """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
+    if ctx.claims:  # DRA: only nodes publishing devices can hold a replica
+        _, hit = ctx.device_table.locate(rows)
+        rows, seg = rows[hit], seg[hit]
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]
-    return rows, seg, replica_slots(ctx, *free_rows(ctx, rows))
+    slots = replica_slots(ctx, *free_rows(ctx, rows))
+    if ctx.claims:  # DRA: the node's free devices must satisfy each replica's claims too
+        slots = np.minimum(slots, ctx.device_slots(rows, e.ident[entries[seg]]))
+    return rows, seg, slots
 
 
 def ensure(ctx: Context, ids: IntArray) -> None:
@@ -131,6 +138,9 @@ def _compute(ctx: Context, ids: IntArray) -> None:
         every, some = admission
         upper[~some] = 0
         lower[~every] = 0
+    if ctx.claims:  # summaries know no DRA devices: entries without any hold nothing, the others are read
+        upper[~ctx.entries_with_devices(entries)] = 0
+        lower[:] = 0
     key = pos * width + column
     most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
     unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
@@ -215,6 +225,8 @@ def assign(ctx: Context, ident: int) -> tuple[tuple[int, int, int], ...]:
     at = np.array([r for r, _ in chosen], dtype=np.int64)
     nodes = ctx.snapshot.nodes
     most = replica_slots(ctx, nodes.acc_alloc[at], nodes.cpu_alloc[at], nodes.memory_alloc[at], nodes.pods_alloc[at])
+    if ctx.claims:
+        most = np.minimum(most, ctx.device_slots(at, np.full(len(at), ident), allocatable=True))
     return tuple((r, c, max(c, m)) for (r, c), m in zip(chosen, most.tolist(), strict=True))
 
 

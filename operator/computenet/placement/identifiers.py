@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from computenet.placement.devices import DeviceCatalog
 from computenet.placement.labels import Selector
 
 
@@ -60,3 +61,6 @@ class Identifier:
     recent_failures: int = 0
     node_selector: Mapping[str, str] | Selector = field(default_factory=dict)
     """The partition: matchLabels as a dict, or a full `labels.Selector` with matchExpressions."""
+    devices: DeviceCatalog | None = None
+    """The member's DRA classes and the claim templates of the identifier's target namespace; None:
+    not known (a task claiming devices is then not placed here)."""

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from computenet.placement.devices import NodeDevices
+
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 PODS = "pods"
 UNLIMITED_PODS = 1 << 24
@@ -118,6 +120,8 @@ class Node:
     taints: Sequence[TaintLike] = ()
     ready: bool = True
     unschedulable: bool = False
+    devices: tuple[NodeDevices, ...] = ()
+    """DRA devices published for the node (see `devices`)."""
 
 
 class NodeState(Protocol):

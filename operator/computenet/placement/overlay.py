@@ -11,7 +11,8 @@ recomputes only the entries holding the nodes it touched, and copies only the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +39,8 @@ class Overlay:
     recomputed: BoolArray
     """Per entry of the snapshot, whether `summaries_after` holds it (empty before any does): a
     decision reads the summaries of a thousand entries, a few hundred of them recomputed."""
+    devices: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    """Per node row, DRA devices assumed by driver key (see `devices`): few rows, kept as a mapping."""
 
     # `rows`, `held` and `entries` merge the levels on every read: for inspection, not for decisions.
 

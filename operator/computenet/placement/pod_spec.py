@@ -6,7 +6,7 @@ everything here reads defensively and never raises: a field of the wrong shape i
 API server would refuse the Job anyway.
 
 - `pod_constraints`: the parts placement evaluates (nodeSelector, tolerations, nodeName, node
-  affinity) as placement types, plus the names of the parts it cannot evaluate from a node
+  affinity, DRA resourceClaims) as placement types, plus the names of the parts it cannot evaluate from a node
   snapshot (`unevaluated`: pod (anti-)affinity, topology spread, scheduling gates, ...), which a
   decision names instead of silently ignoring.
 - `node_constraint_problems`: what is wrong with those fields, one "path: message" string each
@@ -33,6 +33,7 @@ from computenet.placement.affinity import (
     PreferredSchedulingTerm,
     invalid,
 )
+from computenet.placement.devices import PodClaim
 from computenet.placement.label_syntax import (
     dns1123_subdomain_errors,
     label_key_errors,
@@ -57,6 +58,8 @@ class PodConstraints:
     node_affinity: NodeAffinity | None = None
     unevaluated: tuple[str, ...] = ()
     """Names of constraints placement cannot evaluate from its snapshot, e.g. "podAntiAffinity"."""
+    claims: tuple[PodClaim, ...] = ()
+    """The pod's DRA resourceClaims, evaluated against each identifier's devices (see `devices`)."""
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -163,8 +166,8 @@ def unevaluated_constraints(pod_spec: Mapping[str, Any]) -> tuple[str, ...]:
 
     Pod (anti-)affinity and topology spread depend on other pods' placement, scheduling gates on
     a controller lifting them, a RuntimeClass on its own node selector and overhead, host ports
-    and host networking on ports already taken, resource claims on DRA allocation, and volumes
-    on their storage topology. None of these is in the snapshot.
+    and host networking on ports already taken, and volumes on their storage topology. None of
+    these is in the snapshot. DRA resource claims are (see `claims_of`).
     """
     spec = _mapping(pod_spec)
     affinity = _mapping(spec.get("affinity"))
@@ -176,11 +179,28 @@ def unevaluated_constraints(pod_spec: Mapping[str, Any]) -> tuple[str, ...]:
         names.append("hostNetwork")
     if _has_host_port(spec):
         names.append("hostPort")
-    if _items(spec.get("resourceClaims")):
-        names.append("resourceClaims")
     volumes = [_mapping(v) for v in _items(spec.get("volumes"))]
     names += [f"{kind} volumes" for kind in ("persistentVolumeClaim", "ephemeral") if any(v.get(kind) for v in volumes)]
     return tuple(names)
+
+
+def claims_of(pod_spec: Mapping[str, Any]) -> tuple[PodClaim, ...]:
+    """The pod's ``resourceClaims`` (PodResourceClaim, core/v1 v1.36.3): name, and template or claim name.
+
+    An entry of the wrong shape reads as a claim naming neither, which placement refuses by name.
+    """
+    out = []
+    for i, raw in enumerate(_items(pod_spec.get("resourceClaims"))):
+        entry = _mapping(raw)
+        name, template, claim = (entry.get(k) for k in ("name", "resourceClaimTemplateName", "resourceClaimName"))
+        out.append(
+            PodClaim(
+                name=name if isinstance(name, str) and name else f"#{i}",
+                template=template if isinstance(template, str) and template else None,
+                claim=claim if isinstance(claim, str) and claim else None,
+            )
+        )
+    return tuple(out)
 
 
 def pod_constraints(pod_spec: object) -> PodConstraints:
@@ -194,6 +214,7 @@ def pod_constraints(pod_spec: object) -> PodConstraints:
         node_name=str(node_name) if node_name else None,
         node_affinity=_node_affinity(spec),
         unevaluated=unevaluated_constraints(spec),
+        claims=claims_of(spec),
     )
 
 

@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from computenet.placement.arrays import FloatArray, IntArray, spans
+from computenet.placement.devices import NodeDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.summary import (
     ACC_ALLOC,
@@ -67,6 +68,8 @@ class NodeColumns:
     patch_free: IntArray
     names: tuple[str, ...]
     hostnames: tuple[str, ...]
+    devices: Mapping[int, tuple[NodeDevices, ...]]
+    """DRA devices by row, for the few rows whose node has any (see `devices`); read-only."""
 
     def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """Free (devices, cpu, memory, pod slots) on `rows`, as fresh arrays the caller may change."""

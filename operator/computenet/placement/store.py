@@ -25,11 +25,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL, accelerator_facts, matching_memory_mib
 from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
+from computenet.placement.devices import NodeDevices
 from computenet.placement.nodes import BLOCKING_EFFECTS, PODS, UNLIMITED_PODS, NodeLike
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet
@@ -159,6 +161,10 @@ class NodeStore:
         self._pending: dict[int, Free] = {}
         """Free amounts of the rows changed since `free` was handed out (the next snapshot's patch)."""
         self._free_rows: list[int] = []
+        self.devices: dict[int, tuple[NodeDevices, ...]] = {}
+        """DRA devices by row, only for rows whose node has any."""
+        self._devices_frozen: Mapping[int, tuple[NodeDevices, ...]] | None = None
+        """The read-only copy of `devices` the last snapshot holds; None once `devices` changed."""
         self.static_version = 0
         self.values_version = 0
 
@@ -287,6 +293,10 @@ class NodeStore:
             old[PODS_ALLOC] - free[3],
         ]
         values_changed = static_changed or current != wanted
+        dra = tuple(getattr(node, "devices", ()))
+        if dra != self.devices.get(row, ()):
+            self._set_devices(row, dra)
+            values_changed = True
         if static_changed:
             self._writable_static()[row] = static
             self._set_names(row, node.name, hostname)
@@ -304,6 +314,19 @@ class NodeStore:
             )
             self.values_version += 1
         return Change(row, static_changed, values_changed)
+
+    def _set_devices(self, row: int, devices: tuple[NodeDevices, ...]) -> None:
+        if devices:
+            self.devices[row] = devices
+        else:
+            self.devices.pop(row, None)
+        self._devices_frozen = None
+
+    def frozen_devices(self) -> Mapping[int, tuple[NodeDevices, ...]]:
+        """A read-only copy of the devices by row, shared by snapshots until a node's devices change."""
+        if self._devices_frozen is None:
+            self._devices_frozen = MappingProxyType(dict(self.devices))
+        return self._devices_frozen
 
     def find(self, cluster: str, name: str) -> int | None:
         nodes = self._clusters.get(cluster)
@@ -336,6 +359,8 @@ class NodeStore:
         static[row] = 0
         static[row, CLUSTER] = FREE_ROW
         self._set_free(row, (0, 0, 0, 0))
+        if row in self.devices:
+            self._set_devices(row, ())
         self._set_names(row, "", "")
         self._free_rows.append(row)
         self.static_version += 1
@@ -377,6 +402,7 @@ class NodeStore:
                 patch_free=frozen(patch),
                 names=names,
                 hostnames=names if self._hostnames is None else self._hostnames.frozen(),
+                devices=self.frozen_devices(),
             )
         return NodeColumns(
             cluster=last.cluster,
@@ -392,4 +418,5 @@ class NodeStore:
             patch_free=frozen(patch),
             names=last.names,
             hostnames=last.hostnames,
+            devices=self.frozen_devices(),
         )

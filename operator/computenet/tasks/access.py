@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec, Pricing
 from computenet.api.task import RemoteRef
+from computenet.conditions import Cond
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import RemoteJobs
@@ -37,10 +39,23 @@ class MemberAccess:
 
     def setup_problem(self, identifier: str, reason: str, message: str) -> None:
         item = self.identifiers.items.get(identifier)
-        if self.events is None or item is None or item.ref is None or self._said.get(identifier) == message:
+        if item is None or self._said.get(identifier) == message:
             return
         self._said[identifier] = message
-        self.events.record(item.ref, reason, clip(f"cannot dispatch here: {message}", EVENT_MESSAGE_LIMIT), True)
+        item.dispatchable = Cond(ConditionType.DISPATCHABLE, False, reason, clip(message, EVENT_MESSAGE_LIMIT))
+        item.mark_dirty()
+        if self.events is not None and item.ref is not None:
+            self.events.record(item.ref, reason, clip(f"cannot dispatch here: {message}", EVENT_MESSAGE_LIMIT), True)
+
+    def setup_works(self, identifier: str) -> None:
+        item = self.identifiers.items.get(identifier)
+        if item is None or (item.dispatchable is not None and item.dispatchable.status is True):
+            return
+        self._said.pop(identifier, None)
+        item.dispatchable = Cond(
+            ConditionType.DISPATCHABLE, True, Reason.DISPATCHING_WORKS, "the last workload dispatched here was created"
+        )
+        item.mark_dirty()
 
     def connection_of(self, identifier: str | None) -> MemberConnection | None:
         item = self.identifiers.items.get(identifier or "")
@@ -87,14 +102,7 @@ class MemberAccess:
             if pull and not job.uid:
                 continue  # a work whose Job the agent has not created yet: dispatch waits for it
             if job.attempt == attempt and job.identifier == label and not job.deleting:
-                return RemoteRef(
-                    identifier=identifier,
-                    api_version=job.kind.api_version,
-                    kind=job.kind.kind,
-                    namespace=job.namespace,
-                    name=job.name,
-                    uid=job.uid or None,
-                )
+                return job.ref(identifier)
         return None
 
     def unschedulable(

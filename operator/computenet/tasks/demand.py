@@ -75,6 +75,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         node_name=pod.node_name,
         node_affinity=pod.node_affinity,
         unevaluated=pod.unevaluated,
+        claims=pod.claims,
         constraints=constraints,
         data=data,
         weights=weights,

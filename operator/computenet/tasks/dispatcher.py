@@ -44,7 +44,11 @@ class Members(Protocol):
         ...
 
     def setup_problem(self, identifier: str, reason: str, message: str) -> None:
-        """Say on the identifier that its member's setup stops dispatch (a Warning event, once per message)."""
+        """Say on the identifier that its member's setup stops dispatch (``Dispatchable=False``, an event)."""
+        ...
+
+    def setup_works(self, identifier: str) -> None:
+        """Say on the identifier that a workload was created there (``Dispatchable=True``)."""
         ...
 
 
@@ -119,6 +123,7 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
         logger.exception("%s: dispatch failed", record.key)
         return DispatchRetryable(Reason.INTERNAL_ERROR, f"operator error: {type(e).__name__}: {e}", _count(record))
     record.failures = 0
+    members.setup_works(identifier)
     meta = manifest["metadata"]
     remote = RemoteRef(
         identifier=identifier,

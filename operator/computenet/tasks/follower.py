@@ -54,14 +54,7 @@ since would otherwise keep it Pending for ever."""
 def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.datetime) -> Event | None:
     """What the current attempt's Job says about the task (pure); None while it is Pending."""
     identifier = record.identifier or job.identifier
-    remote = RemoteRef(
-        identifier=identifier,
-        api_version=job.kind.api_version,
-        kind=job.kind.kind,
-        namespace=job.namespace,
-        name=job.name,
-        uid=job.uid or None,
-    )
+    remote = job.ref(identifier)
     if job.phase == "Running":
         return JobRunning(remote, job.attempt, job.start_time or now)
     if job.phase in ("Succeeded", "Failed"):

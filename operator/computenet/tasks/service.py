@@ -43,7 +43,18 @@ from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
 from computenet.tasks.controller import TaskController
 from computenet.tasks.hub_check import TIMEOUT_S, HubCheck
-from computenet.tasks.lifecycle import ACTIVE, WAITING, Admitted, SpecInvalid, stuck
+from computenet.tasks.lifecycle import (
+    ACTIVE,
+    WAITING,
+    Admitted,
+    Event,
+    SpecInvalid,
+    SuspendRequested,
+    WorkloadEdited,
+    stuck,
+    workload_edits,
+)
+from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
@@ -152,12 +163,13 @@ class TaskService:
             (DEPLOYMENT, apps.list_deployment_for_all_namespaces_without_preload_content),
             (STATEFULSET, apps.list_stateful_set_for_all_namespaces_without_preload_content),
         ):
-            conn.add_reflector(
+            conn.add_reflector(  # optional: a member whose RBAC predates these kinds still runs Jobs
                 kind.plural,
                 lister,
                 functools.partial(workload_facts, kind),
-                store,
+                store.of_kind(kind),
                 label_selector=hub_selector(self.hub_id),
+                optional=True,
             )
 
     def start(self) -> None:
@@ -298,13 +310,26 @@ class TaskService:
             return
         known = held.known if held else existing is not None
         fresh = held.fresh if held else (existing or record).status.phase is None
-        if (existing or record).phase in WAITING:  # a dispatched task's Job exists: its member judged it
+        edited: tuple[str, ...] = ()
+        if existing is not None and existing.phase in ACTIVE and record.generation != existing.generation:
+            edited = workload_edits(
+                existing.spec,
+                {"template": existing.template, "workload": existing.workload},
+                record.spec,
+                {"template": record.template, "workload": record.workload},
+            )
+        # A waiting task, or an edit of what a dispatched one runs (it runs as a new attempt), is
+        # judged by Kubernetes first; an unedited dispatched task's object was judged by its member.
+        if (existing or record).phase in WAITING or edited:
             verdict = self.checks.verdict(record.spec, record.template, record.workload, lambda: self._readmit(uid))
             if verdict is None:
-                self._hold(body, existing, record, known, fresh)
+                if existing is not None and edited:  # the running attempt goes on until the edit is judged
+                    self._held[uid] = _Held(body, existing, known, fresh)
+                else:
+                    self._hold(body, existing, record, known, fresh)
                 return
             if verdict.problems:
-                self._reject(body, existing, verdict.message)
+                self._reject(body, existing, verdict.message)  # a dispatched task keeps running what it runs
                 return
         if existing is not None:
             # The record object stays (in-flight dispatches hold it); memory may be ahead of the
@@ -316,7 +341,14 @@ class TaskService:
             self.book.put(record)
         if fresh:
             self.metrics.tasks_submitted.labels(record.namespace).inc()
-        self.controller.handle(record, Admitted())
+        event: Event = Admitted()
+        if record.phase in ACTIVE and (record.spec.suspend or edited):
+            # Carried out, never ignored (docs/api.md): the attempt ends, metered up to now.
+            placement = record.status.placement
+            pricing = self.controller.access.pricing_of(placement.identifier) if placement is not None else None
+            ran = meter_attempt(placement, record.status.start_time, self.controller.clock(), pricing)
+            event = SuspendRequested(ran) if record.spec.suspend else WorkloadEdited(edited, ran)
+        self.controller.handle(record, event)
         if not known:
             self.controller.on_jobs_changed(uid)  # resumed: follow, fence, or notice a vanished Job
 

@@ -50,12 +50,14 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         network=network,
         recent_failures=conn.health.failures,
         node_selector=item.selector,
+        devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),
     )
 
 
-_Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int]
+_Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int, tuple[int, str]]
 """What an identifier's placement record is built from (see :func:`placement_identifier`): spec,
-node selector, member connection, whether usable (and why not), the member's failure count."""
+node selector, member connection, whether usable (and why not), the member's failure count, and its
+DRA catalog's version and problem."""
 
 
 class PlacementView:
@@ -126,7 +128,8 @@ class PlacementView:
             if spec is None or conn is None:
                 continue
             seen.add(item.name)
-            inputs = (spec, item.selector, conn.key, item.usable(), conn.health.failures)
+            dra = (conn.state.dra.catalog_version, conn.dra_problem())
+            inputs = (spec, item.selector, conn.key, item.usable(), conn.health.failures, dra)
             held = self._inputs.get(item.name)
             if held is not None and held[0] is spec and held[1] is item.selector and held[2:] == inputs[2:]:
                 continue  # spec and selector by identity: a new spec is a new object

@@ -171,3 +171,42 @@ async def test_a_failing_watch_makes_the_member_stale_until_it_resumes(member: M
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await conn.client.close()
+
+
+async def test_a_refused_dra_watch_leaves_the_member_usable_and_says_why_devices_are_unknown(member: Member) -> None:
+    conn = MemberConnection("key", member.url, ApiClient(), watch=False)
+    told: list[str] = []
+    conn.on_health_change(lambda: told.append(conn.dra_problem()))
+    item = TrackedIdentifier("m1")
+    member.forbid_pods = True  # plays the member refusing resource.k8s.io to the operator's identity
+    async with aiohttp.ClientSession() as session:
+        nodes = conn.add_reflector("nodes", _lister(session, f"{member.url}/nodes"), dict, Sink())
+        slices = conn.add_reflector(
+            "resourceslices", _lister(session, f"{member.url}/pods"), dict, Sink(), optional=True
+        )
+        tasks = [asyncio.create_task(r.run()) for r in (nodes, slices)]
+        try:
+            item.attach(conn)
+
+            async def refused() -> bool:
+                return conn.synced and slices.stats.errors >= 1 and "HTTP 403" in conn.dra_problem()
+
+            await eventually_async(refused)
+            assert conn.health.reachable
+            assert not conn.health.unauthorized
+            assert conn.stale() == ""
+            assert item.usable() == (True, "")
+            assert conn.dra_problem().startswith("the member's resourceslices are not listed yet (HTTP 403")
+
+            member.forbid_pods = False  # the RBAC is granted: the devices become known, and listeners hear it
+            await eventually_async(lambda: _listed(conn), timeout=15)
+            assert told[-1] == ""
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await conn.client.close()
+
+
+async def _listed(conn: MemberConnection) -> bool:
+    return conn.dra_problem() == ""

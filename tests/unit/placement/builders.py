@@ -31,6 +31,7 @@ from computenet.placement import (
     Weights,
 )
 from computenet.placement.accelerators import lookup
+from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 A100 = "NVIDIA-A100-SXM4-80GB"
@@ -63,6 +64,7 @@ class NodeBuilder:
         self.taints: list[Taint] = []
         self.ready, self.unschedulable = True, False
         self._device = ""
+        self.devices: list[NodeDevices] = []
 
     def cpu(self, cores: str | int) -> Self:
         self.allocatable["cpu"] = millicores(cores)
@@ -109,6 +111,11 @@ class NodeBuilder:
             self.requested["pods"] = pods
         return self
 
+    def dra(self, driver: str, total: int, *, free: int | None = None, model: str = "") -> Self:
+        """DRA devices of `driver` published for the node (a ResourceSlice), `free` of them unclaimed."""
+        self.devices.append(NodeDevices(driver, model, total, total if free is None else free))
+        return self
+
     def not_ready(self) -> Self:
         self.ready = False
         return self
@@ -120,7 +127,7 @@ class NodeBuilder:
     def build(self) -> Node:
         return Node(
             self.name, dict(self.allocatable), dict(self.requested), dict(self.labels), tuple(self.taints),
-            self.ready, self.unschedulable,
+            self.ready, self.unschedulable, tuple(self.devices),
         )  # fmt: skip
 
 
@@ -168,6 +175,20 @@ class IdentifierBuilder:
 
     def network(self, latency_ms: dict[str, float] | None = None, *, bandwidth_gbps: float | None = None) -> Self:
         return self._set(network=Network(dict(latency_ms or {}), bandwidth_gbps))
+
+    def dra(
+        self,
+        classes: dict[str, str | None] | None = None,
+        templates: dict[str, tuple[DeviceRequest, ...]] | None = None,
+        *,
+        unevaluated: dict[str, str] | None = None,
+        problem: str = "",
+    ) -> Self:
+        """The member's DeviceClasses (name -> driver, None for any) and the target namespace's templates."""
+        known = {name: DeviceClass(name, driver) for name, driver in (classes or {}).items()}
+        known |= {name: DeviceClass(name, None, why) for name, why in (unevaluated or {}).items()}
+        kept = {name: ClaimTemplate(name, requests) for name, requests in (templates or {}).items()}
+        return self._set(devices=DeviceCatalog(known, kept, problem))
 
     def nodes(self, *builders: NodeBuilder) -> Self:
         self.node_builders.extend(builders)
@@ -259,6 +280,13 @@ class TaskBuilder:
     def weights(self, **weights: float) -> TaskBuilder:
         return self._set(weights=Weights(**weights))
 
+    def claims(self, *templates: str, existing: str | None = None) -> TaskBuilder:
+        """resourceClaims from these ResourceClaimTemplates (and one naming an existing ResourceClaim)."""
+        claims = [PodClaim(f"claim-{i}", template=t) for i, t in enumerate(templates)]
+        if existing is not None:
+            claims.append(PodClaim("existing", claim=existing))
+        return self._set(claims=tuple(claims))
+
     def spread(self) -> TaskBuilder:
         return self._set(strategy=Strategy.SPREAD)
 
@@ -267,6 +295,11 @@ class TaskBuilder:
 
     def build(self) -> Demand:
         return self.demand
+
+
+def request(device_class: str, count: int = 1, *, all: bool = False, problem: str = "") -> DeviceRequest:
+    """One request of a ResourceClaimTemplate."""
+    return DeviceRequest("req", device_class, count, all, problem)
 
 
 def task(uid: str = "t1") -> TaskBuilder:

@@ -93,7 +93,11 @@ def test_selector_tolerations_and_node_name_are_read() -> None:
             {"containers": [{"ports": [{"containerPort": 80, "hostPort": 8080}]}]}, ("hostPort",), id="host ports"
         ),
         pytest.param({"hostNetwork": True}, ("hostNetwork",), id="host networking"),
-        pytest.param({"resourceClaims": [{"name": "gpu"}]}, ("resourceClaims",), id="DRA resource claims"),
+        pytest.param(
+            {"resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}]},
+            (),
+            id="DRA resource claims are evaluated by placement, not named",
+        ),
         pytest.param(
             {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "d"}}]},
             ("persistentVolumeClaim volumes",),

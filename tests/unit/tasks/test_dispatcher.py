@@ -40,6 +40,9 @@ class Member:
     def setup_problem(self, identifier: str, reason: str, message: str) -> None:
         self.problems.append((identifier, reason, message))
 
+    def setup_works(self, identifier: str) -> None:
+        self.problems.append((identifier, "works", ""))
+
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
         self.manifests.append(manifest)
         answer = self.answers.pop(0)
@@ -144,3 +147,10 @@ async def test_a_target_namespace_that_cannot_be_created_is_said_on_the_identifi
     assert isinstance(event, lc.DispatchRetryable)
     assert event.message == "target namespace work does not exist and could not be created: no"
     assert member.problems == [(IDENTIFIER, Reason.TARGET_NAMESPACE_UNAVAILABLE, event.message)]
+
+
+async def test_a_created_workload_says_the_identifier_takes_work() -> None:
+    member = Member(("uid-1", False))
+    event = await dispatch_once(record("Dispatching"), member, "hub-1")
+    assert isinstance(event, lc.DispatchCreated)
+    assert member.problems == [(IDENTIFIER, "works", "")]

@@ -9,12 +9,13 @@ new event or state without rows fails `test_the_table_covers_every_pair`, so not
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
-from computenet.api.task import ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.metering import Metered
 
@@ -73,6 +74,8 @@ EVENTS: dict[str, lc.Event] = {
     "MemberBack": lc.MemberBack(ID),
     "Deleted": lc.Deleted(),
     "Preempted": lc.Preempted("team-a/urgent", RAN),
+    "SuspendRequested": lc.SuspendRequested(RAN),
+    "WorkloadEdited": lc.WorkloadEdited(("template",), RAN),
 }
 
 _STALE = "same"
@@ -84,6 +87,8 @@ _WAITING_ONLY = {
 }
 _ACTIVE_ONLY_SAME = dict.fromkeys(("new", "Pending", "Offered", "Succeeded", "Failed", "Cancelled"), "same")
 _REQUEUE = "Pending|CountFailover,Emit,Fence,Release"
+_SUSPENDED = "Offered|Emit,Fence,Release"
+_EDITED = "Pending|Emit,Fence,Release"
 
 OUTCOMES: dict[str, dict[str, str]] = {
     "Admitted": {
@@ -198,6 +203,18 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Dispatching": _REQUEUE,
         "Dispatching+remote": _REQUEUE,
         "Running": _REQUEUE,
+    },
+    "SuspendRequested": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _SUSPENDED,
+        "Dispatching+remote": _SUSPENDED,
+        "Running": _SUSPENDED,
+    },
+    "WorkloadEdited": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _EDITED,
+        "Dispatching+remote": _EDITED,
+        "Running": _EDITED,
     },
 }
 
@@ -335,6 +352,112 @@ def test_usage_sums_over_attempts() -> None:
     assert done.cost.amount == 1.0
 
 
+@pytest.mark.parametrize("facts", [FACTS, NEVER], ids=["failover Requeue", "failover Never"])
+def test_suspending_a_running_task_ends_its_attempt_keeps_its_usage_and_offers_it(facts: lc.TaskFacts) -> None:
+    out = lc.transition(STATES["Running"], EVENTS["SuspendRequested"], NOW, facts)
+    status = out.status
+    assert status.phase == Phase.OFFERED, "the user asked for the stop: no failover policy applies"
+    assert (status.placement, status.remote, status.start_time, status.offers) == (None, None, None, None)
+    assert status.attempt == 1, "the next placement starts attempt 2"
+    assert status.usage is not None
+    assert status.usage.gpu_seconds == 60.0
+    assert status.cost is not None
+    assert status.cost.amount == 0.5
+    placed, dispatched = _cond(status, "Placed"), _cond(status, "Dispatched")
+    assert (placed.status, placed.reason) == (ConditionStatus.FALSE, "Suspended")
+    assert "attempt 1 on member-1 stopped" in (placed.message or "")
+    assert "set spec.suspend to false" in (placed.message or "")
+    assert (dispatched.status, dispatched.reason) == (ConditionStatus.FALSE, "Suspended")
+    assert lc.Emit("Suspended", "spec.suspend is true: attempt 1 on member-1 stopped") in out.effects
+    assert status.message == "attempt 1 on member-1 stopped: spec.suspend is true"
+    assert lc.is_stale(lc.JobRef(ID, 1), status), "its Job goes"
+    ComputeTaskStatus.model_validate(status.model_dump(by_alias=True))  # the hub would take it
+
+
+def test_a_suspended_task_gets_offers_and_runs_a_new_attempt_when_resumed() -> None:
+    suspended = lc.transition(STATES["Running"], EVENTS["SuspendRequested"], NOW, FACTS).status
+    offered = lc.transition(suspended, EVENTS["OffersFound"], NOW, FACTS).status
+    assert offered.phase == Phase.OFFERED
+    assert offered.offers
+    assert _cond(offered, "Placed").reason == "OffersReady"
+    resumed = lc.transition(offered, EVENTS["Placed"], NOW, FACTS)
+    assert resumed.status.phase == Phase.DISPATCHING
+    assert resumed.status.attempt == 2
+    assert lc.Dispatch(2) in resumed.effects
+    assert resumed.status.usage == suspended.usage, "the stopped attempt's usage stays"
+    late = lc.JobFinished(REMOTE, 1, True, EARLIER, NOW, None, RAN)
+    assert lc.transition(offered, late, NOW, FACTS).status is offered, "the stopped attempt's end changes nothing"
+
+
+def test_suspending_a_task_whose_job_never_started_keeps_no_usage() -> None:
+    out = lc.transition(STATES["Dispatching"], lc.SuspendRequested(None), NOW, FACTS)
+    assert out.status.phase == Phase.OFFERED
+    assert (out.status.usage, out.status.cost) == (None, None)
+    assert lc.Fence() in out.effects, "a create still in flight is fenced when it answers"
+
+
+@pytest.mark.parametrize("facts", [FACTS, NEVER], ids=["failover Requeue", "failover Never"])
+def test_an_edit_of_what_runs_that_reached_a_running_task_runs_as_a_new_attempt(facts: lc.TaskFacts) -> None:
+    out = lc.transition(STATES["Running"], lc.WorkloadEdited(("replicas", "template"), RAN), NOW, facts)
+    status = out.status
+    assert status.phase == Phase.PENDING, "spec and what runs must not diverge, whatever the failover policy"
+    assert (status.placement, status.remote, status.start_time) == (None, None, None)
+    assert status.attempt == 1
+    assert status.usage is not None
+    assert status.usage.gpu_seconds == 60.0
+    placed = _cond(status, "Placed")
+    assert placed.reason == "SpecChanged"
+    assert placed.message == (
+        "spec.replicas, spec.template changed after attempt 1 on member-1 was dispatched; "
+        "placing attempt 2 with the edited spec"
+    )
+    assert any(isinstance(e, lc.Emit) and e.warning and e.reason == "SpecChanged" for e in out.effects)
+    assert status.message == "attempt 1 on member-1 abandoned: spec.replicas, spec.template changed after dispatch"
+    assert lc.is_stale(lc.JobRef(ID, 1), status), "its Job goes"
+    assert lc.transition(status, EVENTS["Placed"], NOW, facts).status.attempt == 2
+
+
+def _spec(**changes: object) -> tuple[ComputeTaskSpec, dict[str, Any]]:
+    container: dict[str, object] = {"name": "main", "image": "busybox", "command": ["sleep", "1"]}
+    raw: dict[str, object] = {
+        "resources": {"cpu": "1", "memory": "1Gi"},
+        "template": {"spec": {"template": {"spec": {"containers": [container]}}}},
+    }
+    if "args" in changes:
+        container.pop("command")
+        container["args"] = changes.pop("args")
+    raw.update(changes)
+    spec = ComputeTaskSpec.model_validate(raw)
+    return spec, {"template": raw["template"]}
+
+
+@pytest.mark.parametrize(
+    ("changes", "edited"),
+    [
+        pytest.param({}, (), id="the same spec"),
+        pytest.param({"priority": 9, "suspend": True}, (), id="fields that are carried out"),
+        pytest.param({"constraints": {"regions": {"preferred": ["cn-west"]}}}, (), id="a relaxed constraint"),
+        pytest.param({"identifier": "member-2"}, (), id="a pin, which the API server judges"),
+        pytest.param({"args": ["sleep", "1"]}, ("template",), id="command replaced by args, which CEL cannot see"),
+        pytest.param({"replicas": 2, "pool": "other"}, ("pool", "replicas"), id="several, in the spec's order"),
+        pytest.param({"resources": {"cpu": "2", "memory": "1Gi"}}, ("resources",), id="resources"),
+        pytest.param({"data": {"region": "cn-west"}, "queueName": "q"}, ("data", "queueName"), id="data and queue"),
+    ],
+)
+def test_workload_edits(changes: dict[str, object], edited: tuple[str, ...]) -> None:
+    old, old_written = _spec()
+    new, new_written = _spec(**changes)
+    assert lc.workload_edits(old, old_written, new, new_written) == edited
+
+
+def test_a_workload_object_is_compared_as_written() -> None:
+    spec, _ = _spec()
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}
+    moved = {**deployment, "kind": "StatefulSet"}
+    assert lc.workload_edits(spec, {"workload": deployment}, spec, {"workload": moved}) == ("workload",)
+    assert lc.workload_edits(spec, {"workload": deployment}, spec, {"workload": dict(deployment)}) == ()
+
+
 def test_observations_of_another_attempt_change_nothing() -> None:
     old = lc.JobFinished(REMOTE, 0, False, EARLIER, NOW, "boom", RAN)
     out = lc.transition(STATES["Running"], old, NOW, FACTS)
@@ -364,6 +487,12 @@ def test_conditions_keep_their_transition_time_while_their_status_holds() -> Non
         pytest.param(STATES["Pending"], lc.JobRef(ID, 1), True, id="a requeued task keeps no Job"),
         pytest.param(STATES["Succeeded"], lc.JobRef(ID, 1), False, id="a finished Job stays for its logs"),
         pytest.param(STATES["Cancelled"], lc.JobRef(ID, 1), True, id="a cancelled task keeps no Job"),
+        pytest.param(
+            lc.transition(STATES["Running"], EVENTS["SuspendRequested"], NOW, FACTS).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="a suspended task keeps no Job",
+        ),
         pytest.param(
             lc.transition(STATES["Running"], EVENTS["MemberLost(past grace)"], NOW, NEVER).status,
             lc.JobRef(ID, 1),

@@ -8,6 +8,7 @@ right GPUs but all untolerated taints says "taints", not "insufficient GPUs".
 from computenet.placement.filters.accelerator import Accelerator
 from computenet.placement.filters.architecture import Architecture
 from computenet.placement.filters.compute_class import ComputeClassFilter
+from computenet.placement.filters.devices import Devices
 from computenet.placement.filters.latency import Latency
 from computenet.placement.filters.node_affinity import NodeAffinity
 from computenet.placement.filters.node_selector import NodeSelector
@@ -32,6 +33,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     Architecture(),
     Accelerator(),
     Taints(),
+    Devices(),
     Resources(),
     MaxPrice(),
 )
@@ -41,6 +43,7 @@ __all__ = [
     "Accelerator",
     "Architecture",
     "ComputeClassFilter",
+    "Devices",
     "Latency",
     "MaxPrice",
     "NodeAffinity",

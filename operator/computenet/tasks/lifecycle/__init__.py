@@ -4,6 +4,7 @@
 must go and which tasks are stuck. The executor (``tasks/executor.py``) carries out the effects.
 """
 
+from computenet.tasks.lifecycle.edits import REFUSED_FIELDS, workload_edits
 from computenet.tasks.lifecycle.fencing import EXPECTED_BOUND_S, JobRef, is_stale, stuck
 from computenet.tasks.lifecycle.transitions import accrue, set_conditions, transition
 from computenet.tasks.lifecycle.vocabulary import (
@@ -48,8 +49,10 @@ from computenet.tasks.lifecycle.vocabulary import (
     RetryDue,
     SpecInvalid,
     StartFailed,
+    SuspendRequested,
     TaskFacts,
     Wake,
+    WorkloadEdited,
     already_waiting,
     backoff,
     clip,
@@ -64,6 +67,7 @@ __all__ = [
     "EVENT_TYPES",
     "EXPECTED_BOUND_S",
     "MESSAGE_LIMIT",
+    "REFUSED_FIELDS",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
     "TERMINAL",
@@ -101,8 +105,10 @@ __all__ = [
     "RetryDue",
     "SpecInvalid",
     "StartFailed",
+    "SuspendRequested",
     "TaskFacts",
     "Wake",
+    "WorkloadEdited",
     "accrue",
     "already_waiting",
     "backoff",
@@ -113,4 +119,5 @@ __all__ = [
     "set_conditions",
     "stuck",
     "transition",
+    "workload_edits",
 ]

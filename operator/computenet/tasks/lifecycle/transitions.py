@@ -18,6 +18,10 @@ stuck without a reason:
 - a Job that vanishes, a member lost for longer than the grace period (unreachable, Secret gone,
   identifier deleted) and a preemption end the attempt: per ``spec.failover.policy`` the task is
   placed again as a new attempt or fails; usage of the abandoned attempt is kept;
+- ``spec.suspend: true`` on a dispatched task ends its attempt the same way (Job removed, usage kept,
+  capacity released) and leaves it Offered, whatever the failover policy: the user asked for the stop;
+- an edit of what runs that reached a dispatched task (``lifecycle/edits.py``) ends its attempt the
+  same way and places the task again with the edited spec: spec and what runs never diverge;
 - messages are clipped to what the API accepts, so the hub never refuses a status for its size.
 """
 
@@ -70,8 +74,10 @@ from computenet.tasks.lifecycle.vocabulary import (
     RetryDue,
     SpecInvalid,
     StartFailed,
+    SuspendRequested,
     TaskFacts,
     Wake,
+    WorkloadEdited,
     already_waiting,
     backoff,
     clip,
@@ -494,6 +500,81 @@ def _preempted(c: _Ctx, e: Preempted) -> Outcome:
     return _end_attempt(c, Reason.PREEMPTED, f"preempted by {e.by}", e.ran, FailoverPolicy.REQUEUE)
 
 
+def _suspend_requested(c: _Ctx, e: SuspendRequested) -> Outcome:
+    """``spec.suspend: true`` on a dispatched task is carried out: the attempt ends and the task is offered.
+
+    Its Job goes (``Fence``: an Offered task keeps no Job), the usage and cost it ran up stay on the
+    task, its capacity is released, and the scheduler collects offers as for any suspended task.
+    Lifting suspend places a new attempt. Unlike a failover, the failover policy plays no part: the
+    user asked for the stop.
+    """
+    if c.phase in TERMINAL:
+        return c.same("finished: nothing runs to suspend")
+    if c.phase not in ACTIVE:
+        return c.same("nothing dispatched: a waiting suspended task only collects offers")
+    where = c.identifier or "?"
+    stopped = f"spec.suspend is true: attempt {c.status.attempt} on {where} stopped"
+    status = c.update(
+        (
+            c.cond(
+                ConditionType.PLACED,
+                False,
+                Reason.SUSPENDED,
+                f"{stopped}; collecting offers, set spec.suspend to false to run a new attempt",
+            ),
+            c.cond(ConditionType.DISPATCHED, False, Reason.SUSPENDED, f"{stopped}; its Job is removed from {where}"),
+        ),
+        phase=Phase.OFFERED,
+        placement=None,
+        remote=None,
+        start_time=None,
+        offers=None,
+        explanation=None,
+        message=f"attempt {c.status.attempt} on {where} stopped: spec.suspend is true",
+        **accrue(c.status, e.ran),
+    )
+    return Outcome(status, (Emit(Reason.SUSPENDED, clip(stopped, EVENT_MESSAGE_LIMIT)), Release(), Fence()))
+
+
+def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
+    """An edit of what runs reached a dispatched task: carried out as a new attempt with the edited spec.
+
+    The running attempt cannot take it in, so it ends as a suspension does (Job removed, usage kept,
+    capacity released) and the task is placed again, whatever the failover policy: spec and what
+    runs must not diverge.
+    """
+    if c.phase in TERMINAL:
+        return c.same("finished: an edit changes nothing")
+    if c.phase not in ACTIVE:
+        return c.same("nothing dispatched: the next placement reads the edited spec")
+    where = c.identifier or "?"
+    changed = ", ".join(f"spec.{field}" for field in e.fields)
+    ended = f"{changed} changed after attempt {c.status.attempt} on {where} was dispatched"
+    status = c.update(
+        (
+            c.cond(
+                ConditionType.PLACED,
+                False,
+                Reason.SPEC_CHANGED,
+                f"{ended}; placing attempt {c.status.attempt + 1} with the edited spec",
+            ),
+            c.cond(ConditionType.DISPATCHED, False, Reason.SPEC_CHANGED, f"{ended}; its Job is removed from {where}"),
+        ),
+        phase=Phase.PENDING,
+        placement=None,
+        remote=None,
+        start_time=None,
+        message=clip(
+            f"attempt {c.status.attempt} on {where} abandoned: {changed} changed after dispatch", MESSAGE_LIMIT
+        ),
+        **accrue(c.status, e.ran),
+    )
+    emitted = Emit(
+        Reason.SPEC_CHANGED, clip(f"{ended}: the attempt ends, a new one runs it", EVENT_MESSAGE_LIMIT), True
+    )
+    return Outcome(status, (emitted, Release(), Fence()))
+
+
 def _time(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -519,4 +600,6 @@ _HANDLERS: dict[type[Any], Any] = {
     MemberBack: _member_back,
     Deleted: _deleted,
     Preempted: _preempted,
+    SuspendRequested: _suspend_requested,
+    WorkloadEdited: _workload_edited,
 }

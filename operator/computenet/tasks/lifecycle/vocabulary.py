@@ -214,6 +214,26 @@ class Preempted:
     ran: Metered | None = None
 
 
+@dataclass(frozen=True)
+class SuspendRequested:
+    """``spec.suspend`` is true on a dispatched task: its attempt is to end and the task to wait for offers."""
+
+    ran: Metered | None = None
+    """What the attempt ran up to now (None when it never started)."""
+
+
+@dataclass(frozen=True)
+class WorkloadEdited:
+    """A field that decides what runs changed on a dispatched task (an edit the API server let through).
+
+    See ``lifecycle/edits.py`` for how that can happen; ``fields`` are the spec fields, camelCase.
+    """
+
+    fields: tuple[str, ...]
+    ran: Metered | None = None
+    """What the attempt ran up to now (None when it never started)."""
+
+
 Event = (
     Admitted
     | SpecInvalid
@@ -235,6 +255,8 @@ Event = (
     | MemberBack
     | Deleted
     | Preempted
+    | SuspendRequested
+    | WorkloadEdited
 )
 EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
 

@@ -1,0 +1,191 @@
+"""The facts placement and capacity need from a member's DRA objects (``resource.k8s.io/v1``).
+
+Reflectors reduce each object on arrival (see `reflector`):
+
+- ResourceSlice -> `SliceFacts`: driver, pool (name, generation, slice count), the node it is local
+  to, and its devices' names and models;
+- ResourceClaim -> the devices its allocation lists (``status.allocation.devices.results``), or
+  None while it is unallocated: only allocated claims take devices;
+- DeviceClass -> `placement.devices.DeviceClass`: the one driver its CEL selectors admit;
+- ResourceClaimTemplate -> `placement.devices.ClaimTemplate`: its requests, with anything
+  placement does not evaluate named.
+
+`node_devices` then counts, per node, devices by driver and model, total and free, by the rules of
+the structured allocator in k8s.io/dynamic-resource-allocation v0.36.3
+(``structured/internal/stable/pools_stable.go`` GatherPools and ``allocator_stable.go``): of each
+pool (driver, pool name) only the slices of its newest generation count, an incomplete pool (fewer
+slices than ``resourceSliceCount``) offers nothing, and a device is in use while an allocated claim
+lists it (``deviceInUse``). Slices that are not local to one node (``allNodes``, ``nodeSelector``,
+``perDeviceNodeSelection``) and shared counters are not counted yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices
+
+DeviceId = tuple[str, str, str]
+"""(driver, pool, device): how an allocation result names a device."""
+
+MODEL_ATTRIBUTES = ("model", "productName")
+"""Device attributes naming the model, unqualified or in the driver's domain (``gpu.nvidia.com/productName``)."""
+
+_DRIVER_IS = re.compile(r"""^\s*device\.driver\s*==\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$""")
+_IS_DRIVER = re.compile(r"""^\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*==\s*device\.driver\s*$""")
+
+
+@dataclass(frozen=True, slots=True)
+class SliceFacts:
+    driver: str
+    pool: str
+    generation: int
+    slice_count: int
+    node: str | None
+    """The node the slice's devices are local to (``spec.nodeName``); None for any other node selection."""
+    devices: tuple[tuple[str, str], ...]
+    """(name, model) of each device; model "" when no attribute names it."""
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _model(driver: str, attributes: Mapping[str, Any]) -> str:
+    for name in MODEL_ATTRIBUTES:
+        for key in (name, f"{driver}/{name}"):
+            value = _mapping(attributes.get(key)).get("string")
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
+def slice_facts(obj: Mapping[str, Any]) -> SliceFacts:
+    """A ResourceSlice's facts; raises (and the reflector skips the object) when driver or pool is missing."""
+    spec = _mapping(obj.get("spec"))
+    driver, pool = str(spec["driver"]), _mapping(spec["pool"])
+    node = spec.get("nodeName")
+    devices = tuple(
+        (str(d["name"]), _model(driver, _mapping(d.get("attributes"))))
+        for d in (_mapping(raw) for raw in _items(spec.get("devices")))
+    )
+    return SliceFacts(
+        driver=driver,
+        pool=str(pool["name"]),
+        generation=int(pool.get("generation", 0)),
+        slice_count=int(pool.get("resourceSliceCount", 1)),
+        node=node if isinstance(node, str) and node and not spec.get("perDeviceNodeSelection") else None,
+        devices=devices,
+    )
+
+
+def claim_facts(obj: Mapping[str, Any]) -> tuple[DeviceId, ...] | None:
+    """The devices an allocated ResourceClaim holds; None while it is not allocated."""
+    allocation = _mapping(_mapping(obj.get("status")).get("allocation"))
+    if not allocation:
+        return None
+    results = _items(_mapping(allocation.get("devices")).get("results"))
+    return tuple(
+        (str(r.get("driver", "")), str(r.get("pool", "")), str(r.get("device", "")))
+        for r in (_mapping(raw) for raw in results)
+    )
+
+
+def selector_driver(expression: str) -> str | None:
+    """The driver of a ``device.driver == "<name>"`` CEL expression (either side); None for anything else."""
+    match = _DRIVER_IS.match(expression) or _IS_DRIVER.match(expression)
+    if match is None:
+        return None
+    return match[1] if match[1] is not None else match[2]
+
+
+def class_facts(obj: Mapping[str, Any]) -> DeviceClass:
+    """A DeviceClass as placement evaluates it: every selector must name the same driver, or none is given."""
+    name = str(obj["metadata"]["name"])
+    drivers = set()
+    for raw in _items(_mapping(obj.get("spec")).get("selectors")):
+        expression = _mapping(_mapping(raw).get("cel")).get("expression")
+        driver = selector_driver(expression) if isinstance(expression, str) else None
+        if driver is None:
+            return DeviceClass(name, None, f"has a selector placement does not evaluate yet ({_short(expression)})")
+        drivers.add(driver)
+    if len(drivers) > 1:
+        return DeviceClass(
+            name, None, f"requires two drivers at once ({', '.join(sorted(drivers))}): no device matches"
+        )
+    return DeviceClass(name, drivers.pop() if drivers else None)
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _request(raw: Mapping[str, Any], index: int) -> DeviceRequest:
+    """One DeviceRequest (resource.k8s.io/v1): ``exactly`` with class, mode and count, or what is not evaluated."""
+    name = str(raw.get("name") or f"#{index}")
+    if raw.get("firstAvailable"):
+        return DeviceRequest(name, "", problem="it lists firstAvailable subrequests")
+    exactly = _mapping(raw.get("exactly"))
+    device_class = exactly.get("deviceClassName")
+    if not isinstance(device_class, str) or not device_class:
+        return DeviceRequest(name, "", problem="it names no deviceClassName")
+    unsupported = [f for f in ("selectors", "capacity", "tolerations") if exactly.get(f)]
+    if exactly.get("adminAccess"):
+        unsupported.append("adminAccess")
+    mode = exactly.get("allocationMode") or "ExactCount"
+    if mode not in ("ExactCount", "All"):
+        unsupported.append(f"allocationMode {mode}")
+    count = exactly.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        unsupported.append(f"count {count!r}")
+        count = 1
+    problem = f"it sets {', '.join(unsupported)}" if unsupported else ""
+    return DeviceRequest(name, device_class, count if mode == "ExactCount" else 0, mode == "All", problem)
+
+
+def template_facts(obj: Mapping[str, Any]) -> ClaimTemplate:
+    """A ResourceClaimTemplate's requests; constraints across requests are not evaluated yet."""
+    devices = _mapping(_mapping(_mapping(obj.get("spec")).get("spec")).get("devices"))
+    requests = tuple(_request(_mapping(r), i) for i, r in enumerate(_items(devices.get("requests"))))
+    problem = (
+        "has device constraints (matchAttribute), which placement does not evaluate"
+        if devices.get("constraints")
+        else ""
+    )
+    return ClaimTemplate(str(obj["metadata"]["name"]), requests, problem)
+
+
+def node_devices(slices: Iterable[SliceFacts], in_use: Iterable[DeviceId]) -> dict[str, tuple[NodeDevices, ...]]:
+    """Per node, its devices by (driver, model): total and free, from the complete newest pools."""
+    newest: dict[tuple[str, str], list[SliceFacts]] = {}
+    for s in slices:
+        pool = newest.setdefault((s.driver, s.pool), [s])
+        if s.generation > pool[0].generation:
+            newest[(s.driver, s.pool)] = [s]
+        elif s.generation == pool[0].generation and s is not pool[0]:
+            pool.append(s)
+    used = set(in_use)
+    counts: dict[str, dict[tuple[str, str], list[int]]] = {}
+    for (driver, pool_name), pool_slices in newest.items():
+        if len(pool_slices) != pool_slices[0].slice_count:
+            continue  # incomplete: the allocator takes nothing from it
+        for s in pool_slices:
+            if s.node is None:
+                continue
+            per_node = counts.setdefault(s.node, {})
+            for device, model in s.devices:
+                held = per_node.setdefault((driver, model), [0, 0])
+                held[0] += 1
+                held[1] += (driver, pool_name, device) not in used
+    return {
+        node: tuple(NodeDevices(driver, model, total, free) for (driver, model), (total, free) in sorted(by.items()))
+        for node, by in counts.items()
+    }

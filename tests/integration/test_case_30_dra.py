@@ -1,0 +1,236 @@
+"""Case 30: GPUs published only through DRA are counted, and a task claiming one lands where it is.
+
+Member-1 gets a DeviceClass of a made-up driver, a ResourceSlice with two devices on its CPU-only
+node cpu-1, and, in the dispatch namespace, the ResourceClaimTemplates users name: one device, and
+three (more than any node has). The hub gets a partition identifier over cpu-0 and cpu-1 and a pool
+of just that identifier. No node advertises these devices as an extended resource.
+
+First the member's own kube-scheduler is shown to allocate such a claim (a plain pod); then the
+identifier must show the two devices, a task claiming one device must run on cpu-1 with its claim
+allocated by the member's scheduler, and a task claiming three must wait saying which devices it
+lacks, with nothing dispatched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from computenet.testing import devenv
+from computenet.testing.federation import Cluster
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually
+
+DRIVER = "gpu.bugs.example"
+MODEL = "NVIDIA-H100-80GB-HBM3"
+IDENTIFIER = "case-30-m1"
+POOL = "case-30"
+NAMESPACE = "case-30"
+WORK = "case-30-work"
+SLICE = "case-30-cpu-1"
+CASE_LABEL = "case.computenet.io/pool"
+NODE_A, NODE_B = "cpu-0", "cpu-1"
+RUN = "sim.computenet.io/run-duration"
+
+
+def _template(name: str, count: int) -> dict[str, Any]:
+    request = {"deviceClassName": DRIVER, "allocationMode": "ExactCount", "count": count}
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaimTemplate",
+        "metadata": {"name": name, "namespace": WORK},
+        "spec": {"spec": {"devices": {"requests": [{"name": "gpu", "exactly": request}]}}},
+    }
+
+
+MEMBER_OBJECTS: list[dict[str, Any]] = [
+    {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "DeviceClass",
+        "metadata": {"name": DRIVER},
+        "spec": {"selectors": [{"cel": {"expression": f'device.driver == "{DRIVER}"'}}]},
+    },
+    {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceSlice",
+        "metadata": {"name": SLICE},
+        "spec": {
+            "driver": DRIVER,
+            "nodeName": NODE_B,
+            "pool": {"name": NODE_B, "generation": 1, "resourceSliceCount": 1},
+            "devices": [
+                {
+                    "name": f"gpu-{i}",
+                    "attributes": {"model": {"string": MODEL}},
+                    "capacity": {"memory": {"value": "80Gi"}},
+                }
+                for i in range(2)
+            ],
+        },
+    },
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORK}},
+    _template("one-gpu", 1),
+    _template("three-gpus", 3),
+]
+
+
+def _pod_spec(template: str) -> dict[str, Any]:
+    return {
+        "restartPolicy": "Never",
+        "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": template}],
+        "containers": [
+            {"name": "main", "image": "registry.example/sim:1.0", "resources": {"claims": [{"name": "gpu"}]}}
+        ],
+    }
+
+
+def _task(name: str, template: str, run: str = "10s") -> dict[str, Any]:
+    pod = _pod_spec(template)
+    del pod["restartPolicy"]  # the Job's rendering sets it
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "pool": POOL,
+            "resources": {"cpu": "2", "memory": "4Gi"},
+            "template": {"spec": {"template": {"metadata": {"annotations": {RUN: run}}, "spec": pod}}},
+        },
+    }
+
+
+def _get(cluster: Cluster, *args: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return result
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions") or [] if c["type"] == type_), {})
+
+
+def _task_status(hub: Cluster, name: str) -> dict[str, Any]:
+    return _get(hub, "computetask", name, "-n", NAMESPACE).get("status") or {}
+
+
+def _claims(member: Cluster) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _get(member, "resourceclaims", "-n", WORK)["items"]
+    return items
+
+
+@pytest.fixture(scope="module")
+def case(operator: devenv.OperatorProcess, hub: Cluster, member: Cluster) -> Iterator[None]:
+    devenv.apply(member, *MEMBER_OBJECTS)
+    selector = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [NODE_A, NODE_B]}]}
+    devenv.apply(
+        hub,
+        {
+            "apiVersion": "computenet.io/v1alpha1",
+            "kind": "ComputeIdentifier",
+            "metadata": {"name": IDENTIFIER, "labels": {CASE_LABEL: POOL}},
+            "spec": {
+                "uri": "cpi://bugs/bugs-east/member-1/case-30",
+                "provider": "bugs",
+                "region": "bugs-east",
+                "computeClass": "ai",
+                "architectures": ["amd64"],
+                "connection": {
+                    "secretRef": {"name": f"{member.name}-kubeconfig", "namespace": devenv.NAMESPACE},
+                    "targetNamespace": WORK,
+                    "nodeSelector": selector,
+                },
+            },
+        },
+        {
+            "apiVersion": "computenet.io/v1alpha1",
+            "kind": "ComputePool",
+            "metadata": {"name": POOL},
+            "spec": {"identifierSelector": {"matchLabels": {CASE_LABEL: POOL}}},
+        },
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+    )
+    try:
+        yield
+    finally:
+        hub.kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=60s")
+        hub.kubectl("delete", "computepool", POOL, "--ignore-not-found")
+        hub.kubectl("delete", "computeidentifier", IDENTIFIER, "--ignore-not-found")
+        member.kubectl("delete", "namespace", WORK, "--wait=true", "--timeout=60s")
+        member.kubectl("delete", "resourceslice", SLICE, "--ignore-not-found")
+        member.kubectl("delete", "deviceclass", DRIVER, "--ignore-not-found")
+
+
+def test_the_members_scheduler_allocates_the_claim_of_a_plain_pod(case: None, member: Cluster) -> None:
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": WORK}}
+    devenv.apply(member, {**probe, "spec": _pod_spec("one-gpu")})
+
+    def scheduled() -> str:
+        pod = _get(member, "pod", "probe", "-n", WORK)
+        node: str = pod["spec"].get("nodeName", "")
+        return node
+
+    assert eventually(scheduled, timeout=STATE_S) == NODE_B
+    (claim,) = _claims(member)
+    results = claim["status"]["allocation"]["devices"]["results"]
+    assert [(r["driver"], r["pool"]) for r in results] == [(DRIVER, NODE_B)]
+    member.kubectl("delete", "pod", "probe", "-n", WORK, "--wait=true")
+    eventually(lambda: _claims(member) == [], timeout=STATE_S)
+
+
+def test_the_identifier_shows_the_two_dra_devices(case: None, hub: Cluster) -> None:
+    def counted() -> dict[str, Any]:
+        status = _get(hub, "computeidentifier", IDENTIFIER).get("status") or {}
+        assert _condition(status, "Ready").get("status") == "True", status.get("conditions")
+        assert status.get("accelerators") == {
+            MODEL: {"driver": DRIVER, "capacity": 2, "allocatable": 2, "allocated": 0, "free": 2, "largestFreeSlot": 2}
+        }, status.get("accelerators")
+        return status
+
+    status = eventually(counted, timeout=STATE_S)
+    assert status["summary"]["gpus"] == "2/2"
+    assert "nvidia.com/gpu" not in status["resources"]["allocatable"]  # no extended resource: DRA only
+
+
+def test_a_task_claiming_one_device_runs_on_the_node_that_has_it(case: None, hub: Cluster, member: Cluster) -> None:
+    devenv.apply(hub, _task("dra-gpu", "one-gpu"))
+
+    def allocated() -> list[dict[str, Any]]:
+        claims = [c for c in _claims(member) if (c.get("status") or {}).get("allocation")]
+        assert claims, "no allocated claim in the member yet"
+        return claims
+
+    (claim,) = eventually(allocated, timeout=JOB_S)
+    results = claim["status"]["allocation"]["devices"]["results"]
+    assert [(r["driver"], r["pool"]) for r in results] == [(DRIVER, NODE_B)]
+
+    def succeeded() -> dict[str, Any]:
+        status = _task_status(hub, "dra-gpu")
+        assert status.get("phase") == "Succeeded", (status.get("phase"), status.get("conditions"))
+        return status
+
+    status = eventually(succeeded, timeout=JOB_S)
+    assert status["placement"]["identifier"] == IDENTIFIER
+    assert status["placement"]["nodes"] == [NODE_B]
+    assert "not evaluated by placement" not in _condition(status, "Placed")["message"]
+    job = _get(member, "job", status["remote"]["name"], "-n", WORK)
+    pod = job["spec"]["template"]["spec"]
+    assert pod["resourceClaims"] == [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}]  # kept as written
+    pods = _get(member, "pods", "-n", WORK, "-l", f"job-name={status['remote']['name']}")["items"]
+    assert {p["spec"]["nodeName"] for p in pods} == {NODE_B}
+
+
+def test_a_task_claiming_more_devices_than_a_node_has_waits_naming_them(case: None, hub: Cluster) -> None:
+    devenv.apply(hub, _task("dra-too-many", "three-gpus"))
+
+    def waiting() -> dict[str, Any]:
+        status = _task_status(hub, "dra-too-many")
+        placed = _condition(status, "Placed")
+        assert placed.get("status") == "False", status.get("conditions")
+        assert "insufficient DRA devices (3 gpu.bugs.example devices per replica)" in placed["message"], placed
+        return status
+
+    status = eventually(waiting, timeout=STATE_S)
+    assert status.get("phase") == "Pending"
+    assert not status.get("remote")
