@@ -125,7 +125,7 @@ def test_a_job_deleted_in_the_member_ends_its_attempt(
 
 
 @pytest.fixture
-def secretmember_identity(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Iterator[str]:
+def secret_identity(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Iterator[str]:
     name = unique("secret-gone")
     member_identity(member, hub, name, "computenet-member", None)
     _identifier_and_pool(hub, name, f"{name}-work")
