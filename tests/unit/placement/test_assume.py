@@ -163,6 +163,53 @@ def test_room_freed_on_a_pinned_node_before_the_gang_is_bound_is_not_promised_to
     assert place(freed, task("late").gpus(4, H100).build(), assumptions=held).chosen is not None
 
 
+@pytest.mark.parametrize(
+    ("n1_memory", "n1_used", "most_on_n1", "late_fits_once_n1_is_empty"),
+    [
+        pytest.param(
+            "77Gi",
+            "75Gi",
+            2,
+            True,
+            id="a roomy node with room for one replica now holds both, beyond its free room, within its allocatable",
+        ),
+        pytest.param(
+            "4Gi",
+            "2Gi",
+            2,
+            False,
+            id="a busy node that fits the whole gang once its pods finish holds the whole gang",
+        ),
+        pytest.param(
+            "3Gi",
+            "1Gi",
+            1,
+            True,
+            id="a busy node that never fits two replicas holds one and leaves the rest of its room free",
+        ),
+    ],
+)
+def test_a_gang_holds_on_a_busy_node_what_the_node_could_take_and_places_only_what_is_free(
+    n1_memory: str, n1_used: str, most_on_n1: int, late_fits_once_n1_is_empty: bool
+) -> None:
+    # The smallest form of a burst-property counterexample: the gang is placed one replica per node
+    # (n1 has room for one now), while its assumption holds on n1 what the member's scheduler could
+    # put there once n1's pods finish. That hold may exceed n1's free room (never its allocatable):
+    # it reserves room against later tasks and promises the gang nothing beyond its one replica.
+    n0 = node("n0").memory("2Gi")
+    busy = pool(identifier("p").nodes(n0, node("n1").memory(n1_memory).used(memory=n1_used)))
+    held = Assumptions()
+    gang = place(busy, task("gang").memory("2Gi").replicas(2).build(), assumptions=held)
+    assert {(s.node, s.replicas, s.most) for s in gang.assignment} == {("n0", 1, 1), ("n1", 1, most_on_n1)}
+    held.assume(gang, now=0.0)
+    assert place(busy, task("late").memory("1Gi").build(), assumptions=held).chosen is None
+    emptied = pool(identifier("p").nodes(n0, node("n1").memory(n1_memory)))
+    late = place(emptied, task("late").memory("1Gi").build(), assumptions=held)
+    assert (late.chosen is not None) is late_fits_once_n1_is_empty
+    if late.chosen is not None:
+        assert [(s.node, s.replicas) for s in late.assignment] == [("n1", 1)]
+
+
 def test_gang_on_one_node_holds_its_replicas_only() -> None:
     snapshot = two_free_nodes()
     held = Assumptions()
