@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -91,79 +92,99 @@ def case(hub: Cluster, member: Cluster, operator: devenv.OperatorProcess) -> Ite
 # ---- 22: the member accepts the Job and refuses its pods ----
 
 
-@pytest.mark.parametrize(
-    ("rule", "cpu", "policy", "words"),
-    [
-        pytest.param(
-            {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "16", "limits.memory": "64Gi"}}},
-            "1",
-            "Requeue",
-            "must specify limits.memory",
-            id="case 22: a quota requiring memory limits; requeued as attempt 2",
-        ),
-        pytest.param(
-            {"kind": "LimitRange", "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}}]}},
-            "4",
-            "Never",
-            "cpu limit of 2",
-            id="case 22: a LimitRange capping cpu per container; policy Never fails with the member's words",
-        ),
-        pytest.param(
-            {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "1"}}},
-            "2",
-            "Never",
-            "exceeded quota",
-            id="a quota too small for the pod: the attempt ends too",
-        ),
-    ],
+@dataclass(frozen=True)
+class Refusal:
+    """One member rule that refuses a task's pods, and what the task must say once its attempt ends."""
+
+    name: str
+    rule: dict[str, Any]
+    cpu: str
+    policy: str
+    words: str
+
+
+REFUSALS = (
+    Refusal(
+        "quota",  # case 22: a quota requiring memory limits; requeued as attempt 2
+        {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "16", "limits.memory": "64Gi"}}},
+        "1",
+        "Requeue",
+        "must specify limits.memory",
+    ),
+    Refusal(
+        "limits",  # case 22: a LimitRange capping cpu per container; policy Never fails in the member's words
+        {"kind": "LimitRange", "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}}]}},
+        "4",
+        "Never",
+        "cpu limit of 2",
+    ),
+    Refusal(
+        "full",  # a quota too small for the pod: the attempt ends too
+        {"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "1"}}},
+        "2",
+        "Never",
+        "exceeded quota",
+    ),
 )
-def test_pods_the_member_refuses_end_the_attempt_in_its_words(
-    case: str, hub: Cluster, member: Cluster, rule: dict[str, Any], cpu: str, policy: str, words: str
-) -> None:
-    target = f"{case}-work"
-    devenv.apply(
-        member,
-        _namespace(target),
-        {"apiVersion": "v1", "metadata": {"name": "rule", "namespace": target}, **rule},
-    )
+
+
+def test_pods_the_member_refuses_end_the_attempt_in_its_words(case: str, hub: Cluster, member: Cluster) -> None:
+    """Case 22 and another input of its kind, side by side (one wait for the bound serves all three)."""
+    jobs: dict[str, dict[str, Any]] = {}
     try:
-        identifier = f"{case}-m1"
-        apply(hub, _identifier(identifier, member, target, "cases-east", case))
-        eventually(lambda: _ready(hub, identifier), timeout=STATE_S)
-        apply(hub, _pinned("refused", case, case, identifier, cpu, policy))
-        st = eventually(lambda: (s := status(hub, "refused", case)).get("remote") and s, timeout=JOB_S)
-        job = st["remote"]
-        # The member took the Job and made no pod of it.
-        assert member.kubectl("-n", target, "get", "job", job["name"], "-o", "name").stdout.strip()
+        for r in REFUSALS:
+            target = f"{case}-{r.name}"
+            devenv.apply(
+                member,
+                _namespace(target),
+                {"apiVersion": "v1", "metadata": {"name": "rule", "namespace": target}, **r.rule},
+            )
+            apply(hub, _identifier(f"{case}-{r.name}", member, target, "cases-east", case))
+        for r in REFUSALS:
+            eventually(lambda r=r: _ready(hub, f"{case}-{r.name}"), timeout=STATE_S)
+            apply(hub, _pinned(r.name, case, case, f"{case}-{r.name}", r.cpu, r.policy))
+        for r in REFUSALS:
+            st = eventually(lambda r=r: (s := status(hub, r.name, case)).get("remote") and s, timeout=JOB_S)
+            jobs[r.name] = st["remote"]
+            # The member took the Job and made no pod of it.
+            assert member.kubectl(
+                "-n", st["remote"]["namespace"], "get", "job", st["remote"]["name"], "-o", "name"
+            ).stdout
 
-        def over() -> dict[str, Any]:
-            now = status(hub, "refused", case)
-            assert now.get("phase") == "Failed" or now.get("attempt", 1) > 1, (now.get("phase"), now.get("attempt"))
-            return now
+        for r in REFUSALS:
 
-        after = eventually(over, timeout=START_BOUND_S)
-        said = " ".join([after.get("message") or "", *(c.get("message", "") for c in after.get("conditions") or ())])
-        assert words in said, said
-        assert "the member created no pod of the workload" in said
-        if policy == "Never":
-            assert after["phase"] == "Failed"
-            assert condition(after, "Dispatched")["reason"] == "PodsNotStarted"
-        else:
-            assert after["attempt"] == 2
-            assert condition(after, "Placed")["reason"] in {"PodsNotStarted", "Placed"}
-        # The refused attempt's Job does not stay behind in the member.
-        eventually(
-            lambda: (
-                member.kubectl(
-                    "-n", target, "get", "job", job["name"], "--ignore-not-found", "-o", "name"
-                ).stdout.strip()
-                == ""
-            ),
-            timeout=STATE_S,
-        )
+            def over(r: Refusal = r) -> dict[str, Any]:
+                now = status(hub, r.name, case)
+                assert now.get("phase") == "Failed" or now.get("attempt", 1) > 1, (r.name, now.get("phase"))
+                return now
+
+            after = eventually(over, timeout=START_BOUND_S)
+            said = " ".join(
+                [after.get("message") or "", *(c.get("message", "") for c in after.get("conditions") or ())]
+            )
+            assert r.words in said, (r.name, said)
+            assert "the member created no pod of the workload" in said
+            if r.policy == "Never":
+                assert after["phase"] == "Failed"
+                assert condition(after, "Dispatched")["reason"] == "PodsNotStarted"
+            else:
+                assert after["attempt"] == 2
+                assert condition(after, "Placed")["reason"] in {"PodsNotStarted", "Placed"}
+        for r in REFUSALS:  # the refused attempt's Job does not stay behind in the member
+            job = jobs[r.name]
+            eventually(
+                lambda job=job: (
+                    member.kubectl(
+                        "-n", job["namespace"], "get", "job", job["name"], "--ignore-not-found", "-o", "name"
+                    ).stdout.strip()
+                    == ""
+                ),
+                timeout=STATE_S,
+            )
     finally:
-        hub.kubectl("delete", "ctask", "refused", "-n", case, "--ignore-not-found", "--wait=true")
-        member.kubectl("delete", "ns", target, "--ignore-not-found", "--wait=false")
+        hub.kubectl("delete", "ctask", "--all", "-n", case, "--ignore-not-found", "--wait=true")
+        for r in REFUSALS:
+            member.kubectl("delete", "ns", f"{case}-{r.name}", "--ignore-not-found", "--wait=false")
 
 
 # ---- a 403 that is an admission policy's, not RBAC's ----
