@@ -62,6 +62,10 @@ class MemberState:
     """The member's DRA objects as facts; their devices also ride on `nodes` (see `dra_state`)."""
     version: int = 0
     _listeners: list[Listener] = field(default_factory=list)
+    _by_task: tuple[int, dict[str, list[PodFacts]]] | None = field(default=None, repr=False, compare=False)
+    """Pods by task UID as of `version`: built once per version, so a pass over every task reads each
+    member's pods once instead of once per task (the scan was a fifth of the operator's main-thread
+    time in a 1,000-task burst, profiled with py-spy)."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -77,7 +81,15 @@ class MemberState:
         return self.requested.get(node, {})
 
     def pods_of_task(self, task_uid: str) -> list[PodFacts]:
-        return [p for p in self.pods.values() if p.task_uid == task_uid]
+        """The resource-holding pods carrying this task-uid label (every change of `pods` moves `version`)."""
+        cached = self._by_task
+        if cached is None or cached[0] != self.version:
+            index: dict[str, list[PodFacts]] = {}
+            for pod in self.pods.values():
+                if pod.task_uid:
+                    index.setdefault(pod.task_uid, []).append(pod)
+            cached = self._by_task = (self.version, index)
+        return list(cached[1].get(task_uid, ()))
 
     # ---- pod accounting ----
 

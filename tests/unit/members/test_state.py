@@ -67,3 +67,21 @@ def test_a_summary_tells_once_which_nodes_changed() -> None:
     sink.update({"n1": plain("n1"), "n3": plain("n3")}, {"n1": {GPU: 4}, "n3": eight}, waiting)
     assert told[2:] == [frozenset()]  # a pod waiting for a node concerns no node, but is news
     assert state.pods_of_task("uid-2") == [waiting["t/0"]]
+
+
+def test_a_tasks_pods_follow_every_change_of_the_members_pods() -> None:
+    state = MemberState()
+    pods = PodSink(state)
+    pods.replace({"a": bound("n1", task="t1", cpu=1), "b": bound(None, task="t2")})
+    assert [p.node for p in state.pods_of_task("t1")] == ["n1"]
+    moved = bound("n2", task="t1", cpu=1)
+    pods.upsert("a", moved)
+    assert state.pods_of_task("t1") == [moved]
+    pods.upsert("c", bound("n3", task="t1"))
+    assert sorted(p.node or "" for p in state.pods_of_task("t1")) == ["n2", "n3"]
+    pods.delete("a")
+    assert [p.node for p in state.pods_of_task("t1")] == ["n3"]
+    assert state.pods_of_task("nobody") == []
+    found = state.pods_of_task("t2")
+    found.clear()  # a caller's list is its own
+    assert len(state.pods_of_task("t2")) == 1
