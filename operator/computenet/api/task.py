@@ -434,17 +434,13 @@ class WorkloadTemplate(SpecModel):
     )
 
 
-def _task_pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The raw pod spec of a spec's workload: the Job template's, or the workload object's pod template's."""
-    if data.get("template") is not None:
-        return _pod_spec(data.get("template"))
-    workload = data.get("workload")
-    if isinstance(workload, Mapping):
-        spec = workload.get("spec")
-        template = spec.get("template") if isinstance(spec, Mapping) else None
-        pod = template.get("spec") if isinstance(template, Mapping) else None
-        return pod if isinstance(pod, Mapping) else None
-    return None
+def raw_pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The pod spec of a raw ComputeTask spec's workload, or None where the shape has none.
+
+    The Job template's (``template.spec.template.spec``) or, without a template, the workload
+    object's (``workload.spec.template.spec``): the same path below either.
+    """
+    return _pod_spec(data.get("template") if data.get("template") is not None else data.get("workload"))
 
 
 def _derive_resources(data: Any) -> Any:
@@ -456,7 +452,7 @@ def _derive_resources(data: Any) -> Any:
     if not isinstance(data, Mapping):
         return data
     resources = data.get("resources", {})
-    pod_spec = _task_pod_spec(data)
+    pod_spec = raw_pod_spec(data)
     if not isinstance(resources, Mapping) or pod_spec is None:
         return data
     effective = effective_requests(pod_spec)

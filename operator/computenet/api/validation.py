@@ -19,7 +19,7 @@ from computenet.api.contract import contract_problems
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.problems import Problem, summarize
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, raw_pod_spec
 from computenet.placement.pod_spec import node_constraint_problems
 from computenet.workloads.kinds import WorkloadError
 from computenet.workloads.podsets import pod_sets
@@ -114,22 +114,14 @@ def _node_constraint_problems(spec: Mapping[str, Any] | ComputeTaskSpec) -> list
     if isinstance(spec, ComputeTaskSpec):
         pod_spec: Any = spec.pod_spec()
         where = spec.pod_spec_path
-    elif spec.get("template") is None and isinstance(spec.get("workload"), Mapping):
-        pod_spec, where = _at(spec, "workload", "spec", "template", "spec"), WORKLOAD_POD_SPEC
     else:
-        pod_spec, where = _at(spec, "template", "spec", "template", "spec"), TEMPLATE_POD_SPEC
+        pod_spec = raw_pod_spec(spec) or {}
+        where = TEMPLATE_POD_SPEC if spec.get("template") is not None else WORKLOAD_POD_SPEC
     problems = []
     for line in node_constraint_problems(pod_spec):
         path, _, message = line.partition(": ")
         problems.append(Problem(f"{where}.{path}", message))
     return problems
-
-
-def _at(document: object, *keys: str) -> object:
-    """`document[keys[0]][keys[1]]...`, or {} where a level is missing or not a mapping."""
-    for key in keys:
-        document = document.get(key) if isinstance(document, Mapping) else None
-    return document if document is not None else {}
 
 
 def _parse(model: type[M], spec: Mapping[str, Any] | M) -> tuple[M | None, list[Problem]]:

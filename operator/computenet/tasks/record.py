@@ -8,11 +8,12 @@ what the lifecycle transitions read and return and what the writer puts on the h
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from computenet.api.constants import Phase
-from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, raw_pod_spec
 
 
 @dataclass
@@ -40,12 +41,10 @@ class TaskRecord:
     """When the phase last changed, as this process saw it (for the stuck-task gauge)."""
 
     @property
-    def pod_spec(self) -> dict[str, Any]:
+    def pod_spec(self) -> Mapping[str, Any]:
         """The workload's pod spec as written (the Job template's, or the workload object's), or {}."""
-        outer = self.workload.get("spec") if self.workload else self.template.get("spec")
-        template = outer.get("template") if isinstance(outer, dict) else None
-        pod = template.get("spec") if isinstance(template, dict) else None
-        return pod if isinstance(pod, dict) else {}
+        pod = raw_pod_spec({"template": self.template or None, "workload": self.workload or None})
+        return pod if pod is not None else {}
 
     @property
     def key(self) -> str:
