@@ -136,13 +136,16 @@ STARTUP_FAILURES = frozenset(
         "ImagePullBackOff",
         "RunContainerError",
         "PreStartHookError",
+        "CrashLoopBackOff",
     }
 )
 """Waiting reasons of a container that is not starting normally (``ContainerCreating`` and
 ``PodInitializing`` are the normal ones). The kubelet's words: k8s.io/kubernetes v1.36.3
 pkg/kubelet/container/sync_result.go (``ErrCreateContainerConfig``, ``ErrCreateContainer``,
 ``ErrRunContainer``, ``ErrPreStartHook``) and pkg/kubelet/images/types.go (``ErrImagePull``,
-``ImagePullBackOff``, ``ErrImageNeverPull``, ``ErrInvalidImageName``)."""
+``ImagePullBackOff``, ``ErrImageNeverPull``, ``ErrInvalidImageName``); ``CrashLoopBackOff`` from
+pkg/kubelet/kuberuntime (a container that keeps exiting under restartPolicy Always or OnFailure:
+a Deployment's or StatefulSet's pods never become available, and nothing else would end it)."""
 
 
 def waiting_problem(status: Mapping[str, Any]) -> str:

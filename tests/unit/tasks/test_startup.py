@@ -18,6 +18,7 @@ from computenet.tasks.lifecycle.startup import (
 NOW = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.UTC)
 CONFIG = 'main: CreateContainerConfigError: configmap "settings" not found'
 PULL = 'main: ImagePullBackOff: Back-off pulling image "registry.example/nope:1"'
+CRASH = "server: CrashLoopBackOff: back-off 5m0s restarting failed container=server"
 
 
 def ago(seconds: float) -> dt.datetime:
@@ -47,6 +48,14 @@ def ago(seconds: float) -> dt.datetime:
             StartView(ago(PULL_GRACE_S + 1), (PULL,)),
             Stall(f"a pod did not start in 301s: {PULL}"),
             id="a failing image pull past its grace",
+        ),
+        pytest.param(
+            StartView(ago(REFUSED_GRACE_S + 1), (CRASH,)), None, id="a crashing container gets the longer grace"
+        ),
+        pytest.param(
+            StartView(ago(PULL_GRACE_S + 1), (CRASH,)),
+            Stall(f"a pod did not start in 301s: {CRASH}"),
+            id="a container that keeps crashing past its grace: a serving workload that never becomes available",
         ),
         pytest.param(
             StartView(ago(REFUSED_GRACE_S + 1), (PULL, CONFIG)),

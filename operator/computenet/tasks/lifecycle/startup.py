@@ -30,10 +30,12 @@ REFUSED_GRACE_S = 60.0
 """A container waits for a reason that does not pass by itself (a missing ConfigMap or Secret, an
 invalid image name) this long after the workload was created."""
 PULL_GRACE_S = 300.0
-"""A container's image pull fails (``ErrImagePull``, ``ImagePullBackOff``) this long after the
-workload was created: registries have outages that pass, and large images take minutes."""
+"""A container's image pull fails (``ErrImagePull``, ``ImagePullBackOff``), or it keeps crashing
+(``CrashLoopBackOff``), this long after the workload was created: registries have outages that
+pass, large images take minutes, and a server may crash while a dependency comes up."""
 
-PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
+PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff"})
+"""Reasons given the longer grace: a pull that may yet succeed, a container that may yet stay up."""
 
 
 @dataclass(frozen=True)
