@@ -17,7 +17,6 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import GROUP, TASK, VERSION, Reason
 from computenet.dispatch.remote import MemberAnswer
-from computenet.tasks.access import jobs_store
 from computenet.tasks.controller import TaskController
 from computenet.tasks.lifecycle import Deleted
 from computenet.tasks.record import TaskRecord
@@ -73,7 +72,7 @@ async def sweep(ctl: TaskController, custom: CustomObjectsApi) -> int:
     """Delete Jobs of this hub whose task is gone from the hub; returns how many were removed."""
     removed = 0
     for conn in ctl.identifiers.registry.connections:
-        store = jobs_store(conn)
+        store = conn.jobs
         if store is None or not store.synced:
             continue
         for job in list(store.jobs.values()):

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.aio.client import AppsV1Api, BatchV1Api, CustomObjectsApi
+from kubernetes.aio.client import CustomObjectsApi
 from pydantic import ValidationError
 
 from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
@@ -28,14 +27,11 @@ from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
-from computenet.dispatch.jobs import job_facts, workload_facts
 from computenet.dispatch.naming import hub_selector
-from computenet.dispatch.store import JobStore
 from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
-from computenet.members.pull import PullConnection
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.tasks.admission import Pods, Tenancy, pods_by_node
@@ -61,7 +57,6 @@ from computenet.tasks.settlement import Settlement
 from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
 from computenet.tasks.writer import StatusWriter
-from computenet.workloads.kinds import DEPLOYMENT, STATEFULSET
 
 logger = logging.getLogger(__name__)
 
@@ -145,32 +140,7 @@ class TaskService:
         )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
-        if isinstance(conn, PullConnection):  # its Jobs are watched through ComputeWork status on the hub
-            conn.jobs.subscribe(self.controller.on_jobs_changed)
-            return
-        store = JobStore()
-        conn.jobs = store  # type: ignore[attr-defined]
-        store.subscribe(self.controller.on_jobs_changed)
-        conn.add_reflector(
-            "jobs",
-            BatchV1Api(conn.client).list_job_for_all_namespaces_without_preload_content,
-            job_facts,
-            store,
-            label_selector=hub_selector(self.hub_id),
-        )
-        apps = AppsV1Api(conn.client)
-        for kind, lister in (
-            (DEPLOYMENT, apps.list_deployment_for_all_namespaces_without_preload_content),
-            (STATEFULSET, apps.list_stateful_set_for_all_namespaces_without_preload_content),
-        ):
-            conn.add_reflector(  # optional: a member whose RBAC predates these kinds still runs Jobs
-                kind.plural,
-                lister,
-                functools.partial(workload_facts, kind),
-                store.of_kind(kind),
-                label_selector=hub_selector(self.hub_id),
-                optional=True,
-            )
+        conn.watch_workloads(hub_selector(self.hub_id)).subscribe(self.controller.on_jobs_changed)
 
     def start(self) -> None:
         watch = TaskWatch(self.admit, self._deleting, self._gone)
