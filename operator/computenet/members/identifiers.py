@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from computenet.api.constants import ConditionType, Reason
+from computenet.api.fields import format_time
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.conditions import Cond, merge
 from computenet.events import ObjectRef
@@ -221,7 +222,7 @@ class TrackedIdentifier:
         return {
             "observedGeneration": self.generation,
             "conditions": conditions,
-            "lastHeartbeatTime": heartbeat.strftime("%Y-%m-%dT%H:%M:%SZ") if heartbeat else None,
+            "lastHeartbeatTime": format_time(heartbeat) if heartbeat else None,
             "nodes": {
                 "total": cap.nodes_total,
                 "ready": cap.nodes_ready,

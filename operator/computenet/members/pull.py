@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from kubernetes.aio.client import ApiClient
 
 from computenet.api.constants import Reason
+from computenet.api.fields import format_time
 from computenet.dispatch.remote import RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import Clock, MemberConnection, utcnow
@@ -166,7 +167,7 @@ class PullConnection(MemberConnection):
         if self.lease is None or self.lease.probe_time is None:
             self._set_health(False, Reason.AGENT_LEASE_EXPIRED, f"waiting for the agent to renew its {where}")
             return
-        seen = self.lease.probe_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        seen = format_time(self.lease.probe_time)
         self._set_health(
             False,
             Reason.AGENT_LEASE_EXPIRED,

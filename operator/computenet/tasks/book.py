@@ -27,10 +27,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def timestamp(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def status_body(status: ComputeTaskStatus) -> dict[str, Any]:
     """The status subresource as the hub stores it (camelCase, absent fields left out)."""
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)

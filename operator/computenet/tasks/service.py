@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
 from computenet.api.contract import ContractError, resolve_resources
+from computenet.api.fields import parse_time
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
@@ -101,7 +102,7 @@ def _created(meta: Mapping[str, Any]) -> dt.datetime:
     raw = meta.get("creationTimestamp")
     if not raw:
         return utcnow()
-    return dt.datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return parse_time(raw)
 
 
 class TaskService:

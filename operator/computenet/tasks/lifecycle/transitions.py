@@ -34,6 +34,7 @@ from typing import Any
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.fields import format_time
 from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
@@ -308,10 +309,7 @@ def _dispatch_retryable(c: _Ctx, e: DispatchRetryable) -> Outcome:
     delay = backoff(e.failures)
     at = c.now + dt.timedelta(seconds=delay)
     where = c.identifier or "the member"
-    message = (
-        f"{where} answered: {e.message}; try {e.failures} failed, next try at "
-        f"{at.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} (in {delay:.0f}s)"
-    )
+    message = f"{where} answered: {e.message}; try {e.failures} failed, next try at {format_time(at)} (in {delay:.0f}s)"
     old = condition(c.status, ConditionType.DISPATCHED)
     effects: list[Effect] = [RetryAt(at)]
     if old is None or old.reason != e.reason:
@@ -451,15 +449,15 @@ def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
     due = e.since + dt.timedelta(seconds=c.task.grace_period_s)
     if c.now < due:
         message = (
-            f"{e.identifier} lost since {_time(e.since)} ({e.why}); failover policy {c.task.failover} "
-            f"applies at {_time(due)}"
+            f"{e.identifier} lost since {format_time(e.since)} ({e.why}); failover policy {c.task.failover} "
+            f"applies at {format_time(due)}"
         )
         old = condition(c.status, ConditionType.DISPATCHED)
         if old is not None and old.reason == Reason.MEMBER_LOST and old.message == message:
             return c.same("already waiting out the grace period", RecheckAt(due))
         lost = c.cond(ConditionType.DISPATCHED, None, Reason.MEMBER_LOST, message)
         return Outcome(c.update((lost,)), (RecheckAt(due),))
-    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {_time(e.since)} ({e.why})", e.ran, c.task.failover)
+    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {format_time(e.since)} ({e.why})", e.ran, c.task.failover)
 
 
 def _drained(c: _Ctx, e: Drained) -> Outcome:
@@ -573,10 +571,6 @@ def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
         Reason.SPEC_CHANGED, clip(f"{ended}: the attempt ends, a new one runs it", EVENT_MESSAGE_LIMIT), True
     )
     return Outcome(status, (emitted, Release(), Fence()))
-
-
-def _time(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _HANDLERS: dict[type[Any], Any] = {
