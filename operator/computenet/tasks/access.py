@@ -57,6 +57,10 @@ class MemberAccess:
         """What creates, reads and deletes a member's workloads (see ``MemberConnection.workloads``)."""
         return conn.workloads()
 
+    def connections(self) -> list[MemberConnection]:
+        """Every member connection, push and pull."""
+        return self.identifiers.registry.connections
+
     def jobs_of(self, task_uid: str) -> list[tuple[MemberConnection, JobFacts]]:
         """Every Job of a task across all members, as their watches report them."""
         out: list[tuple[MemberConnection, JobFacts]] = []

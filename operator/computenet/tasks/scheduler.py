@@ -130,6 +130,7 @@ class Scheduler:
         executor: Executor,
         clock: Callable[[], dt.datetime],
         before_pass: Callable[[], None] = lambda: None,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self.book = book
         self.identifiers = identifiers
@@ -140,7 +141,7 @@ class Scheduler:
         self.clock = clock
         self.before_pass = before_pass
         self._started: dt.datetime | None = None
-        self.tenancy: Tenancy | None = None
+        self.tenancy = tenancy
         """Admission through ComputeQueues; used only while a queue exists (see ``_admit``)."""
 
     async def run(self) -> None:

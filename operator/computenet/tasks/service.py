@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,9 +36,10 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
+from computenet.tasks.access import MemberAccess
 from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
-from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
+from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending
 from computenet.tasks.controller import TaskController
 from computenet.tasks.hub_check import TIMEOUT_S, HubCheck
 from computenet.tasks.lifecycle import (
@@ -105,6 +107,14 @@ def _created(meta: Mapping[str, Any]) -> dt.datetime:
     return parse_time(raw)
 
 
+def _pods_of(access: MemberAccess, identifier: str, task_uid: str) -> Pods | None:
+    """Where a member runs a task's pods (preemption frees exactly those slots)."""
+    conn = access.connection_of(identifier)
+    if conn is None:
+        return None
+    return Pods(conn.key, pods_by_node((p.node, p.requests) for p in conn.state.pods_of_task(task_uid)))
+
+
 class TaskService:
     def __init__(
         self,
@@ -121,7 +131,13 @@ class TaskService:
         self.hub = hub
         self.book = TaskBook(StatusWriter(hub), events)
         self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
-        self.controller = TaskController(self.book, identifiers, self.view, metrics, hub_id, pool_of)
+        access = MemberAccess(identifiers, events)
+        # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
+        self.queues = QueueBook(self.book.wake)
+        self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
+        self.controller = TaskController(
+            self.book, identifiers, self.view, metrics, hub_id, pool_of, access=access, tenancy=self.tenancy
+        )
         self.metrics = metrics
         self.hub_id = hub_id
         self.identifiers = identifiers
@@ -131,11 +147,6 @@ class TaskService:
         self._held: dict[str, _Held] = {}
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
-        # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
-        self.queues = QueueBook(self.book.wake)
-        access = self.controller.access
-        self.tenancy = Tenancy(self.queues, self._pods_of, access.pricing_of)
-        self.controller.scheduler.tenancy = self.tenancy
         self.settlement = Settlement(
             self.book, self.tenancy, hub, metrics, access.pricing_of, self._provider_of, utcnow
         )
@@ -157,13 +168,6 @@ class TaskService:
             asyncio.create_task(self.settlement.run(), name="settlement"),
         ]
 
-    def _pods_of(self, identifier: str, task_uid: str) -> Pods | None:
-        """Where a member runs a task's pods (preemption frees exactly those slots)."""
-        conn = self.controller.access.connection_of(identifier)
-        if conn is None:
-            return None
-        return Pods(conn.key, pods_by_node((p.node, p.requests) for p in conn.state.pods_of_task(task_uid)))
-
     def _provider_of(self, identifier: str) -> str:
         item = self.identifiers.items.get(identifier)
         return item.spec.provider if item is not None and item.spec is not None else ""
@@ -184,7 +188,7 @@ class TaskService:
         while True:
             await asyncio.sleep(self.sweep_interval_s)
             try:
-                removed = await sweep(self.controller, custom)
+                removed = await self.controller.cleanup.sweep(custom)
             except Exception:  # the sweep is best effort; the next round tries again
                 logger.exception("orphan sweep failed")
                 continue
@@ -219,7 +223,7 @@ class TaskService:
         try:
             while True:
                 try:
-                    await cancel(self.controller, record, since)
+                    await self.controller.cleanup.cancel(record, since)
                     break
                 except CancelPending as e:
                     logger.info("%s: Jobs not removed yet (%s); retrying", record.key, e)
