@@ -86,9 +86,13 @@ def test_identifier_status_equals_sums_from_the_member(
     operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
 ) -> None:
     for member in federation.members:
-        eventually(lambda m=member: _matches_member(hub, m, m.name), timeout=STATE_S)
+        # Counts may show before the member is Ready (its nodes listed, its pods not yet): wait for both.
+        eventually(
+            lambda m=member: _matches_member(hub, m, m.name)
+            and _condition(_status(hub, m.name), "Ready")["status"] == "True",
+            timeout=STATE_S,
+        )
         status = _status(hub, member.name)
-        assert _condition(status, "Ready")["status"] == "True"
         assert _condition(status, "Reachable")["status"] == "True"
         assert status["lastHeartbeatTime"]
 

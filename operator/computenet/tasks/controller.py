@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from computenet.api.constants import TASK
 from computenet.api.pool import ComputePoolSpec
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
@@ -97,7 +98,7 @@ class TaskController:
         return self.executor.handle(record, event)
 
     async def _flush(self, record: TaskRecord) -> None:
-        await self.book.writer.flush(record.namespace, record.name)
+        await self.book.writer.flush(TASK, record.namespace, record.name)
 
     def spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)

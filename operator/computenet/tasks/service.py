@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.fields import parse_time
-from computenet.api.pool import ComputePoolSpec
+from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
 from computenet.dispatch.naming import hub_selector
@@ -36,6 +36,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
+from computenet.statuses.writer import StatusWriter
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
@@ -59,7 +60,6 @@ from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
 from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
-from computenet.tasks.writer import StatusWriter
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class TaskService:
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
         self.settlement = Settlement(
-            self.book, self.tenancy, hub, metrics, access.pricing_of, self._provider_of, utcnow
+            self.book, self.tenancy, self.book.writer, metrics, access.pricing_of, self._provider_of, utcnow
         )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
@@ -364,7 +364,7 @@ class TaskService:
         self.book.drop(meta["uid"])
         self.controller.handle(record, SpecInvalid(message))
 
-    def counts(self, pool: str) -> dict[str, int]:
+    def counts(self, pool: str) -> TaskCounts:
         """Queued (Pending, Offered) and running (Dispatching, Running) tasks of a pool."""
         queued = running = 0
         for r in self._records():
@@ -374,7 +374,7 @@ class TaskService:
                 queued += 1
             elif r.phase in (Phase.DISPATCHING, Phase.RUNNING):
                 running += 1
-        return {"queued": queued, "running": running}
+        return TaskCounts(queued=queued, running=running)
 
     def _records(self) -> list[TaskRecord]:
         """Every task the operator holds: the book's, and those awaiting the hub's verdict."""
