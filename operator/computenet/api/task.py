@@ -748,6 +748,19 @@ class TaskSummary(StatusModel):
     )
 
 
+class AvoidedIdentifier(StatusModel):
+    """An identifier where an attempt of the task could not start, avoided by placement for a while.
+
+    The wait doubles with every failure there, from 60 s up to an hour: Kueue's ``waitForPodsReady``
+    requeuing backoff (``backoffBaseSeconds`` 60, ``backoffMaxSeconds`` 3600).
+    """
+
+    identifier: str = Field(max_length=253, description="The identifier avoided.")
+    reason: str = Field(max_length=64, description="Why its attempt ended, such as PodsNotStarted or Unschedulable.")
+    failures: int = Field(1, ge=1, description="Attempts of this task that ended there for such a reason.")
+    until: Timestamp = Field(description="Placement considers the identifier again from this time.")
+
+
 class ComputeTaskStatus(StatusModel):
     """What became of the task."""
 
@@ -774,6 +787,13 @@ class ComputeTaskStatus(StatusModel):
     )
     remote: RemoteRef | None = Field(None, description="The workload in the member.")
     attempt: int = Field(0, ge=0, description="Dispatch attempts so far (failover increments it).")
+    avoided_identifiers: list[AvoidedIdentifier] | None = Field(
+        None,
+        max_length=32,
+        description="Identifiers where an attempt could not start (its pods never started or found no node): "
+        "placement passes them over until their time, so a requeued task tries elsewhere first.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["identifier"]},
+    )
     start_time: Timestamp | None = Field(None, description="When the workload started running.")
     completion_time: Timestamp | None = Field(None, description="When the workload finished.")
     message: str | None = Field(

@@ -107,6 +107,8 @@ class Demand:
     """The identifiers the task may use, i.e. its pool's members; None: every identifier."""
     pinned: str | None = None
     """The one identifier the task may run on (an accepted offer); None: any that fits."""
+    avoided: Mapping[str, str] = field(default_factory=dict)
+    """Identifiers passed over for now, with why: an earlier attempt could not start there."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:

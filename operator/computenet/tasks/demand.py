@@ -8,10 +8,14 @@ affinity, topology spread, ...) is carried as names that the decision reports.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 from computenet.api.pool import PlacementPolicy
 from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
 from computenet.placement.pod_spec import pod_constraints
 from computenet.quantity import cpu_millis, to_int_units
+from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
 
 MIB = 1 << 20
@@ -84,3 +88,9 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         identifiers=identifiers,
         pinned=spec.identifier,
     )
+
+
+def avoiding(demand: Demand, record: TaskRecord, now: dt.datetime) -> Demand:
+    """`demand` passing over the identifiers an earlier attempt could not start on, until their time."""
+    avoided = avoided_now(record.status.avoided_identifiers, now)
+    return dataclasses.replace(demand, avoided=avoided) if avoided else demand

@@ -33,9 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.common import Condition
+from computenet.api.conditions import condition as make_condition
+from computenet.api.conditions import set_conditions
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
 from computenet.api.fields import format_time
 from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
+from computenet.tasks.lifecycle.avoidance import AVOID_AFTER, avoid
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
     CONDITION_MESSAGE_LIMIT,
@@ -124,16 +127,9 @@ class _Ctx:
         return self.status.model_copy(update=fields)
 
     def cond(self, type_: ConditionType, status: bool | None, reason: str, message: str) -> Condition:
-        return Condition(
-            type=str(type_),
-            status=ConditionStatus.UNKNOWN
-            if status is None
-            else (ConditionStatus.TRUE if status else ConditionStatus.FALSE),
-            reason=str(reason),
-            message=clip(message, CONDITION_MESSAGE_LIMIT),
-            observed_generation=self.task.generation,
-            last_transition_time=self.now,
-        )
+        return make_condition(
+            type_, status, reason, clip(message, CONDITION_MESSAGE_LIMIT), generation=self.task.generation
+        ).model_copy(update={"last_transition_time": self.now})
 
     @property
     def identifier(self) -> str | None:
@@ -141,19 +137,6 @@ class _Ctx:
 
     def current(self, identifier: str, attempt: int) -> bool:
         return self.identifier == identifier and self.status.attempt == attempt
-
-
-def set_conditions(
-    previous: Sequence[Condition] | None, updates: Sequence[Condition], now: dt.datetime, generation: int | None
-) -> list[Condition]:
-    """One condition per type, sorted by type; a transition time moves only when the status changes."""
-    by_type = {c.type: c for c in previous or ()}
-    for cond in updates:
-        old = by_type.get(cond.type)
-        if old is not None and old.status == cond.status:
-            cond = cond.model_copy(update={"last_transition_time": old.last_transition_time or now})
-        by_type[cond.type] = cond
-    return sorted(by_type.values(), key=lambda c: c.type)
 
 
 def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
@@ -398,6 +381,9 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
     where = c.identifier or "?"
     if policy == FailoverPolicy.NEVER:
         return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+    avoided = c.status.avoided_identifiers
+    if reason in AVOID_AFTER and c.identifier:
+        avoided = avoid(avoided, c.identifier, str(reason), c.now)
     status = c.update(
         (
             c.cond(ConditionType.PLACED, False, reason, f"{where}: {why}; placing attempt {c.status.attempt + 1}"),
@@ -407,6 +393,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
         placement=None,
         remote=None,
         start_time=None,
+        avoided_identifiers=avoided,
         message=clip(f"attempt {c.status.attempt} on {where} abandoned: {why}", MESSAGE_LIMIT),
         **accrue(c.status, ran),
     )
