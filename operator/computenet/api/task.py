@@ -24,6 +24,7 @@ from computenet.api.constants import (
     DEFAULT_CURRENCY,
     DEFAULT_POOL,
     RESERVED_PREFIX,
+    AcceleratorSharing,
     Architecture,
     ComputeClass,
     FailoverPolicy,
@@ -32,6 +33,7 @@ from computenet.api.constants import (
 )
 from computenet.api.fields import (
     AcceleratorModel,
+    AcceleratorPartition,
     CurrencyCode,
     DnsLabel,
     LabelKey,
@@ -144,7 +146,7 @@ def _disjoint_rule(first: str, second: str, message: str) -> Rule:
 
 
 class Accelerators(SpecModel):
-    """Accelerators each replica needs, all on the replica's node. Whole devices only."""
+    """Accelerators each replica needs, all on the replica's node: whole devices unless sharing or partition say."""
 
     model_config = ConfigDict(json_schema_extra=_derived_in_schema("count"))
 
@@ -163,6 +165,20 @@ class Accelerators(SpecModel):
         description="Acceptable models, any of them (such as NVIDIA-H100-80GB-HBM3); any model when omitted.",
     )
     min_memory: DeviceMemoryQuantity | None = Field(None, description="Minimum memory of each device, such as 40Gi.")
+    sharing: AcceleratorSharing | None = Field(
+        None,
+        description="Exclusive (the default): whole devices, never replicas of a shared one. Shared: replicas "
+        "of a device the member's device plugin shares between containers (NVIDIA time-slicing or MPS, a "
+        "product labelled -SHARED or a resource renamed <resource>.shared; Intel shared-dev-num; HAMi vDCU); "
+        "count is then replicas, and a replica guarantees no share of the device's memory or time.",
+    )
+    partition: AcceleratorPartition | None = Field(
+        None,
+        description="Slices of devices instead of whole devices: a MIG profile (such as 1g.10gb, from "
+        "nvidia.com/mig-1g.10gb or a <model>-MIG-1g.10gb product), an AMD compute partition (cpx_nps4) or an "
+        "Ascend vNPU template (4c). count is then slices, minMemory compares the slice's memory, and models "
+        "name the devices the slices are cut from (or the slice model itself, such as A100-SXM4-80GB-MIG-1g.10gb).",
+    )
 
 
 class Resources(SpecModel):

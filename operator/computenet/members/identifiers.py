@@ -216,8 +216,7 @@ class TrackedIdentifier:
         conditions = merge(self.previous_conditions, told, now, self.generation)
         self.previous_conditions = conditions
         heartbeat = self.connection.health.last_heartbeat if self.connection else None
-        gpus_free = sum(m.free for m in cap.accelerators.values())
-        gpus_total = sum(m.allocatable for m in cap.accelerators.values())
+        gpus_free, gpus_total = cap.devices_free, cap.devices_total
         return {
             "observedGeneration": self.generation,
             "conditions": conditions,
@@ -245,8 +244,13 @@ class TrackedIdentifier:
 def _accelerator(m: ModelCapacity) -> dict[str, Any]:
     """One model's counts as status shows them; DRA devices name their driver instead of a resource."""
     source = {"driver": m.driver} if m.driver else {"resource": m.resource}
+    unit: dict[str, Any] = {"partition": m.partition} if m.partition else {}
+    if m.replicas:
+        unit["replicas"] = m.replicas
     return {
         **source,
+        **({"vendor": m.vendor} if m.vendor else {}),
+        **unit,
         "capacity": m.capacity,
         "allocatable": m.allocatable,
         "allocated": m.allocated,

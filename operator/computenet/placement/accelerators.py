@@ -123,43 +123,50 @@ def peak_tflops(counts: Mapping[str, int], precision: str) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class AcceleratorFacts:
-    """What a node's labels and resources say about its accelerator (model None: not labelled)."""
+    """What a node's labels and resources say about its accelerator (model None: not labelled).
+
+    `whole` is False when a unit of `resource` is a slice (a MIG instance, a vendor partition) or
+    a shared replica (time-slicing, MPS): `model` then names the slice (see `device_plugins.Unit`).
+    """
 
     resource: str
     vendor: str
     model: str | None
     memory_mib: int | None
+    whole: bool = True
 
 
-def _amd_vram_mib(value: str) -> int | None:
+def amd_vram_mib(value: str) -> int | None:
+    """The AMD labeller's ``amd.com/gpu.vram`` (``192G``, ``512M``) in MiB; None if it is not such a value."""
     match = re.fullmatch(r"(\d+)([GM])", value.strip())
     if not match:
         return None
     return int(match[1]) * (1024 if match[2] == "G" else 1)
 
 
-def accelerator_facts(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> AcceleratorFacts | None:
-    """Derive a node's accelerator from its labels, falling back to the resources it advertises.
+_LABELLED = ((NVIDIA_GPU, NVIDIA_PRODUCT_LABEL), (AMD_GPU, AMD_PRODUCT_LABEL))
 
+
+def accelerator_facts(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> AcceleratorFacts | None:
+    """The node's accelerator: the device resource it advertises, whole devices first, then the most units.
+
+    A node labelled with an NVIDIA or AMD product but advertising none (yet) still names its model.
     Device memory comes from the node's label when present (MiB), else from the model table.
     """
-    for vendor, resource, product_label in (
-        ("nvidia", NVIDIA_GPU, NVIDIA_PRODUCT_LABEL),
-        ("amd", AMD_GPU, AMD_PRODUCT_LABEL),
-    ):
-        product = labels.get(product_label)
-        if product is None and not allocatable.get(resource):
-            continue
-        model = canonical(product) if product else None
-        memory: int | None = None
-        raw = labels.get(NVIDIA_MEMORY_LABEL if vendor == "nvidia" else AMD_MEMORY_LABEL)
-        if raw is not None:
-            memory = (int(raw) if raw.isdigit() else None) if vendor == "nvidia" else _amd_vram_mib(raw)
-        known = lookup(model)
-        if memory is None and known is not None:
-            memory = known.memory_mib
-        return AcceleratorFacts(resource, vendor, model, memory)
-    return None
+    from computenet.placement.device_plugins import UNKNOWN, node_units, unit_of  # it builds on this module
+
+    units = node_units(labels, allocatable)
+    if units:
+        resource = min(units, key=lambda r: (not units[r].whole, -allocatable[r], r))
+        unit = units[resource]
+    else:
+        labelled = next((r for r, label in _LABELLED if label in labels), None)
+        found = unit_of(labelled, labels) if labelled else None
+        if found is None:
+            return None
+        resource, unit = found.resource, found
+    model = None if unit.whole and unit.device_model == UNKNOWN else unit.model
+    return AcceleratorFacts(resource, unit.vendor, model, unit.memory_mib, unit.whole)
 
 
 def matching_memory_mib(facts: AcceleratorFacts) -> int:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from computenet.placement.accelerators import canonical
 from computenet.placement.affinity import NodeAffinity
+from computenet.placement.device_plugins import SliceRequest
 from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
@@ -33,6 +34,8 @@ class AcceleratorDemand:
     vendor: str | None = None
     models: tuple[str, ...] = ()
     min_memory_mib: int = 0
+    slices: SliceRequest | None = None
+    """Units that are not whole devices (MIG slices, shared replicas); None: whole devices only."""
 
     def __post_init__(self) -> None:
         if self.vendor is not None and self.vendor not in VENDOR_RESOURCES:
