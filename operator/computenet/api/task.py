@@ -53,6 +53,8 @@ from computenet.api.reservation import (
     effective_requests,
     format_amount,
 )
+from computenet.placement.device_plugins import is_device_resource
+from computenet.placement.resources import vendor_of
 
 __all__ = [
     "DISPATCHED_PHASES",
@@ -478,7 +480,8 @@ def _derive_resources(data: Any) -> Any:
             filled[name] = format_amount(name, effective[name])
     accelerators = filled.get("accelerators")
     if isinstance(accelerators, Mapping) and accelerators.get("count") is None:
-        resource = _accelerator_resource(accelerators.get("vendor"), effective)
+        sliced = accelerators.get("sharing") == AcceleratorSharing.SHARED or accelerators.get("partition") is not None
+        resource = _accelerator_resource(accelerators.get("vendor"), effective, sliced=sliced)
         if resource is not None and effective.get(resource, 0) > 0:
             filled["accelerators"] = {**accelerators, "count": effective[resource]}
     return {**data, "resources": filled}
@@ -492,8 +495,20 @@ def _pod_spec(template: object) -> Mapping[str, Any] | None:
     return template if isinstance(template, Mapping) else None
 
 
-def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str | None:
-    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests."""
+def _accelerator_resource(vendor: object, effective: Mapping[str, int], *, sliced: bool = False) -> str | None:
+    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests.
+
+    For slices or shared replicas (``sharing``, ``partition``), the only device resource of the vendor's
+    domain the pod requests (``nvidia.com/mig-1g.10gb``), as ``api.contract.slice_resource_of`` counts it.
+    """
+    if sliced:
+        wanted = str(vendor) if vendor is not None else None
+        found = sorted(
+            n
+            for n, v in effective.items()
+            if v > 0 and is_device_resource(n) and vendor_of(n) and wanted in (None, vendor_of(n))
+        )
+        return found[0] if len(found) == 1 else None
     if vendor is not None:
         return ACCELERATOR_RESOURCES.get(Vendor(str(vendor))) if vendor in set(Vendor) else None
     stated = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]

@@ -143,3 +143,10 @@ def test_slices_reach_placement_with_the_resource_the_pods_request(
     demand = demand_of(sliced(accelerators, limits), None)
     assert demand.accelerators is not None
     assert demand.accelerators.slices == expected
+
+
+def test_a_slice_count_left_out_is_the_slices_the_template_requests() -> None:
+    accelerators = {"vendor": "nvidia", "partition": "1g.10gb"}
+    demand = demand_of(sliced(accelerators, {"nvidia.com/mig-1g.10gb": "3", "hygon.com/dcumem": "1"}), None)
+    assert demand.accelerators is not None
+    assert demand.accelerators.count == 3
