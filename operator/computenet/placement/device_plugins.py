@@ -150,10 +150,22 @@ def _shared_name(model: str, shared: bool) -> str:
 
 
 def _mig_per_gpu(profile: str, parent: str) -> int:
-    """Instances of `profile` one GPU holds when all of it is cut that way (GFD's single strategy assumes so)."""
-    match = re.match(r"(\d+)g\.", profile)
-    slices = 4 if "A30" in parent else MIG_SLICES_PER_GPU
-    return max(slices // int(match[1]), 1) if match and int(match[1]) > 0 else 0
+    """Instances of `profile` one GPU holds when all of it is cut that way (GFD's single strategy assumes so).
+
+    A GPU has 7 compute slices (the A30: 4) and 8 memory slices; ``<g>g.<m>gb`` takes ``g`` compute
+    slices and ``m`` GB of memory, so ``min(7 // g, 8 // memory slices)``: 7 of ``1g.10gb`` but 4 of
+    ``1g.20gb`` on an 80 GB A100 or H100 (NVIDIA's MIG user guide, "Supported MIG Profiles"). The
+    memory bound needs the GPU's memory from the model table; without it only compute counts.
+    """
+    match = re.fullmatch(r"(\d+)g\.(\d+)gb.*", profile)
+    if not match or int(match[1]) == 0:
+        return 0
+    compute = (4 if "A30" in parent else MIG_SLICES_PER_GPU) // int(match[1])
+    known = lookup(parent)
+    if known is None:
+        return max(compute, 1)
+    memory_slices = max(round(int(match[2]) * 8 / known.memory_gib), 1)
+    return max(min(compute, 8 // memory_slices), 1)
 
 
 def _mig_memory(profile: str) -> int | None:
@@ -238,7 +250,9 @@ def _other(resource: str, labels: Mapping[str, str], amount: int) -> Unit | None
         return Unit(resource, "intel", device_model, device_model, None)
     if (ascend := _ASCEND.fullmatch(resource)) is not None:
         servertype = labels.get(ASCEND_SERVERTYPE_LABEL, "").split("-")[0]
-        chip = servertype if servertype.startswith(ascend["chip"]) else ascend["chip"]
+        accelerator = labels.get(ASCEND_ACCELERATOR_LABEL, "").removeprefix("huawei-")
+        named = next((c for c in (servertype, accelerator) if c.startswith(ascend["chip"])), "")
+        chip = named or ascend["chip"]
         device_model = f"Huawei-{chip}"
         vnpu = ascend["vnpu"]
         if vnpu is None:

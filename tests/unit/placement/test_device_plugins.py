@@ -232,6 +232,13 @@ UNITS = [
         id="Ascend: servertype names the chip",
     ),
     pytest.param(
+        "huawei.com/Ascend310P",
+        {"accelerator": "huawei-Ascend310P"},
+        4,
+        unit("huawei.com/Ascend310P", "Huawei-Ascend310P", "Huawei-Ascend310P", None),
+        id="Ascend without servertype: the plugin's accelerator node selector",
+    ),
+    pytest.param(
         "huawei.com/Ascend910-4c",
         {},
         4,
@@ -325,6 +332,20 @@ def test_unit_of(resource: str, labels: dict[str, str], amount: int, expected: U
             {},
             PhysicalDevices(8, 8),
             id="MIG single: gpu.count counts slices, 7 per GPU",
+        ),
+        pytest.param(
+            {**gfd(product="NVIDIA-A100-SXM4-80GB-MIG-1g.20gb", count="16"), "nvidia.com/mig.strategy": "single"},
+            {GPU: 16},
+            {},
+            PhysicalDevices(4, 4),
+            id="MIG single 1g.20gb: memory bounds an 80 GB GPU to 4 instances",
+        ),
+        pytest.param(
+            {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
+            {"nvidia.com/mig-3g.40gb": 4},
+            {},
+            PhysicalDevices(2, 2),
+            id="MIG mixed without a count label: 2 of 3g.40gb per GPU",
         ),
         pytest.param(
             {"amd.com/gpu.product-name": "AMD_Instinct_MI300X_OAM", "amd.com/compute-memory-partition": "cpx_nps4"},
