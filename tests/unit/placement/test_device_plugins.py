@@ -507,3 +507,14 @@ def _sliced_pool() -> Snapshot:
 def test_placement_offers_slices_only_to_tasks_asking_for_them(demand: Demand, chosen: str | None) -> None:
     decision = place(_sliced_pool(), demand)
     assert (decision.chosen.identifier if decision.chosen else None) == chosen
+
+
+def test_a_whole_gpu_task_rejected_by_slices_is_told_how_to_ask_for_them() -> None:
+    decision = place(_sliced_pool(), task().gpus(4).build())
+    assert decision.rejections["sliced"].message == (
+        "its schedulable nodes offer NVIDIA-H100-80GB-HBM3-SHARED (nvidia.com/gpu shared replicas: sharing Shared)"
+    )
+    assert decision.rejections["mig"].message == (
+        "its schedulable nodes offer NVIDIA-A100-SXM4-80GB-MIG-1g.10gb"
+        " (nvidia.com/mig-1g.10gb slices: partition 1g.10gb)"
+    )
