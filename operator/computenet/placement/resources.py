@@ -1,7 +1,8 @@
 """Resource names and the per-replica usage vector placement reasons about.
 
 Placement sees four dimensions per node: cpu (millicores), memory (bytes), the node's accelerator
-resource (whole devices, e.g. `nvidia.com/gpu`) and pod slots (allocatable ``pods``, one per
+resource (whole devices such as `nvidia.com/gpu`, or for a task asking for them the slices or
+shared replicas a device plugin advertises, see `device_plugins`) and pod slots (allocatable ``pods``, one per
 replica; see `nodes.pod_slots_left`). A replica's usage vector is the first three; the pod slot is
 implied. Other extended resources and ephemeral storage are not considered; the member's own
 scheduler still enforces them.
