@@ -35,7 +35,7 @@ from computenet.placement import (
     SnapshotBuilder,
     Taint,
 )
-from computenet.placement.accelerators import accelerator_facts
+from computenet.placement.device_plugins import accelerator_facts
 from computenet.placement.labels import Requirement
 
 KIND = "PlacementSnapshot"

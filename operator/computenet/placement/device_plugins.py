@@ -50,8 +50,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from computenet.placement.accelerators import AMD_MEMORY_LABEL, AMD_PRODUCT_LABEL, amd_vram_mib, canonical, lookup
-from computenet.placement.resources import VENDOR_RESOURCES, vendor_of
+from computenet.placement.accelerators import (
+    AMD_MEMORY_LABEL,
+    AMD_PRODUCT_LABEL,
+    NVIDIA_PRODUCT_LABEL,
+    amd_vram_mib,
+    canonical,
+    lookup,
+)
+from computenet.placement.resources import AMD_GPU, VENDOR_RESOURCES, vendor_of
 
 NVIDIA_GPU = "nvidia.com/gpu"
 NVIDIA_MIG_STRATEGY_LABEL = "nvidia.com/mig.strategy"
@@ -131,6 +138,7 @@ class Unit:
         return self.partition is None and not self.shared
 
 
+@lru_cache(maxsize=4096)
 def is_device_resource(resource: str) -> bool:
     """Extended resources that are devices or slices of them (a vendor domain; not amounts like millicores)."""
     return "/" in resource and not resource.startswith(("hugepages-", "kubernetes.io/")) and resource not in NOT_DEVICES
@@ -282,22 +290,50 @@ def unit_of(resource: str, labels: Mapping[str, str], amount: int = 0) -> Unit |
     """What one unit of `resource` is on a node with `labels`; None for a resource no vendor table knows.
 
     `amount` is what the node advertises; it tells Intel's shared GPUs (more units than devices).
+    Answers are kept per (resource, the few labels the vendor's table reads): nodes of one shape
+    share one, so reading a million nodes costs a few dictionary lookups each.
     """
-    if resource in NOT_DEVICES:
+    keys = _label_keys(resource)
+    if keys is None:
         return None
+    values = tuple(labels.get(key) for key in keys)
+    return _unit(resource, keys, values, amount if resource in _INTEL_GPU else 0)
+
+
+@lru_cache(maxsize=1024)
+def _label_keys(resource: str) -> tuple[str, ...] | None:
+    """The node labels a unit of `resource` depends on; None for a resource no vendor table knows."""
+    vendor = vendor_of(resource)
+    if resource in NOT_DEVICES or vendor is None:
+        return None
+    if vendor == "nvidia":
+        mig = _MIG_RESOURCE.fullmatch(resource)
+        key = f"nvidia.com/mig-{mig['profile']}" if mig else NVIDIA_GPU
+        suffixes = ("product", "replicas", "sharing-strategy", "memory")
+        return (f"{NVIDIA_GPU}.product", NVIDIA_MIG_STRATEGY_LABEL, *(f"{key}.{suffix}" for suffix in suffixes))
+    if vendor == "amd":
+        return AMD_PRODUCT_LABEL, AMD_MEMORY_LABEL, AMD_PARTITION_LABEL
+    if resource in _INTEL_GPU:
+        return INTEL_PRODUCT_LABEL, INTEL_COUNT_LABEL, INTEL_MEMORY_LABEL
+    return ASCEND_SERVERTYPE_LABEL, ASCEND_ACCELERATOR_LABEL, CAMBRICON_MODEL_LABEL
+
+
+@lru_cache(maxsize=16384)
+def _unit(resource: str, keys: tuple[str, ...], values: tuple[str | None, ...], amount: int) -> Unit | None:
+    labels = {key: value for key, value in zip(keys, values, strict=True) if value is not None}
     vendor = vendor_of(resource)
     if vendor == "nvidia":
         return _nvidia(resource, labels)
     if vendor == "amd":
         return _amd(resource, labels)
-    return _other(resource, labels, amount) if vendor is not None else None
+    return _other(resource, labels, amount)
 
 
 def node_units(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> dict[str, Unit]:
     """The node's advertised device resources (allocatable > 0) a vendor table knows, by resource."""
     out: dict[str, Unit] = {}
     for resource, amount in allocatable.items():
-        if amount > 0 and is_device_resource(resource):
+        if amount > 0 and "/" in resource and is_device_resource(resource):
             unit = unit_of(resource, labels, amount)
             if unit is not None:
                 out[resource] = unit
@@ -474,3 +510,50 @@ def offers(resource: str | None, model: str | None, wanted: SliceRequest | None,
     if wanted is not None and wanted.resource is not None and resource != wanted.resource:
         return False
     return fits and (not models or model in models or kind.device_model in models)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceleratorFacts:
+    """What a node's labels and resources say about its accelerator (model None: not labelled).
+
+    `whole` is False when a unit of `resource` is a slice (a MIG instance, a vendor partition) or
+    a shared replica (time-slicing, MPS): `model` then names the slice (see `device_plugins.Unit`).
+    """
+
+    resource: str
+    vendor: str
+    model: str | None
+    memory_mib: int | None
+    whole: bool = True
+
+
+_LABELLED = ((NVIDIA_GPU, NVIDIA_PRODUCT_LABEL), (AMD_GPU, AMD_PRODUCT_LABEL))
+
+
+def accelerator_facts(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> AcceleratorFacts | None:
+    """The node's accelerator: the device resource it advertises, whole devices first, then the most units.
+
+    A node labelled with an NVIDIA or AMD product but advertising none (yet) still names its model.
+    Device memory comes from the node's label when present (MiB), else from the model table.
+    """
+    units = node_units(labels, allocatable)
+    if len(units) == 1:
+        ((resource, unit),) = units.items()
+    elif units:
+        resource = min(units, key=lambda r: (not units[r].whole, -allocatable[r], r))
+        unit = units[resource]
+    else:
+        labelled = next((r for r, label in _LABELLED if label in labels), None)
+        found = unit_of(labelled, labels) if labelled else None
+        if found is None:
+            return None
+        resource, unit = found.resource, found
+    model = None if unit.whole and unit.device_model == UNKNOWN else unit.model
+    return AcceleratorFacts(resource, unit.vendor, model, unit.memory_mib, unit.whole)
+
+
+def matching_memory_mib(facts: AcceleratorFacts) -> int:
+    """Device memory to compare with a request: the nominal size for a known model (see `accelerators`)."""
+    known = lookup(facts.model)
+    reported = facts.memory_mib or 0
+    return max(reported, known.memory_mib) if known else reported

@@ -11,12 +11,13 @@ from __future__ import annotations
 import pytest
 
 from computenet.placement import Demand, Snapshot, place
-from computenet.placement.accelerators import AcceleratorFacts, accelerator_facts
 from computenet.placement.device_plugins import (
+    AcceleratorFacts,
     PhysicalDevices,
     SliceKind,
     SliceRequest,
     Unit,
+    accelerator_facts,
     offers,
     physical_devices,
     slice_kind,

@@ -38,9 +38,10 @@ from computenet.placement import (
     Toleration,
     place,
 )
-from computenet.placement.accelerators import accelerator_facts, canonical, matching_memory_mib
+from computenet.placement.accelerators import canonical
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, required_matches
 from computenet.placement.context import Context
+from computenet.placement.device_plugins import accelerator_facts, matching_memory_mib
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS
 from computenet.placement.nodes import UNLIMITED_PODS, selects, tolerated
