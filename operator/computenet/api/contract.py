@@ -65,6 +65,14 @@ def _accelerator_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
     accelerators = spec.resources.accelerators
     if accelerators is None:
         return
+    if (accelerators.sharing == AcceleratorSharing.SHARED or accelerators.partition is not None) and (
+        slice_resource_of(spec) is None
+    ):
+        yield Problem(
+            "spec.resources.accelerators.partition" if accelerators.partition else "spec.resources.accelerators.vendor",
+            "names no resource the slices are counted in: request it in the template's containers "
+            "(such as huawei.com/Ascend910-4c: 1), or set vendor to nvidia or amd, whose slices have one",
+        )
     models = [(index, name, lookup(name)) for index, name in enumerate(accelerators.models or ())]
     if accelerators.vendor is not None:
         for index, name, known in models:

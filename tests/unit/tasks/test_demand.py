@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from computenet.api.contract import contract_problems
 from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
@@ -150,3 +151,33 @@ def test_a_slice_count_left_out_is_the_slices_the_template_requests() -> None:
     demand = demand_of(sliced(accelerators, {"nvidia.com/mig-1g.10gb": "3", "hygon.com/dcumem": "1"}), None)
     assert demand.accelerators is not None
     assert demand.accelerators.count == 3
+
+
+@pytest.mark.parametrize(
+    ("accelerators", "limits", "problem"),
+    [
+        pytest.param(
+            {"count": 1, "vendor": "huawei", "partition": "4c"},
+            None,
+            "spec.resources.accelerators.partition",
+            id="Ascend vNPUs are named per chip: the template must say which",
+        ),
+        pytest.param(
+            {"count": 1, "vendor": "huawei", "partition": "4c"},
+            {"huawei.com/Ascend910-4c": "1"},
+            None,
+            id="and then it is counted in that one",
+        ),
+        pytest.param(
+            {"count": 1, "sharing": "Shared"},
+            None,
+            "spec.resources.accelerators.vendor",
+            id="replicas of no vendor have no resource",
+        ),
+    ],
+)
+def test_a_slice_request_without_a_resource_is_refused_naming_the_field(
+    accelerators: dict[str, Any], limits: dict[str, str] | None, problem: str | None
+) -> None:
+    found = [p.field for p in contract_problems(sliced(accelerators, limits).spec)]
+    assert found == ([problem] if problem else [])
