@@ -35,8 +35,8 @@ from computenet.placement import (
     SnapshotBuilder,
     Taint,
 )
-from computenet.placement.device_plugins import accelerator_facts
 from computenet.placement.labels import Requirement
+from computenet.placement.node_accelerator import accelerator_facts
 
 KIND = "PlacementSnapshot"
 
@@ -176,7 +176,7 @@ def identifier_of(doc: IdentifierDoc) -> Identifier:
 
 
 def _device_resource(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> str | None:
-    """The resource placement counts the node's devices in (``placement.accelerators.accelerator_facts``)."""
+    """The resource placement counts the node's devices in (``placement.node_accelerator.accelerator_facts``)."""
     facts = accelerator_facts(labels, allocatable)
     return facts.resource if facts is not None else None
 

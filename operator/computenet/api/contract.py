@@ -23,8 +23,9 @@ from computenet.api.reservation import (
 )
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.accelerators import lookup
-from computenet.placement.device_plugins import SliceRequest, is_device_resource, slice_resource
+from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.resources import vendor_of
+from computenet.placement.slices import SliceRequest, slice_resource
 from computenet.quantity import cpu_millis, to_int_units
 
 __all__ = [
@@ -137,7 +138,7 @@ def slice_resource_of(spec: ComputeTaskSpec) -> str | None:
     """The resource a task asking for slices or shared replicas is counted in.
 
     The one device resource of the vendor the template requests (``nvidia.com/mig-1g.10gb: 1``),
-    else the vendor's usual resource for such slices (``placement.device_plugins.slice_resource``),
+    else the vendor's usual resource for such slices (``placement.slices.slice_resource``),
     else None: placement then takes units of any resource, and the template must say which.
     """
     accelerators = spec.resources.accelerators

@@ -19,7 +19,7 @@ what decides whether a multi-GPU pod fits at all.
 A unit of a device resource is not always a device (``placement.device_plugins``): MIG slices,
 vendor partitions and time-slicing/MPS replicas are rows of their own (``A100-SXM4-80GB-MIG-1g.10gb``,
 ``NVIDIA-H100-80GB-HBM3-SHARED``), counted in units, each row saying which partition or sharing
-it is. ``devices_total`` and ``devices_free`` count physical devices (``physical_devices``): a node
+it is. ``devices_total`` and ``devices_free`` count physical devices (``placement.physical``): a node
 with 8 GPUs time-sliced 4 ways advertises 32 units and holds 8 devices; MIG slices are not devices.
 
 DRA devices (published in ResourceSlices, see `dra`) count as accelerators too, by model where an
@@ -33,9 +33,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
-from computenet.placement.device_plugins import UNKNOWN, Unit, is_device_resource, physical_devices, unit_of
+from computenet.placement.device_plugins import UNKNOWN, Unit, is_device_resource, unit_of
 from computenet.placement.devices import NodeDevices
 from computenet.placement.nodes import accepts_new_pods, pod_slots_left
+from computenet.placement.physical import physical_devices
 
 ModelOf = Callable[[Mapping[str, str], str], str | None]
 """(node labels, extended resource name) -> accelerator model, or None when the node does not say."""

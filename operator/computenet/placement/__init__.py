@@ -30,9 +30,9 @@ from computenet.placement.assume import Assumption, Assumptions
 from computenet.placement.builder import SnapshotBuilder
 from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejection
 from computenet.placement.demand import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
-from computenet.placement.device_plugins import accelerator_facts
 from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
 from computenet.placement.labels import Selector
+from computenet.placement.node_accelerator import accelerator_facts
 from computenet.placement.nodes import Node, Taint, Toleration
 from computenet.placement.offers import Offer, offers
 from computenet.placement.pipeline import place

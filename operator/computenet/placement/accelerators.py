@@ -2,9 +2,9 @@
 
 Nodes name their accelerator by a label (`nvidia.com/gpu.product` from NVIDIA GPU feature
 discovery, `amd.com/gpu.product-name` from the AMD node labeller, and the other vendors' labels in
-`device_plugins`, which also tells whole devices from MIG slices and shared replicas). Placement needs the model to
-honour "any of these models" and "at least this much device memory"; pool status needs it to turn
-device counts into normalised compute. Lookups of a model not in the table return None: a wrong
+`device_plugins`, which also tells whole devices from MIG slices and shared replicas). Placement
+needs the model to honour "any of these models" and "at least this much device memory"; pool
+status needs it to turn device counts into normalised compute. Lookups of a model not in the table return None: a wrong
 number in status or a wrong placement is worse than an honest "unknown".
 
 Table conventions (per schedulable device, i.e. per unit of the Kubernetes resource):

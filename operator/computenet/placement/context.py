@@ -26,11 +26,11 @@ from computenet.placement.affinity_columns import (
 )
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
-from computenet.placement.device_plugins import offers
 from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
 from computenet.placement.nodes import Taint, selects, tolerated
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
+from computenet.placement.slices import offers
 from computenet.placement.snapshot import Snapshot
 
 NOT_COMPUTED = -2
@@ -67,7 +67,7 @@ class Context:
     def model_ok(self) -> BoolArray:
         """Per model id: whether the task's devices may be of this model (vendor, any-of models, whole or slices).
 
-        Units that are slices or shared replicas (``device_plugins.offers``) serve only a task that asks for them.
+        Units that are slices or shared replicas (``slices.offers``) serve only a task that asks for them.
         """
         models = self.snapshot.vocabulary.models
         acc = self.demand.accelerators

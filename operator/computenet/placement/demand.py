@@ -15,10 +15,10 @@ from enum import StrEnum
 
 from computenet.placement.accelerators import canonical
 from computenet.placement.affinity import NodeAffinity
-from computenet.placement.device_plugins import SliceRequest
 from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
+from computenet.placement.slices import SliceRequest
 
 
 class Strategy(StrEnum):

@@ -38,13 +38,12 @@ labeller beside it names the product. A unit is not always one device:
   ``README.md``) shares them as ``hygon.com/dcunum`` with ``hygon.com/dcumem`` and ``hygon.com/dcucores``.
 
 A unit that is a partition or a shared replica is never a whole device: placement offers it only
-to a task that asks for it, and the identifier's GPU summary counts the physical devices behind it.
-Counts are integers; memory is MiB per unit.
+to a task that asks for it (``slices``), and the identifier's GPU summary counts the physical
+devices behind it (``physical``). Counts are integers; memory is MiB per unit.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,12 +52,11 @@ from functools import lru_cache
 from computenet.placement.accelerators import (
     AMD_MEMORY_LABEL,
     AMD_PRODUCT_LABEL,
-    NVIDIA_PRODUCT_LABEL,
     amd_vram_mib,
     canonical,
     lookup,
 )
-from computenet.placement.resources import AMD_GPU, VENDOR_RESOURCES, vendor_of
+from computenet.placement.resources import vendor_of
 
 NVIDIA_GPU = "nvidia.com/gpu"
 NVIDIA_MIG_STRATEGY_LABEL = "nvidia.com/mig.strategy"
@@ -149,7 +147,8 @@ def slice_name(vendor: str, device_model: str, partition: str) -> str:
     return f"{device_model}{MIG_INFIX}{partition}" if vendor == "nvidia" else f"{device_model}-{partition}"
 
 
-def _int(value: str | None, default: int = 0) -> int:
+def label_int(value: str | None, default: int = 0) -> int:
+    """A count label's value (``nvidia.com/gpu.count: '8'``), `default` when absent or not a count."""
     return int(value) if value is not None and value.strip().isdigit() else default
 
 
@@ -197,11 +196,11 @@ def _nvidia(resource: str, labels: Mapping[str, str]) -> Unit | None:
             profile = product.split(MIG_INFIX, 1)[1].removesuffix(SHARED_SUFFIX)
     else:
         return None
-    replicas = max(_int(labels.get(f"{key}.replicas"), 1), 1)
+    replicas = max(label_int(labels.get(f"{key}.replicas"), 1), 1)
     shared = renamed or replicas > 1 or product.endswith(SHARED_SUFFIX)
     strategy = labels.get(f"{key}.sharing-strategy") or ("time-slicing" if shared else "none")
     base = product.removesuffix(SHARED_SUFFIX)
-    memory = _int(labels.get(f"{key}.memory")) or None
+    memory = label_int(labels.get(f"{key}.memory")) or None
     if profile is None:
         device_model = canonical(base) if base else UNKNOWN
         known = lookup(device_model)
@@ -244,8 +243,8 @@ def _other(resource: str, labels: Mapping[str, str], amount: int) -> Unit | None
     if resource in _INTEL_GPU:
         product = labels.get(INTEL_PRODUCT_LABEL)
         device_model = canonical(f"Intel-{product}") if product else "Intel-GPU"
-        memory = _int(labels.get(INTEL_MEMORY_LABEL)) // (1024 * 1024) or None
-        devices = _int(labels.get(INTEL_COUNT_LABEL))
+        memory = label_int(labels.get(INTEL_MEMORY_LABEL)) // (1024 * 1024) or None
+        devices = label_int(labels.get(INTEL_COUNT_LABEL))
         if devices and amount > devices:  # -shared-dev-num: each GPU advertised amount / devices times
             replicas = amount // devices
             model = _shared_name(device_model, True)
@@ -338,222 +337,3 @@ def node_units(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> dic
             if unit is not None:
                 out[resource] = unit
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class PhysicalDevices:
-    """Physical devices on one node: how many, and how many nothing runs on (a lower bound)."""
-
-    total: int
-    free: int
-
-
-def physical_devices(
-    labels: Mapping[str, str],
-    allocatable: Mapping[str, int],
-    held: Mapping[str, int],
-    accepts_pods: bool,
-) -> PhysicalDevices:
-    """Count the node's physical accelerators behind every device resource it advertises.
-
-    - a whole device is one unit: total and free as the resource counts them;
-    - shared replicas and partitions: the devices behind the units, from the vendor's count
-      label where it is the physical count (``nvidia.com/gpu.count`` except under MIG single,
-      ``gpu.intel.com/device.count``), else ``ceil(units / per_device)``. A device is free only
-      when nothing holds any of its units; where the plugin does not say which device a unit
-      is on, every held unit may be on a different device, so free is ``devices - held`` (never
-      below 0) - a bound that never promises a device someone uses;
-    - NVIDIA MIG under the mixed strategy: ``nvidia.com/gpu.count`` GPUs in all, the whole ones
-      among them counted through ``nvidia.com/gpu``, the rest hold the slices of every profile;
-    - an extended resource no vendor table knows counts its units, as before;
-    - units whose devices the labels cannot tell (Ascend vNPUs, Cambricon sMLU/MIM, HAMi vDCUs)
-      count no devices.
-    Nothing is free on a node that does not accept new pods.
-    """
-    total = free = 0
-    nvidia_partitioned: list[tuple[Unit, int, int]] = []
-    nvidia_whole = 0
-    for resource, amount in allocatable.items():
-        if amount <= 0 or not is_device_resource(resource):
-            continue
-        taken = held.get(resource, 0)
-        unit = unit_of(resource, labels, amount)
-        if unit is None or unit.whole:
-            total += amount
-            free += max(amount - taken, 0)
-            nvidia_whole += amount if unit is not None and unit.vendor == "nvidia" else 0
-            continue
-        if unit.vendor == "nvidia" and unit.partition is not None:
-            nvidia_partitioned.append((unit, amount, taken))
-            continue
-        devices = _devices_of(unit, labels, amount)
-        total += devices
-        free += max(devices - taken, 0)
-        if unit.vendor == "nvidia":
-            nvidia_whole += devices
-    if nvidia_partitioned:
-        devices, taken = _mig_gpus(labels, nvidia_partitioned, nvidia_whole)
-        total += devices
-        free += max(devices - taken, 0)
-    return PhysicalDevices(total, free if accepts_pods else 0)
-
-
-def _devices_of(unit: Unit, labels: Mapping[str, str], amount: int) -> int:
-    """Physical devices behind `amount` shared or partitioned units of one resource."""
-    if unit.vendor == "nvidia":
-        counted = _int(labels.get(f"{NVIDIA_GPU}.count"))
-        if counted:
-            return counted
-    if unit.vendor == "intel":
-        counted = _int(labels.get(INTEL_COUNT_LABEL))
-        if counted:
-            return counted
-    return math.ceil(amount / unit.per_device) if unit.per_device else 0
-
-
-def _mig_gpus(labels: Mapping[str, str], slices: list[tuple[Unit, int, int]], whole: int) -> tuple[int, int]:
-    """(GPUs cut into MIG slices, slices held) on one node."""
-    taken = sum(t for _, _, t in slices)
-    single = labels.get(NVIDIA_MIG_STRATEGY_LABEL) == "single"
-    counted = _int(labels.get(f"{NVIDIA_GPU}.count"))
-    if counted and not single:
-        return max(counted - whole, 0), taken
-    devices = sum(math.ceil(amount / unit.per_device) for unit, amount, _ in slices if unit.per_device)
-    return devices, taken
-
-
-@dataclass(frozen=True, slots=True)
-class SliceKind:
-    """What a unit of a placement model is, read back from its (resource, model) name."""
-
-    device_model: str
-    partition: str | None
-    shared: bool
-
-    @property
-    def whole(self) -> bool:
-        return self.partition is None and not self.shared
-
-
-_SHARED_RESOURCE = re.compile(r".*\.shared?|hygon\.com/dcunum")
-_AMD_SLICE_NAME = re.compile(r"(?P<device>.+)-(?P<partition>(?:dpx|qpx|cpx)_nps\d+)")
-
-
-@lru_cache(maxsize=4096)
-def slice_kind(resource: str | None, model: str | None) -> SliceKind:
-    """Whether units of `resource` named `model` (as `Unit.model` names them) are whole, sliced or shared.
-
-    The resource tells where the device plugin names the slice (``nvidia.com/mig-1g.10gb``,
-    ``amd.com/cpx_nps4``, ``huawei.com/Ascend910-4c``, ``*.shared``); the model name where the
-    resource does not (MIG single strategy ``-MIG-``, AMD single strategy ``-cpx_nps4``, ``-SHARED``).
-    """
-    name = model or UNKNOWN
-    shared = name.endswith(SHARED_SUFFIX) or bool(resource and _SHARED_RESOURCE.fullmatch(resource))
-    base = name.removesuffix(SHARED_SUFFIX)
-    unit = unit_of(resource, {}) if resource else None
-    vendor = unit.vendor if unit is not None else vendor_of(resource)
-    partition = unit.partition if unit is not None else None
-    if partition is None and vendor == "nvidia" and MIG_INFIX in base:
-        partition = base.split(MIG_INFIX, 1)[1]
-    if partition is None and vendor == "amd" and (amd := _AMD_SLICE_NAME.fullmatch(base)) is not None:
-        partition = amd["partition"]
-    if partition is not None and vendor is not None:
-        base = base.removesuffix(slice_name(vendor, "", partition))
-    return SliceKind(base, partition, shared)
-
-
-@dataclass(frozen=True, slots=True)
-class SliceRequest:
-    """A task's wish for units that are not whole devices (``spec.resources.accelerators.sharing/partition``).
-
-    ``shared``: replicas of a shared device (NVIDIA time-slicing or MPS, Intel shared-dev-num, HAMi
-    vDCU, Cambricon env-share); ``partition``: slices of this MIG profile or vendor partition. Both
-    may hold (time-sliced MIG slices). A task without one asks for whole devices only.
-    """
-
-    shared: bool = False
-    partition: str | None = None
-    resource: str | None = None
-    """The resource the task's pods request the units in (``nvidia.com/mig-1g.10gb``); None: any."""
-
-
-def slice_resource(vendor: str | None, wanted: SliceRequest) -> str | None:
-    """The resource a slice request is counted in when the template does not say.
-
-    NVIDIA and AMD partitions: the mixed strategy's per-partition resource (``nvidia.com/mig-1g.10gb``,
-    ``amd.com/cpx_nps4``), the one name that says what a unit is; shared replicas: the vendor's
-    whole-device resource, which the NVIDIA and Intel plugins keep for replicas unless renamed.
-    None when the vendor is not known or names partitions per chip (Ascend, Cambricon).
-    """
-    if wanted.partition is not None:
-        if vendor == "nvidia":
-            return f"nvidia.com/mig-{wanted.partition}"
-        if vendor == "amd":
-            return f"amd.com/{wanted.partition}"
-        return None
-    return VENDOR_RESOURCES.get(vendor) if vendor and vendor != "hygon" else "hygon.com/dcunum" if vendor else None
-
-
-def offers(resource: str | None, model: str | None, wanted: SliceRequest | None, models: tuple[str, ...]) -> bool:
-    """Whether units of (`resource`, `model`) serve a task asking for `wanted` slices of any of `models`.
-
-    Whole devices serve only a task asking for whole devices, and slices only a task asking for
-    exactly that kind (shared or not, the same partition). `models` name the physical devices
-    (the GPUs a MIG slice is cut from) or the slice's own model (``A100-SXM4-80GB-MIG-1g.10gb``);
-    a request naming its resource takes units of that resource only, since its pods request it.
-    """
-    kind = slice_kind(resource, model)
-    if wanted is None:
-        fits = kind.whole
-    else:
-        fits = not kind.whole and kind.shared == wanted.shared and kind.partition == wanted.partition
-    if wanted is not None and wanted.resource is not None and resource != wanted.resource:
-        return False
-    return fits and (not models or model in models or kind.device_model in models)
-
-
-@dataclass(frozen=True, slots=True)
-class AcceleratorFacts:
-    """What a node's labels and resources say about its accelerator (model None: not labelled).
-
-    `whole` is False when a unit of `resource` is a slice (a MIG instance, a vendor partition) or
-    a shared replica (time-slicing, MPS): `model` then names the slice (see `device_plugins.Unit`).
-    """
-
-    resource: str
-    vendor: str
-    model: str | None
-    memory_mib: int | None
-    whole: bool = True
-
-
-_LABELLED = ((NVIDIA_GPU, NVIDIA_PRODUCT_LABEL), (AMD_GPU, AMD_PRODUCT_LABEL))
-
-
-def accelerator_facts(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> AcceleratorFacts | None:
-    """The node's accelerator: the device resource it advertises, whole devices first, then the most units.
-
-    A node labelled with an NVIDIA or AMD product but advertising none (yet) still names its model.
-    Device memory comes from the node's label when present (MiB), else from the model table.
-    """
-    units = node_units(labels, allocatable)
-    if len(units) == 1:
-        ((resource, unit),) = units.items()
-    elif units:
-        resource = min(units, key=lambda r: (not units[r].whole, -allocatable[r], r))
-        unit = units[resource]
-    else:
-        labelled = next((r for r, label in _LABELLED if label in labels), None)
-        found = unit_of(labelled, labels) if labelled else None
-        if found is None:
-            return None
-        resource, unit = found.resource, found
-    model = None if unit.whole and unit.device_model == UNKNOWN else unit.model
-    return AcceleratorFacts(resource, unit.vendor, model, unit.memory_mib, unit.whole)
-
-
-def matching_memory_mib(facts: AcceleratorFacts) -> int:
-    """Device memory to compare with a request: the nominal size for a known model (see `accelerators`)."""
-    known = lookup(facts.model)
-    reported = facts.memory_mib or 0
-    return max(reported, known.memory_mib) if known else reported

@@ -31,8 +31,8 @@ import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL
 from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
-from computenet.placement.device_plugins import accelerator_facts, matching_memory_mib
 from computenet.placement.devices import NodeDevices
+from computenet.placement.node_accelerator import accelerator_facts, matching_memory_mib
 from computenet.placement.nodes import BLOCKING_EFFECTS, PODS, UNLIMITED_PODS, NodeLike
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet

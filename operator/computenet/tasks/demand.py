@@ -12,8 +12,8 @@ from computenet.api.constants import AcceleratorSharing
 from computenet.api.contract import slice_resource_of
 from computenet.api.pool import PlacementPolicy
 from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
-from computenet.placement.device_plugins import SliceRequest
 from computenet.placement.pod_spec import pod_constraints
+from computenet.placement.slices import SliceRequest
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.record import TaskRecord
 

@@ -31,8 +31,8 @@ from computenet.placement import (
     Weights,
 )
 from computenet.placement.accelerators import lookup
-from computenet.placement.device_plugins import SliceRequest
 from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.slices import SliceRequest
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 A100 = "NVIDIA-A100-SXM4-80GB"

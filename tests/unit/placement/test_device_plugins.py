@@ -11,20 +11,11 @@ from __future__ import annotations
 import pytest
 
 from computenet.placement import Demand, Snapshot, place
-from computenet.placement.device_plugins import (
-    AcceleratorFacts,
-    PhysicalDevices,
-    SliceKind,
-    SliceRequest,
-    Unit,
-    accelerator_facts,
-    offers,
-    physical_devices,
-    slice_kind,
-    slice_resource,
-    unit_of,
-)
+from computenet.placement.device_plugins import Unit, unit_of
+from computenet.placement.node_accelerator import AcceleratorFacts, accelerator_facts
+from computenet.placement.physical import PhysicalDevices, physical_devices
 from computenet.placement.resources import vendor_of
+from computenet.placement.slices import SliceKind, SliceRequest, offers, slice_kind, slice_resource
 
 from .builders import A100, H100, identifier, node, pool, task
 

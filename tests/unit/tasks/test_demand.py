@@ -11,7 +11,7 @@ from computenet.api.contract import contract_problems
 from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
-from computenet.placement.device_plugins import SliceRequest
+from computenet.placement.slices import SliceRequest
 from computenet.tasks.demand import demand_of
 from computenet.tasks.record import TaskRecord
 

@@ -11,8 +11,8 @@ import numpy as np
 from computenet.placement import reasons
 from computenet.placement.arrays import IntArray
 from computenet.placement.context import Context
-from computenet.placement.device_plugins import slice_kind
 from computenet.placement.framework import PASS, Reason
+from computenet.placement.slices import slice_kind
 
 NO_MODEL, TOO_SMALL = 0, 1
 
