@@ -64,6 +64,9 @@ class PoolTotals:
     tflops: dict[str, float] = field(default_factory=dict)
     tflops_free: dict[str, float] = field(default_factory=dict)
     unknown_models: set[str] = field(default_factory=set)
+    devices_total: int = 0
+    """Physical accelerators of the ready members (``Capacity.devices_total``): the devices behind slices."""
+    devices_free: int = 0
 
 
 def aggregate(
@@ -82,6 +85,8 @@ def aggregate(
         if not item.readiness(cap)[1].status:
             continue
         totals.members_ready += 1
+        totals.devices_total += cap.devices_total
+        totals.devices_free += cap.devices_free
         for view, amounts in totals.resources.items():
             for name, value in getattr(cap, view).items():
                 amounts[name] = amounts.get(name, 0) + value
@@ -107,8 +112,7 @@ def aggregate(
 
 def pool_status(totals: PoolTotals, tasks: TaskCounts) -> tuple[ComputePoolStatus, Cond]:
     """(status without conditions and generation, Ready condition)."""
-    gpus_free = sum(a["free"] for a in totals.accelerators.values())
-    gpus_total = sum(a["allocatable"] for a in totals.accelerators.values())
+    gpus_free, gpus_total = totals.devices_free, totals.devices_total
     status = ComputePoolStatus(
         members=MemberCounts(ready=totals.members_ready, total=totals.members_total),
         resources=ResourceAmounts(**{view: format_amounts(amounts) for view, amounts in totals.resources.items()}),

@@ -78,6 +78,7 @@ def capacity(
             free=left,
             largest_free_slot=slot,
         )
+        cap.devices_total, cap.devices_free = gpus, left
     return cap
 
 
@@ -112,6 +113,20 @@ def test_a_label_the_identifier_carries_wins_over_its_attribute() -> None:
     labels = selection_labels(identifier("a", labels={REGION_LABEL: "elsewhere"}))
     assert labels[REGION_LABEL] == "elsewhere"
     assert ZONE_LABEL not in labels
+
+
+def test_the_gpu_summary_counts_the_devices_behind_slices_not_the_slices() -> None:
+    cap = capacity()
+    mig = "NVIDIA-A100-SXM4-80GB-MIG-1g.10gb"
+    cap.accelerators[mig] = ModelCapacity(
+        resource="nvidia.com/mig-1g.10gb", allocatable=28, free=21, partition="1g.10gb"
+    )
+    cap.devices_total, cap.devices_free = 4, 3
+    status, _ = pool_status(totals_of(EVERY, (identifier("a"), cap)), TaskCounts())
+    assert status.accelerators is not None
+    assert status.accelerators[mig].allocatable == 28
+    assert status.summary is not None
+    assert status.summary.gpus == "3/4"
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from computenet.quantity import (
 
 __all__ = [
     "AcceleratorModel",
+    "AcceleratorPartition",
     "CurrencyCode",
     "DnsLabel",
     "LabelKey",
@@ -125,6 +126,16 @@ AcceleratorModel = Annotated[
     ),
 ]
 """An accelerator model as nodes label it, such as NVIDIA-H100-80GB-HBM3 (a non-empty label value)."""
+AcceleratorPartition = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+        description="a MIG profile or vendor partition: letters, digits, '.', '_', '+' or '-', at most 63 characters",
+    ),
+]
+"""A slice kind as device plugins name it: a MIG profile (1g.10gb), an AMD partition (cpx_nps4), an Ascend vNPU (4c)."""
 LabelKey = Annotated[
     str,
     Field(

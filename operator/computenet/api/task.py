@@ -24,6 +24,7 @@ from computenet.api.constants import (
     DEFAULT_CURRENCY,
     DEFAULT_POOL,
     RESERVED_PREFIX,
+    AcceleratorSharing,
     Architecture,
     ComputeClass,
     FailoverPolicy,
@@ -32,6 +33,7 @@ from computenet.api.constants import (
 )
 from computenet.api.fields import (
     AcceleratorModel,
+    AcceleratorPartition,
     CurrencyCode,
     DnsLabel,
     LabelKey,
@@ -51,6 +53,8 @@ from computenet.api.reservation import (
     effective_requests,
     format_amount,
 )
+from computenet.placement.device_plugins import is_device_resource
+from computenet.placement.resources import vendor_of
 
 __all__ = [
     "DISPATCHED_PHASES",
@@ -144,7 +148,7 @@ def _disjoint_rule(first: str, second: str, message: str) -> Rule:
 
 
 class Accelerators(SpecModel):
-    """Accelerators each replica needs, all on the replica's node. Whole devices only."""
+    """Accelerators each replica needs, all on the replica's node: whole devices unless sharing or partition say."""
 
     model_config = ConfigDict(json_schema_extra=_derived_in_schema("count"))
 
@@ -163,6 +167,20 @@ class Accelerators(SpecModel):
         description="Acceptable models, any of them (such as NVIDIA-H100-80GB-HBM3); any model when omitted.",
     )
     min_memory: DeviceMemoryQuantity | None = Field(None, description="Minimum memory of each device, such as 40Gi.")
+    sharing: AcceleratorSharing | None = Field(
+        None,
+        description="Exclusive (the default): whole devices, never replicas of a shared one. Shared: replicas "
+        "of a device the member's device plugin shares between containers (NVIDIA time-slicing or MPS, a "
+        "product labelled -SHARED or a resource renamed <resource>.shared; Intel shared-dev-num; HAMi vDCU); "
+        "count is then replicas, and a replica guarantees no share of the device's memory or time.",
+    )
+    partition: AcceleratorPartition | None = Field(
+        None,
+        description="Slices of devices instead of whole devices: a MIG profile (such as 1g.10gb, from "
+        "nvidia.com/mig-1g.10gb or a <model>-MIG-1g.10gb product), an AMD compute partition (cpx_nps4) or an "
+        "Ascend vNPU template (4c). count is then slices, minMemory compares the slice's memory, and models "
+        "name the devices the slices are cut from (or the slice model itself, such as A100-SXM4-80GB-MIG-1g.10gb).",
+    )
 
 
 class Resources(SpecModel):
@@ -462,7 +480,8 @@ def _derive_resources(data: Any) -> Any:
             filled[name] = format_amount(name, effective[name])
     accelerators = filled.get("accelerators")
     if isinstance(accelerators, Mapping) and accelerators.get("count") is None:
-        resource = _accelerator_resource(accelerators.get("vendor"), effective)
+        sliced = accelerators.get("sharing") == AcceleratorSharing.SHARED or accelerators.get("partition") is not None
+        resource = _accelerator_resource(accelerators.get("vendor"), effective, sliced=sliced)
         if resource is not None and effective.get(resource, 0) > 0:
             filled["accelerators"] = {**accelerators, "count": effective[resource]}
     return {**data, "resources": filled}
@@ -476,8 +495,20 @@ def _pod_spec(template: object) -> Mapping[str, Any] | None:
     return template if isinstance(template, Mapping) else None
 
 
-def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str | None:
-    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests."""
+def _accelerator_resource(vendor: object, effective: Mapping[str, int], *, sliced: bool = False) -> str | None:
+    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests.
+
+    For slices or shared replicas (``sharing``, ``partition``), the only device resource of the vendor's
+    domain the pod requests (``nvidia.com/mig-1g.10gb``), as ``api.contract.slice_resource_of`` counts it.
+    """
+    if sliced:
+        wanted = str(vendor) if vendor is not None else None
+        found = sorted(
+            n
+            for n, v in effective.items()
+            if v > 0 and is_device_resource(n) and vendor_of(n) and wanted in (None, vendor_of(n))
+        )
+        return found[0] if len(found) == 1 else None
     if vendor is not None:
         return ACCELERATOR_RESOURCES.get(Vendor(str(vendor))) if vendor in set(Vendor) else None
     stated = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]

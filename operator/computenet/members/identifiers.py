@@ -222,8 +222,7 @@ class TrackedIdentifier:
         )
         self.previous_conditions = conditions
         heartbeat = self.connection.health.last_heartbeat if self.connection else None
-        gpus_free = sum(m.free for m in cap.accelerators.values())
-        gpus_total = sum(m.allocatable for m in cap.accelerators.values())
+        gpus_free, gpus_total = cap.devices_free, cap.devices_total
         return ComputeIdentifierStatus(
             observed_generation=self.generation,
             conditions=conditions,
@@ -252,6 +251,9 @@ def _accelerator(m: ModelCapacity) -> AcceleratorAmounts:
     return AcceleratorAmounts(
         driver=m.driver or None,
         resource=None if m.driver else m.resource,
+        vendor=m.vendor or None,
+        partition=m.partition or None,
+        replicas=m.replicas or None,
         capacity=m.capacity,
         allocatable=m.allocatable,
         allocated=m.allocated,

@@ -18,6 +18,7 @@ from computenet.placement.affinity import NodeAffinity
 from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
+from computenet.placement.slices import SliceRequest
 
 
 class Strategy(StrEnum):
@@ -33,6 +34,8 @@ class AcceleratorDemand:
     vendor: str | None = None
     models: tuple[str, ...] = ()
     min_memory_mib: int = 0
+    slices: SliceRequest | None = None
+    """Units that are not whole devices (MIG slices, shared replicas); None: whole devices only."""
 
     def __post_init__(self) -> None:
         if self.vendor is not None and self.vendor not in VENDOR_RESOURCES:
