@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from computenet.api.common import AcceleratorAmounts, ResourceAmounts
+from computenet.api.conditions import Cond
 from computenet.api.constants import (
     COMPUTE_CLASS_LABEL,
     PROVIDER_LABEL,
@@ -20,7 +21,6 @@ from computenet.api.constants import (
     Reason,
 )
 from computenet.api.pool import ComputePoolSpec, ComputePoolStatus, MemberCounts, PoolSummary, TaskCounts, Tflops
-from computenet.conditions import Cond
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.placement.labels import Selector

@@ -20,8 +20,8 @@ import yaml
 from kubernetes.aio.client import CoreV1Api, CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
+from computenet.api.conditions import find, read_conditions
 from computenet.api.constants import AGENT, GROUP, VERSION, ConditionType
-from computenet.conditions import find
 from computenet.hub import connect
 
 __all__ = ["POLL_S", "register"]
@@ -73,9 +73,9 @@ async def register(bootstrap_path: str, hub_kubeconfig: str, namespace: str, nam
         while True:
             obj = await custom.get_namespaced_custom_object(GROUP, VERSION, namespace, AGENT.plural, name)
             status = (obj.get("status") or {}) if isinstance(obj, dict) else {}
-            approved = find(status.get("conditions"), ConditionType.APPROVED)
+            approved = find(read_conditions(status), ConditionType.APPROVED)
             secret = status.get("credentialSecret")
-            if approved is not None and approved.get("status") == "True" and secret:
+            if approved is not None and approved.status == "True" and secret:
                 try:
                     data = (await core.read_namespaced_secret(secret, namespace)).data or {}
                 except ApiException as e:

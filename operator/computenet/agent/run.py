@@ -37,9 +37,10 @@ from computenet.agent.plan import (
     podless,
     work_view,
 )
+from computenet.api.common import Condition
+from computenet.api.conditions import Cond, set_conditions, to_json
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
 from computenet.api.fields import format_micro_time
-from computenet.conditions import Cond, merge
 from computenet.dispatch.remote import MemberAnswer, RemoteJobs
 from computenet.members.connection import MemberConnection, utcnow
 from computenet.members.reflector import Reflector
@@ -263,9 +264,13 @@ class Agent:
             logger.info("Job %s/%s not deleted yet: %s", namespace, name, e.message)
 
     async def _write_work(self, work: WorkView, cond: Cond, job: Mapping[str, Any] | None) -> None:
-        previous = [{"type": ConditionType.APPLIED, "status": work.applied, "reason": work.applied_reason}]
-        conditions = merge([c for c in previous if c["status"]], [cond], self.clock())
-        status: dict[str, Any] = {"conditions": conditions}
+        previous = (
+            [Condition(type=ConditionType.APPLIED, status=work.applied, reason=work.applied_reason or None)]
+            if work.applied
+            else []
+        )
+        conditions = set_conditions(previous, [cond.as_condition()], self.clock())
+        status: dict[str, Any] = {"conditions": to_json(conditions)}
         if job is not None:
             status["job"] = dict(job)
         try:

@@ -10,11 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus
+
+
+@dataclass(frozen=True)
+class Cond:
+    """What a controller says about one condition type, before it is merged into a status (`as_condition`).
+
+    ``status`` is a bool (None: Unknown), so that ``if cond.status`` reads as the condition holding.
+    """
+
+    type: str
+    status: bool | None
+    reason: str
+    message: str
+
+    @property
+    def status_text(self) -> str:
+        return "Unknown" if self.status is None else ("True" if self.status else "False")
+
+    def as_condition(self, generation: int | None = None) -> Condition:
+        return condition(self.type, self.status, self.reason, self.message, generation=generation)
 
 
 def condition(
@@ -58,6 +79,11 @@ def set_conditions(
 def find(conditions: Sequence[Condition] | None, type_: str) -> Condition | None:
     """The condition of ``type_``, or None."""
     return next((c for c in conditions or () if c.type == type_), None)
+
+
+def to_json(conditions: Sequence[Condition]) -> list[dict[str, object]]:
+    """Conditions as the hub stores them (camelCase JSON), for a status written as a patch."""
+    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions]
 
 
 def read_conditions(status: object) -> list[Condition]:

@@ -13,10 +13,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from computenet.api.common import ObjectMeta
-from computenet.conditions import Cond, merge
+from computenet.api.common import Condition, ObjectMeta
+from computenet.api.conditions import Cond, set_conditions
 from computenet.inventory.model import (
     CONDITION_CONTROL_PLANE_HEALTHY,
     CONDITION_JOINED,
@@ -103,8 +102,8 @@ def properties(facts: IdentifierFacts) -> list[Property]:
 
 
 def conditions(
-    facts: IdentifierFacts, manager: str, previous: Sequence[Mapping[str, Any]] | None, now: dt.datetime
-) -> list[dict[str, Any]]:
+    facts: IdentifierFacts, manager: str, previous: Sequence[Condition] | None, now: dt.datetime
+) -> list[Condition]:
     """ControlPlaneHealthy and Joined, with transition times kept from ``previous`` while a status holds.
 
     Conditions of other types in ``previous`` (another writer's) are kept as they are.
@@ -116,7 +115,7 @@ def conditions(
     else:
         healthy = Cond(CONDITION_CONTROL_PLANE_HEALTHY, False, UNHEALTHY_REASON, facts.reachable_message)
     joined = Cond(CONDITION_JOINED, True, JOINED_REASON, f"ComputeIdentifier {facts.name} managed by {manager}")
-    return merge(previous, (healthy, joined), now)
+    return set_conditions(previous, (healthy.as_condition(), joined.as_condition()), now)
 
 
 def desired(
@@ -129,7 +128,6 @@ def desired(
 ) -> ClusterProfile:
     """The profile the identifier should have (``previous``: the published one, for transition times)."""
     before = previous.status.conditions if previous is not None and previous.status is not None else None
-    previous_conditions = [c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in before or ()]
     return ClusterProfile.model_validate(
         {
             "metadata": ObjectMeta(
@@ -139,7 +137,7 @@ def desired(
             ),
             "spec": ClusterProfileSpec(display_name=facts.uri, cluster_manager=ClusterManager(name=manager)),
             "status": ClusterProfileStatus(
-                conditions=conditions(facts, manager, previous_conditions, now),
+                conditions=conditions(facts, manager, before, now),
                 properties=properties(facts),
             ),
         }

@@ -16,10 +16,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from computenet.api.common import AcceleratorAmounts, Condition, ResourceAmounts
-from computenet.api.conditions import condition, set_conditions
+from computenet.api.conditions import Cond, set_conditions
 from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus, IdentifierSummary, NodeCounts
-from computenet.conditions import Cond
 from computenet.events import ObjectRef
 from computenet.members.capacity import Capacity, ModelCapacity, model_of, summarize
 from computenet.members.connection import MemberConnection
@@ -216,7 +215,7 @@ class TrackedIdentifier:
         told = (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
         conditions = set_conditions(
             self.previous_conditions,
-            [condition(c.type, c.status, c.reason, c.message) for c in told],
+            [c.as_condition() for c in told],
             now,
             self.generation,
         )

@@ -26,8 +26,9 @@ from typing import Any
 from kubernetes.aio.client import ApiClient, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api
 from kubernetes.aio.client.exceptions import ApiException
 
+from computenet.api.common import Condition
+from computenet.api.conditions import Cond, find, read_conditions, set_conditions, to_json
 from computenet.api.constants import AGENT, APPROVED_LABEL, GROUP, VERSION, ConditionType, Reason
-from computenet.conditions import Cond, find, merge
 from computenet.members.pull_rbac import agent_access, agent_account, credential_secret
 from computenet.members.reflector import Reflector
 
@@ -48,19 +49,20 @@ class _Registration:
     recorded: bool | None
     """What the Approved condition says now (None: no condition yet)."""
     secret: str | None
-    conditions: tuple[Mapping[str, Any], ...]
+    conditions: tuple[Condition, ...]
 
 
 def registration_of(obj: Mapping[str, Any]) -> _Registration:
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
-    cond = find(status.get("conditions"), ConditionType.APPROVED)
-    recorded = None if cond is None else cond.get("status") == "True"
+    conditions = read_conditions(status)
+    cond = find(conditions, ConditionType.APPROVED)
+    recorded = None if cond is None else cond.status == "True"
     return _Registration(
         approved=(meta.get("labels") or {}).get(APPROVED_LABEL) == "true",
         recorded=recorded,
         secret=status.get("credentialSecret"),
-        conditions=tuple(status.get("conditions") or ()),
+        conditions=tuple(conditions),
     )
 
 
@@ -143,8 +145,8 @@ class Registrar:
         )
 
     async def _status(self, namespace: str, name: str, item: _Registration, cond: Cond, secret: str | None) -> None:
-        conditions = merge(item.conditions, [cond], dt.datetime.now(dt.UTC))
-        patch = {"status": {"conditions": conditions, "credentialSecret": secret}}
+        conditions = set_conditions(item.conditions, [cond.as_condition()], dt.datetime.now(dt.UTC))
+        patch = {"status": {"conditions": to_json(conditions), "credentialSecret": secret}}
         await self._custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace, AGENT.plural, name, patch, _content_type=_MERGE
         )

@@ -153,7 +153,7 @@ class PoolStatusWriter:
                 pool_selector(pool.spec), list(self.identifiers.items.values()), lambda i: i.capacity(), _peak
             )
             status, said = pool_status(totals, self.counts_of(pool.name))
-            ready = condition(said.type, said.status, said.reason, said.message)
+            ready = said.as_condition()
         conditions = set_conditions(pool.conditions, [ready], now, pool.generation)
         return status.model_copy(update={"conditions": conditions, "observed_generation": pool.generation})
 

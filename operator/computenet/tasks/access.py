@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from computenet.api.conditions import Cond
 from computenet.api.constants import ConditionType, Reason
 from computenet.api.identifier import ComputeIdentifierSpec, Pricing
 from computenet.api.task import RemoteRef
-from computenet.conditions import Cond
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import RemoteWorkloads

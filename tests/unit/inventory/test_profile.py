@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from computenet.api.conditions import read_conditions, to_json
 from computenet.inventory.model import LABEL_CLUSTER_MANAGER, ClusterProfile
 from computenet.inventory.profile import (
     IdentifierFacts,
@@ -101,15 +102,15 @@ def test_price_text(price: float, text: str) -> None:
     ],
 )
 def test_control_plane_healthy_follows_reachable(reachable: bool | None, expected: str) -> None:
-    found = {c["type"]: c for c in conditions(replace(H100, reachable=reachable), "computenet", None, NOW)}
+    found = {c["type"]: c for c in to_json(conditions(replace(H100, reachable=reachable), "computenet", None, NOW))}
     assert found["ControlPlaneHealthy"]["status"] == expected
     assert found["Joined"]["status"] == "True"
 
 
 def test_a_condition_keeps_its_transition_time_while_its_status_holds() -> None:
     first = conditions(H100, "computenet", None, NOW)
-    again = {c["type"]: c for c in conditions(H100, "computenet", first, LATER)}
-    down = {c["type"]: c for c in conditions(replace(H100, reachable=False), "computenet", first, LATER)}
+    again = {c["type"]: c for c in to_json(conditions(H100, "computenet", first, LATER))}
+    down = {c["type"]: c for c in to_json(conditions(replace(H100, reachable=False), "computenet", first, LATER))}
     assert again["ControlPlaneHealthy"]["lastTransitionTime"] == "2026-11-30T12:00:00Z"
     assert down["ControlPlaneHealthy"]["lastTransitionTime"] == "2026-11-30T12:05:00Z"
     assert down["Joined"]["lastTransitionTime"] == "2026-11-30T12:00:00Z"
@@ -123,7 +124,7 @@ def test_another_writers_conditions_are_kept() -> None:
         "message": "",
         "lastTransitionTime": "2026-01-01T00:00:00Z",
     }
-    found = {c["type"] for c in conditions(H100, "computenet", [theirs], NOW)}
+    found = {c.type for c in conditions(H100, "computenet", read_conditions({"conditions": [theirs]}), NOW)}
     assert found == {"ControlPlaneHealthy", "Joined", "Scheduled"}
 
 
