@@ -40,7 +40,7 @@ from computenet.members.pull_feed import PullFeed
 from computenet.members.registry import MemberRegistry
 from computenet.members.report import report_facts
 from computenet.members.secrets import SecretCache
-from computenet.tasks.view import PlacementView
+from computenet.tasks.placement_view import PlacementView
 
 
 class _Feed(PullFeed):

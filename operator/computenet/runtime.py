@@ -36,13 +36,13 @@ from computenet.members.pull_registration import Registrar
 from computenet.members.reflector import Reflector
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
+from computenet.metric_views import identifier_views, pool_views
 from computenet.metrics import Metrics
 from computenet.settings import Settings
 from computenet.statuses.identifiers import IdentifierStatusWriter
 from computenet.statuses.pools import PoolStatusWriter
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.service import TaskService
-from computenet.views import identifier_views, pool_views
 
 logger = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from computenet.tasks.executor import Executor, Ports
 from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
 from computenet.tasks.lifecycle import Event, Outcome
+from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import Scheduler
-from computenet.tasks.view import PlacementView
 
 logger = logging.getLogger(__name__)
 

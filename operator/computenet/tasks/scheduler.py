@@ -40,8 +40,8 @@ from computenet.tasks.lifecycle import (
     already_waiting,
 )
 from computenet.tasks.metering import meter_attempt
+from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.record import TaskRecord
-from computenet.tasks.view import PlacementView
 
 logger = logging.getLogger(__name__)
 

@@ -55,10 +55,10 @@ from computenet.tasks.lifecycle import (
     workload_edits,
 )
 from computenet.tasks.metering import meter_attempt
+from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
-from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
 
 logger = logging.getLogger(__name__)

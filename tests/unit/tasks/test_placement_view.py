@@ -12,8 +12,8 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.report import ReportFacts
-from computenet.tasks import view as view_module
-from computenet.tasks.view import PlacementView
+from computenet.tasks import placement_view as view_module
+from computenet.tasks.placement_view import PlacementView
 
 T0 = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
 

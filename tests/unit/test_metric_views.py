@@ -17,9 +17,9 @@ from computenet.members.facts import node_facts
 from computenet.members.identifiers import IdentifierSet, Problem
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
+from computenet.metric_views import identifier_views, pool_views
 from computenet.metrics import AcceleratorView
 from computenet.placement.accelerators import lookup
-from computenet.views import identifier_views, pool_views
 
 GIB = 1 << 30
 H100 = "NVIDIA-H100-80GB-HBM3"
