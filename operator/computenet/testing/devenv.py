@@ -189,6 +189,47 @@ def register_members(fed: Federation, shapes: Sequence[MemberShape]) -> None:
     apply(hub, pool_manifest())
 
 
+STORE_EGRESS_PER_GIB = {"cn-east": 0.08, "cn-west": 0.05, "cn-north": 0.06}
+"""Egress prices of the regions' stores (per GiB moved out), so data-aware placement has something to weigh."""
+
+
+def store_secret_name(store: Store) -> str:
+    return f"store-{store.region}"
+
+
+def register_stores(fed: Federation, shapes: Sequence[MemberShape], stores: Sequence[Store]) -> None:
+    """Point every identifier at its region's store.
+
+    Each store's keys go into a Secret in the operator's namespace, and each identifier's
+    ``spec.storage`` names the store's endpoint, bucket, that Secret and an egress price.
+    """
+    by_region = {s.region: s for s in stores}
+    for store in stores:
+        apply(
+            fed.hub,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": store_secret_name(store), "namespace": NAMESPACE},
+                "type": "Opaque",
+                "stringData": store.secret_data(),
+            },
+        )
+    for member, shape in zip(fed.members, shapes, strict=True):
+        near = by_region.get(shape.region)
+        if near is None:
+            continue
+        storage = {
+            "endpoint": near.endpoint,
+            "bucket": near.bucket,
+            "secretRef": {"name": store_secret_name(near), "namespace": NAMESPACE},
+            "egressPricePerGiB": STORE_EGRESS_PER_GIB.get(near.region, 0.05),
+        }
+        fed.hub.kubectl(
+            "patch", "computeidentifier", member.name, "--type=merge", "-p", json.dumps({"spec": {"storage": storage}})
+        )
+
+
 # ---- pull members: an agent in the member reports to the hub ----
 
 AGENT_TIMING_ENV = {
@@ -530,6 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         install_approval_policy(fed.hub)
         regions = [s.region for s in shapes]
         stores: list[Store] = start_stores(fed.supervisor, fed.state_dir, regions) if args.stores else []
+        register_stores(fed, shapes, stores)
         agents = [
             register_pull_member(fed, index, shape, regions)
             for index, shape in enumerate(shapes, start=1)
