@@ -208,3 +208,13 @@ def test_a_transfer_past_its_deadline_stops_to_be_resumed(stores: dict[str, Stor
     assert code == 3
     assert lines[-1]["reason"] == "DeadlineExceeded"
     assert "run the same command again to resume" in stderr
+
+
+def test_a_missing_source_object_names_the_source_store(stores: dict[str, Store]) -> None:
+    east, west = stores["cn-east"], stores["cn-west"]
+
+    code, lines, stderr = _run(_copy_argv(east, "nowhere/x.bin", west, "nowhere/x.bin"))
+
+    assert code == 1
+    assert lines[-1]["reason"] == "NotFound"
+    assert f"store {east.endpoint} bucket {east.bucket}: HeadObject nowhere/x.bin failed: NotFound" in stderr

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-__all__ = ["ACCESS_KEY_FILE", "SECRET_KEY_FILE", "Store", "StoreError", "read_credentials"]
+__all__ = ["ACCESS_KEY_FILE", "SECRET_KEY_FILE", "Store", "StoreError", "read_credentials", "store_words"]
 
 ACCESS_KEY_FILE = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_FILE = "AWS_SECRET_ACCESS_KEY"
@@ -39,6 +39,23 @@ class StoreError(RuntimeError):
         self.operation = operation
         self.code = code
         super().__init__(f"store {endpoint} bucket {bucket}: {operation} failed: {code}: {message}")
+
+
+_BODYLESS = {"400": "BadRequest", "403": "Forbidden", "404": "NotFound", "412": "PreconditionFailed"}
+"""Codes for answers without a body: S3 answers HEAD requests with a status only (Amazon S3 API
+Reference, HeadObject: "a HEAD request has the same options as a GET operation ... but without a
+response body"), and botocore then gives the status as the code."""
+
+
+_REASONS = {"400": "Bad Request", "403": "Forbidden", "404": "Not Found", "412": "Precondition Failed"}
+
+
+def store_words(code: str | None, message: str | None, status: int | None) -> tuple[str, str]:
+    """(code, message) as reported: the store's own when it sent them, else named after the HTTP status."""
+    code = code or (str(status) if status else "")
+    if code in _BODYLESS:
+        return _BODYLESS[code], message if message and message != _REASONS.get(code) else f"HTTP {code}, no details"
+    return code or "Unknown", message or (f"HTTP {status}" if status else "no details")
 
 
 def read_credentials(directory: Path) -> tuple[str, str]:
@@ -113,8 +130,7 @@ class Store:
         except ClientError as e:
             err = e.response.get("Error", {})
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            code = str(err.get("Code") or status or "Unknown")
-            message = str(err.get("Message") or f"HTTP {status}")
+            code, message = store_words(err.get("Code"), err.get("Message"), status)
             raise StoreError(self.endpoint, bucket, operation, code, message) from None
         except BotoCoreError as e:
             code = "Timeout" if "timeout" in type(e).__name__.lower() else "Unreachable"
