@@ -19,6 +19,7 @@ from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, St
 from computenet.api.constants import API_VERSION
 from computenet.api.fields import DnsLabel, Price, QuantitySpec, Rule, SubdomainName, Timestamp
 from computenet.data.location import BUCKET_PATTERN, CHECKSUM_PATTERN, S3_URI_PATTERN
+from computenet.quantity import to_int_units
 
 __all__ = [
     "ComputeDataset",
@@ -114,6 +115,10 @@ class DataStaging(SpecModel):
         None, max_length=16, description="Per bucket, the store and the Secret of its keys (opt-in).",
         json_schema_extra=_map_list("bucket"),
     )  # fmt: skip
+
+    def input_bytes(self) -> int:
+        """The declared sizes of the inputs added up, in bytes (inputs without a size count 0)."""
+        return sum(to_int_units(i.size) for i in self.inputs or () if i.size)
 
 
 class SecretRef(SpecModel):

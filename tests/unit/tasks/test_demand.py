@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import pytest
 
 from computenet.api.pool import PlacementPolicy, ScoreWeights
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, DataLocation
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
 from computenet.tasks.demand import demand_of
 from computenet.tasks.record import TaskRecord
@@ -90,3 +91,34 @@ def test_the_pools_weights_reach_placement_affinity_included() -> None:
     weights = demand_of(record({}), policy).weights
     assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
     assert weights.affinity == 7.0
+
+
+@pytest.mark.parametrize(
+    ("data", "size_bytes"),
+    [
+        pytest.param({"region": "cn-east", "size": "2Ti"}, 2 << 40, id="spec.data.size is the data's size"),
+        pytest.param(
+            {
+                "region": "cn-east",
+                "inputs": [
+                    {"uri": "s3://abc/a", "mountPath": "/a", "size": "1Gi"},
+                    {"dataset": "d", "mountPath": "/d", "size": "512Mi"},
+                    {"uri": "s3://abc/c", "mountPath": "/c"},
+                ],
+            },
+            (1 << 30) + (512 << 20),
+            id="without it, the inputs' sizes add up (an input without a size counts 0)",
+        ),
+        pytest.param(
+            {"region": "cn-east", "size": "1Ti", "inputs": [{"uri": "s3://abc/a", "mountPath": "/a", "size": "1Gi"}]},
+            1 << 40,
+            id="spec.data.size wins over the inputs",
+        ),
+    ],
+)
+def test_the_data_size_placement_weighs(data: dict[str, Any], size_bytes: int) -> None:
+    base = record({"containers": [{"name": "main", "image": "x"}]})
+    spec = base.spec.model_copy(update={"data": DataLocation.model_validate(data)})
+    demand = demand_of(dataclasses.replace(base, spec=spec), None)
+    assert demand.data is not None
+    assert demand.data.size_bytes == size_bytes
