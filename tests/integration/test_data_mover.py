@@ -218,3 +218,49 @@ def test_a_missing_source_object_names_the_source_store(stores: dict[str, Store]
     assert code == 1
     assert lines[-1]["reason"] == "NotFound"
     assert f"store {east.endpoint} bucket {east.bucket}: HeadObject nowhere/x.bin failed: NotFound" in stderr
+
+
+def _as_local(argv: list[str], root: Path) -> list[str]:
+    """A rendered command run here: this Python, and the pod's mount points under ``root``."""
+    from computenet.data.render import CREDENTIALS_ROOT, DATA_ROOT
+
+    assert argv[0] == "python"
+    return [sys.executable] + [
+        a.replace(CREDENTIALS_ROOT, str(root / "stores")).replace(DATA_ROOT, str(root / "data")) for a in argv[1:]
+    ]
+
+
+def test_the_rendered_commands_stage_a_dataset_into_the_chosen_region(stores: dict[str, Store], tmp_path: Path) -> None:
+    from computenet.data.render import copy_argv, stage_in
+    from computenet.data.staging import PlannedInput, Replica, StoreRef, plan_staging
+
+    east, west = stores["cn-east"], stores["cn-west"]
+    refs = {s.region: StoreRef(s.endpoint, f"store-{s.region}") for s in stores.values()}
+    (tmp_path / "stores").mkdir()
+    for s in stores.values():  # the Secret volumes, as mounted in the pod
+        (tmp_path / "stores" / f"store-{s.region}").symlink_to(s.credentials_dir)
+    data = os.urandom(9 * MiB + 3)
+    checksum = _put(east, "datasets/tok.bin", data)
+    replicas = (Replica("cn-east", f"s3://{east.bucket}/datasets/tok.bin", None, checksum),)
+    item = PlannedInput(0, "/data/tok.bin", dataset="tok", replicas=replicas)
+
+    def staged_in_west(*known: Replica) -> Any:
+        return plan_staging(
+            [PlannedInput(0, "/data/tok.bin", dataset="tok", replicas=known)],
+            "cn-west", refs["cn-west"], west.bucket, refs, lambda a, b: 0.0 if a == b else 45.0, "uid-1",
+        )  # fmt: skip
+
+    plan = staged_in_west(*item.replicas)
+    assert len(plan.copies) == 1
+    code, lines, stderr = _run(_as_local(copy_argv(plan.copies[0]), tmp_path))  # the mover Job
+    assert code == 0, stderr
+    assert lines[-1]["objects"][0]["checksum"] == checksum
+    (init,) = stage_in(plan, "computenet:test").init_containers
+    code, lines, stderr = _run(_as_local(init["command"], tmp_path))  # the init container
+    assert code == 0, stderr
+    assert (tmp_path / "data" / "in-0").read_bytes() == data
+
+    (replica,) = plan.new_replicas
+    again = staged_in_west(*replicas, Replica(replica.region, replica.uri, None, replica.checksum))
+    assert again.copies == (), "a second task in the region finds the replica and moves nothing between stores"
+    assert again.fetches[0].uri == replica.uri
