@@ -264,3 +264,34 @@ def test_the_rendered_commands_stage_a_dataset_into_the_chosen_region(stores: di
     again = staged_in_west(*replicas, Replica(replica.region, replica.uri, None, replica.checksum))
     assert again.copies == (), "a second task in the region finds the replica and moves nothing between stores"
     assert again.fetches[0].uri == replica.uri
+
+
+def test_push_uploads_a_tasks_outputs_with_their_checksums(stores: dict[str, Store], tmp_path: Path) -> None:
+    west = stores["cn-west"]
+    out = tmp_path / "out"
+    (out / "ckpt").mkdir(parents=True)
+    files = {"metrics.json": b'{"loss": 0.1}', "ckpt/model.bin": os.urandom(11 * MiB + 5)}
+    for name, body in files.items():
+        (out / name).write_bytes(body)
+
+    def push(source: Path, uri: str, *extra: str) -> tuple[int, list[dict[str, Any]], str]:
+        return _run([
+            sys.executable, "-m", "computenet", "stage", "push", f"--from={source}", f"--to={uri}",
+            f"--endpoint={west.endpoint}", f"--credentials={west.credentials_dir}", "--part-size-mib=5", *extra,
+        ])  # fmt: skip
+
+    code, lines, stderr = push(out, f"s3://{west.bucket}/results/run-1/")
+
+    assert code == 0, stderr
+    reported = {o["key"]: o["checksum"] for o in lines[-1]["objects"]}
+    for name, body in files.items():
+        key = f"results/run-1/{name}"
+        assert _get(west, key) == body
+        assert reported[key] == "sha256:" + hashlib.sha256(body).hexdigest()
+
+    code, lines, _ = push(out / "metrics.json", f"s3://{west.bucket}/results/bad.json", "--checksum=sha256:" + "2" * 64)
+    assert code == 1
+    assert lines[-1]["reason"] == "ChecksumMismatch"
+    code, lines, _ = push(tmp_path / "missing", f"s3://{west.bucket}/results/x")
+    assert code == 1
+    assert lines[-1]["reason"] == "LocalIO"

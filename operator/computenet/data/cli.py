@@ -3,6 +3,7 @@ r"""``computenet stage``: the mover's command, run by the mover Job and the init
     computenet stage copy  --from s3://b/k --from-endpoint URL --from-credentials DIR \\
                            --to s3://b2/k --to-endpoint URL2 --to-credentials DIR2 [--checksum sha256:...]
     computenet stage fetch --from s3://b/k --endpoint URL --credentials DIR --to /data/in/k [--checksum ...]
+    computenet stage push  --from /data/out --endpoint URL --credentials DIR --to s3://b/results/
 
 A credentials DIR holds the files AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a Secret mounted as a
 volume). Stdout carries one JSON object per line: ``{"event": "progress", ...}`` at most once per
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("--credentials", type=Path, required=True, help="directory with the store's keys")
     fetch.add_argument("--to", dest="dest", type=Path, required=True, help="file (or directory for a prefix)")
     _common(fetch)
+    push = sub.add_parser("push", help="upload a file or directory to a store (a task's outputs; resumable)")
+    push.add_argument("--from", dest="source", type=Path, required=True, help="file (or directory)")
+    push.add_argument("--endpoint", required=True, help="the store's URL")
+    push.add_argument("--credentials", type=Path, required=True, help="directory with the store's keys")
+    push.add_argument("--to", dest="dest", required=True, help="s3://bucket/key (or prefix/ for a directory)")
+    _common(push)
 
 
 class _Reporter:
@@ -92,26 +99,30 @@ def _fail(reporter: _Reporter, reason: str, message: str, code: int) -> int:
 
 def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
     """Run ``computenet stage copy|fetch``; returns the exit code (see the module docstring)."""
-    from computenet.data.mover import ChecksumMismatch, CopyOptions, DeadlineExceeded, copy, fetch
+    from computenet.data.mover import ChecksumMismatch, CopyOptions, DeadlineExceeded, copy, fetch, push
     from computenet.data.s3 import Store, StoreError
 
+    command = args.stage_command
     try:
-        src: ObjectLocation = parse_s3_uri(args.source)
         checksum = parse_checksum(args.checksum) if args.checksum else None
         options = CopyOptions(args.part_size_mib * MiB, args.concurrency, args.deadline)
-        if args.stage_command == "copy":
+        if command == "copy":
+            src: ObjectLocation = parse_s3_uri(args.source)
             dst = parse_s3_uri(args.dest)
             source = Store.from_credentials_dir(args.from_endpoint, args.from_credentials)
             dest = Store.from_credentials_dir(args.to_endpoint, args.to_credentials)
         else:
+            src = parse_s3_uri(args.dest if command == "push" else args.source)
             store = Store.from_credentials_dir(args.endpoint, args.credentials)
     except (InvalidLocation, ValueError) as e:
         error(str(e))
         return EXIT_USAGE
     reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic)
     try:
-        if args.stage_command == "copy":
+        if command == "copy":
             done = copy(source, src, dest, dst, options, checksum, reporter)
+        elif command == "push":
+            done = push(store, args.source, src, options, checksum, reporter)
         else:
             done = fetch(store, src, args.dest, options, checksum, reporter)
     except StoreError as e:
@@ -122,6 +133,8 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
         return _fail(reporter, "DeadlineExceeded", str(e), EXIT_DEADLINE)
     except ValueError as e:
         return _fail(reporter, "Invalid", str(e), EXIT_FAILED)
+    except OSError as e:
+        return _fail(reporter, "LocalIO", str(e), EXIT_FAILED)
     objects = [
         {
             "key": t.key,

@@ -188,6 +188,20 @@ def copy_object(
     size = int(head["ContentLength"])
     expected = _expected_checksum(head, expected_checksum)
     run = run or _Run(size, report, clock, options.deadline_s)
+    return _upload(str(src), size, lambda part: _read(source, src, part), expected, dest, dst, options, run)
+
+
+def _upload(
+    src: str,
+    size: int,
+    read: Callable[[Part], bytes],
+    expected: str | None,
+    dest: Store,
+    dst: ObjectLocation,
+    options: CopyOptions,
+    run: _Run,
+) -> Transferred:
+    """Upload ``size`` bytes that ``read`` gives part by part to ``dst``, resuming an earlier upload."""
     parts = plan_parts(size, options.part_size)
     metadata = {CHECKSUM_METADATA: expected} if expected else {}
     if not parts:  # an empty object: one plain put
@@ -213,7 +227,9 @@ def copy_object(
     def move(part: Part) -> tuple[bytes, str, bool]:
         """Read the part; upload it unless the upload already holds these exact bytes."""
         run.check_deadline(f"{src} -> {dst}")
-        body = _read(source, src, part)
+        body = read(part)
+        if len(body) != part.size:
+            raise ChecksumMismatch(f"{src}: part {part.number} read {len(body)} bytes, expected {part.size}")
         md5_hex, md5_b64 = _md5_b64(body)
         if keep_uploaded(candidates.get(part.number), part.size, md5_hex):
             return body, md5_hex, False
@@ -279,7 +295,7 @@ def _in_order(fn: Callable[[Part], R], parts: Sequence[Part], concurrency: int) 
                 f.cancel()
 
 
-def _verify(src: ObjectLocation, size: int, moved: int, checksum: str, expected: str | None) -> None:
+def _verify(src: object, size: int, moved: int, checksum: str, expected: str | None) -> None:
     if moved != size:
         raise ChecksumMismatch(f"{src}: moved {moved} bytes, the source holds {size}")
     if expected and checksum != expected:
@@ -399,3 +415,48 @@ def _fetch_one(
         raise
     partial.replace(path)
     return Transferred(str(path), size, checksum, 0, 0, moved)
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def push(
+    store: Store,
+    source: Path,
+    dst: ObjectLocation,
+    options: CopyOptions = CopyOptions(),
+    expected_checksum: str | None = None,
+    report: Report = lambda _: None,
+    clock: Clock = time.monotonic,
+) -> list[Transferred]:
+    """Upload a file to ``dst``: resumable, checksummed and bounded like a copy.
+
+    A directory uploads every file under it, to the same relative keys under the prefix ``dst``.
+    The files must not change meanwhile.
+
+    Raises FileNotFoundError when ``source`` does not exist, ValueError for a directory sent to a key.
+    """
+    if source.is_dir():
+        if not dst.is_prefix:
+            raise ValueError(f"pushing the directory {source} needs a destination prefix (ending with /), not {dst}")
+        pairs: list[tuple[Path, ObjectLocation, str | None]] = [
+            (f, dst.child(f.relative_to(source).as_posix()), None) for f in _files(source)
+        ]
+    elif source.is_file():
+        target = dst.child(source.name) if dst.is_prefix else dst
+        pairs = [(source, target, expected_checksum)]
+    else:
+        raise FileNotFoundError(f"{source}: no such file or directory")
+    run = _Run(sum(f.stat().st_size for f, _, _ in pairs), report, clock, options.deadline_s)
+    done = []
+    for path, target, want in pairs:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            fd = f.fileno()
+
+            def read(part: Part, fd: int = fd) -> bytes:
+                return os.pread(fd, part.size, part.offset)
+
+            done.append(_upload(str(path), size, read, want, store, target, options, run))
+    return done
