@@ -28,7 +28,16 @@ from pathlib import Path
 from computenet.testing.federation import find_bin_dir, free_port, wait_for
 from computenet.testing.processes import Supervisor
 
-__all__ = ["STORE_BINARY", "Store", "start_store", "start_stores", "store_process"]
+__all__ = [
+    "STORE_BINARY",
+    "Store",
+    "launch_store",
+    "load_stores",
+    "start_store",
+    "start_stores",
+    "store_process",
+    "wait_ready",
+]
 
 STORE_BINARY = "weed"
 START_TIMEOUT_S = 120.0
@@ -99,6 +108,22 @@ def start_store(
 
     Raises ComponentFailed if the process exits, TimeoutError if it does not answer in time.
     """
+    store = launch_store(supervisor, state_dir, region, bucket, bin_dir)
+    wait_ready(supervisor, store)
+    return store
+
+
+def wait_ready(supervisor: Supervisor, store: Store) -> None:
+    """Return once the store's bucket answers; raises ComponentFailed or TimeoutError."""
+    name = store_process(store.region)
+    wait_for(f"the {store.region} store's S3 endpoint", lambda: _ready(store), START_TIMEOUT_S,
+             lambda: supervisor.check_running(name))  # fmt: skip
+
+
+def launch_store(
+    supervisor: Supervisor, state_dir: Path, region: str, bucket: str, bin_dir: Path | None = None
+) -> Store:
+    """Start the store process of ``region`` without waiting for it to answer."""
     weed = (bin_dir or find_bin_dir()) / STORE_BINARY
     if not weed.exists():
         raise RuntimeError(f"missing {weed}: build it with hack/build-binaries.sh")
@@ -141,21 +166,17 @@ def start_store(
     log = state_dir / "logs" / f"{store_process(region)}.log"
     name = store_process(region)
     supervisor.start(name, argv, log)
-    store = Store(region, f"http://127.0.0.1:{s3_port}", bucket, access, secret, str(creds), str(log))
-    wait_for(
-        f"the {region} store's S3 endpoint",
-        lambda: _ready(store),
-        START_TIMEOUT_S,
-        lambda: supervisor.check_running(name),
-    )
-    return store
+    return Store(region, f"http://127.0.0.1:{s3_port}", bucket, access, secret, str(creds), str(log))
 
 
 def start_stores(
     supervisor: Supervisor, state_dir: Path, regions: Sequence[str], bin_dir: Path | None = None
 ) -> list[Store]:
     """One store per region (bucket ``<region>-data``), recorded in ``<state dir>/stores.json``."""
-    stores = [start_store(supervisor, state_dir, r, f"{r}-data", bin_dir) for r in dict.fromkeys(regions)]
+    bins = bin_dir or find_bin_dir()
+    stores = [launch_store(supervisor, state_dir, r, f"{r}-data", bins) for r in dict.fromkeys(regions)]
+    for store in stores:  # they start side by side
+        wait_ready(supervisor, store)
     (state_dir / STATE_FILE).write_text(json.dumps([asdict(s) for s in stores], indent=2))
     return stores
 
