@@ -19,6 +19,8 @@ from typing import Any
 from kubernetes.aio.client import ApiClient, CoreV1Api
 from kubernetes.aio.client.exceptions import ApiException
 
+from computenet.api.fields import format_time
+
 logger = logging.getLogger(__name__)
 
 COMPONENT = "computenet"
@@ -42,7 +44,7 @@ class EventRecorder:
         self._worker = asyncio.create_task(self._post_all(), name="event poster")
 
     def record(self, ref: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(dt.datetime.now(dt.UTC))
         namespace = ref.namespace or EVENT_NAMESPACE_FOR_CLUSTER_OBJECTS
         involved = {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "uid": ref.uid}
         if ref.namespace:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from computenet.api.common import AcceleratorAmounts, ResourceAmounts
 from computenet.api.constants import (
     COMPUTE_CLASS_LABEL,
     PROVIDER_LABEL,
@@ -19,11 +19,12 @@ from computenet.api.constants import (
     ConditionType,
     Reason,
 )
-from computenet.api.pool import ComputePoolSpec
+from computenet.api.pool import ComputePoolSpec, ComputePoolStatus, MemberCounts, PoolSummary, TaskCounts, Tflops
 from computenet.conditions import Cond
 from computenet.members.capacity import Capacity
-from computenet.members.identifiers import TrackedIdentifier, _quantities
+from computenet.members.identifiers import TrackedIdentifier
 from computenet.placement.labels import Selector
+from computenet.quantity import format_amounts
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 PeakTflops = Callable[[str], Mapping[str, float] | None]
@@ -63,6 +64,9 @@ class PoolTotals:
     tflops: dict[str, float] = field(default_factory=dict)
     tflops_free: dict[str, float] = field(default_factory=dict)
     unknown_models: set[str] = field(default_factory=set)
+    devices_total: int = 0
+    """Physical accelerators of the ready members (``Capacity.devices_total``): the devices behind slices."""
+    devices_free: int = 0
 
 
 def aggregate(
@@ -81,6 +85,8 @@ def aggregate(
         if not item.readiness(cap)[1].status:
             continue
         totals.members_ready += 1
+        totals.devices_total += cap.devices_total
+        totals.devices_free += cap.devices_free
         for view, amounts in totals.resources.items():
             for name, value in getattr(cap, view).items():
                 amounts[name] = amounts.get(name, 0) + value
@@ -104,26 +110,29 @@ def aggregate(
     return totals
 
 
-def pool_status(totals: PoolTotals, tasks: Mapping[str, int]) -> tuple[dict[str, Any], Cond]:
-    """(status body without conditions, Ready condition)."""
-    gpus_free = sum(a["free"] for a in totals.accelerators.values())
-    gpus_total = sum(a["allocatable"] for a in totals.accelerators.values())
-    status: dict[str, Any] = {
-        "members": {"ready": totals.members_ready, "total": totals.members_total},
-        "resources": {view: _quantities(amounts) for view, amounts in totals.resources.items()},
-        "accelerators": {
-            model: {"resource": totals.resource_of_model[model], **counts}
+def pool_status(totals: PoolTotals, tasks: TaskCounts) -> tuple[ComputePoolStatus, Cond]:
+    """(status without conditions and generation, Ready condition)."""
+    gpus_free, gpus_total = totals.devices_free, totals.devices_total
+    status = ComputePoolStatus(
+        members=MemberCounts(ready=totals.members_ready, total=totals.members_total),
+        resources=ResourceAmounts(**{view: format_amounts(amounts) for view, amounts in totals.resources.items()}),
+        accelerators={
+            model: AcceleratorAmounts(
+                resource=totals.resource_of_model[model],
+                capacity=counts["capacity"],
+                allocatable=counts["allocatable"],
+                allocated=counts["allocated"],
+                free=counts["free"],
+                largest_free_slot=counts["largestFreeSlot"],
+            )
             for model, counts in sorted(totals.accelerators.items())
         },
-        "tflops": {p: round(v, 1) for p, v in totals.tflops.items()},
-        "tflopsFree": {p: round(v, 1) for p, v in totals.tflops_free.items()},
-        "unknownModels": sorted(totals.unknown_models),
-        "tasks": dict(tasks),
-        "summary": {
-            "members": f"{totals.members_ready}/{totals.members_total}",
-            "gpus": f"{gpus_free}/{gpus_total}",
-        },
-    }
+        tflops=Tflops(**{p: round(v, 1) for p, v in totals.tflops.items()}),
+        tflops_free=Tflops(**{p: round(v, 1) for p, v in totals.tflops_free.items()}),
+        unknown_models=sorted(totals.unknown_models),
+        tasks=tasks,
+        summary=PoolSummary(members=f"{totals.members_ready}/{totals.members_total}", gpus=f"{gpus_free}/{gpus_total}"),
+    )
     if totals.members_ready:
         ready = Cond(
             ConditionType.READY,

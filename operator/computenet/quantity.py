@@ -48,6 +48,7 @@ costs little more than the dictionary lookups.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_UP, Context, Decimal
 from enum import StrEnum
@@ -333,3 +334,31 @@ def format_quantity(value: int | Decimal) -> str:
     one nano are rounded up (away from zero) to the next nano.
     """
     return format_canonical(value, QuantityFormat.DECIMAL_SI)
+
+
+def is_byte_resource(resource: str) -> bool:
+    """Whether a resource is counted in bytes: memory, ephemeral-storage and hugepages-<size>.
+
+    These are the resources Kubernetes prints in BinarySI (``IsHugePageResourceName`` and the
+    ``ResourceMemory``/``ResourceEphemeralStorage`` names, k8s.io/kubernetes v1.36.3 ``pkg/apis/core``).
+    """
+    return resource in ("memory", "ephemeral-storage") or resource.startswith("hugepages-")
+
+
+def format_amount(resource: str, units: int) -> str:
+    """One resource amount as a quantity: cpu from millicores, byte resources from bytes, others DecimalSI.
+
+    The one formatter of amounts the operator computes (status, problems, rendered requests):
+    ``format_amount("cpu", 1500) == "1500m"``, ``format_amount("memory", 2**30) == "1Gi"``,
+    ``format_amount("nvidia.com/gpu", 8) == "8"``.
+    """
+    if resource == "cpu":
+        return format_cpu(units)
+    if is_byte_resource(resource):
+        return format_bytes(units)
+    return format_quantity(units)
+
+
+def format_amounts(amounts: Mapping[str, int]) -> dict[str, str]:
+    """`format_amount` of every resource, sorted by name."""
+    return {name: format_amount(name, value) for name, value in sorted(amounts.items())}

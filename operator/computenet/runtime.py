@@ -17,7 +17,6 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from computenet.api.constants import IDENTIFIER
 from computenet.api.pool import ComputePoolSpec
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
@@ -37,9 +36,10 @@ from computenet.members.pull_registration import Registrar
 from computenet.members.reflector import Reflector
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache, secret_data
-from computenet.members.status_writer import IdentifierStatusWriter
 from computenet.metrics import Metrics
 from computenet.settings import Settings
+from computenet.statuses.identifiers import IdentifierStatusWriter
+from computenet.statuses.pools import PoolStatusWriter
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.service import TaskService
 from computenet.views import identifier_views, pool_views
@@ -57,6 +57,7 @@ class Runtime:
     metrics: Metrics
     tasks: TaskService
     events: EventRecorder
+    pool_statuses: PoolStatusWriter
     pools: dict[str, ComputePoolSpec] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _metrics_runner: web.AppRunner | None = None
@@ -72,7 +73,26 @@ class Runtime:
         registry.pull = PullFeed(hub.client, settings.hub_id, on_report=metrics.agent_report_delay.observe)
         events = EventRecorder(hub.client)
         pools: dict[str, ComputePoolSpec] = {}
-
+        tasks = TaskService(
+            hub,
+            identifiers,
+            metrics,
+            settings.hub_id,
+            pools.get,
+            events,
+            sweep_interval_s=settings.sweep_interval_s,
+            namespace=settings.namespace,
+        )
+        writer = tasks.book.writer  # the one status writer of the hub, for every kind
+        pool_statuses = PoolStatusWriter(
+            identifiers,
+            tasks.counts,
+            writer,
+            events,
+            coalesce_s=settings.status_coalesce_s,
+            refresh_s=settings.identifier_status_refresh_s,
+            recheck_s=settings.heartbeat_refresh_s,
+        )
         runtime = cls(
             settings=settings,
             hub=hub,
@@ -80,17 +100,9 @@ class Runtime:
             secrets=secrets,
             identifiers=identifiers,
             metrics=metrics,
-            tasks=TaskService(
-                hub,
-                identifiers,
-                metrics,
-                settings.hub_id,
-                pools.get,
-                events,
-                sweep_interval_s=settings.sweep_interval_s,
-                namespace=settings.namespace,
-            ),
+            tasks=tasks,
             events=events,
+            pool_statuses=pool_statuses,
             pools=pools,
         )
         metrics.sources.identifiers = lambda: identifier_views(identifiers)
@@ -105,13 +117,14 @@ class Runtime:
         runtime._tasks.append(asyncio.create_task(secret_watch.run(), name="hub secret watch"))
         status_writer = IdentifierStatusWriter(
             identifiers,
-            lambda name, status: hub.replace_status(IDENTIFIER, name, status),
+            writer,
             events,
             coalesce_s=settings.status_coalesce_s,
             writes_per_s=settings.identifier_status_writes_per_s,
             refresh_s=settings.identifier_status_refresh_s,
         )
         runtime._tasks.append(asyncio.create_task(status_writer.run(), name="identifier status"))
+        runtime._tasks.append(asyncio.create_task(pool_statuses.run(), name="pool status"))
         runtime._tasks.append(asyncio.create_task(Registrar(hub.client).run(), name="agent registration"))
         if settings.cluster_profiles:
             runtime._tasks.append(asyncio.create_task(runtime._profile_publisher().run(), name="ClusterProfiles"))
@@ -173,6 +186,14 @@ class Runtime:
             lambda: live_snapshot(self.identifiers, self.tasks.view.assumptions, self.pools),
         )
         self._endpoint_runner = await serve(endpoint, self.settings.endpoint_port, context)
+
+    def pool_changed(self, name: str, spec: ComputePoolSpec | None) -> None:
+        """A pool's spec, new or changed (None: invalid or deleted): placement uses it from now on."""
+        if spec is None:
+            self.pools.pop(name, None)
+        else:
+            self.pools[name] = spec
+        self.tasks.book.wake.fire()
 
     async def stop(self) -> None:
         await self.tasks.close()

@@ -50,7 +50,7 @@ class Settings:
     """A pool's status is recomputed at least this often, even when no identifier changed."""
     identifier_status_refresh_s: float = 300.0
     """An unchanged identifier's status is rewritten this often, to refresh its last heartbeat
-    (the kubelet's default ``nodeStatusReportFrequency``; see `members.status_writes`)."""
+    (the kubelet's default ``nodeStatusReportFrequency``; see `statuses.budget`)."""
     identifier_status_writes_per_s: float = 4.0
     """Hub writes per second, for all identifiers together, for status changes of counts only
     (nodes, resources, free slots); changes of conditions are written at once, outside this budget."""

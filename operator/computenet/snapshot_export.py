@@ -36,7 +36,7 @@ from computenet.placement import (
     Taint,
 )
 from computenet.placement.labels import Requirement
-from computenet.placement.resources import VENDOR_RESOURCES
+from computenet.placement.node_accelerator import accelerator_facts
 
 KIND = "PlacementSnapshot"
 
@@ -175,8 +175,10 @@ def identifier_of(doc: IdentifierDoc) -> Identifier:
     )
 
 
-def _device_resource(allocatable: Mapping[str, int]) -> str | None:
-    return next((r for r in sorted(VENDOR_RESOURCES.values()) if allocatable.get(r, 0) > 0), None)
+def _device_resource(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> str | None:
+    """The resource placement counts the node's devices in (``placement.node_accelerator.accelerator_facts``)."""
+    facts = accelerator_facts(labels, allocatable)
+    return facts.resource if facts is not None else None
 
 
 def assumed_requests(assumptions: Iterable[Assumption]) -> dict[tuple[str, str], dict[str, int]]:
@@ -204,7 +206,7 @@ def assumed_requests(assumptions: Iterable[Assumption]) -> dict[tuple[str, str],
 def node_doc(node: Any, requested: Mapping[str, int], assumed: Mapping[str, int] | None) -> NodeDoc:
     total = dict(requested)
     for key, amount in (assumed or {}).items():
-        resource = _device_resource(node.allocatable) if key == "devices" else key
+        resource = _device_resource(node.labels, node.allocatable) if key == "devices" else key
         if resource is not None:
             total[resource] = total.get(resource, 0) + amount
     return NodeDoc(

@@ -53,6 +53,9 @@ def _expected_from_member(member: Cluster, node_filter: dict[str, str] | None = 
             gpus_by_model[model] += int(n["status"]["allocatable"].get("nvidia.com/gpu") or 0) + int(
                 n["status"]["allocatable"].get("amd.com/gpu") or 0
             )
+        for res, q in n["status"]["allocatable"].items():  # MIG slices (mixed strategy) are their own model
+            if res.startswith("nvidia.com/mig-"):
+                gpus_by_model[labels[f"{res}.product"]] += int(q)
     allocated: Counter[str] = Counter()
     for p in _get(member, "pods", "-A")["items"]:
         if p["spec"].get("nodeName") not in names or not holds_resources(p):
@@ -86,9 +89,14 @@ def test_identifier_status_equals_sums_from_the_member(
     operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
 ) -> None:
     for member in federation.members:
-        eventually(lambda m=member: _matches_member(hub, m, m.name), timeout=STATE_S)
+        # Counts may show before the member is Ready (its nodes listed, its pods not yet): wait for both.
+        eventually(
+            lambda m=member: (
+                _matches_member(hub, m, m.name) and _condition(_status(hub, m.name), "Ready")["status"] == "True"
+            ),
+            timeout=STATE_S,
+        )
         status = _status(hub, member.name)
-        assert _condition(status, "Ready")["status"] == "True"
         assert _condition(status, "Reachable")["status"] == "True"
         assert status["lastHeartbeatTime"]
 
@@ -103,6 +111,26 @@ def test_largest_free_slot_is_per_node_not_total(operator: devenv.OperatorProces
         return True
 
     eventually(check)
+
+
+def test_summary_counts_physical_gpus_not_mig_slices_or_time_slice_replicas(
+    operator: devenv.OperatorProcess, hub: Cluster
+) -> None:
+    """member-2: 16 MI300X, 16 A100, 4 A100 cut into 28 MIG slices, 2 A10 time-sliced into 8 replicas."""
+
+    def check() -> bool:
+        status = _status(hub, "member-2")
+        acc = status.get("accelerators") or {}
+        mig, shared = acc.get("NVIDIA-A100-SXM4-80GB-MIG-1g.10gb"), acc.get("NVIDIA-A10-SHARED")
+        assert mig is not None, acc
+        assert shared is not None, acc
+        assert (mig["resource"], mig["allocatable"], mig["partition"]) == ("nvidia.com/mig-1g.10gb", 28, "1g.10gb")
+        assert (shared["resource"], shared["allocatable"], shared["replicas"]) == ("nvidia.com/gpu", 8, 4)
+        assert acc["NVIDIA-A100-SXM4-80GB"]["allocatable"] == 16  # slices never add to the whole GPUs
+        assert status["summary"]["gpus"].endswith("/38"), status["summary"]  # 68 units, 38 devices
+        return True
+
+    eventually(check, timeout=STATE_S)
 
 
 def test_added_node_shows_in_status_within_seconds(

@@ -14,7 +14,7 @@ import pytest
 
 from computenet.api.constants import COMPUTE_CLASS_LABEL, PROVIDER_LABEL, REGION_LABEL, ZONE_LABEL, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
-from computenet.api.pool import ComputePoolSpec
+from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.members.capacity import Capacity, ModelCapacity
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import Problem, TrackedIdentifier
@@ -78,6 +78,7 @@ def capacity(
             free=left,
             largest_free_slot=slot,
         )
+        cap.devices_total, cap.devices_free = gpus, left
     return cap
 
 
@@ -112,6 +113,20 @@ def test_a_label_the_identifier_carries_wins_over_its_attribute() -> None:
     labels = selection_labels(identifier("a", labels={REGION_LABEL: "elsewhere"}))
     assert labels[REGION_LABEL] == "elsewhere"
     assert ZONE_LABEL not in labels
+
+
+def test_the_gpu_summary_counts_the_devices_behind_slices_not_the_slices() -> None:
+    cap = capacity()
+    mig = "NVIDIA-A100-SXM4-80GB-MIG-1g.10gb"
+    cap.accelerators[mig] = ModelCapacity(
+        resource="nvidia.com/mig-1g.10gb", allocatable=28, free=21, partition="1g.10gb"
+    )
+    cap.devices_total, cap.devices_free = 4, 3
+    status, _ = pool_status(totals_of(EVERY, (identifier("a"), cap)), TaskCounts())
+    assert status.accelerators is not None
+    assert status.accelerators[mig].allocatable == 28
+    assert status.summary is not None
+    assert status.summary.gpus == "3/4"
 
 
 @pytest.mark.parametrize(
@@ -222,14 +237,15 @@ def test_the_status_formats_quantities_sums_gpus_and_rounds_tflops_to_a_tenth() 
         EVERY, (identifier("a"), capacity(cpu=8500, gpus=8, free=3)), (identifier("down", ready=False), capacity())
     )
     totals.tflops["fp16"] = 7916.04
-    status, _ = pool_status(totals, {"Running": 2})
-    assert status["members"] == {"ready": 1, "total": 2}
-    assert status["resources"]["allocatable"] == {"cpu": "8500m", "memory": "32Gi"}
-    assert status["accelerators"][H100]["resource"] == "nvidia.com/gpu"
-    assert status["tflops"]["fp16"] == 7916.0
-    assert status["tasks"] == {"Running": 2}
-    assert status["summary"] == {"members": "1/2", "gpus": "3/8"}
-    assert status["unknownModels"] == []
+    status, _ = pool_status(totals, TaskCounts(running=2))
+    body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert body["members"] == {"ready": 1, "total": 2}
+    assert body["resources"]["allocatable"] == {"cpu": "8500m", "memory": "32Gi"}
+    assert body["accelerators"][H100]["resource"] == "nvidia.com/gpu"
+    assert body["tflops"]["fp16"] == 7916.0
+    assert body["tasks"] == {"queued": 0, "running": 2}
+    assert body["summary"] == {"members": "1/2", "gpus": "3/8"}
+    assert body["unknownModels"] == []
 
 
 @pytest.mark.parametrize(
@@ -258,5 +274,5 @@ def test_the_pool_is_ready_when_any_member_is(
     items: list[TrackedIdentifier], state: bool, reason: str, message: str
 ) -> None:
     totals = totals_of(EVERY, *((i, capacity()) for i in items))
-    _, ready = pool_status(totals, {})
+    _, ready = pool_status(totals, TaskCounts())
     assert (ready.type, ready.status, ready.reason, ready.message) == ("Ready", state, reason, message)

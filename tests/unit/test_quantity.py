@@ -29,6 +29,7 @@ from computenet.quantity import (
     QuantityOutOfRange,
     canonical_quantity,
     cpu_millis,
+    format_amount,
     format_bytes,
     format_canonical,
     format_cpu,
@@ -815,3 +816,21 @@ def test_quantity_spec_int_or_string_refuses_floats_as_its_schema_does() -> None
     with pytest.raises(ValidationError, match="a string or an integer"):
         _IntOrString.model_validate({"cpu": 0.5})
     assert _IntOrString.model_validate({"cpu": 2}).cpu == "2"
+
+
+@pytest.mark.parametrize(
+    ("resource", "units", "written"),
+    [
+        pytest.param("cpu", 1500, "1500m", id="cpu from millicores"),
+        pytest.param("cpu", 2000, "2", id="whole cores"),
+        pytest.param("memory", 64 * 2**30, "64Gi", id="memory in binary suffixes"),
+        pytest.param("ephemeral-storage", 2**20, "1Mi", id="ephemeral storage is bytes too"),
+        pytest.param("hugepages-2Mi", 4 * 2**20, "4Mi", id="hugepages are bytes"),
+        pytest.param("nvidia.com/gpu", 8, "8", id="a device count"),
+        pytest.param("pods", 110, "110", id="pods"),
+        pytest.param("example.com/widgets", 2000, "2k", id="other counts in DecimalSI, as Kubernetes prints them"),
+    ],
+)
+def test_one_formatter_for_every_amount(resource: str, units: int, written: str) -> None:
+    assert format_amount(resource, units) == written
+    assert parse_quantity(written) == (Decimal(units) / 1000 if resource == "cpu" else units)

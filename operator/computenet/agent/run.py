@@ -38,6 +38,7 @@ from computenet.agent.plan import (
     work_view,
 )
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
+from computenet.api.fields import format_micro_time
 from computenet.conditions import Cond, merge
 from computenet.dispatch.remote import MemberAnswer, RemoteJobs
 from computenet.members.connection import MemberConnection, utcnow
@@ -352,7 +353,7 @@ class Agent:
 
     async def renew(self) -> None:
         """Renew the agent's Lease (create it the first time)."""
-        now = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = format_micro_time(self.clock())
         spec = {"holderIdentity": self.name, "leaseDurationSeconds": self.timing.lease_duration_s, "renewTime": now}
         try:
             await self._coordination.patch_namespaced_lease(

@@ -252,6 +252,18 @@ class AcceleratorAmounts(StatusModel):
         "devices of an extended resource (then resource names them).",
     )
     memory: Quantity | None = Field(None, description="Memory of one device, such as 80Gi.")
+    partition: str | None = Field(
+        None,
+        max_length=63,
+        description="What one unit is when it is a slice, not a whole device: the MIG profile (1g.10gb) or the "
+        "vendor's partition (cpx_nps4, a vNPU template). The counts below are then slices.",
+    )
+    replicas: int | None = Field(
+        None,
+        ge=0,
+        description="Units that share one device (or slice) when the device plugin shares it (time-slicing, MPS): "
+        "the counts below are then replicas, never offered to a task that asks for whole devices. 0: not known.",
+    )
     capacity: int = Field(0, ge=0, description="Devices installed.")
     allocatable: int = Field(0, ge=0, description="Devices offered to pods.")
     allocated: int = Field(0, ge=0, description="Devices requested by running and assumed pods.")

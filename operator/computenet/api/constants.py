@@ -120,6 +120,17 @@ ACCELERATOR_RESOURCES: dict[Vendor, str] = {
 """The extended resource name through which each vendor's device plugin exposes its devices."""
 
 
+class AcceleratorSharing(StrEnum):
+    """Whether a task's devices may be shared with other containers.
+
+    Shared units are what NVIDIA's sharing strategies (time-slicing, MPS: ``nvidia.com/gpu.sharing-strategy``)
+    and other vendors' sharing plugins advertise: replicas of one device.
+    """
+
+    EXCLUSIVE = "Exclusive"
+    SHARED = "Shared"
+
+
 class ComputeClass(StrEnum):
     """What an identifier is built for; tasks may restrict placement to one class."""
 

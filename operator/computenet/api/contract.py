@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
+from computenet.api.constants import ACCELERATOR_RESOURCES, AcceleratorSharing, Vendor
 from computenet.api.problems import ContractError, Problem
 from computenet.api.reservation import (
     ACCELERATOR_RESOURCE_NAMES,
@@ -23,6 +23,9 @@ from computenet.api.reservation import (
 )
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.accelerators import lookup
+from computenet.placement.device_plugins import is_device_resource
+from computenet.placement.resources import vendor_of
+from computenet.placement.slices import SliceRequest, slice_resource
 from computenet.quantity import cpu_millis, to_int_units
 
 __all__ = [
@@ -63,6 +66,14 @@ def _accelerator_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
     accelerators = spec.resources.accelerators
     if accelerators is None:
         return
+    if (accelerators.sharing == AcceleratorSharing.SHARED or accelerators.partition is not None) and (
+        slice_resource_of(spec) is None
+    ):
+        yield Problem(
+            "spec.resources.accelerators.partition" if accelerators.partition else "spec.resources.accelerators.vendor",
+            "names no resource the slices are counted in: request it in the template's containers "
+            "(such as huawei.com/Ascend910-4c: 1), or set vendor to nvidia or amd, whose slices have one",
+        )
     models = [(index, name, lookup(name)) for index, name in enumerate(accelerators.models or ())]
     if accelerators.vendor is not None:
         for index, name, known in models:
@@ -111,6 +122,8 @@ def accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     accelerators = spec.resources.accelerators
     if accelerators is None:
         return None
+    if accelerators.sharing == AcceleratorSharing.SHARED or accelerators.partition is not None:
+        return slice_resource_of(spec)
     if accelerators.vendor is not None:
         return ACCELERATOR_RESOURCES[Vendor(accelerators.vendor)]
     pinned = _pinned_resource(spec)
@@ -119,6 +132,29 @@ def accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     effective = effective_requests(pod_spec_of(spec))
     stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective.get(name, 0) > 0)
     return stated[0] if len(stated) == 1 else ACCELERATOR_RESOURCES[Vendor.NVIDIA]
+
+
+def slice_resource_of(spec: ComputeTaskSpec) -> str | None:
+    """The resource a task asking for slices or shared replicas is counted in.
+
+    The one device resource of the vendor the template requests (``nvidia.com/mig-1g.10gb: 1``),
+    else the vendor's usual resource for such slices (``placement.slices.slice_resource``),
+    else None: placement then takes units of any resource, and the template must say which.
+    """
+    accelerators = spec.resources.accelerators
+    if accelerators is None:
+        return None
+    vendor = str(accelerators.vendor) if accelerators.vendor else None
+    effective = effective_requests(pod_spec_of(spec))
+    stated = sorted(
+        name
+        for name, amount in effective.items()
+        if amount > 0 and is_device_resource(name) and vendor_of(name) is not None and vendor in (None, vendor_of(name))
+    )
+    if len(stated) == 1:
+        return stated[0]
+    wanted = SliceRequest(accelerators.sharing == AcceleratorSharing.SHARED, accelerators.partition)
+    return slice_resource(vendor, wanted)
 
 
 def reservation_of(spec: ComputeTaskSpec, resource: str | None) -> Reservation:

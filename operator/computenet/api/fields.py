@@ -32,6 +32,7 @@ from computenet.quantity import (
 
 __all__ = [
     "AcceleratorModel",
+    "AcceleratorPartition",
     "CurrencyCode",
     "DnsLabel",
     "LabelKey",
@@ -125,6 +126,16 @@ AcceleratorModel = Annotated[
     ),
 ]
 """An accelerator model as nodes label it, such as NVIDIA-H100-80GB-HBM3 (a non-empty label value)."""
+AcceleratorPartition = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+        description="a MIG profile or vendor partition: letters, digits, '.', '_', '+' or '-', at most 63 characters",
+    ),
+]
+"""A slice kind as device plugins name it: a MIG profile (1g.10gb), an AMD partition (cpx_nps4), an Ascend vNPU (4c)."""
 LabelKey = Annotated[
     str,
     Field(
@@ -155,13 +166,36 @@ Price = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 """A non-negative price per unit-hour, in the identifier's currency."""
 
 
-def _format_time(value: datetime) -> str:
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(value: datetime) -> str:
+    """``value`` as Kubernetes writes a metav1.Time: RFC 3339 in UTC to the second (``2025-01-31T12:00:00Z``).
+
+    A naive datetime is taken as UTC.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime(_TIME)
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_format_time, return_type=str)]
+def format_micro_time(value: datetime) -> str:
+    """``value`` as a metav1.MicroTime (a Lease's renewTime, an agent's report): to the microsecond, UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime(_MICRO_TIME)
+
+
+def parse_time(raw: object) -> datetime:
+    """A metav1.Time as the API server writes it (``...T12:00:00Z``), as an aware UTC datetime.
+
+    Raises ValueError for anything else.
+    """
+    return datetime.strptime(str(raw), _TIME).replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_time, return_type=str)]
 """A point in time; always serialised as RFC 3339 UTC (``2025-01-31T12:00:00Z``), as Kubernetes writes it."""
 
 

@@ -210,7 +210,12 @@ class NodeCounts(StatusModel):
 class IdentifierSummary(StatusModel):
     """Preformatted values for the columns of `kubectl get cid`."""
 
-    gpus: str | None = Field(None, max_length=64, description="Free and total accelerators, such as 12/16.")
+    gpus: str | None = Field(
+        None,
+        max_length=64,
+        description="Free and total physical accelerators, such as 12/16: the devices behind MIG slices and "
+        "shared replicas, never the slices; a device counts as free when nothing holds any unit of it.",
+    )
     price: str | None = Field(
         None,
         max_length=64,

@@ -120,7 +120,12 @@ class PoolSummary(StatusModel):
     """Preformatted values for the columns of `kubectl get cpool`."""
 
     members: str | None = Field(None, max_length=64, description="Ready and total members, such as 3/4.")
-    gpus: str | None = Field(None, max_length=64, description="Free and total accelerators, such as 12/16.")
+    gpus: str | None = Field(
+        None,
+        max_length=64,
+        description="Free and total physical accelerators of the ready members, such as 12/16: the devices behind "
+        "MIG slices and shared replicas, never the slices.",
+    )
 
 
 class ComputePoolStatus(StatusModel):

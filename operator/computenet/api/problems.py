@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from computenet.api.constants import Reason
 
-__all__ = ["ContractError", "Problem", "summarize"]
+__all__ = ["ContractError", "Problem", "spec_problem", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,14 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+def spec_problem(error: ValidationError) -> str:
+    """A spec pydantic refused, in one line naming the first field: ``spec.uri: ... (and 2 more)``."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    more = error.error_count() - 1
+    return f"spec.{where}: {first['msg']}" + (f" (and {more} more)" if more else "")
 
 
 def summarize(problems: Iterable[Problem], limit: int = 5) -> str:

@@ -46,8 +46,7 @@ from computenet.podresources import pod_requests
 from computenet.quantity import (
     QuantityError,
     canonical_quantity,
-    format_bytes,
-    format_cpu,
+    format_amount,
     format_quantity,
     parse_quantity,
 )
@@ -110,15 +109,6 @@ class Reservation:
 
 
 # ---- quantities ----
-
-
-def format_amount(resource: str, units: int) -> str:
-    """A :func:`pod_requests` amount as a quantity string: cpu from millicores, memory from bytes."""
-    if resource == CPU:
-        return format_cpu(units)
-    if resource == MEMORY:
-        return format_bytes(units)
-    return format_quantity(units)
 
 
 def is_extended_resource(name: str) -> bool:

@@ -24,6 +24,7 @@ from computenet.api.constants import (
     DEFAULT_CURRENCY,
     DEFAULT_POOL,
     RESERVED_PREFIX,
+    AcceleratorSharing,
     Architecture,
     ComputeClass,
     FailoverPolicy,
@@ -33,6 +34,7 @@ from computenet.api.constants import (
 from computenet.api.data import DataStaging
 from computenet.api.fields import (
     AcceleratorModel,
+    AcceleratorPartition,
     CurrencyCode,
     DnsLabel,
     LabelKey,
@@ -52,6 +54,8 @@ from computenet.api.reservation import (
     effective_requests,
     format_amount,
 )
+from computenet.placement.device_plugins import is_device_resource
+from computenet.placement.resources import vendor_of
 
 __all__ = [
     "DISPATCHED_PHASES",
@@ -145,7 +149,7 @@ def _disjoint_rule(first: str, second: str, message: str) -> Rule:
 
 
 class Accelerators(SpecModel):
-    """Accelerators each replica needs, all on the replica's node. Whole devices only."""
+    """Accelerators each replica needs, all on the replica's node: whole devices unless sharing or partition say."""
 
     model_config = ConfigDict(json_schema_extra=_derived_in_schema("count"))
 
@@ -164,6 +168,20 @@ class Accelerators(SpecModel):
         description="Acceptable models, any of them (such as NVIDIA-H100-80GB-HBM3); any model when omitted.",
     )
     min_memory: DeviceMemoryQuantity | None = Field(None, description="Minimum memory of each device, such as 40Gi.")
+    sharing: AcceleratorSharing | None = Field(
+        None,
+        description="Exclusive (the default): whole devices, never replicas of a shared one. Shared: replicas "
+        "of a device the member's device plugin shares between containers (NVIDIA time-slicing or MPS, a "
+        "product labelled -SHARED or a resource renamed <resource>.shared; Intel shared-dev-num; HAMi vDCU); "
+        "count is then replicas, and a replica guarantees no share of the device's memory or time.",
+    )
+    partition: AcceleratorPartition | None = Field(
+        None,
+        description="Slices of devices instead of whole devices: a MIG profile (such as 1g.10gb, from "
+        "nvidia.com/mig-1g.10gb or a <model>-MIG-1g.10gb product), an AMD compute partition (cpx_nps4) or an "
+        "Ascend vNPU template (4c). count is then slices, minMemory compares the slice's memory, and models "
+        "name the devices the slices are cut from (or the slice model itself, such as A100-SXM4-80GB-MIG-1g.10gb).",
+    )
 
 
 class Resources(SpecModel):
@@ -466,7 +484,8 @@ def _derive_resources(data: Any) -> Any:
             filled[name] = format_amount(name, effective[name])
     accelerators = filled.get("accelerators")
     if isinstance(accelerators, Mapping) and accelerators.get("count") is None:
-        resource = _accelerator_resource(accelerators.get("vendor"), effective)
+        sliced = accelerators.get("sharing") == AcceleratorSharing.SHARED or accelerators.get("partition") is not None
+        resource = _accelerator_resource(accelerators.get("vendor"), effective, sliced=sliced)
         if resource is not None and effective.get(resource, 0) > 0:
             filled["accelerators"] = {**accelerators, "count": effective[resource]}
     return {**data, "resources": filled}
@@ -480,8 +499,20 @@ def _pod_spec(template: object) -> Mapping[str, Any] | None:
     return template if isinstance(template, Mapping) else None
 
 
-def _accelerator_resource(vendor: object, effective: Mapping[str, int]) -> str | None:
-    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests."""
+def _accelerator_resource(vendor: object, effective: Mapping[str, int], *, sliced: bool = False) -> str | None:
+    """The resource of ``vendor``, or with no vendor the only accelerator resource the pod requests.
+
+    For slices or shared replicas (``sharing``, ``partition``), the only device resource of the vendor's
+    domain the pod requests (``nvidia.com/mig-1g.10gb``), as ``api.contract.slice_resource_of`` counts it.
+    """
+    if sliced:
+        wanted = str(vendor) if vendor is not None else None
+        found = sorted(
+            n
+            for n, v in effective.items()
+            if v > 0 and is_device_resource(n) and vendor_of(n) and wanted in (None, vendor_of(n))
+        )
+        return found[0] if len(found) == 1 else None
     if vendor is not None:
         return ACCELERATOR_RESOURCES.get(Vendor(str(vendor))) if vendor in set(Vendor) else None
     stated = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]
@@ -752,6 +783,19 @@ class TaskSummary(StatusModel):
     )
 
 
+class AvoidedIdentifier(StatusModel):
+    """An identifier where an attempt of the task could not start, avoided by placement for a while.
+
+    The wait doubles with every failure there, from 60 s up to an hour: Kueue's ``waitForPodsReady``
+    requeuing backoff (``backoffBaseSeconds`` 60, ``backoffMaxSeconds`` 3600).
+    """
+
+    identifier: str = Field(max_length=253, description="The identifier avoided.")
+    reason: str = Field(max_length=64, description="Why its attempt ended, such as PodsNotStarted or Unschedulable.")
+    failures: int = Field(1, ge=1, description="Attempts of this task that ended there for such a reason.")
+    until: Timestamp = Field(description="Placement considers the identifier again from this time.")
+
+
 class ComputeTaskStatus(StatusModel):
     """What became of the task."""
 
@@ -778,6 +822,13 @@ class ComputeTaskStatus(StatusModel):
     )
     remote: RemoteRef | None = Field(None, description="The workload in the member.")
     attempt: int = Field(0, ge=0, description="Dispatch attempts so far (failover increments it).")
+    avoided_identifiers: list[AvoidedIdentifier] | None = Field(
+        None,
+        max_length=32,
+        description="Identifiers where an attempt could not start (its pods never started or found no node): "
+        "placement passes them over until their time, so a requeued task tries elsewhere first.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["identifier"]},
+    )
     start_time: Timestamp | None = Field(None, description="When the workload started running.")
     completion_time: Timestamp | None = Field(None, description="When the workload finished.")
     message: str | None = Field(

@@ -20,7 +20,7 @@ from computenet.cli.simulate import record_of
 from computenet.placement import place
 from computenet.snapshot_export import SnapshotDocument, rebuild
 from computenet.tasks.candidates import explanation
-from computenet.tasks.demand import demand_of
+from computenet.tasks.demand import avoiding, demand_of
 
 CHOSEN, FITS, OFFER, REJECTED = "chosen", "fits", "offer", "rejected"
 
@@ -101,7 +101,8 @@ def relive(doc: dict[str, Any], task: dict[str, Any], snapshot: SnapshotDocument
     pool = next((p for p in snapshot.pools if p.name == record.spec.pool), None)
     if pool is None:
         return {**doc, "live": f"pool {record.spec.pool!r} does not exist"}
-    decision = place(rebuild(snapshot), demand_of(record, pool.placement, frozenset(pool.members)))
+    demand = avoiding(demand_of(record, pool.placement, frozenset(pool.members)), record, snapshot.taken)
+    decision = place(rebuild(snapshot), demand)
     e = explanation(decision, list_up_to=None)
     chosen = decision.chosen.identifier if decision.chosen is not None else None
     return {

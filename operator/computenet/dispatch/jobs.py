@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+from computenet.api.fields import parse_time
 from computenet.api.task import RemoteRef
 from computenet.workloads.kinds import JOB, Kind
 from computenet.workloads.status import observe
@@ -56,7 +57,7 @@ class JobFacts:
 def _time(value: Any) -> dt.datetime | None:
     if not value:
         return None
-    return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return parse_time(value)
 
 
 def job_facts(obj: Mapping[str, Any]) -> JobFacts | None:

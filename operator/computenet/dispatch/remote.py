@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from kubernetes.aio.client import ApiClient, CoreV1Api, V1Namespace, V1ObjectMeta
@@ -165,6 +165,30 @@ def newest_warning(events: Any) -> str:
         return ""
     newest = max(warnings, key=when)
     return f"{newest.get('reason', 'Warning')}: {newest.get('message', '')}".rstrip(": ")
+
+
+class RemoteWorkloads(Protocol):
+    """What creates, reads and deletes a member's workloads; errors are :class:`MemberAnswer`.
+
+    A push member's API server (:class:`RemoteJobs`), or ComputeWork on the hub for a pull member
+    (``members.pull_works.WorkClient``).
+    """
+
+    async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
+        """Create the workload or adopt the one of the same attempt already there: (uid, adopted)."""
+        ...
+
+    async def read(self, namespace: str, name: str, kind: Kind = JOB) -> dict[str, Any] | None:
+        """The workload as the member holds it, or None when it is gone."""
+        ...
+
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        """The newest Warning event the member recorded about the workload, or None."""
+        ...
+
+    async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
+        """Delete the workload and its pods; False when it was already gone."""
+        ...
 
 
 class RemoteJobs:

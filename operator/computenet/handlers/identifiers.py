@@ -1,6 +1,7 @@
 """ComputeIdentifier handlers: configure on spec changes, forget on deletion (no finalizer is held).
 
-Status is written by one task for all identifiers (`members.status_writer`), not by a handler here.
+Status is written by one pass for all identifiers (`statuses.identifiers`, through the one writer
+`statuses.writer`), not by a handler here.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from computenet.api.conditions import read_conditions
 from computenet.api.constants import GROUP, IDENTIFIER, VERSION, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.api.problems import spec_problem
 from computenet.events import ref_of
 from computenet.members.identifiers import Problem
 from computenet.runtime import Runtime
@@ -24,14 +27,6 @@ def _runtime(memo: kopf.Memo) -> Runtime:
     return runtime
 
 
-def spec_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"spec.{where}: {first['msg']}" + (
-        f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    )
-
-
 @kopf.on.resume(*KIND)
 @kopf.on.create(*KIND)
 @kopf.on.update(*KIND)
@@ -42,7 +37,7 @@ async def configure(
     item = runtime.identifiers.track(name)
     if item.ref is None:  # first seen by this process: events name it, and its conditions carry on
         item.ref = ref_of(body)
-        item.previous_conditions = list((body.get("status") or {}).get("conditions") or [])
+        item.previous_conditions = read_conditions(body.get("status"))
     try:
         parsed = ComputeIdentifierSpec.model_validate(dict(spec))
     except ValidationError as e:

@@ -23,7 +23,6 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.logs.auth import Access, Gate, Refused
 from computenet.logs.pods import choose_pod, pods_selector
-from computenet.members.pull import PullConnection
 from computenet.snapshot_export import SnapshotDocument
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook
@@ -111,7 +110,7 @@ class Endpoint:
         conn = self.members.connection_of(identifier)
         if conn is None:
             raise Answer(503, f"identifier {identifier} is not connected: its member cannot be reached now")
-        if isinstance(conn, PullConnection):
+        if not conn.serves_logs:
             raise Answer(501, f"{identifier} is a pull member: its agent does not serve logs to the hub")
         core = CoreV1Api(conn.client)
         try:

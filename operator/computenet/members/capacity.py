@@ -16,6 +16,12 @@ would bind one (``placement.nodes``):
 The largest free slot per model is the most devices of that model free on a single node, which is
 what decides whether a multi-GPU pod fits at all.
 
+A unit of a device resource is not always a device (``placement.device_plugins``): MIG slices,
+vendor partitions and time-slicing/MPS replicas are rows of their own (``A100-SXM4-80GB-MIG-1g.10gb``,
+``NVIDIA-H100-80GB-HBM3-SHARED``), counted in units, each row saying which partition or sharing
+it is. ``devices_total`` and ``devices_free`` count physical devices (``placement.physical``): a node
+with 8 GPUs time-sliced 4 ways advertises 32 units and holds 8 devices; MIG slices are not devices.
+
 DRA devices (published in ResourceSlices, see `dra`) count as accelerators too, by model where an
 attribute names it (else by driver): allocatable is what the node's complete pools publish,
 allocated what allocated claims list, free the rest, on nodes that accept new pods.
@@ -27,14 +33,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
-from computenet.placement.accelerators import accelerator_facts
+from computenet.placement.device_plugins import UNKNOWN, Unit, is_device_resource, unit_of
 from computenet.placement.devices import NodeDevices
 from computenet.placement.nodes import accepts_new_pods, pod_slots_left
+from computenet.placement.physical import physical_devices
 
 ModelOf = Callable[[Mapping[str, str], str], str | None]
 """(node labels, extended resource name) -> accelerator model, or None when the node does not say."""
 
-UNKNOWN_MODEL = "unknown"
+UNKNOWN_MODEL = UNKNOWN
 
 
 @dataclass
@@ -49,6 +56,11 @@ class ModelCapacity:
     nodes: int = 0
     driver: str = ""
     """The DRA driver publishing the devices; "" for an extended resource."""
+    vendor: str = ""
+    partition: str = ""
+    """The MIG profile or vendor partition one unit is ("1g.10gb", "cpx_nps4"); "" for whole devices."""
+    replicas: int = 0
+    """Units sharing one device or partition (time-slicing, MPS); 0 when a unit is not shared."""
 
 
 @dataclass
@@ -61,17 +73,24 @@ class Capacity:
     allocated: dict[str, int] = field(default_factory=dict)
     free: dict[str, int] = field(default_factory=dict)
     accelerators: dict[str, ModelCapacity] = field(default_factory=dict)
+    devices_total: int = 0
+    """Physical accelerators on the nodes: whole devices, and the devices behind slices and replicas."""
+    devices_free: int = 0
+    """Physical accelerators nothing holds a unit of, on nodes that accept new pods (a lower bound)."""
 
 
 def model_of(labels: Mapping[str, str], resource: str) -> str | None:
-    """The model a node's `resource` devices are, as the accelerator catalogue spells it."""
-    facts = accelerator_facts(labels, {resource: 1})
-    return facts.model if facts is not None and facts.resource == resource else None
+    """The model one unit of a node's `resource` is (a slice's own model for a slice); None when unlabelled."""
+    return _model(unit_of(resource, labels))
+
+
+def _model(unit: Unit | None) -> str | None:
+    return None if unit is None or (unit.whole and unit.device_model == UNKNOWN) else unit.model
 
 
 def is_accelerator(resource: str) -> bool:
-    """Extended resources that are devices (vendor-domain names, not hugepages or ephemeral storage)."""
-    return "/" in resource and not resource.startswith(("hugepages-", "kubernetes.io/"))
+    """Extended resources that are devices or slices of them (not hugepages, ephemeral storage or millicores)."""
+    return is_device_resource(resource)
 
 
 def _inc(into: dict[str, int], name: str, amount: int) -> None:
@@ -101,21 +120,38 @@ def summarize(
             node_free = max(amount - held, 0) if has_room else 0
             _inc(cap.free, name, node_free)
             if is_accelerator(name) and amount > 0:
-                model = model_of(node.labels, name) or UNKNOWN_MODEL
-                m = cap.accelerators.setdefault(model, ModelCapacity(resource=name))
+                unit = unit_of(name, node.labels, amount)
+                model = (_model(unit) if unit is not None else model_of(node.labels, name)) or UNKNOWN_MODEL
+                m = cap.accelerators.get(model) or _row(cap, model, name, unit)
                 m.capacity += node.capacity.get(name, amount)
                 m.allocatable += amount
                 m.allocated += held
                 m.free += node_free
                 m.nodes += 1
                 m.largest_free_slot = max(m.largest_free_slot, node_free)
+        physical = physical_devices(node.labels, node.allocatable, used, has_room)
+        cap.devices_total += physical.total
+        cap.devices_free += physical.free
         for dra in node.devices:
             _count_dra(cap.accelerators, dra, has_room)
+            cap.devices_total += dra.total
+            cap.devices_free += dra.free if has_room else 0
         # Requests for resources a node does not advertise still count as allocated.
         for name, held in used.items():
             if name not in node.allocatable:
                 _inc(cap.allocated, name, held)
     return cap
+
+
+def _row(cap: Capacity, model: str, resource: str, unit: Unit | None) -> ModelCapacity:
+    """A new row for `model`'s units of `resource`, saying what one unit is."""
+    row = ModelCapacity(resource=resource)
+    if unit is not None:
+        row.vendor = unit.vendor
+        row.partition = unit.partition or ""
+        row.replicas = unit.replicas if unit.shared else 0
+    cap.accelerators[model] = row
+    return row
 
 
 def _count_dra(accelerators: dict[str, ModelCapacity], devices: NodeDevices, has_room: bool) -> None:

@@ -17,18 +17,22 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, CoreV1Api, ResourceV1Api, VersionApi
+from kubernetes.aio.client import ApiClient, BatchV1Api, CoreV1Api, CustomObjectsApi, ResourceV1Api, VersionApi
 
 from computenet.api.constants import Reason
+from computenet.dispatch.jobs import job_facts, workload_facts
+from computenet.dispatch.remote import RemoteJobs, RemoteWorkloads
+from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
 from computenet.members.dra_state import CatalogSink, DeviceSink
 from computenet.members.facts import node_facts, pod_facts
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
+from computenet.workloads.kinds import JOB, KINDS, Kind
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,20 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def workload_lister(client: ApiClient, kind: Kind) -> Lister:
+    """List+watch of one workload kind across all namespaces (any API group, custom or built in)."""
+    if kind is JOB:
+        return BatchV1Api(client).list_job_for_all_namespaces_without_preload_content
+    if not kind.group:
+        return CoreV1Api(client).list_pod_for_all_namespaces_without_preload_content
+    return functools.partial(
+        CustomObjectsApi(client).list_cluster_custom_object_without_preload_content,
+        kind.group,
+        kind.version,
+        kind.plural,
+    )
+
+
 @dataclass
 class Health:
     """What we know of the member's API server; read by identifier status and placement."""
@@ -66,8 +84,30 @@ class Health:
     """How often the member became unreachable since the operator started (placement's reliability)."""
 
 
+def dispatched_only(extract: Callable[[Mapping[str, Any]], T | None], obj: Mapping[str, Any]) -> T | None:
+    """`extract(obj)` for an object the operator dispatched, None for one another controller made.
+
+    The workload's controllers copy its labels onto what they create (a Job's pods, a JobSet's Jobs,
+    a LeaderWorkerSet's StatefulSets), and those carry the task's labels too: they are parts of the
+    workload, never workloads of their own. What the operator creates has no controller owner.
+    """
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    if any(isinstance(o, Mapping) and o.get("controller") for o in owners):
+        return None
+    return extract(obj)
+
+
 class MemberConnection:
-    """Watches one member; `state` and `health` are current while it runs."""
+    """Watches one member; `state` and `health` are current while it runs.
+
+    The one interface the controllers use for any member, push or pull: `state` (nodes, pods,
+    devices), `health`, `stale()`, `jobs` (the hub's workloads there, once `watch_workloads` ran),
+    `workloads()` (create, read, delete them) and `serves_logs`. A pull member
+    (``members.pull.PullConnection``) implements the same from its agent's reports and ComputeWork.
+    """
+
+    serves_logs: ClassVar[bool] = True
+    """Whether the hub can read pod logs from the member's API server (a pull member's agent does not serve them)."""
 
     def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow, *, watch: bool = True) -> None:
         """`watch=False` leaves out the node and pod watches (a pull member's state comes from its reports)."""
@@ -88,6 +128,9 @@ class MemberConnection:
         self._probe_now = asyncio.Event()
         self._health_listeners: list[Callable[[], None]] = []
         self._watches = watch
+        self.jobs: JobStore | None = None
+        """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
+        self._remote: RemoteJobs | None = None
         if not watch:
             return
         core = CoreV1Api(client)
@@ -138,6 +181,41 @@ class MemberConnection:
             CatalogSink[ClaimTemplate](state, "templates"),
             optional=True,
         )
+
+    def watch_workloads(self, label_selector: str) -> JobStore:
+        """Keep `jobs` in step with the member's workloads labelled `label_selector`, of every kind.
+
+        Jobs are required (every member runs them); the other kinds are optional watches, so a
+        member without a kind's CRD, or an identity not allowed to list it, keeps working for the rest.
+        Idempotent: a second call returns the same store.
+        """
+        if self.jobs is not None:
+            return self.jobs
+        store = self.jobs = JobStore()
+        self.add_reflector(
+            "jobs",
+            workload_lister(self.client, JOB),
+            functools.partial(dispatched_only, job_facts),
+            store,
+            label_selector=label_selector,
+        )
+        for kind in KINDS.values():
+            if kind is not JOB:
+                self.add_reflector(
+                    kind.plural,
+                    workload_lister(self.client, kind),
+                    functools.partial(dispatched_only, functools.partial(workload_facts, kind)),
+                    store.of_kind(kind),
+                    label_selector=label_selector,
+                    optional=True,
+                )
+        return store
+
+    def workloads(self) -> RemoteWorkloads:
+        """What creates, reads and deletes workloads in this member: its API server."""
+        if self._remote is None or self._remote.client is not self.client:
+            self._remote = RemoteJobs(self.client)
+        return self._remote
 
     def dra_problem(self) -> str:
         """Why the member's DRA devices are not known right now, or "" when every DRA watch is current."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from computenet import podresources
 from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
+from computenet.api.fields import parse_time
 from computenet.placement.devices import NodeDevices
 from computenet.quantity import QuantityError, cpu_millis, to_int_units
 
@@ -173,10 +174,10 @@ def _unschedulable(status: Mapping[str, Any]) -> tuple[dt.datetime | None, str]:
             continue
         if cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
             try:
-                since = dt.datetime.strptime(str(cond.get("lastTransitionTime")), "%Y-%m-%dT%H:%M:%SZ")
+                since = parse_time(cond.get("lastTransitionTime"))
             except ValueError:
                 return None, ""
-            return since.replace(tzinfo=dt.UTC), str(cond.get("message") or "")
+            return since, str(cond.get("message") or "")
     return None, ""
 
 

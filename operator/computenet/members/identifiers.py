@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
 
+from computenet.api.common import AcceleratorAmounts, Condition, ResourceAmounts
+from computenet.api.conditions import condition, set_conditions
 from computenet.api.constants import ConditionType, Reason
-from computenet.api.identifier import ComputeIdentifierSpec
-from computenet.conditions import Cond, merge
+from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus, IdentifierSummary, NodeCounts
+from computenet.conditions import Cond
 from computenet.events import ObjectRef
 from computenet.members.capacity import Capacity, ModelCapacity, model_of, summarize
 from computenet.members.connection import MemberConnection
@@ -26,7 +27,7 @@ from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
 from computenet.placement.labels import EVERYTHING, Selector
-from computenet.quantity import format_bytes, format_cpu
+from computenet.quantity import format_amounts
 from computenet.signal import Signal
 
 
@@ -70,7 +71,7 @@ class TrackedIdentifier:
     """Told whenever `dirty` is set (its set wakes the one status writer)."""
     ref: ObjectRef | None = None
     """The ComputeIdentifier object, for events about it (set when its handler first sees it)."""
-    previous_conditions: list[dict[str, Any]] = field(default_factory=list)
+    previous_conditions: list[Condition] = field(default_factory=list)
     dispatchable: Cond | None = None
     """What the last dispatch here showed of the member's setup (None until one was tried)."""
     on_change: Callable[[], None] = lambda: None
@@ -208,31 +209,34 @@ class TrackedIdentifier:
         cap = self.capacity()
         return bool(self.readiness(cap)[1].status)
 
-    def status(self, now: dt.datetime) -> dict[str, Any]:
-        """The status subresource body (camelCase, ready for a merge patch)."""
+    def status(self, now: dt.datetime) -> ComputeIdentifierStatus:
+        """The status the operator writes: health as conditions, node counts, capacity in four views."""
         cap = self.capacity()
         reachable, ready = self.readiness(cap)
         told = (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
-        conditions = merge(self.previous_conditions, told, now, self.generation)
+        conditions = set_conditions(
+            self.previous_conditions,
+            [condition(c.type, c.status, c.reason, c.message) for c in told],
+            now,
+            self.generation,
+        )
         self.previous_conditions = conditions
         heartbeat = self.connection.health.last_heartbeat if self.connection else None
-        gpus_free = sum(m.free for m in cap.accelerators.values())
-        gpus_total = sum(m.allocatable for m in cap.accelerators.values())
-        return {
-            "observedGeneration": self.generation,
-            "conditions": conditions,
-            "lastHeartbeatTime": heartbeat.strftime("%Y-%m-%dT%H:%M:%SZ") if heartbeat else None,
-            "nodes": {
-                "total": cap.nodes_total,
-                "ready": cap.nodes_ready,
-                "schedulable": cap.nodes_schedulable,
-            },
-            "resources": {
-                view: _quantities(getattr(cap, view)) for view in ("capacity", "allocatable", "allocated", "free")
-            },
-            "accelerators": {model: _accelerator(m) for model, m in sorted(cap.accelerators.items())},
-            "summary": {"gpus": f"{gpus_free}/{gpus_total}", "price": self._price_summary()},
-        }
+        gpus_free, gpus_total = cap.devices_free, cap.devices_total
+        return ComputeIdentifierStatus(
+            observed_generation=self.generation,
+            conditions=conditions,
+            last_heartbeat_time=heartbeat,
+            nodes=NodeCounts(total=cap.nodes_total, ready=cap.nodes_ready, schedulable=cap.nodes_schedulable),
+            resources=ResourceAmounts(
+                capacity=format_amounts(cap.capacity),
+                allocatable=format_amounts(cap.allocatable),
+                allocated=format_amounts(cap.allocated),
+                free=format_amounts(cap.free),
+            ),
+            accelerators={model: _accelerator(m) for model, m in sorted(cap.accelerators.items())},
+            summary=IdentifierSummary(gpus=f"{gpus_free}/{gpus_total}", price=self._price_summary()),
+        )
 
     def _price_summary(self) -> str:
         pricing = self.spec.pricing if self.spec else None
@@ -242,29 +246,20 @@ class TrackedIdentifier:
         return f"{cheapest:.2f} {pricing.currency}/h"
 
 
-def _accelerator(m: ModelCapacity) -> dict[str, Any]:
+def _accelerator(m: ModelCapacity) -> AcceleratorAmounts:
     """One model's counts as status shows them; DRA devices name their driver instead of a resource."""
-    source = {"driver": m.driver} if m.driver else {"resource": m.resource}
-    return {
-        **source,
-        "capacity": m.capacity,
-        "allocatable": m.allocatable,
-        "allocated": m.allocated,
-        "free": m.free,
-        "largestFreeSlot": m.largest_free_slot,
-    }
-
-
-def _quantities(amounts: Mapping[str, int]) -> dict[str, str]:
-    out = {}
-    for name, value in sorted(amounts.items()):
-        if name == "cpu":
-            out[name] = format_cpu(value)
-        elif name == "memory" or name.startswith(("hugepages-", "ephemeral-storage")):
-            out[name] = format_bytes(value)
-        else:
-            out[name] = str(value)
-    return out
+    return AcceleratorAmounts(
+        driver=m.driver or None,
+        resource=None if m.driver else m.resource,
+        vendor=m.vendor or None,
+        partition=m.partition or None,
+        replicas=m.replicas or None,
+        capacity=m.capacity,
+        allocatable=m.allocatable,
+        allocated=m.allocated,
+        free=m.free,
+        largest_free_slot=m.largest_free_slot,
+    )
 
 
 class IdentifierSet:

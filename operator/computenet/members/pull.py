@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from kubernetes.aio.client import ApiClient
 
 from computenet.api.constants import Reason
+from computenet.api.fields import format_time
+from computenet.dispatch.remote import RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import Clock, MemberConnection, utcnow
 from computenet.members.pull_works import WorkClient
@@ -90,7 +92,7 @@ class PullConnection(MemberConnection):
         super().__init__(f"agent:{namespace}/{name}", f"agent {namespace}/{name}", hub_client, clock, watch=False)
         self.namespace = namespace
         self.name = name
-        self.jobs = JobStore()
+        self.jobs: JobStore = JobStore()
         self.works = WorkClient(hub_client, namespace, name, self.jobs)
         self.lease: LeaseSeen | None = None
         self.last_report: dt.datetime | None = None
@@ -98,6 +100,15 @@ class PullConnection(MemberConnection):
         self._reported_stale = ""
 
     syncing_message = "waiting for the agent's first report"
+    serves_logs = False
+
+    def watch_workloads(self, label_selector: str) -> JobStore:
+        """The agent's workloads, as their ComputeWork status on the hub tells them (the pull feed fills it)."""
+        return self.jobs
+
+    def workloads(self) -> RemoteWorkloads:
+        """ComputeWork on the hub, which the agent carries out in its member."""
+        return self.works
 
     @property
     def synced(self) -> bool:
@@ -156,7 +167,7 @@ class PullConnection(MemberConnection):
         if self.lease is None or self.lease.probe_time is None:
             self._set_health(False, Reason.AGENT_LEASE_EXPIRED, f"waiting for the agent to renew its {where}")
             return
-        seen = self.lease.probe_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        seen = format_time(self.lease.probe_time)
         self._set_health(
             False,
             Reason.AGENT_LEASE_EXPIRED,

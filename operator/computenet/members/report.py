@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from computenet.api.agent import AgentReport, NodeShape, ReportedNode, ReportedPod, ReportedTaint
+from computenet.api.fields import format_micro_time
 from computenet.members.facts import NodeFacts, PodFacts, Taint
 from computenet.members.state import MemberState
 from computenet.placement.accelerators import HOSTNAME_LABEL
@@ -272,4 +273,4 @@ def report_body(state: MemberState, stale: str = "") -> dict[str, Any]:
 
 def build_report(body: Mapping[str, Any], now: dt.datetime, version: str) -> dict[str, Any]:
     """The ``status.report`` value to write: a body from :func:`report_body`, stamped with time and version."""
-    return {"reportTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "agentVersion": version, **body}
+    return {"reportTime": format_micro_time(now), "agentVersion": version, **body}

@@ -19,7 +19,7 @@ until the member reports the pods; a suspended task shows `offers`. See the modu
     assumptions.confirm(task_uid)   # once the member reports the task's pods bound
 """
 
-from computenet.placement.accelerators import MODELS, AcceleratorModel, accelerator_facts, lookup, peak_tflops
+from computenet.placement.accelerators import MODELS, AcceleratorModel, lookup, peak_tflops
 from computenet.placement.affinity import (
     NodeAffinity,
     NodeSelectorRequirement,
@@ -32,6 +32,7 @@ from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejecti
 from computenet.placement.demand import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
 from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
 from computenet.placement.labels import Selector
+from computenet.placement.node_accelerator import accelerator_facts
 from computenet.placement.nodes import Node, Taint, Toleration
 from computenet.placement.offers import Offer, offers
 from computenet.placement.pipeline import place

@@ -1,9 +1,10 @@
 """What an accelerator model is: vendor, Kubernetes resource, device memory and peak throughput.
 
 Nodes name their accelerator by a label (`nvidia.com/gpu.product` from NVIDIA GPU feature
-discovery, `amd.com/gpu.product-name` from the AMD node labeller). Placement needs the model to
-honour "any of these models" and "at least this much device memory"; pool status needs it to turn
-device counts into normalised compute. Lookups of a model not in the table return None: a wrong
+discovery, `amd.com/gpu.product-name` from the AMD node labeller, and the other vendors' labels in
+`device_plugins`, which also tells whole devices from MIG slices and shared replicas). Placement
+needs the model to honour "any of these models" and "at least this much device memory"; pool
+status needs it to turn device counts into normalised compute. Lookups of a model not in the table return None: a wrong
 number in status or a wrong placement is worse than an honest "unknown".
 
 Table conventions (per schedulable device, i.e. per unit of the Kubernetes resource):
@@ -121,49 +122,9 @@ def peak_tflops(counts: Mapping[str, int], precision: str) -> float | None:
     return total
 
 
-@dataclass(frozen=True, slots=True)
-class AcceleratorFacts:
-    """What a node's labels and resources say about its accelerator (model None: not labelled)."""
-
-    resource: str
-    vendor: str
-    model: str | None
-    memory_mib: int | None
-
-
-def _amd_vram_mib(value: str) -> int | None:
+def amd_vram_mib(value: str) -> int | None:
+    """The AMD labeller's ``amd.com/gpu.vram`` (``192G``, ``512M``) in MiB; None if it is not such a value."""
     match = re.fullmatch(r"(\d+)([GM])", value.strip())
     if not match:
         return None
     return int(match[1]) * (1024 if match[2] == "G" else 1)
-
-
-def accelerator_facts(labels: Mapping[str, str], allocatable: Mapping[str, int]) -> AcceleratorFacts | None:
-    """Derive a node's accelerator from its labels, falling back to the resources it advertises.
-
-    Device memory comes from the node's label when present (MiB), else from the model table.
-    """
-    for vendor, resource, product_label in (
-        ("nvidia", NVIDIA_GPU, NVIDIA_PRODUCT_LABEL),
-        ("amd", AMD_GPU, AMD_PRODUCT_LABEL),
-    ):
-        product = labels.get(product_label)
-        if product is None and not allocatable.get(resource):
-            continue
-        model = canonical(product) if product else None
-        memory: int | None = None
-        raw = labels.get(NVIDIA_MEMORY_LABEL if vendor == "nvidia" else AMD_MEMORY_LABEL)
-        if raw is not None:
-            memory = (int(raw) if raw.isdigit() else None) if vendor == "nvidia" else _amd_vram_mib(raw)
-        known = lookup(model)
-        if memory is None and known is not None:
-            memory = known.memory_mib
-        return AcceleratorFacts(resource, vendor, model, memory)
-    return None
-
-
-def matching_memory_mib(facts: AcceleratorFacts) -> int:
-    """Device memory to compare with a request: the nominal size for a known model (see module doc)."""
-    known = lookup(facts.model)
-    reported = facts.memory_mib or 0
-    return max(reported, known.memory_mib) if known else reported

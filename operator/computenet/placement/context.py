@@ -29,7 +29,8 @@ from computenet.placement.demand import Demand
 from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
 from computenet.placement.nodes import Taint, selects, tolerated
 from computenet.placement.overlay import Overlay, empty_overlay
-from computenet.placement.resources import GIB, VENDOR_RESOURCES
+from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
+from computenet.placement.slices import offers
 from computenet.placement.snapshot import Snapshot
 
 NOT_COMPUTED = -2
@@ -64,15 +65,19 @@ class Context:
 
     @cached_property
     def model_ok(self) -> BoolArray:
-        """Per model id: whether the task's devices may be of this model (vendor and any-of models)."""
+        """Per model id: whether the task's devices may be of this model (vendor, any-of models, whole or slices).
+
+        Units that are slices or shared replicas (``slices.offers``) serve only a task that asks for them.
+        """
         models = self.snapshot.vocabulary.models
         acc = self.demand.accelerators
         if not self.need.accelerators or acc is None:
             return np.ones(len(models), dtype=bool)
-        resource = VENDOR_RESOURCES.get(acc.vendor) if acc.vendor else None
         return np.array(
             [
-                r is not None and (resource is None or r == resource) and (not acc.models or name in acc.models)
+                r is not None
+                and (acc.vendor is None or vendor_of(r) == acc.vendor)
+                and offers(r, name, acc.slices, acc.models)
                 for r, name in models
             ],
             dtype=bool,

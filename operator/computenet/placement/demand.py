@@ -18,6 +18,7 @@ from computenet.placement.affinity import NodeAffinity
 from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
+from computenet.placement.slices import SliceRequest
 
 
 class Strategy(StrEnum):
@@ -33,6 +34,8 @@ class AcceleratorDemand:
     vendor: str | None = None
     models: tuple[str, ...] = ()
     min_memory_mib: int = 0
+    slices: SliceRequest | None = None
+    """Units that are not whole devices (MIG slices, shared replicas); None: whole devices only."""
 
     def __post_init__(self) -> None:
         if self.vendor is not None and self.vendor not in VENDOR_RESOURCES:
@@ -107,6 +110,8 @@ class Demand:
     """The identifiers the task may use, i.e. its pool's members; None: every identifier."""
     pinned: str | None = None
     """The one identifier the task may run on (an accepted offer); None: any that fits."""
+    avoided: Mapping[str, str] = field(default_factory=dict)
+    """Identifiers passed over for now, with why: an earlier attempt could not start there."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:

@@ -1,7 +1,8 @@
 """Resource names and the per-replica usage vector placement reasons about.
 
 Placement sees four dimensions per node: cpu (millicores), memory (bytes), the node's accelerator
-resource (whole devices, e.g. `nvidia.com/gpu`) and pod slots (allocatable ``pods``, one per
+resource (whole devices such as `nvidia.com/gpu`, or for a task asking for them the slices or
+shared replicas a device plugin advertises, see `device_plugins`) and pod slots (allocatable ``pods``, one per
 replica; see `nodes.pod_slots_left`). A replica's usage vector is the first three; the pod slot is
 implied. Other extended resources and ephemeral storage are not considered; the member's own
 scheduler still enforces them.
@@ -18,10 +19,35 @@ MEMORY = "memory"
 NVIDIA_GPU = "nvidia.com/gpu"
 AMD_GPU = "amd.com/gpu"
 
-VENDOR_RESOURCES: Mapping[str, str] = {"nvidia": NVIDIA_GPU, "amd": AMD_GPU}
-"""The device-plugin resource each accelerator vendor advertises."""
+VENDOR_RESOURCES: Mapping[str, str] = {
+    "nvidia": NVIDIA_GPU,
+    "amd": AMD_GPU,
+    "intel": "gpu.intel.com/i915",
+    "huawei": "huawei.com/Ascend910",
+    "cambricon": "cambricon.com/mlu",
+    "hygon": "hygon.com/dcu",
+}
+"""The usual whole-device resource of each vendor's device plugin (docs/accelerators.md has them all)."""
 
 ACCELERATOR_RESOURCES = frozenset(VENDOR_RESOURCES.values())
+
+VENDOR_DOMAINS: Mapping[str, str] = {
+    "nvidia.com": "nvidia",
+    "amd.com": "amd",
+    "gpu.intel.com": "intel",
+    "habana.ai": "intel",
+    "huawei.com": "huawei",
+    "cambricon.com": "cambricon",
+    "hygon.com": "hygon",
+}
+"""The vendor of each device-plugin resource domain (Habana Gaudi is Intel's)."""
+
+
+def vendor_of(resource: str | None) -> str | None:
+    """The vendor whose device plugin advertises `resource` (``huawei.com/Ascend910`` -> huawei), else None."""
+    domain, slash, _ = (resource or "").partition("/")
+    return VENDOR_DOMAINS.get(domain) if slash else None
+
 
 GIB = 1024**3
 MIB = 1024**2

@@ -29,9 +29,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-from computenet.placement.accelerators import HOSTNAME_LABEL, accelerator_facts, matching_memory_mib
+from computenet.placement.accelerators import HOSTNAME_LABEL
 from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
 from computenet.placement.devices import NodeDevices
+from computenet.placement.node_accelerator import accelerator_facts, matching_memory_mib
 from computenet.placement.nodes import BLOCKING_EFFECTS, PODS, UNLIMITED_PODS, NodeLike
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet

@@ -1,7 +1,7 @@
-"""How the lifecycle modules reach members: connections by identifier, Job clients, watched Jobs.
+"""How the lifecycle modules reach members: connections by identifier, workload clients, watched workloads.
 
-A pull member's Jobs are reached through ComputeWork on the hub (:class:`WorkClient`, the same
-contract as :class:`RemoteJobs`) and watched through its work's status (the same ``JobStore``).
+Push and pull members are reached the same way, through :class:`MemberConnection`: a pull member's
+workloads are created through ComputeWork on the hub and watched through its work's status.
 """
 
 from __future__ import annotations
@@ -14,27 +14,18 @@ from computenet.api.task import RemoteRef
 from computenet.conditions import Cond
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
-from computenet.dispatch.remote import RemoteJobs
-from computenet.dispatch.store import JobStore
+from computenet.dispatch.remote import RemoteWorkloads
 from computenet.events import EventRecorder
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
-from computenet.members.pull import PullConnection
-from computenet.members.pull_works import WorkClient
 from computenet.tasks.lifecycle.startup import StartView
 from computenet.tasks.lifecycle.vocabulary import EVENT_MESSAGE_LIMIT, clip
-
-
-def jobs_store(conn: MemberConnection) -> JobStore | None:
-    store = getattr(conn, "jobs", None)
-    return store if isinstance(store, JobStore) else None
 
 
 class MemberAccess:
     def __init__(self, identifiers: IdentifierSet, events: EventRecorder | None = None) -> None:
         self.identifiers = identifiers
         self.events = events
-        self._remotes: dict[str, RemoteJobs] = {}
         self._said: dict[str, str] = {}
 
     def setup_problem(self, identifier: str, reason: str, message: str) -> None:
@@ -61,22 +52,21 @@ class MemberAccess:
         item = self.identifiers.items.get(identifier or "")
         return item.connection if item is not None else None
 
-    def remote(self, conn: MemberConnection) -> RemoteJobs | WorkClient:
-        """What creates, reads and deletes a member's Jobs: its API server (push), or ComputeWork on the hub (pull)."""
-        if isinstance(conn, PullConnection):
-            return conn.works
-        remote = self._remotes.get(conn.key)
-        if remote is None or remote.client is not conn.client:
-            remote = self._remotes[conn.key] = RemoteJobs(conn.client)
-        return remote
+    @staticmethod
+    def remote(conn: MemberConnection) -> RemoteWorkloads:
+        """What creates, reads and deletes a member's workloads (see ``MemberConnection.workloads``)."""
+        return conn.workloads()
+
+    def connections(self) -> list[MemberConnection]:
+        """Every member connection, push and pull."""
+        return self.identifiers.registry.connections
 
     def jobs_of(self, task_uid: str) -> list[tuple[MemberConnection, JobFacts]]:
         """Every Job of a task across all members, as their watches report them."""
         out: list[tuple[MemberConnection, JobFacts]] = []
         for conn in self.identifiers.registry.connections:
-            store = jobs_store(conn)
-            if store is not None:
-                out.extend((conn, j) for j in store.of_task(task_uid))
+            if conn.jobs is not None:
+                out.extend((conn, j) for j in conn.jobs.of_task(task_uid))
         return out
 
     # ---- the dispatcher's view (tasks.dispatcher.Members) ----
@@ -87,20 +77,19 @@ class MemberAccess:
             return None
         return item.spec
 
-    def creator_of(self, identifier: str) -> RemoteJobs | WorkClient | None:
+    def creator_of(self, identifier: str) -> RemoteWorkloads | None:
         conn = self.connection_of(identifier)
         return self.remote(conn) if conn is not None else None
 
     def existing(self, identifier: str, task_uid: str, attempt: int) -> RemoteRef | None:
         conn = self.connection_of(identifier)
-        store = jobs_store(conn) if conn is not None else None
+        store = conn.jobs if conn is not None else None
         if store is None:
             return None
         label = label_value(identifier)
-        pull = isinstance(conn, PullConnection)
         for job in store.of_task(task_uid):
-            if pull and not job.uid:
-                continue  # a work whose Job the agent has not created yet: dispatch waits for it
+            if not job.uid:
+                continue  # a pull member's work whose workload the agent has not created yet: dispatch waits for it
             if job.attempt == attempt and job.identifier == label and not job.deleting:
                 return job.ref(identifier)
         return None

@@ -18,6 +18,8 @@ from computenet.api.constants import ACCELERATOR_RESOURCES, Phase
 from computenet.api.identifier import Pricing
 from computenet.placement import Assumptions
 from computenet.placement.demand import Demand
+from computenet.placement.device_plugins import is_device_resource
+from computenet.placement.resources import vendor_of
 from computenet.placement.snapshot import Snapshot
 from computenet.quantity import QuantityError, cpu_millis, to_int_units
 from computenet.queueing import (
@@ -37,6 +39,13 @@ from computenet.tasks.queues import QueueBook, budget_of
 from computenet.tasks.record import TaskRecord
 
 DEVICE_RESOURCES = frozenset(ACCELERATOR_RESOURCES.values())
+
+
+def is_vendor_device(resource: str) -> bool:
+    """A vendor's device resource, whole devices or slices (``nvidia.com/mig-1g.10gb``), not amounts."""
+    return resource in DEVICE_RESOURCES or (vendor_of(resource) is not None and is_device_resource(resource))
+
+
 HOLDING = frozenset({Phase.DISPATCHING, Phase.RUNNING})
 
 
@@ -73,7 +82,7 @@ def pods_by_node(pods: Iterable[tuple[str | None, Mapping[str, int]]]) -> dict[s
     for node, requests in pods:
         if not node:
             continue
-        devices = sum(v for k, v in requests.items() if k in DEVICE_RESOURCES)
+        devices = sum(v for k, v in requests.items() if is_vendor_device(k))
         cpu, memory, dev, count = out.get(node, (0, 0, 0, 0))
         out[node] = (cpu + requests.get(CPU, 0), memory + requests.get(MEMORY, 0), dev + devices, count + 1)
     return out

@@ -11,29 +11,18 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from computenet.api.constants import API_VERSION, TASK
-from computenet.api.task import ComputeTaskStatus
 from computenet.events import EventRecorder, ObjectRef
 from computenet.signal import Signal
+from computenet.statuses.writer import StatusWriter
 from computenet.tasks.record import TaskRecord
-from computenet.tasks.writer import StatusWriter
 
 logger = logging.getLogger(__name__)
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def timestamp(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def status_body(status: ComputeTaskStatus) -> dict[str, Any]:
-    """The status subresource as the hub stores it (camelCase, absent fields left out)."""
-    return status.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @dataclass
@@ -62,7 +51,7 @@ class TaskBook:
 
         With `after`, the write waits that many seconds for a later change to ride along with it.
         """
-        self.writer.write(record.namespace, record.name, status_body(record.status), delay=after)
+        self.writer.write(TASK, record.namespace, record.name, record.status, delay=after)
 
     def event(self, record: TaskRecord, reason: str, message: str, warning: bool = False) -> None:
         ref = ObjectRef(API_VERSION, TASK.kind, record.name, record.uid, record.namespace)

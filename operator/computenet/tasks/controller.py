@@ -14,11 +14,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from computenet.api.constants import TASK
 from computenet.api.pool import ComputePoolSpec
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.tasks.access import MemberAccess
+from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook, utcnow
+from computenet.tasks.cleanup import Cleanup
 from computenet.tasks.dispatcher import Dispatcher
 from computenet.tasks.executor import Executor, Ports
 from computenet.tasks.failover import Failover
@@ -44,7 +47,11 @@ class TaskController:
         hub_id: str,
         pool_of: Callable[[str], ComputePoolSpec | None],
         clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        access: MemberAccess | None = None,
+        tenancy: Tenancy | None = None,
     ) -> None:
+        """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
         self.identifiers = identifiers
         self.view = view
@@ -52,14 +59,23 @@ class TaskController:
         self.clock = clock
         self._background: set[asyncio.Task[None]] = set()
         self._checked_at = float("-inf")
-        self.access = MemberAccess(identifiers, book.events)
+        self.access = access if access is not None else MemberAccess(identifiers, book.events)
         self.executor = Executor(book, view.assumptions, metrics, clock)
         self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn)
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
         self.failover = Failover(book, identifiers, self.access, self.handle, self.spawn, clock)
         self.scheduler = Scheduler(
-            book, identifiers, view, metrics, pool_of, self.executor, clock, before_pass=self._check_dispatched
+            book,
+            identifiers,
+            view,
+            metrics,
+            pool_of,
+            self.executor,
+            clock,
+            before_pass=self._check_dispatched,
+            tenancy=tenancy,
         )
+        self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock)
         self.executor.ports = Ports(
             dispatch=self.dispatcher.start, fence=self.follower.follow, recheck=self.failover.check
         )
@@ -82,7 +98,7 @@ class TaskController:
         return self.executor.handle(record, event)
 
     async def _flush(self, record: TaskRecord) -> None:
-        await self.book.writer.flush(record.namespace, record.name)
+        await self.book.writer.flush(TASK, record.namespace, record.name)
 
     def spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)

@@ -8,10 +8,17 @@ affinity, topology spread, ...) is carried as names that the decision reports.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
+from computenet.api.constants import AcceleratorSharing
+from computenet.api.contract import slice_resource_of
 from computenet.api.pool import PlacementPolicy
 from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
 from computenet.placement.pod_spec import pod_constraints
+from computenet.placement.slices import SliceRequest
 from computenet.quantity import cpu_millis, to_int_units
+from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
 
 MIB = 1 << 20
@@ -27,6 +34,17 @@ def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
     return weights, strategy
 
 
+def slice_request(record: TaskRecord) -> SliceRequest | None:
+    """What `spec.resources.accelerators.sharing` and `.partition` ask of a unit; None: whole devices."""
+    acc = record.spec.resources.accelerators
+    if acc is None:
+        return None
+    shared = acc.sharing == AcceleratorSharing.SHARED
+    if not shared and acc.partition is None:
+        return None
+    return SliceRequest(shared=shared, partition=acc.partition, resource=slice_resource_of(record.spec))
+
+
 def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
     """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members."""
     spec = record.spec
@@ -39,6 +57,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
             vendor=str(a.vendor) if a.vendor else None,
             models=tuple(a.models or ()),
             min_memory_mib=to_int_units(a.min_memory) // MIB if a.min_memory else 0,
+            slices=slice_request(record),
         )
     c = spec.constraints
     constraints = Constraints()
@@ -85,3 +104,9 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         identifiers=identifiers,
         pinned=spec.identifier,
     )
+
+
+def avoiding(demand: Demand, record: TaskRecord, now: dt.datetime) -> Demand:
+    """`demand` passing over the identifiers an earlier attempt could not start on, until their time."""
+    avoided = avoided_now(record.status.avoided_identifiers, now)
+    return dataclasses.replace(demand, avoided=avoided) if avoided else demand

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from computenet.api.constants import ACCELERATOR_RESOURCES, Reason, Vendor
+from computenet.api.constants import ACCELERATOR_RESOURCES, AcceleratorSharing, Reason, Vendor
+from computenet.api.contract import slice_resource_of
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
@@ -58,7 +59,9 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
     model = placement.accelerator_model if placement else None
     acc = record.spec.resources.accelerators
     resource = None
-    if acc is not None:
+    if acc is not None and (acc.sharing == AcceleratorSharing.SHARED or acc.partition is not None):
+        resource = slice_resource_of(record.spec)  # placement took units of this resource only, when it names one
+    elif acc is not None:
         known = lookup(model) if model else None
         resource = known.resource if known else ACCELERATOR_RESOURCES[Vendor(acc.vendor or "nvidia")]
     sel = spec.connection.node_selector

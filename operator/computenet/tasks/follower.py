@@ -22,7 +22,7 @@ from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import MemberAnswer
 from computenet.members.connection import MemberConnection
-from computenet.tasks.access import MemberAccess, jobs_store
+from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook
 from computenet.tasks.lifecycle import (
     ACTIVE,
@@ -206,7 +206,7 @@ class Follower:
         if record.phase not in ACTIVE or remote is None or record.dispatching or record.deleting:
             return
         conn = self.access.connection_of(remote.identifier)
-        store = jobs_store(conn) if conn is not None else None
+        store = conn.jobs if conn is not None else None
         if conn is None or store is None or not store.synced or record.uid in self._confirming:
             return  # not watched right now: losing the member is the failover's business
         self._confirming.add(record.uid)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from computenet.api.constants import ACCELERATOR_RESOURCES, Vendor
+from computenet.api.constants import ACCELERATOR_RESOURCES, AcceleratorSharing, Vendor
+from computenet.api.contract import slice_resource_of
 from computenet.api.problems import ContractError, Problem, summarize
 from computenet.api.task import ComputeTaskSpec
 from computenet.dispatch.render import Target, TaskRef, render_job, render_workload
@@ -142,6 +143,8 @@ def _accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     acc = spec.resources.accelerators
     if acc is None:
         return None
+    if acc.sharing == AcceleratorSharing.SHARED or acc.partition is not None:
+        return slice_resource_of(spec)
     for model in acc.models or ():
         known = lookup(model)
         if known is not None:

@@ -28,7 +28,7 @@ from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_uni
 from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, scores_of
-from computenet.tasks.demand import demand_of
+from computenet.tasks.demand import avoiding, demand_of
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import (
     Event,
@@ -130,6 +130,7 @@ class Scheduler:
         executor: Executor,
         clock: Callable[[], dt.datetime],
         before_pass: Callable[[], None] = lambda: None,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self.book = book
         self.identifiers = identifiers
@@ -140,7 +141,7 @@ class Scheduler:
         self.clock = clock
         self.before_pass = before_pass
         self._started: dt.datetime | None = None
-        self.tenancy: Tenancy | None = None
+        self.tenancy = tenancy
         """Admission through ComputeQueues; used only while a queue exists (see ``_admit``)."""
 
     async def run(self) -> None:
@@ -176,7 +177,9 @@ class Scheduler:
             if record.spec.pool not in members:
                 members[record.spec.pool] = self._members_of(pool)
             try:
-                demands[record.uid] = demand_of(record, pool.placement, members[record.spec.pool])
+                demands[record.uid] = avoiding(
+                    demand_of(record, pool.placement, members[record.spec.pool]), record, now
+                )
             except Exception as e:  # a task placement cannot read waits with the reason, others go on
                 logger.exception("%s: demand not readable", record.key)
                 self.executor.handle(record, NoFit(f"the task cannot be placed: {type(e).__name__}: {e}"))

@@ -20,27 +20,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.aio.client import AppsV1Api, BatchV1Api, CustomObjectsApi
+from kubernetes.aio.client import CustomObjectsApi
 from pydantic import ValidationError
 
 from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
 from computenet.api.contract import ContractError, resolve_resources
-from computenet.api.pool import ComputePoolSpec
+from computenet.api.fields import parse_time
+from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
 from computenet.api.validation import summarize, validate_task
-from computenet.dispatch.jobs import job_facts, workload_facts
 from computenet.dispatch.naming import hub_selector
-from computenet.dispatch.store import JobStore
 from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
-from computenet.members.pull import PullConnection
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
+from computenet.statuses.writer import StatusWriter
+from computenet.tasks.access import MemberAccess
 from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
-from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending, cancel, sweep
+from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending
 from computenet.tasks.controller import TaskController
 from computenet.tasks.hub_check import TIMEOUT_S, HubCheck
 from computenet.tasks.lifecycle import (
@@ -60,8 +60,6 @@ from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
 from computenet.tasks.view import PlacementView
 from computenet.tasks.watch import TaskWatch
-from computenet.tasks.writer import StatusWriter
-from computenet.workloads.kinds import DEPLOYMENT, STATEFULSET
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +104,15 @@ def _created(meta: Mapping[str, Any]) -> dt.datetime:
     raw = meta.get("creationTimestamp")
     if not raw:
         return utcnow()
-    return dt.datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return parse_time(raw)
+
+
+def _pods_of(access: MemberAccess, identifier: str, task_uid: str) -> Pods | None:
+    """Where a member runs a task's pods (preemption frees exactly those slots)."""
+    conn = access.connection_of(identifier)
+    if conn is None:
+        return None
+    return Pods(conn.key, pods_by_node((p.node, p.requests) for p in conn.state.pods_of_task(task_uid)))
 
 
 class TaskService:
@@ -125,7 +131,13 @@ class TaskService:
         self.hub = hub
         self.book = TaskBook(StatusWriter(hub), events)
         self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
-        self.controller = TaskController(self.book, identifiers, self.view, metrics, hub_id, pool_of)
+        access = MemberAccess(identifiers, events)
+        # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
+        self.queues = QueueBook(self.book.wake)
+        self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
+        self.controller = TaskController(
+            self.book, identifiers, self.view, metrics, hub_id, pool_of, access=access, tenancy=self.tenancy
+        )
         self.metrics = metrics
         self.hub_id = hub_id
         self.identifiers = identifiers
@@ -135,42 +147,12 @@ class TaskService:
         self._held: dict[str, _Held] = {}
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
-        # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
-        self.queues = QueueBook(self.book.wake)
-        access = self.controller.access
-        self.tenancy = Tenancy(self.queues, self._pods_of, access.pricing_of)
-        self.controller.scheduler.tenancy = self.tenancy
         self.settlement = Settlement(
-            self.book, self.tenancy, hub, metrics, access.pricing_of, self._provider_of, utcnow
+            self.book, self.tenancy, self.book.writer, metrics, access.pricing_of, self._provider_of, utcnow
         )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
-        if isinstance(conn, PullConnection):  # its Jobs are watched through ComputeWork status on the hub
-            conn.jobs.subscribe(self.controller.on_jobs_changed)
-            return
-        store = JobStore()
-        conn.jobs = store  # type: ignore[attr-defined]
-        store.subscribe(self.controller.on_jobs_changed)
-        conn.add_reflector(
-            "jobs",
-            BatchV1Api(conn.client).list_job_for_all_namespaces_without_preload_content,
-            job_facts,
-            store,
-            label_selector=hub_selector(self.hub_id),
-        )
-        apps = AppsV1Api(conn.client)
-        for kind, lister in (
-            (DEPLOYMENT, apps.list_deployment_for_all_namespaces_without_preload_content),
-            (STATEFULSET, apps.list_stateful_set_for_all_namespaces_without_preload_content),
-        ):
-            conn.add_reflector(  # optional: a member whose RBAC predates these kinds still runs Jobs
-                kind.plural,
-                lister,
-                functools.partial(workload_facts, kind),
-                store.of_kind(kind),
-                label_selector=hub_selector(self.hub_id),
-                optional=True,
-            )
+        conn.watch_workloads(hub_selector(self.hub_id)).subscribe(self.controller.on_jobs_changed)
 
     def start(self) -> None:
         watch = TaskWatch(self.admit, self._deleting, self._gone)
@@ -185,13 +167,6 @@ class TaskService:
             ),
             asyncio.create_task(self.settlement.run(), name="settlement"),
         ]
-
-    def _pods_of(self, identifier: str, task_uid: str) -> Pods | None:
-        """Where a member runs a task's pods (preemption frees exactly those slots)."""
-        conn = self.controller.access.connection_of(identifier)
-        if conn is None:
-            return None
-        return Pods(conn.key, pods_by_node((p.node, p.requests) for p in conn.state.pods_of_task(task_uid)))
 
     def _provider_of(self, identifier: str) -> str:
         item = self.identifiers.items.get(identifier)
@@ -213,7 +188,7 @@ class TaskService:
         while True:
             await asyncio.sleep(self.sweep_interval_s)
             try:
-                removed = await sweep(self.controller, custom)
+                removed = await self.controller.cleanup.sweep(custom)
             except Exception:  # the sweep is best effort; the next round tries again
                 logger.exception("orphan sweep failed")
                 continue
@@ -248,7 +223,7 @@ class TaskService:
         try:
             while True:
                 try:
-                    await cancel(self.controller, record, since)
+                    await self.controller.cleanup.cancel(record, since)
                     break
                 except CancelPending as e:
                     logger.info("%s: Jobs not removed yet (%s); retrying", record.key, e)
@@ -389,7 +364,7 @@ class TaskService:
         self.book.drop(meta["uid"])
         self.controller.handle(record, SpecInvalid(message))
 
-    def counts(self, pool: str) -> dict[str, int]:
+    def counts(self, pool: str) -> TaskCounts:
         """Queued (Pending, Offered) and running (Dispatching, Running) tasks of a pool."""
         queued = running = 0
         for r in self._records():
@@ -399,7 +374,7 @@ class TaskService:
                 queued += 1
             elif r.phase in (Phase.DISPATCHING, Phase.RUNNING):
                 running += 1
-        return {"queued": queued, "running": running}
+        return TaskCounts(queued=queued, running=running)
 
     def _records(self) -> list[TaskRecord]:
         """Every task the operator holds: the book's, and those awaiting the hub's verdict."""

@@ -21,14 +21,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from computenet.api.conditions import condition, set_conditions
 from computenet.api.constants import QUEUE, ConditionType, Phase, Reason
 from computenet.api.identifier import Pricing
 from computenet.api.queue import ComputeQueueStatus, QueueSpend, QueueSummary, QueueTasks, QuotaUsage
-from computenet.conditions import Cond, merge
-from computenet.hub import Hub
 from computenet.metrics import Metrics
-from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
+from computenet.quantity import cpu_millis, format_amount, to_int_units
 from computenet.queueing import CPU, MEMORY, period_start
+from computenet.statuses.writer import StatusWrites
 from computenet.tasks.admission import Tenancy, amounts_of, holding
 from computenet.tasks.book import TaskBook
 from computenet.tasks.metering import meter_attempt
@@ -44,14 +44,6 @@ STATUS_REFRESH_S = 60.0
 _Key = tuple[str, int]
 
 
-def quantity(resource: str, amount: int) -> str:
-    if resource == CPU:
-        return format_cpu(amount)
-    if resource == MEMORY:
-        return format_bytes(amount)
-    return str(amount)
-
-
 def base_units(resource: str, amount: int) -> float:
     """Gauge value: cores for cpu (amounts are millicores), bytes and devices as they are."""
     return amount / 1000 if resource == CPU else float(amount)
@@ -62,13 +54,13 @@ class Settlement:
         self,
         book: TaskBook,
         tenancy: Tenancy,
-        hub: Hub,
+        writer: StatusWrites,
         metrics: Metrics,
         pricing_of: Callable[[str], Pricing | None],
         provider_of: Callable[[str], str],
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self.book, self.tenancy, self.hub, self.metrics = book, tenancy, hub, metrics
+        self.book, self.tenancy, self.writer, self.metrics = book, tenancy, writer, metrics
         self.pricing_of, self.provider_of, self.clock = pricing_of, provider_of, clock
         self._settled: dict[_Key, dt.datetime] = {}
         """Running attempts: metered up to this time."""
@@ -76,7 +68,7 @@ class Settlement:
         """Finished attempts metered to their end."""
         self._started = clock()
         """What ran before this process started is not counted again (a queue's spend already holds it)."""
-        self._written: dict[str, tuple[dict[str, Any], dt.datetime]] = {}
+        self._written: dict[str, tuple[ComputeQueueStatus, dt.datetime]] = {}
         self._gauges: set[tuple[str, ...]] = set()
 
     async def run(self) -> None:
@@ -91,16 +83,15 @@ class Settlement:
         now = self.clock()
         self.accrue(now)
         for entry in list(self.tenancy.queues.items.values()):
-            body = self.status_of(entry, now)
+            status = self.status_of(entry, now)
             last = self._written.get(entry.name)
-            unchanged = last is not None and _without_time(last[0]) == _without_time(body)
+            unchanged = last is not None and _without_time(last[0]) == _without_time(status)
             if unchanged and last is not None and (now - last[1]).total_seconds() < STATUS_REFRESH_S:
                 continue
-            try:
-                await self.hub.replace_status(QUEUE, entry.name, body)
-                self._written[entry.name] = (body, now)
-            except Exception as e:  # a queue deleted meanwhile, or the hub busy: the next tick writes again
-                logger.warning("queue %s: status not written: %s", entry.name, e)
+            self.writer.write(QUEUE, None, entry.name, status)
+            if await self.writer.flush(QUEUE, None, entry.name):
+                self._written[entry.name] = (status, now)
+            # else a queue deleted meanwhile: the writer dropped it, and the next tick tries again if it is back
         self.set_gauges()
 
     def accrue(self, now: dt.datetime) -> None:
@@ -155,8 +146,8 @@ class Settlement:
         for entry in queues.values():
             entry.spend = entry.spend.model_copy(update={"last_settled": now})
 
-    def status_of(self, entry: QueueEntry, now: dt.datetime) -> dict[str, Any]:
-        """The queue's status body: usage per named resource, tasks, spend, Active condition, summary."""
+    def status_of(self, entry: QueueEntry, now: dt.datetime) -> ComputeQueueStatus:
+        """The queue's status: usage per named resource, tasks, spend, Active condition, summary."""
         spec = entry.spec
         used: dict[str, int] = {}
         admitted = waiting = 0
@@ -175,9 +166,9 @@ class Settlement:
         usage = [
             QuotaUsage(
                 resource=r,
-                nominal=quantity(r, n),
-                used=quantity(r, used.get(r, 0)),
-                borrowed=quantity(r, max(used.get(r, 0) - n, 0)),
+                nominal=format_amount(r, n),
+                used=format_amount(r, used.get(r, 0)),
+                borrowed=format_amount(r, max(used.get(r, 0) - n, 0)),
             )
             for r, n in sorted(nominal.items())
         ]
@@ -186,15 +177,16 @@ class Settlement:
         spent = f"{entry.spend.amount:.2f}"
         over = self.tenancy.over_budget(now).get(entry.name)
         if spec is None:
-            active = Cond(ConditionType.ACTIVE, False, Reason.INVALID_SPEC, entry.problem)
+            active = condition(ConditionType.ACTIVE, False, Reason.INVALID_SPEC, entry.problem)
         elif over:
-            active = Cond(ConditionType.ACTIVE, False, Reason.OVER_BUDGET, over)
+            active = condition(ConditionType.ACTIVE, False, Reason.OVER_BUDGET, over)
         else:
-            active = Cond(ConditionType.ACTIVE, True, Reason.ADMITTING, f"admitting tasks into pool {spec.pool}")
+            active = condition(ConditionType.ACTIVE, True, Reason.ADMITTING, f"admitting tasks into pool {spec.pool}")
         previous = self._written.get(entry.name)
-        conditions = merge((previous[0].get("conditions") if previous else None), [active], now, entry.generation)
-        status = ComputeQueueStatus(
+        conditions = set_conditions(previous[0].conditions if previous else None, [active], now, entry.generation)
+        return ComputeQueueStatus(
             observed_generation=entry.generation,
+            conditions=conditions,
             usage=usage or None,
             tasks=QueueTasks(admitted=admitted, waiting=waiting),
             spend=entry.spend,
@@ -203,9 +195,6 @@ class Settlement:
                 spend=f"{spent}/{budget.amount:g} {budget.currency}" if budget else f"{spent} {entry.spend.currency}",
             ),
         )
-        body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
-        body["conditions"] = conditions
-        return body
 
     def set_gauges(self) -> None:
         """Queue gauges from the last status bodies, reserved capacity from the live reservations."""
@@ -216,21 +205,21 @@ class Settlement:
             getattr(m, gauge).labels(*labels).set(value)
             seen.add((gauge, *labels))
 
-        for name, (body, _) in self._written.items():
+        for name, (status, _) in self._written.items():
             entry = self.tenancy.queues.items.get(name)
             if entry is None or entry.spec is None:
                 continue
             pool = entry.spec.pool
             nominal = quota_amounts(entry.spec.nominal_quota)
-            used = {u["resource"]: u for u in body.get("usage", ())}
+            used = {u.resource: u for u in status.usage or ()}
             for r, n in nominal.items():
                 put("queue_quota", (name, pool, r), base_units(r, n))
-                u, b = _amount(r, used[r]["used"]), _amount(r, used[r]["borrowed"])
+                u, b = _amount(r, used[r].used), _amount(r, used[r].borrowed)
                 put("queue_usage", (name, pool, r), base_units(r, u))
                 put("queue_borrowed", (name, pool, r), base_units(r, b))
-            tasks = body.get("tasks", {})
-            put("queue_tasks", (name, "admitted"), tasks.get("admitted", 0))
-            put("queue_tasks", (name, "waiting"), tasks.get("waiting", 0))
+            tasks = status.tasks or QueueTasks()
+            put("queue_tasks", (name, "admitted"), tasks.admitted)
+            put("queue_tasks", (name, "waiting"), tasks.waiting)
             put("queue_spend", (name, entry.spend.currency), entry.spend.amount)
             budget = budget_of(entry.spec)
             if budget is not None:
@@ -249,8 +238,6 @@ def _amount(resource: str, text: str) -> int:
     return cpu_millis(text) if resource == CPU else to_int_units(text)
 
 
-def _without_time(body: dict[str, Any]) -> dict[str, Any]:
-    spend = dict(body.get("spend") or {})
-    spend.pop("lastSettled", None)
-    conditions = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in body.get("conditions") or ()]
-    return {**body, "spend": spend, "conditions": conditions}
+def _without_time(status: ComputeQueueStatus) -> dict[str, Any]:
+    """What a queue's status says, without the times that move on every tick."""
+    return status.model_dump(exclude={"spend": {"last_settled"}, "conditions": {"__all__": {"last_transition_time"}}})

@@ -24,10 +24,54 @@ MEMORY_LABEL = {NVIDIA_GPU: "nvidia.com/gpu.memory", AMD_GPU: "amd.com/gpu.vram"
 
 @dataclass(frozen=True)
 class Accelerators:
+    """`count` physical devices of `product`, advertised as NVIDIA's GPU operator would.
+
+    `replicas` > 1: time-sliced, each GPU advertised `replicas` times (GPU feature discovery's
+    ``nvidia.com/gpu.replicas``, ``sharing-strategy=time-slicing`` and the ``-SHARED`` product).
+    `mig_profile`: every GPU cut into `mig_slices` MIG instances of that profile under the mixed
+    strategy (``nvidia.com/mig-<profile>`` units and labels; no whole ``nvidia.com/gpu``).
+    """
+
     resource: str
     count: int
     product: str
     memory_mib: int
+    replicas: int = 1
+    mig_profile: str = ""
+    mig_slices: int = 0
+
+    def resources(self) -> dict[str, int]:
+        """What the device plugin advertises in the node's allocatable."""
+        if self.mig_profile:
+            return {f"nvidia.com/mig-{self.mig_profile}": self.count * self.mig_slices}
+        return {self.resource: self.count * self.replicas}
+
+    def labels(self) -> dict[str, str]:
+        """What the labeller says (GPU feature discovery, AMD's node labeller)."""
+        shared = self.replicas > 1
+        product = f"{self.product}-SHARED" if shared else self.product
+        labels = {
+            PRODUCT_LABEL[self.resource]: product,
+            MEMORY_LABEL[self.resource]: str(self.memory_mib),
+            f"{self.resource}.count": str(self.count),
+        }
+        if shared:
+            labels |= {
+                f"{self.resource}.replicas": str(self.replicas),
+                f"{self.resource}.sharing-strategy": "time-slicing",
+            }
+        if self.mig_profile:
+            mig = f"nvidia.com/mig-{self.mig_profile}"
+            gb = int(self.mig_profile.split(".")[1].removesuffix("gb"))
+            labels |= {
+                "nvidia.com/mig.strategy": "mixed",
+                f"{mig}.product": f"{self.product}-MIG-{self.mig_profile}",
+                f"{mig}.count": str(self.count * self.mig_slices),
+                f"{mig}.memory": str(gb * 1024),
+                f"{mig}.replicas": "1",
+                f"{mig}.sharing-strategy": "none",
+            }
+        return labels
 
 
 @dataclass(frozen=True)
@@ -85,6 +129,24 @@ _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
                 accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-A100-SXM4-80GB", 81920),
             ),
             NodeGroup("arm", 4, "64", "256Gi", arch="arm64"),
+            # A GPU operator's sliced nodes: 4 A100s cut into 7 MIG 1g.10gb slices each, and 2 A10s
+            # time-sliced 4 ways. Neither offers a whole GPU; the identifier counts their 6 GPUs once.
+            NodeGroup(
+                "a100-mig",
+                1,
+                "64",
+                "512Gi",
+                accelerators=Accelerators(
+                    NVIDIA_GPU, 4, "NVIDIA-A100-SXM4-80GB", 81920, mig_profile="1g.10gb", mig_slices=7
+                ),
+            ),
+            NodeGroup(
+                "a10-shared",
+                1,
+                "32",
+                "128Gi",
+                accelerators=Accelerators(NVIDIA_GPU, 2, "NVIDIA-A10", 23028, replicas=4),
+            ),
         ),
     ),
     MemberShape(
@@ -130,10 +192,8 @@ def node_manifests(shape: MemberShape) -> list[dict[str, Any]]:
             resources = {"cpu": group.cpu, "memory": group.memory, "pods": str(group.pods)}
             acc = group.accelerators
             if acc is not None:
-                resources[acc.resource] = str(acc.count)
-                labels[PRODUCT_LABEL[acc.resource]] = acc.product
-                labels[MEMORY_LABEL[acc.resource]] = str(acc.memory_mib)
-                labels[f"{acc.resource}.count"] = str(acc.count)
+                resources |= {name: str(amount) for name, amount in acc.resources().items()}
+                labels |= acc.labels()
             nodes.append(
                 {
                     "apiVersion": "v1",

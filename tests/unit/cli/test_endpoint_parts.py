@@ -137,6 +137,13 @@ def test_a_node_without_devices_takes_no_assumed_devices() -> None:
     assert doc.requested == {"cpu": 1000}
 
 
+def test_assumed_devices_go_to_the_resource_placement_counts_on_the_node() -> None:
+    labels = {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB", "nvidia.com/gpu.count": "4"}
+    mig_node = Node("m", allocatable={"cpu": 4000, "nvidia.com/mig-1g.10gb": 28}, labels=labels)
+    doc = node_doc(mig_node, {}, {"devices": 2})
+    assert doc.requested == {"nvidia.com/mig-1g.10gb": 2}
+
+
 class _Response:
     def __init__(self, status: int, body: bytes, reason: str = "") -> None:
         self.status, self.body, self.reason = status, body, reason

@@ -28,6 +28,13 @@ class NodeBuilder:
         self.obj["metadata"]["labels"][label] = product
         return self
 
+    def units(self, resource: str, count: int, **labels: str) -> NodeBuilder:
+        """`count` units of any device-plugin resource (MIG slices, shared replicas) and the labeller's labels."""
+        for key in ("capacity", "allocatable"):
+            self.obj["status"][key][resource] = str(count)
+        self.obj["metadata"]["labels"].update(labels)
+        return self
+
     def label(self, key: str, value: str) -> NodeBuilder:
         self.obj["metadata"]["labels"][key] = value
         return self

@@ -91,3 +91,37 @@ def test_unknown_model_is_reported_as_labelled_and_unlabelled_as_unknown() -> No
     cap = _summary(_state([labelled, unlabelled], []))
     assert cap.accelerators["Some-Future-GPU"].allocatable == 1
     assert cap.accelerators["unknown"].allocatable == 2
+
+
+H100 = "NVIDIA-H100-80GB-HBM3"
+TIME_SLICED = {
+    "nvidia.com/gpu.product": f"{H100}-SHARED",
+    "nvidia.com/gpu.count": "8",
+    "nvidia.com/gpu.replicas": "4",
+    "nvidia.com/gpu.sharing-strategy": "time-slicing",
+}
+MIG_MIXED = {
+    "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+    "nvidia.com/gpu.count": "4",
+    "nvidia.com/mig.strategy": "mixed",
+}
+
+
+def test_slices_and_replicas_are_rows_of_their_own_and_the_device_count_is_physical() -> None:
+    nodes = [
+        node("whole").gpus(8, H100).build(),
+        node("sliced").units("nvidia.com/gpu", 32, **TIME_SLICED).build(),
+        node("mig").units("nvidia.com/mig-1g.10gb", 28, **MIG_MIXED).build(),
+    ]
+    pods = [pod("p0", "sliced", gpus=3)]
+    cap = _summary(_state(nodes, pods))
+    shared, mig = cap.accelerators[f"{H100}-SHARED"], cap.accelerators["NVIDIA-A100-SXM4-80GB-MIG-1g.10gb"]
+    assert (cap.accelerators[H100].allocatable, shared.allocatable, shared.free, shared.replicas) == (8, 32, 29, 4)
+    assert (mig.resource, mig.allocatable, mig.partition, mig.replicas) == ("nvidia.com/mig-1g.10gb", 28, "1g.10gb", 0)
+    # 8 whole + 8 time-sliced + 4 cut into MIG slices; 3 replicas may sit on 3 different GPUs.
+    assert (cap.devices_total, cap.devices_free) == (20, 17)
+
+
+def test_a_cordoned_node_has_no_free_devices_behind_its_replicas() -> None:
+    cap = _summary(_state([node("sliced").units("nvidia.com/gpu", 32, **TIME_SLICED).cordoned().build()], []))
+    assert (cap.devices_total, cap.devices_free) == (8, 0)

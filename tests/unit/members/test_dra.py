@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from computenet.api.common import AcceleratorAmounts
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.dra import (
     SliceFacts,
@@ -361,10 +362,11 @@ def test_the_identifier_status_shows_dra_devices_by_model_with_their_driver() ->
 
     status = item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
-    assert status["accelerators"] == {
-        H100: {"driver": DRIVER, "capacity": 2, "allocatable": 2, "allocated": 1, "free": 1, "largestFreeSlot": 1}
+    assert status.accelerators == {
+        H100: AcceleratorAmounts(driver=DRIVER, capacity=2, allocatable=2, allocated=1, free=1, largest_free_slot=1)
     }
-    assert status["summary"]["gpus"] == "1/2"
+    assert status.summary is not None
+    assert status.summary.gpus == "1/2"
 
 
 def test_dra_devices_of_a_model_also_served_as_an_extended_resource_are_kept_apart() -> None:
@@ -376,10 +378,10 @@ def test_dra_devices_of_a_model_also_served_as_an_extended_resource_are_kept_apa
     item = TrackedIdentifier("x", spec=spec())
     item.attach(conn)
 
-    accelerators = item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))["accelerators"]
+    accelerators = item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).accelerators or {}
 
-    assert accelerators[H100]["resource"] == "nvidia.com/gpu"
-    assert accelerators[f"{H100} ({DRIVER})"]["allocatable"] == 1
+    assert accelerators[H100].resource == "nvidia.com/gpu"
+    assert accelerators[f"{H100} ({DRIVER})"].allocatable == 1
 
 
 # ---- placement sees what the member state counts ----

@@ -32,6 +32,7 @@ from computenet.placement import (
 )
 from computenet.placement.accelerators import lookup
 from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.slices import SliceRequest
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 A100 = "NVIDIA-A100-SXM4-80GB"
@@ -84,6 +85,13 @@ class NodeBuilder:
             self.labels[key] = model
         if memory_mib is not None:
             self.labels["nvidia.com/gpu.memory"] = str(memory_mib)
+        return self
+
+    def units(self, resource: str, count: int, **labels: str) -> Self:
+        """`count` units of a device-plugin resource (MIG slices, shared replicas ...) and the labeller's labels."""
+        self._device = resource
+        self.allocatable[resource] = count
+        self.labels.update(labels)
         return self
 
     def arch(self, arch: str) -> Self:
@@ -238,8 +246,15 @@ class TaskBuilder:
     def memory(self, amount: str | int) -> TaskBuilder:
         return self._set(memory=bytes_of(amount))
 
-    def gpus(self, count: int, *models: str, vendor: str | None = None, min_memory_mib: int = 0) -> TaskBuilder:
-        return self._set(accelerators=AcceleratorDemand(count, vendor, tuple(models), min_memory_mib))
+    def gpus(
+        self,
+        count: int,
+        *models: str,
+        vendor: str | None = None,
+        min_memory_mib: int = 0,
+        slices: SliceRequest | None = None,
+    ) -> TaskBuilder:
+        return self._set(accelerators=AcceleratorDemand(count, vendor, tuple(models), min_memory_mib, slices))
 
     def replicas(self, n: int) -> TaskBuilder:
         return self._set(replicas=n)

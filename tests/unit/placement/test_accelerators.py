@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from computenet.placement import MODELS, accelerator_facts, lookup, peak_tflops
-from computenet.placement.accelerators import AcceleratorFacts
+from computenet.placement.node_accelerator import AcceleratorFacts
 
 REQUIRED = [
     "NVIDIA-H100-80GB-HBM3",

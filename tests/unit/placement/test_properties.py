@@ -38,11 +38,12 @@ from computenet.placement import (
     Toleration,
     place,
 )
-from computenet.placement.accelerators import accelerator_facts, canonical, matching_memory_mib
+from computenet.placement.accelerators import canonical
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, required_matches
 from computenet.placement.context import Context
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS
+from computenet.placement.node_accelerator import accelerator_facts, matching_memory_mib
 from computenet.placement.nodes import UNLIMITED_PODS, selects, tolerated
 from computenet.placement.resources import GIB, VENDOR_RESOURCES
 

@@ -126,6 +126,11 @@ Pod = tuple[str | None, Mapping[str, int]]
             id="devices of every vendor count as devices",
         ),
         pytest.param(
+            [("n1", {"nvidia.com/mig-1g.10gb": 2}), ("n1", {"huawei.com/Ascend910": 1, "hygon.com/dcumem": 4096})],
+            {"n1": (0, 0, 3, 2)},
+            id="MIG slices and other vendors' devices count, amounts like dcumem do not",
+        ),
+        pytest.param(
             [("n1", {"cpu": 100, "example.com/foo": 7, "ephemeral-storage": 10})],
             {"n1": (100, 0, 0, 1)},
             id="other extended resources are not devices",

@@ -23,7 +23,7 @@ from computenet.dispatch.store import JobStore
 from computenet.events import ObjectRef
 from computenet.members.connection import MemberConnection
 from computenet.tasks.book import TaskBook
-from computenet.tasks.cleanup import CANCEL_TIMEOUT_S, CancelPending, cancel, sweep
+from computenet.tasks.cleanup import CANCEL_TIMEOUT_S, CancelPending, Cleanup
 from computenet.tasks.lifecycle import Deleted, Event
 from computenet.tasks.record import TaskRecord
 from tasks.builders import record
@@ -33,7 +33,7 @@ DELETING_SINCE = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 def connection(key: str) -> MemberConnection:
     conn = MemberConnection(key, f"https://{key}.example", None, watch=False)  # type: ignore[arg-type]
-    conn.jobs = JobStore()  # type: ignore[attr-defined]  # as the service attaches a push member's Job watch
+    conn.jobs = JobStore()  # as watch_workloads attaches a push member's workload watch
     return conn
 
 
@@ -61,11 +61,11 @@ class Member:
     unreachable: bool = False
     deleted: list[tuple[str, str]] = field(default_factory=list)
 
-    async def delete(self, namespace: str, name: str, kind: object = None) -> int:
+    async def delete(self, namespace: str, name: str, kind: object = None) -> bool:
         if self.unreachable:
             raise MemberAnswer(None, "connection refused")
         self.deleted.append((namespace, name))
-        return 1
+        return True
 
 
 @dataclass
@@ -73,6 +73,7 @@ class Access:
     seen: list[tuple[MemberConnection, JobFacts]] = field(default_factory=list)
     by_identifier: dict[str, MemberConnection] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
+    registered: list[MemberConnection] = field(default_factory=list)
 
     def jobs_of(self, task_uid: str) -> list[tuple[MemberConnection, JobFacts]]:
         return [(c, j) for c, j in self.seen if j.task_uid == task_uid]
@@ -82,6 +83,9 @@ class Access:
 
     def remote(self, conn: MemberConnection) -> Member:
         return self.members.setdefault(conn.key, Member())
+
+    def connections(self) -> list[MemberConnection]:
+        return self.registered
 
 
 @dataclass
@@ -93,39 +97,27 @@ class Events:
 
 
 @dataclass
-class Timers:
-    forgotten: list[str] = field(default_factory=list)
-
-    def forget(self, uid: str) -> None:
-        self.forgotten.append(uid)
-
-
-@dataclass
-class Registry:
-    connections: list[MemberConnection] = field(default_factory=list)
-
-
-@dataclass
-class Identifiers:
-    registry: Registry = field(default_factory=Registry)
-
-
-@dataclass
 class Controller:
-    """The parts of TaskController that cleanup uses."""
+    """What cleanup is given: the book, the members, the lifecycle's entry, the timers and a clock."""
 
     book: TaskBook
     access: Access = field(default_factory=Access)
-    executor: Timers = field(default_factory=Timers)
-    identifiers: Identifiers = field(default_factory=Identifiers)
     now: dt.datetime = DELETING_SINCE
     handled: list[tuple[str, Event]] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
 
     def clock(self) -> dt.datetime:
         return self.now
 
     def handle(self, task: TaskRecord, event: Event) -> None:
         self.handled.append((task.uid, event))
+
+    def forget(self, uid: str) -> None:
+        self.forgotten.append(uid)
+
+    @property
+    def cleanup(self) -> Cleanup:
+        return Cleanup(self.book, self.access, self.handle, self.forget, self.clock)
 
 
 def controller(*tasks: TaskRecord) -> Controller:
@@ -147,7 +139,7 @@ async def test_cancel_deletes_every_job_of_the_task_on_every_member_and_drops_th
     ctl = controller(task)
     a, b = connection("a"), connection("b")
     ctl.access.seen = [(a, job("train-1")), (b, job("train-2")), (b, job("other-1", task_uid="other"))]
-    assert await cancel(ctl, task, DELETING_SINCE) == 2  # type: ignore[arg-type]
+    assert await ctl.cleanup.cancel(task, DELETING_SINCE) == 2
     assert ctl.access.members["a"].deleted == [("computenet-workloads", "train-1")]
     assert ctl.access.members["b"].deleted == [("computenet-workloads", "train-2")]
     assert ctl.book.get(task.uid) is None
@@ -175,7 +167,7 @@ async def test_cancel_deletes_the_job_the_status_names(seen: list[str], deleted:
     conn = connection("a")
     ctl.access.by_identifier["member-1"] = conn
     ctl.access.seen = [(conn, job(name)) for name in seen]
-    await cancel(ctl, task, DELETING_SINCE)  # type: ignore[arg-type]
+    await ctl.cleanup.cancel(task, DELETING_SINCE)
     assert ctl.access.members["a"].deleted == deleted
 
 
@@ -186,12 +178,12 @@ async def test_cancel_tells_the_lifecycle_once_and_forgets_the_tasks_timers() ->
     ctl.access.seen = [(conn, job("train-1"))]
     ctl.access.members["a"] = Member(unreachable=True)
     with pytest.raises(CancelPending):
-        await cancel(ctl, task, DELETING_SINCE)  # type: ignore[arg-type]
+        await ctl.cleanup.cancel(task, DELETING_SINCE)
     ctl.access.members["a"] = Member()
-    await cancel(ctl, task, DELETING_SINCE)  # type: ignore[arg-type]
+    await ctl.cleanup.cancel(task, DELETING_SINCE)
     assert ctl.handled == [("task-uid-1", Deleted())]
     assert task.deleting is True
-    assert ctl.executor.forgotten == ["task-uid-1", "task-uid-1"]
+    assert ctl.forgotten == ["task-uid-1", "task-uid-1"]
 
 
 async def test_an_unreachable_member_keeps_the_task_for_a_retry_and_the_reachable_ones_are_cleaned() -> None:
@@ -202,7 +194,7 @@ async def test_an_unreachable_member_keeps_the_task_for_a_retry_and_the_reachabl
     ctl.access.members["down"] = Member(unreachable=True)
     ctl.now = DELETING_SINCE + dt.timedelta(seconds=CANCEL_TIMEOUT_S - 1)
     with pytest.raises(CancelPending, match=r"https://down\.example: connection refused"):
-        await cancel(ctl, task, DELETING_SINCE)  # type: ignore[arg-type]
+        await ctl.cleanup.cancel(task, DELETING_SINCE)
     assert ctl.access.members["up"].deleted == [("computenet-workloads", "train-2")]
     assert ctl.book.get(task.uid) is task
     assert events(ctl) == []
@@ -215,7 +207,7 @@ async def test_after_the_cancel_timeout_the_rest_is_left_to_the_sweep_with_a_war
     ctl.access.members["down"] = Member(unreachable=True)
     ctl.access.members["down2"] = Member(unreachable=True)
     ctl.now = DELETING_SINCE + dt.timedelta(seconds=CANCEL_TIMEOUT_S)
-    assert await cancel(ctl, task, DELETING_SINCE) == 0  # type: ignore[arg-type]
+    assert await ctl.cleanup.cancel(task, DELETING_SINCE) == 0
     assert ctl.book.get(task.uid) is None
     assert events(ctl) == [
         (
@@ -240,13 +232,14 @@ class Hub:
 def sweeping(*jobs: JobFacts, synced: bool = True, known: tuple[str, ...] = ()) -> tuple[Controller, MemberConnection]:
     ctl = controller(*(_task(uid) for uid in known))
     conn = connection("a")
-    store: JobStore = conn.jobs  # type: ignore[attr-defined]
+    store = conn.jobs
+    assert store is not None
     if synced:
         store.replace({f"{j.namespace}/{j.name}": j for j in jobs})
     else:
         for j in jobs:
             store.upsert(f"{j.namespace}/{j.name}", j)
-    ctl.identifiers.registry.connections.append(conn)
+    ctl.access.registered.append(conn)
     return ctl, conn
 
 
@@ -266,24 +259,24 @@ def _task(uid: str) -> TaskRecord:
 )
 async def test_the_sweep_leaves_alone(jobs: list[JobFacts], synced: bool, known: tuple[str, ...]) -> None:
     ctl, _ = sweeping(*jobs, synced=synced, known=known)
-    assert await sweep(ctl, Hub()) == 0  # type: ignore[arg-type]
+    assert await ctl.cleanup.sweep(Hub()) == 0  # type: ignore[arg-type]
     assert ctl.access.members.get("a", Member()).deleted == []
 
 
 async def test_the_sweep_skips_a_member_without_a_job_watch() -> None:
     ctl = controller()
     conn = MemberConnection("pull", "https://pull.example", None, watch=False)  # type: ignore[arg-type]
-    ctl.identifiers.registry.connections.append(conn)
-    assert await sweep(ctl, Hub()) == 0  # type: ignore[arg-type]
+    ctl.access.registered.append(conn)
+    assert await ctl.cleanup.sweep(Hub()) == 0  # type: ignore[arg-type]
 
 
 async def test_a_job_without_an_origin_is_an_orphan_and_is_removed() -> None:
     ctl, _ = sweeping(job("j1", "gone", origin=""), job("j2", "alive"), known=("alive",))
-    assert await sweep(ctl, Hub()) == 1  # type: ignore[arg-type]
+    assert await ctl.cleanup.sweep(Hub()) == 1  # type: ignore[arg-type]
     assert ctl.access.members["a"].deleted == [("computenet-workloads", "j1")]
 
 
 async def test_an_orphan_on_an_unreachable_member_is_left_for_the_next_sweep() -> None:
     ctl, _ = sweeping(job("j1", "gone", origin=""))
     ctl.access.members["a"] = Member(unreachable=True)
-    assert await sweep(ctl, Hub()) == 0  # type: ignore[arg-type]
+    assert await ctl.cleanup.sweep(Hub()) == 0  # type: ignore[arg-type]

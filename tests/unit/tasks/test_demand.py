@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from computenet.api.contract import contract_problems
 from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec, DataLocation
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
+from computenet.placement.slices import SliceRequest
 from computenet.tasks.demand import demand_of
 from computenet.tasks.record import TaskRecord
 
@@ -91,6 +93,95 @@ def test_the_pools_weights_reach_placement_affinity_included() -> None:
     weights = demand_of(record({}), policy).weights
     assert (weights.fit, weights.price, weights.locality, weights.reliability) == (40, 30, 20, 10)
     assert weights.affinity == 7.0
+
+
+def sliced(accelerators: dict[str, Any], limits: dict[str, str] | None = None) -> TaskRecord:
+    """A task asking for `accelerators`, its container requesting `limits` (or nothing of its own)."""
+    container: dict[str, Any] = {"name": "main", "image": "x"}
+    if limits:
+        container["resources"] = {"limits": limits}
+    template = {"spec": {"template": {"spec": {"containers": [container]}}}}
+    body = {"pool": "p", "resources": {"cpu": "1", "memory": "1Gi", "accelerators": accelerators}, "template": template}
+    spec = ComputeTaskSpec.model_validate(body)
+    return TaskRecord("uid-1", "sliced", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, template)
+
+
+@pytest.mark.parametrize(
+    ("accelerators", "limits", "expected"),
+    [
+        pytest.param({"count": 1, "vendor": "nvidia"}, None, None, id="whole devices by default"),
+        pytest.param(
+            {"count": 1, "vendor": "nvidia", "sharing": "Exclusive"}, None, None, id="Exclusive is whole devices"
+        ),
+        pytest.param(
+            {"count": 2, "vendor": "nvidia", "partition": "1g.10gb"},
+            None,
+            SliceRequest(partition="1g.10gb", resource="nvidia.com/mig-1g.10gb"),
+            id="a MIG profile is counted in the mixed strategy's resource",
+        ),
+        pytest.param(
+            {"count": 1, "vendor": "nvidia", "partition": "1g.10gb"},
+            {"nvidia.com/gpu": "1"},
+            SliceRequest(partition="1g.10gb", resource="nvidia.com/gpu"),
+            id="unless the template requests nvidia.com/gpu (the single strategy)",
+        ),
+        pytest.param(
+            {"count": 1, "vendor": "nvidia", "sharing": "Shared"},
+            None,
+            SliceRequest(shared=True, resource="nvidia.com/gpu"),
+            id="shared replicas of nvidia.com/gpu",
+        ),
+        pytest.param(
+            {"count": 1, "vendor": "nvidia", "sharing": "Shared"},
+            {"nvidia.com/gpu.shared": "1"},
+            SliceRequest(shared=True, resource="nvidia.com/gpu.shared"),
+            id="or of the renamed resource the template requests",
+        ),
+    ],
+)
+def test_slices_reach_placement_with_the_resource_the_pods_request(
+    accelerators: dict[str, Any], limits: dict[str, str] | None, expected: SliceRequest | None
+) -> None:
+    demand = demand_of(sliced(accelerators, limits), None)
+    assert demand.accelerators is not None
+    assert demand.accelerators.slices == expected
+
+
+def test_a_slice_count_left_out_is_the_slices_the_template_requests() -> None:
+    accelerators = {"vendor": "nvidia", "partition": "1g.10gb"}
+    demand = demand_of(sliced(accelerators, {"nvidia.com/mig-1g.10gb": "3", "hygon.com/dcumem": "1"}), None)
+    assert demand.accelerators is not None
+    assert demand.accelerators.count == 3
+
+
+@pytest.mark.parametrize(
+    ("accelerators", "limits", "problem"),
+    [
+        pytest.param(
+            {"count": 1, "vendor": "huawei", "partition": "4c"},
+            None,
+            "spec.resources.accelerators.partition",
+            id="Ascend vNPUs are named per chip: the template must say which",
+        ),
+        pytest.param(
+            {"count": 1, "vendor": "huawei", "partition": "4c"},
+            {"huawei.com/Ascend910-4c": "1"},
+            None,
+            id="and then it is counted in that one",
+        ),
+        pytest.param(
+            {"count": 1, "sharing": "Shared"},
+            None,
+            "spec.resources.accelerators.vendor",
+            id="replicas of no vendor have no resource",
+        ),
+    ],
+)
+def test_a_slice_request_without_a_resource_is_refused_naming_the_field(
+    accelerators: dict[str, Any], limits: dict[str, str] | None, problem: str | None
+) -> None:
+    found = [p.field for p in contract_problems(sliced(accelerators, limits).spec)]
+    assert found == ([problem] if problem else [])
 
 
 @pytest.mark.parametrize(

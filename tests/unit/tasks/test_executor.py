@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from computenet.api.constants import Phase
+from computenet.api.constants import TASK, KindInfo, Phase
 from computenet.api.task import ComputeTaskStatus
 from computenet.events import ObjectRef
 from computenet.metrics import Metrics
@@ -48,10 +48,11 @@ LONG = dt.timedelta(hours=1)
 
 @dataclass
 class Writes:
-    calls: list[tuple[str, str, dict[str, Any], float]] = field(default_factory=list)
+    calls: list[tuple[str, str, ComputeTaskStatus, float]] = field(default_factory=list)
 
-    def write(self, namespace: str, name: str, body: dict[str, Any], delay: float = 0.0) -> None:
-        self.calls.append((namespace, name, body, delay))
+    def write(self, kind: KindInfo, namespace: str, name: str, status: ComputeTaskStatus, delay: float = 0.0) -> None:
+        assert kind is TASK
+        self.calls.append((namespace, name, status, delay))
 
 
 @dataclass
@@ -134,7 +135,7 @@ def test_a_changed_status_is_written_with_its_delay_and_the_phase_clock_restarts
     assert r.record.status.phase == Phase.RUNNING
     assert r.record.phase_since == NOW
     ((namespace, name, body, delay),) = r.writes.calls
-    assert (namespace, name, body["phase"], delay) == ("research", "train", "Running", 0.5)
+    assert (namespace, name, body.phase, delay) == ("research", "train", Phase.RUNNING, 0.5)
 
 
 def test_a_change_within_the_phase_is_written_but_keeps_the_phase_clock(given: Callable[..., None]) -> None:
@@ -142,7 +143,7 @@ def test_a_change_within_the_phase_is_written_but_keeps_the_phase_clock(given: C
     given(status=r.record.status.model_copy(update={"message": "still running"}))
     r.executor.handle(r.record, RetryDue())
     assert r.record.phase_since is None
-    assert [c[2]["message"] for c in r.writes.calls] == ["still running"]
+    assert [c[2].message for c in r.writes.calls] == ["still running"]
 
 
 def test_an_unchanged_status_is_not_written(given: Callable[..., None]) -> None:

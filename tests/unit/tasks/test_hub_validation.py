@@ -253,6 +253,27 @@ def test_the_probe_is_the_dispatched_job_with_a_generated_name_in_the_operators_
 
 
 @pytest.mark.parametrize(
+    ("asked", "limits", "resource"),
+    [
+        pytest.param({"partition": "1g.10gb"}, None, "nvidia.com/mig-1g.10gb", id="MIG slices of the mixed strategy"),
+        pytest.param({"partition": "1g.10gb"}, {"nvidia.com/gpu": "2"}, "nvidia.com/gpu", id="or as the template says"),
+        pytest.param(
+            {"sharing": "Shared"}, {"nvidia.com/gpu.shared": "2"}, "nvidia.com/gpu.shared", id="renamed shared replicas"
+        ),
+    ],
+)
+def test_the_probe_requests_the_slice_resource_dispatch_will(
+    asked: dict[str, str], limits: dict[str, str] | None, resource: str
+) -> None:
+    body = manifest(gpus=2)
+    body["resources"]["accelerators"] |= asked
+    if limits:
+        body["template"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = limits
+    pod = probe(body).manifest["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {resource: "2"}
+
+
+@pytest.mark.parametrize(
     ("a", "b", "same"),
     [
         pytest.param(manifest(), manifest(priority=7), True, id="what the Job does not carry shares a verdict"),

@@ -594,3 +594,24 @@ def test_a_task_its_queue_can_never_hold_says_so_in_its_reason() -> None:
     placed = lc.condition(outcome.status, ConditionType.PLACED)
     assert placed is not None
     assert (placed.reason, placed.status) == ("ExceedsMaxQuota", "False")
+
+
+def test_a_start_that_failed_makes_the_next_attempts_avoid_that_identifier_a_doubling_while() -> None:
+    failed = lc.StartFailed(ID, 1, "the member created no pod of the workload in 61s: FailedCreate: ...")
+    first = lc.transition(STATES["Dispatching+remote"], failed, NOW, FACTS).status
+    assert first.phase == Phase.PENDING
+    assert [(a.identifier, a.reason, a.failures, a.until) for a in first.avoided_identifiers or ()] == [
+        (ID, Reason.PODS_NOT_STARTED, 1, NOW + dt.timedelta(seconds=60))
+    ]
+    # Placed there again once its time passed, and failed again: avoided twice as long.
+    later = NOW + dt.timedelta(minutes=5)
+    placed = first.model_copy(update={"phase": Phase.DISPATCHING, "placement": PLACEMENT, "attempt": 2})
+    second = lc.transition(placed, lc.StartFailed(ID, 2, "ImagePullBackOff"), later, FACTS).status
+    (entry,) = second.avoided_identifiers or ()
+    assert (entry.failures, entry.until) == (2, later + dt.timedelta(seconds=120))
+
+
+def test_an_attempt_lost_with_its_member_avoids_nothing() -> None:
+    out = lc.transition(STATES["Running"], EVENTS["Drained"], NOW, FACTS)
+    assert out.status.phase == Phase.PENDING
+    assert out.status.avoided_identifiers is None

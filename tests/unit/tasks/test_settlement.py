@@ -17,11 +17,13 @@ from computenet.api.constants import ConditionType, Phase, Reason
 from computenet.api.identifier import Pricing
 from computenet.api.task import ComputeTaskStatus, DispatchedResources, Placement
 from computenet.metrics import Metrics
+from computenet.quantity import format_amount
+from computenet.statuses.writer import status_body
 from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
-from computenet.tasks.settlement import Settlement, base_units, quantity
+from computenet.tasks.settlement import Settlement, base_units
 from tasks.builders import spec
 
 UTC = dt.UTC
@@ -152,8 +154,8 @@ def world(
         queue_book.upsert(q["metadata"]["name"], q)
     tenancy = Tenancy(queue_book, lambda _identifier, _uid: None, PRICES.get)
     metrics = Metrics.create()
-    hub = _Untouchable()  # accrue and status_of never reach the hub
-    settlement = Settlement(book, tenancy, hub, metrics, PRICES.get, PROVIDERS.__getitem__, lambda: started)  # type: ignore[arg-type]
+    writer = _Untouchable()  # accrue and status_of never write a status
+    settlement = Settlement(book, tenancy, writer, metrics, PRICES.get, PROVIDERS.__getitem__, lambda: started)  # type: ignore[arg-type]
     return World(settlement, queue_book, book, metrics)
 
 
@@ -377,7 +379,8 @@ def test_a_task_read_again_after_it_left_the_book_resumes_from_the_queues_last_s
 
 
 def status(w: World, queue: str = "research", now: dt.datetime = STARTED + HOUR) -> dict[str, Any]:
-    return w.settlement.status_of(w.queues.items[queue], now)
+    """The queue's status as the hub stores it."""
+    return status_body(w.settlement.status_of(w.queues.items[queue], now))
 
 
 def test_status_counts_admitted_tasks_usage_and_what_is_borrowed_above_the_nominal_quota() -> None:
@@ -480,5 +483,5 @@ def test_a_queue_whose_spec_does_not_parse_is_not_active_and_says_why() -> None:
     ],
 )
 def test_quantities_in_the_status_and_the_gauges(resource: str, amount: int, text: str, gauge: float) -> None:
-    assert quantity(resource, amount) == text
+    assert format_amount(resource, amount) == text
     assert base_units(resource, amount) == gauge

@@ -7,6 +7,7 @@ right GPUs but all untolerated taints says "taints", not "insufficient GPUs".
 
 from computenet.placement.filters.accelerator import Accelerator
 from computenet.placement.filters.architecture import Architecture
+from computenet.placement.filters.avoided import Avoided
 from computenet.placement.filters.compute_class import ComputeClassFilter
 from computenet.placement.filters.devices import Devices
 from computenet.placement.filters.latency import Latency
@@ -24,6 +25,7 @@ from computenet.placement.framework import Filter
 DEFAULT_FILTERS: tuple[Filter, ...] = (
     Pinned(),
     Ready(),
+    Avoided(),
     ComputeClassFilter(),
     Regions(),
     Providers(),
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_FILTERS",
     "Accelerator",
     "Architecture",
+    "Avoided",
     "ComputeClassFilter",
     "Devices",
     "Latency",

@@ -12,6 +12,7 @@ from computenet.placement import reasons
 from computenet.placement.arrays import IntArray
 from computenet.placement.context import Context
 from computenet.placement.framework import PASS, Reason
+from computenet.placement.slices import slice_kind
 
 NO_MODEL, TOO_SMALL = 0, 1
 
@@ -19,8 +20,18 @@ NO_MODEL, TOO_SMALL = 0, 1
 def node_models(ctx: Context, ident: int) -> str:
     entries, _ = ctx.entries_of(np.array([ident]))
     model = ctx.snapshot.vocabulary.kind_columns[1][ctx.snapshot.entries.kind[entries]]
-    names = {ctx.snapshot.vocabulary.model_name(int(m)) for m in model if m}
+    names = {_described(*ctx.snapshot.vocabulary.models[int(m)]) for m in model if m}
     return ", ".join(sorted(names)) or "no accelerators"
+
+
+def _described(resource: str | None, model: str | None) -> str:
+    """A model as rejections name it, saying when its units are slices or replicas only a task asking for them gets."""
+    kind = slice_kind(resource, model)
+    if kind.partition is not None:
+        return f"{model} ({resource} slices: partition {kind.partition})"
+    if kind.shared:
+        return f"{model} ({resource} shared replicas: sharing Shared)"
+    return str(model)
 
 
 class Accelerator:

@@ -4,9 +4,10 @@
 must go and which tasks are stuck. The executor (``tasks/executor.py``) carries out the effects.
 """
 
+from computenet.api.conditions import set_conditions
 from computenet.tasks.lifecycle.edits import REFUSED_FIELDS, workload_edits
 from computenet.tasks.lifecycle.fencing import EXPECTED_BOUND_S, JobRef, is_stale, stuck
-from computenet.tasks.lifecycle.transitions import accrue, set_conditions, transition
+from computenet.tasks.lifecycle.transitions import accrue, transition
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
     CONDITION_MESSAGE_LIMIT,

@@ -33,8 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.common import Condition
+from computenet.api.conditions import condition as make_condition
+from computenet.api.conditions import set_conditions
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.fields import format_time
 from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
+from computenet.tasks.lifecycle.avoidance import AVOID_AFTER, avoid
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
     CONDITION_MESSAGE_LIMIT,
@@ -123,16 +127,9 @@ class _Ctx:
         return self.status.model_copy(update=fields)
 
     def cond(self, type_: ConditionType, status: bool | None, reason: str, message: str) -> Condition:
-        return Condition(
-            type=str(type_),
-            status=ConditionStatus.UNKNOWN
-            if status is None
-            else (ConditionStatus.TRUE if status else ConditionStatus.FALSE),
-            reason=str(reason),
-            message=clip(message, CONDITION_MESSAGE_LIMIT),
-            observed_generation=self.task.generation,
-            last_transition_time=self.now,
-        )
+        return make_condition(
+            type_, status, reason, clip(message, CONDITION_MESSAGE_LIMIT), generation=self.task.generation
+        ).model_copy(update={"last_transition_time": self.now})
 
     @property
     def identifier(self) -> str | None:
@@ -140,19 +137,6 @@ class _Ctx:
 
     def current(self, identifier: str, attempt: int) -> bool:
         return self.identifier == identifier and self.status.attempt == attempt
-
-
-def set_conditions(
-    previous: Sequence[Condition] | None, updates: Sequence[Condition], now: dt.datetime, generation: int | None
-) -> list[Condition]:
-    """One condition per type, sorted by type; a transition time moves only when the status changes."""
-    by_type = {c.type: c for c in previous or ()}
-    for cond in updates:
-        old = by_type.get(cond.type)
-        if old is not None and old.status == cond.status:
-            cond = cond.model_copy(update={"last_transition_time": old.last_transition_time or now})
-        by_type[cond.type] = cond
-    return sorted(by_type.values(), key=lambda c: c.type)
 
 
 def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
@@ -308,10 +292,7 @@ def _dispatch_retryable(c: _Ctx, e: DispatchRetryable) -> Outcome:
     delay = backoff(e.failures)
     at = c.now + dt.timedelta(seconds=delay)
     where = c.identifier or "the member"
-    message = (
-        f"{where} answered: {e.message}; try {e.failures} failed, next try at "
-        f"{at.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} (in {delay:.0f}s)"
-    )
+    message = f"{where} answered: {e.message}; try {e.failures} failed, next try at {format_time(at)} (in {delay:.0f}s)"
     old = condition(c.status, ConditionType.DISPATCHED)
     effects: list[Effect] = [RetryAt(at)]
     if old is None or old.reason != e.reason:
@@ -400,6 +381,9 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
     where = c.identifier or "?"
     if policy == FailoverPolicy.NEVER:
         return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+    avoided = c.status.avoided_identifiers
+    if reason in AVOID_AFTER and c.identifier:
+        avoided = avoid(avoided, c.identifier, str(reason), c.now)
     status = c.update(
         (
             c.cond(ConditionType.PLACED, False, reason, f"{where}: {why}; placing attempt {c.status.attempt + 1}"),
@@ -409,6 +393,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
         placement=None,
         remote=None,
         start_time=None,
+        avoided_identifiers=avoided,
         message=clip(f"attempt {c.status.attempt} on {where} abandoned: {why}", MESSAGE_LIMIT),
         **accrue(c.status, ran),
     )
@@ -451,15 +436,15 @@ def _member_lost(c: _Ctx, e: MemberLost) -> Outcome:
     due = e.since + dt.timedelta(seconds=c.task.grace_period_s)
     if c.now < due:
         message = (
-            f"{e.identifier} lost since {_time(e.since)} ({e.why}); failover policy {c.task.failover} "
-            f"applies at {_time(due)}"
+            f"{e.identifier} lost since {format_time(e.since)} ({e.why}); failover policy {c.task.failover} "
+            f"applies at {format_time(due)}"
         )
         old = condition(c.status, ConditionType.DISPATCHED)
         if old is not None and old.reason == Reason.MEMBER_LOST and old.message == message:
             return c.same("already waiting out the grace period", RecheckAt(due))
         lost = c.cond(ConditionType.DISPATCHED, None, Reason.MEMBER_LOST, message)
         return Outcome(c.update((lost,)), (RecheckAt(due),))
-    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {_time(e.since)} ({e.why})", e.ran, c.task.failover)
+    return _end_attempt(c, Reason.MEMBER_LOST, f"lost since {format_time(e.since)} ({e.why})", e.ran, c.task.failover)
 
 
 def _drained(c: _Ctx, e: Drained) -> Outcome:
@@ -573,10 +558,6 @@ def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
         Reason.SPEC_CHANGED, clip(f"{ended}: the attempt ends, a new one runs it", EVENT_MESSAGE_LIMIT), True
     )
     return Outcome(status, (emitted, Release(), Fence()))
-
-
-def _time(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _HANDLERS: dict[type[Any], Any] = {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import pytest
+from members.builders import node, pod
+from pydantic import BaseModel
 
-from computenet.api.constants import Reason
-from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.api.common import Condition
+from computenet.api.constants import IDENTIFIER, ConditionStatus, KindInfo, Reason
+from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus, NodeCounts
 from computenet.events import ObjectRef
 from computenet.members.facts import node_facts, pod_facts
 from computenet.members.identifiers import IdentifierSet, Problem, TrackedIdentifier
@@ -17,9 +20,8 @@ from computenet.members.pull import PullConnection
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
 from computenet.members.state import NodeSink, PodSink
-from computenet.members.status_writer import IdentifierStatusWriter, essence
-from computenet.members.status_writes import Due, Essence, Kind, TokenBucket, classify, plan
-from members.builders import node, pod
+from computenet.statuses.budget import Due, Essence, Kind, TokenBucket, classify, plan
+from computenet.statuses.identifiers import IdentifierStatusWriter, essence
 
 H100 = "NVIDIA-H100"
 SAID = Essence(conditions=("Ready", "True"), counts=(8,))
@@ -113,6 +115,22 @@ class _Events:
         self.recorded.append((ref.name, reason, message))
 
 
+class _Writer:
+    """The one status writer, as the identifier pass uses it: every write lands at once."""
+
+    def __init__(self, record: Callable[[str, ComputeIdentifierStatus], None]) -> None:
+        self.record = record
+
+    def write(self, kind: KindInfo, namespace: str | None, name: str, status: BaseModel, delay: float = 0.0) -> None:
+        assert kind is IDENTIFIER
+        assert namespace is None
+        assert isinstance(status, ComputeIdentifierStatus)
+        self.record(name, status)
+
+    def flush(self, kind: KindInfo, namespace: str | None, name: str) -> Awaitable[bool]:
+        return asyncio.sleep(0, True)
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -136,8 +154,8 @@ def _federation(count: int) -> tuple[IdentifierSet, dict[str, PullConnection]]:
     return identifiers, conns
 
 
-def _free(status: Mapping[str, Any]) -> int:
-    return int(status["accelerators"][H100]["free"]) if status["accelerators"] else -1
+def _free(status: ComputeIdentifierStatus) -> int:
+    return status.accelerators[H100].free if status.accelerators else -1
 
 
 def test_the_writer_writes_all_at_first_then_counts_within_the_budget_oldest_first() -> None:
@@ -145,14 +163,14 @@ def test_the_writer_writes_all_at_first_then_counts_within_the_budget_oldest_fir
         identifiers, conns = _federation(6)
         written: list[tuple[str, int]] = []
 
-        async def write(name: str, status: Mapping[str, Any]) -> None:
+        def write(name: str, status: ComputeIdentifierStatus) -> None:
             written.append((name, _free(status)))
 
         clock = _Clock()
         events = _Events()
         writer = IdentifierStatusWriter(
             identifiers,
-            write,
+            _Writer(write),
             events,
             coalesce_s=0.0,
             writes_per_s=2.0,
@@ -197,14 +215,14 @@ def test_a_change_of_conditions_is_written_at_once_whatever_the_budget() -> None
         identifiers, _ = _federation(3)
         written: list[str] = []
 
-        async def write(name: str, status: Mapping[str, Any]) -> None:
+        def write(name: str, status: ComputeIdentifierStatus) -> None:
             written.append(name)
 
         clock = _Clock()
         events = _Events()
         writer = IdentifierStatusWriter(
             identifiers,
-            write,
+            _Writer(write),
             events,
             coalesce_s=0.0,
             writes_per_s=0.001,
@@ -230,12 +248,12 @@ def test_an_identifier_deleted_and_created_again_is_written_again() -> None:
         identifiers, _ = _federation(1)
         written: list[str] = []
 
-        async def write(name: str, status: Mapping[str, Any]) -> None:
+        def write(name: str, status: ComputeIdentifierStatus) -> None:
             written.append(name)
 
         writer = IdentifierStatusWriter(
             identifiers,
-            write,
+            _Writer(write),
             _Events(),
             coalesce_s=0.0,
             writes_per_s=1.0,
@@ -252,15 +270,28 @@ def test_an_identifier_deleted_and_created_again_is_written_again() -> None:
 
 
 def test_essence_ignores_times_and_splits_conditions_from_counts() -> None:
-    base = {
-        "observedGeneration": 2,
-        "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "lastTransitionTime": "t1"}],
-        "lastHeartbeatTime": "h1",
-        "nodes": {"total": 1},
-    }
-    later = {**base, "lastHeartbeatTime": "h2"}
-    later["conditions"] = [{**base["conditions"][0], "lastTransitionTime": "t2"}]  # type: ignore[index]
+    ready = Condition(
+        type="Ready",
+        status=ConditionStatus.TRUE,
+        reason="Ready",
+        last_transition_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    base = ComputeIdentifierStatus(
+        observed_generation=2,
+        conditions=[ready],
+        last_heartbeat_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        nodes=NodeCounts(total=1),
+    )
+    later = base.model_copy(
+        update={
+            "last_heartbeat_time": dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+            "conditions": [ready.model_copy(update={"last_transition_time": dt.datetime(2026, 1, 2, tzinfo=dt.UTC)})],
+        }
+    )
+    more_nodes = base.model_copy(update={"nodes": NodeCounts(total=2)})
     assert essence(base) == essence(later)
-    assert essence(base).conditions == essence({**base, "nodes": {"total": 2}}).conditions
-    assert essence(base).counts != essence({**base, "nodes": {"total": 2}}).counts
-    assert essence(base).conditions != essence({**base, "observedGeneration": 3}).conditions
+    assert essence(base).conditions == essence(more_nodes).conditions
+    assert essence(base).counts != essence(more_nodes).counts
+    assert essence(base).conditions != essence(base.model_copy(update={"observed_generation": 3})).conditions
+    not_ready = ready.model_copy(update={"status": ConditionStatus.FALSE})
+    assert essence(base).conditions != essence(base.model_copy(update={"conditions": [not_ready]})).conditions

@@ -1,8 +1,8 @@
-"""The one task that writes every ComputeIdentifier's status (the rule is in `status_writes`).
+"""The pass that writes every ComputeIdentifier's status through the one writer (the rule is in `budget`).
 
 It wakes when some identifier's status may have changed (`IdentifierSet.dirtied`), waits
 `coalesce_s` to merge the burst behind that change, reads the status of those identifiers again,
-and writes what `status_writes.plan` says is due: changes of conditions at once, changes of counts
+and hands the writer what `budget.plan` says is due: changes of conditions at once, changes of counts
 as the shared budget allows, oldest first, and unchanged statuses once per refresh interval. A write
 that fails is tried again on the next pass; a 404 means the identifier is being deleted.
 
@@ -17,17 +17,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from kubernetes.aio.client.exceptions import ApiException
-
-from computenet.api.constants import ConditionType
-from computenet.conditions import find
+from computenet.api.common import Condition
+from computenet.api.conditions import find
+from computenet.api.constants import IDENTIFIER, ConditionType
+from computenet.api.identifier import ComputeIdentifierStatus
 from computenet.events import EventRecorder
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
-from computenet.members.status_writes import (
+from computenet.statuses.budget import (
     DEFAULT_REFRESH_S,
     DEFAULT_WRITES_PER_S,
     Due,
@@ -36,6 +35,7 @@ from computenet.members.status_writes import (
     classify,
     plan,
 )
+from computenet.statuses.writer import StatusWrites
 
 logger = logging.getLogger(__name__)
 
@@ -45,19 +45,16 @@ RETRY_S = 5.0
 CONCURRENCY = 8
 """Writes in flight at once (a pass after the hub was away may hold every identifier)."""
 
-WriteStatus = Callable[[str, Mapping[str, Any]], Awaitable[None]]
-"""Writes one identifier's whole status (``Hub.replace_status`` for the ComputeIdentifier kind)."""
+
+Writer = StatusWrites
+"""The one status writer, as the passes use it."""
 
 
-def essence(status: Mapping[str, Any]) -> Essence:
-    """A status without its times, split into what is urgent and what is counts (`status_writes.Essence`)."""
-    conditions = tuple(
-        tuple(sorted((k, repr(v)) for k, v in c.items() if k != "lastTransitionTime")) for c in status["conditions"]
-    )
-    counts = repr(
-        sorted((k, v) for k, v in status.items() if k not in ("conditions", "observedGeneration", "lastHeartbeatTime"))
-    )
-    return Essence((conditions, status.get("observedGeneration")), counts)
+def essence(status: ComputeIdentifierStatus) -> Essence:
+    """A status without its times, split into what is urgent and what is counts (`budget.Essence`)."""
+    conditions = tuple(c.model_dump(exclude={"last_transition_time"}).items() for c in status.conditions or ())
+    counts = status.model_dump(exclude={"conditions", "observed_generation", "last_heartbeat_time"})
+    return Essence(repr((conditions, status.observed_generation)), repr(counts))
 
 
 @dataclass
@@ -67,7 +64,7 @@ class _Written:
     item: TrackedIdentifier
     """The identifier this is about (one deleted and created again under its name is another)."""
     essence: Essence | None = None
-    conditions: list[dict[str, Any]] | None = None
+    conditions: list[Condition] | None = None
     at_s: float | None = None
     current: Essence | None = None
     """What the status said when last read (None: not read yet)."""
@@ -81,7 +78,7 @@ class IdentifierStatusWriter:
     def __init__(
         self,
         identifiers: IdentifierSet,
-        write: WriteStatus,
+        writer: Writer,
         events: EventRecorder,
         *,
         coalesce_s: float,
@@ -90,7 +87,7 @@ class IdentifierStatusWriter:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.identifiers = identifiers
-        self._write = write
+        self._writer = writer
         self._events = events
         self._coalesce_s = coalesce_s
         self._refresh_s = refresh_s
@@ -177,39 +174,33 @@ class IdentifierStatusWriter:
         if state is None or item is None:
             return True
         status = item.status(dt.datetime.now(dt.UTC))  # read again: the newest, and a fresh heartbeat
-        try:
-            await self._write(name, status)
-        except ApiException as e:
-            if e.status == 404:
-                return True  # being deleted: its delete handler forgets it
-            logger.warning("%s: status write failed (HTTP %s); will retry", name, e.status)
-            return False
-        except Exception as e:  # a dropped connection: try again on the next pass
-            logger.warning("%s: status write failed (%s); will retry", name, type(e).__name__)
-            return False
+        self._writer.write(IDENTIFIER, None, name, status)
+        if not await self._writer.flush(IDENTIFIER, None, name):
+            return True  # gone (being deleted: its delete handler forgets it) or refused (logged by the writer)
         self.writes += 1
+        after = status.conditions or []
         if item.ref is not None:
-            _announce(self._events, item, state.conditions, status["conditions"])
+            _announce(self._events, item, state.conditions, after)
         state.essence = state.current = essence(status)
-        state.conditions, state.at_s = status["conditions"], now_s
+        state.conditions, state.at_s = after, now_s
         return True
 
 
 def _announce(
     events: EventRecorder,
     item: TrackedIdentifier,
-    before: list[dict[str, Any]] | None,
-    after: list[dict[str, Any]],
+    before: Sequence[Condition] | None,
+    after: Sequence[Condition],
 ) -> None:
     """Events for transitions of Ready and Reachable (and their reasons)."""
     assert item.ref is not None
     for type_ in (ConditionType.READY, ConditionType.REACHABLE):
         new = find(after, type_)
         old = find(before, type_) if before else None
-        if new is None or (old is not None and (old["status"], old["reason"]) == (new["status"], new["reason"])):
+        if new is None or (old is not None and (old.status, old.reason) == (new.status, new.reason)):
             continue
-        if new["status"] == "True":
+        if new.status == "True":
             again = "" if old is None else " again"
-            events.record(item.ref, str(new["reason"]), f"{type_}{again}: {new['message']}")
+            events.record(item.ref, str(new.reason), f"{type_}{again}: {new.message}")
         else:
-            events.record(item.ref, str(new["reason"]), f"{type_} false: {new['message']}", warning=True)
+            events.record(item.ref, str(new.reason), f"{type_} false: {new.message}", warning=True)

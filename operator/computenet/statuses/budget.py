@@ -1,4 +1,6 @@
-"""Which identifiers' status to write now: one writer for all identifiers, with a shared budget.
+"""Which statuses to write now: urgent changes at once, counts within a budget, unchanged ones seldom.
+
+Written first for identifiers (many, busy) and applied to pools too (``statuses.pools``).
 
 The rule follows the kubelet's for a node's status (``pkg/kubelet/kubelet_node_status.go``,
 Kubernetes v1.36.3): with a Lease as the heartbeat, the node's status is patched when it changed and
@@ -28,7 +30,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 DEFAULT_WRITES_PER_S = 4.0
-"""Budget of non-urgent identifier status writes, per second, for all identifiers together."""
+"""Budget of non-urgent status writes of identifiers, per second, for all of them together."""
 
 DEFAULT_REFRESH_S = 300.0
 """An unchanged status is rewritten this often (the kubelet's default ``nodeStatusReportFrequency``)."""

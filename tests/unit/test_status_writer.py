@@ -1,0 +1,170 @@
+"""The status writer survives dropped connections and keeps only the latest status per object."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from kubernetes.aio.client.exceptions import ApiException
+
+from computenet.api.constants import IDENTIFIER, TASK, KindInfo
+from computenet.api.identifier import ComputeIdentifierStatus
+from computenet.api.task import ComputeTaskStatus
+from computenet.statuses.writer import StatusWriter, status_body
+
+
+def body(phase: str) -> dict[str, Any]:
+    return status_body(ComputeTaskStatus(phase=phase))  # type: ignore[arg-type]
+
+
+class FlakyHub:
+    """Fails the first `failures` writes the way a hub under load does, then records writes."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.written: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise aiohttp.ServerDisconnectedError()
+        self.written.append((namespace or "", name, dict(status)))
+
+
+@pytest.mark.timeout(30)
+async def test_a_dropped_connection_delays_a_status_but_never_loses_it() -> None:
+    hub = FlakyHub(failures=3)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Succeeded"))
+        await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20)
+        assert hub.written == [("ns", "t", body("Succeeded"))]
+        # The single worker survived the failures and still writes.
+        writer.write(TASK, "ns", "u", ComputeTaskStatus(phase="Running"))
+        await asyncio.wait_for(writer.flush(TASK, "ns", "u"), 20)
+        assert hub.written[-1] == ("ns", "u", body("Running"))
+    finally:
+        await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_only_the_latest_status_of_a_burst_is_written() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        for phase in ("Pending", "Dispatching", "Running"):
+            writer.write(TASK, "ns", "t", ComputeTaskStatus(phase=phase))
+        await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20)
+        assert [s["phase"] for _, _, s in hub.written] == ["Running"]
+    finally:
+        await writer.close()
+
+
+class SlowHub:
+    """Holds each write until released, counting how many writes of one object overlap."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.release = asyncio.Event()
+        self.first_started = asyncio.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.first_started.set()
+        await self.release.wait()
+        self.in_flight -= 1
+        self.written.append(status.get("phase", kind.kind))
+
+
+@pytest.mark.timeout(30)
+async def test_writes_of_one_object_never_overlap_and_land_in_order() -> None:
+    hub = SlowHub()
+    writer = StatusWriter(hub, workers=4)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Dispatching"))
+        await asyncio.wait_for(hub.first_started.wait(), 20)
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Running"))
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Succeeded"))
+        flushed = asyncio.create_task(writer.flush(TASK, "ns", "t"))
+        hub.release.set()
+        await asyncio.wait_for(flushed, 20)
+        assert hub.most_in_flight == 1
+        assert hub.written == ["Dispatching", "Succeeded"]
+    finally:
+        await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_held_write_takes_the_next_change_along() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Pending"), delay=30)
+        await asyncio.sleep(0)  # the worker is idle: a held write is not picked up
+        assert hub.written == []
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Dispatching"))  # released at once, newest status only
+        await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20)
+        assert [s["phase"] for _, _, s in hub.written] == ["Dispatching"]
+    finally:
+        await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_held_write_alone_still_lands() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Pending"), delay=0.05)
+        await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20)
+        assert hub.written == [("ns", "t", body("Pending"))]
+    finally:
+        await writer.close()
+
+
+class GoneHub:
+    """Answers every write as the API server does for an object deleted meanwhile."""
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        raise ApiException(status=404, reason="Not Found")
+
+
+@pytest.mark.timeout(30)
+async def test_flush_tells_whether_the_status_landed() -> None:
+    writer = StatusWriter(GoneHub(), workers=1)  # type: ignore[arg-type]
+    landed = StatusWriter(FlakyHub(failures=0), workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Running"))
+        assert await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20) is False
+        landed.write(IDENTIFIER, None, "m1", ComputeIdentifierStatus(observed_generation=1))
+        assert await asyncio.wait_for(landed.flush(IDENTIFIER, None, "m1"), 20) is True
+        assert landed.writes == 1
+        assert await landed.flush(IDENTIFIER, None, "nothing-pending") is True
+    finally:
+        await writer.close()
+        await landed.close()
+
+
+@pytest.mark.timeout(30)
+async def test_objects_of_different_kinds_with_one_name_are_kept_apart() -> None:
+    hub = SlowHub()
+    hub.release.set()
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "", "x", ComputeTaskStatus(phase="Running"))
+        writer.write(IDENTIFIER, None, "x", ComputeIdentifierStatus(observed_generation=1))
+        await asyncio.wait_for(writer.flush(TASK, "", "x"), 20)
+        await asyncio.wait_for(writer.flush(IDENTIFIER, None, "x"), 20)
+        assert writer.writes == 2
+    finally:
+        await writer.close()
