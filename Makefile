@@ -30,7 +30,7 @@ binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manage
 	@echo "binaries in $(BIN_DIR)"
 
 .PHONY: dev-up
-dev-up: venv ## Start a hub and $(MEMBERS) members on loopback, install the CRDs, register the members, run the operator with its plugin endpoint, write $(DEV_DIR)/user.kubeconfig for a plugin user and print the exports kubectl computenet needs. MEMBER_MODES=push,pull runs member-2 on through an agent (pull mode).
+dev-up: venv ## Start a hub and $(MEMBERS) members on loopback with an S3 object store per region, install the CRDs, register the members, run the operator with its plugin endpoint, write $(DEV_DIR)/user.kubeconfig for a plugin user and print the exports kubectl computenet needs. MEMBER_MODES=push,pull runs member-2 on through an agent (pull mode).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS) --member-modes $(MEMBER_MODES)
 
 .PHONY: dev-down

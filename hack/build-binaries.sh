@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the pinned binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
-# helm, dashboard-linter) from their Go modules into a cache outside the repository, and prints a
-# directory holding all of them on stdout. Progress goes to stderr: a cold build takes many minutes.
+# helm, dashboard-linter, and SeaweedFS's weed that serves each region's object store) from their Go
+# modules into a cache outside the repository, and prints a directory holding all of them on stdout.
+# Progress goes to stderr: a cold build takes many minutes.
 #
 # Versions are pinned by the wrapper modules under hack/tools/<name>/go.mod. Each build step has its
 # own cache directory, named after everything that goes into its binaries (module versions, stamps,
@@ -26,6 +27,7 @@ etcd_version=$(modversion etcd go.etcd.io/etcd/server/v3)
 kwok_version=$(modversion kwok sigs.k8s.io/kwok)
 helm_version=$(modversion helm helm.sh/helm/v3)
 linter_version=$(modversion dashboard-linter github.com/grafana/dashboard-linter)
+seaweedfs_version=$(modversion seaweedfs github.com/seaweedfs/seaweedfs)
 go_version=$(go env GOVERSION)
 
 kube_minor=${kube_version#v1.}
@@ -52,6 +54,7 @@ etcd_key="etcd-${etcd_version}_${go_version}"
 kwok_key="kwok-${kwok_version}_${go_version}"
 helm_key="helm-${helm_version}-k8s1.${kube_minor}_${go_version}"
 linter_key="dashboard-linter-${linter_version}_${go_version}"
+seaweedfs_key="seaweedfs-${seaweedfs_version}_${go_version}"
 
 # name, cache key, wrapper module, package, ldflags
 targets=(
@@ -62,6 +65,7 @@ targets=(
   "kwok|$kwok_key|kwok|sigs.k8s.io/kwok/cmd/kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version"
   "helm|$helm_key|helm|helm.sh/helm/v3/cmd/helm|$helm_ldflags"
   "dashboard-linter|$linter_key|dashboard-linter|github.com/grafana/dashboard-linter|-s -w"
+  "weed|$seaweedfs_key|seaweedfs|github.com/seaweedfs/seaweedfs/weed|-s -w"
 )
 
 # Before each step had its own directory, one directory held every binary, named after all versions,
@@ -71,7 +75,7 @@ legacy="$cache_root/kube-${kube_version}_etcd-${etcd_version}_kwok-${kwok_versio
 legacy_names=" etcd kube-apiserver kube-controller-manager kube-scheduler kwok "
 
 bin="$cache_root/${kube_key%_"$go_version"}_${etcd_key%_"$go_version"}_${kwok_key%_"$go_version"}"
-bin+="_${helm_key%_"$go_version"}_${linter_key%_"$go_version"}_${go_version}"
+bin+="_${helm_key%_"$go_version"}_${linter_key%_"$go_version"}_${seaweedfs_key%_"$go_version"}_${go_version}"
 mkdir -p "$bin"
 
 # A heartbeat, so that a person watching a cold build knows it is still working.

@@ -20,13 +20,15 @@ from kubernetes.aio.client import ApiClient
 
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
+from computenet.testing.processes import Supervisor
+from computenet.testing.stores import Store, start_stores
 from computenet.testing.topology import default_shape
 from support.settings import OPERATOR_ENV
 
 TEST_MEMBERS = 3
-CLUSTER_FIXTURES = frozenset({"federation", "hub", "member", "hub_api", "member_apis", "operator"})
-"""The fixtures of this module that start or reach the federation: a test using any of them,
-directly or through another fixture, needs a cluster."""
+CLUSTER_FIXTURES = frozenset({"federation", "hub", "member", "hub_api", "member_apis", "operator", "stores"})
+"""The fixtures of this module that start or reach the federation (or, like `stores`, run the pinned
+binaries it is built with): a test using any of them, directly or through another fixture, needs a cluster."""
 
 
 def _uses_the_federation(item: pytest.Item) -> bool:
@@ -61,6 +63,19 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         yield fed
     finally:
         fed.stop()
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Store]]:
+    """One real S3-compatible store (SeaweedFS) per test member's region, by region; opt-in, apart
+    from the federation, so tests that do not move bytes start no store."""
+    state = tmp_path_factory.mktemp("stores")
+    supervisor = Supervisor(state)
+    try:
+        regions = [default_shape(i).region for i in range(1, TEST_MEMBERS + 1)]
+        yield {s.region: s for s in start_stores(supervisor, state, regions)}
+    finally:
+        supervisor.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """The `computenet` command: `computenet run` starts the operator, `computenet agent` the member agent.
 
+`computenet stage` moves a task's data (see :mod:`computenet.data`).
+
 The agent is pull mode's (see :mod:`computenet.agent`); the rest of this page is about the operator.
 
 With leader election (the default) the process first campaigns for the hub Lease and serves only
@@ -38,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     from computenet.agent.cli import add_arguments
 
     add_arguments(sub.add_parser("agent", help="run the member agent (pull mode) inside a member cluster"))
+    from computenet.data import cli as stage
+
+    stage.add_arguments(sub.add_parser("stage", help="move a task's data: copy between stores, fetch into a path"))
     return parser
 
 
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from computenet.agent.cli import main as agent_main
 
         agent_main(args, parser.error)
+    elif args.command == "stage":
+        from computenet.data.cli import main as stage_main
+
+        return stage_main(args, parser.error)
     return 0
 
 

@@ -45,6 +45,8 @@ AGENT = KindInfo("ComputeAgent", "computeagents", "computeagent", ("cagent",), T
 """Pull mode: a member agent's registration and report, in the provider's namespace on the hub."""
 QUEUE = KindInfo("ComputeQueue", "computequeues", "computequeue", ("cq",), False)
 """Tenancy: a queue admitting tasks of some namespaces into a pool under quota, fair share and budget."""
+DATASET = KindInfo("ComputeDataset", "computedatasets", "computedataset", ("cds",), True)
+"""Data: a dataset's replicas by region, named by tasks as an input."""
 KINDS = (IDENTIFIER, POOL, TASK)
 PULL_KINDS = (WORK, AGENT)
 """The kinds of pull mode, in the providers' namespaces."""

@@ -13,7 +13,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from computenet.api.agent import ComputeAgent
-from computenet.api.constants import AGENT, CATEGORY, GROUP, IDENTIFIER, POOL, QUEUE, TASK, VERSION, WORK, KindInfo
+from computenet.api.constants import (
+    AGENT,
+    CATEGORY,
+    DATASET,
+    GROUP,
+    IDENTIFIER,
+    POOL,
+    QUEUE,
+    TASK,
+    VERSION,
+    WORK,
+    KindInfo,
+)
+from computenet.api.data import ComputeDataset
 from computenet.api.identifier import ComputeIdentifier
 from computenet.api.pool import ComputePool
 from computenet.api.queue import ComputeQueue
@@ -129,6 +142,15 @@ KINDS = (
             Column("Admitted", ".status.tasks.admitted", "integer", "Tasks holding quota."),
             Column("Waiting", ".status.tasks.waiting", "integer", "Tasks waiting."),
             Column("Spend", ".status.summary.spend", description="Spend this month / budget."),
+            _AGE,
+        ),
+    ),
+    KindDefinition(
+        DATASET,
+        ComputeDataset,
+        (
+            Column("Regions", ".spec.replicas[*].region", description="Regions holding a replica."),
+            Column("URI", ".spec.replicas[0].uri", description="The first replica's URI.", priority=1),
             _AGE,
         ),
     ),

@@ -29,6 +29,7 @@ from computenet.api.constants import (
     Architecture,
     ComputeClass,
 )
+from computenet.api.data import IdentifierStorage
 from computenet.api.fields import (
     AcceleratorModel,
     CurrencyCode,
@@ -191,6 +192,9 @@ class ComputeIdentifierSpec(SpecModel):
     connection: Connection = Field(description="How to reach the member cluster.")
     pricing: Pricing | None = Field(None, description="Prices per unit-hour; without them the compute is free.")
     network: Network | None = Field(None, description="Latency and bandwidth facts for data locality.")
+    storage: IdentifierStorage | None = Field(
+        None, description="The object store near this compute, where a task's inputs are staged."
+    )
 
 
 class NodeCounts(StatusModel):

@@ -31,6 +31,7 @@ from computenet.api.constants import (
     Phase,
     Vendor,
 )
+from computenet.api.data import DataStaging
 from computenet.api.fields import (
     AcceleratorModel,
     AcceleratorPartition,
@@ -258,8 +259,11 @@ class Constraints(SpecModel):
     )
 
 
-class DataLocation(SpecModel):
-    """Where the task's input data lives, so placement can weigh moving data against price."""
+class DataLocation(DataStaging):
+    """Where the task's input data lives, so placement can weigh moving data against price.
+
+    Its inputs, outputs and store credentials come from :class:`~computenet.api.data.DataStaging`.
+    """
 
     region: DnsLabel | None = Field(None, description="Region holding the data.")
     size: DataSizeQuantity | None = Field(None, description="Size of the data, such as 500Gi or 2Ti.")

@@ -76,7 +76,8 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         )
     data = None
     if spec.data is not None and spec.data.region:
-        data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else 0)
+        # Without spec.data.size, the inputs' declared sizes tell how much data would move.
+        data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else spec.data.input_bytes())
     weights, strategy = _weights(policy)
     pod = pod_constraints(record.pod_spec)
     return Demand(

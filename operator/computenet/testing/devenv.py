@@ -4,8 +4,9 @@
 operator needs and register it (a kubeconfig Secret, a ComputeIdentifier, a pool), then start the
 operator in the background with its logs and snapshot endpoint on (a throwaway CA in
 `<dir>/endpoint/`), and write `<dir>/user.kubeconfig` for a plugin user (a hub ServiceAccount token)
-so every `kubectl computenet` verb works on the local federation. The same steps serve the
-integration tests.
+so every `kubectl computenet` verb works on the local federation. With stores (the default; `--no-stores`
+skips them) it also starts one S3-compatible object store per region (:mod:`computenet.testing.stores`).
+The same steps serve the integration tests.
 
     python -m computenet.testing.devenv up --dir .dev --members 2 [--replicas 2]
 
@@ -36,6 +37,7 @@ from computenet.api.constants import APPROVED_LABEL
 from computenet.testing import pki
 from computenet.testing.federation import Cluster, Federation, free_port, wait_for
 from computenet.testing.processes import ComponentFailed
+from computenet.testing.stores import Store, start_stores
 from computenet.testing.topology import MemberShape, default_shape
 
 REPO = Path(__file__).resolve().parents[3]
@@ -185,6 +187,47 @@ def register_members(fed: Federation, shapes: Sequence[MemberShape]) -> None:
         apply(hub, secret_manifest(member))
         apply(hub, identifier_manifest(index, member, shape, regions))
     apply(hub, pool_manifest())
+
+
+STORE_EGRESS_PER_GIB = {"cn-east": 0.08, "cn-west": 0.05, "cn-north": 0.06}
+"""Egress prices of the regions' stores (per GiB moved out), so data-aware placement has something to weigh."""
+
+
+def store_secret_name(store: Store) -> str:
+    return f"store-{store.region}"
+
+
+def register_stores(fed: Federation, shapes: Sequence[MemberShape], stores: Sequence[Store]) -> None:
+    """Point every identifier at its region's store.
+
+    Each store's keys go into a Secret in the operator's namespace, and each identifier's
+    ``spec.storage`` names the store's endpoint, bucket, that Secret and an egress price.
+    """
+    by_region = {s.region: s for s in stores}
+    for store in stores:
+        apply(
+            fed.hub,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": store_secret_name(store), "namespace": NAMESPACE},
+                "type": "Opaque",
+                "stringData": store.secret_data(),
+            },
+        )
+    for member, shape in zip(fed.members, shapes, strict=True):
+        near = by_region.get(shape.region)
+        if near is None:
+            continue
+        storage = {
+            "endpoint": near.endpoint,
+            "bucket": near.bucket,
+            "secretRef": {"name": store_secret_name(near), "namespace": NAMESPACE},
+            "egressPricePerGiB": STORE_EGRESS_PER_GIB.get(near.region, 0.05),
+        }
+        fed.hub.kubectl(
+            "patch", "computeidentifier", member.name, "--type=merge", "-p", json.dumps({"spec": {"storage": storage}})
+        )
 
 
 # ---- pull members: an agent in the member reports to the hub ----
@@ -501,6 +544,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=2)
     parser.add_argument("--replicas", type=int, default=1, help="operator replicas (one leads, the rest stand by)")
     parser.add_argument(
+        "--stores",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start one S3-compatible object store (SeaweedFS) per region",
+    )
+    parser.add_argument(
         "--member-modes",
         default="push",
         help="comma-separated push or pull per member, the last repeated (push,pull: member-2 onwards run an agent)",
@@ -521,6 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         register_members(fed, shapes)
         install_approval_policy(fed.hub)
         regions = [s.region for s in shapes]
+        stores: list[Store] = start_stores(fed.supervisor, fed.state_dir, regions) if args.stores else []
+        register_stores(fed, shapes, stores)
         agents = [
             register_pull_member(fed, index, shape, regions)
             for index, shape in enumerate(shapes, start=1)
@@ -531,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         endpoints = [free_port() for _ in range(max(1, args.replicas))]
         ops = [start_operator(fed, files.env(port), name=replica_name(i)) for i, port in enumerate(endpoints, 1)]
         user_kc = plugin_user_kubeconfig(fed.hub, fed.state_dir / "user.kubeconfig")
-    except (subprocess.CalledProcessError, ComponentFailed, TimeoutError) as e:
+    except (subprocess.CalledProcessError, ComponentFailed, TimeoutError, RuntimeError) as e:
         detail = e.stderr if isinstance(e, subprocess.CalledProcessError) else str(e)
         print(f"[dev-up] setup failed: {detail}", file=sys.stderr)
         fed.stop()
@@ -543,6 +594,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"  region {c.region}" if c.region else ""
         kc = os.path.relpath(c.kubeconfig)
         print(f"  {c.name:<9} {c.server}{where}   kubectl --kubeconfig {kc} get nodes")
+    for store in stores:
+        print(
+            f"  store     {store.endpoint}  region {store.region}, bucket {store.bucket}, "
+            f"keys in {os.path.relpath(store.credentials_dir)}/"
+        )
     for agent in agents:
         print(f"  {agent.member.name:<9} pull: agent {agent.namespace}/{agent.name}, log {os.path.relpath(agent.log)}")
     for op, port in zip(ops, endpoints, strict=True):

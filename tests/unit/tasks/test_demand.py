@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from computenet.api.contract import contract_problems
 from computenet.api.pool import PlacementPolicy, ScoreWeights
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, DataLocation
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
 from computenet.placement.slices import SliceRequest
 from computenet.tasks.demand import demand_of
@@ -181,3 +182,34 @@ def test_a_slice_request_without_a_resource_is_refused_naming_the_field(
 ) -> None:
     found = [p.field for p in contract_problems(sliced(accelerators, limits).spec)]
     assert found == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("data", "size_bytes"),
+    [
+        pytest.param({"region": "cn-east", "size": "2Ti"}, 2 << 40, id="spec.data.size is the data's size"),
+        pytest.param(
+            {
+                "region": "cn-east",
+                "inputs": [
+                    {"uri": "s3://abc/a", "mountPath": "/a", "size": "1Gi"},
+                    {"dataset": "d", "mountPath": "/d", "size": "512Mi"},
+                    {"uri": "s3://abc/c", "mountPath": "/c"},
+                ],
+            },
+            (1 << 30) + (512 << 20),
+            id="without it, the inputs' sizes add up (an input without a size counts 0)",
+        ),
+        pytest.param(
+            {"region": "cn-east", "size": "1Ti", "inputs": [{"uri": "s3://abc/a", "mountPath": "/a", "size": "1Gi"}]},
+            1 << 40,
+            id="spec.data.size wins over the inputs",
+        ),
+    ],
+)
+def test_the_data_size_placement_weighs(data: dict[str, Any], size_bytes: int) -> None:
+    base = record({"containers": [{"name": "main", "image": "x"}]})
+    spec = base.spec.model_copy(update={"data": DataLocation.model_validate(data)})
+    demand = demand_of(dataclasses.replace(base, spec=spec), None)
+    assert demand.data is not None
+    assert demand.data.size_bytes == size_bytes

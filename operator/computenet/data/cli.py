@@ -1,0 +1,150 @@
+r"""``computenet stage``: the mover's command, run by the mover Job and the init step in a member.
+
+    computenet stage copy  --from s3://b/k --from-endpoint URL --from-credentials DIR \\
+                           --to s3://b2/k --to-endpoint URL2 --to-credentials DIR2 [--checksum sha256:...]
+    computenet stage fetch --from s3://b/k --endpoint URL --credentials DIR --to /data/in/k [--checksum ...]
+    computenet stage push  --from /data/out --endpoint URL --credentials DIR --to s3://b/results/
+
+A credentials DIR holds the files AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a Secret mounted as a
+volume). Stdout carries one JSON object per line: ``{"event": "progress", ...}`` at most once per
+``--progress-interval`` seconds and after the last byte, then ``{"event": "done", "objects": [...]}``
+or ``{"event": "failed", "reason": ..., "message": ...}``. With ``--progress-file`` the latest line is
+also written (atomically) to that file. Exit codes: 0 done, 1 failed (the store's answer or a
+checksum mismatch; running again will not help), 2 bad arguments, 3 deadline passed (running the
+same command again resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from computenet.data.location import InvalidLocation, ObjectLocation, parse_checksum, parse_s3_uri
+from computenet.data.plan import MiB
+from computenet.data.progress import Progress
+
+__all__ = ["EXIT_DEADLINE", "EXIT_FAILED", "EXIT_USAGE", "add_arguments", "main"]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_DEADLINE = 3
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checksum", help="expected sha256:<hex> of the object; a mismatch fails the transfer")
+    p.add_argument("--part-size-mib", type=int, default=16, help="part size in MiB (5 to 5120; default 16)")
+    p.add_argument("--concurrency", type=int, default=4, help="parts in flight at once (default 4)")
+    p.add_argument("--deadline", type=float, default=3600.0, help="seconds the whole transfer may take")
+    p.add_argument("--progress-file", type=Path, help="also write the latest progress line to this file")
+    p.add_argument("--progress-interval", type=float, default=1.0, help="seconds between progress lines")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="stage_command", required=True)
+    copy = sub.add_parser("copy", help="copy an object or prefix from one store to another (resumable)")
+    copy.add_argument("--from", dest="source", required=True, help="s3://bucket/key (or prefix/)")
+    copy.add_argument("--from-endpoint", required=True, help="the source store's URL")
+    copy.add_argument("--from-credentials", type=Path, required=True, help="directory with the source's keys")
+    copy.add_argument("--to", dest="dest", required=True, help="s3://bucket/key (or prefix/)")
+    copy.add_argument("--to-endpoint", required=True, help="the destination store's URL")
+    copy.add_argument("--to-credentials", type=Path, required=True, help="directory with the destination's keys")
+    _common(copy)
+    fetch = sub.add_parser("fetch", help="download an object or prefix into a local path (the init step)")
+    fetch.add_argument("--from", dest="source", required=True, help="s3://bucket/key (or prefix/)")
+    fetch.add_argument("--endpoint", required=True, help="the store's URL")
+    fetch.add_argument("--credentials", type=Path, required=True, help="directory with the store's keys")
+    fetch.add_argument("--to", dest="dest", type=Path, required=True, help="file (or directory for a prefix)")
+    _common(fetch)
+    push = sub.add_parser("push", help="upload a file or directory to a store (a task's outputs; resumable)")
+    push.add_argument("--from", dest="source", type=Path, required=True, help="file (or directory)")
+    push.add_argument("--endpoint", required=True, help="the store's URL")
+    push.add_argument("--credentials", type=Path, required=True, help="directory with the store's keys")
+    push.add_argument("--to", dest="dest", required=True, help="s3://bucket/key (or prefix/ for a directory)")
+    _common(push)
+
+
+class _Reporter:
+    """Writes progress lines, at most one per interval plus the last one, to stdout and a file."""
+
+    def __init__(self, out: TextIO, path: Path | None, interval: float, clock: Callable[[], float]) -> None:
+        self.out, self.path, self.interval, self.clock = out, path, interval, clock
+        self.last = -float("inf")
+
+    def emit(self, line: dict[str, Any]) -> None:
+        text = json.dumps(line, separators=(",", ":"))
+        self.out.write(text + "\n")
+        self.out.flush()
+        if self.path is not None:
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(text + "\n")
+            tmp.replace(self.path)
+
+    def __call__(self, p: Progress) -> None:
+        now = self.clock()
+        if now - self.last >= self.interval or p.bytes_done == p.bytes_total:
+            self.last = now
+            self.emit({"event": "progress", **p.as_json()})
+
+
+def _fail(reporter: _Reporter, reason: str, message: str, code: int) -> int:
+    reporter.emit({"event": "failed", "reason": reason, "message": message})
+    print(f"computenet stage: {message}", file=sys.stderr)
+    return code
+
+
+def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
+    """Run ``computenet stage copy|fetch``; returns the exit code (see the module docstring)."""
+    from computenet.data.mover import ChecksumMismatch, CopyOptions, DeadlineExceeded, copy, fetch, push
+    from computenet.data.s3 import Store, StoreError
+
+    command = args.stage_command
+    try:
+        checksum = parse_checksum(args.checksum) if args.checksum else None
+        options = CopyOptions(args.part_size_mib * MiB, args.concurrency, args.deadline)
+        if command == "copy":
+            src: ObjectLocation = parse_s3_uri(args.source)
+            dst = parse_s3_uri(args.dest)
+            source = Store.from_credentials_dir(args.from_endpoint, args.from_credentials)
+            dest = Store.from_credentials_dir(args.to_endpoint, args.to_credentials)
+        else:
+            src = parse_s3_uri(args.dest if command == "push" else args.source)
+            store = Store.from_credentials_dir(args.endpoint, args.credentials)
+    except (InvalidLocation, ValueError) as e:
+        error(str(e))
+        return EXIT_USAGE
+    reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic)
+    try:
+        if command == "copy":
+            done = copy(source, src, dest, dst, options, checksum, reporter)
+        elif command == "push":
+            done = push(store, args.source, src, options, checksum, reporter)
+        else:
+            done = fetch(store, src, args.dest, options, checksum, reporter)
+    except StoreError as e:
+        return _fail(reporter, e.code, str(e), EXIT_FAILED)
+    except ChecksumMismatch as e:
+        return _fail(reporter, "ChecksumMismatch", str(e), EXIT_FAILED)
+    except DeadlineExceeded as e:
+        return _fail(reporter, "DeadlineExceeded", str(e), EXIT_DEADLINE)
+    except ValueError as e:
+        return _fail(reporter, "Invalid", str(e), EXIT_FAILED)
+    except OSError as e:
+        return _fail(reporter, "LocalIO", str(e), EXIT_FAILED)
+    objects = [
+        {
+            "key": t.key,
+            "size": t.size,
+            "checksum": t.checksum,
+            "partsCopied": t.parts_copied,
+            "partsKept": t.parts_kept,
+            "bytesCopied": t.bytes_copied,
+        }
+        for t in done
+    ]
+    reporter.emit({"event": "done", "objects": objects})
+    return 0
