@@ -210,3 +210,59 @@ def test_agent_and_operator_killed_mid_flight_run_every_task_once(
         found = jobs.get(uid, [])
         assert [m for m, _ in found] == [pull_member.member.name], (t["metadata"]["name"], found)
         assert len([w for w in works if w["metadata"]["labels"][TASK_UID_LABEL] == uid]) == 1
+
+
+def test_a_deployment_runs_through_the_agent_while_available_and_goes_with_its_task(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """Pull mode runs any kind its agent enables (the dev agents: Deployments and StatefulSets)."""
+    name = unique("pulled-serving")
+    manifest = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "replicas": 2,
+            "resources": {"cpu": "500m", "memory": "512Mi"},
+            "constraints": {"regions": {"required": [REGION]}},
+            "workload": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {"containers": [{"name": "server", "image": "registry.example/server:1"}]},
+                    }
+                },
+            },
+        },
+    }
+    member = pull_member.member
+
+    def deployment() -> dict[str, Any] | None:
+        out = member.kubectl(
+            "-n", remote["namespace"], "get", "deployment", remote["name"], "--ignore-not-found", "-o", "json"
+        ).stdout
+        return json.loads(out) if out.strip() else None
+
+    apply(hub, manifest)
+    try:
+        st = eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        remote = st["remote"]
+        assert st["placement"]["identifier"] == member.name
+        assert (remote["apiVersion"], remote["kind"]) == ("apps/v1", "Deployment")
+        obj = deployment()
+        assert obj is not None
+        assert obj["metadata"]["labels"][AGENT_LABEL] == pull_member.name
+        assert (obj["status"].get("availableReplicas") or 0) == 2
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
+        mirrored = work["status"]["job"]
+        assert (mirrored["apiVersion"], mirrored["kind"]) == ("apps/v1", "Deployment")
+        assert mirrored["status"]["availableReplicas"] == 2
+        assert status(hub, name)["phase"] == "Running", "serving: it does not end by itself"
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+    eventually(lambda: deployment() is None, timeout=STATE_S)
+    eventually(lambda: not [w for w in _works(hub, pull_member.namespace) if w["metadata"]["name"] == remote["name"]])

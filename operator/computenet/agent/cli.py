@@ -18,6 +18,7 @@ import sys
 
 from computenet.agent.run import Agent, AgentTiming
 from computenet.hub import connect
+from computenet.workloads.kinds import JOB, KINDS, Kind
 
 __all__ = ["add_arguments", "main"]
 
@@ -45,7 +46,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--renew-interval", type=float, default=float(_env("RENEW_INTERVAL_S", str(t.renew_interval_s)))
     )
+    parser.add_argument(
+        "--workload-kinds",
+        default=_env("WORKLOAD_KINDS"),
+        help="comma-separated kinds run besides batch/v1 Jobs: " + ", ".join(sorted(_KINDS)),
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
+
+
+_KINDS = {k.kind: k for k in KINDS.values() if k is not JOB}
+
+
+def workload_kinds(value: str) -> tuple[Kind, ...]:
+    """The kinds of ``--workload-kinds`` (``"Deployment,JobSet"``); raises ValueError naming an unknown one."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in _KINDS]
+    if unknown:
+        raise ValueError(f"--workload-kinds: unknown {', '.join(unknown)} (known: {', '.join(sorted(_KINDS))})")
+    return tuple(_KINDS[n] for n in names)
 
 
 async def _main(args: argparse.Namespace, registered: bool) -> None:
@@ -58,7 +76,7 @@ async def _main(args: argparse.Namespace, registered: bool) -> None:
     member = await connect(args.kubeconfig)
     timing = AgentTiming(args.report_interval, args.lease_duration, args.renew_interval)
     try:
-        await Agent(hub, member, args.namespace, args.name, timing).run()
+        await Agent(hub, member, args.namespace, args.name, timing, kinds=workload_kinds(args.workload_kinds)).run()
     finally:
         await hub.close()  # type: ignore[no-untyped-call]
         await member.close()  # type: ignore[no-untyped-call]
@@ -71,6 +89,11 @@ def main(args: argparse.Namespace, error: object) -> None:
         missing.append("--hub-kubeconfig")
     if missing:
         error(f"computenet agent needs {', '.join(missing)}")  # type: ignore[operator]
+        return
+    try:
+        workload_kinds(args.workload_kinds)
+    except ValueError as e:
+        error(str(e))  # type: ignore[operator]
         return
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from computenet.api.constants import ConditionType, Reason
+from computenet.workloads.kinds import JOB, Kind
 
 __all__ = [
     "WARNING",
@@ -34,6 +35,7 @@ __all__ = [
     "plan",
     "podless",
     "work_view",
+    "workload_view",
 ]
 
 
@@ -65,6 +67,7 @@ class JobView:
     mirror: Mapping[str, Any]
     """The ``status.job`` value (JSON) the work should hold for this Job."""
     deleting: bool
+    kind: Kind = JOB
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class MarkGone:
 class Delete:
     namespace: str
     name: str
+    kind: Kind = JOB
 
 
 Action = Create | Mirror | MarkGone | Delete
@@ -111,6 +115,26 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
     if conditions:
         mirror["conditions"] = conditions
     return JobView(meta.get("namespace", ""), meta["name"], mirror, bool(meta.get("deletionTimestamp")))
+
+
+def workload_view(kind: Kind, obj: Mapping[str, Any]) -> JobView:
+    """A member workload of `kind` as the agent keeps it (its watch's extract).
+
+    A Job by :func:`job_view`; another kind with its apiVersion, kind and whole status, which the hub
+    reads by the kind's rule.
+    """
+    if kind is JOB:
+        return job_view(obj)
+    meta = obj.get("metadata") or {}
+    mirror: dict[str, Any] = {
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+        "uid": meta.get("uid"),
+        "status": dict(obj.get("status") or {}),
+    }
+    return JobView(meta.get("namespace", ""), meta["name"], mirror, bool(meta.get("deletionTimestamp")), kind)
 
 
 def work_view(obj: Mapping[str, Any]) -> WorkView:
@@ -147,7 +171,12 @@ def _same(mirrored: Mapping[str, Any] | None, job: Mapping[str, Any]) -> bool:
 
 
 def podless(job: JobView) -> bool:
-    """Whether the job controller has made no pod of the Job yet (``active + succeeded + failed == 0``)."""
+    """Whether the workload's controller has made no pod yet.
+
+    A Job: ``active + succeeded + failed == 0``; another kind: no replica in its status.
+    """
+    if job.kind is not JOB:
+        return not (job.mirror.get("status") or {}).get("replicas")
     return not any((job.mirror.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
 
 
@@ -178,5 +207,5 @@ def plan(works: Mapping[str, WorkView], jobs: Mapping[str, JobView], synced: boo
     if synced:
         for key, job in jobs.items():
             if key not in wanted and not job.deleting:
-                actions.append(Delete(job.namespace, job.name))
+                actions.append(Delete(job.namespace, job.name, job.kind))
     return actions

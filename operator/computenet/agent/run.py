@@ -16,11 +16,11 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from kubernetes.aio.client import ApiClient, BatchV1Api, CoordinationV1Api, CustomObjectsApi
+from kubernetes.aio.client import ApiClient, CoordinationV1Api, CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet import __version__
@@ -32,19 +32,20 @@ from computenet.agent.plan import (
     MarkGone,
     Mirror,
     WorkView,
-    job_view,
     plan,
     podless,
     work_view,
+    workload_view,
 )
 from computenet.api.common import Condition
 from computenet.api.conditions import Cond, set_conditions, to_json
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
 from computenet.api.fields import format_micro_time
 from computenet.dispatch.remote import MemberAnswer, RemoteJobs
-from computenet.members.connection import MemberConnection, utcnow
+from computenet.members.connection import MemberConnection, utcnow, workload_lister
 from computenet.members.reflector import Reflector
 from computenet.members.report import build_report, report_body
+from computenet.workloads.kinds import JOB, Kind, kind_named
 
 __all__ = ["Agent", "AgentTiming"]
 
@@ -98,6 +99,25 @@ class _Latest(Generic[T]):
         self._changed()
 
 
+class _Workloads:
+    """The agent's workloads of every kind it serves, one watch sink per kind, read as one map."""
+
+    def __init__(self, kinds: Sequence[Kind], changed: Callable[[], None]) -> None:
+        self.by_kind: dict[Kind, _Latest[JobView]] = {kind: _Latest(changed) for kind in kinds}
+
+    @property
+    def items(self) -> dict[str, JobView]:
+        """Workloads by ``namespace/name`` (the operator names each attempt's workload once, whatever its kind)."""
+        out: dict[str, JobView] = {}
+        for sink in self.by_kind.values():
+            out.update(sink.items)
+        return out
+
+    @property
+    def synced(self) -> bool:
+        return all(sink.synced for sink in self.by_kind.values())
+
+
 def _by_name(works: Mapping[str, WorkView]) -> dict[str, WorkView]:
     return {w.name: w for w in works.values()}
 
@@ -113,23 +133,27 @@ class Agent:
         name: str,
         timing: AgentTiming = AgentTiming(),
         clock: Callable[[], dt.datetime] = utcnow,
+        kinds: Sequence[Kind] = (JOB,),
     ) -> None:
+        """`kinds`: the workload kinds this agent runs (its member RBAC allows them); works of others are refused."""
         self.hub = hub
+        self.kinds = tuple(dict.fromkeys((JOB, *kinds)))
         self.namespace = namespace
         self.name = name
         self.timing = timing
         self.clock = clock
         self.wake = asyncio.Event()
         self.conn = MemberConnection("self", member.configuration.host, member)
-        self.jobs: _Latest[JobView] = _Latest(self.wake.set)
+        self.jobs = _Workloads(self.kinds, self.wake.set)
         self.works: _Latest[WorkView] = _Latest(self.wake.set)
-        self.conn.add_reflector(
-            "jobs",
-            BatchV1Api(member).list_job_for_all_namespaces_without_preload_content,
-            job_view,
-            self.jobs,
-            label_selector=f"{AGENT_LABEL}={name}",
-        )
+        for kind, sink in self.jobs.by_kind.items():
+            self.conn.add_reflector(
+                kind.plural,
+                workload_lister(member, kind),
+                functools.partial(workload_view, kind),
+                sink,
+                label_selector=f"{AGENT_LABEL}={name}",
+            )
         self._custom = CustomObjectsApi(hub)
         self._coordination = CoordinationV1Api(hub)
         self._remote = RemoteJobs(member)
@@ -197,7 +221,7 @@ class Agent:
             elif isinstance(action, MarkGone):
                 await self._confirm_gone(action.work)
             elif isinstance(action, Delete):
-                await self._delete(action.namespace, action.name)
+                await self._delete(action.namespace, action.name, action.kind)
         await self._report_refusals()
 
     async def _report_refusals(self) -> None:
@@ -226,6 +250,15 @@ class Agent:
 
     async def _create(self, work: WorkView) -> None:
         manifest = dict(work.manifest)
+        kind = kind_named(manifest.get("apiVersion"), manifest.get("kind"))
+        if kind not in self.kinds or (kind is JOB and manifest.get("kind") not in (None, "Job")):
+            served = ", ".join(k.kind for k in self.kinds)
+            message = (
+                f"this agent does not run {manifest.get('apiVersion')} {manifest.get('kind')} (it runs {served}): "
+                "enable the kind in the agent's workloadKinds"
+            )
+            await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, message), None)
+            return
         meta = dict(manifest.get("metadata") or {})
         meta["labels"] = {**(meta.get("labels") or {}), AGENT_LABEL: self.name}
         manifest["metadata"] = meta
@@ -240,14 +273,17 @@ class Agent:
             await self._write_work(work, cond, None)
             return
         reason = Reason.ADOPTED if adopted else Reason.CREATED
-        job = {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": uid}
-        logger.info("work %s: Job %s/%s %s", work.name, job["namespace"], job["name"], reason.lower())
+        job: dict[str, Any] = {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": uid}
+        if kind is not JOB:
+            job = {"apiVersion": kind.api_version, "kind": kind.kind, **job}
+        logger.info("work %s: %s %s/%s %s", work.name, kind.kind, job["namespace"], job["name"], reason.lower())
         await self._write_work(work, Cond(ConditionType.APPLIED, True, reason, _applied(reason)), job)
 
     async def _confirm_gone(self, work: WorkView) -> None:
         meta = work.manifest.get("metadata") or {}
+        kind = kind_named(work.manifest.get("apiVersion"), work.manifest.get("kind"))
         try:
-            body = await self._remote.read(meta.get("namespace", ""), meta.get("name", ""))
+            body = await self._remote.read(meta.get("namespace", ""), meta.get("name", ""), kind)
         except MemberAnswer as e:
             logger.info("work %s: could not check its Job: %s", work.name, e.message)
             return
@@ -256,9 +292,9 @@ class Agent:
         message = "the Job was deleted in the member before it finished; it is not created again"
         await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.JOB_GONE, message), work.job)
 
-    async def _delete(self, namespace: str, name: str) -> None:
+    async def _delete(self, namespace: str, name: str, kind: Kind = JOB) -> None:
         try:
-            if await self._remote.delete(namespace, name):
+            if await self._remote.delete(namespace, name, kind):
                 logger.info("deleted Job %s/%s: its work is gone from the hub", namespace, name)
         except MemberAnswer as e:
             logger.info("Job %s/%s not deleted yet: %s", namespace, name, e.message)

@@ -22,7 +22,7 @@ __all__ = ["ComputeWork", "ComputeWorkSpec", "ComputeWorkStatus", "JobCondition"
 
 
 class ComputeWorkSpec(SpecModel):
-    """What the hub asks the agent to run: one Job, rendered by the hub. Immutable once created."""
+    """What the hub asks the agent to run: one workload, rendered by the hub. Immutable once created."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule("self == oldSelf", "spec is immutable: the hub writes a new work per attempt"),
@@ -31,7 +31,8 @@ class ComputeWorkSpec(SpecModel):
     agent: DnsLabel = Field(description="Name of the ComputeAgent (in this namespace) that runs the work.")
     identifier: str = Field(max_length=253, description="The ComputeIdentifier the attempt was placed on.")
     manifest: dict[str, Any] = Field(
-        description="The batch/v1 Job to create in the member, with its namespace, name and origin labels."
+        description="The workload to create in the member (a batch/v1 Job or another supported kind), with its "
+        "namespace, name and origin labels."
     )
 
 
@@ -46,8 +47,20 @@ class JobCondition(StatusModel):
 
 
 class MemberJob(StatusModel):
-    """The Job in the member cluster as the agent last saw it."""
+    """The workload in the member cluster as the agent last saw it (a Job, or another supported kind).
 
+    A Job is mirrored field by field; another kind carries its ``apiVersion``, ``kind`` and its whole
+    ``status`` as its controller wrote it, which the hub reads by that kind's rule
+    (``computenet.workloads.status``).
+    """
+
+    api_version: str | None = Field(
+        None, max_length=253, description="API version of a workload other than a batch/v1 Job."
+    )
+    kind: str | None = Field(None, max_length=63, description="Kind of a workload other than a batch/v1 Job.")
+    status: dict[str, Any] | None = Field(
+        None, description="The status of a workload other than a Job, as its controller wrote it."
+    )
     namespace: str = Field(max_length=63, description="Namespace of the Job in the member.")
     name: str = Field(max_length=63, description="Name of the Job in the member.")
     uid: str | None = Field(None, max_length=64, description="UID of the Job in the member.")

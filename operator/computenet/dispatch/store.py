@@ -45,7 +45,10 @@ class JobStore:
                 del self.by_task[facts.task_uid]
 
     def replace(self, items: Mapping[str, JobFacts]) -> None:
-        """The Jobs watch's list: it replaces the Jobs (other kinds' entries are their watches' own)."""
+        """The list of the watch writing unprefixed keys: it replaces those.
+
+        Other kinds' entries are their own watches'.
+        """
         KindSink(self, JOB, prefix="").replace(items)
         self.synced = True
 
@@ -82,10 +85,16 @@ class KindSink:
         self.kind = kind
         self.prefix = f"{kind.kind}/" if prefix is None else prefix
 
+    def _mine(self, key: str, facts: JobFacts) -> bool:
+        # Unprefixed keys (``namespace/name``) are the store's own: the Jobs watch's in push mode, and
+        # every kind's in pull mode, where one watch of ComputeWork reports them all.
+        return facts.kind is self.kind if self.prefix else key.count("/") == 1
+
     def replace(self, items: Mapping[str, JobFacts]) -> None:
         store = self.store
-        touched = {f.task_uid for f in store.jobs.values() if f.kind is self.kind}
-        for key in [k for k, f in store.jobs.items() if f.kind is self.kind]:
+        gone = [k for k, f in store.jobs.items() if self._mine(k, f)]
+        touched = {store.jobs[k].task_uid for k in gone}
+        for key in gone:
             store._unindex(key, store.jobs.pop(key))
         for key, facts in items.items():
             store.jobs[self.prefix + key] = facts

@@ -13,6 +13,7 @@ the Job the agent mirrored into the work's status.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -31,10 +32,10 @@ from computenet.api.constants import (
     ConditionType,
     Reason,
 )
-from computenet.dispatch.jobs import JobFacts, job_facts
+from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
 from computenet.dispatch.remote import MemberAnswer
 from computenet.dispatch.store import JobStore
-from computenet.workloads.kinds import JOB, Kind, kind_of
+from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
 
 __all__ = ["WorkClient", "member_job", "work_facts"]
 
@@ -78,13 +79,26 @@ def member_job(work: Mapping[str, Any]) -> dict[str, Any] | None:
     meta["uid"] = job.get("uid") or ""
     if (work.get("metadata") or {}).get("deletionTimestamp"):
         meta["deletionTimestamp"] = work["metadata"]["deletionTimestamp"]
+    kind = kind_named(manifest.get("apiVersion"), manifest.get("kind"))
+    if kind is not JOB:  # the agent mirrors another kind's whole status (MemberJob.status)
+        return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta, "status": job.get("status") or {}}
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "status": job_status}
 
 
 def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
     """The Job facts of a ComputeWork, by the push watch's rule; None when its Job is gone or foreign."""
-    job = member_job(work)
-    return job_facts(job) if job is not None else None
+    obj = member_job(work)
+    if obj is None:
+        return None
+    kind = kind_named(obj.get("apiVersion"), obj.get("kind"))
+    if kind is JOB:
+        return job_facts(obj)
+    facts = workload_facts(kind, obj)
+    applied = _applied(work.get("status") or {})
+    if facts is not None and applied.get("status") == "False" and applied.get("reason") == Reason.INVALID_SPEC:
+        # The member (or the agent) refused it for good: a failed workload, in its words, as for a Job.
+        return dataclasses.replace(facts, phase="Failed", message=str(applied.get("message") or ""))
+    return facts
 
 
 class WorkClient:
@@ -133,12 +147,7 @@ class WorkClient:
         An agent that does not confirm within :data:`CONFIRM_TIMEOUT_S` is an answer that may change
         (retryable); the retry finds the work there (409) and waits again.
         """
-        if kind_of(manifest) is not JOB:
-            raise MemberAnswer(
-                400,
-                f"agent {self.namespace}/{self.agent} runs batch/v1 Jobs only: a pull member cannot run a "
-                f"{manifest.get('kind')} yet",
-            )
+        kind_of(manifest)  # a kind the hub cannot read back is refused before it reaches the agent
         work = self._work(manifest)
         name = work["metadata"]["name"]
         try:

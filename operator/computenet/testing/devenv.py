@@ -316,6 +316,10 @@ def pull_identifier_manifest(
     return manifest
 
 
+DEV_AGENT_KINDS = "Deployment,StatefulSet"
+"""The workload kinds the dev agents run besides Jobs (``--workload-kinds``; their member RBAC allows them)."""
+
+
 def start_agent(fed: Federation, member: Cluster, hub_kubeconfig: Path, namespace: str, name: str) -> AgentProcess:
     """Start the member's agent (`computenet agent`) with the given hub credential."""
     log = fed.state_dir / f"agent-{member.name}.log"
@@ -326,6 +330,7 @@ def start_agent(fed: Federation, member: Cluster, hub_kubeconfig: Path, namespac
         f"--namespace={namespace}",
         f"--name={name}",
         f"--cluster={member.name}",
+        f"--workload-kinds={DEV_AGENT_KINDS}",
     ]  # fmt: skip
     agent = AgentProcess(fed, member, namespace, name, hub_kubeconfig, log)
     fed.supervisor.start(agent.process, argv, log, env={"PYTHONUNBUFFERED": "1", **AGENT_TIMING_ENV})

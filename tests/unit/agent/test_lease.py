@@ -92,3 +92,24 @@ def test_reports_keep_an_agent_reachable_without_lease_renewals() -> None:
     conn.check_lease()
     assert not conn.health.reachable
     assert "nor reported" in conn.health.message
+
+
+@pytest.mark.parametrize(
+    ("value", "kinds"),
+    [
+        pytest.param("", (), id="nothing but Jobs by default"),
+        pytest.param("Deployment, StatefulSet", ("Deployment", "StatefulSet"), id="a comma-separated list"),
+        pytest.param("JobSet,LeaderWorkerSet,RayJob", ("JobSet", "LeaderWorkerSet", "RayJob"), id="controllers' kinds"),
+    ],
+)
+def test_the_agent_runs_the_kinds_its_provider_enables(value: str, kinds: tuple[str, ...]) -> None:
+    from computenet.agent.cli import workload_kinds
+
+    assert tuple(k.kind for k in workload_kinds(value)) == kinds
+
+
+def test_an_unknown_kind_is_refused_naming_it_and_the_known_ones() -> None:
+    from computenet.agent.cli import workload_kinds
+
+    with pytest.raises(ValueError, match=r"--workload-kinds: unknown Cronjob \(known: Deployment, JobSet"):
+        workload_kinds("Deployment,Cronjob")

@@ -107,3 +107,29 @@ def test_job_view_mirrors_what_the_hub_reads() -> None:
         "conditions": [{"type": "Complete", "status": "True"}],
     }
     assert isinstance(plan({}, {f"{NS}/a": view}, True)[0], Delete)
+
+
+# ---- workloads of other kinds ----
+
+
+def test_a_deployment_is_mirrored_with_its_kind_and_whole_status_and_deleted_by_its_kind() -> None:
+    from computenet.agent.plan import Delete, plan, podless, workload_view
+    from computenet.workloads.kinds import DEPLOYMENT
+
+    obj = {
+        "metadata": {"namespace": "ns", "name": "d-1", "uid": "u"},
+        "status": {"replicas": 2, "availableReplicas": 1},
+    }
+    view = workload_view(DEPLOYMENT, obj)
+    assert view.kind is DEPLOYMENT
+    assert view.mirror == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "namespace": "ns",
+        "name": "d-1",
+        "uid": "u",
+        "status": {"replicas": 2, "availableReplicas": 1},
+    }
+    assert not podless(view)
+    assert podless(workload_view(DEPLOYMENT, {"metadata": {"namespace": "ns", "name": "d-1"}, "status": {}}))
+    assert plan({}, {"ns/d-1": view}, synced=True) == [Delete("ns", "d-1", DEPLOYMENT)]

@@ -95,3 +95,56 @@ def test_the_same_rule_as_a_member_job() -> None:
     job = member_job(work(status))
     assert job is not None
     assert work_facts(work(status)) == job_facts(job)
+
+
+# ---- works of other kinds than a Job ----
+
+
+def deployment_work(status: dict[str, Any] | None = None) -> dict[str, Any]:
+    w = work(status)
+    w["spec"]["manifest"] = {"apiVersion": "apps/v1", "kind": "Deployment", **w["spec"]["manifest"]}
+    return w
+
+
+def mirrored(available: int, replicas: int = 2) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "namespace": "ns",
+        "name": "job-2",
+        "uid": "d-uid",
+        "status": {"replicas": replicas, "availableReplicas": available, "readyReplicas": available},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "phase"),
+    [
+        pytest.param({}, "Pending", id="not created yet"),
+        pytest.param(
+            {"conditions": [applied("True", "Created")], "job": mirrored(0)}, "Pending", id="no replica available yet"
+        ),
+        pytest.param(
+            {"conditions": [applied("True", "Created")], "job": mirrored(2)}, "Running", id="every replica available"
+        ),
+        pytest.param(
+            {"conditions": [applied("False", "InvalidSpec", "the agent does not run apps/v1 Deployment")]},
+            "Failed",
+            id="refused by the agent: failed, in its words",
+        ),
+    ],
+)
+def test_a_deployment_work_is_read_by_the_deployments_own_rule(status: dict[str, Any], phase: str) -> None:
+    obj = member_job(deployment_work(status))
+    assert obj is not None
+    assert (obj["apiVersion"], obj["kind"]) == ("apps/v1", "Deployment")
+    facts = work_facts(deployment_work(status))
+    assert facts is not None
+    assert facts.kind.kind == "Deployment"
+    assert facts.phase == phase
+
+
+def test_a_deployment_work_mirrors_the_uid_the_agent_reported() -> None:
+    facts = work_facts(deployment_work({"conditions": [applied("True", "Created")], "job": mirrored(2)}))
+    assert facts is not None
+    assert facts.uid == "d-uid"
