@@ -174,9 +174,9 @@ class Tenancy:
                 Slot(
                     s.cluster,
                     s.node,
-                    held.per_replica.cpu * s.replicas,
-                    held.per_replica.memory * s.replicas,
-                    held.per_replica.accelerators * s.replicas,
+                    held.each(s).cpu * s.replicas,
+                    held.each(s).memory * s.replicas,
+                    held.each(s).accelerators * s.replicas,
                     s.replicas,
                 )
                 for s in held.nodes
