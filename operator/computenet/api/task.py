@@ -717,6 +717,25 @@ class DispatchedResources(StatusModel):
     accelerators: int = Field(0, ge=0, description="Accelerator devices per replica.")
 
 
+MAX_POD_SETS = 32
+"""Roles of one workload kept in a placement (a JobSet of more replicated Jobs is refused)."""
+
+
+class PodSetPlacement(StatusModel):
+    """One role of a workload of several pod sets: its pods, what each reserved, where they were counted."""
+
+    role: str = Field(max_length=63, description="The role: a replicated Job, leader or worker, a Ray group.")
+    replicas: int = Field(ge=0, description="Pods of this role.")
+    cpu: str = Field(max_length=64, description="CPU per pod, canonical quantity.")
+    memory: str = Field(max_length=64, description="Memory per pod, canonical quantity.")
+    accelerators: int = Field(0, ge=0, description="Accelerator devices per pod.")
+    nodes: list[str] | None = Field(
+        None,
+        max_length=MAX_PINNED_NODES,
+        description="The member's nodes placement counted this role's pods on; its pods are held to them.",
+    )
+
+
 class Placement(StatusModel):
     """The identifier chosen for the task, and why."""
 
@@ -737,6 +756,12 @@ class Placement(StatusModel):
         None,
         max_length=MAX_PINNED_NODES,
         description="The member's nodes placement counted the replicas on; the pods are held to them.",
+    )
+    pod_sets: list[PodSetPlacement] | None = Field(
+        None,
+        max_length=MAX_POD_SETS,
+        description="Per role of a workload of several pod sets (JobSet, LeaderWorkerSet, Ray, Pod): its pods, "
+        "their requests and nodes; usage, quotas and pinning read these instead of resources and nodes.",
     )
     explanation: Explanation | None = Field(
         None, description="The runners-up with their scores and every rejection, as the decision saw them."
