@@ -288,9 +288,7 @@ def test_a_workload_of_roles_is_one_pod_set_per_role(
 
 
 def test_the_demand_of_a_jobset_task_carries_its_pod_sets_and_quotas_count_them_all() -> None:
-    spec = ComputeTaskSpec.model_validate(
-        {"pool": "p", "resources": {"cpu": "1", "memory": "1Gi"}, "template": VALID_TEMPLATE}
-    )
+    spec = ComputeTaskSpec.model_validate({"pool": "p", "workload": JOBSET})
     task = TaskRecord("u", "ns", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, {}, workload=JOBSET)
     demand = demand_of(task, None)
     assert [s.role for s in demand.pod_sets] == ["leader", "workers"]
