@@ -65,6 +65,7 @@ KINDS: dict[tuple[str, str], Kind] = {
 JOB = KINDS[("batch/v1", "Job")]
 DEPLOYMENT = KINDS[("apps/v1", "Deployment")]
 STATEFULSET = KINDS[("apps/v1", "StatefulSet")]
+POD = KINDS[("v1", "Pod")]
 
 
 def kind_named(api_version: str | None, kind: str | None) -> Kind:

@@ -9,8 +9,9 @@ import pytest
 
 from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
 from computenet.api.problems import ContractError
+from computenet.dispatch.jobs import workload_facts
 from computenet.dispatch.render import Target, TaskRef, render_workload
-from computenet.workloads.kinds import KINDS
+from computenet.workloads.kinds import KINDS, POD
 
 TASK = TaskRef("research", "a-training-run-with-a-name-long-enough-to-be-cut", "0b9c2d0e-1111-2222-3333-444455556666")
 H100 = "NVIDIA-H100-80GB-HBM3"
@@ -173,3 +174,30 @@ def test_a_role_whose_template_cannot_carry_its_request_is_refused_naming_the_fi
     }
     with pytest.raises(ContractError, match=r"spec\.workload\.spec\.replicatedJobs\[1\]\.template\.spec\.template"):
         render_workload(bad, TASK, 1, {"cpu": "1", "memory": "1Gi"}, 0, target(), 1, "h")
+
+
+@pytest.mark.parametrize(
+    ("status", "has_pods"),
+    [
+        pytest.param({}, False, id="a JobSet whose Jobs have made no pod yet"),
+        pytest.param({"replicatedJobsStatus": [{"name": "workers", "active": 2}]}, True, id="a JobSet with pods"),
+    ],
+)
+def test_a_jobset_is_followed_through_its_replicated_jobs(status: dict[str, Any], has_pods: bool) -> None:
+    obj = render_workload(jobset(), TASK, 1, {"cpu": "1", "memory": "1Gi"}, 0, target(), 3, "h")
+    obj["metadata"]["uid"] = "js-1"
+    obj["status"] = status
+    facts = workload_facts(KINDS[("jobset.x-k8s.io/v1alpha2", "JobSet")], obj)
+    assert facts is not None
+    assert (facts.task_uid, facts.attempt, facts.has_pods) == (TASK.uid, 3, has_pods)
+
+
+def test_a_pod_workload_is_the_labelled_pod_no_controller_owns() -> None:
+    obj = render_workload(bare_pod(), TASK, 1, {"cpu": "1", "memory": "1Gi"}, 0, target(main=("n1",)), 1, "h")
+    obj["spec"]["nodeName"] = "n1"
+    obj["status"] = {"phase": "Running"}
+    facts = workload_facts(POD, obj)
+    assert facts is not None
+    assert (facts.phase, facts.has_pods) == ("Running", True)
+    owned = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [{"kind": "Job", "name": "j"}]}}
+    assert workload_facts(POD, owned) is None, "a JobSet's pods carry the same labels but are not the workload"
