@@ -185,6 +185,15 @@ class Demand:
             ),
         )
 
+    def with_models(self, models: tuple[str, ...]) -> Demand:
+        """The task with its devices (and every pod set's) narrowed to any of `models` (e.g. by quota)."""
+
+        def narrowed(acc: AcceleratorDemand | None) -> AcceleratorDemand | None:
+            return replace(acc, models=models) if acc is not None and acc.count else acc
+
+        sets = tuple(replace(s, accelerators=narrowed(s.accelerators)) for s in self.pod_sets)
+        return replace(self, accelerators=narrowed(self.accelerators), pod_sets=sets)
+
     def of_set(self, pod_set: PodSetDemand) -> Demand:
         """The task reduced to one pod set: a single gang that placement's filters and fit read."""
         return replace(

@@ -94,6 +94,8 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
     weights, strategy = _weights(policy)
     pod = pod_constraints(record.pod_spec)
     roles = pod_set_demands(record.workload, acc) if record.workload else ()
+    if roles:  # the task's own devices are its largest role's, so quotas and offers see them
+        acc = max((s.accelerators for s in roles if s.accelerators), key=lambda a: a.count, default=None)
     return Demand(
         uid=record.uid,
         namespace=record.namespace,

@@ -197,3 +197,12 @@ def test_a_demand_refuses_pod_sets_that_mean_nothing(sets: tuple[PodSetDemand, .
 def test_a_pod_set_refuses_a_negative_count() -> None:
     with pytest.raises(ValueError, match="pod set w: a negative count"):
         PodSetDemand("w", -1)
+
+
+def test_narrowing_the_models_narrows_every_pod_set_with_devices() -> None:
+    snapshot = pool(identifier("p").nodes(gpu_node("h1"), gpu_node("a1", model=A100), gpu_node("a2", model=A100)))
+    demand = task().pod_set("head", 1, cpu=1).pod_set("workers", 2, gpus=8, models=(H100, A100)).build()
+    assert placed(snapshot, demand)["workers"] == {"a1": 1, "a2": 1}, "the H100 node holds one worker, not two"
+    narrowed = demand.with_models((H100,))
+    assert [s.accelerators.models if s.accelerators else None for s in narrowed.pod_sets] == [None, (H100,)]
+    assert place(snapshot, narrowed).chosen is None, "two 8-GPU workers on the one H100 node do not fit"

@@ -292,4 +292,6 @@ def test_the_demand_of_a_jobset_task_carries_its_pod_sets_and_quotas_count_them_
     task = TaskRecord("u", "ns", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, {}, workload=JOBSET)
     demand = demand_of(task, None)
     assert [s.role for s in demand.pod_sets] == ["leader", "workers"]
+    assert demand.accelerators is not None
+    assert demand.devices == 8, "the task's own devices are its largest role's, so quotas see them"
     assert request_of(demand, "H100") == {"cpu": 5000, "memory": 5 * 1024**3, "H100": 32}
