@@ -206,3 +206,16 @@ def test_narrowing_the_models_narrows_every_pod_set_with_devices() -> None:
     narrowed = demand.with_models((H100,))
     assert [s.accelerators.models if s.accelerators else None for s in narrowed.pod_sets] == [None, (H100,)]
     assert place(snapshot, narrowed).chosen is None, "two 8-GPU workers on the one H100 node do not fit"
+
+
+def test_an_assumption_holds_every_pod_set_on_a_node_they_share() -> None:
+    snapshot, held = pool(identifier("p").nodes(gpu_node("n1"))), Assumptions()
+    first = task("a").pod_set("leader", 1, cpu=32).pod_set("workers", 1, gpus=8, cpu=16).build()
+    decision = place(snapshot, first, assumptions=held)
+    assert {role: [s.node for s in slots] for role, slots in decision.pod_sets.items()} == {
+        "leader": ["n1"],
+        "workers": ["n1"],
+    }
+    held.assume(decision, now=0.0)
+    assert place(snapshot, task("b").cpu(16).build(), assumptions=held).chosen is not None, "64 - 32 - 16 cores"
+    assert place(snapshot, task("c").cpu(17).build(), assumptions=held).chosen is None, "not 17 of the 16 left"
