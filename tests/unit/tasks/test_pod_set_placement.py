@@ -7,10 +7,12 @@ import datetime as dt
 from placement.builders import H100, identifier, node, pool, task
 
 from computenet.api.identifier import Pricing
-from computenet.api.task import DispatchedResources, Placement, PodSetPlacement
+from computenet.api.task import ComputeTaskSpec, DispatchedResources, Placement, PodSetPlacement
 from computenet.placement import place
 from computenet.tasks.admission import amounts_of
+from computenet.tasks.executor import facts_of
 from computenet.tasks.metering import meter_attempt
+from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import pod_set_placements
 
 from .builders import record
@@ -54,3 +56,21 @@ def test_usage_is_every_roles_pods_for_the_time_they_ran() -> None:
     used = meter_attempt(placed(), start, start + dt.timedelta(hours=1), pricing)
     assert used is not None
     assert (used.accelerator_seconds, used.core_seconds, used.cost) == (16 * 3600, 4 * 3600, 32.0)
+
+
+def test_the_gpus_column_counts_every_role_with_devices() -> None:
+    pod = {"containers": [{"name": "c", "image": "i", "resources": {"limits": {"nvidia.com/gpu": 8}}}]}
+    job = {"template": {"spec": pod}}
+    workload = {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2",
+        "kind": "JobSet",
+        "spec": {
+            "replicatedJobs": [
+                {"name": "leader", "template": {"spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}},
+                {"name": "workers", "replicas": 2, "template": {"spec": job}},
+            ]
+        },
+    }
+    spec = ComputeTaskSpec.model_validate({"resources": {"cpu": "1", "memory": "1Gi"}, "workload": workload})
+    task = TaskRecord("u", "ns", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, {}, workload=workload)
+    assert facts_of(task).summary.gpus == "2x8"
