@@ -219,3 +219,12 @@ def test_an_assumption_holds_every_pod_set_on_a_node_they_share() -> None:
     held.assume(decision, now=0.0)
     assert place(snapshot, task("b").cpu(16).build(), assumptions=held).chosen is not None, "64 - 32 - 16 cores"
     assert place(snapshot, task("c").cpu(17).build(), assumptions=held).chosen is None, "not 17 of the 16 left"
+
+
+def test_an_identifier_avoided_for_the_task_is_not_named_per_pod_set() -> None:
+    snapshot = pool(identifier("east").nodes(gpu_node("e1")))
+    roles = task().pod_set("a", 1, cpu=1).pod_set("b", 1, cpu=1).build()
+    demand = replace(roles, avoided={"east": "pods never started"})
+    rejection = place(snapshot, demand).rejections["east"]
+    assert rejection.filter == "Avoided"
+    assert not rejection.phrase.startswith("pod set")
