@@ -36,6 +36,7 @@ def jobset(**leader: Any) -> dict[str, Any]:
     }
 
 
+MIG_1G = "nvidia.com/mig-1g.10gb"
 WORKERS_POD = ("spec", "replicatedJobs", 1, "template", "spec", "template", "spec")
 
 
@@ -123,6 +124,12 @@ def test_each_kind_is_valid_and_its_resources_come_from_its_largest_role(workloa
             "spec.workload.spec.replicatedJobs[0].template.spec.template.spec.nodeSelector",
             "",
             id="a role's nodeSelector that the member refuses",
+        ),
+        pytest.param(
+            task(with_(jobset(), (*WORKERS_POD, "containers", 0, "resources", "limits"), {MIG_1G: 1})),
+            "spec.workload.spec.replicatedJobs[1].template.spec.template.spec.containers",
+            "not on slices or shared devices yet",
+            id="a role asking for device slices, which placement does not count per role",
         ),
         pytest.param(
             task(with_(LWS, ("spec", "leaderWorkerTemplate", "workerTemplate", "spec", "restartPolicy"), "Never")),

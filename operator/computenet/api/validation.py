@@ -29,6 +29,7 @@ from computenet.api.reservation import (
     effective_requests,
 )
 from computenet.api.task import MAX_POD_SETS, ComputeTaskSpec, primary_role, raw_pod_spec
+from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.pod_spec import node_constraint_problems
 from computenet.workloads.kinds import WorkloadError, kind_of
 from computenet.workloads.podsets import PodSet, pod_sets
@@ -147,7 +148,8 @@ def role_problems(spec: ComputeTaskSpec, raw: Mapping[str, Any], sets: Sequence[
     """A kind of several roles, role by role, each problem on the role's own field.
 
     Each role's template needs a container, may not name a node, must carry its own request under
-    the contract (``api.reservation.apply_reservation``) and its node constraints must parse; a
+    the contract (``api.reservation.apply_reservation``), may ask for whole devices of one vendor's
+    resource only (placement counts no slices per role yet), and its node constraints must parse; a
     Job's pods run once (``RUN_ONCE``), a LeaderWorkerSet's restart Always (they are a
     StatefulSet's). ``spec.replicas`` stays 1: the pods are counted from the workload's spec.
     """
@@ -179,6 +181,15 @@ def role_problems(spec: ComputeTaskSpec, raw: Mapping[str, Any], sets: Sequence[
             )
         wants = effective_requests(pod)
         devices = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if wants.get(name, 0) > 0]
+        sliced = sorted(n for n, v in wants.items() if v > 0 and is_device_resource(n) and n not in devices)
+        if sliced:
+            problems.append(
+                Problem(
+                    f"{where}.containers",
+                    f"requests {', '.join(sliced)}: a role's pods are placed on whole devices "
+                    f"({', '.join(sorted(ACCELERATOR_RESOURCE_NAMES))}), not on slices or shared devices yet",
+                )
+            )
         if len(devices) > 1:
             problems.append(Problem(f"{where}.containers", f"requests {' and '.join(devices)}: one kind of device"))
         resource = devices[0] if devices else None
