@@ -11,9 +11,11 @@ which fit nowhere); burst_p50_ms / burst_p99_ms for a burst in which every decis
 before the next; affinity_p50_ms / affinity_p99_ms for tasks whose pod template carries node
 affinity (required In/NotIn/Gt/Lt terms on labels, a matchFields metadata.name term, preferred
 terms that the NodeAffinity score weighs), with affinity_cpu_p50_ms / affinity_cpu_p99_ms their CPU
-time; build_s (feeding every node through the SnapshotBuilder, first snapshot
-included), snapshot_ms (a new snapshot after 100 nodes' requests changed), snapshot_mb (NumPy
-bytes held by one snapshot), rss_mb (the process's peak resident memory so far) and
+time; podsets_cpu_p50_ms / podsets_cpu_p99_ms (CPU time) and podsets_placed_fraction for tasks of
+several pod sets (a cpu-only leader beside a gang of 2 to 8 GPU workers of one model, as a JobSet's,
+placed on one identifier together: `placement.pod_sets`); build_s (feeding every node through the
+SnapshotBuilder, first snapshot included), snapshot_ms (a new snapshot after 100 nodes' requests
+changed), snapshot_mb (NumPy bytes held by one snapshot), rss_mb (the process's peak resident memory so far) and
 load_avg_1m (the machine's load while measuring: read the wall-clock figures against it).
 The pool: every identifier has 100 nodes, mostly 8-GPU nodes of one of eleven models plus cpu
 nodes, randomly loaded, each in one of eight racks (a numeric label); one cluster in ten is split
@@ -54,6 +56,7 @@ from computenet.placement import (
     Identifier,
     Network,
     Node,
+    PodSetDemand,
     Pricing,
     Snapshot,
     SnapshotBuilder,
@@ -259,6 +262,21 @@ def percentile(samples: list[float], q: float) -> float:
     return float(np.percentile(np.array(samples), q))
 
 
+def make_pod_set_tasks(count: int, seed: int) -> list[Demand]:
+    """A leader (cpu only) and a gang of GPU workers of one model: a JobSet's two roles."""
+    rng = random.Random(seed)
+    tolerate = (Toleration("nvidia.com/gpu", "Exists"),)
+    out = []
+    for i in range(count):
+        workers = AcceleratorDemand(rng.choice([4, 8]), models=(rng.choice(GPU_MODELS),))
+        sets = (
+            PodSetDemand("leader", 1, 2000, 8 * GIB, tolerations=tolerate),
+            PodSetDemand("workers", rng.choice([2, 4, 8]), 8000, 64 * GIB, workers, tolerations=tolerate),
+        )
+        out.append(Demand(uid=f"jobset-{i}", pod_sets=sets))
+    return out
+
+
 def run(size: int, seed: int) -> dict[str, object]:
     gc.collect()
     start = time.perf_counter()
@@ -300,6 +318,11 @@ def run(size: int, seed: int) -> dict[str, object]:
             place(snapshot, demand)
             affine_cpu.append((time.process_time() - c0) * 1000)
             affine.append((time.perf_counter() - t0) * 1000)
+        roles_cpu, roles_placed = [], 0
+        for demand in make_pod_set_tasks(AFFINITY_ITERATIONS[size], seed + 5):
+            c0 = time.process_time()
+            roles_placed += place(snapshot, demand).chosen is not None
+            roles_cpu.append((time.process_time() - c0) * 1000)
     finally:
         gc.enable()
     return {
@@ -319,6 +342,9 @@ def run(size: int, seed: int) -> dict[str, object]:
         "affinity_p99_ms": round(percentile(affine, 99), 3),
         "affinity_cpu_p50_ms": round(percentile(affine_cpu, 50), 3),
         "affinity_cpu_p99_ms": round(percentile(affine_cpu, 99), 3),
+        "podsets_cpu_p50_ms": round(percentile(roles_cpu, 50), 3),
+        "podsets_cpu_p99_ms": round(percentile(roles_cpu, 99), 3),
+        "podsets_placed_fraction": round(roles_placed / len(roles_cpu), 3),
         "build_s": round(build_s, 2),
         "snapshot_ms": round(percentile(incremental, 50), 2),
         "snapshot_mb": round(nbytes(snapshot) / 2**20, 1),

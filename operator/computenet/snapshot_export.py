@@ -192,10 +192,11 @@ def assumed_requests(assumptions: Iterable[Assumption]) -> dict[tuple[str, str],
     for held in assumptions:
         for slot in held.nodes:
             extra = out.setdefault((slot.cluster, slot.node), {})
+            each = held.each(slot)
             for key, amount in (
-                ("cpu", held.per_replica.cpu),
-                ("memory", held.per_replica.memory),
-                ("devices", held.per_replica.accelerators),
+                ("cpu", each.cpu),
+                ("memory", each.memory),
+                ("devices", each.accelerators),
                 ("pods", 1),
             ):
                 if amount:

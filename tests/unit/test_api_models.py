@@ -94,6 +94,7 @@ def test_samples_cover_what_tests_and_readme_need() -> None:
     assert any(t.spec.resources.accelerators and t.spec.replicas > 1 for t in tasks), "a gang task"
     assert any(t.spec.suspend for t in tasks), "a suspended task asking for offers"
     assert any(t.spec.workload is not None and t.spec.workload.kind == "Deployment" for t in tasks), "a serving task"
+    assert any(t.spec.workload is not None and t.spec.workload.kind == "JobSet" for t in tasks), "a JobSet"
 
 
 def test_pool_sample_selects_the_identifier_samples() -> None:

@@ -21,7 +21,7 @@ from computenet.api.reservation import (
     apply_reservation,
     effective_requests,
 )
-from computenet.api.task import ComputeTaskSpec
+from computenet.api.task import ComputeTaskSpec, primary_role
 from computenet.placement.accelerators import lookup
 from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.resources import vendor_of
@@ -55,6 +55,8 @@ def resolve_resources(spec: ComputeTaskSpec) -> ComputeTaskSpec:
 def contract_problems(spec: ComputeTaskSpec) -> list[Problem]:
     """Why the template cannot carry the reservation of ``spec``, or no device can ever match (empty when fine)."""
     problems = list(_accelerator_problems(spec))
+    if spec.workload is not None and primary_role(spec.workload.raw()) is not None:
+        return problems  # each role reserves its own template's request: see validation.role_problems
     _, found = apply_reservation(
         pod_spec_of(spec), reservation_of(spec, accelerator_resource(spec)), spec.pod_spec_path
     )

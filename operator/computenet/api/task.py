@@ -56,6 +56,8 @@ from computenet.api.reservation import (
 )
 from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.resources import vendor_of
+from computenet.workloads.kinds import JOB, KINDS, WorkloadError, kind_of
+from computenet.workloads.podsets import PodSet, pod_sets
 
 __all__ = [
     "DISPATCHED_PHASES",
@@ -438,31 +440,95 @@ class JobTemplate(SpecModel):
     spec: JobSpecTemplate = Field(description="The Job spec.")
 
 
+_OTHER_KINDS = tuple(k for k in KINDS.values() if k is not JOB)
+"""The kinds a workload object may be (a Job is written as spec.template)."""
+_PAIRS_CEL = " || ".join(
+    f"(self.apiVersion == {cel_string(k.api_version)} && self.kind == {cel_string(k.kind)})" for k in _OTHER_KINDS
+)
+
+
 class WorkloadTemplate(SpecModel):
     """The workload as an object of another kind than a Job: its kind, labels and spec.
 
-    The operator derives the pod set from the kind's own rule (``computenet.workloads.podsets``),
-    places it as a gang like a Job's replicas, names the remote object and pins its pods exactly as
-    for a Job. Serving kinds never succeed: the task is Running while every replica is available,
-    is metered while it runs, and ends when it is deleted. See docs/workloads.md.
+    The operator derives the pod sets from the kind's own rule (``computenet.workloads.podsets``).
+    A Deployment or StatefulSet is one pod set of ``spec.replicas`` pods at ``spec.resources``,
+    placed and pinned as a Job's replicas. A JobSet, LeaderWorkerSet, RayJob, RayCluster or Pod is
+    one pod set per role, each at its own template's request, all placed on one identifier and each
+    pinned to its own nodes. Serving kinds never succeed: the task is Running while available, is
+    metered while it runs, and ends when it is deleted. See docs/workloads.md.
     """
 
-    api_version: Literal["apps/v1"] = Field(description="API version of the workload: apps/v1.")
-    kind: Literal["Deployment", "StatefulSet"] = Field(description="Kind of the workload: Deployment or StatefulSet.")
-    metadata: TemplateMetadata | None = Field(None, description="Labels and annotations of the remote object.")
-    spec: dict[str, Any] = Field(
-        description="The object's spec (apps/v1 DeploymentSpec or StatefulSetSpec): its pod template, and "
-        "replicas equal to spec.replicas or left out; the operator sets the selector when it is left out."
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            _PAIRS_CEL,
+            "apiVersion and kind must name a supported kind: "
+            + ", ".join(f"{k.api_version} {k.kind}" for k in _OTHER_KINDS),
+            field_path=".kind",
+            check=lambda w: (w.api_version, w.kind) in {(k.api_version, k.kind) for k in _OTHER_KINDS},
+        ),
     )
+
+    api_version: Literal["apps/v1", "jobset.x-k8s.io/v1alpha2", "leaderworkerset.x-k8s.io/v1", "ray.io/v1", "v1"] = (
+        Field(
+            description="API version of the workload: apps/v1, jobset.x-k8s.io/v1alpha2, leaderworkerset.x-k8s.io/v1, "
+            "ray.io/v1 or v1."
+        )
+    )
+    kind: Literal["Deployment", "StatefulSet", "JobSet", "LeaderWorkerSet", "RayJob", "RayCluster", "Pod"] = Field(
+        description="Kind of the workload: Deployment, StatefulSet (apps/v1), JobSet, LeaderWorkerSet, RayJob, "
+        "RayCluster (ray.io/v1) or Pod (v1)."
+    )
+    metadata: TemplateMetadata | None = Field(None, description="Labels and annotations of the remote object.")
+
+    spec: dict[str, Any] = Field(
+        description="The object's spec as its kind defines it: a Deployment's or StatefulSet's pod template, and "
+        "replicas equal to spec.replicas or left out (the operator sets the selector when it is left out); "
+        "a JobSet's replicatedJobs, a LeaderWorkerSet's leaderWorkerTemplate, a RayCluster's or RayJob's "
+        "head and worker groups, a Pod's spec, each role's pods requesting what they need."
+    )
+
+    def raw(self) -> dict[str, Any]:
+        """``{apiVersion, kind, spec}`` as the workload rules read it."""
+        return {"apiVersion": self.api_version, "kind": self.kind, "spec": self.spec}
 
 
 def raw_pod_spec(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The pod spec of a raw ComputeTask spec's workload, or None where the shape has none.
 
     The Job template's (``template.spec.template.spec``) or, without a template, the workload
-    object's (``workload.spec.template.spec``): the same path below either.
+    object's (``workload.spec.template.spec``): the same path below either. For a kind of several
+    roles, the pod spec of its largest role (see :func:`primary_role`).
     """
+    if data.get("template") is None:
+        role = primary_role(data.get("workload"))
+        if role is not None:
+            pod = role.template.get("spec")
+            return pod if isinstance(pod, Mapping) else None
     return _pod_spec(data.get("template") if data.get("template") is not None else data.get("workload"))
+
+
+def primary_role(workload: object) -> PodSet | None:
+    """The role whose pods ask the most (devices, then cpu, then memory) of a kind placed role by role.
+
+    None for any other workload, or one whose pod sets do not read. ``spec.resources`` is derived
+    from this role's template, so that the task's accelerator vendor and models name its devices.
+    """
+    if not isinstance(workload, Mapping):
+        return None
+    try:
+        if not kind_of(workload).by_role:
+            return None
+        sets = [s for s in pod_sets(workload) if s.count]
+    except WorkloadError:
+        return None
+
+    def size(s: PodSet) -> tuple[int, int, int]:
+        pod = s.template.get("spec")
+        wants = effective_requests(pod) if isinstance(pod, Mapping) else {}
+        devices = sum(wants.get(name, 0) for name in ACCELERATOR_RESOURCE_NAMES)
+        return devices, wants.get(CPU, 0), wants.get(MEMORY, 0)
+
+    return max(sets, key=size) if sets else None
 
 
 def _derive_resources(data: Any) -> Any:
@@ -621,7 +687,9 @@ class ComputeTaskSpec(SpecModel):
         None, description="The workload, as a batch/v1 Job template (or set workload for another kind)."
     )
     workload: WorkloadTemplate | None = Field(
-        None, description="The workload as an object of another kind (Deployment, StatefulSet) instead of a Job."
+        None,
+        description="The workload as an object of another kind (Deployment, StatefulSet, JobSet, LeaderWorkerSet, "
+        "RayJob, RayCluster, Pod) instead of a Job.",
     )
 
     @property
@@ -630,10 +698,14 @@ class ComputeTaskSpec(SpecModel):
         return "spec.template.spec.template.spec" if self.template is not None else "spec.workload.spec.template.spec"
 
     def pod_spec(self) -> dict[str, Any]:
-        """The workload's pod spec as plain JSON (quantities as the model read them)."""
+        """The workload's pod spec as plain JSON (quantities as the model read them); a role's, see `raw_pod_spec`."""
         if self.template is not None:
             return self.template.spec.template.spec.model_dump(by_alias=True, exclude_none=True)
         assert self.workload is not None  # the spec's rule: exactly one of template and workload
+        role = primary_role(self.workload.raw())
+        if role is not None:
+            pod = role.template.get("spec")
+            return dict(pod) if isinstance(pod, Mapping) else {}
         template = self.workload.spec.get("template")
         pod = template.get("spec") if isinstance(template, Mapping) else None
         return dict(pod) if isinstance(pod, Mapping) else {}
@@ -717,6 +789,25 @@ class DispatchedResources(StatusModel):
     accelerators: int = Field(0, ge=0, description="Accelerator devices per replica.")
 
 
+MAX_POD_SETS = 32
+"""Roles of one workload kept in a placement (a JobSet of more replicated Jobs is refused)."""
+
+
+class PodSetPlacement(StatusModel):
+    """One role of a workload of several pod sets: its pods, what each reserved, where they were counted."""
+
+    role: str = Field(max_length=63, description="The role: a replicated Job, leader or worker, a Ray group.")
+    replicas: int = Field(ge=0, description="Pods of this role.")
+    cpu: str = Field(max_length=64, description="CPU per pod, canonical quantity.")
+    memory: str = Field(max_length=64, description="Memory per pod, canonical quantity.")
+    accelerators: int = Field(0, ge=0, description="Accelerator devices per pod.")
+    nodes: list[str] | None = Field(
+        None,
+        max_length=MAX_PINNED_NODES,
+        description="The member's nodes placement counted this role's pods on; its pods are held to them.",
+    )
+
+
 class Placement(StatusModel):
     """The identifier chosen for the task, and why."""
 
@@ -737,6 +828,12 @@ class Placement(StatusModel):
         None,
         max_length=MAX_PINNED_NODES,
         description="The member's nodes placement counted the replicas on; the pods are held to them.",
+    )
+    pod_sets: list[PodSetPlacement] | None = Field(
+        None,
+        max_length=MAX_POD_SETS,
+        description="Per role of a workload of several pod sets (JobSet, LeaderWorkerSet, Ray, Pod): its pods, "
+        "their requests and nodes; usage, quotas and pinning read these instead of resources and nodes.",
     )
     explanation: Explanation | None = Field(
         None, description="The runners-up with their scores and every rejection, as the decision saw them."
@@ -988,7 +1085,7 @@ EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
     EditAfterDispatch("queueName", EditVerdict.REFUSED, "the queue that admitted the running attempt holds its quota"),
     EditAfterDispatch("template", EditVerdict.REFUSED, "the member's Job was made from it"),
     EditAfterDispatch(
-        "workload", EditVerdict.REFUSED, "the member's object (a Deployment, a StatefulSet) was made from it"
+        "workload", EditVerdict.REFUSED, "the member's object (a Deployment, a JobSet, ...) was made from it"
     ),
 )
 """Every spec field of a ComputeTask and what an edit to it does while the task runs (docs/api.md shows it)."""

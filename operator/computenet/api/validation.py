@@ -10,7 +10,8 @@ of crash-looping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,10 +20,20 @@ from computenet.api.contract import contract_problems
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.problems import Problem, summarize
-from computenet.api.task import ComputeTaskSpec, raw_pod_spec
+from computenet.api.reservation import (
+    ACCELERATOR_RESOURCE_NAMES,
+    CPU,
+    MEMORY,
+    Reservation,
+    apply_reservation,
+    effective_requests,
+)
+from computenet.api.task import MAX_POD_SETS, ComputeTaskSpec, primary_role, raw_pod_spec
+from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.pod_spec import node_constraint_problems
-from computenet.workloads.kinds import WorkloadError
-from computenet.workloads.podsets import pod_sets
+from computenet.workloads.kinds import WorkloadError, kind_of
+from computenet.workloads.podsets import PodSet, pod_sets
+from computenet.workloads.templates import role_templates
 
 __all__ = ["Problem", "summarize", "validate_identifier", "validate_pool", "validate_task"]
 
@@ -51,7 +62,7 @@ def validate_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
     """Problems with a ComputeTask spec, including its workload template against its resources."""
     model, problems = _parse(ComputeTaskSpec, spec)
     if model is None:
-        return problems
+        return problems + _unreadable_workload(spec)
     return (
         workload_problems(model)
         + contract_problems(model)
@@ -60,20 +71,25 @@ def validate_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
 
 
 def workload_problems(spec: ComputeTaskSpec) -> list[Problem]:
-    """What a workload of another kind than a Job needs to run as the task's gang of replicas.
+    """What a workload of another kind than a Job needs to run as the task's pods.
 
-    Its pod set (``computenet.workloads.podsets``) must read, and count ``spec.replicas`` pods when
-    its replicas are stated; its pods restart Always, as apps/v1 requires (k8s.io/kubernetes v1.36.3
-    pkg/apis/apps/validation: ``ValidatePodTemplateSpecForReplicaSet``, ``...ForStatefulSet``).
+    Its pod sets (``computenet.workloads.podsets``) must read. A replicated kind's one pod set
+    counts ``spec.replicas`` pods when its replicas are stated, and its pods restart Always, as
+    apps/v1 requires (k8s.io/kubernetes v1.36.3 pkg/apis/apps/validation:
+    ``ValidatePodTemplateSpecForReplicaSet``, ``...ForStatefulSet``). A kind of several roles is
+    checked role by role (`role_problems`).
     """
     workload = spec.workload
     if workload is None:
         return []
-    raw = {"apiVersion": workload.api_version, "kind": workload.kind, "spec": workload.spec}
+    raw = workload.raw()
     try:
-        (pod_set,) = pod_sets(raw)
+        sets = pod_sets(raw)
     except WorkloadError as e:
-        return [Problem("spec.workload", str(e))]
+        return [_workload_error(e)]
+    if kind_of(raw).by_role:
+        return role_problems(spec, raw, sets)
+    (pod_set,) = sets
     problems = []
     if workload.spec.get("replicas") is not None and pod_set.count != spec.replicas:
         problems.append(
@@ -99,6 +115,94 @@ def workload_problems(spec: ComputeTaskSpec) -> list[Problem]:
     return problems
 
 
+def _unreadable_workload(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
+    """Why a workload's pod sets do not read, when that kept the spec from parsing (its resources not derived)."""
+    workload = spec.get("workload") if isinstance(spec, Mapping) else None
+    if not isinstance(workload, Mapping):
+        return []
+    try:
+        kind_of(workload)
+    except WorkloadError:
+        return []  # the model names the kind
+    try:
+        pod_sets(workload)
+    except WorkloadError as e:
+        return [_workload_error(e)]
+    return []
+
+
+def _workload_error(e: WorkloadError) -> Problem:
+    """A pod-set rule's error ("spec.replicatedJobs[0].name: is required") on its field of the task."""
+    path, sep, message = str(e).partition(": ")
+    if sep and path.startswith("spec"):
+        return Problem(f"spec.workload.{path}", message)
+    return Problem("spec.workload", str(e))
+
+
+RUN_ONCE = ("Never", "OnFailure")
+"""The restart policies a Job's pods may have (batch/v1 validation, k8s.io/kubernetes v1.36.3
+pkg/apis/batch/validation ``validateJobSpec``): a JobSet's Jobs and a RayJob's submitter Job."""
+
+
+def role_problems(spec: ComputeTaskSpec, raw: Mapping[str, Any], sets: Sequence[PodSet]) -> list[Problem]:
+    """A kind of several roles, role by role, each problem on the role's own field.
+
+    Each role's template needs a container, may not name a node, must carry its own request under
+    the contract (``api.reservation.apply_reservation``), may ask for whole devices of one vendor's
+    resource only (placement counts no slices per role yet), and its node constraints must parse; a
+    Job's pods run once (``RUN_ONCE``), a LeaderWorkerSet's restart Always (they are a
+    StatefulSet's). ``spec.replicas`` stays 1: the pods are counted from the workload's spec.
+    """
+    problems = []
+    kind = kind_of(raw)
+    if len(sets) > MAX_POD_SETS:
+        problems.append(Problem("spec.workload.spec", f"has {len(sets)} roles; at most {MAX_POD_SETS} are supported"))
+    if not any(s.count for s in sets):
+        problems.append(Problem("spec.workload.spec", f"makes no pods: a {kind.kind} needs at least one"))
+    if spec.replicas != 1:
+        counted = ", ".join(f"{s.count} {s.role}" for s in sets)
+        problems.append(
+            Problem("spec.replicas", f"leave it out: a {kind.kind}'s pods are counted from its spec ({counted})")
+        )
+    for role in role_templates(kind, copy.deepcopy(dict(raw)), copy.deepcopy(dict(raw["spec"]))):
+        pod = role.template.get("spec")
+        where = f"{role.path}.spec"
+        if not isinstance(pod, Mapping) or not pod.get("containers"):
+            problems.append(Problem(f"{where}.containers", "at least one container is required"))
+            continue
+        policy = pod.get("restartPolicy")
+        if role.run_once and policy is not None and policy not in RUN_ONCE:
+            problems.append(Problem(f"{where}.restartPolicy", "must be Never or OnFailure for a Job's pods"))
+        if kind.kind == "LeaderWorkerSet" and policy not in (None, "Always"):
+            problems.append(Problem(f"{where}.restartPolicy", "must be Always for a LeaderWorkerSet"))
+        if pod.get("nodeName"):
+            problems.append(
+                Problem(f"{where}.nodeName", "pins the pod to a node before a cluster is chosen: use spec.constraints")
+            )
+        wants = effective_requests(pod)
+        devices = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if wants.get(name, 0) > 0]
+        sliced = sorted(n for n, v in wants.items() if v > 0 and is_device_resource(n) and n not in devices)
+        if sliced:
+            problems.append(
+                Problem(
+                    f"{where}.containers",
+                    f"requests {', '.join(sliced)}: a role's pods are placed on whole devices "
+                    f"({', '.join(sorted(ACCELERATOR_RESOURCE_NAMES))}), not on slices or shared devices yet",
+                )
+            )
+        if len(devices) > 1:
+            problems.append(Problem(f"{where}.containers", f"requests {' and '.join(devices)}: one kind of device"))
+        resource = devices[0] if devices else None
+        own = Reservation.of(
+            wants.get(CPU, 0), wants.get(MEMORY, 0), resource, wants.get(resource, 0) if resource else 0
+        )
+        problems.extend(apply_reservation(pod, own, where)[1])
+        for line in node_constraint_problems(pod):
+            path, _, message = line.partition(": ")
+            problems.append(Problem(f"{where}.{path}", message))
+    return problems
+
+
 TEMPLATE_POD_SPEC = "spec.template.spec.template.spec"
 """Where a Job workload's pod spec sits in a ComputeTask."""
 WORKLOAD_POD_SPEC = "spec.workload.spec.template.spec"
@@ -112,9 +216,13 @@ def _node_constraint_problems(spec: Mapping[str, Any] | ComputeTaskSpec) -> list
     Problem on `spec.template.spec.template.spec.<path>`.
     """
     if isinstance(spec, ComputeTaskSpec):
+        if spec.workload is not None and primary_role(spec.workload.raw()) is not None:
+            return []  # role by role, in role_problems
         pod_spec: Any = spec.pod_spec()
         where = spec.pod_spec_path
     else:
+        if spec.get("template") is None and primary_role(spec.get("workload")) is not None:
+            return []
         pod_spec = raw_pod_spec(spec) or {}
         where = TEMPLATE_POD_SPEC if spec.get("template") is not None else WORKLOAD_POD_SPEC
     problems = []

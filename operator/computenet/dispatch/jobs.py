@@ -10,7 +10,7 @@ from typing import Any
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
 from computenet.api.fields import parse_time
 from computenet.api.task import RemoteRef
-from computenet.workloads.kinds import JOB, Kind
+from computenet.workloads.kinds import JOB, POD, Kind
 from computenet.workloads.status import observe
 
 
@@ -69,13 +69,15 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
     """The facts of a dispatched workload of ``kind``, its phase by the kind's rule; None when not ours.
 
     A Job says when it started and completed, and whether its controller made pods; the other kinds
-    carry no such times (the follower takes the time it saw them run) and have pods once they have replicas.
+    carry no such times (the follower takes the time it saw them run) and have pods once they have replicas
+    (a JobSet once a replicated Job has pods, a Pod once it is bound). A Pod workload is a labelled pod
+    no controller owns: the pods of every other kind carry the same origin labels.
     """
     meta = obj["metadata"]
     labels = meta.get("labels") or {}
     task_uid = labels.get(TASK_UID_LABEL)
-    if not task_uid:
-        return None
+    if not task_uid or (kind is POD and meta.get("ownerReferences")):
+        return None  # not ours; or a pod some controller made (a JobSet's carry the origin labels too)
     observed = observe(kind, obj)
     status = obj.get("status") or {}
     try:
@@ -90,6 +92,14 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
         start = _time(status.get("startTime"))
         completion = _time(status.get("completionTime")) or _time(failed.get("lastTransitionTime"))
         has_pods = any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
+    elif kind.kind == "Pod":
+        has_pods = bool((obj.get("spec") or {}).get("nodeName"))
+    elif kind.kind == "JobSet":
+        has_pods = any(
+            (j.get(k) or 0) > 0
+            for j in status.get("replicatedJobsStatus") or ()
+            for k in ("active", "ready", "succeeded")
+        )
     else:
         has_pods = (status.get("replicas") or 0) > 0
     return JobFacts(

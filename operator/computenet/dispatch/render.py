@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
 from computenet.api.problems import ContractError
-from computenet.api.reservation import Reservation, apply_reservation
+from computenet.api.reservation import ACCELERATOR_RESOURCE_NAMES, Reservation, apply_reservation, effective_requests
 from computenet.dispatch.naming import job_name, origin_labels
 from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.workloads.kinds import JOB, Kind, kind_of
+from computenet.workloads.templates import RoleTemplate, role_templates
 
 PRODUCT_LABEL = {"nvidia.com/gpu": NVIDIA_PRODUCT_LABEL, "amd.com/gpu": AMD_PRODUCT_LABEL}
 
@@ -42,6 +43,8 @@ class Target:
     accelerator_model: str | None
     nodes: Sequence[str] = ()
     """The nodes placement counted the replicas on; the pods may land on these only (empty: any)."""
+    role_nodes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Per role of a workload of several pod sets, the nodes placement counted its pods on (see `nodes`)."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,16 @@ def render_workload(
 ) -> dict[str, Any]:
     """The manifest of a workload of another kind (``{apiVersion, kind, metadata, spec}``, not modified).
 
-    Its one pod set is rendered as a Job's pods are (origin labels, reservation, pinning); a
-    replicated kind runs ``replicas`` pods, and its selector, when left out, selects the attempt's
-    pods by their origin labels. Raises ``ContractError`` or ``WorkloadError``.
+    A replicated kind's one pod set is rendered as a Job's pods are (origin labels, reservation,
+    pinning): it runs ``replicas`` pods, and its selector, when left out, selects the attempt's pods
+    by their origin labels. A kind placed role by role (``Kind.by_role``) is rendered role by role
+    (see `_render_roles`); ``replicas``, ``requests`` and ``accelerators`` do not apply to it.
+    Raises ``ContractError`` or ``WorkloadError``.
     """
     kind = kind_of(workload)
     spec: dict[str, Any] = copy.deepcopy(dict(workload.get("spec") or {}))
+    if kind.by_role:
+        return _render_roles(kind, workload, task, spec, target, attempt, hub)
     if kind.kind in ("Deployment", "StatefulSet"):
         spec["replicas"] = replicas
         if not spec.get("selector"):
@@ -143,6 +150,70 @@ def _render(
         },
         "spec": spec,
     }
+
+
+def _render_roles(
+    kind: Kind,
+    workload: Mapping[str, Any],
+    task: TaskRef,
+    spec: dict[str, Any],
+    target: Target,
+    attempt: int,
+    hub: str,
+) -> dict[str, Any]:
+    """Every role's pod template stamped: origin labels, its own request made canonical, its nodes.
+
+    Placement counted each role at its template's effective request, so the reservation written is
+    that request (what is dispatched is what was placed); each role's pods are held to the nodes
+    placed for that role (``target.role_nodes``), to the partition, and, for a role with devices, to
+    the accelerator model.
+    """
+    labels = origin_labels(hub, task.namespace, task.name, task.uid, attempt, target.identifier)
+    problems = []
+    roles = role_templates(kind, dict(workload), spec)
+    for role in roles:
+        problems.extend(_stamp(role, labels, target))
+    if problems:
+        raise ContractError(problems)
+    if kind.kind == "Pod":  # the object is its own template: its spec is the one stamped
+        spec = roles[0].template["spec"]
+    meta = workload.get("metadata") or {}
+    return {
+        "apiVersion": kind.api_version,
+        "kind": kind.kind,
+        "metadata": {
+            "name": job_name(task.name, task.uid, attempt, kind.name_max),
+            "namespace": target.namespace,
+            "labels": {**(meta.get("labels") or {}), **labels},
+            "annotations": {**(meta.get("annotations") or {}), ORIGIN_ANNOTATION: f"{task.namespace}/{task.name}"},
+        },
+        "spec": spec,
+    }
+
+
+def _stamp(role: RoleTemplate, labels: Mapping[str, str], target: Target) -> list[Any]:
+    """Write the origin labels, the canonical request and the node pinning into one role's template."""
+    pod = role.template
+    pod_meta = pod.setdefault("metadata", {})
+    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
+    raw = pod.get("spec") or {}
+    effective = effective_requests(raw)
+    devices = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]
+    resource = devices[0] if devices else None
+    reservation = Reservation.of(
+        effective.get("cpu", 0), effective.get("memory", 0), resource, effective.get(resource, 0) if resource else 0
+    )
+    pod_spec, problems = apply_reservation(raw, reservation, f"{role.path}.spec")
+    if problems:
+        return list(problems)
+    pod["spec"] = pod_spec
+    if role.run_once:
+        pod_spec.setdefault("restartPolicy", "Never")
+    nodes = tuple(target.role_nodes.get(role.role, ()))
+    model = target.accelerator_model if resource is not None and resource == target.accelerator_resource else None
+    _pin_nodes(pod_spec, Target(target.identifier, target.namespace, target.match_labels, target.match_expressions,
+                                target.accelerator_resource, model, nodes))  # fmt: skip
+    return []
 
 
 def _pin_nodes(pod_spec: dict[str, Any], target: Target) -> None:

@@ -41,6 +41,10 @@ class Assumption:
     nodes: tuple[NodeSlot, ...]
     expires_at: float
 
+    def each(self, slot: NodeSlot) -> Usage:
+        """One replica's requests on `slot`: its pod set's, or the task's when it has one pod set."""
+        return self.per_replica if slot.per_replica is None else slot.per_replica
+
 
 _Key = tuple[str, str, str, int]
 """(identifier, cluster, node, row): where an assumption holds usage."""
@@ -182,8 +186,9 @@ def _usage(held: Assumption) -> dict[_Key, _Held]:
     """Per node, what the assumption holds: `most` replicas' requests and as many pod slots."""
     out: dict[_Key, _Held] = {}
     for slot in held.nodes:
-        use = held.per_replica * slot.most  # where the member's scheduler may put them, not where we would
-        out[(held.identifier, slot.cluster, slot.node, slot.row)] = (use.accelerators, use.cpu, use.memory, slot.most)
+        use = held.each(slot) * slot.most  # where the member's scheduler may put them, not where we would
+        key = (held.identifier, slot.cluster, slot.node, slot.row)  # pod sets may share a node: summed
+        out[key] = _scaled(out.get(key, (0, 0, 0, 0)), (use.accelerators, use.cpu, use.memory, slot.most), 1)
     return out
 
 

@@ -37,6 +37,10 @@ class NodeSlot:
     most: int
     devices: tuple[tuple[str, int], ...] = ()
     """DRA devices `most` replicas claim on this node, per driver key (see `devices.hold`)."""
+    role: str = ""
+    """The pod set these replicas belong to ("" for a task of one pod set)."""
+    per_replica: Usage | None = None
+    """One replica's requests in this pod set; None: the decision's `per_replica` (one pod set)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +78,15 @@ class Decision:
         totals: FloatArray,
         scores: Mapping[str, FloatArray],
         assignment: tuple[tuple[int, int, int], ...],
+        *,
+        slots: tuple[NodeSlot, ...] | None = None,
+        replicas: int | None = None,
     ) -> None:
-        """`ranked` = survivors best first; `totals` and `scores` are in survivor order, `order` maps."""
+        """`ranked` = survivors best first; `totals` and `scores` are in survivor order, `order` maps.
+
+        A task of several pod sets passes its node slots ready made (`slots`, each with its role and
+        per-replica requests) and its pod count (`replicas`) instead of `assignment` (see `pod_sets`).
+        """
         self._ctx, self._filters = ctx, filters
         self._rejected_by, self._codes = rejected_by, codes
         self._ranked, self._order, self._totals, self._scores = ranked, order, totals, scores
@@ -86,10 +97,13 @@ class Decision:
         self.total = considered
         """Identifiers the decision looked at: the task's pool, or the whole snapshot."""
         self.per_replica: Usage = ctx.need
-        self.replicas = ctx.replicas
+        self.replicas = ctx.replicas if replicas is None else replicas
         self.unevaluated: tuple[str, ...] = ctx.unevaluated
         """Constraints of the pod template that placement did not evaluate (see `pod_spec`)."""
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
+        if slots is not None:
+            self.assignment = slots
+            return
         nodes = snap.nodes
         needs = ctx.device_needs(int(ranked[0])) if ctx.claims and len(ranked) else {}
         needs = needs if not isinstance(needs, str) else {}
@@ -104,6 +118,14 @@ class Decision:
             )
             for r, n, most in assignment
         )
+
+    @property
+    def pod_sets(self) -> dict[str, tuple[NodeSlot, ...]]:
+        """The assignment by role, in the order of the task's pod sets ("" for a task of one pod set)."""
+        out: dict[str, list[NodeSlot]] = {}
+        for slot in self.assignment:
+            out.setdefault(slot.role, []).append(slot)
+        return {role: tuple(slots) for role, slots in out.items()}
 
     def _candidate(self, rank: int) -> Candidate:
         ctx, i = self._ctx, int(self._ranked[rank])

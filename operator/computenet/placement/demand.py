@@ -10,7 +10,7 @@ together with the identifier's own partition selector, as kube-scheduler require
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from computenet.placement.accelerators import canonical
@@ -81,6 +81,41 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class PodSetDemand:
+    """One role of a task with several pod sets: `count` identical pods, fitted as a gang.
+
+    The amounts and node constraints are one pod's, as in `Demand`; a count of 0 asks for nothing
+    (a LeaderWorkerSet of size 1 has no workers).
+    """
+
+    role: str
+    count: int
+    cpu: int = 0
+    memory: int = 0
+    accelerators: AcceleratorDemand | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    node_name: str | None = None
+    node_affinity: NodeAffinity | None = None
+    unevaluated: tuple[str, ...] = ()
+    claims: tuple[PodClaim, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ValueError(f"pod set {self.role}: a negative count of pods")
+        if min(self.cpu, self.memory, self.devices) < 0:
+            raise ValueError(f"pod set {self.role}: negative resource request")
+
+    @property
+    def devices(self) -> int:
+        return self.accelerators.count if self.accelerators else 0
+
+    @property
+    def per_replica(self) -> Usage:
+        return Usage(self.cpu, self.memory, self.devices)
+
+
+@dataclass(frozen=True)
 class Demand:
     uid: str
     namespace: str = "default"
@@ -112,12 +147,69 @@ class Demand:
     """The one identifier the task may run on (an accepted offer); None: any that fits."""
     avoided: Mapping[str, str] = field(default_factory=dict)
     """Identifiers passed over for now, with why: an earlier attempt could not start there."""
+    pod_sets: tuple[PodSetDemand, ...] = ()
+    """Several roles (a JobSet's replicated Jobs, a Ray head and its workers) that all go to one
+    identifier, each a gang fitted node by node, together (see `pod_sets`). Their amounts and node
+    constraints replace the per-replica fields above, which then only name the task's first role
+    for quotas of callers that know no pod sets. Empty: the one gang the fields above describe."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:
             raise ValueError("a task needs at least one replica")
         if min(self.cpu, self.memory, self.devices) < 0:
             raise ValueError("negative resource request")
+        if self.pod_sets:
+            roles = [s.role for s in self.pod_sets]
+            if len(set(roles)) != len(roles):
+                raise ValueError(f"pod set roles must be unique: {roles}")
+            if not any(s.count for s in self.pod_sets):
+                raise ValueError("a task needs at least one pod")
+
+    def sets(self) -> tuple[PodSetDemand, ...]:
+        """The task's pod sets: its `pod_sets`, or the one gang of its per-replica fields (role "")."""
+        if self.pod_sets:
+            return self.pod_sets
+        return (
+            PodSetDemand(
+                "",
+                self.replicas,
+                self.cpu,
+                self.memory,
+                self.accelerators,
+                self.node_selector,
+                self.tolerations,
+                self.node_name,
+                self.node_affinity,
+                self.unevaluated,
+                self.claims,
+            ),
+        )
+
+    def with_models(self, models: tuple[str, ...]) -> Demand:
+        """The task with its devices (and every pod set's) narrowed to any of `models` (e.g. by quota)."""
+
+        def narrowed(acc: AcceleratorDemand | None) -> AcceleratorDemand | None:
+            return replace(acc, models=models) if acc is not None and acc.count else acc
+
+        sets = tuple(replace(s, accelerators=narrowed(s.accelerators)) for s in self.pod_sets)
+        return replace(self, accelerators=narrowed(self.accelerators), pod_sets=sets)
+
+    def of_set(self, pod_set: PodSetDemand) -> Demand:
+        """The task reduced to one pod set: a single gang that placement's filters and fit read."""
+        return replace(
+            self,
+            replicas=max(pod_set.count, 1),
+            cpu=pod_set.cpu,
+            memory=pod_set.memory,
+            accelerators=pod_set.accelerators,
+            node_selector=pod_set.node_selector,
+            tolerations=pod_set.tolerations,
+            node_name=pod_set.node_name,
+            node_affinity=pod_set.node_affinity,
+            unevaluated=pod_set.unevaluated,
+            claims=pod_set.claims,
+            pod_sets=(),
+        )
 
     @property
     def devices(self) -> int:

@@ -2,8 +2,8 @@
 
 A quota names ``cpu`` (millicores), ``memory`` (bytes) and accelerator models by their catalogue
 name (``NVIDIA-H100-80GB-HBM3``: devices). A task's request is its per-replica demand times its
-replicas, with its devices counted under the model it runs on (or would run on). Amounts are plain
-integers, as in placement.
+replicas (summed over its pod sets), with its devices counted under the model it runs on (or would
+run on). Amounts are plain integers, as in placement.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ Amounts = Mapping[str, int]
 
 
 def request_of(demand: Demand, model: str | None) -> dict[str, int]:
-    """What ``demand`` holds while admitted, with its devices on ``model`` (None: no devices counted)."""
-    out = {CPU: demand.cpu * demand.replicas, MEMORY: demand.memory * demand.replicas}
-    if demand.devices and model:
-        out[model] = demand.devices * demand.replicas
+    """What ``demand`` holds while admitted, with its devices on ``model`` (None: no devices counted).
+
+    A task of several pod sets holds every pod set's pods (``Demand.sets``).
+    """
+    sets = demand.sets()
+    out = {CPU: sum(s.cpu * s.count for s in sets), MEMORY: sum(s.memory * s.count for s in sets)}
+    devices = sum(s.devices * s.count for s in sets)
+    if devices and model:
+        out[model] = devices
     return out
 
 

@@ -268,7 +268,7 @@ class _Cycle:
             return None, demand
         if not fitting:
             return NeverFits(tuple(e for _, v in verdicts if v is not None for e in v.exceeds)), demand
-        return None, dataclasses.replace(demand, accelerators=dataclasses.replace(demand.accelerators, models=fitting))
+        return None, demand.with_models(fitting)
 
     def _within_quota(self, queue: str, demand: Demand) -> tuple[Demand, Blocked | None]:
         """The demand narrowed to the accelerator models its queue has room for, or what blocks it."""
@@ -281,8 +281,7 @@ class _Cycle:
             return demand, self.ledger.blocked(queue, request_of(demand, wanted[0])) if wanted else None
         if len(room) == len(wanted):
             return demand, None
-        accelerators = dataclasses.replace(demand.accelerators, models=tuple(room))
-        return dataclasses.replace(demand, accelerators=accelerators), None
+        return demand.with_models(tuple(room)), None
 
     def _fits(self, queue: str | None, demand: Demand) -> Callable[[str, Sequence[Holder]], bool]:
         """Whether ``demand`` fits on one member once ``victims`` left: quota (if queued) and nodes."""

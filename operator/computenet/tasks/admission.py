@@ -62,17 +62,25 @@ def holding(record: TaskRecord) -> bool:
 
 
 def amounts_of(record: TaskRecord) -> dict[str, int]:
-    """What a placed attempt counts against its queue: replicas x its dispatched per-replica resources."""
+    """What a placed attempt counts against its queue: replicas x its dispatched per-replica resources.
+
+    A workload of several pod sets counts every role's pods at their own requests (``placement.podSets``).
+    """
     placement = record.status.placement
     if placement is None or placement.resources is None:
         return {}
     res = placement.resources
+    sets = [(s.replicas, s.cpu, s.memory, s.accelerators) for s in placement.pod_sets or ()]
     try:
-        out = {CPU: cpu_millis(res.cpu) * res.replicas, MEMORY: to_int_units(res.memory) * res.replicas}
+        out = {
+            CPU: sum(n * cpu_millis(cpu) for n, cpu, _, _ in sets or [(res.replicas, res.cpu, "", 0)]),
+            MEMORY: sum(n * to_int_units(memory) for n, _, memory, _ in sets or [(res.replicas, "", res.memory, 0)]),
+        }
     except QuantityError:
         return {}
-    if res.accelerators and placement.accelerator_model:
-        out[placement.accelerator_model] = res.accelerators * res.replicas
+    devices = sum(n * d for n, _, _, d in sets) if sets else res.accelerators * res.replicas
+    if devices and placement.accelerator_model:
+        out[placement.accelerator_model] = devices
     return out
 
 
@@ -174,9 +182,9 @@ class Tenancy:
                 Slot(
                     s.cluster,
                     s.node,
-                    held.per_replica.cpu * s.replicas,
-                    held.per_replica.memory * s.replicas,
-                    held.per_replica.accelerators * s.replicas,
+                    held.each(s).cpu * s.replicas,
+                    held.each(s).memory * s.replicas,
+                    held.each(s).accelerators * s.replicas,
                     s.replicas,
                 )
                 for s in held.nodes

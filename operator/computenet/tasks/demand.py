@@ -1,5 +1,12 @@
 """A task's demand as placement reads it: plain numbers and constraints from the spec and template.
 
+A workload of a kind placed role by role (``Kind.by_role``: JobSet, LeaderWorkerSet, RayJob,
+RayCluster, Pod) becomes one pod set per role (``workloads.podsets``), each with the effective
+request of its own pod template (what kube-scheduler counts, ``api.reservation.effective_requests``)
+and its own node constraints: the dispatched pods are the templates placed, so what is dispatched
+is what was placed. The task's ``spec.resources.accelerators`` still choose the models (any-of)
+and minimum memory of every role that asks for devices of that vendor.
+
 The Job template's pod spec is read by `placement.pod_spec.pod_constraints`, which never raises
 on malformed input (the CRD passes the template through unvalidated): nodeSelector, nodeName,
 tolerations and node affinity become placement types, and what placement cannot evaluate (pod
@@ -10,16 +17,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from computenet.api.constants import AcceleratorSharing
 from computenet.api.contract import slice_resource_of
 from computenet.api.pool import PlacementPolicy
-from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, Strategy, Weights
+from computenet.api.reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
+from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Weights
 from computenet.placement.pod_spec import pod_constraints
+from computenet.placement.resources import VENDOR_RESOURCES
 from computenet.placement.slices import SliceRequest
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import WorkloadError, kind_of
+from computenet.workloads.podsets import pod_sets
 
 MIB = 1 << 20
 
@@ -80,6 +93,9 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else spec.data.input_bytes())
     weights, strategy = _weights(policy)
     pod = pod_constraints(record.pod_spec)
+    roles = pod_set_demands(record.workload, acc) if record.workload else ()
+    if roles:  # the task's own devices are its largest role's, so quotas and offers see them
+        acc = max((s.accelerators for s in roles if s.accelerators), key=lambda a: a.count, default=None)
     return Demand(
         uid=record.uid,
         namespace=record.namespace,
@@ -103,6 +119,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         suspended=spec.suspend,
         identifiers=identifiers,
         pinned=spec.identifier,
+        pod_sets=roles,
     )
 
 
@@ -110,3 +127,53 @@ def avoiding(demand: Demand, record: TaskRecord, now: dt.datetime) -> Demand:
     """`demand` passing over the identifiers an earlier attempt could not start on, until their time."""
     avoided = avoided_now(record.status.avoided_identifiers, now)
     return dataclasses.replace(demand, avoided=avoided) if avoided else demand
+
+
+def pod_set_demands(workload: Mapping[str, Any], accelerators: AcceleratorDemand | None) -> tuple[PodSetDemand, ...]:
+    """One pod set per role of a kind placed role by role; () for any other kind, or one that does not read.
+
+    `accelerators` (the task's) give the models and minimum memory of roles that ask for devices of
+    its vendor. A workload that does not read is left to validation, which names the field.
+    """
+    try:
+        if not kind_of(workload).by_role:
+            return ()
+        sets = pod_sets(workload)
+    except WorkloadError:
+        return ()
+    if not any(s.count for s in sets):
+        return ()
+    out = []
+    for s in sets:
+        spec = s.template.get("spec")
+        pod_spec: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {}
+        effective = effective_requests(pod_spec)
+        pod = pod_constraints(pod_spec)
+        out.append(
+            PodSetDemand(
+                role=s.role,
+                count=s.count,
+                cpu=effective.get("cpu", 0),
+                memory=effective.get("memory", 0),
+                accelerators=_devices(effective, accelerators),
+                node_selector=pod.node_selector,
+                tolerations=pod.tolerations,
+                node_name=pod.node_name,
+                node_affinity=pod.node_affinity,
+                unevaluated=pod.unevaluated,
+                claims=pod.claims,
+            )
+        )
+    return tuple(out)
+
+
+def _devices(effective: Mapping[str, int], task: AcceleratorDemand | None) -> AcceleratorDemand | None:
+    """The devices one pod of a role requests, with the task's models if they are of the same vendor."""
+    stated = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]
+    if not stated:
+        return None
+    resource = stated[0]
+    vendor = next((v for v, r in VENDOR_RESOURCES.items() if r == resource), None)
+    if task is not None and task.vendor in (None, vendor):
+        return AcceleratorDemand(effective[resource], vendor, task.models, task.min_memory_mib)
+    return AcceleratorDemand(effective[resource], vendor)

@@ -59,11 +59,13 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
     model = placement.accelerator_model if placement else None
     acc = record.spec.resources.accelerators
     resource = None
+    known = lookup(model) if model else None
     if acc is not None and (acc.sharing == AcceleratorSharing.SHARED or acc.partition is not None):
         resource = slice_resource_of(record.spec)  # placement took units of this resource only, when it names one
+    elif known is not None:
+        resource = known.resource  # a role's devices too, when the task's own resources name none
     elif acc is not None:
-        known = lookup(model) if model else None
-        resource = known.resource if known else ACCELERATOR_RESOURCES[Vendor(acc.vendor or "nvidia")]
+        resource = ACCELERATOR_RESOURCES[Vendor(acc.vendor or "nvidia")]
     sel = spec.connection.node_selector
     return Target(
         identifier=identifier,
@@ -75,6 +77,7 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
         accelerator_resource=resource,
         accelerator_model=model,
         nodes=tuple(placement.nodes or ()) if placement else (),
+        role_nodes={s.role: tuple(s.nodes or ()) for s in placement.pod_sets or ()} if placement else {},
     )
 
 

@@ -18,6 +18,7 @@ from computenet.api.task import TaskSummary
 from computenet.metrics import Metrics
 from computenet.placement import Assumptions
 from computenet.tasks.book import TaskBook
+from computenet.tasks.demand import pod_set_demands
 from computenet.tasks.lifecycle import (
     CountDispatched,
     CountFailover,
@@ -55,7 +56,12 @@ def facts_of(record: TaskRecord) -> TaskFacts:
     if spec is None:  # an invalid task: only its Valid condition is written
         return TaskFacts(generation=record.generation)
     acc = spec.resources.accelerators
-    summary = TaskSummary(gpus=f"{spec.replicas}x{acc.count}" if acc and acc.count else "-")
+    roles = pod_set_demands(record.workload, None) if record.workload else ()
+    if roles:  # every role with devices, "1x8+2x8"
+        gpus = "+".join(f"{s.count}x{s.devices}" for s in roles if s.count and s.devices) or "-"
+    else:
+        gpus = f"{spec.replicas}x{acc.count}" if acc and acc.count else "-"
+    summary = TaskSummary(gpus=gpus)
     return TaskFacts(
         generation=record.generation,
         failover=str(spec.failover.policy),

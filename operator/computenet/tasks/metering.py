@@ -1,7 +1,8 @@
 """Usage and cost of an attempt: what it held, for how long, at the identifier's prices.
 
 Usage is what the attempt reserved and dispatched (``status.placement.resources``), not what its
-processes used, nor what the spec says now: replicas x per-replica requests x run time (from the
+processes used, nor what the spec says now: replicas x per-replica requests x run time (summed over
+the roles of a workload of several pod sets, ``status.placement.podSets``) (from the
 Job's start to its completion, or to when its member was lost). That is what a provider bills and
 what the pool could not give to anyone else meanwhile. A task's usage is the sum over its attempts.
 """
@@ -73,6 +74,12 @@ def meter_attempt(
         return None
     res = placement.resources
     try:
+        if placement.pod_sets:  # every role's pods, each at its own requests (meter is linear in them)
+            sets = placement.pod_sets
+            cpu = sum(s.replicas * cpu_millis(s.cpu) for s in sets)
+            memory = sum(s.replicas * to_int_units(s.memory) for s in sets)
+            devices = sum(s.replicas * s.accelerators for s in sets)
+            return meter(start, end, 1, cpu, memory, devices, placement.accelerator_model, pricing)
         cpu = cpu_millis(res.cpu)
         memory = to_int_units(res.memory)
     except QuantityError:

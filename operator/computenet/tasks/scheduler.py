@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from computenet.api.constants import Reason
 from computenet.api.pool import ComputePoolSpec
-from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement
+from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement, PodSetPlacement
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
@@ -96,10 +96,33 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
             accelerators=acc.count if acc and acc.count else 0,
         ),
         nodes=nodes if 0 < len(nodes) <= MAX_PINNED_NODES else None,
+        pod_sets=pod_set_placements(decision),
         explanation=explanation(decision),
         queue=queue,
     )
     return Placed(placement, f"{chosen.identifier} (score {chosen.score:.1f})", decision.caveat)
+
+
+def pod_set_placements(decision: Decision) -> list[PodSetPlacement] | None:
+    """Per role of a task of several pod sets: its pods, their requests and nodes; None for one pod set."""
+    roles = decision.pod_sets
+    if not roles or "" in roles:
+        return None
+    out = []
+    for role, slots in roles.items():
+        each = slots[0].per_replica
+        nodes = sorted({s.node for s in slots})
+        out.append(
+            PodSetPlacement(
+                role=role,
+                replicas=sum(s.replicas for s in slots),
+                cpu=format_cpu(each.cpu if each else 0),
+                memory=format_bytes(each.memory if each else 0),
+                accelerators=each.accelerators if each else 0,
+                nodes=nodes if len(nodes) <= MAX_PINNED_NODES else None,
+            )
+        )
+    return out
 
 
 def cpu_timed(items: Iterable[T], observe: Callable[[float], None]) -> Iterator[T]:
@@ -276,5 +299,6 @@ class Scheduler:
             if record is None or record.phase.terminal:
                 self.view.assumptions.forget(held.task_uid)
                 continue
-            if self.view.bound_replicas(held.identifier, held.task_uid, record.attempt) >= record.spec.replicas:
+            pods = sum(s.replicas for s in held.nodes)  # every pod set's pods, as placed
+            if self.view.bound_replicas(held.identifier, held.task_uid, record.attempt) >= max(pods, 1):
                 self.view.assumptions.confirm(held.task_uid)

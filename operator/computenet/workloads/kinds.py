@@ -36,6 +36,9 @@ class Kind:
     name_max: int
     serving: bool = False
     """Runs until it is removed (never Succeeded): Running while available, metered while it runs."""
+    by_role: bool = False
+    """Placed and rendered pod set by pod set, each role's requests read from its own pod template;
+    otherwise (Job, Deployment, StatefulSet) its one pod set is ``spec.replicas`` x ``spec.resources``."""
 
     @property
     def group(self) -> str:
@@ -50,18 +53,19 @@ KINDS: dict[tuple[str, str], Kind] = {
     (k.api_version, k.kind): k
     for k in (
         Kind("batch/v1", "Job", "jobs", 58),
-        Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", 40),
-        Kind("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "leaderworkersets", 40, serving=True),
-        Kind("ray.io/v1", "RayJob", "rayjobs", 40),
-        Kind("ray.io/v1", "RayCluster", "rayclusters", 40, serving=True),
+        Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", 40, by_role=True),
+        Kind("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "leaderworkersets", 40, serving=True, by_role=True),
+        Kind("ray.io/v1", "RayJob", "rayjobs", 40, by_role=True),
+        Kind("ray.io/v1", "RayCluster", "rayclusters", 40, serving=True, by_role=True),
         Kind("apps/v1", "Deployment", "deployments", 52, serving=True),
         Kind("apps/v1", "StatefulSet", "statefulsets", 52, serving=True),
-        Kind("v1", "Pod", "pods", 63),
+        Kind("v1", "Pod", "pods", 63, by_role=True),
     )
 }
 JOB = KINDS[("batch/v1", "Job")]
 DEPLOYMENT = KINDS[("apps/v1", "Deployment")]
 STATEFULSET = KINDS[("apps/v1", "StatefulSet")]
+POD = KINDS[("v1", "Pod")]
 
 
 def kind_named(api_version: str | None, kind: str | None) -> Kind:

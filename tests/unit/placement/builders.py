@@ -22,6 +22,7 @@ from computenet.placement import (
     Identifier,
     Network,
     Node,
+    PodSetDemand,
     Pricing,
     Snapshot,
     SnapshotBuilder,
@@ -301,6 +302,24 @@ class TaskBuilder:
         if existing is not None:
             claims.append(PodClaim("existing", claim=existing))
         return self._set(claims=tuple(claims))
+
+    def pod_set(
+        self,
+        role: str,
+        count: int,
+        *,
+        gpus: int = 0,
+        models: tuple[str, ...] = (),
+        cpu: str | int = 0,
+        memory: str | int = 0,
+        node_selector: dict[str, str] | None = None,
+    ) -> TaskBuilder:
+        """Adds a pod set (role) of `count` pods, each with these requests; tolerates the GPU taint."""
+        acc = AcceleratorDemand(gpus, None, models) if gpus else None
+        added = PodSetDemand(
+            role, count, millicores(cpu), bytes_of(memory), acc, dict(node_selector or {}), (TOLERATE_GPU,)
+        )
+        return self._set(pod_sets=(*self.demand.pod_sets, added))
 
     def spread(self) -> TaskBuilder:
         return self._set(strategy=Strategy.SPREAD)

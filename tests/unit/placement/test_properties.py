@@ -4,7 +4,7 @@
   passes every rule, and nothing that fits is missed).
 - The chosen identifier passes every filter when each filter is run alone on the whole pool.
 - Every rejected identifier carries a reason, from a filter that rejects it when run alone.
-- A burst of decisions with assumptions never books a node beyond its allocatable.
+- A burst of decisions with assumptions never books a node beyond its allocatable, with pod sets too.
 
 Tasks carry random nodeSelectors, nodeNames and required node affinities (every operator,
 hostname and metadata.name terms, invalid terms); the oracle checks them node by node with the
@@ -31,6 +31,7 @@ from computenet.placement import (
     Identifier,
     Network,
     Node,
+    PodSetDemand,
     Pricing,
     SnapshotBuilder,
     Strategy,
@@ -219,10 +220,11 @@ def held_usage(assumptions: Assumptions, exclude: str) -> Held:
         if a.task_uid == exclude:
             continue
         for slot in a.nodes:
+            each = a.per_replica if slot.per_replica is None else slot.per_replica
             u = used[(slot.cluster, slot.node)]
-            u[0] += a.per_replica.cpu * slot.most
-            u[1] += a.per_replica.memory * slot.most
-            u[2] += a.per_replica.accelerators * slot.most
+            u[0] += each.cpu * slot.most
+            u[1] += each.memory * slot.most
+            u[2] += each.accelerators * slot.most
             u[3] += slot.most
     return {k: (v[0], v[1], v[2], v[3]) for k, v in used.items()}
 
@@ -368,4 +370,71 @@ def test_a_burst_never_books_a_node_beyond_its_allocatable(world: World, burst: 
                     limit = n.allocatable.get(key, UNLIMITED_PODS if key == "pods" else 0)
                     assert n.requested.get(key, 0) + earlier + each * slot.replicas <= limit, (n.name, key, "placed")
                     assert each * slot.most <= limit, (n.name, key, "held")
+        assumptions.assume(decision, now=0.0)
+
+
+@st.composite
+def pod_set_demands(draw: st.DrawFn) -> Demand:
+    """A burst demand of one to three pod sets: small amounts, node rules of a random demand now and then."""
+    sets = []
+    for k in range(draw(st.integers(1, 3))):
+        d = draw(demands("burst"))
+        ruled = draw(st.integers(0, 3)) == 0
+        gpus = draw(st.sampled_from([0, 0, 0, 1, 2, 4]))
+        sets.append(
+            PodSetDemand(
+                f"r{k}",
+                draw(st.integers(0 if k else 1, 3)),
+                draw(st.integers(0, 2)) * 500,
+                draw(st.integers(0, 4)) * GIB,
+                AcceleratorDemand(gpus) if gpus else None,
+                d.node_selector if ruled else {},
+                (Toleration(operator="Exists"),),
+                d.node_name if ruled else None,
+                d.node_affinity if ruled else None,
+            )
+        )
+    return Demand(uid="burst", pod_sets=tuple(sets), strategy=draw(st.sampled_from(list(Strategy))))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(world=worlds(), burst=st.lists(st.tuples(pod_set_demands(), st.integers(1, 3)), min_size=1, max_size=4))
+def test_a_burst_of_pod_set_tasks_never_books_a_node_beyond_its_allocatable(
+    world: World, burst: list[tuple[Demand, int]]
+) -> None:
+    """Every pod set's pods go where neither earlier decisions nor the task's earlier pod sets hold room.
+
+    All pod sets of a decision are on its one identifier, each with exactly its count of pods.
+    """
+    snapshot = build(world).snapshot()
+    assumptions = Assumptions()
+    members = {(cluster, n.name): n for cluster, ns in world.nodes.items() for n in ns}
+    clusters = {i.name: i.cluster for i in world.identifiers}
+    repeated = [demand for demand, copies in burst for _ in range(copies)]
+    for i, demand in enumerate(repeated):
+        demand = replace(demand, uid=f"burst-{i}")
+        held = dict(held_usage(assumptions, exclude=""))
+        decision = place(snapshot, demand, assumptions=assumptions)
+        if decision.chosen is None:
+            assert decision.assignment == ()
+            continue
+        counts = {s.role: s.count for s in demand.pod_sets if s.count}
+        assert {role: sum(s.replicas for s in slots) for role, slots in decision.pod_sets.items()} == counts
+        for slot in decision.assignment:
+            assert slot.cluster == clusters[decision.chosen.identifier]
+            assert slot.per_replica is not None
+            n = members[(slot.cluster, slot.node)]
+            facts = accelerator_facts(n.labels, n.allocatable)
+            keys = ("cpu", "memory", facts.resource if facts else "", "pods")
+            before = held.get((slot.cluster, slot.node), (0, 0, 0, 0))
+            per = slot.per_replica
+            each_of = (per.cpu, per.memory, per.accelerators, 1)
+            for key, earlier, each in zip(keys, before, each_of, strict=True):
+                if each:
+                    limit = n.allocatable.get(key, UNLIMITED_PODS if key == "pods" else 0)
+                    assert n.requested.get(key, 0) + earlier + each * slot.replicas <= limit, (n.name, key, "placed")
+                    assert each * slot.most <= limit, (n.name, key, "held")
+            held[(slot.cluster, slot.node)] = tuple(  # the task's later pod sets see this one's room taken
+                b + e * slot.most for b, e in zip(before, each_of, strict=True)
+            )  # type: ignore[assignment]
         assumptions.assume(decision, now=0.0)

@@ -11,9 +11,11 @@ import pytest
 from computenet.api.contract import contract_problems
 from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec, DataLocation
+from computenet.placement import AcceleratorDemand
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
 from computenet.placement.slices import SliceRequest
-from computenet.tasks.demand import demand_of
+from computenet.queueing.amounts import request_of
+from computenet.tasks.demand import demand_of, pod_set_demands
 from computenet.tasks.record import TaskRecord
 
 VALID_TEMPLATE = {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "x"}]}}}}
@@ -213,3 +215,83 @@ def test_the_data_size_placement_weighs(data: dict[str, Any], size_bytes: int) -
     demand = demand_of(dataclasses.replace(base, spec=spec), None)
     assert demand.data is not None
     assert demand.data.size_bytes == size_bytes
+
+
+def container(cpu: str = "1", memory: str = "1Gi", gpus: int = 0) -> dict[str, Any]:
+    limits = {"nvidia.com/gpu": gpus} if gpus else {}
+    return {"name": "c", "image": "x", "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}}
+
+
+def job_template(gpus: int, parallelism: int = 1, **pod: Any) -> dict[str, Any]:
+    return {"spec": {"parallelism": parallelism, "template": {"spec": {"containers": [container(gpus=gpus)], **pod}}}}
+
+
+JOBSET = {
+    "apiVersion": "jobset.x-k8s.io/v1alpha2",
+    "kind": "JobSet",
+    "spec": {
+        "replicatedJobs": [
+            {"name": "leader", "replicas": 1, "template": job_template(0, nodeSelector={"role": "head"})},
+            {"name": "workers", "replicas": 2, "template": job_template(8, parallelism=2)},
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("workload", "expected"),
+    [
+        pytest.param(
+            JOBSET,
+            [("leader", 1, 1000, 0, {"role": "head"}), ("workers", 4, 1000, 8, {})],
+            id="a JobSet is one pod set per replicated Job, each with its template's requests and nodeSelector",
+        ),
+        pytest.param(
+            {
+                "apiVersion": "leaderworkerset.x-k8s.io/v1",
+                "kind": "LeaderWorkerSet",
+                "spec": {
+                    "replicas": 2,
+                    "leaderWorkerTemplate": {
+                        "size": 3,
+                        "leaderTemplate": {"spec": {"containers": [container(cpu="2")]}},
+                        "workerTemplate": {"spec": {"containers": [container(gpus=4)]}},
+                    },
+                },
+            },
+            [("leader", 2, 2000, 0, {}), ("worker", 4, 1000, 4, {})],
+            id="a LeaderWorkerSet's groups give one leader and size - 1 workers each",
+        ),
+        pytest.param(
+            {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [container(gpus=1)]}},
+            [("main", 1, 1000, 1, {})],
+            id="a Pod is one pod set of one pod",
+        ),
+        pytest.param(
+            {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {}}}},
+            [],
+            id="a Deployment keeps the one gang of spec.replicas and spec.resources",
+        ),
+        pytest.param(
+            {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "spec": {"replicatedJobs": []}},
+            [],
+            id="a JobSet that does not read is left to validation",
+        ),
+    ],
+)
+def test_a_workload_of_roles_is_one_pod_set_per_role(
+    workload: dict[str, Any], expected: list[tuple[str, int, int, int, dict[str, str]]]
+) -> None:
+    sets = pod_set_demands(workload, AcceleratorDemand(1, "nvidia", ("NVIDIA-H100-80GB-HBM3",)))
+    assert [(s.role, s.count, s.cpu, s.devices, dict(s.node_selector)) for s in sets] == expected
+    assert all(s.accelerators.models == ("NVIDIA-H100-80GB-HBM3",) for s in sets if s.accelerators)
+
+
+def test_the_demand_of_a_jobset_task_carries_its_pod_sets_and_quotas_count_them_all() -> None:
+    spec = ComputeTaskSpec.model_validate({"pool": "p", "workload": JOBSET})
+    task = TaskRecord("u", "ns", "t", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1, spec, {}, workload=JOBSET)
+    demand = demand_of(task, None)
+    assert [s.role for s in demand.pod_sets] == ["leader", "workers"]
+    assert demand.accelerators is not None
+    assert demand.devices == 8, "the task's own devices are its largest role's, so quotas see them"
+    assert request_of(demand, "H100") == {"cpu": 5000, "memory": 5 * 1024**3, "H100": 32}

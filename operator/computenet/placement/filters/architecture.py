@@ -18,6 +18,8 @@ def node_archs(ctx: Context, ident: int) -> str:
 
 class Architecture:
     name = "Architecture"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         if not ctx.demand.constraints.architectures:

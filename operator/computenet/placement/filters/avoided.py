@@ -18,6 +18,8 @@ AVOIDED = 0
 
 class Avoided:
     name = "Avoided"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         avoided = ctx.demand.avoided

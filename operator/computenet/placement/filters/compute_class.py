@@ -12,6 +12,8 @@ from computenet.placement.framework import PASS, Reason
 
 class ComputeClassFilter:
     name = "ComputeClass"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         wanted = ctx.demand.constraints.compute_class

@@ -19,6 +19,8 @@ UNKNOWN, ABOVE = 0, 1
 
 class Latency:
     name = "Latency"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         limit = ctx.demand.constraints.max_latency_ms

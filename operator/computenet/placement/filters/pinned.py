@@ -19,6 +19,8 @@ OTHER = 0
 
 class Pinned:
     name = "Pinned"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         pinned = ctx.demand.pinned

@@ -12,6 +12,8 @@ from computenet.placement.framework import PASS, Reason
 
 class Ready:
     name = "Ready"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         return np.where(ctx.snapshot.table.ready[ids] == 1, PASS, 0)

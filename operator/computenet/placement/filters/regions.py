@@ -14,6 +14,8 @@ NOT_REQUIRED, FORBIDDEN = 0, 1
 
 class Regions:
     name = "Regions"
+    task_level = True
+    """Reads only the task's own constraints, never a pod set's (see `pod_sets`)."""
 
     def filter(self, ctx: Context, ids: IntArray) -> IntArray | None:
         c, known = ctx.demand.constraints, ctx.snapshot.vocabulary.regions
