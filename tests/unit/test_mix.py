@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from computenet.api.constants import TASK_UID_LABEL
-from computenet.api.reservation import effective_requests
+from computenet.api.pod_reservation import effective_requests
 from computenet.api.validation import validate_task
 from computenet.testing.topology import AMD_GPU, NVIDIA_GPU
 from support.mix import KINDS, MixTask, mix

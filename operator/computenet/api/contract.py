@@ -1,6 +1,6 @@
 """The resource contract of a ComputeTask: its reservation, the template that must carry it, and resolution.
 
-The rule itself, on plain dicts, is :mod:`computenet.api.reservation` (rendering applies it too). This
+The rule itself, on plain dicts, is :mod:`computenet.api.pod_reservation` (rendering applies it too). This
 module reads it off a parsed :class:`~computenet.api.task.ComputeTaskSpec`: which accelerator
 resource the spec reserves, what the template would request, and whether it can carry the
 reservation. :func:`resolve_resources` is what the lifecycle calls once at admission;
@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from computenet.api.constants import ACCELERATOR_RESOURCES, AcceleratorSharing, Vendor
-from computenet.api.problems import ContractError, Problem
-from computenet.api.reservation import (
+from computenet.api.pod_reservation import (
     ACCELERATOR_RESOURCE_NAMES,
     Reservation,
     apply_reservation,
     effective_requests,
 )
+from computenet.api.problems import ContractError, Problem
 from computenet.api.task import ComputeTaskSpec, primary_role
 from computenet.placement.accelerators import lookup
 from computenet.placement.device_plugins import is_device_resource

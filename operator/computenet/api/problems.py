@@ -1,7 +1,7 @@
 """What is wrong with an object, field by field: the currency of validation and of the resource contract.
 
 Kept apart from :mod:`computenet.api.validation` so that the pure modules that find problems (the
-resource contract in :mod:`computenet.api.reservation`, used by rendering too) need not import the
+resource contract in :mod:`computenet.api.pod_reservation`, used by rendering too) need not import the
 validators that report them.
 """
 

@@ -47,7 +47,7 @@ from computenet.api.fields import (
     Timestamp,
     cel_string,
 )
-from computenet.api.reservation import (
+from computenet.api.pod_reservation import (
     ACCELERATOR_RESOURCE_NAMES,
     CPU,
     MEMORY,

@@ -18,9 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from computenet.api.contract import contract_problems
 from computenet.api.identifier import ComputeIdentifierSpec
-from computenet.api.pool import ComputePoolSpec
-from computenet.api.problems import Problem, summarize
-from computenet.api.reservation import (
+from computenet.api.pod_reservation import (
     ACCELERATOR_RESOURCE_NAMES,
     CPU,
     MEMORY,
@@ -28,6 +26,8 @@ from computenet.api.reservation import (
     apply_reservation,
     effective_requests,
 )
+from computenet.api.pool import ComputePoolSpec
+from computenet.api.problems import Problem, summarize
 from computenet.api.task import MAX_POD_SETS, ComputeTaskSpec, primary_role, raw_pod_spec
 from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.pod_spec import node_constraint_problems
@@ -148,7 +148,7 @@ def role_problems(spec: ComputeTaskSpec, raw: Mapping[str, Any], sets: Sequence[
     """A kind of several roles, role by role, each problem on the role's own field.
 
     Each role's template needs a container, may not name a node, must carry its own request under
-    the contract (``api.reservation.apply_reservation``), may ask for whole devices of one vendor's
+    the contract (``api.pod_reservation.apply_reservation``), may ask for whole devices of one vendor's
     resource only (placement counts no slices per role yet), and its node constraints must parse; a
     Job's pods run once (``RUN_ONCE``), a LeaderWorkerSet's restart Always (they are a
     StatefulSet's). ``spec.replicas`` stays 1: the pods are counted from the workload's spec.

@@ -2,7 +2,7 @@
 
 The user's template passes through untouched except for what the operator owns: the origin
 labels (on the Job and its pods), the per-replica reservation under the resource contract
-(:mod:`computenet.api.reservation`: requests written in the template are kept, the rest goes to the
+(:mod:`computenet.api.pod_reservation`: requests written in the template are kept, the rest goes to the
 first container without one, or to the pod-level request for cpu and memory, so the pod's effective
 request equals what placement reserved), every resource quantity as a canonical string (the
 Kubernetes client models refuse numbers), the gang as parallelism and completions (Indexed, so each
@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+from computenet.api.pod_reservation import (
+    ACCELERATOR_RESOURCE_NAMES,
+    Reservation,
+    apply_reservation,
+    effective_requests,
+)
 from computenet.api.problems import ContractError
-from computenet.api.reservation import ACCELERATOR_RESOURCE_NAMES, Reservation, apply_reservation, effective_requests
 from computenet.dispatch.naming import job_name, origin_labels
 from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
 from computenet.quantity import cpu_millis, to_int_units

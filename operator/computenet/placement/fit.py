@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.admission import admitted
 from computenet.placement.arrays import FloatArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
+from computenet.placement.node_admission import admitted
 
 _UNKNOWN_PRICE = 1e300
 """Ranks a model that fits but has no price after every priced one, before any that does not fit."""

@@ -19,7 +19,6 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.tasks.access import MemberAccess
-from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import Cleanup
 from computenet.tasks.dispatcher import Dispatcher
@@ -30,6 +29,7 @@ from computenet.tasks.lifecycle import Event, Outcome
 from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import Scheduler
+from computenet.tasks.tenancy import Tenancy
 
 logger = logging.getLogger(__name__)
 

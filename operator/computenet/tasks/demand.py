@@ -2,7 +2,7 @@
 
 A workload of a kind placed role by role (``Kind.by_role``: JobSet, LeaderWorkerSet, RayJob,
 RayCluster, Pod) becomes one pod set per role (``workloads.podsets``), each with the effective
-request of its own pod template (what kube-scheduler counts, ``api.reservation.effective_requests``)
+request of its own pod template (what kube-scheduler counts, ``api.pod_reservation.effective_requests``)
 and its own node constraints: the dispatched pods are the templates placed, so what is dispatched
 is what was placed. The task's ``spec.resources.accelerators`` still choose the models (any-of)
 and minimum memory of every role that asks for devices of that vendor.
@@ -22,8 +22,8 @@ from typing import Any
 
 from computenet.api.constants import AcceleratorSharing
 from computenet.api.contract import slice_resource_of
+from computenet.api.pod_reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
 from computenet.api.pool import PlacementPolicy
-from computenet.api.reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
 from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Weights
 from computenet.placement.pod_spec import pod_constraints
 from computenet.placement.resources import VENDOR_RESOURCES

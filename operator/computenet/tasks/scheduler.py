@@ -25,7 +25,6 @@ from computenet.placement.demand import Demand
 from computenet.placement.snapshot import Snapshot
 from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
-from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, scores_of
 from computenet.tasks.demand import avoiding, demand_of
@@ -42,6 +41,7 @@ from computenet.tasks.lifecycle import (
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.tenancy import Tenancy
 
 logger = logging.getLogger(__name__)
 

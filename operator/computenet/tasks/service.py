@@ -38,7 +38,6 @@ from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.statuses.writer import StatusWriter
 from computenet.tasks.access import MemberAccess
-from computenet.tasks.admission import Pods, Tenancy, pods_by_node
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending
 from computenet.tasks.controller import TaskController
@@ -59,6 +58,7 @@ from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
+from computenet.tasks.tenancy import Pods, Tenancy, pods_by_node
 from computenet.tasks.watch import TaskWatch
 
 logger = logging.getLogger(__name__)

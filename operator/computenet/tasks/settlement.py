@@ -29,11 +29,11 @@ from computenet.metrics import Metrics
 from computenet.quantity import cpu_millis, format_amount, to_int_units
 from computenet.queueing import CPU, MEMORY, period_start
 from computenet.statuses.writer import StatusWrites
-from computenet.tasks.admission import Tenancy, amounts_of, holding
 from computenet.tasks.book import TaskBook
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueEntry, budget_of
 from computenet.tasks.queues import amounts_of as quota_amounts
+from computenet.tasks.tenancy import Tenancy, amounts_of, holding
 
 logger = logging.getLogger(__name__)
 

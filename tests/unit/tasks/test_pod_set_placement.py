@@ -9,11 +9,11 @@ from placement.builders import H100, identifier, node, pool, task
 from computenet.api.identifier import Pricing
 from computenet.api.task import ComputeTaskSpec, DispatchedResources, Placement, PodSetPlacement
 from computenet.placement import place
-from computenet.tasks.admission import amounts_of
 from computenet.tasks.executor import facts_of
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import pod_set_placements
+from computenet.tasks.tenancy import amounts_of
 
 from .builders import record
 

@@ -19,11 +19,11 @@ from computenet.api.task import ComputeTaskStatus, DispatchedResources, Placemen
 from computenet.metrics import Metrics
 from computenet.quantity import format_amount
 from computenet.statuses.writer import status_body
-from computenet.tasks.admission import Tenancy
 from computenet.tasks.book import TaskBook
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement, base_units
+from computenet.tasks.tenancy import Tenancy
 from tasks.builders import spec
 
 UTC = dt.UTC

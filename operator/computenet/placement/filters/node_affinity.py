@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement.accelerators import HOSTNAME_LABEL
-from computenet.placement.admission import admitted
 from computenet.placement.affinity import NODE_NAME_FIELD
 from computenet.placement.arrays import IntArray, gather
 from computenet.placement.context import Context
 from computenet.placement.framework import PASS, Reason
+from computenet.placement.node_admission import admitted
 from computenet.placement.reasons import NODE_AFFINITY_MISMATCH
 
 NOT_MATCHED = 0

@@ -1,4 +1,4 @@
-"""The conversions of tasks/admission.py: what the operator holds, as the pure queueing inputs."""
+"""The conversions of tasks/tenancy.py: what the operator holds, as the pure queueing inputs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from computenet.api.constants import Phase
 from computenet.api.task import ComputeTaskStatus, DispatchedResources, Placement
-from computenet.tasks.admission import Tenancy, amounts_of, holding, pods_by_node
 from computenet.tasks.queues import QueueBook
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.tenancy import Tenancy, amounts_of, holding, pods_by_node
 from tasks.builders import CREATED, spec
 
 GIB = 1 << 30

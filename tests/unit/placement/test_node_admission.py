@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from computenet.placement import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
-from computenet.placement.admission import admitted, by_label_set
 from computenet.placement.context import Context
 from computenet.placement.demand import Demand
+from computenet.placement.node_admission import admitted, by_label_set
 
 from .builders import identifier, node, pool, task
 
