@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from computenet.placement import Assumptions, Demand, Snapshot, place
@@ -11,14 +13,16 @@ from computenet.placement.devices import (
     Need,
     NodeDevices,
     PodClaim,
+    device_filter,
     device_need,
     node_slots,
 )
-from placement.builders import IdentifierBuilder, NodeBuilder, identifier, node, pool, request, task
+from computenet.placement.dra_cel import AttributeValue, DeviceShape
+from placement.builders import IdentifierBuilder, NodeBuilder, identifier, node, pool, request, selectors, task
 
 DRV = "gpu.example.com"
 NIC = "nic.example.com"
-CLASSES: dict[str, str | None] = {"gpu": DRV, "nic": NIC, "anything": None}
+CLASSES: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV, "nic": NIC, "anything": None}
 TEMPLATES = {
     "one-gpu": (request("gpu"),),
     "two-gpus": (request("gpu", 2),),
@@ -26,14 +30,14 @@ TEMPLATES = {
     "all-gpus": (request("gpu", all=True),),
     "gpu-and-nic": (request("gpu"), request("nic")),
     "any-two": (request("anything", 2),),
-    "picky": (request("gpu", problem="it sets selectors"),),
+    "picky": (request("gpu", problem="it sets capacity, which placement does not evaluate"),),
     "fancy-class": (request("fancy"),),
     "no-class": (request("missing"),),
 }
 
 
 def member(*nodes: NodeBuilder, name: str = "m1") -> IdentifierBuilder:
-    fancy = {"fancy": 'has a selector placement does not evaluate yet (device.attributes["x"].y)'}
+    fancy = {"fancy": "has a selector placement cannot evaluate: spec.selectors[0] has no cel.expression"}
     return identifier(name).dra(CLASSES, TEMPLATES, unevaluated=fancy).nodes(*nodes)
 
 
@@ -136,14 +140,14 @@ def test_a_task_claiming_devices_lands_where_they_are_free(
         ),
         pytest.param(
             claiming("fancy-class"),
-            "resourceClaims 'claim-0', request 'req': DeviceClass 'fancy' has a selector placement does not "
-            'evaluate yet (device.attributes["x"].y)',
+            "resourceClaims 'claim-0', request 'req': DeviceClass 'fancy' has a selector placement cannot "
+            "evaluate: spec.selectors[0] has no cel.expression",
             id="a class selector placement cannot evaluate refuses the claim, not placed blind",
         ),
         pytest.param(
             claiming("picky"),
-            "resourceClaims 'claim-0', request 'req': it sets selectors, which placement does not evaluate",
-            id="a request's own selectors refuse the claim",
+            "resourceClaims 'claim-0', request 'req': it sets capacity, which placement does not evaluate",
+            id="a request setting what placement does not evaluate refuses the claim",
         ),
         pytest.param(
             task().cpu("1").claims(existing="shared-gpu").build(),
@@ -186,8 +190,8 @@ def test_without_the_members_dra_facts_nothing_is_placed_blind(ident: Identifier
 def test_the_rejection_detail_gives_the_identifiers_numbers() -> None:
     decision = place(pool(CASE_30), claiming("three-gpus"))
     assert decision.rejections["m1"].message == (
-        "2 claimable DRA devices free on 1 schedulable node publishing devices; a replica claims 3 "
-        "gpu.example.com devices, 0 of 1 replicas fit (at most 0 on one node)"
+        "2 DRA devices on 1 schedulable node publishing devices match the claims' selectors, 2 free; a replica "
+        "claims 3 gpu.example.com devices, 0 of 1 replicas fit (at most 0 on one node)"
     )
 
 
@@ -276,3 +280,170 @@ def test_claims_of_one_driver_add_up() -> None:
         PodClaim("c", template="gpu-and-nic"),
     )
     assert device_need(catalog, claims) == {DRV: Need(4), NIC: Need(1)}
+
+
+# ---- CEL selectors: only the devices they admit count ----
+
+H100: dict[str, AttributeValue] = {"model": ("string", "H100"), "cudaComputeCapability": ("version", "9.0.0")}
+A100: dict[str, AttributeValue] = {"model": ("string", "A100"), "cudaComputeCapability": ("version", "8.0.0")}
+IS_H100 = 'device.attributes["gpu.example.com"].model == "H100"'
+BIG = 'device.capacity["gpu.example.com"].memory.compareTo(quantity("40Gi")) >= 0'
+SELECTING: dict[str, str | tuple[str, ...] | None] = {
+    **CLASSES,
+    "h100": (f'device.driver == "{DRV}"', IS_H100),
+    "modern": (
+        f'device.driver == "{DRV}"',
+        'device.attributes["gpu.example.com"].cudaComputeCapability.isGreaterThan(semver("8.5.0"))',
+    ),
+}
+SELECTED = {
+    "one-h100": (request("h100"),),
+    "two-h100": (request("h100", 2),),
+    "big-gpu": (request("gpu", cel=(BIG,)),),
+    "modern-gpu": (request("modern"),),
+    "h100-and-big": (request("h100"), request("gpu", cel=(BIG,))),
+    "model-of-any": (request("anything", cel=(IS_H100,)),),
+}
+
+
+def selecting(*nodes: NodeBuilder) -> IdentifierBuilder:
+    return identifier("m1").dra(SELECTING, {**TEMPLATES, **SELECTED}).nodes(*nodes)
+
+
+def gpus(
+    name: str, attributes: dict[str, AttributeValue], n: int = 2, memory: str = "80Gi", free: int | None = None
+) -> NodeBuilder:
+    return cpu_node(name).dra(DRV, n, free=free, attributes=attributes, capacity={"memory": memory})
+
+
+@pytest.mark.parametrize(
+    ("nodes", "demand", "placed"),
+    [
+        pytest.param(
+            [gpus("a", A100), gpus("b", H100)], claiming("one-h100"), {"b": 1}, id="a class selecting a model"
+        ),
+        pytest.param(
+            [gpus("a", H100, free=1), gpus("b", H100)],
+            claiming("two-h100"),
+            {"b": 1},
+            id="only free matching devices count",
+        ),
+        pytest.param(
+            [gpus("a", H100, memory="24Gi"), gpus("b", A100, memory="40Gi")],
+            claiming("big-gpu"),
+            {"b": 1},
+            id="a request's own selector on capacity, compared as quantities",
+        ),
+        pytest.param([gpus("a", A100), gpus("b", H100)], claiming("modern-gpu"), {"b": 1}, id="a semver attribute"),
+        pytest.param(
+            [gpus("a", H100, n=1), gpus("b", H100, n=2)],
+            claiming("h100-and-big"),
+            {"b": 1},
+            id="two requests whose selectors admit the same devices compete for them",
+        ),
+        pytest.param(
+            [cpu_node("a").dra(NIC, 2), gpus("b", H100)],
+            claiming("model-of-any"),
+            None,
+            id="a selector failing on a device of the member: the member's scheduler would abort, so nothing fits",
+        ),
+        pytest.param(
+            [cpu_node("a").dra(NIC, 2), gpus("b", H100)],
+            claiming("one-h100"),
+            {"b": 1},
+            id="a class's driver selector stops before the model's lookup fails",
+        ),
+    ],
+)
+def test_selectors_count_only_the_devices_they_admit(
+    nodes: list[NodeBuilder], demand: Demand, placed: dict[str, int] | None
+) -> None:
+    decision = place(pool(selecting(*nodes)), demand)
+    if placed is None:
+        assert decision.chosen is None
+        return
+    assert decision.chosen is not None, decision.summary
+    assert {slot.node: slot.replicas for slot in decision.assignment} == placed
+
+
+def test_why_says_how_many_devices_the_selectors_admit() -> None:
+    decision = place(pool(selecting(gpus("a", A100), gpus("b", H100, free=0))), claiming("one-h100"))
+    assert decision.chosen is None
+    rejection = decision.rejections["m1"]
+    assert rejection.reason == "InsufficientDevices"
+    assert rejection.message == (
+        "2 DRA devices on 2 schedulable nodes publishing devices match the claims' selectors, 0 free; a replica "
+        f"claims 1 DeviceClass 'h100' (selectors: device.driver == \"{DRV}\"; {IS_H100}) device, 0 of 1 replicas "
+        "fit (at most 0 on one node)"
+    )
+
+
+def test_why_names_the_devices_a_selector_fails_on_and_the_error() -> None:
+    decision = place(pool(selecting(cpu_node("a").dra(NIC, 2), gpus("b", H100))), claiming("model-of-any"))
+    rejection = decision.rejections["m1"]
+    assert rejection.reason == "DeviceSelectorFails"
+    assert rejection.message == (
+        f"the claims' selectors (1 DeviceClass 'anything' (selectors: {IS_H100}) device) fail on 2 DRA devices of "
+        "the identifier's schedulable nodes with a CEL runtime error (no such key: model); the member's "
+        "scheduler aborts the pod's scheduling when it meets one, so the pod would stay pending"
+    )
+
+
+def test_a_failing_device_on_a_node_the_pod_cannot_use_does_not_matter() -> None:
+    ident = selecting(cpu_node("a").label("pool", "x").dra(NIC, 2), gpus("b", H100).label("pool", "y"))
+    demand = task().cpu("2").claims("model-of-any").node_selector({"pool": "y"}).build()
+    decision = place(pool(ident), demand)
+    assert [slot.node for slot in decision.assignment] == ["b"]
+
+
+def test_devices_assumed_for_one_selector_are_not_free_for_another_that_admits_them() -> None:
+    snapshot = pool(selecting(gpus("a", H100, n=1)))
+    assumptions = Assumptions()
+    first = place(snapshot, claiming("one-h100", uid="t1"), assumptions=assumptions)
+    assert first.chosen is not None
+    assumptions.assume(first, now=0.0)
+    assert place(snapshot, claiming("big-gpu", uid="t2"), assumptions=assumptions).chosen is None
+    other = pool(selecting(gpus("a", H100, n=1), cpu_node("n").dra(NIC, 1)))
+    held = Assumptions()
+    nic = place(other, task("t3").cpu("1").claims("one-gpu").build(), assumptions=held)
+    assert nic.chosen is not None
+
+
+def test_needs_are_keyed_by_the_driver_or_by_the_selectors() -> None:
+    catalog = pool(selecting(gpus("a", H100))).identifier("m1").devices
+    assert isinstance(catalog, DeviceCatalog)
+    needs = device_need(catalog, (PodClaim("a", template="one-gpu"), PodClaim("b", template="two-h100")))
+    assert isinstance(needs, dict)
+    assert needs[DRV] == Need(1)
+    (key,) = set(needs) - {DRV}
+    assert json.loads(key) == [f'device.driver == "{DRV}"', IS_H100]
+    assert needs[key] == Need(2)
+
+
+@pytest.mark.parametrize(
+    ("devices", "needs", "slots"),
+    [
+        pytest.param(
+            (NodeDevices(DRV, "", 2, 2, DeviceShape(DRV, (("model", ("string", "H100")),))),),
+            {"h": Need(1), "any": Need(1)},
+            1,
+            id="two filters over the same two devices: one replica",
+        ),
+        pytest.param(
+            (
+                NodeDevices(DRV, "", 1, 1, DeviceShape(DRV, (("model", ("string", "H100")),))),
+                NodeDevices(DRV, "", 3, 3, DeviceShape(DRV, (("model", ("string", "A100")),))),
+            ),
+            {"h": Need(1), "any": Need(1)},
+            1,
+            id="the single H100 bounds the replicas however many others there are",
+        ),
+    ],
+)
+def test_node_slots_under_competing_selectors(
+    devices: tuple[NodeDevices, ...], needs: dict[str, Need], slots: int
+) -> None:
+    h = device_filter("h", selectors(IS_H100)).key
+    anything = device_filter("any", selectors(f'device.driver == "{DRV}" && true')).key
+    keyed = {h if k == "h" else anything: v for k, v in needs.items()}
+    assert node_slots(devices, keyed, {}, 8) == slots
