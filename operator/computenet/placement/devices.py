@@ -323,18 +323,32 @@ class DeviceTable:
     """Per entry: devices no allocated claim lists."""
 
     index: IntArray
-    """By node row (up to the largest in `rows`): its index in `rows`, or -1."""
+    """By node row (up to the largest in `rows`, then one more): its index in `rows`, or -1."""
     _counts: dict[tuple[str, ...], tuple[IntArray, IntArray, IntArray]] = field(default_factory=dict, repr=False)
     _passes: dict[str, tuple[BoolArray, BoolArray]] = field(default_factory=dict, repr=False)
     _errors: dict[str, str] = field(default_factory=dict, repr=False)
+    _entries: list[tuple[object, object, IntArray]] = field(default_factory=list, repr=False)
+    _slots: dict[tuple[tuple[tuple[str, Need], ...], int, bool], IntArray] = field(default_factory=dict, repr=False)
+    _rooms: list[tuple[object, object, object, int, tuple[IntArray, IntArray, IntArray]]] = field(
+        default_factory=list, repr=False
+    )
+    """What the Devices filter found per identifier for a few (entries, claims, gang size) without assumptions."""
+
+    def entries(self, snapshot: Any) -> IntArray:
+        """Sorted entries of `snapshot` holding a node of this table (remembered while its entries stay)."""
+        for rows, indptr, found in self._entries:
+            if rows is snapshot.entries.rows and indptr is snapshot.entries.indptr:
+                return found
+        fresh: IntArray = snapshot.entries_of_rows(self.rows)
+        self._entries.insert(0, (snapshot.entries.rows, snapshot.entries.indptr, fresh))
+        del self._entries[2:]
+        return fresh
 
     def locate(self, rows: IntArray) -> tuple[IntArray, BoolArray]:
         """For node `rows`: their index in this table (0 where absent), and whether they are in it at all."""
-        at = np.full(len(rows), -1, dtype=np.int64)
-        inside = rows < len(self.index)
-        at[inside] = self.index[rows[inside]]
+        at = self.index.take(rows, mode="clip")  # rows past the last are clipped onto its trailing -1
         hit = at >= 0
-        return np.maximum(at, 0), hit
+        return np.maximum(at, 0, out=at), hit
 
     def passes(self, key: str) -> tuple[BoolArray, BoolArray]:
         """Per shape: whether filter `key` admits it, and whether evaluating it fails (a runtime error).
@@ -373,6 +387,10 @@ class DeviceTable:
             )
         return found
 
+    def fails(self, keys: tuple[str, ...]) -> bool:
+        """Whether a filter of `keys` fails on some device of this table."""
+        return any(bool(self.passes(key)[1].any()) for key in keys)
+
     def error(self, keys: Iterable[str]) -> str:
         """The runtime error of the first filter of `keys` failing on a device here ("" if none does)."""
         for key in keys:
@@ -401,7 +419,7 @@ def table_of(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
             shape.append(shapes.setdefault(d.seen, len(shapes)))
             total.append(d.total)
             free.append(d.free)
-    index = np.full(int(rows[-1]) + 1 if len(rows) else 0, -1, dtype=np.int64)
+    index = np.full(int(rows[-1]) + 2 if len(rows) else 1, -1, dtype=np.int64)
     index[rows] = np.arange(len(rows))
     return DeviceTable(
         rows,
@@ -463,17 +481,45 @@ def table_slots(
     (see the module docstring). All-mode needs every matching device of the node, free, and at
     least one: a node holds one such replica at most. A node where a filter fails on a device holds
     none.
+
+    What the table's devices hold without assumptions is remembered per (needs, cap); the few rows
+    assumptions touch are then counted again.
     """
-    size = len(table.rows)
+    key = (tuple(sorted(needs.items())), cap, allocatable)
+    base = table._slots.get(key)
+    if base is None:
+        base = table._slots[key] = _slots(table, needs, {}, cap, allocatable, np.arange(len(table.rows)))
+    if allocatable or not held:
+        return base
+    rows = np.fromiter(held, dtype=np.int64, count=len(held))
+    at, hit = table.locate(rows)
+    at = np.unique(at[hit])
+    if not len(at):
+        return base
+    out = base.copy()
+    out[at] = _slots(table, needs, held, cap, allocatable, at)
+    return out
+
+
+def _slots(
+    table: DeviceTable,
+    needs: Needs,
+    held: Mapping[int, Mapping[str, int]],
+    cap: int,
+    allocatable: bool,
+    at: IntArray,
+) -> IntArray:
+    """`table_slots` for the table rows `at`."""
+    size = len(at)
     slots = np.full(size, cap, dtype=np.int64)
     keys = sorted(needs)
     totals: dict[str, IntArray] = {}
     for key in keys:
-        total, free, failing = table.counts((key,))
+        total, free, failing = (a[at] for a in table.counts((key,)))
         totals[key] = total
         slots = np.where(failing > 0, 0, slots)
         if needs[key].all:
-            free = total if allocatable else np.maximum(free - _held(table, held, (key,)), 0)
+            free = total if allocatable else np.maximum(free - _held(table, held, (key,))[at], 0)
             whole = (total > 0) & (free >= total)
             slots = np.where(whole, np.minimum(slots, 1), 0)
     for group in _groups(keys):
@@ -482,8 +528,8 @@ def table_slots(
             per += needs[key].count
             if needs[key].all:
                 per += totals[key]
-        total, free, _ = table.counts(group)
-        room = total if allocatable else np.maximum(free - _held(table, held, group), 0)
+        total, free, _ = (a[at] for a in table.counts(group))
+        room = total if allocatable else np.maximum(free - _held(table, held, group)[at], 0)
         slots = np.where(per > 0, np.minimum(slots, room // np.maximum(per, 1)), slots)
     return np.maximum(slots, 0)
 

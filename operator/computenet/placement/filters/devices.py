@@ -57,9 +57,31 @@ def _rows(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray]:
     return rows, owner
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
 def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Per identifier of `ids`: (most replicas on one node, replicas over all its nodes), after assumptions,
-    and devices of its nodes on which a filter of its needs fails."""
+    """Per identifier of `ids`: most replicas on one node, replicas over all, failing devices.
+
+    The replicas are counted after assumptions; failing devices are those of its nodes on which a
+    filter of its needs fails (see `_failing`). Without assumptions on devices and without node
+    constraints, the answer depends only on the published devices, the snapshot's entries, the
+    claims and the gang's size: it is remembered with the device table for every identifier, and
+    the tasks that follow read it.
+    """
+    if ctx.overlay.devices or ctx.rows_selected(_NO_ROWS) is not None:
+        return _rooms_of(ctx, ids)
+    e, table, answers = ctx.snapshot.entries, ctx.device_table, ctx.device_answers
+    for rows, indptr, known, replicas, found in table._rooms:
+        if rows is e.rows and indptr is e.indptr and known is answers and replicas == ctx.replicas:
+            return found[0][ids], found[1][ids], found[2][ids]
+    every = _rooms_of(ctx, np.arange(len(ctx.snapshot), dtype=np.int64))
+    table._rooms.insert(0, (e.rows, e.indptr, answers, ctx.replicas, every))
+    del table._rooms[8:]
+    return every[0][ids], every[1][ids], every[2][ids]
+
+
+def _rooms_of(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     rows, owner = _rows(ctx, ids)
     slots = ctx.device_slots(rows, ids[owner])
     return group_max(owner, slots, len(ids)), group_sum(owner, slots, len(ids)), _failing(ctx, rows, owner, ids)
@@ -71,16 +93,14 @@ def _failing(ctx: Context, rows: IntArray, owner: IntArray, ids: IntArray) -> In
     if not len(rows):
         return out
     table, answers = ctx.device_table, ctx.device_answers
-    at, _ = table.locate(rows)
-    groups = answers.of[ids[owner]]
-    for group in np.unique(groups).tolist():
+    for group in np.unique(answers.of[ids]).tolist():  # few answers: most have no failing device at all
         needs = answers.answers[group]
-        if isinstance(needs, str):
+        if isinstance(needs, str) or not table.fails(tuple(sorted(needs))):
             continue
         failing = table.counts(tuple(sorted(needs)))[2]
-        if failing.any():
-            mine = groups == group
-            out += np.bincount(owner[mine], weights=failing[at[mine]], minlength=len(ids)).astype(np.int64)
+        at, _ = table.locate(rows)
+        mine = answers.of[ids[owner]] == group
+        out += np.bincount(owner[mine], weights=failing[at[mine]], minlength=len(ids)).astype(np.int64)
     return out
 
 
