@@ -19,6 +19,11 @@ what decides whether a multi-GPU pod fits at all.
 DRA devices (published in ResourceSlices, see `dra`) count as accelerators too, by model where an
 attribute names it (else by driver): allocatable is what the node's complete pools publish,
 allocated what allocated claims list, free the rest, on nodes that accept new pods.
+
+Extended resources served by DRA (KEP-5004, `placement.devices.extended_supply`) count once: a
+node whose allocatable has the resource is the device plugin's, and the DRA devices its class
+admits there are not added again; on a node without it, the pods' requests for it are served by
+the devices of their extended-resource claims, which count as allocated devices, not as requests.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
 from computenet.placement.accelerators import accelerator_facts
-from computenet.placement.devices import NodeDevices
+from computenet.placement.devices import DeviceClass, NodeDevices, counted_once
 from computenet.placement.nodes import accepts_new_pods, pod_slots_left
 
 ModelOf = Callable[[Mapping[str, str], str], str | None]
@@ -82,8 +87,13 @@ def summarize(
     nodes: Iterable[NodeFacts],
     requested_on: Callable[[str], Mapping[str, int]],
     model_of: ModelOf,
+    served: Mapping[str, DeviceClass] | None = None,
 ) -> Capacity:
-    """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there."""
+    """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there.
+
+    `served` maps the extended resources DRA serves to their DeviceClass (see the module docstring).
+    """
+    served = served or {}
     cap = Capacity()
     for node in nodes:
         cap.nodes_total += 1
@@ -109,11 +119,12 @@ def summarize(
                 m.free += node_free
                 m.nodes += 1
                 m.largest_free_slot = max(m.largest_free_slot, node_free)
-        for dra in node.devices:
+        for dra in counted_once(node.devices, node.allocatable, served) if served else node.devices:
             _count_dra(cap.accelerators, dra, has_room)
-        # Requests for resources a node does not advertise still count as allocated.
+        # Requests for resources a node does not advertise still count as allocated, unless DRA
+        # devices serve them (their claims' devices are counted allocated above).
         for name, held in used.items():
-            if name not in node.allocatable:
+            if name not in node.allocatable and name not in served:
                 _inc(cap.allocated, name, held)
     return cap
 

@@ -7,8 +7,8 @@ Reflectors reduce each object on arrival (see `reflector`):
 - ResourceClaim -> the devices its allocation lists (``status.allocation.devices.results``), or
   None while it is unallocated: only allocated claims take devices;
 - DeviceClass -> `placement.devices.DeviceClass`: its CEL selectors, compiled once per expression in
-  the DRA CEL environment (`placement.dra_cel`, quantities parsed by `computenet.quantity`); one
-  that does not compile is named by its field;
+  the DRA CEL environment (`placement.dra_cel`, quantities parsed by `computenet.quantity`), one
+  that does not compile named by its field; and the extended resource it serves (KEP-5004);
 - ResourceClaimTemplate -> `placement.devices.ClaimTemplate`: its requests and their selectors, with
   anything placement does not evaluate named.
 
@@ -158,8 +158,17 @@ def selectors(raw: object, field: str) -> tuple[tuple[Selector, ...], str]:
 def class_facts(obj: Mapping[str, Any]) -> DeviceClass:
     """A DeviceClass as placement evaluates it: its compiled selectors, or the one that does not compile."""
     name = str(obj["metadata"]["name"])
-    compiled, problem = selectors(_mapping(obj.get("spec")).get("selectors"), "spec.selectors")
-    return DeviceClass(name, compiled, f"has a selector placement cannot evaluate: {problem}" if problem else "")
+    spec = _mapping(obj.get("spec"))
+    compiled, problem = selectors(spec.get("selectors"), "spec.selectors")
+    extended = spec.get("extendedResourceName")
+    created = _mapping(obj.get("metadata")).get("creationTimestamp")
+    return DeviceClass(
+        name,
+        compiled,
+        f"has a selector placement cannot evaluate: {problem}" if problem else "",
+        extended if isinstance(extended, str) and extended else None,
+        str(created) if created else "",
+    )
 
 
 def _short(value: object) -> str:

@@ -80,6 +80,10 @@ class DeviceClass:
     name: str
     selectors: tuple[Selector, ...] = ()
     problem: str = ""
+    extended_resource: str | None = None
+    """``spec.extendedResourceName``: the extended resource whose requests the class serves (KEP-5004)."""
+    created: str = ""
+    """``metadata.creationTimestamp`` (RFC 3339, UTC): the newer of two classes serving one name wins."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,3 +566,122 @@ def hold(devices: tuple[NodeDevices, ...], needs: Needs, replicas: int) -> tuple
         if per * replicas:
             out.append((key, per * replicas))
     return tuple(out)
+
+
+# ---- KEP-5004: extended resources served by DRA devices ----
+#
+# A DeviceClass with ``spec.extendedResourceName`` (and every class, through its implicit name
+# ``deviceclass.resource.kubernetes.io/<class>``) serves pods' requests for that extended resource
+# from DRA devices (DRAExtendedResource, beta and on in 1.36). Ported from kube-scheduler v1.36.3:
+# ``pkg/scheduler/framework/plugins/dynamicresources/extendeddynamicresources.go``
+# (``filterExtendedResources``), ``noderesources/fit.go`` (``shouldDelegateResourceToDRA``),
+# ``pkg/scheduler/util/utils.go`` (``IsDRAExtendedResourceName``) and k8s.io/dynamic-resource-allocation
+# v0.36.3 ``deviceclass/extendedresourcecache`` (which class serves a name). On each node, a request
+# is served by the device plugin when the node's allocatable has the resource (more than zero), by
+# DRA devices of the class otherwise: never by both, so devices are counted once (kueue#9868).
+
+DEVICE_CLASS_PREFIX = "deviceclass.resource.kubernetes.io/"
+"""``resourceapi.ResourceDeviceClassPrefix``: the implicit extended resource name of every class."""
+
+_QUALIFIED = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+
+
+def is_extended_resource_name(name: str) -> bool:
+    """``v1helper.IsExtendedResourceName``: a domain-prefixed name outside ``kubernetes.io/``.
+
+    The name must also be valid as ``requests.<name>`` (a qualified name).
+    """
+    if "/" not in name or "kubernetes.io/" in name or name.startswith("requests."):
+        return False
+    prefix, _, rest = f"requests.{name}".partition("/")
+    return 0 < len(prefix) <= 253 and 0 < len(rest) <= 63 and _QUALIFIED.match(rest) is not None
+
+
+def is_dra_extended_resource_name(name: str) -> bool:
+    """``IsDRAExtendedResourceName``: an extended resource name, or a class's implicit one."""
+    return is_extended_resource_name(name) or name.startswith(DEVICE_CLASS_PREFIX)
+
+
+def extended_resource_classes(classes: Iterable[DeviceClass]) -> dict[str, DeviceClass]:
+    """Which class serves each extended resource name (``ExtendedResourceCache``).
+
+    Every class serves its implicit name; an explicit ``extendedResourceName`` claimed by several
+    classes goes to the newest (``creationTimestamp``), the lower name breaking a tie.
+    """
+    found: dict[str, DeviceClass] = {}
+    for c in classes:
+        found[DEVICE_CLASS_PREFIX + c.name] = c
+    for c in classes:
+        if not c.extended_resource:
+            continue
+        held = found.get(c.extended_resource)
+        if held is None or c.created > held.created or (c.created == held.created and c.name < held.name):
+            found[c.extended_resource] = c
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedSupply:
+    """How one node serves a pod's extended resource requests (``filterExtendedResources``).
+
+    `dra` maps each DeviceClass to the devices it must allocate per pod (ExactCount of the
+    request); `plugin` names the resources the node's allocatable serves (the device plugin's,
+    checked by NodeResourcesFit); `missing` those neither serves (the pod does not fit the node).
+    """
+
+    dra: Mapping[str, int] = field(default_factory=dict)
+    plugin: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+def extended_supply(
+    requests: Mapping[str, int], allocatable: Mapping[str, int], served: Mapping[str, DeviceClass]
+) -> ExtendedSupply:
+    """How a node with `allocatable` serves a pod's `requests` (resource -> amount).
+
+    `served` is `extended_resource_classes` of the member's classes. A request of zero asks
+    nothing. A resource the node's allocatable has (more than zero) is the device plugin's, even
+    when a class serves it too: the node's DRA devices are not counted for it. Otherwise a class
+    serving it asks its devices through DRA, as many as the pod requests (upstream asks per
+    container, ``createRequestsAndMappings``; the pod's effective request is their total).
+    """
+    dra: dict[str, int] = {}
+    plugin: list[str] = []
+    missing: list[str] = []
+    for name, amount in sorted(requests.items()):
+        if amount == 0 or not is_dra_extended_resource_name(name):
+            continue
+        backed = served.get(name)
+        if backed is not None and allocatable.get(name, 0) == 0:
+            dra[backed.name] = dra.get(backed.name, 0) + amount
+        elif name in allocatable:
+            plugin.append(name)
+        else:
+            missing.append(name)
+    return ExtendedSupply(dra, tuple(plugin), tuple(missing))
+
+
+def extended_needs(supply: ExtendedSupply, classes: Mapping[str, DeviceClass]) -> Needs:
+    """The devices `supply.dra` asks, keyed like a claim's needs (the class's selectors)."""
+    needs: dict[str, Need] = {}
+    for name, count in sorted(supply.dra.items()):
+        key = device_filter(name, classes[name].selectors).key
+        needs[key] = Need(needs.get(key, Need()).count + count)
+    return needs
+
+
+def counted_once(
+    devices: tuple[NodeDevices, ...], allocatable: Mapping[str, int], served: Mapping[str, DeviceClass]
+) -> tuple[NodeDevices, ...]:
+    """A node's DRA devices less those a class serves as an extended resource its allocatable has.
+
+    The device plugin's count stands for them: the same GPUs are never counted twice.
+    """
+    shadowed = [
+        device_filter(c.name, c.selectors)
+        for name, c in served.items()
+        if c.extended_resource == name and allocatable.get(name, 0) > 0
+    ]
+    if not shadowed:
+        return devices
+    return tuple(d for d in devices if not any(f.matches(d.seen) is True for f in shadowed))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.members.capacity import model_of, summarize
 from computenet.members.dra import (
     CEL,
     SliceFacts,
@@ -26,7 +27,14 @@ from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.state import MemberState, NodeSink
 from computenet.placement import Demand, Identifier, SnapshotBuilder, place
-from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.devices import (
+    ClaimTemplate,
+    DeviceClass,
+    DeviceRequest,
+    NodeDevices,
+    PodClaim,
+    extended_resource_classes,
+)
 from computenet.placement.dra_cel import DeviceShape, Selector
 from members.builders import node
 
@@ -485,3 +493,47 @@ def test_placement_fits_a_claim_on_the_devices_the_member_state_counts_and_not_o
         "w/other", ((DRIVER, "cpu-1", "gpu-0"), (DRIVER, "cpu-1", "gpu-1"))
     )
     assert decide() == ()
+
+
+# ---- KEP-5004: a class serving an extended resource; the same GPUs are counted once ----
+
+
+def test_gpus_of_a_node_with_the_plugins_resource_are_not_counted_again_as_dra_devices() -> None:
+    conn = PullConnection("provider-acme", "agent-x", None)  # type: ignore[arg-type]  # no client needed
+    NodeSink(conn.state).replace({"h-0": node_facts(node("h-0").gpus(8, H100).build())})
+    DeviceSink[SliceFacts](conn.state, "slices").upsert("s", slice_facts(resource_slice("h-0", "gpu-0", "gpu-1")))
+    item = TrackedIdentifier("x", spec=spec())
+    item.attach(conn)
+    assert set(item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))["accelerators"]) == {H100, f"{H100} ({DRIVER})"}
+
+    served = device_class(f'device.driver == "{DRIVER}"')
+    served["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    CatalogSink[DeviceClass](conn.state, "classes").upsert("gpu", class_facts(served))
+
+    accelerators = item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))["accelerators"]
+    assert set(accelerators) == {H100}
+    assert accelerators[H100]["allocatable"] == 8
+
+
+def test_a_request_dra_serves_counts_as_its_claims_devices_not_as_a_request_too() -> None:
+    served = device_class(f'device.driver == "{DRIVER}"')
+    served["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    classes = extended_resource_classes([class_facts(served)])
+    dra_node = dataclasses.replace(
+        node_facts(node("d-0").build()), devices=(NodeDevices(DRIVER, H100, 2, 1),)
+    )  # one device held by the pod's extended-resource claim
+
+    cap = summarize([dra_node], lambda _: {"nvidia.com/gpu": 1, "cpu": 1000}, model_of, classes)
+
+    assert cap.accelerators[H100].allocated == 1
+    assert "nvidia.com/gpu" not in cap.allocated
+    plain = summarize([dra_node], lambda _: {"nvidia.com/gpu": 1, "cpu": 1000}, model_of)
+    assert plain.allocated["nvidia.com/gpu"] == 1  # without the class: a request nothing advertises
+
+
+def test_class_facts_read_the_extended_resource_and_the_creation_time() -> None:
+    obj = device_class(f'device.driver == "{DRIVER}"')
+    obj["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    obj["metadata"]["creationTimestamp"] = "2026-03-01T10:00:00Z"
+    found = class_facts(obj)
+    assert (found.extended_resource, found.created) == ("nvidia.com/gpu", "2026-03-01T10:00:00Z")

@@ -10,11 +10,18 @@ from computenet.placement import Assumptions, Demand, Snapshot, place
 from computenet.placement.devices import (
     ANY_DRIVER,
     DeviceCatalog,
+    DeviceClass,
+    ExtendedSupply,
     Need,
     NodeDevices,
     PodClaim,
+    counted_once,
     device_filter,
     device_need,
+    extended_needs,
+    extended_resource_classes,
+    extended_supply,
+    is_dra_extended_resource_name,
     node_slots,
 )
 from computenet.placement.dra_cel import AttributeValue, DeviceShape
@@ -447,3 +454,131 @@ def test_node_slots_under_competing_selectors(
     anything = device_filter("any", selectors(f'device.driver == "{DRV}" && true')).key
     keyed = {h if k == "h" else anything: v for k, v in needs.items()}
     assert node_slots(devices, keyed, {}, 8) == slots
+
+
+# ---- KEP-5004: extended resources served by DRA devices, counted once ----
+
+
+def gpu_class(name: str, extended: str | None = "nvidia.com/gpu", created: str = "2026-01-01T00:00:00Z") -> DeviceClass:
+    return DeviceClass(name, selectors(f'device.driver == "{DRV}"'), "", extended, created)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("nvidia.com/gpu", True, id="a vendor's resource"),
+        pytest.param("deviceclass.resource.kubernetes.io/gpu", True, id="a class's implicit name"),
+        pytest.param("cpu", False, id="a native resource"),
+        pytest.param("kubernetes.io/batch", False, id="the kubernetes.io domain is native"),
+        pytest.param("hugepages-2Mi", False, id="hugepages have no domain"),
+        pytest.param("example.com/bad name", False, id="not a qualified name"),
+    ],
+)
+def test_dra_extended_resource_names(name: str, expected: bool) -> None:
+    assert is_dra_extended_resource_name(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("classes", "expected"),
+    [
+        pytest.param(
+            [gpu_class("gpu")],
+            {"nvidia.com/gpu": "gpu", "deviceclass.resource.kubernetes.io/gpu": "gpu"},
+            id="a class serves its extended resource and its implicit name",
+        ),
+        pytest.param(
+            [gpu_class("gpu", None)],
+            {"deviceclass.resource.kubernetes.io/gpu": "gpu"},
+            id="without extendedResourceName only the implicit name",
+        ),
+        pytest.param(
+            [gpu_class("old", created="2026-01-01T00:00:00Z"), gpu_class("new", created="2026-02-01T00:00:00Z")],
+            {
+                "nvidia.com/gpu": "new",
+                "deviceclass.resource.kubernetes.io/old": "old",
+                "deviceclass.resource.kubernetes.io/new": "new",
+            },
+            id="two classes serving one name: the newer wins",
+        ),
+        pytest.param(
+            [gpu_class("b"), gpu_class("a")],
+            {
+                "nvidia.com/gpu": "a",
+                "deviceclass.resource.kubernetes.io/a": "a",
+                "deviceclass.resource.kubernetes.io/b": "b",
+            },
+            id="created together: the lower name wins",
+        ),
+    ],
+)
+def test_which_class_serves_an_extended_resource(classes: list[DeviceClass], expected: dict[str, str]) -> None:
+    assert {k: c.name for k, c in extended_resource_classes(classes).items()} == expected
+
+
+SERVED = extended_resource_classes([gpu_class("gpu")])
+
+
+@pytest.mark.parametrize(
+    ("requests", "allocatable", "expected"),
+    [
+        pytest.param(
+            {"nvidia.com/gpu": 2},
+            {"cpu": 8000},
+            ExtendedSupply({"gpu": 2}),
+            id="a node without the resource: DRA serves it",
+        ),
+        pytest.param(
+            {"nvidia.com/gpu": 2},
+            {"nvidia.com/gpu": 8},
+            ExtendedSupply({}, ("nvidia.com/gpu",)),
+            id="a node whose allocatable has it: the device plugin, never DRA too",
+        ),
+        pytest.param(
+            {"nvidia.com/gpu": 2},
+            {"nvidia.com/gpu": 0},
+            ExtendedSupply({"gpu": 2}),
+            id="an allocatable of zero is no device plugin: DRA serves it",
+        ),
+        pytest.param(
+            {"deviceclass.resource.kubernetes.io/gpu": 1}, {}, ExtendedSupply({"gpu": 1}), id="the implicit name"
+        ),
+        pytest.param(
+            {"example.com/fpga": 1}, {}, ExtendedSupply({}, (), ("example.com/fpga",)), id="neither serves it: no fit"
+        ),
+        pytest.param(
+            {"example.com/fpga": 1},
+            {"example.com/fpga": 0},
+            ExtendedSupply({}, ("example.com/fpga",)),
+            id="advertised at zero and not DRA's: NodeResourcesFit decides",
+        ),
+        pytest.param(
+            {"nvidia.com/gpu": 0, "cpu": 1000},
+            {},
+            ExtendedSupply(),
+            id="zero requests and native resources ask nothing",
+        ),
+    ],
+)
+def test_extended_supply_follows_the_scheduler(
+    requests: dict[str, int], allocatable: dict[str, int], expected: ExtendedSupply
+) -> None:
+    assert extended_supply(requests, allocatable, SERVED) == expected
+
+
+def test_extended_requests_served_by_dra_fit_the_class_devices() -> None:
+    classes = {"gpu": gpu_class("gpu")}
+    needs = extended_needs(extended_supply({"nvidia.com/gpu": 2}, {}, SERVED), classes)
+    assert needs == {DRV: Need(2)}
+    assert node_slots((NodeDevices(DRV, "", 8, 5),), needs, {}, 8) == 2
+
+
+@pytest.mark.parametrize(
+    ("allocatable", "kept"),
+    [
+        pytest.param({"nvidia.com/gpu": 8}, [NIC], id="the device plugin's GPUs are not counted again as DRA devices"),
+        pytest.param({}, [DRV, NIC], id="without the plugin's resource every DRA device counts"),
+    ],
+)
+def test_devices_are_counted_once(allocatable: dict[str, int], kept: list[str]) -> None:
+    devices = (NodeDevices(DRV, "H100", 8, 8), NodeDevices(NIC, "", 2, 2))
+    assert [d.driver for d in counted_once(devices, allocatable, SERVED)] == kept
