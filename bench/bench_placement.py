@@ -36,6 +36,8 @@ selectors (a model, a memory capacity, a compute capability as semver, a ``cel.b
 dra_cpu_p50_ms / dra_cpu_p99_ms (process CPU time per decision), dra_selector_cpu_p99_ms (the
 decisions with selectors), dra_burst_cpu_p99_ms (each decision assumed before the next) and
 dra_first_ms (the first decision, which evaluates the selectors once per distinct device shape).
+With ``--dra-uuids`` every device also has its own ``uuid`` attribute, as NVIDIA's driver publishes:
+every device is then its own shape (a selector still runs once per shape as it reads it).
 Not a test: it asserts nothing and is run by `make bench`.
 """
 
@@ -505,8 +507,16 @@ def dra_catalog() -> DeviceCatalog:
     return DeviceCatalog({"gpu.nvidia.com": gpu, "hopper": hopper}, templates)
 
 
-def make_dra_pool(n: int, seed: int) -> SnapshotBuilder:
-    """Identifiers of 100 nodes: 80 publish 8 DRA GPUs of one or two models, randomly claimed; 20 cpu nodes."""
+def with_uuid(shape: DeviceShape, uuid: str) -> DeviceShape:
+    return dataclasses.replace(shape, attributes=tuple(sorted((*shape.attributes, ("uuid", ("string", uuid))))))
+
+
+def make_dra_pool(n: int, seed: int, uuids: bool = False) -> SnapshotBuilder:
+    """Identifiers of 100 nodes: 80 publish 8 DRA GPUs of one or two models, randomly claimed; 20 cpu nodes.
+
+    With `uuids`, every device carries its own ``uuid`` attribute (as NVIDIA's driver publishes),
+    so every device is its own shape.
+    """
     rng = random.Random(seed)
     builder = SnapshotBuilder()
     shapes = {(m, v): dra_shape(m, v) for m in DRA_MODELS for v in ("550.54.15", "535.161.7")}
@@ -522,7 +532,19 @@ def make_dra_pool(n: int, seed: int) -> SnapshotBuilder:
             if k < NODES_PER_IDENTIFIER * 0.8:
                 model = models[k % len(models)]
                 taken = rng.choice([0, 0, 1, 2, 4, 6, 7, 8, 8])
-                devices = (NodeDevices(DRA_DRIVER, model, 8, 8 - taken, shapes[(model, version)]),)
+                if uuids:
+                    devices = tuple(
+                        NodeDevices(
+                            DRA_DRIVER,
+                            model,
+                            1,
+                            int(d >= taken),
+                            with_uuid(shapes[(model, version)], f"GPU-{i}-{k}-{d}"),
+                        )
+                        for d in range(8)
+                    )
+                else:
+                    devices = (NodeDevices(DRA_DRIVER, model, 8, 8 - taken, shapes[(model, version)]),)
                 allocatable = {"cpu": 96000, "memory": 1024 * GIB}
                 requested = {"cpu": taken * 11000, "memory": taken * 120 * GIB}
             else:
@@ -552,9 +574,9 @@ def make_dra_tasks(count: int, seed: int, prefix: str = "dra") -> list[tuple[Dem
     return tasks
 
 
-def run_dra(size: int, seed: int) -> dict[str, object]:
+def run_dra(size: int, seed: int, uuids: bool = False) -> dict[str, object]:
     gc.collect()
-    builder = make_dra_pool(size, seed)
+    builder = make_dra_pool(size, seed, uuids)
     snapshot = builder.snapshot()
     tasks = make_dra_tasks(DRA_ITERATIONS[size] + 1, seed + 7)
     c0 = time.process_time()
@@ -583,6 +605,7 @@ def run_dra(size: int, seed: int) -> dict[str, object]:
         gc.enable()
     return {
         "bench": "placement-dra",
+        "device_uuids": uuids,
         "identifiers": size,
         "nodes": size * NODES_PER_IDENTIFIER,
         "devices": size * 80 * 8,
@@ -605,11 +628,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queue-sizes", default="1000", help="identifier counts of the queue cycle (empty: none)")
     parser.add_argument("--dra-sizes", default="1000", help="identifier counts of the DRA scenario (empty: none)")
+    parser.add_argument("--dra-uuids", action="store_true", help="DRA devices each with their own uuid attribute")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",") if s):
         print(json.dumps(run(size, args.seed)), flush=True)
     for size in (int(s) for s in args.dra_sizes.split(",") if s):
-        print(json.dumps(run_dra(size, args.seed)), flush=True)
+        print(json.dumps(run_dra(size, args.seed, args.dra_uuids)), flush=True)
     for size in (int(s) for s in args.queue_sizes.split(",") if s):
         print(json.dumps(run_queues(size, args.seed)), flush=True)
 

@@ -566,20 +566,141 @@ def _message(error: CELEvalError) -> str:
     return text
 
 
+Reference = tuple[str, str, str | None]
+"""What a selector reads: ("attributes" or "capacity", domain, name), name None for the whole domain."""
+
+_CHAIN = frozenset({"member_dot", "member_index", "member_dot_arg"})
+
+
+def _steps(node: _Tree) -> list[tuple[str, object]]:
+    """A member chain (``device.attributes["d"].x``) from its base: [("ident", "device"), ("dot", ...), ...]."""
+    steps: list[tuple[str, object]] = []
+    current: object = node
+    while isinstance(current, lark.Tree):
+        kind, children = current.data, current.children
+        if kind in ("member", "primary") and len(children) == 1:
+            current = children[0]
+            continue
+        if kind in ("member_dot", "member_dot_arg"):
+            steps.append(("dot" if kind == "member_dot" else "call", cast(lark.Token, children[1]).value))
+        elif kind == "member_index":
+            steps.append(("index", _string_literal(children[1])))
+        elif kind == "ident":
+            steps.append(("ident", cast(lark.Token, children[0]).value))
+            break
+        else:
+            steps.append(("other", None))
+            break
+        current = children[0]
+    return steps[::-1]
+
+
+def _string_literal(node: object) -> str | None:
+    """The value of a plain quoted string literal expression ("x" or 'x', no escapes); None otherwise."""
+    while isinstance(node, lark.Tree) and len(node.children) in (1, 3) and node.data != "literal":
+        if len(node.children) == 3 and node.children[1] is not None:
+            return None
+        node = node.children[0]
+    if not isinstance(node, lark.Tree) or node.data != "literal":
+        return None
+    token = cast(lark.Token, node.children[0])
+    text = str(token.value)
+    if token.type != "STRING_LIT" or "\\" in text or len(text) < 2 or text[0] not in "\"'" or text[-1] != text[0]:
+        return None
+    return text[1:-1]
+
+
+def references(ast: _Tree) -> frozenset[Reference] | None:
+    """The attributes and capacities `ast` reads, by literal domain and name; None when it may read any.
+
+    ``device.driver`` and ``device.allowMultipleAllocations`` are always seen. A domain read whole
+    (``"x" in device.attributes["d"]``, ``cel.bind(g, device.attributes["d"], ...)``) counts whole;
+    ``device.attributes`` itself, a computed domain, or ``device`` on its own: None.
+    """
+    found: set[Reference] = set()
+
+    def visit(node: object, inner: bool) -> bool:
+        if not isinstance(node, lark.Tree):
+            return True
+        if node.data in _CHAIN and not inner:
+            steps = _steps(node)
+            if steps and steps[0] == ("ident", "device") and not _classify(steps, found):
+                return False
+        elif node.data == "ident" and not inner and cast(lark.Token, node.children[0]).value == "device":
+            return False
+        for i, child in enumerate(node.children):
+            chained = (node.data in _CHAIN and i == 0) or (node.data in ("member", "primary") and inner)
+            if not visit(child, chained):
+                return False
+        return True
+
+    return frozenset(found) if visit(ast, False) else None
+
+
+def _classify(steps: list[tuple[str, object]], found: set[Reference]) -> bool:
+    """Add what a ``device...`` chain reads to `found`; False when it may read anything."""
+    if len(steps) < 2 or steps[1][0] != "dot":
+        return False
+    field_name = steps[1][1]
+    if field_name in ("driver", "allowMultipleAllocations"):
+        return True
+    if field_name not in ("attributes", "capacity") or len(steps) < 3:
+        return False
+    kind, domain = steps[2]
+    if kind != "index" or not isinstance(domain, str):
+        return False
+    name = steps[3][1] if len(steps) > 3 and steps[3][0] in ("dot", "index") else None
+    found.add((str(field_name), domain, name if isinstance(name, str) else None))
+    return True
+
+
+def _plain(value: AttributeValue) -> bool:
+    """Whether an attribute's value converts without error (else it must stay: it fails every selector)."""
+    kind, raw = value
+    if kind == "version" and isinstance(raw, str):
+        try:
+            parse_semver(raw)
+        except ValueError:
+            return False
+        return True
+    return (kind, type(raw)) in (("bool", bool), ("int", int), ("string", str))
+
+
+def project(shape: DeviceShape, refs: frozenset[Reference]) -> DeviceShape:
+    """`shape` with only what `refs` reads (and the attributes that fail conversion, which fail any selector)."""
+
+    def read(kind: str, name: str) -> bool:
+        domain, ident = _qualified(name, shape.driver)
+        return (kind, domain, ident) in refs or (kind, domain, None) in refs
+
+    return DeviceShape(
+        shape.driver,
+        tuple((n, v) for n, v in shape.attributes if read("attributes", n) or not _plain(v)),
+        tuple((n, q) for n, q in shape.capacity if read("capacity", n)),
+        shape.allow_multiple_allocations,
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Selector:
-    """A compiled selector expression; `matches` evaluates it on one device shape."""
+    """A compiled selector expression; `matches` evaluates it on one device shape.
+
+    Results are remembered per shape as the expression sees it (`project` onto its `refs`): devices
+    that differ only in what it does not read (a ``uuid``, a PCI address) share one evaluation.
+    """
 
     expression: str
     _program: _Tree
     _environment: Environment
+    refs: frozenset[Reference] | None = None
     _results: dict[DeviceShape, bool | str] = field(default_factory=dict, repr=False)
 
     def matches(self, shape: DeviceShape) -> bool | str:
-        """True or False, or the runtime error as a string (cached per shape)."""
-        found = self._results.get(shape)
+        """True or False, or the runtime error as a string (cached per projected shape)."""
+        seen = shape if self.refs is None else project(shape, self.refs)
+        found = self._results.get(seen)
         if found is None:
-            found = self._results[shape] = self._environment.evaluate(self, shape)
+            found = self._results[seen] = self._environment.evaluate(self, seen)
         return found
 
 
@@ -614,7 +735,7 @@ class Environment:
         problem = _check(ast, self.functions)
         if problem:
             return CompileError(f"compilation failed: {problem}")
-        return Selector(expression, ast, self)
+        return Selector(expression, ast, self, references(ast))
 
     def evaluate(self, selector: Selector, shape: DeviceShape) -> bool | str:
         """`selector` on one device: True or False, or the runtime error (``DeviceMatches``)."""

@@ -418,3 +418,41 @@ def test_semver_parsing_follows_blang_semver() -> None:
         parse_semver("1.2.3-01")
     with pytest.raises(ValueError, match="short version"):
         normalize_semver("1.2-rc")
+
+
+@pytest.mark.parametrize(
+    ("expression", "refs"),
+    [
+        pytest.param('device.driver == "x"', set(), id="the driver is always seen"),
+        pytest.param(
+            'device.attributes["gpu.nvidia.com"].productName == "H100"',
+            {("attributes", "gpu.nvidia.com", "productName")},
+            id="an attribute by domain and name",
+        ),
+        pytest.param(
+            'device.attributes["d"]["model"] == "x" && device.capacity["d"].memory.isGreaterThan(quantity("1Gi"))',
+            {("attributes", "d", "model"), ("capacity", "d", "memory")},
+            id="map lookups and capacities",
+        ),
+        pytest.param('"x" in device.attributes["d"]', {("attributes", "d", None)}, id="a domain read whole"),
+        pytest.param('cel.bind(g, device.attributes["d"], g.x)', {("attributes", "d", None)}, id="a bound domain"),
+        pytest.param('device.attributes.exists_one(x, x == "d")', None, id="the domains themselves: anything"),
+        pytest.param("device.attributes[device.driver].x", None, id="a computed domain: anything"),
+    ],
+)
+def test_what_a_selector_reads(expression: str, refs: set[tuple[str, str, str | None]] | None) -> None:
+    selector = CEL.compile(expression)
+    assert isinstance(selector, Selector)
+    assert selector.refs == (None if refs is None else frozenset(refs))
+
+
+def test_devices_differing_only_in_what_a_selector_does_not_read_share_one_evaluation() -> None:
+    selector = Environment(parse_quantity).compile('device.attributes["dra.example.com"].model == "H100"')
+    assert isinstance(selector, Selector)
+    shapes = [shape(D, {"model": ("string", "H100"), "uuid": ("string", f"GPU-{i}")}) for i in range(50)]
+    assert all(selector.matches(s) is True for s in shapes)
+    assert len(selector._results) == 1
+    broken = shape(D, {"model": ("string", "H100"), "driverVersion": ("version", "535.161.08")})
+    assert selector.matches(broken) == (
+        "attribute driverVersion: parse semantic version: invalid semantic version '535.161.08'"
+    )  # an attribute that fails conversion fails every selector, read or not, as upstream
