@@ -119,7 +119,7 @@ def summarize(
                 m.free += node_free
                 m.nodes += 1
                 m.largest_free_slot = max(m.largest_free_slot, node_free)
-        for dra in counted_once(node.devices, node.allocatable, served) if served else node.devices:
+        for dra in _per_model(counted_once(node.devices, node.allocatable, served) if served else node.devices):
             _count_dra(cap.accelerators, dra, has_room)
         # Requests for resources a node does not advertise still count as allocated, unless DRA
         # devices serve them (their claims' devices are counted allocated above).
@@ -127,6 +127,21 @@ def summarize(
             if name not in node.allocatable and name not in served:
                 _inc(cap.allocated, name, held)
     return cap
+
+
+def _per_model(devices: Iterable[NodeDevices]) -> list[NodeDevices]:
+    """One node's DRA devices summed per (driver, model).
+
+    Devices of one model may differ in shape (a driver version, a uuid each); the node counts once
+    per model, and its largest free slot is all of that model's free devices.
+    """
+    summed: dict[tuple[str, str], NodeDevices] = {}
+    for d in devices:
+        held = summed.get((d.driver, d.model))
+        summed[(d.driver, d.model)] = (
+            d if held is None else NodeDevices(d.driver, d.model, held.total + d.total, held.free + d.free)
+        )
+    return list(summed.values())
 
 
 def _count_dra(accelerators: dict[str, ModelCapacity], devices: NodeDevices, has_room: bool) -> None:

@@ -537,3 +537,14 @@ def test_class_facts_read_the_extended_resource_and_the_creation_time() -> None:
     obj["metadata"]["creationTimestamp"] = "2026-03-01T10:00:00Z"
     found = class_facts(obj)
     assert (found.extended_resource, found.created) == ("nvidia.com/gpu", "2026-03-01T10:00:00Z")
+
+
+def test_devices_of_one_model_in_several_shapes_count_once_per_node() -> None:
+    one = DeviceShape(DRIVER, (("uuid", ("string", "GPU-0")),))
+    other = DeviceShape(DRIVER, (("uuid", ("string", "GPU-1")),))
+    facts = dataclasses.replace(
+        node_facts(node("d-0").build()),
+        devices=(NodeDevices(DRIVER, H100, 1, 1, one), NodeDevices(DRIVER, H100, 1, 0, other)),
+    )
+    model = summarize([facts], lambda _: {}, model_of).accelerators[H100]
+    assert (model.nodes, model.allocatable, model.free, model.largest_free_slot) == (1, 2, 1, 1)
