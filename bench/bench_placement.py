@@ -35,7 +35,9 @@ ResourceClaimTemplates); tasks claim one or two devices through templates, a thi
 selectors (a model, a memory capacity, a compute capability as semver, a ``cel.bind``).
 dra_cpu_p50_ms / dra_cpu_p99_ms (process CPU time per decision), dra_selector_cpu_p99_ms (the
 decisions with selectors), dra_burst_cpu_p99_ms (each decision assumed before the next) and
-dra_first_ms (the first decision, which evaluates the selectors once per distinct device shape).
+dra_first_ms (the first decision, which evaluates the selectors once per distinct device shape),
+dra_after_claim_cpu_p50_ms (a decision right after one node's devices changed, as when a claim is
+allocated: the device table is rebuilt from the previous one).
 With ``--dra-uuids`` every device also has its own ``uuid`` attribute, as NVIDIA's driver publishes:
 every device is then its own shape (a selector still runs once per shape as it reads it).
 Not a test: it asserts nothing and is run by `make bench`.
@@ -511,6 +513,20 @@ def with_uuid(shape: DeviceShape, uuid: str) -> DeviceShape:
     return dataclasses.replace(shape, attributes=tuple(sorted((*shape.attributes, ("uuid", ("string", uuid))))))
 
 
+def claim_one_device(builder: SnapshotBuilder, snapshot: Snapshot) -> None:
+    """A claim is allocated on one node: its devices change (one fewer free), the others' stay."""
+    row = min(snapshot.nodes.devices)
+    node = snapshot.nodes.names[row]
+    cluster = node.rsplit("-", 1)[0]
+    devices = snapshot.nodes.devices[row]
+    first = next(i for i, d in enumerate(devices) if d.free > 0) if any(d.free for d in devices) else 0
+    changed = tuple(dataclasses.replace(d, free=max(d.free - 1, 0)) if i == first else d for i, d in enumerate(devices))
+    labels = {"kubernetes.io/arch": "amd64", RACK_LABEL: "0"}
+    builder.upsert_node(
+        cluster, Node(node, {"cpu": 96000, "memory": 1024 * GIB}, {}, labels, (), True, devices=changed)
+    )
+
+
 def make_dra_pool(n: int, seed: int, uuids: bool = False) -> SnapshotBuilder:
     """Identifiers of 100 nodes: 80 publish 8 DRA GPUs of one or two models, randomly claimed; 20 cpu nodes.
 
@@ -601,6 +617,13 @@ def run_dra(size: int, seed: int, uuids: bool = False) -> dict[str, object]:
             decision = place(snapshot, demand, assumptions=assumptions)
             assumptions.assume(decision, now=0.0)
             burst.append((time.process_time() - c0) * 1000)
+        changes = []
+        for demand, _ in tasks[1:11]:  # a claim is allocated somewhere, then the next decision
+            claim_one_device(builder, snapshot)
+            snapshot = builder.snapshot()
+            c0 = time.process_time()
+            place(snapshot, demand)
+            changes.append((time.process_time() - c0) * 1000)
     finally:
         gc.enable()
     return {
@@ -616,6 +639,7 @@ def run_dra(size: int, seed: int, uuids: bool = False) -> dict[str, object]:
         "dra_selector_cpu_p50_ms": round(percentile(selected_cpu, 50), 3),
         "dra_selector_cpu_p99_ms": round(percentile(selected_cpu, 99), 3),
         "dra_burst_cpu_p99_ms": round(percentile(burst, 99), 3),
+        "dra_after_claim_cpu_p50_ms": round(percentile(changes, 50), 3),
         "placed_fraction": round(placed / len(cpu), 3),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_avg_1m": round(os.getloadavg()[0], 2),

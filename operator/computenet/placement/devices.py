@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray
+from computenet.placement.arrays import BoolArray, IntArray, ranges
 from computenet.placement.dra_cel import DeviceShape, Selector, all_match
 
 ANY_DRIVER = ""
@@ -304,39 +304,89 @@ def describe(needs: Needs, classes: Iterable[str] = ()) -> str:
     return " + ".join(parts) or "no devices"
 
 
+class _Shapes:
+    """Every device shape placement has seen, numbered once (append-only), and what each filter says of them.
+
+    Tables come and go as devices are claimed and released, but shapes stay: a filter is evaluated
+    on a shape once per process, not once per table (devices with a uuid each are each a shape).
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[DeviceShape, int] = {}
+        self.shapes: list[DeviceShape] = []
+        self.passes: dict[str, tuple[BoolArray, BoolArray]] = {}
+        self.errors: dict[str, str] = {}
+
+    def id(self, shape: DeviceShape) -> int:
+        found = self.ids.get(shape)
+        if found is None:
+            found = self.ids[shape] = len(self.shapes)
+            self.shapes.append(shape)
+        return found
+
+    def of(self, key: str) -> tuple[BoolArray, BoolArray]:
+        """Per shape id: whether filter `key` admits it, and whether evaluating it fails (a runtime error).
+
+        A key no need of this process named admits every shape (assumed devices count against all).
+        """
+        flt = _FILTERS.get(key)
+        if flt is None:
+            return np.ones(len(self.shapes), dtype=bool), np.zeros(len(self.shapes), dtype=bool)
+        ok, bad = self.passes.get(key, (np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)))
+        if len(ok) < len(self.shapes):
+            results = [flt.matches(s) for s in self.shapes[len(ok) :]]
+            errors = [r for r in results if isinstance(r, str)]
+            if errors and key not in self.errors:
+                self.errors[key] = errors[0]
+            ok = np.concatenate([ok, np.array([r is True for r in results], dtype=bool)])
+            bad = np.concatenate([bad, np.array([isinstance(r, str) for r in results], dtype=bool)])
+            self.passes[key] = (ok, bad)
+        return ok, bad
+
+
+_SHAPES = _Shapes()
+
+
 @dataclass(frozen=True)
 class DeviceTable:
     """The devices of every node that has any, as arrays: one row per such node, one entry per (node, shape).
 
-    Built once per set of published devices (snapshots share it until a node's devices change).
-    A filter is evaluated once per distinct shape (devices of one model share theirs), and what it
-    admits per node is counted in a few vector operations, remembered per filter (`counts`).
+    Built once per set of published devices (snapshots share it until a node's devices change), from
+    the previous table where a node's devices are the same objects. A filter is evaluated once per
+    distinct shape (devices of one model share theirs, `_Shapes`), and what it admits per node is
+    counted in a few vector operations, remembered per filter (`counts`).
     """
 
     rows: IntArray
     """Sorted snapshot rows of the nodes publishing devices."""
-    shapes: tuple[DeviceShape, ...]
-    """The distinct shapes of the devices published."""
-    at: IntArray
-    """Per entry: its node's index in `rows`."""
+    indptr: IntArray
+    """Per row i, its entries are indptr[i]:indptr[i + 1]."""
     shape: IntArray
-    """Per entry: its index in `shapes`."""
+    """Per entry: its shape id (`_Shapes`)."""
     total: IntArray
     """Per entry: devices published."""
     free: IntArray
     """Per entry: devices no allocated claim lists."""
-
     index: IntArray
     """By node row (up to the largest in `rows`, then one more): its index in `rows`, or -1."""
+    source: Mapping[int, tuple[NodeDevices, ...]] = field(default_factory=dict, repr=False)
+    """The mapping the table was built from (the next table reuses the rows whose devices it shares)."""
     _counts: dict[tuple[str, ...], tuple[IntArray, IntArray, IntArray]] = field(default_factory=dict, repr=False)
-    _passes: dict[str, tuple[BoolArray, BoolArray]] = field(default_factory=dict, repr=False)
-    _errors: dict[str, str] = field(default_factory=dict, repr=False)
     _entries: list[tuple[object, object, IntArray]] = field(default_factory=list, repr=False)
     _slots: dict[tuple[tuple[tuple[str, Need], ...], int, bool], IntArray] = field(default_factory=dict, repr=False)
     _rooms: list[tuple[object, object, object, int, tuple[IntArray, IntArray, IntArray]]] = field(
         default_factory=list, repr=False
     )
     """What the Devices filter found per identifier for a few (entries, claims, gang size) without assumptions."""
+
+    @property
+    def at(self) -> IntArray:
+        """Per entry: its node's index in `rows`."""
+        found: IntArray | None = self.__dict__.get("_at")
+        if found is None:
+            found = np.repeat(np.arange(len(self.rows), dtype=np.int64), np.diff(self.indptr))
+            self.__dict__["_at"] = found
+        return found
 
     def entries(self, snapshot: Any) -> IntArray:
         """Sorted entries of `snapshot` holding a node of this table (remembered while its entries stay)."""
@@ -355,52 +405,40 @@ class DeviceTable:
         return np.maximum(at, 0, out=at), hit
 
     def passes(self, key: str) -> tuple[BoolArray, BoolArray]:
-        """Per shape: whether filter `key` admits it, and whether evaluating it fails (a runtime error).
-
-        A key no need of this process named admits every shape (assumed devices count against all).
-        """
-        found = self._passes.get(key)
-        if found is None:
-            flt = _FILTERS.get(key)
-            results = [flt.matches(s) if flt is not None else True for s in self.shapes]
-            errors = [r for r in results if isinstance(r, str)]
-            if errors:
-                self._errors[key] = errors[0]
-            found = self._passes[key] = (
-                np.array([r is True for r in results], dtype=bool),
-                np.array([isinstance(r, str) for r in results], dtype=bool),
-            )
-        return found
+        """Per shape id: whether filter `key` admits it, and whether it fails there (see `_Shapes.of`)."""
+        return _SHAPES.of(key)
 
     def counts(self, keys: tuple[str, ...]) -> tuple[IntArray, IntArray, IntArray]:
         """Per row: devices any filter of `keys` admits (total, free), and devices on which one fails."""
         found = self._counts.get(keys)
         if found is None:
-            admits = np.zeros(len(self.shapes), dtype=bool)
-            fails = np.zeros(len(self.shapes), dtype=bool)
+            admits = np.zeros(len(_SHAPES.shapes), dtype=bool)
+            fails = np.zeros(len(_SHAPES.shapes), dtype=bool)
             for key in keys:
                 ok, bad = self.passes(key)
                 admits |= ok
                 fails |= bad
-            n = len(self.rows)
+            n, at = len(self.rows), self.at
             mine, bad_entries = admits[self.shape], fails[self.shape]
             found = self._counts[keys] = (
-                np.bincount(self.at[mine], weights=self.total[mine], minlength=n).astype(np.int64),
-                np.bincount(self.at[mine], weights=self.free[mine], minlength=n).astype(np.int64),
-                np.bincount(self.at[bad_entries], weights=self.total[bad_entries], minlength=n).astype(np.int64),
+                np.bincount(at[mine], weights=self.total[mine], minlength=n).astype(np.int64),
+                np.bincount(at[mine], weights=self.free[mine], minlength=n).astype(np.int64),
+                np.bincount(at[bad_entries], weights=self.total[bad_entries], minlength=n).astype(np.int64),
             )
         return found
 
     def fails(self, keys: tuple[str, ...]) -> bool:
         """Whether a filter of `keys` fails on some device of this table."""
-        return any(bool(self.passes(key)[1].any()) for key in keys)
+        return bool(self.counts(keys)[2].any())
 
     def error(self, keys: Iterable[str]) -> str:
         """The runtime error of the first filter of `keys` failing on a device here ("" if none does)."""
         for key in keys:
-            self.passes(key)
-            if key in self._errors:
-                return self._errors[key]
+            bad = self.passes(key)[1]
+            failing = np.flatnonzero(bad[self.shape])
+            if len(failing):
+                found = _FILTERS[key].matches(_SHAPES.shapes[int(self.shape[failing[0]])])
+                return found if isinstance(found, str) else ""
         return ""
 
     def overlaps(self, held_key: str, keys: tuple[str, ...]) -> bool:
@@ -409,31 +447,51 @@ class DeviceTable:
         return any(bool((ok & self.passes(key)[0]).any()) for key in keys)
 
 
-def table_of(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
-    """The devices of `by_row` (node row -> its devices) as a `DeviceTable`."""
+def table_of(by_row: Mapping[int, tuple[NodeDevices, ...]], previous: DeviceTable | None = None) -> DeviceTable:
+    """The devices of `by_row` (node row -> its devices) as a `DeviceTable`.
+
+    Rows whose devices are the very objects `previous` was built from are copied from it in a few
+    vector operations; only the others are read device by device.
+    """
     rows = np.array(sorted(by_row), dtype=np.int64)
-    shapes: dict[DeviceShape, int] = {}
-    at: list[int] = []
-    shape: list[int] = []
-    total: list[int] = []
-    free: list[int] = []
+    n = len(rows)
+    lengths = np.zeros(n, dtype=np.int64)
+    reused_from = np.full(n, -1, dtype=np.int64)
+    fresh: list[tuple[int, int, int, int]] = []  # (row index, shape id, total, free)
+    before = previous.source if previous is not None else {}
     for i, row in enumerate(rows.tolist()):
-        for d in by_row[row]:
-            at.append(i)
-            shape.append(shapes.setdefault(d.seen, len(shapes)))
-            total.append(d.total)
-            free.append(d.free)
-    index = np.full(int(rows[-1]) + 2 if len(rows) else 1, -1, dtype=np.int64)
-    index[rows] = np.arange(len(rows))
-    return DeviceTable(
-        rows,
-        tuple(shapes),
-        np.array(at, dtype=np.int64),
-        np.array(shape, dtype=np.int64),
-        np.array(total, dtype=np.int64),
-        np.array(free, dtype=np.int64),
-        index,
-    )
+        devices = by_row[row]
+        if previous is not None and before.get(row) is devices:
+            j = int(previous.index[row]) if row < len(previous.index) else -1
+            if j >= 0:
+                reused_from[i] = j
+                lengths[i] = previous.indptr[j + 1] - previous.indptr[j]
+                continue
+        lengths[i] = len(devices)
+        fresh.extend((i, _SHAPES.id(d.seen), d.total, d.free) for d in devices)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    size = int(indptr[-1])
+    shape = np.zeros(size, dtype=np.int64)
+    total = np.zeros(size, dtype=np.int64)
+    free = np.zeros(size, dtype=np.int64)
+    reused = np.flatnonzero(reused_from >= 0)
+    if previous is not None and len(reused):
+        source, _ = ranges(previous.indptr, reused_from[reused])
+        target, _ = ranges(indptr, reused)
+        shape[target], total[target], free[target] = (
+            previous.shape[source],
+            previous.total[source],
+            previous.free[source],
+        )
+    if fresh:
+        built = np.array(fresh, dtype=np.int64)
+        mine = np.flatnonzero(reused_from < 0)
+        target, _ = ranges(indptr, mine)
+        shape[target], total[target], free[target] = built[:, 1], built[:, 2], built[:, 3]
+    index = np.full(int(rows[-1]) + 2 if n else 1, -1, dtype=np.int64)
+    index[rows] = np.arange(n)
+    return DeviceTable(rows, indptr, shape, total, free, index, by_row)
 
 
 _TABLES: list[tuple[Mapping[int, tuple[NodeDevices, ...]], DeviceTable]] = []
@@ -443,11 +501,11 @@ _KEPT = 2
 
 
 def shared_table(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
-    """`table_of(by_row)`, built once per mapping."""
+    """`table_of(by_row)`, built once per mapping, from the last table where nodes kept their devices."""
     for known, table in _TABLES:
         if known is by_row:
             return table
-    table = table_of(by_row)
+    table = table_of(by_row, _TABLES[0][1] if _TABLES else None)
     _TABLES.insert(0, (by_row, table))
     del _TABLES[_KEPT:]
     return table

@@ -23,6 +23,7 @@ from computenet.placement.devices import (
     extended_supply,
     is_dra_extended_resource_name,
     node_slots,
+    table_of,
 )
 from computenet.placement.dra_cel import AttributeValue, DeviceShape
 from placement.builders import IdentifierBuilder, NodeBuilder, identifier, node, pool, request, selectors, task
@@ -582,3 +583,17 @@ def test_extended_requests_served_by_dra_fit_the_class_devices() -> None:
 def test_devices_are_counted_once(allocatable: dict[str, int], kept: list[str]) -> None:
     devices = (NodeDevices(DRV, "H100", 8, 8), NodeDevices(NIC, "", 2, 2))
     assert [d.driver for d in counted_once(devices, allocatable, SERVED)] == kept
+
+
+def test_a_table_built_from_the_previous_one_equals_one_built_afresh() -> None:
+    def devices(model: str, free: int) -> tuple[NodeDevices, ...]:
+        return (NodeDevices(DRV, model, 4, free, DeviceShape(DRV, (("model", ("string", model)),))),)
+
+    first = {3: devices("H100", 4), 7: devices("A100", 2), 9: devices("H100", 1)}
+    second = {3: first[3], 5: devices("L4", 1), 9: devices("H100", 0)}  # 7 gone, 5 new, 9 changed
+    previous = table_of(first)
+    reused, fresh = table_of(second, previous), table_of(second)
+    for name in ("rows", "indptr", "shape", "total", "free", "index", "at"):
+        assert getattr(reused, name).tolist() == getattr(fresh, name).tolist(), name
+    h100 = device_filter("h", selectors(IS_H100)).key
+    assert reused.counts((h100,))[1].tolist() == [4, 0, 0]
