@@ -714,7 +714,7 @@ class Environment:
     def __init__(self, parse_quantity: QuantityParser, *, cost_limit: int = COST_LIMIT) -> None:
         self.functions = _functions(parse_quantity)
         self.cost_limit = cost_limit
-        self._env = celpy.Environment()
+        self._env: celpy.Environment | None = None  # its parser takes a second to build: on first use
         self._activation = Activation(functions=self.functions)
         self._compiled: dict[str, Selector | CompileError] = {}
 
@@ -726,6 +726,8 @@ class Environment:
         return found
 
     def _compile(self, expression: str) -> Selector | CompileError:
+        if self._env is None:
+            self._env = celpy.Environment()
         try:
             ast = self._env.compile(expression)
         except Exception as error:  # celpy raises lark's and its own parse errors
