@@ -29,12 +29,26 @@ admission_p99_ms (wall clock per task: quota, fair order, reservation and placem
 admitted (each admitted task is assumed before the next decision, as in a real pass), and
 schedule_cpu_p99_ms: the same 10,000 tasks through ``placement.schedule`` without queues, the
 baseline the cycle is compared with (the difference is what quotas and fair order cost).
+With DRA (``--dra-sizes``, default 1000 identifiers), printed as {"bench": "placement-dra", ...}:
+identifiers whose GPUs come through DRA (80 nodes of 8 devices each per identifier, published by
+``gpu.nvidia.com`` with productName, architecture, cudaComputeCapability and driverVersion
+attributes and a memory capacity, randomly claimed), each with its own catalog (DeviceClasses,
+ResourceClaimTemplates); tasks claim one or two devices through templates, a third of them with CEL
+selectors (a model, a memory capacity, a compute capability as semver, a ``cel.bind``).
+dra_cpu_p50_ms / dra_cpu_p99_ms (process CPU time per decision), dra_selector_cpu_p99_ms (the
+decisions with selectors), dra_burst_cpu_p99_ms (each decision assumed before the next) and
+dra_first_ms (the first decision, which evaluates the selectors once per distinct device shape),
+dra_after_claim_cpu_p50_ms (a decision right after one node's devices changed, as when a claim is
+allocated: the device table is rebuilt from the previous one).
+With ``--dra-uuids`` every device also has its own ``uuid`` attribute, as NVIDIA's driver publishes:
+every device is then its own shape (a selector still runs once per shape as it reads it).
 Not a test: it asserts nothing and is run by `make bench`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -72,6 +86,9 @@ from computenet.placement.affinity import (
     NodeSelectorTerm,
     PreferredSchedulingTerm,
 )
+from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.dra_cel import DeviceShape, Environment, Selector
+from computenet.quantity import parse_quantity
 from computenet.queueing import QueueQuota, Queues, ReclaimWithinPool, Reservations, Waiting, admit
 
 GIB = 2**30
@@ -432,14 +449,241 @@ def run_queues(size: int, seed: int) -> dict[str, object]:
     }
 
 
+DRA_DRIVER = "gpu.nvidia.com"
+DRA_MODELS = [m for m in GPU_MODELS if MODELS[m].vendor == "nvidia"]
+DRA_ITERATIONS = {10: 1000, 100: 600, 1000: 300, 10000: 60}
+DRA_BURST = {10: 200, 100: 200, 1000: 100, 10000: 20}
+CEL = Environment(parse_quantity)
+COMPUTE_CAPABILITY = {
+    "NVIDIA-B200": "10.0.0",
+    "NVIDIA-H200": "9.0.0",
+    "NVIDIA-H100-80GB-HBM3": "9.0.0",
+    "Tesla-T4": "7.5.0",
+}
+
+
+def compiled(*expressions: str) -> tuple[Selector, ...]:
+    found = tuple(CEL.compile(e) for e in expressions)
+    assert all(isinstance(f, Selector) for f in found)
+    return found  # type: ignore[return-value]
+
+
+def dra_shape(model: str, driver_version: str) -> DeviceShape:
+    """What the NVIDIA DRA driver publishes of a GPU (its attributes and memory capacity)."""
+    attributes = {
+        "productName": ("string", model),
+        "architecture": ("string", "Hopper" if "H" in model.split("-")[1] else "Ampere"),
+        "cudaComputeCapability": ("version", COMPUTE_CAPABILITY.get(model, "8.0.0")),
+        "driverVersion": ("version", driver_version),
+        "type": ("string", "gpu"),
+    }
+    return DeviceShape(
+        DRA_DRIVER,
+        tuple(sorted(attributes.items())),  # type: ignore[arg-type]
+        (("memory", parse_quantity(f"{MODELS[model].memory_gib}Gi")),),
+    )
+
+
+def dra_catalog() -> DeviceCatalog:
+    """One member's DeviceClasses and the templates of the target namespace (a new object per member)."""
+    gpu = DeviceClass("gpu.nvidia.com", compiled(f'device.driver == "{DRA_DRIVER}"'))
+    hopper = DeviceClass(
+        "hopper",
+        compiled(f'device.driver == "{DRA_DRIVER}"', 'device.attributes["gpu.nvidia.com"].architecture == "Hopper"'),
+    )
+    templates = {
+        "one-gpu": ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu.nvidia.com", 1),)),
+        "two-gpus": ClaimTemplate("two-gpus", (DeviceRequest("gpu", "gpu.nvidia.com", 2),)),
+        "h100": ClaimTemplate(
+            "h100",
+            (
+                DeviceRequest(
+                    "gpu",
+                    "gpu.nvidia.com",
+                    1,
+                    selectors=compiled('device.attributes["gpu.nvidia.com"].productName == "NVIDIA-H100-80GB-HBM3"'),
+                ),
+            ),
+        ),
+        "big-memory": ClaimTemplate(
+            "big-memory",
+            (
+                DeviceRequest(
+                    "gpu",
+                    "gpu.nvidia.com",
+                    2,
+                    selectors=compiled('device.capacity["gpu.nvidia.com"].memory.compareTo(quantity("80Gi")) >= 0'),
+                ),
+            ),
+        ),
+        "modern": ClaimTemplate(
+            "modern",
+            (
+                DeviceRequest(
+                    "gpu",
+                    "hopper",
+                    1,
+                    selectors=compiled(
+                        'cel.bind(gpu, device.attributes["gpu.nvidia.com"], '
+                        'gpu.cudaComputeCapability.isGreaterThan(semver("8.9.0")) && '
+                        'gpu.driverVersion.compareTo(semver("550.0.0")) >= 0)'
+                    ),
+                ),
+            ),
+        ),
+    }
+    return DeviceCatalog({"gpu.nvidia.com": gpu, "hopper": hopper}, templates)
+
+
+def with_uuid(shape: DeviceShape, uuid: str) -> DeviceShape:
+    return dataclasses.replace(shape, attributes=tuple(sorted((*shape.attributes, ("uuid", ("string", uuid))))))
+
+
+def claim_one_device(builder: SnapshotBuilder, snapshot: Snapshot) -> None:
+    """A claim is allocated on one node: its devices change (one fewer free), the others' stay."""
+    row = min(snapshot.nodes.devices)
+    node = snapshot.nodes.names[row]
+    cluster = node.rsplit("-", 1)[0]
+    devices = snapshot.nodes.devices[row]
+    first = next(i for i, d in enumerate(devices) if d.free > 0) if any(d.free for d in devices) else 0
+    changed = tuple(dataclasses.replace(d, free=max(d.free - 1, 0)) if i == first else d for i, d in enumerate(devices))
+    labels = {"kubernetes.io/arch": "amd64", RACK_LABEL: "0"}
+    builder.upsert_node(
+        cluster, Node(node, {"cpu": 96000, "memory": 1024 * GIB}, {}, labels, (), True, devices=changed)
+    )
+
+
+def make_dra_pool(n: int, seed: int, uuids: bool = False) -> SnapshotBuilder:
+    """Identifiers of 100 nodes: 80 publish 8 DRA GPUs of one or two models, randomly claimed; 20 cpu nodes.
+
+    With `uuids`, every device carries its own ``uuid`` attribute (as NVIDIA's driver publishes),
+    so every device is its own shape.
+    """
+    rng = random.Random(seed)
+    builder = SnapshotBuilder()
+    shapes = {(m, v): dra_shape(m, v) for m in DRA_MODELS for v in ("550.54.15", "535.161.7")}
+    for i in range(n):
+        cluster = f"d{i:05d}"
+        ident = make_identifier(rng, f"dra-{i:05d}", cluster, {})
+        builder.upsert_identifier(dataclasses.replace(ident, devices=dra_catalog()))
+        models = rng.sample(DRA_MODELS, rng.choice([1, 1, 2]))
+        version = rng.choice(["550.54.15", "535.161.7"])
+        nodes = []
+        for k in range(NODES_PER_IDENTIFIER):
+            labels = {"kubernetes.io/arch": "amd64", RACK_LABEL: str(k % 8)}
+            if k < NODES_PER_IDENTIFIER * 0.8:
+                model = models[k % len(models)]
+                taken = rng.choice([0, 0, 1, 2, 4, 6, 7, 8, 8])
+                if uuids:
+                    devices = tuple(
+                        NodeDevices(
+                            DRA_DRIVER,
+                            model,
+                            1,
+                            int(d >= taken),
+                            with_uuid(shapes[(model, version)], f"GPU-{i}-{k}-{d}"),
+                        )
+                        for d in range(8)
+                    )
+                else:
+                    devices = (NodeDevices(DRA_DRIVER, model, 8, 8 - taken, shapes[(model, version)]),)
+                allocatable = {"cpu": 96000, "memory": 1024 * GIB}
+                requested = {"cpu": taken * 11000, "memory": taken * 120 * GIB}
+            else:
+                devices = ()
+                allocatable = {"cpu": 64000, "memory": 256 * GIB}
+                requested = {"cpu": rng.choice([0, 8, 32]) * 1000, "memory": 16 * GIB}
+            nodes.append(Node(f"{cluster}-{k}", allocatable, requested, labels, (), True, devices=devices))
+        builder.upsert_nodes(cluster, nodes)
+    return builder
+
+
+def make_dra_tasks(count: int, seed: int, prefix: str = "dra") -> list[tuple[Demand, bool]]:
+    """(task, whether its claims carry CEL selectors beyond the driver): a third of them do."""
+    rng = random.Random(seed)
+    tasks = []
+    for i in range(count):
+        selected = rng.random() < 1 / 3
+        template = rng.choice(["h100", "big-memory", "modern"]) if selected else rng.choice(["one-gpu", "two-gpus"])
+        demand = Demand(
+            uid=f"{prefix}-{i}",
+            cpu=8000,
+            memory=64 * GIB,
+            replicas=rng.choice([1, 1, 1, 2, 4]),
+            claims=(PodClaim("gpu", template=template),),
+        )
+        tasks.append((demand, selected))
+    return tasks
+
+
+def run_dra(size: int, seed: int, uuids: bool = False) -> dict[str, object]:
+    gc.collect()
+    builder = make_dra_pool(size, seed, uuids)
+    snapshot = builder.snapshot()
+    tasks = make_dra_tasks(DRA_ITERATIONS[size] + 1, seed + 7)
+    c0 = time.process_time()
+    place(snapshot, tasks[0][0])
+    first = (time.process_time() - c0) * 1000
+    for demand, _ in tasks[1:6]:  # warm up
+        place(snapshot, demand)
+    cpu, selected_cpu, placed, burst = [], [], 0, []
+    gc.disable()
+    try:
+        for demand, selected in tasks[1:]:
+            c0 = time.process_time()
+            decision = place(snapshot, demand)
+            took = (time.process_time() - c0) * 1000
+            cpu.append(took)
+            if selected:
+                selected_cpu.append(took)
+            placed += decision.chosen is not None
+        assumptions = Assumptions()
+        for demand, _ in make_dra_tasks(DRA_BURST[size], seed + 8, "burst"):
+            c0 = time.process_time()
+            decision = place(snapshot, demand, assumptions=assumptions)
+            assumptions.assume(decision, now=0.0)
+            burst.append((time.process_time() - c0) * 1000)
+        changes = []
+        for demand, _ in tasks[1:11]:  # a claim is allocated somewhere, then the next decision
+            claim_one_device(builder, snapshot)
+            snapshot = builder.snapshot()
+            c0 = time.process_time()
+            place(snapshot, demand)
+            changes.append((time.process_time() - c0) * 1000)
+    finally:
+        gc.enable()
+    return {
+        "bench": "placement-dra",
+        "device_uuids": uuids,
+        "identifiers": size,
+        "nodes": size * NODES_PER_IDENTIFIER,
+        "devices": size * 80 * 8,
+        "decisions": len(cpu),
+        "dra_first_ms": round(first, 1),
+        "dra_cpu_p50_ms": round(percentile(cpu, 50), 3),
+        "dra_cpu_p99_ms": round(percentile(cpu, 99), 3),
+        "dra_selector_cpu_p50_ms": round(percentile(selected_cpu, 50), 3),
+        "dra_selector_cpu_p99_ms": round(percentile(selected_cpu, 99), 3),
+        "dra_burst_cpu_p99_ms": round(percentile(burst, 99), 3),
+        "dra_after_claim_cpu_p50_ms": round(percentile(changes, 50), 3),
+        "placed_fraction": round(placed / len(cpu), 3),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10,100,1000,10000", help="identifier counts, comma-separated")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queue-sizes", default="1000", help="identifier counts of the queue cycle (empty: none)")
+    parser.add_argument("--dra-sizes", default="1000", help="identifier counts of the DRA scenario (empty: none)")
+    parser.add_argument("--dra-uuids", action="store_true", help="DRA devices each with their own uuid attribute")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",") if s):
         print(json.dumps(run(size, args.seed)), flush=True)
+    for size in (int(s) for s in args.dra_sizes.split(",") if s):
+        print(json.dumps(run_dra(size, args.seed, args.dra_uuids)), flush=True)
     for size in (int(s) for s in args.queue_sizes.split(",") if s):
         print(json.dumps(run_queues(size, args.seed)), flush=True)
 

@@ -34,10 +34,17 @@ SLICE = "case-30-cpu-1"
 CASE_LABEL = "case.computenet.io/pool"
 NODE_A, NODE_B = "cpu-0", "cpu-1"
 RUN = "sim.computenet.io/run-duration"
+BIG_H100 = (
+    f'device.attributes["{DRIVER}"].model == "{MODEL}" && '
+    f'device.capacity["{DRIVER}"].memory.compareTo(quantity("40Gi")) >= 0'
+)
+HUGE = f'device.capacity["{DRIVER}"].memory.isGreaterThan(quantity("100Gi"))'
 
 
-def _template(name: str, count: int) -> dict[str, Any]:
-    request = {"deviceClassName": DRIVER, "allocationMode": "ExactCount", "count": count}
+def _template(name: str, count: int, *selectors: str) -> dict[str, Any]:
+    request: dict[str, Any] = {"deviceClassName": DRIVER, "allocationMode": "ExactCount", "count": count}
+    if selectors:
+        request["selectors"] = [{"cel": {"expression": e}} for e in selectors]
     return {
         "apiVersion": "resource.k8s.io/v1",
         "kind": "ResourceClaimTemplate",
@@ -74,6 +81,8 @@ MEMBER_OBJECTS: list[dict[str, Any]] = [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORK}},
     _template("one-gpu", 1),
     _template("three-gpus", 3),
+    _template("big-h100", 1, BIG_H100),
+    _template("huge-gpu", 1, HUGE),
 ]
 
 
@@ -229,6 +238,49 @@ def test_a_task_claiming_more_devices_than_a_node_has_waits_naming_them(case: No
         placed = _condition(status, "Placed")
         assert placed.get("status") == "False", status.get("conditions")
         assert "insufficient DRA devices (3 gpu.bugs.example devices per replica)" in placed["message"], placed
+        return status
+
+    status = eventually(waiting, timeout=STATE_S)
+    assert status.get("phase") == "Pending"
+    assert not status.get("remote")
+
+
+def test_a_task_whose_selector_admits_the_devices_runs_with_the_claim_the_member_allocates(
+    case: None, hub: Cluster, member: Cluster
+) -> None:
+    devenv.apply(hub, _task("dra-selected", "big-h100"))
+
+    def allocated() -> dict[str, Any]:
+        claims = [
+            c
+            for c in _claims(member)
+            if (c.get("status") or {}).get("allocation")
+            and c["spec"]["devices"]["requests"][0]["exactly"].get("selectors")
+        ]
+        assert claims, "no allocated claim with the selector in the member yet"
+        return claims[0]
+
+    claim = eventually(allocated, timeout=JOB_S)
+    assert claim["spec"]["devices"]["requests"][0]["exactly"]["selectors"][0]["cel"]["expression"] == BIG_H100
+    assert [r["pool"] for r in claim["status"]["allocation"]["devices"]["results"]] == [NODE_B]
+
+    def succeeded() -> dict[str, Any]:
+        status = _task_status(hub, "dra-selected")
+        assert status.get("phase") == "Succeeded", (status.get("phase"), status.get("conditions"))
+        return status
+
+    status = eventually(succeeded, timeout=JOB_S)
+    assert status["placement"]["nodes"] == [NODE_B]
+
+
+def test_a_task_whose_selector_admits_no_device_waits_saying_none_match(case: None, hub: Cluster) -> None:
+    devenv.apply(hub, _task("dra-huge", "huge-gpu"))
+
+    def waiting() -> dict[str, Any]:
+        status = _task_status(hub, "dra-huge")
+        placed = _condition(status, "Placed")
+        assert placed.get("status") == "False", status.get("conditions")
+        assert "insufficient DRA devices (1 DeviceClass" in placed["message"], placed
         return status
 
     status = eventually(waiting, timeout=STATE_S)

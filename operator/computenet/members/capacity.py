@@ -25,6 +25,11 @@ with 8 GPUs time-sliced 4 ways advertises 32 units and holds 8 devices; MIG slic
 DRA devices (published in ResourceSlices, see `dra`) count as accelerators too, by model where an
 attribute names it (else by driver): allocatable is what the node's complete pools publish,
 allocated what allocated claims list, free the rest, on nodes that accept new pods.
+
+Extended resources served by DRA (KEP-5004, `placement.devices.extended_supply`) count once: a
+node whose allocatable has the resource is the device plugin's, and the DRA devices its class
+admits there are not added again; on a node without it, the pods' requests for it are served by
+the devices of their extended-resource claims, which count as allocated devices, not as requests.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
 from computenet.placement.device_plugins import UNKNOWN, Unit, is_device_resource, unit_of
-from computenet.placement.devices import NodeDevices
+from computenet.placement.devices import DeviceClass, NodeDevices, counted_once
 from computenet.placement.nodes import accepts_new_pods, pod_slots_left
 from computenet.placement.physical import physical_devices
 
@@ -101,8 +106,13 @@ def summarize(
     nodes: Iterable[NodeFacts],
     requested_on: Callable[[str], Mapping[str, int]],
     model_of: ModelOf,
+    served: Mapping[str, DeviceClass] | None = None,
 ) -> Capacity:
-    """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there."""
+    """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there.
+
+    `served` maps the extended resources DRA serves to their DeviceClass (see the module docstring).
+    """
+    served = served or {}
     cap = Capacity()
     for node in nodes:
         cap.nodes_total += 1
@@ -132,13 +142,14 @@ def summarize(
         physical = physical_devices(node.labels, node.allocatable, used, has_room)
         cap.devices_total += physical.total
         cap.devices_free += physical.free
-        for dra in node.devices:
+        for dra in _per_model(counted_once(node.devices, node.allocatable, served) if served else node.devices):
             _count_dra(cap.accelerators, dra, has_room)
             cap.devices_total += dra.total
             cap.devices_free += dra.free if has_room else 0
-        # Requests for resources a node does not advertise still count as allocated.
+        # Requests for resources a node does not advertise still count as allocated, unless DRA
+        # devices serve them (their claims' devices are counted allocated above).
         for name, held in used.items():
-            if name not in node.allocatable:
+            if name not in node.allocatable and name not in served:
                 _inc(cap.allocated, name, held)
     return cap
 
@@ -152,6 +163,21 @@ def _row(cap: Capacity, model: str, resource: str, unit: Unit | None) -> ModelCa
         row.replicas = unit.replicas if unit.shared else 0
     cap.accelerators[model] = row
     return row
+
+
+def _per_model(devices: Iterable[NodeDevices]) -> list[NodeDevices]:
+    """One node's DRA devices summed per (driver, model).
+
+    Devices of one model may differ in shape (a driver version, a uuid each); the node counts once
+    per model, and its largest free slot is all of that model's free devices.
+    """
+    summed: dict[tuple[str, str], NodeDevices] = {}
+    for d in devices:
+        held = summed.get((d.driver, d.model))
+        summed[(d.driver, d.model)] = (
+            d if held is None else NodeDevices(d.driver, d.model, held.total + d.total, held.free + d.free)
+        )
+    return list(summed.values())
 
 
 def _count_dra(accelerators: dict[str, ModelCapacity], devices: NodeDevices, has_room: bool) -> None:

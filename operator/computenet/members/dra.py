@@ -3,12 +3,14 @@
 Reflectors reduce each object on arrival (see `reflector`):
 
 - ResourceSlice -> `SliceFacts`: driver, pool (name, generation, slice count), the node it is local
-  to, and its devices' names and models;
+  to, and its devices' names, models and shapes (attributes, capacity, what CEL selectors see);
 - ResourceClaim -> the devices its allocation lists (``status.allocation.devices.results``), or
   None while it is unallocated: only allocated claims take devices;
-- DeviceClass -> `placement.devices.DeviceClass`: the one driver its CEL selectors admit;
-- ResourceClaimTemplate -> `placement.devices.ClaimTemplate`: its requests, with anything
-  placement does not evaluate named.
+- DeviceClass -> `placement.devices.DeviceClass`: its CEL selectors, compiled once per expression in
+  the DRA CEL environment (`placement.dra_cel`, quantities parsed by `computenet.quantity`), one
+  that does not compile named by its field; and the extended resource it serves (KEP-5004);
+- ResourceClaimTemplate -> `placement.devices.ClaimTemplate`: its requests and their selectors, with
+  anything placement does not evaluate named.
 
 `node_devices` then counts, per node, devices by driver and model, total and free, by the rules of
 the structured allocator in k8s.io/dynamic-resource-allocation v0.36.3
@@ -21,21 +23,23 @@ lists it (``deviceInUse``). Slices that are not local to one node (``allNodes``,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices
+from computenet.placement.dra_cel import AttributeValue, CompileError, DeviceShape, Environment, Selector
+from computenet.quantity import QuantityError, parse_quantity
+
+CEL = Environment(parse_quantity)
+"""The DRA CEL environment of every member: compiled selectors are shared by expression."""
 
 DeviceId = tuple[str, str, str]
 """(driver, pool, device): how an allocation result names a device."""
 
 MODEL_ATTRIBUTES = ("model", "productName")
 """Device attributes naming the model, unqualified or in the driver's domain (``gpu.nvidia.com/productName``)."""
-
-_DRIVER_IS = re.compile(r"""^\s*device\.driver\s*==\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$""")
-_IS_DRIVER = re.compile(r"""^\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*==\s*device\.driver\s*$""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,8 @@ class SliceFacts:
     slice_count: int
     node: str | None
     """The node the slice's devices are local to (``spec.nodeName``); None for any other node selection."""
-    devices: tuple[tuple[str, str], ...]
-    """(name, model) of each device; model "" when no attribute names it."""
+    devices: tuple[tuple[str, str, DeviceShape], ...]
+    """(name, model, shape) of each device; model "" when no attribute names it."""
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -67,13 +71,48 @@ def _model(driver: str, attributes: Mapping[str, Any]) -> str:
     return ""
 
 
+_ATTRIBUTE_KINDS = ("bool", "int", "string", "version")
+
+
+def _attribute(raw: object) -> AttributeValue:
+    """A DeviceAttribute (resource/v1): the one of bool, int, string, version it sets; else unsupported."""
+    value = _mapping(raw)
+    for kind in _ATTRIBUTE_KINDS:
+        if kind in value and value[kind] is not None:
+            return (kind, value[kind])
+    return ("unsupported", None)
+
+
+def _capacity(raw: object) -> Decimal | None:
+    try:
+        return parse_quantity(_mapping(raw).get("value"))
+    except QuantityError:
+        return None
+
+
+def device_shape(driver: str, device: Mapping[str, Any]) -> DeviceShape:
+    """What CEL selectors see of one device of a slice (attributes, capacity, allowMultipleAllocations).
+
+    A capacity whose value is not a quantity is left out (the API server refuses such slices).
+    """
+    attributes = tuple(sorted((str(k), _attribute(v)) for k, v in _mapping(device.get("attributes")).items()))
+    capacity = tuple(
+        sorted(
+            (str(k), q)
+            for k, q in ((k, _capacity(v)) for k, v in _mapping(device.get("capacity")).items())
+            if q is not None
+        )
+    )
+    return DeviceShape(driver, attributes, capacity, device.get("allowMultipleAllocations") is True)
+
+
 def slice_facts(obj: Mapping[str, Any]) -> SliceFacts:
     """A ResourceSlice's facts; raises (and the reflector skips the object) when driver or pool is missing."""
     spec = _mapping(obj.get("spec"))
     driver, pool = str(spec["driver"]), _mapping(spec["pool"])
     node = spec.get("nodeName")
     devices = tuple(
-        (str(d["name"]), _model(driver, _mapping(d.get("attributes"))))
+        (str(d["name"]), _model(driver, _mapping(d.get("attributes"))), device_shape(driver, d))
         for d in (_mapping(raw) for raw in _items(spec.get("devices")))
     )
     return SliceFacts(
@@ -98,29 +137,38 @@ def claim_facts(obj: Mapping[str, Any]) -> tuple[DeviceId, ...] | None:
     )
 
 
-def selector_driver(expression: str) -> str | None:
-    """The driver of a ``device.driver == "<name>"`` CEL expression (either side); None for anything else."""
-    match = _DRIVER_IS.match(expression) or _IS_DRIVER.match(expression)
-    if match is None:
-        return None
-    return match[1] if match[1] is not None else match[2]
+def selectors(raw: object, field: str) -> tuple[tuple[Selector, ...], str]:
+    """Compiled ``selectors`` (DeviceSelector list), or why one does not: "<field>[i].cel.expression: ...".
+
+    A selector without ``cel`` (a future kind) is named too: placement cannot evaluate it.
+    """
+    out = []
+    for i, entry in enumerate(_items(raw)):
+        expression = _mapping(_mapping(entry).get("cel")).get("expression")
+        at = f"{field}[{i}]"
+        if not isinstance(expression, str):
+            return (), f"{at} has no cel.expression, which placement does not evaluate"
+        compiled = CEL.compile(expression)
+        if isinstance(compiled, CompileError):
+            return (), f"{at}.cel.expression {_short(expression)!r}: {compiled.message}"
+        out.append(compiled)
+    return tuple(out), ""
 
 
 def class_facts(obj: Mapping[str, Any]) -> DeviceClass:
-    """A DeviceClass as placement evaluates it: every selector must name the same driver, or none is given."""
+    """A DeviceClass as placement evaluates it: its compiled selectors, or the one that does not compile."""
     name = str(obj["metadata"]["name"])
-    drivers = set()
-    for raw in _items(_mapping(obj.get("spec")).get("selectors")):
-        expression = _mapping(_mapping(raw).get("cel")).get("expression")
-        driver = selector_driver(expression) if isinstance(expression, str) else None
-        if driver is None:
-            return DeviceClass(name, None, f"has a selector placement does not evaluate yet ({_short(expression)})")
-        drivers.add(driver)
-    if len(drivers) > 1:
-        return DeviceClass(
-            name, None, f"requires two drivers at once ({', '.join(sorted(drivers))}): no device matches"
-        )
-    return DeviceClass(name, drivers.pop() if drivers else None)
+    spec = _mapping(obj.get("spec"))
+    compiled, problem = selectors(spec.get("selectors"), "spec.selectors")
+    extended = spec.get("extendedResourceName")
+    created = _mapping(obj.get("metadata")).get("creationTimestamp")
+    return DeviceClass(
+        name,
+        compiled,
+        f"has a selector placement cannot evaluate: {problem}" if problem else "",
+        extended if isinstance(extended, str) and extended else None,
+        str(created) if created else "",
+    )
 
 
 def _short(value: object) -> str:
@@ -129,15 +177,23 @@ def _short(value: object) -> str:
 
 
 def _request(raw: Mapping[str, Any], index: int) -> DeviceRequest:
-    """One DeviceRequest (resource.k8s.io/v1): ``exactly`` with class, mode and count, or what is not evaluated."""
+    """One DeviceRequest (resource.k8s.io/v1): ``exactly`` with class, mode, count and selectors.
+
+    What placement does not evaluate is named; a selector by its field,
+    ``spec.spec.devices.requests[i].exactly.selectors[j].cel.expression``.
+    """
     name = str(raw.get("name") or f"#{index}")
+    field = f"spec.spec.devices.requests[{index}].exactly.selectors"
     if raw.get("firstAvailable"):
-        return DeviceRequest(name, "", problem="it lists firstAvailable subrequests")
+        return DeviceRequest(name, "", problem="it lists firstAvailable subrequests, which placement does not evaluate")
     exactly = _mapping(raw.get("exactly"))
     device_class = exactly.get("deviceClassName")
     if not isinstance(device_class, str) or not device_class:
-        return DeviceRequest(name, "", problem="it names no deviceClassName")
-    unsupported = [f for f in ("selectors", "capacity", "tolerations") if exactly.get(f)]
+        return DeviceRequest(name, "", problem="it names no deviceClassName, which placement does not evaluate")
+    compiled, problem = selectors(exactly.get("selectors"), field)
+    if problem:
+        return DeviceRequest(name, device_class, problem=f"the template's {problem}")
+    unsupported = [f for f in ("capacity", "tolerations") if exactly.get(f)]
     if exactly.get("adminAccess"):
         unsupported.append("adminAccess")
     mode = exactly.get("allocationMode") or "ExactCount"
@@ -147,8 +203,8 @@ def _request(raw: Mapping[str, Any], index: int) -> DeviceRequest:
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         unsupported.append(f"count {count!r}")
         count = 1
-    problem = f"it sets {', '.join(unsupported)}" if unsupported else ""
-    return DeviceRequest(name, device_class, count if mode == "ExactCount" else 0, mode == "All", problem)
+    problem = f"it sets {', '.join(unsupported)}, which placement does not evaluate" if unsupported else ""
+    return DeviceRequest(name, device_class, count if mode == "ExactCount" else 0, mode == "All", problem, compiled)
 
 
 def template_facts(obj: Mapping[str, Any]) -> ClaimTemplate:
@@ -164,7 +220,7 @@ def template_facts(obj: Mapping[str, Any]) -> ClaimTemplate:
 
 
 def node_devices(slices: Iterable[SliceFacts], in_use: Iterable[DeviceId]) -> dict[str, tuple[NodeDevices, ...]]:
-    """Per node, its devices by (driver, model): total and free, from the complete newest pools."""
+    """Per node, its devices by (driver, model, shape): total and free, from the complete newest pools."""
     newest: dict[tuple[str, str], list[SliceFacts]] = {}
     for s in slices:
         pool = newest.setdefault((s.driver, s.pool), [s])
@@ -173,7 +229,7 @@ def node_devices(slices: Iterable[SliceFacts], in_use: Iterable[DeviceId]) -> di
         elif s.generation == pool[0].generation and s is not pool[0]:
             pool.append(s)
     used = set(in_use)
-    counts: dict[str, dict[tuple[str, str], list[int]]] = {}
+    counts: dict[str, dict[tuple[str, str, DeviceShape], list[int]]] = {}
     for (driver, pool_name), pool_slices in newest.items():
         if len(pool_slices) != pool_slices[0].slice_count:
             continue  # incomplete: the allocator takes nothing from it
@@ -181,11 +237,19 @@ def node_devices(slices: Iterable[SliceFacts], in_use: Iterable[DeviceId]) -> di
             if s.node is None:
                 continue
             per_node = counts.setdefault(s.node, {})
-            for device, model in s.devices:
-                held = per_node.setdefault((driver, model), [0, 0])
+            for device, model, shape in s.devices:
+                held = per_node.setdefault((driver, model, shape), [0, 0])
                 held[0] += 1
                 held[1] += (driver, pool_name, device) not in used
     return {
-        node: tuple(NodeDevices(driver, model, total, free) for (driver, model), (total, free) in sorted(by.items()))
+        node: tuple(
+            NodeDevices(driver, model, total, free, shape)
+            for (driver, model, shape), (total, free) in sorted(by.items(), key=_by_model)
+        )
         for node, by in counts.items()
     }
+
+
+def _by_model(item: tuple[tuple[str, str, DeviceShape], list[int]]) -> tuple[str, str, str]:
+    (driver, model, shape), _ = item
+    return (driver, model, repr(shape))

@@ -25,6 +25,7 @@ from computenet.members.connection import MemberConnection
 from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
+from computenet.placement.devices import extended_resource_classes
 from computenet.placement.labels import EVERYTHING, Selector
 from computenet.quantity import format_amounts
 from computenet.signal import Signal
@@ -116,7 +117,9 @@ class TrackedIdentifier:
         return any(n in nodes and self.selector.matches(nodes[n].labels) for n in changed)
 
     def _on_member_change(self, changed: frozenset[str] | None) -> None:
-        if changed is not None and not self._concerns(changed):
+        # No node named: the member's DRA catalog changed, which decides which extended resources
+        # its devices serve (capacity counts them once), so every identifier of it looks again.
+        if changed and not self._concerns(changed):
             return
         self._recompute_nodes(changed)
         self.mark_dirty()
@@ -157,7 +160,8 @@ class TrackedIdentifier:
         if cached is not None and cached[0] is self.selector and cached[1] is conn:
             return cached[2]
         state = conn.state
-        cap = summarize((state.nodes[n] for n in self.nodes if n in state.nodes), state.requested_on, model_of)
+        served = extended_resource_classes(state.dra.classes.values())
+        cap = summarize((state.nodes[n] for n in self.nodes if n in state.nodes), state.requested_on, model_of, served)
         self._capacity = (self.selector, conn, cap)
         return cap
 

@@ -233,8 +233,8 @@ class Context:
 
     @cached_property
     def device_entries(self) -> IntArray:
-        """Sorted entries holding a node that publishes DRA devices."""
-        return self.snapshot.entries_of_rows(self.device_rows)
+        """Sorted entries holding a node that publishes DRA devices (remembered by the shared table)."""
+        return self.device_table.entries(self.snapshot)
 
     def entries_with_devices(self, entries: IntArray) -> BoolArray:
         """Per entry: whether one of its nodes publishes DRA devices."""
@@ -260,14 +260,19 @@ class Context:
         """
         out = np.zeros(len(rows), dtype=np.int64)
         at, hit = self.device_table.locate(rows)
+        answers = self.device_answers
+        if len(answers.answers) == 1 and hit.all():  # the common case: one answer, rows that all hold devices
+            if not isinstance(answers.answers[0], str):
+                out = self._group_slots(0, allocatable)[at]
+            return out
         where = np.flatnonzero(hit)
         if not len(where):
             return out
-        answers = self.device_answers
         groups = answers.of[idents[where]]
-        for group in np.unique(groups).tolist():
+        present = np.flatnonzero(np.bincount(groups, minlength=len(answers.answers)))  # no sort: rows are many
+        for group in present.tolist():
             if not isinstance(answers.answers[group], str):
-                mine = where[groups == group]
+                mine = where if len(present) == 1 else where[groups == group]
                 out[mine] = self._group_slots(group, allocatable)[at[mine]]
         return out
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from computenet.api.common import AcceleratorAmounts
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.members.capacity import model_of, summarize
 from computenet.members.dra import (
+    CEL,
     SliceFacts,
     claim_facts,
     class_facts,
+    device_shape,
     node_devices,
-    selector_driver,
     slice_facts,
     template_facts,
 )
@@ -24,7 +28,15 @@ from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.state import MemberState, NodeSink
 from computenet.placement import Demand, Identifier, SnapshotBuilder, place
-from computenet.placement.devices import ClaimTemplate, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.devices import (
+    ClaimTemplate,
+    DeviceClass,
+    DeviceRequest,
+    NodeDevices,
+    PodClaim,
+    extended_resource_classes,
+)
+from computenet.placement.dra_cel import DeviceShape, Selector
 from members.builders import node
 
 DRIVER = "gpu.example.com"
@@ -104,7 +116,47 @@ def template(*requests: dict[str, Any], constraints: list[Any] | None = None) ->
     ],
 )
 def test_slice_facts(obj: dict[str, Any], expected: SliceFacts) -> None:
-    assert slice_facts(obj) == expected
+    found = slice_facts(obj)
+    assert dataclasses.replace(found, devices=tuple((n, m) for n, m, _ in found.devices)) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        pytest.param(
+            {
+                "name": "gpu-0",
+                "attributes": {
+                    "productName": {"string": "H100"},
+                    "gpu.example.com/index": {"int": 0},
+                    "driverVersion": {"version": "550.54.15"},
+                    "mig": {"bool": False},
+                },
+                "capacity": {"memory": {"value": "80Gi"}},
+                "allowMultipleAllocations": True,
+            },
+            DeviceShape(
+                DRIVER,
+                (
+                    ("driverVersion", ("version", "550.54.15")),
+                    ("gpu.example.com/index", ("int", 0)),
+                    ("mig", ("bool", False)),
+                    ("productName", ("string", "H100")),
+                ),
+                (("memory", Decimal(80 * 2**30)),),
+                True,
+            ),
+            id="attributes by kind, capacity as exact quantities, multiple allocations",
+        ),
+        pytest.param(
+            {"name": "gpu-0", "attributes": {"uuids": {"strings": ["a"]}}, "capacity": {"bad": {"value": "lots"}}},
+            DeviceShape(DRIVER, (("uuids", ("unsupported", None)),)),
+            id="an attribute of no supported kind stays, a capacity that is no quantity does not",
+        ),
+    ],
+)
+def test_device_shape(device: dict[str, Any], expected: DeviceShape) -> None:
+    assert device_shape(DRIVER, device) == expected
 
 
 def test_a_slice_without_a_driver_is_refused_so_the_reflector_skips_it() -> None:
@@ -127,46 +179,54 @@ def test_claim_facts(obj: dict[str, Any], expected: object) -> None:
     assert claim_facts(obj) == expected
 
 
-@pytest.mark.parametrize(
-    ("expression", "driver"),
-    [
-        pytest.param('device.driver == "gpu.example.com"', DRIVER, id="driver equals a double-quoted name"),
-        pytest.param("device.driver=='gpu.example.com'", DRIVER, id="single quotes and no spaces"),
-        pytest.param('"gpu.example.com" == device.driver', DRIVER, id="the name on the left"),
-        pytest.param('device.driver == "a" || device.driver == "b"', None, id="a disjunction is not evaluated"),
-        pytest.param('device.attributes["x"].model == "H100"', None, id="attributes are not evaluated"),
-    ],
-)
-def test_selector_driver(expression: str, driver: str | None) -> None:
-    assert selector_driver(expression) == driver
+def compiled(*expressions: str) -> tuple[Selector, ...]:
+    found = tuple(CEL.compile(e) for e in expressions)
+    assert all(isinstance(f, Selector) for f in found)
+    return found  # type: ignore[return-value]
+
+
+GPU_CLASS = DeviceClass("gpu", compiled(f'device.driver == "{DRIVER}"'))
 
 
 @pytest.mark.parametrize(
     ("obj", "expected"),
     [
-        pytest.param(
-            device_class(f'device.driver == "{DRIVER}"'), DeviceClass("gpu", DRIVER), id="a class of one driver"
-        ),
-        pytest.param(device_class(), DeviceClass("gpu", None), id="a class without selectors admits every device"),
+        pytest.param(device_class(f'device.driver == "{DRIVER}"'), GPU_CLASS, id="a class of one driver"),
+        pytest.param(device_class(), DeviceClass("gpu"), id="a class without selectors admits every device"),
         pytest.param(
             device_class(f'device.driver == "{DRIVER}"', 'device.capacity["x"].memory.compareTo(quantity("1Gi")) >= 0'),
             DeviceClass(
                 "gpu",
-                None,
-                "has a selector placement does not evaluate yet "
-                """(device.capacity["x"].memory.compareTo(quantity("1Gi")) >= 0)""",
+                compiled(f'device.driver == "{DRIVER}"', 'device.capacity["x"].memory.compareTo(quantity("1Gi")) >= 0'),
             ),
-            id="any selector beyond the driver is named as not evaluated",
+            id="every selector is compiled, in order",
         ),
         pytest.param(
-            device_class('device.driver == "a"', 'device.driver == "b"'),
-            DeviceClass("gpu", None, "requires two drivers at once (a, b): no device matches"),
-            id="two drivers at once match nothing",
+            device_class(f'device.driver == "{DRIVER}"', "device.attributes[1"),
+            DeviceClass(
+                "gpu",
+                (),
+                "has a selector placement cannot evaluate: spec.selectors[1].cel.expression "
+                "'device.attributes[1': compilation failed: Syntax error: unexpected input at line 1, column 19",
+            ),
+            id="a selector that does not compile is named by its field",
+        ),
+        pytest.param(
+            device_class("device.model == 1"),
+            DeviceClass(
+                "gpu",
+                (),
+                "has a selector placement cannot evaluate: spec.selectors[0].cel.expression "
+                "'device.model == 1': compilation failed: undefined field 'model'",
+            ),
+            id="a field the device does not have is a compile error",
         ),
     ],
 )
 def test_class_facts(obj: dict[str, Any], expected: DeviceClass) -> None:
-    assert class_facts(obj) == expected
+    found = class_facts(obj)
+    assert (found.name, found.selectors) == (expected.name, expected.selectors)
+    assert found.problem == expected.problem
 
 
 def exactly(**fields: Any) -> dict[str, Any]:
@@ -193,12 +253,35 @@ def exactly(**fields: Any) -> dict[str, Any]:
         ),
         pytest.param(
             template(exactly(selectors=[{"cel": {"expression": "true"}}])),
-            ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu", 1, problem="it sets selectors"),)),
-            id="a request's own selectors are named as not evaluated",
+            ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu", 1, selectors=compiled("true")),)),
+            id="a request's own selectors are compiled",
+        ),
+        pytest.param(
+            template(exactly(), exactly(selectors=[{"cel": {"expression": "true"}}, {"cel": {"expression": "1"}}])),
+            ClaimTemplate(
+                "one-gpu",
+                (
+                    DeviceRequest("gpu", "gpu", 1),
+                    DeviceRequest(
+                        "gpu",
+                        "gpu",
+                        problem="the template's spec.spec.devices.requests[1].exactly.selectors[1].cel.expression "
+                        "'1': compilation failed: must evaluate to bool or the unknown type, not int",
+                    ),
+                ),
+            ),
+            id="a request's selector that does not compile is named by its field",
         ),
         pytest.param(
             template({"name": "gpu", "firstAvailable": [{"name": "a", "deviceClassName": "gpu"}]}),
-            ClaimTemplate("one-gpu", (DeviceRequest("gpu", "", problem="it lists firstAvailable subrequests"),)),
+            ClaimTemplate(
+                "one-gpu",
+                (
+                    DeviceRequest(
+                        "gpu", "", problem="it lists firstAvailable subrequests, which placement does not evaluate"
+                    ),
+                ),
+            ),
             id="firstAvailable is named as not evaluated",
         ),
         pytest.param(
@@ -282,7 +365,12 @@ def facts(*objs: dict[str, Any]) -> list[SliceFacts]:
 def test_node_devices(
     slices: list[SliceFacts], in_use: list[tuple[str, str, str]], expected: dict[str, tuple[NodeDevices, ...]]
 ) -> None:
-    assert node_devices(slices, in_use) == expected
+    assert counted(node_devices(slices, in_use)) == counted(expected)
+
+
+def counted(by_node: dict[str, tuple[NodeDevices, ...]]) -> dict[str, tuple[tuple[str, str, int, int], ...]]:
+    """Per node, (driver, model, total, free) of its devices: what the pool rules decide, shapes aside."""
+    return {n: tuple((d.driver, d.model, d.total, d.free) for d in devices) for n, devices in by_node.items()}
 
 
 # ---- the member state: devices ride on node facts ----
@@ -299,17 +387,17 @@ def test_devices_ride_on_the_node_facts_and_tell_the_listeners_which_node_change
     )
 
     slices.upsert("s1", slice_facts(resource_slice("n1", "gpu-0", "gpu-1")))
-    assert state.nodes["n1"].devices == (NodeDevices(DRIVER, H100, 2, 2),)
+    assert counted({"n1": state.nodes["n1"].devices}) == {"n1": ((DRIVER, H100, 2, 2),)}
     assert state.nodes["n2"].devices == ()
     assert heard[-1] == frozenset({"n1"})
 
     found = claim_facts(allocated((DRIVER, "n1", "gpu-0")))
     assert found is not None
     claims.upsert("w/c", found)
-    assert state.nodes["n1"].devices == (NodeDevices(DRIVER, H100, 2, 1),)
+    assert counted({"n1": state.nodes["n1"].devices}) == {"n1": ((DRIVER, H100, 2, 1),)}
 
     NodeSink(state).upsert("n1", node_facts(node("n1").cpu("16").build()))  # a node update keeps its devices
-    assert state.nodes["n1"].devices == (NodeDevices(DRIVER, H100, 2, 1),)
+    assert counted({"n1": state.nodes["n1"].devices}) == {"n1": ((DRIVER, H100, 2, 1),)}
 
     claims.delete("w/c")
     slices.delete("s1")
@@ -321,7 +409,7 @@ def test_the_catalog_holds_the_classes_and_the_templates_of_one_namespace() -> N
     state = MemberState()
     heard: list[frozenset[str] | None] = []
     state.subscribe(heard.append)
-    CatalogSink[DeviceClass](state, "classes").upsert("gpu", DeviceClass("gpu", DRIVER))
+    CatalogSink[DeviceClass](state, "classes").upsert("gpu", GPU_CLASS)
     templates = CatalogSink[ClaimTemplate](state, "templates")
     templates.upsert("w/one-gpu", ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu"),)))
     templates.upsert("other/two-gpu", ClaimTemplate("two-gpu"))
@@ -329,7 +417,7 @@ def test_the_catalog_holds_the_classes_and_the_templates_of_one_namespace() -> N
 
     catalog = state.dra.catalog("w")
     assert set(catalog.templates) == {"one-gpu"}
-    assert catalog.classes == {"gpu": DeviceClass("gpu", DRIVER)}
+    assert catalog.classes == {"gpu": GPU_CLASS}
     assert state.dra.catalog("w") is catalog  # unchanged: the same object, so placement keeps its record
     templates.delete("w/one-gpu")
     assert state.dra.catalog("w").templates == {}
@@ -407,3 +495,58 @@ def test_placement_fits_a_claim_on_the_devices_the_member_state_counts_and_not_o
         "w/other", ((DRIVER, "cpu-1", "gpu-0"), (DRIVER, "cpu-1", "gpu-1"))
     )
     assert decide() == ()
+
+
+# ---- KEP-5004: a class serving an extended resource; the same GPUs are counted once ----
+
+
+def test_gpus_of_a_node_with_the_plugins_resource_are_not_counted_again_as_dra_devices() -> None:
+    conn = PullConnection("provider-acme", "agent-x", None)  # type: ignore[arg-type]  # no client needed
+    NodeSink(conn.state).replace({"h-0": node_facts(node("h-0").gpus(8, H100).build())})
+    DeviceSink[SliceFacts](conn.state, "slices").upsert("s", slice_facts(resource_slice("h-0", "gpu-0", "gpu-1")))
+    item = TrackedIdentifier("x", spec=spec())
+    item.attach(conn)
+    assert set(item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).accelerators or {}) == {H100, f"{H100} ({DRIVER})"}
+
+    served = device_class(f'device.driver == "{DRIVER}"')
+    served["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    CatalogSink[DeviceClass](conn.state, "classes").upsert("gpu", class_facts(served))
+
+    accelerators = item.status(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).accelerators or {}
+    assert set(accelerators) == {H100}
+    assert accelerators[H100].allocatable == 8
+
+
+def test_a_request_dra_serves_counts_as_its_claims_devices_not_as_a_request_too() -> None:
+    served = device_class(f'device.driver == "{DRIVER}"')
+    served["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    classes = extended_resource_classes([class_facts(served)])
+    dra_node = dataclasses.replace(
+        node_facts(node("d-0").build()), devices=(NodeDevices(DRIVER, H100, 2, 1),)
+    )  # one device held by the pod's extended-resource claim
+
+    cap = summarize([dra_node], lambda _: {"nvidia.com/gpu": 1, "cpu": 1000}, model_of, classes)
+
+    assert cap.accelerators[H100].allocated == 1
+    assert "nvidia.com/gpu" not in cap.allocated
+    plain = summarize([dra_node], lambda _: {"nvidia.com/gpu": 1, "cpu": 1000}, model_of)
+    assert plain.allocated["nvidia.com/gpu"] == 1  # without the class: a request nothing advertises
+
+
+def test_class_facts_read_the_extended_resource_and_the_creation_time() -> None:
+    obj = device_class(f'device.driver == "{DRIVER}"')
+    obj["spec"]["extendedResourceName"] = "nvidia.com/gpu"
+    obj["metadata"]["creationTimestamp"] = "2026-03-01T10:00:00Z"
+    found = class_facts(obj)
+    assert (found.extended_resource, found.created) == ("nvidia.com/gpu", "2026-03-01T10:00:00Z")
+
+
+def test_devices_of_one_model_in_several_shapes_count_once_per_node() -> None:
+    one = DeviceShape(DRIVER, (("uuid", ("string", "GPU-0")),))
+    other = DeviceShape(DRIVER, (("uuid", ("string", "GPU-1")),))
+    facts = dataclasses.replace(
+        node_facts(node("d-0").build()),
+        devices=(NodeDevices(DRIVER, H100, 1, 1, one), NodeDevices(DRIVER, H100, 1, 0, other)),
+    )
+    model = summarize([facts], lambda _: {}, model_of).accelerators[H100]
+    assert (model.nodes, model.allocatable, model.free, model.largest_free_slot) == (1, 2, 1, 1)

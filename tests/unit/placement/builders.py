@@ -11,6 +11,7 @@ task().gpus(8, "NVIDIA-H100-80GB-HBM3").cpu("8").memory("64Gi").replicas(2).buil
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
@@ -33,7 +34,9 @@ from computenet.placement import (
 )
 from computenet.placement.accelerators import lookup
 from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.dra_cel import AttributeValue, DeviceShape, Environment, Selector
 from computenet.placement.slices import SliceRequest
+from computenet.quantity import parse_quantity
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 A100 = "NVIDIA-A100-SXM4-80GB"
@@ -120,9 +123,28 @@ class NodeBuilder:
             self.requested["pods"] = pods
         return self
 
-    def dra(self, driver: str, total: int, *, free: int | None = None, model: str = "") -> Self:
-        """DRA devices of `driver` published for the node (a ResourceSlice), `free` of them unclaimed."""
-        self.devices.append(NodeDevices(driver, model, total, total if free is None else free))
+    def dra(
+        self,
+        driver: str,
+        total: int,
+        *,
+        free: int | None = None,
+        model: str = "",
+        attributes: dict[str, AttributeValue] | None = None,
+        capacity: dict[str, str] | None = None,
+    ) -> Self:
+        """DRA devices of `driver` published for the node (a ResourceSlice), `free` of them unclaimed.
+
+        With `attributes` or `capacity` ("80Gi"), the devices carry them for CEL selectors to see.
+        """
+        shape = None
+        if attributes is not None or capacity is not None:
+            shape = DeviceShape(
+                driver,
+                tuple(sorted((attributes or {}).items())),
+                tuple(sorted((k, parse_quantity(v)) for k, v in (capacity or {}).items())),
+            )
+        self.devices.append(NodeDevices(driver, model, total, total if free is None else free, shape))
         return self
 
     def not_ready(self) -> Self:
@@ -187,15 +209,19 @@ class IdentifierBuilder:
 
     def dra(
         self,
-        classes: dict[str, str | None] | None = None,
+        classes: Mapping[str, str | tuple[str, ...] | None] | None = None,
         templates: dict[str, tuple[DeviceRequest, ...]] | None = None,
         *,
         unevaluated: dict[str, str] | None = None,
         problem: str = "",
     ) -> Self:
-        """The member's DeviceClasses (name -> driver, None for any) and the target namespace's templates."""
-        known = {name: DeviceClass(name, driver) for name, driver in (classes or {}).items()}
-        known |= {name: DeviceClass(name, None, why) for name, why in (unevaluated or {}).items()}
+        """The member's DeviceClasses and the target namespace's templates.
+
+        A class maps to its driver (its one selector is ``device.driver == "<driver>"``), to None (no
+        selectors: any device), or to a tuple of CEL expressions.
+        """
+        known = {name: DeviceClass(name, class_selectors(given)) for name, given in (classes or {}).items()}
+        known |= {name: DeviceClass(name, (), why) for name, why in (unevaluated or {}).items()}
         kept = {name: ClaimTemplate(name, requests) for name, requests in (templates or {}).items()}
         return self._set(devices=DeviceCatalog(known, kept, problem))
 
@@ -331,9 +357,29 @@ class TaskBuilder:
         return self.demand
 
 
-def request(device_class: str, count: int = 1, *, all: bool = False, problem: str = "") -> DeviceRequest:
-    """One request of a ResourceClaimTemplate."""
-    return DeviceRequest("req", device_class, count, all, problem)
+CEL = Environment(parse_quantity)
+
+
+def selectors(*expressions: str) -> tuple[Selector, ...]:
+    """`expressions` compiled in the DRA CEL environment (each must compile)."""
+    found = tuple(CEL.compile(e) for e in expressions)
+    assert all(isinstance(f, Selector) for f in found), found
+    return found  # type: ignore[return-value]
+
+
+def class_selectors(given: str | tuple[str, ...] | None) -> tuple[Selector, ...]:
+    if given is None:
+        return ()
+    if isinstance(given, str):
+        return selectors(f'device.driver == "{given}"')
+    return selectors(*given)
+
+
+def request(
+    device_class: str, count: int = 1, *, all: bool = False, problem: str = "", cel: tuple[str, ...] = ()
+) -> DeviceRequest:
+    """One request of a ResourceClaimTemplate, with its own CEL selectors `cel`."""
+    return DeviceRequest("req", device_class, count, all, problem, selectors(*cel))
 
 
 def task(uid: str = "t1") -> TaskBuilder:

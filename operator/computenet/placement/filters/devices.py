@@ -1,11 +1,13 @@
 """Devices: the pod template's DRA claims resolve on this identifier, and its nodes' free devices hold them.
 
 A claim placement cannot evaluate (an existing ResourceClaim, a template or class the member does
-not have, a selector beyond ``device.driver == "..."``) rejects the identifier with the claim
-named: the member's allocator would decide what placement cannot see, so nothing is placed blind.
-Otherwise the identifier needs a schedulable node whose free devices (after assumptions) satisfy
-one replica's claims, and enough such room over its nodes for the whole gang (see `devices`);
-`Resources` then fits cpu, memory and pod slots on those same nodes.
+not have, a CEL selector that does not compile, firstAvailable, constraints) rejects the identifier
+with the claim named: the member's allocator would decide what placement cannot see, so nothing is
+placed blind. Otherwise the identifier needs a schedulable node whose free devices passing the
+claims' selectors (after assumptions) satisfy one replica's claims, and enough such room over its
+nodes for the whole gang (see `devices`); `Resources` then fits cpu, memory and pod slots on those
+same nodes. The details say how many devices the selectors admit, and on how many of them a
+selector fails.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import numpy as np
 from computenet.placement import reasons
 from computenet.placement.arrays import BoolArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import Context
-from computenet.placement.devices import ANY_DRIVER, Needs, describe
+from computenet.placement.devices import Needs, describe
 from computenet.placement.framework import PASS, Reason
 
-NOT_EVALUATED, NONE_ON_A_NODE, TOO_FEW = 0, 1, 2
-_KINDS = 3
+NOT_EVALUATED, NONE_ON_A_NODE, TOO_FEW, SELECTOR_FAILS = 0, 1, 2, 3
+_KINDS = 4
 """Codes are kind + _KINDS * (index of the phrase's subject in the context's list): claims resolve per
 identifier, so the words differ between identifiers and are kept with the decision's context."""
 
@@ -55,22 +57,76 @@ def _rows(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray]:
     return rows, owner
 
 
-def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray]:
-    """Per identifier of `ids`: (most replicas on one node, replicas over all its nodes), after assumptions."""
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Per identifier of `ids`: most replicas on one node, replicas over all, failing devices.
+
+    The replicas are counted after assumptions; failing devices are those of its nodes on which a
+    filter of its needs fails (see `_failing`). Without assumptions on devices and without node
+    constraints, the answer depends only on the published devices, the snapshot's entries, the
+    claims and the gang's size: it is remembered with the device table for every identifier, and
+    the tasks that follow read it.
+    """
+    if ctx.overlay.devices or ctx.rows_selected(_NO_ROWS) is not None:
+        return _rooms_of(ctx, ids)
+    e, table, answers = ctx.snapshot.entries, ctx.device_table, ctx.device_answers
+    for rows, indptr, known, replicas, found in table._rooms:
+        if rows is e.rows and indptr is e.indptr and known is answers and replicas == ctx.replicas:
+            return found[0][ids], found[1][ids], found[2][ids]
+    every = _rooms_of(ctx, np.arange(len(ctx.snapshot), dtype=np.int64))
+    table._rooms.insert(0, (e.rows, e.indptr, answers, ctx.replicas, every))
+    del table._rooms[8:]
+    return every[0][ids], every[1][ids], every[2][ids]
+
+
+def _rooms_of(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     rows, owner = _rows(ctx, ids)
     slots = ctx.device_slots(rows, ids[owner])
-    return group_max(owner, slots, len(ids)), group_sum(owner, slots, len(ids))
+    return group_max(owner, slots, len(ids)), group_sum(owner, slots, len(ids)), _failing(ctx, rows, owner, ids)
 
 
-def _room(ctx: Context, ident: int, needs: Needs) -> tuple[int, int, int, int]:
-    """(most replicas on one node, replicas over all nodes, nodes with devices, free devices claimed) on `ident`."""
+def _failing(ctx: Context, rows: IntArray, owner: IntArray, ids: IntArray) -> IntArray:
+    """Per identifier of `ids`: devices on `rows` (owned by `owner`) on which a filter of its needs fails."""
+    out = np.zeros(len(ids), dtype=np.int64)
+    if not len(rows):
+        return out
+    table, answers = ctx.device_table, ctx.device_answers
+    for group in np.unique(answers.of[ids]).tolist():  # few answers: most have no failing device at all
+        needs = answers.answers[group]
+        if isinstance(needs, str) or not table.fails(tuple(sorted(needs))):
+            continue
+        failing = table.counts(tuple(sorted(needs)))[2]
+        at, _ = table.locate(rows)
+        mine = answers.of[ids[owner]] == group
+        out += np.bincount(owner[mine], weights=failing[at[mine]], minlength=len(ids)).astype(np.int64)
+    return out
+
+
+def _room(ctx: Context, ident: int, needs: Needs) -> tuple[int, int, int, int, int, int]:
+    """What `ident` offers the needs.
+
+    (most replicas on one node, replicas over all nodes, nodes with devices, devices the needs' filters
+    admit, of which free after assumptions, devices on which a filter fails).
+    """
     rows, _ = _rows(ctx, np.array([ident]))
     slots = ctx.device_slots(rows, np.full(len(rows), ident))
-    free = 0
+    table, keys = ctx.device_table, tuple(sorted(needs))
+    at, _ = table.locate(rows)
+    total, free, failing = table.counts(keys)
+    held = 0
     for row in rows.tolist():
-        held = sum(n for key, n in ctx.overlay.devices.get(row, {}).items() if _claimed(needs, key))
-        free += max(sum(d.free for d in ctx.snapshot.nodes.devices[row] if _claimed(needs, d.driver)) - held, 0)
-    return int(slots.max(initial=0)), int(slots.sum()), len(rows), free
+        held += sum(n for key, n in ctx.overlay.devices.get(row, {}).items() if table.overlaps(key, keys))
+    claimable = max(int(free[at].sum()) - held, 0)
+    return (
+        int(slots.max(initial=0)),
+        int(slots.sum()),
+        len(rows),
+        int(total[at].sum()),
+        claimable,
+        int(failing[at].sum()),
+    )
 
 
 def _holding(ctx: Context) -> BoolArray:
@@ -79,10 +135,6 @@ def _holding(ctx: Context) -> BoolArray:
     holding = np.zeros(len(ctx.snapshot), dtype=bool)
     holding[entries.ident[ctx.device_entries]] = True
     return holding
-
-
-def _claimed(needs: Needs, driver: str) -> bool:
-    return ANY_DRIVER in needs or driver in needs
 
 
 class Devices:
@@ -104,9 +156,13 @@ class Devices:
             codes[mine & ~holding] = _code(ctx, NONE_ON_A_NODE, describe(needs))  # no node publishes devices
             resolved |= mine & holding
         candidates = np.flatnonzero(resolved)
-        largest, total = _rooms(ctx, ids[candidates])
-        for k, most, room in zip(candidates.tolist(), largest.tolist(), total.tolist(), strict=True):
-            if most == 0:
+        largest, total, failing = _rooms(ctx, ids[candidates])
+        for k, most, room, bad in zip(
+            candidates.tolist(), largest.tolist(), total.tolist(), failing.tolist(), strict=True
+        ):
+            if bad:
+                codes[k] = _code(ctx, SELECTOR_FAILS, _failure(ctx, int(ids[k]), bad))
+            elif most == 0:
                 codes[k] = _code(ctx, NONE_ON_A_NODE, describe(self._needs(ctx, int(ids[k]))))
             elif room < ctx.replicas:
                 codes[k] = _code(ctx, TOO_FEW, describe(self._needs(ctx, int(ids[k]))))
@@ -122,22 +178,53 @@ class Devices:
         kind, subject = code % _KINDS, _subjects(ctx)[code // _KINDS]
         if kind == NOT_EVALUATED:
             return Reason(reasons.DEVICE_CLAIM_NOT_EVALUATED, subject)
+        if kind == SELECTOR_FAILS:
+            return Reason(reasons.DEVICE_SELECTOR_FAILS, subject)
         where = "on any single node" if kind == NONE_ON_A_NODE else "in total"
         return Reason(reasons.INSUFFICIENT_DEVICES, f"insufficient DRA devices ({subject} per replica) {where}")
 
     def details(self, ctx: Context, ids: IntArray, codes: IntArray) -> list[str]:
         out = []
-        for ident in ids.tolist():
+        for ident, code in zip(ids.tolist(), codes.tolist(), strict=True):
             needs = ctx.device_needs(ident)
-            out.append(needs if isinstance(needs, str) else _detail(ctx, ident, needs))
+            if isinstance(needs, str) or code % _KINDS == SELECTOR_FAILS:
+                out.append(needs if isinstance(needs, str) else _subjects(ctx)[code // _KINDS])
+            else:
+                out.append(_detail(ctx, ident, needs))
         return out
 
 
-def _detail(ctx: Context, ident: int, needs: Needs) -> str:
-    largest, total, nodes, free = _room(ctx, ident, needs)
-    held = " after reservations assumed for pending tasks" if ctx.overlay.devices else ""
+def _failure(ctx: Context, ident: int, failing: int) -> str:
+    """Why the member's scheduler cannot place the claims on `ident`: a selector fails on its devices.
+
+    Upstream's allocator returns a selector's runtime error as an error (``selectorsMatch``, allocator
+    v0.36.3), and the scheduler's DynamicResources Filter then aborts the pod's scheduling attempt
+    (``Filter``, ``statusError``), whichever node it was on: the pod would stay pending.
+    """
+    needs = Devices._needs(ctx, ident)
+    error = ctx.device_table.error(sorted(needs))
     return (
-        f"{free} claimable DRA device{'' if free == 1 else 's'} free on {nodes} schedulable "
-        f"node{'' if nodes == 1 else 's'} publishing devices{held}; a replica claims {describe(needs)}, "
+        f"the claims' selectors ({describe(needs)}) fail on {_plural(failing, 'DRA device')} of the identifier's "
+        f"schedulable nodes with a CEL runtime error ({error}); the member's scheduler aborts the pod's "
+        "scheduling when it meets one, so the pod would stay pending"
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _detail(ctx: Context, ident: int, needs: Needs) -> str:
+    largest, total, nodes, admitted, free, failing = _room(ctx, ident, needs)
+    held = " after reservations assumed for pending tasks" if ctx.overlay.devices else ""
+    failed = (
+        f"; the selectors fail on {_plural(failing, 'device')} (a CEL runtime error, on which the member's "
+        "scheduler aborts), so their nodes are not counted"
+        if failing
+        else ""
+    )
+    return (
+        f"{_plural(admitted, 'DRA device')} on {_plural(nodes, 'schedulable node')} publishing devices "
+        f"match the claims' selectors, {free} free{held}{failed}; a replica claims {describe(needs)}, "
         f"{total} of {ctx.replicas} replicas fit (at most {largest} on one node)"
     )
