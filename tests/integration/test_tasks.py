@@ -77,6 +77,34 @@ def test_gang_lands_in_one_identifier_as_an_indexed_job(
     assert job["spec"]["completionMode"] == "Indexed"
 
 
+CLIQUE = "nvidia.com/gpu.clique"
+
+
+def test_a_gang_that_requires_one_clique_lands_inside_one_or_waits_saying_why(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    """member-1's four H100 nodes form two NVLink cliques of two (testing/topology.py)."""
+    fits, too_big = unique("clique"), unique("clique-big")
+    h100 = ["NVIDIA-H100-80GB-HBM3"]
+    for name, replicas in ((fits, 2), (too_big, 3)):
+        manifest = task(name, gpus=8, replicas=replicas, run="2s", models=h100)
+        manifest["spec"]["topology"] = {"required": CLIQUE}
+        apply(hub, manifest)
+    try:
+        st = eventually(lambda: phase_is(hub, fits, "Succeeded"), timeout=JOB_S)
+        member = next(m for m in federation.members if m.name == st["placement"]["identifier"])
+        nodes = json.loads(member.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+        clique_of = {n["metadata"]["name"]: n["metadata"]["labels"].get(CLIQUE) for n in nodes}
+        placed = st["placement"]["nodes"]
+        assert len(placed) == 2
+        assert len({clique_of[n] for n in placed}) == 1, placed
+        waiting = eventually(lambda: (c := condition(status(hub, too_big), "Placed")).get("reason") == "NoFit" and c)
+        assert f"no single {CLIQUE} domain holds all 3 replicas (the largest holds 2)" in waiting["message"]
+        assert status(hub, too_big)["phase"] == "Pending"
+    finally:
+        hub.kubectl("delete", "ctask", fits, too_big, "--wait=false")
+
+
 def test_task_that_fits_nowhere_waits_with_a_reason_and_runs_when_capacity_appears(
     operator: devenv.OperatorProcess, hub: Cluster, member: Cluster
 ) -> None:

@@ -271,6 +271,39 @@ class DataLocation(DataStaging):
     size: DataSizeQuantity | None = Field(None, description="Size of the data, such as 500Gi or 2Ti.")
 
 
+class TopologyRequest(SpecModel):
+    """All of the task's pods in one domain of a node label: an NVLink clique, a rack, a network block.
+
+    Give the node label key that names the domains, as the member's nodes carry it
+    (``nvidia.com/gpu.clique``, ``cloud.google.com/gce-topology-block``,
+    ``topology.k8s.aws/network-node-layer-3``, a provider's rack label); like Kueue's
+    ``podset-required-topology`` and ``podset-preferred-topology``.
+    """
+
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "has(self.required) != has(self.preferred)",
+            "set exactly one of required and preferred",
+            field_path=".required",
+            check=lambda t: (t.required is None) != (t.preferred is None),
+        ),
+    )
+
+    required: LabelKey | None = Field(
+        None,
+        description="Every pod on nodes with one value of this node label; the task waits, saying why, rather "
+        "than spread over several.",
+    )
+    preferred: LabelKey | None = Field(
+        None,
+        description="Every pod in one domain of this node label when one has room; else placed as if unset.",
+    )
+
+    @property
+    def level(self) -> str:
+        return self.required or self.preferred or ""
+
+
 class Failover(SpecModel):
     """What happens when the member running the task is lost."""
 
@@ -661,6 +694,9 @@ class ComputeTaskSpec(SpecModel):
     )
     constraints: Constraints | None = Field(None, description="Where the task may run, and at what price.")
     data: DataLocation | None = Field(None, description="Where the input data lives.")
+    topology: TopologyRequest | None = Field(
+        None, description="Keep all pods of the task inside one interconnect domain (see docs/accelerators.md)."
+    )
     priority: int = Field(
         0,
         ge=-1_000_000_000,
@@ -1058,6 +1094,7 @@ EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
         _CONSTRAINTS_RELAXED,
     ),
     EditAfterDispatch("data", EditVerdict.REFUSED, "the running attempt was placed by the distance to this data"),
+    EditAfterDispatch("topology", EditVerdict.REFUSED, "the running pods were placed in one domain of this label"),
     EditAfterDispatch(
         "priority",
         EditVerdict.CARRIED_OUT,

@@ -29,7 +29,16 @@ from computenet.placement.affinity import (
 from computenet.placement.assume import Assumption, Assumptions
 from computenet.placement.builder import SnapshotBuilder
 from computenet.placement.decision import Candidate, Decision, NodeSlot, Rejection
-from computenet.placement.demand import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Weights
+from computenet.placement.demand import (
+    AcceleratorDemand,
+    Constraints,
+    Data,
+    Demand,
+    PodSetDemand,
+    Strategy,
+    Topology,
+    Weights,
+)
 from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
 from computenet.placement.labels import Selector
 from computenet.placement.node_accelerator import accelerator_facts
@@ -73,6 +82,7 @@ __all__ = [
     "Strategy",
     "Taint",
     "Toleration",
+    "Topology",
     "Weights",
     "accelerator_facts",
     "lookup",

@@ -127,6 +127,22 @@ class Decision:
             out.setdefault(slot.role, []).append(slot)
         return {role: tuple(slots) for role, slots in out.items()}
 
+    def refused(self, explain: Filter) -> Decision:
+        """The same decision with every candidate rejected by `explain` (its one code 0) and nothing chosen.
+
+        For a rule checked over whole decisions rather than per identifier (``topology``): the
+        identifiers that fit otherwise are named with that rule's reason and details.
+        """
+        rejected_by, codes = self._rejected_by.copy(), self._codes.copy()
+        rejected_by[self._ranked] = len(self._filters)
+        codes[self._ranked] = 0
+        empty = self._ranked[:0]
+        refused = Decision(
+            self._ctx, (*self._filters, explain), self.total, rejected_by, codes, empty, empty, self._totals[:0], {}, ()
+        )
+        refused.elapsed = self.elapsed
+        return refused
+
     def _candidate(self, rank: int) -> Candidate:
         ctx, i = self._ctx, int(self._ranked[rank])
         ident = ctx.snapshot.identifiers[i]

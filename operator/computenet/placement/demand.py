@@ -58,6 +58,19 @@ class Constraints:
 
 
 @dataclass(frozen=True)
+class Topology:
+    """All of the task's pods in one domain of a node label (an NVLink clique, a rack, a network block).
+
+    `level` is the node label key (``nvidia.com/gpu.clique``, ``cloud.google.com/gce-topology-block``);
+    `required`: the task waits rather than spread; otherwise one domain is preferred, any placement
+    taken when none fits (Kueue's ``podset-required-topology`` and ``podset-preferred-topology``).
+    """
+
+    level: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Data:
     region: str
     size_bytes: int = 0
@@ -147,6 +160,8 @@ class Demand:
     """The one identifier the task may run on (an accepted offer); None: any that fits."""
     avoided: Mapping[str, str] = field(default_factory=dict)
     """Identifiers passed over for now, with why: an earlier attempt could not start there."""
+    topology: Topology | None = None
+    """Keep every pod of the task inside one domain of a node label (see `topology`)."""
     pod_sets: tuple[PodSetDemand, ...] = ()
     """Several roles (a JobSet's replicated Jobs, a Ray head and its workers) that all go to one
     identifier, each a gang fitted node by node, together (see `pod_sets`). Their amounts and node

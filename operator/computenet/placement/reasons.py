@@ -7,6 +7,7 @@ and is what the one-line explanation groups by; the detail message gives this id
 NOT_READY = "NotReady"
 NOT_PINNED = "NotPinned"
 RECENTLY_FAILED = "RecentlyFailed"
+TOPOLOGY_DOMAIN = "TopologyDomain"
 COMPUTE_CLASS_MISMATCH = "ComputeClassMismatch"
 REGION_NOT_ALLOWED = "RegionNotAllowed"
 PROVIDER_NOT_ALLOWED = "ProviderNotAllowed"

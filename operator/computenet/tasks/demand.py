@@ -24,7 +24,7 @@ from computenet.api.constants import AcceleratorSharing
 from computenet.api.contract import slice_resource_of
 from computenet.api.pod_reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
 from computenet.api.pool import PlacementPolicy
-from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Weights
+from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Topology, Weights
 from computenet.placement.pod_spec import pod_constraints
 from computenet.placement.resources import VENDOR_RESOURCES
 from computenet.placement.slices import SliceRequest
@@ -114,6 +114,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         claims=pod.claims,
         constraints=constraints,
         data=data,
+        topology=Topology(spec.topology.level, spec.topology.required is not None) if spec.topology else None,
         weights=weights,
         strategy=strategy,
         suspended=spec.suspend,

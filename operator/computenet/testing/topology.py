@@ -85,6 +85,9 @@ class NodeGroup:
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict[str, str]] = field(default_factory=list)
     pods: int = 110
+    domains: tuple[tuple[str, int], ...] = ()
+    """Interconnect domains: (label key, nodes per domain). Node i gets ``<group>-<i // size>`` as its
+    value, so the group's nodes form domains of that many (NVLink cliques, racks)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
                 "96",
                 "1Ti",
                 accelerators=Accelerators(NVIDIA_GPU, 8, "NVIDIA-H100-80GB-HBM3", 81559),
+                # Two NVLink cliques of 2 nodes each (GPU feature discovery's label), one rack of 4.
+                domains=(("nvidia.com/gpu.clique", 2), ("topology.computenet.io/rack", 4)),
             ),
             NodeGroup("l4", 4, "16", "64Gi", accelerators=Accelerators(NVIDIA_GPU, 2, "NVIDIA-L4", 23034)),
             NodeGroup("cpu", 2, "32", "128Gi"),
@@ -127,6 +132,7 @@ _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
                 "64",
                 "512Gi",
                 accelerators=Accelerators(NVIDIA_GPU, 4, "NVIDIA-A100-SXM4-80GB", 81920),
+                domains=(("topology.computenet.io/rack", 2),),  # two racks of 2 nodes
             ),
             NodeGroup("arm", 4, "64", "256Gi", arch="arm64"),
             # A GPU operator's sliced nodes: 4 A100s cut into 7 MIG 1g.10gb slices each, and 2 A10s
@@ -188,6 +194,7 @@ def node_manifests(shape: MemberShape) -> list[dict[str, Any]]:
                 "type": "kwok",
                 "computenet.io/node-group": group.name,
                 **group.labels,
+                **{key: f"{group.name}-{i // size}" for key, size in group.domains},
             }
             resources = {"cpu": group.cpu, "memory": group.memory, "pods": str(group.pods)}
             acc = group.accelerators
