@@ -73,6 +73,8 @@ TASK_NAMESPACE_LABEL = f"{GROUP}/task-namespace"
 ATTEMPT_LABEL = f"{GROUP}/attempt"
 IDENTIFIER_LABEL = f"{GROUP}/identifier"
 """On remote objects: the ComputeIdentifier (name) the object was dispatched through."""
+ROLE_LABEL = f"{GROUP}/role"
+"""On the pods of a workload of several roles (pod sets): the role, so logs and metering can tell them apart."""
 HUB_LABEL = f"{GROUP}/hub"
 """On remote objects: which hub created them, so two hubs sharing a member never adopt each other's work."""
 

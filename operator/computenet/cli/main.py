@@ -67,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("task", help="Name of the ComputeTask.")
     logs.add_argument("-f", "--follow", action="store_true", help="Keep streaming as the pod writes.")
     logs.add_argument("--replica", type=_whole, default=0, help="Which replica (completion index; default 0).")
+    logs.add_argument("--role", help="Which role of a workload of several (a JobSet's replicated Job, leader, ...).")
     logs.add_argument("--attempt", type=_whole, help="Which dispatch attempt (default: the current one).")
     logs.add_argument("-c", "--container", help="Container of the pod (default: its only container).")
     _common(logs)
@@ -173,6 +174,8 @@ def run_logs(args: argparse.Namespace, out: TextIO) -> int:
     query = {"follow": "true" if args.follow else "false", "replica": str(args.replica)}
     if args.attempt is not None:
         query["attempt"] = str(args.attempt)
+    if args.role:
+        query["role"] = args.role
     if args.container:
         query["container"] = args.container
     for chunk in endpoint.stream(f"/logs/{hub.namespace}/{args.task}", query, args.follow):

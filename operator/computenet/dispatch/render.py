@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from computenet.api.constants import ATTEMPT_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
+from computenet.api.constants import ATTEMPT_LABEL, ORIGIN_ANNOTATION, ROLE_LABEL, TASK_UID_LABEL
 from computenet.api.pod_reservation import (
     ACCELERATOR_RESOURCE_NAMES,
     Reservation,
@@ -27,7 +27,7 @@ from computenet.api.pod_reservation import (
     effective_requests,
 )
 from computenet.api.problems import ContractError
-from computenet.dispatch.naming import job_name, origin_labels
+from computenet.dispatch.naming import job_name, label_value, origin_labels
 from computenet.placement.accelerators import AMD_PRODUCT_LABEL, NVIDIA_PRODUCT_LABEL
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.workloads.kinds import JOB, Kind, kind_of
@@ -200,7 +200,7 @@ def _stamp(role: RoleTemplate, labels: Mapping[str, str], target: Target) -> lis
     """Write the origin labels, the canonical request and the node pinning into one role's template."""
     pod = role.template
     pod_meta = pod.setdefault("metadata", {})
-    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
+    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels, ROLE_LABEL: label_value(role.role)}
     raw = pod.get("spec") or {}
     effective = effective_requests(raw)
     devices = [name for name in sorted(ACCELERATOR_RESOURCE_NAMES) if effective.get(name, 0) > 0]

@@ -21,8 +21,9 @@ from aiohttp import web
 from kubernetes.aio.client import CoreV1Api
 from kubernetes.aio.client.exceptions import ApiException
 
+from computenet.dispatch.naming import label_value
 from computenet.logs.auth import Access, Gate, Refused
-from computenet.logs.pods import choose_pod, pods_selector
+from computenet.logs.pods import choose_pod, pods_selector, roles_of
 from computenet.snapshot_export import SnapshotDocument
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook
@@ -104,7 +105,7 @@ class Endpoint:
         attempt = record.status.attempt if q.attempt is None else q.attempt
         if attempt < 1:
             raise Answer(404, f"{record.key} has not been dispatched yet (phase {record.phase})")
-        if q.replica >= record.spec.replicas:
+        if q.role is None and q.replica >= record.spec.replicas:
             raise Answer(400, f"replica {q.replica} out of range: {record.key} has {record.spec.replicas}")
         identifier, member_ns = self._where(record, attempt)
         conn = self.members.connection_of(identifier)
@@ -120,7 +121,13 @@ class Endpoint:
         except (TimeoutError, OSError) as e:
             raise Answer(503, f"member of {identifier} cannot be reached: {type(e).__name__}") from e
         items = [_pod_mapping(p) for p in pods.items]
-        pod = choose_pod(items, q.replica)
+        roles = roles_of(items)
+        role = label_value(q.role) if q.role is not None else None
+        if role is not None and role not in roles:
+            raise Answer(404, f"{record.key} has no pods of role {q.role!r} (its roles: {', '.join(roles) or 'none'})")
+        if role is None and roles:
+            raise Answer(400, f"{record.key} runs several roles: choose one with --role ({', '.join(roles)})")
+        pod = choose_pod(items, q.replica, role)
         if pod is None:
             raise Answer(404, f"no pod of replica {q.replica} of {record.key} (attempt {attempt}) in {identifier} yet")
         try:
@@ -156,6 +163,7 @@ class Endpoint:
 class _Query:
     follow: bool = False
     replica: int = 0
+    role: str | None = None
     attempt: int | None = None
     container: str | None = None
 
@@ -175,6 +183,7 @@ class _Query:
         return cls(
             follow=follow in ("true", "1"),
             replica=number("replica") or 0,
+            role=query.get("role") or None,
             attempt=number("attempt"),
             container=query.get("container") or None,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
+from computenet.api.constants import ATTEMPT_LABEL, ROLE_LABEL, TASK_UID_LABEL
 from computenet.api.problems import ContractError
 from computenet.dispatch.jobs import workload_facts
 from computenet.dispatch.render import Target, TaskRef, render_workload
@@ -137,6 +137,8 @@ def test_every_role_is_pinned_to_its_own_nodes_and_carries_the_origin_labels(
         labels = obj["metadata"]["labels"] if kind.kind == "Pod" else tpl["metadata"]["labels"]
         kept = None if role == "submitter" else "x"  # KubeRay's default submitter has no labels of the user's
         assert (labels[TASK_UID_LABEL], labels[ATTEMPT_LABEL], labels.get("app")) == (TASK.uid, "2", kept), role
+        if kind.kind != "Pod":  # one role: its pod needs no role label to be told apart
+            assert labels[ROLE_LABEL] == role, "logs --role and metering tell the roles' pods apart by it"
         spec = tpl["spec"]
         terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
         assert [t["matchFields"][0]["values"][0] for t in terms] == list(nodes[role]), role
