@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi
+from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import GROUP, VERSION, KindInfo
 from computenet.members.kubeconfig import limit_connections
@@ -67,6 +68,23 @@ class Hub:
         await self._custom.patch_namespaced_custom_object(
             GROUP, VERSION, namespace, kind.plural, name, patch, _content_type="application/json-patch+json"
         )
+
+    async def read(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """A ConfigMap or Secret of the hub as JSON, or None when it does not exist.
+
+        Raises PermissionError when the operator may not read it (Secrets: only where a tenant let it).
+        """
+        read = self._core.read_namespaced_config_map if kind == "ConfigMap" else self._core.read_namespaced_secret
+        try:
+            obj = await read(name, namespace, _request_timeout=30)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            if e.status == 403:
+                raise PermissionError(f"the operator may not read {kind} {name} in namespace {namespace}") from None
+            raise
+        body: Mapping[str, Any] = self.client.sanitize_for_serialization(obj)
+        return body
 
     def lister(self, kind: KindInfo) -> Lister:
         """List+watch of one of our kinds across all namespaces."""

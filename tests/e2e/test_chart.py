@@ -72,6 +72,7 @@ CLUSTER_RULES = [
         "verbs": ["list", "watch"],
     },
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
 ]
 PULL_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computeagents"], "verbs": ["get", "list", "watch", "create"]},

@@ -13,7 +13,7 @@ import pytest
 
 from computenet.testing import devenv
 from computenet.testing.federation import Federation
-from support.tasks import apply, phase_is, status, unique
+from support.tasks import apply, condition, phase_is, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
 
@@ -115,3 +115,74 @@ def test_a_kind_the_api_does_not_take_is_refused_at_apply(federation: Federation
     assert refused.returncode != 0
     assert "spec.workload.kind" in refused.stderr
     assert "DaemonSet" in refused.stderr
+
+
+def test_the_configmaps_and_named_secrets_a_workload_needs_travel_with_it_and_go_with_it(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """karmada#1887: what a workload's pods reference reaches the member, owned by the workload."""
+    hub = federation.hub
+    name = unique("deps")
+    config, secret = f"{name}-settings", f"{name}-token"
+    hub.kubectl("-n", "default", "create", "configmap", config, "--from-literal=mode=fast")
+    hub.kubectl("-n", "default", "create", "secret", "generic", secret, "--from-literal=token=s3cr3t")
+    manifest = task(name, cpu="100m", run="30s")
+    container = manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["envFrom"] = [{"configMapRef": {"name": config}}, {"secretRef": {"name": secret}}]
+    manifest["spec"]["dependencies"] = {"secrets": [secret]}
+    apply(hub, manifest)
+    try:
+        def dispatched() -> dict[str, Any]:
+            st = status(hub, name)
+            assert st.get("remote"), st
+            return st
+
+        remote = eventually(dispatched, timeout=JOB_S)["remote"]
+        member = next(m for m in federation.members if m.name == remote["identifier"])
+
+        def copied(kind: str, object_name: str) -> dict[str, Any] | None:
+            out = member.kubectl(
+                "-n", remote["namespace"], "get", kind, object_name, "--ignore-not-found", "-o", "json"
+            ).stdout
+            return json.loads(out) if out.strip() else None
+
+        cm = eventually(
+            lambda: (c := copied("configmap", config)) and c.get("metadata", {}).get("ownerReferences") and c
+        )
+        assert cm["data"] == {"mode": "fast"}
+        ((owner,),) = [cm["metadata"]["ownerReferences"]]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", remote["name"], remote["uid"])
+        sec = copied("secret", secret)
+        assert sec is not None
+        assert sec["metadata"]["ownerReferences"][0]["uid"] == remote["uid"]
+        assert sec["metadata"]["labels"]["computenet.io/task-uid"] == cm["metadata"]["labels"]["computenet.io/task-uid"]
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+    # The member's garbage collector removes them with the workload.
+    eventually(lambda: copied("configmap", config) is None and copied("secret", secret) is None, timeout=STATE_S)
+    hub.kubectl("-n", "default", "delete", "configmap", config, "secret", secret, "--ignore-not-found")
+
+
+def test_a_workload_whose_configmap_does_not_exist_waits_naming_it(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    hub = federation.hub
+    name = unique("nodeps")
+    manifest = task(name, cpu="100m", run="1s")
+    container = manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["envFrom"] = [{"configMapRef": {"name": f"{name}-absent"}}]
+    apply(hub, manifest)
+    try:
+        waiting = eventually(
+            lambda: (c := condition(status(hub, name), "Dispatched")).get("reason") == "DependencyMissing" and c,
+            timeout=STATE_S,
+        )
+        assert (
+            f"ConfigMap {name}-absent, which the workload needs, does not exist in namespace default"
+            in waiting["message"]
+        )
+        hub.kubectl("-n", "default", "create", "configmap", f"{name}-absent", "--from-literal=a=b")
+        eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+        hub.kubectl("-n", "default", "delete", "configmap", f"{name}-absent", "--ignore-not-found")

@@ -257,6 +257,7 @@ class Reason(StrEnum):
     ORPHAN_REMOVED = "OrphanRemoved"
     FORBIDDEN = "Forbidden"
     TARGET_NAMESPACE_UNAVAILABLE = "TargetNamespaceUnavailable"
+    DEPENDENCY_MISSING = "DependencyMissing"
     DISPATCHING_WORKS = "DispatchingWorks"
     """The identifier's target namespace cannot be read or created in its member (a setup problem)."""
     ADMISSION_DENIED = "AdmissionDenied"

@@ -304,6 +304,24 @@ class TopologyRequest(SpecModel):
         return self.required or self.preferred or ""
 
 
+class Dependencies(SpecModel):
+    """What travels to the member with the workload, besides the ConfigMaps its pods reference.
+
+    Every ConfigMap the workload's pods reference (env, envFrom, volumes) is copied from the task's
+    namespace into the member with the workload, and goes with it (the member's garbage collector
+    removes it with its owner, the workload). Secrets only when named here: they are copied the
+    same way, for this task only.
+    """
+
+    secrets: list[SubdomainName] | None = Field(
+        None,
+        max_length=16,
+        description="Secrets of the task's namespace to copy into the member with the workload, and remove "
+        "with it. A Secret the pods reference and this list leaves out must exist in the member.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
 class Failover(SpecModel):
     """What happens when the member running the task is lost."""
 
@@ -696,6 +714,9 @@ class ComputeTaskSpec(SpecModel):
     data: DataLocation | None = Field(None, description="Where the input data lives.")
     topology: TopologyRequest | None = Field(
         None, description="Keep all pods of the task inside one interconnect domain (see docs/accelerators.md)."
+    )
+    dependencies: Dependencies | None = Field(
+        None, description="Secrets to copy into the member with the workload (referenced ConfigMaps always are)."
     )
     priority: int = Field(
         0,
@@ -1095,6 +1116,7 @@ EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
     ),
     EditAfterDispatch("data", EditVerdict.REFUSED, "the running attempt was placed by the distance to this data"),
     EditAfterDispatch("topology", EditVerdict.REFUSED, "the running pods were placed in one domain of this label"),
+    EditAfterDispatch("dependencies", EditVerdict.REFUSED, "the running workload's copies were made from it"),
     EditAfterDispatch(
         "priority",
         EditVerdict.CARRIED_OUT,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
@@ -167,6 +168,19 @@ def newest_warning(events: Any) -> str:
     return f"{newest.get('reason', 'Warning')}: {newest.get('message', '')}".rstrip(": ")
 
 
+@dataclass(frozen=True)
+class OwnerRef:
+    """The workload a dependency goes with (an ownerReference)."""
+
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+
+_DEPENDENCY_KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
+
+
 class RemoteWorkloads(Protocol):
     """What creates, reads and deletes a member's workloads; errors are :class:`MemberAnswer`.
 
@@ -188,6 +202,14 @@ class RemoteWorkloads(Protocol):
 
     async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete the workload and its pods; False when it was already gone."""
+        ...
+
+    async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Create (or update, when they are this task's) the ConfigMaps and Secrets the workload needs."""
+        ...
+
+    async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
+        """Make the workload `owner` their owner, so that the member removes them with it."""
         ...
 
 
@@ -262,11 +284,15 @@ class RemoteJobs:
         return f"{path}/{name}" if name else path
 
     async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
-        """One request to the member's API server: (HTTP status, body). Raises what the transport raises."""
+        """One request to the member's API server: (HTTP status, body). Raises what the transport raises.
+
+        A PATCH is a JSON merge patch.
+        """
+        content = "application/merge-patch+json" if method == "PATCH" else "application/json"
         serialized = await self.client.param_serialize(
             method,
             path,
-            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            header_params={"Accept": "application/json", "Content-Type": content},
             body=body,
             auth_settings=["BearerToken"],
         )
@@ -312,6 +338,53 @@ class RemoteJobs:
         if status >= 300:
             return None
         return newest_warning(json.loads(raw or b"{}").get("items") or ())
+
+    async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Create the ConfigMaps and Secrets the workload needs, or update those this task made before.
+
+        One of the same name that is not this task's (another task's, the member's own) is never
+        overwritten: a ``MemberAnswer`` 409 naming it. Raises MemberAnswer.
+        """
+        await self.ensure_namespace(namespace)
+        for obj in objects:
+            meta = obj["metadata"]
+            plural, name = _DEPENDENCY_KINDS[str(obj["kind"])], meta["name"]
+            base = f"/api/v1/namespaces/{namespace}/{plural}"
+            try:
+                status, raw = await self._call("POST", base, body=dict(obj))
+                if status == 409:
+                    status, raw = await self._call("GET", f"{base}/{name}")
+                    if status < 300:
+                        current = json.loads(raw or b"{}")
+                        theirs = ((current.get("metadata") or {}).get("labels") or {}).get(TASK_UID_LABEL)
+                        if theirs != meta["labels"][TASK_UID_LABEL]:
+                            raise MemberAnswer(
+                                409,
+                                f"{obj['kind']} {namespace}/{name} exists in the member and is not this task's: "
+                                "it is never overwritten (rename it in the task, or remove it there)",
+                            )
+                        body = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
+                        status, raw = await self._call("PUT", f"{base}/{name}", body=body)
+            except _TRANSIENT as e:
+                raise _unreachable(e) from None
+            if status >= 300:
+                raise _answer(status, raw, f"HTTP {status} for {obj['kind']} {namespace}/{name}")
+
+    async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
+        """Make `owner` the owner of each copied dependency (the member's garbage collector removes them with it)."""
+        ref = {"apiVersion": owner.api_version, "kind": owner.kind, "name": owner.name, "uid": owner.uid}
+        for obj in objects:
+            plural, name = _DEPENDENCY_KINDS[str(obj["kind"])], obj["metadata"]["name"]
+            try:
+                status, raw = await self._call(
+                    "PATCH",
+                    f"/api/v1/namespaces/{namespace}/{plural}/{name}",
+                    body={"metadata": {"ownerReferences": [ref]}},
+                )
+            except _TRANSIENT as e:
+                raise _unreachable(e) from None
+            if status >= 300:
+                raise _answer(status, raw, f"HTTP {status} for {obj['kind']} {namespace}/{name}")
 
     async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete an object and, in the background, its pods; False if it was already gone."""

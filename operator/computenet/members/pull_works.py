@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -33,7 +33,7 @@ from computenet.api.constants import (
     Reason,
 )
 from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
-from computenet.dispatch.remote import MemberAnswer
+from computenet.dispatch.remote import MemberAnswer, OwnerRef
 from computenet.dispatch.store import JobStore
 from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
 
@@ -192,6 +192,12 @@ class WorkClient:
         work = await self._get(name)
         job = ((work or {}).get("status") or {}).get("job") or {}
         return str(job.get("warning") or "")  # MemberJob.warning (api/work.py), written by the agent
+
+    async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Nothing: a pull member's agent takes no ConfigMaps or Secrets from the hub yet; the member holds them."""
+
+    async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
+        """Nothing (see `put_dependencies`)."""
 
     async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete the attempt's work (the agent then deletes the Job); False if it was already gone."""

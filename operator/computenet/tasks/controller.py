@@ -21,7 +21,7 @@ from computenet.metrics import Metrics
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import Cleanup
-from computenet.tasks.dispatcher import Dispatcher
+from computenet.tasks.dispatcher import Dispatcher, HubObjects
 from computenet.tasks.executor import Executor, Ports
 from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
@@ -50,6 +50,7 @@ class TaskController:
         *,
         access: MemberAccess | None = None,
         tenancy: Tenancy | None = None,
+        hub_objects: HubObjects | None = None,
     ) -> None:
         """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
@@ -61,7 +62,7 @@ class TaskController:
         self._checked_at = float("-inf")
         self.access = access if access is not None else MemberAccess(identifiers, book.events)
         self.executor = Executor(book, view.assumptions, metrics, clock)
-        self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn)
+        self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn, hub_objects)
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
         self.failover = Failover(book, identifiers, self.access, self.handle, self.spawn, clock)
         self.scheduler = Scheduler(

@@ -10,20 +10,22 @@ created, so after a crash the same Job name is created again in the same member,
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from computenet.api.constants import ACCELERATOR_RESOURCES, AcceleratorSharing, Reason, Vendor
+from computenet.api.constants import ACCELERATOR_RESOURCES, GROUP, AcceleratorSharing, Reason, Vendor
 from computenet.api.contract import slice_resource_of
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
-from computenet.dispatch.remote import MemberAnswer, NamespaceProblem
+from computenet.dispatch.remote import MemberAnswer, NamespaceProblem, OwnerRef
 from computenet.dispatch.render import Target, TaskRef, render_job, render_workload
 from computenet.placement.accelerators import lookup
 from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, DispatchRetryable, Event
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.dependencies import references, to_copy
 from computenet.workloads.kinds import WorkloadError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,73 @@ CONCURRENCY = 64
 
 class Creator(Protocol):
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]: ...
+    async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None: ...
+    async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None: ...
+
+
+class HubObjects(Protocol):
+    """Reads the ConfigMaps and Secrets of a task's namespace on the hub."""
+
+    async def read(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The object as JSON, or None when it does not exist."""
+        ...
+
+
+MAX_DEPENDENCY_BYTES = 3 * 1024 * 1024
+"""What a task's copied ConfigMaps and Secrets may weigh together (each object is at most 1 MiB, etcd's limit)."""
+
+
+class DependencyProblem(Exception):
+    """A ConfigMap or Secret the workload needs cannot travel with it; `retryable` when creating it helps."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message, self.retryable = message, retryable
+
+
+async def dependencies_of(record: TaskRecord, manifest: Mapping[str, Any], hub: HubObjects) -> list[dict[str, Any]]:
+    """The copies of the ConfigMaps and Secrets the workload needs, from the task's namespace on the hub.
+
+    Labelled with the workload's origin labels; an optional reference that does not exist is left out,
+    a required one raises :class:`DependencyProblem` naming it, as does a total above
+    `MAX_DEPENDENCY_BYTES` (not retryable). See ``workloads.dependencies``.
+    """
+    named = record.spec.dependencies.secrets if record.spec.dependencies else None
+    wanted = to_copy(references(manifest), frozenset(named or ()))
+    labels = {k: v for k, v in (manifest["metadata"].get("labels") or {}).items() if k.startswith(f"{GROUP}/")}
+    copies: list[dict[str, Any]] = []
+    for ref in wanted:
+        try:
+            found = await hub.read(ref.kind, record.namespace, ref.name)
+        except PermissionError as e:
+            raise DependencyProblem(
+                f"{e}: let it with a Role granting get on {ref.kind.lower()}s in {record.namespace}, bound to the "
+                "operator's ServiceAccount (charts/computenet/README.md)"
+            ) from None
+        if found is None:
+            if ref.optional:
+                continue
+            raise DependencyProblem(
+                f"{ref.kind} {ref.name}, which the workload needs, does not exist in namespace {record.namespace}: "
+                "create it there, and it travels to the member with the workload"
+            )
+        copy: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": ref.kind,
+            "metadata": {"name": ref.name, "labels": labels},
+        }
+        for key in ("data", "binaryData", "stringData", "type", "immutable"):
+            if found.get(key) is not None:
+                copy[key] = found[key]
+        copies.append(copy)
+    weight = sum(len(json.dumps(c)) for c in copies)
+    if weight > MAX_DEPENDENCY_BYTES:
+        raise DependencyProblem(
+            f"the ConfigMaps and Secrets the workload needs weigh {weight} bytes, more than the "
+            f"{MAX_DEPENDENCY_BYTES} that travel with a task",
+            retryable=False,
+        )
+    return copies
 
 
 class Members(Protocol):
@@ -92,8 +161,12 @@ def manifest_of(record: TaskRecord, target: Target, hub_id: str) -> dict[str, An
     return render_job(task, record.template, spec.replicas, requests, devices, target, record.attempt, hub_id)
 
 
-async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Event:
-    """One try at creating the current attempt's Job; every outcome is an event. Never raises."""
+async def dispatch_once(record: TaskRecord, members: Members, hub_id: str, hub: HubObjects | None = None) -> Event:
+    """One try at creating the current attempt's Job; every outcome is an event. Never raises.
+
+    With `hub`, the ConfigMaps and Secrets the workload needs travel with it: created first in the
+    member, then owned by the workload, so that the member removes them with it.
+    """
     identifier = record.identifier or ""
     try:
         spec = members.spec_of(identifier)
@@ -111,7 +184,17 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str) -> Ev
             return DispatchCreated(found, adopted=True)
         target = target_of(record, identifier, spec)
         manifest = manifest_of(record, target, hub_id)
+        copies = await dependencies_of(record, manifest, hub) if hub is not None else []
+        if copies:
+            await creator.put_dependencies(target.namespace, copies)
         uid, adopted = await creator.create(manifest)
+        if copies:
+            owner = OwnerRef(manifest["apiVersion"], manifest["kind"], manifest["metadata"]["name"], uid)
+            await creator.own_dependencies(target.namespace, copies, owner)
+    except DependencyProblem as e:
+        if e.retryable:
+            return DispatchRetryable(Reason.DEPENDENCY_MISSING, e.message, _count(record))
+        return DispatchRefused(Reason.INVALID_SPEC, e.message)
     except ContractError as e:  # admission refuses such specs; an edit that raced it ends here
         return DispatchRefused(Reason.INVALID_SPEC, f"the template cannot carry the reservation: {e}")
     except WorkloadError as e:  # likewise
@@ -159,8 +242,11 @@ class Dispatcher:
         deliver: Callable[[TaskRecord, Event], object],
         flush: Callable[[TaskRecord], Any],
         spawn: Callable[[Any, str], None],
+        hub: HubObjects | None = None,
     ) -> None:
+        """`hub` reads the ConfigMaps and Secrets that travel with a workload (None: nothing travels)."""
         self.members = members
+        self.hub = hub
         self.hub_id = hub_id
         self.deliver = deliver
         self.flush = flush
@@ -178,7 +264,7 @@ class Dispatcher:
         try:
             async with self._slots:
                 await self.flush(record)  # the intent is on the hub first
-                event = await dispatch_once(record, self.members, self.hub_id)
+                event = await dispatch_once(record, self.members, self.hub_id, self.hub)
         finally:
             record.dispatching = False
         if event is not None and not record.deleting:

@@ -136,7 +136,15 @@ class TaskService:
         self.queues = QueueBook(self.book.wake)
         self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
         self.controller = TaskController(
-            self.book, identifiers, self.view, metrics, hub_id, pool_of, access=access, tenancy=self.tenancy
+            self.book,
+            identifiers,
+            self.view,
+            metrics,
+            hub_id,
+            pool_of,
+            access=access,
+            tenancy=self.tenancy,
+            hub_objects=hub,
         )
         self.metrics = metrics
         self.hub_id = hub_id

@@ -1,0 +1,132 @@
+"""The ConfigMaps and Secrets a workload's pods reference, and which of them travel with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from computenet.workloads.dependencies import Reference, references, to_copy
+
+
+def job(pod: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": pod}}}
+
+
+CM, SECRET = "ConfigMap", "Secret"
+
+
+@pytest.mark.parametrize(
+    ("pod", "found"),
+    [
+        pytest.param(
+            {
+                "containers": [
+                    {"name": "m", "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "a"}}}]}
+                ]
+            },
+            [Reference(CM, "cfg", False)],
+            id="an env value from a ConfigMap key",
+        ),
+        pytest.param(
+            {
+                "containers": [
+                    {
+                        "name": "m",
+                        "env": [
+                            {"name": "P", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "p", "optional": True}}}
+                        ],
+                    }
+                ]
+            },
+            [Reference(SECRET, "pw", True)],
+            id="an optional env value from a Secret key",
+        ),
+        pytest.param(
+            {
+                "containers": [
+                    {"name": "m", "envFrom": [{"configMapRef": {"name": "all"}}, {"secretRef": {"name": "s"}}]}
+                ]
+            },
+            [Reference(CM, "all", False), Reference(SECRET, "s", False)],
+            id="envFrom both kinds",
+        ),
+        pytest.param(
+            {
+                "containers": [{"name": "m"}],
+                "initContainers": [{"name": "i", "envFrom": [{"configMapRef": {"name": "init"}}]}],
+                "volumes": [
+                    {"name": "v", "configMap": {"name": "vol", "optional": True}},
+                    {"name": "w", "secret": {"secretName": "certs"}},
+                    {
+                        "name": "p",
+                        "projected": {"sources": [{"configMap": {"name": "proj"}}, {"secret": {"name": "psec"}}]},
+                    },
+                ],
+                "imagePullSecrets": [{"name": "regcred"}],
+            },
+            [
+                Reference(CM, "init", False),
+                Reference(CM, "proj", False),
+                Reference(CM, "vol", True),
+                Reference(SECRET, "certs", False),
+                Reference(SECRET, "psec", False),
+                Reference(SECRET, "regcred", False),
+            ],
+            id="init containers, volumes, projected sources and image pull secrets",
+        ),
+        pytest.param(
+            {
+                "containers": [
+                    {"name": "a", "envFrom": [{"configMapRef": {"name": "cfg", "optional": True}}]},
+                    {"name": "b", "envFrom": [{"configMapRef": {"name": "cfg"}}]},
+                ]
+            },
+            [Reference(CM, "cfg", False)],
+            id="referenced both optionally and not: required",
+        ),
+        pytest.param({"containers": [{"name": "m", "image": "x"}]}, [], id="a pod that references nothing"),
+    ],
+)
+def test_references_of_a_pod_spec(pod: dict[str, Any], found: list[Reference]) -> None:
+    assert list(references(job(pod))) == found
+
+
+def test_every_pod_spec_of_a_workload_of_several_roles_is_read() -> None:
+    jobset = {
+        "spec": {
+            "replicatedJobs": [
+                {
+                    "name": "leader",
+                    "template": {
+                        "spec": {
+                            "template": {
+                                "spec": {"containers": [{"name": "l", "envFrom": [{"configMapRef": {"name": "lead"}}]}]}
+                            }
+                        }
+                    },
+                },
+                {
+                    "name": "workers",
+                    "template": {
+                        "spec": {
+                            "template": {
+                                "spec": {"containers": [{"name": "w", "envFrom": [{"configMapRef": {"name": "work"}}]}]}
+                            }
+                        }
+                    },
+                },
+            ]
+        }
+    }
+    assert [r.name for r in references(jobset)] == ["lead", "work"]
+
+
+def test_configmaps_travel_secrets_only_when_the_task_names_them() -> None:
+    refs = (Reference(CM, "cfg", False), Reference(SECRET, "named", False), Reference(SECRET, "member-only", False))
+    assert to_copy(refs, frozenset({"named", "extra"})) == (
+        Reference(CM, "cfg", False),
+        Reference(SECRET, "extra", False),
+        Reference(SECRET, "named", False),
+    )
+    assert to_copy(refs, frozenset()) == (Reference(CM, "cfg", False),)
