@@ -132,6 +132,7 @@ def test_the_configmaps_and_named_secrets_a_workload_needs_travel_with_it_and_go
     manifest["spec"]["dependencies"] = {"secrets": [secret]}
     apply(hub, manifest)
     try:
+
         def dispatched() -> dict[str, Any]:
             st = status(hub, name)
             assert st.get("remote"), st
