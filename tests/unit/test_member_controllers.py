@@ -147,6 +147,34 @@ def test_render_applies_upstream_patches_and_prefixes_the_configurations(tmp_pat
     assert [h["clientConfig"]["url"] for h in validating] == [f"{BASE}/v", f"{BASE}/vpod"]
 
 
+def test_render_leaves_the_parsed_upstream_files_alone(tmp_path: Path) -> None:
+    crd = {"kind": "CustomResourceDefinition", "metadata": {"name": "demos.demo.io"}, "spec": {"group": "demo.io"}}
+    _write(tmp_path / "crd/bases/demo.yaml", crd)
+    _write(
+        tmp_path / "crd/patches/webhook_in_demo.yaml",
+        {"metadata": {"name": "demos.demo.io"}, "spec": {"conversion": {"webhook": {"clientConfig": {"service": {}}}}}},
+    )
+    _write(
+        tmp_path / "webhook/manifests.yaml",
+        {"kind": "MutatingWebhookConfiguration", "metadata": {"name": "m"}, "webhooks": [_hook("m", "/m")]},
+    )
+    ctl = controllers.Controller(
+        name="demo",
+        crds=("crd/bases/demo.yaml",),
+        crd_patches=("crd/patches/webhook_in_demo.yaml",),
+        webhooks="webhook/manifests.yaml",
+        webhook_patches=(),
+        kinds=(("demo.io", "Demo"),),
+        argv=lambda launch: [str(launch.binary)],
+    )
+    first = controllers.render(ctl, tmp_path, BASE, CA)
+    second = controllers.render(ctl, tmp_path, "https://127.0.0.1:1", CA)  # from the parse cache
+    assert first.webhooks[0]["metadata"]["name"] == second.webhooks[0]["metadata"]["name"] == "demo-m"
+    assert second.webhooks[0]["webhooks"][0]["clientConfig"]["url"] == "https://127.0.0.1:1/m"
+    assert first.webhooks[0]["webhooks"][0]["clientConfig"]["url"] == f"{BASE}/m"
+    assert second.crds[0]["spec"]["group"] == "demo.io"
+
+
 def test_render_names_a_file_the_module_does_not_ship(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"webhook_in_jobsets\.yaml"):
         controllers.render(controllers.JOBSET, tmp_path, BASE, CA)

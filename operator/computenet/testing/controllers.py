@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import copy
 import functools
-import json
 import socket
 import ssl
 import urllib.request
@@ -227,20 +226,26 @@ def _client_config(service_config: Mapping[str, Any], base_url: str, ca_bundle: 
 
 def point_webhooks(config: dict[str, Any], base_url: str, ca_pem: bytes) -> dict[str, Any]:
     """A webhook configuration whose every `clientConfig.service` is `url: <base_url><path>` with `ca_pem`."""
-    out = copy.deepcopy(config)
     ca = base64.b64encode(ca_pem).decode()
-    for hook in out.get("webhooks", []):
-        hook["clientConfig"] = _client_config(hook["clientConfig"], base_url, ca)
-    return out
+    hooks = [
+        {**hook, "clientConfig": _client_config(hook["clientConfig"], base_url, ca)}
+        for hook in config.get("webhooks", [])
+    ]
+    return {**config, "webhooks": hooks}
 
 
 def point_conversion(crd: dict[str, Any], base_url: str, ca_pem: bytes) -> dict[str, Any]:
-    """A CRD whose conversion webhook, if it has one, calls `<base_url><path>` trusting `ca_pem`."""
-    out = copy.deepcopy(crd)
-    webhook = out.get("spec", {}).get("conversion", {}).get("webhook")
-    if webhook and "clientConfig" in webhook:
-        webhook["clientConfig"] = _client_config(webhook["clientConfig"], base_url, base64.b64encode(ca_pem).decode())
-    return out
+    """A CRD whose conversion webhook, if it has one, calls `<base_url><path>` trusting `ca_pem`.
+
+    Only the path to the conversion webhook is copied: the rest (megabytes of schema) is shared.
+    """
+    spec = crd.get("spec", {})
+    conversion = spec.get("conversion", {})
+    webhook = conversion.get("webhook")
+    if not webhook or "clientConfig" not in webhook:
+        return crd
+    client = _client_config(webhook["clientConfig"], base_url, base64.b64encode(ca_pem).decode())
+    return {**crd, "spec": {**spec, "conversion": {**conversion, "webhook": {**webhook, "clientConfig": client}}}}
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,8 @@ def _parsed(path: Path) -> tuple[dict[str, Any], ...]:
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
-    return copy.deepcopy(list(_parsed(path)))
+    # Shared with the cache: everything below builds new objects instead of changing these.
+    return list(_parsed(path))
 
 
 def render(ctl: Controller, config_dir: Path, base_url: str, ca_pem: bytes) -> Manifests:
@@ -284,7 +290,7 @@ def render(ctl: Controller, config_dir: Path, base_url: str, ca_pem: bytes) -> M
                     ops = yaml.safe_load((config_dir / rel).read_text())
                     config = json_patch(config, ops)
             # Upstream names them generically (kustomize prefixes them per install): prefix here too.
-            config["metadata"]["name"] = f"{ctl.name}-{config['metadata']['name']}"
+            config = {**config, "metadata": {**config["metadata"], "name": f"{ctl.name}-{config['metadata']['name']}"}}
             webhooks.append(point_webhooks(config, base_url, ca_pem))
     return Manifests(crds, webhooks)
 
@@ -318,8 +324,3 @@ def crd_established(crd: Mapping[str, Any]) -> bool:
     """Whether a CRD read back from the API server is Established (its kind can be served)."""
     conditions = (crd.get("status") or {}).get("conditions") or ()
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
-
-
-def dump(manifests: Manifests) -> str:
-    """The manifests as one JSON document per line, for a member's state directory (debugging)."""
-    return "\n".join(json.dumps(d, sort_keys=True) for d in [*manifests.crds, *manifests.webhooks])

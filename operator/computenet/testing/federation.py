@@ -468,7 +468,9 @@ class Federation:
             manifests = controllers.render(
                 ctl, bins / f"{name}.config", f"https://127.0.0.1:{ports.webhook}", files.ca.read_bytes()
             )
-            (workdir / "manifests.jsonl").write_text(controllers.dump(manifests))
+            (workdir / "webhooks.json").write_text(
+                json.dumps(manifests.webhooks, indent=1)
+            )  # for a reader of the state
             for crd in manifests.crds:
                 api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd, timeout=60.0)
             names = [crd["metadata"]["name"] for crd in manifests.crds]
