@@ -15,20 +15,26 @@ from typing import Any
 import pytest
 import yaml
 
-from computenet.testing import controllers
+from computenet.testing import controllers, devenv
 from computenet.testing.federation import Cluster, Federation
-from computenet.testing.topology import default_shape
-from support.timeouts import JOB_S
+from computenet.testing.topology import MemberShape, default_shape
+from support.settings import OPERATOR_ENV
+from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
 
 SIM = {"sim.computenet.io/run-duration": "2s"}
 
 
+SHAPES: list[MemberShape] = [
+    dataclasses.replace(default_shape(1), controllers=controllers.WORKLOAD_CONTROLLERS),
+    default_shape(2),
+]
+"""member-1 runs every upstream controller; member-2 runs none (it serves no workload CRD)."""
+
+
 @pytest.fixture(scope="module")
 def federation_with_controllers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    """member-1 runs every upstream controller; member-2 runs none (it serves no workload CRD)."""
-    shapes = [dataclasses.replace(default_shape(1), controllers=controllers.WORKLOAD_CONTROLLERS), default_shape(2)]
-    fed = Federation.start(tmp_path_factory.mktemp("federation"), shapes=shapes)
+    fed = Federation.start(tmp_path_factory.mktemp("federation"), shapes=SHAPES)
     try:
         yield fed
     finally:
@@ -156,4 +162,25 @@ def test_controllers_run_as_member_components(served: Cluster, federation_with_c
         assert f"{served.name}/{ctl}" in served.components
         federation_with_controllers.supervisor.check_running(f"{served.name}/{ctl}")
     assert not any(n.startswith("member-2/") and n.split("/")[1] in controllers.CONTROLLERS for n in names)
-    assert Path(served.dir / "jobset" / "manifests.jsonl").exists()
+    hooks = json.loads(Path(served.dir / "jobset" / "webhooks.json").read_text())
+    urls = {h["clientConfig"]["url"] for config in hooks for h in config["webhooks"]}
+    assert urls, "jobset ships webhooks"
+    assert all(u.startswith("https://127.0.0.1:") for u in urls)
+
+
+def test_the_identifier_lists_the_kinds_its_member_serves(federation_with_controllers: Federation) -> None:
+    fed = federation_with_controllers
+    devenv.install_crds(fed.hub)
+    devenv.register_members(fed, SHAPES)
+    devenv.start_operator(fed, OPERATOR_ENV)
+    built_in = ["apps/v1 Deployment", "apps/v1 StatefulSet", "batch/v1 Job", "v1 Pod"]
+    upstream = ["jobset.x-k8s.io/v1alpha2 JobSet", "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet"]
+
+    def kinds_of(name: str) -> list[str]:
+        cid = _get(fed.hub, "computeidentifier", name)
+        kinds: list[str] = cid.get("status", {}).get("workloadKinds") or []
+        assert kinds, f"{name} lists no workload kinds yet"
+        return kinds
+
+    assert eventually(lambda: kinds_of("member-1"), STATE_S) == sorted([*built_in, *upstream])
+    assert eventually(lambda: kinds_of("member-2"), STATE_S) == built_in
