@@ -1,4 +1,4 @@
-"""Upstream workload controllers in a member: JobSet and LeaderWorkerSet run on kwok's pods.
+"""Upstream workload controllers in a member: JobSet, LeaderWorkerSet and KubeRay run on kwok's pods.
 
 Objects are created directly in the member, no operator involved: this checks the substrate the
 workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them.
@@ -146,6 +146,45 @@ def test_a_leaderworkerset_group_of_three_becomes_available(served: Cluster) -> 
     assert {p["status"]["phase"] for p in pods} == {"Running"}
 
 
+def test_a_raycluster_of_a_head_and_two_workers_becomes_ready(served: Cluster) -> None:
+    def ray_template(name: str) -> dict[str, Any]:
+        return {
+            "metadata": {"annotations": SIM},
+            "spec": {"containers": [{**_container(name), "image": "rayproject/ray"}]},
+        }
+
+    _apply(
+        served,
+        {
+            "apiVersion": "ray.io/v1",
+            "kind": "RayCluster",
+            "metadata": {"name": "ray", "namespace": "default"},
+            "spec": {
+                "headGroupSpec": {"rayStartParams": {}, "template": ray_template("ray-head")},
+                "workerGroupSpecs": [
+                    {
+                        "groupName": "w",
+                        "replicas": 2,
+                        "minReplicas": 2,
+                        "maxReplicas": 2,
+                        "rayStartParams": {},
+                        "template": ray_template("ray-worker"),
+                    }
+                ],
+            },
+        },
+    )
+
+    def ready() -> bool:
+        rc = _get(served, "raycluster", "ray", "-n", "default")
+        assert rc.get("status", {}).get("state") == "ready", rc.get("status")
+        return True
+
+    eventually(ready, JOB_S)
+    pods = _get(served, "pods", "-n", "default", "-l", "ray.io/cluster=ray")["items"]
+    assert sorted(p["metadata"]["labels"]["ray.io/node-type"] for p in pods) == ["head", "worker", "worker"]
+
+
 def test_a_member_without_controllers_serves_none_of_their_kinds(federation_with_controllers: Federation) -> None:
     plain = federation_with_controllers.members[1]
     crds = _get(plain, "crd")["items"]
@@ -174,7 +213,12 @@ def test_the_identifier_lists_the_kinds_its_member_serves(federation_with_contro
     devenv.register_members(fed, SHAPES)
     devenv.start_operator(fed, OPERATOR_ENV)
     built_in = ["apps/v1 Deployment", "apps/v1 StatefulSet", "batch/v1 Job", "v1 Pod"]
-    upstream = ["jobset.x-k8s.io/v1alpha2 JobSet", "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet"]
+    upstream = [
+        "jobset.x-k8s.io/v1alpha2 JobSet",
+        "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet",
+        "ray.io/v1 RayCluster",
+        "ray.io/v1 RayJob",
+    ]
 
     def kinds_of(name: str) -> list[str]:
         cid = _get(fed.hub, "computeidentifier", name)

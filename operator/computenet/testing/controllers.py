@@ -164,7 +164,7 @@ KUBERAY = Controller(
     argv=_kuberay_argv,
 )
 CONTROLLERS: dict[str, Controller] = {c.name: c for c in (JOBSET, LWS, KUBERAY)}
-WORKLOAD_CONTROLLERS: tuple[str, ...] = ("jobset", "lws")  # what the dev federation's members run
+WORKLOAD_CONTROLLERS: tuple[str, ...] = ("jobset", "lws", "kuberay")  # what the dev federation's members run
 
 
 def controller(name: str) -> Controller:

@@ -6,8 +6,8 @@ operator in the background with its logs and snapshot endpoint on (a throwaway C
 `<dir>/endpoint/`), and write `<dir>/user.kubeconfig` for a plugin user (a hub ServiceAccount token)
 so every `kubectl computenet` verb works on the local federation. With stores (the default; `--no-stores`
 skips them) it also starts one S3-compatible object store per region (:mod:`computenet.testing.stores`).
-Every member runs the upstream workload controllers (JobSet, LeaderWorkerSet: `--controllers`, see
-computenet.testing.controllers) with their CRDs and admission webhooks. The same steps serve the
+Every member runs the upstream workload controllers (JobSet, LeaderWorkerSet, KubeRay: `--controllers`,
+see computenet.testing.controllers) with their CRDs and admission webhooks. The same steps serve the
 integration tests.
 
     python -m computenet.testing.devenv up --dir .dev --members 2 [--replicas 2]
