@@ -200,3 +200,15 @@ def test_an_unknown_controller_names_the_known_ones() -> None:
 )
 def test_crd_established(crd: dict[str, Any], established: bool) -> None:
     assert controllers.crd_established(crd) is established
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(controllers.CONTROLLERS))
+def test_every_controller_is_built_with_its_manifests(name: str) -> None:
+    assert (REPO / "hack" / "tools" / name / "go.mod").exists()
+    script = (REPO / "hack" / "build-binaries.sh").read_text()
+    target = next((line for line in script.splitlines() if line.strip().startswith(f'"{name}|')), None)
+    assert target is not None, f"hack/build-binaries.sh builds no {name}"
+    assert target.rstrip('"').count("|") == 5, f"{name}'s step copies no manifests"
