@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds the pinned binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
-# helm, dashboard-linter, and SeaweedFS's weed that serves each region's object store) from their Go
-# modules into a cache outside the repository, and prints a directory holding all of them on stdout.
-# Progress goes to stderr: a cold build takes many minutes.
+# helm, dashboard-linter, SeaweedFS's weed that serves each region's object store, and the workload
+# controllers the test members run: jobset, lws, kuberay, trainer) from their Go modules into a cache
+# outside the repository, and prints a directory holding all of them on stdout. Progress goes to
+# stderr: a cold build takes many minutes.
+#
+# A workload controller's step also copies its module's manifests (CRDs, webhook configurations) next
+# to its binary, as <name>.config: the members install exactly what the pinned module ships, and a
+# version bump brings its manifests with it (computenet.testing.controllers reads them).
 #
 # Versions are pinned by the wrapper modules under hack/tools/<name>/go.mod. Each build step has its
 # own cache directory, named after everything that goes into its binaries (module versions, stamps,
@@ -28,6 +33,10 @@ kwok_version=$(modversion kwok sigs.k8s.io/kwok)
 helm_version=$(modversion helm helm.sh/helm/v3)
 linter_version=$(modversion dashboard-linter github.com/grafana/dashboard-linter)
 seaweedfs_version=$(modversion seaweedfs github.com/seaweedfs/seaweedfs)
+jobset_version=$(modversion jobset sigs.k8s.io/jobset)
+lws_version=$(modversion lws sigs.k8s.io/lws)
+kuberay_version=$(modversion kuberay github.com/ray-project/kuberay/ray-operator)
+trainer_version=$(modversion trainer github.com/kubeflow/trainer/v2)
 go_version=$(go env GOVERSION)
 
 kube_minor=${kube_version#v1.}
@@ -55,8 +64,12 @@ kwok_key="kwok-${kwok_version}_${go_version}"
 helm_key="helm-${helm_version}-k8s1.${kube_minor}_${go_version}"
 linter_key="dashboard-linter-${linter_version}_${go_version}"
 seaweedfs_key="seaweedfs-${seaweedfs_version}_${go_version}"
+jobset_key="jobset-${jobset_version}_${go_version}"
+lws_key="lws-${lws_version}_${go_version}"
+kuberay_key="kuberay-${kuberay_version}_${go_version}"
+trainer_key="trainer-${trainer_version}_${go_version}"
 
-# name, cache key, wrapper module, package, ldflags
+# name, cache key, wrapper module, package, ldflags[, module:directory of manifests to copy]
 targets=(
   "etcd|$etcd_key|etcd|go.etcd.io/etcd/server/v3|-s -w"
   "kube-apiserver|$kube_key|kube|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
@@ -66,6 +79,10 @@ targets=(
   "helm|$helm_key|helm|helm.sh/helm/v3/cmd/helm|$helm_ldflags"
   "dashboard-linter|$linter_key|dashboard-linter|github.com/grafana/dashboard-linter|-s -w"
   "weed|$seaweedfs_key|seaweedfs|github.com/seaweedfs/seaweedfs/weed|-s -w"
+  "jobset|$jobset_key|jobset|sigs.k8s.io/jobset|-s -w -X sigs.k8s.io/jobset/pkg/version.GitVersion=$jobset_version|sigs.k8s.io/jobset:config"
+  "lws|$lws_key|lws|sigs.k8s.io/lws/cmd|-s -w -X sigs.k8s.io/lws/pkg/version.GitVersion=$lws_version|sigs.k8s.io/lws:config"
+  "kuberay|$kuberay_key|kuberay|github.com/ray-project/kuberay/ray-operator|-s -w|github.com/ray-project/kuberay/ray-operator:config"
+  "trainer|$trainer_key|trainer|github.com/kubeflow/trainer/v2/cmd/trainer-controller-manager|-s -w|github.com/kubeflow/trainer/v2:manifests"
 )
 
 # Before each step had its own directory, one directory held every binary, named after all versions,
@@ -75,7 +92,11 @@ legacy="$cache_root/kube-${kube_version}_etcd-${etcd_version}_kwok-${kwok_versio
 legacy_names=" etcd kube-apiserver kube-controller-manager kube-scheduler kwok "
 
 bin="$cache_root/${kube_key%_"$go_version"}_${etcd_key%_"$go_version"}_${kwok_key%_"$go_version"}"
-bin+="_${helm_key%_"$go_version"}_${linter_key%_"$go_version"}_${seaweedfs_key%_"$go_version"}_${go_version}"
+bin+="_${helm_key%_"$go_version"}_${linter_key%_"$go_version"}_${seaweedfs_key%_"$go_version"}"
+for key in "$jobset_key" "$lws_key" "$kuberay_key" "$trainer_key"; do
+  bin+="_${key%_"$go_version"}"
+done
+bin+="_${go_version}"
 mkdir -p "$bin"
 
 # A heartbeat, so that a person watching a cold build knows it is still working.
@@ -90,12 +111,12 @@ total=${#targets[@]}
 i=0
 overall_start=$(date +%s)
 for entry in "${targets[@]}"; do
-  IFS='|' read -r name key module pkg ldflags <<<"$entry"
+  IFS='|' read -r name key module pkg ldflags assets <<<"$entry"
   i=$((i + 1))
   dir="$cache_root/$key"
   out="$dir/$name"
   mkdir -p "$dir"
-  if [[ ! -x "$out" ]]; then
+  if [[ ! -x "$out" || ( -n "$assets" && ! -d "$out.config" ) ]]; then
     # One build at a time per step: a second caller (a test run next to a dev-up) waits for the first.
     exec 9>"$dir/.lock"
     if ! flock -n 9; then
@@ -128,10 +149,21 @@ for entry in "${targets[@]}"; do
     mv "$out.partial.$$" "$out"
     log "[$i/$total] built $name in $(( $(date +%s) - start ))s"
   fi
-  exec 9>&-
-  if [[ "$(readlink "$bin/$name" 2>/dev/null)" != "$out" ]]; then
-    ln -sfn "$out" "$bin/$name.link.$$" && mv -T "$bin/$name.link.$$" "$bin/$name"
+  if [[ -n "$assets" && ! -d "$out.config" ]]; then
+    # The module cache is read-only: copy, make the copy removable, then move it in whole.
+    src=$(cd "$tools/$module" && go list -m -f '{{.Dir}}' "${assets%%:*}")/${assets#*:}
+    rm -rf "$out.config.partial.$$"
+    cp -R "$src" "$out.config.partial.$$"
+    chmod -R u+w "$out.config.partial.$$"
+    mv -T "$out.config.partial.$$" "$out.config"
+    log "[$i/$total] copied $name's manifests from ${assets%%:*}"
   fi
+  exec 9>&-
+  for suffix in "" ${assets:+.config}; do
+    if [[ "$(readlink "$bin/$name$suffix" 2>/dev/null)" != "$out$suffix" ]]; then
+      ln -sfn "$out$suffix" "$bin/$name$suffix.link.$$" && mv -T "$bin/$name$suffix.link.$$" "$bin/$name$suffix"
+    fi
+  done
 done
 log "binaries ready in $bin ($(( $(date +%s) - overall_start ))s)"
 echo "$bin"

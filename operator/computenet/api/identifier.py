@@ -247,6 +247,15 @@ class ComputeIdentifierStatus(StatusModel):
             "driver (ResourceSlices) are keyed by their model attribute, or by the driver without one."
         ),
     )
+    workload_kinds: SetOf[Annotated[str, Field(max_length=128)]] | None = Field(
+        None,
+        max_length=32,
+        description=(
+            'The workload kinds the member serves, as "<apiVersion> <kind>" (e.g. "jobset.x-k8s.io/v1alpha2 JobSet"), '
+            "from its API discovery: a task of another kind is not placed here. Absent until discovery answers, "
+            "and for members in pull mode."
+        ),
+    )
     summary: IdentifierSummary | None = Field(None, description="Preformatted values for kubectl get.")
 
 

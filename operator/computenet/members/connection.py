@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, BatchV1Api, CoreV1Api, CustomObjectsApi, ResourceV1Api, VersionApi
+from kubernetes.aio.client import (
+    ApiClient,
+    ApisApi,
+    BatchV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+    ResourceV1Api,
+    VersionApi,
+)
 
 from computenet.api.constants import Reason
 from computenet.dispatch.jobs import job_facts, workload_facts
@@ -32,7 +40,7 @@ from computenet.members.facts import node_facts, pod_facts
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
-from computenet.workloads.kinds import JOB, KINDS, Kind
+from computenet.workloads.kinds import DISCOVERED_GROUP_VERSIONS, JOB, KINDS, Kind, served_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +51,9 @@ UNREACHABLE_AFTER_S = 12.0
 
 DRA_WATCHES = ("resourceslices", "resourceclaims", "deviceclasses", "resourceclaimtemplates")
 """The optional watches that tell the member's DRA devices (``dra_problem``)."""
+
+DISCOVERY_INTERVAL_S = 30.0
+"""How often the member's API discovery is read again: a workload CRD installed or removed shows this late."""
 
 OPTIONAL_BACKOFF_MAX_S = 60.0
 """An optional watch (DRA) the member refuses, e.g. for want of RBAC, is retried at most this far apart."""
@@ -126,6 +137,9 @@ class MemberConnection:
         self._stale = ""
         """`stale()` as last told to the health listeners."""
         self._probe_now = asyncio.Event()
+        self.workload_kinds: tuple[str, ...] | None = None
+        """The supported workload kinds the member serves (``Kind.key``), from its API discovery; None
+        until discovery has answered (and for a pull member, whose agent does not report them)."""
         self._health_listeners: list[Callable[[], None]] = []
         self._watches = watch
         self.jobs: JobStore | None = None
@@ -303,6 +317,8 @@ class MemberConnection:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self._reflectors]
         self._tasks.append(asyncio.create_task(self._probe_loop(), name=f"{self.server} probe"))
+        if self._watches:
+            self._tasks.append(asyncio.create_task(self._discovery_loop(), name=f"{self.server} discovery"))
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -407,6 +423,38 @@ class MemberConnection:
             self._probe_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._probe_now.wait(), PROBE_INTERVAL_S)
+
+    # ---- workload kinds ----
+
+    async def discover_kinds(self) -> tuple[str, ...]:
+        """Read which supported workload kinds the member serves, as sorted ``Kind.key`` strings.
+
+        API discovery, which every authenticated user may read (the system:discovery ClusterRole):
+        the group list, then the resource list of each supported group version the member serves.
+        """
+        groups = await ApisApi(self.client).get_api_versions(_request_timeout=PROBE_TIMEOUT_S)
+        served = {v.group_version for g in groups.groups or () for v in g.versions or ()}
+        custom = CustomObjectsApi(self.client)
+        discovered: dict[str, list[str]] = {"v1": ["Pod"]}  # the core group is always served
+        for gv in DISCOVERED_GROUP_VERSIONS:
+            if gv in served:
+                group, _, version = gv.rpartition("/")
+                listed = await custom.get_api_resources(group, version, _request_timeout=PROBE_TIMEOUT_S)
+                discovered[gv] = [r.kind for r in listed.resources or ()]
+        return served_kinds(discovered)
+
+    async def _discovery_loop(self) -> None:
+        while True:
+            try:
+                kinds = await self.discover_kinds()
+            except Exception as e:  # a member that does not answer keeps the kinds it last told
+                logger.debug("%s: discovery failed: %s", self.server, _short(e))
+                await asyncio.sleep(PROBE_INTERVAL_S)
+                continue
+            if kinds != self.workload_kinds:
+                self.workload_kinds = kinds
+                self._tell_health()
+            await asyncio.sleep(DISCOVERY_INTERVAL_S)
 
 
 def _short(e: BaseException) -> str:

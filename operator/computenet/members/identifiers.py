@@ -238,8 +238,12 @@ class TrackedIdentifier:
                 free=format_amounts(cap.free),
             ),
             accelerators={model: _accelerator(m) for model, m in sorted(cap.accelerators.items())},
+            workload_kinds=list(kinds) if (kinds := self._workload_kinds()) is not None else None,
             summary=IdentifierSummary(gpus=f"{gpus_free}/{gpus_total}", price=self._price_summary()),
         )
+
+    def _workload_kinds(self) -> tuple[str, ...] | None:
+        return self.connection.workload_kinds if self.connection is not None else None
 
     def _price_summary(self) -> str:
         pricing = self.spec.pricing if self.spec else None

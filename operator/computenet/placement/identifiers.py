@@ -64,3 +64,6 @@ class Identifier:
     devices: DeviceCatalog | None = None
     """The member's DRA classes and the claim templates of the identifier's target namespace; None:
     not known (a task claiming devices is then not placed here)."""
+    workload_kinds: frozenset[str] | None = None
+    """The workload kinds the member serves (``"<apiVersion> <kind>"``, e.g. ``"jobset.x-k8s.io/v1alpha2
+    JobSet"``), from its API discovery; None: not known (e.g. a pull member), so not filtered on."""

@@ -31,7 +31,7 @@ from computenet.placement.slices import SliceRequest
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
-from computenet.workloads.kinds import WorkloadError, kind_of
+from computenet.workloads.kinds import WorkloadError, kind_named, kind_of
 from computenet.workloads.podsets import pod_sets
 
 MIB = 1 << 20
@@ -115,6 +115,9 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         constraints=constraints,
         data=data,
         topology=Topology(spec.topology.level, spec.topology.required is not None) if spec.topology else None,
+        kind=kind_named(record.workload.get("apiVersion"), record.workload.get("kind")).key
+        if record.workload
+        else None,
         weights=weights,
         strategy=strategy,
         suspended=spec.suspend,

@@ -51,13 +51,14 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         recent_failures=conn.health.failures,
         node_selector=item.selector,
         devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),
+        workload_kinds=frozenset(conn.workload_kinds) if conn.workload_kinds is not None else None,
     )
 
 
-_Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int, tuple[int, str]]
+_Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int, tuple[int, str], tuple[str, ...] | None]
 """What an identifier's placement record is built from (see :func:`placement_identifier`): spec,
-node selector, member connection, whether usable (and why not), the member's failure count, and its
-DRA catalog's version and problem."""
+node selector, member connection, whether usable (and why not), the member's failure count, its
+DRA catalog's version and problem, and the workload kinds the member serves."""
 
 
 class PlacementView:
@@ -129,7 +130,7 @@ class PlacementView:
                 continue
             seen.add(item.name)
             dra = (conn.state.dra.catalog_version, conn.dra_problem())
-            inputs = (spec, item.selector, conn.key, item.usable(), conn.health.failures, dra)
+            inputs = (spec, item.selector, conn.key, item.usable(), conn.health.failures, dra, conn.workload_kinds)
             held = self._inputs.get(item.name)
             if held is not None and held[0] is spec and held[1] is item.selector and held[2:] == inputs[2:]:
                 continue  # spec and selector by identity: a new spec is a new object

@@ -6,7 +6,9 @@ operator in the background with its logs and snapshot endpoint on (a throwaway C
 `<dir>/endpoint/`), and write `<dir>/user.kubeconfig` for a plugin user (a hub ServiceAccount token)
 so every `kubectl computenet` verb works on the local federation. With stores (the default; `--no-stores`
 skips them) it also starts one S3-compatible object store per region (:mod:`computenet.testing.stores`).
-The same steps serve the integration tests.
+Every member runs the upstream workload controllers (JobSet, LeaderWorkerSet, KubeRay: `--controllers`,
+see computenet.testing.controllers) with their CRDs and admission webhooks. The same steps serve the
+integration tests.
 
     python -m computenet.testing.devenv up --dir .dev --members 2 [--replicas 2]
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -35,6 +38,7 @@ import yaml
 
 from computenet.api.constants import APPROVED_LABEL
 from computenet.testing import pki
+from computenet.testing.controllers import CONTROLLERS, WORKLOAD_CONTROLLERS
 from computenet.testing.federation import Cluster, Federation, free_port, wait_for
 from computenet.testing.processes import ComponentFailed
 from computenet.testing.stores import Store, start_stores
@@ -559,12 +563,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="push",
         help="comma-separated push or pull per member, the last repeated (push,pull: member-2 onwards run an agent)",
     )
+    parser.add_argument(
+        "--controllers",
+        default=",".join(WORKLOAD_CONTROLLERS),
+        help="comma-separated upstream workload controllers every member runs, with their CRDs and webhooks "
+        f"(of {', '.join(CONTROLLERS)}; empty for none)",
+    )
     args = parser.parse_args(argv)
+    wanted = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
+    if unknown := [c for c in wanted if c not in CONTROLLERS]:
+        parser.error(f"--controllers: unknown {', '.join(unknown)} (known: {', '.join(CONTROLLERS)})")
     modes = [m.strip() for m in args.member_modes.split(",") if m.strip()] or ["push"]
     if any(m not in ("push", "pull") for m in modes):
         parser.error(f"--member-modes takes push and pull, not {args.member_modes!r}")
     t0 = time.monotonic()
-    shapes = [default_shape(i) for i in range(1, args.members + 1)]
+    shapes = [dataclasses.replace(default_shape(i), controllers=wanted) for i in range(1, args.members + 1)]
     try:
         fed = Federation.start(args.dir, shapes=shapes, log=lambda m: print(f"[dev-up] {m}", file=sys.stderr))
     except (ComponentFailed, TimeoutError, RuntimeError) as e:

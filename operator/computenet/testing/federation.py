@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import secrets
@@ -32,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from computenet.testing import pki, podlogs
+from computenet.testing import controllers, pki, podlogs
 from computenet.testing.localapi import ApiError, LocalApi
 from computenet.testing.processes import ComponentFailed, Record, Supervisor
 from computenet.testing.topology import MemberShape, default_shape, load_shapes, node_manifests
@@ -99,6 +100,7 @@ class Cluster:
     kubeconfig: Path
     operator_kubeconfig: Path
     region: str = ""
+    controllers: tuple[str, ...] = ()  # upstream workload controllers it runs (members only)
 
     @property
     def server(self) -> str:
@@ -111,7 +113,7 @@ class Cluster:
 
     @property
     def components(self) -> list[str]:
-        extra = ["kube-scheduler", "kwok"] if self.role == "member" else []
+        extra = ["kube-scheduler", "kwok", *self.controllers] if self.role == "member" else []
         return [f"{self.name}/{c}" for c in ["kube-apiserver", "kube-controller-manager", *extra]]
 
     def kubectl(
@@ -136,6 +138,7 @@ class Cluster:
             "kubeconfig": str(self.kubeconfig),
             "operator_kubeconfig": str(self.operator_kubeconfig),
             "region": self.region,
+            "controllers": list(self.controllers),
         }
 
     @classmethod
@@ -148,6 +151,7 @@ class Cluster:
             kubeconfig=Path(raw["kubeconfig"]),
             operator_kubeconfig=Path(raw["operator_kubeconfig"]),
             region=raw.get("region", ""),
+            controllers=tuple(raw.get("controllers", ())),
         )
 
 
@@ -185,13 +189,19 @@ class Federation:
         if (state_dir / "processes.json").exists():
             raise RuntimeError(f"a federation already runs from {state_dir}; stop it first (make dev-down)")
         bins = bin_dir or find_bin_dir()
-        missing = [b for b in BINARIES if not (bins / b).exists()]
+        shapes = list(shapes or [default_shape(i) for i in range(1, members + 1)])
+        wanted = sorted({n for s in shapes for n in s.controllers})
+        for name in wanted:
+            controllers.controller(name)  # an unknown name fails here, naming the known ones
+        needed = [*BINARIES, *wanted, *(f"{n}.config" for n in wanted)]
+        missing = [b for b in needed if not (bins / b).exists()]
         if missing:
             raise RuntimeError(f"missing binaries in {bins}: {', '.join(missing)}")
         state_dir.mkdir(parents=True, exist_ok=True)
-        shapes = list(shapes or [default_shape(i) for i in range(1, members + 1)])
         hub = _new_cluster(state_dir, "hub", "hub", "")
-        mems = [_new_cluster(state_dir, f"member-{i}", "member", s.region) for i, s in enumerate(shapes, 1)]
+        mems = [
+            _new_cluster(state_dir, f"member-{i}", "member", s.region, s.controllers) for i, s in enumerate(shapes, 1)
+        ]
         fed = cls(state_dir, hub, mems, free_port())
         try:
             fed._boot(bins, shapes, log)
@@ -252,7 +262,7 @@ class Federation:
         for c in self.clusters:
             self._start_controllers(bins, c)
         with ThreadPoolExecutor(max_workers=len(self.members) or 1) as pool:
-            list(pool.map(lambda ms: self._populate_member(*ms), zip(self.members, shapes, strict=True)))
+            list(pool.map(lambda ms: self._populate_member(bins, *ms), zip(self.members, shapes, strict=True)))
         self._wait_hub_controllers()
         for name in self.supervisor.names():  # a component that died once its peers were ready
             self.supervisor.check_running(name)
@@ -410,8 +420,9 @@ class Federation:
             self._logfile(f"{c.name}/kwok"),
         )
 
-    def _populate_member(self, c: Cluster, shape: MemberShape) -> None:
+    def _populate_member(self, bins: Path, c: Cluster, shape: MemberShape) -> None:
         api = c.api
+        ready = self._start_workload_controllers(bins, c)
         for node in node_manifests(shape):
             api.request("POST", "/api/v1/nodes", node)
         count = len(node_manifests(shape))
@@ -437,6 +448,53 @@ class Federation:
             START_TIMEOUT_S,
             alive,
         )
+        for what, check in ready:
+            wait_for(f"{c.name} {what}", check, START_TIMEOUT_S, alive)
+
+    def _start_workload_controllers(self, bins: Path, c: Cluster) -> list[tuple[str, Callable[[], bool]]]:
+        """Install each upstream controller's CRDs and webhooks in member `c` and start it.
+
+        Returns the readiness checks to wait for (health, then the webhook server serving), so a
+        member's controllers start side by side while its nodes come up.
+        """
+        api = c.api
+        started: list[tuple[controllers.Controller, controllers.Ports, pki.WebhookFiles]] = []
+        for name in c.controllers:
+            ctl = controllers.controller(name)
+            workdir = c.dir / name
+            workdir.mkdir(parents=True, exist_ok=True)
+            files = pki.write_webhook_pki(workdir / "webhook")
+            ports = controllers.Ports(webhook=free_port(), health=free_port(), metrics=free_port())
+            manifests = controllers.render(
+                ctl, bins / f"{name}.config", f"https://127.0.0.1:{ports.webhook}", files.ca.read_bytes()
+            )
+            (workdir / "webhooks.json").write_text(
+                json.dumps(manifests.webhooks, indent=1)
+            )  # for a reader of the state
+            for crd in manifests.crds:
+                api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd, timeout=60.0)
+            names = [crd["metadata"]["name"] for crd in manifests.crds]
+            wait_for(
+                f"{c.name} CRDs of {name} Established",
+                functools.partial(_established, api, names),
+                START_TIMEOUT_S,
+                functools.partial(self.supervisor.check_running, f"{c.name}/kube-apiserver"),
+            )
+            for hook in manifests.webhooks:
+                api.request("POST", f"/apis/admissionregistration.k8s.io/v1/{hook['kind'].lower()}s", hook)
+            launch = controllers.Launch(bins / name, c.kubeconfig, workdir, files.cert_dir, ports)
+            self.supervisor.start(f"{c.name}/{name}", ctl.argv(launch), self._logfile(f"{c.name}/{name}"), ctl.env)
+            started.append((ctl, ports, files))
+        checks: list[tuple[str, Callable[[], bool]]] = []
+        for ctl, ports, files in started:
+            checks.append(
+                (f"{ctl.name} {ctl.ready_path}", functools.partial(controllers.healthy, ports.health, ctl.ready_path))
+            )
+            if ctl.webhooks is not None:
+                checks.append(
+                    (f"{ctl.name} webhook server", functools.partial(controllers.serving_tls, ports.webhook, files.ca))
+                )
+        return checks
 
     def _wait_hub_controllers(self) -> None:
         def alive() -> None:
@@ -451,6 +509,11 @@ class Federation:
         )
 
 
+def _established(api: LocalApi, names: Sequence[str]) -> bool:
+    prefix = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    return all(controllers.crd_established(api.request("GET", f"{prefix}/{n}")) for n in names)
+
+
 def _exists(api: LocalApi, path: str) -> bool:
     try:
         api.request("GET", path)
@@ -463,7 +526,9 @@ def _exists(api: LocalApi, path: str) -> bool:
         return False
 
 
-def _new_cluster(state_dir: Path, name: str, role: str, region: str) -> Cluster:
+def _new_cluster(
+    state_dir: Path, name: str, role: str, region: str, workload_controllers: tuple[str, ...] = ()
+) -> Cluster:
     return Cluster(
         name=name,
         role=role,
@@ -472,6 +537,7 @@ def _new_cluster(state_dir: Path, name: str, role: str, region: str) -> Cluster:
         kubeconfig=state_dir / f"{name}.kubeconfig",
         operator_kubeconfig=state_dir / name / "operator.kubeconfig",
         region=region,
+        controllers=workload_controllers,
     )
 
 

@@ -115,7 +115,7 @@ class CertificateAuthority:
         return self._issue(_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
     def kubelet(self, host: str = "127.0.0.1") -> KeyPair:
-        """A kubelet serving certificate for the node address `host` (the API server dials it for logs)."""
+        """A loopback serving certificate for `host`: kwok's kubelet (pod logs), a controller's webhooks."""
         sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
         return self._issue(_name("kwok-kubelet"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
@@ -146,6 +146,30 @@ def write_kubelet_pki(directory: Path, host: str = "127.0.0.1") -> KubeletFiles:
     files.ca.write_bytes(ca.cert_pem)
     files.cert.write_bytes(serving.cert_pem)
     write_private(files.key, serving.key_pem)
+    return files
+
+
+@dataclass(frozen=True)
+class WebhookFiles:
+    """A webhook server's CA (its `caBundle`) and the directory holding its tls.crt and tls.key."""
+
+    ca: Path
+    cert_dir: Path
+
+
+def write_webhook_pki(directory: Path, host: str = "127.0.0.1") -> WebhookFiles:
+    """A CA of its own and a serving pair for an admission webhook server on `host`, in `directory`.
+
+    The pair is named as controller-runtime's webhook server reads it (tls.crt, tls.key in its
+    cert dir); the API server trusts it through the webhook configuration's caBundle.
+    """
+    ca = CertificateAuthority("webhook-ca")
+    serving = ca.kubelet(host)
+    files = WebhookFiles(directory / "ca.crt", directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files.ca.write_bytes(ca.cert_pem)
+    (directory / "tls.crt").write_bytes(serving.cert_pem)
+    write_private(directory / "tls.key", serving.key_pem)
     return files
 
 

@@ -92,9 +92,16 @@ class NodeGroup:
 
 @dataclass(frozen=True)
 class MemberShape:
+    """One member: its nodes, and the upstream workload controllers it runs.
+
+    `controllers` names them as computenet.testing.controllers.CONTROLLERS does ("jobset", "lws",
+    "kuberay"); each comes with its CRDs and webhooks, and a member without one does not serve its kinds.
+    """
+
     region: str
     zone: str
     groups: tuple[NodeGroup, ...]
+    controllers: tuple[str, ...] = ()
 
 
 _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
@@ -222,7 +229,7 @@ def node_manifests(shape: MemberShape) -> list[dict[str, Any]]:
 
 
 def load_shapes(path: Path) -> list[MemberShape]:
-    """Read member shapes from YAML: a list of {region, zone, groups: [{name, count, cpu, ...}]}."""
+    """Read member shapes from YAML: a list of {region, zone, groups: [{name, count, cpu, ...}], controllers}."""
     raw = yaml.safe_load(path.read_text())
     shapes = []
     for member in raw:
@@ -230,7 +237,8 @@ def load_shapes(path: Path) -> list[MemberShape]:
         for g in member["groups"]:
             acc = g.pop("accelerators", None)
             groups.append(NodeGroup(**g, accelerators=Accelerators(**acc) if acc else None))
-        shapes.append(MemberShape(member["region"], member["zone"], tuple(groups)))
+        controllers = tuple(member.get("controllers", ()))
+        shapes.append(MemberShape(member["region"], member["zone"], tuple(groups), controllers))
     return shapes
 
 

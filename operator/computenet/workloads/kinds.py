@@ -19,7 +19,7 @@ kind's controller derives from it stays valid (DNS-1123 labels of at most 63 cha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,11 @@ class Kind:
     @property
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
+
+    @property
+    def key(self) -> str:
+        """How the kind is named where a member's kinds are listed: ``"<apiVersion> <kind>"``."""
+        return f"{self.api_version} {self.kind}"
 
     @property
     def version(self) -> str:
@@ -81,3 +86,17 @@ def kind_of(workload: Mapping[str, Any]) -> Kind:
         supported = ", ".join(f"{k.api_version} {k.kind}" for k in KINDS.values())
         raise WorkloadError(f"{key[0]} {key[1]} is not a supported workload kind (supported: {supported})")
     return found
+
+
+def served_kinds(discovered: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+    """The supported kinds a member serves, as sorted ``Kind.key`` strings.
+
+    ``discovered`` maps a group version (``"jobset.x-k8s.io/v1alpha2"``, ``"v1"``) to the kinds its
+    discovery document lists (``APIResourceList.resources[].kind``); group versions the member does
+    not serve are absent.
+    """
+    return tuple(sorted(k.key for k in KINDS.values() if k.kind in set(discovered.get(k.api_version, ()))))
+
+
+DISCOVERED_GROUP_VERSIONS: tuple[str, ...] = tuple(sorted({k.api_version for k in KINDS.values()}))
+"""The group versions whose discovery tells which supported kinds a member serves."""

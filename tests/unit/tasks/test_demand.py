@@ -295,3 +295,14 @@ def test_the_demand_of_a_jobset_task_carries_its_pod_sets_and_quotas_count_them_
     assert demand.accelerators is not None
     assert demand.devices == 8, "the task's own devices are its largest role's, so quotas see them"
     assert request_of(demand, "H100") == {"cpu": 5000, "memory": 5 * 1024**3, "H100": 32}
+
+
+def test_a_workload_task_asks_for_members_serving_its_kind_a_job_for_none() -> None:
+    from computenet.tasks.demand import demand_of
+    from tasks.builders import record
+
+    job = record()
+    assert demand_of(job, None).kind is None, "every member runs Jobs"
+    serving = record()
+    serving.workload = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}}
+    assert demand_of(serving, None).kind == "apps/v1 Deployment"

@@ -10,6 +10,7 @@ from computenet.placement.filters.architecture import Architecture
 from computenet.placement.filters.avoided import Avoided
 from computenet.placement.filters.compute_class import ComputeClassFilter
 from computenet.placement.filters.devices import Devices
+from computenet.placement.filters.kinds import Kinds
 from computenet.placement.filters.latency import Latency
 from computenet.placement.filters.node_affinity import NodeAffinity
 from computenet.placement.filters.node_selector import NodeSelector
@@ -26,6 +27,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     Pinned(),
     Ready(),
     Avoided(),
+    Kinds(),
     ComputeClassFilter(),
     Regions(),
     Providers(),
@@ -47,6 +49,7 @@ __all__ = [
     "Avoided",
     "ComputeClassFilter",
     "Devices",
+    "Kinds",
     "Latency",
     "MaxPrice",
     "NodeAffinity",

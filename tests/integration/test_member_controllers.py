@@ -1,0 +1,230 @@
+"""Upstream workload controllers in a member: JobSet, LeaderWorkerSet and KubeRay run on kwok's pods.
+
+Objects are created directly in the member, no operator involved: this checks the substrate the
+workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from computenet.testing import controllers, devenv
+from computenet.testing.federation import Cluster, Federation
+from computenet.testing.topology import MemberShape, default_shape
+from support.settings import OPERATOR_ENV
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually
+
+SIM = {"sim.computenet.io/run-duration": "2s"}
+
+
+SHAPES: list[MemberShape] = [
+    dataclasses.replace(default_shape(1), controllers=controllers.WORKLOAD_CONTROLLERS),
+    default_shape(2),
+]
+"""member-1 runs every upstream controller; member-2 runs none (it serves no workload CRD)."""
+
+
+@pytest.fixture(scope="module")
+def federation_with_controllers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    fed = Federation.start(tmp_path_factory.mktemp("federation"), shapes=SHAPES)
+    try:
+        yield fed
+    finally:
+        fed.stop()
+
+
+@pytest.fixture(scope="module")
+def served(federation_with_controllers: Federation) -> Cluster:
+    return federation_with_controllers.members[0]
+
+
+def _container(name: str) -> dict[str, Any]:
+    return {"name": name, "image": "busybox", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}
+
+
+def _pod_template(name: str) -> dict[str, Any]:
+    return {"metadata": {"annotations": SIM}, "spec": {"containers": [_container(name)]}}
+
+
+def _apply(cluster: Cluster, obj: dict[str, Any]) -> None:
+    cluster.kubectl("create", "-f", "-", input=yaml.safe_dump(obj))
+
+
+def _get(cluster: Cluster, *args: str) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return out
+
+
+def _condition(obj: dict[str, Any], kind: str) -> str | None:
+    return next((c["status"] for c in obj.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def test_a_jobset_of_one_leader_and_two_workers_completes_with_upstream_defaults(served: Cluster) -> None:
+    def replicated(name: str, replicas: int) -> dict[str, Any]:
+        return {"name": name, "replicas": replicas, "template": {"spec": {"template": _pod_template(name)}}}
+
+    _apply(
+        served,
+        {
+            "apiVersion": "jobset.x-k8s.io/v1alpha2",
+            "kind": "JobSet",
+            "metadata": {"name": "train", "namespace": "default"},
+            "spec": {"replicatedJobs": [replicated("leader", 1), replicated("workers", 2)]},
+        },
+    )
+
+    stored = _get(served, "jobset", "train", "-n", "default")
+    # The mutating webhook ran: upstream's defaulting (pkg/webhooks/jobset_webhook.go, Default).
+    assert stored["spec"]["successPolicy"] == {"operator": "All"}
+    assert {r["template"]["spec"]["completionMode"] for r in stored["spec"]["replicatedJobs"]} == {"Indexed"}
+
+    def completed() -> bool:
+        js = _get(served, "jobset", "train", "-n", "default")
+        assert _condition(js, "Completed") == "True", js.get("status")
+        return True
+
+    eventually(completed, JOB_S)
+    pods = _get(served, "pods", "-n", "default", "-l", "jobset.sigs.k8s.io/jobset-name=train")["items"]
+    assert sorted(p["metadata"]["labels"]["jobset.sigs.k8s.io/replicatedjob-name"] for p in pods) == [
+        "leader",
+        "workers",
+        "workers",
+    ]
+    assert {p["status"]["phase"] for p in pods} == {"Succeeded"}
+
+
+def test_the_jobset_validating_webhook_rejects_an_invalid_jobset(served: Cluster) -> None:
+    bad = {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2",
+        "kind": "JobSet",
+        "metadata": {"name": "bad", "namespace": "default"},
+        "spec": {
+            "replicatedJobs": [{"name": "w", "replicas": 1, "template": {"spec": {"template": _pod_template("w")}}}],
+            "successPolicy": {"operator": "All", "targetReplicatedJobs": ["missing"]},
+        },
+    }
+    out = served.kubectl("create", "-f", "-", input=yaml.safe_dump(bad), check=False)
+    assert out.returncode != 0
+    assert "vjobset.kb.io" in out.stderr
+    assert "missing" in out.stderr
+
+
+def test_a_leaderworkerset_group_of_three_becomes_available(served: Cluster) -> None:
+    _apply(
+        served,
+        {
+            "apiVersion": "leaderworkerset.x-k8s.io/v1",
+            "kind": "LeaderWorkerSet",
+            "metadata": {"name": "serve", "namespace": "default"},
+            "spec": {
+                "replicas": 1,
+                "leaderWorkerTemplate": {"size": 3, "workerTemplate": _pod_template("worker")},
+            },
+        },
+    )
+    stored = _get(served, "lws", "serve", "-n", "default")
+    # Upstream's defaulting (pkg/webhooks/leaderworkerset_webhook.go, Default).
+    assert stored["spec"]["leaderWorkerTemplate"]["restartPolicy"] == "RecreateGroupOnPodRestart"
+    assert stored["spec"]["networkConfig"] == {"subdomainPolicy": "Shared"}
+
+    def available() -> bool:
+        lws = _get(served, "lws", "serve", "-n", "default")
+        assert _condition(lws, "Available") == "True", lws.get("status")
+        return True
+
+    eventually(available, JOB_S)
+    pods = _get(served, "pods", "-n", "default", "-l", "leaderworkerset.sigs.k8s.io/name=serve")["items"]
+    assert len(pods) == 3
+    assert {p["status"]["phase"] for p in pods} == {"Running"}
+
+
+def test_a_raycluster_of_a_head_and_two_workers_becomes_ready(served: Cluster) -> None:
+    def ray_template(name: str) -> dict[str, Any]:
+        return {
+            "metadata": {"annotations": SIM},
+            "spec": {"containers": [{**_container(name), "image": "rayproject/ray"}]},
+        }
+
+    _apply(
+        served,
+        {
+            "apiVersion": "ray.io/v1",
+            "kind": "RayCluster",
+            "metadata": {"name": "ray", "namespace": "default"},
+            "spec": {
+                "headGroupSpec": {"rayStartParams": {}, "template": ray_template("ray-head")},
+                "workerGroupSpecs": [
+                    {
+                        "groupName": "w",
+                        "replicas": 2,
+                        "minReplicas": 2,
+                        "maxReplicas": 2,
+                        "rayStartParams": {},
+                        "template": ray_template("ray-worker"),
+                    }
+                ],
+            },
+        },
+    )
+
+    def ready() -> bool:
+        rc = _get(served, "raycluster", "ray", "-n", "default")
+        assert rc.get("status", {}).get("state") == "ready", rc.get("status")
+        return True
+
+    eventually(ready, JOB_S)
+    pods = _get(served, "pods", "-n", "default", "-l", "ray.io/cluster=ray")["items"]
+    assert sorted(p["metadata"]["labels"]["ray.io/node-type"] for p in pods) == ["head", "worker", "worker"]
+
+
+def test_a_member_without_controllers_serves_none_of_their_kinds(federation_with_controllers: Federation) -> None:
+    plain = federation_with_controllers.members[1]
+    crds = _get(plain, "crd")["items"]
+    groups = {c["spec"]["group"] for c in crds}
+    assert groups.isdisjoint({g for ctl in controllers.CONTROLLERS.values() for g, _ in ctl.kinds})
+    out = plain.kubectl("get", "jobsets", check=False)
+    assert out.returncode != 0
+    assert "the server doesn't have a resource type" in out.stderr
+
+
+def test_controllers_run_as_member_components(served: Cluster, federation_with_controllers: Federation) -> None:
+    names = federation_with_controllers.supervisor.names()
+    for ctl in controllers.WORKLOAD_CONTROLLERS:
+        assert f"{served.name}/{ctl}" in served.components
+        federation_with_controllers.supervisor.check_running(f"{served.name}/{ctl}")
+    assert not any(n.startswith("member-2/") and n.split("/")[1] in controllers.CONTROLLERS for n in names)
+    hooks = json.loads(Path(served.dir / "jobset" / "webhooks.json").read_text())
+    urls = {h["clientConfig"]["url"] for config in hooks for h in config["webhooks"]}
+    assert urls, "jobset ships webhooks"
+    assert all(u.startswith("https://127.0.0.1:") for u in urls)
+
+
+def test_the_identifier_lists_the_kinds_its_member_serves(federation_with_controllers: Federation) -> None:
+    fed = federation_with_controllers
+    devenv.install_crds(fed.hub)
+    devenv.register_members(fed, SHAPES)
+    devenv.start_operator(fed, OPERATOR_ENV)
+    built_in = ["apps/v1 Deployment", "apps/v1 StatefulSet", "batch/v1 Job", "v1 Pod"]
+    upstream = [
+        "jobset.x-k8s.io/v1alpha2 JobSet",
+        "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet",
+        "ray.io/v1 RayCluster",
+        "ray.io/v1 RayJob",
+    ]
+
+    def kinds_of(name: str) -> list[str]:
+        cid = _get(fed.hub, "computeidentifier", name)
+        kinds: list[str] = cid.get("status", {}).get("workloadKinds") or []
+        assert kinds, f"{name} lists no workload kinds yet"
+        return kinds
+
+    assert eventually(lambda: kinds_of("member-1"), STATE_S) == sorted([*built_in, *upstream])
+    assert eventually(lambda: kinds_of("member-2"), STATE_S) == built_in
