@@ -228,3 +228,62 @@ def test_the_identifier_lists_the_kinds_its_member_serves(federation_with_contro
 
     assert eventually(lambda: kinds_of("member-1"), STATE_S) == sorted([*built_in, *upstream])
     assert eventually(lambda: kinds_of("member-2"), STATE_S) == built_in
+
+
+def test_a_jobset_task_runs_through_the_operator_on_the_member_that_serves_jobsets(
+    federation_with_controllers: Federation,
+) -> None:
+    """A JobSet of 1 leader + 2 workers with 8 GPUs each: placed role by role on one identifier, run by the
+    member's own JobSet controller to Succeeded, exactly one remote JobSet, every pod where it was placed."""
+    fed = federation_with_controllers
+    hub = fed.hub
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+
+    def role(name: str, replicas: int, gpus: int) -> dict[str, Any]:
+        container = _container(name)
+        if gpus:
+            container["resources"]["limits"] = {"nvidia.com/gpu": gpus}
+        pod = {"metadata": {"annotations": SIM}, "spec": {"restartPolicy": "Never", "containers": [container]}}
+        return {"name": name, "replicas": replicas, "template": {"spec": {"backoffLimit": 0, "template": pod}}}
+
+    task = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": "jobset-train", "namespace": "default"},
+        "spec": {
+            "resources": {"accelerators": {"vendor": "nvidia", "models": ["NVIDIA-H100-80GB-HBM3"]}},
+            "workload": {
+                "apiVersion": "jobset.x-k8s.io/v1alpha2",
+                "kind": "JobSet",
+                "spec": {"replicatedJobs": [role("leader", 1, 0), role("workers", 2, 8)]},
+            },
+        },
+    }
+    devenv.apply(hub, task)
+
+    def succeeded() -> dict[str, Any]:
+        st = _get(hub, "computetask", "jobset-train").get("status") or {}
+        assert st.get("phase") == "Succeeded", st.get("phase")
+        return st
+
+    st = eventually(succeeded, JOB_S)
+    assert st["placement"]["identifier"] == "member-1", "member-2 serves no JobSet and has no H100s"
+    placed = {s["role"]: set(s.get("nodes") or ()) for s in st["placement"]["podSets"]}
+    uid = _get(hub, "computetask", "jobset-train")["metadata"]["uid"]
+    jobsets = _get(served_member(fed), "jobsets", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    assert len(jobsets) == 1, "exactly one remote JobSet"
+    pods = _get(served_member(fed), "pods", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    by_role: dict[str, list[str]] = {}
+    for p in pods:
+        by_role.setdefault(p["metadata"]["labels"]["computenet.io/role"], []).append(p["spec"]["nodeName"])
+    assert sorted(len(v) for v in by_role.values()) == [1, 2]
+    for role_name, nodes in by_role.items():
+        assert set(nodes) <= placed[role_name], (role_name, nodes, placed)
+    assert len(set(by_role["workers"])) == 2, "8 GPUs each: one worker per H100 node"
+
+
+def served_member(fed: Federation) -> Cluster:
+    return fed.members[0]
