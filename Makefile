@@ -43,7 +43,7 @@ test: venv ## Run the whole test suite (unit, integration against real control p
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: venv ## The whole suite but the slow scenarios (about 19 minutes instead of 24).
+test-fast: venv ## The whole suite but the slow scenarios (about 25 minutes instead of 30).
 	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: test-slow
