@@ -75,11 +75,17 @@ def mutate(sample: str, path: str, value: Any) -> dict[str, Any]:
 
 
 def test_explain_shows_field_docs(hub: Any) -> None:
-    explained = hub.kubectl("explain", "ctask.spec").stdout
+    def explain(what: str) -> str:
+        # kubectl explain reads the API server's OpenAPI, which follows a new CRD a little later than `get`.
+        out = hub.kubectl("explain", what, check=False)
+        assert out.returncode == 0, out.stderr
+        return str(out.stdout)
+
+    explained = eventually(lambda: explain("ctask.spec"), timeout=STATE_S)
     assert "Replicas, placed together in one identifier" in explained
     assert "resources\t<Object>" in explained
     assert "resources\t<Object> -required-" not in explained, "left out, it is taken from the template"
-    nested = hub.kubectl("explain", "cid.spec.connection.secretRef.key").stdout
+    nested = eventually(lambda: explain("cid.spec.connection.secretRef.key"), timeout=STATE_S)
     assert "Key within the Secret that holds the kubeconfig" in nested
 
 
