@@ -10,7 +10,7 @@ from typing import Any
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
 from computenet.api.fields import parse_time
 from computenet.api.task import RemoteRef
-from computenet.workloads.kinds import JOB, POD, Kind
+from computenet.workloads.kinds import JOB, Kind
 from computenet.workloads.status import observe
 
 
@@ -70,14 +70,18 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
 
     A Job says when it started and completed, and whether its controller made pods; the other kinds
     carry no such times (the follower takes the time it saw them run) and have pods once they have replicas
-    (a JobSet once a replicated Job has pods, a Pod once it is bound). A Pod workload is a labelled pod
-    no controller owns: the pods of every other kind carry the same origin labels.
+    (a JobSet once a replicated Job has pods, a Pod once it is bound).
+
+    What a controller made is never a workload of its own, whatever its kind: a workload's
+    controllers copy its labels onto what they create (a Job's pods, a JobSet's Jobs, a
+    LeaderWorkerSet's StatefulSets), and what the operator creates has no controller owner.
     """
     meta = obj["metadata"]
     labels = meta.get("labels") or {}
     task_uid = labels.get(TASK_UID_LABEL)
-    if not task_uid or (kind is POD and meta.get("ownerReferences")):
-        return None  # not ours; or a pod some controller made (a JobSet's carry the origin labels too)
+    owners = meta.get("ownerReferences") or ()
+    if not task_uid or any(isinstance(o, Mapping) and o.get("controller") for o in owners):
+        return None
     observed = observe(kind, obj)
     status = obj.get("status") or {}
     try:

@@ -95,19 +95,6 @@ class Health:
     """How often the member became unreachable since the operator started (placement's reliability)."""
 
 
-def dispatched_only(extract: Callable[[Mapping[str, Any]], T | None], obj: Mapping[str, Any]) -> T | None:
-    """`extract(obj)` for an object the operator dispatched, None for one another controller made.
-
-    The workload's controllers copy its labels onto what they create (a Job's pods, a JobSet's Jobs,
-    a LeaderWorkerSet's StatefulSets), and those carry the task's labels too: they are parts of the
-    workload, never workloads of their own. What the operator creates has no controller owner.
-    """
-    owners = (obj.get("metadata") or {}).get("ownerReferences") or ()
-    if any(isinstance(o, Mapping) and o.get("controller") for o in owners):
-        return None
-    return extract(obj)
-
-
 class MemberConnection:
     """Watches one member; `state` and `health` are current while it runs.
 
@@ -209,7 +196,7 @@ class MemberConnection:
         self.add_reflector(
             "jobs",
             workload_lister(self.client, JOB),
-            functools.partial(dispatched_only, job_facts),
+            job_facts,
             store,
             label_selector=label_selector,
         )
@@ -218,7 +205,7 @@ class MemberConnection:
                 self.add_reflector(
                     kind.plural,
                     workload_lister(self.client, kind),
-                    functools.partial(dispatched_only, functools.partial(workload_facts, kind)),
+                    functools.partial(workload_facts, kind),
                     store.of_kind(kind),
                     label_selector=label_selector,
                     optional=True,

@@ -201,5 +201,11 @@ def test_a_pod_workload_is_the_labelled_pod_no_controller_owns() -> None:
     facts = workload_facts(POD, obj)
     assert facts is not None
     assert (facts.phase, facts.has_pods) == ("Running", True)
-    owned = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [{"kind": "Job", "name": "j"}]}}
+    owned = {
+        **obj,
+        "metadata": {
+            **obj["metadata"],
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": "u", "controller": True}],
+        },
+    }
     assert workload_facts(POD, owned) is None, "a JobSet's pods carry the same labels but are not the workload"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from computenet.members.connection import dispatched_only
+from computenet.dispatch.jobs import job_facts, workload_facts
+from computenet.workloads.kinds import KINDS
 
 LABELS = {"computenet.io/task-uid": "uid-1", "computenet.io/attempt": "1"}
 
@@ -51,4 +52,6 @@ def obj(owners: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     ],
 )
 def test_only_what_the_operator_dispatched_is_a_workload(given: dict[str, Any], seen: bool) -> None:
-    assert (dispatched_only(lambda o: o["metadata"]["name"], given) is not None) is seen
+    assert (job_facts(given) is not None) is seen
+    for kind in KINDS.values():  # the push watch of every kind, and the pull works' reading, use this rule
+        assert (workload_facts(kind, given) is not None) is seen, kind.kind
