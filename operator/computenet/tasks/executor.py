@@ -97,7 +97,7 @@ class Executor:
         if outcome.status is not record.status:
             if outcome.status.phase != record.status.phase:
                 record.phase_since = now
-            record.status = outcome.status
+            self.book.restatus(record, outcome.status)
             if not record.gone:
                 self.book.write(record, outcome.write_after)
         for effect in outcome.effects:
