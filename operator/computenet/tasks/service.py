@@ -28,7 +28,7 @@ from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.fields import parse_time
 from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
-from computenet.api.validation import summarize, validate_task
+from computenet.api.validation import checked_task, summarize
 from computenet.dispatch.naming import hub_selector
 from computenet.events import EventRecorder
 from computenet.hub import Hub
@@ -286,8 +286,8 @@ class TaskService:
         uid = meta["uid"]
         held = self._held.pop(uid, None)  # a newer spec replaces one waiting for its verdict
         existing = self.book.get(uid) or (held.record if held else None)
-        problems = validate_task(dict(body.get("spec") or {}))
-        record = self.record_of(body) if not problems else None
+        spec, problems = checked_task(dict(body.get("spec") or {}))
+        record = self.record_of(body, spec) if spec is not None and not problems else None
         if record is None:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
