@@ -11,7 +11,7 @@ import hashlib
 import os
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -109,7 +109,8 @@ def proxy_for(server: str, environ: Mapping[str, str] | None = None) -> str | No
     parts = urllib.parse.urlsplit(server)
     if not parts.hostname:
         return None
-    if no_proxy and urllib.request.proxy_bypass_environment(parts.hostname, {"no": no_proxy}):
+    bypass: Callable[[str, dict[str, str]], bool] = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009
+    if no_proxy and bypass(parts.hostname, {"no": no_proxy}):  # public in CPython, absent from typeshed
         return None
     return proxies.get(parts.scheme or "https")
 
