@@ -336,6 +336,20 @@ async def test_a_new_timer_of_the_same_kind_replaces_the_old(
     r.executor.close()
 
 
+async def test_a_timer_set_again_for_the_same_time_is_kept_and_fires_once(given: Callable[..., None]) -> None:
+    """A grace period's "recheck at T", said again on every check, neither resets nor doubles the timer."""
+    r = rig()
+    given(RecheckAt(NOW + dt.timedelta(seconds=0.02)))
+    r.executor.handle(r.record, RetryDue())
+    (kept,) = r.executor._timers[r.record.uid].values()
+    for _ in range(3):
+        r.executor.handle(r.record, RetryDue())
+    assert r.executor._timers[r.record.uid]["recheck"] is kept
+    await _after_due_timers()
+    assert r.calls.recheck == [r.record.uid]
+    assert r.executor._timers == {}  # a timer that fired is gone
+
+
 async def test_forget_cancels_only_that_tasks_timers(given: Callable[..., None]) -> None:
     other = record("Running")
     other.uid = "task-uid-2"
