@@ -304,7 +304,9 @@ class TaskService:
         # A waiting task, or an edit of what a dispatched one runs (it runs as a new attempt), is
         # judged by Kubernetes first; an unedited dispatched task's object was judged by its member.
         if (existing or record).phase in WAITING or edited:
-            verdict = self.checks.verdict(record.spec, record.template, record.workload, lambda: self._readmit(uid))
+            verdict = self.checks.verdict(
+                record.spec, record.template, record.workload, lambda: self._readmit(uid), body.get("spec") or {}
+            )
             if verdict is None:
                 if existing is not None and edited:  # the running attempt goes on until the edit is judged
                     self._held[uid] = _Held(body, existing, known, fresh)
