@@ -31,7 +31,7 @@ from kubernetes.aio.client import (
 )
 
 from computenet.api.constants import Reason
-from computenet.dispatch.jobs import job_facts, workload_facts
+from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
 from computenet.dispatch.remote import RemoteJobs, RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
@@ -40,7 +40,7 @@ from computenet.members.facts import node_facts, pod_facts
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
-from computenet.workloads.kinds import JOB, Kind, discovered_group_versions, known_kinds, served_kinds
+from computenet.workloads.kinds import JOB, Kind, current, discovered_group_versions, known_kinds, served_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,11 @@ def workload_lister(client: ApiClient, kind: Kind) -> Lister:
         kind.version,
         kind.plural,
     )
+
+
+def _declared_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
+    """A declared kind's facts by its latest declaration (a changed ComputeWorkloadKind reads on at once)."""
+    return workload_facts(current(kind), obj)
 
 
 @dataclass
@@ -218,7 +223,7 @@ class MemberConnection:
         self.add_reflector(
             name,
             workload_lister(self.client, kind),
-            functools.partial(workload_facts, kind),
+            functools.partial(workload_facts, kind) if kind.rules is None else functools.partial(_declared_facts, kind),
             self.jobs.of_kind(kind),
             label_selector=self._workload_selector,
             optional=True,

@@ -98,6 +98,11 @@ def withdraw(api_version: str, kind: str) -> None:
     _DECLARED.pop((api_version, kind), None)
 
 
+def current(kind: Kind) -> Kind:
+    """The latest declaration of ``kind`` (its rules change when its ComputeWorkloadKind does); itself otherwise."""
+    return _DECLARED.get((kind.api_version, kind.kind), kind) if kind.rules is not None else kind
+
+
 def known_kinds() -> tuple[Kind, ...]:
     """Every supported kind: the built-in ones, then those declared."""
     return (*KINDS.values(), *_DECLARED.values())

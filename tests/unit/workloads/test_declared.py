@@ -8,9 +8,19 @@ from typing import Any
 
 import pytest
 
+from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
 from computenet.api.workload_kind import declared_kind
+from computenet.dispatch.jobs import workload_facts
 from computenet.workloads.declared import DeclarationError, compile_declaration
-from computenet.workloads.kinds import WorkloadError, declare, kind_named, kind_of, served_kinds, withdraw
+from computenet.workloads.kinds import (
+    WorkloadError,
+    current,
+    declare,
+    kind_named,
+    kind_of,
+    served_kinds,
+    withdraw,
+)
 from computenet.workloads.paths import parse
 from computenet.workloads.podsets import PodSet, pod_sets
 from computenet.workloads.status import Observed, observe
@@ -28,7 +38,7 @@ TRAINJOB: dict[str, Any] = {
         "message": "status.conditions[type=Failed].message",
     },
 }
-"""A Kubeflow TrainJob (trainer v2.0.0) as docs/workloads.md declares it."""
+"""A Kubeflow TrainJob (trainer v2.0.0), its status read both ways (CEL and paths)."""
 
 PAIR: dict[str, Any] = {
     "apiVersion": "example.com/v1",
@@ -272,3 +282,29 @@ def test_a_good_declaration_compiles_to_a_kind_placed_role_by_role() -> None:
 def test_a_built_in_kind_cannot_be_declared() -> None:
     with pytest.raises(DeclarationError, match="built-in"):
         compile_declaration(with_(TRAINJOB, "apiVersion", "batch/v1"))
+
+
+@pytest.mark.usefixtures("declared")
+def test_a_declared_kinds_start_is_never_judged_by_an_absence_of_pods() -> None:
+    """Its pods carry no origin labels unless a role has a template path: the follower cannot count them."""
+    trainjob = kind_named("trainer.kubeflow.org/v1alpha1", "TrainJob")
+    obj = {
+        "metadata": {"name": "t", "namespace": "w", "labels": {TASK_UID_LABEL: "u", ATTEMPT_LABEL: "1"}},
+        "spec": {},
+    }
+    facts = workload_facts(trainjob, obj)
+    assert facts is not None
+    assert (facts.phase, facts.has_pods, facts.kind) == ("Pending", True, trainjob)
+
+
+def test_a_changed_declaration_is_read_at_once_by_what_holds_the_earlier_one() -> None:
+    first = compile_declaration(TRAINJOB)
+    changed = compile_declaration(with_(TRAINJOB, "status.succeeded", {"path": "status.done", "equals": "yes"}))
+    declare(first)
+    try:
+        declare(changed)
+        assert current(first).rules is changed.rules, "a watch bound to the first declaration reads the second"
+        assert observe(current(first), {"status": {"done": "yes"}}) == Observed("Succeeded")
+    finally:
+        withdraw(first.api_version, first.kind)
+    assert current(first) is first, "withdrawn: the kind it was bound to"
