@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
+from computenet.api.constants import ATTEMPT_LABEL, ROLE_LABEL, TASK_UID_LABEL
 from computenet.api.workload_kind import declared_kind
 from computenet.dispatch.jobs import workload_facts
+from computenet.dispatch.render import Target, TaskRef, render_workload
 from computenet.workloads.declared import DeclarationError, compile_declaration
 from computenet.workloads.kinds import (
     WorkloadError,
@@ -308,3 +309,42 @@ def test_a_changed_declaration_is_read_at_once_by_what_holds_the_earlier_one() -
     finally:
         withdraw(first.api_version, first.kind)
     assert current(first) is first, "withdrawn: the kind it was bound to"
+
+
+@pytest.mark.usefixtures("declared")
+def test_a_declared_role_with_a_template_is_rendered_like_a_built_in_role() -> None:
+    """Origin labels, the role label and pinning to the role's nodes where the template path allows;
+    a role given by resources (a TrainJob's) is placed but left as the user wrote it."""
+    gpu_pod = {"spec": {"containers": [{"name": "w", "resources": {"limits": {"nvidia.com/gpu": 8}}}]}}
+    workload = {
+        "apiVersion": "example.com/v1",
+        "kind": "Pair",
+        "spec": {"head": {"spec": {"containers": [{"name": "h"}]}}, "groups": [{"name": "workers", "pod": gpu_pod}]},
+    }
+    target = Target(
+        "member-1", "computenet-workloads", {}, [], "nvidia.com/gpu", "NVIDIA-H100-80GB-HBM3",
+        role_nodes={"head": ("cpu-0",), "workers": ("h100-0",)},
+    )  # fmt: skip
+    task = TaskRef("team", "pair", "0b9c2d0e-1111-2222-3333-444455556666")
+    obj = render_workload(workload, task, 1, {"cpu": "1", "memory": "1Gi"}, 0, target, 1, "hub-a")
+    assert (obj["apiVersion"], obj["kind"]) == ("example.com/v1", "Pair")
+    assert len(obj["metadata"]["name"]) <= 40
+    worker = obj["spec"]["groups"][0]["pod"]
+    assert worker["metadata"]["labels"][TASK_UID_LABEL] == task.uid
+    assert worker["metadata"]["labels"][ROLE_LABEL] == "workers"
+    assert worker["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    terms = worker["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert [t["matchFields"][0]["values"] for t in terms["nodeSelectorTerms"]] == [["h100-0"]]
+    assert worker["spec"].get("restartPolicy") is None, "a serving kind's pods keep the kubelet's default"
+    head = obj["spec"]["head"]
+    assert head["metadata"]["labels"][ROLE_LABEL] == "head"
+    assert "nvidia.com/gpu.product" not in (head["spec"].get("nodeSelector") or {}), "no devices, no model"
+
+    trainjob = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {"trainer": {"numNodes": 2, "resourcesPerNode": {"limits": {"nvidia.com/gpu": 8}}}},
+    }
+    rendered = render_workload(trainjob, task, 1, {"cpu": "1", "memory": "1Gi"}, 0, target, 1, "hub-a")
+    assert rendered["spec"] == trainjob["spec"], "no template path: the object's spec is the user's"
+    assert rendered["metadata"]["labels"][TASK_UID_LABEL] == task.uid, "the object itself carries the origin"
