@@ -92,6 +92,17 @@ class Hub:
         body: Mapping[str, Any] = self.client.sanitize_for_serialization(obj)
         return body
 
+    async def list_cluster(self, kind: KindInfo) -> list[Mapping[str, Any]]:
+        """Every object of one of our cluster-scoped kinds; [] while the hub lacks its CRD."""
+        try:
+            listed = await self._custom.list_cluster_custom_object(GROUP, VERSION, kind.plural)
+        except ApiException as e:
+            if e.status == 404:
+                return []
+            raise
+        items = listed.get("items") if isinstance(listed, Mapping) else None
+        return [i for i in items or () if isinstance(i, Mapping)]
+
     def lister(self, kind: KindInfo) -> Lister:
         """List+watch of one of our kinds across all namespaces."""
         return functools.partial(

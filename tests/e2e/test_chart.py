@@ -59,6 +59,12 @@ CLUSTER_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computequeues/status"], "verbs": ["get", "patch", "update"]},
     {"apiGroups": ["computenet.io"], "resources": ["computedatasets"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["computenet.io"], "resources": ["computedatasets/status"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": ["computenet.io"], "resources": ["computeworkloadkinds"], "verbs": ["get", "list", "watch", "patch"]},
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeworkloadkinds/status"],
+        "verbs": ["get", "patch", "update"],
+    },
     {
         "apiGroups": ["multicluster.x-k8s.io"],
         "resources": ["clusterprofiles"],

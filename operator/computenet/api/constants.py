@@ -47,6 +47,8 @@ QUEUE = KindInfo("ComputeQueue", "computequeues", "computequeue", ("cq",), False
 """Tenancy: a queue admitting tasks of some namespaces into a pool under quota, fair share and budget."""
 DATASET = KindInfo("ComputeDataset", "computedatasets", "computedataset", ("cds",), True)
 """Data: a dataset's replicas by region, named by tasks as an input."""
+WORKLOAD_KIND = KindInfo("ComputeWorkloadKind", "computeworkloadkinds", "computeworkloadkind", ("cwk",), False)
+"""Workloads: a kind declared for tasks, with its pod sets and status rules (docs/workloads.md)."""
 KINDS = (IDENTIFIER, POOL, TASK)
 PULL_KINDS = (WORK, AGENT)
 """The kinds of pull mode, in the providers' namespaces."""

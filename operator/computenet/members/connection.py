@@ -31,7 +31,7 @@ from kubernetes.aio.client import (
 )
 
 from computenet.api.constants import Reason
-from computenet.dispatch.jobs import job_facts, workload_facts
+from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
 from computenet.dispatch.remote import RemoteJobs, RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
@@ -40,7 +40,7 @@ from computenet.members.facts import node_facts, pod_facts
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
-from computenet.workloads.kinds import DISCOVERED_GROUP_VERSIONS, JOB, KINDS, Kind, served_kinds
+from computenet.workloads.kinds import JOB, Kind, current, discovered_group_versions, known_kinds, served_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,11 @@ def workload_lister(client: ApiClient, kind: Kind) -> Lister:
         kind.version,
         kind.plural,
     )
+
+
+def _declared_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
+    """A declared kind's facts by its latest declaration (a changed ComputeWorkloadKind reads on at once)."""
+    return workload_facts(current(kind), obj)
 
 
 @dataclass
@@ -131,6 +136,7 @@ class MemberConnection:
         self._watches = watch
         self.jobs: JobStore | None = None
         """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
+        self._workload_selector: str | None = None
         self._remote: RemoteJobs | None = None
         if not watch:
             return
@@ -193,6 +199,7 @@ class MemberConnection:
         if self.jobs is not None:
             return self.jobs
         store = self.jobs = JobStore()
+        self._workload_selector = label_selector
         self.add_reflector(
             "jobs",
             workload_lister(self.client, JOB),
@@ -200,17 +207,27 @@ class MemberConnection:
             store,
             label_selector=label_selector,
         )
-        for kind in KINDS.values():
+        for kind in known_kinds():
             if kind is not JOB:
-                self.add_reflector(
-                    kind.plural,
-                    workload_lister(self.client, kind),
-                    functools.partial(workload_facts, kind),
-                    store.of_kind(kind),
-                    label_selector=label_selector,
-                    optional=True,
-                )
+                self.watch_kind(kind)
         return store
+
+    def watch_kind(self, kind: Kind) -> None:
+        """Watch one more workload kind (a kind declared on the hub), optionally, once `watch_workloads` ran.
+
+        Idempotent per kind; before `watch_workloads`, nothing (it watches every kind known then).
+        """
+        name = kind.plural if kind.rules is None else f"{kind.plural}.{kind.group}"
+        if self.jobs is None or name in self._optional:
+            return
+        self.add_reflector(
+            name,
+            workload_lister(self.client, kind),
+            functools.partial(workload_facts, kind) if kind.rules is None else functools.partial(_declared_facts, kind),
+            self.jobs.of_kind(kind),
+            label_selector=self._workload_selector,
+            optional=True,
+        )
 
     def workloads(self) -> RemoteWorkloads:
         """What creates, reads and deletes workloads in this member: its API server."""
@@ -423,7 +440,7 @@ class MemberConnection:
         served = {v.group_version for g in groups.groups or () for v in g.versions or ()}
         custom = CustomObjectsApi(self.client)
         discovered: dict[str, list[str]] = {"v1": ["Pod"]}  # the core group is always served
-        for gv in DISCOVERED_GROUP_VERSIONS:
+        for gv in discovered_group_versions():
             if gv in served:
                 group, _, version = gv.rpartition("/")
                 listed = await custom.get_api_resources(group, version, _request_timeout=PROBE_TIMEOUT_S)
