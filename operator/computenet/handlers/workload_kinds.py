@@ -2,8 +2,9 @@
 
 A valid declaration makes the kind supported (``computenet.workloads.kinds.declare``) and has every
 connected member watch it; an invalid one is withdrawn and its ``Accepted`` condition is False
-naming the field. The status (conditions, the member RBAC rule) is written by this handler's own
-patch: the object has no other writer.
+naming the field. The status (conditions, the member RBAC rule) is the typed
+``ComputeWorkloadKindStatus``, written through the operator's one status writer (``statuses.writer``)
+like every other kind's.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from typing import Any
 
 import kopf
 
-from computenet.api.conditions import condition, read_conditions, set_conditions, to_json
+from computenet.api.conditions import condition, read_conditions, set_conditions
 from computenet.api.constants import GROUP, VERSION, WORKLOAD_KIND
 from computenet.api.problems import summarize
-from computenet.api.workload_kind import ComputeWorkloadKindSpec, declared_kind, member_rule
+from computenet.api.workload_kind import (
+    ComputeWorkloadKindSpec,
+    ComputeWorkloadKindStatus,
+    declared_kind,
+    member_rule,
+)
 from computenet.runtime import Runtime
 from computenet.workloads.kinds import declare, withdraw
 
@@ -36,13 +42,13 @@ def _withdraw(name: str) -> None:
 @kopf.on.resume(*KIND)
 @kopf.on.create(*KIND)
 @kopf.on.update(*KIND, field="spec")
-async def accept(name: str, body: kopf.Body, spec: kopf.Spec, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
+async def accept(name: str, body: kopf.Body, spec: kopf.Spec, memo: kopf.Memo, **_: Any) -> None:
     """Declare the kind, or withdraw it and say which field is wrong."""
     runtime: Runtime = memo["runtime"]
     generation = body.get("metadata", {}).get("generation")
-    status: dict[str, Any] = {"observedGeneration": generation}
     _withdraw(name)
     kind, problems = declared_kind(spec)
+    rule = None
     if kind is None:
         cond = condition(ACCEPTED, False, "InvalidSpec", summarize(problems), generation=generation)
     else:
@@ -52,11 +58,14 @@ async def accept(name: str, body: kopf.Body, spec: kopf.Spec, memo: kopf.Memo, p
             conn.watch_kind(kind)
         message = f"tasks may carry {kind.key}; members need the rule in status.memberRule"
         cond = condition(ACCEPTED, True, "Declared", message, generation=generation)
-        parsed = ComputeWorkloadKindSpec.model_validate(dict(spec))
-        status["memberRule"] = member_rule(parsed).model_dump(mode="json", by_alias=True)
+        rule = member_rule(ComputeWorkloadKindSpec.model_validate(dict(spec)))
     previous = read_conditions(body.get("status"))
-    status["conditions"] = to_json(set_conditions(previous, [cond], dt.datetime.now(dt.UTC), generation))
-    patch.status.update(status)
+    status = ComputeWorkloadKindStatus(
+        observed_generation=generation,
+        conditions=set_conditions(previous, [cond], dt.datetime.now(dt.UTC), generation),
+        member_rule=rule,
+    )
+    runtime.tasks.book.writer.write(WORKLOAD_KIND, None, name, status)
 
 
 @kopf.on.delete(*KIND, optional=True)
