@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,23 @@ def _fetch_inputs(member: Cluster, namespace: str, workload: dict[str, Any], roo
     return root / DATA_ROOT.lstrip("/")
 
 
+def _push_on_termination(sidecar: dict[str, Any], root: Path) -> int:
+    """Run the outputs sidecar here, stop it as the kubelet does once the main containers ended (SIGTERM)."""
+    assert sidecar["restartPolicy"] == "Always", "a native sidecar"
+    proc = subprocess.Popen(_as_here(sidecar["command"], root), stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=240)
+    assert json.loads(out.splitlines()[-1])["event"] == "done", out
+    return proc.returncode
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    meta = {"name": name, "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": data}
+
+
 def _nothing_left(member: Cluster, namespace: str, uid: str) -> bool:
     selector = f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}"
     left = [o["metadata"]["name"] for kind in ("jobs", "secrets") for o in _items(member, kind, namespace, selector)]
@@ -194,9 +212,15 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     checksum = _put(east, f"src/{ds}.bin", data)
     apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
 
+    keys = unique("west-keys")
+    apply(hub, _secret(keys, west.secret_data()))
     first = unique("staged")
     body = task(first, regions=[WEST], run="2s")
-    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}]}
+    body["spec"]["data"] = {
+        "inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}],
+        "outputs": [{"mountPath": "/out", "uri": f"s3://{west.bucket}/results/{first}/"}],
+        "credentials": [{"bucket": west.bucket, "endpoint": west.endpoint, "secretName": keys}],
+    }
     apply(hub, body)
     uid = eventually(lambda: _uid(hub, first))
 
@@ -219,10 +243,16 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     # Then the workload, whose init step fetches from the cn-west store only.
     workload = eventually(lambda: _workload(member, namespace, uid), timeout=STATE_S)
     inits = workload["spec"]["template"]["spec"]["initContainers"]
-    assert [c["name"] for c in inits] == ["computenet-stage-in-0"]
+    assert [c["name"] for c in inits] == ["computenet-stage-in-0", "computenet-stage-out-0"]
     assert f"--endpoint={west.endpoint}" in inits[0]["command"]
     volume = _fetch_inputs(member, namespace, workload, tmp_path / "pod-1")
     assert (volume / "in-0").read_bytes() == data
+    # The outputs' sidecar: what the main container left goes out when the pod ends.
+    result = os.urandom(1 * MiB + 5)
+    (volume / "out-0").mkdir(parents=True)
+    (volume / "out-0" / "model.bin").write_bytes(result)
+    assert _push_on_termination(inits[1], tmp_path / "pod-1") == 0
+    assert _get(west, f"results/{first}/model.bin") == result
 
     st = eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
     assert st["data"]["bytesMoved"] == len(data)
@@ -261,15 +291,7 @@ def test_a_wrong_credential_fails_the_task_naming_the_store_and_never_the_secret
     _put(east, "src/secret.bin", os.urandom(1024))
     wrong = "wrong-secret-value-" + unique("k")
     keys = unique("keys")
-    apply(
-        hub,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": keys, "namespace": "default"},
-            "stringData": {**east.secret_data(), "AWS_SECRET_ACCESS_KEY": wrong},
-        },
-    )
+    apply(hub, _secret(keys, {**east.secret_data(), "AWS_SECRET_ACCESS_KEY": wrong}))
     name = unique("denied")
     body = task(name, regions=[WEST], run="1s")
     body["spec"]["failover"] = {"policy": "Never"}

@@ -138,12 +138,16 @@ def result_line(line: dict[str, Any]) -> dict[str, Any]:
     return {**line, "message": message}
 
 
-def _wait_for_termination() -> None:
-    """Block until SIGTERM or SIGINT (what the kubelet sends a sidecar once the main containers ended)."""
+def _wait_for_termination(reporter: _Reporter) -> None:
+    """Block until SIGTERM or SIGINT (what the kubelet sends a sidecar once the main containers ended).
+
+    ``{"event":"waiting"}`` on stdout says the signals are caught from then on.
+    """
     import signal
 
     wanted = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    reporter.emit({"event": "waiting"})
     signal.sigwait(wanted)
 
 
@@ -175,7 +179,7 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
         return EXIT_USAGE
     reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic, args.result_file)
     if command == "push" and args.on_termination:
-        _wait_for_termination()
+        _wait_for_termination(reporter)
     try:
         if command == "copy":
             done = copy(source, src, dest, dst, options, checksum, reporter)

@@ -153,7 +153,8 @@ class Stager:
         except (_Refused, StagingError) as e:
             data = self._data(attempt, previous, [])
             return StagingFailed(identifier, record.attempt, data, str(e))
-        await member.put_dependencies(attempt.namespace, secrets)
+        if previous is None or (previous.identifier, previous.attempt) != (identifier, record.attempt):
+            await member.put_dependencies(attempt.namespace, secrets)  # once per attempt: a poll does not rewrite them
         transfers = [await self._transfer(attempt, member, copy, index, previous) for index, copy in _indexed(plan)]
         data = self._data(attempt, previous, transfers)
         self._meter(record, spec, previous, data)
