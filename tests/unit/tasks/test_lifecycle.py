@@ -550,6 +550,18 @@ def test_a_long_identifier_name_is_compared_as_its_label_value() -> None:
         pytest.param(
             lc.transition(STATES["Pending"], EVENTS["NoFit"], NOW, FACTS).status, 9_999, False, id="waiting says why"
         ),
+        pytest.param(
+            lc.transition(STATES["Dispatching"], EVENTS["Staging"], NOW, FACTS).status,
+            9_999,
+            False,
+            id="copying its data takes as long as the bytes take",
+        ),
+        pytest.param(
+            lc.transition(STATES["Dispatching"], EVENTS["Staging(done)"], NOW, FACTS).status,
+            301,
+            True,
+            id="staged but not dispatched for over five minutes",
+        ),
     ],
 )
 def test_stuck(status: ComputeTaskStatus, since_s: float, stuck: bool) -> None:
