@@ -317,3 +317,25 @@ def test_a_wrong_credential_fails_the_task_naming_the_store_and_never_the_secret
     assert wrong not in json.dumps(st)
     assert wrong not in events
     eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_task_deleted_while_its_data_is_copied_leaves_nothing_in_the_member(
+    regions: dict[str, Store], hub: Cluster, federation: Federation
+) -> None:
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    ds = unique("big")
+    checksum = _put(east, f"src/{ds}.bin", os.urandom(64 * 1024))
+    apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+    name = unique("cancelled")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/big.bin"}]}
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))
+    assert _items(member, "secrets", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}")
+    hub.kubectl("delete", "ctask", name, "--wait=false")
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+    # The mover's pod goes with its Job: no pod of the task is left either.
+    eventually(lambda: not _items(member, "pods", namespace, f"{TASK_UID_LABEL}={uid}"), timeout=STATE_S)
