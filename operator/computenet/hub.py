@@ -17,7 +17,7 @@ from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
-from computenet.api.constants import GROUP, VERSION, KindInfo
+from computenet.api.constants import DATASET, GROUP, VERSION, KindInfo
 from computenet.members.kubeconfig import limit_connections
 from computenet.members.reflector import Lister
 
@@ -102,6 +102,34 @@ class Hub:
             raise
         items = listed.get("items") if isinstance(listed, Mapping) else None
         return [i for i in items or () if isinstance(i, Mapping)]
+
+    async def read_dataset(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """A ComputeDataset as JSON, or None when it does not exist."""
+        try:
+            obj = await self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, DATASET.plural, name, _request_timeout=30
+            )
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return obj if isinstance(obj, dict) else None
+
+    async def write_dataset_replicas(
+        self, namespace: str, name: str, resource_version: str, replicas: list[dict[str, Any]]
+    ) -> bool:
+        """Set a ComputeDataset's ``status.replicas`` if it is still at `resource_version`; False on a conflict."""
+        patch = {"metadata": {"resourceVersion": resource_version}, "status": {"replicas": replicas}}
+        try:
+            await self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, DATASET.plural, name, patch,
+                _content_type="application/merge-patch+json", _request_timeout=30,
+            )  # fmt: skip
+        except ApiException as e:
+            if e.status == 409:
+                return False
+            raise
+        return True
 
     def lister(self, kind: KindInfo) -> Lister:
         """List+watch of one of our kinds across all namespaces."""

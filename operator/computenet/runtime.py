@@ -85,6 +85,7 @@ class Runtime:
             events,
             sweep_interval_s=settings.sweep_interval_s,
             namespace=settings.namespace,
+            image=settings.image,
         )
         writer = tasks.book.writer  # the one status writer of the hub, for every kind
         pool_statuses = PoolStatusWriter(

@@ -78,6 +78,10 @@ IDENTIFIER_LABEL = f"{GROUP}/identifier"
 ROLE_LABEL = f"{GROUP}/role"
 """On the pods of a workload of several roles (pod sets): the role, so logs and metering can tell them apart."""
 HUB_LABEL = f"{GROUP}/hub"
+STAGING_LABEL = f"{GROUP}/staging"
+"""On a task's mover Jobs (value ``mover``) and copied store Secrets (``credentials``) in a member; the
+workload watch (``hub_selector``) never lists them, since their managed-by is ``computenet-staging``."""
+MANAGED_BY_STAGING = "computenet-staging"
 """On remote objects: which hub created them, so two hubs sharing a member never adopt each other's work."""
 
 # Mirrors of an identifier's attributes as labels on the ComputeIdentifier itself, so that a pool's
@@ -223,6 +227,8 @@ class ConditionType(StrEnum):
     """ComputeWork: the agent created (or adopted) the Job in its member."""
     APPROVED = "Approved"
     """ComputeAgent: a hub administrator accepted the agent and the operator issued its credential."""
+    DATA_STAGED = "DataStaged"
+    """Task: its inputs are in the chosen region's store (False: staging runs, or failed, in the store's words)."""
 
 
 class Reason(StrEnum):
@@ -280,6 +286,9 @@ class Reason(StrEnum):
     """ComputeTask: what runs changed in the spec after dispatch; the attempt ended and a new one is placed."""
     UNSCHEDULABLE = "Unschedulable"
     PODS_NOT_STARTED = "PodsNotStarted"
+    STAGING = "Staging"
+    STAGED = "Staged"
+    STAGING_FAILED = "StagingFailed"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""
     OVER_BUDGET = "OverBudget"
     """ComputeQueue: spend in the period reached the budget; nothing more is admitted."""

@@ -31,7 +31,7 @@ from computenet.api.constants import (
     Phase,
     Vendor,
 )
-from computenet.api.data import DataStaging
+from computenet.api.data import DataStaging, TaskDataStatus
 from computenet.api.fields import (
     AcceleratorModel,
     AcceleratorPartition,
@@ -1005,6 +1005,9 @@ class ComputeTaskStatus(StatusModel):
     )
     usage: Usage | None = Field(None, description="Resources consumed.")
     cost: Cost | None = Field(None, description="Cost so far.")
+    data: TaskDataStatus | None = Field(
+        None, description="Staging of spec.data's inputs: each copy between stores, its progress, bytes moved."
+    )
     summary: TaskSummary | None = Field(None, description="Preformatted values for kubectl get.")
 
 

@@ -49,6 +49,8 @@ class Ports:
     dispatch: Callable[[TaskRecord], None] = lambda record: None
     fence: Callable[[TaskRecord], None] = lambda record: None
     recheck: Callable[[TaskRecord], None] = lambda record: None
+    release: Callable[[TaskRecord], None] = lambda record: None
+    """The attempt holds nothing any more: remove what staging left in its member."""
 
 
 def facts_of(record: TaskRecord) -> TaskFacts:
@@ -129,6 +131,7 @@ class Executor:
             case Release():
                 self.assumptions.forget(record.uid)
                 self.book.wake.fire()
+                self.ports.release(record)
             case Fence():
                 self.ports.fence(record)
             case Wake():

@@ -126,6 +126,7 @@ class TaskService:
         events: EventRecorder,
         sweep_interval_s: float = SWEEP_INTERVAL_S,
         namespace: str = "computenet-system",
+        image: str = "ghcr.io/computenet/computenet:latest",
     ) -> None:
         self.sweep_interval_s = sweep_interval_s
         self.hub = hub
@@ -145,6 +146,7 @@ class TaskService:
             access=access,
             tenancy=self.tenancy,
             hub_objects=hub,
+            image=image,
         )
         self.metrics = metrics
         self.hub_id = hub_id

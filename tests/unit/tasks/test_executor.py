@@ -225,6 +225,15 @@ def test_release_forgets_the_tasks_assumption_and_wakes_the_scheduler(given: Cal
     assert r.book.wake.version == seen + 1
 
 
+def test_release_also_removes_what_staging_left_in_the_member(given: Callable[..., None]) -> None:
+    r = rig()
+    cleaned: list[str] = []
+    r.executor.ports = Ports(release=lambda t: cleaned.append(t.uid))
+    given(Release())
+    r.executor.handle(r.record, RetryDue())
+    assert cleaned == ["task-uid-1"]
+
+
 def test_wake_wakes_the_scheduler_and_releases_nothing(given: Callable[..., None]) -> None:
     r = rig()
     seen = r.book.wake.version
