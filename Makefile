@@ -6,6 +6,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 MEMBERS ?= 2
 MEMBER_MODES ?= push
+CONTROLLERS ?= jobset,lws,kuberay
 DEV_DIR ?= .dev
 PYTEST_ARGS ?=
 
@@ -30,8 +31,8 @@ binaries: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manage
 	@echo "binaries in $(BIN_DIR)"
 
 .PHONY: dev-up
-dev-up: venv ## Start a hub and $(MEMBERS) members on loopback with an S3 object store per region, install the CRDs, register the members, run the operator with its plugin endpoint, write $(DEV_DIR)/user.kubeconfig for a plugin user and print the exports kubectl computenet needs. MEMBER_MODES=push,pull runs member-2 on through an agent (pull mode).
-	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS) --member-modes $(MEMBER_MODES)
+dev-up: venv ## Start a hub and $(MEMBERS) members on loopback with an S3 object store per region, install the CRDs, register the members, run the operator with its plugin endpoint, write $(DEV_DIR)/user.kubeconfig for a plugin user and print the exports kubectl computenet needs. MEMBER_MODES=push,pull runs member-2 on through an agent (pull mode); CONTROLLERS=jobset,lws,kuberay,trainer adds the Kubeflow trainer.
+	COMPUTENET_BIN_DIR=$(BIN_DIR) $(PY) -m computenet.testing.devenv up --dir $(DEV_DIR) --members $(MEMBERS) --member-modes $(MEMBER_MODES) --controllers $(CONTROLLERS)
 
 .PHONY: dev-down
 dev-down: venv ## Stop everything dev-up started (operator included).
