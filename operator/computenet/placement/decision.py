@@ -166,6 +166,8 @@ class Decision:
         summary become the union over `alternatives` (see `variants`).
         """
         self.alternatives = tuple(alternatives)
+        for answered in ("candidates", "rejections", "reasons", "summary"):  # read before, for itself alone
+            self.__dict__.pop(answered, None)
         return self
 
     def _candidate(self, rank: int) -> Candidate:

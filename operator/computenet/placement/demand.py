@@ -220,6 +220,9 @@ class Demand:
     and `accelerators` above are the first one's for callers that know no variants. Empty: one way."""
     variant: Variant | None = None
     """The variant (or compute choice) this demand was narrowed to by placement; None: not narrowed."""
+    cheapest: float | None = None
+    """The cheapest price per hour among the candidates of all the task's variants: the Price score is
+    relative to it, so that variants' scores compare (see `variants`); None: to this decision's own."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:

@@ -16,13 +16,19 @@ rendered with), answering for all: its candidates are every identifier some alte
 each with its best alternative, and its rejections the identifiers none fits, with what each
 alternative said of them. Pure.
 
-Cost: one decision per alternative; tasks list few variants, and a compute request has at most
-one alternative per catalogue model.
+Scores must compare across alternatives: each is absolute but Price, which is relative to the
+cheapest candidate, so an alternative whose own cheapest is dearer than another's is placed again
+priced against the cheapest of all (`Demand.cheapest`).
+
+Cost: one decision per alternative, and one more for each whose cheapest candidate is not the
+cheapest of all; tasks list few variants, and a compute request has at most one alternative per
+catalogue model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from computenet.placement import reasons
 from computenet.placement.arrays import IntArray
@@ -85,6 +91,12 @@ def place(demand: Demand, place_one: PlaceOne) -> Decision:
         anywhere = place_one(demand.as_variant(Variant(None)))
         return anywhere.refused(NoModel(described(acc.compute, acc.min_memory_mib)))
     decisions = [(way, place_one(demand.as_variant(way))) for way in ways]
+    floor = min((c for _, d in decisions if (c := _cheapest(d)) is not None), default=None)
+    if floor is not None:  # price each against the cheapest of all: the Price score is relative to the cheapest
+        decisions = [
+            (way, d if _cheapest(d) in (None, floor) else place_one(replace(demand.as_variant(way), cheapest=floor)))
+            for way, d in decisions
+        ]
     best: Decision | None = None
     for _, decision in decisions:
         chosen = decision.chosen
@@ -93,6 +105,12 @@ def place(demand: Demand, place_one: PlaceOne) -> Decision:
         ):
             best = decision
     return (best or decisions[0][1]).across(decisions)
+
+
+def _cheapest(decision: Decision) -> float | None:
+    """The price per hour of the cheapest candidate whose price counts (known, in the task's currency)."""
+    prices = [c.price_per_hour for c in decision.candidates if c.price_per_hour is not None and c.scores.get("Price")]
+    return min(prices, default=None)
 
 
 def _score(decision: Decision) -> float:
