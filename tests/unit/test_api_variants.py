@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import pytest
+from tasks.variant_specs import body
 
 from computenet.api import validate_task
 from computenet.api.task import ComputeTaskSpec
 from computenet.placement.demand import ComputeDemand
 from computenet.tasks.demand import accelerators_of, variants_of
-from tasks.variant_specs import body
 
 POD = "spec.template.spec.template.spec"
 
