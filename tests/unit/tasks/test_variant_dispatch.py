@@ -9,10 +9,12 @@ import pytest
 from placement.builders import H100, MI300X, identifier, node, pool
 
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, DispatchedResources, Placement
+from computenet.cli.why import explain
 from computenet.placement import place
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.demand import demand_of
 from computenet.tasks.dispatcher import as_placed, manifest_of, target_of
+from computenet.tasks.executor import facts_of
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import decision_event
 from tasks.builders import IDENTIFIER, identifier_spec
@@ -127,7 +129,7 @@ def test_a_minimum_memory_beside_variants_is_a_floor_for_each() -> None:
             "mi300x",
             "AMD-Instinct-MI300X",
             1,
-        )  # fmt: skip
+        )
     )
     assert spec.resources.accelerators is not None
     assert spec.resources.accelerators.min_memory == "64Gi"
@@ -198,3 +200,36 @@ def test_offers_name_the_variant_each_identifier_would_run() -> None:
         ("nv", "h100", 2),
         ("amd", "mi300x", 1),
     }
+
+
+@pytest.mark.parametrize(
+    ("spec", "gpus"),
+    [
+        pytest.param(two_variants(), "1x2|1x1", id="a task of variants shows each variant's devices"),
+        pytest.param(
+            ComputeTaskSpec.model_validate(
+                body(variants=None, resources={"cpu": "4", "memory": "16Gi",
+                                               "accelerators": {"compute": {"tflops": 800, "precision": "bf16"}}})
+            ),
+            "1x800bf16",
+            id="a compute request shows the compute it asks for",
+        ),
+    ],
+)  # fmt: skip
+def test_kubectl_get_shows_what_each_replica_asks(spec: ComputeTaskSpec, gpus: str) -> None:
+    summary = facts_of(waiting(spec)).summary
+    assert summary is not None
+    assert summary.gpus == gpus
+
+
+def test_why_names_the_variant_each_identifier_runs() -> None:
+    record = waiting(two_variants())
+    event = decision_event(record, place(NVIDIA_FULL, demand_of(record, None)), NOW)
+    assert isinstance(event, lc.Placed)
+    task = {
+        "metadata": {"namespace": "research", "name": "train"},
+        "status": ComputeTaskStatus(phase="Running", placement=event.placement).model_dump(mode="json", by_alias=True),
+    }
+    rows = {row["identifier"]: row for row in explain(task)["identifiers"]}
+    assert (rows["amd"]["verdict"], rows["amd"]["variant"], rows["amd"]["acceleratorCount"]) == ("chosen", "mi300x", 1)
+    assert rows["nv"]["message"].startswith("variant h100: ")
