@@ -33,6 +33,7 @@ from computenet.placement.demand import Demand, Variant
 from computenet.placement.pipeline import place
 from computenet.placement.queue import order_key
 from computenet.placement.snapshot import Snapshot
+from computenet.placement.variants import alternatives
 from computenet.queueing.amounts import Amounts, request_of
 from computenet.queueing.ceiling import Ceilings, NeverFits
 from computenet.queueing.freed import freed
@@ -259,7 +260,7 @@ class _Cycle:
         A task naming its models never fits when none of them could; a task taking any model does not
         (a model the queue does not name may join the pool), though it is offered only those that could.
         """
-        if demand.variants:
+        if demand.variant is None and alternatives(demand):
             return _per_variant(demand, lambda d: self._ever(queue, d))
         never = self.ceilings.never_fits(queue, request_of(demand, None))
         if never is not None or not demand.devices or demand.accelerators is None:
@@ -276,7 +277,7 @@ class _Cycle:
 
     def _within_quota(self, queue: str, demand: Demand) -> tuple[Demand, Blocked | None]:
         """The demand narrowed to the accelerator models its queue has room for, or what blocks it."""
-        if demand.variants:
+        if demand.variant is None and alternatives(demand):
             blocked, narrowed = _per_variant(demand, lambda d: _swapped(self._within_quota(queue, d)))
             return narrowed, blocked
         blocked = self.ledger.blocked(queue, request_of(demand, None))
@@ -364,14 +365,15 @@ def _swapped(pair: tuple[Demand, V | None]) -> tuple[V | None, Demand]:
 
 
 def _per_variant(demand: Demand, check: Callable[[Demand], tuple[V | None, Demand]]) -> tuple[V | None, Demand]:
-    """`check` asked of each variant alone: the variants it keeps (narrowed to their models), or the first's verdict.
+    """`check` asked of each way to run alone: the ways it keeps (narrowed to their models), or the first's verdict.
 
-    A task of several variants is held back only when no variant passes; those that do not are taken
-    out of its choice, as models are.
+    The ways are the task's variants and its compute request's choices (``placement.variants.alternatives``).
+    A task is held back only when no way passes; those that do not are taken out of its choice, as
+    models are.
     """
     kept: list[Variant] = []
     first: V | None = None
-    for variant in demand.variants:
+    for variant in alternatives(demand):
         verdict, narrowed = check(demand.as_variant(variant))
         if verdict is None:
             kept.append(Variant(narrowed.accelerators, variant.name))
