@@ -175,6 +175,34 @@ NEVER = "Never"
             "must be of type integer",
             id="GPU count as a string",
         ),
+        # variants and compute requests
+        pytest.param(
+            "task-variants.yaml", "variants.1.name", "h100", "spec.variants[1]", "Duplicate value", id="variant twice"
+        ),
+        pytest.param(
+            "task-variants.yaml",
+            "resources.accelerators.vendor",
+            "nvidia",
+            "spec.resources.accelerators",
+            "conflicts with spec.variants",
+            id="top-level accelerators that say which devices beside variants",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.compute",
+            {"tflops": 800, "precision": "bf16"},
+            "spec.resources.accelerators.count",
+            "compute chooses the count per replica",
+            id="compute beside a count",
+        ),
+        pytest.param(
+            "task-gpu.yaml",
+            "resources.accelerators.compute",
+            {"tflops": 800, "precision": "fp4"},
+            "spec.resources.accelerators.compute.precision",
+            "Unsupported value",
+            id="a precision the catalogue has no figures for",
+        ),
         # spec quantities are strings or numbers: the pattern checks strings, the bounds numbers
         pytest.param(
             "task-gpu.yaml", "resources.cpu", "lots", "spec.resources.cpu", "should match", id="malformed cpu"

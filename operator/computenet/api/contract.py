@@ -21,16 +21,19 @@ from computenet.api.pod_reservation import (
     effective_requests,
 )
 from computenet.api.problems import ContractError, Problem
-from computenet.api.task import ComputeTaskSpec, primary_role
+from computenet.api.task import Accelerators, ComputeTaskSpec, primary_role
 from computenet.placement.accelerators import lookup
+from computenet.placement.compute import choices, described
+from computenet.placement.demand import AcceleratorDemand, ComputeDemand
 from computenet.placement.device_plugins import is_device_resource
-from computenet.placement.resources import vendor_of
+from computenet.placement.resources import MIB, VENDOR_DOMAINS, vendor_of
 from computenet.placement.slices import SliceRequest, slice_resource
 from computenet.quantity import cpu_millis, to_int_units
 
 __all__ = [
     "ContractError",
     "accelerator_resource",
+    "compute_demand",
     "contract_problems",
     "pod_spec_of",
     "reservation_of",
@@ -76,6 +79,8 @@ def _accelerator_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
             "names no resource the slices are counted in: request it in the template's containers "
             "(such as huawei.com/Ascend910-4c: 1), or set vendor to nvidia or amd, whose slices have one",
         )
+    yield from _resource_problems(accelerators)
+    yield from _compute_problems(spec)
     models = [(index, name, lookup(name)) for index, name in enumerate(accelerators.models or ())]
     if accelerators.vendor is not None:
         for index, name, known in models:
@@ -93,12 +98,69 @@ def _accelerator_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
             )
     effective = effective_requests(pod_spec_of(spec))
     stated = sorted(name for name in ACCELERATOR_RESOURCE_NAMES if effective.get(name, 0) > 0)
-    if stated and accelerators.vendor is None and _pinned_resource(spec) is None:
+    if stated and accelerators.vendor is None and accelerators.resource is None and _pinned_resource(spec) is None:
         yield Problem(
             "spec.resources.accelerators.vendor",
             f"is required when the template's containers request {', '.join(stated)} and the models do not "
             "name one vendor, so that placement chooses devices of that vendor",
         )
+
+
+def _resource_problems(accelerators: Accelerators) -> Iterator[Problem]:
+    """A named resource must be a device plugin's, of a known vendor, and of the vendor asked for."""
+    resource = accelerators.resource
+    if resource is None:
+        return
+    vendor = vendor_of(resource)
+    if vendor is None or not is_device_resource(resource):
+        domains = ", ".join(sorted(VENDOR_DOMAINS))
+        yield Problem(
+            "spec.resources.accelerators.resource",
+            f"{resource} is not a device resource of a known vendor (the domains {domains}; docs/accelerators.md)",
+        )
+    elif accelerators.vendor is not None and vendor != accelerators.vendor:
+        yield Problem(
+            "spec.resources.accelerators.resource",
+            f"{resource} is a {vendor} resource, but vendor is {accelerators.vendor}: none can match both",
+        )
+
+
+def _compute_problems(spec: ComputeTaskSpec) -> Iterator[Problem]:
+    """A compute request must meet some catalogue model, and the template must leave the devices to it."""
+    accelerators = spec.resources.accelerators
+    if accelerators is None or accelerators.compute is None:
+        return
+    request = compute_demand(accelerators)
+    if not choices(request):
+        said = described(request.compute, request.min_memory_mib) if request.compute else ""
+        yield Problem(
+            "spec.resources.accelerators.compute",
+            f"no model of the accelerator catalogue meets {said}"
+            + (f" among {', '.join(accelerators.models)}" if accelerators.models else "")
+            + (f" of vendor {accelerators.vendor}" if accelerators.vendor else "")
+            + " (the catalogue: docs/accelerators.md)",
+        )
+    effective = effective_requests(pod_spec_of(spec))
+    stated = sorted(name for name, amount in effective.items() if amount > 0 and is_device_resource(name))
+    if stated:
+        yield Problem(
+            "spec.resources.accelerators.compute",
+            f"chooses the devices, but the template's containers request {', '.join(stated)}: leave those "
+            "requests out, the chosen model's resource and count are requested for them",
+        )
+
+
+def compute_demand(accelerators: Accelerators) -> AcceleratorDemand:
+    """What placement reads of a compute request (``accelerators.compute`` must be set)."""
+    assert accelerators.compute is not None
+    return AcceleratorDemand(
+        count=0,
+        vendor=str(accelerators.vendor) if accelerators.vendor else None,
+        models=tuple(accelerators.models or ()),
+        min_memory_mib=to_int_units(accelerators.min_memory) // MIB if accelerators.min_memory else 0,
+        resource=accelerators.resource,
+        compute=ComputeDemand(float(accelerators.compute.tflops), str(accelerators.compute.precision)),
+    )
 
 
 def _pinned_resource(spec: ComputeTaskSpec) -> str | None:
@@ -124,8 +186,12 @@ def accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     accelerators = spec.resources.accelerators
     if accelerators is None:
         return None
+    if accelerators.compute is not None:
+        return None  # placement chooses the model, hence the resource, and the count
     if accelerators.sharing == AcceleratorSharing.SHARED or accelerators.partition is not None:
         return slice_resource_of(spec)
+    if accelerators.resource is not None:
+        return accelerators.resource
     if accelerators.vendor is not None:
         return ACCELERATOR_RESOURCES[Vendor(accelerators.vendor)]
     pinned = _pinned_resource(spec)
@@ -166,5 +232,5 @@ def reservation_of(spec: ComputeTaskSpec, resource: str | None) -> Reservation:
         cpu_millis(spec.resources.cpu),
         to_int_units(spec.resources.memory),
         resource,
-        accelerators.count if accelerators is not None else 0,
+        (accelerators.count or 0) if accelerators is not None else 0,
     )

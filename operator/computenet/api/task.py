@@ -64,12 +64,14 @@ __all__ = [
     "EDITS_AFTER_DISPATCH",
     "Accelerators",
     "CandidateScore",
+    "ComputeRequest",
     "ComputeTask",
     "ComputeTaskSpec",
     "ComputeTaskStatus",
     "Constraints",
     "ContainerResources",
     "ContainerTemplate",
+    "ContainerVariant",
     "Cost",
     "DataLocation",
     "EditAfterDispatch",
@@ -87,6 +89,7 @@ __all__ = [
     "RemoteRef",
     "Resources",
     "TaskSummary",
+    "TaskVariant",
     "TemplateMetadata",
     "Usage",
     "Verdict",
@@ -94,6 +97,7 @@ __all__ = [
 
 MAX_REPLICAS = 10_000
 MAX_ACCELERATORS_PER_REPLICA = 64
+MAX_VARIANTS = 8
 
 _QUANTITY_EXAMPLES = "500m, 2, 0.5, 1.5Gi or 1e3"
 
@@ -150,18 +154,55 @@ def _disjoint_rule(first: str, second: str, message: str) -> Rule:
     )
 
 
+Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
+"""A precision of the accelerator catalogue's throughput figures (``placement.accelerators.PRECISIONS``)."""
+
+
+class ComputeRequest(SpecModel):
+    """Normalized compute per replica, instead of a model and a count: placement picks both.
+
+    Each model of the accelerator catalogue (docs/accelerators.md, "Compute requests") that
+    publishes a figure at ``precision`` and meets the rest of the request (vendor, models,
+    minMemory) is a choice, with the fewest devices whose peak dense throughput adds up to
+    ``tflops``; placement takes the choice and identifier that score best.
+    """
+
+    tflops: float = Field(
+        gt=0,
+        le=1_000_000,
+        description="Peak dense TFLOPS (TOPS for int8) per replica, summed over its devices, such as 800.",
+    )
+    precision: Precision = Field(description="The precision of tflops: fp64, fp32, tf32, bf16, fp16, fp8 or int8.")
+
+
 class Accelerators(SpecModel):
     """Accelerators each replica needs, all on the replica's node: whole devices unless sharing or partition say."""
 
     model_config = ConfigDict(json_schema_extra=_derived_in_schema("count"))
 
-    count: int = Field(
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "!has(self.compute) || !has(self.count)",
+            "compute chooses the count per replica: leave count out",
+            field_path=".count",
+            check=lambda a: a.compute is None or a.count is None,
+        ),
+        Rule(
+            "!has(self.compute) || (!has(self.sharing) && !has(self.partition))",
+            "a compute request counts whole devices: leave sharing and partition out",
+            field_path=".compute",
+            check=lambda a: a.compute is None or (a.sharing is None and a.partition is None),
+        ),
+    )
+
+    count: int | None = Field(
+        None,
         ge=1,
         le=MAX_ACCELERATORS_PER_REPLICA,
         strict=True,
         description=f"Devices per replica: a whole number from 1 to {MAX_ACCELERATORS_PER_REPLICA}. When left "
         "out, the devices of the vendor's resource (such as nvidia.com/gpu) that the template's pod requests "
-        "(the Kubernetes effective request); one of the two must say it.",
+        "(the Kubernetes effective request), or what compute chooses; one of them must say it.",
     )
     vendor: Vendor | None = Field(None, description="Required vendor (nvidia, amd, intel, ...); any when omitted.")
     models: SetOf[AcceleratorModel] | None = Field(
@@ -169,7 +210,17 @@ class Accelerators(SpecModel):
         max_length=16,
         description="Acceptable models, any of them (such as NVIDIA-H100-80GB-HBM3); any model when omitted.",
     )
+    resource: ResourceName | None = Field(
+        None,
+        description="The device plugin's resource the pods request, such as habana.ai/gaudi2 or "
+        "huawei.com/Ascend910; when omitted, the vendor's usual one (docs/accelerators.md) or the models'.",
+    )
     min_memory: DeviceMemoryQuantity | None = Field(None, description="Minimum memory of each device, such as 40Gi.")
+    compute: ComputeRequest | None = Field(
+        None,
+        description="Normalized compute per replica instead of count (and of models, which then narrow the "
+        "choice): placement picks the model and the count from the accelerator catalogue.",
+    )
     sharing: AcceleratorSharing | None = Field(
         None,
         description="Exclusive (the default): whole devices, never replicas of a shared one. Shared: replicas "
@@ -183,6 +234,53 @@ class Accelerators(SpecModel):
         "nvidia.com/mig-1g.10gb or a <model>-MIG-1g.10gb product), an AMD compute partition (cpx_nps4) or an "
         "Ascend vNPU template (4c). count is then slices, minMemory compares the slice's memory, and models "
         "name the devices the slices are cut from (or the slice model itself, such as A100-SXM4-80GB-MIG-1g.10gb).",
+    )
+
+    @property
+    def states_devices(self) -> bool:
+        """Whether it says which devices, beyond a minimum memory (a floor shared by a task's variants)."""
+        said = (self.count, self.vendor, self.models, self.resource, self.compute, self.sharing, self.partition)
+        return any(value is not None for value in said)
+
+
+EnvName = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class EnvVarTemplate(SpecModel):
+    """An environment variable (core/v1 EnvVar): its name, and value or valueFrom as Kubernetes has them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: EnvName = Field(description="The variable's name.")
+
+
+class ContainerVariant(SpecModel):
+    """What a variant changes in one container of the workload's pods, found by name; the rest is kept."""
+
+    name: DnsLabel = Field(description="The container (or init container) of the template it changes.")
+    image: str | None = Field(None, min_length=1, max_length=1024, description="The image for this variant.")
+    command: list[str] | None = Field(None, max_length=64, description="Replaces the container's command.")
+    args: list[str] | None = Field(None, max_length=256, description="Replaces the container's args.")
+    env: list[EnvVarTemplate] | None = Field(
+        None,
+        max_length=128,
+        description="Set in the container's env: a variable of the same name is replaced, the others are added.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+
+
+class TaskVariant(SpecModel):
+    """One way to run the task, for one vendor or model: its devices, and its image, command and env."""
+
+    name: DnsLabel = Field(description="The variant's name, unique in the task, such as h100 or mi300x.")
+    accelerators: Accelerators = Field(
+        description="The devices per replica with this variant: vendor, models, resource, and count or compute."
+    )
+    containers: list[ContainerVariant] | None = Field(
+        None,
+        max_length=32,
+        description="Per container of the template: what this variant changes (image, command, args, env).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
 
 
@@ -612,7 +710,7 @@ def _derive_resources(data: Any) -> Any:
         if filled.get(name) is None and effective.get(name, 0) > 0:
             filled[name] = format_amount(name, effective[name])
     accelerators = filled.get("accelerators")
-    if isinstance(accelerators, Mapping) and accelerators.get("count") is None:
+    if isinstance(accelerators, Mapping) and accelerators.get("count") is None and accelerators.get("compute") is None:
         sliced = accelerators.get("sharing") == AcceleratorSharing.SHARED or accelerators.get("partition") is not None
         resource = _accelerator_resource(accelerators.get("vendor"), effective, sliced=sliced)
         if resource is not None and effective.get(resource, 0) > 0:
@@ -693,6 +791,26 @@ class ComputeTaskSpec(SpecModel):
             check=lambda s: s.template is None or not s.template.spec.suspend,
         ),
         Rule(
+            "!has(self.variants) || !has(self.resources.accelerators) || ("
+            + " && ".join(
+                f"!has(self.resources.accelerators.{f})"
+                for f in ("count", "vendor", "models", "resource", "compute", "sharing", "partition")
+            )
+            + ")",
+            "conflicts with spec.variants, where each variant states its devices: leave it out, or set only "
+            "minMemory here (a floor for every variant)",
+            field_path=".resources.accelerators",
+            check=lambda s: (
+                not s.variants or s.resources.accelerators is None or not s.resources.accelerators.states_devices
+            ),
+        ),
+        Rule(
+            "!has(self.variants) || self.variants.all(v, self.variants.exists_one(w, w.name == v.name))",
+            "variant names must be unique",
+            field_path=".variants",
+            check=lambda s: len({v.name for v in s.variants or ()}) == len(s.variants or ()),
+        ),
+        Rule(
             "has(self.template) != has(self.workload)",
             "set exactly one of template (a batch/v1 Job) and workload (another kind)",
             field_path=".workload",
@@ -752,6 +870,15 @@ class ComputeTaskSpec(SpecModel):
         description="The ComputeQueue that admits the task (it must list the task's namespace); when left out, "
         "the namespace's default queue, or none: then no quota applies.",
     )
+    variants: list[TaskVariant] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_VARIANTS,
+        description="Ways to run the task, one per vendor or model, each with its devices and its image, command "
+        "and env: placement tries each and runs the one that scores best (ties to the first listed), rendered "
+        "with that variant's containers and devices. See docs/accelerators.md.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     template: JobTemplate | None = Field(
         None, description="The workload, as a batch/v1 Job template (or set workload for another kind)."
     )
@@ -784,6 +911,18 @@ class ComputeTaskSpec(SpecModel):
     def _resolve(cls, data: Any) -> Any:
         return _derive_resources(data)
 
+    @model_validator(mode="after")
+    def _counted(self) -> ComputeTaskSpec:
+        """Every accelerator request says its count, or compute chooses it (else reported on count)."""
+        own = self.resources.accelerators
+        requests = [(f".variants[{i}].accelerators", v.accelerators) for i, v in enumerate(self.variants or ())]
+        if own is not None and not self.variants:
+            requests.append((".resources.accelerators", own))
+        for path, acc in requests:
+            if acc.count is None and acc.compute is None:
+                raise PydanticCustomError("missing", "is required", {"field_path": f"{path}.count"})
+        return self
+
 
 class Offer(StatusModel):
     """A candidate identifier for a suspended task, with what it would cost."""
@@ -795,6 +934,10 @@ class Offer(StatusModel):
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
     reasons: list[str] | None = Field(None, max_length=16, description="Why it scores as it does.")
     accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
+    variant: str | None = Field(None, max_length=63, description="The variant of spec.variants it would run.")
+    accelerator_count: int | None = Field(
+        None, ge=0, description="Devices per replica it would use (a compute request's count, chosen per identifier)."
+    )
     fit: float | None = Field(None, ge=0, le=100, description="The fit score alone, 0-100.")
     scores: dict[str, float] | None = Field(
         None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
@@ -816,6 +959,10 @@ class CandidateScore(StatusModel):
         None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
     )
     accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
+    variant: str | None = Field(None, max_length=63, description="The variant of spec.variants it would run.")
+    accelerator_count: int | None = Field(
+        None, ge=0, description="Devices per replica it would use (a compute request's count, chosen per identifier)."
+    )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task would cost per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
 
@@ -887,6 +1034,9 @@ class Placement(StatusModel):
     time: Timestamp | None = Field(None, description="When it was chosen.")
     accelerator_model: str | None = Field(
         None, max_length=128, description="Accelerator model the replicas were pinned to (any-of resolved)."
+    )
+    variant: str | None = Field(
+        None, max_length=63, description="The variant of spec.variants chosen: the workload is rendered with it."
     )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task costs per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
@@ -1157,6 +1307,11 @@ EDITS_AFTER_DISPATCH: tuple[EditAfterDispatch, ...] = (
         " || (has(oldSelf.spec.identifier) && self.spec.identifier == oldSelf.spec.identifier)",
     ),
     EditAfterDispatch("queueName", EditVerdict.REFUSED, "the queue that admitted the running attempt holds its quota"),
+    EditAfterDispatch(
+        "variants",
+        EditVerdict.REFUSED,
+        "the member's workload was rendered with the chosen variant's devices and containers",
+    ),
     EditAfterDispatch("template", EditVerdict.REFUSED, "the member's Job was made from it"),
     EditAfterDispatch(
         "workload", EditVerdict.REFUSED, "the member's object (a Deployment, a JobSet, ...) was made from it"

@@ -29,6 +29,7 @@ from computenet.api.pod_reservation import (
 from computenet.api.pool import ComputePoolSpec
 from computenet.api.problems import Problem, summarize
 from computenet.api.task import MAX_POD_SETS, ComputeTaskSpec, primary_role, raw_pod_spec
+from computenet.api.variant_problems import variant_problems
 from computenet.placement.device_plugins import is_device_resource
 from computenet.placement.pod_spec import node_constraint_problems
 from computenet.workloads.kinds import WorkloadError, kind_of
@@ -75,6 +76,7 @@ def checked_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> tuple[ComputeTask
     return model, (
         workload_problems(model)
         + contract_problems(model)
+        + variant_problems(model)
         + _node_constraint_problems(spec if isinstance(spec, Mapping) else model)
     )
 

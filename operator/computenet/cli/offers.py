@@ -20,6 +20,7 @@ COLUMNS = (
     Column("FIT", "fit"),
     Column("PRICE/H", "price"),
     Column("MODEL", "acceleratorModel"),
+    Column("VARIANT", "variant", wide=True),
     Column("URI", "uri", wide=True),
 )
 

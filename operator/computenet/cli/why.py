@@ -37,6 +37,8 @@ def _from_explanation(e: Explanation, chosen: str | None) -> list[dict[str, Any]
             score=c.score,
             scores=c.scores or {},
             acceleratorModel=c.accelerator_model,
+            variant=c.variant,
+            acceleratorCount=c.accelerator_count,
             pricePerHour=c.price_per_hour,
             currency=c.currency,
         )
@@ -56,6 +58,8 @@ def _from_offers(offers: Sequence[Offer]) -> list[dict[str, Any]]:
             score=o.score,
             scores=o.scores or ({"Fit": o.fit} if o.fit is not None else {}),
             acceleratorModel=o.accelerator_model,
+            variant=o.variant,
+            acceleratorCount=o.accelerator_count,
             pricePerHour=o.price_per_hour,
             currency=o.currency,
         )
@@ -126,6 +130,7 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]
     columns += [Column(name.upper(), f"score:{name}") for name in names]
     columns += [
         Column("MODEL", "acceleratorModel", wide=True),
+        Column("VARIANT", "variant", wide=True),
         Column("PRICE/H", "price", wide=True),
         Column("REASON", "why"),
     ]

@@ -37,6 +37,7 @@ from computenet.placement.demand import (
     PodSetDemand,
     Strategy,
     Topology,
+    Variant,
     Weights,
 )
 from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
@@ -83,6 +84,7 @@ __all__ = [
     "Taint",
     "Toleration",
     "Topology",
+    "Variant",
     "Weights",
     "accelerator_facts",
     "lookup",

@@ -77,6 +77,7 @@ class Context:
             [
                 r is not None
                 and (acc.vendor is None or vendor_of(r) == acc.vendor)
+                and (acc.resource is None or r == acc.resource)
                 and offers(r, name, acc.slices, acc.models)
                 for r, name in models
             ],
@@ -332,7 +333,7 @@ class Context:
         if acc is None:
             return "accelerators"
         resources = {lookup(m).resource if lookup(m) else None for m in acc.models}  # type: ignore[union-attr]
-        resource = VENDOR_RESOURCES.get(acc.vendor) if acc.vendor else None
+        resource = acc.resource or (VENDOR_RESOURCES.get(acc.vendor) if acc.vendor else None)
         if resource is None and len(resources) == 1:
             resource = resources.pop()
         resource = resource or "accelerators"

@@ -8,18 +8,23 @@ one line for the status condition) only counts rejections by reason and is cheap
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 
+from computenet.placement import reasons
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.context import Context
+from computenet.placement.demand import Variant
 from computenet.placement.devices import hold
-from computenet.placement.explain import caveat, summarize
+from computenet.placement.explain import caveat, summarize, summarize_variants
 from computenet.placement.framework import Filter, Reason
 from computenet.placement.resources import Usage
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,10 @@ class Candidate:
     """The accelerator model the gang would run on (None for cpu-only tasks)."""
     price_per_hour: float | None
     currency: str | None
+    variant: str | None = None
+    """The task's variant it would run (``spec.variants[].name``); None for a task without variants."""
+    devices: int = 0
+    """Devices per replica it would use with its variant or compute choice (0: the task's one way to run)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,8 @@ class Decision:
         self.unevaluated: tuple[str, ...] = ctx.unevaluated
         """Constraints of the pod template that placement did not evaluate (see `pod_spec`)."""
         self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
+        self.alternatives: tuple[tuple[Variant, Decision], ...] = ()
+        """Every variant's own decision, in the task's order, when this one answers for all (`across`)."""
         if slots is not None:
             self.assignment = slots
             return
@@ -143,6 +154,22 @@ class Decision:
         refused.elapsed = self.elapsed
         return refused
 
+    @property
+    def variant(self) -> Variant | None:
+        """The variant (or compute choice) this decision placed; None for a task with one way to run."""
+        return self._ctx.demand.variant
+
+    def across(self, alternatives: Sequence[tuple[Variant, Decision]]) -> Decision:
+        """The decision (the chosen variant's, or the first's when none fits) answering for every variant.
+
+        Its assignment, chosen candidate and requests stay its own; its candidates, rejections and
+        summary become the union over `alternatives` (see `variants`).
+        """
+        self.alternatives = tuple(alternatives)
+        for answered in ("candidates", "rejections", "reasons", "summary"):  # read before, for itself alone
+            self.__dict__.pop(answered, None)
+        return self
+
     def _candidate(self, rank: int) -> Candidate:
         ctx, i = self._ctx, int(self._ranked[rank])
         ident = ctx.snapshot.identifiers[i]
@@ -156,19 +183,52 @@ class Decision:
             model=ctx.snapshot.vocabulary.model_name(model) if model > 0 else None,
             price_per_hour=None if np.isnan(price) else price,
             currency=ident.pricing.currency if ident.pricing else None,
+            variant=self.variant.name if self.variant is not None else None,
+            devices=ctx.need.accelerators if self.variant is not None else 0,
         )
 
-    def top(self, k: int) -> tuple[Candidate, ...]:
+    def _own_top(self, k: int) -> tuple[Candidate, ...]:
         return tuple(self._candidate(r) for r in range(min(k, len(self._ranked))))
+
+    def top(self, k: int) -> tuple[Candidate, ...]:
+        """The best `k` identifiers that fit, best first; across variants, each with its best variant.
+
+        Across variants, ties go to the variant listed first, then to the identifier's rank in it.
+        """
+        if not self.alternatives:
+            return self._own_top(k)
+        ranked = []
+        for position, (_, decision) in enumerate(self.alternatives):
+            for rank, c in enumerate(decision._own_top(k * len(self.alternatives))):
+                ranked.append((-round(c.score, 6), position, rank, c))
+        best: dict[str, Candidate] = {}
+        for *_, c in sorted(ranked, key=lambda r: r[:3]):
+            best.setdefault(c.identifier, c)
+        return tuple(best.values())[:k]
 
     @cached_property
     def candidates(self) -> tuple[Candidate, ...]:
         """Every identifier that passed all filters, best first."""
-        return self.top(len(self._ranked))
+        return self.top(len(self._ranked) + sum(len(d._ranked) for _, d in self.alternatives))
+
+    def _rejected_everywhere(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
+        """Per identifier: rejected by every variant (all of them when there are none)."""
+        out = self._rejected_by >= 0
+        for _, decision in self.alternatives:
+            out &= decision._rejected_by >= 0
+        return out
 
     @cached_property
     def rejections(self) -> Mapping[str, Rejection]:
-        """Per rejected identifier, which filter rejected it and why, in its own numbers."""
+        """Per rejected identifier, which filter rejected it and why, in its own numbers.
+
+        Across variants: the identifiers no variant fits, each variant's verdict in one message
+        ("variant h100: ...; variant mi300x: ..."), filter and reason of the first variant.
+        """
+        return self._rejections_across() if self.alternatives else self._own_rejections
+
+    @cached_property
+    def _own_rejections(self) -> Mapping[str, Rejection]:
         out: dict[str, Rejection] = {}
         identifiers = self._ctx.snapshot.identifiers
         for index, f in enumerate(self._filters):
@@ -182,14 +242,47 @@ class Decision:
                 out[name] = Rejection(name, f.name, reasons[code].code, message, reasons[code].phrase)
         return dict(sorted(out.items()))
 
+    def _rejections_across(self) -> Mapping[str, Rejection]:
+        names = {self._ctx.snapshot.identifiers[i].name for i in np.flatnonzero(self._rejected_everywhere()).tolist()}
+        per = [(v, d._own_rejections) for v, d in self.alternatives]
+        out: dict[str, Rejection] = {}
+        for name in sorted(names):
+            said = _relevant([(v, found[name]) for v, found in per if name in found], lambda r: r.reason)
+            first = said[0][1]
+            message = "; ".join(f"{v.label}: {r.message}" for v, r in said)
+            phrase = "; ".join(f"{v.label}: {r.phrase}" for v, r in said)
+            out[name] = Rejection(name, first.filter, first.reason, message, phrase)
+        return out
+
     @cached_property
     def reasons(self) -> tuple[tuple[int, Reason], ...]:
-        """Rejections grouped by phrase: (count, reason), most common first."""
+        """Rejections grouped by phrase: (count, reason), most common first.
+
+        Across variants: identifiers no variant fits, grouped by what each variant said of them.
+        """
+        return self._reasons_across() if self.alternatives else self._own_reasons
+
+    @cached_property
+    def _own_reasons(self) -> tuple[tuple[int, Reason], ...]:
         failed = self._rejected_by >= 0
         pairs = Counter(zip(self._rejected_by[failed].tolist(), self._codes[failed].tolist(), strict=True))
         groups: Counter[Reason] = Counter()
         for (f, code), count in pairs.items():
             groups[self._filters[f].reason(self._ctx, code)] += count
+        return tuple((count, reason) for reason, count in sorted(groups.items(), key=lambda g: (-g[1], g[0].phrase)))
+
+    def _reasons_across(self) -> tuple[tuple[int, Reason], ...]:
+        everywhere = np.flatnonzero(self._rejected_everywhere())
+        groups: Counter[Reason] = Counter()
+        for i in everywhere.tolist():
+            said = _relevant(
+                [
+                    (v, d._filters[int(d._rejected_by[i])].reason(d._ctx, int(d._codes[i])))
+                    for v, d in self.alternatives
+                ],
+                lambda r: r.code,
+            )
+            groups[Reason(said[0][1].code, "; ".join(f"{v.label}: {r.phrase}" for v, r in said))] += 1
         return tuple((count, reason) for reason, count in sorted(groups.items(), key=lambda g: (-g[1], g[0].phrase)))
 
     @property
@@ -202,6 +295,18 @@ class Decision:
         """One line for the status condition; ends with the caveat, if any."""
         groups = [(count, reason.phrase) for count, reason in self.reasons]
         chosen = self.chosen
+        if self.alternatives:
+            variant = self.variant
+            return summarize_variants(
+                self.total - sum(count for count, _ in self.reasons),
+                self.total,
+                groups,
+                [(v.label, [(count, r.phrase) for count, r in d._own_reasons]) for v, d in self.alternatives],
+                chosen.identifier if chosen else None,
+                variant.label if chosen is not None and variant is not None else "",
+                chosen.score if chosen else 0.0,
+                self.unevaluated,
+            )
         return summarize(
             len(self._ranked),
             self.total,
@@ -210,3 +315,13 @@ class Decision:
             chosen.score if chosen else 0.0,
             self.unevaluated,
         )
+
+
+def _relevant(said: list[tuple[Variant, T]], code: Callable[[T], str]) -> list[tuple[Variant, T]]:
+    """What each alternative said of one identifier, without a compute choice's "no such model" when others say more.
+
+    A compute request tries every catalogue model that meets it; that an identifier lacks most of
+    them is noise beside why the models it has do not fit.
+    """
+    kept = [(v, r) for v, r in said if not (v.name is None and code(r) == reasons.ACCELERATOR_MISMATCH)]
+    return kept or said

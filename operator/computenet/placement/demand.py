@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from computenet.placement.accelerators import canonical
+from computenet.placement.accelerators import PRECISIONS, canonical
 from computenet.placement.affinity import NodeAffinity
 from computenet.placement.devices import PodClaim
 from computenet.placement.nodes import Toleration
@@ -27,8 +27,28 @@ class Strategy(StrEnum):
 
 
 @dataclass(frozen=True)
+class ComputeDemand:
+    """Normalized compute per replica: at least `tflops` peak dense TFLOPS (TOPS for int8) at `precision`.
+
+    Placement turns it into a model and a device count from the catalogue (`compute.choices`).
+    """
+
+    tflops: float
+    precision: str
+
+    def __post_init__(self) -> None:
+        if self.tflops <= 0:
+            raise ValueError("a compute request needs a positive number of TFLOPS")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
+
+
+@dataclass(frozen=True)
 class AcceleratorDemand:
-    """Devices per replica; `models` is any-of (empty: any model of `vendor`, or of any vendor)."""
+    """Devices per replica; `models` is any-of (empty: any model of `vendor`, or of any vendor).
+
+    With `compute`, `count` is 0 until placement chooses a model and a count (`compute.choices`).
+    """
 
     count: int
     vendor: str | None = None
@@ -36,11 +56,36 @@ class AcceleratorDemand:
     min_memory_mib: int = 0
     slices: SliceRequest | None = None
     """Units that are not whole devices (MIG slices, shared replicas); None: whole devices only."""
+    resource: str | None = None
+    """The extended resource the pods request (``habana.ai/gaudi2``); None: any of the vendor's or models'."""
+    compute: ComputeDemand | None = None
+    """Normalized compute instead of a count: placement picks the model and count."""
 
     def __post_init__(self) -> None:
         if self.vendor is not None and self.vendor not in VENDOR_RESOURCES:
             raise ValueError(f"unknown accelerator vendor {self.vendor!r}")
         object.__setattr__(self, "models", tuple(canonical(m) for m in self.models))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run a task: a variant of the task (``spec.variants[].name``) or a model of its compute request.
+
+    `accelerators` are the devices per replica this way asks for (None: none). `name` is the task's
+    variant, None for a choice of the task's own compute request.
+    """
+
+    accelerators: AcceleratorDemand | None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``variant mi300x``, ``variant amd, 2 x AMD-Instinct-MI300X``, ``4 x NVIDIA-H100``."""
+        acc = self.accelerators
+        chosen = f"{acc.count} x {acc.models[0]}" if acc is not None and acc.compute and acc.models else ""
+        if self.name is None:
+            return chosen or "no accelerators"
+        return f"variant {self.name}, {chosen}" if chosen else f"variant {self.name}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +215,14 @@ class Demand:
     kind: str | None = None
     """The task's workload kind as ``"<apiVersion> <kind>"`` (``"jobset.x-k8s.io/v1alpha2 JobSet"``):
     only identifiers whose member serves it are candidates; None: a batch/v1 Job, served everywhere."""
+    variants: tuple[Variant, ...] = ()
+    """The task's variants, in the order the task lists them: placement tries each (see `variants`),
+    and `accelerators` above are the first one's for callers that know no variants. Empty: one way."""
+    variant: Variant | None = None
+    """The variant (or compute choice) this demand was narrowed to by placement; None: not narrowed."""
+    cheapest: float | None = None
+    """The cheapest price per hour among the candidates of all the task's variants: the Price score is
+    relative to it, so that variants' scores compare (see `variants`); None: to this decision's own."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:
@@ -182,6 +235,9 @@ class Demand:
                 raise ValueError(f"pod set roles must be unique: {roles}")
             if not any(s.count for s in self.pod_sets):
                 raise ValueError("a task needs at least one pod")
+        names = [v.name for v in self.variants if v.name is not None]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant names must be unique: {names}")
 
     def sets(self) -> tuple[PodSetDemand, ...]:
         """The task's pod sets: its `pod_sets`, or the one gang of its per-replica fields (role "")."""
@@ -211,6 +267,15 @@ class Demand:
 
         sets = tuple(replace(s, accelerators=narrowed(s.accelerators)) for s in self.pod_sets)
         return replace(self, accelerators=narrowed(self.accelerators), pod_sets=sets)
+
+    def as_variant(self, variant: Variant) -> Demand:
+        """The task as it runs with `variant`: its devices, and no other variant left to try."""
+        return replace(self, accelerators=variant.accelerators, variants=(), variant=variant)
+
+    def chosen(self, name: str | None) -> Demand:
+        """The task narrowed to its variant `name` (None, or a task without variants: itself)."""
+        found = next((v for v in self.variants if v.name == name), None) if name is not None else None
+        return self.as_variant(found) if found is not None else self
 
     def of_set(self, pod_set: PodSetDemand) -> Demand:
         """The task reduced to one pod set: a single gang that placement's filters and fit read."""

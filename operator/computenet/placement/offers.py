@@ -24,6 +24,10 @@ class Offer:
     model: str | None
     fit: float
     """The Fit score (0-100): how well the task packs there under its strategy."""
+    variant: str | None = None
+    """The task's variant it would run there (``spec.variants[].name``); None without variants."""
+    devices: int = 0
+    """Devices per replica it would use there (a compute request's count is chosen per identifier)."""
 
     def as_status(self) -> dict[str, object]:
         """The offer as a status entry: camelCase keys, rounded numbers, absent values left out."""
@@ -35,12 +39,24 @@ class Offer:
             "currency": self.currency,
             "acceleratorModel": self.model,
             "fit": round(self.fit, 1),
+            "variant": self.variant,
+            "acceleratorCount": self.devices or None,
         }
         return {k: v for k, v in fields.items() if v is not None}
 
 
 def offers(decision: Decision, k: int = DEFAULT_OFFERS) -> tuple[Offer, ...]:
     return tuple(
-        Offer(c.identifier, c.uri, c.score, c.price_per_hour, c.currency, c.model, c.scores.get("Fit", 0.0))
+        Offer(
+            c.identifier,
+            c.uri,
+            c.score,
+            c.price_per_hour,
+            c.currency,
+            c.model,
+            c.scores.get("Fit", 0.0),
+            c.variant,
+            c.devices,
+        )
         for c in decision.top(k)
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from computenet.placement import fit, pod_sets, topology
+from computenet.placement import fit, pod_sets, topology, variants
 from computenet.placement.arrays import FloatArray
 from computenet.placement.assume import Assumptions
 from computenet.placement.context import Context
@@ -49,6 +49,15 @@ def place(
     With a `clock` (e.g. `time.perf_counter`), the decision records how long it took in `elapsed`.
     """
     started = clock() if clock is not None else 0.0
+    if demand.variant is None and (demand.variants or (demand.accelerators and demand.accelerators.compute)):
+
+        def place_way(d: Demand) -> Decision:  # several ways to run: one decision each, the best wins
+            return place(snapshot, d, assumptions=assumptions, filters=filters, scores=scores)
+
+        decision = variants.place(demand, place_way)
+        if clock is not None:
+            decision.elapsed = clock() - started
+        return decision
     if demand.topology is not None:  # one domain of a node label for all pods: decided over whole decisions
 
         def place_one(d: Demand) -> Decision:

@@ -25,13 +25,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from computenet.placement.assume import Assumptions
 from computenet.placement.decision import Decision
-from computenet.placement.demand import Demand
+from computenet.placement.demand import Demand, Variant
 from computenet.placement.pipeline import place
 from computenet.placement.queue import order_key
 from computenet.placement.snapshot import Snapshot
+from computenet.placement.variants import alternatives
 from computenet.queueing.amounts import Amounts, request_of
 from computenet.queueing.ceiling import Ceilings, NeverFits
 from computenet.queueing.freed import freed
@@ -225,7 +227,8 @@ class _Cycle:
                 if demand.suspended:
                     return Verdict(demand, queue, decision)
                 self.assumptions.assume(decision, now=self.now)
-                charged = request_of(demand, chosen.model)
+                ran = demand.as_variant(decision.variant) if decision.variant is not None else demand
+                charged = request_of(ran, chosen.model)  # the chosen variant's devices, or the compute choice's
                 if queue is not None:
                     self.ledger.charge(queue, charged)
                 self.reservations.release(demand.uid)
@@ -257,6 +260,8 @@ class _Cycle:
         A task naming its models never fits when none of them could; a task taking any model does not
         (a model the queue does not name may join the pool), though it is offered only those that could.
         """
+        if demand.variant is None and alternatives(demand):
+            return _per_variant(demand, lambda d: self._ever(queue, d))
         never = self.ceilings.never_fits(queue, request_of(demand, None))
         if never is not None or not demand.devices or demand.accelerators is None:
             return never, demand
@@ -272,6 +277,9 @@ class _Cycle:
 
     def _within_quota(self, queue: str, demand: Demand) -> tuple[Demand, Blocked | None]:
         """The demand narrowed to the accelerator models its queue has room for, or what blocks it."""
+        if demand.variant is None and alternatives(demand):
+            blocked, narrowed = _per_variant(demand, lambda d: _swapped(self._within_quota(queue, d)))
+            return narrowed, blocked
         blocked = self.ledger.blocked(queue, request_of(demand, None))
         if blocked is not None or not demand.devices or demand.accelerators is None:
             return demand, blocked
@@ -347,6 +355,33 @@ class _Cycle:
         alone = dataclasses.replace(demand, identifiers=frozenset({choice.identifier}))
         decision = place(freed(self.snapshot, choice.victims), alone, assumptions=self.assumptions)
         return decision.chosen.model if decision.chosen else _only_model(demand)
+
+
+V = TypeVar("V")
+
+
+def _swapped(pair: tuple[Demand, V | None]) -> tuple[V | None, Demand]:
+    return pair[1], pair[0]
+
+
+def _per_variant(demand: Demand, check: Callable[[Demand], tuple[V | None, Demand]]) -> tuple[V | None, Demand]:
+    """`check` asked of each way to run alone: the ways it keeps (narrowed to their models), or the first's verdict.
+
+    The ways are the task's variants and its compute request's choices (``placement.variants.alternatives``).
+    A task is held back only when no way passes; those that do not are taken out of its choice, as
+    models are.
+    """
+    kept: list[Variant] = []
+    first: V | None = None
+    for variant in alternatives(demand):
+        verdict, narrowed = check(demand.as_variant(variant))
+        if verdict is None:
+            kept.append(Variant(narrowed.accelerators, variant.name))
+        elif first is None:
+            first = verdict
+    if not kept:
+        return first, demand
+    return None, dataclasses.replace(demand, variants=tuple(kept), accelerators=kept[0].accelerators)
 
 
 def _only_model(demand: Demand) -> str | None:

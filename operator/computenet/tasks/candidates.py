@@ -32,6 +32,8 @@ def candidate_score(candidate: Candidate) -> CandidateScore:
         score=round(candidate.score, 2),
         scores=scores_of(candidate) or None,
         accelerator_model=candidate.model,
+        variant=candidate.variant,
+        accelerator_count=candidate.devices or None,
         price_per_hour=None if candidate.price_per_hour is None else round(candidate.price_per_hour, 4),
         currency=candidate.currency,
     )

@@ -21,10 +21,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from computenet.api.constants import AcceleratorSharing
-from computenet.api.contract import slice_resource_of
+from computenet.api.contract import compute_demand, slice_resource_of
 from computenet.api.pod_reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
 from computenet.api.pool import PlacementPolicy
-from computenet.placement import AcceleratorDemand, Constraints, Data, Demand, PodSetDemand, Strategy, Topology, Weights
+from computenet.api.task import ComputeTaskSpec
+from computenet.api.variants import as_variant
+from computenet.placement import (
+    AcceleratorDemand,
+    Constraints,
+    Data,
+    Demand,
+    PodSetDemand,
+    Strategy,
+    Topology,
+    Variant,
+    Weights,
+)
 from computenet.placement.pod_spec import pod_constraints
 from computenet.placement.resources import VENDOR_RESOURCES
 from computenet.placement.slices import SliceRequest
@@ -49,29 +61,47 @@ def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
 
 def slice_request(record: TaskRecord) -> SliceRequest | None:
     """What `spec.resources.accelerators.sharing` and `.partition` ask of a unit; None: whole devices."""
-    acc = record.spec.resources.accelerators
+    return _slice_request(record.spec)
+
+
+def _slice_request(spec: ComputeTaskSpec) -> SliceRequest | None:
+    acc = spec.resources.accelerators
     if acc is None:
         return None
     shared = acc.sharing == AcceleratorSharing.SHARED
     if not shared and acc.partition is None:
         return None
-    return SliceRequest(shared=shared, partition=acc.partition, resource=slice_resource_of(record.spec))
+    return SliceRequest(shared=shared, partition=acc.partition, resource=slice_resource_of(spec))
+
+
+def accelerators_of(spec: ComputeTaskSpec) -> AcceleratorDemand | None:
+    """The devices per replica `spec.resources.accelerators` asks for, as placement reads them."""
+    a = spec.resources.accelerators
+    if a is None or not a.states_devices:
+        return None
+    if a.compute is not None:
+        return compute_demand(a)
+    return AcceleratorDemand(
+        count=a.count or 0,
+        vendor=str(a.vendor) if a.vendor else None,
+        models=tuple(a.models or ()),
+        min_memory_mib=to_int_units(a.min_memory) // MIB if a.min_memory else 0,
+        slices=_slice_request(spec),
+        resource=a.resource,
+    )
+
+
+def variants_of(spec: ComputeTaskSpec) -> tuple[Variant, ...]:
+    """The task's variants as placement tries them, in the task's order (each read as the task written for it)."""
+    return tuple(Variant(accelerators_of(as_variant(spec, v)), v.name) for v in spec.variants or ())
 
 
 def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
     """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members."""
     spec = record.spec
     res = spec.resources
-    acc = None
-    if res.accelerators is not None:
-        a = res.accelerators
-        acc = AcceleratorDemand(
-            count=a.count,
-            vendor=str(a.vendor) if a.vendor else None,
-            models=tuple(a.models or ()),
-            min_memory_mib=to_int_units(a.min_memory) // MIB if a.min_memory else 0,
-            slices=slice_request(record),
-        )
+    variants = variants_of(spec)
+    acc = variants[0].accelerators if variants else accelerators_of(spec)
     c = spec.constraints
     constraints = Constraints()
     if c is not None:
@@ -124,6 +154,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         identifiers=identifiers,
         pinned=spec.identifier,
         pod_sets=roles,
+        variants=variants,
     )
 
 

@@ -19,7 +19,8 @@ from computenet.api.constants import ACCELERATOR_RESOURCES, GROUP, AcceleratorSh
 from computenet.api.contract import slice_resource_of
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
-from computenet.api.task import RemoteRef
+from computenet.api.task import ComputeTaskSpec, RemoteRef
+from computenet.api.variants import as_variant, variant_named, with_variant_template
 from computenet.dispatch.naming import origin_labels
 from computenet.dispatch.remote import MemberAnswer, NamespaceProblem, OwnerRef
 from computenet.dispatch.render import Target, TaskRef, render_job, render_workload
@@ -125,15 +126,29 @@ class Members(Protocol):
         ...
 
 
+def as_placed(record: TaskRecord) -> tuple[ComputeTaskSpec, dict[str, Any], dict[str, Any]]:
+    """The task's spec, Job template and workload as they run: with the variant placement chose, if any (pure)."""
+    placement = record.status.placement
+    variant = variant_named(record.spec, placement.variant if placement else None)
+    if variant is None:
+        return record.spec, record.template, record.workload
+    template = with_variant_template(record.template, variant) if record.template else {}
+    workload = with_variant_template(record.workload, variant) if record.workload else {}
+    return as_variant(record.spec, variant), template, workload
+
+
 def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) -> Target:
     """Where the Job goes and how its pods are pinned to what placement chose (pure)."""
     placement = record.status.placement
     model = placement.accelerator_model if placement else None
-    acc = record.spec.resources.accelerators
+    task, _, _ = as_placed(record)
+    acc = task.resources.accelerators
     resource = None
     known = lookup(model) if model else None
     if acc is not None and (acc.sharing == AcceleratorSharing.SHARED or acc.partition is not None):
-        resource = slice_resource_of(record.spec)  # placement took units of this resource only, when it names one
+        resource = slice_resource_of(task)  # placement took units of this resource only, when it names one
+    elif acc is not None and acc.resource is not None:
+        resource = acc.resource  # the variant's (or task's) own device resource, such as habana.ai/gaudi2
     elif known is not None:
         resource = known.resource  # a role's devices too, when the task's own resources name none
     elif acc is not None:
@@ -154,14 +169,18 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
 
 
 def manifest_of(record: TaskRecord, target: Target, hub_id: str) -> dict[str, Any]:
-    spec = record.spec
+    """The workload to create: the chosen variant's, with the devices placement counted (a compute request's count)."""
+    spec, template, workload = as_placed(record)
     acc = spec.resources.accelerators
+    placement = record.status.placement
     task = TaskRef(record.namespace, record.name, record.uid)
     requests = {"cpu": str(spec.resources.cpu), "memory": str(spec.resources.memory)}
     devices = acc.count if acc and acc.count else 0
-    if record.workload:
-        return render_workload(record.workload, task, spec.replicas, requests, devices, target, record.attempt, hub_id)
-    return render_job(task, record.template, spec.replicas, requests, devices, target, record.attempt, hub_id)
+    if acc is not None and acc.compute is not None and placement is not None and placement.resources is not None:
+        devices = placement.resources.accelerators  # the count placement chose for the model
+    if workload:
+        return render_workload(workload, task, spec.replicas, requests, devices, target, record.attempt, hub_id)
+    return render_job(task, template, spec.replicas, requests, devices, target, record.attempt, hub_id)
 
 
 async def dispatch_once(

@@ -61,6 +61,10 @@ def facts_of(record: TaskRecord) -> TaskFacts:
     roles = pod_set_demands(record.workload, None) if record.workload else ()
     if roles:  # every role with devices, "1x8+2x8"
         gpus = "+".join(f"{s.count}x{s.devices}" for s in roles if s.count and s.devices) or "-"
+    elif spec.variants:  # one per variant, "1x8|1x4"
+        gpus = "|".join(f"{spec.replicas}x{v.accelerators.count or '?'}" for v in spec.variants)
+    elif acc is not None and acc.compute is not None:  # the count is chosen with the model: "1x800bf16"
+        gpus = f"{spec.replicas}x{acc.compute.tflops:g}{acc.compute.precision}"
     else:
         gpus = f"{spec.replicas}x{acc.count}" if acc and acc.count else "-"
     summary = TaskSummary(gpus=gpus)

@@ -79,6 +79,9 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
         return NoFit(decision.summary, None if said else explanation(decision))
     spec = record.spec
     acc = spec.resources.accelerators
+    devices = acc.count or 0 if acc else 0
+    if decision.variant is not None:  # the chosen variant's devices, or the count a compute request chose
+        devices = decision.per_replica.accelerators
     nodes = sorted({slot.node for slot in decision.assignment})
     placement = Placement(
         identifier=chosen.identifier,
@@ -87,13 +90,14 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
         reasons=[f"{k} {v:.0f}" for k, v in sorted(chosen.scores.items())],
         time=now,
         accelerator_model=chosen.model,
+        variant=chosen.variant,
         price_per_hour=None if chosen.price_per_hour is None else round(chosen.price_per_hour, 4),
         currency=chosen.currency,
         resources=DispatchedResources(
             replicas=spec.replicas,
             cpu=format_cpu(cpu_millis(spec.resources.cpu)),
             memory=format_bytes(to_int_units(spec.resources.memory)),
-            accelerators=acc.count if acc and acc.count else 0,
+            accelerators=devices,
         ),
         nodes=nodes if 0 < len(nodes) <= MAX_PINNED_NODES else None,
         pod_sets=pod_set_placements(decision),

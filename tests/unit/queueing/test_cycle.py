@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Sequence
 
 import pytest
-from placement.builders import A100, H100, identifier, node, pool, task
+from placement.builders import A100, H100, MI300X, identifier, node, pool, task
 
-from computenet.placement import Assumptions, Demand, Snapshot, schedule
+from computenet.placement import AcceleratorDemand, Assumptions, Demand, Snapshot, Variant, schedule
+from computenet.placement.demand import ComputeDemand
 from computenet.queueing import (
     Holder,
     QueueQuota,
@@ -320,3 +321,53 @@ def test_a_task_taking_any_model_is_not_told_never_since_another_model_may_join_
     got = run([Waiting(demand, "team-a")], qs=qs)
     assert not got["any"].never_fits
     assert got["any"].message == "queue team-a short of quota for NVIDIA-H100-80GB-HBM3: 0/8 GPUs, 16 asked"
+
+
+def test_a_variant_its_queue_has_no_quota_for_is_taken_out_and_the_chosen_one_is_charged() -> None:
+    snap = pool(
+        identifier("m1", "c1").nodes(node("n1").gpus(8, H100)),
+        identifier("m2", "c2").nodes(node("n3").gpus(8, MI300X)),
+    )
+    qs = dataclasses.replace(
+        queues(QueueQuota("team-a", "default", {H100: 0, MI300X: 8}, {H100: 0, MI300X: 0})),
+        capacity={"default": {H100: 8, MI300X: 8}},
+    )
+    ways = (
+        Variant(AcceleratorDemand(4, "nvidia", (H100,)), "h100"),
+        Variant(AcceleratorDemand(2, "amd", (MI300X,)), "mi300x"),
+    )
+    demand = dataclasses.replace(
+        task("two").build(), namespace="team-a", variants=ways, accelerators=ways[0].accelerators
+    )
+    verdicts = list(admit([Waiting(demand, "team-a")], [], qs, snap, Assumptions(), Reservations(), now=0.0))
+    assert verdicts[0].placed
+    assert verdicts[0].decision is not None
+    assert verdicts[0].decision.chosen is not None
+    assert (verdicts[0].decision.chosen.identifier, verdicts[0].decision.chosen.variant) == ("m2", "mi300x")
+    assert verdicts[0].charged is not None
+    assert verdicts[0].charged[MI300X] == 2, "the chosen variant's devices, under its model"
+    assert H100 not in verdicts[0].charged
+
+
+def test_a_compute_request_takes_a_model_its_queue_has_quota_for_and_is_charged_its_count() -> None:
+    snap = pool(
+        identifier("m1", "c1").nodes(node("n1").gpus(8, H100)),
+        identifier("m2", "c2").nodes(node("n3").gpus(8, MI300X)),
+    )
+    qs = dataclasses.replace(
+        queues(QueueQuota("team-a", "default", {H100: 0, MI300X: 8}, {H100: 0, MI300X: 0})),
+        capacity={"default": {H100: 8, MI300X: 8}},
+    )
+    acc = AcceleratorDemand(0, min_memory_mib=80 * 1024, compute=ComputeDemand(2000, "bf16"))
+    demand = dataclasses.replace(task("tflops").build(), namespace="team-a", accelerators=acc)
+    free = list(admit([Waiting(demand)], [], qs, snap, Assumptions(), Reservations(), now=0.0))
+    assert free[0].decision is not None
+    assert free[0].decision.chosen is not None
+    assert free[0].decision.chosen.model == H100, "without a queue: 3 H100s pack the node best"
+    verdicts = list(admit([Waiting(demand, "team-a")], [], qs, snap, Assumptions(), Reservations(), now=0.0))
+    assert verdicts[0].decision is not None
+    assert verdicts[0].decision.chosen is not None
+    assert (verdicts[0].decision.chosen.model, verdicts[0].decision.chosen.devices) == (MI300X, 2)
+    assert verdicts[0].charged is not None
+    assert verdicts[0].charged[MI300X] == 2
+    assert H100 not in verdicts[0].charged

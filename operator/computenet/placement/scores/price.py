@@ -2,7 +2,8 @@
 
 Proportional rather than min-max, so that "20% dearer" costs the same score whatever else is on
 offer and a trade-off against locality stays a matter of weights. An unknown price, or one in
-another currency than the task's, scores 0.
+another currency than the task's, scores 0. A task of several variants is priced against the
+cheapest candidate of all its variants (`Demand.cheapest`), so that scores compare across them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Price:
         scores = np.zeros(len(ids))
         if known.any():
             cheapest = price[known].min()
+            if ctx.demand.cheapest is not None:  # the cheapest of every variant of the task
+                cheapest = min(cheapest, ctx.demand.cheapest)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(price[known] == cheapest, 1.0, cheapest / price[known])
             scores[known] = 100.0 * ratio
