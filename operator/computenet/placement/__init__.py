@@ -11,7 +11,7 @@ until the member reports the pods; a suspended task shows `offers`. See the modu
     assumptions = Assumptions(ttl=300)
     for demand, decision in schedule(queued_demands, builder.snapshot(), assumptions, now=loop.time()):
         if demand.suspended:
-            status["offers"] = [o.as_status() for o in offers(decision, 3)]
+            show_offers(offers(decision, 3))                             # price, fit, data ETA and cost
         elif decision.chosen:
             dispatch(decision.chosen.identifier, decision.chosen.model)   # already assumed by schedule
         else:
@@ -33,6 +33,7 @@ from computenet.placement.demand import (
     AcceleratorDemand,
     Constraints,
     Data,
+    DataPiece,
     Demand,
     PodSetDemand,
     Strategy,
@@ -40,7 +41,7 @@ from computenet.placement.demand import (
     Variant,
     Weights,
 )
-from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing
+from computenet.placement.identifiers import ComputeClass, Identifier, Network, Pricing, Store
 from computenet.placement.labels import Selector
 from computenet.placement.node_accelerator import accelerator_facts
 from computenet.placement.nodes import Node, Taint, Toleration
@@ -61,6 +62,7 @@ __all__ = [
     "ComputeClass",
     "Constraints",
     "Data",
+    "DataPiece",
     "Decision",
     "Demand",
     "Identifier",
@@ -80,6 +82,7 @@ __all__ = [
     "Selector",
     "Snapshot",
     "SnapshotBuilder",
+    "Store",
     "Strategy",
     "Taint",
     "Toleration",

@@ -32,6 +32,7 @@ from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
 from computenet.placement.slices import offers
 from computenet.placement.snapshot import Snapshot
+from computenet.placement.transfer import Moves, moves
 
 NOT_COMPUTED = -2
 NO_FIT = -1
@@ -357,17 +358,29 @@ class Context:
         return latency
 
     @cached_property
+    def data_moves(self) -> Moves:
+        """Per identifier: the bytes, seconds and egress cost of bringing the task's data into its region."""
+        return moves(self.snapshot, self.demand.data)
+
+    @property
     def transfer_seconds(self) -> FloatArray:
-        """Per identifier: time to move the task's data over its bandwidth; 0 in-region; NaN unknown."""
-        size = self.demand.data.size_bytes if self.demand.data else 0
-        table = self.snapshot.table
-        if not size:
-            return np.zeros(len(self.snapshot))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            seconds: FloatArray = size * 8 / (table.bandwidth_gbps * 1e9)
-        if self.data_region is not None:
-            seconds[table.region == self.data_region] = 0.0
-        return seconds
+        """Per identifier: time to move the task's data there (see `transfer`); 0 in-region; NaN unknown."""
+        return self.data_moves.seconds
+
+    def total_cost(self, ids: IntArray) -> FloatArray:
+        """Per identifier: price per hour x the data's `hours`, plus the data's egress cost when comparable.
+
+        The egress cost is added only where it is known and quoted in the identifier's own currency
+        (otherwise money in two currencies would be added up); nothing is added without data.
+        """
+        data = self.demand.data
+        price = self.fit_price[ids]
+        if data is None or not data.located():
+            return price
+        m = self.data_moves
+        cost, quoted = m.cost[ids], m.currency[ids]
+        comparable = (quoted == self.snapshot.table.currency[ids]) & ~np.isnan(cost)
+        return np.asarray(price * data.hours + np.where(comparable, cost, 0.0), dtype=np.float64)
 
     def price(self, ids: IntArray, models: IntArray) -> FloatArray:
         """Price per hour of the whole task on each identifier with the given device model; NaN unknown."""

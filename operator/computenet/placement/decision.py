@@ -63,6 +63,13 @@ class Candidate:
     """The task's variant it would run (``spec.variants[].name``); None for a task without variants."""
     devices: int = 0
     """Devices per replica it would use with its variant or compute choice (0: the task's one way to run)."""
+    data_bytes: int | None = None
+    """Bytes of the task's data moved into its region (see `transfer`); None: the task has no data to move."""
+    data_seconds: float | None = None
+    """How long moving them takes (the data's ETA); None: unknown, or no data."""
+    data_cost: float | None = None
+    """What moving them costs, in `data_currency`; None: unknown, or no data."""
+    data_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,18 @@ class Decision:
         ident = ctx.snapshot.identifiers[i]
         model = int(ctx.fit_model[i])
         price = float(ctx.fit_price[i])
+        data_bytes: int | None = None
+        data_seconds = data_cost = None
+        data_currency = None
+        if ctx.demand.data is not None and ctx.demand.data.located():
+            m = ctx.data_moves
+            seconds, cost, quoted = float(m.seconds[i]), float(m.cost[i]), int(m.currency[i])
+            data_bytes = int(m.bytes[i])
+            data_seconds = None if np.isnan(seconds) else seconds
+            data_cost = None if np.isnan(cost) else cost
+            data_currency = next((n for n, c in ctx.snapshot.vocabulary.currencies.items() if c == quoted), None)
+            if not data_bytes and ident.pricing:  # nothing moves: nothing to pay, said in the price's currency
+                data_currency = ident.pricing.currency
         return Candidate(
             identifier=ident.name,
             uri=ident.uri,
@@ -185,6 +204,10 @@ class Decision:
             currency=ident.pricing.currency if ident.pricing else None,
             variant=self.variant.name if self.variant is not None else None,
             devices=ctx.need.accelerators if self.variant is not None else 0,
+            data_bytes=data_bytes,
+            data_seconds=data_seconds,
+            data_cost=data_cost,
+            data_currency=data_currency,
         )
 
     def _own_top(self, k: int) -> tuple[Candidate, ...]:

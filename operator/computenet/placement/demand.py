@@ -116,9 +116,49 @@ class Topology:
 
 
 @dataclass(frozen=True)
+class DataPiece:
+    """Bytes the task reads that sit, whole, in each of `regions` (any one copy will do).
+
+    An input of the task's `spec.data` (a URI: its data region; a dataset: the regions of its
+    replicas), or the rest of `spec.data.size` that no input accounts for. `name` says which, for
+    the per-identifier details ("dataset tokenizer", "input 0").
+    """
+
+    size_bytes: int
+    regions: tuple[str, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.size_bytes < 0:
+            raise ValueError(f"data {self.name or 'piece'}: a negative size")
+
+
+@dataclass(frozen=True)
 class Data:
+    """Where the task's data is, how big, and what moving it may take (see `transfer`).
+
+    `pieces` locate the data input by input; without them all `size_bytes` sit in `region`.
+    `hours` is how many hours of the task's compute its data cost is weighed against in the Price
+    score. `max_transfer_seconds` and `max_cost` (in the task's currency) are the task's caps
+    (`spec.data.maxTransferSeconds`, `spec.data.maxDataCost`); None: no cap.
+    """
+
     region: str
     size_bytes: int = 0
+    pieces: tuple[DataPiece, ...] = ()
+    hours: float = 1.0
+    max_transfer_seconds: float | None = None
+    max_cost: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.hours < 0:
+            raise ValueError("data: negative compute hours to weigh its cost against")
+
+    def located(self) -> tuple[DataPiece, ...]:
+        """The pieces to move: `pieces`, or the whole `size_bytes` in `region`; () when nothing has a size."""
+        if self.pieces:
+            return tuple(p for p in self.pieces if p.size_bytes > 0)
+        return (DataPiece(self.size_bytes, (self.region,)),) if self.size_bytes > 0 and self.region else ()
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,18 @@ class Network:
 
 
 @dataclass(frozen=True)
+class Store:
+    """The object store near the identifier's compute, as placement weighs it (``spec.storage``).
+
+    `egress_per_gib`: what moving one GiB out of it costs, in `currency` (the identifier's pricing
+    currency). Data leaving a region is priced by its store (see `transfer`).
+    """
+
+    egress_per_gib: float
+    currency: str
+
+
+@dataclass(frozen=True)
 class Identifier:
     name: str
     cluster: str
@@ -58,6 +70,8 @@ class Identifier:
     architectures: tuple[str, ...] = ()
     pricing: Pricing | None = None
     network: Network = field(default_factory=Network)
+    store: Store | None = None
+    """The object store near its compute; None: it declares none."""
     recent_failures: int = 0
     node_selector: Mapping[str, str] | Selector = field(default_factory=dict)
     """The partition: matchLabels as a dict, or a full `labels.Selector` with matchExpressions."""

@@ -153,6 +153,10 @@ class IdentifierTable:
     """(identifiers x regions); NaN where unknown."""
     members: IntArray
     schedulable: IntArray
+    egress_per_gib: FloatArray
+    """Price of moving one GiB out of the identifier's store; NaN: it declares no store."""
+    egress_currency: IntArray
+    """The currency of `egress_per_gib` (interned); -1 without a store."""
 
 
 @dataclass(frozen=True, slots=True)

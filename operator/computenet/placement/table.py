@@ -17,8 +17,11 @@ from computenet.placement.arrays import Interner, frozen
 from computenet.placement.identifiers import Identifier
 from computenet.placement.snapshot import IdentifierTable, ModelKey
 
-_INTS = ("ready", "cluster", "region", "provider", "currency", "compute_class", "failures", "members", "schedulable")
-_FLOATS = ("bandwidth_gbps", "price_cpu", "price_memory")
+_INTS = (
+    "ready", "cluster", "region", "provider", "currency", "compute_class", "failures", "members", "schedulable",
+    "egress_currency",
+)  # fmt: skip
+_FLOATS = ("bandwidth_gbps", "price_cpu", "price_memory", "egress_per_gib")
 
 
 class Interned:
@@ -36,6 +39,8 @@ class Interned:
         self.providers.id(ident.provider)
         if ident.pricing:
             self.currencies.id(ident.pricing.currency)
+        if ident.store:
+            self.currencies.id(ident.store.currency)
         self.classes.id(str(ident.compute_class))
 
 
@@ -78,6 +83,9 @@ def fill(
     columns["latency_ms"][i, :] = np.nan
     for region, ms in ident.network.latency_ms.items():
         columns["latency_ms"][i, interned.regions.id(region)] = ms
+    store = ident.store
+    columns["egress_per_gib"][i] = np.nan if store is None else store.egress_per_gib
+    columns["egress_currency"][i] = interned.currencies.id(store.currency) if store else -1
     pricing = ident.pricing
     columns["currency"][i] = interned.currencies.id(pricing.currency) if pricing else -1
     columns["price_cpu"][i] = np.nan if pricing is None else (pricing.per_cpu_core_hour or 0.0)

@@ -35,7 +35,7 @@ from computenet.placement.arrays import IntArray
 from computenet.placement.compute import choices, described
 from computenet.placement.context import Context
 from computenet.placement.decision import Decision
-from computenet.placement.demand import Demand, Variant
+from computenet.placement.demand import Data, Demand, Variant
 from computenet.placement.framework import Reason
 
 PlaceOne = Callable[[Demand], Decision]
@@ -91,10 +91,15 @@ def place(demand: Demand, place_one: PlaceOne) -> Decision:
         anywhere = place_one(demand.as_variant(Variant(None)))
         return anywhere.refused(NoModel(described(acc.compute, acc.min_memory_mib)))
     decisions = [(way, place_one(demand.as_variant(way))) for way in ways]
-    floor = min((c for _, d in decisions if (c := _cheapest(d)) is not None), default=None)
+    floor = min((c for _, d in decisions if (c := _cheapest(d, demand.data)) is not None), default=None)
     if floor is not None:  # price each against the cheapest of all: the Price score is relative to the cheapest
         decisions = [
-            (way, d if _cheapest(d) in (None, floor) else place_one(replace(demand.as_variant(way), cheapest=floor)))
+            (
+                way,
+                d
+                if _cheapest(d, demand.data) in (None, floor)
+                else place_one(replace(demand.as_variant(way), cheapest=floor)),
+            )
             for way, d in decisions
         ]
     best: Decision | None = None
@@ -107,10 +112,23 @@ def place(demand: Demand, place_one: PlaceOne) -> Decision:
     return (best or decisions[0][1]).across(decisions)
 
 
-def _cheapest(decision: Decision) -> float | None:
-    """The price per hour of the cheapest candidate whose price counts (known, in the task's currency)."""
-    prices = [c.price_per_hour for c in decision.candidates if c.price_per_hour is not None and c.scores.get("Price")]
-    return min(prices, default=None)
+def _cheapest(decision: Decision, data: Data | None = None) -> float | None:
+    """The cost of the cheapest candidate whose price counts (known, in the task's currency).
+
+    The cost the Price score compares (`Context.total_cost`): the price per hour, and for a task
+    whose data must move, that price x the data's hours plus the data's cost where comparable.
+    """
+    moving = data is not None and bool(data.located())
+    costs = []
+    for c in decision.candidates:
+        if c.price_per_hour is None or not c.scores.get("Price"):
+            continue
+        if not moving or data is None:
+            costs.append(c.price_per_hour)
+            continue
+        egress = c.data_cost if c.data_cost is not None and c.data_currency == c.currency else 0.0
+        costs.append(c.price_per_hour * data.hours + egress)
+    return min(costs, default=None)
 
 
 def _score(decision: Decision) -> float:

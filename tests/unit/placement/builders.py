@@ -19,6 +19,7 @@ from computenet.placement import (
     AcceleratorDemand,
     ComputeClass,
     Data,
+    DataPiece,
     Demand,
     Identifier,
     Network,
@@ -27,6 +28,7 @@ from computenet.placement import (
     Pricing,
     Snapshot,
     SnapshotBuilder,
+    Store,
     Strategy,
     Taint,
     Toleration,
@@ -207,6 +209,10 @@ class IdentifierBuilder:
     def network(self, latency_ms: dict[str, float] | None = None, *, bandwidth_gbps: float | None = None) -> Self:
         return self._set(network=Network(dict(latency_ms or {}), bandwidth_gbps))
 
+    def store(self, egress_per_gib: float, currency: str = "USD") -> Self:
+        """The object store near its compute, and what moving one GiB out of it costs."""
+        return self._set(store=Store(egress_per_gib, currency))
+
     def dra(
         self,
         classes: Mapping[str, str | tuple[str, ...] | None] | None = None,
@@ -316,8 +322,18 @@ class TaskBuilder:
     def max_latency(self, ms: float) -> TaskBuilder:
         return self._constrain(max_latency_ms=ms)
 
-    def data(self, region: str, size: str | int = 0) -> TaskBuilder:
-        return self._set(data=Data(region, bytes_of(size)))
+    def data(
+        self,
+        region: str,
+        size: str | int = 0,
+        *pieces: tuple[str | int, tuple[str, ...]],
+        hours: float = 1.0,
+        max_transfer_seconds: float | None = None,
+        max_cost: float | None = None,
+    ) -> TaskBuilder:
+        """The task's data in `region`, or located by `pieces` (size, regions holding a copy), with its caps."""
+        located = tuple(DataPiece(bytes_of(n), regions, f"input {i}") for i, (n, regions) in enumerate(pieces))
+        return self._set(data=Data(region, bytes_of(size), located, hours, max_transfer_seconds, max_cost))
 
     def weights(self, **weights: float) -> TaskBuilder:
         return self._set(weights=Weights(**weights))

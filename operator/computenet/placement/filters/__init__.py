@@ -9,6 +9,7 @@ from computenet.placement.filters.accelerator import Accelerator
 from computenet.placement.filters.architecture import Architecture
 from computenet.placement.filters.avoided import Avoided
 from computenet.placement.filters.compute_class import ComputeClassFilter
+from computenet.placement.filters.data_cost import MaxDataCost
 from computenet.placement.filters.devices import Devices
 from computenet.placement.filters.kinds import Kinds
 from computenet.placement.filters.latency import Latency
@@ -21,6 +22,7 @@ from computenet.placement.filters.ready import Ready
 from computenet.placement.filters.regions import Regions
 from computenet.placement.filters.resources import Resources
 from computenet.placement.filters.taints import Taints
+from computenet.placement.filters.transfer_time import MaxTransfer
 from computenet.placement.framework import Filter
 
 DEFAULT_FILTERS: tuple[Filter, ...] = (
@@ -32,6 +34,8 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     Regions(),
     Providers(),
     Latency(),
+    MaxTransfer(),
+    MaxDataCost(),
     NodeSelector(),
     NodeAffinity(),
     Architecture(),
@@ -51,7 +55,9 @@ __all__ = [
     "Devices",
     "Kinds",
     "Latency",
+    "MaxDataCost",
     "MaxPrice",
+    "MaxTransfer",
     "NodeAffinity",
     "NodeSelector",
     "Pinned",

@@ -1,8 +1,10 @@
 """Locality: near the task's data is better: low latency, and little time to move the data.
 
-Latency scores 100 at 0 ms and half at LATENCY_HALF_MS; transfer time (data size over the
-identifier's bandwidth, zero within the data's region) scores half at TRANSFER_HALF_S. With a
-data size both count equally, otherwise latency alone. Unknown latency or bandwidth scores 0.
+Latency to `spec.data.region` scores 100 at 0 ms and half at LATENCY_HALF_MS; transfer time (the
+bytes not already in the identifier's region over the bandwidth of the link they take, see
+`transfer`) scores half at TRANSFER_HALF_S. With data of a known size both count equally, otherwise
+the one that applies alone. Unknown latency or bandwidth scores 0. Money is not weighed here: the
+egress cost of the move joins the compute price in the Price score.
 Absolute scales, not relative to the other candidates: "east data, west compute" is then a
 trade-off the weights decide against the price score, not an artefact of who else is on offer.
 """
@@ -32,7 +34,10 @@ class Locality:
         return ctx.demand.data is not None
 
     def score(self, ctx: Context, ids: IntArray) -> FloatArray:
+        data = ctx.demand.data
+        sized = data is not None and bool(data.located())
+        transfer = _decay(ctx.transfer_seconds[ids], TRANSFER_HALF_S) if sized else None
+        if data is not None and not data.region and transfer is not None:  # located by its inputs alone
+            return transfer
         latency = _decay(ctx.latency_ms[ids], LATENCY_HALF_MS)
-        if not (ctx.demand.data and ctx.demand.data.size_bytes):
-            return latency
-        return (latency + _decay(ctx.transfer_seconds[ids], TRANSFER_HALF_S)) / 2
+        return latency if transfer is None else (latency + transfer) / 2

@@ -1,0 +1,168 @@
+"""What moving a task's data to each identifier takes: bytes, seconds and money, before anything moves.
+
+For every identifier, each piece of the task's data (`demand.DataPiece`: an input, or the rest of
+``spec.data.size``) is
+
+- free where the identifier's region holds a copy (the data's own region, or a dataset's replica);
+- otherwise moved from one copy: the one in the region nearest the identifier by its own latency map,
+  ties (and unknown latencies) broken by region name: the rule the staging plan uses to pick the
+  replica it copies (`computenet.data.staging`), so placement prices the copy that will be made.
+
+Per region pair the figures come from two per-region facts, computed once per snapshot (`links`):
+
+- **bandwidth**: a move from region A into identifier i runs at min(i's bandwidth, A's), where A's
+  is the best bandwidth any identifier of A declares (the store's side of the link); without a
+  figure for A, i's alone. An identifier that declares no bandwidth cannot say how long a move
+  takes: its time is unknown (NaN). Seconds = bytes x 8 / (Gbit/s x 1e9), summed over the pieces
+  (they share the identifier's link, so running them at once is no faster).
+- **egress price**: what A's store charges per GiB moved out of it (``spec.storage.egressPricePerGiB``
+  of the identifiers of A that declare a store, in their pricing currency). Identifiers of one region
+  normally point at the same store; when they quote different prices the dearest is taken, so a cap
+  on the data's cost is never passed on a figure a store of the region could exceed. A region where
+  no identifier declares a store has no known price: the cost of moving out of it is unknown (NaN).
+  Cost = GiB moved x price, summed over the pieces; pieces from stores quoting different currencies
+  cannot be added, and the cost is then unknown too (currency `MIXED`).
+
+Pure and vectorised: one pass over the identifiers per piece (a task has at most 32 inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray
+from computenet.placement.demand import Data, DataPiece
+from computenet.placement.resources import GIB
+from computenet.placement.snapshot import Snapshot
+
+NONE = -1
+"""Currency of a cost where nothing moves."""
+MIXED = -2
+"""Currency of a cost made of pieces priced in different currencies (the cost is then unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Per region id of the snapshot: the best bandwidth out of it, and its store's egress price."""
+
+    bandwidth_gbps: FloatArray
+    """NaN where no identifier of the region declares a bandwidth."""
+    egress_per_gib: FloatArray
+    """NaN where no identifier of the region declares a store."""
+    egress_currency: IntArray
+    """Interned currency of `egress_per_gib`; -1 where unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Moves:
+    """Per identifier of the snapshot: what bringing the task's data into its region takes."""
+
+    bytes: FloatArray
+    """Bytes moved from another region (0 where every piece has a copy in the identifier's region)."""
+    seconds: FloatArray
+    """Transfer time in seconds; NaN unknown (no bandwidth)."""
+    cost: FloatArray
+    """Egress cost in `currency`; NaN unknown (no priced store at a source, or mixed currencies)."""
+    currency: IntArray
+    """Interned currency of `cost`; `NONE` where nothing moves, `MIXED` for several."""
+
+
+def links(snapshot: Snapshot) -> Links:
+    """The snapshot's per-region facts, computed once per identifier table and kept with the snapshot."""
+    cache: dict[str, Links] = snapshot.__dict__.setdefault("_links", {})
+    found = cache.get("links")
+    if found is None:
+        found = cache["links"] = _links(snapshot)
+    return found
+
+
+def _links(snapshot: Snapshot) -> Links:
+    t = snapshot.table
+    regions = max(len(snapshot.vocabulary.regions), 1)
+    bandwidth = np.full(regions, np.nan)
+    known = ~np.isnan(t.bandwidth_gbps)
+    np.fmax.at(bandwidth, t.region[known], t.bandwidth_gbps[known])
+    price = np.full(regions, np.nan)
+    currency = np.full(regions, NONE, dtype=np.int64)
+    stores = np.flatnonzero(~np.isnan(t.egress_per_gib))
+    # Dearest first (ties: the later name); np.unique keeps the first of each region: its dearest store.
+    dearest = stores[np.argsort(t.egress_per_gib[stores], kind="stable")][::-1]
+    regions_of, first = np.unique(t.region[dearest], return_index=True)
+    price[regions_of] = t.egress_per_gib[dearest[first]]
+    currency[regions_of] = t.egress_currency[dearest[first]]
+    return Links(bandwidth, price, currency)
+
+
+def _sources(snapshot: Snapshot, piece: DataPiece) -> tuple[tuple[str, ...], IntArray]:
+    """The piece's regions by name, and their snapshot region ids; -1 for a region no identifier knows."""
+    table = snapshot.vocabulary.regions
+    names = tuple(sorted(set(piece.regions)))
+    return names, np.array([table.get(r, NONE) for r in names], dtype=np.int64)
+
+
+def nearest(snapshot: Snapshot, piece: DataPiece, ids: IntArray) -> tuple[BoolArray, IntArray, IntArray]:
+    """Per identifier in `ids`: whether its region holds a copy, and the copy a move would come from.
+
+    The copy is given as its position in the piece's regions sorted by name, and as a region id
+    (-1 for a region no identifier knows: its bandwidth and price are unknown). It is the copy
+    nearest by the identifier's latency map, ties and unknown latencies broken by region name.
+    """
+    t = snapshot.table
+    _, sources = _sources(snapshot, piece)
+    here: BoolArray = np.isin(t.region[ids], sources[sources >= 0])
+    if len(sources) == 1:
+        at = np.zeros(len(ids), dtype=np.int64)
+    else:
+        latency = np.full((len(ids), len(sources)), np.inf)
+        known = sources >= 0
+        if known.any():
+            latency[:, known] = t.latency_ms[np.ix_(ids, sources[known])]
+        latency[np.isnan(latency)] = np.inf
+        at = np.argmin(latency, axis=1)
+    return here, at, sources[at]
+
+
+def moves(snapshot: Snapshot, data: Data | None, ids: IntArray | None = None) -> Moves:
+    """What moving `data` into each identifier's region takes (every identifier unless `ids`)."""
+    t = snapshot.table
+    ids = np.arange(len(snapshot), dtype=np.int64) if ids is None else ids
+    n = len(ids)
+    moved, seconds, cost = np.zeros(n), np.zeros(n), np.zeros(n)
+    currency = np.full(n, NONE, dtype=np.int64)
+    pieces = data.located() if data is not None else ()
+    if not pieces:
+        return Moves(moved, seconds, cost, currency)
+    link = links(snapshot)
+    own = t.bandwidth_gbps[ids]
+    for piece in pieces:
+        here, _, source = nearest(snapshot, piece, ids)
+        away = ~here
+        known = source >= 0
+        far_bandwidth = np.where(known, link.bandwidth_gbps[np.maximum(source, 0)], np.nan)
+        gbps = np.fmin(own, far_bandwidth)  # fmin: a NaN on the source side leaves the identifier's own
+        gbps[np.isnan(own)] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            seconds += np.where(away, piece.size_bytes * 8 / (gbps * 1e9), 0.0)
+        price = np.where(known, link.egress_per_gib[np.maximum(source, 0)], np.nan)
+        cost += np.where(away, piece.size_bytes / GIB * price, 0.0)
+        quoted = np.where(known, link.egress_currency[np.maximum(source, 0)], NONE)
+        moved += np.where(away, float(piece.size_bytes), 0.0)
+        first = away & (currency == NONE)
+        currency[first] = quoted[first]
+        currency[away & ~first & (currency != quoted)] = MIXED
+    cost[currency == MIXED] = np.nan
+    return Moves(moved, seconds, cost, currency)
+
+
+def origins(snapshot: Snapshot, data: Data | None, ident: int) -> tuple[tuple[str, int], ...]:
+    """For one identifier: (source region, bytes) of its moves, bytes added up per region; for details."""
+    out: dict[str, int] = {}
+    ids = np.array([ident], dtype=np.int64)
+    for piece in data.located() if data is not None else ():
+        here, at, _ = nearest(snapshot, piece, ids)
+        if not here[0]:
+            region = _sources(snapshot, piece)[0][int(at[0])]
+            out[region] = out.get(region, 0) + piece.size_bytes
+    return tuple(sorted(out.items()))
