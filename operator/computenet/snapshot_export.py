@@ -33,6 +33,7 @@ from computenet.placement import (
     Selector,
     Snapshot,
     SnapshotBuilder,
+    Store,
     Taint,
 )
 from computenet.placement.labels import Requirement
@@ -57,6 +58,11 @@ class PricingDoc(_Doc):
     per_accelerator_hour: dict[str, float] = Field(default_factory=dict)
 
 
+class StoreDoc(_Doc):
+    egress_price_per_gib: float = Field(alias="egressPricePerGiB")
+    currency: str
+
+
 class IdentifierDoc(_Doc):
     name: str
     cluster: str
@@ -71,6 +77,7 @@ class IdentifierDoc(_Doc):
     pricing: PricingDoc | None = None
     latency_ms: dict[str, float] = Field(default_factory=dict)
     bandwidth_gbps: float | None = None
+    store: StoreDoc | None = None
     recent_failures: int = 0
     node_selector: SelectorDoc = Field(default_factory=SelectorDoc)
 
@@ -139,6 +146,9 @@ def identifier_doc(ident: Identifier) -> IdentifierDoc:
         ),
         latency_ms=dict(ident.network.latency_ms),
         bandwidth_gbps=ident.network.bandwidth_gbps,
+        store=None
+        if ident.store is None
+        else StoreDoc(egress_price_per_gib=ident.store.egress_per_gib, currency=ident.store.currency),
         recent_failures=ident.recent_failures,
         node_selector=sel,
     )
@@ -170,6 +180,7 @@ def identifier_of(doc: IdentifierDoc) -> Identifier:
         if p is None
         else Pricing(p.currency, p.per_cpu_core_hour, p.per_gib_hour, dict(p.per_accelerator_hour)),
         network=Network(dict(doc.latency_ms), doc.bandwidth_gbps),
+        store=None if doc.store is None else Store(doc.store.egress_price_per_gib, doc.store.currency),
         recent_failures=doc.recent_failures,
         node_selector=selector,
     )

@@ -103,8 +103,20 @@ class StoreCredential(SpecModel):
 
 
 class DataStaging(SpecModel):
-    """The inputs, outputs and store credentials of a task (``spec.data``)."""
+    """The inputs, outputs and store credentials of a task (``spec.data``), and caps on moving them."""
 
+    max_transfer_seconds: int | None = Field(
+        None, ge=0, le=2_592_000, strict=True,
+        description="Most seconds moving the task's data into the chosen identifier's region may take (bytes not "
+        "already there over the bandwidth of the link; 0: the data must already be there). Identifiers that would "
+        "take longer, or declare no bandwidth, are not chosen.",
+    )  # fmt: skip
+    max_data_cost: Price | None = Field(
+        None,
+        description="Most moving the task's data into the chosen identifier's region may cost, in "
+        "spec.constraints.currency (GiB moved x the egressPricePerGiB of the store each comes from). Identifiers "
+        "whose cost is higher, unknown or in another currency are not chosen.",
+    )
     inputs: Annotated[list[DataInput], _distinct("mount_path")] | None = Field(
         None, max_length=32, description="Inputs staged near the chosen compute and into the pods.",
         json_schema_extra=_map_list("mountPath"),

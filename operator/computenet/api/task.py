@@ -365,6 +365,16 @@ class DataLocation(DataStaging):
     Its inputs, outputs and store credentials come from :class:`~computenet.api.data.DataStaging`.
     """
 
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "(!has(self.maxTransferSeconds) && !has(self.maxDataCost)) || has(self.region) || has(self.inputs)",
+            "maxTransferSeconds and maxDataCost cap moving the data: set spec.data.region or spec.data.inputs",
+            check=lambda d: (
+                (d.max_transfer_seconds is None and d.max_data_cost is None) or d.region is not None or bool(d.inputs)
+            ),
+        ),
+    )
+
     region: DnsLabel | None = Field(None, description="Region holding the data.")
     size: DataSizeQuantity | None = Field(None, description="Size of the data, such as 500Gi or 2Ti.")
 
@@ -942,6 +952,16 @@ class Offer(StatusModel):
     scores: dict[str, float] | None = Field(
         None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
     )
+    data_bytes: int | None = Field(
+        None, ge=0, description="Bytes of the task's data moved into its region (0: the data is already there)."
+    )
+    data_transfer_seconds: float | None = Field(
+        None, ge=0, description="How long moving the data there takes (its ETA); absent when unknown."
+    )
+    data_cost: float | None = Field(
+        None, ge=0, description="What moving the data there costs (egress), in dataCurrency; absent when unknown."
+    )
+    data_currency: str | None = Field(None, max_length=3, description="Currency of dataCost.")
 
 
 MAX_RUNNERS_UP = 5
@@ -965,6 +985,16 @@ class CandidateScore(StatusModel):
     )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task would cost per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
+    data_bytes: int | None = Field(
+        None, ge=0, description="Bytes of the task's data moved into its region (0: the data is already there)."
+    )
+    data_transfer_seconds: float | None = Field(
+        None, ge=0, description="How long moving the data there takes (its ETA); absent when unknown."
+    )
+    data_cost: float | None = Field(
+        None, ge=0, description="What moving the data there costs (egress), in dataCurrency; absent when unknown."
+    )
+    data_currency: str | None = Field(None, max_length=3, description="Currency of dataCost.")
 
 
 class Verdict(StatusModel):

@@ -1,8 +1,9 @@
-"""Offers: for a suspended task, the best few places it could run now, with price and fit.
+"""Offers: for a suspended task, the best few places it could run now, with price, fit and the data's figures.
 
 Nothing is dispatched or assumed for a suspended task: the user reads the offers in the task's
 status and lifts `suspend` (possibly after narrowing constraints) when one suits. Offers are a
-view of a decision, so they rank and explain exactly as placement would.
+view of a decision, so they rank and explain exactly as placement would. How an offer reads in
+the task's status is the operator's business (``tasks.candidates.offer_status``), not placement's.
 """
 
 from __future__ import annotations
@@ -29,20 +30,13 @@ class Offer:
     devices: int = 0
     """Devices per replica it would use there (a compute request's count is chosen per identifier)."""
 
-    def as_status(self) -> dict[str, object]:
-        """The offer as a status entry: camelCase keys, rounded numbers, absent values left out."""
-        fields: dict[str, object | None] = {
-            "identifier": self.identifier,
-            "uri": self.uri or None,
-            "score": round(self.score, 1),
-            "pricePerHour": None if self.price_per_hour is None else round(self.price_per_hour, 4),
-            "currency": self.currency,
-            "acceleratorModel": self.model,
-            "fit": round(self.fit, 1),
-            "variant": self.variant,
-            "acceleratorCount": self.devices or None,
-        }
-        return {k: v for k, v in fields.items() if v is not None}
+    data_bytes: int | None = None
+    """Bytes of the task's data moved into the identifier's region; None: the task has no data to move."""
+    data_seconds: float | None = None
+    """The data's ETA there in seconds; None: unknown, or no data."""
+    data_cost: float | None = None
+    """What moving the data there costs, in `data_currency`; None: unknown, or no data."""
+    data_currency: str | None = None
 
 
 def offers(decision: Decision, k: int = DEFAULT_OFFERS) -> tuple[Offer, ...]:
@@ -57,6 +51,10 @@ def offers(decision: Decision, k: int = DEFAULT_OFFERS) -> tuple[Offer, ...]:
             c.scores.get("Fit", 0.0),
             c.variant,
             c.devices,
+            c.data_bytes,
+            c.data_seconds,
+            c.data_cost,
+            c.data_currency,
         )
         for c in decision.top(k)
     )

@@ -14,8 +14,11 @@ are only counted (``rejectedOmitted``, and grouped by reason in the Placed condi
 
 from __future__ import annotations
 
-from computenet.api.task import MAX_RUNNERS_UP, MAX_VERDICTS, CandidateScore, Explanation, Verdict
+from typing import Any
+
+from computenet.api.task import MAX_RUNNERS_UP, MAX_VERDICTS, CandidateScore, Explanation, Offer, Verdict
 from computenet.placement import Candidate, Decision
+from computenet.placement import Offer as PlacementOffer
 
 MESSAGE_LIMIT = 512
 LIST_REJECTIONS_UP_TO = 500
@@ -26,6 +29,25 @@ def scores_of(candidate: Candidate) -> dict[str, float]:
     return {name: round(value, 1) for name, value in sorted(candidate.scores.items())}
 
 
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def data_fields(c: Candidate | PlacementOffer) -> dict[str, Any]:
+    """The data's figures of a candidate or offer as status fields; none for a task without data to move.
+
+    An unknown ETA or cost is left out (absent means unknown), bytes moved are always stated.
+    """
+    if c.data_bytes is None:
+        return {}
+    return {
+        "data_bytes": c.data_bytes,
+        "data_transfer_seconds": _rounded(c.data_seconds, 1),
+        "data_cost": _rounded(c.data_cost, 4),
+        "data_currency": c.data_currency if c.data_cost is not None else None,
+    }
+
+
 def candidate_score(candidate: Candidate) -> CandidateScore:
     return CandidateScore(
         identifier=candidate.identifier,
@@ -34,8 +56,29 @@ def candidate_score(candidate: Candidate) -> CandidateScore:
         accelerator_model=candidate.model,
         variant=candidate.variant,
         accelerator_count=candidate.devices or None,
-        price_per_hour=None if candidate.price_per_hour is None else round(candidate.price_per_hour, 4),
+        price_per_hour=_rounded(candidate.price_per_hour, 4),
         currency=candidate.currency,
+        **data_fields(candidate),
+    )
+
+
+def offer_status(offer: PlacementOffer, candidate: Candidate) -> Offer:
+    """One entry of ``status.offers``: the offer with its price, fit, score components and data figures.
+
+    The data's figures are its ETA and egress cost there (`data_fields`).
+    """
+    return Offer(
+        identifier=offer.identifier,
+        uri=offer.uri or None,
+        score=round(offer.score, 1),
+        price_per_hour=_rounded(offer.price_per_hour, 4),
+        currency=offer.currency,
+        accelerator_model=offer.model,
+        fit=round(offer.fit, 1),
+        variant=offer.variant,
+        accelerator_count=offer.devices or None,
+        scores=scores_of(candidate) or None,
+        **data_fields(offer),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from computenet.api.constants import AcceleratorSharing
 from computenet.api.contract import compute_demand, slice_resource_of
+from computenet.api.data import ComputeDataset
 from computenet.api.pod_reservation import ACCELERATOR_RESOURCE_NAMES, effective_requests
 from computenet.api.pool import PlacementPolicy
 from computenet.api.task import ComputeTaskSpec
@@ -37,6 +38,7 @@ from computenet.placement import (
     Variant,
     Weights,
 )
+from computenet.placement.demand import DataPiece
 from computenet.placement.pod_spec import pod_constraints
 from computenet.placement.resources import VENDOR_RESOURCES
 from computenet.placement.slices import SliceRequest
@@ -47,6 +49,9 @@ from computenet.workloads.kinds import WorkloadError, kind_named, kind_of
 from computenet.workloads.podsets import pod_sets
 
 MIB = 1 << 20
+
+Datasets = Mapping[tuple[str, str], ComputeDataset]
+"""ComputeDatasets by (namespace, name)."""
 
 
 def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
@@ -96,8 +101,17 @@ def variants_of(spec: ComputeTaskSpec) -> tuple[Variant, ...]:
     return tuple(Variant(accelerators_of(as_variant(spec, v)), v.name) for v in spec.variants or ())
 
 
-def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: frozenset[str] | None = None) -> Demand:
-    """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members."""
+def demand_of(
+    record: TaskRecord,
+    policy: PlacementPolicy | None,
+    identifiers: frozenset[str] | None = None,
+    datasets: Datasets | None = None,
+) -> Demand:
+    """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members.
+
+    `datasets` are the ComputeDatasets known, by (namespace, name): the replicas of those the task
+    names tell placement where their bytes already are (see `data_of`).
+    """
     spec = record.spec
     res = spec.resources
     variants = variants_of(spec)
@@ -117,10 +131,7 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
             currency=c.currency,
             max_latency_ms=float(c.max_latency_ms) if c.max_latency_ms is not None else None,
         )
-    data = None
-    if spec.data is not None and spec.data.region:
-        # Without spec.data.size, the inputs' declared sizes tell how much data would move.
-        data = Data(spec.data.region, to_int_units(spec.data.size) if spec.data.size else spec.data.input_bytes())
+    data = data_of(record, datasets)
     weights, strategy = _weights(policy)
     pod = pod_constraints(record.pod_spec)
     roles = pod_set_demands(record.workload, acc) if record.workload else ()
@@ -156,6 +167,59 @@ def demand_of(record: TaskRecord, policy: PlacementPolicy | None, identifiers: f
         pod_sets=roles,
         variants=variants,
     )
+
+
+def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None:
+    """Where the task's data is, piece by piece, and its caps; None when nothing locates it.
+
+    - an input naming a dataset found in `datasets` sits in the regions of its ready replicas (a
+      replica the dataset's status calls Staging or Failed does not count); its size is the input's,
+      else its largest replica's;
+    - any other input with a size (a URI, or a dataset not known here) sits in ``spec.data.region``;
+    - what ``spec.data.size`` declares beyond the inputs' sizes sits in ``spec.data.region`` too.
+
+    The data's cost is weighed against the task's compute for the Job template's
+    ``activeDeadlineSeconds`` (the longest it may run, and be charged for), else for one hour: the
+    unit the task's price is quoted in (see `placement.scores.price`).
+    """
+    given = record.spec.data
+    if given is None:
+        return None
+    region = given.region or ""
+    pieces: list[DataPiece] = []
+    for index, item in enumerate(given.inputs or ()):
+        size = to_int_units(item.size) if item.size else 0
+        found = datasets.get((record.namespace, item.dataset)) if datasets and item.dataset else None
+        if found is not None:
+            regions = ready_replicas(found)
+            size = size or max((to_int_units(r.size) for r in found.spec.replicas if r.size), default=0)
+            if regions:
+                pieces.append(DataPiece(size, regions, f"dataset {item.dataset}"))
+                continue
+        if size and region:
+            pieces.append(DataPiece(size, (region,), f"dataset {item.dataset}" if item.dataset else f"input {index}"))
+    declared = to_int_units(given.size) if given.size else 0
+    rest = declared - sum(p.size_bytes for p in pieces)
+    if rest > 0 and region:
+        pieces.append(DataPiece(rest, (region,), "spec.data.size"))
+    if not region and not pieces:
+        return None
+    template_spec = record.template.get("spec") if isinstance(record.template, Mapping) else None
+    deadline = template_spec.get("activeDeadlineSeconds") if isinstance(template_spec, Mapping) else None
+    return Data(
+        region,
+        declared or given.input_bytes(),
+        tuple(pieces),
+        hours=deadline / 3600 if isinstance(deadline, int) and deadline > 0 else 1.0,
+        max_transfer_seconds=None if given.max_transfer_seconds is None else float(given.max_transfer_seconds),
+        max_cost=given.max_data_cost,
+    )
+
+
+def ready_replicas(dataset: ComputeDataset) -> tuple[str, ...]:
+    """Regions of the dataset's replicas that hold the data: spec's, less those its status calls Staging or Failed."""
+    busy = {r.region for r in (dataset.status.replicas or ()) if r.state != "Ready"} if dataset.status else set()
+    return tuple(r.region for r in dataset.spec.replicas if r.region not in busy)
 
 
 def avoiding(demand: Demand, record: TaskRecord, now: dt.datetime) -> Demand:

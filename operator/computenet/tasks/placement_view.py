@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from computenet.api.constants import DEFAULT_CURRENCY
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
 from computenet.members.registry import MemberRegistry
-from computenet.placement import Assumptions, ComputeClass, Identifier, Network, Pricing, SnapshotBuilder
+from computenet.placement import Assumptions, ComputeClass, Identifier, Network, Pricing, SnapshotBuilder, Store
 from computenet.placement.labels import Selector
 from computenet.placement.snapshot import Snapshot
 
@@ -35,6 +36,10 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
             latency_ms={k: float(v) for k, v in (spec.network.latency_ms or {}).items()},
             bandwidth_gbps=spec.network.bandwidth_gbps,
         )
+    store = None
+    if spec.storage is not None:  # its egress price is quoted in the identifier's pricing currency
+        currency = spec.pricing.currency if spec.pricing is not None else DEFAULT_CURRENCY
+        store = Store(float(spec.storage.egress_price_per_gib), currency)
     return Identifier(
         name=item.name,
         cluster=conn.key,
@@ -48,6 +53,7 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         architectures=tuple(str(a) for a in spec.architectures or ()),
         pricing=pricing,
         network=network,
+        store=store,
         recent_failures=conn.health.failures,
         node_selector=item.selector,
         devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from computenet.api.constants import Reason
 from computenet.api.pool import ComputePoolSpec
-from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Offer, Placement, PodSetPlacement
+from computenet.api.task import MAX_PINNED_NODES, DispatchedResources, Placement, PodSetPlacement
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import Metrics
 from computenet.placement import Decision, offers, schedule
@@ -26,7 +26,7 @@ from computenet.placement.snapshot import Snapshot
 from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
 from computenet.tasks.book import TaskBook
-from computenet.tasks.candidates import explanation, scores_of
+from computenet.tasks.candidates import explanation, offer_status
 from computenet.tasks.demand import avoiding, demand_of
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import (
@@ -63,10 +63,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
     ``queue`` is the ComputeQueue that admitted the task, recorded in the placement for its quota.
     """
     if record.spec.suspend:
-        found = tuple(
-            Offer.model_validate(o.as_status()).model_copy(update={"scores": scores_of(c) or None})
-            for o, c in zip(offers(decision, OFFERS), decision.top(OFFERS), strict=True)
-        )
+        found = tuple(offer_status(o, c) for o, c in zip(offers(decision, OFFERS), decision.top(OFFERS), strict=True))
         if found:
             message = f"{len(found)} offers, best {found[0].identifier}; set spec.suspend to false to run there"
             message += f"; {decision.caveat}" if decision.caveat else ""

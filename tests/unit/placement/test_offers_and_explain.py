@@ -21,15 +21,7 @@ def test_offers_are_the_top_candidates_with_price_and_fit() -> None:
         ("mid", 24.0, H100),
     ]
     assert made[0].fit == pytest.approx(100.0)
-    assert made[0].as_status() == {
-        "identifier": "cheap",
-        "uri": "cpi://test/cheap",
-        "score": 100.0,
-        "pricePerHour": 16.0,
-        "currency": "USD",
-        "acceleratorModel": H100,
-        "fit": 100.0,
-    }
+    assert (made[0].data_bytes, made[0].data_seconds, made[0].data_cost) == (None, None, None)
 
 
 def test_no_offers_when_nothing_fits() -> None:

@@ -79,7 +79,7 @@ def test_offers_and_candidates_name_each_identifier_s_best_variant() -> None:
     found = {o.identifier: (o.variant, o.devices, o.model) for o in offers(decision)}
     assert found == {"nv": ("h100", 8, H100), "amd": ("mi300x", 8, MI300X)}
     assert [c.identifier for c in decision.candidates] == ["nv", "amd"], "each identifier once, best first"
-    assert offers(decision)[0].as_status()["variant"] == "h100"
+    assert offers(decision)[0].variant == "h100", "the best offer runs its best variant"
     assert decision.rejections == {}
 
 

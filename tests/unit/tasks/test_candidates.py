@@ -8,9 +8,9 @@ import pytest
 from placement.builders import H100, identifier, node, pool, task
 
 from computenet.api.task import ComputeTaskStatus, Placement
-from computenet.placement import Snapshot, place, reasons
+from computenet.placement import Snapshot, offers, place, reasons
 from computenet.tasks import lifecycle as lc
-from computenet.tasks.candidates import explanation
+from computenet.tasks.candidates import explanation, offer_status
 from computenet.tasks.demand import demand_of
 from computenet.tasks.scheduler import decision_event
 from tasks.builders import record, spec
@@ -98,3 +98,47 @@ def test_a_large_pool_counts_its_rejections_without_explaining_them_on_the_loop(
     assert (e.fitting, e.rejected, e.rejected_omitted) == (1, None, 6)
     assert [c.identifier for c in e.candidates or []] == ["fit-0"]
     assert len(explanation(decision, list_up_to=None).rejected or []) == 6
+
+
+def test_an_offer_in_status_has_price_fit_scores_and_no_data_fields_without_data() -> None:
+    snapshot = pool(identifier("cheap").price({H100: 2.0}).nodes(node("a").gpus(8, H100)))
+    decision = place(snapshot, task().gpus(4, H100).replicas(2).suspended().build())
+    (made,) = offers(decision, 1)
+    entry = offer_status(made, decision.top(1)[0])
+    assert entry.model_dump(mode="json", exclude_none=True) == {
+        "identifier": "cheap",
+        "uri": "cpi://test/cheap",
+        "score": 100.0,
+        "pricePerHour": 16.0,
+        "currency": "USD",
+        "acceleratorModel": H100,
+        "fit": 100.0,
+        "scores": {"Fit": 100.0, "Price": 100.0, "Reliability": 100.0},
+    }
+
+
+def test_an_offer_in_status_carries_the_datas_eta_and_cost() -> None:
+    snapshot = pool(
+        identifier("east").region("cn-east").price({H100: 1.0}).store(0.1).nodes(node("e").gpus(8, H100)),
+        identifier("west")
+        .region("cn-west")
+        .price({H100: 1.0})
+        .network({"cn-east": 30.0}, bandwidth_gbps=1.0)
+        .nodes(node("w").gpus(8, H100)),
+    )
+    decision = place(snapshot, task().gpus(1, H100).data("cn-east", 10 << 30).suspended().build())
+    found = {o.identifier: offer_status(o, c) for o, c in zip(offers(decision), decision.top(3), strict=True)}
+    west = found["west"].model_dump(mode="json", exclude_none=True)
+    assert {k: v for k, v in west.items() if k.startswith("data")} == {
+        "dataBytes": 10 << 30,
+        "dataTransferSeconds": round((10 << 30) * 8 / 1e9, 1),
+        "dataCost": 1.0,
+        "dataCurrency": "USD",
+    }
+    east = found["east"].model_dump(mode="json", exclude_none=True)
+    assert {k: v for k, v in east.items() if k.startswith("data")} == {
+        "dataBytes": 0,
+        "dataTransferSeconds": 0.0,
+        "dataCost": 0.0,
+        "dataCurrency": "USD",
+    }

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from computenet.api.contract import contract_problems
+from computenet.api.data import ComputeDataset
 from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec, DataLocation
 from computenet.placement import AcceleratorDemand
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
 from computenet.placement.slices import SliceRequest
 from computenet.queueing.amounts import request_of
-from computenet.tasks.demand import demand_of, pod_set_demands
+from computenet.tasks.demand import data_of, demand_of, pod_set_demands
 from computenet.tasks.record import TaskRecord
 
 VALID_TEMPLATE = {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "x"}]}}}}
@@ -306,3 +307,104 @@ def test_a_workload_task_asks_for_members_serving_its_kind_a_job_for_none() -> N
     serving = record()
     serving.workload = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}}
     assert demand_of(serving, None).kind == "apps/v1 Deployment"
+
+
+GI = 1 << 30
+
+
+def dataset(name: str, *replicas: tuple[str, str | None], staging: tuple[str, ...] = ()) -> ComputeDataset:
+    """A ComputeDataset in bug-05 with (region, size) replicas; `staging` regions are not ready yet."""
+    return ComputeDataset.model_validate(
+        {
+            "metadata": {"name": name, "namespace": "bug-05"},
+            "spec": {
+                "replicas": [
+                    {"region": r, "uri": f"s3://{r}-data/{name}/", **({"size": size} if size else {})}
+                    for r, size in replicas
+                ]
+            },
+            "status": {"replicas": [{"region": r, "state": "Staging"} for r in staging]},
+        }
+    )
+
+
+TOKENIZER = dataset("tok", ("cn-east", "2Gi"), ("cn-west", "2Gi"), ("cn-north", None), staging=("cn-north",))
+
+
+@pytest.mark.parametrize(
+    ("data", "pieces"),
+    [
+        pytest.param(
+            {"region": "cn-east", "size": "3Gi"},
+            [(3 * GI, ("cn-east",), "spec.data.size")],
+            id="without inputs all of spec.data.size sits in spec.data.region",
+        ),
+        pytest.param(
+            {"region": "cn-east", "inputs": [{"dataset": "tok", "mountPath": "/t"}]},
+            [(2 * GI, ("cn-east", "cn-west"), "dataset tok")],
+            id="a known dataset sits where its ready replicas are, as big as its largest",
+        ),
+        pytest.param(
+            {"inputs": [{"dataset": "tok", "mountPath": "/t", "size": "1Gi"}]},
+            [(GI, ("cn-east", "cn-west"), "dataset tok")],
+            id="the input's own size wins, and a dataset needs no spec.data.region",
+        ),
+        pytest.param(
+            {
+                "region": "cn-east",
+                "size": "10Gi",
+                "inputs": [
+                    {"uri": "s3://abc/a", "mountPath": "/a", "size": "1Gi"},
+                    {"dataset": "tok", "mountPath": "/t"},
+                    {"dataset": "unknown", "mountPath": "/u", "size": "1Gi"},
+                ],
+            },
+            [
+                (GI, ("cn-east",), "input 0"),
+                (2 * GI, ("cn-east", "cn-west"), "dataset tok"),
+                (GI, ("cn-east",), "dataset unknown"),
+                (6 * GI, ("cn-east",), "spec.data.size"),
+            ],
+            id="uris and unknown datasets sit in spec.data.region, and so does the rest of spec.data.size",
+        ),
+    ],
+)
+def test_the_data_is_located_piece_by_piece(
+    data: dict[str, Any], pieces: list[tuple[int, tuple[str, ...], str]]
+) -> None:
+    base = record({"containers": [{"name": "main", "image": "x"}]})
+    spec = base.spec.model_copy(update={"data": DataLocation.model_validate(data)})
+    located = data_of(dataclasses.replace(base, spec=spec), {("bug-05", "tok"): TOKENIZER})
+    assert located is not None
+    assert [(p.size_bytes, p.regions, p.name) for p in located.located()] == pieces
+
+
+def test_a_dataset_of_another_namespace_is_not_the_tasks() -> None:
+    base = record({"containers": [{"name": "main", "image": "x"}]})
+    data = DataLocation.model_validate({"inputs": [{"dataset": "tok", "mountPath": "/t"}]})
+    found = data_of(
+        dataclasses.replace(base, spec=base.spec.model_copy(update={"data": data})), {("other", "tok"): TOKENIZER}
+    )
+    assert found is None
+
+
+@pytest.mark.parametrize(
+    ("template", "caps", "expected"),
+    [
+        pytest.param(VALID_TEMPLATE, {}, (1.0, None, None), id="weighed against one hour of compute, no caps"),
+        pytest.param(
+            {"spec": {"activeDeadlineSeconds": 7200, **VALID_TEMPLATE["spec"]}},
+            {"maxTransferSeconds": 600, "maxDataCost": 2.5},
+            (2.0, 600.0, 2.5),
+            id="activeDeadlineSeconds sets the hours, and the caps are carried",
+        ),
+    ],
+)
+def test_the_datas_hours_and_caps(
+    template: dict[str, Any], caps: dict[str, Any], expected: tuple[float, float | None, float | None]
+) -> None:
+    base = record(None, template)
+    data = DataLocation.model_validate({"region": "cn-east", "size": "1Gi", **caps})
+    found = data_of(dataclasses.replace(base, spec=base.spec.model_copy(update={"data": data})))
+    assert found is not None
+    assert (found.hours, found.max_transfer_seconds, found.max_cost) == expected
