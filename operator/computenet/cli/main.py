@@ -143,7 +143,7 @@ def run_offers(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(offers_verb.no_offers(task) + "\n")
         return OK
     rows = offers_verb.rows(found)
-    emit(out, args.output, {"offers": rows}, rows, offers_verb.COLUMNS)
+    emit(out, args.output, {"offers": rows}, rows, offers_verb.columns(rows))
     return OK
 
 
@@ -187,10 +187,10 @@ def run_logs(args: argparse.Namespace, out: TextIO) -> int:
 def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
     namespace = args.namespace or "default"
     stdin = sys.stdin.read() if args.filename == "-" else None
-    tasks = simulate_verb.read_tasks(args.filename, stdin)
+    tasks, datasets = simulate_verb.read_objects(args.filename, stdin)
     if not args.snapshot:
         namespace = Hub.connect(args.kubeconfig, args.context, args.namespace).namespace
-    doc = simulate_verb.simulate(tasks, _snapshot(args), namespace)
+    doc = simulate_verb.simulate(tasks, _snapshot(args), namespace, datasets)
     rows = simulate_verb.table_rows(doc)
     emit(out, args.output, doc, rows, simulate_verb.COLUMNS, simulate_verb.footer(doc))
     return OK

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from computenet.api.task import ComputeTaskStatus, Offer
+from computenet.cli import data_figures
 from computenet.cli.errors import CliError
 from computenet.cli.output import Column
 
@@ -35,8 +36,15 @@ def rows(found: list[Offer]) -> list[dict[str, Any]]:
         row = o.model_dump(mode="json", exclude_none=True)
         if o.price_per_hour is not None:
             row["price"] = f"{o.price_per_hour:.2f} {o.currency or ''}".strip()
+        row.update(data_figures.cells(row))
         out.append(row)
     return out
+
+
+def columns(found: list[dict[str, Any]]) -> list[Column]:
+    """The table's columns: the data's ETA and cost right after the price, when the task has data to move."""
+    at = next(i for i, c in enumerate(COLUMNS) if c.header == "PRICE/H") + 1
+    return [*COLUMNS[:at], *data_figures.columns(found), *COLUMNS[at:]]
 
 
 def no_offers(task: dict[str, Any]) -> str:

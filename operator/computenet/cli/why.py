@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from computenet.api.constants import ConditionType
-from computenet.api.task import ComputeTaskStatus, Explanation, Offer
+from computenet.api.task import CandidateScore, ComputeTaskStatus, Explanation, Offer
+from computenet.cli import data_figures
 from computenet.cli.output import Column
 from computenet.cli.simulate import record_of
 from computenet.placement import place
@@ -29,6 +30,16 @@ def _row(identifier: str, verdict: str, **fields: Any) -> dict[str, Any]:
     return {"identifier": identifier, "verdict": verdict, **{k: v for k, v in fields.items() if v is not None}}
 
 
+def _data(entry: CandidateScore | Offer) -> dict[str, Any]:
+    """The data's figures of one candidate or offer, with the keys of the status (absent: unknown)."""
+    return {
+        "dataBytes": entry.data_bytes,
+        "dataTransferSeconds": entry.data_transfer_seconds,
+        "dataCost": entry.data_cost,
+        "dataCurrency": entry.data_currency,
+    }
+
+
 def _from_explanation(e: Explanation, chosen: str | None) -> list[dict[str, Any]]:
     rows = [
         _row(
@@ -41,6 +52,7 @@ def _from_explanation(e: Explanation, chosen: str | None) -> list[dict[str, Any]
             acceleratorCount=c.accelerator_count,
             pricePerHour=c.price_per_hour,
             currency=c.currency,
+            **_data(c),
         )
         for c in e.candidates or []
     ]
@@ -62,6 +74,7 @@ def _from_offers(offers: Sequence[Offer]) -> list[dict[str, Any]]:
             acceleratorCount=o.accelerator_count,
             pricePerHour=o.price_per_hour,
             currency=o.currency,
+            **_data(o),
         )
         for o in offers
     ]
@@ -132,6 +145,7 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]
         Column("MODEL", "acceleratorModel", wide=True),
         Column("VARIANT", "variant", wide=True),
         Column("PRICE/H", "price", wide=True),
+        *data_figures.columns(rows, wide=True),
         Column("REASON", "why"),
     ]
     flat = []
@@ -141,6 +155,7 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]
             entry[f"score:{name}"] = row.get("scores", {}).get(name)
         if "pricePerHour" in row:
             entry["price"] = f"{row['pricePerHour']:.2f} {row.get('currency') or ''}".strip()
+        entry.update(data_figures.cells(row))
         entry["why"] = f"{row['filter']}: {row['message']}" if row["verdict"] == REJECTED else "-"
         flat.append(entry)
     return flat, columns
