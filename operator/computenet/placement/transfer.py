@@ -82,7 +82,7 @@ def _links(snapshot: Snapshot) -> Links:
     t = snapshot.table
     regions = max(len(snapshot.vocabulary.regions), 1)
     bandwidth = np.full(regions, np.nan)
-    known = ~np.isnan(t.bandwidth_gbps)
+    known = t.bandwidth_gbps > 0  # NaN (unknown) compares False
     np.fmax.at(bandwidth, t.region[known], t.bandwidth_gbps[known])
     price = np.full(regions, np.nan)
     currency = np.full(regions, NONE, dtype=np.int64)
@@ -111,7 +111,9 @@ def nearest(snapshot: Snapshot, piece: DataPiece, ids: IntArray) -> tuple[BoolAr
     """
     t = snapshot.table
     _, sources = _sources(snapshot, piece)
-    here: BoolArray = np.isin(t.region[ids], sources[sources >= 0])
+    holds = np.zeros(len(snapshot.vocabulary.regions) + 1, dtype=bool)  # the extra slot: "no such region"
+    holds[sources[sources >= 0]] = True
+    here: BoolArray = holds[t.region[ids]]
     if len(sources) == 1:
         at = np.zeros(len(ids), dtype=np.int64)
     else:
@@ -136,19 +138,26 @@ def moves(snapshot: Snapshot, data: Data | None, ids: IntArray | None = None) ->
         return Moves(moved, seconds, cost, currency)
     link = links(snapshot)
     own = t.bandwidth_gbps[ids]
+    own = np.where(own > 0, own, np.nan)  # NaN stays NaN; a zero bandwidth moves nothing in any time
     for piece in pieces:
         here, _, source = nearest(snapshot, piece, ids)
+        at = np.maximum(source, 0)
+        unknown = source < 0
+        far = link.bandwidth_gbps[at]
+        price = link.egress_per_gib[at]
+        quoted = link.egress_currency[at]
+        if unknown.any():
+            far, price, quoted = far.copy(), price.copy(), quoted.copy()
+            far[unknown], price[unknown], quoted[unknown] = np.nan, np.nan, NONE
+        gbps = np.where(np.isnan(far), own, np.minimum(own, far))  # np.minimum keeps an unknown own bandwidth NaN
+        term = piece.size_bytes * 8e-9 / gbps
+        term[here] = 0.0
+        seconds += term
+        term = piece.size_bytes / GIB * price
+        term[here] = 0.0
+        cost += term
         away = ~here
-        known = source >= 0
-        far_bandwidth = np.where(known, link.bandwidth_gbps[np.maximum(source, 0)], np.nan)
-        gbps = np.fmin(own, far_bandwidth)  # fmin: a NaN on the source side leaves the identifier's own
-        gbps[np.isnan(own)] = np.nan
-        with np.errstate(divide="ignore", invalid="ignore"):
-            seconds += np.where(away, piece.size_bytes * 8 / (gbps * 1e9), 0.0)
-        price = np.where(known, link.egress_per_gib[np.maximum(source, 0)], np.nan)
-        cost += np.where(away, piece.size_bytes / GIB * price, 0.0)
-        quoted = np.where(known, link.egress_currency[np.maximum(source, 0)], NONE)
-        moved += np.where(away, float(piece.size_bytes), 0.0)
+        moved[away] += piece.size_bytes
         first = away & (currency == NONE)
         currency[first] = quoted[first]
         currency[away & ~first & (currency != quoted)] = MIXED
