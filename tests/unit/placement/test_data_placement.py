@@ -255,3 +255,16 @@ def test_a_task_without_caps_is_not_filtered_on_its_data() -> None:
     by_name = {c.identifier: c for c in decision.candidates}
     assert set(by_name) == {"east", "west"}
     assert by_name["west"].data_seconds is None  # unknown, and said so, but not a reason to refuse
+
+
+def test_a_task_of_several_pod_sets_is_capped_once_and_priced_with_its_data() -> None:
+    leader_and_workers = task().pod_set("leader", 1, cpu="1").pod_set("workers", 2, gpus=1, models=(H100,))
+    demand = leader_and_workers.data("cn-east", HUNDRED_GIB, hours=10.0, max_transfer_seconds=600).build()
+    decision = place(world(8.0), demand)
+    assert [c.identifier for c in decision.candidates] == ["east"]
+    assert decision.rejections["west"].message == (
+        "data transfer 859 s > maxTransferSeconds 600 (100.0 GiB from cn-east)"
+    )  # once, not once per pod set
+    uncapped = place(world(8.0), leader_and_workers.data("cn-east", HUNDRED_GIB, hours=10.0).build())
+    scores = {c.identifier: c.scores["Price"] for c in uncapped.candidates}
+    assert scores == {"west": 100.0, "east": pytest.approx(100 * (2 * 8.0 * 10 + 10.0) / (2 * 10.0 * 10))}
