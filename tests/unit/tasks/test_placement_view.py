@@ -12,6 +12,7 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.report import ReportFacts
+from computenet.placement import Store
 from computenet.tasks import placement_view as view_module
 from computenet.tasks.placement_view import PlacementView
 
@@ -94,3 +95,33 @@ def test_only_identifiers_whose_inputs_changed_are_rebuilt(built: list[str]) -> 
     gone = view.snapshot()
     assert built == []
     assert "a" not in gone.index
+
+
+STORAGE = {
+    "endpoint": "http://store.cn-east.internal:8333",
+    "bucket": "cn-east-data",
+    "secretRef": {"name": "store-cn-east", "namespace": "computenet-system"},
+    "egressPricePerGiB": 0.08,
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "store"),
+    [
+        pytest.param({}, None, id="no storage: no store for placement to price"),
+        pytest.param({"storage": STORAGE}, Store(0.08, "USD"), id="a store without pricing is priced in USD"),
+        pytest.param(
+            {"storage": STORAGE, "pricing": {"currency": "EUR"}},
+            Store(0.08, "EUR"),
+            id="the egress price is in the identifier's pricing currency",
+        ),
+    ],
+)
+def test_an_identifiers_store_reaches_placement_with_its_egress_price(
+    extra: dict[str, Any], store: Store | None
+) -> None:
+    conn = PullConnection("provider-acme", "agent-s", None, clock=lambda: T0)  # type: ignore[arg-type]
+    given = ComputeIdentifierSpec.model_validate({**spec("s").model_dump(mode="json", exclude_none=True), **extra})
+    item = TrackedIdentifier("s", spec=given)
+    item.attach(conn)
+    assert view_module.placement_identifier(item, given, conn).store == store  # type: ignore[arg-type]
