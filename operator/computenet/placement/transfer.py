@@ -15,11 +15,11 @@ Per region pair the figures come from two per-region facts, computed once per sn
   figure for A, i's alone. An identifier that declares no bandwidth cannot say how long a move
   takes: its time is unknown (NaN). Seconds = bytes x 8 / (Gbit/s x 1e9), summed over the pieces
   (they share the identifier's link, so running them at once is no faster).
-- **egress price**: what A's store charges per GiB moved out of it (``spec.storage.egressPricePerGiB``
-  of the identifiers of A that declare a store, in their pricing currency). Identifiers of one region
-  normally point at the same store; when they quote different prices the dearest is taken, so a cap
-  on the data's cost is never passed on a figure a store of the region could exceed. A region where
-  no identifier declares a store has no known price: the cost of moving out of it is unknown (NaN).
+- **egress price**: what A's store charges per GiB moved out of it (``spec.storage.egressPricePerGiB``,
+  in the declaring identifier's pricing currency). A's store is the one of its identifiers, first by
+  name, that declares one: the store staging copies from (`computenet.tasks.staging.stager`). A
+  region where no identifier declares a store has no known price: moving out of it costs an unknown
+  amount (NaN).
   Cost = GiB moved x price, summed over the pieces; pieces from stores quoting different currencies
   cannot be added, and the cost is then unknown too (currency `MIXED`).
 
@@ -86,12 +86,10 @@ def _links(snapshot: Snapshot) -> Links:
     np.fmax.at(bandwidth, t.region[known], t.bandwidth_gbps[known])
     price = np.full(regions, np.nan)
     currency = np.full(regions, NONE, dtype=np.int64)
-    stores = np.flatnonzero(~np.isnan(t.egress_per_gib))
-    # Dearest first (ties: the later name); np.unique keeps the first of each region: its dearest store.
-    dearest = stores[np.argsort(t.egress_per_gib[stores], kind="stable")][::-1]
-    regions_of, first = np.unique(t.region[dearest], return_index=True)
-    price[regions_of] = t.egress_per_gib[dearest[first]]
-    currency[regions_of] = t.egress_currency[dearest[first]]
+    stores = np.flatnonzero(~np.isnan(t.egress_per_gib))  # in name order, as the snapshot keeps identifiers
+    regions_of, first = np.unique(t.region[stores], return_index=True)  # each region's first store by name
+    price[regions_of] = t.egress_per_gib[stores[first]]
+    currency[regions_of] = t.egress_currency[stores[first]]
     return Links(bandwidth, price, currency)
 
 

@@ -45,6 +45,7 @@ from computenet.placement.slices import SliceRequest
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging.replicas import readable
 from computenet.workloads.kinds import WorkloadError, kind_named, kind_of
 from computenet.workloads.podsets import pod_sets
 
@@ -172,9 +173,8 @@ def demand_of(
 def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None:
     """Where the task's data is, piece by piece, and its caps; None when nothing locates it.
 
-    - an input naming a dataset found in `datasets` sits in the regions of its ready replicas (a
-      replica the dataset's status calls Staging or Failed does not count); its size is the input's,
-      else its largest replica's;
+    - an input naming a dataset found in `datasets` sits in the regions of the replicas staging would
+      read (`readable_replicas`); its size is the input's, else its largest replica's;
     - any other input with a size (a URI, or a dataset not known here) sits in ``spec.data.region``;
     - what ``spec.data.size`` declares beyond the inputs' sizes sits in ``spec.data.region`` too.
 
@@ -191,8 +191,8 @@ def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None
         size = to_int_units(item.size) if item.size else 0
         found = datasets.get((record.namespace, item.dataset)) if datasets and item.dataset else None
         if found is not None:
-            regions = ready_replicas(found)
-            size = size or max((to_int_units(r.size) for r in found.spec.replicas if r.size), default=0)
+            regions, largest = readable_replicas(found)
+            size = size or largest
             if regions:
                 pieces.append(DataPiece(size, regions, f"dataset {item.dataset}"))
                 continue
@@ -216,10 +216,18 @@ def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None
     )
 
 
-def ready_replicas(dataset: ComputeDataset) -> tuple[str, ...]:
-    """Regions of the dataset's replicas that hold the data: spec's, less those its status calls Staging or Failed."""
-    busy = {r.region for r in (dataset.status.replicas or ()) if r.state != "Ready"} if dataset.status else set()
-    return tuple(r.region for r in dataset.spec.replicas if r.region not in busy)
+def readable_replicas(dataset: ComputeDataset) -> tuple[tuple[str, ...], int]:
+    """The regions of the replicas a task may read, and the largest size any of them states (0: none).
+
+    The replicas are those staging reads (`staging.replicas.readable`: the declared ones, and those
+    the operator staged and calls Ready), so placement counts as free exactly the regions staging
+    will not copy into.
+    """
+    status = dataset.status.replicas if dataset.status else None
+    regions = tuple(dict.fromkeys(r.region for r in readable(dataset.spec.replicas, status)))
+    sizes = [to_int_units(r.size) for r in dataset.spec.replicas if r.size]
+    sizes += [s.bytes for s in status or () if s.bytes and s.region in regions]
+    return regions, max(sizes, default=0)
 
 
 def avoiding(demand: Demand, record: TaskRecord, now: dt.datetime) -> Demand:

@@ -3,7 +3,7 @@
 The oracle walks one identifier and one piece at a time, as `transfer`'s docstring states the rules:
 nothing moves where the region holds a copy; otherwise the copy nearest by the identifier's latency
 (ties and unknowns by region name) is moved, at min(its bandwidth, the source region's best), for
-the source region's dearest store's egress price. It also checks that an identifier's figures do not
+the egress price of the source region's first store by name. It also checks that an identifier's figures do not
 depend on which other identifiers are asked about alongside it.
 """
 
@@ -68,10 +68,10 @@ def oracle(idents: list[Identifier], me: Identifier, data: Data) -> tuple[float,
         own = me.network.bandwidth_gbps
         gbps = math.nan if own is None else min(own, max(far)) if far else own
         seconds += piece.size_bytes * 8 / (gbps * 1e9)
-        stores = sorted((i.store.egress_per_gib, i.name, i.store.currency) for i in there if i.store is not None)
-        if stores:
-            cost += piece.size_bytes / GIB * stores[-1][0]
-            currencies.add(stores[-1][2])
+        stores = sorted((i.name, i.store.egress_per_gib, i.store.currency) for i in there if i.store is not None)
+        if stores:  # the region's store: its first identifier by name that declares one
+            cost += piece.size_bytes / GIB * stores[0][1]
+            currencies.add(stores[0][2])
         else:
             cost = math.nan
         moved += piece.size_bytes

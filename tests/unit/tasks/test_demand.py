@@ -312,8 +312,8 @@ def test_a_workload_task_asks_for_members_serving_its_kind_a_job_for_none() -> N
 GI = 1 << 30
 
 
-def dataset(name: str, *replicas: tuple[str, str | None], staging: tuple[str, ...] = ()) -> ComputeDataset:
-    """A ComputeDataset in bug-05 with (region, size) replicas; `staging` regions are not ready yet."""
+def dataset(name: str, *replicas: tuple[str, str | None], status: list[dict[str, Any]] | None = None) -> ComputeDataset:
+    """A ComputeDataset in bug-05 with declared (region, size) replicas and the operator's `status` replicas."""
     return ComputeDataset.model_validate(
         {
             "metadata": {"name": name, "namespace": "bug-05"},
@@ -323,12 +323,21 @@ def dataset(name: str, *replicas: tuple[str, str | None], staging: tuple[str, ..
                     for r, size in replicas
                 ]
             },
-            "status": {"replicas": [{"region": r, "state": "Staging"} for r in staging]},
+            "status": {"replicas": status or []},
         }
     )
 
 
-TOKENIZER = dataset("tok", ("cn-east", "2Gi"), ("cn-west", "2Gi"), ("cn-north", None), staging=("cn-north",))
+TOKENIZER = dataset(
+    "tok",
+    ("cn-east", "2Gi"),
+    ("cn-west", None),
+    status=[
+        {"region": "cn-north", "state": "Ready", "uri": "s3://cn-north-data/datasets/tok/", "bytes": 2 * GI},
+        {"region": "cn-south", "state": "Staging"},
+    ],
+)
+"""Declared in cn-east and cn-west, staged into cn-north, being staged into cn-south."""
 
 
 @pytest.mark.parametrize(
@@ -341,12 +350,12 @@ TOKENIZER = dataset("tok", ("cn-east", "2Gi"), ("cn-west", "2Gi"), ("cn-north", 
         ),
         pytest.param(
             {"region": "cn-east", "inputs": [{"dataset": "tok", "mountPath": "/t"}]},
-            [(2 * GI, ("cn-east", "cn-west"), "dataset tok")],
-            id="a known dataset sits where its ready replicas are, as big as its largest",
+            [(2 * GI, ("cn-east", "cn-west", "cn-north"), "dataset tok")],
+            id="a known dataset sits where staging reads it (declared, or staged and Ready), as big as its largest",
         ),
         pytest.param(
             {"inputs": [{"dataset": "tok", "mountPath": "/t", "size": "1Gi"}]},
-            [(GI, ("cn-east", "cn-west"), "dataset tok")],
+            [(GI, ("cn-east", "cn-west", "cn-north"), "dataset tok")],
             id="the input's own size wins, and a dataset needs no spec.data.region",
         ),
         pytest.param(
@@ -361,7 +370,7 @@ TOKENIZER = dataset("tok", ("cn-east", "2Gi"), ("cn-west", "2Gi"), ("cn-north", 
             },
             [
                 (GI, ("cn-east",), "input 0"),
-                (2 * GI, ("cn-east", "cn-west"), "dataset tok"),
+                (2 * GI, ("cn-east", "cn-west", "cn-north"), "dataset tok"),
                 (GI, ("cn-east",), "dataset unknown"),
                 (6 * GI, ("cn-east",), "spec.data.size"),
             ],
