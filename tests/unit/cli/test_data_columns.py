@@ -105,9 +105,9 @@ def test_why_shows_the_datas_figures_of_every_candidate_in_wide_output() -> None
     task = offered(WEST_OFFER, EAST_OFFER)
     rows, columns = why.table_rows(why.explain(task))
     assert table(rows, columns, wide=True).splitlines() == [
-        "IDENTIFIER   VERDICT   SCORE   FIT    MODEL    PRICE/H     DATA ETA   DATA COST   REASON",
-        "west         offer     81.0    90.0   <none>   8.00 USD    14m19s     10.00 USD   -",
-        "east         offer     70.0    90.0   <none>   10.00 USD   0s         0.00 USD    -",
+        "IDENTIFIER   VERDICT   SCORE   FIT    MODEL    VARIANT   PRICE/H     DATA ETA   DATA COST   REASON",
+        "west         offer     81.0    90.0   <none>   <none>    8.00 USD    14m19s     10.00 USD   -",
+        "east         offer     70.0    90.0   <none>   <none>    10.00 USD   0s         0.00 USD    -",
     ]
     assert "DATA ETA" not in table(rows, columns, wide=False)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from placement.builders import H100, identifier, node, pool, task
 
 from computenet.api.task import ComputeTaskStatus, Placement
 from computenet.placement import Snapshot, offers, place, reasons
+from computenet.placement.demand import AcceleratorDemand, Variant
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.candidates import explanation, offer_status
 from computenet.tasks.demand import demand_of
@@ -142,3 +144,15 @@ def test_an_offer_in_status_carries_the_datas_eta_and_cost() -> None:
         "dataCost": 0.0,
         "dataCurrency": "USD",
     }
+
+
+def test_an_offer_in_status_names_the_variant_it_would_run_and_its_devices() -> None:
+    h100 = Variant(AcceleratorDemand(8, "nvidia"), "h100")
+    demand = replace(
+        task().cpu("8").memory("64Gi").suspended().build(), variants=(h100,), accelerators=h100.accelerators
+    )
+    snapshot = pool(identifier("nv").nodes(node("n1").gpus(8, H100)).price({H100: 3.0}))
+    decision = place(snapshot, demand)
+    (made,) = offers(decision, 1)
+    entry = offer_status(made, decision.top(1)[0]).model_dump(mode="json", exclude_none=True)
+    assert (entry["variant"], entry["acceleratorCount"]) == ("h100", 8)
