@@ -7,14 +7,16 @@ Each region's store charges for what leaves it (east 0.10, west 0.05 USD per GiB
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from computenet.placement import Snapshot, place, reasons
+from computenet.placement.demand import AcceleratorDemand, Variant
 from computenet.placement.resources import GIB
 from computenet.placement.transfer import MIXED, NONE, moves
 
-from .builders import H100, IdentifierBuilder, identifier, node, pool, task
+from .builders import H100, MI300X, IdentifierBuilder, identifier, node, pool, task
 
 EAST_PRICE = 10.0
 HUNDRED_GIB = 100 * GIB
@@ -268,3 +270,23 @@ def test_a_task_of_several_pod_sets_is_capped_once_and_priced_with_its_data() ->
     uncapped = place(world(8.0), leader_and_workers.data("cn-east", HUNDRED_GIB, hours=10.0).build())
     scores = {c.identifier: c.scores["Price"] for c in uncapped.candidates}
     assert scores == {"west": 100.0, "east": pytest.approx(100 * (2 * 8.0 * 10 + 10.0) / (2 * 10.0 * 10))}
+
+
+def test_across_variants_the_price_floor_is_the_whole_cost_with_the_data() -> None:
+    """nv computes where the data is for 24/h; amd for 16/h, but 10 of egress away: nv is the cheapest."""
+    h100, mi300x = Variant(AcceleratorDemand(8, "nvidia"), "h100"), Variant(AcceleratorDemand(8, "amd"), "mi300x")
+    demand = task().cpu("8").memory("64Gi").data("cn-east", HUNDRED_GIB).weights(locality=0.0).build()
+    demand = replace(demand, variants=(h100, mi300x), accelerators=h100.accelerators)
+    snapshot = pool(
+        identifier("nv").region("cn-east").store(EAST_EGRESS).price({H100: 3.0}).nodes(node("n1").gpus(8, H100)),
+        identifier("amd")
+        .region("cn-west")
+        .network({"cn-east": 30.0}, bandwidth_gbps=1.0)
+        .price({MI300X: 2.0})
+        .nodes(node("a1").gpus(8, MI300X)),
+    )
+    decision = place(snapshot, demand)
+    prices = {c.identifier: c.scores["Price"] for c in decision.candidates}
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "nv"
+    assert prices == {"nv": 100.0, "amd": pytest.approx(100 * 24 / 26)}
