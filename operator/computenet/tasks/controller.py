@@ -21,6 +21,7 @@ from computenet.metrics import Metrics
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import Cleanup
+from computenet.tasks.demand import Datasets
 from computenet.tasks.dispatcher import Dispatcher, HubObjects
 from computenet.tasks.executor import Executor, Ports
 from computenet.tasks.failover import Failover
@@ -53,6 +54,7 @@ class TaskController:
         tenancy: Tenancy | None = None,
         hub_objects: HubObjects | None = None,
         image: str = "ghcr.io/computenet/computenet:latest",
+        datasets: Datasets | None = None,
     ) -> None:
         """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
@@ -84,6 +86,7 @@ class TaskController:
             clock,
             before_pass=self._check_dispatched,
             tenancy=tenancy,
+            datasets=datasets,
         )
         self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock)
         self.executor.ports = Ports(

@@ -27,7 +27,7 @@ from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
 from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, offer_status
-from computenet.tasks.demand import avoiding, demand_of
+from computenet.tasks.demand import Datasets, avoiding, demand_of
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import (
     Event,
@@ -155,6 +155,7 @@ class Scheduler:
         clock: Callable[[], dt.datetime],
         before_pass: Callable[[], None] = lambda: None,
         tenancy: Tenancy | None = None,
+        datasets: Datasets | None = None,
     ) -> None:
         self.book = book
         self.identifiers = identifiers
@@ -167,6 +168,8 @@ class Scheduler:
         self._started: dt.datetime | None = None
         self.tenancy = tenancy
         """Admission through ComputeQueues; used only while a queue exists (see ``_admit``)."""
+        self.datasets = datasets
+        """The ComputeDatasets known, by (namespace, name): where the tasks' datasets have replicas."""
 
     async def run(self) -> None:
         seen = -1
@@ -202,7 +205,7 @@ class Scheduler:
                 members[record.spec.pool] = self._members_of(pool)
             try:
                 demands[record.uid] = avoiding(
-                    demand_of(record, pool.placement, members[record.spec.pool]), record, now
+                    demand_of(record, pool.placement, members[record.spec.pool], self.datasets), record, now
                 )
             except Exception as e:  # a task placement cannot read waits with the reason, others go on
                 logger.exception("%s: demand not readable", record.key)

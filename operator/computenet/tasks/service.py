@@ -23,7 +23,7 @@ from typing import Any
 from kubernetes.aio.client import CustomObjectsApi
 from pydantic import ValidationError
 
-from computenet.api.constants import FINALIZER, GROUP, QUEUE, TASK, Phase
+from computenet.api.constants import DATASET, FINALIZER, GROUP, QUEUE, TASK, Phase
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.fields import parse_time
 from computenet.api.pool import ComputePoolSpec, TaskCounts
@@ -41,6 +41,7 @@ from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending
 from computenet.tasks.controller import TaskController
+from computenet.tasks.datasets import DatasetBook
 from computenet.tasks.hub_check import TIMEOUT_S, HubCheck
 from computenet.tasks.lifecycle import (
     ACTIVE,
@@ -136,6 +137,7 @@ class TaskService:
         # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
         self.queues = QueueBook(self.book.wake)
         self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
+        self.datasets = DatasetBook(self.book.wake)
         self.controller = TaskController(
             self.book,
             identifiers,
@@ -147,6 +149,7 @@ class TaskService:
             tenancy=self.tenancy,
             hub_objects=hub,
             image=image,
+            datasets=self.datasets.items,
         )
         self.metrics = metrics
         self.hub_id = hub_id
@@ -176,6 +179,10 @@ class TaskService:
                 Reflector("hub computequeues", self.hub.lister(QUEUE), dict, self.queues).run(), name="queue watch"
             ),
             asyncio.create_task(self.settlement.run(), name="settlement"),
+            asyncio.create_task(
+                Reflector("hub computedatasets", self.hub.lister(DATASET), dict, self.datasets).run(),
+                name="dataset watch",
+            ),
         ]
 
     def _provider_of(self, identifier: str) -> str:
