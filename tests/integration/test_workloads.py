@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from computenet.tasks.scheduler import PATIENCE_S
 from computenet.testing import devenv
 from computenet.testing.federation import Federation
-from support.tasks import apply, condition, phase_is, status, task, unique
+from support.tasks import apply, condition, events, phase_is, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
 
@@ -187,3 +188,44 @@ def test_a_workload_whose_configmap_does_not_exist_waits_naming_it(
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
         hub.kubectl("-n", "default", "delete", "configmap", f"{name}-absent", "--ignore-not-found")
+
+
+def test_a_deployment_whose_pods_never_become_ready_is_failed_over_within_its_bound_in_the_members_words(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """Pods that run but are never ready (kwok's ``sim.computenet.io/ready: "false"``, a readiness probe
+    that never passes): past ``spec.failover.unavailableSeconds`` the attempt ends, quoting the
+    Deployment's own conditions, the next attempt avoids that identifier, and the first one's
+    Deployment is removed from its member."""
+    hub = federation.hub
+    name = unique("unready")
+    bound = 12
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"unavailableSeconds": bound}
+    manifest["spec"]["workload"]["spec"]["template"]["metadata"]["annotations"] = {"sim.computenet.io/ready": "false"}
+    apply(hub, manifest)
+    try:
+        first = eventually(lambda: (s := status(hub, name)).get("remote") and s, timeout=JOB_S)
+        assert first["attempt"] == 1
+        assert first["phase"] == "Dispatching", "never available: it never runs"
+        remote = first["remote"]
+
+        def abandoned() -> dict[str, Any]:
+            st = status(hub, name)
+            assert (st.get("message") or "").startswith(f"attempt 1 on {remote['identifier']} abandoned"), st
+            return st
+
+        # The next attempt fails the same way a bound later: what the first left is read before that.
+        st = eventually(abandoned, timeout=bound + STATE_S)
+        message = st["message"]
+        assert "replicas not all available" in message
+        assert f"(spec.failover.unavailableSeconds: {bound})" in message
+        assert f"Deployment {remote['namespace']}/{remote['name']}: 0/1 replicas available (0 ready)" in message
+        assert "Available=False MinimumReplicasUnavailable: Deployment does not have minimum availability." in message
+        waited = float(message.split("replicas not all available ")[1].split("s after dispatch")[0])
+        assert bound < waited <= bound + 2 * PATIENCE_S, "judged within a scheduling pass of the bound"
+        assert [a["identifier"] for a in st.get("avoidedIdentifiers") or ()] == [remote["identifier"]]
+        assert "Requeued" in eventually(lambda: (r := events(hub, name)) and "Requeued" in r and r)
+        eventually(lambda: _member_object(federation, remote) is None, timeout=STATE_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
