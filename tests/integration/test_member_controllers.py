@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from computenet.members.connection import DISCOVERY_INTERVAL_S
 from computenet.testing import controllers, devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import MemberShape, default_shape
@@ -287,3 +289,59 @@ def test_a_jobset_task_runs_through_the_operator_on_the_member_that_serves_jobse
 
 def served_member(fed: Federation) -> Cluster:
     return fed.members[0]
+
+
+def _jobset_crd_file() -> Path:
+    """The JobSet CRD as sigs.k8s.io/jobset v0.10.1 ships it (the Go module cache), without its webhooks."""
+    found = subprocess.run(
+        ["go", "mod", "download", "-json", "sigs.k8s.io/jobset@v0.10.1"], check=True, capture_output=True, text=True
+    )
+    return Path(json.loads(found.stdout)["Dir"]) / "config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml"
+
+
+def _jobset_watches(member: Cluster) -> float:
+    """How many watches of jobsets the member's API server holds open (``apiserver_longrunning_requests``)."""
+    raw = member.kubectl("get", "--raw", "/metrics").stdout
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in raw.splitlines()
+        if line.startswith("apiserver_longrunning_requests{")
+        and 'resource="jobsets"' in line
+        and 'verb="WATCH"' in line
+    )
+
+
+def test_a_kind_is_watched_only_where_its_member_serves_it(federation_with_controllers: Federation) -> None:
+    """member-2 serves no JobSet: it gets no JobSet watch, so no 404 retried in the operator's log; once
+    the CRD is installed the operator watches JobSets there, and stops when the CRD goes."""
+    fed = federation_with_controllers
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(fed.hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+    plain = fed.members[1]
+    log = fed.state_dir / f"{devenv.OPERATOR}.log"
+    jobsets_there = f"{plain.server} jobsets"
+    served = "jobset.x-k8s.io/v1alpha2 JobSet"
+
+    def kinds_of(name: str) -> list[str]:
+        kinds: list[str] = _get(fed.hub, "cid", name).get("status", {}).get("workloadKinds") or []
+        return kinds
+
+    eventually(lambda: served in kinds_of("member-1") and kinds_of("member-2"), STATE_S)
+    assert jobsets_there not in log.read_text(errors="replace"), "no watch of a kind the member does not serve"
+    assert _jobset_watches(plain) == 0
+
+    plain.kubectl("apply", "--server-side", "-f", str(_jobset_crd_file()))
+    try:
+        eventually(lambda: _jobset_watches(plain) >= 1, DISCOVERY_INTERVAL_S + STATE_S)
+        eventually(lambda: served in kinds_of("member-2"), STATE_S)
+    finally:
+        plain.kubectl("delete", "crd", "jobsets.jobset.x-k8s.io", "--ignore-not-found")
+    stopped = f"{plain.server}: stopped watching {served}"
+    eventually(lambda: stopped in log.read_text(errors="replace"), DISCOVERY_INTERVAL_S + STATE_S)
+    eventually(lambda: _jobset_watches(plain) == 0, STATE_S)
+    text = log.read_text(errors="replace")
+    after = text[text.index(stopped) :]
+    assert f"{jobsets_there}: HTTP 404" not in after, "the watch stopped: nothing retries it"
+    assert text.count(f"{jobsets_there}: HTTP 404") <= 3, "the 404 of a removed CRD asks discovery at once"

@@ -37,6 +37,7 @@ from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
 from computenet.members.dra_state import CatalogSink, DeviceSink
 from computenet.members.facts import node_facts, pod_facts
+from computenet.members.kind_watches import kinds_to_watch, watch_changes
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
@@ -124,6 +125,7 @@ class MemberConnection:
         self._stale = ""
         """`stale()` as last told to the health listeners."""
         self._probe_now = asyncio.Event()
+        self._discover_now = asyncio.Event()
         self.workload_kinds: tuple[str, ...] | None = None
         """The supported workload kinds the member serves (``Kind.key``), from its API discovery; None
         until discovery has answered (and for a pull member, whose agent does not report them)."""
@@ -131,6 +133,9 @@ class MemberConnection:
         self._watches = watch
         self.jobs: JobStore | None = None
         """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
+        self._workload_selector = ""
+        self._kind_watches: dict[Kind, Reflector[Any]] = {}
+        """The watches of workload kinds other than the Job's, by kind: those the member serves."""
         self._remote: RemoteJobs | None = None
         if not watch:
             return
@@ -184,15 +189,17 @@ class MemberConnection:
         )
 
     def watch_workloads(self, label_selector: str) -> JobStore:
-        """Keep `jobs` in step with the member's workloads labelled `label_selector`, of every kind.
+        """Keep `jobs` in step with the member's workloads labelled `label_selector`, of every kind it serves.
 
-        Jobs are required (every member runs them); the other kinds are optional watches, so a
-        member without a kind's CRD, or an identity not allowed to list it, keeps working for the rest.
-        Idempotent: a second call returns the same store.
+        Jobs are required (every member runs them); each other kind is an optional watch, opened
+        only where the member serves it (``members.kind_watches``) and opened or closed as its
+        discovery changes, so a member without a kind's CRD, or an identity not allowed to list
+        it, keeps working for the rest. Idempotent: a second call returns the same store.
         """
         if self.jobs is not None:
             return self.jobs
         store = self.jobs = JobStore()
+        self._workload_selector = label_selector
         self.add_reflector(
             "jobs",
             workload_lister(self.client, JOB),
@@ -200,17 +207,33 @@ class MemberConnection:
             store,
             label_selector=label_selector,
         )
-        for kind in KINDS.values():
-            if kind is not JOB:
-                self.add_reflector(
-                    kind.plural,
-                    workload_lister(self.client, kind),
-                    functools.partial(workload_facts, kind),
-                    store.of_kind(kind),
-                    label_selector=label_selector,
-                    optional=True,
-                )
+        self._sync_kind_watches()
         return store
+
+    @property
+    def watched_kinds(self) -> frozenset[Kind]:
+        """The workload kinds other than the Job's watched in this member now."""
+        return frozenset(self._kind_watches)
+
+    def _sync_kind_watches(self) -> None:
+        """Open the watches of the kinds the member serves now, close those of the kinds it no longer does."""
+        store = self.jobs
+        if store is None:
+            return
+        changes = watch_changes(kinds_to_watch(KINDS.values(), self.workload_kinds), self._kind_watches)
+        for kind in changes.stop:
+            self.remove_reflector(self._kind_watches.pop(kind))
+            store.of_kind(kind).replace({})  # its objects went with its CRD
+            logger.info("%s: stopped watching %s: the member no longer serves it", self.server, kind.key)
+        for kind in changes.start:
+            self._kind_watches[kind] = self.add_reflector(
+                kind.plural,
+                workload_lister(self.client, kind),
+                functools.partial(workload_facts, kind),
+                store.of_kind(kind),
+                label_selector=self._workload_selector,
+                optional=True,
+            )
 
     def workloads(self) -> RemoteWorkloads:
         """What creates, reads and deletes workloads in this member: its API server."""
@@ -301,6 +324,17 @@ class MemberConnection:
             self._tasks.append(asyncio.create_task(reflector.run(), name=reflector.name))
         return reflector
 
+    def remove_reflector(self, reflector: Reflector[Any]) -> None:
+        """Stop one watch added by `add_reflector` and forget it (its sink keeps what it had)."""
+        self._reflectors = [r for r in self._reflectors if r is not reflector]
+        for table in (self._resources, self._optional):
+            for name in [n for n, r in table.items() if r is reflector]:
+                del table[name]
+        for t in self._tasks:
+            if t.get_name() == reflector.name and not t.done():
+                t.cancel()  # awaited by `stop` with the others
+        self._tasks = [t for t in self._tasks if not t.done() or not t.cancelled()]
+
     def start(self) -> None:
         self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self._reflectors]
         self._tasks.append(asyncio.create_task(self._probe_loop(), name=f"{self.server} probe"))
@@ -346,6 +380,8 @@ class MemberConnection:
         return changed
 
     def _on_optional_error(self, error: BaseException) -> None:
+        if isinstance(error, WatchFailed) and error.status == 404:
+            self._discover_now.set()  # a workload CRD removed: discovery stops its watch instead of retries
         self._note_dra()
 
     def _note_dra(self) -> None:
@@ -430,6 +466,14 @@ class MemberConnection:
                 discovered[gv] = [r.kind for r in listed.resources or ()]
         return served_kinds(discovered)
 
+    def set_workload_kinds(self, kinds: tuple[str, ...]) -> None:
+        """The kinds the member serves, as its discovery tells them: watches follow, listeners hear of a change."""
+        if kinds == self.workload_kinds:
+            return
+        self.workload_kinds = kinds
+        self._sync_kind_watches()
+        self._tell_health()
+
     async def _discovery_loop(self) -> None:
         while True:
             try:
@@ -438,10 +482,10 @@ class MemberConnection:
                 logger.debug("%s: discovery failed: %s", self.server, _short(e))
                 await asyncio.sleep(PROBE_INTERVAL_S)
                 continue
-            if kinds != self.workload_kinds:
-                self.workload_kinds = kinds
-                self._tell_health()
-            await asyncio.sleep(DISCOVERY_INTERVAL_S)
+            self.set_workload_kinds(kinds)
+            self._discover_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._discover_now.wait(), DISCOVERY_INTERVAL_S)
 
 
 def _short(e: BaseException) -> str:
