@@ -528,6 +528,12 @@ def test_conditions_keep_their_transition_time_while_their_status_holds() -> Non
             id="a drained attempt keeps no Job",
         ),
         pytest.param(
+            lc.transition(STATES["Running"], EVENTS["UnavailableTooLong"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="a serving workload unavailable past its bound goes when its task fails",
+        ),
+        pytest.param(
             lc.transition(STATES["Dispatching"], EVENTS["DispatchRefused"], NOW, NEVER).status,
             lc.JobRef(ID, 1),
             False,
