@@ -15,7 +15,7 @@ from computenet.tasks.scheduler import PATIENCE_S
 from computenet.testing import devenv
 from computenet.testing.federation import Federation
 from support.tasks import apply, condition, events, phase_is, status, task, unique
-from support.timeouts import JOB_S, STATE_S
+from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S
 from support.wait import eventually
 
 
@@ -227,5 +227,50 @@ def test_a_deployment_whose_pods_never_become_ready_is_failed_over_within_its_bo
         assert [a["identifier"] for a in st.get("avoidedIdentifiers") or ()] == [remote["identifier"]]
         assert "Requeued" in eventually(lambda: (r := events(hub, name)) and "Requeued" in r and r)
         eventually(lambda: _member_object(federation, remote) is None, timeout=STATE_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+def test_a_deployment_task_is_failed_over_when_its_member_is_lost_and_the_stale_copy_goes_on_return(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """A serving task never ends by itself, so the failover is the only way it moves: its member lost past
+    the grace period, it runs again elsewhere as attempt 2, and the member that comes back has its
+    attempt-1 Deployment removed."""
+    hub = federation.hub
+    victim = federation.members[-1]
+    region = {"member-1": "cn-east", "member-2": "cn-west", "member-3": "cn-north"}[victim.name]
+    name = unique("serve-lost")
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"gracePeriodSeconds": 5}
+    manifest["spec"]["constraints"] = {"regions": {"required": [region]}}
+    apply(hub, manifest)
+    try:
+        first = eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        remote = first["remote"]
+        assert remote["identifier"] == victim.name
+        # Let it run anywhere from now on (the required region would forbid a failover target).
+        hub.kubectl(
+            "patch", "ctask", name, "--type=merge",
+            "-p", json.dumps({"spec": {"constraints": {"regions": {"required": None, "preferred": [region]}}}}),
+        )  # fmt: skip
+        federation.stop_apiserver(victim)
+        try:
+
+            def moved() -> dict[str, Any]:
+                st = status(hub, name)
+                assert (st.get("attempt"), st.get("phase")) == (2, "Running"), st.get("message")
+                return st
+
+            st = eventually(moved, timeout=MEMBER_DOWN_S + JOB_S)
+            assert st["placement"]["identifier"] != victim.name
+            assert st["message"].startswith(f"attempt 1 on {victim.name} abandoned: lost since")
+            assert "Requeued" in events(hub, name)
+            again = _member_object(federation, st["remote"])
+            assert again is not None
+            assert (again["status"].get("availableReplicas") or 0) == 1
+        finally:
+            federation.start_apiserver(victim)
+        eventually(lambda: _member_object(federation, remote) is None, timeout=MEMBER_DOWN_S)
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
