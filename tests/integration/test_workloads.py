@@ -274,3 +274,58 @@ def test_a_deployment_task_is_failed_over_when_its_member_is_lost_and_the_stale_
         eventually(lambda: _member_object(federation, remote) is None, timeout=MEMBER_DOWN_S)
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+def test_a_running_deployment_that_loses_its_replicas_says_so_and_is_failed_over_past_its_bound(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """Its node cordoned and its pod deleted, the replacement finds no node (pods are held to the placed
+    nodes): the Running task gets ``Available=False`` in the Deployment's words at once, and past
+    ``spec.failover.unavailableSeconds`` (well before the unschedulable bound) the attempt ends."""
+    hub = federation.hub
+    name = unique("lost-replicas")
+    bound = 10
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"unavailableSeconds": bound}
+    apply(hub, manifest)
+    cordoned: list[str] = []
+    member = None
+    try:
+        st = eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        remote = st["remote"]
+        member = next(m for m in federation.members if m.name == remote["identifier"])
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        cordoned = list(st["placement"]["nodes"])
+        for node in cordoned:
+            member.kubectl("cordon", node)
+        member.kubectl(
+            "-n", remote["namespace"], "delete", "pods", "-l", f"computenet.io/task-uid={uid}", "--wait=false"
+        )
+
+        def unavailable() -> dict[str, Any]:
+            s = status(hub, name)
+            cond = condition(s, "Available")
+            assert (cond.get("status"), cond.get("reason")) == ("False", "Unavailable"), s.get("conditions")
+            return s
+
+        down = eventually(unavailable, timeout=STATE_S)
+        assert down["phase"] == "Running", "a serving task that lost replicas stays Running while its bound runs"
+        said = condition(down, "Available")["message"]
+        assert said.startswith(f"{remote['identifier']}: Deployment {remote['namespace']}/{remote['name']}: 0/1")
+        assert "failover policy Requeue applies at" in said
+        assert "Unavailable" in eventually(lambda: (r := events(hub, name)) and "Unavailable" in r and r)
+
+        def abandoned() -> dict[str, Any]:
+            s = status(hub, name)
+            assert (s.get("message") or "").startswith(f"attempt 1 on {remote['identifier']} abandoned"), s
+            return s
+
+        st = eventually(abandoned, timeout=bound + STATE_S)
+        assert "replicas unavailable for" in st["message"]
+        assert f"(spec.failover.unavailableSeconds: {bound})" in st["message"]
+        assert remote["identifier"] in [a["identifier"] for a in st.get("avoidedIdentifiers") or ()]
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+        for node in cordoned:
+            if member is not None:
+                member.kubectl("uncordon", node)
