@@ -285,6 +285,7 @@ class Metrics:
     preemptions: Counter
     reserved_capacity: Gauge
     hub_validations: Counter
+    data_moved_bytes: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -397,6 +398,12 @@ class Metrics:
                 f"{PREFIX}_queue_budget",
                 "A queue's budget per period.",
                 labelnames=["queue", "currency"],
+                registry=reg,
+            ),
+            data_moved_bytes=Counter(
+                f"{PREFIX}_data_moved_bytes",
+                "Bytes the mover Jobs copied between stores to stage tasks' inputs, by provider and queue.",
+                labelnames=["provider", "queue"],
                 registry=reg,
             ),
             spend=Counter(

@@ -17,7 +17,9 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from computenet.api.constants import WORKLOAD_KIND
 from computenet.api.pool import ComputePoolSpec
+from computenet.api.workload_kind import declared_kind
 from computenet.events import EventRecorder
 from computenet.hub import Hub, connect
 from computenet.inventory.facts import facts_of
@@ -43,6 +45,7 @@ from computenet.statuses.identifiers import IdentifierStatusWriter
 from computenet.statuses.pools import PoolStatusWriter
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.service import TaskService
+from computenet.workloads.kinds import declare
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class Runtime:
             events,
             sweep_interval_s=settings.sweep_interval_s,
             namespace=settings.namespace,
+            image=settings.image,
         )
         writer = tasks.book.writer  # the one status writer of the hub, for every kind
         pool_statuses = PoolStatusWriter(
@@ -107,6 +111,7 @@ class Runtime:
         )
         metrics.sources.identifiers = lambda: identifier_views(identifiers)
         metrics.sources.pools = lambda: pool_views(pools, identifiers)
+        await _declare_kinds(hub)
         runtime.tasks.start()
         secret_watch = Reflector(
             f"hub secrets in {settings.namespace}",
@@ -209,3 +214,21 @@ class Runtime:
             await self._endpoint_runner.cleanup()
         await self.registry.close()
         await self.hub.close()
+
+
+async def _declare_kinds(hub: Hub) -> None:
+    """Declare the hub's valid ComputeWorkloadKinds before the first task is read.
+
+    A task of a declared kind read before its declaration would be refused as of an unsupported
+    kind; the ComputeWorkloadKind handlers (computenet.handlers.workload_kinds) keep the
+    declarations current from then on. A hub the operator may not list them on starts without them.
+    """
+    try:
+        declarations = await hub.list_cluster(WORKLOAD_KIND)
+    except Exception as e:  # the handlers declare them as kopf reads them: a failure here only delays them
+        logger.warning("could not list ComputeWorkloadKinds at start: %s", e)
+        return
+    for body in declarations:
+        kind, _ = declared_kind(body.get("spec") or {})
+        if kind is not None:
+            declare(kind)

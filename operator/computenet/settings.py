@@ -42,6 +42,8 @@ class Settings:
     endpoint_tls_secret: str = ""
     """A kubernetes.io/tls Secret in `namespace` holding the endpoint's certificate (instead of the files)."""
     log_level: str = "INFO"
+    image: str = "ghcr.io/computenet/computenet:latest"
+    """The operator's own image: mover Jobs and the pods' data steps run ``computenet stage`` from it."""
     status_coalesce_s: float = 0.5
     """Status writes for one object are at most this often; changes in between are merged."""
     sweep_interval_s: float = 60.0

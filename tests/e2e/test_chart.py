@@ -59,6 +59,12 @@ CLUSTER_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computequeues/status"], "verbs": ["get", "patch", "update"]},
     {"apiGroups": ["computenet.io"], "resources": ["computedatasets"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["computenet.io"], "resources": ["computedatasets/status"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": ["computenet.io"], "resources": ["computeworkloadkinds"], "verbs": ["get", "list", "watch", "patch"]},
+    {
+        "apiGroups": ["computenet.io"],
+        "resources": ["computeworkloadkinds/status"],
+        "verbs": ["get", "patch", "update"],
+    },
     {
         "apiGroups": ["multicluster.x-k8s.io"],
         "resources": ["clusterprofiles"],
@@ -333,6 +339,7 @@ def test_default_deployment_is_a_hardened_single_instance(helm: Helm) -> None:
         "COMPUTENET_METRICS_PORT": "8080",
         "COMPUTENET_HEALTH_PORT": "8081",
         "COMPUTENET_LOG_LEVEL": "INFO",
+        "COMPUTENET_IMAGE": container["image"],
         "COMPUTENET_LEADER_ELECT": "true",
         "COMPUTENET_LEADER_LEASE_NAME": FULLNAME,
         "COMPUTENET_LEADER_IDENTITY": {"fieldRef": {"fieldPath": "metadata.name"}},
@@ -357,6 +364,7 @@ def test_operator_settings_reach_the_container(helm: Helm) -> None:
     assert container["imagePullPolicy"] == "Always"
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["COMPUTENET_LOG_LEVEL"] == "DEBUG"
+    assert env["COMPUTENET_IMAGE"] == container["image"], "mover Jobs and data steps run the operator's own image"
     assert env["COMPUTENET_HUB_ID"] == "hub-east.1"
     assert (env["COMPUTENET_METRICS_PORT"], env["COMPUTENET_HEALTH_PORT"]) == ("9090", "9091")
     assert env["EXTRA"] == "x"

@@ -23,6 +23,7 @@ from computenet.api.constants import TASK_UID_LABEL
 from computenet.api.contract import resolve_resources
 from computenet.api.task import ComputeTaskSpec
 from computenet.metrics import Metrics
+from computenet.tasks import hub_check
 from computenet.tasks.hub_check import HubCheck
 from computenet.tasks.hub_validation import Result, Verdict
 from computenet.testing import devenv
@@ -325,6 +326,35 @@ async def test_many_tasks_waiting_for_one_job_cost_one_call_and_all_hear_the_ver
     assert verdict.result is Result.INVALID
     assert verdict.problems[0].field == f"{POD_SPEC}.tolerations[0].operator"
     assert checks.calls() == {"invalid": 1.0}
+
+
+async def test_a_spec_seen_before_finds_its_verdict_without_rendering_its_job_again(
+    hub_api: ApiClient, hub: Cluster, checks: Checks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.kubectl("create", "namespace", devenv.NAMESPACE, check=False)
+    check = checks.check(hub_api)
+    manifest = fresh_task()
+    spec, template, workload = spec_and_template(manifest)
+    rendered: list[str] = []
+    real = hub_check.probe_of
+
+    def counted(*args: Any) -> Any:
+        rendered.append("probe")
+        return real(*args)
+
+    monkeypatch.setattr(hub_check, "probe_of", counted)
+    ready = asyncio.Event()
+    assert check.verdict(spec, template, workload, ready.set, manifest["spec"]) is None
+    await asyncio.wait_for(ready.wait(), STATE_S)
+    for _ in range(20):  # a burst of tasks written alike (a copy of the spec each)
+        verdict = check.verdict(spec, template, workload, lambda: None, json.loads(json.dumps(manifest["spec"])))
+        assert verdict is not None
+        assert verdict.result is Result.VALID
+    assert rendered == ["probe"]
+    other = fresh_task()
+    o_spec, o_template, o_workload = spec_and_template(other)
+    assert check.verdict(o_spec, o_template, o_workload, lambda: None, other["spec"]) is None  # asked anew
+    assert rendered == ["probe", "probe"]
 
 
 async def test_without_rbac_the_hub_gives_no_verdict_and_one_role_in_its_namespace_is_enough(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -43,21 +43,41 @@ from computenet.api.crd import KINDS as CRD_KINDS
 from computenet.api.crd import crd
 from computenet.api.pool import PlacementPolicy
 from computenet.api.validation import summarize
+from computenet.api.workload_kind import ComputeWorkloadKind, declared_kind
 from computenet.tasks.demand import demand_of
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import declare, withdraw
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").rglob("*.yaml"))
-MODELS: dict[str, type[ComputeIdentifier | ComputePool | ComputeTask]] = {
+MODELS: dict[str, type[ComputeIdentifier | ComputePool | ComputeTask | ComputeWorkloadKind]] = {
     "ComputeIdentifier": ComputeIdentifier,
     "ComputePool": ComputePool,
     "ComputeTask": ComputeTask,
+    "ComputeWorkloadKind": ComputeWorkloadKind,
 }
 VALIDATORS: dict[str, Callable[[Any], list[Problem]]] = {
     "ComputeIdentifier": validate_identifier,
     "ComputePool": validate_pool,
     "ComputeTask": validate_task,
+    "ComputeWorkloadKind": lambda spec: declared_kind(spec)[1],
 }
+
+
+@pytest.fixture
+def sample_kinds() -> Iterator[None]:
+    """The kinds the samples' ComputeWorkloadKinds declare, declared for the test (as the operator would)."""
+    kinds = []
+    for path in SAMPLES:
+        document = yaml.safe_load(path.read_text())
+        if document["kind"] == "ComputeWorkloadKind":
+            kind, problems = declared_kind(document["spec"])
+            assert kind is not None, problems
+            declare(kind)
+            kinds.append(kind)
+    yield
+    for kind in kinds:
+        withdraw(kind.api_version, kind.kind)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -71,6 +91,7 @@ def all_samples() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[str(path.relative_to(ROOT)) for path in SAMPLES])
+@pytest.mark.usefixtures("sample_kinds")
 def test_sample_is_valid(path: Path) -> None:
     document = yaml.safe_load(path.read_text())
     assert document["apiVersion"] == API_VERSION
@@ -79,6 +100,7 @@ def test_sample_is_valid(path: Path) -> None:
     assert VALIDATORS[document["kind"]](document["spec"]) == []
 
 
+@pytest.mark.usefixtures("sample_kinds")
 def test_samples_cover_what_tests_and_readme_need() -> None:
     samples = all_samples()
     identifiers = [ComputeIdentifier.model_validate(s) for s in samples if s["kind"] == "ComputeIdentifier"]
@@ -871,7 +893,7 @@ def test_constants_agree() -> None:
     ]
     assert [kind.short_names for kind in KINDS] == [("cid",), ("cpool",), ("ctask",)]
     assert [kind.namespaced for kind in KINDS] == [False, False, True]
-    assert {MODELS[kind.kind].model_fields["kind"].default for kind in KINDS} == set(MODELS)
+    assert {MODELS[kind.kind].model_fields["kind"].default for kind in KINDS} == set(MODELS) - {"ComputeWorkloadKind"}
 
 
 def _task_schema() -> dict[str, Any]:

@@ -162,12 +162,25 @@ def test_a_problem_of_one_role_names_that_roles_field(spec: dict[str, Any], fiel
     assert any(p.field.startswith(field) and words in p.message for p in problems), problems
 
 
-def test_the_crd_offers_every_kind_and_pairs_it_with_its_api_version_by_a_rule() -> None:
+def test_the_crd_pairs_each_built_in_kind_with_its_api_version_and_leaves_other_groups_to_declarations() -> None:
     task_kind = next(k for k in KINDS if k.info.kind == "ComputeTask")
     schema = crd(task_kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     workload = schema["properties"]["spec"]["properties"]["workload"]
-    assert set(workload["properties"]["kind"]["enum"]) == {
-        "Deployment", "StatefulSet", "JobSet", "LeaderWorkerSet", "RayJob", "RayCluster", "Pod"
-    }  # fmt: skip
+    assert "enum" not in workload["properties"]["kind"], "a kind declared by a ComputeWorkloadKind is any name"
     rules = [r["rule"] for r in workload["x-kubernetes-validations"]]
     assert any("self.apiVersion == 'jobset.x-k8s.io/v1alpha2' && self.kind == 'JobSet'" in r for r in rules)
+    assert any("!(self.apiVersion in [" in r and "'apps/v1'" in r for r in rules)
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "admitted"),
+    [
+        pytest.param("trainer.kubeflow.org/v1alpha1", "TrainJob", True, id="a kind of another group may be declared"),
+        pytest.param("apps/v1", "DaemonSet", False, id="another kind of a built-in group version is refused"),
+        pytest.param("ray.io/v1", "RayJob", True, id="a built-in kind is admitted"),
+    ],
+)
+def test_the_workload_rule_admits_built_in_kinds_and_other_groups(api_version: str, kind: str, admitted: bool) -> None:
+    spec = task({"apiVersion": api_version, "kind": kind, "spec": {}})
+    problems = [p for p in validate_task(spec) if "must name a supported kind" in p.message]
+    assert (not problems) == admitted, problems

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from computenet.testing import controllers
+from computenet.testing import controllers, pki
 
 CA = b"-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n"
 CA_B64 = base64.b64encode(CA).decode()
@@ -212,3 +214,61 @@ def test_every_controller_is_built_with_its_manifests(name: str) -> None:
     target = next((line for line in script.splitlines() if line.strip().startswith(f'"{name}|')), None)
     assert target is not None, f"hack/build-binaries.sh builds no {name}"
     assert target.rstrip('"').count("|") == 5, f"{name}'s step copies no manifests"
+
+
+def test_the_trainers_webhook_pki_is_what_its_rotator_keeps(tmp_path: Path) -> None:
+    """cert-controller v0.12.0 (rotator.go) keeps a Secret whose CA is valid for its CAName, whose CA key
+    is PKCS #1, and whose serving certificate verifies for the Service's DNS name: then it rotates nothing."""
+    files = pki.write_webhook_pki(tmp_path / "webhook", pki=controllers.TRAINER_PKI)
+    ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+    serving = x509.load_pem_x509_certificate((files.cert_dir / "tls.crt").read_bytes())
+    assert ca.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName
+    ) == ["kubeflow-trainer-ca"]
+    assert (files.cert_dir / "ca.key").read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "kubeflow-trainer-controller-manager.kubeflow-system.svc" in names.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"], "what the API server calls"
+    usage = serving.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in usage
+    serving.verify_directly_issued_by(ca)
+    lookahead = 90  # days: the rotator renews what expires within them (defaultLookaheadInterval)
+    assert (serving.not_valid_after_utc - serving.not_valid_before_utc).days > lookahead
+
+
+def test_the_trainer_keeps_its_webhook_configurations_name_and_gets_its_secret_first(tmp_path: Path) -> None:
+    config_dir = tmp_path / "trainer.config"
+    webhook = config_dir / "base" / "webhook"
+    webhook.mkdir(parents=True)
+    (webhook / "manifests.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "validating-webhook-configuration"},
+                "webhooks": [{"name": "v", "clientConfig": {"service": {"name": "s", "path": "/validate"}}}],
+            }
+        )
+    )
+    (webhook / "patch.yaml").write_text(
+        yaml.safe_dump([{"op": "replace", "path": "/metadata/name", "value": "validator.trainer.kubeflow.org"}])
+    )
+    crds = config_dir / "base" / "crds"
+    crds.mkdir(parents=True)
+    for rel in controllers.TRAINER.crds:
+        name = Path(rel).name.removesuffix(".yaml")
+        (config_dir / rel).write_text(yaml.safe_dump({"kind": "CustomResourceDefinition", "metadata": {"name": name}}))
+    manifests = controllers.render(controllers.TRAINER, config_dir, "https://127.0.0.1:9443", b"CA")
+    (config,) = manifests.webhooks
+    assert config["metadata"]["name"] == "validator.trainer.kubeflow.org", "the name its rotator looks up"
+    assert config["webhooks"][0]["clientConfig"]["url"] == "https://127.0.0.1:9443/validate"
+
+    files = pki.write_webhook_pki(tmp_path / "webhook", pki=controllers.TRAINER_PKI)
+    launch = controllers.Launch(
+        Path("trainer"), Path("kubeconfig"), tmp_path, files.cert_dir, controllers.Ports(1, 2, 3)
+    )
+    namespace, secret = controllers.TRAINER.prerequisites(launch)
+    assert namespace == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow-system"}}
+    assert secret["metadata"] == {"name": "kubeflow-trainer-webhook-cert", "namespace": "kubeflow-system"}
+    assert base64.b64decode(secret["data"]["ca.crt"]) == files.ca.read_bytes()
+    assert set(secret["data"]) == {"ca.crt", "ca.key", "tls.crt", "tls.key"}

@@ -168,3 +168,33 @@ async def test_objects_of_different_kinds_with_one_name_are_kept_apart() -> None
         assert writer.writes == 2
     finally:
         await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_status_someone_waits_for_goes_before_the_others() -> None:
+    """A burst: the dispatch intent a task waits for is written before queued Running statuses."""
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        for name in ("a", "b", "c"):
+            writer.write(TASK, "ns", name, ComputeTaskStatus(phase="Running"))
+        writer.write(TASK, "ns", "intent", ComputeTaskStatus(phase="Dispatching"))
+        waited = writer.flush(TASK, "ns", "intent")
+        await asyncio.wait_for(waited, 20)
+        await asyncio.wait_for(writer.flush(TASK, "ns", "c"), 20)
+        order = [name for _, name, _ in hub.written]
+        assert order == ["intent", "a", "b", "c"]  # each written once, the awaited one first
+    finally:
+        await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_waiting_for_a_held_status_releases_it_at_once() -> None:
+    hub = FlakyHub(failures=0)
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Pending"), delay=30)
+        assert await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 5) is True  # not 30 s later
+        assert hub.written == [("ns", "t", body("Pending"))]
+    finally:
+        await writer.close()

@@ -47,6 +47,8 @@ QUEUE = KindInfo("ComputeQueue", "computequeues", "computequeue", ("cq",), False
 """Tenancy: a queue admitting tasks of some namespaces into a pool under quota, fair share and budget."""
 DATASET = KindInfo("ComputeDataset", "computedatasets", "computedataset", ("cds",), True)
 """Data: a dataset's replicas by region, named by tasks as an input."""
+WORKLOAD_KIND = KindInfo("ComputeWorkloadKind", "computeworkloadkinds", "computeworkloadkind", ("cwk",), False)
+"""Workloads: a kind declared for tasks, with its pod sets and status rules (docs/workloads.md)."""
 KINDS = (IDENTIFIER, POOL, TASK)
 PULL_KINDS = (WORK, AGENT)
 """The kinds of pull mode, in the providers' namespaces."""
@@ -76,6 +78,10 @@ IDENTIFIER_LABEL = f"{GROUP}/identifier"
 ROLE_LABEL = f"{GROUP}/role"
 """On the pods of a workload of several roles (pod sets): the role, so logs and metering can tell them apart."""
 HUB_LABEL = f"{GROUP}/hub"
+STAGING_LABEL = f"{GROUP}/staging"
+"""On a task's mover Jobs (value ``mover``) and copied store Secrets (``credentials``) in a member; the
+workload watch (``hub_selector``) never lists them, since their managed-by is ``computenet-staging``."""
+MANAGED_BY_STAGING = "computenet-staging"
 """On remote objects: which hub created them, so two hubs sharing a member never adopt each other's work."""
 
 # Mirrors of an identifier's attributes as labels on the ComputeIdentifier itself, so that a pool's
@@ -224,6 +230,8 @@ class ConditionType(StrEnum):
     AVAILABLE = "Available"
     """Task of a serving kind: every replica is available (False, with the member's words, from the
     moment a Running task's replicas were seen unavailable; absent until that first happens)."""
+    DATA_STAGED = "DataStaged"
+    """Task: its inputs are in the chosen region's store (False: staging runs, or failed, in the store's words)."""
 
 
 class Reason(StrEnum):
@@ -281,6 +289,9 @@ class Reason(StrEnum):
     """ComputeTask: what runs changed in the spec after dispatch; the attempt ended and a new one is placed."""
     UNSCHEDULABLE = "Unschedulable"
     PODS_NOT_STARTED = "PodsNotStarted"
+    STAGING = "Staging"
+    STAGED = "Staged"
+    STAGING_FAILED = "StagingFailed"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""
     UNAVAILABLE = "Unavailable"
     """A serving task's replicas are not all available (Available=False), or stayed so past

@@ -24,6 +24,7 @@ from computenet.api.constants import (
     TASK,
     VERSION,
     WORK,
+    WORKLOAD_KIND,
     KindInfo,
 )
 from computenet.api.data import ComputeDataset
@@ -33,6 +34,7 @@ from computenet.api.queue import ComputeQueue
 from computenet.api.schema import structural
 from computenet.api.task import EDITS_AFTER_DISPATCH, ComputeTask, EditAfterDispatch
 from computenet.api.work import ComputeWork
+from computenet.api.workload_kind import ComputeWorkloadKind
 
 __all__ = ["KINDS", "Column", "KindDefinition", "crd", "open_api_schema"]
 
@@ -151,6 +153,16 @@ KINDS = (
         (
             Column("Regions", ".spec.replicas[*].region", description="Regions holding a replica."),
             Column("URI", ".spec.replicas[0].uri", description="The first replica's URI.", priority=1),
+            _AGE,
+        ),
+    ),
+    KindDefinition(
+        WORKLOAD_KIND,
+        ComputeWorkloadKind,
+        (
+            Column("API Version", ".spec.apiVersion", description="The declared kind's group and version."),
+            Column("Kind", ".spec.kind", description="The declared kind."),
+            Column("Accepted", '.status.conditions[?(@.type=="Accepted")].status', description="Accepted condition."),
             _AGE,
         ),
     ),

@@ -32,6 +32,8 @@ __all__ = [
     "IdentifierStorage",
     "ReplicaStatus",
     "StoreCredential",
+    "TaskDataStatus",
+    "TransferStatus",
 ]
 
 S3Uri = Annotated[str, Field(min_length=8, max_length=1100, pattern=S3_URI_PATTERN)]
@@ -163,6 +165,11 @@ class ReplicaStatus(StatusModel):
 
     region: DnsLabel = Field(description="Region of the replica.")
     state: Literal["Ready", "Staging", "Failed"] = Field(description="Ready to read, being staged, or failed.")
+    uri: S3Uri | None = Field(
+        None, description="Where a replica the operator staged is (in the region's store); none for given ones."
+    )
+    endpoint: Endpoint | None = Field(None, description="The store holding a staged replica.")
+    checksum: Checksum | None = Field(None, description="sha256:<hex> of a staged replica (single objects).")
     bytes: int | None = Field(None, ge=0, description="Bytes the replica holds.")
     staged_time: Timestamp | None = Field(None, description="When the replica was staged (none for given ones).")
     last_used_time: Timestamp | None = Field(None, description="When a task last read it.")
@@ -189,3 +196,32 @@ class ComputeDataset(ApiModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: ComputeDatasetSpec = Field(description="Where the dataset's copies are.")
     status: ComputeDatasetStatus | None = Field(None, description="What the operator observes.")
+
+
+class TransferStatus(StatusModel):
+    """One copy between stores that staging a task's input takes (a mover Job in the member)."""
+
+    input: int = Field(ge=0, description="Index of the input in spec.data.inputs.")
+    job: str = Field(max_length=253, description="The mover Job in the member.")
+    source: S3Uri = Field(description="What is copied.")
+    destination: S3Uri = Field(description="Where it goes, in the chosen region's store.")
+    state: Literal["Pending", "Running", "Succeeded", "Failed"] = Field(description="Where the transfer is.")
+    bytes_done: int | None = Field(None, ge=0, description="Bytes at the destination so far.")
+    bytes_total: int | None = Field(None, ge=0, description="Bytes to move in all.")
+    bytes_moved: int | None = Field(
+        None, ge=0, description="Bytes this transfer sent between stores (parts kept by a resume are not counted)."
+    )
+    rate_bytes_per_second: int | None = Field(None, ge=0, description="Transfer rate of the mover's run.")
+    eta_seconds: float | None = Field(None, ge=0, description="Seconds left at that rate (none while unknown).")
+    message: str | None = Field(None, max_length=2048, description="Why it failed, in the store's own words.")
+
+
+class TaskDataStatus(StatusModel):
+    """What staging a task's data took and where it is (``status.data``)."""
+
+    identifier: str | None = Field(None, max_length=253, description="Where the task's data was staged.")
+    attempt: int | None = Field(None, ge=0, description="The attempt the staging was for.")
+    transfers: list[TransferStatus] | None = Field(
+        None, max_length=32, description="Copies between stores, per input not already in the region's store."
+    )
+    bytes_moved: int = Field(0, ge=0, description="Bytes moved between stores for this task, all attempts.")

@@ -31,7 +31,7 @@ from computenet.api.constants import (
     Phase,
     Vendor,
 )
-from computenet.api.data import DataStaging
+from computenet.api.data import DataStaging, TaskDataStatus
 from computenet.api.fields import (
     AcceleratorModel,
     AcceleratorPartition,
@@ -508,6 +508,10 @@ _PAIRS_CEL = " || ".join(
     f"(self.apiVersion == {cel_string(k.api_version)} && self.kind == {cel_string(k.kind)})" for k in _OTHER_KINDS
 )
 
+_BUILT_IN_VERSIONS = sorted({k.api_version for k in KINDS.values()})
+"""Group versions of the built-in kinds: another kind of these is refused, not declarable."""
+_BUILT_IN_VERSIONS_CEL = "[" + ", ".join(cel_string(v) for v in _BUILT_IN_VERSIONS) + "]"
+
 
 class WorkloadTemplate(SpecModel):
     """The workload as an object of another kind than a Job: its kind, labels and spec.
@@ -522,23 +526,31 @@ class WorkloadTemplate(SpecModel):
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            _PAIRS_CEL,
+            f"{_PAIRS_CEL} || !(self.apiVersion in {_BUILT_IN_VERSIONS_CEL})",
             "apiVersion and kind must name a supported kind: "
-            + ", ".join(f"{k.api_version} {k.kind}" for k in _OTHER_KINDS),
+            + ", ".join(f"{k.api_version} {k.kind}" for k in _OTHER_KINDS)
+            + ", or a kind of another API group declared by a ComputeWorkloadKind",
             field_path=".kind",
-            check=lambda w: (w.api_version, w.kind) in {(k.api_version, k.kind) for k in _OTHER_KINDS},
+            check=lambda w: (
+                (w.api_version, w.kind) in {(k.api_version, k.kind) for k in _OTHER_KINDS}
+                or w.api_version not in _BUILT_IN_VERSIONS
+            ),
         ),
     )
 
-    api_version: Literal["apps/v1", "jobset.x-k8s.io/v1alpha2", "leaderworkerset.x-k8s.io/v1", "ray.io/v1", "v1"] = (
-        Field(
-            description="API version of the workload: apps/v1, jobset.x-k8s.io/v1alpha2, leaderworkerset.x-k8s.io/v1, "
-            "ray.io/v1 or v1."
-        )
+    api_version: str = Field(
+        min_length=2,
+        max_length=316,
+        pattern=r"^([a-z0-9.-]+/)?[a-z0-9]+$",
+        description="API version of the workload: apps/v1, jobset.x-k8s.io/v1alpha2, leaderworkerset.x-k8s.io/v1, "
+        "ray.io/v1, v1, or that of a kind declared by a ComputeWorkloadKind.",
     )
-    kind: Literal["Deployment", "StatefulSet", "JobSet", "LeaderWorkerSet", "RayJob", "RayCluster", "Pod"] = Field(
+    kind: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[A-Z][A-Za-z0-9]*$",
         description="Kind of the workload: Deployment, StatefulSet (apps/v1), JobSet, LeaderWorkerSet, RayJob, "
-        "RayCluster (ray.io/v1) or Pod (v1)."
+        "RayCluster (ray.io/v1), Pod (v1), or a kind declared by a ComputeWorkloadKind.",
     )
     metadata: TemplateMetadata | None = Field(None, description="Labels and annotations of the remote object.")
 
@@ -1004,6 +1016,9 @@ class ComputeTaskStatus(StatusModel):
     )
     usage: Usage | None = Field(None, description="Resources consumed.")
     cost: Cost | None = Field(None, description="Cost so far.")
+    data: TaskDataStatus | None = Field(
+        None, description="Staging of spec.data's inputs: each copy between stores, its progress, bytes moved."
+    )
     summary: TaskSummary | None = Field(None, description="Preformatted values for kubectl get.")
 
 

@@ -60,10 +60,19 @@ def validate_pool(spec: Mapping[str, Any] | ComputePoolSpec) -> list[Problem]:
 
 def validate_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> list[Problem]:
     """Problems with a ComputeTask spec, including its workload template against its resources."""
+    return checked_task(spec)[1]
+
+
+def checked_task(spec: Mapping[str, Any] | ComputeTaskSpec) -> tuple[ComputeTaskSpec | None, list[Problem]]:
+    """The parsed spec and its problems (:func:`validate_task`'s): the spec is None when it does not parse.
+
+    A spec with no problems is one :func:`~computenet.api.contract.resolve_resources` accepts, so the
+    operator takes the parsed model in as it is, parsing and checking each spec once.
+    """
     model, problems = _parse(ComputeTaskSpec, spec)
     if model is None:
-        return problems + _unreadable_workload(spec)
-    return (
+        return None, problems + _unreadable_workload(spec)
+    return model, (
         workload_problems(model)
         + contract_problems(model)
         + _node_constraint_problems(spec if isinstance(spec, Mapping) else model)

@@ -9,7 +9,9 @@ A credentials DIR holds the files AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a
 volume). Stdout carries one JSON object per line: ``{"event": "progress", ...}`` at most once per
 ``--progress-interval`` seconds and after the last byte, then ``{"event": "done", "objects": [...]}``
 or ``{"event": "failed", "reason": ..., "message": ...}``. With ``--progress-file`` the latest line is
-also written (atomically) to that file. Exit codes: 0 done, 1 failed (the store's answer or a
+also written (atomically) to that file; with ``--result-file`` the outcome, short, is written to that
+file (a container's termination message). ``push --on-termination`` waits for SIGTERM first (the
+outputs sidecar of a task's pods). Exit codes: 0 done, 1 failed (the store's answer or a
 checksum mismatch; running again will not help), 2 bad arguments, 3 deadline passed (running the
 same command again resumes).
 """
@@ -42,6 +44,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, default=3600.0, help="seconds the whole transfer may take")
     p.add_argument("--progress-file", type=Path, help="also write the latest progress line to this file")
     p.add_argument("--progress-interval", type=float, default=1.0, help="seconds between progress lines")
+    p.add_argument(
+        "--result-file",
+        type=Path,
+        help="write the outcome, one short JSON line (done: objects, bytes, bytesCopied, checksum; or failed), "
+        "to this file: a container's terminationMessagePath, where the operator reads it",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,15 +73,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     push.add_argument("--endpoint", required=True, help="the store's URL")
     push.add_argument("--credentials", type=Path, required=True, help="directory with the store's keys")
     push.add_argument("--to", dest="dest", required=True, help="s3://bucket/key (or prefix/ for a directory)")
+    push.add_argument(
+        "--on-termination",
+        action="store_true",
+        help="wait for SIGTERM (a pod's sidecar, stopped after its main containers end), then push",
+    )
     _common(push)
 
 
 class _Reporter:
     """Writes progress lines, at most one per interval plus the last one, to stdout and a file."""
 
-    def __init__(self, out: TextIO, path: Path | None, interval: float, clock: Callable[[], float]) -> None:
-        self.out, self.path, self.interval, self.clock = out, path, interval, clock
+    def __init__(
+        self, out: TextIO, path: Path | None, interval: float, clock: Callable[[], float], result: Path | None = None
+    ) -> None:
+        self.out, self.path, self.interval, self.clock, self.result = out, path, interval, clock, result
         self.last = -float("inf")
+
+    def outcome(self, line: dict[str, Any]) -> None:
+        """The last line: on stdout like the others, and, short, in the result file."""
+        self.emit(line)
+        if self.result is not None:
+            self.result.write_text(json.dumps(result_line(line), separators=(",", ":")) + "\n")
 
     def emit(self, line: dict[str, Any]) -> None:
         text = json.dumps(line, separators=(",", ":"))
@@ -91,8 +112,47 @@ class _Reporter:
             self.emit({"event": "progress", **p.as_json()})
 
 
+RESULT_MESSAGE_MAX = 2048
+"""A failure's message in the result file is cut to this many characters: Kubernetes keeps at most
+4096 bytes of a termination message (core/v1 ``TerminationMessagePath``, v1.36.3)."""
+
+
+def result_line(line: dict[str, Any]) -> dict[str, Any]:
+    """The outcome line cut to fit a termination message: a ``done`` line as totals, a failure's message clipped.
+
+    ``{"event":"done","objects":[{size, checksum, bytesCopied}, ...]}`` ->
+    ``{"event":"done","objects":2,"bytes":sum(size),"bytesCopied":sum(bytesCopied),"checksum":<one object's>|None}``.
+    """
+    if line.get("event") == "done":
+        objects = line.get("objects") or []
+        return {
+            "event": "done",
+            "objects": len(objects),
+            "bytes": sum(int(o.get("size") or 0) for o in objects),
+            "bytesCopied": sum(int(o.get("bytesCopied") or 0) for o in objects),
+            "checksum": objects[0].get("checksum") if len(objects) == 1 else None,
+        }
+    message = str(line.get("message") or "")
+    if len(message) > RESULT_MESSAGE_MAX:
+        message = message[: RESULT_MESSAGE_MAX - 3] + "..."
+    return {**line, "message": message}
+
+
+def _wait_for_termination(reporter: _Reporter) -> None:
+    """Block until SIGTERM or SIGINT (what the kubelet sends a sidecar once the main containers ended).
+
+    ``{"event":"waiting"}`` on stdout says the signals are caught from then on.
+    """
+    import signal
+
+    wanted = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    reporter.emit({"event": "waiting"})
+    signal.sigwait(wanted)
+
+
 def _fail(reporter: _Reporter, reason: str, message: str, code: int) -> int:
-    reporter.emit({"event": "failed", "reason": reason, "message": message})
+    reporter.outcome({"event": "failed", "reason": reason, "message": message})
     print(f"computenet stage: {message}", file=sys.stderr)
     return code
 
@@ -117,7 +177,9 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
     except (InvalidLocation, ValueError) as e:
         error(str(e))
         return EXIT_USAGE
-    reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic)
+    reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic, args.result_file)
+    if command == "push" and args.on_termination:
+        _wait_for_termination(reporter)
     try:
         if command == "copy":
             done = copy(source, src, dest, dst, options, checksum, reporter)
@@ -146,5 +208,5 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
         }
         for t in done
     ]
-    reporter.emit({"event": "done", "objects": objects})
+    reporter.outcome({"event": "done", "objects": objects})
     return 0

@@ -10,20 +10,25 @@ Kubernetes core/v1 Container and Volume.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from computenet.data.staging import Copy, Fetch, StagingPlan
+from computenet.data.staging import Copy, Fetch, StagingPlan, StoreRef
 
 __all__ = [
     "COMMAND",
     "CREDENTIALS_ROOT",
     "DATA_ROOT",
     "DATA_VOLUME",
+    "OUTPUT_PUSH_DEADLINE_S",
+    "Output",
     "StageIn",
     "copy_argv",
     "fetch_argv",
+    "push_argv",
     "stage_in",
+    "stage_out",
 ]
 
 COMMAND = ("python", "-m", "computenet", "stage")
@@ -113,3 +118,62 @@ def stage_in(plan: StagingPlan, image: str) -> StageIn:
         for f in plan.fetches
     )
     return StageIn(volumes, inits, mounts)
+
+
+OUTPUT_PUSH_DEADLINE_S = 1800
+"""How long the outputs sidecar may push, and so how much longer than before a pod may take to stop."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of the task: what the pods leave at ``mount_path`` goes to ``uri`` at ``store``."""
+
+    index: int
+    mount_path: str
+    uri: str
+    store: StoreRef
+
+
+def output_path(index: int) -> str:
+    """Where output ``index`` is in the data volume (a directory the pods write)."""
+    return f"{DATA_ROOT}/out-{index}"
+
+
+def push_argv(
+    output: Output, part_mib: int = 16, concurrency: int = 4, deadline_s: int = OUTPUT_PUSH_DEADLINE_S
+) -> list[str]:
+    """``computenet stage push --on-termination`` of one output: waits for the pod's end, then uploads."""
+    return [
+        *COMMAND, "push", "--on-termination",
+        f"--from={output_path(output.index)}", f"--endpoint={output.store.endpoint}",
+        f"--credentials={credentials_dir(output.store.secret)}", f"--to={output.uri}",
+        *_tuning(part_mib, concurrency, deadline_s),
+    ]  # fmt: skip
+
+
+def stage_out(outputs: Sequence[Output], image: str) -> StageIn:
+    """The pods' additions for ``outputs``: one native sidecar per output pushing it when the pod ends.
+
+    A native sidecar (an init container with ``restartPolicy: Always``, Kubernetes 1.29+) keeps running
+    beside the main containers and is stopped, with SIGTERM, only after they all ended
+    (``k8s.io/kubernetes@v1.36.3/pkg/kubelet/kuberuntime/kuberuntime_termination_order.go``); it then
+    pushes what they left. The main containers mount ``out-<index>`` of the data volume read-write.
+    """
+    secrets = sorted({o.store.secret for o in outputs})
+    volume_of = {s: f"computenet-out-store-{i}" for i, s in enumerate(secrets)}
+    volumes = tuple({"name": volume_of[s], "secret": {"secretName": s, "defaultMode": 0o400}} for s in secrets)
+    sidecars = tuple(
+        {
+            "name": f"computenet-stage-out-{o.index}",
+            "image": image,
+            "restartPolicy": "Always",
+            "command": push_argv(o),
+            "volumeMounts": [
+                {"name": DATA_VOLUME, "mountPath": DATA_ROOT},
+                {"name": volume_of[o.store.secret], "mountPath": credentials_dir(o.store.secret), "readOnly": True},
+            ],
+        }
+        for o in outputs
+    )
+    mounts = tuple({"name": DATA_VOLUME, "mountPath": o.mount_path, "subPath": f"out-{o.index}"} for o in outputs)
+    return StageIn(volumes, sidecars, mounts)

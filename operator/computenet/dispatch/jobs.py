@@ -98,6 +98,10 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
         start = _time(status.get("startTime"))
         completion = _time(status.get("completionTime")) or _time(failed.get("lastTransitionTime"))
         has_pods = any((status.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
+    elif kind.rules is not None:
+        # Declared on the hub: its pods are visible only where a role's template carries the origin
+        # labels, so its start is judged by those pods (if any), never by an absence of pods.
+        has_pods = True
     elif kind.kind == "Pod":
         has_pods = bool((obj.get("spec") or {}).get("nodeName"))
     elif kind.kind == "JobSet":

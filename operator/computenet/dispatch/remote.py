@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 from kubernetes.aio.client import ApiClient, CoreV1Api, V1Namespace, V1ObjectMeta
@@ -399,3 +400,37 @@ class RemoteJobs:
         if status >= 300:
             raise _answer(status, raw, f"HTTP {status}")
         return True
+
+    async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]:
+        """The pods the Job controller made for Job `job` (by their job-name label). Raises MemberAnswer."""
+        selector = f"batch.kubernetes.io/job-name={job}"
+        try:
+            status, raw = await self._call(
+                "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={quote(selector, safe='')}"
+            )
+        except _TRANSIENT as e:
+            raise _unreachable(e) from None
+        if status >= 300:
+            raise _answer(status, raw, f"HTTP {status}")
+        items: list[dict[str, Any]] = json.loads(raw or b"{}").get("items") or []
+        return items
+
+    async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None:
+        """The last `lines` lines of a container's log, or None when the member cannot give them (yet)."""
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log?container={container}&tailLines={lines}"
+        try:
+            status, raw = await self._call("GET", path)
+        except _TRANSIENT:
+            return None
+        return raw.decode(errors="replace") if status < 300 else None
+
+    async def delete_collection(self, namespace: str, selector: str) -> None:
+        """Delete the Jobs (with their pods) and the Secrets labelled `selector` in `namespace`. Raises MemberAnswer."""
+        body = {"propagationPolicy": "Background"}
+        for base in (f"/apis/batch/v1/namespaces/{namespace}/jobs", f"/api/v1/namespaces/{namespace}/secrets"):
+            try:
+                status, raw = await self._call("DELETE", f"{base}?labelSelector={quote(selector, safe='')}", body=body)
+            except _TRANSIENT as e:
+                raise _unreachable(e) from None
+            if status >= 300 and status != 404:
+                raise _answer(status, raw, f"HTTP {status}")

@@ -3,6 +3,6 @@
 ComputeTasks are not among them: the task service watches them itself (`computenet.tasks.watch`).
 """
 
-from computenet.handlers import identifiers, lifecycle, pools
+from computenet.handlers import identifiers, lifecycle, pools, workload_kinds
 
-__all__ = ["identifiers", "lifecycle", "pools"]
+__all__ = ["identifiers", "lifecycle", "pools", "workload_kinds"]

@@ -31,7 +31,7 @@ from kubernetes.aio.client import (
 )
 
 from computenet.api.constants import Reason
-from computenet.dispatch.jobs import job_facts, workload_facts
+from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
 from computenet.dispatch.remote import RemoteJobs, RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
@@ -41,7 +41,7 @@ from computenet.members.kind_watches import kinds_to_watch, watch_changes
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
-from computenet.workloads.kinds import DISCOVERED_GROUP_VERSIONS, JOB, KINDS, Kind, served_kinds
+from computenet.workloads.kinds import JOB, Kind, current, discovered_group_versions, known_kinds, served_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ def workload_lister(client: ApiClient, kind: Kind) -> Lister:
         kind.version,
         kind.plural,
     )
+
+
+def _declared_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
+    """A declared kind's facts by its latest declaration (a changed ComputeWorkloadKind reads on at once)."""
+    return workload_facts(current(kind), obj)
 
 
 @dataclass
@@ -133,7 +138,7 @@ class MemberConnection:
         self._watches = watch
         self.jobs: JobStore | None = None
         """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
-        self._workload_selector = ""
+        self._workload_selector: str | None = None
         self._kind_watches: dict[Kind, Reflector[Any]] = {}
         """The watches of workload kinds other than the Job's, by kind: those the member serves."""
         self._remote: RemoteJobs | None = None
@@ -210,6 +215,14 @@ class MemberConnection:
         self._sync_kind_watches()
         return store
 
+    def watch_kind(self, kind: Kind) -> None:
+        """A kind was declared on the hub: read discovery again now, which starts its watch where it is served.
+
+        Nothing before `watch_workloads` (its watches follow discovery from then on).
+        """
+        if self.jobs is not None and kind not in self._kind_watches:
+            self._discover_now.set()
+
     @property
     def watched_kinds(self) -> frozenset[Kind]:
         """The workload kinds other than the Job's watched in this member now."""
@@ -220,16 +233,17 @@ class MemberConnection:
         store = self.jobs
         if store is None:
             return
-        changes = watch_changes(kinds_to_watch(KINDS.values(), self.workload_kinds), self._kind_watches)
+        changes = watch_changes(kinds_to_watch(known_kinds(), self.workload_kinds), self._kind_watches)
         for kind in changes.stop:
             self.remove_reflector(self._kind_watches.pop(kind))
-            store.of_kind(kind).replace({})  # its objects went with its CRD
+            store.of_kind(kind).replace({})  # its objects went with its CRD (or the kind is no longer declared)
             logger.info("%s: stopped watching %s: the member no longer serves it", self.server, kind.key)
         for kind in changes.start:
+            declared = kind.rules is not None
             self._kind_watches[kind] = self.add_reflector(
-                kind.plural,
+                f"{kind.plural}.{kind.group}" if declared else kind.plural,
                 workload_lister(self.client, kind),
-                functools.partial(workload_facts, kind),
+                functools.partial(_declared_facts if declared else workload_facts, kind),
                 store.of_kind(kind),
                 label_selector=self._workload_selector,
                 optional=True,
@@ -459,7 +473,7 @@ class MemberConnection:
         served = {v.group_version for g in groups.groups or () for v in g.versions or ()}
         custom = CustomObjectsApi(self.client)
         discovered: dict[str, list[str]] = {"v1": ["Pod"]}  # the core group is always served
-        for gv in DISCOVERED_GROUP_VERSIONS:
+        for gv in discovered_group_versions():
             if gv in served:
                 group, _, version = gv.rpartition("/")
                 listed = await custom.get_api_resources(group, version, _request_timeout=PROBE_TIMEOUT_S)

@@ -8,6 +8,10 @@ tokens and private keys.
 from __future__ import annotations
 
 import hashlib
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -67,13 +71,48 @@ async def client_from(text: str) -> ApiClient:
 
 
 def limit_connections(client: ApiClient, limit: int) -> None:
-    """Cap a client's connection pool (each idle TLS connection holds a 256 KiB read buffer).
+    """Cap a client's connection pool and resolve its proxy once, from the environment.
 
-    The REST client reads the limit when it is built, so both places are set; the pool itself is
-    created on the first request.
+    The pool: each idle TLS connection holds a 256 KiB read buffer. The REST client reads the limit
+    when it is built, so both places are set; the pool itself is created on the first request.
+
+    The proxy: the REST client builds its aiohttp session with ``trust_env=True``, and aiohttp then
+    reads ``~/.netrc`` in a worker thread on every request that carries no ``auth=`` (aiohttp 3.x,
+    ``ClientSession._request``), which was 8% of the operator's CPU in a burst of 1,000 tasks
+    (``bench/bench_dispatch.py``). Our requests authenticate with client certificates or bearer
+    tokens, so netrc never applies; the other thing ``trust_env`` gives, a proxy from
+    ``HTTPS_PROXY``/``HTTP_PROXY`` that ``NO_PROXY`` does not exempt, is resolved here once for the
+    client's server by urllib's rules (:func:`proxy_for`) and set on the client, with
+    ``trust_env`` off.
     """
     client.configuration.connection_pool_maxsize = limit
     client.rest_client.maxsize = limit
+    extra = dict(getattr(client.configuration, "client_session_kwargs", None) or {})
+    extra["trust_env"] = False
+    client.configuration.client_session_kwargs = extra
+    proxy = client.configuration.proxy or proxy_for(client.configuration.host)
+    client.configuration.proxy = proxy
+    client.rest_client.proxy = proxy
+
+
+def proxy_for(server: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy the environment names for `server` (an ``https://host:port`` address), or None.
+
+    urllib's own rules: ``https_proxy`` (any case) for an https server, ``http_proxy`` for http,
+    none when ``no_proxy`` matches the host (``urllib.request.proxy_bypass_environment``).
+    """
+    env = os.environ if environ is None else environ
+    proxies = {
+        k[:-6].lower(): v for k, v in env.items() if k.lower().endswith("_proxy") and v and k.lower() != "no_proxy"
+    }
+    no_proxy = next((v for k, v in env.items() if k.lower() == "no_proxy"), "")
+    parts = urllib.parse.urlsplit(server)
+    if not parts.hostname:
+        return None
+    bypass: Callable[[str, dict[str, str]], bool] = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009
+    if no_proxy and bypass(parts.hostname, {"no": no_proxy}):  # public in CPython, absent from typeshed
+        return None
+    return proxies.get(parts.scheme or "https")
 
 
 def server_of(text: str) -> str:

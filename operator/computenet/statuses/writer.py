@@ -7,7 +7,9 @@ Writes of one object never overlap and land in order. A write the hub drops (a d
 a 5xx, a 409) is tried again a second later unless a newer status replaced it; a 404 (the object
 is gone) or a 400/422 (a status the CRD refuses, a bug: logged as an error) ends it. `flush` waits
 for an object's last given status to be written, for the one write that must land before anything
-else happens (a task's dispatch intent), and tells whether it was.
+else happens (a task's dispatch intent), and tells whether it was; a status someone waits for goes
+ahead of the others (a burst's dispatch intents before the Running statuses of tasks already
+dispatched), and a held one is released at once.
 
 Which statuses are due at all (urgent ones at once, counts within a shared budget) is decided by the
 passes that compute them (``statuses.budget``): this writer only carries them out.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol
@@ -30,6 +33,8 @@ from computenet.hub import Hub
 logger = logging.getLogger(__name__)
 
 WORKERS = 16
+URGENT, NORMAL = 0, 1
+"""The writer's lanes: a status someone waits for (`StatusWriter.flush`) goes before the rest."""
 
 Key = tuple[KindInfo, str, str]
 """(kind, namespace, name); the namespace is "" for a cluster-scoped kind."""
@@ -69,7 +74,11 @@ class StatusWriter:
     def __init__(self, hub: Hub, workers: int = WORKERS) -> None:
         self._hub = hub
         self._pending: dict[Key, dict[str, Any]] = {}
-        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Key]] = asyncio.PriorityQueue()
+        """(lane, order, key): lane 0 for statuses someone waits for (`flush`), 1 for the rest."""
+        self._order = itertools.count()
+        self._awaited: set[Key] = set()
+        """Keys whose pending status someone waits for (`flush`): their writes take the urgent lane."""
         self._done: dict[Key, _Waiter] = {}
         self._queued: set[Key] = set()
         self._in_flight: set[Key] = set()
@@ -97,7 +106,11 @@ class StatusWriter:
 
     def _release(self, key: Key) -> None:
         self._held.pop(key, None)
-        self._queue.put_nowait(key)
+        self._put(key)
+
+    def _put(self, key: Key) -> None:
+        lane = URGENT if key in self._awaited else NORMAL
+        self._queue.put_nowait((lane, next(self._order), key))
 
     def _enqueue(self, key: Key, delay: float = 0.0) -> None:
         # One write per object at a time: a newer status waits for the one on the wire, so writes
@@ -108,19 +121,32 @@ class StatusWriter:
         if delay:
             self._held[key] = asyncio.get_running_loop().call_later(delay, self._release, key)
         else:
-            self._queue.put_nowait(key)
+            self._put(key)
 
     def flush(self, kind: KindInfo, namespace: str | None, name: str) -> Awaitable[bool]:
         """Wait until the last status given for this object was written (True) or dropped (False: gone, refused).
 
         The status waited for is the one pending when `flush` is called (True at once when none is).
         """
-        waiter = self._done.get((kind, namespace or "", name))
-        return waiter.wait() if waiter is not None else _nothing_pending()
+        key = (kind, namespace or "", name)
+        waiter = self._done.get(key)
+        if waiter is None:
+            return _nothing_pending()
+        if key not in self._awaited:
+            self._awaited.add(key)
+            held = self._held.get(key)
+            if held is not None:
+                held.cancel()
+                self._release(key)
+            elif key in self._queued:
+                self._put(key)  # ahead of the others; the entry left behind finds it written
+        return waiter.wait()
 
     async def _work(self) -> None:
         while True:
-            key = await self._queue.get()
+            _, _, key = await self._queue.get()
+            if key not in self._queued:
+                continue  # an entry left behind by `flush`: its status went in the urgent lane
             self._queued.discard(key)
             status = self._pending.pop(key, None)
             if status is None:
@@ -137,6 +163,7 @@ class StatusWriter:
                 self._enqueue(key)
             else:
                 waiter = self._done.pop(key, None)
+                self._awaited.discard(key)
                 if waiter is not None:
                     waiter.written = written
                     waiter.event.set()

@@ -77,6 +77,10 @@ class MemberAccess:
             return None
         return item.spec
 
+    def specs(self) -> list[tuple[str, ComputeIdentifierSpec]]:
+        """Every identifier's spec, by name (the regions' stores, for staging)."""
+        return [(name, item.spec) for name, item in self.identifiers.items.items() if item.spec is not None]
+
     def creator_of(self, identifier: str) -> RemoteWorkloads | None:
         conn = self.connection_of(identifier)
         return self.remote(conn) if conn is not None else None

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from computenet.api.constants import API_VERSION, TASK
+from computenet.api.task import ComputeTaskStatus
 from computenet.events import EventRecorder, ObjectRef
 from computenet.signal import Signal
 from computenet.statuses.writer import StatusWriter
-from computenet.tasks.record import TaskRecord
+from computenet.tasks.record import WAITING_PHASES, TaskRecord
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class TaskBook:
     writer: StatusWriter
     events: EventRecorder
     records: dict[str, TaskRecord] = field(default_factory=dict)
+    _waiting: dict[str, TaskRecord] = field(default_factory=dict, repr=False)
+    """The records in a waiting phase (Pending, Offered): a scheduling pass reads these, not every task."""
     wake: Signal = field(default_factory=Signal)
     """Fired when something may let a waiting task be placed: a new task, freed capacity, a member back."""
 
@@ -41,10 +44,32 @@ class TaskBook:
 
     def put(self, record: TaskRecord) -> None:
         self.records[record.uid] = record
+        self._index(record)
         self.wake.fire()
 
     def drop(self, uid: str) -> TaskRecord | None:
+        self._waiting.pop(uid, None)
         return self.records.pop(uid, None)
+
+    def restatus(self, record: TaskRecord, status: ComputeTaskStatus) -> None:
+        """Give a record its new status: the one way a known record's status changes (the executor's)."""
+        record.status = status
+        if self.records.get(record.uid) is record:
+            self._index(record)
+
+    def waiting(self) -> list[TaskRecord]:
+        """The records that want a placement now (``TaskRecord.wants_placement``), in no order.
+
+        Costs the number of waiting tasks, not of all tasks: a pass in a pool of 10,000 running
+        tasks reads only the few that wait.
+        """
+        return [r for r in self._waiting.values() if r.wants_placement]
+
+    def _index(self, record: TaskRecord) -> None:
+        if record.phase in WAITING_PHASES:
+            self._waiting[record.uid] = record
+        else:
+            self._waiting.pop(record.uid, None)
 
     def write(self, record: TaskRecord, after: float = 0.0) -> None:
         """Queue the record's status for the hub (coalesced: the latest status per task wins).

@@ -29,6 +29,7 @@ from computenet.tasks.lifecycle import Event, Outcome
 from computenet.tasks.placement_view import PlacementView
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import Scheduler
+from computenet.tasks.staging.stager import HubData, Stager
 from computenet.tasks.tenancy import Tenancy
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class TaskController:
         access: MemberAccess | None = None,
         tenancy: Tenancy | None = None,
         hub_objects: HubObjects | None = None,
+        image: str = "ghcr.io/computenet/computenet:latest",
     ) -> None:
         """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
@@ -62,7 +64,14 @@ class TaskController:
         self._checked_at = float("-inf")
         self.access = access if access is not None else MemberAccess(identifiers, book.events)
         self.executor = Executor(book, view.assumptions, metrics, clock)
-        self.dispatcher = Dispatcher(self.access, hub_id, self.handle, self._flush, self.spawn, hub_objects)
+        self.stager = (
+            Stager(hub_objects, self.access.specs, image, self.handle, metrics, clock)
+            if isinstance(hub_objects, HubData)
+            else None
+        )
+        self.dispatcher = Dispatcher(
+            self.access, hub_id, self.handle, self._flush, self.spawn, hub_objects, stager=self.stager
+        )
         self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
         self.failover = Failover(book, identifiers, self.access, self.handle, self.spawn, clock)
         self.scheduler = Scheduler(
@@ -78,7 +87,10 @@ class TaskController:
         )
         self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock)
         self.executor.ports = Ports(
-            dispatch=self.dispatcher.start, fence=self.follower.follow, recheck=self.failover.check
+            dispatch=self.dispatcher.start,
+            fence=self.follower.follow,
+            recheck=self.failover.check,
+            release=self._clean_staging,
         )
 
     def _check_dispatched(self) -> None:
@@ -94,6 +106,18 @@ class TaskController:
         self._checked_at = now
         self.failover.check_all()
         self.follower.check_all()
+
+    def _clean_staging(self, record: TaskRecord) -> None:
+        """The attempt ended: remove its mover Jobs and Secret copies from the member it staged in."""
+        data = record.status.data
+        if self.stager is None or data is None or data.identifier is None:
+            return
+        conn = self.access.connection_of(data.identifier)
+        spec = self.access.spec_of(data.identifier)
+        if conn is None or spec is None:
+            return
+        member = self.access.remote(conn)
+        self.spawn(self.stager.clean(record, member, spec.connection.target_namespace), f"clean staging {record.key}")
 
     def handle(self, record: TaskRecord, event: Event) -> Outcome:
         return self.executor.handle(record, event)

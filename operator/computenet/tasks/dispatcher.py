@@ -20,11 +20,14 @@ from computenet.api.contract import slice_resource_of
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import ContractError
 from computenet.api.task import RemoteRef
+from computenet.dispatch.naming import origin_labels
 from computenet.dispatch.remote import MemberAnswer, NamespaceProblem, OwnerRef
 from computenet.dispatch.render import Target, TaskRef, render_job, render_workload
 from computenet.placement.accelerators import lookup
 from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, DispatchRetryable, Event
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging.manifests import add_data_steps
+from computenet.tasks.staging.stager import Ready, Stager
 from computenet.workloads.dependencies import references, to_copy
 from computenet.workloads.kinds import WorkloadError
 
@@ -161,11 +164,15 @@ def manifest_of(record: TaskRecord, target: Target, hub_id: str) -> dict[str, An
     return render_job(task, record.template, spec.replicas, requests, devices, target, record.attempt, hub_id)
 
 
-async def dispatch_once(record: TaskRecord, members: Members, hub_id: str, hub: HubObjects | None = None) -> Event:
+async def dispatch_once(
+    record: TaskRecord, members: Members, hub_id: str, hub: HubObjects | None = None, stager: Stager | None = None
+) -> Event:
     """One try at creating the current attempt's Job; every outcome is an event. Never raises.
 
     With `hub`, the ConfigMaps and Secrets the workload needs travel with it: created first in the
-    member, then owned by the workload, so that the member removes them with it.
+    member, then owned by the workload, so that the member removes them with it. With `stager`, a task
+    with ``spec.data`` has its inputs staged first: the workload is created only once its mover Jobs
+    succeeded (until then the answer is a ``Staging`` event), with the pods' data steps added.
     """
     identifier = record.identifier or ""
     try:
@@ -184,13 +191,22 @@ async def dispatch_once(record: TaskRecord, members: Members, hub_id: str, hub: 
             return DispatchCreated(found, adopted=True)
         target = target_of(record, identifier, spec)
         manifest = manifest_of(record, target, hub_id)
+        ready: Ready | None = None
+        if stager is not None and stager.wanted(record):
+            origin = origin_labels(hub_id, record.namespace, record.name, record.uid, record.attempt, identifier)
+            step = await stager.prepare(record, identifier, spec, creator, origin, manifest["metadata"]["name"])
+            if not isinstance(step, Ready):
+                return step
+            ready = step
+            add_data_steps(manifest, ready.inputs, ready.outputs)
         copies = await dependencies_of(record, manifest, hub) if hub is not None else []
         if copies:
             await creator.put_dependencies(target.namespace, copies)
         uid, adopted = await creator.create(manifest)
-        if copies:
+        owned = [*copies, *(ready.secrets if ready is not None else ())]
+        if owned:
             owner = OwnerRef(manifest["apiVersion"], manifest["kind"], manifest["metadata"]["name"], uid)
-            await creator.own_dependencies(target.namespace, copies, owner)
+            await creator.own_dependencies(target.namespace, owned, owner)
     except DependencyProblem as e:
         if e.retryable:
             return DispatchRetryable(Reason.DEPENDENCY_MISSING, e.message, _count(record))
@@ -243,10 +259,16 @@ class Dispatcher:
         flush: Callable[[TaskRecord], Any],
         spawn: Callable[[Any, str], None],
         hub: HubObjects | None = None,
+        stager: Stager | None = None,
     ) -> None:
-        """`hub` reads the ConfigMaps and Secrets that travel with a workload (None: nothing travels)."""
+        """`hub` reads what travels with a workload, `stager` stages a task's data first (None: neither).
+
+        `hub` reads the ConfigMaps and Secrets that travel with a workload; `stager` stages a task's
+        inputs before its workload is created.
+        """
         self.members = members
         self.hub = hub
+        self.stager = stager
         self.hub_id = hub_id
         self.deliver = deliver
         self.flush = flush
@@ -264,7 +286,7 @@ class Dispatcher:
         try:
             async with self._slots:
                 await self.flush(record)  # the intent is on the hub first
-                event = await dispatch_once(record, self.members, self.hub_id, self.hub)
+                event = await dispatch_once(record, self.members, self.hub_id, self.hub, self.stager)
         finally:
             record.dispatching = False
         if event is not None and not record.deleting:

@@ -49,6 +49,8 @@ class Ports:
     dispatch: Callable[[TaskRecord], None] = lambda record: None
     fence: Callable[[TaskRecord], None] = lambda record: None
     recheck: Callable[[TaskRecord], None] = lambda record: None
+    release: Callable[[TaskRecord], None] = lambda record: None
+    """The attempt holds nothing any more: remove what staging left in its member."""
 
 
 def facts_of(record: TaskRecord) -> TaskFacts:
@@ -71,6 +73,13 @@ def facts_of(record: TaskRecord) -> TaskFacts:
     )
 
 
+@dataclass(frozen=True)
+class _Timer:
+    at: dt.datetime
+    record: TaskRecord
+    handle: asyncio.TimerHandle
+
+
 class Executor:
     def __init__(
         self,
@@ -85,7 +94,8 @@ class Executor:
         self.metrics = metrics
         self.clock = clock
         self.ports = ports or Ports()
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._timers: dict[str, dict[str, _Timer]] = {}
+        """Task uid -> timer kind ("retry", "recheck") -> the timer."""
 
     def handle(self, record: TaskRecord, event: Event) -> Outcome:
         """Apply one event to a task: the transition, then its write and effects. Never raises."""
@@ -98,7 +108,7 @@ class Executor:
         if outcome.status is not record.status:
             if outcome.status.phase != record.status.phase:
                 record.phase_since = now
-            record.status = outcome.status
+            self.book.restatus(record, outcome.status)
             if not record.gone:
                 self.book.write(record, outcome.write_after)
         for effect in outcome.effects:
@@ -122,6 +132,7 @@ class Executor:
             case Release():
                 self.assumptions.forget(record.uid)
                 self.book.wake.fire()
+                self.ports.release(record)
             case Fence():
                 self.ports.fence(record)
             case Wake():
@@ -142,24 +153,37 @@ class Executor:
                 m.dispatch_latency.labels(identifier).observe(latency)
 
     def _at(self, record: TaskRecord, kind: str, at: dt.datetime, call: Callable[[], object]) -> None:
-        key = (record.uid, kind)
-        old = self._timers.pop(key, None)
+        """Call `call` at `at` (one timer per task and kind: a new time replaces the old one).
+
+        A timer already set for the same time and record is kept: a rule that says "recheck at T"
+        on every check of a long grace period costs nothing after the first.
+        """
+        mine = self._timers.setdefault(record.uid, {})
+        old = mine.get(kind)
         if old is not None:
-            old.cancel()
+            if old.at == at and old.record is record:
+                return
+            old.handle.cancel()
         delay = max((at - self.clock()).total_seconds(), 0.0)
 
         def fire() -> None:
-            self._timers.pop(key, None)
+            timers = self._timers.get(record.uid)
+            if timers is not None and timers.get(kind) is timer:
+                del timers[kind]
+                if not timers:
+                    del self._timers[record.uid]
             if self.book.get(record.uid) is record:
                 call()
 
-        self._timers[key] = asyncio.get_running_loop().call_later(delay, fire)
+        timer = _Timer(at, record, asyncio.get_running_loop().call_later(delay, fire))
+        mine[kind] = timer
 
     def forget(self, uid: str) -> None:
-        for key in [k for k in self._timers if k[0] == uid]:
-            self._timers.pop(key).cancel()
+        for timer in self._timers.pop(uid, {}).values():
+            timer.handle.cancel()
 
     def close(self) -> None:
-        for handle in self._timers.values():
-            handle.cancel()
+        for timers in self._timers.values():
+            for timer in timers.values():
+                timer.handle.cancel()
         self._timers.clear()

@@ -18,6 +18,7 @@ triggers no controller. The object is sent as JSON as it is, as dispatch sends i
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -66,6 +67,8 @@ class HubCheck:
         self.client = client
         self._cache: OrderedDict[str, tuple[Verdict, float]] = OrderedDict()
         self._waiting: dict[str, list[Callable[[], None]]] = {}
+        self._keys: OrderedDict[str, str] = OrderedDict()
+        """Digest of a spec as written -> the key of the object it renders (``verdict``'s ``written``)."""
         self._failing: int | str | None = None
         """What the last unavailable answer was (status, or "no answer"), so it is logged once."""
 
@@ -75,19 +78,33 @@ class HubCheck:
         template: Mapping[str, Any],
         workload: Mapping[str, Any],
         on_ready: Callable[[], None],
+        written: Mapping[str, Any] | None = None,
     ) -> Verdict | None:
         """The verdict on the object a task would dispatch, or None when it is asked for (then ``on_ready``).
 
         ``template`` and ``workload`` are the task's ``spec.template`` and ``spec.workload`` as written.
+        ``written``, the task's whole ``spec`` as written when the caller has it, determines the
+        object (the parsed spec is derived from it): a spec seen before finds its verdict without
+        rendering the object again (a burst of tasks from one template renders it once).
         """
-        try:
-            probe = probe_of(spec, template, workload, self.namespace, self.hub_id)
-        except Exception:  # our own fault: the task goes on without the hub's verdict (fail open)
-            logger.exception("the workload of a task could not be rendered for the hub's dry run")
-            return VALID
-        if probe is None:  # admission refuses such a workload itself
-            return VALID
-        key = key_of(probe)
+        seen = _digest(written) if written is not None else ""
+        key = self._keys.get(seen, "") if seen else ""
+        probe: Probe | None = None
+        if key:
+            self._keys.move_to_end(seen)
+        else:
+            try:
+                probe = probe_of(spec, template, workload, self.namespace, self.hub_id)
+            except Exception:  # our own fault: the task goes on without the hub's verdict (fail open)
+                logger.exception("the workload of a task could not be rendered for the hub's dry run")
+                return VALID
+            if probe is None:  # admission refuses such a workload itself
+                return VALID
+            key = key_of(probe)
+            if seen:
+                self._keys[seen] = key
+                while len(self._keys) > self.size:
+                    self._keys.popitem(last=False)
         cached = self._cached(key)
         if cached is not None:
             return cached
@@ -95,6 +112,9 @@ class HubCheck:
         if waiters is not None:
             waiters.append(on_ready)
             return None
+        if probe is None:  # its verdict expired: render the object again to ask
+            del self._keys[seen]
+            return self.verdict(spec, template, workload, on_ready)
         self._waiting[key] = [on_ready]
         self.spawn(self._ask(key, probe), f"hub dry run {key[:12]}")
         return None
@@ -178,6 +198,12 @@ class HubCheck:
         elif self._failing is not None:
             logger.info("the hub validates tasks' Jobs again")
             self._failing = None
+
+
+def _digest(written: Mapping[str, Any]) -> str:
+    """A digest of a task's spec as written (sha256 of its canonical JSON)."""
+    canonical = json.dumps(written, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _json(raw: Any) -> Any:

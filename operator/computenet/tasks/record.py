@@ -15,6 +15,11 @@ from typing import Any
 from computenet.api.constants import Phase
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, raw_pod_spec
 
+_PHASES = {p.value: p for p in Phase}
+"""Status phases are stored as their strings; a dict lookup turns one back (``Phase(s)`` costs ~1 us)."""
+WAITING_PHASES = frozenset({Phase.PENDING, Phase.OFFERED})
+"""The phases of a task that waits for a placement."""
+
 
 @dataclass
 class TaskRecord:
@@ -52,7 +57,7 @@ class TaskRecord:
 
     @property
     def phase(self) -> Phase:
-        return Phase(self.status.phase or Phase.PENDING)
+        return _PHASES.get(self.status.phase or "", Phase.PENDING)
 
     @property
     def attempt(self) -> int:
@@ -64,4 +69,4 @@ class TaskRecord:
 
     @property
     def wants_placement(self) -> bool:
-        return not self.deleting and not self.dispatching and self.phase in (Phase.PENDING, Phase.OFFERED)
+        return not self.deleting and not self.dispatching and self.phase in WAITING_PHASES

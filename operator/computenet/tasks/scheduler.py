@@ -185,7 +185,7 @@ class Scheduler:
         settling = (now - self._started).total_seconds() < SETTLING_S
         snapshot = self.view.snapshot()
         self._confirm_assumptions()
-        waiting = [r for r in self.book if r.wants_placement]
+        waiting = self.book.waiting()
         if not waiting:
             return
         demands: dict[str, Demand] = {}

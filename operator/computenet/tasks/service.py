@@ -28,7 +28,7 @@ from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.fields import parse_time
 from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus
-from computenet.api.validation import summarize, validate_task
+from computenet.api.validation import checked_task, summarize
 from computenet.dispatch.naming import hub_selector
 from computenet.events import EventRecorder
 from computenet.hub import Hub
@@ -126,6 +126,7 @@ class TaskService:
         events: EventRecorder,
         sweep_interval_s: float = SWEEP_INTERVAL_S,
         namespace: str = "computenet-system",
+        image: str = "ghcr.io/computenet/computenet:latest",
     ) -> None:
         self.sweep_interval_s = sweep_interval_s
         self.hub = hub
@@ -145,6 +146,7 @@ class TaskService:
             access=access,
             tenancy=self.tenancy,
             hub_objects=hub,
+            image=image,
         )
         self.metrics = metrics
         self.hub_id = hub_id
@@ -286,8 +288,8 @@ class TaskService:
         uid = meta["uid"]
         held = self._held.pop(uid, None)  # a newer spec replaces one waiting for its verdict
         existing = self.book.get(uid) or (held.record if held else None)
-        problems = validate_task(dict(body.get("spec") or {}))
-        record = self.record_of(body) if not problems else None
+        spec, problems = checked_task(dict(body.get("spec") or {}))
+        record = self.record_of(body, spec) if spec is not None and not problems else None
         if record is None:
             self._reject(body, existing, summarize(problems) if problems else "spec does not parse")
             return
@@ -304,7 +306,9 @@ class TaskService:
         # A waiting task, or an edit of what a dispatched one runs (it runs as a new attempt), is
         # judged by Kubernetes first; an unedited dispatched task's object was judged by its member.
         if (existing or record).phase in WAITING or edited:
-            verdict = self.checks.verdict(record.spec, record.template, record.workload, lambda: self._readmit(uid))
+            verdict = self.checks.verdict(
+                record.spec, record.template, record.workload, lambda: self._readmit(uid), body.get("spec") or {}
+            )
             if verdict is None:
                 if existing is not None and edited:  # the running attempt goes on until the edit is judged
                     self._held[uid] = _Held(body, existing, known, fresh)

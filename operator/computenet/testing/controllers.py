@@ -23,6 +23,18 @@ Upstream files read (relative to the module root):
   webhook/manifests.yaml with webhook/{mutating,validating}-patch.yaml; api/config/v1alpha1.
 - KubeRay (github.com/ray-project/kuberay/ray-operator v1.5.0): config/crd/bases/ only: its default
   install (config/default) runs without webhooks, which it enables by ENABLE_WEBHOOKS=true.
+- Kubeflow trainer (github.com/kubeflow/trainer/v2 v2.0.0, module directory manifests/): base/crds/,
+  base/webhook/manifests.yaml with base/webhook/patch.yaml. Its manager has no switch for its
+  certificate rotation (cmd/trainer-controller-manager/main.go always calls pkg/util/cert.ManageCerts,
+  open-policy-agent/cert-controller v0.12.0), so it is handed a rotation that has nothing to do: the
+  Secret the rotator reads (`kubeflow-trainer-webhook-cert` in `kubeflow-system`, the namespace it
+  falls back to outside a pod) already holds a CA and a serving pair that the rotator accepts as
+  valid (an RSA CA valid for the name `kubeflow-trainer-ca`; a serving certificate for
+  `kubeflow-trainer-controller-manager.kubeflow-system.svc`, and for 127.0.0.1, which the API server
+  calls), and it keeps them. The webhook server reads the pair from `$TMPDIR/k8s-webhook-server/serving-certs`
+  (controller-runtime's default), pointed at the member's own directory; the rotator only checks that
+  `/tmp/k8s-webhook-server/serving-certs/tls.crt` exists (a mounted Secret in a pod), so that file is
+  written when absent.
 """
 
 from __future__ import annotations
@@ -39,6 +51,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from computenet.testing.pki import WebhookPki
 
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
@@ -82,6 +96,12 @@ class Controller:
     argv: Callable[[Launch], list[str]]
     env: Mapping[str, str] = field(default_factory=dict)
     ready_path: str = "/readyz"
+    pki: WebhookPki | None = None
+    """How its webhook CA and serving pair are made, when the controller checks them itself."""
+    prerequisites: Callable[[Launch], list[dict[str, Any]]] = lambda launch: []
+    """Objects created in the member before it starts (in order), given its launch."""
+    own_webhook_names: bool = False
+    """Keep upstream's webhook configuration names (the controller looks its own up by name)."""
 
 
 def _component_config(api_version: str, launch: Launch, extra: Mapping[str, Any] | None = None) -> Path:
@@ -130,6 +150,53 @@ def _kuberay_argv(launch: Launch) -> list[str]:
     ]
 
 
+TRAINER_NAMESPACE = "kubeflow-system"
+"""Where the trainer keeps its webhook Secret outside a pod (pkg/util/cert/cert.go, defaultNamespace)."""
+TRAINER_PKI = WebhookPki("kubeflow-trainer-ca", (f"kubeflow-trainer-controller-manager.{TRAINER_NAMESPACE}.svc",))
+"""cert.go's caName and its DNSName ``<webhook-service-name>.<namespace>.svc`` with the default service name."""
+ROTATOR_CERT = Path("/tmp/k8s-webhook-server/serving-certs/tls.crt")
+"""The file cert.go's rotator waits for (its certDir is fixed, not derived from $TMPDIR)."""
+
+
+def _trainer_argv(launch: Launch) -> list[str]:
+    p = launch.ports
+    served = launch.workdir / "tmp" / "k8s-webhook-server"
+    served.mkdir(parents=True, exist_ok=True)
+    link = served / "serving-certs"
+    if not link.exists():
+        link.symlink_to(launch.cert_dir.resolve(), target_is_directory=True)
+    if not ROTATOR_CERT.exists():
+        ROTATOR_CERT.parent.mkdir(parents=True, exist_ok=True)
+        ROTATOR_CERT.write_bytes((launch.cert_dir / "tls.crt").read_bytes())
+    return [
+        "env",
+        f"TMPDIR={launch.workdir / 'tmp'}",
+        str(launch.binary),
+        f"--kubeconfig={launch.kubeconfig}",
+        f"--health-probe-bind-address=127.0.0.1:{p.health}",
+        f"--webhook-server-port={p.webhook}",
+        "--metrics-bind-address=0",
+        "--zap-log-level=info",
+    ]
+
+
+def _trainer_secret(launch: Launch) -> list[dict[str, Any]]:
+    """The namespace and the Secret the trainer's rotator reads, holding our CA and serving pair."""
+
+    def b64(name: str) -> str:
+        return base64.b64encode((launch.cert_dir / name).read_bytes()).decode()
+
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TRAINER_NAMESPACE}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "kubeflow-trainer-webhook-cert", "namespace": TRAINER_NAMESPACE},
+            "data": {k: b64(k) for k in ("ca.crt", "ca.key", "tls.crt", "tls.key")},
+        },
+    ]
+
+
 JOBSET = Controller(
     name="jobset",
     crds=("components/crd/bases/jobset.x-k8s.io_jobsets.yaml",),
@@ -163,7 +230,28 @@ KUBERAY = Controller(
     kinds=(("ray.io", "RayCluster"), ("ray.io", "RayJob"), ("ray.io", "RayService")),
     argv=_kuberay_argv,
 )
-CONTROLLERS: dict[str, Controller] = {c.name: c for c in (JOBSET, LWS, KUBERAY)}
+TRAINER = Controller(
+    name="trainer",
+    crds=(
+        "base/crds/trainer.kubeflow.org_clustertrainingruntimes.yaml",
+        "base/crds/trainer.kubeflow.org_trainingruntimes.yaml",
+        "base/crds/trainer.kubeflow.org_trainjobs.yaml",
+    ),
+    crd_patches=(),
+    webhooks="base/webhook/manifests.yaml",
+    webhook_patches=(("ValidatingWebhookConfiguration", "base/webhook/patch.yaml"),),
+    kinds=(
+        ("trainer.kubeflow.org", "TrainJob"),
+        ("trainer.kubeflow.org", "TrainingRuntime"),
+        ("trainer.kubeflow.org", "ClusterTrainingRuntime"),
+    ),
+    argv=_trainer_argv,
+    pki=TRAINER_PKI,
+    prerequisites=_trainer_secret,
+    own_webhook_names=True,  # validator.trainer.kubeflow.org, which its rotator updates with the same CA
+)
+"""Builds a JobSet per TrainJob: runs only in a member that runs the JobSet controller too."""
+CONTROLLERS: dict[str, Controller] = {c.name: c for c in (JOBSET, LWS, KUBERAY, TRAINER)}
 WORKLOAD_CONTROLLERS: tuple[str, ...] = ("jobset", "lws", "kuberay")  # what the dev federation's members run
 
 
@@ -290,7 +378,9 @@ def render(ctl: Controller, config_dir: Path, base_url: str, ca_pem: bytes) -> M
                     ops = yaml.safe_load((config_dir / rel).read_text())
                     config = json_patch(config, ops)
             # Upstream names them generically (kustomize prefixes them per install): prefix here too.
-            config = {**config, "metadata": {**config["metadata"], "name": f"{ctl.name}-{config['metadata']['name']}"}}
+            if not ctl.own_webhook_names:
+                name = f"{ctl.name}-{config['metadata']['name']}"
+                config = {**config, "metadata": {**config["metadata"], "name": name}}
             webhooks.append(point_webhooks(config, base_url, ca_pem))
     return Manifests(crds, webhooks)
 

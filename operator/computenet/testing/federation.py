@@ -463,7 +463,7 @@ class Federation:
             ctl = controllers.controller(name)
             workdir = c.dir / name
             workdir.mkdir(parents=True, exist_ok=True)
-            files = pki.write_webhook_pki(workdir / "webhook")
+            files = pki.write_webhook_pki(workdir / "webhook", pki=ctl.pki)
             ports = controllers.Ports(webhook=free_port(), health=free_port(), metrics=free_port())
             manifests = controllers.render(
                 ctl, bins / f"{name}.config", f"https://127.0.0.1:{ports.webhook}", files.ca.read_bytes()
@@ -483,6 +483,8 @@ class Federation:
             for hook in manifests.webhooks:
                 api.request("POST", f"/apis/admissionregistration.k8s.io/v1/{hook['kind'].lower()}s", hook)
             launch = controllers.Launch(bins / name, c.kubeconfig, workdir, files.cert_dir, ports)
+            for obj in ctl.prerequisites(launch):
+                _create(api, obj)
             self.supervisor.start(f"{c.name}/{name}", ctl.argv(launch), self._logfile(f"{c.name}/{name}"), ctl.env)
             started.append((ctl, ports, files))
         checks: list[tuple[str, Callable[[], bool]]] = []
@@ -507,6 +509,18 @@ class Federation:
             START_TIMEOUT_S,
             alive,
         )
+
+
+def _create(api: LocalApi, obj: dict[str, Any]) -> None:
+    """Create a core object (a Namespace, a Secret) in the member, leaving one that exists as it is."""
+    plural = f"{obj['kind'].lower()}s"
+    namespace = obj["metadata"].get("namespace")
+    path = f"/api/v1/namespaces/{namespace}/{plural}" if namespace else f"/api/v1/{plural}"
+    try:
+        api.request("POST", path, obj)
+    except ApiError as e:
+        if e.status != 409:
+            raise
 
 
 def _established(api: LocalApi, names: Sequence[str]) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = dt.timedelta(days=365)
@@ -44,12 +44,19 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 
 
 class CertificateAuthority:
-    """A throwaway CA that signs one cluster's serving and client certificates."""
+    """A throwaway CA that signs one cluster's serving and client certificates.
 
-    def __init__(self, common_name: str) -> None:
-        self._key = _key()
+    ``rsa`` and ``dns_name`` make the CA that cert-controller's rotator (open-policy-agent/cert-controller
+    v0.12.0 ``pkg/rotator/rotator.go``) accepts as its own: an RSA key (``buildArtifactsFromSecret``
+    parses it as PKCS #1) and a certificate valid for the DNS name ``CAName`` (``validCACert``).
+    """
+
+    def __init__(self, common_name: str, *, rsa_key: bool = False, dns_name: str | None = None) -> None:
+        self._key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key else _key()
+        )
         now = dt.datetime.now(dt.UTC)
-        self._cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name(common_name))
             .issuer_name(_name(common_name))
@@ -57,7 +64,11 @@ class CertificateAuthority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + _VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        )
+        if dns_name:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+        self._cert = (
+            builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
@@ -78,6 +89,15 @@ class CertificateAuthority:
     @property
     def cert_pem(self) -> bytes:
         return self._cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        """The CA's private key: PKCS #1 (``RSA PRIVATE KEY``) for an RSA CA, PKCS #8 otherwise."""
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            )
+        return _key_pem(self._key)
 
     def _issue(
         self,
@@ -114,9 +134,14 @@ class CertificateAuthority:
         ]
         return self._issue(_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
-    def kubelet(self, host: str = "127.0.0.1") -> KeyPair:
-        """A loopback serving certificate for `host`: kwok's kubelet (pod logs), a controller's webhooks."""
+    def kubelet(self, host: str = "127.0.0.1", dns_names: tuple[str, ...] = ()) -> KeyPair:
+        """A loopback serving certificate for `host`: kwok's kubelet (pod logs), a controller's webhooks.
+
+        `dns_names` are further names it is valid for (a controller that checks its certificate
+        against its in-cluster Service name).
+        """
         sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+        sans.extend(x509.DNSName(n) for n in dns_names)
         return self._issue(_name("kwok-kubelet"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
     def client(self, user: str, group: str | None = None) -> KeyPair:
@@ -150,6 +175,14 @@ def write_kubelet_pki(directory: Path, host: str = "127.0.0.1") -> KubeletFiles:
 
 
 @dataclass(frozen=True)
+class WebhookPki:
+    """What a controller that checks its own webhook certificate needs of it: the CA's name, the serving names."""
+
+    ca_name: str
+    dns_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class WebhookFiles:
     """A webhook server's CA (its `caBundle`) and the directory holding its tls.crt and tls.key."""
 
@@ -157,17 +190,25 @@ class WebhookFiles:
     cert_dir: Path
 
 
-def write_webhook_pki(directory: Path, host: str = "127.0.0.1") -> WebhookFiles:
+def write_webhook_pki(directory: Path, host: str = "127.0.0.1", pki: WebhookPki | None = None) -> WebhookFiles:
     """A CA of its own and a serving pair for an admission webhook server on `host`, in `directory`.
 
     The pair is named as controller-runtime's webhook server reads it (tls.crt, tls.key in its
-    cert dir); the API server trusts it through the webhook configuration's caBundle.
+    cert dir); the API server trusts it through the webhook configuration's caBundle. With `pki`,
+    the CA is made as it asks and its key is kept too (ca.key), for a controller that is handed
+    its CA in a Secret.
     """
-    ca = CertificateAuthority("webhook-ca")
-    serving = ca.kubelet(host)
+    ca = (
+        CertificateAuthority("webhook-ca")
+        if pki is None
+        else CertificateAuthority(pki.ca_name, rsa_key=True, dns_name=pki.ca_name)
+    )
+    serving = ca.kubelet(host, pki.dns_names if pki is not None else ())
     files = WebhookFiles(directory / "ca.crt", directory)
     directory.mkdir(parents=True, exist_ok=True)
     files.ca.write_bytes(ca.cert_pem)
+    if pki is not None:
+        write_private(directory / "ca.key", ca.key_pem)
     (directory / "tls.crt").write_bytes(serving.cert_pem)
     write_private(directory / "tls.key", serving.key_pem)
     return files

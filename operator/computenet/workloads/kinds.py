@@ -20,8 +20,11 @@ kind's controller derives from it stays valid (DNS-1123 labels of at most 63 cha
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from computenet.workloads.declared import DeclaredRules
 
 
 class WorkloadError(ValueError):
@@ -39,6 +42,8 @@ class Kind:
     by_role: bool = False
     """Placed and rendered pod set by pod set, each role's requests read from its own pod template;
     otherwise (Job, Deployment, StatefulSet) its one pod set is ``spec.replicas`` x ``spec.resources``."""
+    rules: DeclaredRules | None = field(default=None, compare=False, repr=False)
+    """A kind declared on the hub (ComputeWorkloadKind): its pod sets and status rules; None for a built-in kind."""
 
     @property
     def group(self) -> str:
@@ -73,18 +78,55 @@ STATEFULSET = KINDS[("apps/v1", "StatefulSet")]
 POD = KINDS[("v1", "Pod")]
 
 
+_DECLARED: dict[tuple[str, str], Kind] = {}
+"""The kinds declared on the hub (ComputeWorkloadKinds), as this process last read them."""
+
+
+def declare(kind: Kind) -> None:
+    """Make ``kind`` (with ``rules``) a supported kind, replacing an earlier declaration of it.
+
+    A built-in kind cannot be declared: raises WorkloadError.
+    """
+    key = (kind.api_version, kind.kind)
+    if key in KINDS:
+        raise WorkloadError(f"{kind.key} is a built-in kind: it cannot be declared")
+    _DECLARED[key] = kind
+
+
+def withdraw(api_version: str, kind: str) -> None:
+    """Forget a declared kind (its ComputeWorkloadKind was deleted or became invalid)."""
+    _DECLARED.pop((api_version, kind), None)
+
+
+def current(kind: Kind) -> Kind:
+    """The latest declaration of ``kind`` (its rules change when its ComputeWorkloadKind does); itself otherwise."""
+    return _DECLARED.get((kind.api_version, kind.kind), kind) if kind.rules is not None else kind
+
+
+def known_kinds() -> tuple[Kind, ...]:
+    """Every supported kind: the built-in ones, then those declared."""
+    return (*KINDS.values(), *_DECLARED.values())
+
+
+def _find(key: tuple[str, str]) -> Kind | None:
+    return KINDS.get(key) or _DECLARED.get(key)
+
+
 def kind_named(api_version: str | None, kind: str | None) -> Kind:
     """The kind of a remote reference (``RemoteRef.api_version``, ``.kind``); a Job when they are absent."""
-    return KINDS.get((api_version or "", kind or ""), JOB)
+    return _find((api_version or "", kind or "")) or JOB
 
 
 def kind_of(workload: Mapping[str, Any]) -> Kind:
     """The supported kind of ``workload`` (``{apiVersion, kind, ...}``); raises :class:`WorkloadError`."""
     key = (str(workload.get("apiVersion") or ""), str(workload.get("kind") or ""))
-    found = KINDS.get(key)
+    found = _find(key)
     if found is None:
-        supported = ", ".join(f"{k.api_version} {k.kind}" for k in KINDS.values())
-        raise WorkloadError(f"{key[0]} {key[1]} is not a supported workload kind (supported: {supported})")
+        supported = ", ".join(k.key for k in known_kinds())
+        raise WorkloadError(
+            f"{key[0]} {key[1]} is not a supported workload kind (supported: {supported}; "
+            "a ComputeWorkloadKind declares another)"
+        )
     return found
 
 
@@ -95,8 +137,13 @@ def served_kinds(discovered: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
     discovery document lists (``APIResourceList.resources[].kind``); group versions the member does
     not serve are absent.
     """
-    return tuple(sorted(k.key for k in KINDS.values() if k.kind in set(discovered.get(k.api_version, ()))))
+    return tuple(sorted(k.key for k in known_kinds() if k.kind in set(discovered.get(k.api_version, ()))))
 
 
 DISCOVERED_GROUP_VERSIONS: tuple[str, ...] = tuple(sorted({k.api_version for k in KINDS.values()}))
-"""The group versions whose discovery tells which supported kinds a member serves."""
+"""The group versions whose discovery tells which built-in kinds a member serves."""
+
+
+def discovered_group_versions() -> tuple[str, ...]:
+    """The group versions whose discovery tells which supported kinds, built-in or declared, a member serves."""
+    return tuple(sorted({k.api_version for k in known_kinds()}))

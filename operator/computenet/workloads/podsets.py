@@ -174,4 +174,6 @@ def pod_sets(workload: Mapping[str, Any]) -> tuple[PodSet, ...]:
     Raises :class:`WorkloadError` naming the field for an unsupported kind or a malformed spec.
     """
     info = kind_of(workload)
+    if info.rules is not None:  # declared on the hub (computenet.workloads.declared)
+        return info.rules.sets(_mapping(workload.get("spec"), "spec"))
     return _RULES[info.kind](_mapping(workload.get("spec"), "spec"))

@@ -177,6 +177,8 @@ _RULES = {
 
 def observe(kind: Kind, obj: Mapping[str, Any]) -> Observed:
     """The phase of a remote object of ``kind`` (its whole JSON), by its kind's rule."""
+    if kind.rules is not None:  # declared on the hub (computenet.workloads.declared)
+        return kind.rules.observe(obj)
     spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
     status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
     return _RULES[kind.kind](spec or {}, status or {})

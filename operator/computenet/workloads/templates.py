@@ -51,6 +51,8 @@ def role_templates(kind: Kind, workload: dict[str, Any], spec: dict[str, Any]) -
     :class:`WorkloadError` for a spec whose pod sets do not read.
     """
     sets = pod_sets({**workload, "spec": spec})
+    if kind.rules is not None:  # declared: only the roles given a template path are rendered
+        return kind.rules.role_templates(spec)
     base = "spec.workload.spec"
     out: list[RoleTemplate] = []
     if kind.kind == "JobSet":

@@ -30,3 +30,29 @@ def test_a_bad_checksum_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
         main(["stage", "push", f"--from={tmp_path}", "--to=s3://bucket/x/", "--endpoint=http://127.0.0.1:1",
               f"--credentials={tmp_path}", "--checksum=md5:00"])  # fmt: skip
     assert "must be sha256: followed by 64 lowercase hex digits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("line", "result"),
+    [
+        pytest.param(
+            {"event": "done", "objects": [{"key": "a", "size": 7, "checksum": "sha256:x", "bytesCopied": 5}]},
+            {"event": "done", "objects": 1, "bytes": 7, "bytesCopied": 5, "checksum": "sha256:x"},
+            id="one object keeps its checksum",
+        ),
+        pytest.param(
+            {"event": "done", "objects": [{"size": 7, "bytesCopied": 7}, {"size": 3, "bytesCopied": 0}]},
+            {"event": "done", "objects": 2, "bytes": 10, "bytesCopied": 7, "checksum": None},
+            id="a prefix is summed, no single checksum",
+        ),
+        pytest.param(
+            {"event": "failed", "reason": "AccessDenied", "message": "m" * 5000},
+            {"event": "failed", "reason": "AccessDenied", "message": "m" * 2045 + "..."},
+            id="a long failure is cut to fit a termination message",
+        ),
+    ],
+)
+def test_the_result_line_fits_a_termination_message(line: dict[str, object], result: dict[str, object]) -> None:
+    from computenet.data.cli import result_line
+
+    assert result_line(line) == result

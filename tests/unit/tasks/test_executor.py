@@ -225,6 +225,15 @@ def test_release_forgets_the_tasks_assumption_and_wakes_the_scheduler(given: Cal
     assert r.book.wake.version == seen + 1
 
 
+def test_release_also_removes_what_staging_left_in_the_member(given: Callable[..., None]) -> None:
+    r = rig()
+    cleaned: list[str] = []
+    r.executor.ports = Ports(release=lambda t: cleaned.append(t.uid))
+    given(Release())
+    r.executor.handle(r.record, RetryDue())
+    assert cleaned == ["task-uid-1"]
+
+
 def test_wake_wakes_the_scheduler_and_releases_nothing(given: Callable[..., None]) -> None:
     r = rig()
     seen = r.book.wake.version
@@ -334,6 +343,20 @@ async def test_a_new_timer_of_the_same_kind_replaces_the_old(
     await _after_due_timers()
     assert len(r.calls.recheck) == fired
     r.executor.close()
+
+
+async def test_a_timer_set_again_for_the_same_time_is_kept_and_fires_once(given: Callable[..., None]) -> None:
+    """A grace period's "recheck at T", said again on every check, neither resets nor doubles the timer."""
+    r = rig()
+    given(RecheckAt(NOW + dt.timedelta(seconds=0.02)))
+    r.executor.handle(r.record, RetryDue())
+    (kept,) = r.executor._timers[r.record.uid].values()
+    for _ in range(3):
+        r.executor.handle(r.record, RetryDue())
+    assert r.executor._timers[r.record.uid]["recheck"] is kept
+    await _after_due_timers()
+    assert r.calls.recheck == [r.record.uid]
+    assert r.executor._timers == {}  # a timer that fired is gone
 
 
 async def test_forget_cancels_only_that_tasks_timers(given: Callable[..., None]) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.data import TaskDataStatus
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, DispatchedResources, Offer, Placement, RemoteRef
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.metering import Metered
@@ -30,6 +31,7 @@ PLACEMENT = Placement(
     accelerator_model="NVIDIA-L4",
 )
 RAN = Metered(30.0, 60.0, "NVIDIA-L4", 60.0, 60.0, 0.5, "USD")
+DATA = TaskDataStatus(identifier=ID, attempt=1, bytes_moved=100)
 FACTS = lc.TaskFacts(generation=3, failover="Requeue", grace_period_s=10)
 NEVER = lc.TaskFacts(generation=3, failover="Never", grace_period_s=10)
 
@@ -80,6 +82,9 @@ EVENTS: dict[str, lc.Event] = {
     "Preempted": lc.Preempted("team-a/urgent", RAN),
     "SuspendRequested": lc.SuspendRequested(RAN),
     "WorkloadEdited": lc.WorkloadEdited(("template",), RAN),
+    "Staging": lc.Staging(ID, 1, DATA, "0/1 copies done, 40% of 100 bytes"),
+    "Staging(done)": lc.Staging(ID, 1, DATA, "1 copies done, 100 bytes moved", done=True),
+    "StagingFailed": lc.StagingFailed(ID, 1, DATA, "input 0 (s3://b/k): store http://s:8333 bucket b: AccessDenied"),
 }
 
 _STALE = "same"
@@ -232,6 +237,9 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Dispatching+remote": _EDITED,
         "Running": _EDITED,
     },
+    "Staging": {**dict.fromkeys(STATES, "same"), "Dispatching": "Dispatching|Emit,RetryAt"},
+    "Staging(done)": {**dict.fromkeys(STATES, "same"), "Dispatching": "Dispatching|Emit"},
+    "StagingFailed": {**dict.fromkeys(STATES, "same"), "Dispatching": _REQUEUE},
 }
 
 
@@ -564,6 +572,18 @@ def test_a_long_identifier_name_is_compared_as_its_label_value() -> None:
         pytest.param(
             lc.transition(STATES["Pending"], EVENTS["NoFit"], NOW, FACTS).status, 9_999, False, id="waiting says why"
         ),
+        pytest.param(
+            lc.transition(STATES["Dispatching"], EVENTS["Staging"], NOW, FACTS).status,
+            9_999,
+            False,
+            id="copying its data takes as long as the bytes take",
+        ),
+        pytest.param(
+            lc.transition(STATES["Dispatching"], EVENTS["Staging(done)"], NOW, FACTS).status,
+            301,
+            True,
+            id="staged but not dispatched for over five minutes",
+        ),
     ],
 )
 def test_stuck(status: ComputeTaskStatus, since_s: float, stuck: bool) -> None:
@@ -715,3 +735,42 @@ def test_a_late_unavailability_verdict_for_another_attempt_changes_nothing() -> 
     assert outcome.status is STATES["Running"]
     outcome = lc.transition(STATES["Running"], lc.ReplicasUnavailable("member-2", 1, WORDS), NOW, FACTS)
     assert outcome.status is STATES["Running"]
+
+
+# ---- staging ----
+
+
+def test_staging_progress_is_written_and_polled_until_done_without_rewriting_the_same_news() -> None:
+    running = lc.transition(STATES["Dispatching"], EVENTS["Staging"], NOW, FACTS)
+    assert running.status.data == DATA
+    staged = _cond(running.status, "DataStaged")
+    assert (staged.status, staged.reason) == (ConditionStatus.FALSE, "Staging")
+    assert any(
+        isinstance(e, lc.RetryAt) and e.at == NOW + dt.timedelta(seconds=lc.STAGING_POLL_S) for e in running.effects
+    )
+    again = lc.transition(running.status, EVENTS["Staging"], NOW, FACTS)
+    assert again.status is running.status
+    assert [type(e) for e in again.effects] == [lc.RetryAt]
+    done = lc.transition(running.status, EVENTS["Staging(done)"], NOW, FACTS)
+    assert _cond(done.status, "DataStaged").status == ConditionStatus.TRUE
+    assert not any(isinstance(e, lc.RetryAt) for e in done.effects)
+
+
+def test_a_failed_transfer_under_policy_never_fails_the_task_in_the_stores_words() -> None:
+    outcome = lc.transition(STATES["Dispatching"], EVENTS["StagingFailed"], NOW, NEVER)
+    assert outcome.status.phase == Phase.FAILED
+    assert "store http://s:8333 bucket b: AccessDenied" in (outcome.status.message or "")
+    staged = _cond(outcome.status, "DataStaged")
+    assert (staged.status, staged.reason) == (ConditionStatus.FALSE, "StagingFailed")
+    assert outcome.status.data == DATA
+
+
+def test_a_failed_transfer_under_requeue_places_again_avoiding_that_identifier() -> None:
+    outcome = lc.transition(STATES["Dispatching"], EVENTS["StagingFailed"], NOW, FACTS)
+    assert outcome.status.phase == Phase.PENDING
+    assert [a.identifier for a in outcome.status.avoided_identifiers or ()] == [ID]
+
+
+def test_staging_news_of_another_attempt_changes_nothing() -> None:
+    stale = lc.Staging(ID, 2, DATA, "late")
+    assert lc.transition(STATES["Dispatching"], stale, NOW, FACTS).status is STATES["Dispatching"]

@@ -55,7 +55,12 @@ class Checks:
         self.on_ready: list[Callable[[], None]] = []
 
     def verdict(
-        self, spec: ComputeTaskSpec, template: Any, workload: Any, on_ready: Callable[[], None]
+        self,
+        spec: ComputeTaskSpec,
+        template: Any,
+        workload: Any,
+        on_ready: Callable[[], None],
+        written: Any = None,
     ) -> Verdict | None:
         self.asked += 1
         if self.given is None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from computenet.api.constants import Reason
 from computenet.api.task import AvoidedIdentifier
 
-AVOID_AFTER = frozenset({Reason.PODS_NOT_STARTED, Reason.UNSCHEDULABLE, Reason.UNAVAILABLE})
+AVOID_AFTER = frozenset({Reason.PODS_NOT_STARTED, Reason.UNSCHEDULABLE, Reason.UNAVAILABLE, Reason.STAGING_FAILED})
 """Reasons an attempt ends that make its identifier avoided by the next ones."""
 BASE_S = 60.0
 MAX_S = 3600.0

@@ -19,12 +19,17 @@ it waits within one scheduling pass. Running has no bound (a Job runs as long as
 def stuck(status: ComputeTaskStatus, since: dt.datetime | None, now: dt.datetime) -> bool:
     """Whether a task sits in its phase past the phase's expected bound without a reason.
 
-    A Pending task whose Placed condition says why it waits is waiting, not stuck.
+    A Pending task whose Placed condition says why it waits is waiting, not stuck; a Dispatching task
+    whose data is being copied (``DataStaged`` with reason ``Staging``) is staging, which takes as long
+    as its bytes take.
     """
     phase = phase_of(status) or Phase.PENDING
     bound = EXPECTED_BOUND_S.get(phase)
     if bound is None or since is None or (now - since).total_seconds() <= bound:
         return False
+    if phase == Phase.DISPATCHING:
+        staged = condition(status, ConditionType.DATA_STAGED)
+        return staged is None or staged.reason != Reason.STAGING
     return not (phase == Phase.PENDING and condition(status, ConditionType.PLACED) is not None)
 
 

@@ -46,6 +46,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     CONDITION_MESSAGE_LIMIT,
     EVENT_MESSAGE_LIMIT,
     MESSAGE_LIMIT,
+    STAGING_POLL_S,
     TERMINAL,
     WAITING,
     Admitted,
@@ -80,6 +81,8 @@ from computenet.tasks.lifecycle.vocabulary import (
     RetryAt,
     RetryDue,
     SpecInvalid,
+    Staging,
+    StagingFailed,
     StartFailed,
     SuspendRequested,
     TaskFacts,
@@ -607,6 +610,28 @@ def _workload_edited(c: _Ctx, e: WorkloadEdited) -> Outcome:
     return Outcome(status, (emitted, Release(), Fence()))
 
 
+def _staging(c: _Ctx, e: Staging) -> Outcome:
+    if c.phase != Phase.DISPATCHING or not c.current(e.identifier, e.attempt) or c.status.remote is not None:
+        return c.same("staging news of an attempt that moved on: nothing waits for it")
+    reason = Reason.STAGED if e.done else Reason.STAGING
+    staged = c.cond(ConditionType.DATA_STAGED, e.done, reason, e.message)
+    effects: list[Effect] = [] if e.done else [RetryAt(c.now + dt.timedelta(seconds=STAGING_POLL_S))]
+    old = condition(c.status, ConditionType.DATA_STAGED)
+    if old is not None and old.reason == reason and old.message == staged.message and c.status.data == e.data:
+        return c.same("no staging progress since the last read", *effects)
+    if old is None or old.reason != reason:
+        effects.insert(0, Emit(reason, clip(f"{e.identifier}: {e.message}", EVENT_MESSAGE_LIMIT)))
+    return Outcome(c.update((staged,), data=e.data), tuple(effects))
+
+
+def _staging_failed(c: _Ctx, e: StagingFailed) -> Outcome:
+    if c.phase != Phase.DISPATCHING or not c.current(e.identifier, e.attempt) or c.status.remote is not None:
+        return c.same("staging news of an attempt that moved on: nothing waits for it")
+    staged = c.cond(ConditionType.DATA_STAGED, False, Reason.STAGING_FAILED, e.message)
+    failed = _Ctx(c.update((staged,), data=e.data), c.phase, c.now, c.task)
+    return _end_attempt(failed, Reason.STAGING_FAILED, f"staging failed: {e.message}", None, c.task.failover)
+
+
 _HANDLERS: dict[type[Any], Any] = {
     Admitted: _admitted,
     SpecInvalid: _spec_invalid,
@@ -632,4 +657,6 @@ _HANDLERS: dict[type[Any], Any] = {
     Preempted: _preempted,
     SuspendRequested: _suspend_requested,
     WorkloadEdited: _workload_edited,
+    Staging: _staging,
+    StagingFailed: _staging_failed,
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionType, FailoverPolicy, Phase, Reason
+from computenet.api.data import TaskDataStatus
 from computenet.api.task import ComputeTaskStatus, Explanation, Offer, Placement, RemoteRef, TaskSummary
 from computenet.tasks.metering import Metered
 
@@ -255,6 +256,31 @@ class WorkloadEdited:
     """What the attempt ran up to now (None when it never started)."""
 
 
+@dataclass(frozen=True)
+class Staging:
+    """The attempt's inputs are being staged into the region's store (``done``: they all are there)."""
+
+    identifier: str
+    attempt: int
+    data: TaskDataStatus
+    message: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class StagingFailed:
+    """A copy of the attempt's inputs failed; ``message`` names the input and the store's own words."""
+
+    identifier: str
+    attempt: int
+    data: TaskDataStatus
+    message: str
+
+
+STAGING_POLL_S = 2.0
+"""How often a staging attempt's mover Jobs are read while they run."""
+
+
 Event = (
     Admitted
     | SpecInvalid
@@ -280,6 +306,8 @@ Event = (
     | Preempted
     | SuspendRequested
     | WorkloadEdited
+    | Staging
+    | StagingFailed
 )
 EVENT_TYPES: tuple[type[Any], ...] = Event.__args__
 

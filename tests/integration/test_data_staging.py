@@ -1,0 +1,341 @@
+"""The operator stages tasks' data on the real federation with real stores (SeaweedFS, one per region).
+
+Simulated pods run no containers, so this module plays the kubelet for the data path: it takes the
+commands from the manifests the operator put in the member (the mover Job's container, the
+workload's init containers), runs them here against the real stores with the Secrets the operator
+copied to the member mounted as files, and, for a mover pod, writes how it ended (phase, exit code,
+the mover's own termination message) into the pod's status, as a kubelet would. Everything else is
+the operator's own doing: the plan, the Secrets, the Jobs, the order, the status, the replicas and
+the cleanup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from computenet.api.constants import MANAGED_BY_LABEL, STAGING_LABEL, TASK_UID_LABEL
+from computenet.data.plan import MiB
+from computenet.data.render import CREDENTIALS_ROOT, DATA_ROOT
+from computenet.tasks.staging.manifests import RESULT_PATH
+from computenet.testing import devenv
+from computenet.testing.federation import Cluster, Federation
+from computenet.testing.stores import Store
+from computenet.testing.topology import default_shape
+from support.tasks import apply, condition, phase_is, status, task, unique
+from support.timeouts import JOB_S, STATE_S
+from support.wait import eventually
+
+pytestmark = pytest.mark.timeout(600)
+
+WEST = "cn-west"
+
+
+@pytest.fixture(scope="module")
+def regions(operator: devenv.OperatorProcess, federation: Federation, stores: dict[str, Store]) -> dict[str, Store]:
+    """Every identifier points at its region's store (as `make dev-up` sets them up)."""
+    shapes = [default_shape(i) for i in range(1, len(federation.members) + 1)]
+    devenv.register_stores(federation, shapes, list(stores.values()))
+    return stores
+
+
+def _member(federation: Federation, region: str) -> Cluster:
+    shapes = [default_shape(i) for i in range(1, len(federation.members) + 1)]
+    return next(m for m, s in zip(federation.members, shapes, strict=True) if s.region == region)
+
+
+def _namespace(hub: Cluster, member: Cluster) -> str:
+    spec = json.loads(hub.kubectl("get", "computeidentifier", member.name, "-o", "json").stdout)["spec"]
+    return str(spec["connection"]["targetNamespace"])
+
+
+def _uid(hub: Cluster, name: str) -> str:
+    return str(json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"])
+
+
+def _items(member: Cluster, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+    out = member.kubectl("get", kind, "-n", namespace, "-l", selector, "-o", "json").stdout
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items
+
+
+def _put(store: Store, key: str, data: bytes) -> str:
+    store.client_store().client.put_object(Bucket=store.bucket, Key=key, Body=data)  # type: ignore[attr-defined]
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _get(store: Store, key: str) -> bytes:
+    body: bytes = store.client_store().client.get_object(Bucket=store.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+    return body
+
+
+def _mount_secrets(member: Cluster, namespace: str, pod_spec: dict[str, Any], root: Path) -> None:
+    """Write each Secret volume of `pod_spec`, read from the member, as files under `root` (its mount paths)."""
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod_spec.get("volumes") or () if "secret" in v}
+    containers = [*(pod_spec.get("initContainers") or ()), *pod_spec["containers"]]
+    for c in containers:
+        for m in c.get("volumeMounts") or ():
+            if m["name"] not in secrets:
+                continue
+            obj = json.loads(member.kubectl("get", "secret", secrets[m["name"]], "-n", namespace, "-o", "json").stdout)
+            target = root / m["mountPath"].lstrip("/")
+            target.mkdir(parents=True, exist_ok=True)
+            for key, value in obj["data"].items():
+                (target / key).write_bytes(base64.b64decode(value))
+
+
+def _as_here(argv: list[str], root: Path) -> list[str]:
+    """A container's command run here: this Python, its mounts (and termination-message path) under `root`."""
+    assert argv[0] == "python"
+    here = []
+    for a in argv[1:]:
+        for path in (CREDENTIALS_ROOT, DATA_ROOT, RESULT_PATH):
+            a = a.replace(path, str(root / path.lstrip("/")))
+        here.append(a)
+    (root / "dev").mkdir(parents=True, exist_ok=True)
+    return [sys.executable, *here]
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False, env=dict(os.environ))
+
+
+def _play_mover(member: Cluster, namespace: str, job: dict[str, Any], root: Path) -> tuple[int, dict[str, Any]]:
+    """Run the mover Job's container as its kubelet would and report its end in its pod's status."""
+    name = job["metadata"]["name"]
+
+    def running_pod() -> dict[str, Any]:
+        pods = _items(member, "pods", namespace, f"batch.kubernetes.io/job-name={name}")
+        assert pods, f"no pod of {name} yet"
+        assert pods[0]["status"].get("phase") == "Running", pods[0]["status"].get("phase")
+        return pods[0]
+
+    pod = eventually(running_pod, timeout=STATE_S)
+    pod_spec = job["spec"]["template"]["spec"]
+    _mount_secrets(member, namespace, pod_spec, root)
+    (container,) = pod_spec["containers"]
+    done = _run(_as_here(container["command"], root))
+    result_file = root / RESULT_PATH.lstrip("/")
+    message = result_file.read_text() if result_file.exists() else ""
+    terminated = {"exitCode": done.returncode, "reason": "Completed" if done.returncode == 0 else "Error"}
+    if message:
+        terminated["message"] = message
+    patch = {
+        "status": {
+            "phase": "Succeeded" if done.returncode == 0 else "Failed",
+            "containerStatuses": [
+                {
+                    "name": "mover",
+                    "image": container["image"],
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": terminated},
+                }
+            ],
+        }
+    }
+    member.kubectl(
+        "patch", "pod", pod["metadata"]["name"], "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps(patch),
+    )  # fmt: skip
+    return done.returncode, json.loads(message) if message else {}
+
+
+def _workload(member: Cluster, namespace: str, uid: str) -> dict[str, Any]:
+    jobs = _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{MANAGED_BY_LABEL}=computenet")
+    assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
+    return jobs[0]
+
+
+def _fetch_inputs(member: Cluster, namespace: str, workload: dict[str, Any], root: Path) -> Path:
+    """Run the workload's stage-in init containers here; returns where the data volume is."""
+    pod_spec = workload["spec"]["template"]["spec"]
+    _mount_secrets(member, namespace, pod_spec, root)
+    for init in pod_spec["initContainers"]:
+        if init["name"].startswith("computenet-stage-in-"):
+            done = _run(_as_here(init["command"], root))
+            assert done.returncode == 0, done.stdout + done.stderr
+    return root / DATA_ROOT.lstrip("/")
+
+
+def _push_on_termination(sidecar: dict[str, Any], root: Path) -> int:
+    """Run the outputs sidecar here, stop it as the kubelet does once the main containers ended (SIGTERM)."""
+    assert sidecar["restartPolicy"] == "Always", "a native sidecar"
+    proc = subprocess.Popen(_as_here(sidecar["command"], root), stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=240)
+    assert json.loads(out.splitlines()[-1])["event"] == "done", out
+    return proc.returncode
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    meta = {"name": name, "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": data}
+
+
+def _nothing_left(member: Cluster, namespace: str, uid: str) -> bool:
+    selector = f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}"
+    left = [o["metadata"]["name"] for kind in ("jobs", "secrets") for o in _items(member, kind, namespace, selector)]
+    assert not left, f"left in the member after the task ended: {left}"
+    return True
+
+
+def _dataset(name: str, store: Store, key: str, checksum: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeDataset",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"replicas": [{"region": store.region, "uri": f"s3://{store.bucket}/{key}", "checksum": checksum}]},
+    }
+
+
+def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_moves_nothing(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+) -> None:
+    east, west = regions["cn-east"], regions[WEST]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    data = os.urandom(6 * MiB + 321)
+    ds = unique("tok")
+    checksum = _put(east, f"src/{ds}.bin", data)
+    apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+
+    keys = unique("west-keys")
+    apply(hub, _secret(keys, west.secret_data()))
+    first = unique("staged")
+    body = task(first, regions=[WEST], run="2s")
+    body["spec"]["data"] = {
+        "inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}],
+        "outputs": [{"mountPath": "/out", "uri": f"s3://{west.bucket}/results/{first}/"}],
+        "credentials": [{"bucket": west.bucket, "endpoint": west.endpoint, "secretName": keys}],
+    }
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, first))
+
+    # The operator asks for the copy first: a mover Job, nothing else yet, and says so on the task.
+    job = eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))[0]
+    st = eventually(lambda: (s := status(hub, first)) and condition(s, "DataStaged").get("reason") == "Staging" and s)
+    assert st["phase"] == "Dispatching"
+    assert st["data"]["transfers"][0]["state"] in ("Pending", "Running")
+    assert not _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{MANAGED_BY_LABEL}=computenet")
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert f"--from=s3://{east.bucket}/src/{ds}.bin" in command
+    assert f"--to-endpoint={west.endpoint}" in command
+
+    code, result = _play_mover(member, namespace, job, tmp_path / "mover")
+    assert code == 0, result
+    staged_key = f"datasets/{ds}/{ds}.bin"
+    assert _get(west, staged_key) == data
+    assert result["checksum"] == checksum
+
+    # Then the workload, whose init step fetches from the cn-west store only.
+    workload = eventually(lambda: _workload(member, namespace, uid), timeout=STATE_S)
+    inits = workload["spec"]["template"]["spec"]["initContainers"]
+    assert [c["name"] for c in inits] == ["computenet-stage-in-0", "computenet-stage-out-0"]
+    assert f"--endpoint={west.endpoint}" in inits[0]["command"]
+    volume = _fetch_inputs(member, namespace, workload, tmp_path / "pod-1")
+    assert (volume / "in-0").read_bytes() == data
+    # The outputs' sidecar: what the main container left goes out when the pod ends.
+    result = os.urandom(1 * MiB + 5)
+    (volume / "out-0").mkdir(parents=True)
+    (volume / "out-0" / "model.bin").write_bytes(result)
+    assert _push_on_termination(inits[1], tmp_path / "pod-1") == 0
+    assert _get(west, f"results/{first}/model.bin") == result
+
+    st = eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
+    assert st["data"]["bytesMoved"] == len(data)
+    (transfer,) = st["data"]["transfers"]
+    assert (transfer["state"], transfer["bytesDone"], transfer["bytesTotal"]) == ("Succeeded", len(data), len(data))
+    assert condition(st, "DataStaged")["status"] == "True"
+    replicas = json.loads(hub.kubectl("get", "cds", ds, "-o", "json").stdout)["status"]["replicas"]
+    (replica,) = [r for r in replicas if r["region"] == WEST]
+    assert (replica["state"], replica["bytes"]) == ("Ready", len(data))
+    assert replica["uri"] == f"s3://{west.bucket}/{staged_key}"
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+    # A second task in cn-west finds the replica: no copy, straight to the workload.
+    second = unique("near")
+    body = task(second, regions=[WEST], run="8s")
+    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}]}
+    apply(hub, body)
+    uid2 = eventually(lambda: _uid(hub, second))
+    workload = eventually(lambda: _workload(member, namespace, uid2), timeout=STATE_S)
+    assert not _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid2},{STAGING_LABEL}=mover")
+    volume = _fetch_inputs(member, namespace, workload, tmp_path / "pod-2")
+    assert (volume / "in-0").read_bytes() == data
+    st = eventually(lambda: phase_is(hub, second, "Succeeded"), timeout=JOB_S)
+    assert st["data"]["bytesMoved"] == 0
+    assert not st["data"].get("transfers")
+    assert condition(st, "DataStaged")["status"] == "True"
+    eventually(lambda: _nothing_left(member, namespace, uid2), timeout=STATE_S)
+
+
+def test_a_wrong_credential_fails_the_task_naming_the_store_and_never_the_secret(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+) -> None:
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    _put(east, "src/secret.bin", os.urandom(1024))
+    wrong = "wrong-secret-value-" + unique("k")
+    keys = unique("keys")
+    apply(hub, _secret(keys, {**east.secret_data(), "AWS_SECRET_ACCESS_KEY": wrong}))
+    name = unique("denied")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["failover"] = {"policy": "Never"}
+    body["spec"]["data"] = {
+        "inputs": [{"uri": f"s3://{east.bucket}/src/secret.bin", "mountPath": "/data/secret.bin"}],
+        "credentials": [{"bucket": east.bucket, "endpoint": east.endpoint, "secretName": keys}],
+    }
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    job = eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))[0]
+    code, result = _play_mover(member, namespace, job, tmp_path)
+    assert code == 1
+    assert result["event"] == "failed"
+
+    st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
+    staged = condition(st, "DataStaged")
+    assert (staged["status"], staged["reason"]) == ("False", "StagingFailed")
+    assert f"store {east.endpoint} bucket {east.bucket}" in staged["message"]
+    assert east.endpoint in st["message"]
+    assert st["data"]["transfers"][0]["state"] == "Failed"
+    assert not _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{MANAGED_BY_LABEL}=computenet")
+    events = hub.kubectl("get", "events", "-n", "default", "-o", "json").stdout
+    assert wrong not in json.dumps(st)
+    assert wrong not in events
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_task_deleted_while_its_data_is_copied_leaves_nothing_in_the_member(
+    regions: dict[str, Store], hub: Cluster, federation: Federation
+) -> None:
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    ds = unique("big")
+    checksum = _put(east, f"src/{ds}.bin", os.urandom(64 * 1024))
+    apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+    name = unique("cancelled")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/big.bin"}]}
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))
+    assert _items(member, "secrets", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}")
+    hub.kubectl("delete", "ctask", name, "--wait=false")
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+    # The mover's pod goes with its Job: no pod of the task is left either.
+    eventually(lambda: not _items(member, "pods", namespace, f"{TASK_UID_LABEL}={uid}"), timeout=STATE_S)
