@@ -490,6 +490,7 @@ class MemberConnection:
 
     async def _discovery_loop(self) -> None:
         while True:
+            self._discover_now.clear()  # asked again while this round reads: the next one starts at once
             try:
                 kinds = await self.discover_kinds()
             except Exception as e:  # a member that does not answer keeps the kinds it last told
@@ -497,7 +498,6 @@ class MemberConnection:
                 await asyncio.sleep(PROBE_INTERVAL_S)
                 continue
             self.set_workload_kinds(kinds)
-            self._discover_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._discover_now.wait(), DISCOVERY_INTERVAL_S)
 
