@@ -11,7 +11,8 @@ from kubernetes.aio.client import ApiClient, Configuration
 from computenet.dispatch.jobs import JobFacts
 from computenet.members.connection import MemberConnection
 from computenet.members.kind_watches import WatchChanges, kinds_to_watch, watch_changes
-from computenet.workloads.kinds import JOB, KINDS
+from computenet.workloads.declared import compile_declaration
+from computenet.workloads.kinds import JOB, KINDS, declare, withdraw
 
 DEPLOYMENT = KINDS[("apps/v1", "Deployment")]
 STATEFULSET = KINDS[("apps/v1", "StatefulSet")]
@@ -107,3 +108,35 @@ async def test_a_running_watch_of_a_kind_that_goes_is_cancelled(conn: MemberConn
     with pytest.raises(asyncio.CancelledError):
         await watch
     assert watch.cancelled()
+
+
+async def test_a_declared_kind_is_watched_where_discovery_lists_it_and_no_more_once_withdrawn(
+    conn: MemberConnection,
+) -> None:
+    kind = compile_declaration(
+        {
+            "apiVersion": "trainer.kubeflow.org/v1alpha1",
+            "kind": "TrainJob",
+            "plural": "trainjobs",
+            "podSets": [
+                {"role": "node", "count": "spec.trainer.numNodes", "resources": "spec.trainer.resourcesPerNode"}
+            ],
+            "status": {
+                "running": {"path": "status.conditions[type=Running].status", "equals": "True"},
+                "succeeded": {"path": "status.conditions[type=Complete].status", "equals": "True"},
+            },
+        }
+    )
+    conn.watch_workloads("computenet.io/hub=h")
+    conn.set_workload_kinds(BUILT_IN)
+    declare(kind)
+    try:
+        conn.watch_kind(kind)
+        assert conn._discover_now.is_set(), "a declaration asks discovery at once"
+        conn.set_workload_kinds((*BUILT_IN, kind.key))
+        assert kind in conn.watched_kinds
+        assert "https://127.0.0.1:9 trainjobs.trainer.kubeflow.org" in {r.name for r in conn.reflectors}
+    finally:
+        withdraw(kind.api_version, kind.kind)
+    conn.set_workload_kinds(BUILT_IN)  # discovery no longer lists a kind that is not declared
+    assert kind not in conn.watched_kinds
