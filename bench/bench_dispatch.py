@@ -21,6 +21,13 @@ machine with the operator running, and measures, for each burst size N:
   first POST -> last pod Running; `single_cluster_one_job_s`: the same with one Job of
   parallelism = completions = N; `ratio` = federation_running_s / single_cluster_s.
 
+With the JobSet scenario on (``--kinds job,jobset``, the default), every member runs the upstream
+JobSet controller (sigs.k8s.io/jobset v0.10.1, with its CRD and webhooks) and, for each burst size
+N, a burst of N tasks each carrying a JobSet of 1 leader + 2 workers is measured the same way
+(`scenario: jobset-burst`; `pods_running` counts every pod, `federation_running_s` runs to the last
+of the 3N pods Running), against N equal JobSets POSTed straight into member-1, where its own
+JobSet controller and kube-scheduler do the work (`single_cluster_s`, `ratio`).
+
 Then it offers 50 tasks/s for 20 s (paced sends; `achieved_rate` says what the hub accepted) and
 reports the same latencies. To tell where the time goes, every scenario also reports:
 
@@ -66,12 +73,14 @@ schedulers, kwok, the operator and this client) shares the same cores; `load_avg
     COMPUTENET_BIN_DIR=$(hack/build-binaries.sh) .venv/bin/python bench/bench_dispatch.py [--sizes 100,1000]
     ... bench/bench_dispatch.py --sizes "" --rate 5 --seconds 30   # offered load only
     ... bench/bench_dispatch.py --sizes 100 --no-profile --to-completion  # hub writes, create -> Succeeded
+    ... bench/bench_dispatch.py --sizes 100 --kinds jobset --rate 0     # the JobSet burst alone
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fnmatch
 import http.client
 import json
@@ -98,10 +107,10 @@ from typing import Any
 from stop_on_signal import Terminated, install, shielded
 
 from computenet.api.constants import TASK_UID_LABEL
-from computenet.testing import devenv
+from computenet.testing import controllers, devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.localapi import ApiError
-from computenet.testing.topology import default_shape
+from computenet.testing.topology import MemberShape, default_shape
 
 MEMBERS = 3
 GOAL_TASKS_PER_S = 100
@@ -114,6 +123,10 @@ WORKLOAD_NAMESPACE = "computenet-workloads"  # where devenv's identifiers send J
 REFERENCE_LABEL = "bench.computenet.io/reference"
 TASKS = "/apis/computenet.io/v1alpha1/namespaces/{ns}/computetasks"
 JOBS = "/apis/batch/v1/namespaces/{ns}/jobs"
+JOBSETS = "/apis/jobset.x-k8s.io/v1alpha2/namespaces/{ns}/jobsets"
+JOBSET_ROLES = (("leader", 1), ("workers", 2))
+"""A JobSet of the JobSet scenario: replicated Job name and replicas, one pod each (3 pods)."""
+KINDS = ("job", "jobset")
 WARMUP_TASKS = 12
 WAIT_FLOOR_S = 120.0
 WAIT_PER_TASK_S = 1.0
@@ -147,6 +160,7 @@ CPU_GROUPS = {
     "member_apiservers": ("member-*/kube-apiserver",),
     "member_controllers": ("member-*/kube-controller-manager", "member-*/kube-scheduler", "member-*/kwok"),
     "hub_controller": ("hub/kube-controller-manager",),
+    "member_jobset_controllers": ("member-*/jobset",),
 }
 
 
@@ -491,7 +505,11 @@ class Observers:
     writes: HubWrites = field(default_factory=HubWrites)
     jobs: FirstSeen = field(default_factory=FirstSeen)
     running: FirstSeen = field(default_factory=FirstSeen)
+    """Per task: its n-th pod Running, keyed ``<uid>/<n>`` (n from 1), so a task of several pods is
+    complete when its last one runs."""
     reference: FirstSeen = field(default_factory=FirstSeen)
+    _pods: dict[str, set[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     watches: list[Watch] = field(default_factory=list)
     hub_watches: list[Watch] = field(default_factory=list)
 
@@ -507,26 +525,36 @@ class Observers:
             self.writes.on_event(obj)
 
     def on_job(self, kind: str, obj: dict[str, Any], at: float) -> None:
-        if kind == "ADDED":
+        """A remote workload (a Job, a JobSet) created; what its controller makes (a JobSet's Jobs) is not one."""
+        owned = any(o.get("controller") for o in obj["metadata"].get("ownerReferences") or ())
+        if kind == "ADDED" and not owned:
             uid = obj["metadata"]["labels"][TASK_UID_LABEL]
             self.jobs.mark(uid, at)
             self.ordering.on_job(uid, int(obj["metadata"]["resourceVersion"]))
 
     def on_pod(self, kind: str, obj: dict[str, Any], at: float) -> None:
         if (obj.get("status") or {}).get("phase") == "Running":
-            self.running.mark(obj["metadata"]["labels"][TASK_UID_LABEL], at)
+            uid = obj["metadata"]["labels"][TASK_UID_LABEL]
+            with self._lock:
+                pods = self._pods.setdefault(uid, set())
+                pods.add(obj["metadata"]["name"])
+                count = len(pods)
+            self.running.mark(f"{uid}/{count}", at)
 
     def on_reference_pod(self, kind: str, obj: dict[str, Any], at: float) -> None:
         if (obj.get("status") or {}).get("phase") == "Running":
             run = obj["metadata"]["labels"][REFERENCE_LABEL]
             self.reference.mark(f"{run}/{obj['metadata']['name']}", at)
 
-    def start(self, hub: Client, members: list[Client], reference: Client) -> None:
+    def start(self, hub: Client, members: list[Client], reference: Client, jobsets: bool = False) -> None:
         self.hub_watches.append(Watch(hub, "/apis/computenet.io/v1alpha1/computetasks", self.on_task))
         self.hub_watches.append(Watch(hub, "/api/v1/events", self.on_event))
         self.watches.extend(self.hub_watches)
         for member in members:
             self.watches.append(Watch(member, f"/apis/batch/v1/jobs?labelSelector={TASK_UID_LABEL}", self.on_job))
+            if jobsets:
+                path = f"/apis/jobset.x-k8s.io/v1alpha2/jobsets?labelSelector={TASK_UID_LABEL}"
+                self.watches.append(Watch(member, path, self.on_job))
             self.watches.append(Watch(member, f"/api/v1/pods?labelSelector={TASK_UID_LABEL}", self.on_pod))
         self.watches.append(Watch(reference, f"/api/v1/pods?labelSelector={REFERENCE_LABEL}", self.on_reference_pod))
         for w in self.watches:
@@ -568,6 +596,47 @@ def task_manifest(name: str, namespace: str, run_for: str = RUN_FOR) -> dict[str
             "template": {"spec": {"backoffLimit": 0, "template": pod_template(run_for)}},
         },
     }
+
+
+def jobset_spec(run_for: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A JobSet of a leader and two workers (JOBSET_ROLES), each pod the tiny one of the Job scenario."""
+    return {
+        "replicatedJobs": [
+            {
+                "name": role,
+                "replicas": replicas,
+                "template": {"spec": {"backoffLimit": 0, "template": pod_template(run_for, labels)}},
+            }
+            for role, replicas in JOBSET_ROLES
+        ]
+    }
+
+
+def jobset_task_manifest(name: str, namespace: str, run_for: str = RUN_FOR) -> dict[str, Any]:
+    """A ComputeTask carrying a JobSet of 1 leader + 2 workers, each role placed at its own pods' requests."""
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "resources": {},
+            "workload": {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "spec": jobset_spec(run_for)},
+        },
+    }
+
+
+def reference_jobset(name: str, ns: str, run: str, run_for: str = RUN_FOR) -> dict[str, Any]:
+    """The JobSet of a task, created straight in the member (its JobSet controller and scheduler alone)."""
+    return {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2",
+        "kind": "JobSet",
+        "metadata": {"name": name, "namespace": ns, "labels": {REFERENCE_LABEL: run}},
+        "spec": jobset_spec(run_for, {REFERENCE_LABEL: run}),
+    }
+
+
+def jobset_pods() -> int:
+    return sum(replicas for _, replicas in JOBSET_ROLES)
 
 
 def reference_job(name: str, ns: str, run: str, pods: int, run_for: str = RUN_FOR) -> dict[str, Any]:
@@ -876,6 +945,8 @@ class Bench:
     until: str = RUNNING
     """RUNNING: tasks run far longer than the benchmark; DONE: they run RUN_TO_COMPLETION, and each
     scenario also waits until every task finished."""
+    jobsets: bool = False
+    """The members run the JobSet controller and the JobSet scenario runs."""
 
     @property
     def run_for(self) -> str:
@@ -892,8 +963,20 @@ class Bench:
         wait_seen(lambda: len(seen.of(uids)), len(uids), timeout, self.alive)
         return seen.of(uids)
 
+    def wait_running(self, uids: list[str], pods: int, timeout: float) -> dict[str, float]:
+        """Per task, when the last of its `pods` pods was seen Running."""
+        keys = [f"{uid}/{pods}" for uid in uids]
+        found = self.wait_for(self.observers.running, keys, timeout)
+        return {k.rsplit("/", 1)[0]: t for k, t in found.items()}
+
     def run_tasks(
-        self, ns: str, count: int, send: Callable[[str, list[dict[str, Any]]], Sent], profiler: Profiler | None = None
+        self,
+        ns: str,
+        count: int,
+        send: Callable[[str, list[dict[str, Any]]], Sent],
+        profiler: Profiler | None = None,
+        manifest: Callable[[str, str, str], dict[str, Any]] = task_manifest,
+        pods: int = 1,
     ) -> dict[str, Any]:
         """Create `count` tasks in a fresh hub namespace with `send`; time their Jobs and pods.
 
@@ -903,7 +986,7 @@ class Bench:
         the writes went quiet (see HubWrites and WRITES_QUIET_S).
         """
         ensure_namespace(self.hub, ns)
-        bodies = [task_manifest(f"t-{i:05d}", ns, self.run_for) for i in range(count)]
+        bodies = [manifest(f"t-{i:05d}", ns, self.run_for) for i in range(count)]
         load = os.getloadavg()[0]
         before, cpu_before = scrape(self.op.metrics_port), cpu_seconds(self.fed)
         profiling = profiler is not None and profiler.start()
@@ -916,7 +999,7 @@ class Bench:
             after, cpu_after = scrape(self.op.metrics_port), cpu_seconds(self.fed)
         finally:
             profile = profiler.stop() if profiling and profiler is not None else None
-        running = self.wait_for(self.observers.running, uids, timeout)
+        running = self.wait_running(uids, pods, timeout)
         writes = self.observers.writes
         if not wait_seen(lambda: writes.reached(uids, self.until), len(uids), timeout, self.alive):
             log(f"only {writes.reached(uids, self.until)}/{count} tasks reached {self.until} on the hub")
@@ -933,7 +1016,7 @@ class Bench:
             "dispatch_s": rounded(span),
             **latency_fields(sent, jobs),
             "federation_running_s": rounded(max(running.values()) - sent.first if running else None),
-            "pods_running": len(running),
+            "pods_running": pods * len(running),
             **latency_fields(sent, running, "running_"),
             "create_s": rounded(sent.last - sent.first),
             "post_p50_s": rounded(quantile(sent.post_s, 0.5)),
@@ -966,6 +1049,37 @@ class Bench:
         log(f"measured: {json.dumps(result)}")
         self.cleanup(self.hub, ns, self.remote_work())
         return result
+
+    def jobset_burst(self, count: int) -> dict[str, Any]:
+        ns = f"bench-jobsets-{count}"
+        log(f"burst of {count} JobSet tasks (1 leader + 2 workers each) into {ns}")
+
+        def send(path: str, bodies: list[dict[str, Any]]) -> Sent:
+            return send_burst(self.hub, path, bodies, self.threads)
+
+        measured = self.run_tasks(ns, count, send, manifest=jobset_task_manifest, pods=jobset_pods())
+        result = {"bench": "dispatch", "scenario": "jobset-burst", **measured}
+        log(f"measured: {json.dumps(result)}")
+        self.cleanup(self.hub, ns, self.remote_work())
+        return result
+
+    def single_cluster_jobsets(self, count: int) -> float | None:
+        """First POST -> the 3 x `count` pods of `count` JobSets Running in member-1, no operator in the path."""
+        run = f"jobsets-{count}"
+        ns = f"bench-reference-{run}"
+        ensure_namespace(self.reference, ns)
+        bodies = [reference_jobset(f"ref-{i:05d}", ns, run, self.run_for) for i in range(count)]
+        sent = send_burst(self.reference, JOBSETS.format(ns=ns), bodies, self.threads)
+        seen = self.observers.reference
+        pods = count * jobset_pods()
+        timeout = WAIT_FLOOR_S + WAIT_PER_TASK_S * pods
+        ok = wait_seen(lambda: len(seen.with_prefix(f"{run}/")), pods, timeout, self.alive)
+        running = seen.with_prefix(f"{run}/")
+        self.cleanup(self.reference, ns, [(self.reference, f"/api/v1/pods?labelSelector={REFERENCE_LABEL}")])
+        if not ok:
+            log(f"reference {run}: only {len(running)}/{pods} pods Running")
+            return None
+        return max(running.values()) - sent.first
 
     def offered(self, rate: float, seconds: float) -> dict[str, Any]:
         count = int(rate * seconds)
@@ -1006,11 +1120,8 @@ class Bench:
 
     def remote_work(self) -> list[tuple[Client, str]]:
         """Lists that are empty once no task has a Job or pod left in any member."""
-        return [
-            (m, f"/{kind}?labelSelector={TASK_UID_LABEL}")
-            for m in self.members
-            for kind in ("apis/batch/v1/jobs", "api/v1/pods")
-        ]
+        kinds = ("apis/batch/v1/jobs", "api/v1/pods", *(("apis/jobset.x-k8s.io/v1alpha2/jobsets",) * self.jobsets))
+        return [(m, f"/{kind}?labelSelector={TASK_UID_LABEL}") for m in self.members for kind in kinds]
 
     def cleanup(self, cluster: Client, ns: str, also_empty: list[tuple[Client, str]]) -> None:
         """Delete a namespace and wait until it is gone and `also_empty` lists nothing.
@@ -1034,8 +1145,14 @@ class Bench:
 # ---- the run ------------------------------------------------------------------------------------------------
 
 
-def start(fed_dir: Path) -> tuple[Federation, devenv.OperatorProcess]:
-    shapes = [default_shape(i) for i in range(1, MEMBERS + 1)]
+def shapes_for(kinds: tuple[str, ...]) -> list[MemberShape]:
+    """The members: every one runs the upstream JobSet controller when the JobSet scenario is on."""
+    extra = (controllers.JOBSET.name,) if "jobset" in kinds else ()
+    return [dataclasses.replace(default_shape(i), controllers=extra) for i in range(1, MEMBERS + 1)]
+
+
+def start(fed_dir: Path, kinds: tuple[str, ...] = ("job",)) -> tuple[Federation, devenv.OperatorProcess]:
+    shapes = shapes_for(kinds)
     fed = Federation.start(fed_dir, shapes=shapes, log=log)
     try:
         devenv.install_crds(fed.hub)
@@ -1057,33 +1174,54 @@ def wait_members_ready(hub: Client, count: int) -> None:
     wait_until("identifiers Ready", ready, timeout=120)
 
 
-def run(fed_dir: Path, sizes: list[int], rate: float, seconds: float, threads: int, profile: bool, until: str) -> None:
+def run(
+    fed_dir: Path,
+    sizes: list[int],
+    rate: float,
+    seconds: float,
+    threads: int,
+    profile: bool,
+    until: str,
+    kinds: tuple[str, ...] = KINDS,
+) -> None:
     started = time.monotonic()
-    fed, op = start(fed_dir)
+    fed, op = start(fed_dir, kinds)
     observers = Observers()
     try:
         hub, members = Client(fed.hub), [Client(m) for m in fed.members]
-        bench = Bench(fed, op, threads, hub, members, observers, until)
+        jobsets = "jobset" in kinds
+        bench = Bench(fed, op, threads, hub, members, observers, until, jobsets)
         wait_members_ready(hub, len(members))
         for m in members:  # as a real registration would have it; pods need its ServiceAccount
             ensure_namespace(m, WORKLOAD_NAMESPACE)
-        observers.start(hub, members, bench.reference)
+        if jobsets:
+            wait_serving_jobsets(hub, len(members))
+        observers.start(hub, members, bench.reference, jobsets)
         log(f"federation and operator up in {time.monotonic() - started:.0f}s; warming up with {WARMUP_TASKS} tasks")
         bench.burst(WARMUP_TASKS)
 
         results = []
         for n in sizes:
-            profiler = Profiler(operator_pid(fed), fed_dir / f"dispatch-{n}.pyspy.txt") if profile else None
-            result = bench.burst(n, profiler if n == max(sizes) else None)
-            result["single_cluster_s"] = rounded(bench.single_cluster(n, one_job=False))
-            result["single_cluster_one_job_s"] = rounded(bench.single_cluster(n, one_job=True))
-            fed_s, ref_s = result["federation_running_s"], result["single_cluster_s"]
-            result["ratio"] = rounded(fed_s / ref_s, 2) if fed_s and ref_s else None
-            results.append(result)
-            print(json.dumps(result), flush=True)
-        offered = bench.offered(rate, seconds)
-        results.append(offered)
-        print(json.dumps(offered), flush=True)
+            if "job" in kinds:
+                profiler = Profiler(operator_pid(fed), fed_dir / f"dispatch-{n}.pyspy.txt") if profile else None
+                result = bench.burst(n, profiler if n == max(sizes) else None)
+                result["single_cluster_s"] = rounded(bench.single_cluster(n, one_job=False))
+                result["single_cluster_one_job_s"] = rounded(bench.single_cluster(n, one_job=True))
+                fed_s, ref_s = result["federation_running_s"], result["single_cluster_s"]
+                result["ratio"] = rounded(fed_s / ref_s, 2) if fed_s and ref_s else None
+                results.append(result)
+                print(json.dumps(result), flush=True)
+            if jobsets:
+                result = bench.jobset_burst(n)
+                result["single_cluster_s"] = rounded(bench.single_cluster_jobsets(n))
+                fed_s, ref_s = result["federation_running_s"], result["single_cluster_s"]
+                result["ratio"] = rounded(fed_s / ref_s, 2) if fed_s and ref_s else None
+                results.append(result)
+                print(json.dumps(result), flush=True)
+        if rate > 0:
+            offered = bench.offered(rate, seconds)
+            results.append(offered)
+            print(json.dumps(offered), flush=True)
 
         profiles = [Path(r["profile"]) for r in results if r.get("profile")]
         for path in profiles:
@@ -1102,12 +1240,24 @@ def run(fed_dir: Path, sizes: list[int], rate: float, seconds: float, threads: i
             fed.stop()
 
 
+def wait_serving_jobsets(hub: Client, count: int) -> None:
+    """Until every identifier lists the JobSet kind (its member's discovery, read every 30 s)."""
+
+    def serving() -> bool:
+        items = hub.request("GET", "/apis/computenet.io/v1alpha1/computeidentifiers")["items"]
+        kinds = [(i.get("status") or {}).get("workloadKinds") or () for i in items]
+        return sum("jobset.x-k8s.io/v1alpha2 JobSet" in k for k in kinds) == count
+
+    wait_until("identifiers serving JobSets", serving, timeout=120)
+
+
 def report_goals(results: list[dict[str, Any]]) -> None:
     for r in results:
-        if r["scenario"] == "burst":
+        if r["scenario"] in ("burst", "jobset-burst"):
             log(
-                f"burst {r['tasks']}: {r['tasks_per_s']} tasks/s (goal >= {GOAL_TASKS_PER_S}), "
-                f"p50 {r['p50_s']}s p99 {r['p99_s']}s, federation/single-cluster {r['ratio']} (goal <= {GOAL_RATIO})"
+                f"{r['scenario']} {r['tasks']}: {r['tasks_per_s']} tasks/s (goal >= {GOAL_TASKS_PER_S}), "
+                f"p50 {r['p50_s']}s p99 {r['p99_s']}s, federation/single-cluster {r['ratio']} (goal <= {GOAL_RATIO}), "
+                f"operator {r['operator_cpu_ms_per_task']} ms CPU/task, {r['hub_writes_per_task']} hub writes/task"
             )
         else:
             log(f"offered {r['rate']}/s: p50 {r['p50_s']}s p99 {r['p99_s']}s (goal p99 < {GOAL_P99_S}s)")
@@ -1129,13 +1279,21 @@ def main() -> int:
         default=RUNNING,
         help=f"tasks run {RUN_TO_COMPLETION} and every scenario waits until they succeeded (hub writes to the end)",
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help="burst scenarios per size: job (single-pod Jobs), jobset (JobSets of 1 leader + 2 workers)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--kinds: one or more of {', '.join(KINDS)}")
     install(log)  # SIGTERM, SIGINT, SIGHUP: unwind through the `finally` that stops the federation
     fed_dir = args.dir or Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     log(f"state and logs in {fed_dir}")
     try:
-        run(fed_dir, sizes, args.rate, args.seconds, args.threads, args.profile, args.until)
+        run(fed_dir, sizes, args.rate, args.seconds, args.threads, args.profile, args.until, kinds)
     except Terminated as e:
         log(f"{e}: the federation and the operator are stopped; state and logs in {fed_dir}")
         return e.exit_code

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from computenet.members.connection import DISCOVERY_INTERVAL_S
 from computenet.testing import controllers, devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import MemberShape, default_shape
@@ -287,3 +290,133 @@ def test_a_jobset_task_runs_through_the_operator_on_the_member_that_serves_jobse
 
 def served_member(fed: Federation) -> Cluster:
     return fed.members[0]
+
+
+def _jobset_crd_file() -> Path:
+    """The JobSet CRD as sigs.k8s.io/jobset v0.10.1 ships it (the Go module cache), without its webhooks."""
+    found = subprocess.run(
+        ["go", "mod", "download", "-json", "sigs.k8s.io/jobset@v0.10.1"], check=True, capture_output=True, text=True
+    )
+    return Path(json.loads(found.stdout)["Dir"]) / "config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml"
+
+
+def _jobset_watches(member: Cluster) -> float:
+    """How many watches of jobsets the member's API server holds open (``apiserver_longrunning_requests``)."""
+    raw = member.kubectl("get", "--raw", "/metrics").stdout
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in raw.splitlines()
+        if line.startswith("apiserver_longrunning_requests{")
+        and 'resource="jobsets"' in line
+        and 'verb="WATCH"' in line
+    )
+
+
+def test_a_kind_is_watched_only_where_its_member_serves_it(federation_with_controllers: Federation) -> None:
+    """member-2 serves no JobSet: it gets no JobSet watch, so no 404 retried in the operator's log; once
+    the CRD is installed the operator watches JobSets there, and stops when the CRD goes."""
+    fed = federation_with_controllers
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(fed.hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+    plain = fed.members[1]
+    log = fed.state_dir / f"{devenv.OPERATOR}.log"
+    jobsets_there = f"{plain.server} jobsets"
+    served = "jobset.x-k8s.io/v1alpha2 JobSet"
+
+    def kinds_of(name: str) -> list[str]:
+        kinds: list[str] = _get(fed.hub, "cid", name).get("status", {}).get("workloadKinds") or []
+        return kinds
+
+    eventually(lambda: served in kinds_of("member-1") and kinds_of("member-2"), STATE_S)
+    assert jobsets_there not in log.read_text(errors="replace"), "no watch of a kind the member does not serve"
+    assert _jobset_watches(plain) == 0
+
+    plain.kubectl("apply", "--server-side", "-f", str(_jobset_crd_file()))
+    try:
+        eventually(lambda: _jobset_watches(plain) >= 1, DISCOVERY_INTERVAL_S + STATE_S)
+        eventually(lambda: served in kinds_of("member-2"), STATE_S)
+    finally:
+        plain.kubectl("delete", "crd", "jobsets.jobset.x-k8s.io", "--ignore-not-found")
+    stopped = f"{plain.server}: stopped watching {served}"
+    eventually(lambda: stopped in log.read_text(errors="replace"), DISCOVERY_INTERVAL_S + STATE_S)
+    eventually(lambda: _jobset_watches(plain) == 0, STATE_S)
+    text = log.read_text(errors="replace")
+    after = text[text.index(stopped) :]
+    assert f"{jobsets_there}: HTTP 404" not in after, "the watch stopped: nothing retries it"
+    assert text.count(f"{jobsets_there}: HTTP 404") <= 3, "the 404 of a removed CRD asks discovery at once"
+
+
+def _operator_metrics_port(fed: Federation) -> int:
+    records = json.loads((fed.state_dir / "processes.json").read_text())
+    argv = next(r["argv"] for r in records if r["name"] == devenv.OPERATOR)
+    return int(next(a.split("=", 1)[1] for a in argv if a.startswith("--metrics-port=")))
+
+
+def _spent(fed: Federation, namespace: str) -> float:
+    """``computenet_spend_total`` of the operator for tasks of `namespace`, every queue, provider and currency."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{_operator_metrics_port(fed)}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("computenet_spend_total{") and f'namespace="{namespace}"' in line
+    )
+
+
+def test_a_leaderworkerset_serving_task_runs_while_available_is_metered_and_goes_with_its_task(
+    federation_with_controllers: Federation,
+) -> None:
+    """A LeaderWorkerSet of one group (a leader and two workers) through the operator: placed on the member
+    that serves the kind, Running once the member's LWS controller says Available, metered while it
+    runs, and removed with its pods, exactly one remote object, when the task is deleted."""
+    fed = federation_with_controllers
+    hub = fed.hub
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+    pod = {"metadata": {"annotations": SIM}, "spec": {"containers": [_container("server")]}}
+    task = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": "lws-serve", "namespace": "default"},
+        "spec": {
+            "resources": {},
+            "workload": {
+                "apiVersion": "leaderworkerset.x-k8s.io/v1",
+                "kind": "LeaderWorkerSet",
+                "spec": {"replicas": 1, "leaderWorkerTemplate": {"size": 3, "workerTemplate": pod}},
+            },
+        },
+    }
+    devenv.apply(hub, task)
+    member = served_member(fed)
+    uid = _get(hub, "computetask", "lws-serve")["metadata"]["uid"]
+    try:
+
+        def running() -> dict[str, Any]:
+            st = _get(hub, "computetask", "lws-serve").get("status") or {}
+            assert st.get("phase") == "Running", (st.get("phase"), st.get("conditions"))
+            return st
+
+        st = eventually(running, JOB_S)
+        assert st["placement"]["identifier"] == "member-1", "member-2 serves no LeaderWorkerSet"
+        assert (st["remote"]["apiVersion"], st["remote"]["kind"]) == ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
+        (lws,) = _get(member, "lws", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+        assert _condition(lws, "Available") == "True"
+        pods = _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+        assert len(pods) == 3
+        assert {p["status"]["phase"] for p in pods} == {"Running"}
+        placed = {n for s in st["placement"]["podSets"] for n in s.get("nodes") or ()}
+        assert {p["spec"]["nodeName"] for p in pods} <= placed
+        # Metered while it runs: the namespace's spend grows at the next settlement ticks.
+        first = eventually(lambda: _spent(fed, "default"), STATE_S)
+        eventually(lambda: _spent(fed, "default") > first, STATE_S)
+        assert _get(hub, "computetask", "lws-serve")["status"]["phase"] == "Running", "serving: it never ends itself"
+    finally:
+        hub.kubectl("delete", "computetask", "lws-serve", "--wait=false")
+    eventually(lambda: not _get(member, "lws", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
+    eventually(lambda: not _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
+    eventually(lambda: hub.kubectl("get", "computetask", "lws-serve", check=False).returncode != 0, STATE_S)

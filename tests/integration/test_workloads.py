@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from computenet.tasks.scheduler import PATIENCE_S
 from computenet.testing import devenv
 from computenet.testing.federation import Federation
-from support.tasks import apply, condition, phase_is, status, task, unique
-from support.timeouts import JOB_S, STATE_S
+from support.tasks import apply, condition, events, phase_is, status, task, unique
+from support.timeouts import JOB_S, MEMBER_DOWN_S, STATE_S
 from support.wait import eventually
 
 
@@ -187,3 +188,144 @@ def test_a_workload_whose_configmap_does_not_exist_waits_naming_it(
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
         hub.kubectl("-n", "default", "delete", "configmap", f"{name}-absent", "--ignore-not-found")
+
+
+def test_a_deployment_whose_pods_never_become_ready_is_failed_over_within_its_bound_in_the_members_words(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """Pods that run but are never ready (kwok's ``sim.computenet.io/ready: "false"``, a readiness probe
+    that never passes): past ``spec.failover.unavailableSeconds`` the attempt ends, quoting the
+    Deployment's own conditions, the next attempt avoids that identifier, and the first one's
+    Deployment is removed from its member."""
+    hub = federation.hub
+    name = unique("unready")
+    bound = 12
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"unavailableSeconds": bound}
+    manifest["spec"]["workload"]["spec"]["template"]["metadata"]["annotations"] = {"sim.computenet.io/ready": "false"}
+    apply(hub, manifest)
+    try:
+        first = eventually(lambda: (s := status(hub, name)).get("remote") and s, timeout=JOB_S)
+        assert first["attempt"] == 1
+        assert first["phase"] == "Dispatching", "never available: it never runs"
+        remote = first["remote"]
+
+        def abandoned() -> dict[str, Any]:
+            st = status(hub, name)
+            assert (st.get("message") or "").startswith(f"attempt 1 on {remote['identifier']} abandoned"), st
+            return st
+
+        # The next attempt fails the same way a bound later: what the first left is read before that.
+        st = eventually(abandoned, timeout=bound + STATE_S)
+        message = st["message"]
+        assert "replicas not all available" in message
+        assert f"(spec.failover.unavailableSeconds: {bound})" in message
+        assert f"Deployment {remote['namespace']}/{remote['name']}: 0/1 replicas available (0 ready)" in message
+        assert "Available=False MinimumReplicasUnavailable: Deployment does not have minimum availability." in message
+        waited = float(message.split("replicas not all available ")[1].split("s after dispatch")[0])
+        assert bound < waited <= bound + 2 * PATIENCE_S, "judged within a scheduling pass of the bound"
+        assert [a["identifier"] for a in st.get("avoidedIdentifiers") or ()] == [remote["identifier"]]
+        assert "Requeued" in eventually(lambda: (r := events(hub, name)) and "Requeued" in r and r)
+        eventually(lambda: _member_object(federation, remote) is None, timeout=STATE_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+def test_a_deployment_task_is_failed_over_when_its_member_is_lost_and_the_stale_copy_goes_on_return(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """A serving task never ends by itself, so the failover is the only way it moves: its member lost past
+    the grace period, it runs again elsewhere as attempt 2, and the member that comes back has its
+    attempt-1 Deployment removed."""
+    hub = federation.hub
+    victim = federation.members[-1]
+    region = {"member-1": "cn-east", "member-2": "cn-west", "member-3": "cn-north"}[victim.name]
+    name = unique("serve-lost")
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"gracePeriodSeconds": 5}
+    manifest["spec"]["constraints"] = {"regions": {"required": [region]}}
+    apply(hub, manifest)
+    try:
+        first = eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        remote = first["remote"]
+        assert remote["identifier"] == victim.name
+        # Let it run anywhere from now on (the required region would forbid a failover target).
+        hub.kubectl(
+            "patch", "ctask", name, "--type=merge",
+            "-p", json.dumps({"spec": {"constraints": {"regions": {"required": None, "preferred": [region]}}}}),
+        )  # fmt: skip
+        federation.stop_apiserver(victim)
+        try:
+
+            def moved() -> dict[str, Any]:
+                st = status(hub, name)
+                assert (st.get("attempt"), st.get("phase")) == (2, "Running"), st.get("message")
+                return st
+
+            st = eventually(moved, timeout=MEMBER_DOWN_S + JOB_S)
+            assert st["placement"]["identifier"] != victim.name
+            assert st["message"].startswith(f"attempt 1 on {victim.name} abandoned: lost since")
+            assert "Requeued" in events(hub, name)
+            again = _member_object(federation, st["remote"])
+            assert again is not None
+            assert (again["status"].get("availableReplicas") or 0) == 1
+        finally:
+            federation.start_apiserver(victim)
+        eventually(lambda: _member_object(federation, remote) is None, timeout=MEMBER_DOWN_S)
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+def test_a_running_deployment_that_loses_its_replicas_says_so_and_is_failed_over_past_its_bound(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """Its node cordoned and its pod deleted, the replacement finds no node (pods are held to the placed
+    nodes): the Running task gets ``Available=False`` in the Deployment's words at once, and past
+    ``spec.failover.unavailableSeconds`` (well before the unschedulable bound) the attempt ends."""
+    hub = federation.hub
+    name = unique("lost-replicas")
+    bound = 10
+    manifest = serving(name, "Deployment", replicas=1)
+    manifest["spec"]["failover"] = {"unavailableSeconds": bound}
+    apply(hub, manifest)
+    cordoned: list[str] = []
+    member = None
+    try:
+        st = eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        remote = st["remote"]
+        member = next(m for m in federation.members if m.name == remote["identifier"])
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        cordoned = list(st["placement"]["nodes"])
+        for node in cordoned:
+            member.kubectl("cordon", node)
+        member.kubectl(
+            "-n", remote["namespace"], "delete", "pods", "-l", f"computenet.io/task-uid={uid}", "--wait=false"
+        )
+
+        def unavailable() -> dict[str, Any]:
+            s = status(hub, name)
+            cond = condition(s, "Available")
+            assert (cond.get("status"), cond.get("reason")) == ("False", "Unavailable"), s.get("conditions")
+            return s
+
+        down = eventually(unavailable, timeout=STATE_S)
+        assert down["phase"] == "Running", "a serving task that lost replicas stays Running while its bound runs"
+        said = condition(down, "Available")["message"]
+        assert said.startswith(f"{remote['identifier']}: Deployment {remote['namespace']}/{remote['name']}: 0/1")
+        assert "failover policy Requeue applies at" in said
+        assert "Unavailable" in eventually(lambda: (r := events(hub, name)) and "Unavailable" in r and r)
+
+        def abandoned() -> dict[str, Any]:
+            s = status(hub, name)
+            assert (s.get("message") or "").startswith(f"attempt 1 on {remote['identifier']} abandoned"), s
+            return s
+
+        st = eventually(abandoned, timeout=bound + STATE_S)
+        assert "replicas unavailable for" in st["message"]
+        assert f"(spec.failover.unavailableSeconds: {bound})" in st["message"]
+        assert remote["identifier"] in [a["identifier"] for a in st.get("avoidedIdentifiers") or ()]
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+        for node in cordoned:
+            if member is not None:
+                member.kubectl("uncordon", node)

@@ -227,6 +227,9 @@ class ConditionType(StrEnum):
     """ComputeWork: the agent created (or adopted) the Job in its member."""
     APPROVED = "Approved"
     """ComputeAgent: a hub administrator accepted the agent and the operator issued its credential."""
+    AVAILABLE = "Available"
+    """Task of a serving kind: every replica is available (False, with the member's words, from the
+    moment a Running task's replicas were seen unavailable; absent until that first happens)."""
     DATA_STAGED = "DataStaged"
     """Task: its inputs are in the chosen region's store (False: staging runs, or failed, in the store's words)."""
 
@@ -290,6 +293,10 @@ class Reason(StrEnum):
     STAGED = "Staged"
     STAGING_FAILED = "StagingFailed"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""
+    UNAVAILABLE = "Unavailable"
+    """A serving task's replicas are not all available (Available=False), or stayed so past
+    ``spec.failover.unavailableSeconds`` (the attempt ended)."""
+    AVAILABLE = "Available"
     OVER_BUDGET = "OverBudget"
     """ComputeQueue: spend in the period reached the budget; nothing more is admitted."""
     EXCEEDS_MAX_QUOTA = "ExceedsMaxQuota"

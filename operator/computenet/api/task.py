@@ -431,7 +431,7 @@ class Dependencies(SpecModel):
 
 
 class Failover(SpecModel):
-    """What happens when the member running the task is lost."""
+    """What happens when the member running the task is lost, or a serving task's replicas stay unavailable."""
 
     policy: FailoverPolicy = Field(
         FailoverPolicy.REQUEUE,
@@ -439,6 +439,17 @@ class Failover(SpecModel):
     )
     grace_period_seconds: int = Field(
         300, ge=0, le=86_400, description="How long the member may be unreachable before the policy applies."
+    )
+    unavailable_seconds: int = Field(
+        600,
+        ge=10,
+        le=86_400,
+        description=(
+            "Serving kinds (Deployment, StatefulSet, LeaderWorkerSet, RayCluster): how long the replicas may "
+            "stay unavailable, counted from dispatch until they first are all available, or from the moment "
+            "a Running task's replicas were seen unavailable, before the policy applies. A Deployment past "
+            "its progressDeadlineSeconds ends the attempt at once."
+        ),
     )
 
 

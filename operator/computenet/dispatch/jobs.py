@@ -33,6 +33,8 @@ class JobFacts:
     """Whether the job controller has made any pod of it (``active + succeeded + failed > 0``)."""
     kind: Kind = JOB
     """The workload's kind (``computenet.workloads.kinds``)."""
+    stalled: bool = False
+    """A serving workload its own controller gave up bringing up (``workloads.status.Observed.stalled``)."""
 
     def ref(self, identifier: str) -> RemoteRef:
         """The task status's reference to this workload, dispatched through ``identifier``."""
@@ -125,4 +127,5 @@ def workload_facts(kind: Kind, obj: Mapping[str, Any]) -> JobFacts | None:
         origin=(meta.get("annotations") or {}).get(ORIGIN_ANNOTATION, ""),
         has_pods=has_pods,
         kind=kind,
+        stalled=observed.stalled,
     )

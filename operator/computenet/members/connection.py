@@ -37,6 +37,7 @@ from computenet.dispatch.store import JobStore
 from computenet.members.dra import DeviceId, SliceFacts, claim_facts, class_facts, slice_facts, template_facts
 from computenet.members.dra_state import CatalogSink, DeviceSink
 from computenet.members.facts import node_facts, pod_facts
+from computenet.members.kind_watches import kinds_to_watch, watch_changes
 from computenet.members.reflector import BACKOFF_MAX_S, Lister, Reflector, Sink, WatchFailed
 from computenet.members.state import MemberState, NodeSink, PodSink
 from computenet.placement.devices import ClaimTemplate, DeviceClass
@@ -129,6 +130,7 @@ class MemberConnection:
         self._stale = ""
         """`stale()` as last told to the health listeners."""
         self._probe_now = asyncio.Event()
+        self._discover_now = asyncio.Event()
         self.workload_kinds: tuple[str, ...] | None = None
         """The supported workload kinds the member serves (``Kind.key``), from its API discovery; None
         until discovery has answered (and for a pull member, whose agent does not report them)."""
@@ -137,6 +139,8 @@ class MemberConnection:
         self.jobs: JobStore | None = None
         """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
         self._workload_selector: str | None = None
+        self._kind_watches: dict[Kind, Reflector[Any]] = {}
+        """The watches of workload kinds other than the Job's, by kind: those the member serves."""
         self._remote: RemoteJobs | None = None
         if not watch:
             return
@@ -190,11 +194,12 @@ class MemberConnection:
         )
 
     def watch_workloads(self, label_selector: str) -> JobStore:
-        """Keep `jobs` in step with the member's workloads labelled `label_selector`, of every kind.
+        """Keep `jobs` in step with the member's workloads labelled `label_selector`, of every kind it serves.
 
-        Jobs are required (every member runs them); the other kinds are optional watches, so a
-        member without a kind's CRD, or an identity not allowed to list it, keeps working for the rest.
-        Idempotent: a second call returns the same store.
+        Jobs are required (every member runs them); each other kind is an optional watch, opened
+        only where the member serves it (``members.kind_watches``) and opened or closed as its
+        discovery changes, so a member without a kind's CRD, or an identity not allowed to list
+        it, keeps working for the rest. Idempotent: a second call returns the same store.
         """
         if self.jobs is not None:
             return self.jobs
@@ -207,27 +212,42 @@ class MemberConnection:
             store,
             label_selector=label_selector,
         )
-        for kind in known_kinds():
-            if kind is not JOB:
-                self.watch_kind(kind)
+        self._sync_kind_watches()
         return store
 
     def watch_kind(self, kind: Kind) -> None:
-        """Watch one more workload kind (a kind declared on the hub), optionally, once `watch_workloads` ran.
+        """A kind was declared on the hub: read discovery again now, which starts its watch where it is served.
 
-        Idempotent per kind; before `watch_workloads`, nothing (it watches every kind known then).
+        Nothing before `watch_workloads` (its watches follow discovery from then on).
         """
-        name = kind.plural if kind.rules is None else f"{kind.plural}.{kind.group}"
-        if self.jobs is None or name in self._optional:
+        if self.jobs is not None and kind not in self._kind_watches:
+            self._discover_now.set()
+
+    @property
+    def watched_kinds(self) -> frozenset[Kind]:
+        """The workload kinds other than the Job's watched in this member now."""
+        return frozenset(self._kind_watches)
+
+    def _sync_kind_watches(self) -> None:
+        """Open the watches of the kinds the member serves now, close those of the kinds it no longer does."""
+        store = self.jobs
+        if store is None:
             return
-        self.add_reflector(
-            name,
-            workload_lister(self.client, kind),
-            functools.partial(workload_facts, kind) if kind.rules is None else functools.partial(_declared_facts, kind),
-            self.jobs.of_kind(kind),
-            label_selector=self._workload_selector,
-            optional=True,
-        )
+        changes = watch_changes(kinds_to_watch(known_kinds(), self.workload_kinds), self._kind_watches)
+        for kind in changes.stop:
+            self.remove_reflector(self._kind_watches.pop(kind))
+            store.of_kind(kind).replace({})  # its objects went with its CRD (or the kind is no longer declared)
+            logger.info("%s: stopped watching %s: the member no longer serves it", self.server, kind.key)
+        for kind in changes.start:
+            declared = kind.rules is not None
+            self._kind_watches[kind] = self.add_reflector(
+                f"{kind.plural}.{kind.group}" if declared else kind.plural,
+                workload_lister(self.client, kind),
+                functools.partial(_declared_facts if declared else workload_facts, kind),
+                store.of_kind(kind),
+                label_selector=self._workload_selector,
+                optional=True,
+            )
 
     def workloads(self) -> RemoteWorkloads:
         """What creates, reads and deletes workloads in this member: its API server."""
@@ -318,6 +338,17 @@ class MemberConnection:
             self._tasks.append(asyncio.create_task(reflector.run(), name=reflector.name))
         return reflector
 
+    def remove_reflector(self, reflector: Reflector[Any]) -> None:
+        """Stop one watch added by `add_reflector` and forget it (its sink keeps what it had)."""
+        self._reflectors = [r for r in self._reflectors if r is not reflector]
+        for table in (self._resources, self._optional):
+            for name in [n for n, r in table.items() if r is reflector]:
+                del table[name]
+        for t in self._tasks:
+            if t.get_name() == reflector.name and not t.done():
+                t.cancel()  # awaited by `stop` with the others
+        self._tasks = [t for t in self._tasks if not t.done() or not t.cancelled()]
+
     def start(self) -> None:
         self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self._reflectors]
         self._tasks.append(asyncio.create_task(self._probe_loop(), name=f"{self.server} probe"))
@@ -363,6 +394,8 @@ class MemberConnection:
         return changed
 
     def _on_optional_error(self, error: BaseException) -> None:
+        if isinstance(error, WatchFailed) and error.status == 404:
+            self._discover_now.set()  # a workload CRD removed: discovery stops its watch instead of retries
         self._note_dra()
 
     def _note_dra(self) -> None:
@@ -447,18 +480,26 @@ class MemberConnection:
                 discovered[gv] = [r.kind for r in listed.resources or ()]
         return served_kinds(discovered)
 
+    def set_workload_kinds(self, kinds: tuple[str, ...]) -> None:
+        """The kinds the member serves, as its discovery tells them: watches follow, listeners hear of a change."""
+        if kinds == self.workload_kinds:
+            return
+        self.workload_kinds = kinds
+        self._sync_kind_watches()
+        self._tell_health()
+
     async def _discovery_loop(self) -> None:
         while True:
+            self._discover_now.clear()  # asked again while this round reads: the next one starts at once
             try:
                 kinds = await self.discover_kinds()
             except Exception as e:  # a member that does not answer keeps the kinds it last told
                 logger.debug("%s: discovery failed: %s", self.server, _short(e))
                 await asyncio.sleep(PROBE_INTERVAL_S)
                 continue
-            if kinds != self.workload_kinds:
-                self.workload_kinds = kinds
-                self._tell_health()
-            await asyncio.sleep(DISCOVERY_INTERVAL_S)
+            self.set_workload_kinds(kinds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._discover_now.wait(), DISCOVERY_INTERVAL_S)
 
 
 def _short(e: BaseException) -> str:

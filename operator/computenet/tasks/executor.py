@@ -72,6 +72,7 @@ def facts_of(record: TaskRecord) -> TaskFacts:
         generation=record.generation,
         failover=str(spec.failover.policy),
         grace_period_s=float(spec.failover.grace_period_seconds),
+        unavailable_s=float(spec.failover.unavailable_seconds),
         summary=summary,
     )
 

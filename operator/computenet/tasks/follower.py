@@ -5,7 +5,9 @@ the current attempt's Job into ``JobRunning`` / ``JobFinished`` events, deletes 
 the current attempt any more (fencing: a member that comes back has its older attempts removed as
 soon as its watch lists them), and when the current attempt's Job is missing from a synced watch,
 asks the member directly: a 404 is ``JobGone``, so a Job deleted by a TTL controller, an
-administrator or a namespace clean-up never leaves its task Running for ever.
+administrator or a namespace clean-up never leaves its task Running for ever. A serving workload
+that is not available is bounded too (``lifecycle/serving.py``): ``ReplicasUnavailable`` records it
+on a Running task, and ``UnavailableTooLong`` ends the attempt past ``spec.failover.unavailableSeconds``.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ from computenet.tasks.lifecycle import (
     JobRef,
     JobRunning,
     PodsUnschedulable,
+    ReplicasUnavailable,
     StartFailed,
+    UnavailableTooLong,
     condition,
     is_stale,
 )
+from computenet.tasks.lifecycle.serving import ServingView, unavailable_since, unavailable_too_long
 from computenet.tasks.lifecycle.startup import startup_stall
 from computenet.tasks.metering import NOTHING, meter_attempt
 from computenet.tasks.record import TaskRecord
@@ -51,10 +56,20 @@ its pods are held to the nodes placement chose, and a node lost or taken by work
 since would otherwise keep it Pending for ever."""
 
 
+def _words(job: JobFacts) -> str:
+    """The member's words about a serving workload that is not available, naming it."""
+    return f"{job.kind.kind} {job.namespace}/{job.name}: {job.message or 'not available'}"
+
+
 def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.datetime) -> Event | None:
-    """What the current attempt's Job says about the task (pure); None while it is Pending."""
+    """What the current attempt's Job says about the task (pure); None while it is Pending.
+
+    A serving workload of a Running task that reads Pending has lost availability: ``ReplicasUnavailable``.
+    """
     identifier = record.identifier or job.identifier
     remote = job.ref(identifier)
+    if job.phase == "Pending" and job.kind.serving and record.phase == Phase.RUNNING:
+        return ReplicasUnavailable(identifier, job.attempt, _words(job))
     if job.phase == "Running":
         return JobRunning(remote, job.attempt, job.start_time or now)
     if job.phase in ("Succeeded", "Failed"):
@@ -132,8 +147,36 @@ class Follower:
             stuck = self.access.unschedulable(remote.identifier, record.uid, record.attempt, now, UNSCHEDULABLE_GRACE_S)
             if stuck is not None:
                 self.deliver(record, PodsUnschedulable(remote.identifier, record.attempt, stuck))
-            elif record.phase == Phase.DISPATCHING:
+                continue
+            if record.phase == Phase.DISPATCHING:
                 self._check_start(record, remote.identifier, *current, now)
+            if record.phase in ACTIVE and record.status.remote is remote:
+                self._check_available(record, remote.identifier, *current, now)
+
+    # ---- serving workloads that are not available ----
+
+    def _check_available(
+        self, record: TaskRecord, identifier: str, conn: MemberConnection, job: JobFacts, now: dt.datetime
+    ) -> None:
+        """End a serving attempt whose replicas stayed unavailable past ``spec.failover.unavailableSeconds``.
+
+        No verdict on a picture that is not current: the member unreachable (the failover's
+        business) or the watch of the workload's kind failing.
+        """
+        if not job.kind.serving or job.phase != "Pending" or job.deleting or record.spec is None:
+            return
+        began = unavailable_since(record.status)
+        if began is None or not conn.health.reachable or conn.stale() or conn.optional_problem((job.kind.plural,)):
+            return
+        since, ran = began
+        view = ServingView(since, ran, _words(job), job.stalled)
+        message = unavailable_too_long(view, now, float(record.spec.failover.unavailable_seconds))
+        if message is None:
+            return
+        metered = meter_attempt(
+            record.status.placement, record.status.start_time, now, self.access.pricing_of(identifier)
+        )
+        self.deliver(record, UnavailableTooLong(identifier, record.attempt, message, metered))
 
     # ---- pods that never start ----
 

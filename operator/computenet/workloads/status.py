@@ -13,11 +13,20 @@ when their task is deleted. Sources (field names and values):
 * RayJob (ray-project/kuberay v1.5.0 ray-operator/apis/ray/v1): ``jobDeploymentStatus``
   ``Complete`` with ``jobStatus`` ``SUCCEEDED``, or ``Failed`` / ``ValidationFailed`` with
   ``message``; ``jobStatus`` ``RUNNING`` for Running. RayCluster: ``state`` ``ready``.
-* LeaderWorkerSet (sigs.k8s.io/lws v0.7.0 api/leaderworkerset/v1): condition ``Available``.
-* Deployment: ``availableReplicas`` reaching ``replicas``; condition ``Progressing`` false with
-  reason ``ProgressDeadlineExceeded`` fails it (k8s.io/api v0.36.3 apps/v1). StatefulSet:
-  ``availableReplicas`` reaching ``replicas``.
+* LeaderWorkerSet (sigs.k8s.io/lws v0.7.0 api/leaderworkerset/v1): condition ``Available``
+  (reason ``AllGroupsReady``); short of it, ``readyReplicas`` of ``replicas`` groups and the
+  ``Progressing`` / ``UpdateInProgress`` conditions (pkg/controllers/leaderworkerset_controller.go,
+  ``makeCondition``) are its words.
+* Deployment: ``availableReplicas`` reaching ``replicas``; short of it, ``Available=False``
+  (``MinimumReplicasUnavailable``), ``Progressing=False`` and ``ReplicaFailure=True`` are its words,
+  and ``Progressing=False`` with reason ``ProgressDeadlineExceeded`` says the controller gave up
+  (``stalled``; k8s.io/api v0.36.3 apps/v1, k8s.io/kubernetes v1.36.3
+  pkg/controller/deployment/util/deployment_util.go). StatefulSet: ``availableReplicas`` reaching
+  ``replicas`` (its controller sets no conditions: the counts are its words).
 * Pod: ``status.phase``.
+
+A serving kind short of availability reads ``Pending`` with the member's words in ``message``: the
+unavailability bound (``tasks/lifecycle/serving.py``) quotes them when it ends the attempt.
 """
 
 from __future__ import annotations
@@ -35,6 +44,10 @@ Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
 class Observed:
     phase: Phase
     message: str | None = None
+    """Why it failed, or, for a serving kind not available, the member's words about it."""
+    stalled: bool = False
+    """A serving kind's controller itself gave up bringing it up (a Deployment past its
+    ``progressDeadlineSeconds``): waiting longer cannot help."""
 
 
 def _conditions(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -89,24 +102,55 @@ def _rayjob(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Observed:
     return Observed("Pending")
 
 
+def _wanted(spec: Mapping[str, Any]) -> int:
+    wanted = spec.get("replicas")
+    return 1 if wanted is None else _count(wanted)
+
+
+def _words(counts: str, status: Mapping[str, Any], telling: Mapping[str, str]) -> str:
+    """``counts`` and, in the member's words, each condition whose type and status are in ``telling``."""
+    said = []
+    for c in status.get("conditions") or ():
+        if isinstance(c, Mapping) and telling.get(str(c.get("type"))) == c.get("status"):
+            head = f"{c.get('type')}={c.get('status')}" + (f" {c['reason']}" if c.get("reason") else "")
+            said.append(f"{head}: {c['message']}" if c.get("message") else head)
+    return "; ".join([counts, *said])
+
+
+_DEPLOYMENT_WORDS = {"Available": "False", "Progressing": "False", "ReplicaFailure": "True"}
+_LWS_WORDS = {"Progressing": "True", "UpdateInProgress": "True"}
+"""Not ``Available=False``: the controller flips Available's status and keeps its words ("All replicas
+are ready", lws v0.7.0 ``setCondition``)."""
+_RAY_WORDS = {"HeadPodReady": "False", "RayClusterProvisioned": "False", "RayClusterReplicaFailure": "True"}
+
+
 def _raycluster(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Observed:
-    return Observed("Running" if status.get("state") == "ready" else "Pending")
+    state = status.get("state")
+    if state == "ready":
+        return Observed("Running")
+    reason = status.get("reason")
+    counts = f"state {state or 'not reported'}" + (f" ({reason})" if reason else "")
+    return Observed("Pending", _words(counts, status, _RAY_WORDS))
 
 
 def _available(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Observed:
-    conditions = {str(c.get("type")): c for c in status.get("conditions") or () if isinstance(c, Mapping)}
-    progressing = conditions.get("Progressing") or {}
-    if progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return Observed("Failed", _said(progressing, "ProgressDeadlineExceeded"))
-    wanted = spec.get("replicas")
-    wanted = 1 if wanted is None else _count(wanted)
-    if _count(status.get("availableReplicas")) >= wanted:
+    wanted = _wanted(spec)
+    available = _count(status.get("availableReplicas"))
+    if available >= wanted:
         return Observed("Running")
-    return Observed("Pending")
+    progressing = next(
+        (c for c in status.get("conditions") or () if isinstance(c, Mapping) and c.get("type") == "Progressing"), {}
+    )
+    stalled = progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded"
+    counts = f"{available}/{wanted} replicas available ({_count(status.get('readyReplicas'))} ready)"
+    return Observed("Pending", _words(counts, status, _DEPLOYMENT_WORDS), stalled=stalled)
 
 
 def _lws(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Observed:
-    return Observed("Running" if "Available" in _conditions(status) else "Pending")
+    if "Available" in _conditions(status):
+        return Observed("Running")
+    counts = f"{_count(status.get('readyReplicas'))}/{_wanted(spec)} groups ready"
+    return Observed("Pending", _words(counts, status, _LWS_WORDS))
 
 
 def _pod(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Observed:

@@ -19,6 +19,7 @@ from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
 from computenet.tasks.lifecycle.startup import NO_POD_GRACE_S, PULL_GRACE_S, StartView
 from computenet.tasks.record import TaskRecord
+from computenet.workloads.kinds import DEPLOYMENT
 from tasks.builders import IDENTIFIER, REMOTE, identifier_spec, record
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
@@ -71,6 +72,14 @@ class Conn:
     key: str = "member-1-server"
     jobs: JobStore = field(default_factory=JobStore)
     health: Health = field(default_factory=lambda: Health(reachable=True))
+    watch_problem: str = ""
+    """What ``optional_problem`` says of the workload kinds' watches."""
+
+    def stale(self) -> str:
+        return ""
+
+    def optional_problem(self, names: Any) -> str:
+        return self.watch_problem
 
 
 class Access:
@@ -230,6 +239,84 @@ async def test_an_unsynced_watch_proves_nothing() -> None:
     follower, delivered, spawned = _follower(rec, Access([], Remote(existing=None), synced=False))
     follower.follow(rec)
     assert spawned == []
+    assert delivered == []
+
+
+# ---- serving workloads that are not available ----
+
+WORDS = "1/2 replicas available (1 ready); Available=False MinimumReplicasUnavailable: ..."
+SERVING = REMOTE.model_copy(update={"api_version": "apps/v1", "kind": "Deployment"})
+
+
+def _serving_job(**extra: Any) -> JobFacts:
+    return job(1, "Pending", kind=DEPLOYMENT, start_time=None, message=WORDS, **extra)
+
+
+def _since(type_: str, status: str, seconds: float) -> list[Condition]:
+    at = NOW - dt.timedelta(seconds=seconds)
+    return [Condition(type=type_, status=status, reason="R", message="m", last_transition_time=at)]
+
+
+async def test_a_running_serving_workload_that_reads_unavailable_is_reported_in_the_members_words() -> None:
+    rec = record("Running", remote=SERVING, start_time=STARTED)
+    follower, delivered, _ = _follower(rec, Access([_serving_job()], Remote()))
+    follower.follow(rec)
+    assert delivered == [
+        lc.ReplicasUnavailable(IDENTIFIER, 1, f"Deployment computenet-workloads/train-4f2a9c1e-1: {WORDS}")
+    ]
+
+
+async def test_a_serving_workload_never_available_past_its_bound_after_dispatch_ends_the_attempt() -> None:
+    rec = record("Dispatching", remote=SERVING, conditions=_since("Dispatched", "True", 601))
+    follower, delivered, _ = _follower(rec, Access([_serving_job()], Remote()))
+    follower.check_all()
+    (event,) = delivered
+    assert isinstance(event, lc.UnavailableTooLong)
+    assert (event.identifier, event.attempt, event.ran) == (IDENTIFIER, 1, None)
+    assert event.message.startswith("replicas not all available 601s after dispatch")
+    assert event.message.endswith(f"Deployment computenet-workloads/train-4f2a9c1e-1: {WORDS}")
+
+
+async def test_a_serving_workload_within_its_bound_is_left_alone() -> None:
+    rec = record("Dispatching", remote=SERVING, conditions=_since("Dispatched", "True", 30))
+    follower, delivered, _ = _follower(rec, Access([_serving_job()], Remote()))
+    follower.check_all()
+    assert delivered == []
+
+
+async def test_a_running_serving_workload_unavailable_past_its_bound_ends_the_attempt_metered() -> None:
+    rec = record("Running", remote=SERVING, start_time=STARTED, conditions=_since("Available", "False", 601))
+    follower, delivered, _ = _follower(rec, Access([_serving_job()], Remote()))
+    follower.check_all()
+    (event,) = delivered
+    assert isinstance(event, lc.UnavailableTooLong)
+    assert event.message.startswith("replicas unavailable for 601s")
+    assert event.ran is not None
+    assert event.ran.seconds == 100
+
+
+async def test_a_deployment_past_its_progress_deadline_ends_the_attempt_at_once() -> None:
+    rec = record("Dispatching", remote=SERVING, conditions=_since("Dispatched", "True", 30))
+    follower, delivered, _ = _follower(rec, Access([_serving_job(stalled=True)], Remote()))
+    follower.check_all()
+    assert [type(e) for e in delivered] == [lc.UnavailableTooLong]
+
+
+async def test_no_unavailability_verdict_while_the_watch_of_its_kind_is_not_current() -> None:
+    rec = record("Dispatching", remote=SERVING, conditions=_since("Dispatched", "True", 601))
+    access = Access([_serving_job()], Remote())
+    access.conn.watch_problem = "the member's deployments watch is not current (HTTP 500: ...)"
+    follower, delivered, _ = _follower(rec, access)
+    follower.check_all()
+    assert delivered == []
+
+
+async def test_a_job_is_never_judged_by_the_serving_bound() -> None:
+    rec = record("Dispatching", remote=REMOTE, conditions=_since("Dispatched", "True", 6000))
+    access = Access([job(1, "Pending", has_pods=True)], Remote())
+    access.pods = ("",)
+    follower, delivered, _ = _follower(rec, access)
+    follower.check_all()
     assert delivered == []
 
 

@@ -72,6 +72,10 @@ EVENTS: dict[str, lc.Event] = {
     "MemberLost(in grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=5), "unreachable", RAN),
     "MemberLost(past grace)": lc.MemberLost(ID, NOW - dt.timedelta(seconds=60), "unreachable", RAN),
     "StartFailed": lc.StartFailed(ID, 1, "the member created no pod of the workload in 61s: FailedCreate: ..."),
+    "ReplicasUnavailable": lc.ReplicasUnavailable(ID, 1, "Deployment ns/web: 1/2 replicas available (1 ready)"),
+    "UnavailableTooLong": lc.UnavailableTooLong(
+        ID, 1, "replicas unavailable for 601s (spec.failover.unavailableSeconds: 600): Deployment ns/web: ...", RAN
+    ),
     "Drained": lc.Drained(ID, 1, f"identifier {ID} was deleted; removed from its member: ns/job", RAN),
     "MemberBack": lc.MemberBack(ID),
     "Deleted": lc.Deleted(),
@@ -171,6 +175,18 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "Dispatching": _REQUEUE,
         "Dispatching+remote": _REQUEUE,
         "Running": "same",  # it started after all: the bound no longer applies
+    },
+    "ReplicasUnavailable": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": "same",  # not run yet: the bound counts from dispatch, nothing to write
+        "Dispatching+remote": "same",
+        "Running": "Running|Emit",
+    },
+    "UnavailableTooLong": {
+        **_ACTIVE_ONLY_SAME,
+        "Dispatching": _REQUEUE,
+        "Dispatching+remote": _REQUEUE,
+        "Running": _REQUEUE,
     },
     "Drained": {
         **_ACTIVE_ONLY_SAME,
@@ -520,6 +536,12 @@ def test_conditions_keep_their_transition_time_while_their_status_holds() -> Non
             id="a drained attempt keeps no Job",
         ),
         pytest.param(
+            lc.transition(STATES["Running"], EVENTS["UnavailableTooLong"], NOW, NEVER).status,
+            lc.JobRef(ID, 1),
+            True,
+            id="a serving workload unavailable past its bound goes when its task fails",
+        ),
+        pytest.param(
             lc.transition(STATES["Dispatching"], EVENTS["DispatchRefused"], NOW, NEVER).status,
             lc.JobRef(ID, 1),
             False,
@@ -635,6 +657,84 @@ def test_an_attempt_lost_with_its_member_avoids_nothing() -> None:
     out = lc.transition(STATES["Running"], EVENTS["Drained"], NOW, FACTS)
     assert out.status.phase == Phase.PENDING
     assert out.status.avoided_identifiers is None
+
+
+# ---- serving workloads that lose availability (lifecycle/serving.py has the bound) ----
+
+WORDS = "Deployment ns/web: 1/2 replicas available (1 ready); Available=False MinimumReplicasUnavailable: ..."
+
+
+def _unavailable(status: ComputeTaskStatus, at: dt.datetime, words: str = WORDS) -> ComputeTaskStatus:
+    return lc.transition(status, lc.ReplicasUnavailable(ID, 1, words), at, FACTS).status
+
+
+def test_a_running_serving_task_that_loses_replicas_says_so_in_the_members_words_and_when_failover_applies() -> None:
+    out = lc.transition(STATES["Running"], lc.ReplicasUnavailable(ID, 1, WORDS), NOW, FACTS)
+    assert out.status.phase == Phase.RUNNING
+    available = _cond(out.status, "Available")
+    assert (available.status, available.reason, available.last_transition_time) == ("False", "Unavailable", NOW)
+    assert available.message.startswith(f"{ID}: {WORDS}; failover policy Requeue applies at 2026-11-30T12:10:00Z")
+    assert [(type(e).__name__, getattr(e, "warning", None)) for e in out.effects] == [("Emit", True)]
+
+
+def test_new_words_while_still_unavailable_keep_the_time_the_bound_counts_from_and_warn_once() -> None:
+    first = _unavailable(STATES["Running"], EARLIER)
+    out = lc.transition(first, lc.ReplicasUnavailable(ID, 1, "Deployment ns/web: 0/2 replicas available"), NOW, FACTS)
+    available = _cond(out.status, "Available")
+    assert available.last_transition_time == EARLIER
+    assert "0/2 replicas available" in available.message
+    assert "applies at 2026-11-30T12:09:30Z" in available.message
+    assert out.effects == ()
+    same = lc.transition(first, lc.ReplicasUnavailable(ID, 1, WORDS), NOW, FACTS)
+    assert same.status is first
+    assert same.note
+
+
+def test_a_serving_task_available_again_says_so_and_one_that_always_was_gets_no_condition() -> None:
+    down = _unavailable(STATES["Running"], EARLIER)
+    back = lc.transition(down, EVENTS["JobRunning"], NOW, FACTS).status
+    available = _cond(back, "Available")
+    assert (available.status, available.reason, available.last_transition_time) == ("True", "Available", NOW)
+    assert lc.transition(back, EVENTS["JobRunning"], NOW, FACTS).status is back
+    first_run = lc.transition(STATES["Dispatching+remote"], EVENTS["JobRunning"], NOW, FACTS).status
+    assert lc.condition(first_run, ConditionType.AVAILABLE) is None
+
+
+def test_the_next_attempt_running_clears_the_unavailability_of_the_one_before() -> None:
+    down = _unavailable(STATES["Running"], EARLIER)
+    requeued = lc.transition(down, EVENTS["UnavailableTooLong"], NOW, FACTS).status
+    assert _cond(requeued, "Available").status == "False"
+    placed = lc.transition(requeued, lc.Placed(PLACEMENT, ID), NOW, FACTS).status
+    remote = REMOTE.model_copy(update={"name": "t-0a1b2c3d-2"})
+    running = lc.transition(placed, lc.JobRunning(remote, 2, NOW), NOW, FACTS).status
+    assert running.phase == Phase.RUNNING
+    available = _cond(running, "Available")
+    assert (available.status, available.message) == ("True", "every replica of attempt 2 is available")
+
+
+def test_replicas_unavailable_past_the_bound_end_the_attempt_quoting_the_member_and_avoid_the_identifier() -> None:
+    down = _unavailable(STATES["Running"], EARLIER)
+    out = lc.transition(down, EVENTS["UnavailableTooLong"], NOW, FACTS)
+    assert out.status.phase == Phase.PENDING
+    placed = _cond(out.status, "Placed")
+    assert placed.reason == Reason.UNAVAILABLE
+    assert "replicas unavailable for 601s" in placed.message
+    assert "Deployment ns/web" in placed.message
+    assert [(a.identifier, a.reason) for a in out.status.avoided_identifiers or ()] == [(ID, Reason.UNAVAILABLE)]
+    assert out.status.usage is not None
+    assert out.status.usage.core_seconds == RAN.core_seconds
+    never = lc.transition(down, EVENTS["UnavailableTooLong"], NOW, NEVER).status
+    assert never.phase == Phase.FAILED
+    assert never.message is not None
+    assert "Deployment ns/web" in never.message
+    assert "failover policy is Never" in never.message
+
+
+def test_a_late_unavailability_verdict_for_another_attempt_changes_nothing() -> None:
+    outcome = lc.transition(STATES["Running"], lc.UnavailableTooLong(ID, 2, "late"), NOW, FACTS)
+    assert outcome.status is STATES["Running"]
+    outcome = lc.transition(STATES["Running"], lc.ReplicasUnavailable("member-2", 1, WORDS), NOW, FACTS)
+    assert outcome.status is STATES["Running"]
 
 
 # ---- staging ----

@@ -110,15 +110,60 @@ def cond(type_: str, status: str = "True", reason: str = "", message: str = "") 
         ),
         pytest.param(
             LWS,
-            {"status": {"conditions": [cond("Progressing")]}},
-            Observed("Pending"),
-            id="a LeaderWorkerSet not yet available",
+            {
+                "spec": {"replicas": 2},
+                "status": {
+                    "readyReplicas": 1,
+                    "conditions": [
+                        cond("Available", "False", "AllGroupsReady", "All replicas are ready"),
+                        cond("Progressing", "True", "GroupsProgressing", "Replicas are progressing"),
+                    ],
+                },
+            },
+            Observed("Pending", "1/2 groups ready; Progressing=True GroupsProgressing: Replicas are progressing"),
+            id="a LeaderWorkerSet not available says so in its controller's words",
         ),
         pytest.param(
             DEPLOYMENT,
-            {"spec": {"replicas": 3}, "status": {"availableReplicas": 2}},
-            Observed("Pending"),
-            id="a Deployment short of replicas",
+            {
+                "spec": {"replicas": 3},
+                "status": {
+                    "availableReplicas": 2,
+                    "readyReplicas": 2,
+                    "conditions": [
+                        cond(
+                            "Available",
+                            "False",
+                            "MinimumReplicasUnavailable",
+                            "Deployment does not have minimum availability.",
+                        ),
+                        cond("Progressing", "True", "ReplicaSetUpdated", 'ReplicaSet "web-7d" is progressing.'),
+                    ],
+                },
+            },
+            Observed(
+                "Pending",
+                "2/3 replicas available (2 ready); "
+                "Available=False MinimumReplicasUnavailable: Deployment does not have minimum availability.",
+            ),
+            id="a Deployment short of replicas says so in its controller's words",
+        ),
+        pytest.param(
+            DEPLOYMENT,
+            {
+                "spec": {"replicas": 1},
+                "status": {
+                    "conditions": [
+                        cond("ReplicaFailure", "True", "FailedCreate", 'pods "web-7d-x" is forbidden: exceeded quota'),
+                    ],
+                },
+            },
+            Observed(
+                "Pending",
+                '0/1 replicas available (0 ready); ReplicaFailure=True FailedCreate: pods "web-7d-x" is forbidden: '
+                "exceeded quota",
+            ),
+            id="a Deployment whose pods are refused names the refusal",
         ),
         pytest.param(
             DEPLOYMENT,
@@ -147,14 +192,36 @@ def cond(type_: str, status: str = "True", reason: str = "", message: str = "") 
                     ]
                 },
             },
-            Observed("Failed", 'ProgressDeadlineExceeded: ReplicaSet "web-7d" has timed out progressing.'),
-            id="a Deployment past its progress deadline fails",
+            Observed(
+                "Pending",
+                "0/2 replicas available (0 ready); "
+                'Progressing=False ProgressDeadlineExceeded: ReplicaSet "web-7d" has timed out progressing.',
+                stalled=True,
+            ),
+            id="a Deployment past its progress deadline is stalled: its controller gave up, the attempt ends",
         ),
         pytest.param(
             STATEFULSET,
             {"spec": {"replicas": 2}, "status": {"availableReplicas": 2}},
             Observed("Running"),
             id="a StatefulSet available",
+        ),
+        pytest.param(
+            STATEFULSET,
+            {"spec": {"replicas": 3}, "status": {"replicas": 1, "currentReplicas": 1}},
+            Observed("Pending", "0/3 replicas available (0 ready)"),
+            id="a StatefulSet whose first pod is not Ready: its counts are its words",
+        ),
+        pytest.param(
+            RAYCLUSTER,
+            {
+                "status": {
+                    "state": "suspended",
+                    "conditions": [cond("HeadPodReady", "False", "HeadPodNotFound", "head pod not found")],
+                }
+            },
+            Observed("Pending", "state suspended; HeadPodReady=False HeadPodNotFound: head pod not found"),
+            id="a RayCluster not ready says why",
         ),
         pytest.param(POD, {"status": {"phase": "Running"}}, Observed("Running"), id="a running Pod"),
         pytest.param(POD, {"status": {"phase": "Succeeded"}}, Observed("Succeeded"), id="a Pod that succeeded"),

@@ -74,6 +74,8 @@ _ABANDONED = frozenset(
         Reason.UNSCHEDULABLE,
         Reason.PODS_NOT_STARTED,
         Reason.IDENTIFIER_REMOVED,
+        Reason.UNAVAILABLE,
     }
 )
-"""Reasons of a failed attempt whose Job must not stay behind: it never ran, or ran where it must not."""
+"""Reasons of a failed attempt whose Job must not stay behind: it never ran, ran where it must not, or
+is a serving workload that stayed unavailable (it would hold its nodes for ever)."""

@@ -16,8 +16,10 @@ stuck without a reason:
 - a permanent refusal (400/422 invalid, a name owned by someone else) fails the task with the
   member's message cut to the API's limits, starting with the identifier's name;
 - a Job that vanishes, a member lost for longer than the grace period (unreachable, Secret gone,
-  identifier deleted) and a preemption end the attempt: per ``spec.failover.policy`` the task is
-  placed again as a new attempt or fails; usage of the abandoned attempt is kept;
+  identifier deleted), a serving workload unavailable past its bound (``lifecycle/serving.py``;
+  ``Available=False`` with the member's words meanwhile) and a preemption end the attempt: per
+  ``spec.failover.policy`` the task is placed again as a new attempt or fails; usage of the
+  abandoned attempt is kept;
 - ``spec.suspend: true`` on a dispatched task ends its attempt the same way (Job removed, usage kept,
   capacity released) and leaves it Offered, whatever the failover policy: the user asked for the stop;
 - an edit of what runs that reached a dispatched task (``lifecycle/edits.py``) ends its attempt the
@@ -75,6 +77,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     Preempted,
     RecheckAt,
     Release,
+    ReplicasUnavailable,
     RetryAt,
     RetryDue,
     SpecInvalid,
@@ -83,6 +86,7 @@ from computenet.tasks.lifecycle.vocabulary import (
     StartFailed,
     SuspendRequested,
     TaskFacts,
+    UnavailableTooLong,
     Wake,
     WorkloadEdited,
     already_waiting,
@@ -337,18 +341,61 @@ def _retry_due(c: _Ctx, e: RetryDue) -> Outcome:
     return c.same("no dispatch is waiting for a retry")
 
 
+def _available_again(c: _Ctx) -> list[Condition]:
+    """``Available=True`` where an earlier ``Available=False`` (this attempt's or an older one's) stands."""
+    old = condition(c.status, ConditionType.AVAILABLE)
+    if old is None or old.status == ConditionStatus.TRUE:
+        return []
+    what = f"every replica of attempt {c.status.attempt} is available"
+    return [c.cond(ConditionType.AVAILABLE, True, Reason.AVAILABLE, what)]
+
+
 def _job_running(c: _Ctx, e: JobRunning) -> Outcome:
     if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
         return c.same("not the current attempt: the follower removes stale Jobs")
+    again = _available_again(c)
     if c.phase == Phase.RUNNING:
+        if again:
+            return Outcome(c.update(again))
         return c.same("already Running")
     fields: dict[str, Any] = {"phase": Phase.RUNNING, "start_time": e.started}
     if c.status.remote is not None:
-        return Outcome(c.update(**fields))
+        return Outcome(c.update(again, **fields))
     # The watch shows the Job before any create answered: made before a restart, it is adopted.
     what = f"Job {e.remote.namespace}/{e.remote.name} adopted in {e.remote.identifier}"
     dispatched = c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what)
-    return Outcome(c.update((dispatched,), remote=e.remote, **fields), (Emit(Reason.DISPATCHED, what),))
+    return Outcome(c.update((dispatched, *again), remote=e.remote, **fields), (Emit(Reason.DISPATCHED, what),))
+
+
+def _replicas_unavailable(c: _Ctx, e: ReplicasUnavailable) -> Outcome:
+    """A Running serving task's replicas are not all available: ``Available=False`` in the member's words.
+
+    Its transition time starts the bound (``lifecycle/serving.py``); the words are kept current
+    without moving it. Before the task first ran, the bound counts from dispatch and nothing is written.
+    """
+    if c.phase != Phase.RUNNING or not c.current(e.identifier, e.attempt):
+        return c.same("not Running, or not the current attempt: until it first runs, the bound counts from dispatch")
+    old = condition(c.status, ConditionType.AVAILABLE)
+    was_down = old is not None and old.status == ConditionStatus.FALSE and old.last_transition_time is not None
+    since = old.last_transition_time if was_down and old is not None and old.last_transition_time else c.now
+    due = since + dt.timedelta(seconds=c.task.unavailable_s)
+    message = (
+        f"{e.identifier}: {e.message}; failover policy {c.task.failover} applies at {format_time(due)} "
+        "if they stay unavailable"
+    )
+    down = c.cond(ConditionType.AVAILABLE, False, Reason.UNAVAILABLE, message)
+    if was_down and old is not None and old.message == down.message:
+        return c.same("already unavailable, in the same words")
+    effects: tuple[Effect, ...] = ()
+    if not was_down:
+        effects = (Emit(Reason.UNAVAILABLE, clip(message, EVENT_MESSAGE_LIMIT), warning=True),)
+    return Outcome(c.update((down,)), effects)
+
+
+def _unavailable_too_long(c: _Ctx, e: UnavailableTooLong) -> Outcome:
+    if c.phase not in ACTIVE or not c.current(e.identifier, e.attempt):
+        return c.same("not the current attempt: nothing waits for it")
+    return _end_attempt(c, Reason.UNAVAILABLE, e.message, e.ran, c.task.failover)
 
 
 def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
@@ -601,6 +648,8 @@ _HANDLERS: dict[type[Any], Any] = {
     JobGone: _job_gone,
     PodsUnschedulable: _pods_unschedulable,
     StartFailed: _start_failed,
+    ReplicasUnavailable: _replicas_unavailable,
+    UnavailableTooLong: _unavailable_too_long,
     MemberLost: _member_lost,
     Drained: _drained,
     MemberBack: _member_back,

@@ -54,6 +54,8 @@ class TaskFacts:
     generation: int | None = None
     failover: str = FailoverPolicy.REQUEUE
     grace_period_s: float = 300.0
+    unavailable_s: float = 600.0
+    """``spec.failover.unavailableSeconds``: how long a serving task's replicas may stay unavailable."""
     summary: TaskSummary | None = None
 
 
@@ -180,6 +182,25 @@ class StartFailed:
 
 
 @dataclass(frozen=True)
+class ReplicasUnavailable:
+    """The current attempt of a Running serving task reads not available; ``message``: the member's words."""
+
+    identifier: str
+    attempt: int
+    message: str
+
+
+@dataclass(frozen=True)
+class UnavailableTooLong:
+    """A serving attempt's replicas stayed unavailable past their bound (``lifecycle/serving.py``)."""
+
+    identifier: str
+    attempt: int
+    message: str
+    ran: Metered | None = None
+
+
+@dataclass(frozen=True)
 class MemberLost:
     """The identifier of the current attempt is unusable: unreachable, Secret gone, or deleted."""
 
@@ -276,6 +297,8 @@ Event = (
     | JobGone
     | PodsUnschedulable
     | StartFailed
+    | ReplicasUnavailable
+    | UnavailableTooLong
     | MemberLost
     | Drained
     | MemberBack
