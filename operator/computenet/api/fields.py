@@ -66,9 +66,13 @@ class Rule:
     message: str
     field_path: str | None = None
     check: Callable[[Any], bool] | None = field(default=None, compare=False, repr=False)
+    message_expression: str | None = None
+    """CEL for a message that quotes the refused value; ``message`` stays the fallback (and Python's)."""
 
     def as_schema(self) -> dict[str, str]:
         schema = {"rule": self.rule, "message": self.message}
+        if self.message_expression is not None:
+            schema["messageExpression"] = self.message_expression
         if self.field_path is not None:
             schema["fieldPath"] = self.field_path
         return schema

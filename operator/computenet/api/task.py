@@ -643,6 +643,12 @@ class WorkloadTemplate(SpecModel):
                 (w.api_version, w.kind) in {(k.api_version, k.kind) for k in _OTHER_KINDS}
                 or w.api_version not in _BUILT_IN_VERSIONS
             ),
+            message_expression="'apiVersion and kind must name a supported kind, not ' + self.apiVersion + ' ' + "
+            "self.kind + ': ' + "
+            + cel_string(
+                ", ".join(f"{k.api_version} {k.kind}" for k in _OTHER_KINDS)
+                + ", or a kind of another API group declared by a ComputeWorkloadKind"
+            ),
         ),
     )
 
