@@ -286,6 +286,7 @@ class Metrics:
     reserved_capacity: Gauge
     hub_validations: Counter
     data_moved_bytes: Counter
+    data_cost: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -404,6 +405,13 @@ class Metrics:
                 f"{PREFIX}_data_moved_bytes",
                 "Bytes the mover Jobs copied between stores to stage tasks' inputs, by provider and queue.",
                 labelnames=["provider", "queue"],
+                registry=reg,
+            ),
+            data_cost=Counter(
+                f"{PREFIX}_data_cost",
+                "Egress the mover Jobs' copies cost (GiB x the source store's egressPricePerGiB), by the source "
+                "store's provider, queue (empty: none) and currency.",
+                labelnames=["provider", "queue", "currency"],
                 registry=reg,
             ),
             spend=Counter(

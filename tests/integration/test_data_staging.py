@@ -256,6 +256,9 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
 
     st = eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
     assert st["data"]["bytesMoved"] == len(data)
+    # Its egress, charged once at the cn-east store's price (devenv.STORE_EGRESS_PER_GIB).
+    assert st["data"]["cost"] == pytest.approx(len(data) / 2**30 * devenv.STORE_EGRESS_PER_GIB["cn-east"], abs=1e-6)
+    assert st["data"]["currency"] == "USD"
     (transfer,) = st["data"]["transfers"]
     assert (transfer["state"], transfer["bytesDone"], transfer["bytesTotal"]) == ("Succeeded", len(data), len(data))
     assert condition(st, "DataStaged")["status"] == "True"

@@ -237,3 +237,10 @@ class TaskDataStatus(StatusModel):
         None, max_length=32, description="Copies between stores, per input not already in the region's store."
     )
     bytes_moved: int = Field(0, ge=0, description="Bytes moved between stores for this task, all attempts.")
+    cost: float = Field(
+        0,
+        ge=0,
+        description="What moving them cost (egress: GiB x the source store's egressPricePerGiB), all attempts, "
+        "in currency; copies from a store no identifier prices are free here.",
+    )
+    currency: str | None = Field(None, max_length=3, description="Currency of cost (the first priced copy's).")

@@ -55,6 +55,7 @@ class TaskController:
         hub_objects: HubObjects | None = None,
         image: str = "ghcr.io/computenet/computenet:latest",
         datasets: Datasets | None = None,
+        charge: Callable[[TaskRecord, str, float, str], None] | None = None,
     ) -> None:
         """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
@@ -67,7 +68,7 @@ class TaskController:
         self.access = access if access is not None else MemberAccess(identifiers, book.events)
         self.executor = Executor(book, view.assumptions, metrics, clock)
         self.stager = (
-            Stager(hub_objects, self.access.specs, image, self.handle, metrics, clock)
+            Stager(hub_objects, self.access.specs, image, self.handle, metrics, clock, charge)
             if isinstance(hub_objects, HubData)
             else None
         )

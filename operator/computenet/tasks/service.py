@@ -138,6 +138,10 @@ class TaskService:
         self.queues = QueueBook(self.book.wake)
         self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
         self.datasets = DatasetBook(self.book.wake)
+        self.identifiers = identifiers
+        self.settlement = Settlement(
+            self.book, self.tenancy, self.book.writer, metrics, access.pricing_of, self._provider_of, utcnow
+        )
         self.controller = TaskController(
             self.book,
             identifiers,
@@ -150,6 +154,7 @@ class TaskService:
             hub_objects=hub,
             image=image,
             datasets=self.datasets.items,
+            charge=self.settlement.charge_data,
         )
         self.metrics = metrics
         self.hub_id = hub_id
@@ -160,9 +165,6 @@ class TaskService:
         self._held: dict[str, _Held] = {}
         identifiers.registry.on_connect.append(self._watch_jobs)
         metrics.sources.queue = self.queue_view
-        self.settlement = Settlement(
-            self.book, self.tenancy, self.book.writer, metrics, access.pricing_of, self._provider_of, utcnow
-        )
 
     def _watch_jobs(self, conn: MemberConnection) -> None:
         conn.watch_workloads(hub_selector(self.hub_id)).subscribe(self.controller.on_jobs_changed)

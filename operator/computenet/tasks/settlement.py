@@ -33,6 +33,7 @@ from computenet.tasks.book import TaskBook
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.queues import QueueEntry, budget_of
 from computenet.tasks.queues import amounts_of as quota_amounts
+from computenet.tasks.record import TaskRecord
 from computenet.tasks.tenancy import Tenancy, amounts_of, holding
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,24 @@ class Settlement:
         self._done = {k for k in self._done if k[0] in present}
         for entry in queues.values():
             entry.spend = entry.spend.model_copy(update={"last_settled": now})
+
+    def charge_data(self, record: TaskRecord, provider: str, amount: float, currency: str) -> None:
+        """Book the egress one of a task's data copies cost, once, when the copy finishes.
+
+        Like compute, it goes to ``computenet_spend_total`` (provider: the source store's) and, for a
+        task admitted through a queue, to the queue's spend this period when the currencies match; and
+        to ``computenet_data_cost_total``. The copy's end is in the task's status, so a restarted
+        operator does not book it again.
+        """
+        if amount <= 0:
+            return
+        placement = record.status.placement
+        queue_name = placement.queue or "" if placement is not None else ""
+        self.metrics.spend.labels(queue_name, record.namespace, provider, currency).inc(amount)
+        self.metrics.data_cost.labels(provider, queue_name, currency).inc(amount)
+        queue = self.tenancy.queues.items.get(queue_name)
+        if queue is not None and queue.spend.currency == currency:
+            queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + amount})
 
     def status_of(self, entry: QueueEntry, now: dt.datetime) -> ComputeQueueStatus:
         """The queue's status: usage per named resource, tasks, spend, Active condition, summary."""

@@ -485,3 +485,22 @@ def test_a_queue_whose_spec_does_not_parse_is_not_active_and_says_why() -> None:
 def test_quantities_in_the_status_and_the_gauges(resource: str, amount: int, text: str, gauge: float) -> None:
     assert format_amount(resource, amount) == text
     assert base_units(resource, amount) == gauge
+
+
+@pytest.mark.parametrize(
+    ("currency", "queue_spend"),
+    [
+        pytest.param("USD", 0.16, id="in the queue's currency the copy's egress joins the queue's spend"),
+        pytest.param("EUR", 0.0, id="in another currency it is counted but not added to the queue's spend"),
+    ],
+)
+def test_a_data_copys_egress_is_booked_once_where_compute_is(currency: str, queue_spend: float) -> None:
+    record = attempt()
+    w = world(record)
+    w.settlement.charge_data(record, "west-cloud", 0.16, currency)
+    assert w.spend() == pytest.approx(queue_spend)
+    assert w.counted("research", "research", "west-cloud", currency) == pytest.approx(0.16)
+    data_cost = w.metrics.registry.get_sample_value(
+        "computenet_data_cost_total", {"provider": "west-cloud", "queue": "research", "currency": currency}
+    )
+    assert data_cost == pytest.approx(0.16)

@@ -8,15 +8,23 @@ from typing import Any
 import pytest
 
 from computenet.api.data import TransferStatus
+from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.data.staging import Copy, StoreRef
 from computenet.tasks.staging.transfers import (
+    GIB,
+    Charge,
+    EgressPrice,
     MoverReport,
+    egress_charges,
+    egress_prices,
     job_state,
     last_report,
     newly_moved,
     transfer_status,
     verdict,
 )
+
+from .builders import identifier_spec
 
 EAST = StoreRef("http://east:8333", "s-east")
 WEST = StoreRef("http://west:8333", "s-west")
@@ -171,3 +179,46 @@ def test_bytes_are_metered_once_per_transfer() -> None:
     after = [_t("m0", "Succeeded", 10), _t("m1", "Succeeded", 7)]
     assert newly_moved(before, after) == 7
     assert newly_moved(after, after) == 0
+
+
+def _spec(provider: str, endpoint: str | None, price: float = 0.0, currency: str = "USD") -> ComputeIdentifierSpec:
+    body = identifier_spec().model_dump(by_alias=True, exclude_none=True)
+    body.update(provider=provider, uri=f"cpi://{provider}/{body['region']}/x")
+    body["pricing"] = {**body.get("pricing", {}), "currency": currency}
+    if endpoint is not None:
+        body["storage"] = {
+            "endpoint": endpoint,
+            "bucket": "data",
+            "secretRef": {"name": "s", "namespace": "computenet-system"},
+            "egressPricePerGiB": price,
+        }
+    return ComputeIdentifierSpec.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("specs", "prices"),
+    [
+        pytest.param(
+            [("b", _spec("beta", EAST.endpoint, 0.09)), ("a", _spec("alpha", EAST.endpoint, 0.08))],
+            {EAST.endpoint: EgressPrice("alpha", 0.08, "USD")},
+            id="the first identifier by name naming the store sets its price",
+        ),
+        pytest.param(
+            [("a", _spec("alpha", EAST.endpoint, 0.0)), ("b", _spec("beta", EAST.endpoint, 0.07, "EUR"))],
+            {EAST.endpoint: EgressPrice("beta", 0.07, "EUR")},
+            id="one that does not price egress is passed over, the price in its identifier's currency",
+        ),
+        pytest.param([("a", _spec("alpha", None))], {}, id="an identifier without storage prices no store"),
+    ],
+)
+def test_egress_prices(specs: list[tuple[str, ComputeIdentifierSpec]], prices: dict[str, EgressPrice]) -> None:
+    assert egress_prices(specs) == prices
+
+
+def test_each_finished_copy_is_charged_once_at_its_source_stores_price() -> None:
+    prices = {EAST.endpoint: EgressPrice("alpha", 0.08, "USD")}
+    sources = {"m0": EAST.endpoint, "m1": EAST.endpoint, "m2": "http://unpriced:8333"}
+    before = [_t("m0", "Succeeded", GIB), _t("m1", "Running"), _t("m2", "Running")]
+    after = [_t("m0", "Succeeded", GIB), _t("m1", "Succeeded", 2 * GIB), _t("m2", "Succeeded", GIB)]
+    assert egress_charges(before, after, sources, prices) == [Charge("alpha", pytest.approx(0.16), "USD")]  # type: ignore[arg-type]
+    assert egress_charges(after, after, sources, prices) == []  # nothing twice

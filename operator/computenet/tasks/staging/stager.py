@@ -45,7 +45,13 @@ from computenet.tasks.staging.manifests import (
     staging_labels,
     staging_selector,
 )
-from computenet.tasks.staging.transfers import newly_moved, transfer_status, verdict
+from computenet.tasks.staging.transfers import (
+    egress_charges,
+    egress_prices,
+    newly_moved,
+    transfer_status,
+    verdict,
+)
 from computenet.workloads.kinds import JOB, Kind
 
 logger = logging.getLogger(__name__)
@@ -119,14 +125,19 @@ class Stager:
         deliver: Callable[[TaskRecord, Event], object],
         metrics: Metrics | None,
         clock: Callable[[], dt.datetime],
+        charge: Callable[[TaskRecord, str, float, str], None] | None = None,
     ) -> None:
-        """`specs` lists every identifier's spec (the regions' stores); `image` is the operator's own."""
+        """`specs` lists every identifier's spec (the regions' stores); `image` is the operator's own.
+
+        `charge(record, provider, amount, currency)` books a copy's egress (settlement's ``charge_data``).
+        """
         self.hub = hub
         self.specs = specs
         self.image = image
         self.deliver = deliver
         self.metrics = metrics
         self.clock = clock
+        self.charge = charge
 
     @staticmethod
     def wanted(record: TaskRecord) -> bool:
@@ -155,9 +166,10 @@ class Stager:
             return StagingFailed(identifier, record.attempt, data, str(e))
         if previous is None or (previous.identifier, previous.attempt) != (identifier, record.attempt):
             await member.put_dependencies(attempt.namespace, secrets)  # once per attempt: a poll does not rewrite them
-        transfers = [await self._transfer(attempt, member, copy, index, previous) for index, copy in _indexed(plan)]
-        data = self._data(attempt, previous, transfers)
-        self._meter(record, spec, previous, data)
+        indexed = _indexed(plan)
+        transfers = [await self._transfer(attempt, member, copy, index, previous) for index, copy in indexed]
+        sources = {t.job: c.source.endpoint for t, (_, c) in zip(transfers, indexed, strict=True)}
+        data = self._meter(record, spec, previous, self._data(attempt, previous, transfers), sources)
         outcome = verdict(transfers)
         if outcome.outcome == "failed":
             return StagingFailed(identifier, record.attempt, data, outcome.message)
@@ -281,15 +293,33 @@ class Stager:
         )
 
     def _meter(
-        self, record: TaskRecord, spec: ComputeIdentifierSpec, previous: TaskDataStatus | None, data: TaskDataStatus
-    ) -> None:
-        if self.metrics is None:
-            return
+        self,
+        record: TaskRecord,
+        spec: ComputeIdentifierSpec,
+        previous: TaskDataStatus | None,
+        data: TaskDataStatus,
+        sources: Mapping[str, str],
+    ) -> TaskDataStatus:
+        """Count the copies that finished since ``previous``: bytes moved, and their egress charged.
+
+        Each copy is metered once (by its Job): its bytes in ``computenet_data_moved_bytes_total``, its
+        egress to the provider of its source store (``charge``: queue spend, ``computenet_spend_total``,
+        ``computenet_data_cost_total``) and into ``status.data.cost``. Returns ``data`` with the cost.
+        """
         before = previous.transfers or () if previous is not None and previous.attempt == record.attempt else ()
+        cost = previous.cost if previous is not None else 0.0
+        currency = previous.currency if previous is not None else None
+        queue = record.status.placement.queue if record.status.placement else None
         moved = newly_moved(before, data.transfers or ())
-        if moved:
-            queue = record.status.placement.queue if record.status.placement else None
+        if moved and self.metrics is not None:
             self.metrics.data_moved_bytes.labels(spec.provider, queue or "").inc(moved)
+        for charge in egress_charges(before, data.transfers or (), sources, egress_prices(self.specs())):
+            currency = currency or charge.currency
+            if charge.currency == currency:
+                cost += charge.amount
+            if self.charge is not None:
+                self.charge(record, charge.provider, charge.amount, charge.currency)
+        return data.model_copy(update={"cost": round(cost, 6), "currency": currency})
 
     async def _record_replicas(self, attempt: _Attempt, plan: StagingPlan, transfers: list[TransferStatus]) -> None:
         """Record the replicas the copies made, mark the ones read as used, evict the stale ones."""

@@ -19,7 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from computenet.api.constants import DEFAULT_CURRENCY
 from computenet.api.data import TransferStatus
+from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.data.staging import Copy
 
 __all__ = [
@@ -202,3 +204,62 @@ def newly_moved(before: Iterable[TransferStatus], after: Iterable[TransferStatus
     """Bytes of the transfers that succeeded in ``after`` but not in ``before`` (metered once each, by Job)."""
     was_done = {t.job for t in before if t.state == "Succeeded"}
     return sum(t.bytes_moved or 0 for t in after if t.state == "Succeeded" and t.job not in was_done)
+
+
+GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class EgressPrice:
+    """What a store charges per GiB moved out of it, and who provides it."""
+
+    provider: str
+    per_gib: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The egress one newly finished copy cost, to the provider of its source store."""
+
+    provider: str
+    amount: float
+    currency: str
+
+
+def egress_prices(specs: Iterable[tuple[str, ComputeIdentifierSpec]]) -> dict[str, EgressPrice]:
+    """Store endpoint -> its egress price, from the identifiers' ``spec.storage``.
+
+    The first identifier by name whose storage names the store and prices egress sets it, in that
+    identifier's pricing currency (the rule placement prices data by, ``placement.transfer``).
+    """
+    prices: dict[str, EgressPrice] = {}
+    for _, spec in sorted(specs, key=lambda item: item[0]):
+        storage = spec.storage
+        if storage is None or not storage.egress_price_per_gib or str(storage.endpoint) in prices:
+            continue
+        currency = spec.pricing.currency if spec.pricing is not None else DEFAULT_CURRENCY
+        prices[str(storage.endpoint)] = EgressPrice(spec.provider, float(storage.egress_price_per_gib), currency)
+    return prices
+
+
+def egress_charges(
+    before: Iterable[TransferStatus],
+    after: Iterable[TransferStatus],
+    source_of: Mapping[str, str],
+    prices: Mapping[str, EgressPrice],
+) -> list[Charge]:
+    """What the copies that succeeded in ``after`` but not in ``before`` cost, each once (by Job).
+
+    ``source_of`` maps a mover Job to its source store's endpoint. A copy from a store no identifier
+    prices costs nothing here (its bytes are still counted in ``bytes_moved``).
+    """
+    was_done = {t.job for t in before if t.state == "Succeeded"}
+    charges = []
+    for t in after:
+        if t.state != "Succeeded" or t.job in was_done or not t.bytes_moved:
+            continue
+        price = prices.get(source_of.get(t.job, ""))
+        if price is not None and price.per_gib > 0:
+            charges.append(Charge(price.provider, t.bytes_moved / GIB * price.per_gib, price.currency))
+    return charges
