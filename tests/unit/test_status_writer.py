@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import aiohttp
@@ -196,5 +197,96 @@ async def test_waiting_for_a_held_status_releases_it_at_once() -> None:
         writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Pending"), delay=30)
         assert await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 5) is True  # not 30 s later
         assert hub.written == [("ns", "t", body("Pending"))]
+    finally:
+        await writer.close()
+
+
+class YieldingHub:
+    """Records writes; each write lets other coroutines run first, as a real request does."""
+
+    def __init__(self) -> None:
+        self.written: dict[str, list[str]] = {}
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        await asyncio.sleep(0)
+        self.written.setdefault(name, []).append(status["phase"])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("seed", range(40))
+async def test_the_last_status_given_is_always_written_whatever_the_order_of_writes_holds_and_waits(
+    seed: int,
+) -> None:
+    """Writes with and without a hold, waits (`flush`) and other objects' writes, interleaved at random:
+    every object's last status lands, and nothing waits for ever (a held status released while an
+    older entry of it was still queued once went unwritten)."""
+    rng = random.Random(seed)
+    hub = YieldingHub()
+    writer = StatusWriter(hub, workers=rng.choice((1, 2, 4)))  # type: ignore[arg-type]
+    phases = ("Pending", "Offered", "Dispatching", "Running", "Succeeded", "Failed")
+    last: dict[str, str] = {}
+    waiting: list[asyncio.Future[bool]] = []
+    try:
+        for _ in range(60):
+            name = rng.choice("abc")
+            action = rng.random()
+            if action < 0.6:
+                phase = rng.choice(phases)
+                delay = rng.choice((0.0, 0.0, 0.02, 30.0))
+                writer.write(TASK, "ns", name, ComputeTaskStatus(phase=phase), delay=delay)  # type: ignore[arg-type]
+                last[name] = phase
+            elif action < 0.8:
+                waiting.append(asyncio.ensure_future(writer.flush(TASK, "ns", name)))
+                if rng.random() < 0.5:
+                    assert await asyncio.wait_for(waiting[-1], 10)
+            for _ in range(rng.randrange(3)):
+                await asyncio.sleep(0)
+        for name in last:
+            assert await asyncio.wait_for(writer.flush(TASK, "ns", name), 10)
+        assert all(await asyncio.wait_for(asyncio.gather(*waiting), 10))  # no wait is left hanging
+        assert {name: hub.written[name][-1] for name in last} == last
+    finally:
+        await writer.close()
+
+
+class GateHub:
+    """Records writes; the writes of the objects in `gated` wait until `gate` opens."""
+
+    def __init__(self, *gated: str) -> None:
+        self.gated = set(gated)
+        self.gate = asyncio.Event()
+        self.started: dict[str, asyncio.Event] = {name: asyncio.Event() for name in gated}
+        self.written: list[tuple[str, str]] = []
+
+    async def replace_status(
+        self, kind: KindInfo, name: str, status: dict[str, Any], namespace: str | None = None
+    ) -> None:
+        if name in self.gated:
+            self.started[name].set()
+            await self.gate.wait()
+        self.written.append((name, status["phase"]))
+
+
+@pytest.mark.timeout(30)
+async def test_a_status_held_after_a_wait_is_written_when_released_while_an_older_entry_was_queued() -> None:
+    """The case that lost a Running status in a burst: an entry `flush` left behind takes a held status
+    along; the next status, given without a hold, must still be written."""
+    hub = GateHub("y")
+    writer = StatusWriter(hub, workers=1)  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "k", ComputeTaskStatus(phase="Dispatching"))  # an entry in the normal lane
+        writer.write(TASK, "ns", "y", ComputeTaskStatus(phase="Running"))  # another behind it
+        k_written = asyncio.ensure_future(writer.flush(TASK, "ns", "k"))  # k goes first, urgently ...
+        y_written = asyncio.ensure_future(writer.flush(TASK, "ns", "y"))  # ... then y, which the hub holds up
+        assert await asyncio.wait_for(k_written, 5)
+        await asyncio.wait_for(hub.started["y"].wait(), 5)  # k's normal-lane entry is still queued
+        writer.write(TASK, "ns", "k", ComputeTaskStatus(phase="Offered"), delay=30)  # held
+        hub.gate.set()  # the worker goes on: k's old entry takes the held status along
+        assert await asyncio.wait_for(y_written, 5)
+        writer.write(TASK, "ns", "k", ComputeTaskStatus(phase="Running"))  # releases the hold, if any
+        assert await asyncio.wait_for(writer.flush(TASK, "ns", "k"), 5)
+        assert [phase for name, phase in hub.written if name == "k"] == ["Dispatching", "Offered", "Running"]
     finally:
         await writer.close()

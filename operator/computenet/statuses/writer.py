@@ -106,6 +106,7 @@ class StatusWriter:
 
     def _release(self, key: Key) -> None:
         self._held.pop(key, None)
+        self._queued.add(key)
         self._put(key)
 
     def _put(self, key: Key) -> None:
@@ -148,6 +149,9 @@ class StatusWriter:
             if key not in self._queued:
                 continue  # an entry left behind by `flush`: its status went in the urgent lane
             self._queued.discard(key)
+            held = self._held.pop(key, None)
+            if held is not None:  # an entry left behind took a held status along: it goes now
+                held.cancel()
             status = self._pending.pop(key, None)
             if status is None:
                 continue
