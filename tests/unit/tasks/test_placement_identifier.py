@@ -11,8 +11,13 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.identifier_status import Problem
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
-from computenet.placement import Network, Pricing
-from computenet.tasks.placement_identifier import placement_identifier, placement_network, placement_pricing
+from computenet.placement import Network, Pricing, Store
+from computenet.tasks.placement_identifier import (
+    placement_identifier,
+    placement_network,
+    placement_pricing,
+    placement_store,
+)
 
 
 def spec(**extra: Any) -> ComputeIdentifierSpec:
@@ -60,6 +65,30 @@ def test_prices(pricing: dict[str, Any] | None, want: Pricing | None) -> None:
 )
 def test_network(network: dict[str, Any] | None, want: Network) -> None:
     assert placement_network(spec(**({"network": network} if network else {}))) == want
+
+
+STORE = {
+    "endpoint": "https://s3.cn-east.example",
+    "bucket": "staging",
+    "secretRef": {"name": "store-keys", "namespace": "computenet-system"},
+    "egressPricePerGiB": 0.02,
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "want"),
+    [
+        pytest.param({}, None, id="no store near it: placement prices no transfer"),
+        pytest.param(
+            {"storage": STORE, "pricing": {"currency": "EUR"}},
+            Store(0.02, "EUR"),
+            id="egress priced in the identifier's pricing currency",
+        ),
+        pytest.param({"storage": STORE}, Store(0.02, "USD"), id="no pricing: egress in the default currency"),
+    ],
+)
+def test_store(extra: dict[str, Any], want: Store | None) -> None:
+    assert placement_store(spec(**extra)) == want
 
 
 def test_an_identifier_is_usable_only_as_its_readiness_rule_says() -> None:
