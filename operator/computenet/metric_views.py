@@ -1,4 +1,9 @@
-"""Read-only views of the runtime's state for the metrics collector (computed at scrape time)."""
+"""Identifiers and pools as the metrics collector sees them (the metrics shape), computed at scrape time.
+
+The one place where an identifier becomes an ``IdentifierView`` and a pool a ``PoolView``; readiness is
+the identifiers' one rule (``members.identifier_status.readiness``), pool totals the pools' one sum
+(``pools.aggregate``), amounts in base units (``quantity.base_units``).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,14 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import IdentifierSet
 from computenet.metrics import AcceleratorView, IdentifierView, PoolView, ResourceView
-from computenet.placement.accelerators import lookup
-from computenet.pools import aggregate, pool_selector
-
-
-def _base_units(name: str, amount: int) -> float:
-    return amount / 1000 if name == "cpu" else float(amount)
+from computenet.pools import aggregate, peak_tflops, pool_selector
+from computenet.quantity import base_units
 
 
 def _resources(views: Mapping[str, Mapping[str, int]]) -> ResourceView:
     out = ResourceView()
     for view in ("capacity", "allocatable", "allocated", "free"):
-        setattr(out, view, {k: _base_units(k, v) for k, v in views[view].items()})
+        setattr(out, view, {k: base_units(k, v) for k, v in views[view].items()})
     return out
 
 
@@ -51,14 +52,9 @@ def identifier_views(identifiers: IdentifierSet) -> Iterator[IdentifierView]:
         )
 
 
-def _peak(model: str) -> Mapping[str, float] | None:
-    known = lookup(model)
-    return known.tflops if known else None
-
-
 def pool_views(pools: Mapping[str, ComputePoolSpec], identifiers: IdentifierSet) -> Iterator[PoolView]:
     for name, spec in list(pools.items()):
-        totals = aggregate(pool_selector(spec), list(identifiers.items.values()), lambda i: i.capacity(), _peak)
+        totals = aggregate(pool_selector(spec), list(identifiers.items.values()), lambda i: i.capacity(), peak_tflops)
         accelerators = {
             model: AcceleratorView(a["capacity"], a["allocatable"], a["allocated"], a["free"], a["largestFreeSlot"])
             for model, a in totals.accelerators.items()

@@ -23,12 +23,19 @@ from computenet.api.constants import (
 from computenet.api.pool import ComputePoolSpec, ComputePoolStatus, MemberCounts, PoolSummary, TaskCounts, Tflops
 from computenet.members.capacity import Capacity
 from computenet.members.identifiers import TrackedIdentifier
+from computenet.placement.accelerators import lookup
 from computenet.placement.labels import Selector
 from computenet.quantity import format_amounts
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 PeakTflops = Callable[[str], Mapping[str, float] | None]
 """Accelerator model -> peak dense TFLOPS per precision of one device, or None when unknown."""
+
+
+def peak_tflops(model: str) -> Mapping[str, float] | None:
+    """The accelerator catalogue's :data:`PeakTflops` (``placement.accelerators``)."""
+    known = lookup(model)
+    return known.tflops if known else None
 
 
 def pool_selector(spec: ComputePoolSpec) -> Selector:

@@ -63,6 +63,7 @@ __all__ = [
     "QuantityFormat",
     "QuantityInput",
     "QuantityOutOfRange",
+    "base_units",
     "canonical_quantity",
     "cpu_millis",
     "format_bytes",
@@ -362,3 +363,8 @@ def format_amount(resource: str, units: int) -> str:
 def format_amounts(amounts: Mapping[str, int]) -> dict[str, str]:
     """`format_amount` of every resource, sorted by name."""
     return {name: format_amount(name, value) for name, value in sorted(amounts.items())}
+
+
+def base_units(resource: str, amount: int) -> float:
+    """An amount as a metric reports it: cores for cpu (amounts are millicores), bytes and devices as they are."""
+    return amount / 1000 if resource == "cpu" else float(amount)

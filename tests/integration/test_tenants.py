@@ -126,6 +126,9 @@ def test_a_queue_over_its_budget_stops_admitting_and_shows_its_spend(
     assert spent["spend"]["currency"] == "USD"
     active = condition(spent, "Active")
     assert (active["status"], active["reason"]) == ("False", "OverBudget")
+    # The queue says so in an Event too (cluster-scoped objects' Events are in "default"), once.
+    announced = eventually(lambda: (e := events(hub, q)) and e, timeout=STATE_S)
+    assert announced == ["OverBudget"]
     apply(hub, h100("second", ns, gpus=1))
     waiting = eventually(
         lambda: (c := condition(status(hub, "second", ns), "Placed")) and "over budget" in c.get("message", "") and c,

@@ -14,7 +14,8 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.pool import ComputePoolSpec
 from computenet.members.connection import MemberConnection
 from computenet.members.facts import node_facts
-from computenet.members.identifiers import IdentifierSet, Problem
+from computenet.members.identifier_status import Problem
+from computenet.members.identifiers import IdentifierSet
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
 from computenet.metric_views import identifier_views, pool_views

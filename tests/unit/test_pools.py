@@ -17,7 +17,8 @@ from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.pool import ComputePoolSpec, TaskCounts
 from computenet.members.capacity import Capacity, ModelCapacity
 from computenet.members.connection import MemberConnection
-from computenet.members.identifiers import Problem, TrackedIdentifier
+from computenet.members.identifier_status import Problem
+from computenet.members.identifiers import TrackedIdentifier
 from computenet.pools import aggregate, pool_selector, pool_status, selection_labels
 
 GIB = 1 << 30

@@ -15,7 +15,8 @@ from computenet.api.constants import IDENTIFIER, ConditionStatus, KindInfo, Reas
 from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus, NodeCounts
 from computenet.events import ObjectRef
 from computenet.members.facts import node_facts, pod_facts
-from computenet.members.identifiers import IdentifierSet, Problem, TrackedIdentifier
+from computenet.members.identifier_status import Problem
+from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
@@ -132,11 +133,13 @@ class _Writer:
 
 
 class _Clock:
+    """Wall time that moves only when the test moves it: ``now`` seconds after a fixed instant."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> dt.datetime:
+        return dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.now)
 
 
 def _federation(count: int) -> tuple[IdentifierSet, dict[str, PullConnection]]:
@@ -175,7 +178,7 @@ def test_the_writer_writes_all_at_first_then_counts_within_the_budget_oldest_fir
             coalesce_s=0.0,
             writes_per_s=2.0,
             refresh_s=300.0,
-            clock=clock,  # type: ignore[arg-type]
+            clock=clock,
         )
         await writer.write_pass()
         assert sorted(n for n, _ in written) == [f"m{i}" for i in range(6)], "never written: all at once"
@@ -227,7 +230,7 @@ def test_a_change_of_conditions_is_written_at_once_whatever_the_budget() -> None
             coalesce_s=0.0,
             writes_per_s=0.001,
             refresh_s=300.0,
-            clock=clock,  # type: ignore[arg-type]
+            clock=clock,
         )
         await writer.write_pass()
         written.clear()
@@ -257,7 +260,7 @@ def test_an_identifier_deleted_and_created_again_is_written_again() -> None:
             _Events(),
             coalesce_s=0.0,
             writes_per_s=1.0,
-            clock=_Clock(),  # type: ignore[arg-type]
+            clock=_Clock(),
         )
         await writer.write_pass()
         await identifiers.forget("m0")

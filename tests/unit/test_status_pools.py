@@ -50,11 +50,13 @@ class Events:
 
 
 class Clock:
+    """Wall time that moves only when the test moves it: ``now`` seconds after a fixed instant."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> dt.datetime:
+        return dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.now)
 
 
 def federation() -> tuple[IdentifierSet, PullConnection]:

@@ -16,7 +16,7 @@ from computenet.api.constants import GROUP, IDENTIFIER, VERSION, Reason
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.api.problems import spec_problem
 from computenet.events import ref_of
-from computenet.members.identifiers import Problem
+from computenet.members.identifier_status import Problem
 from computenet.runtime import Runtime
 
 KIND = (GROUP, VERSION, IDENTIFIER.plural)

@@ -1,4 +1,9 @@
-"""The facts a ClusterProfile publishes, read from what the operator already tracks of an identifier."""
+"""An identifier as its ClusterProfile sees it (``IdentifierFacts``): the one projection to that shape.
+
+Read from what the operator already tracks of an identifier; Ready and Reachable are the identifiers'
+one readiness rule (``members.identifier_status.readiness``), so a profile is healthy exactly when the
+identifier's own status says so.
+"""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from computenet.snapshot_export import (
     node_doc,
     pool_doc,
 )
-from computenet.tasks.placement_view import placement_identifier
+from computenet.tasks.placement_identifier import placement_identifier
 
 
 def live_snapshot(

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from computenet.api.common import AcceleratorAmounts, Condition, ResourceAmounts
-from computenet.api.conditions import Cond, set_conditions
-from computenet.api.constants import ConditionType, Reason
-from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus, IdentifierSummary, NodeCounts
+from computenet.api.common import Condition
+from computenet.api.conditions import Cond
+from computenet.api.constants import Reason
+from computenet.api.identifier import ComputeIdentifierSpec, ComputeIdentifierStatus
 from computenet.events import ObjectRef
-from computenet.members.capacity import Capacity, ModelCapacity, model_of, summarize
+from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.connection import MemberConnection
+from computenet.members.identifier_status import Link, Problem, identifier_status, readiness, unusable
 from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
 from computenet.placement.devices import extended_resource_classes
 from computenet.placement.labels import EVERYTHING, Selector
-from computenet.quantity import format_amounts
 from computenet.signal import Signal
 
 
@@ -43,12 +43,6 @@ def selector_of(spec: ComputeIdentifierSpec) -> Selector:
         sel.match_labels,
         [(r.key, str(r.operator), r.values or ()) for r in sel.match_expressions or ()],
     )
-
-
-@dataclass
-class Problem:
-    reason: str
-    message: str
 
 
 @dataclass
@@ -165,108 +159,57 @@ class TrackedIdentifier:
         self._capacity = (self.selector, conn, cap)
         return cap
 
-    def readiness(self, cap: Capacity) -> tuple[Cond, Cond]:
-        """(Reachable, Ready) conditions, most specific reason first."""
-        if self.problem is not None:
-            why = Cond(ConditionType.REACHABLE, None, self.problem.reason, self.problem.message)
-            return why, Cond(ConditionType.READY, False, self.problem.reason, self.problem.message)
+    def link(self) -> Link | None:
+        """What the member connection says now (None: no connection yet)."""
         conn = self.connection
         if conn is None:
-            msg = "waiting for the kubeconfig Secret"
-            return Cond(ConditionType.REACHABLE, None, Reason.SYNCING, msg), Cond(
-                ConditionType.READY, False, Reason.SYNCING, msg
-            )
+            return None
         h = conn.health
-        reachable = Cond(ConditionType.REACHABLE, h.reachable, h.reason, h.message)
-        if not h.reachable:
-            return reachable, Cond(ConditionType.READY, False, h.reason, h.message)
-        if not conn.synced:
-            return reachable, Cond(ConditionType.READY, False, Reason.SYNCING, conn.syncing_message)
-        stale = conn.stale()
-        if stale:
-            return reachable, Cond(ConditionType.READY, False, Reason.WATCH_FAILING, stale)
-        if cap.nodes_schedulable == 0:
-            msg = f"none of the {cap.nodes_total} selected nodes is Ready and schedulable"
-            return reachable, Cond(ConditionType.READY, False, Reason.NO_SCHEDULABLE_NODES, msg)
-        msg = f"{cap.nodes_schedulable}/{cap.nodes_total} nodes schedulable"
-        return reachable, Cond(ConditionType.READY, True, Reason.READY, msg)
+        return Link(
+            reachable=h.reachable,
+            reason=h.reason,
+            message=h.message,
+            synced=conn.synced,
+            syncing_message=conn.syncing_message,
+            stale=conn.stale() if h.reachable and conn.synced else "",
+            last_heartbeat=h.last_heartbeat,
+            workload_kinds=conn.workload_kinds,
+        )
+
+    def readiness(self, cap: Capacity) -> tuple[Cond, Cond]:
+        """(Reachable, Ready) conditions, most specific reason first (``identifier_status.readiness``)."""
+        return readiness(self.problem, self.link(), cap)
 
     def usable(self) -> tuple[bool, str]:
         """Whether placement may send work here, and if not why; cheap (no walk over nodes)."""
-        if self.problem is not None:
-            return False, self.problem.message
-        conn = self.connection
-        if conn is None:
-            return False, "waiting for the kubeconfig Secret"
-        if not conn.health.reachable:
-            return False, conn.health.message
-        if not conn.synced:
-            return False, conn.syncing_message
-        stale = conn.stale()
-        if stale:
-            return False, stale
-        return True, ""
+        refused = unusable(self.problem, self.link())
+        return (True, "") if refused is None else (False, refused[1].message)
 
     @property
     def ready(self) -> bool:
         cap = self.capacity()
         return bool(self.readiness(cap)[1].status)
 
-    def status(self, now: dt.datetime) -> ComputeIdentifierStatus:
-        """The status the operator writes: health as conditions, node counts, capacity in four views."""
-        cap = self.capacity()
+    def told(self, cap: Capacity) -> tuple[Cond, ...]:
+        """The conditions the operator states: Reachable, Ready, and Dispatchable once a dispatch showed it."""
         reachable, ready = self.readiness(cap)
-        told = (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
-        conditions = set_conditions(
-            self.previous_conditions,
-            [c.as_condition() for c in told],
-            now,
-            self.generation,
+        return (reachable, ready) if self.dispatchable is None else (reachable, ready, self.dispatchable)
+
+    def status(self, now: dt.datetime, previous: Sequence[Condition] | None = None) -> ComputeIdentifierStatus:
+        """The status as of ``now`` (``identifier_status.identifier_status``).
+
+        Conditions carry on from ``previous`` (default: what the object's status held when first seen).
+        """
+        cap = self.capacity()
+        return identifier_status(
+            generation=self.generation,
+            previous=self.previous_conditions if previous is None else previous,
+            told=self.told(cap),
+            cap=cap,
+            link=self.link(),
+            pricing=self.spec.pricing if self.spec else None,
+            now=now,
         )
-        self.previous_conditions = conditions
-        heartbeat = self.connection.health.last_heartbeat if self.connection else None
-        gpus_free, gpus_total = cap.devices_free, cap.devices_total
-        return ComputeIdentifierStatus(
-            observed_generation=self.generation,
-            conditions=conditions,
-            last_heartbeat_time=heartbeat,
-            nodes=NodeCounts(total=cap.nodes_total, ready=cap.nodes_ready, schedulable=cap.nodes_schedulable),
-            resources=ResourceAmounts(
-                capacity=format_amounts(cap.capacity),
-                allocatable=format_amounts(cap.allocatable),
-                allocated=format_amounts(cap.allocated),
-                free=format_amounts(cap.free),
-            ),
-            accelerators={model: _accelerator(m) for model, m in sorted(cap.accelerators.items())},
-            workload_kinds=list(kinds) if (kinds := self._workload_kinds()) is not None else None,
-            summary=IdentifierSummary(gpus=f"{gpus_free}/{gpus_total}", price=self._price_summary()),
-        )
-
-    def _workload_kinds(self) -> tuple[str, ...] | None:
-        return self.connection.workload_kinds if self.connection is not None else None
-
-    def _price_summary(self) -> str:
-        pricing = self.spec.pricing if self.spec else None
-        if pricing is None or not pricing.per_accelerator_hour:
-            return "-"
-        cheapest = min(float(p) for p in pricing.per_accelerator_hour.values())
-        return f"{cheapest:.2f} {pricing.currency}/h"
-
-
-def _accelerator(m: ModelCapacity) -> AcceleratorAmounts:
-    """One model's counts as status shows them; DRA devices name their driver instead of a resource."""
-    return AcceleratorAmounts(
-        driver=m.driver or None,
-        resource=None if m.driver else m.resource,
-        vendor=m.vendor or None,
-        partition=m.partition or None,
-        replicas=m.replicas or None,
-        capacity=m.capacity,
-        allocatable=m.allocatable,
-        allocated=m.allocated,
-        free=m.free,
-        largest_free_slot=m.largest_free_slot,
-    )
 
 
 class IdentifierSet:

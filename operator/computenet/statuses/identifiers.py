@@ -1,12 +1,12 @@
-"""The pass that writes every ComputeIdentifier's status through the one writer (the rule is in `budget`).
+"""The pass that writes every ComputeIdentifier's status through the one writer (the rule is its table's).
 
 It wakes when some identifier's status may have changed (`IdentifierSet.dirtied`), waits
 `coalesce_s` to merge the burst behind that change, reads the status of those identifiers again,
-and hands the writer what `budget.plan` says is due: changes of conditions at once, changes of counts
-as the shared budget allows, oldest first, and unchanged statuses once per refresh interval. A write
-that fails is tried again on the next pass; a 404 means the identifier is being deleted.
-
-Transitions a user cares about (Ready, Reachable, their reasons) also become events.
+asks the pure table (``identifier_transitions``) what is due, and hands the writer what
+`budget.plan` allows: changes of conditions at once, changes of counts as the shared budget allows,
+oldest first, and unchanged statuses once per refresh interval. A write that fails is tried again on
+the next pass; a 404 means the identifier is being deleted. Transitions a user cares about (Ready,
+Reachable, their reasons) become Events once written, as the table says.
 
 One task for all identifiers rather than one per identifier: at 1,000 identifiers, per-identifier
 daemons held each identifier's whole object (about 24 MB), and each wrote on its own clock.
@@ -17,24 +17,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from computenet.api.common import Condition
-from computenet.api.conditions import find
-from computenet.api.constants import IDENTIFIER, ConditionType
-from computenet.api.identifier import ComputeIdentifierStatus
+from computenet.api.constants import IDENTIFIER
 from computenet.events import EventRecorder
 from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
-from computenet.statuses.budget import (
-    DEFAULT_REFRESH_S,
-    DEFAULT_WRITES_PER_S,
-    Due,
-    Essence,
-    TokenBucket,
-    classify,
-    plan,
-)
+from computenet.statuses.budget import DEFAULT_REFRESH_S, DEFAULT_WRITES_PER_S, Due, TokenBucket, plan
+from computenet.statuses.identifier_transitions import IdentifierRecord, essence, transition
+from computenet.statuses.vocabulary import Emit, Observed, Tick, Write, Written
 from computenet.statuses.writer import StatusWrites
 
 logger = logging.getLogger(__name__)
@@ -49,31 +41,37 @@ CONCURRENCY = 8
 Writer = StatusWrites
 """The one status writer, as the passes use it."""
 
+__all__ = ["IdentifierStatusWriter", "Writer", "essence"]
 
-def essence(status: ComputeIdentifierStatus) -> Essence:
-    """A status without its times, split into what is urgent and what is counts (`budget.Essence`)."""
-    conditions = tuple(c.model_dump(exclude={"last_transition_time"}).items() for c in status.conditions or ())
-    counts = status.model_dump(exclude={"conditions", "observed_generation", "last_heartbeat_time"})
-    return Essence(repr((conditions, status.observed_generation)), repr(counts))
+
+def _wall() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
-class _Written:
-    """What this process last wrote for one identifier, and what its status says now."""
+class _Tracked:
+    """One identifier as the pass follows it: the table's record, and since when a change waits."""
 
     item: TrackedIdentifier
     """The identifier this is about (one deleted and created again under its name is another)."""
-    essence: Essence | None = None
-    conditions: list[Condition] | None = None
-    at_s: float | None = None
-    current: Essence | None = None
-    """What the status said when last read (None: not read yet)."""
-    since_s: float = 0.0
-    """When the oldest change not yet written was seen."""
+    record: IdentifierRecord
+    since: dt.datetime
+    """When the oldest change not yet written was read."""
+
+    def previous(self) -> list[Condition]:
+        """The conditions a new status carries on from (their transition times stay)."""
+        observed = self.record.observed
+        return list(observed.conditions or ()) if observed is not None else self.item.previous_conditions
 
 
 class IdentifierStatusWriter:
-    """Writes the status of all tracked identifiers; `run` until cancelled."""
+    """Writes the status of all tracked identifiers; `run` until cancelled.
+
+    The shell around ``identifier_transitions.transition``: it builds each identifier's status from
+    its facts when they changed (``Observed``) or asks the table again as time passes (``Tick``), plans
+    the writes the table asks for under the shared budget, and carries out the Events it asks for
+    once the hub took a status (``Written``).
+    """
 
     def __init__(
         self,
@@ -84,16 +82,16 @@ class IdentifierStatusWriter:
         coalesce_s: float,
         writes_per_s: float = DEFAULT_WRITES_PER_S,
         refresh_s: float = DEFAULT_REFRESH_S,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], dt.datetime] = _wall,
     ) -> None:
         self.identifiers = identifiers
         self._writer = writer
         self._events = events
         self._coalesce_s = coalesce_s
-        self._refresh_s = refresh_s
+        self._refresh = dt.timedelta(seconds=refresh_s)
         self._bucket = TokenBucket(writes_per_s, burst=max(1.0, writes_per_s))
-        self._clock = clock or (lambda: asyncio.get_running_loop().time())
-        self._written: dict[str, _Written] = {}
+        self._clock = clock
+        self._tracked: dict[str, _Tracked] = {}
         self.writes = 0
         """Writes made since start (for tests and the curious)."""
 
@@ -110,97 +108,77 @@ class IdentifierStatusWriter:
                 logger.exception("identifier status pass failed")
                 wake_in = RETRY_S
 
+    def record(self, name: str) -> IdentifierRecord | None:
+        """The table's record of one identifier (for tests and the curious)."""
+        tracked = self._tracked.get(name)
+        return tracked.record if tracked is not None else None
+
     async def write_pass(self) -> float:
         """Read what changed, write what is due; return seconds until the next pass is needed."""
-        now_s = self._clock()
-        wall = dt.datetime.now(dt.UTC)
+        now = self._clock()
         items = self.identifiers.items
-        for name in [n for n in self._written if n not in items]:
-            del self._written[name]
+        for name in [n for n in self._tracked if n not in items]:
+            del self._tracked[name]
         due: list[Due] = []
         for name, item in list(items.items()):
-            state = self._written.get(name)
-            if state is None or state.item is not item:
-                state = self._written[name] = _Written(item)
-            if item.dirty.is_set() or state.current is None:
+            tracked = self._tracked.get(name)
+            if tracked is None or tracked.item is not item:
+                tracked = self._tracked[name] = _Tracked(item, IdentifierRecord(name, self._refresh), now)
+            if item.dirty.is_set() or tracked.record.observed is None:
                 item.dirty.clear()
-                self._read(item, state, wall, now_s)
-            assert state.current is not None
-            kind = classify(
-                written=state.essence,
-                current=state.current,
-                last_write_s=state.at_s,
-                now_s=now_s,
-                refresh_s=self._refresh_s,
-            )
-            if kind is not None:
-                due.append(Due(name, kind, state.since_s))
-        chosen = plan(due, self._bucket, now_s)
-        failed = await self._write_all(chosen.write, now_s)
-        waits = [self._refresh_s]
+                if not tracked.record.pending:  # nothing was waiting: a new change starts now
+                    tracked.since = now
+                status = item.status(now, tracked.previous())
+                outcome = transition(tracked.record, Observed(status), now)
+                tracked.record = tracked.record.observe(status)
+            else:
+                outcome = transition(tracked.record, Tick(), now)
+            for effect in outcome.effects:
+                if isinstance(effect, Write):
+                    due.append(Due(name, effect.kind, tracked.since.timestamp()))
+        chosen = plan(due, self._bucket, now.timestamp())
+        failed = await self._write_all(chosen.write)
+        waits = [self._refresh.total_seconds()]
         if chosen.held_until_s is not None:
-            waits.append(chosen.held_until_s - now_s)
+            waits.append(chosen.held_until_s - now.timestamp())
         if failed:
             waits.append(RETRY_S)
         next_refresh = min(
-            (s.at_s + self._refresh_s for s in self._written.values() if s.at_s is not None), default=None
+            (t.record.written_at + self._refresh for t in self._tracked.values() if t.record.written_at is not None),
+            default=None,
         )
         if next_refresh is not None:
-            waits.append(next_refresh - now_s)
+            waits.append((next_refresh - now).total_seconds())
         return max(0.05, min(waits))
 
-    def _read(self, item: TrackedIdentifier, state: _Written, wall: dt.datetime, now_s: float) -> None:
-        current = essence(item.status(wall))
-        if state.current is None or state.current == state.essence:  # nothing was pending: a new change
-            state.since_s = now_s
-        state.current = current
-
-    async def _write_all(self, names: tuple[str, ...], now_s: float) -> int:
+    async def _write_all(self, names: tuple[str, ...]) -> int:
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(name: str) -> bool:
             async with gate:
-                return await self._write_one(name, now_s)
+                return await self._write_one(name)
 
         results = await asyncio.gather(*(one(n) for n in names))
         if any(results):
             self.identifiers.changed.fire()
         return sum(1 for ok in results if not ok)
 
-    async def _write_one(self, name: str, now_s: float) -> bool:
+    async def _write_one(self, name: str) -> bool:
         """Write one identifier's status; True when written (or gone), False to try again."""
-        state = self._written.get(name)
+        tracked = self._tracked.get(name)
         item = self.identifiers.items.get(name)
-        if state is None or item is None:
+        if tracked is None or item is None:
             return True
-        status = item.status(dt.datetime.now(dt.UTC))  # read again: the newest, and a fresh heartbeat
+        now = self._clock()
+        status = item.status(now, tracked.previous())  # read again: the newest, and a fresh heartbeat
         self._writer.write(IDENTIFIER, None, name, status)
         if not await self._writer.flush(IDENTIFIER, None, name):
             return True  # gone (being deleted: its delete handler forgets it) or refused (logged by the writer)
         self.writes += 1
-        after = status.conditions or []
+        outcome = transition(tracked.record, Written(status), now)
+        tracked.record = tracked.record.wrote(status, now)
         if item.ref is not None:
-            _announce(self._events, item, state.conditions, after)
-        state.essence = state.current = essence(status)
-        state.conditions, state.at_s = after, now_s
+            for effect in outcome.effects:
+                if isinstance(effect, Emit):
+                    self._events.record(item.ref, effect.reason, effect.message, warning=effect.warning)
         return True
-
-
-def _announce(
-    events: EventRecorder,
-    item: TrackedIdentifier,
-    before: Sequence[Condition] | None,
-    after: Sequence[Condition],
-) -> None:
-    """Events for transitions of Ready and Reachable (and their reasons)."""
-    assert item.ref is not None
-    for type_ in (ConditionType.READY, ConditionType.REACHABLE):
-        new = find(after, type_)
-        old = find(before, type_) if before else None
-        if new is None or (old is not None and (old.status, old.reason) == (new.status, new.reason)):
-            continue
-        if new.status == "True":
-            again = "" if old is None else " again"
-            events.record(item.ref, str(new.reason), f"{type_}{again}: {new.message}")
-        else:
-            events.record(item.ref, str(new.reason), f"{type_} false: {new.message}", warning=True)

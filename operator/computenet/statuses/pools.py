@@ -1,11 +1,10 @@
-"""The pass that writes every ComputePool's status through the one writer, by the budget rule.
+"""The pass that writes every ComputePool's status through the one writer, as its table says.
 
-A pool's status is the sum of its Ready member identifiers (``computenet.pools``) and its task
-counts. The rule is the identifiers' (``statuses.budget``): a change of Ready (its status, reason or
-message) or of the observed generation is urgent and written at once; a change of counts alone,
-which moves with every busy member, waits until `COUNTS_INTERVAL_S` after the pool's last write
-(its own budget: pools are few, so they share none); an unchanged status is rewritten once per
-refresh interval. Transitions of Ready become events.
+A pool's status is the sum of its Ready member identifiers and its task counts (``computenet.pools``),
+computed afresh on each pass; what to do with it (write it at once, hold counts for the pool's
+interval, refresh it, announce a change of Ready) is decided by the pure table
+``statuses.pool_transitions``. This shell builds each pool's record, calls the table and carries
+out its effects through the one writer and the event recorder.
 
 One pass for all pools, woken when an identifier or a pool changed, instead of a kopf daemon per pool.
 """
@@ -16,55 +15,43 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from computenet.api.common import Condition
-from computenet.api.conditions import condition, find, set_conditions
+from computenet.api.conditions import condition, set_conditions
 from computenet.api.constants import POOL, ConditionType, Reason
 from computenet.api.pool import ComputePoolSpec, ComputePoolStatus, TaskCounts
 from computenet.events import EventRecorder, ObjectRef
 from computenet.members.identifiers import IdentifierSet
-from computenet.placement.accelerators import lookup
-from computenet.pools import aggregate, pool_selector, pool_status
+from computenet.pools import aggregate, peak_tflops, pool_selector, pool_status
 from computenet.signal import Signal
-from computenet.statuses.budget import Essence, Kind, classify
-from computenet.statuses.identifiers import Writer
+from computenet.statuses.pool_transitions import COUNTS_INTERVAL_S, PoolRecord, transition
+from computenet.statuses.vocabulary import Emit, HoldUntil, Observed, Write, Written
+from computenet.statuses.writer import StatusWrites as Writer
 
 logger = logging.getLogger(__name__)
 
-COUNTS_INTERVAL_S = 10.0
-"""A pool's counts are written at most this often: Karmada's default ``--cluster-status-update-frequency``
-for a cluster's resource summary (10 s)."""
+__all__ = ["COUNTS_INTERVAL_S", "PoolStatusWriter", "TrackedPool"]
 
 RETRY_S = 5.0
 
 
-def _peak(model: str) -> Mapping[str, float] | None:
-    known = lookup(model)
-    return known.tflops if known else None
-
-
-def essence(status: ComputePoolStatus) -> Essence:
-    """A pool status without times, split into urgent (conditions, generation) and counts."""
-    conditions = tuple(c.model_dump(exclude={"last_transition_time"}).items() for c in status.conditions or ())
-    counts = status.model_dump(exclude={"conditions", "observed_generation"})
-    return Essence(repr((conditions, status.observed_generation)), repr(counts))
-
-
 @dataclass
 class TrackedPool:
-    """One pool as the pass knows it: what its object says, and what this process last wrote for it."""
+    """One pool as the pass knows it: what its object says, and its table's record."""
 
     name: str
     ref: ObjectRef
     generation: int | None
     spec: ComputePoolSpec | None
     """None when the spec is invalid (`problem` says why)."""
+    record: PoolRecord
     problem: str = ""
-    conditions: list[Condition] = field(default_factory=list)
-    written: Essence | None = None
-    written_at_s: float | None = None
+
+
+def _wall() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class PoolStatusWriter:
@@ -80,7 +67,7 @@ class PoolStatusWriter:
         coalesce_s: float,
         refresh_s: float,
         recheck_s: float,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], dt.datetime] = _wall,
     ) -> None:
         """Seconds: `refresh_s` rewrites an unchanged status; `recheck_s` recomputes at least this often.
 
@@ -94,9 +81,9 @@ class PoolStatusWriter:
         self._writer = writer
         self._events = events
         self._coalesce_s = coalesce_s
-        self._refresh_s = refresh_s
+        self._refresh = dt.timedelta(seconds=refresh_s)
         self._recheck_s = recheck_s
-        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._clock = clock
         self.writes = 0
 
     def track(
@@ -111,7 +98,8 @@ class PoolStatusWriter:
         """A pool created or changed; `conditions` are those its status holds (kept on first sight only)."""
         pool = self.pools.get(name)
         if pool is None or pool.ref.uid != ref.uid:
-            pool = self.pools[name] = TrackedPool(name, ref, generation, spec, problem, list(conditions or ()))
+            record = PoolRecord(name, self._refresh, tuple(conditions or ()))
+            pool = self.pools[name] = TrackedPool(name, ref, generation, spec, record, problem)
         else:
             pool.generation, pool.spec, pool.problem = generation, spec, problem
         self.changed.fire()
@@ -150,41 +138,26 @@ class PoolStatusWriter:
             ready = condition(ConditionType.READY, False, Reason.INVALID_SPEC, pool.problem)
         else:
             totals = aggregate(
-                pool_selector(pool.spec), list(self.identifiers.items.values()), lambda i: i.capacity(), _peak
+                pool_selector(pool.spec), list(self.identifiers.items.values()), lambda i: i.capacity(), peak_tflops
             )
             status, said = pool_status(totals, self.counts_of(pool.name))
             ready = said.as_condition()
-        conditions = set_conditions(pool.conditions, [ready], now, pool.generation)
+        conditions = set_conditions(pool.record.conditions, [ready], now, pool.generation)
         return status.model_copy(update={"conditions": conditions, "observed_generation": pool.generation})
 
     async def write_pass(self) -> float:
         """Write the pools whose status is due; return seconds until the next pass is needed."""
-        now_s = self._clock()
-        wall = dt.datetime.now(dt.UTC)
+        now = self._clock()
         waits = [self._recheck_s]
         for pool in list(self.pools.values()):
-            status = self.status_of(pool, wall)
-            current = essence(status)
-            kind = classify(
-                written=pool.written,
-                current=current,
-                last_write_s=pool.written_at_s,
-                now_s=now_s,
-                refresh_s=self._refresh_s,
-            )
-            if kind is None:
-                if pool.written_at_s is not None:
-                    waits.append(pool.written_at_s + self._refresh_s - now_s)
-                continue
-            budget_at = (pool.written_at_s or now_s) + COUNTS_INTERVAL_S
-            if kind is not Kind.URGENT and now_s < budget_at:
-                waits.append(budget_at - now_s)  # only counts changed: they wait for the pool's interval
-                continue
-            if await self._write(pool, status):
-                pool.written, pool.written_at_s = current, now_s
-                waits.append(self._refresh_s)
-            else:
-                waits.append(RETRY_S)
+            outcome = transition(pool.record, Observed(self.status_of(pool, now)), now)
+            for effect in outcome.effects:
+                if isinstance(effect, HoldUntil):
+                    waits.append((effect.at - now).total_seconds())
+                elif isinstance(effect, Write):
+                    waits.append(self._refresh.total_seconds() if await self._write(pool, outcome.status) else RETRY_S)
+            if not outcome.effects and pool.record.written_at is not None:
+                waits.append((pool.record.written_at + self._refresh - now).total_seconds())
         return max(0.05, min(waits))
 
     async def _write(self, pool: TrackedPool, status: ComputePoolStatus) -> bool:
@@ -192,9 +165,10 @@ class PoolStatusWriter:
         if not await self._writer.flush(POOL, None, pool.name):
             return pool.name not in self.pools  # gone meanwhile: nothing to retry
         self.writes += 1
-        before, after = find(pool.conditions, ConditionType.READY), find(status.conditions, ConditionType.READY)
-        pool.conditions = list(status.conditions or ())
-        if after is not None and (before is None or before.status != after.status):
-            warning = after.status != "True"
-            self._events.record(pool.ref, str(after.reason), str(after.message), warning=warning)
+        now = self._clock()
+        outcome = transition(pool.record, Written(status), now)
+        pool.record = pool.record.wrote(status, now)
+        for effect in outcome.effects:
+            if isinstance(effect, Emit):
+                self._events.record(pool.ref, effect.reason, effect.message, warning=effect.warning)
         return True

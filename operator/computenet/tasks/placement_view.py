@@ -9,57 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from computenet.api.constants import DEFAULT_CURRENCY
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.connection import MemberConnection
-from computenet.members.identifiers import IdentifierSet, TrackedIdentifier
+from computenet.members.identifiers import IdentifierSet
 from computenet.members.registry import MemberRegistry
-from computenet.placement import Assumptions, ComputeClass, Identifier, Network, Pricing, SnapshotBuilder, Store
+from computenet.placement import Assumptions, Identifier, SnapshotBuilder
 from computenet.placement.labels import Selector
 from computenet.placement.snapshot import Snapshot
-
-
-def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, conn: MemberConnection) -> Identifier:
-    usable, why = item.usable()
-    pricing = None
-    if spec.pricing is not None:
-        p = spec.pricing
-        pricing = Pricing(
-            currency=p.currency,
-            per_cpu_core_hour=float(p.per_cpu_core_hour) if p.per_cpu_core_hour is not None else None,
-            per_gib_hour=float(p.per_gib_hour) if p.per_gib_hour is not None else None,
-            per_accelerator_hour={k: float(v) for k, v in (p.per_accelerator_hour or {}).items()},
-        )
-    network = Network()
-    if spec.network is not None:
-        network = Network(
-            latency_ms={k: float(v) for k, v in (spec.network.latency_ms or {}).items()},
-            bandwidth_gbps=spec.network.bandwidth_gbps,
-        )
-    store = None
-    if spec.storage is not None:  # its egress price is quoted in the identifier's pricing currency
-        currency = spec.pricing.currency if spec.pricing is not None else DEFAULT_CURRENCY
-        store = Store(float(spec.storage.egress_price_per_gib), currency)
-    return Identifier(
-        name=item.name,
-        cluster=conn.key,
-        uri=str(spec.uri),
-        ready=usable,
-        not_ready_reason=why,
-        provider=spec.provider,
-        region=spec.region,
-        zone=spec.zone or "",
-        compute_class=ComputeClass(str(spec.compute_class)),
-        architectures=tuple(str(a) for a in spec.architectures or ()),
-        pricing=pricing,
-        network=network,
-        store=store,
-        recent_failures=conn.health.failures,
-        node_selector=item.selector,
-        devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),
-        workload_kinds=frozenset(conn.workload_kinds) if conn.workload_kinds is not None else None,
-    )
-
+from computenet.tasks.placement_identifier import placement_identifier
 
 _Inputs = tuple[ComputeIdentifierSpec, Selector, str, tuple[bool, str], int, tuple[int, str], tuple[str, ...] | None]
 """What an identifier's placement record is built from (see :func:`placement_identifier`): spec,

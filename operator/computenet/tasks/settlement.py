@@ -8,8 +8,10 @@ and, for a task admitted through a queue, to the queue's spend in the current pe
 month in UTC), which ``status.spend`` keeps across restarts. A restarted operator resumes each running
 attempt from the queue's ``status.spend.lastSettled``, so nothing is counted twice.
 
-The same tick writes each ComputeQueue's status (usage per resource against quota, borrowed, tasks
-admitted and waiting, spend) when it changed, and sets the queue gauges.
+The same tick computes each ComputeQueue's status (usage per resource against quota, borrowed, tasks
+admitted and waiting, spend) and hands it to the queues' pure table (``statuses.queue_transitions``),
+which says whether to write it and what to announce; this shell carries that out through the one
+writer, and sets the queue gauges.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from computenet.api.conditions import condition, set_conditions
-from computenet.api.constants import QUEUE, ConditionType, Phase, Reason
+from computenet.api.constants import API_VERSION, QUEUE, ConditionType, Phase, Reason
 from computenet.api.identifier import Pricing
 from computenet.api.queue import ComputeQueueStatus, QueueSpend, QueueSummary, QueueTasks, QuotaUsage
+from computenet.events import ObjectRef
 from computenet.metrics import Metrics
-from computenet.quantity import cpu_millis, format_amount, to_int_units
+from computenet.quantity import base_units, cpu_millis, format_amount, to_int_units
 from computenet.queueing import CPU, MEMORY, period_start
+from computenet.statuses.queue_transitions import QueueRecord, transition
+from computenet.statuses.vocabulary import Emit, Observed, Write, Written
 from computenet.statuses.writer import StatusWrites
 from computenet.tasks.book import TaskBook
 from computenet.tasks.metering import meter_attempt
@@ -39,15 +43,10 @@ from computenet.tasks.tenancy import Tenancy, amounts_of, holding
 logger = logging.getLogger(__name__)
 
 SETTLE_INTERVAL_S = 10.0
-STATUS_REFRESH_S = 60.0
-"""A queue's status is written when it changed, and at least this often (``lastSettled``)."""
 
 _Key = tuple[str, int]
 
-
-def base_units(resource: str, amount: int) -> float:
-    """Gauge value: cores for cpu (amounts are millicores), bytes and devices as they are."""
-    return amount / 1000 if resource == CPU else float(amount)
+__all__ = ["SETTLE_INTERVAL_S", "Settlement", "base_units"]
 
 
 class Settlement:
@@ -69,7 +68,10 @@ class Settlement:
         """Finished attempts metered to their end."""
         self._started = clock()
         """What ran before this process started is not counted again (a queue's spend already holds it)."""
-        self._written: dict[str, tuple[ComputeQueueStatus, dt.datetime]] = {}
+        self._records: dict[str, QueueRecord] = {}
+        """Each queue's record for its table (``statuses.queue_transitions``)."""
+        self._written: dict[str, ComputeQueueStatus] = {}
+        """The status last written of each queue (the gauges are set from it)."""
         self._gauges: set[tuple[str, ...]] = set()
 
     async def run(self) -> None:
@@ -84,16 +86,34 @@ class Settlement:
         now = self.clock()
         self.accrue(now)
         for entry in list(self.tenancy.queues.items.values()):
-            status = self.status_of(entry, now)
-            last = self._written.get(entry.name)
-            unchanged = last is not None and _without_time(last[0]) == _without_time(status)
-            if unchanged and last is not None and (now - last[1]).total_seconds() < STATUS_REFRESH_S:
-                continue
-            self.writer.write(QUEUE, None, entry.name, status)
-            if await self.writer.flush(QUEUE, None, entry.name):
-                self._written[entry.name] = (status, now)
-            # else a queue deleted meanwhile: the writer dropped it, and the next tick tries again if it is back
+            record = self._record(entry.name, entry.uid)
+            outcome = transition(record, Observed(self.status_of(entry, now)), now)
+            if any(isinstance(e, Write) for e in outcome.effects):
+                await self._write(entry.name, entry.uid, outcome.status, now)
+        for gone in [name for name in self._records if name not in self.tenancy.queues.items]:
+            del self._records[gone]
+            self._written.pop(gone, None)
         self.set_gauges()
+
+    def _record(self, name: str, uid: str) -> QueueRecord:
+        record = self._records.get(name)
+        if record is None or record.uid != uid:  # a queue deleted and created again under its name starts afresh
+            record = self._records[name] = QueueRecord(name, uid)
+            self._written.pop(name, None)
+        return record
+
+    async def _write(self, name: str, uid: str, status: ComputeQueueStatus, now: dt.datetime) -> None:
+        self.writer.write(QUEUE, None, name, status)
+        if not await self.writer.flush(QUEUE, None, name):
+            return  # a queue deleted meanwhile: the writer dropped it, and the next tick tries again if it is back
+        record = self._records[name]
+        outcome = transition(record, Written(status), now)
+        self._records[name] = record.wrote(status, now)
+        self._written[name] = status
+        ref = ObjectRef(API_VERSION, QUEUE.kind, name, uid)
+        for effect in outcome.effects:
+            if isinstance(effect, Emit):
+                self.book.events.record(ref, effect.reason, effect.message, effect.warning)
 
     def accrue(self, now: dt.datetime) -> None:
         """Meter every running attempt up to ``now`` (a finished one up to its end) and book the cost."""
@@ -201,8 +221,8 @@ class Settlement:
             active = condition(ConditionType.ACTIVE, False, Reason.OVER_BUDGET, over)
         else:
             active = condition(ConditionType.ACTIVE, True, Reason.ADMITTING, f"admitting tasks into pool {spec.pool}")
-        previous = self._written.get(entry.name)
-        conditions = set_conditions(previous[0].conditions if previous else None, [active], now, entry.generation)
+        known = self._records.get(entry.name)
+        conditions = set_conditions(known.conditions if known else None, [active], now, entry.generation)
         return ComputeQueueStatus(
             observed_generation=entry.generation,
             conditions=conditions,
@@ -224,7 +244,7 @@ class Settlement:
             getattr(m, gauge).labels(*labels).set(value)
             seen.add((gauge, *labels))
 
-        for name, (status, _) in self._written.items():
+        for name, status in self._written.items():
             entry = self.tenancy.queues.items.get(name)
             if entry is None or entry.spec is None:
                 continue
@@ -255,8 +275,3 @@ class Settlement:
 
 def _amount(resource: str, text: str) -> int:
     return cpu_millis(text) if resource == CPU else to_int_units(text)
-
-
-def _without_time(status: ComputeQueueStatus) -> dict[str, Any]:
-    """What a queue's status says, without the times that move on every tick."""
-    return status.model_dump(exclude={"spend": {"last_settled"}, "conditions": {"__all__": {"last_transition_time"}}})

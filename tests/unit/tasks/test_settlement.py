@@ -7,15 +7,20 @@ book's writer and event recorder and the hub are never used here, and `_Untoucha
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from computenet.api.constants import ConditionType, Phase, Reason
+from computenet.api.constants import QUEUE, ConditionType, KindInfo, Phase, Reason
 from computenet.api.identifier import Pricing
+from computenet.api.queue import ComputeQueueStatus
 from computenet.api.task import ComputeTaskStatus, DispatchedResources, Placement
+from computenet.events import ObjectRef
 from computenet.metrics import Metrics
 from computenet.quantity import format_amount
 from computenet.statuses.writer import status_body
@@ -504,3 +509,71 @@ def test_a_data_copys_egress_is_booked_once_where_compute_is(currency: str, queu
         "computenet_data_cost_total", {"provider": "west-cloud", "queue": "research", "currency": currency}
     )
     assert data_cost == pytest.approx(0.16)
+
+
+# ---- the queues' status through their table (``statuses.queue_transitions``) and the one writer ----
+
+
+class _Writer:
+    """The one status writer as settlement uses it: every write lands at once, and is kept."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[str, ComputeQueueStatus]] = []
+
+    def write(self, kind: KindInfo, namespace: str | None, name: str, status: BaseModel, delay: float = 0.0) -> None:
+        assert (kind, namespace) == (QUEUE, None)
+        assert isinstance(status, ComputeQueueStatus)
+        self.written.append((name, status))
+
+    def flush(self, kind: KindInfo, namespace: str | None, name: str) -> Awaitable[bool]:
+        return asyncio.sleep(0, True)
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, str, str, bool]] = []
+
+    def record(self, ref: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
+        self.recorded.append((ref.kind, ref.name, reason, warning))
+
+
+def test_a_tick_writes_a_queue_when_due_and_announces_that_it_went_over_budget() -> None:
+    async def scenario() -> None:
+        spend = {"amount": 99.0, "currency": "USD", "periodStart": "2026-11-01T00:00:00Z"}
+        queues = QueueBook()
+        queues.upsert("research", queue_body(budget=100, spend=spend))
+        events, writer = _Events(), _Writer()
+        book = TaskBook(_Untouchable(), events)  # type: ignore[arg-type]
+        book.records["t1"] = attempt(cpu="2", started=STARTED)
+        now = [STARTED]
+        tenancy = Tenancy(queues, lambda _identifier, _uid: None, PRICES.get)
+        settlement = Settlement(
+            book,
+            tenancy,
+            writer,  # type: ignore[arg-type]
+            Metrics.create(),
+            PRICES.get,
+            PROVIDERS.__getitem__,
+            lambda: now[0],
+        )
+        await settlement.tick()
+        assert [name for name, _ in writer.written] == ["research"], "first seen: written"
+        assert events.recorded == [], "a queue that admits is no news"
+        now[0] = STARTED + dt.timedelta(seconds=1)
+        await settlement.tick()
+        assert len(writer.written) == 2, "its spend grew: written"
+        now[0] = STARTED + dt.timedelta(minutes=20)  # 2 cores at 3.60 an hour for 20 minutes: 2.40 more
+        book.records["t1"] = attempt(cpu="2", phase=Phase.SUCCEEDED, completed=now[0])  # and then it ended
+        await settlement.tick()
+        last = writer.written[-1][1]
+        assert active(status_body(last))[1] == Reason.OVER_BUDGET
+        assert events.recorded == [("ComputeQueue", "research", Reason.OVER_BUDGET, True)]
+        now[0] += dt.timedelta(seconds=10)  # nothing runs any more: the status stays as it is
+        await settlement.tick()
+        assert len(writer.written) == 3, "unchanged: not written again before the refresh"
+        now[0] += dt.timedelta(seconds=60)
+        await settlement.tick()
+        assert len(writer.written) == 4, "refreshed after a minute (lastSettled)"
+        assert len(events.recorded) == 1, "announced once"
+
+    asyncio.run(scenario())

@@ -10,6 +10,7 @@ from computenet.api.common import Condition
 from computenet.api.constants import ConditionType, FailoverPolicy, Phase, Reason
 from computenet.api.data import TaskDataStatus
 from computenet.api.task import ComputeTaskStatus, Explanation, Offer, Placement, RemoteRef, TaskSummary
+from computenet.statuses.vocabulary import Emit as Emit  # one Event effect for every kind's table
 from computenet.tasks.metering import Metered
 
 MESSAGE_LIMIT = 4096
@@ -334,13 +335,6 @@ class RecheckAt:
     """Check the task's member again at ``at`` (the end of a failover grace period)."""
 
     at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Emit:
-    reason: str
-    message: str
-    warning: bool = False
 
 
 @dataclass(frozen=True)
