@@ -286,3 +286,66 @@ def test_a_task_whose_selector_admits_no_device_waits_saying_none_match(case: No
     status = eventually(waiting, timeout=STATE_S)
     assert status.get("phase") == "Pending"
     assert not status.get("remote")
+
+
+FULL_MEMORY = f'device.capacity["{DRIVER}"].memory.compareTo(quantity("80Gi")) >= 0'
+
+
+def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_it(
+    case: None, hub: Cluster, member: Cluster
+) -> None:
+    """kueue#8775: placement evaluates the hub's template, which reaches the member owned by the Job."""
+    name = "hub-only-gpu"
+    devenv.apply(hub, {**_template(name, 1, FULL_MEMORY), "metadata": {"name": name, "namespace": NAMESPACE}})
+
+    def in_member() -> dict[str, Any] | None:
+        out = member.kubectl("get", "resourceclaimtemplate", name, "-n", WORK, "--ignore-not-found", "-o", "json")
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    assert in_member() is None
+    devenv.apply(hub, _task("dra-hub-template", name, run="300s"))
+    try:
+
+        def dispatched() -> dict[str, Any]:
+            status = _task_status(hub, "dra-hub-template")
+            assert status.get("remote"), (status.get("phase"), status.get("conditions"))
+            return status
+
+        status = eventually(dispatched, timeout=JOB_S)
+        assert (status["placement"]["identifier"], status["placement"]["nodes"]) == (IDENTIFIER, [NODE_B])
+        remote = status["remote"]
+
+        def owned() -> dict[str, Any]:
+            copy = in_member()
+            assert copy is not None, "the template has not reached the member yet"
+            assert copy["metadata"].get("ownerReferences"), copy
+            return copy
+
+        copy = eventually(owned, timeout=STATE_S)
+        ((owner,),) = [copy["metadata"]["ownerReferences"]]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", remote["name"], remote["uid"])
+        assert copy["spec"]["spec"]["devices"]["requests"][0]["exactly"]["selectors"][0]["cel"]["expression"] == (
+            FULL_MEMORY
+        )
+
+        def allocated() -> dict[str, Any]:
+            claims = [
+                c
+                for c in _claims(member)
+                if (c.get("status") or {}).get("allocation")
+                and (c["spec"]["devices"]["requests"][0]["exactly"].get("selectors") or [{}])[0]
+                .get("cel", {})
+                .get("expression")
+                == FULL_MEMORY
+            ]
+            assert claims, "no allocated claim from the hub's template in the member yet"
+            return claims[0]
+
+        claim = eventually(allocated, timeout=JOB_S)
+        assert [(r["driver"], r["pool"]) for r in claim["status"]["allocation"]["devices"]["results"]] == [
+            (DRIVER, NODE_B)
+        ]
+    finally:
+        hub.kubectl("delete", "computetask", "dra-hub-template", "-n", NAMESPACE, "--wait=false")
+    # The member's garbage collector removes the copy with the Job.
+    eventually(lambda: in_member() is None, timeout=STATE_S)
