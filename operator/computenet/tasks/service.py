@@ -278,6 +278,9 @@ class TaskService:
         """A task deleted from the hub (watch DELETED, or missing from a fresh list)."""
         held = self._held.pop(uid, None)
         record = self.book.get(uid) or (held.record if held else None)
+        if record is not None:
+            for name in _claimed(record):
+                self._naming.get((record.namespace, name), set()).discard(uid)
         if record is None or uid in self._cancelling:
             return
         record.gone = True
