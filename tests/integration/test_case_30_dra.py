@@ -8,7 +8,8 @@ of just that identifier. No node advertises these devices as an extended resourc
 First the member's own kube-scheduler is shown to allocate such a claim (a plain pod); then the
 identifier must show the two devices, a task claiming one device must run on cpu-1 with its claim
 allocated by the member's scheduler, and a task claiming three must wait saying which devices it
-lacks, with nothing dispatched.
+lacks, with nothing dispatched. A template only the hub holds is placed on, travels with the Job
+(owned by it, allocated by the member, removed with it), and never overwrites the member's own.
 """
 
 from __future__ import annotations
@@ -294,7 +295,10 @@ FULL_MEMORY = f'device.capacity["{DRIVER}"].memory.compareTo(quantity("80Gi")) >
 def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_it(
     case: None, hub: Cluster, member: Cluster
 ) -> None:
-    """kueue#8775: placement evaluates the hub's template, which reaches the member owned by the Job."""
+    """kueue#8775: placement evaluates the hub's template, which reaches the member owned by the Job.
+
+    Then a same-named template of the member's own stays as it is, and the task says so.
+    """
     name = "hub-only-gpu"
     devenv.apply(hub, {**_template(name, 1, FULL_MEMORY), "metadata": {"name": name, "namespace": NAMESPACE}})
 
@@ -349,3 +353,23 @@ def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_i
         hub.kubectl("delete", "computetask", "dra-hub-template", "-n", NAMESPACE, "--wait=false")
     # The member's garbage collector removes the copy with the Job.
     eventually(lambda: in_member() is None, timeout=STATE_S)
+
+    # A same-named template of the member's own is never overwritten: the dispatch waits, naming it.
+    devenv.apply(member, _template(name, 2))
+    devenv.apply(hub, _task("dra-hub-template-taken", name))
+    try:
+
+        def refused() -> dict[str, Any]:
+            dispatched = _condition(_task_status(hub, "dra-hub-template-taken"), "Dispatched")
+            assert f"ResourceClaimTemplate {WORK}/{name} exists in the member and is not this task's" in (
+                dispatched.get("message") or ""
+            ), dispatched
+            return dispatched
+
+        eventually(refused, timeout=JOB_S)
+        kept = in_member()
+        assert kept is not None
+        assert kept["spec"]["spec"]["devices"]["requests"][0]["exactly"]["count"] == 2
+        assert not kept["metadata"].get("ownerReferences")
+    finally:
+        hub.kubectl("delete", "computetask", "dra-hub-template-taken", "-n", NAMESPACE, "--wait=false")
