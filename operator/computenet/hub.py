@@ -9,12 +9,13 @@ vanishes from the object too.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.aio import config as aio_config
-from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi
+from kubernetes.aio.client import ApiClient, Configuration, CoreV1Api, CustomObjectsApi, ResourceV1Api
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import DATASET, GROUP, VERSION, KindInfo
@@ -42,6 +43,7 @@ class Hub:
         self.client = client
         self._custom = CustomObjectsApi(client)
         self._core = CoreV1Api(client)
+        self._resource = ResourceV1Api(client)
 
     async def replace_status(
         self, kind: KindInfo, name: str, status: Mapping[str, Any], namespace: str | None = None
@@ -76,10 +78,13 @@ class Hub:
         )
 
     async def read(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        """A ConfigMap or Secret of the hub as JSON, or None when it does not exist.
+        """A ConfigMap, Secret or ResourceClaimTemplate of the hub as JSON, or None when it does not exist.
 
         Raises PermissionError when the operator may not read it (Secrets: only where a tenant let it).
+        A hub that does not serve resource.k8s.io/v1 holds no ResourceClaimTemplate (None).
         """
+        if kind == "ResourceClaimTemplate":
+            return await self._read_claim_template(namespace, name)
         read = self._core.read_namespaced_config_map if kind == "ConfigMap" else self._core.read_namespaced_secret
         try:
             obj = await read(name, namespace, _request_timeout=30)
@@ -90,6 +95,25 @@ class Hub:
                 raise PermissionError(f"the operator may not read {kind} {name} in namespace {namespace}") from None
             raise
         body: Mapping[str, Any] = self.client.sanitize_for_serialization(obj)
+        return body
+
+    async def _read_claim_template(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """Read as JSON, as served: the client's typed models are not in the way of what the API holds."""
+        response = await self._resource.read_namespaced_resource_claim_template_without_preload_content(
+            name, namespace, _request_timeout=30
+        )
+        try:
+            raw = await response.read()
+            status = response.status
+        finally:
+            response.release()
+        if status == 404:
+            return None
+        if status == 403:
+            raise PermissionError(f"the operator may not read ResourceClaimTemplate {name} in namespace {namespace}")
+        if status >= 300:
+            raise ApiException(status=status, reason=response.reason, body=raw.decode(errors="replace"))
+        body: Mapping[str, Any] = json.loads(raw)
         return body
 
     async def list_cluster(self, kind: KindInfo) -> list[Mapping[str, Any]]:

@@ -79,6 +79,7 @@ CLUSTER_RULES = [
     },
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+    {"apiGroups": ["resource.k8s.io"], "resources": ["resourceclaimtemplates"], "verbs": ["get", "list", "watch"]},
 ]
 PULL_RULES = [
     {"apiGroups": ["computenet.io"], "resources": ["computeagents"], "verbs": ["get", "list", "watch", "create"]},

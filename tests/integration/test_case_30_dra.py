@@ -8,7 +8,8 @@ of just that identifier. No node advertises these devices as an extended resourc
 First the member's own kube-scheduler is shown to allocate such a claim (a plain pod); then the
 identifier must show the two devices, a task claiming one device must run on cpu-1 with its claim
 allocated by the member's scheduler, and a task claiming three must wait saying which devices it
-lacks, with nothing dispatched.
+lacks, with nothing dispatched. A template only the hub holds is placed on, travels with the Job
+(owned by it, allocated by the member, removed with it), and never overwrites the member's own.
 """
 
 from __future__ import annotations
@@ -286,3 +287,89 @@ def test_a_task_whose_selector_admits_no_device_waits_saying_none_match(case: No
     status = eventually(waiting, timeout=STATE_S)
     assert status.get("phase") == "Pending"
     assert not status.get("remote")
+
+
+FULL_MEMORY = f'device.capacity["{DRIVER}"].memory.compareTo(quantity("80Gi")) >= 0'
+
+
+def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_it(
+    case: None, hub: Cluster, member: Cluster
+) -> None:
+    """kueue#8775: placement evaluates the hub's template, which reaches the member owned by the Job.
+
+    Then a same-named template of the member's own stays as it is, and the task says so.
+    """
+    name = "hub-only-gpu"
+    devenv.apply(hub, {**_template(name, 1, FULL_MEMORY), "metadata": {"name": name, "namespace": NAMESPACE}})
+
+    def in_member() -> dict[str, Any] | None:
+        out = member.kubectl("get", "resourceclaimtemplate", name, "-n", WORK, "--ignore-not-found", "-o", "json")
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    assert in_member() is None
+    devenv.apply(hub, _task("dra-hub-template", name, run="300s"))
+    try:
+
+        def dispatched() -> dict[str, Any]:
+            status = _task_status(hub, "dra-hub-template")
+            assert status.get("remote"), (status.get("phase"), status.get("conditions"))
+            return status
+
+        status = eventually(dispatched, timeout=JOB_S)
+        assert (status["placement"]["identifier"], status["placement"]["nodes"]) == (IDENTIFIER, [NODE_B])
+        remote = status["remote"]
+
+        def owned() -> dict[str, Any]:
+            copy = in_member()
+            assert copy is not None, "the template has not reached the member yet"
+            assert copy["metadata"].get("ownerReferences"), copy
+            return copy
+
+        copy = eventually(owned, timeout=STATE_S)
+        ((owner,),) = [copy["metadata"]["ownerReferences"]]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", remote["name"], remote["uid"])
+        assert copy["spec"]["spec"]["devices"]["requests"][0]["exactly"]["selectors"][0]["cel"]["expression"] == (
+            FULL_MEMORY
+        )
+
+        def allocated() -> dict[str, Any]:
+            claims = [
+                c
+                for c in _claims(member)
+                if (c.get("status") or {}).get("allocation")
+                and (c["spec"]["devices"]["requests"][0]["exactly"].get("selectors") or [{}])[0]
+                .get("cel", {})
+                .get("expression")
+                == FULL_MEMORY
+            ]
+            assert claims, "no allocated claim from the hub's template in the member yet"
+            return claims[0]
+
+        claim = eventually(allocated, timeout=JOB_S)
+        assert [(r["driver"], r["pool"]) for r in claim["status"]["allocation"]["devices"]["results"]] == [
+            (DRIVER, NODE_B)
+        ]
+    finally:
+        hub.kubectl("delete", "computetask", "dra-hub-template", "-n", NAMESPACE, "--wait=false")
+    # The member's garbage collector removes the copy with the Job.
+    eventually(lambda: in_member() is None, timeout=STATE_S)
+
+    # A same-named template of the member's own is never overwritten: the dispatch waits, naming it.
+    devenv.apply(member, _template(name, 2))
+    devenv.apply(hub, _task("dra-hub-template-taken", name))
+    try:
+
+        def refused() -> dict[str, Any]:
+            dispatched = _condition(_task_status(hub, "dra-hub-template-taken"), "Dispatched")
+            assert f"ResourceClaimTemplate {WORK}/{name} exists in the member and is not this task's" in (
+                dispatched.get("message") or ""
+            ), dispatched
+            return dispatched
+
+        eventually(refused, timeout=JOB_S)
+        kept = in_member()
+        assert kept is not None
+        assert kept["spec"]["spec"]["devices"]["requests"][0]["exactly"]["count"] == 2
+        assert not kept["metadata"].get("ownerReferences")
+    finally:
+        hub.kubectl("delete", "computetask", "dra-hub-template-taken", "-n", NAMESPACE, "--wait=false")

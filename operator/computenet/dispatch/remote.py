@@ -179,7 +179,12 @@ class OwnerRef:
     uid: str
 
 
-_DEPENDENCY_KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
+_DEPENDENCY_KINDS = {
+    "ConfigMap": "/api/v1/namespaces/{namespace}/configmaps",
+    "Secret": "/api/v1/namespaces/{namespace}/secrets",
+    "ResourceClaimTemplate": "/apis/resource.k8s.io/v1/namespaces/{namespace}/resourceclaimtemplates",
+}
+"""Where each kind that travels with a workload lives in a namespace of the member."""
 
 
 class RemoteWorkloads(Protocol):
@@ -206,7 +211,7 @@ class RemoteWorkloads(Protocol):
         ...
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
-        """Create (or update, when they are this task's) the ConfigMaps and Secrets the workload needs."""
+        """Create (or update, when they are this task's) the ConfigMaps, Secrets and ResourceClaimTemplates it needs."""
         ...
 
     async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
@@ -341,7 +346,7 @@ class RemoteJobs:
         return newest_warning(json.loads(raw or b"{}").get("items") or ())
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
-        """Create the ConfigMaps and Secrets the workload needs, or update those this task made before.
+        """Create the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs, or update this task's.
 
         One of the same name that is not this task's (another task's, the member's own) is never
         overwritten: a ``MemberAnswer`` 409 naming it. Raises MemberAnswer.
@@ -349,8 +354,7 @@ class RemoteJobs:
         await self.ensure_namespace(namespace)
         for obj in objects:
             meta = obj["metadata"]
-            plural, name = _DEPENDENCY_KINDS[str(obj["kind"])], meta["name"]
-            base = f"/api/v1/namespaces/{namespace}/{plural}"
+            base, name = _DEPENDENCY_KINDS[str(obj["kind"])].format(namespace=namespace), meta["name"]
             try:
                 status, raw = await self._call("POST", base, body=dict(obj))
                 if status == 409:
@@ -364,22 +368,42 @@ class RemoteJobs:
                                 f"{obj['kind']} {namespace}/{name} exists in the member and is not this task's: "
                                 "it is never overwritten (rename it in the task, or remove it there)",
                             )
-                        body = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
-                        status, raw = await self._call("PUT", f"{base}/{name}", body=body)
+                        if obj.get("kind") == "ResourceClaimTemplate" and current.get("spec") != obj.get("spec"):
+                            status, raw = await self._replace_immutable(base, name, current, obj)
+                        else:
+                            version = current["metadata"]["resourceVersion"]
+                            body = {**obj, "metadata": {**meta, "resourceVersion": version}}
+                            status, raw = await self._call("PUT", f"{base}/{name}", body=body)
             except _TRANSIENT as e:
                 raise _unreachable(e) from None
             if status >= 300:
                 raise _answer(status, raw, f"HTTP {status} for {obj['kind']} {namespace}/{name}")
 
+    async def _replace_immutable(
+        self, base: str, name: str, current: Mapping[str, Any], obj: Mapping[str, Any]
+    ) -> tuple[int, bytes]:
+        """Delete this task's copy (exactly that one: uid precondition) and create `obj` in its place.
+
+        A ResourceClaimTemplate's spec is immutable (k8s.io/kubernetes v1.36.3
+        ``pkg/apis/resource/validation/validation.go``, ``ValidateResourceClaimTemplateUpdate``): an
+        earlier attempt's copy of a template since edited on the hub cannot be updated.
+        """
+        uid = current["metadata"]["uid"]
+        body = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        status, raw = await self._call("DELETE", f"{base}/{name}", body=body)
+        if status >= 300 and status != 404:
+            return status, raw
+        return await self._call("POST", base, body=dict(obj))
+
     async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
         """Make `owner` the owner of each copied dependency (the member's garbage collector removes them with it)."""
         ref = {"apiVersion": owner.api_version, "kind": owner.kind, "name": owner.name, "uid": owner.uid}
         for obj in objects:
-            plural, name = _DEPENDENCY_KINDS[str(obj["kind"])], obj["metadata"]["name"]
+            base, name = _DEPENDENCY_KINDS[str(obj["kind"])].format(namespace=namespace), obj["metadata"]["name"]
             try:
                 status, raw = await self._call(
                     "PATCH",
-                    f"/api/v1/namespaces/{namespace}/{plural}/{name}",
+                    f"{base}/{name}",
                     body={"metadata": {"ownerReferences": [ref]}},
                 )
             except _TRANSIENT as e:

@@ -206,7 +206,8 @@ class Context:
     #
     # A task whose pod template claims devices through ResourceClaimTemplates fits a node only
     # where the node's free devices satisfy every replica's claims (see `devices`). What the claims
-    # ask depends on the identifier (its member's classes, its namespace's templates).
+    # ask depends on the identifier (its member's classes, its namespace's templates), save for the
+    # task's own templates (from the hub), which travel with it and are evaluated in their place.
 
     @cached_property
     def claims(self) -> bool:
@@ -216,7 +217,7 @@ class Context:
     @cached_property
     def device_answers(self) -> DeviceAnswers:
         """What the claims ask of each identifier: one answer per distinct catalog outcome (see `devices`)."""
-        return shared_answers(self.snapshot.identifiers, self.demand.claims)
+        return shared_answers(self.snapshot.identifiers, self.demand.claims, self.demand.claim_templates)
 
     def device_needs(self, ident: int) -> Needs | str:
         """What the claims ask of identifier `ident` per driver, or why placement cannot tell."""

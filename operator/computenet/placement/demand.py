@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from computenet.placement.accelerators import PRECISIONS, canonical
 from computenet.placement.affinity import NodeAffinity
-from computenet.placement.devices import PodClaim
+from computenet.placement.devices import ClaimTemplate, PodClaim
 from computenet.placement.nodes import Toleration
 from computenet.placement.resources import VENDOR_RESOURCES, Usage
 from computenet.placement.slices import SliceRequest
@@ -234,6 +234,10 @@ class Demand:
     """Pod constraints placement cannot evaluate (e.g. "podAntiAffinity"); decisions name them."""
     claims: tuple[PodClaim, ...] = ()
     """The pod template's DRA resourceClaims: each replica's pod gets its own claims (see `devices`)."""
+    claim_templates: tuple[ClaimTemplate, ...] = ()
+    """The ResourceClaimTemplates of the task's namespace on the hub that its claims (any pod set's)
+    name: they travel to the member with the workload, so placement evaluates them in place of a
+    same-named template of the member's target namespace (see `devices.device_need`)."""
     constraints: Constraints = field(default_factory=Constraints)
     data: Data | None = None
     weights: Weights = field(default_factory=Weights)

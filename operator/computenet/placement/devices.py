@@ -9,7 +9,9 @@ reduces those objects to the typed facts below; placement only counts:
   allocator's ``deviceInUse``);
 - `DeviceCatalog`: per identifier, the member's DeviceClasses and the ResourceClaimTemplates of the
   identifier's target namespace, their CEL selectors compiled (`dra_cel`);
-- `PodClaim`: the pod template's ``spec.resourceClaims``.
+- `PodClaim`: the pod template's ``spec.resourceClaims``;
+- the task's own templates: the ResourceClaimTemplates of the task's namespace on the hub, which
+  travel to the member with the workload, so they take precedence over the member's.
 
 `device_need` resolves the claims of a task against one identifier's catalog into device counts
 per replica, keyed by the filter a device must pass (`DeviceFilter`: the class's selectors, then
@@ -101,7 +103,7 @@ class DeviceRequest:
 
 @dataclass(frozen=True, slots=True)
 class ClaimTemplate:
-    """A ResourceClaimTemplate of the identifier's target namespace."""
+    """A ResourceClaimTemplate: of the identifier's target namespace, or of the task's namespace on the hub."""
 
     name: str
     requests: tuple[DeviceRequest, ...] = ()
@@ -208,8 +210,16 @@ def _short(text: str) -> str:
     return flat if len(flat) <= 80 else flat[:77] + "..."
 
 
-def device_need(catalog: DeviceCatalog | None, claims: Iterable[PodClaim]) -> Needs | str:
-    """What the claims ask of an identifier, per filter; or why placement cannot tell (naming the claim)."""
+def device_need(
+    catalog: DeviceCatalog | None, claims: Iterable[PodClaim], own: Mapping[str, ClaimTemplate] | None = None
+) -> Needs | str:
+    """What the claims ask of an identifier, per filter; or why placement cannot tell (naming the claim).
+
+    `own` are the task's templates by name (those that travel with its workload): a template found
+    there is the one evaluated, whatever the member's target namespace holds; the member's classes
+    still decide which devices pass.
+    """
+    own = own or {}
     needs: dict[str, Need] = {}
     for claim in claims:
         where = f"resourceClaims {claim.name!r}"
@@ -220,9 +230,12 @@ def device_need(catalog: DeviceCatalog | None, claims: Iterable[PodClaim]) -> Ne
             return f"{where}: the member's DRA devices are not known to the operator"
         if catalog.problem:
             return f"{where}: {catalog.problem}"
-        template = catalog.templates.get(claim.template)
+        template = own.get(claim.template) or catalog.templates.get(claim.template)
         if template is None:
-            return f"{where}: ResourceClaimTemplate {claim.template!r} does not exist in the target namespace"
+            return (
+                f"{where}: ResourceClaimTemplate {claim.template!r} does not exist in the target namespace, "
+                "nor in the task's namespace on the hub (from where it would travel with the workload)"
+            )
         if template.problem:
             return f"{where}: ResourceClaimTemplate {claim.template!r} {template.problem}"
         for request in template.requests:
@@ -252,18 +265,24 @@ class DeviceAnswers:
     answers: tuple[Needs | str, ...]
 
 
-_ANSWERS: list[tuple[tuple[object, ...], tuple[PodClaim, ...], DeviceAnswers]] = []
+_ANSWERS: list[tuple[tuple[object, ...], tuple[PodClaim, ...], tuple[ClaimTemplate, ...], DeviceAnswers]] = []
 """The answers for the last few (identifiers, claims): snapshots share their identifiers until one of
 them changes, and the tasks of a pool name the same few templates, so the claims of a task are
 resolved against a thousand catalogs once, not once per decision (matched by identity, kept referenced)."""
 _ANSWERS_KEPT = 8
 
 
-def shared_answers(identifiers: tuple[Any, ...], claims: tuple[PodClaim, ...]) -> DeviceAnswers:
-    """`device_need` of `claims` against each identifier's `devices` catalog, remembered (see `_ANSWERS`)."""
-    for known, asked, found in _ANSWERS:
-        if known is identifiers and asked == claims:
+def shared_answers(
+    identifiers: tuple[Any, ...], claims: tuple[PodClaim, ...], own: tuple[ClaimTemplate, ...] = ()
+) -> DeviceAnswers:
+    """`device_need` of `claims` (with the task's `own` templates) against each identifier's `devices` catalog.
+
+    Remembered (see `_ANSWERS`).
+    """
+    for known, asked, owned, found in _ANSWERS:
+        if known is identifiers and asked == claims and owned == own:
             return found
+    by_name = {t.name: t for t in own}
     index: dict[object, int] = {}
     answers: list[Needs | str] = []
     by_catalog: dict[int, int] = {}
@@ -272,7 +291,7 @@ def shared_answers(identifiers: tuple[Any, ...], claims: tuple[PodClaim, ...]) -
         catalog = ident.devices
         at = by_catalog.get(id(catalog))
         if at is None:
-            answer = device_need(catalog, claims)
+            answer = device_need(catalog, claims, by_name)
             key: object = answer if isinstance(answer, str) else tuple(sorted(answer.items()))
             at = index.get(key)
             if at is None:
@@ -281,7 +300,7 @@ def shared_answers(identifiers: tuple[Any, ...], claims: tuple[PodClaim, ...]) -
             by_catalog[id(catalog)] = at
         of[i] = at
     found = DeviceAnswers(of, tuple(answers))
-    _ANSWERS.insert(0, (identifiers, claims, found))
+    _ANSWERS.insert(0, (identifiers, claims, own, found))
     del _ANSWERS[_ANSWERS_KEPT:]
     return found
 

@@ -7,6 +7,10 @@ and its own node constraints: the dispatched pods are the templates placed, so w
 is what was placed. The task's ``spec.resources.accelerators`` still choose the models (any-of)
 and minimum memory of every role that asks for devices of that vendor.
 
+The ResourceClaimTemplates of the task's namespace on the hub that its pods name (`TaskRecord`'s
+``claim_templates``, kept by ``tasks.claim_templates``) go with the demand: they travel to the
+member with the workload, so placement evaluates them rather than the member's.
+
 The Job template's pod spec is read by `placement.pod_spec.pod_constraints`, which never raises
 on malformed input (the CRD passes the template through unvalidated): nodeSelector, nodeName,
 tolerations and node affinity become placement types, and what placement cannot evaluate (pod
@@ -154,6 +158,7 @@ def demand_of(
         node_affinity=pod.node_affinity,
         unevaluated=pod.unevaluated,
         claims=pod.claims,
+        claim_templates=record.claim_templates,
         constraints=constraints,
         data=data,
         topology=Topology(spec.topology.level, spec.topology.required is not None) if spec.topology else None,

@@ -29,7 +29,7 @@ from computenet.tasks.lifecycle import DispatchCreated, DispatchRefused, Dispatc
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.staging.manifests import add_data_steps
 from computenet.tasks.staging.stager import Ready, Stager
-from computenet.workloads.dependencies import references, to_copy
+from computenet.workloads.dependencies import claim_templates, references, to_copy
 from computenet.workloads.kinds import WorkloadError
 
 logger = logging.getLogger(__name__)
@@ -44,19 +44,23 @@ class Creator(Protocol):
 
 
 class HubObjects(Protocol):
-    """Reads the ConfigMaps and Secrets of a task's namespace on the hub."""
+    """Reads the ConfigMaps, Secrets and ResourceClaimTemplates of a task's namespace on the hub."""
 
     async def read(self, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        """The object as JSON, or None when it does not exist."""
+        """The object as JSON, or None when it does not exist (or the hub does not serve its kind)."""
         ...
 
 
 MAX_DEPENDENCY_BYTES = 3 * 1024 * 1024
-"""What a task's copied ConfigMaps and Secrets may weigh together (each object is at most 1 MiB, etcd's limit)."""
+"""What a task's copied ConfigMaps, Secrets and ResourceClaimTemplates may weigh together (each object is
+at most 1 MiB, etcd's limit)."""
 
 
 class DependencyProblem(Exception):
-    """A ConfigMap or Secret the workload needs cannot travel with it; `retryable` when creating it helps."""
+    """A ConfigMap, Secret or ResourceClaimTemplate the workload needs cannot travel with it.
+
+    `retryable` when creating it helps.
+    """
 
     def __init__(self, message: str, retryable: bool = True) -> None:
         super().__init__(message)
@@ -64,11 +68,13 @@ class DependencyProblem(Exception):
 
 
 async def dependencies_of(record: TaskRecord, manifest: Mapping[str, Any], hub: HubObjects) -> list[dict[str, Any]]:
-    """The copies of the ConfigMaps and Secrets the workload needs, from the task's namespace on the hub.
+    """The copies of the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs, from the hub.
 
-    Labelled with the workload's origin labels; an optional reference that does not exist is left out,
-    a required one raises :class:`DependencyProblem` naming it, as does a total above
-    `MAX_DEPENDENCY_BYTES` (not retryable). See ``workloads.dependencies``.
+    Read from the task's namespace on the hub, labelled with the workload's origin labels. An optional
+    reference that does not exist is left out, a required one raises :class:`DependencyProblem` naming
+    it, as does a total above `MAX_DEPENDENCY_BYTES` (not retryable). A ResourceClaimTemplate the pods
+    name travels when the hub holds it; one the hub lacks is the member's own (placement found it in
+    the target namespace, or the task waits naming it). See ``workloads.dependencies``.
     """
     named = record.spec.dependencies.secrets if record.spec.dependencies else None
     wanted = to_copy(references(manifest), frozenset(named or ()))
@@ -98,12 +104,42 @@ async def dependencies_of(record: TaskRecord, manifest: Mapping[str, Any], hub: 
             if found.get(key) is not None:
                 copy[key] = found[key]
         copies.append(copy)
+    copies += await _claim_templates_of(record, manifest, hub, labels)
     weight = sum(len(json.dumps(c)) for c in copies)
     if weight > MAX_DEPENDENCY_BYTES:
         raise DependencyProblem(
-            f"the ConfigMaps and Secrets the workload needs weigh {weight} bytes, more than the "
-            f"{MAX_DEPENDENCY_BYTES} that travel with a task",
+            f"the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs weigh {weight} bytes, "
+            f"more than the {MAX_DEPENDENCY_BYTES} that travel with a task",
             retryable=False,
+        )
+    return copies
+
+
+RESOURCE_CLAIM_TEMPLATE = "ResourceClaimTemplate"
+
+
+async def _claim_templates_of(
+    record: TaskRecord, manifest: Mapping[str, Any], hub: HubObjects, labels: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Copies of the hub's ResourceClaimTemplates the pods name (resource.k8s.io/v1); those it lacks are skipped."""
+    copies: list[dict[str, Any]] = []
+    for name in claim_templates(manifest):
+        try:
+            found = await hub.read(RESOURCE_CLAIM_TEMPLATE, record.namespace, name)
+        except PermissionError as e:
+            raise DependencyProblem(
+                f"{e}: the operator's ClusterRole grants get on resourceclaimtemplates (resource.k8s.io) "
+                "on the hub (charts/computenet/templates/rbac.yaml)"
+            ) from None
+        if found is None:
+            continue  # the member's own, or missing in both: placement said which
+        copies.append(
+            {
+                "apiVersion": "resource.k8s.io/v1",
+                "kind": RESOURCE_CLAIM_TEMPLATE,
+                "metadata": {"name": name, "labels": dict(labels)},
+                "spec": found.get("spec") or {},
+            }
         )
     return copies
 
@@ -188,10 +224,11 @@ async def dispatch_once(
 ) -> Event:
     """One try at creating the current attempt's Job; every outcome is an event. Never raises.
 
-    With `hub`, the ConfigMaps and Secrets the workload needs travel with it: created first in the
-    member, then owned by the workload, so that the member removes them with it. With `stager`, a task
-    with ``spec.data`` has its inputs staged first: the workload is created only once its mover Jobs
-    succeeded (until then the answer is a ``Staging`` event), with the pods' data steps added.
+    With `hub`, the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs travel with it:
+    created first in the member, then owned by the workload, so that the member removes them with it.
+    With `stager`, a task with ``spec.data`` has its inputs staged first: the workload is created only
+    once its mover Jobs succeeded (until then the answer is a ``Staging`` event), with the pods' data
+    steps added.
     """
     identifier = record.identifier or ""
     try:
@@ -282,8 +319,8 @@ class Dispatcher:
     ) -> None:
         """`hub` reads what travels with a workload, `stager` stages a task's data first (None: neither).
 
-        `hub` reads the ConfigMaps and Secrets that travel with a workload; `stager` stages a task's
-        inputs before its workload is created.
+        `hub` reads the ConfigMaps, Secrets and ResourceClaimTemplates that travel with a workload;
+        `stager` stages a task's inputs before its workload is created.
         """
         self.members = members
         self.hub = hub

@@ -14,6 +14,7 @@ from typing import Any
 
 from computenet.api.constants import Phase
 from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, raw_pod_spec
+from computenet.placement.devices import ClaimTemplate
 
 _PHASES = {p.value: p for p in Phase}
 """Status phases are stored as their strings; a dict lookup turns one back (``Phase(s)`` costs ~1 us)."""
@@ -34,6 +35,9 @@ class TaskRecord:
     status: ComputeTaskStatus = field(default_factory=ComputeTaskStatus)
     workload: dict[str, Any] = field(default_factory=dict)
     """``spec.workload`` as written (``{apiVersion, kind, metadata, spec}``), or {} for a Job."""
+    claim_templates: tuple[ClaimTemplate, ...] = ()
+    """The ResourceClaimTemplates of the task's namespace on the hub that its pods name, as the hub's
+    watch last saw them: they travel with the workload, and placement evaluates them (``tasks.claim_templates``)."""
     deleting: bool = False
     gone: bool = False
     """Deleted from the hub: nothing is written for it any more."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.aio.client import CustomObjectsApi
+from kubernetes.aio.client import CustomObjectsApi, ResourceV1Api
 from pydantic import ValidationError
 
 from computenet.api.constants import DATASET, FINALIZER, GROUP, QUEUE, TASK, Phase
@@ -33,12 +33,14 @@ from computenet.dispatch.naming import hub_selector
 from computenet.events import EventRecorder
 from computenet.hub import Hub
 from computenet.members.connection import MemberConnection
+from computenet.members.dra import template_facts
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.reflector import Reflector
 from computenet.metrics import Metrics, QueueView
 from computenet.statuses.writer import StatusWriter
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook, utcnow
+from computenet.tasks.claim_templates import ClaimTemplateBook
 from computenet.tasks.cleanup import SWEEP_INTERVAL_S, CancelPending
 from computenet.tasks.controller import TaskController
 from computenet.tasks.datasets import DatasetBook
@@ -61,10 +63,13 @@ from computenet.tasks.record import TaskRecord
 from computenet.tasks.settlement import Settlement
 from computenet.tasks.tenancy import Pods, Tenancy, pods_by_node
 from computenet.tasks.watch import TaskWatch
+from computenet.workloads.dependencies import claim_templates
 
 logger = logging.getLogger(__name__)
 
 CANCEL_RETRY_S = 5.0
+CLAIM_TEMPLATES_BACKOFF_MAX_S = 60.0
+"""A hub refusing the ResourceClaimTemplate watch (not served, not allowed) is asked again at most this far apart."""
 LEGACY_FINALIZERS = frozenset({FINALIZER, f"{GROUP}/kopf"})
 """Finalizers earlier versions put on tasks; removed once their Jobs are gone."""
 
@@ -108,6 +113,11 @@ def _created(meta: Mapping[str, Any]) -> dt.datetime:
     return parse_time(raw)
 
 
+def _claimed(record: TaskRecord) -> tuple[str, ...]:
+    """The ResourceClaimTemplates the task's pods name, in every pod set (``workloads.dependencies``)."""
+    return claim_templates({"template": record.template, "workload": record.workload})
+
+
 def _pods_of(access: MemberAccess, identifier: str, task_uid: str) -> Pods | None:
     """Where a member runs a task's pods (preemption frees exactly those slots)."""
     conn = access.connection_of(identifier)
@@ -138,6 +148,9 @@ class TaskService:
         self.queues = QueueBook(self.book.wake)
         self.tenancy = Tenancy(self.queues, functools.partial(_pods_of, access), access.pricing_of)
         self.datasets = DatasetBook(self.book.wake)
+        self.claim_templates = ClaimTemplateBook(self._claim_template_changed)
+        self._naming: dict[tuple[str, str], set[str]] = {}
+        """The tasks (uids) whose pods name a ResourceClaimTemplate, by (namespace, name)."""
         self.identifiers = identifiers
         self.settlement = Settlement(
             self.book, self.tenancy, self.book.writer, metrics, access.pricing_of, self._provider_of, utcnow
@@ -185,7 +198,42 @@ class TaskService:
                 Reflector("hub computedatasets", self.hub.lister(DATASET), dict, self.datasets).run(),
                 name="dataset watch",
             ),
+            asyncio.create_task(
+                Reflector(
+                    "hub resourceclaimtemplates",
+                    ResourceV1Api(
+                        self.hub.client
+                    ).list_resource_claim_template_for_all_namespaces_without_preload_content,
+                    template_facts,
+                    self.claim_templates,
+                    backoff_max=CLAIM_TEMPLATES_BACKOFF_MAX_S,
+                ).run(),
+                name="claim template watch",
+            ),
         ]
+
+    def _claim_template_changed(self, namespace: str, name: str) -> None:
+        """A hub template appeared, changed or vanished: the tasks naming it are placed with what it is now."""
+        naming = self._naming.get((namespace, name), set())
+        touched = False
+        for uid in list(naming):
+            record = self.book.get(uid)
+            if record is None or name not in _claimed(record):  # deleted, held, or edited since
+                naming.discard(uid)
+                continue
+            self._resolve_templates(record)
+            touched = True
+        if not naming:
+            self._naming.pop((namespace, name), None)
+        if touched:
+            self.book.wake.fire()
+
+    def _resolve_templates(self, record: TaskRecord) -> None:
+        """Give the task the hub's templates its pods name; remember it names them (`_claim_template_changed`)."""
+        names = _claimed(record)
+        for name in names:
+            self._naming.setdefault((record.namespace, name), set()).add(record.uid)
+        record.claim_templates = self.claim_templates.resolve(record.namespace, names)
 
     def _provider_of(self, identifier: str) -> str:
         item = self.identifiers.items.get(identifier)
@@ -230,6 +278,9 @@ class TaskService:
         """A task deleted from the hub (watch DELETED, or missing from a fresh list)."""
         held = self._held.pop(uid, None)
         record = self.book.get(uid) or (held.record if held else None)
+        if record is not None:
+            for name in _claimed(record):
+                self._naming.get((record.namespace, name), set()).discard(uid)
         if record is None or uid in self._cancelling:
             return
         record.gone = True
@@ -333,6 +384,7 @@ class TaskService:
             existing.spec, existing.template, existing.generation = record.spec, record.template, record.generation
             existing.workload = record.workload
             record = existing
+        self._resolve_templates(record)
         if self.book.get(uid) is None:
             self.book.put(record)
         if fresh:

@@ -1,4 +1,4 @@
-"""The ConfigMaps and Secrets a workload's pods reference, so that they travel with it (pure).
+"""The ConfigMaps, Secrets and ResourceClaimTemplates a workload's pods reference, so that they travel with it (pure).
 
 A pod that references a ConfigMap its member does not have never starts
 (``CreateContainerConfigError``); Karmada users hit exactly that (karmada#1887). The references a
@@ -10,6 +10,11 @@ pod spec can make, as the kubelet resolves them (k8s.io/api v0.36.3 ``core/v1/ty
 * ``volumes[].configMap`` (``name``, ``optional``) / ``volumes[].secret`` (``secretName``, ``optional``);
 * ``volumes[].projected.sources[].configMap`` / ``.secret`` (``name``, ``optional``);
 * ``imagePullSecrets[].name`` (a Secret, never optional).
+
+A pod that claims devices through ``resourceClaims[].resourceClaimTemplateName`` is not even
+created without that ResourceClaimTemplate in its namespace (the ResourceClaim controller,
+k8s.io/kubernetes v1.36.3 ``pkg/controller/resourceclaim/controller.go``, ``handleClaim``); Kueue's
+MultiKueue users hit exactly that (kueue#8775). `claim_templates` names them.
 
 Every pod spec of the object is read, whatever its kind: any mapping with a ``containers`` list is one
 (a Job's template, each role of a JobSet, a Pod itself).
@@ -101,3 +106,18 @@ def to_copy(refs: tuple[Reference, ...], secrets: frozenset[str]) -> tuple[Refer
     named = {r.name for r in refs if r.kind == "Secret"}
     chosen += [Reference("Secret", name, False) for name in sorted(secrets - named)]
     return tuple(sorted(chosen))
+
+
+def claim_templates(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ResourceClaimTemplates the pod specs in `obj` name (``resourceClaims[].resourceClaimTemplateName``), sorted.
+
+    An entry naming an existing claim (``resourceClaimName``) names no template; such a claim is the
+    member's (k8s.io/api v0.36.3 ``core/v1/types.go``, ``PodResourceClaim``).
+    """
+    names: set[str] = set()
+    for spec in _pod_specs(obj):
+        for claim in spec.get("resourceClaims") or ():
+            name = claim.get("resourceClaimTemplateName") if isinstance(claim, Mapping) else None
+            if isinstance(name, str) and name:
+                names.add(name)
+    return tuple(sorted(names))

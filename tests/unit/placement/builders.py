@@ -345,6 +345,10 @@ class TaskBuilder:
             claims.append(PodClaim("existing", claim=existing))
         return self._set(claims=tuple(claims))
 
+    def hub_templates(self, **templates: tuple[DeviceRequest, ...]) -> TaskBuilder:
+        """The task's own ResourceClaimTemplates (its namespace's on the hub), by name, with their requests."""
+        return self._set(claim_templates=tuple(ClaimTemplate(name, requests) for name, requests in templates.items()))
+
     def pod_set(
         self,
         role: str,

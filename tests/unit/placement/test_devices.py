@@ -9,6 +9,7 @@ import pytest
 from computenet.placement import Assumptions, Demand, Snapshot, place
 from computenet.placement.devices import (
     ANY_DRIVER,
+    ClaimTemplate,
     DeviceCatalog,
     DeviceClass,
     ExtendedSupply,
@@ -123,6 +124,80 @@ def test_a_task_claiming_devices_lands_where_they_are_free(
     assert "not evaluated by placement" not in decision.summary
 
 
+H100 = 'device.attributes["gpu.example.com"].model == "NVIDIA-H100-80GB-HBM3"'
+A100 = 'device.attributes["gpu.example.com"].model == "NVIDIA-A100-SXM4-80GB"'
+DESCRIBED = member(
+    cpu_node("cpu-0"),
+    cpu_node("cpu-1").dra(
+        DRV, 2, model="NVIDIA-H100-80GB-HBM3", attributes={f"{DRV}/model": ("string", "NVIDIA-H100-80GB-HBM3")}
+    ),
+)
+"""Case 30's member, its devices describing their model."""
+
+
+@pytest.mark.parametrize(
+    ("members", "demand", "nodes"),
+    [
+        pytest.param(
+            [CASE_30],
+            task().cpu("2").claims("hub-gpu").hub_templates(**{"hub-gpu": (request("gpu"),)}).build(),
+            {"cpu-1": 1},
+            id="a template only the hub holds is evaluated: the task fits a member without it",
+        ),
+        pytest.param(
+            [CASE_30],
+            task().cpu("2").claims("one-gpu").hub_templates(**{"one-gpu": (request("gpu", 3),)}).build(),
+            None,
+            id="the hub's template takes precedence over the member's of the same name",
+        ),
+        pytest.param(
+            [CASE_30],
+            task().cpu("2").claims("three-gpus").hub_templates(**{"three-gpus": (request("gpu"),)}).build(),
+            {"cpu-1": 1},
+            id="the hub's smaller template fits where the member's same-named one does not",
+        ),
+        pytest.param(
+            [DESCRIBED],
+            task().cpu("2").claims("hub-h100").hub_templates(**{"hub-h100": (request("gpu", cel=(H100,)),)}).build(),
+            {"cpu-1": 1},
+            id="the hub's template's CEL selector admits the member's devices",
+        ),
+        pytest.param(
+            [DESCRIBED],
+            task().cpu("2").claims("hub-a100").hub_templates(**{"hub-a100": (request("gpu", cel=(A100,)),)}).build(),
+            None,
+            id="the hub's template's CEL selector admits none of the member's devices",
+        ),
+        pytest.param(
+            [CASE_30],
+            task().cpu("2").claims("one-gpu", "hub-gpu").hub_templates(**{"hub-gpu": (request("gpu"),)}).build(),
+            {"cpu-1": 1},
+            id="one claim from the member's template and one from the hub's count together",
+        ),
+    ],
+)
+def test_a_task_with_its_own_templates_is_placed_by_them(
+    members: list[IdentifierBuilder], demand: Demand, nodes: dict[str, int] | None
+) -> None:
+    decision = place(pool(*members), demand)
+    if nodes is None:
+        assert decision.chosen is None
+        assert "insufficient DRA devices" in decision.summary, decision.summary
+        return
+    assert decision.chosen is not None, decision.summary
+    assert {slot.node: slot.replicas for slot in decision.assignment} == nodes
+
+
+def test_the_hubs_template_is_evaluated_against_the_members_classes() -> None:
+    catalog = DeviceCatalog({"gpu": DeviceClass("gpu", selectors(f'device.driver == "{DRV}"'))}, {})
+    own = {"hub-gpu": ClaimTemplate("hub-gpu", (request("gpu", 2),)), "odd": ClaimTemplate("odd", (request("x"),))}
+    assert device_need(catalog, (PodClaim("c", template="hub-gpu"),), own) == {DRV: Need(2)}
+    assert device_need(catalog, (PodClaim("c", template="odd"),), own) == (
+        "resourceClaims 'c', request 'req': DeviceClass 'x' does not exist in the member"
+    )
+    assert "does not exist in the target namespace" in str(device_need(catalog, (PodClaim("c", template="hub-gpu"),)))
+
+
 @pytest.mark.parametrize(
     ("demand", "phrase"),
     [
@@ -138,8 +213,9 @@ def test_a_task_claiming_devices_lands_where_they_are_free(
         ),
         pytest.param(
             claiming("nope"),
-            "resourceClaims 'claim-0': ResourceClaimTemplate 'nope' does not exist in the target namespace",
-            id="a template the member does not have is named",
+            "resourceClaims 'claim-0': ResourceClaimTemplate 'nope' does not exist in the target namespace, "
+            "nor in the task's namespace on the hub (from where it would travel with the workload)",
+            id="a template neither the member nor the hub has is named",
         ),
         pytest.param(
             claiming("no-class"),

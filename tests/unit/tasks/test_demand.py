@@ -14,6 +14,7 @@ from computenet.api.pool import PlacementPolicy, ScoreWeights
 from computenet.api.task import ComputeTaskSpec, DataLocation
 from computenet.placement import AcceleratorDemand
 from computenet.placement.affinity import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm
+from computenet.placement.devices import ClaimTemplate, DeviceRequest
 from computenet.placement.slices import SliceRequest
 from computenet.queueing.amounts import request_of
 from computenet.tasks.demand import data_of, demand_of, pod_set_demands
@@ -417,3 +418,13 @@ def test_the_datas_hours_and_caps(
     found = data_of(dataclasses.replace(base, spec=base.spec.model_copy(update={"data": data})))
     assert found is not None
     assert (found.hours, found.max_transfer_seconds, found.max_cost) == expected
+
+
+def test_the_hubs_templates_its_pods_name_go_with_the_demand_for_placement_to_evaluate() -> None:
+    pod = {"resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "hub-gpu"}], "containers": [{"name": "m"}]}
+    task = record(pod)
+    assert demand_of(task, None).claim_templates == ()
+    task.claim_templates = (ClaimTemplate("hub-gpu", (DeviceRequest("gpu", "gpu.example.com"),)),)
+    demand = demand_of(task, None)
+    assert [c.template for c in demand.claims] == ["hub-gpu"]
+    assert demand.claim_templates == task.claim_templates

@@ -73,3 +73,50 @@ async def test_too_much_to_carry_is_refused_for_good() -> None:
     with pytest.raises(DependencyProblem, match="more than the") as e:
         await dependencies_of(record(), manifest({"configMapRef": {"name": "big"}}), Hub({("ConfigMap", "big"): big}))
     assert not e.value.retryable
+
+
+def claiming(*templates: str) -> dict[str, Any]:
+    claims = [{"name": f"c{i}", "resourceClaimTemplateName": t} for i, t in enumerate(templates)]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "train-1", "labels": LABELS},
+        "spec": {"template": {"spec": {"resourceClaims": claims, "containers": [{"name": "m"}]}}},
+    }
+
+
+GPU_SPEC = {"spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": "gpu.example.com"}}]}}}
+
+
+async def test_a_claim_template_the_hub_holds_is_copied_with_its_spec_and_the_origin_labels_only() -> None:
+    found = {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaimTemplate",
+        "metadata": {"name": "one-gpu", "namespace": "research", "uid": "u", "resourceVersion": "3"},
+        "spec": GPU_SPEC,
+    }
+    (copy,) = await dependencies_of(record(), claiming("one-gpu"), Hub({("ResourceClaimTemplate", "one-gpu"): found}))
+    assert copy == {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaimTemplate",
+        "metadata": {
+            "name": "one-gpu",
+            "labels": {"computenet.io/task-uid": "task-uid-1", "computenet.io/attempt": "1"},
+        },
+        "spec": GPU_SPEC,
+    }
+
+
+async def test_a_claim_template_the_hub_lacks_is_the_members_own_and_stays_behind() -> None:
+    hub = Hub({("ResourceClaimTemplate", "hub-gpu"): {"spec": GPU_SPEC}})
+    copies = await dependencies_of(record(), claiming("member-gpu", "hub-gpu"), hub)
+    assert [(c["kind"], c["metadata"]["name"]) for c in copies] == [("ResourceClaimTemplate", "hub-gpu")]
+
+
+async def test_a_claim_template_the_operator_may_not_read_keeps_the_dispatch_waiting_naming_it() -> None:
+    with pytest.raises(
+        DependencyProblem,
+        match="may not read ResourceClaimTemplate locked in namespace research: the operator's ClusterRole grants",
+    ) as e:
+        await dependencies_of(record(), claiming("locked"), Hub({}, forbidden={"locked"}))
+    assert e.value.retryable

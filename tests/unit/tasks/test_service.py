@@ -22,6 +22,7 @@ from computenet.members.identifiers import IdentifierSet
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
 from computenet.metrics import Metrics
+from computenet.placement.devices import ClaimTemplate, DeviceRequest
 from computenet.tasks.hub_validation import VALID, Result, Verdict
 from computenet.tasks.service import TaskService, status_of
 
@@ -209,3 +210,30 @@ async def test_deleting_a_held_task_forgets_it(service: tuple[TaskService, Hub, 
     svc._gone("uid-1")
     await asyncio.sleep(0)
     assert svc.counts("gpus").queued == 0
+
+
+def claiming(template: str) -> dict[str, Any]:
+    task = body()
+    pod = task["spec"]["template"]["spec"]["template"]["spec"]
+    pod["resourceClaims"] = [{"name": "gpu", "resourceClaimTemplateName": template}]
+    return task
+
+
+async def test_a_task_is_placed_with_the_hubs_templates_its_pods_name_as_they_change(
+    service: tuple[TaskService, Hub, Checks],
+) -> None:
+    svc, _, _ = service
+    one = ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu.example.com"),))
+    two = ClaimTemplate("one-gpu", (DeviceRequest("gpu", "gpu.example.com", 2),))
+    svc.claim_templates.upsert("research/one-gpu", one)
+    svc.claim_templates.upsert("other/one-gpu", two)
+    svc.admit(claiming("one-gpu"))
+    record = svc.book.get("uid-1")
+    assert record is not None
+    assert record.claim_templates == (one,), "its own namespace's only"
+    svc.claim_templates.upsert("research/one-gpu", two)
+    assert record.claim_templates == (two,)
+    svc.claim_templates.delete("research/one-gpu")
+    assert record.claim_templates == (), "then the member's template of that name is used"
+    svc._gone("uid-1")
+    assert not svc._naming.get(("research", "one-gpu")), "a deleted task is told no more"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from computenet.workloads.dependencies import Reference, references, to_copy
+from computenet.workloads.dependencies import Reference, claim_templates, references, to_copy
 
 
 def job(pod: dict[str, Any]) -> dict[str, Any]:
@@ -130,3 +130,52 @@ def test_configmaps_travel_secrets_only_when_the_task_names_them() -> None:
         Reference(SECRET, "named", False),
     )
     assert to_copy(refs, frozenset()) == (Reference(CM, "cfg", False),)
+
+
+def _claiming(*entries: dict[str, Any]) -> dict[str, Any]:
+    return job({"resourceClaims": list(entries), "containers": [{"name": "m"}]})
+
+
+@pytest.mark.parametrize(
+    ("workload", "names"),
+    [
+        pytest.param(
+            _claiming({"name": "gpu", "resourceClaimTemplateName": "one-gpu"}),
+            ("one-gpu",),
+            id="a claim made from a template names the template",
+        ),
+        pytest.param(
+            _claiming({"name": "shared", "resourceClaimName": "member-claim"}),
+            (),
+            id="a claim by name names no template (the claim is the member's)",
+        ),
+        pytest.param(
+            _claiming(
+                {"name": "b", "resourceClaimTemplateName": "nic"},
+                {"name": "a", "resourceClaimTemplateName": "gpu"},
+                {"name": "c", "resourceClaimTemplateName": "gpu"},
+            ),
+            ("gpu", "nic"),
+            id="each template once, sorted",
+        ),
+        pytest.param(
+            _claiming({"name": "odd", "resourceClaimTemplateName": 7}, "not a claim", {"name": "empty"}),
+            (),
+            id="malformed entries name nothing",
+        ),
+    ],
+)
+def test_the_claim_templates_a_workload_names(workload: dict[str, Any], names: tuple[str, ...]) -> None:
+    assert claim_templates(workload) == names
+
+
+def test_the_claim_templates_of_every_role_are_named() -> None:
+    def role(template: str) -> dict[str, Any]:
+        pod = {
+            "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": template}],
+            "containers": [{"name": "m"}],
+        }
+        return {"template": {"spec": {"template": {"spec": pod}}}}
+
+    jobset = {"spec": {"replicatedJobs": [role("leader-gpu"), role("worker-gpu")]}}
+    assert claim_templates(jobset) == ("leader-gpu", "worker-gpu")
