@@ -80,7 +80,11 @@ class StatusWriter:
         self._awaited: set[Key] = set()
         """Keys whose pending status someone waits for (`flush`): their writes take the urgent lane."""
         self._done: dict[Key, _Waiter] = {}
-        self._queued: set[Key] = set()
+        self._queued: dict[Key, int | None] = {}
+        """Keys waiting to be written -> the order of their one live entry in the queue (None while held).
+
+        `flush` puts a key again in the urgent lane: the entry left behind no longer matches and is
+        skipped, as is any entry of a held key."""
         self._in_flight: set[Key] = set()
         self._held: dict[Key, asyncio.TimerHandle] = {}
         """Writes waiting for a later change to ride along (`write(..., delay=)`)."""
@@ -106,20 +110,21 @@ class StatusWriter:
 
     def _release(self, key: Key) -> None:
         self._held.pop(key, None)
-        self._queued.add(key)
         self._put(key)
 
     def _put(self, key: Key) -> None:
         lane = URGENT if key in self._awaited else NORMAL
-        self._queue.put_nowait((lane, next(self._order), key))
+        order = next(self._order)
+        self._queued[key] = order
+        self._queue.put_nowait((lane, order, key))
 
     def _enqueue(self, key: Key, delay: float = 0.0) -> None:
         # One write per object at a time: a newer status waits for the one on the wire, so writes
         # land in order and an older status can never overwrite a newer one.
         if key in self._queued or key in self._in_flight:
             return
-        self._queued.add(key)
         if delay:
+            self._queued[key] = None
             self._held[key] = asyncio.get_running_loop().call_later(delay, self._release, key)
         else:
             self._put(key)
@@ -145,13 +150,10 @@ class StatusWriter:
 
     async def _work(self) -> None:
         while True:
-            _, _, key = await self._queue.get()
-            if key not in self._queued:
-                continue  # an entry left behind by `flush`: its status went in the urgent lane
-            self._queued.discard(key)
-            held = self._held.pop(key, None)
-            if held is not None:  # an entry left behind took a held status along: it goes now
-                held.cancel()
+            _, order, key = await self._queue.get()
+            if self._queued.get(key) != order:
+                continue  # an entry left behind by `flush` (the key went in the urgent lane), or the key is held
+            del self._queued[key]
             status = self._pending.pop(key, None)
             if status is None:
                 continue
