@@ -27,7 +27,7 @@ from computenet.placement.affinity_columns import (
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
 from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
-from computenet.placement.nodes import Taint, selects, tolerated
+from computenet.placement.nodes import selects
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
 from computenet.placement.slices import offers
@@ -96,10 +96,7 @@ class Context:
 
     @cached_property
     def kind_tolerated(self) -> BoolArray:
-        tolerations = self.demand.tolerations
-        sets = self.snapshot.vocabulary.taint_sets
-        ok = np.array([tolerated([Taint(*t) for t in taints], tolerations) for taints in sets], dtype=bool)
-        return ok[self.snapshot.vocabulary.kind_columns[3]]
+        return self.snapshot.vocabulary.kind_tolerated(tuple(self.demand.tolerations))
 
     @cached_property
     def kind_ok(self) -> BoolArray:

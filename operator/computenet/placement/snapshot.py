@@ -20,9 +20,10 @@ from functools import cached_property
 
 import numpy as np
 
-from computenet.placement.arrays import FloatArray, IntArray, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, spans
 from computenet.placement.devices import NodeDevices
 from computenet.placement.identifiers import Identifier
+from computenet.placement.nodes import Taint, Toleration, tolerated
 from computenet.placement.summary import (
     ACC_ALLOC,
     ACC_MAX,
@@ -86,6 +87,10 @@ class NodeColumns:
         return values
 
 
+TOLERATION_SETS_KEPT = 256
+"""How many toleration sets a snapshot's vocabulary keeps the per-kind answer of (``kind_tolerated``)."""
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What the interned integers in the columns stand for, frozen at snapshot time."""
@@ -100,6 +105,27 @@ class Vocabulary:
     providers: Mapping[str, int]
     currencies: Mapping[str, int]
     classes: Mapping[str, int]
+
+    @cached_property
+    def _tolerated(self) -> dict[tuple[Toleration, ...], BoolArray]:
+        return {}
+
+    def kind_tolerated(self, tolerations: tuple[Toleration, ...]) -> BoolArray:
+        """Per kind: are its nodes' blocking taints all tolerated by ``tolerations`` (read-only).
+
+        Kept per toleration set for the snapshot's life (at most ``TOLERATION_SETS_KEPT``): a burst of
+        tasks from one template asks once, not once per decision and taint set.
+        """
+        found = self._tolerated.get(tolerations)
+        if found is None:
+            sets = self.taint_sets
+            ok = np.array([tolerated([Taint(*t) for t in taints], tolerations) for taints in sets], dtype=bool)
+            found = ok[self.kind_columns[3]]
+            found.flags.writeable = False
+            if len(self._tolerated) >= TOLERATION_SETS_KEPT:
+                self._tolerated.clear()
+            self._tolerated[tolerations] = found
+        return found
 
     @cached_property
     def kind_columns(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
