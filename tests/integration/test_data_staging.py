@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,45 @@ def regions(operator: devenv.OperatorProcess, federation: Federation, stores: di
     shapes = [default_shape(i) for i in range(1, len(federation.members) + 1)]
     devenv.register_stores(federation, shapes, list(stores.values()))
     return stores
+
+
+PRICE_POOL_LABEL = "data-staging.computenet.io/member"
+WEST_CORE_HOUR = 0.01
+"""cn-west's cores, four times cheaper than the others' 0.04 USD: half a core saves 0.015 USD an hour,
+more than the egress of the few MiB moved out of cn-east's store (0.08 USD per GiB)."""
+
+
+@pytest.fixture
+def price_pool(regions: dict[str, Store], hub: Cluster, federation: Federation) -> Iterator[str]:
+    """A pool of the cn-east and cn-west members that weighs price alone, cn-west's cores made cheaper."""
+    east, west = _member(federation, "cn-east").name, _member(federation, WEST).name
+    before = json.loads(hub.kubectl("get", "computeidentifier", west, "-o", "json").stdout)["spec"]["pricing"]
+    for member in (east, west):
+        hub.kubectl("label", "computeidentifier", member, f"{PRICE_POOL_LABEL}=true", "--overwrite")
+    cheaper = json.dumps({"spec": {"pricing": {**before, "perCpuCoreHour": WEST_CORE_HOUR}}})
+    hub.kubectl("patch", "computeidentifier", west, "--type=merge", "-p", cheaper)
+    name = unique("by-price")
+    weights = {"fit": 0, "price": 100, "locality": 0, "reliability": 0, "affinity": 0}
+    apply(
+        hub,
+        {
+            "apiVersion": "computenet.io/v1alpha1",
+            "kind": "ComputePool",
+            "metadata": {"name": name},
+            "spec": {
+                "identifierSelector": {"matchLabels": {PRICE_POOL_LABEL: "true"}},
+                "placement": {"weights": weights},
+            },
+        },
+    )
+    try:
+        yield name
+    finally:
+        hub.kubectl("delete", "computepool", name, "--wait=false")
+        restore = json.dumps({"spec": {"pricing": before}})
+        hub.kubectl("patch", "computeidentifier", west, "--type=merge", "-p", restore)
+        for member in (east, west):
+            hub.kubectl("label", "computeidentifier", member, f"{PRICE_POOL_LABEL}-")
 
 
 def _member(federation: Federation, region: str) -> Cluster:
@@ -202,8 +242,10 @@ def _dataset(name: str, store: Store, key: str, checksum: str) -> dict[str, Any]
 
 
 def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_moves_nothing(
-    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path, price_pool: str
 ) -> None:
+    """The whole chain: placement sends the task west because west is cheaper by more than moving its
+    data costs, the operator stages the data there, records the replica, and bills the egress."""
     east, west = regions["cn-east"], regions[WEST]
     member = _member(federation, WEST)
     namespace = _namespace(hub, member)
@@ -215,7 +257,8 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     keys = unique("west-keys")
     apply(hub, _secret(keys, west.secret_data()))
     first = unique("staged")
-    body = task(first, regions=[WEST], run="2s")
+    body = task(first, run="2s")
+    body["spec"]["pool"] = price_pool  # no region asked for: the price decides
     body["spec"]["data"] = {
         "inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}],
         "outputs": [{"mountPath": "/out", "uri": f"s3://{west.bucket}/results/{first}/"}],
@@ -255,6 +298,7 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     assert _get(west, f"results/{first}/model.bin") == result
 
     st = eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
+    assert st["placement"]["identifier"] == member.name  # cn-west, by price net of the egress
     assert st["data"]["bytesMoved"] == len(data)
     # Its egress, charged once at the cn-east store's price (devenv.STORE_EGRESS_PER_GIB).
     assert st["data"]["cost"] == pytest.approx(len(data) / 2**30 * devenv.STORE_EGRESS_PER_GIB["cn-east"], abs=1e-6)
