@@ -780,7 +780,7 @@ def test_server_applies_defaults(hub: Any, names: str) -> None:
     )
     spec = yaml.safe_load(result.stdout)["spec"]
     assert (spec["pool"], spec["replicas"], spec["priority"]) == ("default", 1, 0)
-    assert spec["failover"] == {"policy": NEVER, "gracePeriodSeconds": 300}
+    assert spec["failover"] == {"policy": NEVER, "gracePeriodSeconds": 300, "unavailableSeconds": 600}
     assert spec["template"]["spec"]["template"]["spec"]["restartPolicy"] == NEVER
 
 

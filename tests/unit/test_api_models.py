@@ -41,6 +41,7 @@ from computenet.api.constants import (
 from computenet.api.contract import ContractError, resolve_resources
 from computenet.api.crd import KINDS as CRD_KINDS
 from computenet.api.crd import crd
+from computenet.api.data import ComputeDataset
 from computenet.api.pool import PlacementPolicy
 from computenet.api.validation import summarize
 from computenet.api.workload_kind import ComputeWorkloadKind, declared_kind
@@ -50,13 +51,15 @@ from computenet.workloads.kinds import declare, withdraw
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").rglob("*.yaml"))
-MODELS: dict[str, type[ComputeIdentifier | ComputePool | ComputeTask | ComputeWorkloadKind]] = {
+MODELS: dict[str, type[ComputeDataset | ComputeIdentifier | ComputePool | ComputeTask | ComputeWorkloadKind]] = {
+    "ComputeDataset": ComputeDataset,
     "ComputeIdentifier": ComputeIdentifier,
     "ComputePool": ComputePool,
     "ComputeTask": ComputeTask,
     "ComputeWorkloadKind": ComputeWorkloadKind,
 }
 VALIDATORS: dict[str, Callable[[Any], list[Problem]]] = {
+    "ComputeDataset": lambda spec: [],  # a dataset's rules are its model's and the API server's alone
     "ComputeIdentifier": validate_identifier,
     "ComputePool": validate_pool,
     "ComputeTask": validate_task,
@@ -893,7 +896,10 @@ def test_constants_agree() -> None:
     ]
     assert [kind.short_names for kind in KINDS] == [("cid",), ("cpool",), ("ctask",)]
     assert [kind.namespaced for kind in KINDS] == [False, False, True]
-    assert {MODELS[kind.kind].model_fields["kind"].default for kind in KINDS} == set(MODELS) - {"ComputeWorkloadKind"}
+    assert {MODELS[kind.kind].model_fields["kind"].default for kind in KINDS} == set(MODELS) - {
+        "ComputeDataset",
+        "ComputeWorkloadKind",
+    }
 
 
 def _task_schema() -> dict[str, Any]:
