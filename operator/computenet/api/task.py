@@ -951,7 +951,26 @@ class ComputeTaskSpec(SpecModel):
         return self
 
 
-class Offer(StatusModel):
+class CandidateFigures(StatusModel):
+    """What running on one identifier would take, shared by offers and explanation candidates."""
+
+    variant: str | None = Field(None, max_length=63, description="The variant of spec.variants it would run.")
+    accelerator_count: int | None = Field(
+        None, ge=0, description="Devices per replica it would use (a compute request's count, chosen per identifier)."
+    )
+    data_bytes: int | None = Field(
+        None, ge=0, description="Bytes of the task's data moved into its region (0: the data is already there)."
+    )
+    data_transfer_seconds: float | None = Field(
+        None, ge=0, description="How long moving the data there takes (its ETA); absent when unknown."
+    )
+    data_cost: float | None = Field(
+        None, ge=0, description="What moving the data there costs (egress), in dataCurrency; absent when unknown."
+    )
+    data_currency: str | None = Field(None, max_length=3, description="Currency of dataCost.")
+
+
+class Offer(CandidateFigures):
     """A candidate identifier for a suspended task, with what it would cost."""
 
     identifier: str = Field(max_length=253, description="Name of the ComputeIdentifier.")
@@ -961,24 +980,10 @@ class Offer(StatusModel):
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
     reasons: list[str] | None = Field(None, max_length=16, description="Why it scores as it does.")
     accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
-    variant: str | None = Field(None, max_length=63, description="The variant of spec.variants it would run.")
-    accelerator_count: int | None = Field(
-        None, ge=0, description="Devices per replica it would use (a compute request's count, chosen per identifier)."
-    )
     fit: float | None = Field(None, ge=0, le=100, description="The fit score alone, 0-100.")
     scores: dict[str, float] | None = Field(
         None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
     )
-    data_bytes: int | None = Field(
-        None, ge=0, description="Bytes of the task's data moved into its region (0: the data is already there)."
-    )
-    data_transfer_seconds: float | None = Field(
-        None, ge=0, description="How long moving the data there takes (its ETA); absent when unknown."
-    )
-    data_cost: float | None = Field(
-        None, ge=0, description="What moving the data there costs (egress), in dataCurrency; absent when unknown."
-    )
-    data_currency: str | None = Field(None, max_length=3, description="Currency of dataCost.")
 
 
 MAX_RUNNERS_UP = 5
@@ -987,7 +992,7 @@ MAX_VERDICTS = 32
 """Rejected identifiers kept in a placement's explanation, by name; the rest are counted."""
 
 
-class CandidateScore(StatusModel):
+class CandidateScore(CandidateFigures):
     """One identifier that fits, with its score components side by side with the others'."""
 
     identifier: str = Field(max_length=253, description="Name of the ComputeIdentifier.")
@@ -996,22 +1001,8 @@ class CandidateScore(StatusModel):
         None, max_length=8, description="Per score plugin (Fit, Price, Locality, Reliability, ...), 0-100."
     )
     accelerator_model: str | None = Field(None, max_length=128, description="Accelerator model it would run on.")
-    variant: str | None = Field(None, max_length=63, description="The variant of spec.variants it would run.")
-    accelerator_count: int | None = Field(
-        None, ge=0, description="Devices per replica it would use (a compute request's count, chosen per identifier)."
-    )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task would cost per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
-    data_bytes: int | None = Field(
-        None, ge=0, description="Bytes of the task's data moved into its region (0: the data is already there)."
-    )
-    data_transfer_seconds: float | None = Field(
-        None, ge=0, description="How long moving the data there takes (its ETA); absent when unknown."
-    )
-    data_cost: float | None = Field(
-        None, ge=0, description="What moving the data there costs (egress), in dataCurrency; absent when unknown."
-    )
-    data_currency: str | None = Field(None, max_length=3, description="Currency of dataCost.")
 
 
 class Verdict(StatusModel):
