@@ -373,3 +373,104 @@ def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_i
         assert not kept["metadata"].get("ownerReferences")
     finally:
         hub.kubectl("delete", "computetask", "dra-hub-template-taken", "-n", NAMESPACE, "--wait=false")
+
+
+# ---- KEP-5004: nvidia.com/gpu served by the DRA devices of a class that names it ----
+
+SERVING_CLASS = "case-30-nvidia-gpu"
+EXTENDED_CLAIM = "resource.kubernetes.io/extended-resource-claim"
+
+
+def _gpu_task(name: str, count: int, run: str = "10s") -> dict[str, Any]:
+    pod = {"containers": [{"name": "main", "image": "registry.example/sim:1.0"}]}
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "pool": POOL,
+            "resources": {"cpu": "2", "memory": "4Gi", "accelerators": {"count": count, "vendor": "nvidia"}},
+            "template": {"spec": {"template": {"metadata": {"annotations": {RUN: run}}, "spec": pod}}},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def serving(case: None, member: Cluster) -> Iterator[None]:
+    """A second class over the same devices, serving nvidia.com/gpu (DRAExtendedResource, on in 1.36)."""
+    devenv.apply(
+        member,
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "DeviceClass",
+            "metadata": {"name": SERVING_CLASS},
+            "spec": {
+                "selectors": [{"cel": {"expression": f'device.driver == "{DRIVER}"'}}],
+                "extendedResourceName": "nvidia.com/gpu",
+            },
+        },
+    )
+    try:
+        yield
+    finally:
+        member.kubectl("delete", "deviceclass", SERVING_CLASS, "--ignore-not-found")
+
+
+def test_extended_a_plain_gpu_request_runs_on_the_dra_devices_of_the_class_that_serves_it(
+    serving: None, hub: Cluster, member: Cluster
+) -> None:
+    """The task asks for nvidia.com/gpu; only cpu-1's DRA devices serve it there, and the member's scheduler
+    allocates one through the extended-resource claim it makes for the pod."""
+    devenv.apply(hub, _gpu_task("extended-gpu", 1, run="30s"))
+
+    def allocated() -> tuple[dict[str, Any], dict[str, Any]]:
+        claims = {c["metadata"]["name"]: c for c in _claims(member)}
+        for pod in _get(member, "pods", "-n", WORK)["items"]:
+            named = ((pod.get("status") or {}).get("extendedResourceClaimStatus") or {}).get("resourceClaimName")
+            claim = claims.get(named or "")
+            if claim is not None and (claim.get("status") or {}).get("allocation"):
+                return pod, claim
+        raise AssertionError(f"no pod with an allocated extended-resource claim yet: {sorted(claims)}")
+
+    pod, claim = eventually(allocated, timeout=JOB_S)
+    assert pod["spec"]["nodeName"] == NODE_B
+    assert "nodeSelector" not in pod["spec"]  # cpu-1 carries no product label: held to it by name only
+    assert claim["metadata"]["annotations"][EXTENDED_CLAIM] == "true"
+    assert claim["spec"]["devices"]["requests"][0]["exactly"]["deviceClassName"] == SERVING_CLASS
+    results = claim["status"]["allocation"]["devices"]["results"]
+    assert [(r["driver"], r["pool"]) for r in results] == [(DRIVER, NODE_B)]
+
+    def succeeded() -> dict[str, Any]:
+        status = _task_status(hub, "extended-gpu")
+        assert status.get("phase") == "Succeeded", (status.get("phase"), status.get("conditions"))
+        return status
+
+    status = eventually(succeeded, timeout=JOB_S)
+    placement = status["placement"]
+    assert (placement["nodes"], placement["deviceClass"], placement["acceleratorModel"]) == (
+        [NODE_B],
+        SERVING_CLASS,
+        MODEL,
+    )
+
+
+def test_extended_the_identifier_counts_the_devices_once_and_a_larger_request_waits_saying_why(
+    serving: None, hub: Cluster
+) -> None:
+    status = _get(hub, "computeidentifier", IDENTIFIER)["status"]
+    assert status["summary"]["gpus"].endswith("/2")  # the two devices, not also as nvidia.com/gpu
+    assert "nvidia.com/gpu" not in status["resources"]["allocatable"]
+    devenv.apply(hub, _gpu_task("extended-too-many", 3))
+
+    def waiting() -> dict[str, Any]:
+        status = _task_status(hub, "extended-too-many")
+        placed = _condition(status, "Placed")
+        assert placed.get("status") == "False", status.get("conditions")
+        assert "insufficient nvidia.com/gpu in total" in placed["message"], placed
+        return status
+
+    status = eventually(waiting, timeout=STATE_S)
+    assert status.get("phase") == "Pending"
+    assert not status.get("remote")
+    rejection = next(r for r in status["explanation"]["rejected"] if r["identifier"] == IDENTIFIER)
+    assert rejection["message"].endswith(f"nvidia.com/gpu ({MODEL}) free in total on 1 suitable node, the task needs 3")

@@ -1076,6 +1076,14 @@ class Placement(StatusModel):
     variant: str | None = Field(
         None, max_length=63, description="The variant of spec.variants chosen: the workload is rendered with it."
     )
+    device_class: str | None = Field(
+        None,
+        max_length=253,
+        description="The member's DeviceClass whose DRA devices serve the accelerator resource on the chosen "
+        "nodes (its extendedResourceName, KEP-5004): the member's scheduler allocates them through an "
+        "extended-resource claim, and the pods are held to the nodes without the product label, which such "
+        "nodes need not carry.",
+    )
     price_per_hour: float | None = Field(None, ge=0, description="What the whole task costs per hour there.")
     currency: str | None = Field(None, max_length=3, description="Currency of pricePerHour.")
     resources: DispatchedResources | None = Field(

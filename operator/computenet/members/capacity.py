@@ -114,6 +114,7 @@ def summarize(
     """
     served = served or {}
     cap = Capacity()
+    dra_rows: list[tuple[NodeDevices, bool]] = []  # counted after every node's extended resources (see below)
     for node in nodes:
         cap.nodes_total += 1
         schedulable = accepts_new_pods(node)
@@ -143,7 +144,7 @@ def summarize(
         cap.devices_total += physical.total
         cap.devices_free += physical.free
         for dra in _per_model(counted_once(node.devices, node.allocatable, served) if served else node.devices):
-            _count_dra(cap.accelerators, dra, has_room)
+            dra_rows.append((dra, has_room))
             cap.devices_total += dra.total
             cap.devices_free += dra.free if has_room else 0
         # Requests for resources a node does not advertise still count as allocated, unless DRA
@@ -151,6 +152,11 @@ def summarize(
         for name, held in used.items():
             if name not in node.allocatable and name not in served:
                 _inc(cap.allocated, name, held)
+    # DRA rows last, so that a model also served as an extended resource keeps its plain name for
+    # the extended resource's row whatever order the nodes come in (the DRA devices go under
+    # "<model> (<driver>)"), and the two are never summed into one row.
+    for dra, has_room in dra_rows:
+        _count_dra(cap.accelerators, dra, has_room)
     return cap
 
 

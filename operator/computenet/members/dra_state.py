@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from computenet.members.dra import DeviceId, SliceFacts, node_devices
 from computenet.members.facts import NodeFacts
-from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, NodeDevices
+from computenet.placement.devices import (
+    ClaimTemplate,
+    DeviceCatalog,
+    DeviceClass,
+    NodeDevices,
+    extended_resource_classes,
+)
 
 if TYPE_CHECKING:
     from computenet.members.state import MemberState
@@ -37,6 +43,14 @@ class DraState:
     catalog_version: int = 0
     """Bumped on every change of classes or templates."""
     _catalogs: dict[tuple[str, str], tuple[int, DeviceCatalog]] = field(default_factory=dict)
+    _served: tuple[int, Mapping[str, DeviceClass]] | None = None
+
+    def served(self) -> Mapping[str, DeviceClass]:
+        """Which class serves each extended resource name (KEP-5004, `extended_resource_classes`); one per version."""
+        held = self._served
+        if held is None or held[0] != self.catalog_version:
+            held = self._served = (self.catalog_version, extended_resource_classes(self.classes.values()))
+        return held[1]
 
     def catalog(self, namespace: str, problem: str = "") -> DeviceCatalog:
         """The classes, and the templates of `namespace` by name; one object per version (placement compares them)."""

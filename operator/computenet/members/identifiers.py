@@ -26,7 +26,6 @@ from computenet.members.identifier_status import Link, Problem, identifier_statu
 from computenet.members.kubeconfig import KubeconfigError
 from computenet.members.registry import MemberRegistry
 from computenet.members.secrets import SecretCache
-from computenet.placement.devices import extended_resource_classes
 from computenet.placement.labels import EVERYTHING, Selector
 from computenet.signal import Signal
 
@@ -154,7 +153,7 @@ class TrackedIdentifier:
         if cached is not None and cached[0] is self.selector and cached[1] is conn:
             return cached[2]
         state = conn.state
-        served = extended_resource_classes(state.dra.classes.values())
+        served = state.dra.served()
         cap = summarize((state.nodes[n] for n in self.nodes if n in state.nodes), state.requested_on, model_of, served)
         self._capacity = (self.selector, conn, cap)
         return cap

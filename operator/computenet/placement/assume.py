@@ -188,7 +188,8 @@ def _usage(held: Assumption) -> dict[_Key, _Held]:
     for slot in held.nodes:
         use = held.each(slot) * slot.most  # where the member's scheduler may put them, not where we would
         key = (held.identifier, slot.cluster, slot.node, slot.row)  # pod sets may share a node: summed
-        out[key] = _scaled(out.get(key, (0, 0, 0, 0)), (use.accelerators, use.cpu, use.memory, slot.most), 1)
+        taken = (use.accelerators + slot.served, use.cpu, use.memory, slot.most)
+        out[key] = _scaled(out.get(key, (0, 0, 0, 0)), taken, 1)
     return out
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from computenet.placement import table
 from computenet.placement.arrays import EMPTY_INT, IntArray, frozen, ranges
+from computenet.placement.devices import ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.labels import Selector
 from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
@@ -127,14 +128,24 @@ class SnapshotBuilder:
 
     # ---- nodes ----
 
-    def upsert_node(self, cluster: str, node: NodeLike, requested: Mapping[str, int] | None = None) -> None:
-        """Add or replace a node; `requested` defaults to the node's own `requested` if it has one."""
+    def upsert_node(
+        self,
+        cluster: str,
+        node: NodeLike,
+        requested: Mapping[str, int] | None = None,
+        served: ServedDevices | None = None,
+    ) -> None:
+        """Add or replace a node; `requested` defaults to the node's own `requested` if it has one.
+
+        `served`: the node's accelerator resource as DRA devices of a class serve it (KEP-5004,
+        `devices.served_accelerator`), for a node whose allocatable lacks it.
+        """
         if requested is None:
             requested = getattr(node, "requested", None) or {}
         allocatable = node.allocatable
         if not pod_slots_left(allocatable, requested):
             requested = {**requested, **{k: max(v, requested.get(k, 0)) for k, v in allocatable.items()}}
-        change = self._store.upsert(cluster, node, requested)
+        change = self._store.upsert(cluster, node, requested, served)
         if PODS in allocatable:
             self._no_pod_limit.discard(change.row)
         else:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from computenet.placement import reasons
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.context import Context
 from computenet.placement.demand import Variant
-from computenet.placement.devices import hold
+from computenet.placement.devices import NodeDevices, ServedDevices, hold
 from computenet.placement.explain import caveat, summarize, summarize_variants
 from computenet.placement.framework import Filter, Reason
 from computenet.placement.resources import Usage
@@ -42,10 +42,46 @@ class NodeSlot:
     most: int
     devices: tuple[tuple[str, int], ...] = ()
     """DRA devices `most` replicas claim on this node, per driver key (see `devices.hold`)."""
+    served: int = 0
+    """Units of the node's DRA-served accelerator resource (KEP-5004) that the slot's claimed `devices`
+    take too: assumptions hold them in the accelerator dimension, so a task asking for the resource
+    does not count them free (see `node_slot`)."""
+    device_class: str = ""
+    """The DeviceClass whose devices serve the slot's accelerator requests on this node (KEP-5004); "" if none."""
     role: str = ""
     """The pod set these replicas belong to ("" for a task of one pod set)."""
     per_replica: Usage | None = None
     """One replica's requests in this pod set; None: the decision's `per_replica` (one pod set)."""
+
+
+def node_slot(
+    cluster: str,
+    node: str,
+    replicas: int,
+    row: int,
+    most: int,
+    claimed: tuple[tuple[str, int], ...],
+    served: ServedDevices | None,
+    accelerators: int,
+    devices: tuple[NodeDevices, ...],
+    role: str = "",
+    per_replica: Usage | None = None,
+) -> NodeSlot:
+    """One node's slot; on a node whose accelerator resource DRA serves, what each view must hold of the other.
+
+    The same devices are both the node's accelerator units and its DRA devices (KEP-5004), so an
+    assumption holds them in both: a task asking for the resource holds `most` replicas' units as
+    devices of the serving class (for tasks that claim devices), and a task claiming devices holds
+    those the class could serve as units of the resource (for tasks that ask for it).
+    """
+    pod_set: dict[str, Any] = {"role": role, "per_replica": per_replica}
+    if served is None:
+        return NodeSlot(cluster, node, replicas, row, most, claimed, **pod_set)
+    if accelerators:
+        held = ((served.key, accelerators * most),)
+        return NodeSlot(cluster, node, replicas, row, most, held, device_class=served.device_class, **pod_set)
+    taken = served.taken_by(devices, claimed)
+    return NodeSlot(cluster, node, replicas, row, most, claimed, served=taken, **pod_set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +162,28 @@ class Decision:
         needs = ctx.device_needs(int(ranked[0])) if ctx.claims and len(ranked) else {}
         needs = needs if not isinstance(needs, str) else {}
         self.assignment = tuple(
-            NodeSlot(
+            node_slot(
                 snap.vocabulary.clusters[int(nodes.cluster[r])],
                 nodes.names[r],
                 n,
                 r,
                 most,
                 hold(nodes.devices.get(r, ()), needs, most) if needs else (),
+                nodes.served.get(r),
+                ctx.need.accelerators,
+                nodes.devices.get(r, ()),
             )
             for r, n, most in assignment
         )
+
+    @property
+    def device_class(self) -> str | None:
+        """The DeviceClass whose DRA devices serve the accelerator resource on the chosen nodes (KEP-5004).
+
+        None when every chosen node advertises it in its allocatable (a device plugin's), or the
+        task asks for no accelerator.
+        """
+        return next((slot.device_class for slot in self.assignment if slot.device_class), None)
 
     @property
     def pod_sets(self) -> dict[str, tuple[NodeSlot, ...]]:

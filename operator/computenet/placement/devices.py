@@ -762,3 +762,66 @@ def counted_once(
     if not shadowed:
         return devices
     return tuple(d for d in devices if not any(f.matches(d.seen) is True for f in shadowed))
+
+
+@dataclass(frozen=True, slots=True)
+class ServedDevices:
+    """A node's accelerator resource served by DRA devices of one class (KEP-5004), as placement counts it.
+
+    `resource` is the class's ``extendedResourceName`` the node's allocatable lacks; `total` and
+    `free` count the node's devices the class admits (free: no allocated claim lists them); `model`
+    is theirs when they all share one, else "" (a task naming a model never lands there).
+    """
+
+    resource: str
+    device_class: str
+    model: str
+    total: int
+    free: int
+    key: str = ANY_DRIVER
+    """The class's filter key (`DeviceFilter`): how assumptions hold its devices for claims to see."""
+
+    def taken_by(self, devices: tuple[NodeDevices, ...], held: Iterable[tuple[str, int]]) -> int:
+        """Of the devices claims hold on the node (per filter key), those this class could serve too."""
+        mine = _FILTERS.get(self.key)
+        if mine is None:
+            return 0
+        shared = [d for d in devices if mine.matches(d.seen) is True]
+        out = 0
+        for key, count in held:
+            flt = _FILTERS.get(key)
+            if key == self.key or (flt is not None and any(flt.matches(d.seen) is True for d in shared)):
+                out += count
+        return out
+
+
+def served_accelerator(
+    devices: tuple[NodeDevices, ...], allocatable: Mapping[str, int], served: Mapping[str, DeviceClass]
+) -> ServedDevices | None:
+    """The accelerator resource a node serves through DRA devices, or None (``filterExtendedResources``).
+
+    A class's explicit ``extendedResourceName`` that the node's allocatable lacks (or has at zero) is
+    served by the class's devices on the node, one device per unit requested (upstream's
+    ``createRequestsAndMappings`` asks ExactCount devices per container request; over a pod's
+    containers, init containers and sidecars that totals the pod's effective request). A node whose
+    allocatable has the resource serves it through its device plugin only (None here: its DRA
+    devices are not counted a second time). Implicit names (``deviceclass.resource.kubernetes.io/``)
+    name no accelerator a task asks for, so they are not offered. Of several served resources with
+    devices on the node, the one with the most devices (then the lowest name), as placement keeps one
+    accelerator resource per node.
+    """
+    if not devices:
+        return None
+    best: ServedDevices | None = None
+    for name, c in sorted(served.items()):
+        if c.extended_resource != name or allocatable.get(name, 0) > 0:
+            continue
+        flt = device_filter(c.name, c.selectors)
+        mine = [d for d in devices if flt.matches(d.seen) is True]
+        total = sum(d.total for d in mine)
+        if not total or (best is not None and total <= best.total):
+            continue
+        models = {d.model for d in mine}
+        model = models.pop() if len(models) == 1 else ""
+        best = ServedDevices(name, c.name, model, total, sum(d.free for d in mine), flt.key)
+    return best

@@ -34,7 +34,7 @@ import numpy as np
 from computenet.placement import fit, reasons
 from computenet.placement.arrays import FloatArray, IntArray
 from computenet.placement.context import Context
-from computenet.placement.decision import Decision, NodeSlot
+from computenet.placement.decision import Decision, NodeSlot, node_slot
 from computenet.placement.demand import Demand, PodSetDemand
 from computenet.placement.devices import hold
 from computenet.placement.filters.price import MaxPrice
@@ -218,13 +218,16 @@ def _assign(
         needs = ctx.device_needs(ident) if ctx.claims else {}
         needs = needs if not isinstance(needs, str) else {}
         mine = [
-            NodeSlot(
+            node_slot(
                 clusters[int(nodes.cluster[r])],
                 nodes.names[r],
                 c,
                 r,
                 most,
                 hold(nodes.devices.get(r, ()), needs, most) if needs else (),
+                nodes.served.get(r),
+                s.devices,
+                nodes.devices.get(r, ()),
                 role=s.role,
                 per_replica=s.per_replica,
             )
@@ -244,7 +247,8 @@ def _holding(
     rows = np.array([s.row for s in ordered], dtype=np.int64)
     each = pod_set.per_replica
     usage = np.array(
-        [(each.accelerators * s.most, each.cpu * s.most, each.memory * s.most, s.most) for s in ordered], dtype=np.int64
+        [(each.accelerators * s.most + s.served, each.cpu * s.most, each.memory * s.most, s.most) for s in ordered],
+        dtype=np.int64,
     ).reshape(-1, 4)
     out = overlay.plus(rows, usage, np.full(len(rows), ident, dtype=np.int64)).summarized(snapshot, rows)
     if any(s.devices for s in ordered):

@@ -15,13 +15,14 @@ Layout, for readers of the filters:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, spans
-from computenet.placement.devices import NodeDevices
+from computenet.placement.devices import NodeDevices, ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.nodes import Taint, Toleration, tolerated
 from computenet.placement.summary import (
@@ -71,6 +72,8 @@ class NodeColumns:
     hostnames: tuple[str, ...]
     devices: Mapping[int, tuple[NodeDevices, ...]]
     """DRA devices by row, for the few rows whose node has any (see `devices`); read-only."""
+    served: Mapping[int, ServedDevices] = field(default_factory=lambda: MappingProxyType({}))
+    """Rows whose accelerator resource DRA devices of a class serve (KEP-5004, `devices.served_accelerator`)."""
 
     def free(self, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """Free (devices, cpu, memory, pod slots) on `rows`, as fresh arrays the caller may change."""

@@ -29,12 +29,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from computenet.placement.accelerators import HOSTNAME_LABEL
+from computenet.placement.accelerators import HOSTNAME_LABEL, canonical
 from computenet.placement.arrays import EMPTY_INT, IntArray, Interner, frozen
-from computenet.placement.devices import NodeDevices
-from computenet.placement.node_accelerator import accelerator_facts, matching_memory_mib
+from computenet.placement.devices import NodeDevices, ServedDevices
+from computenet.placement.node_accelerator import AcceleratorFacts, accelerator_facts, matching_memory_mib
 from computenet.placement.nodes import BLOCKING_EFFECTS, PODS, UNLIMITED_PODS, NodeLike
-from computenet.placement.resources import CPU, MEMORY
+from computenet.placement.resources import CPU, MEMORY, vendor_of
 from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColumns, TaintSet
 
 NO_MODEL: ModelKey = (None, None)
@@ -166,6 +166,9 @@ class NodeStore:
         """DRA devices by row, only for rows whose node has any."""
         self._devices_frozen: Mapping[int, tuple[NodeDevices, ...]] | None = None
         """The read-only copy of `devices` the last snapshot holds; None once `devices` changed."""
+        self.served: dict[int, ServedDevices] = {}
+        """Rows whose accelerator resource DRA devices serve (KEP-5004, see `devices.served_accelerator`)."""
+        self._served_frozen: Mapping[int, ServedDevices] | None = None
         self.static_version = 0
         self.values_version = 0
 
@@ -231,8 +234,13 @@ class NodeStore:
             self._fold()
 
     def set_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int) -> bool:
-        """Replace what pods request on `row`; whether that changed anything."""
+        """Replace what pods request on `row`; whether that changed anything.
+
+        On a row whose devices DRA serves, `devices` is ignored: their claims say what is taken.
+        """
         static = self.static[row].tolist()
+        if row in self.served:
+            devices = static[ACC_ALLOC] - self.free_of(row)[0]
         free = (
             static[ACC_ALLOC] - devices,
             static[CPU_ALLOC] - cpu,
@@ -255,10 +263,25 @@ class NodeStore:
         if self._hostnames is not None:
             self._hostnames[row] = hostname
 
-    def upsert(self, cluster: str, node: NodeLike, requested: Mapping[str, int]) -> Change:
+    def upsert(
+        self, cluster: str, node: NodeLike, requested: Mapping[str, int], served: ServedDevices | None = None
+    ) -> Change:
+        """Add or replace a node; `served`: its accelerator resource served by DRA devices (KEP-5004).
+
+        A node whose allocatable advertises a device resource keeps it (the device plugin's); otherwise
+        a served resource is its accelerator, counted in the class's devices: allocatable what the node
+        publishes, requested what allocated claims hold (the pods' requests for it are served by those
+        claims, so they are not counted again).
+        """
         row = self._row(cluster, node.name)
         labels = node.labels
         acc = accelerator_facts(labels, node.allocatable)
+        if served is not None and (acc is None or not node.allocatable.get(acc.resource, 0)):
+            named = canonical(served.model) if served.model else None
+            acc = AcceleratorFacts(served.resource, vendor_of(served.resource) or "", named, None)
+            requested = {**requested, served.resource: served.total - served.free}
+        else:
+            served = None
         resource = acc.resource if acc else None
         taints = tuple(sorted((t.key, t.value, t.effect) for t in node.taints if t.effect in BLOCKING_EFFECTS))
         arch = self.archs.id(labels.get("kubernetes.io/arch", ""))
@@ -273,7 +296,7 @@ class NodeStore:
             int(node.ready and not node.unschedulable),
             allocatable.get(CPU, 0),
             allocatable.get(MEMORY, 0),
-            allocatable.get(resource, 0) if resource else 0,
+            (served.total if served else allocatable.get(resource, 0)) if resource else 0,
             allocatable.get(PODS, UNLIMITED_PODS),
         ]
         wanted = [
@@ -297,6 +320,9 @@ class NodeStore:
         dra = tuple(getattr(node, "devices", ()))
         if dra != self.devices.get(row, ()):
             self._set_devices(row, dra)
+            values_changed = True
+        if served != self.served.get(row):
+            self._set_served(row, served)
             values_changed = True
         if static_changed:
             self._writable_static()[row] = static
@@ -323,6 +349,19 @@ class NodeStore:
             self.devices.pop(row, None)
         self._devices_frozen = None
 
+    def _set_served(self, row: int, served: ServedDevices | None) -> None:
+        if served is not None:
+            self.served[row] = served
+        else:
+            self.served.pop(row, None)
+        self._served_frozen = None
+
+    def frozen_served(self) -> Mapping[int, ServedDevices]:
+        """Read-only: how DRA devices serve the accelerator resource of each such row."""
+        if self._served_frozen is None:
+            self._served_frozen = MappingProxyType(dict(self.served))
+        return self._served_frozen
+
     def frozen_devices(self) -> Mapping[int, tuple[NodeDevices, ...]]:
         """A read-only copy of the devices by row, shared by snapshots until a node's devices change."""
         if self._devices_frozen is None:
@@ -347,6 +386,8 @@ class NodeStore:
         return [] if nodes is None else nodes.names()
 
     def add_requested(self, row: int, cpu: int, memory: int, devices: int, pods: int = 0) -> None:
+        if row in self.served:
+            devices = 0  # the class's claims say what is taken (see `upsert`)
         free = self.free_of(row)
         self._set_free(row, (free[0] - devices, free[1] - cpu, free[2] - memory, free[3] - pods))
         self.values_version += 1
@@ -362,6 +403,8 @@ class NodeStore:
         self._set_free(row, (0, 0, 0, 0))
         if row in self.devices:
             self._set_devices(row, ())
+        if row in self.served:
+            self._set_served(row, None)
         self._set_names(row, "", "")
         self._free_rows.append(row)
         self.static_version += 1
@@ -404,6 +447,7 @@ class NodeStore:
                 names=names,
                 hostnames=names if self._hostnames is None else self._hostnames.frozen(),
                 devices=self.frozen_devices(),
+                served=self.frozen_served(),
             )
         return NodeColumns(
             cluster=last.cluster,
@@ -420,4 +464,5 @@ class NodeStore:
             names=last.names,
             hostnames=last.hostnames,
             devices=self.frozen_devices(),
+            served=self.frozen_served(),
         )

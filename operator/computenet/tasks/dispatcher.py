@@ -178,6 +178,7 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
     placement = record.status.placement
     model = placement.accelerator_model if placement else None
     task, _, _ = as_placed(record)
+    pinned_model = None if placement is not None and placement.device_class else model  # DRA nodes: no product label
     acc = task.resources.accelerators
     resource = None
     known = lookup(model) if model else None
@@ -198,7 +199,7 @@ def target_of(record: TaskRecord, identifier: str, spec: ComputeIdentifierSpec) 
         if sel
         else [],
         accelerator_resource=resource,
-        accelerator_model=model,
+        accelerator_model=pinned_model,
         nodes=tuple(placement.nodes or ()) if placement else (),
         role_nodes={s.role: tuple(s.nodes or ()) for s in placement.pod_sets or ()} if placement else {},
     )

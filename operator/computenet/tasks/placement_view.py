@@ -7,13 +7,14 @@ update per node per scheduling pass, not one per event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.members.registry import MemberRegistry
 from computenet.placement import Assumptions, Identifier, SnapshotBuilder
+from computenet.placement.devices import DeviceClass, served_accelerator
 from computenet.placement.labels import Selector
 from computenet.placement.snapshot import Snapshot
 from computenet.tasks.placement_identifier import placement_identifier
@@ -37,6 +38,8 @@ class PlacementView:
         self._dirty: dict[str, set[str] | None] = {}
         self._placed: dict[str, Identifier] = {}
         self._inputs: dict[str, _Inputs] = {}
+        self._served: dict[str, Mapping[str, DeviceClass]] = {}
+        """Per member, the extended resources its DeviceClasses serve as of the last snapshot (KEP-5004)."""
 
     def _subscribe(self, conn: MemberConnection) -> None:
         key = conn.key
@@ -63,8 +66,19 @@ class PlacementView:
         for key, conn in connections.items():
             if key not in self._fed:
                 self._subscribe(conn)
+        for key, conn in connections.items():
+            served = conn.state.dra.served()
+            if self._served.get(key) is not served:  # a class's extendedResourceName came, went or moved
+                self._served[key] = served
+                if key in self._dirty and self._dirty[key] is not None:
+                    self._dirty[key] = {*(self._dirty[key] or ()), *conn.state.dra.devices}
+                elif key not in self._dirty:
+                    self._dirty[key] = set(conn.state.dra.devices)
+        for key in set(self._served) - set(connections):
+            del self._served[key]
         for key, names in list(self._dirty.items()):
             state = connections[key].state
+            served = self._served.get(key) or {}
             if names is None:
                 self.builder.remove_cluster(key)
                 names = set(state.nodes)
@@ -73,7 +87,8 @@ class PlacementView:
                 if node is None:
                     self.builder.remove_node(key, name)
                 else:
-                    self.builder.upsert_node(key, node, state.requested_on(name))
+                    by_dra = served_accelerator(node.devices, node.allocatable, served) if served else None
+                    self.builder.upsert_node(key, node, state.requested_on(name), by_dra)
         self._dirty.clear()
         self._sync_identifiers()
         return self.builder.snapshot()

@@ -88,6 +88,7 @@ def decision_event(record: TaskRecord, decision: Decision, now: dt.datetime, que
         time=now,
         accelerator_model=chosen.model,
         variant=chosen.variant,
+        device_class=decision.device_class,
         price_per_hour=None if chosen.price_per_hour is None else round(chosen.price_per_hour, 4),
         currency=chosen.currency,
         resources=DispatchedResources(

@@ -35,7 +35,16 @@ from computenet.placement import (
     Weights,
 )
 from computenet.placement.accelerators import lookup
-from computenet.placement.devices import ClaimTemplate, DeviceCatalog, DeviceClass, DeviceRequest, NodeDevices, PodClaim
+from computenet.placement.devices import (
+    ClaimTemplate,
+    DeviceCatalog,
+    DeviceClass,
+    DeviceRequest,
+    NodeDevices,
+    PodClaim,
+    extended_resource_classes,
+    served_accelerator,
+)
 from computenet.placement.dra_cel import AttributeValue, DeviceShape, Environment, Selector
 from computenet.placement.slices import SliceRequest
 from computenet.quantity import parse_quantity
@@ -220,13 +229,19 @@ class IdentifierBuilder:
         *,
         unevaluated: dict[str, str] | None = None,
         problem: str = "",
+        serving: Mapping[str, str] | None = None,
     ) -> Self:
         """The member's DeviceClasses and the target namespace's templates.
 
         A class maps to its driver (its one selector is ``device.driver == "<driver>"``), to None (no
-        selectors: any device), or to a tuple of CEL expressions.
+        selectors: any device), or to a tuple of CEL expressions. `serving` gives classes their
+        ``extendedResourceName`` (class -> resource, KEP-5004).
         """
-        known = {name: DeviceClass(name, class_selectors(given)) for name, given in (classes or {}).items()}
+        serving = serving or {}
+        known = {
+            name: DeviceClass(name, class_selectors(given), extended_resource=serving.get(name))
+            for name, given in (classes or {}).items()
+        }
         known |= {name: DeviceClass(name, (), why) for name, why in (unevaluated or {}).items()}
         kept = {name: ClaimTemplate(name, requests) for name, requests in (templates or {}).items()}
         return self._set(devices=DeviceCatalog(known, kept, problem))
@@ -251,8 +266,11 @@ def builder_of(
     b = SnapshotBuilder()
     for ib in identifiers:
         b.upsert_identifier(ib.ident)
+        catalog = ib.ident.devices
+        served = extended_resource_classes(catalog.classes.values()) if catalog is not None else {}
         for nb in ib.node_builders:
-            b.upsert_node(ib.ident.cluster, nb.build())
+            built = nb.build()  # as the operator's placement view hands nodes over (`tasks.placement_view`)
+            b.upsert_node(ib.ident.cluster, built, None, served_accelerator(built.devices, built.allocatable, served))
     for cluster, nodes in (clusters or {}).items():
         for nb in nodes:
             b.upsert_node(cluster, nb.build())
