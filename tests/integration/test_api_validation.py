@@ -604,6 +604,22 @@ NEVER = "Never"
             id="no pool selector",
         ),
         pytest.param(
+            "identifier-member-1.yaml",
+            "topology.levels",
+            [{"name": "rack", "nodeLabel": "example.com/rack"}, {"name": "pod", "nodeLabel": "example.com/rack"}],
+            "spec.topology.levels",
+            "each node label names one level",
+            id="two levels of one node label",
+        ),
+        pytest.param(
+            "identifier-member-1.yaml",
+            "topology.levels",
+            [{"name": "rack", "nodeLabel": "example.com/a"}, {"name": "rack", "nodeLabel": "example.com/b"}],
+            "spec.topology.levels",
+            "Duplicate value",
+            id="one level name twice",
+        ),
+        pytest.param(
             "pool.yaml",
             "placement.strategy",
             "Random",

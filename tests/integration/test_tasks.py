@@ -105,6 +105,45 @@ def test_a_gang_that_requires_one_clique_lands_inside_one_or_waits_saying_why(
         hub.kubectl("delete", "ctask", fits, too_big, "--wait=false")
 
 
+RACK = "topology.computenet.io/rack"
+
+
+def test_a_gang_names_a_level_the_identifier_declares_and_the_identifier_tells_its_domains(
+    operator: devenv.OperatorProcess, hub: Cluster, federation: Federation
+) -> None:
+    """member-2 declares `rack` (its A100 nodes form two racks of two); a gang requiring one rack by name."""
+    racks = [{"level": "rack", "nodeLabel": RACK, "domains": 2, "largestFreeAccelerators": 8, "largestFreeNodes": 2}]
+
+    def told() -> list[dict[str, Any]]:
+        topology: list[dict[str, Any]] = status_of_identifier(hub, "member-2").get("topology") or []
+        assert topology == racks, topology  # both racks idle: 2 nodes of 4 A100s each
+        return topology
+
+    eventually(told)
+    fits, too_big = unique("rack"), unique("rack-big")
+    a100 = ["NVIDIA-A100-SXM4-80GB"]
+    for name, replicas in ((fits, 2), (too_big, 3)):
+        manifest = task(name, gpus=4, replicas=replicas, run="2s", models=a100)
+        manifest["spec"]["topology"] = {"required": "rack"}
+        apply(hub, manifest)
+    try:
+        st = eventually(lambda: phase_is(hub, fits, "Succeeded"), timeout=JOB_S)
+        assert st["placement"]["identifier"] == "member-2"
+        member = next(m for m in federation.members if m.name == "member-2")
+        nodes = json.loads(member.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+        rack_of = {n["metadata"]["name"]: n["metadata"]["labels"].get(RACK) for n in nodes}
+        assert len({rack_of[n] for n in st["placement"]["nodes"]}) == 1, st["placement"]["nodes"]
+        waiting = eventually(lambda: (c := condition(status(hub, too_big), "Placed")).get("reason") == "NoFit" and c)
+        assert "no single rack domain holds all 3 replicas (the largest holds 2)" in waiting["message"]
+    finally:
+        hub.kubectl("delete", "ctask", fits, too_big, "--wait=false")
+
+
+def status_of_identifier(hub: Cluster, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(hub.kubectl("get", "computeidentifier", name, "-o", "json").stdout)
+    return found.get("status") or {}
+
+
 def test_task_that_fits_nowhere_waits_with_a_reason_and_runs_when_capacity_appears(
     operator: devenv.OperatorProcess, hub: Cluster, member: Cluster
 ) -> None:

@@ -34,6 +34,7 @@ from computenet.api.fields import (
     AcceleratorModel,
     CurrencyCode,
     DnsLabel,
+    LabelKey,
     Price,
     RegionName,
     Rule,
@@ -51,9 +52,12 @@ __all__ = [
     "ComputeIdentifierStatus",
     "Connection",
     "IdentifierSummary",
+    "IdentifierTopology",
     "Network",
     "NodeCounts",
     "Pricing",
+    "TopologyDomains",
+    "TopologyLevel",
 ]
 
 _URI_SYNTAX = (
@@ -148,6 +152,46 @@ class Network(SpecModel):
     )
 
 
+MAX_TOPOLOGY_LEVELS = 8
+
+
+class TopologyLevel(SpecModel):
+    """One level of the member's interconnect: a name tasks use, and the node label naming its domains."""
+
+    name: DnsLabel = Field(description="What tasks call the level in spec.topology, such as block, rack or clique.")
+    node_label: LabelKey = Field(
+        description="The node label whose values name the level's domains, such as "
+        "cloud.google.com/gce-topology-block, topology.computenet.io/rack or nvidia.com/gpu.clique."
+    )
+
+
+class IdentifierTopology(SpecModel):
+    """The member's interconnect levels, coarsest first, like Kueue's Topology (``spec.levels``)."""
+
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "self.levels.all(l, self.levels.exists_one(m, m.nodeLabel == l.nodeLabel))",
+            "each node label names one level",
+            field_path=".levels",
+            check=lambda t: len({lv.node_label for lv in t.levels}) == len(t.levels),
+        ),
+        Rule(
+            "self.levels.all(l, self.levels.exists_one(m, m.name == l.name))",
+            "level names must be unique",
+            field_path=".levels",
+            check=lambda t: len({lv.name for lv in t.levels}) == len(t.levels),
+        ),
+    )
+
+    levels: list[TopologyLevel] = Field(
+        min_length=1,
+        max_length=MAX_TOPOLOGY_LEVELS,
+        description="Coarsest first (a block holds racks, a rack holds NVLink cliques): a task preferring one level "
+        "falls back to the coarser ones before giving up on a single domain.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+
+
 class ComputeIdentifierSpec(SpecModel):
     """What a provider declares about a piece of compute: identity, location, reachability and price."""
 
@@ -195,6 +239,11 @@ class ComputeIdentifierSpec(SpecModel):
     storage: IdentifierStorage | None = Field(
         None, description="The object store near this compute, where a task's inputs are staged."
     )
+    topology: IdentifierTopology | None = Field(
+        None,
+        description="Interconnect levels of the nodes, coarsest first: tasks name a level in spec.topology, and "
+        "status.topology counts each level's domains. See docs/accelerators.md.",
+    )
 
 
 class NodeCounts(StatusModel):
@@ -220,6 +269,23 @@ class IdentifierSummary(StatusModel):
         None,
         max_length=64,
         description="Cheapest accelerator-hour, such as 2.10 USD/h, or '-' without prices.",
+    )
+
+
+class TopologyDomains(StatusModel):
+    """One declared level's domains among the identifier's nodes, and the roomiest of them."""
+
+    level: str = Field(max_length=63, description="The level's name, as spec.topology.levels declares it.")
+    node_label: str = Field(max_length=317, description="The node label naming its domains.")
+    domains: int = Field(0, ge=0, description="Distinct values of the label on the identifier's nodes.")
+    largest_free_accelerators: int = Field(
+        0,
+        ge=0,
+        description="The most accelerator units free in one domain (on nodes that accept new pods): the most "
+        "devices a gang required in one domain of this level can get now.",
+    )
+    largest_free_nodes: int = Field(
+        0, ge=0, description="The most nodes of one domain that accept new pods and have a pod slot left."
     )
 
 
@@ -255,6 +321,12 @@ class ComputeIdentifierStatus(StatusModel):
             "from its API discovery: a task of another kind is not placed here. Absent until discovery answers, "
             "and for members in pull mode."
         ),
+    )
+    topology: list[TopologyDomains] | None = Field(
+        None,
+        max_length=MAX_TOPOLOGY_LEVELS,
+        description="Per level of spec.topology, coarsest first: how many domains, and the roomiest one's free "
+        "accelerators and nodes.",
     )
     summary: IdentifierSummary | None = Field(None, description="Preformatted values for kubectl get.")
 

@@ -382,10 +382,10 @@ class DataLocation(DataStaging):
 class TopologyRequest(SpecModel):
     """All of the task's pods in one domain of a node label: an NVLink clique, a rack, a network block.
 
-    Give the node label key that names the domains, as the member's nodes carry it
-    (``nvidia.com/gpu.clique``, ``cloud.google.com/gce-topology-block``,
-    ``topology.k8s.aws/network-node-layer-3``, a provider's rack label); like Kueue's
-    ``podset-required-topology`` and ``podset-preferred-topology``.
+    Give a level the identifiers declare by name (``rack``, ``spec.topology.levels``), or the node
+    label key that names the domains, as the member's nodes carry it (``nvidia.com/gpu.clique``,
+    ``cloud.google.com/gce-topology-block``, ``topology.k8s.aws/network-node-layer-3``, a
+    provider's rack label); like Kueue's ``podset-required-topology`` and ``podset-preferred-topology``.
     """
 
     rules: ClassVar[tuple[Rule, ...]] = (
@@ -399,12 +399,13 @@ class TopologyRequest(SpecModel):
 
     required: LabelKey | None = Field(
         None,
-        description="Every pod on nodes with one value of this node label; the task waits, saying why, rather "
-        "than spread over several.",
+        description="Every pod in one domain of this level (a name of the identifier's spec.topology.levels, else "
+        "a node label key); the task waits, saying why, rather than spread over several.",
     )
     preferred: LabelKey | None = Field(
         None,
-        description="Every pod in one domain of this node label when one has room; else placed as if unset.",
+        description="Every pod in one domain of this level (a level name or a node label key) when one has room; "
+        "else in one domain of the next coarser level the identifier declares, and so on; else placed as if unset.",
     )
 
     @property

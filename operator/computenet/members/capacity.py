@@ -34,7 +34,7 @@ the devices of their extended-resource claims, which count as allocated devices,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from computenet.members.facts import NodeFacts
@@ -69,6 +69,19 @@ class ModelCapacity:
 
 
 @dataclass
+class LevelDomains:
+    """One interconnect level's domains among the nodes (``spec.topology.levels``), and the roomiest."""
+
+    level: str
+    node_label: str
+    domains: int = 0
+    largest_free_accelerators: int = 0
+    """The most accelerator units (and DRA devices) free in one domain, on nodes that accept new pods."""
+    largest_free_nodes: int = 0
+    """The most nodes of one domain that accept new pods and have a pod slot left."""
+
+
+@dataclass
 class Capacity:
     nodes_total: int = 0
     nodes_ready: int = 0
@@ -82,6 +95,8 @@ class Capacity:
     """Physical accelerators on the nodes: whole devices, and the devices behind slices and replicas."""
     devices_free: int = 0
     """Physical accelerators nothing holds a unit of, on nodes that accept new pods (a lower bound)."""
+    topology: list[LevelDomains] = field(default_factory=list)
+    """Per declared level, coarsest first (see `summarize`)."""
 
 
 def model_of(labels: Mapping[str, str], resource: str) -> str | None:
@@ -107,13 +122,18 @@ def summarize(
     requested_on: Callable[[str], Mapping[str, int]],
     model_of: ModelOf,
     served: Mapping[str, DeviceClass] | None = None,
+    levels: Sequence[tuple[str, str]] = (),
 ) -> Capacity:
     """Sum capacity over `nodes`; `requested_on(node)` gives what non-terminated pods hold there.
 
     `served` maps the extended resources DRA serves to their DeviceClass (see the module docstring).
+    `levels` are the identifier's interconnect levels, coarsest first, as (name, node label): per
+    level, its domains (distinct values of the label) are counted, with the most accelerator units
+    free in one of them and the most nodes with room in one of them (each its own maximum).
     """
     served = served or {}
     cap = Capacity()
+    by_level: list[dict[str, list[int]]] = [{} for _ in levels]  # per level: domain -> [free units, nodes]
     dra_rows: list[tuple[NodeDevices, bool]] = []  # counted after every node's extended resources (see below)
     for node in nodes:
         cap.nodes_total += 1
@@ -122,6 +142,7 @@ def summarize(
         cap.nodes_schedulable += schedulable
         used = requested_on(node.name)
         has_room = schedulable and pod_slots_left(node.allocatable, used)
+        units_free = 0
         for name, amount in node.capacity.items():
             _inc(cap.capacity, name, amount)
         for name, amount in node.allocatable.items():
@@ -140,6 +161,7 @@ def summarize(
                 m.free += node_free
                 m.nodes += 1
                 m.largest_free_slot = max(m.largest_free_slot, node_free)
+                units_free += node_free
         physical = physical_devices(node.labels, node.allocatable, used, has_room)
         cap.devices_total += physical.total
         cap.devices_free += physical.free
@@ -147,6 +169,13 @@ def summarize(
             dra_rows.append((dra, has_room))
             cap.devices_total += dra.total
             cap.devices_free += dra.free if has_room else 0
+            units_free += dra.free if has_room else 0
+        for (_, label), domains in zip(levels, by_level, strict=True):
+            value = node.labels.get(label)
+            if value is not None:
+                domain = domains.setdefault(value, [0, 0])
+                domain[0] += units_free
+                domain[1] += has_room
         # Requests for resources a node does not advertise still count as allocated, unless DRA
         # devices serve them (their claims' devices are counted allocated above).
         for name, held in used.items():
@@ -157,6 +186,10 @@ def summarize(
     # "<model> (<driver>)"), and the two are never summed into one row.
     for dra, has_room in dra_rows:
         _count_dra(cap.accelerators, dra, has_room)
+    for (name, label), domains in zip(levels, by_level, strict=True):
+        free = [d[0] for d in domains.values()]
+        nodes_free = [d[1] for d in domains.values()]
+        cap.topology.append(LevelDomains(name, label, len(domains), max(free, default=0), max(nodes_free, default=0)))
     return cap
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from computenet.api.common import AcceleratorAmounts, Condition, ResourceAmounts
 from computenet.api.conditions import Cond, set_conditions
 from computenet.api.constants import ConditionType, Reason
-from computenet.api.identifier import ComputeIdentifierStatus, IdentifierSummary, NodeCounts, Pricing
+from computenet.api.identifier import ComputeIdentifierStatus, IdentifierSummary, NodeCounts, Pricing, TopologyDomains
 from computenet.members.capacity import Capacity, ModelCapacity
 from computenet.quantity import format_amounts
 
@@ -142,5 +142,16 @@ def identifier_status(
         ),
         accelerators={model: accelerator_amounts(m) for model, m in sorted(cap.accelerators.items())},
         workload_kinds=list(link.workload_kinds) if link is not None and link.workload_kinds is not None else None,
+        topology=[
+            TopologyDomains(
+                level=t.level,
+                node_label=t.node_label,
+                domains=t.domains,
+                largest_free_accelerators=t.largest_free_accelerators,
+                largest_free_nodes=t.largest_free_nodes,
+            )
+            for t in cap.topology
+        ]
+        or None,
         summary=IdentifierSummary(gpus=f"{cap.devices_free}/{cap.devices_total}", price=price_summary(pricing)),
     )

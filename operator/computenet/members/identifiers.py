@@ -70,8 +70,9 @@ class TrackedIdentifier:
     on_change: Callable[[], None] = lambda: None
     """Told about every change of this identifier (its set fires its broadcast signal)."""
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
-    _capacity: tuple[Selector, MemberConnection, Capacity] | None = None
-    """`capacity()` as last computed, for this selector and connection; any member change of ours clears it."""
+    _capacity: tuple[Selector, MemberConnection, tuple[tuple[str, str], ...], Capacity] | None = None
+    """`capacity()` as last computed, for this selector, connection and topology levels; any member change
+    of ours clears it."""
 
     # ---- membership ----
 
@@ -149,13 +150,15 @@ class TrackedIdentifier:
         conn = self.connection
         if conn is None:
             return Capacity()
+        spec = self.spec
+        levels = tuple((lv.name, lv.node_label) for lv in spec.topology.levels) if spec and spec.topology else ()
         cached = self._capacity
-        if cached is not None and cached[0] is self.selector and cached[1] is conn:
-            return cached[2]
+        if cached is not None and cached[0] is self.selector and cached[1] is conn and cached[2] == levels:
+            return cached[3]
         state = conn.state
-        served = state.dra.served()
-        cap = summarize((state.nodes[n] for n in self.nodes if n in state.nodes), state.requested_on, model_of, served)
-        self._capacity = (self.selector, conn, cap)
+        nodes = (state.nodes[n] for n in self.nodes if n in state.nodes)
+        cap = summarize(nodes, state.requested_on, model_of, state.dra.served(), levels)
+        self._capacity = (self.selector, conn, levels, cap)
         return cap
 
     def link(self) -> Link | None:

@@ -6,15 +6,22 @@ LLM training gangs must sit inside one NVLink domain, rack or network block (NVI
 Scheduling asks the same of a pod set (``kueue.x-k8s.io/podset-required-topology``, or
 ``-preferred-topology``); here the domain is one value of the task's `Topology.level` label.
 
-The rule, over whole decisions: the task is placed once per domain (its pods' node selector
-narrowed to that domain, so every filter, score, gang fit and assumption applies unchanged), and
-the best fitting domain wins, ties to the first domain by name. None fits: a preferred domain is
-given up (the task is placed as if it had none); a required one keeps the task waiting, every
-identifier that fits otherwise rejected with the largest domain's shortfall, e.g. "no single
-nvidia.com/gpu.clique domain holds all 4 replicas (the largest holds 2)". Pure.
+A level is named by the task as its identifiers declare it (``rack``: `Identifier.levels`, coarsest
+first, like Kueue's Topology) or by the node label key itself. Per identifier it resolves to a ladder
+of label keys, finest first: the level's own, then, for a preferred level, each coarser level the
+identifier declares (Kueue's TAS: "if the PodSet cannot fit within a given topology domain then the
+next topology level up is considered"); a required level is its own only.
 
-Cost: one decision per domain of the level in the snapshot, and a few more to measure the largest
-when none fits; domains are few (racks, cliques) next to identifiers.
+The rule, over whole decisions: the task is placed once per domain of the ladder's first rung (its
+pods' node selector narrowed to that domain, so every filter, score, gang fit and assumption applies
+unchanged; identifiers whose ladder differs are left out of that try), and the best fitting domain
+wins, ties to the first domain by name. None fits: the next rung is tried, and so on. None fits at
+any rung: a preferred level is given up (the task is placed as if it had none); a required one keeps
+the task waiting, every identifier that fits otherwise rejected with the largest domain's shortfall,
+e.g. "no single nvidia.com/gpu.clique domain holds all 4 replicas (the largest holds 2)". Pure.
+
+Cost: one decision per domain tried, and a few more to measure the largest when none fits; domains
+are few (racks, cliques) next to identifiers.
 """
 
 from __future__ import annotations
@@ -50,9 +57,8 @@ def _scaled(demand: Demand, pods: int) -> Demand:
     return replace(demand, replicas=pods) if not demand.pod_sets else demand
 
 
-def _largest(place_one: PlaceOne, demand: Demand, level: str, values: tuple[str, ...]) -> int:
-    """How many of the gang's replicas the best single domain holds (binary search per domain)."""
-    best = 0
+def _largest(place_one: PlaceOne, demand: Demand, level: str, values: tuple[str, ...], best: int = 0) -> int:
+    """How many of the gang's replicas the best single domain holds, at least `best` (binary search per domain)."""
     for value in values:
         low, high = best, demand.replicas - 1  # the whole gang was tried already: it does not fit
         while low < high:
@@ -89,25 +95,61 @@ class DomainShortfall:
         return [f"it fits the task, but over several {self.level} domains" for _ in ids.tolist()]
 
 
+def ladder(levels: tuple[tuple[str, str], ...], level: str, required: bool) -> tuple[str, ...]:
+    """The node label keys to try for `level` on an identifier declaring `levels`, finest first.
+
+    `level` matches a declared level by name, or by its node label; an undeclared one is a node label
+    key itself. A preferred level climbs to every coarser declared level; a required one does not.
+    """
+    at = next((i for i, (name, label) in enumerate(levels) if level in (name, label)), None)
+    if at is None:
+        return (level,)
+    own = levels[at][1]
+    return (own,) if required else (own, *(label for _, label in reversed(levels[:at])))
+
+
+def ladders(snapshot: Snapshot, demand: Demand) -> dict[tuple[str, ...], frozenset[str] | None]:
+    """The task's identifiers grouped by their ladder (see `ladder`); None: every identifier of the demand."""
+    topology = demand.topology
+    assert topology is not None
+    allowed = demand.identifiers
+    found: dict[tuple[str, ...], set[str]] = {}
+    for ident in snapshot.identifiers:
+        if allowed is None or ident.name in allowed:
+            found.setdefault(ladder(ident.levels, topology.level, topology.required), set()).add(ident.name)
+    if len(found) > 1:
+        return {key: frozenset(names) for key, names in found.items()}
+    one: tuple[str, ...] = next(iter(found), (topology.level,))
+    return {one: allowed}  # one ladder for all: the demand's own identifiers, unchanged
+
+
 def place(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) -> Decision:
     """Where `demand` runs with all its pods in one domain of ``demand.topology.level`` (see module)."""
     topology = demand.topology
     assert topology is not None
-    level = topology.level
-    values = domains(snapshot, level)
-    best: Decision | None = None
-    for value in values:
-        decision = place_one(in_domain(demand, level, value))
-        chosen = decision.chosen
-        if chosen is not None and (best is None or round(chosen.score, 6) > round(_score(best), 6)):
-            best = decision
-    if best is not None:
-        return best
+    groups = ladders(snapshot, demand)
+    for rung in range(max(len(keys) for keys in groups)):
+        best: Decision | None = None
+        for keys, names in groups.items():
+            if rung >= len(keys):
+                continue
+            among = replace(demand, identifiers=names)
+            for value in domains(snapshot, keys[rung]):
+                decision = place_one(in_domain(among, keys[rung], value))
+                chosen = decision.chosen
+                if chosen is not None and (best is None or round(chosen.score, 6) > round(_score(best), 6)):
+                    best = decision
+        if best is not None:
+            return best
     anywhere = place_one(replace(demand, topology=None))
     if not topology.required or anywhere.chosen is None:
         return anywhere  # preferred: given up; or it fits nowhere at all, and says why as any task does
-    largest = 0 if demand.pod_sets else _largest(place_one, demand, level, values)
-    return anywhere.refused(DomainShortfall(level, demand.replicas, largest, bool(demand.pod_sets)))
+    largest = 0
+    if not demand.pod_sets:
+        for keys, names in groups.items():
+            among = replace(demand, identifiers=names)
+            largest = max(largest, _largest(place_one, among, keys[0], domains(snapshot, keys[0]), largest))
+    return anywhere.refused(DomainShortfall(topology.level, demand.replicas, largest, bool(demand.pod_sets)))
 
 
 def _score(decision: Decision) -> float:

@@ -42,7 +42,7 @@ from computenet.testing.controllers import CONTROLLERS, WORKLOAD_CONTROLLERS
 from computenet.testing.federation import Cluster, Federation, free_port, wait_for
 from computenet.testing.processes import ComponentFailed
 from computenet.testing.stores import Store, start_stores
-from computenet.testing.topology import MemberShape, default_shape
+from computenet.testing.topology import MemberShape, default_shape, levels_of
 
 REPO = Path(__file__).resolve().parents[3]
 NAMESPACE = "computenet-system"
@@ -106,6 +106,7 @@ def identifier_manifest(index: int, member: Cluster, shape: MemberShape, all_reg
                 "latencyMs": {r: latency(shape.region, r) for r in sorted(set(all_regions))},
                 "bandwidthGbps": 10,
             },
+            **({"topology": {"levels": levels}} if (levels := levels_of(shape)) else {}),
         },
     }
 

@@ -104,6 +104,16 @@ class MemberShape:
     controllers: tuple[str, ...] = ()
 
 
+LEVELS: tuple[tuple[str, str], ...] = (("rack", "topology.computenet.io/rack"), ("clique", "nvidia.com/gpu.clique"))
+"""The interconnect levels the dev members' nodes may carry, coarsest first, as (name, node label)."""
+
+
+def levels_of(shape: MemberShape) -> list[dict[str, str]]:
+    """The levels of `LEVELS` the shape's nodes carry, as an identifier's ``spec.topology.levels``."""
+    used = {key for group in shape.groups for key, _ in group.domains}
+    return [{"name": name, "nodeLabel": label} for name, label in LEVELS if label in used]
+
+
 _DEFAULT_SHAPES: tuple[MemberShape, ...] = (
     MemberShape(
         region="cn-east",

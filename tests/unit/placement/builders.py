@@ -246,6 +246,10 @@ class IdentifierBuilder:
         kept = {name: ClaimTemplate(name, requests) for name, requests in (templates or {}).items()}
         return self._set(devices=DeviceCatalog(known, kept, problem))
 
+    def levels(self, *levels: tuple[str, str]) -> Self:
+        """Its interconnect levels, coarsest first, as (name, node label)."""
+        return self._set(levels=tuple(levels))
+
     def nodes(self, *builders: NodeBuilder) -> Self:
         self.node_builders.extend(builders)
         return self
