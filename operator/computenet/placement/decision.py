@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -74,14 +74,13 @@ def node_slot(
     devices of the serving class (for tasks that claim devices), and a task claiming devices holds
     those the class could serve as units of the resource (for tasks that ask for it).
     """
-    pod_set: dict[str, Any] = {"role": role, "per_replica": per_replica}
-    if served is None:
-        return NodeSlot(cluster, node, replicas, row, most, claimed, **pod_set)
+    if served is None:  # the common case, first and positional (every decision builds its slots)
+        return NodeSlot(cluster, node, replicas, row, most, claimed, 0, "", role, per_replica)
     if accelerators:
         held = ((served.key, accelerators * most),)
-        return NodeSlot(cluster, node, replicas, row, most, held, device_class=served.device_class, **pod_set)
+        return NodeSlot(cluster, node, replicas, row, most, held, 0, served.device_class, role, per_replica)
     taken = served.taken_by(devices, claimed)
-    return NodeSlot(cluster, node, replicas, row, most, claimed, served=taken, **pod_set)
+    return NodeSlot(cluster, node, replicas, row, most, claimed, taken, "", role, per_replica)
 
 
 @dataclass(frozen=True, slots=True)
