@@ -473,4 +473,7 @@ def test_extended_the_identifier_counts_the_devices_once_and_a_larger_request_wa
     assert status.get("phase") == "Pending"
     assert not status.get("remote")
     rejection = next(r for r in status["explanation"]["rejected"] if r["identifier"] == IDENTIFIER)
-    assert rejection["message"].endswith(f"nvidia.com/gpu ({MODEL}) free in total on 1 suitable node, the task needs 3")
+    assert rejection["message"].endswith(
+        f"nvidia.com/gpu ({MODEL}) free in total on 1 suitable node, the task needs 3; "
+        f"nvidia.com/gpu is served by DRA devices of DeviceClass {SERVING_CLASS} on 1 node"
+    )

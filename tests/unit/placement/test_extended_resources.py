@@ -233,8 +233,9 @@ def test_an_extended_resource_request_fits_on_dra_devices(
             [member(dra_node("dra-1", free=3))],
             wants(4),
             "InsufficientResource",
-            f"3 {GPU} ({H100}) free in total on 1 suitable node, the task needs 4",
-            id="fewer free devices than a replica asks",
+            f"3 {GPU} ({H100}) free in total on 1 suitable node, the task needs 4; {GPU} is served by DRA devices "
+            "of DeviceClass gpu on 1 node",
+            id="fewer free devices than a replica asks, and why says which class serves them",
         ),
         pytest.param(
             [member(node("both").cpu("64").memory("512Gi").gpus(8, H100).dra(DRV, 8, model=H100))],

@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from placement.builders import selectors
 
 from computenet.api.identifier import ComputeIdentifierSpec
+from computenet.members.dra_state import CatalogSink
+from computenet.members.facts import NodeFacts
 from computenet.members.identifiers import TrackedIdentifier
 from computenet.members.pull import PullConnection
 from computenet.members.report import ReportFacts
 from computenet.placement import Store
+from computenet.placement.devices import DeviceClass, NodeDevices
+from computenet.placement.dra_cel import DeviceShape
 from computenet.tasks import placement_view as view_module
 from computenet.tasks.placement_view import PlacementView
 
@@ -125,3 +130,33 @@ def test_an_identifiers_store_reaches_placement_with_its_egress_price(
     item = TrackedIdentifier("s", spec=given)
     item.attach(conn)
     assert view_module.placement_identifier(item, given, conn).store == store  # type: ignore[arg-type]
+
+
+def test_a_class_that_comes_to_serve_nvidia_gpu_reaches_the_nodes_whose_gpus_only_dra_publishes() -> None:
+    """KEP-5004: the member's DeviceClasses decide which nodes offer nvidia.com/gpu; a class edit re-reads them."""
+    driver = "gpu.example.com"
+    identifiers, registry = Identifiers(), Registry()
+    conn = PullConnection("provider-acme", "agent-a", None, clock=lambda: T0)  # type: ignore[arg-type]
+    conn.jobs.replace({})
+    conn.observe_lease(T0, 6)
+    devices = (NodeDevices(driver, "NVIDIA-H100-80GB-HBM3", 4, 3, DeviceShape(driver)),)
+    node = NodeFacts("dra-1", {}, {"cpu": 8000, "pods": 110}, {"cpu": 8000, "pods": 110}, (), True, False, devices)
+    conn.apply_report(ReportFacts(T0, {"dra-1": node}, {}))
+    conn.state.dra.devices = {"dra-1": devices}  # as the member's ResourceSlices counted them (`dra_state`)
+    registry.connections.append(conn)
+    item = TrackedIdentifier("a", spec=spec("a"))
+    item.attach(conn)
+    identifiers.items["a"] = item
+    view = PlacementView(identifiers, registry, lambda: None)  # type: ignore[arg-type]
+
+    before = view.snapshot()
+    assert dict(before.nodes.served) == {}
+    classes = CatalogSink(conn.state, "classes")
+    classes.upsert("gpu", DeviceClass("gpu", selectors(f'device.driver == "{driver}"'), "", "nvidia.com/gpu"))
+    after = view.snapshot()
+    ((row, served),) = after.nodes.served.items()
+    assert after.nodes.names[row] == "dra-1"
+    assert (served.resource, served.device_class, served.total, served.free) == ("nvidia.com/gpu", "gpu", 4, 3)
+    assert int(after.nodes.acc_alloc[row]) == 4
+    classes.delete("gpu")
+    assert dict(view.snapshot().nodes.served) == {}

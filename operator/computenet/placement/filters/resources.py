@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import fit, reasons
-from computenet.placement.arrays import BoolArray, IntArray
+from computenet.placement.arrays import BoolArray, IntArray, gather
 from computenet.placement.context import NO_FIT, Context
 from computenet.placement.framework import PASS, Reason
 from computenet.placement.resources import cores, gib
@@ -80,6 +80,7 @@ class Resources:
     def _detail(ctx: Context, short: fit.Shortfall, k: int, ident: int, code: int, held: bool) -> str:
         model = int(short.model[k])
         resource = ctx.snapshot.vocabulary.models[model][0] or "devices"
+        served = _served_by(ctx, ident, resource) if 0 <= code < GANG and code % 4 == 0 else ""
         name = (f"{resource} ({ctx.snapshot.vocabulary.model_name(model)})", "cpu", "memory", "pod slots")
         need = fit.needs(ctx)
         assumed = " after reservations assumed for pending tasks" if held else ""
@@ -88,15 +89,38 @@ class Resources:
             free, wanted = _amount(r, int(short.free[r][k])), _amount(r, ctx.replicas * need[r])
             nodes = int(short.nodes[k])
             on = f"on {nodes} suitable node{'' if nodes == 1 else 's'}"
-            return f"{free} {name[r]} free in total {on}{assumed}, the task needs {wanted}"
+            return f"{free} {name[r]} free in total {on}{assumed}, the task needs {wanted}{served}"
         if NODE <= code < GANG:
             r = code - NODE
             largest, free = _amount(r, int(short.largest[r][k])), _amount(r, int(short.free[r][k]))
             head = f"at most {largest} {name[r]} free on one node ({free} in total){assumed}"
-            return f"{head}, a replica needs {_amount(r, need[r])}"
+            return f"{head}, a replica needs {_amount(r, need[r])}{served}"
         if code == GANG:
             return f"at most {int(ctx.fit_upper[ident])} of {ctx.replicas} replicas fit on its nodes{assumed}"
         if code == TOGETHER:
             parts = [f"{_amount(r, need[r])} {name[r]}" for r in (1, 2, 0) if need[r]]
             return f"no node has {', '.join(parts)} free at once{assumed}"
         return "no schedulable node suits the task's architecture, accelerator and tolerations at once"
+
+
+def _served_by(ctx: Context, ident: int, resource: str) -> str:
+    """What a device shortfall adds when DRA devices serve `resource` on the identifier's nodes (KEP-5004).
+
+    "; nvidia.com/gpu is served by DRA devices of DeviceClass gpu on 2 nodes"; "" when every unit is
+    a device plugin's (and at no cost when no node of the snapshot has its resource served by DRA).
+    """
+    served = ctx.snapshot.nodes.served
+    if not served:
+        return ""
+    e = ctx.snapshot.entries
+    entries, _ = ctx.entries_of(np.array([ident], dtype=np.int64))
+    rows, _ = gather(e.indptr, e.rows, entries)
+    classes: dict[str, int] = {}
+    for row in rows.tolist():
+        found = served.get(row)
+        if found is not None and found.resource == resource:
+            classes[found.device_class] = classes.get(found.device_class, 0) + 1
+    if not classes:
+        return ""
+    named = ", ".join(f"DeviceClass {c} on {n} node{'' if n == 1 else 's'}" for c, n in sorted(classes.items()))
+    return f"; {resource} is served by DRA devices of {named}"
