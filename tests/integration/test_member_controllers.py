@@ -1,7 +1,10 @@
 """Upstream workload controllers in a member: JobSet, LeaderWorkerSet and KubeRay run on kwok's pods.
 
 Objects are created directly in the member, no operator involved: this checks the substrate the
-workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them.
+workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them. Then
+tasks of each kind run through the operator on those controllers. A RayJob's head dashboard is
+played by computenet.testing.rayhead on this machine's network address, which KubeRay reaches
+through the member API server's service proxy; a K8sJobMode submitter pod's command is played here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pytest
 import yaml
 
 from computenet.members.connection import DISCOVERY_INTERVAL_S
-from computenet.testing import controllers, devenv
+from computenet.testing import controllers, devenv, rayhead
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import MemberShape, default_shape
 from support.settings import OPERATOR_ENV
@@ -420,3 +423,195 @@ def test_a_leaderworkerset_serving_task_runs_while_available_is_metered_and_goes
     eventually(lambda: not _get(member, "lws", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
     eventually(lambda: not _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
     eventually(lambda: hub.kubectl("get", "computetask", "lws-serve", check=False).returncode != 0, STATE_S)
+
+
+# ---- RayJobs to their end: KubeRay reads it from a played head -----------------------------------
+
+RAY_IMAGE = "rayproject/ray:2.41.0"
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> Iterator[rayhead.RayHead]:
+    """The dashboard of every Ray head pod of these tests, on this machine's network address."""
+    head = rayhead.RayHead(rayhead.host_address())
+    try:
+        yield head
+    finally:
+        head.stop()
+
+
+def _with_operator(fed: Federation) -> None:
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(fed.hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+
+
+def _ray_task(name: str, head: rayhead.RayHead, mode: str, metadata: dict[str, str]) -> dict[str, Any]:
+    """samples/task-rayjob.yaml's shape (a head, two L4 workers, KubeRay's submitter in K8sJobMode) whose
+    head pod kwok gives the played head's address, its dashboard port the one the head listens on."""
+
+    def container(name: str, cpu: str, memory: str) -> dict[str, Any]:
+        return {"name": name, "image": RAY_IMAGE, "resources": {"requests": {"cpu": cpu, "memory": memory}}}
+
+    head_container = container("ray-head", "2", "8Gi")
+    head_container["ports"] = [{"name": "dashboard", "containerPort": head.port}]
+    worker = container("ray-worker", "4", "16Gi")
+    worker["resources"]["limits"] = {"nvidia.com/gpu": 1}
+    spec: dict[str, Any] = {
+        "entrypoint": "python /home/ray/samples/batch_inference.py",
+        "shutdownAfterJobFinishes": True,
+        "metadata": metadata,
+        "rayClusterSpec": {
+            "rayVersion": "2.41.0",  # KubeRay passes metadata to `ray job submit` only from Ray 2.6.0 on
+            "headGroupSpec": {
+                "rayStartParams": {},
+                "template": {
+                    "metadata": {"annotations": {rayhead.SIM_POD_IP: head.address}},
+                    "spec": {"containers": [head_container]},
+                },
+            },
+            "workerGroupSpecs": [
+                {
+                    "groupName": "gpus",
+                    "replicas": 2,
+                    "rayStartParams": {},
+                    "template": {"spec": {"containers": [worker]}},
+                }
+            ],
+        },
+    }
+    if mode == "K8sJobMode":
+        spec["submitterPodTemplate"] = {
+            "metadata": {"annotations": {rayhead.SIM_PLAYED_BY: "test_member_controllers"}},
+            "spec": {"restartPolicy": "Never", "containers": [container("ray-job-submitter", "500m", "200Mi")]},
+        }
+    else:
+        spec["submissionMode"] = mode
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resources": {"accelerators": {"vendor": "nvidia", "models": ["NVIDIA-L4"]}},
+            "workload": {
+                "apiVersion": "ray.io/v1",
+                "kind": "RayJob",
+                "metadata": {"labels": {"app": name}},
+                "spec": spec,
+            },
+        },
+    }
+
+
+def _play_submitter(member: Cluster, uid: str) -> dict[str, Any]:
+    """Run the submitter pod's command as its kubelet would, and report its end in its status.
+
+    The command is KubeRay's: submit the job unless the head has it, then follow it to its end
+    (``ray job logs --follow`` exits 0 whatever the job's end: ray dashboard/modules/job/cli.py,
+    logs). Returns the job's details at its end.
+    """
+
+    def running_pod() -> dict[str, Any]:
+        pods = _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid},computenet.io/role=submitter")["items"]
+        assert pods, "no submitter pod yet"
+        assert pods[0]["status"].get("phase") == "Running", pods[0]["status"].get("phase")
+        return pods[0]
+
+    pod = eventually(running_pod, JOB_S)
+    (container,) = pod["spec"]["containers"]
+    command = rayhead.parse_submitter(container["args"][0])
+    env = {e["name"]: e.get("value") for e in container.get("env") or ()}
+    assert env["RAY_JOB_SUBMISSION_ID"] == command.submission_id
+    dashboard = rayhead.ServiceDashboard(member.api, rayhead.Service.of(command.address))
+    if dashboard.job(command.submission_id) is None:  # `ray job status` found none
+        dashboard.submit(command)
+
+    def ended() -> dict[str, Any]:
+        info = dashboard.job(command.submission_id)
+        assert info is not None, "the head has no such job"
+        assert info["status"] in rayhead.TERMINAL, info
+        return info
+
+    info = eventually(ended, JOB_S)
+    terminated = {"exitCode": 0, "reason": "Completed", "startedAt": pod["status"]["startTime"]}
+    patch = {
+        "status": {
+            "phase": "Succeeded",
+            "containerStatuses": [
+                {
+                    "name": container["name"],
+                    "image": container["image"],
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": terminated},
+                }
+            ],
+        }
+    }
+    member.kubectl(
+        "patch", "pod", pod["metadata"]["name"], "-n", pod["metadata"]["namespace"], "--subresource=status",
+        "--type=merge", "-p", json.dumps(patch),
+    )  # fmt: skip
+    return info
+
+
+def test_a_rayjob_task_succeeds_through_kuberay_reading_its_head_through_the_service_proxy(
+    federation_with_controllers: Federation, ray_head: rayhead.RayHead
+) -> None:
+    """The sample's RayJob shape in K8sJobMode: placed role by role on member-1, its submitter submits
+    the job to the head Service, KubeRay follows it on the head's dashboard to SUCCEEDED, and the
+    task Succeeds, metered, with exactly one remote RayJob."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    devenv.apply(hub, _ray_task("ray-batch", ray_head, "K8sJobMode", {rayhead.SIM_RUN_DURATION: "2s"}))
+    uid = _get(hub, "computetask", "ray-batch")["metadata"]["uid"]
+
+    info = _play_submitter(member, uid)
+    assert info["status"] == "SUCCEEDED"
+    assert info["entrypoint"] == "python /home/ray/samples/batch_inference.py"
+
+    def succeeded() -> dict[str, Any]:
+        st = _get(hub, "computetask", "ray-batch").get("status") or {}
+        assert st.get("phase") == "Succeeded", (st.get("phase"), st.get("message"))
+        return st
+
+    st = eventually(succeeded, JOB_S)
+    assert st["placement"]["identifier"] == "member-1", "member-2 serves no RayJob"
+    assert {s["role"] for s in st["placement"]["podSets"]} == {"head", "gpus", "submitter"}
+    (rayjob,) = _get(member, "rayjobs", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    assert rayjob["status"]["jobStatus"] == "SUCCEEDED", rayjob["status"]
+    assert rayjob["status"]["jobDeploymentStatus"] == "Complete"
+    assert rayjob["status"]["jobId"] == info["submission_id"]
+    assert ray_head.jobs.submitted().count(info["submission_id"]) == 1, "submitted once"
+    assert f"GET /api/jobs/{info['submission_id']}" in ray_head.requests
+    usage = st["usage"]
+    assert usage["gpuSeconds"] > 0, usage
+    assert usage["coreSeconds"] > 0, usage
+
+
+def test_a_failing_ray_job_fails_its_task_with_kuberays_message(
+    federation_with_controllers: Federation, ray_head: rayhead.RayHead
+) -> None:
+    """HTTPMode: KubeRay itself submits the job to the head through the service proxy; the job fails,
+    and the task Fails with what KubeRay read from the head."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    metadata = {rayhead.SIM_RUN_DURATION: "1s", rayhead.SIM_OUTCOME: "Failed"}
+    devenv.apply(hub, _ray_task("ray-fails", ray_head, "HTTPMode", metadata))
+    uid = _get(hub, "computetask", "ray-fails")["metadata"]["uid"]
+
+    def failed() -> dict[str, Any]:
+        st = _get(hub, "computetask", "ray-fails").get("status") or {}
+        assert st.get("phase") == "Failed", (st.get("phase"), st.get("message"))
+        return st
+
+    st = eventually(failed, JOB_S)
+    assert st["message"].startswith("Failed: Job entrypoint command failed with exit code 1"), st["message"]
+    assert {s["role"] for s in st["placement"]["podSets"]} == {"head", "gpus"}, "no submitter in HTTPMode"
+    (rayjob,) = _get(member, "rayjobs", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    assert (rayjob["status"]["jobStatus"], rayjob["status"]["reason"]) == ("FAILED", "AppFailed")
+    assert "POST /api/jobs/" in ray_head.requests
