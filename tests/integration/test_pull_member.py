@@ -266,3 +266,186 @@ def test_a_deployment_runs_through_the_agent_while_available_and_goes_with_its_t
         hub.kubectl("delete", "ctask", name, "--wait=false")
     eventually(lambda: deployment() is None, timeout=STATE_S)
     eventually(lambda: not [w for w in _works(hub, pull_member.namespace) if w["metadata"]["name"] == remote["name"]])
+
+
+# ---- a kind declared on the hub, and what travels with a workload, in pull mode ----
+
+WIDGETS = "widgets.pull.example.com"
+"""A declared kind whose CRD only the pull member serves; the test plays its controller (it writes its status)."""
+
+
+def _widget_crd() -> dict[str, Any]:
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": WIDGETS},
+        "spec": {
+            "group": "pull.example.com",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                    "subresources": {"status": {}},
+                }
+            ],
+        },
+    }
+
+
+def _widget_kind() -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeWorkloadKind",
+        "metadata": {"name": WIDGETS},
+        "spec": {
+            "apiVersion": "pull.example.com/v1alpha1",
+            "kind": "Widget",
+            "plural": "widgets",
+            "podSets": [{"role": "worker", "count": "spec.workers", "resources": "spec.resources"}],
+            "status": {
+                "failed": {"path": "status.phase", "equals": "Failed"},
+                "succeeded": {"path": "status.phase", "equals": "Succeeded"},
+                "running": {"cel": 'has(self.status.phase) && self.status.phase == "Running"'},
+                "message": "status.message",
+            },
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def widgets(pull_member: devenv.AgentProcess, hub: Cluster) -> Iterator[None]:
+    """The Widget CRD in the pull member (its member RBAC too, as the provider adds it), declared on the hub."""
+    member = pull_member.member
+    devenv.apply(member, _widget_crd())
+    member.kubectl("wait", "--for=condition=Established", f"crd/{WIDGETS}", "--timeout=60s")
+    verbs = ["get", "list", "watch", "create", "delete", "patch"]
+    rule = {"apiGroups": ["pull.example.com"], "resources": ["widgets"], "verbs": verbs}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "computenet-member-widgets", "labels": {"computenet.io/member-workload-kind": "true"}},
+        "rules": [rule],
+    }
+    devenv.apply(member, role)
+    devenv.apply(hub, _widget_kind())
+
+    def accepted() -> None:
+        cwk = json.loads(hub.kubectl("get", "computeworkloadkind", WIDGETS, "-o", "json").stdout)
+        assert condition(cwk.get("status") or {}, "Accepted").get("status") == "True", cwk.get("status")
+
+    eventually(accepted, timeout=STATE_S)
+    try:
+        yield
+    finally:
+        hub.kubectl("delete", "computeworkloadkind", WIDGETS, "--ignore-not-found")
+        member.kubectl("delete", "crd", WIDGETS, "--ignore-not-found", "--wait=false")
+
+
+def _widget_task(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "constraints": {"regions": {"required": [REGION]}},
+            "workload": {
+                "apiVersion": "pull.example.com/v1alpha1",
+                "kind": "Widget",
+                "spec": {"workers": 2, "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}, **spec},
+            },
+        },
+    }
+
+
+def _restart_agent(agent: devenv.AgentProcess, kinds: str = devenv.DEV_AGENT_KINDS, secrets: bool = False) -> None:
+    devenv.stop_agent(agent)
+    devenv.start_agent(
+        agent.fed, agent.member, agent.hub_kubeconfig, agent.namespace, agent.name, kinds=kinds, secrets=secrets
+    )
+
+
+@pytest.mark.usefixtures("widgets")
+def test_a_declared_kind_its_agent_does_not_enable_fails_naming_workload_kinds(hub: Cluster) -> None:
+    name = unique("pulled-widget-off")
+    apply(hub, _widget_task(name))
+    try:
+        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
+        said = json.dumps(st["conditions"])
+        assert f"enable {WIDGETS} in the agent's workloadKinds" in said, said
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+
+
+@pytest.mark.usefixtures("widgets")
+def test_a_declared_kind_runs_through_the_agent_with_its_configmap_and_secret_which_go_with_it(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """The work carries the kind's rules, the task's ConfigMap and named Secret; the test plays Widget's controller."""
+    member = pull_member.member
+    _restart_agent(pull_member, f"{devenv.DEV_AGENT_KINDS},{WIDGETS}", secrets=True)
+    name = unique("pulled-widget")
+    config, secret = f"{name}-settings", f"{name}-token"
+    hub.kubectl("-n", "default", "create", "configmap", config, "--from-literal=mode=fast")
+    hub.kubectl("-n", "default", "create", "secret", "generic", secret, "--from-literal=token=s3cr3t")
+    pod = {"spec": {"containers": [{"name": "w", "image": "widget:1", "envFrom": [
+        {"configMapRef": {"name": config}}, {"secretRef": {"name": secret}}]}]}}  # fmt: skip
+    manifest = _widget_task(name, podTemplate=pod)
+    manifest["spec"]["dependencies"] = {"secrets": [secret]}
+    apply(hub, manifest)
+
+    def in_member(kind: str, object_name: str) -> dict[str, Any] | None:
+        out = member.kubectl(
+            "-n", remote["namespace"], "get", kind, object_name, "--ignore-not-found", "-o", "json"
+        ).stdout
+        return json.loads(out) if out.strip() else None
+
+    def set_phase(phase: str) -> None:
+        patch = json.dumps({"status": {"phase": phase}})
+        member.kubectl(
+            "-n", remote["namespace"], "patch", WIDGETS, remote["name"],
+            "--subresource=status", "--type=merge", "-p", patch,
+        )  # fmt: skip
+
+    try:
+        remote = eventually(lambda: (st := status(hub, name)).get("remote") and st["remote"], timeout=JOB_S)
+        assert st_identifier(hub, name) == member.name
+        assert (remote["apiVersion"], remote["kind"]) == ("pull.example.com/v1alpha1", "Widget")
+        widget = in_member(WIDGETS, remote["name"])
+        assert widget is not None
+        assert widget["metadata"]["labels"][AGENT_LABEL] == pull_member.name
+        assert widget["metadata"]["uid"] == remote["uid"]
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
+        assert work["spec"]["workloadKind"]["plural"] == "widgets"
+        assert work["spec"]["workloadKind"]["status"]["succeeded"] == {"path": "status.phase", "equals": "Succeeded"}
+        assert sorted(d["kind"] for d in work["spec"]["dependencies"]) == ["ConfigMap", "Secret"]
+        for kind, object_name in (("configmap", config), ("secret", secret)):
+            copy = in_member(kind, object_name)
+            assert copy is not None, (kind, object_name)
+            ((owner,),) = [copy["metadata"]["ownerReferences"]]
+            assert (owner["kind"], owner["name"], owner["uid"]) == ("Widget", remote["name"], remote["uid"])
+            assert copy["metadata"]["labels"][AGENT_LABEL] == pull_member.name
+        assert in_member("configmap", config)["data"] == {"mode": "fast"}  # type: ignore[index]
+
+        set_phase("Running")
+        eventually(lambda: phase_is(hub, name, "Running"), timeout=JOB_S)
+        set_phase("Succeeded")
+        eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+        (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
+        assert work["status"]["job"]["status"] == {"phase": "Succeeded"}
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false")
+    # The agent deletes the Widget with its work; the member's garbage collector removes what it owned.
+    copies = ((WIDGETS, remote["name"]), ("configmap", config), ("secret", secret))
+    eventually(lambda: all(in_member(k, n) is None for k, n in copies), timeout=STATE_S)
+    hub.kubectl("-n", "default", "delete", "configmap", config, "secret", secret, "--ignore-not-found")
+    _restart_agent(pull_member)
+
+
+def st_identifier(hub: Cluster, name: str) -> str:
+    return str((status(hub, name).get("placement") or {}).get("identifier"))
