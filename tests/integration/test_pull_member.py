@@ -334,9 +334,10 @@ def widgets(pull_member: devenv.AgentProcess, hub: Cluster) -> Iterator[None]:
     devenv.apply(member, role)
     devenv.apply(hub, _widget_kind())
 
-    def accepted() -> None:
+    def accepted() -> bool:
         cwk = json.loads(hub.kubectl("get", "computeworkloadkind", WIDGETS, "-o", "json").stdout)
         assert condition(cwk.get("status") or {}, "Accepted").get("status") == "True", cwk.get("status")
+        return True
 
     eventually(accepted, timeout=STATE_S)
     try:
@@ -374,9 +375,11 @@ def test_a_declared_kind_its_agent_does_not_enable_fails_naming_workload_kinds(h
     name = unique("pulled-widget-off")
     apply(hub, _widget_task(name))
     try:
+        words = f"enable {WIDGETS} in the agent's workloadKinds"
+
         st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
-        said = json.dumps(st["conditions"])
-        assert f"enable {WIDGETS} in the agent's workloadKinds" in said, said
+        assert words in st.get("message", ""), st
+        assert st["attempt"] == 1
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
 
