@@ -450,5 +450,37 @@ def test_a_declared_kind_runs_through_the_agent_with_its_configmap_and_secret_wh
     _restart_agent(pull_member)
 
 
+@pytest.mark.usefixtures("widgets")
+def test_a_declared_kinds_object_whose_work_went_while_its_agent_was_away_is_deleted_when_it_returns(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """Fencing as for built-in kinds: the returning agent lists the kind (the member's discovery) and deletes it."""
+    member = pull_member.member
+    enabled = f"{devenv.DEV_AGENT_KINDS},{WIDGETS}"
+    _restart_agent(pull_member, enabled)
+    name = unique("pulled-widget-fenced")
+    apply(hub, _widget_task(name))
+    remote = eventually(lambda: (st := status(hub, name)).get("remote") and st["remote"], timeout=JOB_S)
+
+    def widget() -> dict[str, Any] | None:
+        out = member.kubectl(
+            "-n", remote["namespace"], "get", WIDGETS, remote["name"], "--ignore-not-found", "-o", "json"
+        ).stdout
+        return json.loads(out) if out.strip() else None
+
+    assert widget() is not None
+    devenv.stop_agent(pull_member, signal.SIGKILL)
+    try:
+        hub.kubectl("delete", "ctask", name, "--wait=true", "--timeout=60s")
+        assert not [w for w in _works(hub, pull_member.namespace) if w["metadata"]["name"] == remote["name"]]
+        assert widget() is not None, "nothing in the member removes it while its agent is away"
+    finally:
+        devenv.start_agent(
+            pull_member.fed, member, pull_member.hub_kubeconfig, pull_member.namespace, pull_member.name, kinds=enabled
+        )
+    eventually(lambda: widget() is None, timeout=STATE_S)
+    _restart_agent(pull_member)
+
+
 def st_identifier(hub: Cluster, name: str) -> str:
     return str((status(hub, name).get("placement") or {}).get("identifier"))

@@ -198,7 +198,7 @@ def widget_status(**status: Any) -> dict[str, Any]:
                 "conditions": [
                     applied("False", "InvalidSpec", "enable widgets.example.com in the agent's workloadKinds")
                 ]
-            },  # noqa: E501
+            },
             "Failed",
             "enable widgets.example.com",
             id="refused by the agent: failed, naming the value",
