@@ -134,11 +134,12 @@ class _Workloads:
 
     def waiting(self) -> frozenset[str]:
         """Declared kinds whose watch has not listed yet; one the member does not serve (404) is not waited for."""
-        return frozenset(
-            gr
-            for gr, (_, sink, reflector) in self.declared.items()
-            if not sink.synced and not reflector.stats.last_error.startswith("HTTP 404")
-        )
+        return frozenset(gr for gr, (_, sink, _) in self.declared.items() if not sink.synced and not self.unserved(gr))
+
+    def unserved(self, group_resource: str) -> bool:
+        """Whether the member answers 404 to the list of this declared kind: it does not serve it (no CRD)."""
+        watch = self.declared.get(group_resource)
+        return watch is not None and not watch[1].synced and watch[2].stats.last_error.startswith("HTTP 404")
 
 
 JOBS_ONLY = AgentKinds()
@@ -320,7 +321,8 @@ class Agent:
         """Create the work's dependencies, then its workload, then make the workload their owner.
 
         A work this agent may not run (its kind or a Secret not enabled, an unreadable kind) is refused
-        for good, naming the chart value; so is a declared kind the member does not serve (404).
+        for good, naming the chart value; so is a declared kind the member does not serve (its list and
+        its creation both answer 404; a 404 alone may be a target namespace deleted meanwhile).
         """
         kind = work.kind
         why = work.problem if kind is None else refusal(self.enabled, kind, work.dependencies)
@@ -341,7 +343,7 @@ class Agent:
                 owner = OwnerRef(kind.api_version, kind.kind, str(meta.get("name", "")), uid)
                 await self._remote.own_dependencies(namespace, copies, owner)
         except MemberAnswer as e:
-            if kind.rules is not None and e.status == 404:
+            if kind.rules is not None and e.status == 404 and self.jobs.unserved(kind.group_resource):
                 message = f"the member does not serve {kind.key} (is its CRD installed?): {e.message}"
                 cond = Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, message)
             elif e.retryable:

@@ -144,6 +144,16 @@ def test_a_deployment_work_is_read_by_the_deployments_own_rule(status: dict[str,
     assert facts.phase == phase
 
 
+def test_a_deployment_work_is_read_against_the_replicas_it_asked_for() -> None:
+    """The hub reads the status beside the spec it sent, as a push member's watch reads the whole object."""
+    w = deployment_work({"conditions": [applied("True", "Created")], "job": mirrored(1)})
+    w["spec"]["manifest"]["spec"] = {"replicas": 2}
+    facts = work_facts(w)
+    assert facts is not None
+    assert facts.phase == "Pending"
+    assert "1/2 replicas available" in (facts.message or "")
+
+
 def test_a_deployment_work_mirrors_the_uid_the_agent_reported() -> None:
     facts = work_facts(deployment_work({"conditions": [applied("True", "Created")], "job": mirrored(2)}))
     assert facts is not None
