@@ -482,5 +482,53 @@ def test_a_declared_kinds_object_whose_work_went_while_its_agent_was_away_is_del
     _restart_agent(pull_member)
 
 
+@pytest.mark.usefixtures("widgets")
+def test_a_declared_kind_its_member_does_not_serve_fails_saying_so_and_missing_rbac_is_named_first(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """Agents do not report their member's kinds, so placement cannot pass over it: the agent says why instead."""
+    gizmos = {**_widget_kind(), "metadata": {"name": "gizmos.pull.example.com"}}
+    gizmos["spec"] = {**gizmos["spec"], "kind": "Gizmo", "plural": "gizmos"}
+    devenv.apply(hub, gizmos)
+    _restart_agent(pull_member, f"{devenv.DEV_AGENT_KINDS},gizmos.pull.example.com")
+    name = unique("pulled-gizmo")
+    task_manifest = _widget_task(name)
+    task_manifest["spec"]["workload"]["kind"] = "Gizmo"
+
+    def accepted() -> bool:
+        cwk = json.loads(hub.kubectl("get", "computeworkloadkind", "gizmos.pull.example.com", "-o", "json").stdout)
+        return condition(cwk.get("status") or {}, "Accepted").get("status") == "True"
+
+    def refused_listing() -> dict[str, Any]:
+        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
+        applied = condition(work.get("status") or {}, "Applied")
+        assert applied.get("reason") == "Forbidden", applied
+        return applied
+
+    try:
+        eventually(accepted, timeout=STATE_S)
+        apply(hub, task_manifest)
+        # The provider enabled the kind, but the member identity here may not list it yet: the work says so.
+        said = eventually(refused_listing, timeout=JOB_S)["message"]
+        assert said.startswith("the agent cannot list gizmos.pull.example.com in its member yet: HTTP 403"), said
+        assert status(hub, name)["phase"] == "Dispatching"
+        verbs = ["get", "list", "watch", "create"]
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "computenet-member-gizmos", "labels": {"computenet.io/member-workload-kind": "true"}},
+            "rules": [{"apiGroups": ["pull.example.com"], "resources": ["gizmos"], "verbs": verbs}],
+        }
+        devenv.apply(pull_member.member, role)  # as the agent chart grants an enabled kind
+        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
+        assert "the member does not serve pull.example.com/v1alpha1 Gizmo" in st.get("message", ""), st
+    finally:
+        hub.kubectl("delete", "ctask", name, "--wait=false", "--ignore-not-found")
+        hub.kubectl("delete", "computeworkloadkind", "gizmos.pull.example.com", "--ignore-not-found")
+        pull_member.member.kubectl("delete", "clusterrole", "computenet-member-gizmos", "--ignore-not-found")
+        _restart_agent(pull_member)
+
+
 def st_identifier(hub: Cluster, name: str) -> str:
     return str((status(hub, name).get("placement") or {}).get("identifier"))

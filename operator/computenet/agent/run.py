@@ -256,7 +256,28 @@ class Agent:
                 await self._confirm_gone(action.work)
             elif isinstance(action, Delete):
                 await self._delete(action.namespace, action.name, action.kind)
+        await self._report_waiting()
         await self._report_refusals()
+
+    async def _report_waiting(self) -> None:
+        """Say on each work of a declared kind whose watch the member refuses why it is not created yet.
+
+        Applied=False with the member's answer to the list (a 403: the agent's member RBAC lacks the kind),
+        written once per reason; the work is created as soon as the watch lists.
+        """
+        waiting = self.jobs.waiting()
+        for work in self.works.items.values():
+            kind = work.kind
+            if kind is None or work.deleting or work.job or kind.group_resource not in waiting:
+                continue
+            error = self.jobs.declared[kind.group_resource][2].stats.last_error
+            if not error:
+                continue
+            reason = Reason.FORBIDDEN if error.startswith(("HTTP 401", "HTTP 403")) else Reason.MEMBER_UNAVAILABLE
+            if (work.applied, work.applied_reason) == ("False", reason):
+                continue
+            message = f"the agent cannot list {kind.group_resource} in its member yet: {error}"
+            await self._write_work(work, Cond(ConditionType.APPLIED, False, reason, message[:2048]), None)
 
     async def _follow_declared(self) -> None:
         """Watch each enabled declared kind in the version its works name, else as the member serves it.
