@@ -530,5 +530,41 @@ def test_a_declared_kind_its_member_does_not_serve_fails_saying_so_and_missing_r
         _restart_agent(pull_member)
 
 
+def test_a_jobs_configmap_travels_to_the_pull_member_and_goes_with_it_and_a_secret_only_where_enabled(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """The dev agent takes ConfigMaps (always) but no Secrets (dependencies.secrets is off)."""
+    member = pull_member.member
+    name = unique("pulled-deps")
+    config, secret = f"{name}-settings", f"{name}-token"
+    hub.kubectl("-n", "default", "create", "configmap", config, "--from-literal=mode=fast")
+    hub.kubectl("-n", "default", "create", "secret", "generic", secret, "--from-literal=token=s3cr3t")
+    with_config = task(name, cpu="100m", run="30s", regions=[REGION])
+    container = with_config["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    container["envFrom"] = [{"configMapRef": {"name": config}}]
+    with_secret = task(f"{name}-s", cpu="100m", run="30s", regions=[REGION])
+    with_secret["spec"]["dependencies"] = {"secrets": [secret]}
+    apply(hub, with_config, with_secret)
+
+    def copied() -> dict[str, Any] | None:
+        out = member.kubectl(
+            "-n", remote["namespace"], "get", "configmap", config, "--ignore-not-found", "-o", "json"
+        ).stdout
+        return json.loads(out) if out.strip() else None
+
+    try:
+        remote = eventually(lambda: (st := status(hub, name)).get("remote") and st["remote"], timeout=JOB_S)
+        cm = eventually(lambda: (c := copied()) and c["metadata"].get("ownerReferences") and c, timeout=STATE_S)
+        assert cm["data"] == {"mode": "fast"}
+        ((owner,),) = [cm["metadata"]["ownerReferences"]]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", remote["name"], remote["uid"])
+        refused = eventually(lambda: phase_is(hub, f"{name}-s", "Failed"), timeout=JOB_S)
+        assert f"carries Secret {secret}): enable dependencies.secrets" in refused.get("message", ""), refused
+    finally:
+        hub.kubectl("delete", "ctask", name, f"{name}-s", "--wait=false")
+    eventually(lambda: copied() is None, timeout=STATE_S)
+    hub.kubectl("-n", "default", "delete", "configmap", config, "secret", secret, "--ignore-not-found")
+
+
 def st_identifier(hub: Cluster, name: str) -> str:
     return str((status(hub, name).get("placement") or {}).get("identifier"))

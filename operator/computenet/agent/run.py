@@ -111,7 +111,6 @@ class _Workloads:
     """
 
     def __init__(self, kinds: Sequence[Kind], changed: Callable[[], None]) -> None:
-        self.changed = changed
         self.by_kind: dict[Kind, _Latest[JobView]] = {kind: _Latest(changed) for kind in kinds}
         self.declared: dict[str, tuple[Resource, _Latest[JobView], Reflector[JobView]]] = {}
         """Declared kinds' watches by group resource."""
@@ -342,11 +341,14 @@ class Agent:
         """Create the work's dependencies, then its workload, then make the workload their owner.
 
         A work this agent may not run (its kind or a Secret not enabled, an unreadable kind) is refused
-        for good, naming the chart value; so is a declared kind the member does not serve (its list and
-        its creation both answer 404; a 404 alone may be a target namespace deleted meanwhile).
+        for good, naming the chart value; so is a declared kind the member does not serve (its list
+        answers 404), before any of its dependencies is created.
         """
         kind = work.kind
         why = work.problem if kind is None else refusal(self.enabled, kind, work.dependencies)
+        if kind is not None and not why and kind.rules is not None and self.jobs.unserved(kind.group_resource):
+            error = self.jobs.declared[kind.group_resource][2].stats.last_error
+            why = f"the member does not serve {kind.key} (is its CRD installed?): its list answers {error}"
         if kind is None or why:
             await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, why), None)
             return
@@ -364,10 +366,7 @@ class Agent:
                 owner = OwnerRef(kind.api_version, kind.kind, str(meta.get("name", "")), uid)
                 await self._remote.own_dependencies(namespace, copies, owner)
         except MemberAnswer as e:
-            if kind.rules is not None and e.status == 404 and self.jobs.unserved(kind.group_resource):
-                message = f"the member does not serve {kind.key} (is its CRD installed?): {e.message}"
-                cond = Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, message)
-            elif e.retryable:
+            if e.retryable:
                 logger.info("work %s: Job not created yet: %s", work.name, e.message)
                 cond = Cond(ConditionType.APPLIED, False, e.reason, e.message)
             else:
