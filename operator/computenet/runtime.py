@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
+from kubernetes.aio.client.exceptions import ApiException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from computenet.api.constants import WORKLOAD_KIND
@@ -216,18 +219,45 @@ class Runtime:
         await self.hub.close()
 
 
-async def _declare_kinds(hub: Hub) -> None:
+DECLARE_KINDS_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Waits between tries to list the hub's ComputeWorkloadKinds at start (the last one repeats)."""
+
+
+def transient_hub_answer(status: int | None) -> bool:
+    """Whether a hub's answer to a list passes by itself: no answer, 429 or 5xx.
+
+    A kube-apiserver answers 429 while a new CRD's watch cache initializes (k8s.io/apiserver
+    v0.36.3 pkg/storage/cacher/cacher.go, ``NewTooManyRequests`` with "storage is (re)initializing")
+    and under API Priority and Fairness; 401 and 403 are its setup and do not change by waiting.
+    """
+    return status is None or status == 429 or status >= 500
+
+
+async def _declare_kinds(hub: Hub, backoff_s: tuple[float, ...] = DECLARE_KINDS_BACKOFF_S) -> None:
     """Declare the hub's valid ComputeWorkloadKinds before the first task is read.
 
     A task of a declared kind read before its declaration would be refused as of an unsupported
     kind; the ComputeWorkloadKind handlers (computenet.handlers.workload_kinds) keep the
-    declarations current from then on. A hub the operator may not list them on starts without them.
+    declarations current from then on. A transient answer (:func:`transient_hub_answer`) is tried
+    again after ``backoff_s`` (seconds, the last repeating) until the hub answers: tasks cannot be
+    read from a hub that does not answer either. A hub the operator may not list them on starts
+    without them.
     """
-    try:
-        declarations = await hub.list_cluster(WORKLOAD_KIND)
-    except Exception as e:  # the handlers declare them as kopf reads them: a failure here only delays them
-        logger.warning("could not list ComputeWorkloadKinds at start: %s", e)
-        return
+    for attempt in itertools.count():
+        try:
+            declarations = await hub.list_cluster(WORKLOAD_KIND)
+            break
+        except ApiException as e:
+            status: int | None = e.status
+            error = f"({e.status}) {e.reason}"
+        except (aiohttp.ClientError, TimeoutError) as e:
+            status, error = None, f"{type(e).__name__}: {e}"
+        if not transient_hub_answer(status):
+            logger.warning("could not list ComputeWorkloadKinds at start, going on without them: %s", error)
+            return
+        delay = backoff_s[min(attempt, len(backoff_s) - 1)]
+        logger.info("could not list ComputeWorkloadKinds at start yet (%s): trying again in %.1fs", error, delay)
+        await asyncio.sleep(delay)
     for body in declarations:
         kind, _ = declared_kind(body.get("spec") or {})
         if kind is not None:

@@ -66,7 +66,30 @@ def test_member_rbac_is_the_documented_minimum(tmp_path: Path) -> None:
         ("", ("nodes", "pods"), ("get", "list", "watch")),
         ("", ("namespaces",), ("get", "create")),
         ("batch", ("jobs",), ("get", "list", "watch", "create", "delete")),
+        ("", ("configmaps",), ("get", "create", "update", "patch")),
+        ("resource.k8s.io", ("resourceclaimtemplates",), ("get", "create", "update", "patch", "delete")),
     }
+
+
+def test_member_rbac_grows_by_exactly_the_enabled_kinds_and_secrets_only_when_asked(tmp_path: Path) -> None:
+    objects = rendered(
+        tmp_path,
+        "--set", "hub.credentialSecret=cred",
+        "--set", "workloadKinds={Deployment,trainjobs.trainer.kubeflow.org}",
+        "--set", "dependencies.secrets=true",
+    )  # fmt: skip
+    rules = {(r["apiGroups"][0], tuple(r["resources"])): tuple(r["verbs"]) for r in objects["ClusterRole"]["rules"]}
+    workload = ("get", "list", "watch", "create", "delete")
+    assert rules[("apps", ("deployments",))] == workload
+    assert rules[("trainer.kubeflow.org", ("trainjobs",))] == workload
+    assert rules[("", ("configmaps", "secrets"))] == ("get", "create", "update", "patch")
+    assert ("apps", ("statefulsets",)) not in rules
+    env = env_of(objects)
+    assert env["COMPUTENET_AGENT_WORKLOAD_KINDS"] == "Deployment,trainjobs.trainer.kubeflow.org"
+    assert env["COMPUTENET_AGENT_DEPENDENCY_SECRETS"] == "true"
+    assert env_of(rendered(tmp_path, "--set", "hub.credentialSecret=cred"))["COMPUTENET_AGENT_DEPENDENCY_SECRETS"] == (
+        "false"
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,6 +104,11 @@ def test_member_rbac_is_the_documented_minimum(tmp_path: Path) -> None:
             ["--set", "hub.credentialSecret=c", "--set", "timing.leaseDurationSeconds=0"],
             "leaseDuration",
             id="zero lease",
+        ),
+        pytest.param(
+            ["--set", "hub.credentialSecret=c", "--set", "workloadKinds={trainjobs}"],
+            "workloadKinds",
+            id="a declared kind without its group",
         ),
     ],
 )

@@ -1,13 +1,17 @@
 """Upstream workload controllers in a member: JobSet, LeaderWorkerSet and KubeRay run on kwok's pods.
 
 Objects are created directly in the member, no operator involved: this checks the substrate the
-workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them.
+workload adapters are tested on, with the CRDs and admission webhooks as upstream ships them. Then
+tasks of each kind run through the operator on those controllers. A RayJob's head dashboard is
+played by computenet.testing.rayhead on this machine's network address, which KubeRay reaches
+through the member API server's service proxy; a K8sJobMode submitter pod's command is played here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -17,10 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
+from computenet.api.constants import DEFAULT_TARGET_NAMESPACE
+from computenet.dispatch.naming import job_name
 from computenet.members.connection import DISCOVERY_INTERVAL_S
-from computenet.testing import controllers, devenv
+from computenet.testing import controllers, devenv, rayhead
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.topology import MemberShape, default_shape
+from computenet.workloads.kinds import kind_named
 from support.settings import OPERATOR_ENV
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
@@ -420,3 +427,388 @@ def test_a_leaderworkerset_serving_task_runs_while_available_is_metered_and_goes
     eventually(lambda: not _get(member, "lws", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
     eventually(lambda: not _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid}")["items"], STATE_S)
     eventually(lambda: hub.kubectl("get", "computetask", "lws-serve", check=False).returncode != 0, STATE_S)
+
+
+# ---- RayJobs to their end: KubeRay reads it from a played head -----------------------------------
+
+RAY_IMAGE = "rayproject/ray:2.41.0"
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> Iterator[rayhead.RayHead]:
+    """The dashboard of every Ray head pod of these tests, on this machine's network address."""
+    head = rayhead.RayHead(rayhead.host_address())
+    try:
+        yield head
+    finally:
+        head.stop()
+
+
+def _with_operator(fed: Federation) -> None:
+    if devenv.OPERATOR not in fed.supervisor.names():
+        devenv.install_crds(fed.hub)
+        devenv.register_members(fed, SHAPES)
+        devenv.start_operator(fed, OPERATOR_ENV)
+
+
+def _ray_task(name: str, head: rayhead.RayHead, mode: str, metadata: dict[str, str]) -> dict[str, Any]:
+    """samples/task-rayjob.yaml's shape (a head, two L4 workers, KubeRay's submitter in K8sJobMode) whose
+    head pod kwok gives the played head's address, its dashboard port the one the head listens on."""
+
+    def container(name: str, cpu: str, memory: str) -> dict[str, Any]:
+        return {"name": name, "image": RAY_IMAGE, "resources": {"requests": {"cpu": cpu, "memory": memory}}}
+
+    head_container = container("ray-head", "2", "8Gi")
+    head_container["ports"] = [{"name": "dashboard", "containerPort": head.port}]
+    worker = container("ray-worker", "4", "16Gi")
+    worker["resources"]["limits"] = {"nvidia.com/gpu": 1}
+    spec: dict[str, Any] = {
+        "entrypoint": "python /home/ray/samples/batch_inference.py",
+        "shutdownAfterJobFinishes": True,
+        "metadata": metadata,
+        "rayClusterSpec": {
+            "rayVersion": "2.41.0",  # KubeRay passes metadata to `ray job submit` only from Ray 2.6.0 on
+            "headGroupSpec": {
+                "rayStartParams": {},
+                "template": {
+                    "metadata": {"annotations": {rayhead.SIM_POD_IP: head.address}},
+                    "spec": {"containers": [head_container]},
+                },
+            },
+            "workerGroupSpecs": [
+                {
+                    "groupName": "gpus",
+                    "replicas": 2,
+                    "rayStartParams": {},
+                    "template": {"spec": {"containers": [worker]}},
+                }
+            ],
+        },
+    }
+    if mode == "K8sJobMode":
+        spec["submitterPodTemplate"] = {
+            "metadata": {"annotations": {rayhead.SIM_PLAYED_BY: "test_member_controllers"}},
+            "spec": {"restartPolicy": "Never", "containers": [container("ray-job-submitter", "500m", "200Mi")]},
+        }
+    else:
+        spec["submissionMode"] = mode
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resources": {"accelerators": {"vendor": "nvidia", "models": ["NVIDIA-L4"]}},
+            "workload": {
+                "apiVersion": "ray.io/v1",
+                "kind": "RayJob",
+                "metadata": {"labels": {"app": name}},
+                "spec": spec,
+            },
+        },
+    }
+
+
+def _play_submitter(member: Cluster, uid: str) -> dict[str, Any]:
+    """Run the submitter pod's command as its kubelet would, and report its end in its status.
+
+    The command is KubeRay's: submit the job unless the head has it, then follow it to its end
+    (``ray job logs --follow`` exits 0 whatever the job's end: ray dashboard/modules/job/cli.py,
+    logs). Returns the job's details at its end.
+    """
+
+    def running_pod() -> dict[str, Any]:
+        pods = _get(member, "pods", "-A", "-l", f"computenet.io/task-uid={uid},computenet.io/role=submitter")["items"]
+        assert pods, "no submitter pod yet"
+        assert pods[0]["status"].get("phase") == "Running", pods[0]["status"].get("phase")
+        return pods[0]
+
+    pod = eventually(running_pod, JOB_S)
+    (container,) = pod["spec"]["containers"]
+    command = rayhead.parse_submitter(container["args"][0])
+    env = {e["name"]: e.get("value") for e in container.get("env") or ()}
+    assert env["RAY_JOB_SUBMISSION_ID"] == command.submission_id
+    dashboard = rayhead.ServiceDashboard(member.api, rayhead.Service.of(command.address))
+    if dashboard.job(command.submission_id) is None:  # `ray job status` found none
+        dashboard.submit(command)
+
+    def ended() -> dict[str, Any]:
+        info = dashboard.job(command.submission_id)
+        assert info is not None, "the head has no such job"
+        assert info["status"] in rayhead.TERMINAL, info
+        return info
+
+    info = eventually(ended, JOB_S)
+    terminated = {"exitCode": 0, "reason": "Completed", "startedAt": pod["status"]["startTime"]}
+    patch = {
+        "status": {
+            "phase": "Succeeded",
+            "containerStatuses": [
+                {
+                    "name": container["name"],
+                    "image": container["image"],
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": terminated},
+                }
+            ],
+        }
+    }
+    member.kubectl(
+        "patch", "pod", pod["metadata"]["name"], "-n", pod["metadata"]["namespace"], "--subresource=status",
+        "--type=merge", "-p", json.dumps(patch),
+    )  # fmt: skip
+    return info
+
+
+def test_a_rayjob_task_succeeds_through_kuberay_reading_its_head_through_the_service_proxy(
+    federation_with_controllers: Federation, ray_head: rayhead.RayHead
+) -> None:
+    """The sample's RayJob shape in K8sJobMode: placed role by role on member-1, its submitter submits
+    the job to the head Service, KubeRay follows it on the head's dashboard to SUCCEEDED, and the
+    task Succeeds, metered, with exactly one remote RayJob."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    devenv.apply(hub, _ray_task("ray-batch", ray_head, "K8sJobMode", {rayhead.SIM_RUN_DURATION: "2s"}))
+    uid = _get(hub, "computetask", "ray-batch")["metadata"]["uid"]
+
+    info = _play_submitter(member, uid)
+    assert info["status"] == "SUCCEEDED"
+    assert info["entrypoint"] == "python /home/ray/samples/batch_inference.py"
+
+    def succeeded() -> dict[str, Any]:
+        st = _get(hub, "computetask", "ray-batch").get("status") or {}
+        assert st.get("phase") == "Succeeded", (st.get("phase"), st.get("message"))
+        return st
+
+    st = eventually(succeeded, JOB_S)
+    assert st["placement"]["identifier"] == "member-1", "member-2 serves no RayJob"
+    assert {s["role"] for s in st["placement"]["podSets"]} == {"head", "gpus", "submitter"}
+    (rayjob,) = _get(member, "rayjobs", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    assert rayjob["status"]["jobStatus"] == "SUCCEEDED", rayjob["status"]
+    assert rayjob["status"]["jobDeploymentStatus"] == "Complete"
+    assert rayjob["status"]["jobId"] == info["submission_id"]
+    assert ray_head.jobs.submitted().count(info["submission_id"]) == 1, "submitted once"
+    assert f"GET /api/jobs/{info['submission_id']}" in ray_head.requests
+    usage = st["usage"]
+    assert usage["gpuSeconds"] > 0, usage
+    assert usage["coreSeconds"] > 0, usage
+
+
+def test_a_failing_ray_job_fails_its_task_with_kuberays_message(
+    federation_with_controllers: Federation, ray_head: rayhead.RayHead
+) -> None:
+    """HTTPMode: KubeRay itself submits the job to the head through the service proxy; the job fails,
+    and the task Fails with what KubeRay read from the head."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    metadata = {rayhead.SIM_RUN_DURATION: "1s", rayhead.SIM_OUTCOME: "Failed"}
+    devenv.apply(hub, _ray_task("ray-fails", ray_head, "HTTPMode", metadata))
+    uid = _get(hub, "computetask", "ray-fails")["metadata"]["uid"]
+
+    def failed() -> dict[str, Any]:
+        st = _get(hub, "computetask", "ray-fails").get("status") or {}
+        assert st.get("phase") == "Failed", (st.get("phase"), st.get("message"))
+        return st
+
+    st = eventually(failed, JOB_S)
+    assert st["message"].startswith("Failed: Job entrypoint command failed with exit code 1"), st["message"]
+    assert {s["role"] for s in st["placement"]["podSets"]} == {"head", "gpus"}, "no submitter in HTTPMode"
+    (rayjob,) = _get(member, "rayjobs", "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    assert (rayjob["status"]["jobStatus"], rayjob["status"]["reason"]) == ("FAILED", "AppFailed")
+    assert "POST /api/jobs/" in ray_head.requests
+
+
+# ---- Faults users of other federations met, each a test ------------------------------------------
+
+
+def _jobset_task(name: str, run: str, **spec: Any) -> dict[str, Any]:
+    """A JobSet task of one replicated Job of one pod, which kwok runs for ``run``."""
+    pod = {
+        "metadata": {"annotations": {"sim.computenet.io/run-duration": run}},
+        "spec": {"restartPolicy": "Never", "containers": [_container("main")]},
+    }
+    job = {"name": "main", "replicas": 1, "template": {"spec": {"backoffLimit": 0, "template": pod}}}
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resources": {},
+            "identifier": "member-1",
+            "workload": {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "spec": {"replicatedJobs": [job]}},
+            **spec,
+        },
+    }
+
+
+def _status(hub: Cluster, name: str) -> dict[str, Any]:
+    st: dict[str, Any] = _get(hub, "computetask", name).get("status") or {}
+    return st
+
+
+def _in_phase(hub: Cluster, name: str, phase: str, attempt: int | None = None) -> dict[str, Any]:
+    st = _status(hub, name)
+    assert st.get("phase") == phase, (st.get("phase"), st.get("message"))
+    assert attempt is None or st.get("attempt") == attempt, st.get("attempt")
+    return st
+
+
+def _remote(member: Cluster, plural: str, uid: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _get(member, plural, "-A", "-l", f"computenet.io/task-uid={uid}")["items"]
+    return items
+
+
+def _gone(hub: Cluster, name: str) -> None:
+    hub.kubectl("delete", "computetask", name, "--wait=false", check=False)
+    eventually(lambda: hub.kubectl("get", "computetask", name, check=False).returncode != 0, STATE_S)
+
+
+def test_a_jobset_its_ttl_deletes_as_it_finishes_is_succeeded_and_never_dispatched_again(
+    federation_with_controllers: Federation,
+) -> None:
+    """kueue#14779: a worker-side TTL deleted the object before its final status was mirrored, and the
+    workload ran again. Here the JobSet controller deletes the JobSet the moment it completes
+    (``ttlSecondsAfterFinished: 0``): the task is Succeeded on its first attempt and stays so."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    task = _jobset_task("jobset-ttl", "1s")
+    task["spec"]["workload"]["spec"]["ttlSecondsAfterFinished"] = 0
+    devenv.apply(hub, task)
+    uid = _get(hub, "computetask", "jobset-ttl")["metadata"]["uid"]
+    try:
+        eventually(lambda: _in_phase(hub, "jobset-ttl", "Succeeded", attempt=1), JOB_S)
+        eventually(lambda: not _remote(member, "jobsets", uid), STATE_S)  # the TTL did delete it
+        eventually(lambda: not _remote(member, "pods", uid), STATE_S)
+        st = _in_phase(hub, "jobset-ttl", "Succeeded", attempt=1)
+        assert _condition({"status": st}, "Succeeded") in (None, "True")
+        assert not _remote(member, "jobsets", uid), "not dispatched again"
+    finally:
+        _gone(hub, "jobset-ttl")
+
+
+def test_a_suspended_jobset_task_keeps_no_remote_jobset_and_resumes_as_a_fresh_attempt(
+    federation_with_controllers: Federation,
+) -> None:
+    """kueue#8162: a suspended remote JobSet kept its stale replicatedJobsStatus. Suspending a task ends
+    its attempt: the remote JobSet is removed, not suspended in place, and nothing of it stays in the
+    task's status; resuming runs attempt 2 from a new JobSet."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    devenv.apply(hub, _jobset_task("jobset-suspend", "600s"))
+    uid = _get(hub, "computetask", "jobset-suspend")["metadata"]["uid"]
+    try:
+        first = eventually(lambda: _in_phase(hub, "jobset-suspend", "Running", attempt=1), JOB_S)
+        (jobset,) = _remote(member, "jobsets", uid)
+        assert jobset["metadata"]["name"] == first["remote"]["name"]
+        hub.kubectl("patch", "computetask", "jobset-suspend", "--type=merge", "-p", '{"spec":{"suspend":true}}')
+        offered = eventually(lambda: _in_phase(hub, "jobset-suspend", "Offered"), STATE_S)
+        assert "remote" not in offered, offered.get("remote")
+        eventually(lambda: not _remote(member, "jobsets", uid), STATE_S)
+        eventually(lambda: not _remote(member, "pods", uid), STATE_S)
+        hub.kubectl("patch", "computetask", "jobset-suspend", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+        second = eventually(lambda: _in_phase(hub, "jobset-suspend", "Running", attempt=2), JOB_S)
+        (resumed,) = _remote(member, "jobsets", uid)
+        assert resumed["metadata"]["name"] == second["remote"]["name"] != first["remote"]["name"]
+        assert resumed["metadata"]["labels"]["computenet.io/attempt"] == "2"
+        assert not (resumed.get("spec") or {}).get("suspend"), "a fresh JobSet, not the old one suspended"
+    finally:
+        _gone(hub, "jobset-suspend")
+    eventually(lambda: not _remote(member, "jobsets", uid), STATE_S)
+
+
+def test_a_jobset_of_the_same_name_the_operator_did_not_make_is_never_touched(
+    federation_with_controllers: Federation,
+) -> None:
+    """kueue#11849: dispatch deleted a same-named object it did not own. A JobSet of someone else holds the
+    name the task's attempt would take: the operator says so on the task and never changes or deletes it,
+    not while the task waits, nor when the task is deleted."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    devenv.apply(hub, _jobset_task("jobset-foreign", "600s", suspend=True))
+    uid = _get(hub, "computetask", "jobset-foreign")["metadata"]["uid"]
+    eventually(lambda: _in_phase(hub, "jobset-foreign", "Offered"), STATE_S)
+    name = job_name("jobset-foreign", uid, 1, kind_named("jobset.x-k8s.io/v1alpha2", "JobSet").name_max)
+    namespace = DEFAULT_TARGET_NAMESPACE
+    if member.kubectl("get", "namespace", namespace, check=False).returncode != 0:
+        member.kubectl("create", "namespace", namespace)
+    foreign = _jobset_task(name, "600s")["spec"]["workload"]
+    foreign["metadata"] = {"name": name, "namespace": namespace, "labels": {"owner": "someone-else"}}
+    _apply(member, foreign)
+    before = _get(member, "jobset", name, "-n", namespace)["metadata"]
+    try:
+        hub.kubectl("patch", "computetask", "jobset-foreign", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+
+        def says_the_name_is_taken() -> str:
+            st = _status(hub, "jobset-foreign")
+            assert st.get("phase") != "Running", st
+            said = " ".join(f"{c.get('reason')} {c.get('message')}" for c in st.get("conditions") or ())
+            said += f" {st.get('message') or ''}"
+            assert "NameConflict" in said or name in said, said
+            return said
+
+        eventually(says_the_name_is_taken, JOB_S)
+        now = _get(member, "jobset", name, "-n", namespace)["metadata"]
+        assert now["uid"] == before["uid"]
+        assert now["labels"] == before["labels"], "not labelled or adopted as the task's"
+    finally:
+        _gone(hub, "jobset-foreign")
+    kept = _get(member, "jobset", name, "-n", namespace)["metadata"]
+    assert kept["uid"] == before["uid"], "deleting the task does not delete what it did not make"
+    member.kubectl("delete", "jobset", name, "-n", namespace, "--wait=false")
+
+
+def test_a_jobset_task_outlives_an_operator_restart_with_its_jobset_never_rewritten(
+    federation_with_controllers: Federation,
+) -> None:
+    """kueue#15210: a defaulting webhook that is not idempotent duplicated fields each time the federation
+    wrote the remote object again. The operator creates a workload once and never writes its spec again:
+    across an operator restart (SIGKILL) the JobSet, defaulted by the member's JobSet webhook, keeps
+    generation 1 and the task runs to Succeeded on its first attempt."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    devenv.apply(hub, _jobset_task("jobset-restart", "20s"))
+    uid = _get(hub, "computetask", "jobset-restart")["metadata"]["uid"]
+    try:
+        eventually(lambda: _in_phase(hub, "jobset-restart", "Running", attempt=1), JOB_S)
+        (jobset,) = _remote(member, "jobsets", uid)
+        fed.supervisor.stop(devenv.OPERATOR, signal.SIGKILL)
+        devenv.start_operator(fed, OPERATOR_ENV)
+        eventually(lambda: _in_phase(hub, "jobset-restart", "Succeeded", attempt=1), JOB_S)
+        (after,) = _remote(member, "jobsets", uid)
+        assert after["metadata"]["uid"] == jobset["metadata"]["uid"], "the same JobSet, never made again"
+        assert after["metadata"]["generation"] == 1, "its spec was never written again"
+        assert after["spec"] == jobset["spec"]
+    finally:
+        _gone(hub, "jobset-restart")
+
+
+def test_a_rayjob_deleted_in_the_member_ends_its_attempt_and_holds_nothing(
+    federation_with_controllers: Federation, ray_head: rayhead.RayHead
+) -> None:
+    """kueue#15380, #15682: quota stayed held after a remote RayJob was deleted. A running RayJob deleted
+    in the member ends the attempt (policy Never: the task Fails saying so), and the RayCluster and pods
+    KubeRay made for it go with it, so nothing is held for it any more."""
+    fed = federation_with_controllers
+    _with_operator(fed)
+    hub, member = fed.hub, served_member(fed)
+    task = _ray_task("ray-deleted", ray_head, "HTTPMode", {rayhead.SIM_RUN_DURATION: "600s"})
+    task["spec"]["failover"] = {"policy": "Never"}
+    devenv.apply(hub, task)
+    uid = _get(hub, "computetask", "ray-deleted")["metadata"]["uid"]
+    try:
+        st = eventually(lambda: _in_phase(hub, "ray-deleted", "Running", attempt=1), JOB_S)
+        member.kubectl("delete", "rayjob", st["remote"]["name"], "-n", st["remote"]["namespace"], "--wait=false")
+        failed = eventually(lambda: _in_phase(hub, "ray-deleted", "Failed", attempt=1), STATE_S)
+        assert "deleted" in failed["message"], failed["message"]
+        eventually(lambda: not _remote(member, "rayclusters", uid), STATE_S)
+        eventually(lambda: not _remote(member, "pods", uid), STATE_S)
+        assert _in_phase(hub, "ray-deleted", "Failed", attempt=1), "not dispatched again"
+    finally:
+        _gone(hub, "ray-deleted")

@@ -182,6 +182,13 @@ def test_render_names_a_file_the_module_does_not_ship(tmp_path: Path) -> None:
         controllers.render(controllers.JOBSET, tmp_path, BASE, CA)
 
 
+def test_kuberay_reaches_ray_dashboards_through_the_api_servers_service_proxy(tmp_path: Path) -> None:
+    launch = controllers.Launch(Path("kuberay"), Path("kubeconfig"), tmp_path, tmp_path, controllers.Ports(1, 2, 3))
+    argv = controllers.KUBERAY.argv(launch)
+    assert "--use-kubernetes-proxy" in argv, "a loopback process outside the pod network resolves no cluster DNS"
+    assert "--metrics-addr=127.0.0.1:3" in argv
+
+
 def test_an_unknown_controller_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="jobset, lws, kuberay"):
         controllers.controller("volcano")

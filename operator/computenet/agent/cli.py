@@ -16,9 +16,9 @@ import logging
 import os
 import sys
 
+from computenet.agent.kinds import BUILT_IN, AgentKinds, parse_workload_kinds
 from computenet.agent.run import Agent, AgentTiming
 from computenet.hub import connect
-from computenet.workloads.kinds import JOB, KINDS, Kind
 
 __all__ = ["add_arguments", "main"]
 
@@ -49,21 +49,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workload-kinds",
         default=_env("WORKLOAD_KINDS"),
-        help="comma-separated kinds run besides batch/v1 Jobs: " + ", ".join(sorted(_KINDS)),
+        help="comma-separated kinds run besides batch/v1 Jobs: any of "
+        + ", ".join(sorted(BUILT_IN))
+        + ", and kinds declared on the hub as <plural>.<group> (trainjobs.trainer.kubeflow.org)",
+    )
+    parser.add_argument(
+        "--dependency-secrets",
+        action=argparse.BooleanOptionalAction,
+        default=_env("DEPENDENCY_SECRETS", "false").lower() == "true",
+        help="create the Secrets a task names in the member (the agent's identity may write Secrets)",
     )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
 
 
-_KINDS = {k.kind: k for k in KINDS.values() if k is not JOB}
+def workload_kinds(value: str, secrets: bool = False) -> AgentKinds:
+    """What ``--workload-kinds`` (``"Deployment,trainjobs.trainer.kubeflow.org"``) and ``--dependency-secrets`` enable.
 
-
-def workload_kinds(value: str) -> tuple[Kind, ...]:
-    """The kinds of ``--workload-kinds`` (``"Deployment,JobSet"``); raises ValueError naming an unknown one."""
-    names = [n.strip() for n in value.split(",") if n.strip()]
-    unknown = [n for n in names if n not in _KINDS]
-    if unknown:
-        raise ValueError(f"--workload-kinds: unknown {', '.join(unknown)} (known: {', '.join(sorted(_KINDS))})")
-    return tuple(_KINDS[n] for n in names)
+    Raises ValueError naming an entry that is neither a built-in kind nor ``<plural>.<group>``.
+    """
+    built_in, declared = parse_workload_kinds(value)
+    return AgentKinds(built_in, declared, secrets)
 
 
 async def _main(args: argparse.Namespace, registered: bool) -> None:
@@ -75,8 +80,9 @@ async def _main(args: argparse.Namespace, registered: bool) -> None:
     hub = await connect(hub_kubeconfig)
     member = await connect(args.kubeconfig)
     timing = AgentTiming(args.report_interval, args.lease_duration, args.renew_interval)
+    kinds = workload_kinds(args.workload_kinds, args.dependency_secrets)
     try:
-        await Agent(hub, member, args.namespace, args.name, timing, kinds=workload_kinds(args.workload_kinds)).run()
+        await Agent(hub, member, args.namespace, args.name, timing, kinds=kinds).run()
     finally:
         await hub.close()  # type: ignore[no-untyped-call]
         await member.close()  # type: ignore[no-untyped-call]

@@ -16,12 +16,13 @@ member (both as watched) and returns actions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from computenet.agent.kinds import work_kind
 from computenet.api.constants import ConditionType, Reason
-from computenet.workloads.kinds import JOB, Kind
+from computenet.workloads.kinds import JOB, Kind, WorkloadError
 
 __all__ = [
     "WARNING",
@@ -51,6 +52,12 @@ class WorkView:
     """``status`` of the Applied condition: "True", "False" or None."""
     applied_reason: str | None
     deleting: bool = False
+    kind: Kind | None = JOB
+    """The workload's kind (a declared one with the status rules the work carries); None when unreadable."""
+    problem: str = ""
+    """Why the kind is unreadable (``kind`` None)."""
+    dependencies: Sequence[Mapping[str, Any]] = field(default=(), compare=False)
+    """The ConfigMaps, Secrets and ResourceClaimTemplates to create with the workload (``spec.dependencies``)."""
 
     @property
     def job_key(self) -> str:
@@ -140,6 +147,12 @@ def workload_view(kind: Kind, obj: Mapping[str, Any]) -> JobView:
 def work_view(obj: Mapping[str, Any]) -> WorkView:
     """A ComputeWork as the agent keeps it (its watch's extract)."""
     status = obj.get("status") or {}
+    spec = obj.get("spec") or {}
+    try:
+        kind: Kind | None = work_kind(spec)
+        problem = ""
+    except WorkloadError as e:
+        kind, problem = None, str(e)
     applied = next(
         (
             c
@@ -150,11 +163,14 @@ def work_view(obj: Mapping[str, Any]) -> WorkView:
     )
     return WorkView(
         name=obj["metadata"]["name"],
-        manifest=(obj.get("spec") or {}).get("manifest") or {},
+        manifest=spec.get("manifest") or {},
         job=status.get("job"),
         applied=applied.get("status"),
         applied_reason=applied.get("reason"),
         deleting=bool(obj["metadata"].get("deletionTimestamp")),
+        kind=kind,
+        problem=problem,
+        dependencies=tuple(d for d in spec.get("dependencies") or () if isinstance(d, Mapping)),
     )
 
 
@@ -170,18 +186,32 @@ def _same(mirrored: Mapping[str, Any] | None, job: Mapping[str, Any]) -> bool:
     return all(mirrored.get(k) == job.get(k) for k in keys)
 
 
-def podless(job: JobView) -> bool:
-    """Whether the workload's controller has made no pod yet.
+def podless(job: JobView, kind: Kind | None = None) -> bool:
+    """Whether the workload's controller has made no pod yet (then the member's Warning events are worth reading).
 
-    A Job: ``active + succeeded + failed == 0``; another kind: no replica in its status.
+    A Job: ``active + succeeded + failed == 0``; a declared ``kind``: none of its status rules holds
+    yet (it is Pending); another kind: no replica in its status.
     """
+    if kind is not None and kind.rules is not None:
+        return kind.rules.observe({"status": job.mirror.get("status") or {}}).phase == "Pending"
     if job.kind is not JOB:
         return not (job.mirror.get("status") or {}).get("replicas")
     return not any((job.mirror.get(k) or 0) > 0 for k in ("active", "succeeded", "failed"))
 
 
-def plan(works: Mapping[str, WorkView], jobs: Mapping[str, JobView], synced: bool) -> list[Action]:
-    """The actions of one pass. ``works`` by name, ``jobs`` by ``namespace/name``; pure."""
+def plan(
+    works: Mapping[str, WorkView],
+    jobs: Mapping[str, JobView],
+    synced: bool,
+    waiting: Collection[str] = frozenset(),
+) -> list[Action]:
+    """The actions of one pass. ``works`` by name, ``jobs`` by ``namespace/name``; pure.
+
+    ``synced``: the works and the built-in kinds' workloads are listed. ``waiting``: the group resources
+    (``Kind.group_resource``) of declared kinds whose watch has not listed yet: their works are not
+    created (the object may exist unlisted) nor their objects taken for orphans, while the other
+    kinds go on.
+    """
     actions: list[Action] = []
     wanted: set[str] = set()
     for work in works.values():
@@ -195,7 +225,7 @@ def plan(works: Mapping[str, WorkView], jobs: Mapping[str, JobView], synced: boo
             elif not _same(work.job, job.mirror):
                 actions.append(Mirror(work, job.mirror, work.applied_reason or Reason.CREATED))
             continue
-        if not synced:
+        if not synced or (work.kind is not None and work.kind.group_resource in waiting):
             continue  # the Job may exist and not be listed yet: creating now could only answer 409
         if work.applied == "False" and work.applied_reason == Reason.INVALID_SPEC:
             continue  # the member refused this Job for good; the hub has ended the attempt
@@ -206,6 +236,6 @@ def plan(works: Mapping[str, WorkView], jobs: Mapping[str, JobView], synced: boo
         actions.append(Create(work))
     if synced:
         for key, job in jobs.items():
-            if key not in wanted and not job.deleting:
+            if key not in wanted and not job.deleting and job.kind.group_resource not in waiting:
                 actions.append(Delete(job.namespace, job.name, job.kind))
     return actions

@@ -24,6 +24,8 @@ from kubernetes.aio.client import ApiClient, CoordinationV1Api, CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet import __version__
+from computenet.agent.discovery import discover
+from computenet.agent.kinds import AgentKinds, Resource, declared_watches, refusal
 from computenet.agent.plan import (
     WARNING,
     Create,
@@ -41,11 +43,11 @@ from computenet.api.common import Condition
 from computenet.api.conditions import Cond, set_conditions, to_json
 from computenet.api.constants import AGENT, AGENT_LABEL, GROUP, VERSION, WORK, ConditionType, Reason
 from computenet.api.fields import format_micro_time
-from computenet.dispatch.remote import MemberAnswer, RemoteJobs
+from computenet.dispatch.remote import MemberAnswer, OwnerRef, RemoteJobs
 from computenet.members.connection import MemberConnection, utcnow, workload_lister
 from computenet.members.reflector import Reflector
 from computenet.members.report import build_report, report_body
-from computenet.workloads.kinds import JOB, Kind, kind_named
+from computenet.workloads.kinds import JOB, Kind
 
 __all__ = ["Agent", "AgentTiming"]
 
@@ -59,6 +61,8 @@ WARNINGS_AFTER_S = 20.0
 """A Job without a pod for this long has its member's Warning events read (the job controller
 creates pods within a second, so by then a refusal has been recorded)."""
 WARNINGS_EVERY_S = 30.0
+DISCOVERY_EVERY_S = 30.0
+"""How often the member's discovery is read for an enabled declared kind not watched yet (its CRD installed later)."""
 
 
 @dataclass(frozen=True)
@@ -100,22 +104,45 @@ class _Latest(Generic[T]):
 
 
 class _Workloads:
-    """The agent's workloads of every kind it serves, one watch sink per kind, read as one map."""
+    """The agent's workloads of every kind it serves, one watch sink per kind, read as one map.
+
+    Built-in kinds are watched from the start; a declared kind once a work names it or the member's
+    discovery shows it (``agent.kinds.declared_watches``), in one version at a time.
+    """
 
     def __init__(self, kinds: Sequence[Kind], changed: Callable[[], None]) -> None:
         self.by_kind: dict[Kind, _Latest[JobView]] = {kind: _Latest(changed) for kind in kinds}
+        self.declared: dict[str, tuple[Resource, _Latest[JobView], Reflector[JobView]]] = {}
+        """Declared kinds' watches by group resource."""
+
+    def _sinks(self) -> list[_Latest[JobView]]:
+        return [*self.by_kind.values(), *(sink for _, sink, _ in self.declared.values())]
 
     @property
     def items(self) -> dict[str, JobView]:
         """Workloads by ``namespace/name`` (the operator names each attempt's workload once, whatever its kind)."""
         out: dict[str, JobView] = {}
-        for sink in self.by_kind.values():
+        for sink in self._sinks():
             out.update(sink.items)
         return out
 
     @property
     def synced(self) -> bool:
+        """The built-in kinds' watches have listed (a declared kind's is waited for on its own: `waiting`)."""
         return all(sink.synced for sink in self.by_kind.values())
+
+    def waiting(self) -> frozenset[str]:
+        """Declared kinds whose watch has not listed yet; one the member does not serve (404) is not waited for."""
+        return frozenset(gr for gr, (_, sink, _) in self.declared.items() if not sink.synced and not self.unserved(gr))
+
+    def unserved(self, group_resource: str) -> bool:
+        """Whether the member answers 404 to the list of this declared kind: it does not serve it (no CRD)."""
+        watch = self.declared.get(group_resource)
+        return watch is not None and not watch[1].synced and watch[2].stats.last_error.startswith("HTTP 404")
+
+
+JOBS_ONLY = AgentKinds()
+"""An agent whose provider enabled nothing besides Jobs."""
 
 
 def _by_name(works: Mapping[str, WorkView]) -> dict[str, WorkView]:
@@ -133,11 +160,12 @@ class Agent:
         name: str,
         timing: AgentTiming = AgentTiming(),
         clock: Callable[[], dt.datetime] = utcnow,
-        kinds: Sequence[Kind] = (JOB,),
+        kinds: AgentKinds = JOBS_ONLY,
     ) -> None:
-        """`kinds`: the workload kinds this agent runs (its member RBAC allows them); works of others are refused."""
+        """`kinds`: what this agent runs besides Jobs (its member RBAC allows them); works of others are refused."""
         self.hub = hub
-        self.kinds = tuple(dict.fromkeys((JOB, *kinds)))
+        self.enabled = kinds
+        self.kinds = tuple(dict.fromkeys((JOB, *kinds.built_in)))
         self.namespace = namespace
         self.name = name
         self.timing = timing
@@ -171,6 +199,9 @@ class Agent:
             label_selector=f"{AGENT_LABEL}={name}",
         )
         self.reports_written = 0
+        self._member = member
+        self._discovered: dict[str, Resource] = {}
+        self._discovered_at: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._podless_since: dict[str, float] = {}
         self._warned_at: dict[str, float] = {}
@@ -210,8 +241,10 @@ class Agent:
 
     async def reconcile(self) -> None:
         """One pass: create, mirror, mark gone and delete as :func:`~computenet.agent.plan.plan` says."""
+        if self.enabled.declared:
+            await self._follow_declared()
         synced = self.works.synced and self.jobs.synced
-        for action in plan(_by_name(self.works.items), self.jobs.items, synced):
+        for action in plan(_by_name(self.works.items), self.jobs.items, synced, self.jobs.waiting()):
             if isinstance(action, Create):
                 await self._create(action.work)
             elif isinstance(action, Mirror):
@@ -222,7 +255,63 @@ class Agent:
                 await self._confirm_gone(action.work)
             elif isinstance(action, Delete):
                 await self._delete(action.namespace, action.name, action.kind)
+        await self._report_waiting()
         await self._report_refusals()
+
+    async def _report_waiting(self) -> None:
+        """Say on each work of a declared kind whose watch the member refuses why it is not created yet.
+
+        Applied=False with the member's answer to the list (a 403: the agent's member RBAC lacks the kind),
+        written once per reason; the work is created as soon as the watch lists.
+        """
+        waiting = self.jobs.waiting()
+        for work in self.works.items.values():
+            kind = work.kind
+            if kind is None or work.deleting or work.job or kind.group_resource not in waiting:
+                continue
+            error = self.jobs.declared[kind.group_resource][2].stats.last_error
+            if not error:
+                continue
+            reason = Reason.FORBIDDEN if error.startswith(("HTTP 401", "HTTP 403")) else Reason.MEMBER_UNAVAILABLE
+            if (work.applied, work.applied_reason) == ("False", reason):
+                continue
+            message = f"the agent cannot list {kind.group_resource} in its member yet: {error}"
+            await self._write_work(work, Cond(ConditionType.APPLIED, False, reason, message[:2048]), None)
+
+    async def _follow_declared(self) -> None:
+        """Watch each enabled declared kind in the version its works name, else as the member serves it.
+
+        The member's discovery is read for enabled kinds not watched yet, at most every
+        ``DISCOVERY_EVERY_S``: an agent back from a restart lists the objects of a kind no work names any
+        more, and deletes those whose work is gone (fencing), as for the built-in kinds.
+        """
+        now = asyncio.get_running_loop().time()
+        unwatched = self.enabled.declared - set(self.jobs.declared)
+        if unwatched and (self._discovered_at is None or now - self._discovered_at >= DISCOVERY_EVERY_S):
+            self._discovered_at = now
+            try:
+                self._discovered = await discover(self._member, unwatched)
+            except Exception as e:  # a member that does not answer now is asked again later
+                logger.info("discovery of %s failed: %s", ", ".join(sorted(unwatched)), _short(e))
+        wanted = [w.kind for w in self.works.items.values() if w.kind is not None and not w.deleting]
+        for gr, resource in declared_watches(self.enabled.declared, wanted, self._discovered).items():
+            running = self.jobs.declared.get(gr)
+            if running is not None and running[0] == resource:
+                continue
+            if running is not None:
+                self.conn.remove_reflector(running[2])
+                logger.info("watching %s in %s instead of %s", gr, resource.api_version, running[0].api_version)
+            sink = running[1] if running is not None else _Latest[JobView](self.wake.set)
+            kind = resource.as_kind()
+            reflector = self.conn.add_reflector(
+                gr,
+                workload_lister(self._member, kind),
+                functools.partial(workload_view, kind),
+                sink,
+                label_selector=f"{AGENT_LABEL}={self.name}",
+                optional=True,
+            )
+            self.jobs.declared[gr] = (resource, sink, reflector)
 
     async def _report_refusals(self) -> None:
         """Put the member's words on each work whose Job has had no pod for a while.
@@ -233,7 +322,7 @@ class Agent:
         waiting: dict[str, float] = {}
         for work in self.works.items.values():
             job = self.jobs.items.get(work.job_key)
-            if job is None or work.job is None or work.deleting or not podless(job):
+            if job is None or work.job is None or work.deleting or not podless(job, work.kind):
                 continue
             first = waiting[work.job_key] = self._podless_since.get(work.job_key, now)
             last = self._warned_at.get(work.job_key)
@@ -249,21 +338,33 @@ class Agent:
         self._warned_at = {k: v for k, v in self._warned_at.items() if k in waiting}
 
     async def _create(self, work: WorkView) -> None:
-        manifest = dict(work.manifest)
-        kind = kind_named(manifest.get("apiVersion"), manifest.get("kind"))
-        if kind not in self.kinds or (kind is JOB and manifest.get("kind") not in (None, "Job")):
-            served = ", ".join(k.kind for k in self.kinds)
-            message = (
-                f"this agent does not run {manifest.get('apiVersion')} {manifest.get('kind')} (it runs {served}): "
-                "enable the kind in the agent's workloadKinds"
-            )
-            await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, message), None)
+        """Create the work's dependencies, then its workload, then make the workload their owner.
+
+        A work this agent may not run (its kind or a Secret not enabled, an unreadable kind) is refused
+        for good, naming the chart value; so is a declared kind the member does not serve (its list
+        answers 404), before any of its dependencies is created.
+        """
+        kind = work.kind
+        why = work.problem if kind is None else refusal(self.enabled, kind, work.dependencies)
+        if kind is not None and not why and kind.rules is not None and self.jobs.unserved(kind.group_resource):
+            error = self.jobs.declared[kind.group_resource][2].stats.last_error
+            why = f"the member does not serve {kind.key} (is its CRD installed?): its list answers {error}"
+        if kind is None or why:
+            await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, why), None)
             return
+        manifest = dict(work.manifest)
         meta = dict(manifest.get("metadata") or {})
         meta["labels"] = {**(meta.get("labels") or {}), AGENT_LABEL: self.name}
         manifest["metadata"] = meta
+        namespace = str(meta.get("namespace", ""))
+        copies = [_labelled(d, self.name) for d in work.dependencies]
         try:
-            uid, adopted = await self._remote.create(manifest)
+            if copies:
+                await self._remote.put_dependencies(namespace, copies)
+            uid, adopted = await self._remote.create(manifest, kind)
+            if copies:
+                owner = OwnerRef(kind.api_version, kind.kind, str(meta.get("name", "")), uid)
+                await self._remote.own_dependencies(namespace, copies, owner)
         except MemberAnswer as e:
             if e.retryable:
                 logger.info("work %s: Job not created yet: %s", work.name, e.message)
@@ -273,7 +374,7 @@ class Agent:
             await self._write_work(work, cond, None)
             return
         reason = Reason.ADOPTED if adopted else Reason.CREATED
-        job: dict[str, Any] = {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""), "uid": uid}
+        job: dict[str, Any] = {"namespace": namespace, "name": meta.get("name", ""), "uid": uid}
         if kind is not JOB:
             job = {"apiVersion": kind.api_version, "kind": kind.kind, **job}
         logger.info("work %s: %s %s/%s %s", work.name, kind.kind, job["namespace"], job["name"], reason.lower())
@@ -281,7 +382,7 @@ class Agent:
 
     async def _confirm_gone(self, work: WorkView) -> None:
         meta = work.manifest.get("metadata") or {}
-        kind = kind_named(work.manifest.get("apiVersion"), work.manifest.get("kind"))
+        kind = work.kind or JOB
         try:
             body = await self._remote.read(meta.get("namespace", ""), meta.get("name", ""), kind)
         except MemberAnswer as e:
@@ -410,6 +511,13 @@ class Agent:
                 "spec": {**spec, "acquireTime": now},
             }
             await self._coordination.create_namespaced_lease(self.namespace, lease)  # type: ignore[arg-type]
+
+
+def _labelled(obj: Mapping[str, Any], agent: str) -> dict[str, Any]:
+    """A dependency as the agent creates it: its origin labels and the agent's."""
+    meta = dict(obj.get("metadata") or {})
+    meta["labels"] = {**(meta.get("labels") or {}), AGENT_LABEL: agent}
+    return {**obj, "metadata": meta}
 
 
 def _applied(reason: str) -> str:

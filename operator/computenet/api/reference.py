@@ -104,7 +104,7 @@ def _edits_section(kind: KindDefinition) -> Iterator[str]:
         "satisfies is taken and applies from the next placement, one it might break is refused; or "
         "**carried out** by the operator. No edit is accepted and then ignored. A refused edit fails with "
         "`spec.<field> cannot change while the task is Dispatching or Running (...)` (`cannot be tightened` for a "
-        "relaxed-only field), reported on that field; to make it, set `spec.suspend: true` and edit the field "
+        "relaxed-only field), reported on `spec`; to make it, set `spec.suspend: true` and edit the field "
         "once the task is `Offered`. Status writes are never refused by these rules, and every field may be "
         "edited while the task waits (`Pending`, `Offered`). Should an edit of a refused field reach a "
         "dispatched task all the same (one racing the operator's `Dispatching` write, or an untyped key of the "

@@ -17,8 +17,48 @@ from pydantic import Field
 from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
 from computenet.api.constants import API_VERSION
 from computenet.api.fields import DnsLabel, Rule, Timestamp
+from computenet.api.workload_kind import DeclaredStatus
 
-__all__ = ["ComputeWork", "ComputeWorkSpec", "ComputeWorkStatus", "JobCondition", "MemberJob"]
+__all__ = [
+    "ComputeWork",
+    "ComputeWorkSpec",
+    "ComputeWorkStatus",
+    "JobCondition",
+    "MemberJob",
+    "WorkDependency",
+    "WorkKind",
+]
+
+MAX_WORK_DEPENDENCY_BYTES = 1024 * 1024
+"""What the ConfigMaps, Secrets and ResourceClaimTemplates a work carries may weigh together (their JSON):
+the work is one object in the hub's etcd, whose requests are at most 1.5 MiB by default (etcd
+``--max-request-bytes``), and the rendered workload travels in it too."""
+
+
+class WorkDependency(SpecModel):
+    """A ConfigMap, Secret or ResourceClaimTemplate the workload needs, copied from the task's namespace on the hub."""
+
+    api_version: Literal["v1", "resource.k8s.io/v1"] = Field(description="v1, or resource.k8s.io/v1.")
+    kind: Literal["ConfigMap", "Secret", "ResourceClaimTemplate"] = Field(description="What it is.")
+    metadata: dict[str, Any] = Field(description="Its name and the workload's origin labels.")
+    data: dict[str, str] | None = Field(None, description="A ConfigMap's or Secret's data.")
+    binary_data: dict[str, str] | None = Field(None, description="A ConfigMap's binaryData (base64).")
+    string_data: dict[str, str] | None = Field(None, description="A Secret's stringData.")
+    type: str | None = Field(None, max_length=253, description="A Secret's type.")
+    immutable: bool | None = Field(None, description="Whether the ConfigMap or Secret is immutable.")
+    spec: dict[str, Any] | None = Field(None, description="A ResourceClaimTemplate's spec.")
+
+
+class WorkKind(SpecModel):
+    """A declared kind (ComputeWorkloadKind) as the agent follows it, copied from the hub's declaration."""
+
+    api_version: str = Field(
+        min_length=3, max_length=316, pattern=r"^[a-z0-9.-]+/[a-z0-9]+$", description="<group>/<version> of the CRD."
+    )
+    kind: str = Field(min_length=1, max_length=63, pattern=r"^[A-Z][A-Za-z0-9]*$", description="The kind.")
+    plural: str = Field(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9]*$", description="Its resource name.")
+    serving: bool = Field(False, description="Runs until removed: never Succeeded.")
+    status: DeclaredStatus = Field(description="How its status reads (failed, then succeeded, then running).")
 
 
 class ComputeWorkSpec(SpecModel):
@@ -33,6 +73,20 @@ class ComputeWorkSpec(SpecModel):
     manifest: dict[str, Any] = Field(
         description="The workload to create in the member (a batch/v1 Job or another supported kind), with its "
         "namespace, name and origin labels."
+    )
+    workload_kind: WorkKind | None = Field(
+        None,
+        description="For a kind declared on the hub (ComputeWorkloadKind): its resource and status rules, so that the "
+        "agent follows it without reading the hub's declarations. The agent runs it only where its provider "
+        "enabled <plural>.<group> (the agent chart's workloadKinds).",
+    )
+    dependencies: list[WorkDependency] | None = Field(
+        None,
+        max_length=256,
+        description="The ConfigMaps, Secrets (those the task names in spec.dependencies.secrets) and "
+        "ResourceClaimTemplates the workload needs, copied from the task's namespace (at most 1 MiB together): "
+        "the agent creates them in the workload's namespace before it and makes the workload their owner, so the "
+        "member removes them with it.",
     )
 
 

@@ -248,15 +248,16 @@ class RemoteJobs:
             raise _unreachable(e) from None
         self._namespaces.add(name)
 
-    async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
+    async def create(self, manifest: Mapping[str, Any], kind: Kind | None = None) -> tuple[str, bool]:
         """Create the Job or adopt the one already there; returns (uid, adopted). Raises MemberAnswer.
 
         The manifest is sent as JSON as it is: the client's typed models would refuse what the API
-        server accepts (integer quantities, for one).
+        server accepts (integer quantities, for one). `kind`: the manifest's, where this process does
+        not know it (an agent following a kind declared on the hub); by default read from the manifest.
         """
         meta = manifest["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        kind = kind_of(manifest)
+        kind = kind or kind_of(manifest)
         await self.ensure_namespace(namespace)
         try:
             status, raw = await self._call("POST", self._path(kind, namespace), body=dict(manifest))

@@ -24,6 +24,7 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import (
     AGENT_LABEL,
+    ATTEMPT_LABEL,
     GROUP,
     IDENTIFIER_LABEL,
     TASK_UID_LABEL,
@@ -32,12 +33,14 @@ from computenet.api.constants import (
     ConditionType,
     Reason,
 )
+from computenet.api.work import MAX_WORK_DEPENDENCY_BYTES
 from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
 from computenet.dispatch.remote import MemberAnswer, OwnerRef
 from computenet.dispatch.store import JobStore
+from computenet.workloads.declared import DeclarationError, compile_follow, follow_spec
 from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
 
-__all__ = ["WorkClient", "member_job", "work_facts"]
+__all__ = ["WorkClient", "member_job", "work_facts", "work_kind"]
 
 _TIMEOUT_S = 15
 CONFIRM_TIMEOUT_S = 10.0
@@ -51,6 +54,23 @@ def _applied(status: Mapping[str, Any]) -> Mapping[str, Any]:
         if isinstance(cond, Mapping) and cond.get("type") == ConditionType.APPLIED:
             return cond
     return {}
+
+
+def work_kind(spec: Mapping[str, Any]) -> Kind:
+    """The kind of a work's workload: as the hub declares it now, else as the work carries it, else by the manifest.
+
+    A work of a declared kind carries its status rules (``spec.workloadKind``), so an attempt is still
+    read back after its ComputeWorkloadKind was withdrawn (push mode can no longer read such an attempt).
+    """
+    manifest = spec.get("manifest") or {}
+    kind = kind_named(manifest.get("apiVersion"), manifest.get("kind"))
+    carried = spec.get("workloadKind")
+    if kind is not JOB or not isinstance(carried, Mapping) or manifest.get("kind") in (None, "Job"):
+        return kind
+    try:
+        return compile_follow(carried)
+    except DeclarationError:
+        return kind
 
 
 def member_job(work: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -79,9 +99,12 @@ def member_job(work: Mapping[str, Any]) -> dict[str, Any] | None:
     meta["uid"] = job.get("uid") or ""
     if (work.get("metadata") or {}).get("deletionTimestamp"):
         meta["deletionTimestamp"] = work["metadata"]["deletionTimestamp"]
-    kind = kind_named(manifest.get("apiVersion"), manifest.get("kind"))
-    if kind is not JOB:  # the agent mirrors another kind's whole status (MemberJob.status)
-        return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta, "status": job.get("status") or {}}
+    kind = work_kind(spec)
+    if kind is not JOB:  # the agent mirrors another kind's whole status (MemberJob.status), beside the spec sent
+        out = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta, "status": job.get("status") or {}}
+        if isinstance(manifest.get("spec"), Mapping):
+            out["spec"] = manifest["spec"]  # a declared kind's CEL may compare status with spec
+        return out
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "status": job_status}
 
 
@@ -90,7 +113,7 @@ def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
     obj = member_job(work)
     if obj is None:
         return None
-    kind = kind_named(obj.get("apiVersion"), obj.get("kind"))
+    kind = work_kind(work.get("spec") or {})
     if kind is JOB:
         return job_facts(obj)
     facts = workload_facts(kind, obj)
@@ -111,6 +134,8 @@ class WorkClient:
         self.jobs = jobs
         """The agent's Job store (fed from the works' status): where the agent's confirmation shows."""
         self._custom = CustomObjectsApi(client)
+        self._dependencies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """Copies `put_dependencies` holds for the work of an attempt (task UID, attempt) until `create` writes it."""
 
     async def _confirmed(self, name: str) -> str:
         """The member Job's UID once the agent reports it; MemberAnswer if it does not within the timeout."""
@@ -132,11 +157,22 @@ class WorkClient:
         meta = manifest["metadata"]
         labels = dict(meta.get("labels") or {})
         labels[AGENT_LABEL] = self.agent
+        spec: dict[str, Any] = {
+            "agent": self.agent,
+            "identifier": labels.get(IDENTIFIER_LABEL, ""),
+            "manifest": dict(manifest),
+        }
+        kind = kind_of(manifest)
+        if kind.rules is not None:
+            spec["workloadKind"] = follow_spec(kind)
+        copies = self._dependencies.pop(_attempt(labels), None)
+        if copies:
+            spec["dependencies"] = copies
         return {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": WORK.kind,
             "metadata": {"name": meta["name"], "namespace": self.namespace, "labels": labels},
-            "spec": {"agent": self.agent, "identifier": labels.get(IDENTIFIER_LABEL, ""), "manifest": dict(manifest)},
+            "spec": spec,
         }
 
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]:
@@ -194,10 +230,27 @@ class WorkClient:
         return str(job.get("warning") or "")  # MemberJob.warning (api/work.py), written by the agent
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
-        """Nothing: a pull member's agent takes no ConfigMaps or Secrets from the hub yet; the member holds them."""
+        """Hold the copies for the attempt's work: its next `create` carries them (``spec.dependencies``).
+
+        The copies carry the workload's origin labels, which name the attempt. The agent creates them
+        in the member before the workload and makes the workload their owner. A work is one hub object:
+        copies above :data:`~computenet.api.work.MAX_WORK_DEPENDENCY_BYTES` together are refused for good
+        (MemberAnswer 413).
+        """
+        if not objects:
+            return
+        weight = sum(len(json.dumps(o)) for o in objects)
+        if weight > MAX_WORK_DEPENDENCY_BYTES:
+            raise MemberAnswer(
+                413,
+                f"the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs weigh {weight} bytes, "
+                f"more than the {MAX_WORK_DEPENDENCY_BYTES} a pull member's ComputeWork carries",
+            )
+        labels = (objects[0].get("metadata") or {}).get("labels") or {}
+        self._dependencies[_attempt(labels)] = [dict(o) for o in objects]
 
     async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
-        """Nothing (see `put_dependencies`)."""
+        """Nothing: the agent makes the workload their owner when it creates them."""
 
     async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete the attempt's work (the agent then deletes the Job); False if it was already gone."""
@@ -212,6 +265,10 @@ class WorkClient:
         except _TRANSIENT as e:
             raise MemberAnswer(None, f"the hub did not answer ({type(e).__name__})") from None
         return True
+
+
+def _attempt(labels: Mapping[str, str]) -> tuple[str, str]:
+    return str(labels.get(TASK_UID_LABEL, "")), str(labels.get(ATTEMPT_LABEL, ""))
 
 
 def _answer(e: ApiException) -> MemberAnswer:

@@ -22,7 +22,16 @@ Upstream files read (relative to the module root):
 - LeaderWorkerSet (sigs.k8s.io/lws v0.7.0): config/crd/bases/, crd/patches/webhook_in_leaderworkersets.yaml,
   webhook/manifests.yaml with webhook/{mutating,validating}-patch.yaml; api/config/v1alpha1.
 - KubeRay (github.com/ray-project/kuberay/ray-operator v1.5.0): config/crd/bases/ only: its default
-  install (config/default) runs without webhooks, which it enables by ENABLE_WEBHOOKS=true.
+  install (config/default) runs without webhooks, which it enables by ENABLE_WEBHOOKS=true. It runs
+  with `--use-kubernetes-proxy` (main.go), as an operator outside the pod network must: its RayJob
+  controller then calls a head's dashboard (Ray's Jobs REST API, controllers/ray/utils/dashboardclient)
+  at `<API server>/api/v1/namespaces/<ns>/services/<head service>:dashboard/proxy` with its own
+  credentials (utils/util.go, GetRayDashboardClientFunc) instead of `http://<service>.<ns>.svc.cluster.local`,
+  which no resolver of this machine knows. The API server forwards to an address of the Service's
+  Endpoints, which the endpoints controller takes from the head pod's IP (storage.go, ResourceLocation,
+  Kubernetes v1.36.3); an endpoint may not be a loopback or link-local address (validation.go,
+  ValidateEndpointIP), so whoever plays a head's dashboard listens on an address of this machine's
+  network (computenet.testing.rayhead).
 - Kubeflow trainer (github.com/kubeflow/trainer/v2 v2.0.0, module directory manifests/): base/crds/,
   base/webhook/manifests.yaml with base/webhook/patch.yaml. Its manager has no switch for its
   certificate rotation (cmd/trainer-controller-manager/main.go always calls pkg/util/cert.ManageCerts,
@@ -147,6 +156,9 @@ def _kuberay_argv(launch: Launch) -> list[str]:
         f"--metrics-addr=127.0.0.1:{p.metrics}",
         f"--health-probe-bind-address=127.0.0.1:{p.health}",
         "--log-stdout-encoder=console",
+        # Outside the member's pod network, KubeRay reaches a head's dashboard as it offers for that:
+        # through the API server's service proxy (see the module docstring).
+        "--use-kubernetes-proxy",
     ]
 
 

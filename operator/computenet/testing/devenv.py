@@ -325,8 +325,19 @@ DEV_AGENT_KINDS = "Deployment,StatefulSet"
 """The workload kinds the dev agents run besides Jobs (``--workload-kinds``; their member RBAC allows them)."""
 
 
-def start_agent(fed: Federation, member: Cluster, hub_kubeconfig: Path, namespace: str, name: str) -> AgentProcess:
-    """Start the member's agent (`computenet agent`) with the given hub credential."""
+def start_agent(
+    fed: Federation,
+    member: Cluster,
+    hub_kubeconfig: Path,
+    namespace: str,
+    name: str,
+    kinds: str = DEV_AGENT_KINDS,
+    secrets: bool = False,
+) -> AgentProcess:
+    """Start the member's agent (`computenet agent`) with the given hub credential.
+
+    `kinds`: its ``--workload-kinds``; `secrets`: whether Secrets travel into its member (``--dependency-secrets``).
+    """
     log = fed.state_dir / f"agent-{member.name}.log"
     argv = [
         sys.executable, "-m", "computenet", "agent",
@@ -335,7 +346,8 @@ def start_agent(fed: Federation, member: Cluster, hub_kubeconfig: Path, namespac
         f"--namespace={namespace}",
         f"--name={name}",
         f"--cluster={member.name}",
-        f"--workload-kinds={DEV_AGENT_KINDS}",
+        f"--workload-kinds={kinds}",
+        "--dependency-secrets" if secrets else "--no-dependency-secrets",
     ]  # fmt: skip
     agent = AgentProcess(fed, member, namespace, name, hub_kubeconfig, log)
     fed.supervisor.start(agent.process, argv, log, env={"PYTHONUNBUFFERED": "1", **AGENT_TIMING_ENV})

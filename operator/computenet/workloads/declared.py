@@ -186,6 +186,28 @@ def _test(raw: Any, field: str) -> StatusTest:
     return StatusTest(cel, program=program)
 
 
+def compile_status(status: Any, serving: bool) -> tuple[tuple[tuple[Phase, StatusTest], ...], FieldPath | None]:
+    """The phase tests (failed, succeeded, running, in that order) and the message path of a declared ``status``.
+
+    Raises :class:`DeclarationError` naming the field (``spec.status.running``).
+    """
+    if not isinstance(status, Mapping):
+        raise DeclarationError("spec.status", "is required: which status fields mean running, succeeded, failed")
+    tests: list[tuple[Phase, StatusTest]] = []
+    for phase, key in (("Failed", "failed"), ("Succeeded", "succeeded"), ("Running", "running")):
+        if status.get(key) is None:
+            continue
+        if phase == "Succeeded" and serving:
+            raise DeclarationError("spec.status.succeeded", "a serving kind never succeeds: leave it out")
+        tests.append((phase, _test(status[key], f"spec.status.{key}")))  # type: ignore[arg-type]
+    if not any(p == "Running" for p, _ in tests):
+        raise DeclarationError("spec.status.running", "is required")
+    if not serving and not any(p == "Succeeded" for p, _ in tests):
+        raise DeclarationError("spec.status.succeeded", "is required for a kind that runs to completion")
+    message = status.get("message")
+    return tuple(tests), _path(message, "spec.status.message") if message is not None else None
+
+
 def compile_declaration(spec: Mapping[str, Any]) -> Kind:
     """The kind a ComputeWorkloadKind's ``spec`` declares; raises :class:`DeclarationError` naming the field."""
     api_version, kind, plural = spec.get("apiVersion"), spec.get("kind"), spec.get("plural")
@@ -226,25 +248,49 @@ def compile_declaration(spec: Mapping[str, Any]) -> Kind:
                 _path(resources, f"{at}.resources", "spec") if resources is not None else None,
             )
         )
-    status = spec.get("status")
-    if not isinstance(status, Mapping):
-        raise DeclarationError("spec.status", "is required: which status fields mean running, succeeded, failed")
-    tests: list[tuple[Phase, StatusTest]] = []
-    for phase, key in (("Failed", "failed"), ("Succeeded", "succeeded"), ("Running", "running")):
-        if status.get(key) is None:
-            continue
-        if phase == "Succeeded" and serving:
-            raise DeclarationError("spec.status.succeeded", "a serving kind never succeeds: leave it out")
-        tests.append((phase, _test(status[key], f"spec.status.{key}")))  # type: ignore[arg-type]
-    if not any(p == "Running" for p, _ in tests):
-        raise DeclarationError("spec.status.running", "is required")
-    if not serving and not any(p == "Succeeded" for p, _ in tests):
-        raise DeclarationError("spec.status.succeeded", "is required for a kind that runs to completion")
-    message = status.get("message")
-    rules = DeclaredRules(
-        tuple(sets), tuple(tests), _path(message, "spec.status.message") if message is not None else None
-    )
+    rules = DeclaredRules(tuple(sets), *compile_status(spec.get("status"), serving))
     name_max = spec.get("nameMax", DEFAULT_NAME_MAX)
     if isinstance(name_max, bool) or not isinstance(name_max, int) or not 20 <= name_max <= 63:
         raise DeclarationError("spec.nameMax", "must be between 20 and 63")
     return Kind(api_version, kind, plural, name_max, serving=serving, by_role=True, rules=rules)
+
+
+def follow_spec(kind: Kind) -> dict[str, Any]:
+    """What an agent needs to follow an object of the declared ``kind`` (``ComputeWork.spec.workloadKind``), as JSON.
+
+    Its resource (``apiVersion``, ``kind``, ``plural``), whether it serves, and its status rules as
+    declared (``{failed, succeeded, running: {cel} | {path, equals}, message}``); not its pod sets,
+    which only placement and rendering read. :func:`compile_follow` reads it back.
+    """
+    if kind.rules is None:
+        raise WorkloadError(f"{kind.key} is a built-in kind: an agent follows it by its own code")
+    status: dict[str, Any] = {}
+    for phase, test in kind.rules.tests:
+        key = phase.lower()
+        status[key] = {"path": test.source, "equals": test.equals} if test.path is not None else {"cel": test.source}
+    if kind.rules.message is not None:
+        status["message"] = kind.rules.message.text
+    out: dict[str, Any] = {"apiVersion": kind.api_version, "kind": kind.kind, "plural": kind.plural, "status": status}
+    if kind.serving:
+        out["serving"] = True
+    return out
+
+
+def compile_follow(spec: Mapping[str, Any]) -> Kind:
+    """The kind a :func:`follow_spec` describes, with its status rules and no pod sets.
+
+    Raises :class:`DeclarationError` naming the field (``spec.status.running``; ``spec`` is the
+    ComputeWorkloadKind's field it was copied from).
+    """
+    api_version, kind, plural = spec.get("apiVersion"), spec.get("kind"), spec.get("plural")
+    if not isinstance(api_version, str) or "/" not in api_version or api_version.startswith("/"):
+        raise DeclarationError("spec.apiVersion", "must be <group>/<version> of a custom resource")
+    if api_version in {k.api_version for k in KINDS.values()}:
+        raise DeclarationError("spec.apiVersion", f"{api_version} is a built-in kind's group version: not declarable")
+    if not isinstance(kind, str) or not kind:
+        raise DeclarationError("spec.kind", "is required")
+    if not isinstance(plural, str) or not plural:
+        raise DeclarationError("spec.plural", "is required (the resource name, like trainjobs)")
+    serving = bool(spec.get("serving"))
+    rules = DeclaredRules((), *compile_status(spec.get("status"), serving))
+    return Kind(api_version, kind, plural, 63, serving=serving, by_role=True, rules=rules)

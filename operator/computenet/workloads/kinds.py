@@ -58,6 +58,15 @@ class Kind:
     def version(self) -> str:
         return self.api_version.rpartition("/")[2]
 
+    @property
+    def group_resource(self) -> str:
+        """The kind's resource and group as Kubernetes prints a GroupResource: ``trainjobs.trainer.kubeflow.org``.
+
+        ``jobs.batch``, ``pods`` (the core group has no name); the format of
+        ``schema.GroupResource.String`` (k8s.io/apimachinery v0.36.3 pkg/runtime/schema/group_version.go).
+        """
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
 
 KINDS: dict[tuple[str, str], Kind] = {
     (k.api_version, k.kind): k

@@ -100,16 +100,30 @@ def test_reports_keep_an_agent_reachable_without_lease_renewals() -> None:
         pytest.param("", (), id="nothing but Jobs by default"),
         pytest.param("Deployment, StatefulSet", ("Deployment", "StatefulSet"), id="a comma-separated list"),
         pytest.param("JobSet,LeaderWorkerSet,RayJob", ("JobSet", "LeaderWorkerSet", "RayJob"), id="controllers' kinds"),
+        pytest.param(
+            "Deployment,trainjobs.trainer.kubeflow.org",
+            ("Deployment", "trainjobs.trainer.kubeflow.org"),
+            id="a declared kind as <plural>.<group>",
+        ),
     ],
 )
 def test_the_agent_runs_the_kinds_its_provider_enables(value: str, kinds: tuple[str, ...]) -> None:
     from computenet.agent.cli import workload_kinds
 
-    assert tuple(k.kind for k in workload_kinds(value)) == kinds
+    assert workload_kinds(value).names == kinds
 
 
-def test_an_unknown_kind_is_refused_naming_it_and_the_known_ones() -> None:
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        pytest.param("Deployment,Cronjob", r"unknown Cronjob \(a built-in kind, one of Deployment", id="unknown"),
+        pytest.param("trainjobs.kubeflow", r"unknown trainjobs.kubeflow", id="a group without a dot is no CRD's"),
+        pytest.param("jobsets.jobset.x-k8s.io", r"jobsets.jobset.x-k8s.io is the built-in JobSet", id="built-in"),
+        pytest.param("TrainJobs.trainer.kubeflow.org", r"unknown TrainJobs", id="a resource is lower case"),
+    ],
+)
+def test_an_unknown_kind_is_refused_naming_it_and_the_known_ones(value: str, error: str) -> None:
     from computenet.agent.cli import workload_kinds
 
-    with pytest.raises(ValueError, match=r"--workload-kinds: unknown Cronjob \(known: Deployment, JobSet"):
-        workload_kinds("Deployment,Cronjob")
+    with pytest.raises(ValueError, match=r"--workload-kinds: " + error):
+        workload_kinds(value)

@@ -144,7 +144,116 @@ def test_a_deployment_work_is_read_by_the_deployments_own_rule(status: dict[str,
     assert facts.phase == phase
 
 
+def test_a_deployment_work_is_read_against_the_replicas_it_asked_for() -> None:
+    """The hub reads the status beside the spec it sent, as a push member's watch reads the whole object."""
+    w = deployment_work({"conditions": [applied("True", "Created")], "job": mirrored(1)})
+    w["spec"]["manifest"]["spec"] = {"replicas": 2}
+    facts = work_facts(w)
+    assert facts is not None
+    assert facts.phase == "Pending"
+    assert "1/2 replicas available" in (facts.message or "")
+
+
 def test_a_deployment_work_mirrors_the_uid_the_agent_reported() -> None:
     facts = work_facts(deployment_work({"conditions": [applied("True", "Created")], "job": mirrored(2)}))
     assert facts is not None
     assert facts.uid == "d-uid"
+
+
+# ---- works of a declared kind; dependencies ----
+
+WIDGET: dict[str, Any] = {
+    "apiVersion": "example.com/v1alpha1",
+    "kind": "Widget",
+    "plural": "widgets",
+    "podSets": [{"role": "worker", "count": "spec.workers", "resources": "spec.resources"}],
+    "status": {
+        "failed": {"path": "status.phase", "equals": "Failed"},
+        "succeeded": {"path": "status.phase", "equals": "Succeeded"},
+        "running": {"cel": "self.status.ready == self.spec.workers"},
+        "message": "status.message",
+    },
+}
+
+
+def widget_work(status: dict[str, Any] | None = None, carried: bool = True) -> dict[str, Any]:
+    from computenet.workloads.declared import compile_declaration, follow_spec
+
+    w = work(status)
+    w["spec"]["manifest"] = {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Widget",
+        **w["spec"]["manifest"],
+        "spec": {"workers": 2},
+    }
+    if carried:
+        w["spec"]["workloadKind"] = follow_spec(compile_declaration(WIDGET))
+    return w
+
+
+def widget_status(**status: Any) -> dict[str, Any]:
+    job = {"apiVersion": "example.com/v1alpha1", "kind": "Widget", "namespace": "ns", "name": "job-2", "uid": "w"}
+    return {"conditions": [applied("True", "Created")], "job": {**job, "status": status}}
+
+
+@pytest.mark.parametrize(
+    ("status", "phase", "message"),
+    [
+        pytest.param(widget_status(ready=1), "Pending", "", id="one of two ready: not running yet"),
+        pytest.param(widget_status(ready=2), "Running", "", id="a rule comparing status with the spec sent"),
+        pytest.param(widget_status(phase="Succeeded"), "Succeeded", "", id="succeeded"),
+        pytest.param(widget_status(phase="Failed", message="no quota"), "Failed", "no quota", id="failed, its words"),
+        pytest.param(
+            {
+                "conditions": [
+                    applied("False", "InvalidSpec", "enable widgets.example.com in the agent's workloadKinds")
+                ]
+            },
+            "Failed",
+            "enable widgets.example.com",
+            id="refused by the agent: failed, naming the value",
+        ),
+    ],
+)
+def test_a_declared_kinds_work_is_read_by_the_rules_it_carries_even_once_withdrawn(
+    status: dict[str, Any], phase: str, message: str
+) -> None:
+    """The hub here holds no declaration of Widget: the work's own copy of its rules reads it."""
+    facts = work_facts(widget_work(status))
+    assert facts is not None
+    assert (facts.kind.key, facts.phase) == ("example.com/v1alpha1 Widget", phase)
+    assert message in (facts.message or "")
+
+
+async def test_a_pull_work_carries_its_kinds_rules_and_its_dependencies_bounded() -> None:
+    from kubernetes.aio.client import ApiClient
+
+    from computenet.api.work import MAX_WORK_DEPENDENCY_BYTES, ComputeWork
+    from computenet.dispatch.remote import MemberAnswer
+    from computenet.dispatch.store import JobStore
+    from computenet.members.pull_works import WorkClient
+    from computenet.workloads.declared import compile_declaration
+    from computenet.workloads.kinds import declare, withdraw
+
+    kind = compile_declaration(WIDGET)
+    declare(kind)
+    client = ApiClient()
+    try:
+        works = WorkClient(client, "provider-a", "agent-1", JobStore())
+        manifest = widget_work(carried=False)["spec"]["manifest"]
+        copies = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "labels": LABELS}}]
+        await works.put_dependencies("ns", copies)
+        body = works._work(manifest)
+        assert body["spec"]["dependencies"] == copies
+        assert body["spec"]["workloadKind"]["status"] == WIDGET["status"]
+        assert body["spec"]["workloadKind"]["plural"] == "widgets"
+        ComputeWork.model_validate(body)  # what the CRD's schema states
+        assert "dependencies" not in works._work(manifest)["spec"], "held for one work only"
+        huge = [{**copies[0], "data": {"blob": "x" * MAX_WORK_DEPENDENCY_BYTES}}]
+        with pytest.raises(MemberAnswer) as refused:
+            await works.put_dependencies("ns", huge)
+        assert not refused.value.retryable
+        assert f"more than the {MAX_WORK_DEPENDENCY_BYTES} a pull member's ComputeWork carries" in refused.value.message
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+        withdraw(kind.api_version, kind.kind)
