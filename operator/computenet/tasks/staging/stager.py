@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from computenet.api.constants import ATTEMPT_LABEL, STAGING_LABEL, TASK_UID_LABEL
 from computenet.api.data import ComputeDataset, ReplicaStatus, TaskDataStatus, TransferStatus
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.data.location import parse_s3_uri
@@ -34,10 +35,12 @@ from computenet.data.staging import Copy, PlannedInput, StagingError, StagingPla
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import MemberAnswer
 from computenet.metrics import Metrics
-from computenet.tasks.lifecycle import Event, Staging, StagingFailed
+from computenet.tasks.lifecycle import Event, OutputsPushed, Staging, StagingFailed
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging import outputs as output_rules
 from computenet.tasks.staging import replicas as replica_rules
 from computenet.tasks.staging.manifests import (
+    OUTPUTS,
     mover_job,
     mover_name,
     secret_copy,
@@ -69,6 +72,7 @@ class StagingMember(Protocol):
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]: ...
     async def read(self, namespace: str, name: str, kind: Kind = JOB) -> dict[str, Any] | None: ...
     async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]: ...
+    async def pods_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]: ...
     async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None: ...
     async def delete_collection(self, namespace: str, selector: str) -> None: ...
 
@@ -277,6 +281,39 @@ class Stager:
                 log_tail = await member.log_tail(attempt.namespace, pod["metadata"]["name"], "mover")
         return transfer_status(index, name, copy, current, result, log_tail)
 
+    async def outputs(
+        self, record: TaskRecord, member: object, namespace: str, identifier: str, succeeded: bool
+    ) -> OutputsPushed | None:
+        """What the current attempt's output pushes did, read from its pods once its workload ended.
+
+        None for a task without outputs or a member staging does not run in. The bytes and egress are
+        added to ``status.data`` here and metered by the transition that takes them in (``MeterData``),
+        once: an attempt whose outputs the status already holds is not booked again. Raises MemberAnswer.
+        """
+        data = record.spec.data
+        if data is None or not data.outputs or not isinstance(member, StagingMember):
+            return None
+        endpoints = {c.bucket: str(c.endpoint) for c in data.credentials or ()}
+        targets = [
+            output_rules.OutputTarget(i, o.uri, endpoints.get(parse_s3_uri(o.uri).bucket, ""))
+            for i, o in enumerate(data.outputs)
+        ]
+        selector = (
+            f"{TASK_UID_LABEL}={label_value(record.uid)},{ATTEMPT_LABEL}={label_value(str(record.attempt))},"
+            f"{STAGING_LABEL}={OUTPUTS}"
+        )
+        judged = output_rules.judge(targets, await member.pods_labelled(namespace, selector), succeeded)
+        specs = list(self.specs())
+        spec = next((s for name, s in specs if name == identifier), None)
+        provider = spec.provider if spec is not None else ""
+        previous = record.status.data
+        if previous is not None and previous.attempt == record.attempt and previous.outputs is not None:
+            return OutputsPushed(previous, provider, failure=judged.failure, refused=judged.refused)  # booked before
+        region = spec.region if spec is not None else ""
+        moved, charges = output_rules.charges(judged.outputs, targets, specs, region)
+        booked = output_rules.book(previous, identifier, record.attempt, judged.outputs, moved, charges)
+        return OutputsPushed(booked, provider, moved, tuple(charges), judged.failure, judged.refused)
+
     def _data(
         self, attempt: _Attempt, previous: TaskDataStatus | None, transfers: list[TransferStatus]
     ) -> TaskDataStatus:
@@ -290,7 +327,7 @@ class Stager:
             attempt=attempt.record.attempt,
             transfers=transfers or None,
             bytes_moved=max(before, 0) + moved,
-        )
+        )  # cost and currency: ``_meter``
 
     def _meter(
         self,
