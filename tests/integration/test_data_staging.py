@@ -34,6 +34,7 @@ from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.stores import Store
 from computenet.testing.topology import default_shape
+from support.settings import OPERATOR_ENV
 from support.tasks import apply, condition, phase_is, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
@@ -507,3 +508,32 @@ def test_a_task_deleted_while_its_data_is_copied_leaves_nothing_in_the_member(
     eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
     # The mover's pod goes with its Job: no pod of the task is left either.
     eventually(lambda: not _items(member, "pods", namespace, f"{TASK_UID_LABEL}={uid}"), timeout=STATE_S)
+
+
+def test_staging_objects_of_a_task_deleted_while_the_operator_was_down_are_swept_after_its_restart(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, operator: devenv.OperatorProcess
+) -> None:
+    """No cleanup ran (the operator was killed, the task deleted meanwhile): the orphan sweep finds the
+    mover Job and the Secret copies by their labels and removes them."""
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    ds = unique("left")
+    checksum = _put(east, f"src/{ds}.bin", os.urandom(32 * 1024))
+    apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+    name = unique("swept")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/left.bin"}]}
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))
+    assert _items(member, "secrets", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}")
+
+    devenv.kill_operator(operator)
+    hub.kubectl("delete", "ctask", name, "--wait=true", "--timeout=60s")
+    assert _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover")  # nobody removed it
+    devenv.start_operator(
+        federation, OPERATOR_ENV, ports=(operator.metrics_port, operator.health_port), name=operator.name,
+        until=(devenv.LEADING,),
+    )  # fmt: skip
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)

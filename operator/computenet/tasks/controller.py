@@ -91,7 +91,7 @@ class TaskController:
             tenancy=tenancy,
             datasets=datasets,
         )
-        self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock)
+        self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock, hub_id)
         self.executor.ports = Ports(
             dispatch=self.dispatcher.start,
             fence=self.follower.follow,
