@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from computenet.api.constants import MANAGED_BY_LABEL, STAGING_LABEL, TASK_UID_LABEL
 from computenet.data.plan import MiB
 from computenet.data.render import CREDENTIALS_ROOT, DATA_ROOT
+from computenet.tasks.lifecycle.startup import NO_POD_GRACE_S
 from computenet.tasks.staging.manifests import RESULT_PATH
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
@@ -536,4 +537,36 @@ def test_staging_objects_of_a_task_deleted_while_the_operator_was_down_are_swept
         federation, OPERATOR_ENV, ports=(operator.metrics_port, operator.health_port), name=operator.name,
         until=(devenv.LEADING,),
     )  # fmt: skip
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_mover_whose_pod_the_member_never_creates_fails_the_attempt_saying_why(
+    regions: dict[str, Store], hub: Cluster, federation: Federation
+) -> None:
+    """A quota refuses the mover's pod: the job controller retries for ever, the operator's bound does not."""
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    quota = unique("no-pods")
+    member.kubectl("create", "namespace", namespace, check=False)  # the operator makes it at the first dispatch
+    member.kubectl("create", "quota", quota, "-n", namespace, "--hard=pods=0")
+    try:
+        ds = unique("stuck")
+        checksum = _put(east, f"src/{ds}.bin", os.urandom(4096))
+        apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+        name = unique("never-moved")
+        body = task(name, regions=[WEST], run="1s")
+        body["spec"]["failover"] = {"policy": "Never"}
+        body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/stuck.bin"}]}
+        apply(hub, body)
+        uid = eventually(lambda: _uid(hub, name))
+        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=NO_POD_GRACE_S + JOB_S)
+    finally:
+        member.kubectl("delete", "quota", quota, "-n", namespace)
+    staged = condition(st, "DataStaged")
+    assert (staged["status"], staged["reason"]) == ("False", "StagingFailed")
+    assert "mover Job" in staged["message"]
+    assert "the member created no pod for it" in staged["message"]
+    assert "exceeded quota" in staged["message"], staged["message"]
+    assert st["data"]["transfers"][0]["state"] == "Failed"
     eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)

@@ -106,6 +106,9 @@ class FakeMember:
         self.selectors.append(selector)
         return list(self.labelled)
 
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        return 'FailedCreate: pods "m-0" is forbidden: exceeded quota: q, requested: pods=1, limited: pods=0'
+
     async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None:
         return json.dumps({"event": "progress", "bytesDone": 4, "bytesTotal": 10, "etaSeconds": 1.0}) + "\n"
 
@@ -304,6 +307,25 @@ async def test_a_finished_attempts_outputs_are_read_from_its_pods_and_priced_at_
 def _priced(spec: ComputeIdentifierSpec, price: float) -> ComputeIdentifierSpec:
     assert spec.storage is not None
     return spec.model_copy(update={"storage": spec.storage.model_copy(update={"egress_price_per_gib": price})})
+
+
+async def test_a_mover_job_whose_pod_is_never_created_fails_the_attempt_in_the_members_words() -> None:
+    hub, member, delivered = FakeHub({"tok": dict(DATASET)}), FakeMember(), []
+    task = _record({"inputs": [{"dataset": "tok", "mountPath": "/data/tok.bin"}]})
+    stager = _stager(hub, delivered)
+    member.pods["t-1-m0"] = []  # the quota refuses it: no pod
+    first = await stager.prepare(task, "west-1", WEST, member, ORIGIN, "t-1")
+    assert isinstance(first, lc.Staging)
+    created = (NOW - dt.timedelta(seconds=61)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    member.jobs["t-1-m0"]["metadata"]["creationTimestamp"] = created
+    member.jobs["t-1-m0"]["status"] = {}
+    task.status = task.status.model_copy(update={"data": first.data})
+    failed = await stager.prepare(task, "west-1", WEST, member, ORIGIN, "t-1")
+    assert isinstance(failed, lc.StagingFailed)
+    assert failed.message.startswith("input 0 (s3://cn-east-data/tok.bin): mover Job t-1-m0: the member created no pod")
+    assert "exceeded quota" in failed.message
+    assert failed.data.transfers is not None
+    assert failed.data.transfers[0].state == "Failed"
 
 
 async def test_cleaning_removes_the_attempts_jobs_and_secrets() -> None:

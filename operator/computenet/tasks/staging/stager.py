@@ -35,7 +35,7 @@ from computenet.data.staging import Copy, PlannedInput, StagingError, StagingPla
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import MemberAnswer
 from computenet.metrics import Metrics
-from computenet.tasks.lifecycle import Event, OutputsPushed, Staging, StagingFailed
+from computenet.tasks.lifecycle import Event, OutputsPushed, Staging, StagingFailed, clip
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.staging import outputs as output_rules
 from computenet.tasks.staging import replicas as replica_rules
@@ -48,7 +48,9 @@ from computenet.tasks.staging.manifests import (
     staging_labels,
     staging_selector,
 )
+from computenet.tasks.staging.start import mover_stall
 from computenet.tasks.staging.transfers import (
+    MESSAGE_MAX,
     egress_charges,
     egress_prices,
     newly_moved,
@@ -74,6 +76,7 @@ class StagingMember(Protocol):
     async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]: ...
     async def pods_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]: ...
     async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None: ...
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None: ...
     async def delete_collection(self, namespace: str, selector: str) -> None: ...
 
 
@@ -279,7 +282,20 @@ class Stager:
             result = _termination_message(pod)
             if result is None and (pod.get("status") or {}).get("phase") == "Running":
                 log_tail = await member.log_tail(attempt.namespace, pod["metadata"]["name"], "mover")
-        return transfer_status(index, name, copy, current, result, log_tail)
+        status = transfer_status(index, name, copy, current, result, log_tail)
+        stall = mover_stall(current, pods, self.clock())
+        if stall is None or current is None:
+            return status
+        words = stall.message
+        if stall.no_pods:  # the member's own words, such as a quota's refusal (FailedCreate)
+            uid = str((current.get("metadata") or {}).get("uid") or "")
+            try:
+                said = await member.warnings(attempt.namespace, name, uid)
+            except MemberAnswer:
+                said = None
+            words = f"{words}: {said}" if said else f"{words} (the member's events about it could not be read)"
+        message = clip(f"mover Job {name}: {words}", MESSAGE_MAX)
+        return status.model_copy(update={"state": "Failed", "message": message})
 
     async def outputs(
         self, record: TaskRecord, member: object, namespace: str, identifier: str, succeeded: bool
