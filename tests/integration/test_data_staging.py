@@ -570,3 +570,36 @@ def test_a_mover_whose_pod_the_member_never_creates_fails_the_attempt_saying_why
     assert "exceeded quota" in staged["message"], staged["message"]
     assert st["data"]["transfers"][0]["state"] == "Failed"
     eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_uri_input_in_cn_wests_store_is_placed_there_and_fetched_without_a_copy(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+) -> None:
+    """The task says its data is in cn-east and may move none; its input's bucket is cn-west's store,
+    so placement locates it in cn-west (spec.storage of cn-west's identifier), and nothing is copied."""
+    west = regions[WEST]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    data = os.urandom(256 * 1024)
+    name = unique("uri-west")
+    checksum = _put(west, f"src/{name}.bin", data)
+    keys = unique("west-keys")
+    apply(hub, _secret(keys, west.secret_data()))
+    body = task(name, run="1s")
+    body["spec"]["data"] = {
+        "region": "cn-east",
+        "maxTransferSeconds": 0,
+        "inputs": [
+            {"uri": f"s3://{west.bucket}/src/{name}.bin", "mountPath": "/data/in.bin", "size": "1Gi",
+             "checksum": checksum},
+        ],
+        "credentials": [{"bucket": west.bucket, "endpoint": west.endpoint, "secretName": keys}],
+    }  # fmt: skip
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    workload = eventually(lambda: _workload(member, namespace, uid), timeout=STATE_S)
+    assert not _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover")
+    assert (_fetch_inputs(member, namespace, workload, tmp_path) / "in-0").read_bytes() == data
+    st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+    assert st["placement"]["identifier"] == member.name
+    assert st["data"]["bytesMoved"] == 0
