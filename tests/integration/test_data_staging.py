@@ -221,12 +221,20 @@ def _push_on_termination(sidecar: dict[str, Any], root: Path) -> tuple[int, str]
     assert sidecar["terminationMessagePath"] == RESULT_PATH
     result_file = root / RESULT_PATH.lstrip("/")
     result_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(_as_here(sidecar["command"], root), stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        _as_here(sidecar["command"], root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=240)
-    assert json.loads(out.splitlines()[-1])["event"] in ("done", "failed"), out
+    out, err = proc.communicate(timeout=240)
+    lines = out.splitlines()
+    assert lines, f"the push printed no outcome (exit code {proc.returncode}): {err}"
+    assert json.loads(lines[-1])["event"] in ("done", "failed"), out
     return proc.returncode, result_file.read_text() if result_file.exists() else ""
 
 
