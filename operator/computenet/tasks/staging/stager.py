@@ -13,8 +13,10 @@ adopts them), reads them, and answers with one of:
   workload, which the dispatcher then creates. The datasets' replicas are recorded first.
 
 The workload is thus dispatched only after its staging Jobs succeeded, and its init containers fetch
-from the region's store only. :meth:`Stager.clean` removes an attempt's mover Jobs and Secret copies
-from the member when the attempt ends (the lifecycle's ``Release``). Nothing here decides: the rules
+from the region's store only. :meth:`Stager.outputs` reads, when the workload ended, what its pods'
+output pushes did (the follower delivers the attempt's end with it). :meth:`Stager.clean` removes an
+attempt's mover Jobs and Secret copies from the member when the attempt ends (the lifecycle's
+``Release``). Nothing here decides: the rules
 are in :mod:`.manifests`, :mod:`.transfers`, :mod:`.replicas` and ``data.staging``.
 """
 
