@@ -54,6 +54,8 @@ class Store:
 
     egress_per_gib: float
     currency: str
+    endpoint: str = ""
+    """The store's S3 endpoint: an input whose URI names it sits in the identifier's region (``tasks.demand``)."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def placement_store(spec: ComputeIdentifierSpec) -> Store | None:
     if spec.storage is None:
         return None
     currency = spec.pricing.currency if spec.pricing is not None else DEFAULT_CURRENCY
-    return Store(float(spec.storage.egress_price_per_gib), currency)
+    return Store(float(spec.storage.egress_price_per_gib), currency, str(spec.storage.endpoint))
 
 
 def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, conn: MemberConnection) -> Identifier:

@@ -68,9 +68,11 @@ from computenet.tasks.lifecycle.vocabulary import (
     JobRunning,
     MemberBack,
     MemberLost,
+    MeterData,
     NoFit,
     OffersFound,
     Outcome,
+    OutputsPushed,
     Placed,
     PodsUnschedulable,
     PoolMissing,
@@ -401,6 +403,17 @@ def _unavailable_too_long(c: _Ctx, e: UnavailableTooLong) -> Outcome:
 def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
     if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
         return c.same("not the current attempt: the follower removes stale Jobs")
+    out = e.outputs
+    booked: dict[str, Any] = {}
+    metered: tuple[Effect, ...] = ()
+    if out is not None:
+        booked["conditions"] = _outputs_condition(c, out)
+        booked["data"] = out.data
+        if out.moved or out.charges:
+            queue = c.status.placement.queue if c.status.placement else None
+            metered = (MeterData(out.provider, queue or "", out.moved, out.charges),)
+        if e.succeeded and out.failure is not None:
+            return _outputs_lost(c, e, out, booked, metered)
     succeeded = e.succeeded
     phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
     reason = Reason.JOB_SUCCEEDED if succeeded else Reason.JOB_FAILED
@@ -412,6 +425,7 @@ def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
         completion_time=e.ended,
         message=None if succeeded else clip(text, MESSAGE_LIMIT),
         **accrue(c.status, e.ran),
+        **booked,
     )
     total = status.cost
     spent = f"cost {total.amount:.4f} {total.currency}" if total else "no cost"
@@ -422,6 +436,58 @@ def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
             Emit(reason, clip(note, EVENT_MESSAGE_LIMIT), warning=not succeeded),
             Release(),
             CountFinished(phase, e.remote.identifier, e.ran),
+            *metered,
+        ),
+    )
+
+
+def _outputs_condition(c: _Ctx, out: OutputsPushed) -> list[Condition]:
+    """``OutputsUploaded``: True with what landed, or False in the store's words; set with the other conditions."""
+    if out.failure is not None:
+        cond = c.cond(ConditionType.OUTPUTS_UPLOADED, False, Reason.OUTPUTS_UPLOAD_FAILED, out.failure)
+    else:
+        outputs = out.data.outputs or []
+        landed = sum(o.bytes or 0 for o in outputs)
+        what = f"{len(outputs)} output{'s' if len(outputs) != 1 else ''} at their destinations, {landed} bytes"
+        cond = c.cond(ConditionType.OUTPUTS_UPLOADED, True, Reason.OUTPUTS_UPLOADED, what)
+    return set_conditions(c.status.conditions, [cond], c.now, c.task.generation)
+
+
+def _outputs_lost(
+    c: _Ctx, e: JobFinished, out: OutputsPushed, booked: dict[str, Any], metered: tuple[Effect, ...]
+) -> Outcome:
+    """The workload succeeded but an output did not arrive: the task did not deliver, so it did not succeed.
+
+    Its outputs lived in the pods' volume, gone with them: only running the work again can make them.
+    A store's refusal would refuse them again, so the task fails whatever the failover policy (a
+    second run would be paid for nothing); otherwise the policy decides, as for a lost attempt, and
+    ``Requeue`` runs a new attempt elsewhere for a while (the identifier's way to the store failed).
+    The attempt's usage and cost are the task's either way: the compute ran.
+    """
+    where = c.identifier or "?"
+    why = f"its workload succeeded but its outputs did not arrive: {out.failure}"
+    ctx = _Ctx(c.status.model_copy(update=booked), c.phase, c.now, c.task)
+    if not out.refused and c.task.failover != FailoverPolicy.NEVER:
+        ended = _end_attempt(ctx, Reason.OUTPUTS_UPLOAD_FAILED, why, e.ran, FailoverPolicy.REQUEUE)
+        return Outcome(ended.status, (*ended.effects, *metered))
+    rule = "the store refused, and would refuse a second run too" if out.refused else "failover policy is Never"
+    message = clip(f"{where}: {why}; {rule}", MESSAGE_LIMIT)
+    status = ctx.update(
+        (ctx.cond(ConditionType.DISPATCHED, False, Reason.OUTPUTS_UPLOAD_FAILED, message),),
+        phase=Phase.FAILED,
+        remote=c.status.remote or e.remote,
+        start_time=e.started,
+        completion_time=e.ended,
+        message=message,
+        **accrue(c.status, e.ran),
+    )
+    return Outcome(
+        status,
+        (
+            Emit(Reason.OUTPUTS_UPLOAD_FAILED, clip(message, EVENT_MESSAGE_LIMIT), warning=True),
+            Release(),
+            CountFinished(Phase.FAILED, e.remote.identifier, e.ran),
+            *metered,
         ),
     )
 
