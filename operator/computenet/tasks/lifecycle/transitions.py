@@ -496,7 +496,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
     """The current attempt is abandoned: place the task again, or fail it, per the failover policy."""
     where = c.identifier or "?"
     if policy == FailoverPolicy.NEVER:
-        return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+        return _fail(c, reason, f"{where}: {why}; failover policy is Never", ran)
     avoided = c.status.avoided_identifiers
     if reason in AVOID_AFTER and c.identifier:
         avoided = avoid(avoided, c.identifier, str(reason), c.now)
