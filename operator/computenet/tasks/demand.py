@@ -188,6 +188,7 @@ def demand_of(
         claim_templates=record.claim_templates,
         constraints=constraints,
         data=data,
+        staged=spec.data is not None and bool(spec.data.inputs or spec.data.outputs),
         topology=Topology(spec.topology.level, spec.topology.required is not None) if spec.topology else None,
         kind=kind_named(record.workload.get("apiVersion"), record.workload.get("kind")).key
         if record.workload

@@ -69,5 +69,6 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         node_selector=item.selector,
         devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),
         workload_kinds=frozenset(conn.workload_kinds) if conn.workload_kinds is not None else None,
+        stages_data=conn.stages_data,
         levels=tuple((lv.name, lv.node_label) for lv in spec.topology.levels) if spec.topology else (),
     )
