@@ -39,7 +39,7 @@ from computenet.api.conditions import condition as make_condition
 from computenet.api.conditions import set_conditions
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
 from computenet.api.fields import format_time
-from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
+from computenet.api.task import ComputeTaskStatus, Cost, Explanation, PodSetUsage, Usage
 from computenet.tasks.lifecycle.avoidance import AVOID_AFTER, avoid
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
@@ -158,12 +158,22 @@ def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
         by_model[ran.model] = round(by_model.get(ran.model, 0.0) + ran.accelerator_seconds, 3)
     cost = status.cost
     amount = (cost.amount if cost else 0.0) + ran.cost
+    roles = dict(usage.pod_sets or {})
+    for role, part in ran.roles:
+        was = roles.get(role) or PodSetUsage()
+        roles[role] = PodSetUsage(
+            gpu_seconds=round(was.gpu_seconds + part.accelerator_seconds, 3),
+            core_seconds=round(was.core_seconds + part.core_seconds, 3),
+            memory_gib_seconds=round(was.memory_gib_seconds + part.memory_gib_seconds, 3),
+            cost=round(was.cost + part.cost, 6),
+        )
     return {
         "usage": Usage(
             gpu_seconds=round(usage.gpu_seconds + ran.accelerator_seconds, 3),
             core_seconds=round(usage.core_seconds + ran.core_seconds, 3),
             memory_gib_seconds=round(usage.memory_gib_seconds + ran.memory_gib_seconds, 3),
             gpu_seconds_by_model=by_model or None,
+            pod_sets=roles or None,
         ),
         "cost": Cost(amount=round(amount, 6), currency=ran.currency if ran.cost or cost is None else cost.currency),
     }
