@@ -22,7 +22,7 @@ from typing import Any
 from computenet.workloads.declared import DeclarationError, compile_follow
 from computenet.workloads.kinds import JOB, KINDS, Kind, WorkloadError
 
-__all__ = ["AgentKinds", "declared_watches", "parse_workload_kinds", "refusal", "work_kind"]
+__all__ = ["AgentKinds", "Resource", "kind_watches", "parse_workload_kinds", "refusal", "work_kind"]
 
 BUILT_IN = {k.kind: k for k in KINDS.values() if k is not JOB}
 """The built-in kinds a provider may enable by name (batch/v1 Jobs always run)."""
@@ -48,6 +48,11 @@ class AgentKinds:
     def names(self) -> tuple[str, ...]:
         """The enabled kinds as the chart's value lists them."""
         return (*(k.kind for k in self.built_in), *sorted(self.declared))
+
+    @property
+    def group_resources(self) -> frozenset[str]:
+        """Each enabled kind but the Job's as a group resource (``deployments.apps``, ``widgets.example.com``)."""
+        return frozenset({*(k.group_resource for k in self.built_in), *self.declared})
 
 
 def parse_workload_kinds(value: str) -> tuple[tuple[Kind, ...], frozenset[str]]:
@@ -126,33 +131,47 @@ def refusal(kinds: AgentKinds, kind: Kind, dependencies: Sequence[Mapping[str, A
 
 @dataclass(frozen=True)
 class Resource:
-    """A declared kind's resource in one version, as the agent watches it."""
+    """An enabled kind's resource in one version, as the agent watches it."""
 
     api_version: str
     kind: str
     plural: str
 
+    @classmethod
+    def of(cls, kind: Kind) -> Resource:
+        return cls(kind.api_version, kind.kind, kind.plural)
+
     def as_kind(self) -> Kind:
-        return Kind(self.api_version, self.kind, self.plural, 63, by_role=True)
+        """The built-in kind of this resource, else a declared kind's resource (the work carries its rules)."""
+        return KINDS.get((self.api_version, self.kind)) or Kind(
+            self.api_version, self.kind, self.plural, 63, by_role=True
+        )
+
+    @property
+    def group_resource(self) -> str:
+        group = self.api_version.rpartition("/")[0]
+        return f"{self.plural}.{group}" if group else self.plural
 
 
-def declared_watches(
-    enabled: frozenset[str], wanted: Sequence[Kind], discovered: Mapping[str, Resource]
+def kind_watches(
+    enabled: frozenset[str], wanted: Sequence[Kind], served: Mapping[str, Resource]
 ) -> dict[str, Resource]:
-    """The watch of each enabled declared kind: in the version its works name, else the member's preferred one.
+    """The watch of each enabled kind besides the Job's: in the version its works name, else as the member serves it.
 
-    ``wanted``: the kinds of the works held now (a version the works name is the one whose status
-    their rules read; the first by name wins if they name several). ``discovered``: the member's
-    preferred version of each group resource it serves, for the objects of a kind no work names any
-    more (an attempt the hub removed while the agent was away is deleted once it is listed).
-    A kind neither names nor serves is not watched.
+    ``enabled``: group resources (``AgentKinds.group_resources``). ``wanted``: the kinds of the works held
+    now (a version the works name is the one whose status their rules read; the first by name wins if
+    they name several); a kind a work names is watched even where discovery does not list it, so its
+    list tells for sure whether the member serves it (404) before its work is refused. ``served``: the
+    enabled kinds the member's discovery lists, by group resource, for the objects of a kind no work
+    names any more (an attempt the hub removed while the agent was away is deleted once it is listed).
+    A kind neither named nor served is not watched: a member without its CRD costs no watch.
     """
     out: dict[str, Resource] = {}
     for kind in sorted(wanted, key=lambda k: k.api_version):
         gr = kind.group_resource
-        if kind.rules is not None and gr in enabled and gr not in out:
-            out[gr] = Resource(kind.api_version, kind.kind, kind.plural)
-    for gr, resource in discovered.items():
+        if kind is not JOB and gr in enabled and gr not in out:
+            out[gr] = Resource.of(kind)
+    for gr, resource in served.items():
         if gr in enabled and gr not in out:
             out[gr] = resource
     return out

@@ -24,8 +24,8 @@ from kubernetes.aio.client import ApiClient, CoordinationV1Api, CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet import __version__
-from computenet.agent.discovery import discover
-from computenet.agent.kinds import AgentKinds, Resource, declared_watches, refusal
+from computenet.agent.discovery import MemberKinds, discover
+from computenet.agent.kinds import AgentKinds, Resource, kind_watches, refusal
 from computenet.agent.plan import (
     WARNING,
     Create,
@@ -62,7 +62,9 @@ WARNINGS_AFTER_S = 20.0
 creates pods within a second, so by then a refusal has been recorded)."""
 WARNINGS_EVERY_S = 30.0
 DISCOVERY_EVERY_S = 30.0
-"""How often the member's discovery is read for an enabled declared kind not watched yet (its CRD installed later)."""
+"""How often the member's discovery is read (as the hub reads a push member's): a CRD installed or removed
+shows this late in the agent's watches and in the kinds it reports."""
+DISCOVERY_RETRY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -106,17 +108,19 @@ class _Latest(Generic[T]):
 class _Workloads:
     """The agent's workloads of every kind it serves, one watch sink per kind, read as one map.
 
-    Built-in kinds are watched from the start; a declared kind once a work names it or the member's
-    discovery shows it (``agent.kinds.declared_watches``), in one version at a time.
+    Jobs are watched from the start; every other enabled kind, built in or declared, once a work names
+    it or the member's discovery shows it (``agent.kinds.kind_watches``), in one version at a time, as
+    an optional watch: a kind the member does not serve (no CRD) or may not list stalls only its own
+    works, never the Jobs, the other kinds or the report.
     """
 
     def __init__(self, kinds: Sequence[Kind], changed: Callable[[], None]) -> None:
         self.by_kind: dict[Kind, _Latest[JobView]] = {kind: _Latest(changed) for kind in kinds}
-        self.declared: dict[str, tuple[Resource, _Latest[JobView], Reflector[JobView]]] = {}
-        """Declared kinds' watches by group resource."""
+        self.optional: dict[str, tuple[Resource, _Latest[JobView], Reflector[JobView]]] = {}
+        """The other kinds' watches by group resource."""
 
     def _sinks(self) -> list[_Latest[JobView]]:
-        return [*self.by_kind.values(), *(sink for _, sink, _ in self.declared.values())]
+        return [*self.by_kind.values(), *(sink for _, sink, _ in self.optional.values())]
 
     @property
     def items(self) -> dict[str, JobView]:
@@ -128,16 +132,16 @@ class _Workloads:
 
     @property
     def synced(self) -> bool:
-        """The built-in kinds' watches have listed (a declared kind's is waited for on its own: `waiting`)."""
+        """The Jobs' watch has listed (another kind's is waited for on its own: `waiting`)."""
         return all(sink.synced for sink in self.by_kind.values())
 
     def waiting(self) -> frozenset[str]:
-        """Declared kinds whose watch has not listed yet; one the member does not serve (404) is not waited for."""
-        return frozenset(gr for gr, (_, sink, _) in self.declared.items() if not sink.synced and not self.unserved(gr))
+        """Kinds whose watch has not listed yet; one the member does not serve (404) is not waited for."""
+        return frozenset(gr for gr, (_, sink, _) in self.optional.items() if not sink.synced and not self.unserved(gr))
 
     def unserved(self, group_resource: str) -> bool:
-        """Whether the member answers 404 to the list of this declared kind: it does not serve it (no CRD)."""
-        watch = self.declared.get(group_resource)
+        """Whether the member answers 404 to the list of this kind: it does not serve it (no CRD)."""
+        watch = self.optional.get(group_resource)
         return watch is not None and not watch[1].synced and watch[2].stats.last_error.startswith("HTTP 404")
 
 
@@ -165,23 +169,21 @@ class Agent:
         """`kinds`: what this agent runs besides Jobs (its member RBAC allows them); works of others are refused."""
         self.hub = hub
         self.enabled = kinds
-        self.kinds = tuple(dict.fromkeys((JOB, *kinds.built_in)))
         self.namespace = namespace
         self.name = name
         self.timing = timing
         self.clock = clock
         self.wake = asyncio.Event()
-        self.conn = MemberConnection("self", member.configuration.host, member)
-        self.jobs = _Workloads(self.kinds, self.wake.set)
+        self.conn = MemberConnection("self", member.configuration.host, member, discover=False)
+        self.jobs = _Workloads((JOB,), self.wake.set)
         self.works: _Latest[WorkView] = _Latest(self.wake.set)
-        for kind, sink in self.jobs.by_kind.items():
-            self.conn.add_reflector(
-                kind.plural,
-                workload_lister(member, kind),
-                functools.partial(workload_view, kind),
-                sink,
-                label_selector=f"{AGENT_LABEL}={name}",
-            )
+        self.conn.add_reflector(
+            JOB.plural,
+            workload_lister(member, JOB),
+            functools.partial(workload_view, JOB),
+            self.jobs.by_kind[JOB],
+            label_selector=f"{AGENT_LABEL}={name}",
+        )
         self._custom = CustomObjectsApi(hub)
         self._coordination = CoordinationV1Api(hub)
         self._remote = RemoteJobs(member)
@@ -200,8 +202,8 @@ class Agent:
         )
         self.reports_written = 0
         self._member = member
-        self._discovered: dict[str, Resource] = {}
-        self._discovered_at: float | None = None
+        self.member_kinds: MemberKinds | None = None
+        """What the member's discovery last said of the enabled kinds; None until it first answers."""
         self._tasks: list[asyncio.Task[None]] = []
         self._podless_since: dict[str, float] = {}
         self._warned_at: dict[str, float] = {}
@@ -214,6 +216,7 @@ class Agent:
             loop.create_task(self._work_watch.run(), name="work watch"),
             loop.create_task(self._reconcile_loop(), name="reconcile"),
             loop.create_task(self._heartbeat_loop(), name="report and Lease"),
+            loop.create_task(self._discovery_loop(), name="discovery"),
         ]
         try:
             await asyncio.gather(*self._tasks)
@@ -241,8 +244,7 @@ class Agent:
 
     async def reconcile(self) -> None:
         """One pass: create, mirror, mark gone and delete as :func:`~computenet.agent.plan.plan` says."""
-        if self.enabled.declared:
-            await self._follow_declared()
+        self._follow_kinds()
         synced = self.works.synced and self.jobs.synced
         for action in plan(_by_name(self.works.items), self.jobs.items, synced, self.jobs.waiting()):
             if isinstance(action, Create):
@@ -259,7 +261,7 @@ class Agent:
         await self._report_refusals()
 
     async def _report_waiting(self) -> None:
-        """Say on each work of a declared kind whose watch the member refuses why it is not created yet.
+        """Say on each work of a kind whose watch the member refuses why it is not created yet.
 
         Applied=False with the member's answer to the list (a 403: the agent's member RBAC lacks the kind),
         written once per reason; the work is created as soon as the watch lists.
@@ -269,7 +271,7 @@ class Agent:
             kind = work.kind
             if kind is None or work.deleting or work.job or kind.group_resource not in waiting:
                 continue
-            error = self.jobs.declared[kind.group_resource][2].stats.last_error
+            error = self.jobs.optional[kind.group_resource][2].stats.last_error
             if not error:
                 continue
             reason = Reason.FORBIDDEN if error.startswith(("HTTP 401", "HTTP 403")) else Reason.MEMBER_UNAVAILABLE
@@ -278,24 +280,41 @@ class Agent:
             message = f"the agent cannot list {kind.group_resource} in its member yet: {error}"
             await self._write_work(work, Cond(ConditionType.APPLIED, False, reason, message[:2048]), None)
 
-    async def _follow_declared(self) -> None:
-        """Watch each enabled declared kind in the version its works name, else as the member serves it.
-
-        The member's discovery is read for enabled kinds not watched yet, at most every
-        ``DISCOVERY_EVERY_S``: an agent back from a restart lists the objects of a kind no work names any
-        more, and deletes those whose work is gone (fencing), as for the built-in kinds.
-        """
-        now = asyncio.get_running_loop().time()
-        unwatched = self.enabled.declared - set(self.jobs.declared)
-        if unwatched and (self._discovered_at is None or now - self._discovered_at >= DISCOVERY_EVERY_S):
-            self._discovered_at = now
+    async def _discovery_loop(self) -> None:
+        """Read which enabled kinds the member serves, every ``DISCOVERY_EVERY_S``: watches follow, the report says."""
+        while True:
             try:
-                self._discovered = await discover(self._member, unwatched)
-            except Exception as e:  # a member that does not answer now is asked again later
-                logger.info("discovery of %s failed: %s", ", ".join(sorted(unwatched)), _short(e))
+                found = await discover(self._member, self.enabled)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a member that does not answer keeps the kinds it last told
+                logger.info("discovery failed: %s", _short(e))
+                await asyncio.sleep(DISCOVERY_RETRY_S)
+                continue
+            if found != self.member_kinds:
+                logger.info("the member serves %s of the kinds this agent runs", ", ".join(found.keys))
+                self.member_kinds = found
+                self.wake.set()
+            await asyncio.sleep(DISCOVERY_EVERY_S)
+
+    def _follow_kinds(self) -> None:
+        """Watch each enabled kind the works name (in their version) or the member serves; stop the others.
+
+        An agent back from a restart lists the objects of a kind no work names any more, and deletes
+        those whose work is gone (fencing). A kind neither named nor served any more (its CRD removed,
+        its works ended) is watched no more, once discovery has answered.
+        """
         wanted = [w.kind for w in self.works.items.values() if w.kind is not None and not w.deleting]
-        for gr, resource in declared_watches(self.enabled.declared, wanted, self._discovered).items():
-            running = self.jobs.declared.get(gr)
+        served = self.member_kinds.resources if self.member_kinds is not None else {}
+        watches = kind_watches(self.enabled.group_resources, wanted, served)
+        if self.member_kinds is not None:
+            for gr in [gr for gr in self.jobs.optional if gr not in watches]:
+                _, sink, reflector = self.jobs.optional.pop(gr)
+                self.conn.remove_reflector(reflector)
+                sink.replace({})
+                logger.info("stopped watching %s: no work names it and the member does not serve it", gr)
+        for gr, resource in watches.items():
+            running = self.jobs.optional.get(gr)
             if running is not None and running[0] == resource:
                 continue
             if running is not None:
@@ -311,7 +330,7 @@ class Agent:
                 label_selector=f"{AGENT_LABEL}={self.name}",
                 optional=True,
             )
-            self.jobs.declared[gr] = (resource, sink, reflector)
+            self.jobs.optional[gr] = (resource, sink, reflector)
 
     async def _report_refusals(self) -> None:
         """Put the member's words on each work whose Job has had no pod for a while.
@@ -341,14 +360,17 @@ class Agent:
         """Create the work's dependencies, then its workload, then make the workload their owner.
 
         A work this agent may not run (its kind or a Secret not enabled, an unreadable kind) is refused
-        for good, naming the chart value; so is a declared kind the member does not serve (its list
-        answers 404), before any of its dependencies is created.
+        for good, naming the chart value; so is a kind the member does not serve (its list answers 404),
+        naming its CRD, before any of its dependencies is created.
         """
         kind = work.kind
         why = work.problem if kind is None else refusal(self.enabled, kind, work.dependencies)
-        if kind is not None and not why and kind.rules is not None and self.jobs.unserved(kind.group_resource):
-            error = self.jobs.declared[kind.group_resource][2].stats.last_error
-            why = f"the member does not serve {kind.key} (is its CRD installed?): its list answers {error}"
+        if kind is not None and not why and self.jobs.unserved(kind.group_resource):
+            error = self.jobs.optional[kind.group_resource][2].stats.last_error
+            why = (
+                f"the member does not serve {kind.key} (is its CRD {kind.group_resource} installed?): "
+                f"its list answers {error}"
+            )
         if kind is None or why:
             await self._write_work(work, Cond(ConditionType.APPLIED, False, Reason.INVALID_SPEC, why), None)
             return
@@ -447,7 +469,8 @@ class Agent:
                 if not self.conn.synced:
                     next_report = now + 0.5  # the first report as soon as the member's watches have listed
                 else:
-                    body = report_body(self.conn.state, self.conn.stale())
+                    kinds = self.member_kinds.keys if self.member_kinds is not None else None
+                    body = report_body(self.conn.state, self.conn.stale(), kinds)
                     if body != last and await self._try(
                         functools.partial(self.write_report, body), "report not written"
                     ):

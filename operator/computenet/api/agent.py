@@ -12,13 +12,13 @@ reported for a renew interval).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from computenet.api.common import ApiModel, Condition, ObjectMeta, SpecModel, StatusModel
 from computenet.api.constants import API_VERSION
-from computenet.api.fields import DnsLabel, Timestamp
+from computenet.api.fields import DnsLabel, SetOf, Timestamp
 
 __all__ = [
     "MAX_REPORTED_NODES",
@@ -133,6 +133,13 @@ class AgentReport(StatusModel):
         max_length=512,
         description="Why the agent's picture of its cluster is not current (one of its watches fails), "
         "absent while it is: meanwhile the hub places nothing on the agent's identifiers.",
+    )
+    workload_kinds: SetOf[Annotated[str, Field(max_length=128)]] | None = Field(
+        None,
+        max_length=32,
+        description='The workload kinds the agent runs in its cluster, as "<apiVersion> <kind>": batch/v1 Job and '
+        "each kind its provider enabled that the cluster's API discovery lists. The hub places a task of another "
+        "kind elsewhere. Absent until the agent has read discovery.",
     )
 
 

@@ -318,8 +318,9 @@ class ComputeIdentifierStatus(StatusModel):
         max_length=32,
         description=(
             'The workload kinds the member serves, as "<apiVersion> <kind>" (e.g. "jobset.x-k8s.io/v1alpha2 JobSet"), '
-            "from its API discovery: a task of another kind is not placed here. Absent until discovery answers, "
-            "and for members in pull mode."
+            "from its API discovery: a task of another kind is not placed here. In pull mode, the kinds its agent "
+            "runs there (those its provider enables that the member serves), as the agent reports them. Absent until "
+            "discovery answers (or while an agent does not report them)."
         ),
     )
     topology: list[TopologyDomains] | None = Field(

@@ -115,8 +115,21 @@ class MemberConnection:
     stages_data: ClassVar[bool] = True
     """Whether the operator can stage a task's data there (a pull member's agent runs no movers yet)."""
 
-    def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow, *, watch: bool = True) -> None:
-        """`watch=False` leaves out the node and pod watches (a pull member's state comes from its reports)."""
+    def __init__(
+        self,
+        key: str,
+        server: str,
+        client: ApiClient,
+        clock: Clock = utcnow,
+        *,
+        watch: bool = True,
+        discover: bool = True,
+    ) -> None:
+        """A connection to the member at `server` through `client`.
+
+        `watch=False` leaves out the node and pod watches (a pull member's state comes from its reports);
+        `discover=False` the reading of the member's kinds (an agent reads those of its own kinds itself).
+        """
         self.key = key
         self.server = server
         self.client = client
@@ -135,9 +148,10 @@ class MemberConnection:
         self._discover_now = asyncio.Event()
         self.workload_kinds: tuple[str, ...] | None = None
         """The supported workload kinds the member serves (``Kind.key``), from its API discovery; None
-        until discovery has answered (and for a pull member, whose agent does not report them)."""
+        until discovery has answered. A pull member's: those its agent runs there, as it reports them."""
         self._health_listeners: list[Callable[[], None]] = []
         self._watches = watch
+        self._discovers = watch and discover
         self.jobs: JobStore | None = None
         """The hub's workloads in this member, every kind, by task; None until `watch_workloads`."""
         self._workload_selector: str | None = None
@@ -354,7 +368,7 @@ class MemberConnection:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self._reflectors]
         self._tasks.append(asyncio.create_task(self._probe_loop(), name=f"{self.server} probe"))
-        if self._watches:
+        if self._discovers:
             self._tasks.append(asyncio.create_task(self._discovery_loop(), name=f"{self.server} discovery"))
 
     async def stop(self) -> None:
@@ -482,7 +496,7 @@ class MemberConnection:
                 discovered[gv] = [r.kind for r in listed.resources or ()]
         return served_kinds(discovered)
 
-    def set_workload_kinds(self, kinds: tuple[str, ...]) -> None:
+    def set_workload_kinds(self, kinds: tuple[str, ...] | None) -> None:
         """The kinds the member serves, as its discovery tells them: watches follow, listeners hear of a change."""
         if kinds == self.workload_kinds:
             return

@@ -119,6 +119,9 @@ class PullConnection(MemberConnection):
         """What the agent's latest report says is not current in its picture of the member, or ""."""
         return self._reported_stale and f"the agent reports: {self._reported_stale}"
 
+    def _sync_kind_watches(self) -> None:
+        """Nothing to watch: the agent follows its member's kinds, and its works' status tells the hub."""
+
     def start(self) -> None:
         """Nothing to start: the pull feed delivers reports, Leases and works."""
 
@@ -141,6 +144,7 @@ class PullConnection(MemberConnection):
             self._summary.update(report.nodes, report.requested, report.pods)
         self.last_report = report.report_time
         self._reported_stale = report.stale
+        self.set_workload_kinds(report.workload_kinds)  # an agent that does not say: not known, as before discovery
         beat = observe_report(self.lease, report.report_time, self._clock())
         if beat is not self.lease:
             self.lease = beat

@@ -24,7 +24,7 @@ sums and per-task counts the placement and lifecycle code read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,6 +51,8 @@ class ReportFacts:
     """Each node's summed requests (nodes whose pods hold nothing are left out); alike sums are one mapping."""
     stale: str = ""
     """Why the agent's picture is not current (see ``AgentReport.stale``); "" while it is."""
+    workload_kinds: tuple[str, ...] | None = None
+    """The kinds the agent runs in its member (``Kind.key``, sorted); None while it does not say."""
 
 
 V = TypeVar("V")
@@ -180,7 +182,8 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             unschedulable_message=p.unschedulable_message or "",
             waiting=p.waiting or "",
         )
-    return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "")
+    kinds = tuple(sorted(report.workload_kinds)) if report.workload_kinds is not None else None
+    return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "", kinds)
 
 
 def _shape_of(node: NodeFacts, labels: Mapping[str, str], hostname_label: bool) -> dict[str, Any]:
@@ -199,10 +202,11 @@ def _pod_order(p: PodFacts) -> tuple[str, str, str, str]:
     return (p.task_uid or "", p.attempt or "", p.node or "", since)
 
 
-def report_body(state: MemberState, stale: str = "") -> dict[str, Any]:
+def report_body(state: MemberState, stale: str = "", workload_kinds: Sequence[str] | None = None) -> dict[str, Any]:
     """The report's content without its time (JSON): equal bodies mean nothing changed.
 
-    `stale` says why the picture is not current (`MemberConnection.stale`), "" while it is.
+    `stale` says why the picture is not current (`MemberConnection.stale`), "" while it is;
+    `workload_kinds` the kinds the agent runs in its member (``Kind.key``), None while it does not know.
 
     Nodes alike in shape, own labels, requests, readiness and cordon share one entry; entries and
     the names in them are sorted, so the same state always gives the same body.
@@ -268,6 +272,8 @@ def report_body(state: MemberState, stale: str = "") -> dict[str, Any]:
     }
     if stale:
         body["stale"] = stale[:512]
+    if workload_kinds is not None:
+        body["workloadKinds"] = sorted(workload_kinds)
     return body
 
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from computenet.agent.discovery import resolve
-from computenet.agent.kinds import AgentKinds, Resource, declared_watches, refusal, work_kind
+from computenet.agent.kinds import AgentKinds, Resource, kind_watches, refusal, work_kind
 from computenet.agent.plan import JobView, WorkView, plan, podless, work_view, workload_view
 from computenet.workloads.declared import compile_declaration, compile_follow, follow_spec
 from computenet.workloads.kinds import DEPLOYMENT, JOB, KINDS, Kind, WorkloadError
@@ -165,10 +164,13 @@ def test_what_an_agent_refuses_names_the_chart_value(
 V1 = Resource("example.com/v1", "Widget", "widgets")
 V1ALPHA1 = Resource("example.com/v1alpha1", "Widget", "widgets")
 ENABLED = frozenset({GR})
+JOBSET = KINDS[("jobset.x-k8s.io/v1alpha2", "JobSet")]
+JOBSETS = Resource.of(JOBSET)
+WITH_JOBSETS = frozenset({GR, JOBSET.group_resource})
 
 
 @pytest.mark.parametrize(
-    ("enabled", "wanted", "discovered", "expected"),
+    ("enabled", "wanted", "served", "expected"),
     [
         pytest.param(ENABLED, [WIDGET_KIND], {}, {GR: V1ALPHA1}, id="the version the works name"),
         pytest.param(
@@ -176,39 +178,31 @@ ENABLED = frozenset({GR})
         ),
         pytest.param(ENABLED, [], {GR: V1}, {GR: V1}, id="no work names it: the member's preferred version (fencing)"),
         pytest.param(frozenset(), [WIDGET_KIND], {GR: V1}, {}, id="not enabled: never watched"),
-        pytest.param(ENABLED, [JOB, DEPLOYMENT], {}, {}, id="built-in kinds are watched otherwise"),
-        pytest.param(ENABLED, [], {}, {}, id="neither named nor served: nothing to watch"),
-    ],
-)
-def test_the_watch_of_each_enabled_declared_kind(
-    enabled: frozenset[str], wanted: list[Kind], discovered: dict[str, Resource], expected: dict[str, Resource]
-) -> None:
-    assert declared_watches(enabled, wanted, discovered) == expected
-
-
-@pytest.mark.parametrize(
-    ("versions", "resources", "expected"),
-    [
+        pytest.param(ENABLED, [JOB, DEPLOYMENT], {}, {}, id="the Job's watch is apart; a built-in kind not enabled"),
         pytest.param(
-            {"example.com": ["v1", "v1alpha1"]},
-            {"example.com/v1": {"widgets": "Widget"}, "example.com/v1alpha1": {"widgets": "Widget"}},
-            {GR: V1},
-            id="the preferred version",
+            WITH_JOBSETS, [JOBSET], {}, {JOBSETS.group_resource: JOBSETS}, id="an enabled built-in kind a work names"
         ),
         pytest.param(
-            {"example.com": ["v1", "v1alpha1"]},
-            {"example.com/v1": {"gadgets": "Gadget"}, "example.com/v1alpha1": {"widgets": "Widget"}},
-            {GR: V1ALPHA1},
-            id="another version when the preferred one lacks the resource",
+            WITH_JOBSETS,
+            [],
+            {JOBSETS.group_resource: JOBSETS},
+            {JOBSETS.group_resource: JOBSETS},
+            id="an enabled built-in kind the member serves, named by no work (fencing)",
         ),
-        pytest.param({}, {}, {}, id="a group the member does not serve"),
-        pytest.param({"example.com": ["v1"]}, {"example.com/v1": {"gadgets": "Gadget"}}, {}, id="a resource it lacks"),
+        pytest.param(WITH_JOBSETS, [], {}, {}, id="enabled, neither named nor served (no CRD): no watch"),
     ],
 )
-def test_discovery_finds_the_served_version_of_a_declared_kind(
-    versions: dict[str, list[str]], resources: dict[str, dict[str, str]], expected: dict[str, Resource]
+def test_the_watch_of_each_enabled_kind(
+    enabled: frozenset[str], wanted: list[Kind], served: dict[str, Resource], expected: dict[str, Resource]
 ) -> None:
-    assert resolve({GR}, versions, resources) == expected
+    assert kind_watches(enabled, wanted, served) == expected
+
+
+def test_a_watched_resource_is_its_built_in_kind_or_a_declared_kinds_resource() -> None:
+    assert JOBSETS.as_kind() is JOBSET
+    assert V1.as_kind().key == "example.com/v1 Widget"
+    assert V1.group_resource == GR
+    assert Resource.of(KINDS[("v1", "Pod")]).group_resource == "pods"
 
 
 def test_a_work_view_carries_its_kind_its_dependencies_or_why_its_kind_is_unreadable() -> None:

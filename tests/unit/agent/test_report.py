@@ -220,3 +220,40 @@ def test_a_stale_picture_travels_in_the_report_and_tells_the_hub_until_a_current
     conn.apply_report(current)
     assert conn.stale() == ""
     assert told[-1] == ""
+
+
+JOBSET_KINDS = ("batch/v1 Job", "jobset.x-k8s.io/v1alpha2 JobSet")
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected", "tellings"),
+    [
+        pytest.param([JOBSET_KINDS], JOBSET_KINDS, 1, id="the kinds the agent reports are the pull member's kinds"),
+        pytest.param([None], None, 0, id="an agent that does not say: not known, so no member is passed over"),
+        pytest.param(
+            [JOBSET_KINDS, ("batch/v1 Job",)], ("batch/v1 Job",), 2, id="a kind the member stops serving goes"
+        ),
+        pytest.param([JOBSET_KINDS, JOBSET_KINDS], JOBSET_KINDS, 1, id="the same kinds again tell nobody"),
+    ],
+)
+def test_a_pull_member_serves_the_kinds_its_agent_reports(
+    reports: list[tuple[str, ...] | None], expected: tuple[str, ...] | None, tellings: int
+) -> None:
+    state = _state([node("n1").build()], [])
+    conn = PullConnection("provider-a", "agent-1", None)  # type: ignore[arg-type]
+    told: list[tuple[str, ...] | None] = []
+    conn.on_health_change(lambda: told.append(conn.workload_kinds))
+    for i, kinds in enumerate(reports):
+        body = report_body(state, "", kinds)
+        facts = report_facts({"status": {"report": build_report(body, NOW + dt.timedelta(seconds=i), "t")}})
+        assert facts is not None
+        conn.apply_report(facts)
+    assert conn.workload_kinds == expected
+    assert len([k for k in told if k is not None]) == tellings
+    assert conn.watched_kinds == frozenset(), "the hub opens no watch of a pull member's kinds"
+
+
+def test_a_change_of_kinds_is_news_the_agent_writes() -> None:
+    state = _state([node("n1").build()], [])
+    assert report_body(state, "", JOBSET_KINDS) != report_body(state, "", ("batch/v1 Job",))
+    assert "workloadKinds" not in report_body(state)

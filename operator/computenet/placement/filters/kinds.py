@@ -1,8 +1,9 @@
 """Kinds: a task goes only to members that serve its workload kind (the kind's CRD is installed).
 
 A member without, say, the JobSet CRD would refuse the JobSet at dispatch; rejecting it here makes a
-Pending task say why ("serves no jobset.x-k8s.io/v1alpha2 JobSet") instead. An identifier whose kinds
-are not known (discovery has not answered yet, or a pull member whose agent does not report them) is
+Pending task say why ("serves no jobset.x-k8s.io/v1alpha2 JobSet") instead. A pull member's kinds are
+those its agent reports it runs there (enabled by its provider and served by the member). An identifier
+whose kinds are not known (discovery has not answered yet, or an agent that does not report them) is
 not rejected: dispatch still tells.
 """
 
