@@ -138,13 +138,20 @@ class WorkClient:
         """Copies `put_dependencies` holds for the work of an attempt (task UID, attempt) until `create` writes it."""
 
     async def _confirmed(self, name: str) -> str:
-        """The member Job's UID once the agent reports it; MemberAnswer if it does not within the timeout."""
+        """The member Job's UID once the agent reports it; MemberAnswer if it does not within the timeout.
+
+        A work the agent refused for good (Applied=False ``InvalidSpec``: a Job that failed without
+        ever existing) is a refusal for good at once (422, in the agent's words), as a push member's
+        422 is.
+        """
         key = f"{self.namespace}/{name}"
         deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT_S
         while True:
             facts = self.jobs.jobs.get(key)
             if facts is not None and facts.uid:
                 return facts.uid
+            if facts is not None and facts.phase == "Failed":
+                raise MemberAnswer(422, facts.message or f"agent {self.namespace}/{self.agent} refused the work")
             if asyncio.get_running_loop().time() > deadline:
                 raise MemberAnswer(
                     None,

@@ -791,3 +791,56 @@ def test_a_failed_transfer_under_requeue_places_again_avoiding_that_identifier()
 def test_staging_news_of_another_attempt_changes_nothing() -> None:
     stale = lc.Staging(ID, 2, DATA, "late")
     assert lc.transition(STATES["Dispatching"], stale, NOW, FACTS).status is STATES["Dispatching"]
+
+
+UNMADE = RemoteRef(identifier=ID, namespace="computenet-workloads", name="t-0a1b2c3d-1")
+"""A workload the member never made: a pull member's agent refused its work for good (no UID)."""
+REFUSED = "the member does not serve jobset.x-k8s.io/v1alpha2 JobSet (is its CRD jobsets.jobset.x-k8s.io installed?)"
+
+
+@pytest.mark.parametrize(
+    ("event", "phase", "dispatched", "words", "fenced"),
+    [
+        pytest.param(
+            lc.JobFinished(UNMADE, 1, False, EARLIER, NOW, REFUSED, RAN),
+            Phase.FAILED,
+            (ConditionStatus.FALSE, Reason.DISPATCH_FAILED),
+            f"{ID} refused the Job: {REFUSED}",
+            True,
+            id="a work its agent refused: the dispatch failed, in the agent's words, not still creating the Job",
+        ),
+        pytest.param(
+            lc.JobFinished(REMOTE, 1, False, EARLIER, NOW, "BackoffLimitExceeded", RAN),
+            Phase.FAILED,
+            (ConditionStatus.TRUE, Reason.DISPATCHED),
+            f"Job {REMOTE.namespace}/{REMOTE.name} adopted in {ID}",
+            False,
+            id="a Job that failed before its create answered was dispatched",
+        ),
+        pytest.param(
+            lc.JobFinished(REMOTE, 1, True, EARLIER, NOW, None, RAN),
+            Phase.SUCCEEDED,
+            (ConditionStatus.TRUE, Reason.DISPATCHED),
+            f"Job {REMOTE.namespace}/{REMOTE.name} adopted in {ID}",
+            False,
+            id="a Job that succeeded before its create answered was dispatched",
+        ),
+    ],
+)
+def test_a_workload_that_ends_before_its_create_answered_leaves_no_dispatch_in_flight(
+    event: lc.JobFinished, phase: Phase, dispatched: tuple[ConditionStatus, Reason], words: str, fenced: bool
+) -> None:
+    placed = lc.transition(STATES["Pending"], EVENTS["Placed"], EARLIER, FACTS).status
+    assert _condition(placed, ConditionType.DISPATCHED).message == f"creating the Job in {ID}"
+    out = lc.transition(placed, event, NOW, FACTS)
+    assert out.status.phase == phase
+    cond = _condition(out.status, ConditionType.DISPATCHED)
+    assert (cond.status, cond.reason) == dispatched
+    assert cond.message == words
+    assert any(isinstance(e, lc.Fence) for e in out.effects) == fenced
+
+
+def _condition(status: ComputeTaskStatus, kind: ConditionType) -> Condition:
+    found = next((c for c in status.conditions or () if c.type == kind), None)
+    assert found is not None, (kind, status.conditions)
+    return found

@@ -411,8 +411,18 @@ def _unavailable_too_long(c: _Ctx, e: UnavailableTooLong) -> Outcome:
 
 
 def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
+    """The current attempt's workload ended.
+
+    Seen before any create answered: one that never existed in the member (no UID: a pull member's
+    agent refused its work for good) is a dispatch refused, in the member's words; one that existed
+    was dispatched (made before a restart, or ended before the answer came), and the ``Dispatched``
+    condition says so instead of still "creating the Job".
+    """
     if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
         return c.same("not the current attempt: the follower removes stale Jobs")
+    if c.status.remote is None and not e.succeeded and not e.remote.uid:
+        text = e.message or f"Job {e.remote.namespace}/{e.remote.name} was not created"
+        return _fail(c, Reason.DISPATCH_FAILED, f"{c.identifier} refused the Job: {text}", e.ran)
     out = e.outputs
     booked: dict[str, Any] = {}
     metered: tuple[Effect, ...] = ()
@@ -428,14 +438,19 @@ def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
     phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
     reason = Reason.JOB_SUCCEEDED if succeeded else Reason.JOB_FAILED
     text = e.message or f"Job {e.remote.namespace}/{e.remote.name} {phase.lower()}"
-    status = c.update(
+    dispatched: tuple[Condition, ...] = ()
+    if c.status.remote is None:
+        what = f"Job {e.remote.namespace}/{e.remote.name} adopted in {e.remote.identifier}"
+        dispatched = (c.cond(ConditionType.DISPATCHED, True, Reason.DISPATCHED, what),)
+    ctx = _Ctx(c.status.model_copy(update=booked), c.phase, c.now, c.task) if booked else c
+    status = ctx.update(
+        dispatched,
         phase=phase,
         remote=c.status.remote or e.remote,
         start_time=e.started,
         completion_time=e.ended,
         message=None if succeeded else clip(text, MESSAGE_LIMIT),
         **accrue(c.status, e.ran),
-        **booked,
     )
     total = status.cost
     spent = f"cost {total.amount:.4f} {total.currency}" if total else "no cost"
