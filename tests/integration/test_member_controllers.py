@@ -817,3 +817,95 @@ def test_a_rayjob_deleted_in_the_member_ends_its_attempt_and_holds_nothing(
         assert _in_phase(hub, "ray-deleted", "Failed", attempt=1), "not dispatched again"
     finally:
         _gone(hub, "ray-deleted")
+
+
+# ---- pull mode: member-1 joins through its agent, which runs JobSets on the member's controller -----
+
+
+@pytest.fixture(scope="module")
+def jobsets_through_an_agent(federation_with_controllers: Federation) -> Iterator[devenv.AgentProcess]:
+    """member-1 in pull mode for the tests below, its agent enabled for JobSets; in push mode again afterwards.
+
+    This module's federation already runs the JobSet controller in member-1, so pull mode costs one agent
+    process here, not a federation of its own.
+    """
+    fed = federation_with_controllers
+    _with_operator(fed)
+    regions = [s.region for s in SHAPES]
+    agent = devenv.register_pull_member(fed, 1, SHAPES[0], regions, kinds="JobSet")
+    member = served_member(fed)
+
+    def lists_jobsets() -> list[str]:
+        kinds: list[str] = _get(fed.hub, "cid", member.name).get("status", {}).get("workloadKinds") or []
+        assert kinds == ["batch/v1 Job", "jobset.x-k8s.io/v1alpha2 JobSet"], kinds
+        return kinds
+
+    try:
+        eventually(lists_jobsets, STATE_S)
+        yield agent
+    finally:
+        if agent.process in fed.supervisor.names():
+            devenv.stop_agent(agent)
+        devenv.apply(fed.hub, devenv.identifier_manifest(1, member, SHAPES[0], regions))
+
+
+def test_a_jobset_task_runs_through_a_pull_members_agent_on_its_jobset_controller(
+    federation_with_controllers: Federation, jobsets_through_an_agent: devenv.AgentProcess
+) -> None:
+    """The JobSet of the push test above (1 leader + 2 workers with 8 GPUs each), placed on member-1 now in pull
+    mode: its agent creates the JobSet, the member's JobSet controller runs it to Succeeded, exactly one remote
+    JobSet, every pod bound where it was placed, and its work mirrors the JobSet's status to the hub."""
+    fed = federation_with_controllers
+    hub, member, agent = fed.hub, served_member(fed), jobsets_through_an_agent
+    name = "jobset-pulled"
+
+    def role(role_name: str, replicas: int, gpus: int) -> dict[str, Any]:
+        container = _container(role_name)
+        if gpus:
+            container["resources"]["limits"] = {"nvidia.com/gpu": gpus}
+        pod = {"metadata": {"annotations": SIM}, "spec": {"restartPolicy": "Never", "containers": [container]}}
+        return {"name": role_name, "replicas": replicas, "template": {"spec": {"backoffLimit": 0, "template": pod}}}
+
+    task = {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resources": {"accelerators": {"vendor": "nvidia", "models": ["NVIDIA-H100-80GB-HBM3"]}},
+            "workload": {
+                "apiVersion": "jobset.x-k8s.io/v1alpha2",
+                "kind": "JobSet",
+                "spec": {"replicatedJobs": [role("leader", 1, 0), role("workers", 2, 8)]},
+            },
+        },
+    }
+    devenv.apply(hub, task)
+    uid = _get(hub, "computetask", name)["metadata"]["uid"]
+    try:
+        st = eventually(lambda: _in_phase(hub, name, "Succeeded", attempt=1), JOB_S)
+        assert st["placement"]["identifier"] == member.name, "member-2 serves no JobSet and has no H100s"
+        assert _condition({"status": st}, "Dispatched") == "True"
+        (jobset,) = _remote(member, "jobsets", uid)  # exactly one remote JobSet
+        assert jobset["metadata"]["name"] == st["remote"]["name"]
+        assert jobset["metadata"]["uid"] == st["remote"]["uid"]
+        assert jobset["metadata"]["labels"]["computenet.io/agent"] == agent.name, "made by the agent"
+        assert _condition(jobset, "Completed") == "True"
+        placed = {s["role"]: set(s.get("nodes") or ()) for s in st["placement"]["podSets"]}
+        by_role: dict[str, list[str]] = {}
+        for p in _remote(member, "pods", uid):
+            by_role.setdefault(p["metadata"]["labels"]["computenet.io/role"], []).append(p["spec"]["nodeName"])
+        assert sorted(len(v) for v in by_role.values()) == [1, 2]
+        for role_name, nodes in by_role.items():
+            assert set(nodes) <= placed[role_name], (role_name, nodes, placed)
+        assert len(set(by_role["workers"])) == 2, "8 GPUs each: one worker per H100 node"
+        (work,) = [
+            w
+            for w in _get(hub, "computeworks", "-n", agent.namespace)["items"]
+            if w["metadata"]["labels"]["computenet.io/task-uid"] == uid
+        ]
+        mirrored = work["status"]["job"]
+        assert (mirrored["apiVersion"], mirrored["kind"]) == ("jobset.x-k8s.io/v1alpha2", "JobSet")
+        assert _condition({"status": mirrored["status"]}, "Completed") == "True"
+    finally:
+        _gone(hub, name)
+    eventually(lambda: not _remote(member, "jobsets", uid), STATE_S)

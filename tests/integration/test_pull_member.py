@@ -10,12 +10,17 @@ when it comes back.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from computenet.agent.run import DISCOVERY_EVERY_S
 from computenet.api.constants import AGENT_LABEL, TASK_UID_LABEL
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
@@ -27,6 +32,9 @@ from support.wait import eventually
 
 PULL_INDEX = 3
 REGION = "cn-north"
+AGENT_KINDS = ["apps/v1 Deployment", "apps/v1 StatefulSet", "batch/v1 Job"]
+"""What the dev agent runs in member-3 (``devenv.DEV_AGENT_KINDS`` and Jobs), as its identifier lists them."""
+PLUGIN = Path(sys.executable).parent / "kubectl-computenet"
 
 
 def _regions() -> list[str]:
@@ -66,6 +74,32 @@ def _works(hub: Cluster, namespace: str) -> list[dict[str, Any]]:
     return json.loads(hub.kubectl("get", "computeworks", "-n", namespace, "-o", "json").stdout)["items"]
 
 
+def _kinds(hub: Cluster, name: str) -> list[str]:
+    kinds: list[str] = (_identifier(hub, name).get("status") or {}).get("workloadKinds") or []
+    return kinds
+
+
+def _lists(hub: Cluster, name: str, *kinds: str) -> list[str]:
+    """The identifier's kinds once they are these (a restarted agent reports what its member serves)."""
+    listed = _kinds(hub, name)
+    assert listed == sorted(kinds), listed
+    return listed
+
+
+def _why(hub: Cluster, name: str) -> dict[str, dict[str, Any]]:
+    """`kubectl computenet why <task> -o json`: each identifier's row, by identifier."""
+    env = {**os.environ, "KUBECONFIG": str(hub.kubeconfig)}
+    out = subprocess.run(
+        [str(PLUGIN), "why", name, "-o", "json"], env=env, text=True, capture_output=True, timeout=120, check=True
+    )
+    return {row["identifier"]: row for row in json.loads(out.stdout)["identifiers"]}
+
+
+def _report_time(hub: Cluster, agent: devenv.AgentProcess) -> str:
+    obj = json.loads(hub.kubectl("get", "computeagent", agent.name, "-n", agent.namespace, "-o", "json").stdout)
+    return str(((obj.get("status") or {}).get("report") or {}).get("reportTime") or "")
+
+
 def test_pull_identifier_reports_the_members_nodes_like_push(pull_member: devenv.AgentProcess, hub: Cluster) -> None:
     st = _ready(hub, pull_member.member.name)
     assert st["nodes"] == {"total": 10, "ready": 10, "schedulable": 10}
@@ -79,6 +113,12 @@ def test_pull_identifier_reports_the_members_nodes_like_push(pull_member: devenv
     assert len(agent_status["report"]["shapes"]) == 3  # gh200, l40s and cpu nodes
     assert len(agent_status["report"]["nodes"]) == 3  # idle nodes of one shape share one entry
     assert condition(agent_status, "Approved")["status"] == "True"
+    # The kinds the agent runs there, read from its member's discovery, listed as a push member's are.
+    assert eventually(lambda: _lists(hub, pull_member.member.name, *AGENT_KINDS), timeout=STATE_S) == AGENT_KINDS
+    reported = json.loads(
+        hub.kubectl("get", "computeagent", pull_member.name, "-n", pull_member.namespace, "-o", "json").stdout
+    )["status"]["report"]
+    assert reported["workloadKinds"] == AGENT_KINDS
 
 
 def test_task_runs_through_the_agent_to_succeeded_with_push_status_and_events(
@@ -371,15 +411,20 @@ def _restart_agent(agent: devenv.AgentProcess, kinds: str = devenv.DEV_AGENT_KIN
 
 
 @pytest.mark.usefixtures("widgets")
-def test_a_declared_kind_its_agent_does_not_enable_fails_naming_workload_kinds(hub: Cluster) -> None:
+def test_a_declared_kind_its_agent_does_not_enable_is_not_placed_there(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    """member-3 serves the Widget CRD, but its agent does not run Widgets: its identifier does not list the
+    kind, so a Widget task that must run in its region waits, saying why, instead of failing there."""
     name = unique("pulled-widget-off")
     apply(hub, _widget_task(name))
     try:
-        words = f"enable {WIDGETS} in the agent's workloadKinds"
-
-        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
-        assert words in st.get("message", ""), st
-        assert st["attempt"] == 1
+        placed = eventually(
+            lambda: (c := condition(status(hub, name), "Placed")).get("reason") == "NoFit" and c, timeout=STATE_S
+        )
+        assert "serves no pull.example.com/v1alpha1 Widget" in placed["message"], placed
+        assert status(hub, name)["phase"] == "Pending"
+        assert _kinds(hub, pull_member.member.name) == AGENT_KINDS
     finally:
         hub.kubectl("delete", "ctask", name, "--wait=false")
 
@@ -391,6 +436,7 @@ def test_a_declared_kind_runs_through_the_agent_with_its_configmap_and_secret_wh
     """The work carries the kind's rules, the task's ConfigMap and named Secret; the test plays Widget's controller."""
     member = pull_member.member
     _restart_agent(pull_member, f"{devenv.DEV_AGENT_KINDS},{WIDGETS}", secrets=True)
+    eventually(lambda: _lists(hub, member.name, *AGENT_KINDS, "pull.example.com/v1alpha1 Widget"), timeout=STATE_S)
     name = unique("pulled-widget")
     config, secret = f"{name}-settings", f"{name}-token"
     hub.kubectl("-n", "default", "create", "configmap", config, "--from-literal=mode=fast")
@@ -458,6 +504,7 @@ def test_a_declared_kinds_object_whose_work_went_while_its_agent_was_away_is_del
     member = pull_member.member
     enabled = f"{devenv.DEV_AGENT_KINDS},{WIDGETS}"
     _restart_agent(pull_member, enabled)
+    eventually(lambda: _lists(hub, member.name, *AGENT_KINDS, "pull.example.com/v1alpha1 Widget"), timeout=STATE_S)
     name = unique("pulled-widget-fenced")
     apply(hub, _widget_task(name))
     remote = eventually(lambda: (st := status(hub, name)).get("remote") and st["remote"], timeout=JOB_S)
@@ -482,25 +529,60 @@ def test_a_declared_kinds_object_whose_work_went_while_its_agent_was_away_is_del
     _restart_agent(pull_member)
 
 
+GIZMOS = "gizmos.pull.example.com"
+GIZMO = "pull.example.com/v1alpha1 Gizmo"
+
+
+def _jobset_task(name: str) -> dict[str, Any]:
+    def role(role_name: str, replicas: int) -> dict[str, Any]:
+        container = {"name": "main", "image": "trainer:1", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}
+        pod = {"spec": {"restartPolicy": "Never", "containers": [container]}}
+        return {"name": role_name, "replicas": replicas, "template": {"spec": {"template": pod}}}
+
+    return {
+        "apiVersion": "computenet.io/v1alpha1",
+        "kind": "ComputeTask",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "constraints": {"regions": {"required": [REGION]}},
+            "workload": {
+                "apiVersion": "jobset.x-k8s.io/v1alpha2",
+                "kind": "JobSet",
+                "spec": {"replicatedJobs": [role("leader", 1), role("workers", 2)]},
+            },
+        },
+    }
+
+
 @pytest.mark.usefixtures("widgets")
-def test_a_declared_kind_its_member_does_not_serve_fails_saying_so_and_missing_rbac_is_named_first(
+def test_kinds_enabled_without_their_crds_stall_nothing_and_their_tasks_pass_the_member_by_saying_why(
     pull_member: devenv.AgentProcess, hub: Cluster
 ) -> None:
-    """Agents do not report their member's kinds, so placement cannot pass over it: the agent says why instead."""
-    gizmos = {**_widget_kind(), "metadata": {"name": "gizmos.pull.example.com"}}
+    """The agent enables JobSet (built in) and Gizmo (declared), whose CRDs member-3 lacks: it still reports and
+    runs Jobs; its identifier lists neither kind, so placement passes over it as over a push member without
+    them, and `why` names the kind. Once the Gizmo CRD is installed the kind is listed within a discovery
+    round, and a member identity that may not list it is named on the work until it may."""
+    member = pull_member.member
+    gizmos = {**_widget_kind(), "metadata": {"name": GIZMOS}}
     gizmos["spec"] = {**gizmos["spec"], "kind": "Gizmo", "plural": "gizmos"}
     devenv.apply(hub, gizmos)
-    _restart_agent(pull_member, f"{devenv.DEV_AGENT_KINDS},gizmos.pull.example.com")
-    name = unique("pulled-gizmo")
-    task_manifest = _widget_task(name)
-    task_manifest["spec"]["workload"]["kind"] = "Gizmo"
+    before = _report_time(hub, pull_member)
+    _restart_agent(pull_member, f"{devenv.DEV_AGENT_KINDS},JobSet,{GIZMOS}")
+    job, jobset, gizmo = unique("pulled-job"), unique("pulled-jobset"), unique("pulled-gizmo")
+    gizmo_task = _widget_task(gizmo)
+    gizmo_task["spec"]["workload"]["kind"] = "Gizmo"
+    crd = {**_widget_crd(), "metadata": {"name": GIZMOS}}
+    crd["spec"] = {
+        **crd["spec"],
+        "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "listKind": "GizmoList"},
+    }
 
     def accepted() -> bool:
-        cwk = json.loads(hub.kubectl("get", "computeworkloadkind", "gizmos.pull.example.com", "-o", "json").stdout)
+        cwk = json.loads(hub.kubectl("get", "computeworkloadkind", GIZMOS, "-o", "json").stdout)
         return condition(cwk.get("status") or {}, "Accepted").get("status") == "True"
 
     def refused_listing() -> dict[str, Any]:
-        uid = json.loads(hub.kubectl("get", "ctask", name, "-o", "json").stdout)["metadata"]["uid"]
+        uid = json.loads(hub.kubectl("get", "ctask", gizmo, "-o", "json").stdout)["metadata"]["uid"]
         (work,) = [w for w in _works(hub, pull_member.namespace) if w["metadata"]["labels"][TASK_UID_LABEL] == uid]
         applied = condition(work.get("status") or {}, "Applied")
         assert applied.get("reason") == "Forbidden", applied
@@ -508,25 +590,46 @@ def test_a_declared_kind_its_member_does_not_serve_fails_saying_so_and_missing_r
 
     try:
         eventually(accepted, timeout=STATE_S)
-        apply(hub, task_manifest)
-        # The provider enabled the kind, but the member identity here may not list it yet: the work says so.
+        # A fresh report from the restarted agent, listing the kinds it runs there: neither JobSet nor Gizmo.
+        eventually(lambda: _report_time(hub, pull_member) > before or None, timeout=STATE_S)
+        assert eventually(lambda: _lists(hub, member.name, *AGENT_KINDS), timeout=STATE_S) == AGENT_KINDS
+        apply(hub, task(job, cpu="100m", run="1s", regions=[REGION]), _jobset_task(jobset), gizmo_task)
+        assert eventually(lambda: phase_is(hub, job, "Succeeded"), timeout=JOB_S)["placement"]["identifier"] == (
+            member.name
+        )
+        for name, kind in ((jobset, "jobset.x-k8s.io/v1alpha2 JobSet"), (gizmo, GIZMO)):
+            placed = eventually(
+                lambda n=name: (c := condition(status(hub, n), "Placed")).get("reason") == "NoFit" and c,
+                timeout=STATE_S,
+            )
+            assert f"serves no {kind}" in placed["message"], placed
+            row = _why(hub, name)[member.name]
+            assert (row["verdict"], row["filter"]) == ("rejected", "Kinds"), row
+            assert kind in row["message"], row
+        # The Gizmo CRD arrives (its member RBAC not yet): listed within a discovery round, the task goes there.
+        devenv.apply(member, crd)
+        member.kubectl("wait", "--for=condition=Established", f"crd/{GIZMOS}", "--timeout=60s")
+        eventually(lambda: _lists(hub, member.name, *AGENT_KINDS, GIZMO), timeout=DISCOVERY_EVERY_S + STATE_S)
         said = eventually(refused_listing, timeout=JOB_S)["message"]
-        assert said.startswith("the agent cannot list gizmos.pull.example.com in its member yet: HTTP 403"), said
-        assert status(hub, name)["phase"] == "Dispatching"
-        verbs = ["get", "list", "watch", "create"]
+        assert said.startswith(f"the agent cannot list {GIZMOS} in its member yet: HTTP 403"), said
+        assert status(hub, gizmo)["phase"] == "Dispatching"
+        verbs = ["get", "list", "watch", "create", "delete", "patch"]
         role = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": "computenet-member-gizmos", "labels": {"computenet.io/member-workload-kind": "true"}},
             "rules": [{"apiGroups": ["pull.example.com"], "resources": ["gizmos"], "verbs": verbs}],
         }
-        devenv.apply(pull_member.member, role)  # as the agent chart grants an enabled kind
-        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
-        assert "the member does not serve pull.example.com/v1alpha1 Gizmo" in st.get("message", ""), st
+        devenv.apply(member, role)  # as the agent chart grants an enabled kind
+        remote = eventually(lambda: (st := status(hub, gizmo)).get("remote") and st["remote"], timeout=JOB_S)
+        assert (remote["apiVersion"], remote["kind"]) == ("pull.example.com/v1alpha1", "Gizmo")
+        dispatched = condition(status(hub, gizmo), "Dispatched")
+        assert dispatched["status"] == "True", dispatched
     finally:
-        hub.kubectl("delete", "ctask", name, "--wait=false", "--ignore-not-found")
-        hub.kubectl("delete", "computeworkloadkind", "gizmos.pull.example.com", "--ignore-not-found")
-        pull_member.member.kubectl("delete", "clusterrole", "computenet-member-gizmos", "--ignore-not-found")
+        hub.kubectl("delete", "ctask", job, jobset, gizmo, "--wait=false", "--ignore-not-found")
+        hub.kubectl("delete", "computeworkloadkind", GIZMOS, "--ignore-not-found")
+        member.kubectl("delete", "crd", GIZMOS, "--ignore-not-found", "--wait=false")
+        member.kubectl("delete", "clusterrole", "computenet-member-gizmos", "--ignore-not-found")
         _restart_agent(pull_member)
 
 

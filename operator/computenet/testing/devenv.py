@@ -358,8 +358,13 @@ def stop_agent(agent: AgentProcess, sig: signal.Signals = signal.SIGTERM) -> Non
     agent.fed.supervisor.stop(agent.process, sig)
 
 
-def register_pull_member(fed: Federation, index: int, shape: MemberShape, regions: Sequence[str]) -> AgentProcess:
-    """Member `index` (1-based) in pull mode: member RBAC, the agent's hub access, the agent, its identifier."""
+def register_pull_member(
+    fed: Federation, index: int, shape: MemberShape, regions: Sequence[str], kinds: str = DEV_AGENT_KINDS
+) -> AgentProcess:
+    """Member `index` (1-based) in pull mode: member RBAC, the agent's hub access, the agent, its identifier.
+
+    `kinds`: the agent's ``--workload-kinds``.
+    """
     member = fed.members[index - 1]
     namespace, name = provider_namespace(member), agent_name(member)
     member.kubectl("apply", "-f", str(REPO / "deploy" / "member-rbac.yaml"))
@@ -377,7 +382,7 @@ def register_pull_member(fed: Federation, index: int, shape: MemberShape, region
 
     token = service_account_token(fed.hub, namespace, agent_account(name))
     hub_kubeconfig = token_kubeconfig(fed.hub, token, fed.state_dir / f"agent-{member.name}.hub.kubeconfig")
-    agent = start_agent(fed, member, hub_kubeconfig, namespace, name)
+    agent = start_agent(fed, member, hub_kubeconfig, namespace, name, kinds=kinds)
     apply(fed.hub, pull_identifier_manifest(index, member, shape, regions, namespace, name))
     return agent
 
