@@ -65,6 +65,9 @@ DISCOVERY_EVERY_S = 30.0
 """How often the member's discovery is read (as the hub reads a push member's): a CRD installed or removed
 shows this late in the agent's watches and in the kinds it reports."""
 DISCOVERY_RETRY_S = 5.0
+FIRST_KINDS_WAIT_S = 10.0
+"""How long the first report waits for the member's discovery (a member whose discovery does not answer
+is reported without its kinds, which the hub then does not judge by)."""
 
 
 @dataclass(frozen=True)
@@ -455,7 +458,9 @@ class Agent:
         """Report when something changed (at most once per report interval), else renew the Lease when due.
 
         The Lease is renewed first, before any report: the hub counts reports as heartbeats only
-        once it has seen the Lease (which gives their duration).
+        once it has seen the Lease (which gives their duration). The first report waits for the
+        member's watches to list and, for at most ``FIRST_KINDS_WAIT_S``, for its discovery, so that it
+        says which kinds the agent runs there.
         """
         loop = asyncio.get_running_loop()
         timing = self.timing
@@ -463,10 +468,11 @@ class Agent:
         renewed = await self._try(self.renew, "Lease not renewed")
         next_renew = loop.time() + timing.renew_interval_s if renewed else 0.0
         next_report = 0.0
+        kinds_by = loop.time() + FIRST_KINDS_WAIT_S
         while True:
             now = loop.time()
             if now >= next_report:
-                if not self.conn.synced:
+                if not self.conn.synced or (last is None and self.member_kinds is None and now < kinds_by):
                     next_report = now + 0.5  # the first report as soon as the member's watches have listed
                 else:
                     kinds = self.member_kinds.keys if self.member_kinds is not None else None
