@@ -1,11 +1,12 @@
 """ComputeWork: one dispatched attempt handed to a member agent (pull mode), kept on the hub.
 
-In pull mode the hub holds no credential for the member. Dispatch writes the rendered batch/v1 Job
-into a ComputeWork in the provider's namespace on the hub (Karmada's ``Work``, Open Cluster
-Management's ``ManifestWork``); the member's agent creates that Job in its own cluster under the
-same deterministic name, adopts it after a restart, and writes the Job's status back here. The
+In pull mode the hub holds no credential for the member. Dispatch writes the rendered workload, of
+any supported kind (a batch/v1 Job, a JobSet, a Deployment, ..., or a kind declared on the hub with
+its rules), into a ComputeWork in the provider's namespace on the hub (Karmada's ``Work``, Open
+Cluster Management's ``ManifestWork``); the member's agent creates that workload in its own cluster
+under the same deterministic name, adopts it after a restart, and writes its status back here. The
 object survives restarts of the operator and of the agent, so the hub never dispatches an attempt
-twice: the work names the attempt, and its name is the Job's name.
+twice: the work names the attempt, and its name is the workload's name.
 """
 
 from __future__ import annotations
