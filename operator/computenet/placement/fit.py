@@ -12,7 +12,10 @@ required node affinity) admitting only some of the entry's nodes make the lower 
 unreliable, are that entry's node rows read (entries holding assumed nodes are summarised after
 the assumptions, see `overlay`); an entry whose nodes are all refused holds nothing
 (see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
-summaries do not count them (see `devices`). The answer is exact either way.
+summaries do not count them (see `devices`). Without assumptions, what an entry's rows hold is
+remembered on the snapshot per (needs, node constraints, claims), whatever the gang size
+(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. The answer is
+exact either way.
 """
 
 from __future__ import annotations
