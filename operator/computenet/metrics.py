@@ -403,14 +403,16 @@ class Metrics:
             ),
             data_moved_bytes=Counter(
                 f"{PREFIX}_data_moved_bytes",
-                "Bytes the mover Jobs copied between stores to stage tasks' inputs, by provider and queue.",
+                "Bytes the mover Jobs copied between stores to stage tasks' inputs, and tasks' pods pushed as "
+                "outputs, by provider and queue.",
                 labelnames=["provider", "queue"],
                 registry=reg,
             ),
             data_cost=Counter(
                 f"{PREFIX}_data_cost",
-                "Egress the mover Jobs' copies cost (GiB x the source store's egressPricePerGiB), by the source "
-                "store's provider, queue (empty: none) and currency.",
+                "Egress tasks' data moves cost (GiB x the source store's egressPricePerGiB; outputs leaving the "
+                "compute's region at that region's store's), by the source store's provider, queue (empty: none) "
+                "and currency.",
                 labelnames=["provider", "queue", "currency"],
                 registry=reg,
             ),

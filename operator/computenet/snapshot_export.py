@@ -61,6 +61,8 @@ class PricingDoc(_Doc):
 class StoreDoc(_Doc):
     egress_price_per_gib: float = Field(alias="egressPricePerGiB")
     currency: str
+    endpoint: str = ""
+    """Empty in a snapshot saved by an older operator: its URI inputs then sit in ``spec.data.region``."""
 
 
 class IdentifierDoc(_Doc):
@@ -148,7 +150,11 @@ def identifier_doc(ident: Identifier) -> IdentifierDoc:
         bandwidth_gbps=ident.network.bandwidth_gbps,
         store=None
         if ident.store is None
-        else StoreDoc(egress_price_per_gib=ident.store.egress_per_gib, currency=ident.store.currency),
+        else StoreDoc(
+            egress_price_per_gib=ident.store.egress_per_gib,
+            currency=ident.store.currency,
+            endpoint=ident.store.endpoint,
+        ),
         recent_failures=ident.recent_failures,
         node_selector=sel,
     )
@@ -180,7 +186,9 @@ def identifier_of(doc: IdentifierDoc) -> Identifier:
         if p is None
         else Pricing(p.currency, p.per_cpu_core_hour, p.per_gib_hour, dict(p.per_accelerator_hour)),
         network=Network(dict(doc.latency_ms), doc.bandwidth_gbps),
-        store=None if doc.store is None else Store(doc.store.egress_price_per_gib, doc.store.currency),
+        store=None
+        if doc.store is None
+        else Store(doc.store.egress_price_per_gib, doc.store.currency, doc.store.endpoint),
         recent_failures=doc.recent_failures,
         node_selector=selector,
     )

@@ -18,20 +18,24 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from computenet.api.constants import MANAGED_BY_LABEL, STAGING_LABEL, TASK_UID_LABEL
 from computenet.data.plan import MiB
 from computenet.data.render import CREDENTIALS_ROOT, DATA_ROOT
+from computenet.tasks.lifecycle.startup import NO_POD_GRACE_S
 from computenet.tasks.staging.manifests import RESULT_PATH
 from computenet.testing import devenv
 from computenet.testing.federation import Cluster, Federation
 from computenet.testing.stores import Store
 from computenet.testing.topology import default_shape
+from support.settings import OPERATOR_ENV
 from support.tasks import apply, condition, phase_is, status, task, unique
 from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually
@@ -208,16 +212,83 @@ def _fetch_inputs(member: Cluster, namespace: str, workload: dict[str, Any], roo
     return root / DATA_ROOT.lstrip("/")
 
 
-def _push_on_termination(sidecar: dict[str, Any], root: Path) -> int:
-    """Run the outputs sidecar here, stop it as the kubelet does once the main containers ended (SIGTERM)."""
+def _push_on_termination(sidecar: dict[str, Any], root: Path) -> tuple[int, str]:
+    """Run the outputs sidecar here, stop it as the kubelet does once the main containers ended (SIGTERM).
+
+    Returns its exit code and what it wrote to its termination-message path.
+    """
     assert sidecar["restartPolicy"] == "Always", "a native sidecar"
-    proc = subprocess.Popen(_as_here(sidecar["command"], root), stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert sidecar["terminationMessagePath"] == RESULT_PATH
+    result_file = root / RESULT_PATH.lstrip("/")
+    result_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        _as_here(sidecar["command"], root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=240)
-    assert json.loads(out.splitlines()[-1])["event"] == "done", out
-    return proc.returncode
+    out, err = proc.communicate(timeout=240)
+    lines = out.splitlines()
+    assert lines, f"the push printed no outcome (exit code {proc.returncode}): {err}"
+    assert json.loads(lines[-1])["event"] in ("done", "failed"), out
+    return proc.returncode, result_file.read_text() if result_file.exists() else ""
+
+
+def _end_pod(member: Cluster, namespace: str, uid: str, pushed: dict[str, tuple[int, str]]) -> None:
+    """End the workload's pod that pushes outputs as its kubelet would: its main containers done, then its
+    sidecars stopped (each with the exit code and termination message its push left), the pod Succeeded."""
+
+    def running_pod() -> dict[str, Any]:
+        (pod,) = _items(member, "pods", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=outputs")
+        assert pod["status"].get("phase") == "Running", pod["status"].get("phase")
+        return pod
+
+    pod = eventually(running_pod, timeout=STATE_S)
+
+    def ended(container: dict[str, Any], code: int = 0, message: str = "") -> dict[str, Any]:
+        terminated: dict[str, Any] = {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}
+        if message:
+            terminated["message"] = message
+        state = {"terminated": terminated}
+        return {"name": container["name"], "image": container["image"], "imageID": "", "ready": False,
+                "restartCount": 0, "state": state}  # fmt: skip
+
+    inits = [ended(c, *pushed.get(c["name"], (0, ""))) for c in pod["spec"]["initContainers"]]
+    patch = {
+        "status": {
+            "phase": "Succeeded",
+            "initContainerStatuses": inits,
+            "containerStatuses": [ended(c) for c in pod["spec"]["containers"]],
+        }
+    }
+    member.kubectl(
+        "patch", "pod", pod["metadata"]["name"], "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps(patch),
+    )  # fmt: skip
+
+
+def _moved_bytes(operator: devenv.OperatorProcess, provider: str) -> float:
+    """``computenet_data_moved_bytes_total{provider, queue=""}``, scraped from the operator's metrics."""
+    url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "computenet_data_moved_bytes_total" and sample.labels == {
+                "provider": provider,
+                "queue": "",
+            }:
+                return float(sample.value)
+    return 0.0
+
+
+def _provider(hub: Cluster, member: Cluster) -> str:
+    return str(
+        json.loads(hub.kubectl("get", "computeidentifier", member.name, "-o", "json").stdout)["spec"]["provider"]
+    )
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -242,27 +313,35 @@ def _dataset(name: str, store: Store, key: str, checksum: str) -> dict[str, Any]
 
 
 def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_moves_nothing(
-    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path, price_pool: str
+    regions: dict[str, Store],
+    hub: Cluster,
+    federation: Federation,
+    tmp_path: Path,
+    price_pool: str,
+    operator: devenv.OperatorProcess,
 ) -> None:
     """The whole chain: placement sends the task west because west is cheaper by more than moving its
-    data costs, the operator stages the data there, records the replica, and bills the egress."""
+    data costs, the operator stages the data there, records the replica, the results go back east,
+    and both moves are metered and billed."""
     east, west = regions["cn-east"], regions[WEST]
     member = _member(federation, WEST)
     namespace = _namespace(hub, member)
+    provider = _provider(hub, member)
     data = os.urandom(6 * MiB + 321)
     ds = unique("tok")
     checksum = _put(east, f"src/{ds}.bin", data)
     apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
 
-    keys = unique("west-keys")
-    apply(hub, _secret(keys, west.secret_data()))
+    keys = unique("east-keys")
+    apply(hub, _secret(keys, east.secret_data()))
     first = unique("staged")
+    metered_before = _moved_bytes(operator, provider)
     body = task(first, run="2s")
     body["spec"]["pool"] = price_pool  # no region asked for: the price decides
     body["spec"]["data"] = {
         "inputs": [{"dataset": ds, "mountPath": "/data/tok.bin"}],
-        "outputs": [{"mountPath": "/out", "uri": f"s3://{west.bucket}/results/{first}/"}],
-        "credentials": [{"bucket": west.bucket, "endpoint": west.endpoint, "secretName": keys}],
+        "outputs": [{"mountPath": "/out", "uri": f"s3://{east.bucket}/results/{first}/"}],
+        "credentials": [{"bucket": east.bucket, "endpoint": east.endpoint, "secretName": keys}],
     }
     apply(hub, body)
     uid = eventually(lambda: _uid(hub, first))
@@ -290,19 +369,30 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     assert f"--endpoint={west.endpoint}" in inits[0]["command"]
     volume = _fetch_inputs(member, namespace, workload, tmp_path / "pod-1")
     assert (volume / "in-0").read_bytes() == data
-    # The outputs' sidecar: what the main container left goes out when the pod ends.
-    result = os.urandom(1 * MiB + 5)
+    # The outputs' sidecar: what the main container left goes back east when the pod ends, and says
+    # how that went in its termination message, where the operator reads it.
+    model = os.urandom(1 * MiB + 5)
     (volume / "out-0").mkdir(parents=True)
-    (volume / "out-0" / "model.bin").write_bytes(result)
-    assert _push_on_termination(inits[1], tmp_path / "pod-1") == 0
-    assert _get(west, f"results/{first}/model.bin") == result
+    (volume / "out-0" / "model.bin").write_bytes(model)
+    code, message = _push_on_termination(inits[1], tmp_path / "pod-1")
+    assert code == 0, message
+    assert _get(east, f"results/{first}/model.bin") == model
+    eventually(lambda: phase_is(hub, first, "Running"), timeout=STATE_S)  # until its sidecars stopped
+    _end_pod(member, namespace, uid, {inits[1]["name"]: (code, message)})
 
     st = eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
     assert st["placement"]["identifier"] == member.name  # cn-west, by price net of the egress
-    assert st["data"]["bytesMoved"] == len(data)
-    # Its egress, charged once at the cn-east store's price (devenv.STORE_EGRESS_PER_GIB).
-    assert st["data"]["cost"] == pytest.approx(len(data) / 2**30 * devenv.STORE_EGRESS_PER_GIB["cn-east"], abs=1e-6)
+    (output,) = st["data"]["outputs"]
+    assert (output["state"], output["pods"], output["bytes"]) == ("Succeeded", 1, len(model))
+    assert condition(st, "OutputsUploaded")["status"] == "True"
+    assert st["data"]["bytesMoved"] == len(data) + len(model)
+    # Each move's egress, charged once: the input's at the cn-east store's price, the output's, which
+    # left cn-west, at the cn-west store's (devenv.STORE_EGRESS_PER_GIB).
+    prices = devenv.STORE_EGRESS_PER_GIB
+    cost = (len(data) * prices["cn-east"] + len(model) * prices[WEST]) / 2**30
+    assert st["data"]["cost"] == pytest.approx(cost, abs=1e-6)
     assert st["data"]["currency"] == "USD"
+    assert _moved_bytes(operator, provider) - metered_before == len(data) + len(model)
     (transfer,) = st["data"]["transfers"]
     assert (transfer["state"], transfer["bytesDone"], transfer["bytesTotal"]) == ("Succeeded", len(data), len(data))
     assert condition(st, "DataStaged")["status"] == "True"
@@ -327,6 +417,47 @@ def test_a_dataset_in_cn_east_is_staged_into_cn_west_recorded_and_the_next_task_
     assert not st["data"].get("transfers")
     assert condition(st, "DataStaged")["status"] == "True"
     eventually(lambda: _nothing_left(member, namespace, uid2), timeout=STATE_S)
+
+
+def test_an_output_the_store_refuses_fails_the_task_in_the_stores_words_though_its_work_succeeded(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+) -> None:
+    """Under the default failover policy (Requeue) too: running the work again would meet the same refusal."""
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    wrong = "wrong-secret-value-" + unique("k")
+    keys = unique("bad-keys")
+    apply(hub, _secret(keys, {**east.secret_data(), "AWS_SECRET_ACCESS_KEY": wrong}))
+    name = unique("lost-results")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["data"] = {
+        "outputs": [{"mountPath": "/out", "uri": f"s3://{east.bucket}/results/{name}/"}],
+        "credentials": [{"bucket": east.bucket, "endpoint": east.endpoint, "secretName": keys}],
+    }
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    workload = eventually(lambda: _workload(member, namespace, uid), timeout=STATE_S)
+    (sidecar,) = workload["spec"]["template"]["spec"]["initContainers"]
+    root = tmp_path / "pod"
+    _mount_secrets(member, namespace, workload["spec"]["template"]["spec"], root)
+    out = root / DATA_ROOT.lstrip("/") / "out-0"
+    out.mkdir(parents=True)
+    (out / "model.bin").write_bytes(os.urandom(4096))
+    code, message = _push_on_termination(sidecar, root)
+    assert code == 1
+    _end_pod(member, namespace, uid, {sidecar["name"]: (code, message)})
+
+    st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=JOB_S)
+    uploaded = condition(st, "OutputsUploaded")
+    assert (uploaded["status"], uploaded["reason"]) == ("False", "OutputsUploadFailed")
+    assert f"store {east.endpoint} bucket {east.bucket}" in uploaded["message"]
+    assert "did not arrive" in st["message"]
+    assert st["data"]["outputs"][0]["state"] == "Failed"
+    assert st["data"]["bytesMoved"] == 0
+    assert st["attempt"] == 1  # not run again
+    assert wrong not in json.dumps(st)
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
 
 
 def test_a_wrong_credential_fails_the_task_naming_the_store_and_never_the_secret(
@@ -386,3 +517,97 @@ def test_a_task_deleted_while_its_data_is_copied_leaves_nothing_in_the_member(
     eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
     # The mover's pod goes with its Job: no pod of the task is left either.
     eventually(lambda: not _items(member, "pods", namespace, f"{TASK_UID_LABEL}={uid}"), timeout=STATE_S)
+
+
+def test_staging_objects_of_a_task_deleted_while_the_operator_was_down_are_swept_after_its_restart(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, operator: devenv.OperatorProcess
+) -> None:
+    """No cleanup ran (the operator was killed, the task deleted meanwhile): the orphan sweep finds the
+    mover Job and the Secret copies by their labels and removes them."""
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    ds = unique("left")
+    checksum = _put(east, f"src/{ds}.bin", os.urandom(32 * 1024))
+    apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+    name = unique("swept")
+    body = task(name, regions=[WEST], run="1s")
+    body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/left.bin"}]}
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    eventually(lambda: _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover"))
+    assert _items(member, "secrets", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}")
+
+    devenv.kill_operator(operator)
+    hub.kubectl("delete", "ctask", name, "--wait=true", "--timeout=60s")
+    assert _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover")  # nobody removed it
+    devenv.start_operator(
+        federation, OPERATOR_ENV, ports=(operator.metrics_port, operator.health_port), name=operator.name,
+        until=(devenv.LEADING,),
+    )  # fmt: skip
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_mover_whose_pod_the_member_never_creates_fails_the_attempt_saying_why(
+    regions: dict[str, Store], hub: Cluster, federation: Federation
+) -> None:
+    """A quota refuses the mover's pod: the job controller retries for ever, the operator's bound does not."""
+    east = regions["cn-east"]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    quota = unique("no-pods")
+    member.kubectl("create", "namespace", namespace, check=False)  # the operator makes it at the first dispatch
+    member.kubectl("create", "quota", quota, "-n", namespace, "--hard=pods=0")
+    try:
+        ds = unique("stuck")
+        checksum = _put(east, f"src/{ds}.bin", os.urandom(4096))
+        apply(hub, _dataset(ds, east, f"src/{ds}.bin", checksum))
+        name = unique("never-moved")
+        body = task(name, regions=[WEST], run="1s")
+        body["spec"]["failover"] = {"policy": "Never"}
+        body["spec"]["data"] = {"inputs": [{"dataset": ds, "mountPath": "/data/stuck.bin"}]}
+        apply(hub, body)
+        uid = eventually(lambda: _uid(hub, name))
+        st = eventually(lambda: phase_is(hub, name, "Failed"), timeout=NO_POD_GRACE_S + JOB_S)
+    finally:
+        member.kubectl("delete", "quota", quota, "-n", namespace)
+    staged = condition(st, "DataStaged")
+    assert (staged["status"], staged["reason"]) == ("False", "StagingFailed")
+    assert "mover Job" in staged["message"]
+    assert "the member created no pod for it" in staged["message"]
+    assert "exceeded quota" in staged["message"], staged["message"]
+    assert st["data"]["transfers"][0]["state"] == "Failed"
+    eventually(lambda: _nothing_left(member, namespace, uid), timeout=STATE_S)
+
+
+def test_a_uri_input_in_cn_wests_store_is_placed_there_and_fetched_without_a_copy(
+    regions: dict[str, Store], hub: Cluster, federation: Federation, tmp_path: Path
+) -> None:
+    """The task says its data is in cn-east and may move none; its input's bucket is cn-west's store,
+    so placement locates it in cn-west (spec.storage of cn-west's identifier), and nothing is copied."""
+    west = regions[WEST]
+    member = _member(federation, WEST)
+    namespace = _namespace(hub, member)
+    data = os.urandom(256 * 1024)
+    name = unique("uri-west")
+    checksum = _put(west, f"src/{name}.bin", data)
+    keys = unique("west-keys")
+    apply(hub, _secret(keys, west.secret_data()))
+    body = task(name, run="1s")
+    body["spec"]["data"] = {
+        "region": "cn-east",
+        "maxTransferSeconds": 0,
+        "inputs": [
+            {"uri": f"s3://{west.bucket}/src/{name}.bin", "mountPath": "/data/in.bin", "size": "1Gi",
+             "checksum": checksum},
+        ],
+        "credentials": [{"bucket": west.bucket, "endpoint": west.endpoint, "secretName": keys}],
+    }  # fmt: skip
+    apply(hub, body)
+    uid = eventually(lambda: _uid(hub, name))
+    workload = eventually(lambda: _workload(member, namespace, uid), timeout=STATE_S)
+    assert not _items(member, "jobs", namespace, f"{TASK_UID_LABEL}={uid},{STAGING_LABEL}=mover")
+    assert (_fetch_inputs(member, namespace, workload, tmp_path) / "in-0").read_bytes() == data
+    st = eventually(lambda: phase_is(hub, name, "Succeeded"), timeout=JOB_S)
+    assert st["placement"]["identifier"] == member.name
+    assert st["data"]["bytesMoved"] == 0

@@ -293,6 +293,11 @@ def test_a_jobset_task_runs_through_the_operator_on_the_member_that_serves_jobse
     for role_name, nodes in by_role.items():
         assert set(nodes) <= placed[role_name], (role_name, nodes, placed)
     assert len(set(by_role["workers"])) == 2, "8 GPUs each: one worker per H100 node"
+    roles = st["usage"]["podSets"]
+    assert set(roles) == {"leader", "workers"}, "usage per role"
+    assert roles["workers"]["gpuSeconds"] > 0
+    assert roles["leader"]["gpuSeconds"] == 0
+    assert st["usage"]["gpuSeconds"] == roles["workers"]["gpuSeconds"]
 
 
 def served_member(fed: Federation) -> Cluster:

@@ -24,6 +24,7 @@ import yaml
 
 from computenet.testing import devenv, pki, podlogs
 from computenet.testing.federation import Cluster, Federation, free_port
+from computenet.testing.topology import default_shape
 from support.settings import OPERATOR_ENV
 from support.tasks import TERMINAL, apply, condition, status, task, tasks, unique
 from support.timeouts import JOB_S, STATE_S
@@ -441,3 +442,68 @@ def test_why_live_gives_every_verdict_of_a_waiting_task_as_the_operator_decided_
         assert {(r["identifier"], r["filter"]) for r in plain["identifiers"]} == by_filter
     finally:
         hub.kubectl("delete", "computetask", name, "--wait=false")
+
+
+def test_why_live_reads_the_tasks_datasets_with_the_users_own_rights(
+    endpoint: Endpoint, users: Users, hub: Cluster, federation: Federation
+) -> None:
+    """A dataset whose only replica is in cn-west, a task that may move no data: cn-west is the only
+    identifier it fits, and `why --live` says so once the user may list the namespace's datasets."""
+    shapes = [default_shape(i) for i in range(1, len(federation.members) + 1)]
+    west = next(m.name for m, s in zip(federation.members, shapes, strict=True) if s.region == "cn-west")
+    dataset = unique("near-west")
+    name = unique("why-data")
+    body = task(name, suspend=True)  # collects offers: nothing is dispatched
+    body["spec"]["data"] = {
+        "region": "cn-east",
+        "maxTransferSeconds": 0,
+        "inputs": [{"dataset": dataset, "mountPath": "/data/c", "size": "10Gi"}],
+    }
+    replicas = [{"region": "cn-west", "uri": f"s3://cn-west-data/{dataset}/"}]
+    account = yaml.safe_load(users.reader.read_text())["users"][0]["name"]
+    grant: list[dict[str, Any]] = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"datasets-{name}", "namespace": NAMESPACE},
+            "rules": [{"apiGroups": ["computenet.io"], "resources": ["computedatasets"], "verbs": ["list"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"datasets-{name}", "namespace": NAMESPACE},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"datasets-{name}"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}],
+        },
+    ]
+    apply(
+        hub,
+        {
+            "apiVersion": "computenet.io/v1alpha1",
+            "kind": "ComputeDataset",
+            "metadata": {"name": dataset, "namespace": NAMESPACE},
+            "spec": {"replicas": replicas},
+        },
+        body,
+    )
+    try:
+        # Without the right to list datasets: recomputed all the same, saying what it could not read.
+        doc = json.loads(ok(plugin(users.reader, "why", name, "--live", "-o", "json", endpoint=endpoint)))
+        assert f"ComputeDatasets of {NAMESPACE} not read" in doc["live"]
+        verdicts = {row["identifier"]: row["verdict"] for row in doc["identifiers"]}
+        assert verdicts[west] == "rejected"  # its 10Gi counted in cn-east
+        apply(hub, *grant)
+
+        def live_with_datasets() -> dict[str, Any]:
+            found = json.loads(ok(plugin(users.reader, "why", name, "--live", "-o", "json", endpoint=endpoint)))
+            assert "not read" not in found["live"], found["live"]
+            return found
+
+        doc = eventually(live_with_datasets, timeout=STATE_S)
+        verdicts = {row["identifier"]: row["verdict"] for row in doc["identifiers"]}
+        assert verdicts[west] == "chosen", verdicts  # the replica is there: nothing to move
+        assert {v for i, v in verdicts.items() if i != west} == {"rejected"}
+    finally:
+        hub.kubectl("delete", "computetask", name, "--wait=false")
+        hub.kubectl("delete", "computedataset", dataset, "-n", NAMESPACE, "--wait=false")
+        hub.kubectl("delete", "-f", "-", "--wait=false", input=yaml.safe_dump_all(grant), check=False)

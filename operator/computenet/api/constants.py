@@ -80,7 +80,9 @@ ROLE_LABEL = f"{GROUP}/role"
 HUB_LABEL = f"{GROUP}/hub"
 STAGING_LABEL = f"{GROUP}/staging"
 """On a task's mover Jobs (value ``mover``) and copied store Secrets (``credentials``) in a member; the
-workload watch (``hub_selector``) never lists them, since their managed-by is ``computenet-staging``."""
+workload watch (``hub_selector``) never lists them, since their managed-by is ``computenet-staging``.
+Also on the pods of a workload whose sidecars push outputs (value ``outputs``): the operator reads
+their pushes' outcomes by it."""
 MANAGED_BY_STAGING = "computenet-staging"
 """On remote objects: which hub created them, so two hubs sharing a member never adopt each other's work."""
 
@@ -232,6 +234,9 @@ class ConditionType(StrEnum):
     moment a Running task's replicas were seen unavailable; absent until that first happens)."""
     DATA_STAGED = "DataStaged"
     """Task: its inputs are in the chosen region's store (False: staging runs, or failed, in the store's words)."""
+    OUTPUTS_UPLOADED = "OutputsUploaded"
+    """Task with outputs: every output of the finished attempt reached its destination (False: a push
+    failed, or said nothing, in the store's words). Absent until the attempt's workload ends."""
 
 
 class Reason(StrEnum):
@@ -293,6 +298,9 @@ class Reason(StrEnum):
     STAGED = "Staged"
     STAGING_FAILED = "StagingFailed"
     """A dispatched attempt's pods were refused at creation or cannot start (its bound passed)."""
+    OUTPUTS_UPLOADED = "OutputsUploaded"
+    OUTPUTS_UPLOAD_FAILED = "OutputsUploadFailed"
+    """A task's workload ended and an output's push failed (or said nothing): the results did not arrive."""
     UNAVAILABLE = "Unavailable"
     """A serving task's replicas are not all available (Available=False), or stayed so past
     ``spec.failover.unavailableSeconds`` (the attempt ended)."""

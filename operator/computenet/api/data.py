@@ -30,6 +30,7 @@ __all__ = [
     "DataStaging",
     "DatasetReplica",
     "IdentifierStorage",
+    "OutputStatus",
     "ReplicaStatus",
     "StoreCredential",
     "TaskDataStatus",
@@ -228,6 +229,22 @@ class TransferStatus(StatusModel):
     message: str | None = Field(None, max_length=2048, description="Why it failed, in the store's own words.")
 
 
+class OutputStatus(StatusModel):
+    """What the pushes of one output did when the attempt's workload ended (its pods' sidecars)."""
+
+    output: int = Field(ge=0, description="Index of the output in spec.data.outputs.")
+    uri: S3Uri = Field(description="Where it went.")
+    state: Literal["Succeeded", "Failed"] = Field(
+        description="Succeeded: every pod whose work succeeded pushed it; Failed: a push failed or said nothing."
+    )
+    pods: int = Field(0, ge=0, description="Pods whose push of this output finished (done).")
+    bytes: int | None = Field(None, ge=0, description="Bytes that landed at the destination, over those pods.")
+    bytes_moved: int | None = Field(
+        None, ge=0, description="Bytes the pushes sent (parts kept by a resume are not counted)."
+    )
+    message: str | None = Field(None, max_length=2048, description="Why it failed, in the store's own words.")
+
+
 class TaskDataStatus(StatusModel):
     """What staging a task's data took and where it is (``status.data``)."""
 
@@ -236,11 +253,17 @@ class TaskDataStatus(StatusModel):
     transfers: list[TransferStatus] | None = Field(
         None, max_length=32, description="Copies between stores, per input not already in the region's store."
     )
-    bytes_moved: int = Field(0, ge=0, description="Bytes moved between stores for this task, all attempts.")
+    outputs: list[OutputStatus] | None = Field(
+        None, max_length=32, description="The attempt's outputs, once its workload ended: per output, its pushes."
+    )
+    bytes_moved: int = Field(
+        0, ge=0, description="Bytes moved for this task, all attempts: copies between stores and outputs pushed."
+    )
     cost: float = Field(
         0,
         ge=0,
-        description="What moving them cost (egress: GiB x the source store's egressPricePerGiB), all attempts, "
-        "in currency; copies from a store no identifier prices are free here.",
+        description="What moving them cost (egress: GiB x the source store's egressPricePerGiB; an output pushed out "
+        "of the compute's region at the price of that region's store), all attempts, in currency; bytes leaving a "
+        "store no identifier prices are free here.",
     )
     currency: str | None = Field(None, max_length=3, description="Currency of cost (the first priced copy's).")

@@ -82,6 +82,7 @@ __all__ = [
     "JobTemplate",
     "Offer",
     "Placement",
+    "PodSetUsage",
     "PodSpecTemplate",
     "PodTemplate",
     "ProviderConstraints",
@@ -1120,6 +1121,15 @@ class RemoteRef(StatusModel):
     uid: str | None = Field(None, max_length=64, description="UID in the member.")
 
 
+class PodSetUsage(StatusModel):
+    """What one role of a workload of several pod sets consumed and cost, summed over its pods and attempts."""
+
+    gpu_seconds: float = Field(0, ge=0, description="Accelerator-seconds.")
+    core_seconds: float = Field(0, ge=0, description="CPU core-seconds requested.")
+    memory_gib_seconds: float = Field(0, ge=0, alias="memoryGiBSeconds", description="Memory GiB-seconds requested.")
+    cost: float = Field(0, ge=0, description="Its share of the task's cost, in the task's cost currency.")
+
+
 class Usage(StatusModel):
     """Resources consumed so far, summed over replicas and attempts."""
 
@@ -1128,6 +1138,12 @@ class Usage(StatusModel):
     memory_gib_seconds: float = Field(0, ge=0, alias="memoryGiBSeconds", description="Memory GiB-seconds requested.")
     gpu_seconds_by_model: dict[str, float] | None = Field(
         None, max_length=16, description="Accelerator-seconds per accelerator model."
+    )
+    pod_sets: dict[str, PodSetUsage] | None = Field(
+        None,
+        max_length=MAX_POD_SETS,
+        description="Per role of a workload of several pod sets (a JobSet's replicated Jobs, a leader and its "
+        "workers, a Ray head and worker groups): what its pods consumed and cost. The task's totals are their sum.",
     )
 
 

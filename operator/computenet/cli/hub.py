@@ -13,7 +13,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from computenet.api.constants import GROUP, IDENTIFIER, POOL, TASK, VERSION
+from computenet.api.constants import DATASET, GROUP, IDENTIFIER, POOL, TASK, VERSION
 from computenet.cli.errors import CliError
 
 Object = dict[str, Any]
@@ -70,6 +70,14 @@ class Hub:
         except ApiException as e:
             raise _error(e, f'computetask "{name}" not found in namespace "{ns}"') from e
         return patched
+
+    def datasets(self, namespace: str) -> list[Object]:
+        """The ComputeDatasets of `namespace`. Raises CliError (the hub's refusal, named)."""
+        try:
+            listed = cast(Object, self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, DATASET.plural))
+        except ApiException as e:
+            raise _error(e, f"no {DATASET.plural} on the hub: is computenet installed?") from e
+        return cast(list[Object], listed["items"])
 
     def pools(self) -> list[Object]:
         return self._list(POOL.plural)

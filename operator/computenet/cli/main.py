@@ -129,7 +129,14 @@ def run_why(args: argparse.Namespace, out: TextIO) -> int:
     task = hub.task(args.task)
     doc = why_verb.explain(task)
     if args.live:
-        doc = why_verb.relive(doc, task, snapshots.live(endpoint))
+        namespace = task.get("metadata", {}).get("namespace") or hub.namespace
+        datasets, note = [], ""
+        if why_verb.names_datasets(task):  # read only when the task needs them (list computedatasets)
+            try:
+                datasets = hub.datasets(namespace)
+            except CliError as e:  # the what-if still runs, its datasets counted where spec.data.region says
+                note = f"ComputeDatasets of {namespace} not read: {e}"
+        doc = why_verb.relive(doc, task, snapshots.live(endpoint), datasets, note)
     rows, columns = why_verb.table_rows(doc)
     emit(out, args.output, doc, rows, columns, why_verb.footer(doc))
     return OK

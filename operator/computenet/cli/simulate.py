@@ -26,7 +26,7 @@ from computenet.cli.errors import CliError
 from computenet.cli.output import Column
 from computenet.placement import Assumptions, Decision, Demand, offers, schedule
 from computenet.snapshot_export import PoolDoc, SnapshotDocument, rebuild
-from computenet.tasks.demand import Datasets, demand_of
+from computenet.tasks.demand import Datasets, demand_of, store_regions
 from computenet.tasks.record import TaskRecord
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -152,13 +152,14 @@ def simulate(
     demands: list[Demand] = []
     missing: list[TaskRecord] = []
     by_uid = {r.uid: r for r in records}
+    snapshot = rebuild(doc)
+    stores = store_regions(snapshot)
     for record in records:
         pool = pools.get(record.spec.pool)
         if pool is None:
             missing.append(record)
             continue
-        demands.append(demand_of(record, pool.placement, frozenset(pool.members), known))
-    snapshot = rebuild(doc)
+        demands.append(demand_of(record, pool.placement, frozenset(pool.members), known, stores))
     entries: list[dict[str, Any]] = []
     for demand, decision in schedule(demands, snapshot, Assumptions(), now=0.0):
         record = by_uid[demand.uid]

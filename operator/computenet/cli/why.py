@@ -17,11 +17,11 @@ from computenet.api.constants import ConditionType
 from computenet.api.task import CandidateScore, ComputeTaskStatus, Explanation, Offer
 from computenet.cli import data_figures
 from computenet.cli.output import Column
-from computenet.cli.simulate import record_of
+from computenet.cli.simulate import datasets_of, record_of
 from computenet.placement import place
 from computenet.snapshot_export import SnapshotDocument, rebuild
 from computenet.tasks.candidates import explanation
-from computenet.tasks.demand import avoiding, demand_of
+from computenet.tasks.demand import avoiding, demand_of, store_regions
 
 CHOSEN, FITS, OFFER, REJECTED = "chosen", "fits", "offer", "rejected"
 
@@ -112,14 +112,35 @@ def explain(task: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def relive(doc: dict[str, Any], task: dict[str, Any], snapshot: SnapshotDocument) -> dict[str, Any]:
-    """`doc` with the identifiers placement would give the task now, on `snapshot` (nothing assumed)."""
-    record = record_of(task, 0, task.get("metadata", {}).get("namespace") or "default")
+def names_datasets(task: dict[str, Any]) -> bool:
+    """Whether the task (ComputeTask JSON) reads a ComputeDataset (``spec.data.inputs[].dataset``)."""
+    inputs = ((task.get("spec") or {}).get("data") or {}).get("inputs") or ()
+    return any(isinstance(i, dict) and i.get("dataset") for i in inputs)
+
+
+def relive(
+    doc: dict[str, Any],
+    task: dict[str, Any],
+    snapshot: SnapshotDocument,
+    datasets: Sequence[dict[str, Any]] = (),
+    note: str = "",
+) -> dict[str, Any]:
+    """`doc` with the identifiers placement would give the task now, on `snapshot` (nothing assumed).
+
+    `datasets` are the ComputeDatasets of the task's namespace, read from the hub, as the operator
+    knows them: their replicas say where the task's datasets already are. `note` says why they could
+    not be read, if so; the recomputation then counts their bytes in ``spec.data.region``.
+    """
+    namespace = task.get("metadata", {}).get("namespace") or "default"
+    record = record_of(task, 0, namespace)
     pool = next((p for p in snapshot.pools if p.name == record.spec.pool), None)
     if pool is None:
         return {**doc, "live": f"pool {record.spec.pool!r} does not exist"}
-    demand = avoiding(demand_of(record, pool.placement, frozenset(pool.members)), record, snapshot.taken)
-    decision = place(rebuild(snapshot), demand)
+    live = rebuild(snapshot)
+    known = datasets_of(datasets, namespace)
+    demand = demand_of(record, pool.placement, frozenset(pool.members), known, store_regions(live))
+    demand = avoiding(demand, record, snapshot.taken)
+    decision = place(live, demand)
     e = explanation(decision, list_up_to=None)
     chosen = decision.chosen.identifier if decision.chosen is not None else None
     return {
@@ -128,7 +149,8 @@ def relive(doc: dict[str, Any], task: dict[str, Any], snapshot: SnapshotDocument
         "fitting": e.fitting,
         "rejectedOmitted": e.rejected_omitted,
         "identifiers": _from_explanation(e, chosen),
-        "live": f"recomputed on the live snapshot of {snapshot.taken.isoformat()}: {decision.summary}",
+        "live": f"recomputed on the live snapshot of {snapshot.taken.isoformat()}: {decision.summary}"
+        + (f" ({note})" if note else ""),
     }
 
 

@@ -138,17 +138,32 @@ def result_line(line: dict[str, Any]) -> dict[str, Any]:
     return {**line, "message": message}
 
 
-def _wait_for_termination(reporter: _Reporter) -> None:
-    """Block until SIGTERM or SIGINT (what the kubelet sends a sidecar once the main containers ended).
+class _Termination:
+    """SIGTERM or SIGINT caught from the moment this is made, whichever thread the signal reaches.
 
-    ``{"event":"waiting"}`` on stdout says the signals are caught from then on.
+    The kubelet sends SIGTERM to a sidecar once the main containers ended. The handlers run in the
+    main thread (Python's rule for ``signal.signal``), so a signal the kernel delivers to another
+    thread (one boto3 or the runtime started) is caught all the same; blocking it with
+    ``pthread_sigmask`` covered the calling thread only, and the default action could end the
+    process before it pushed anything. A signal that arrives before ``wait`` is not lost.
     """
-    import signal
 
-    wanted = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    reporter.emit({"event": "waiting"})
-    signal.sigwait(wanted)
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self._stopped = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self._stopped.set()
+
+    def wait(self, reporter: _Reporter) -> None:
+        """``{"event":"waiting"}`` on stdout (the signals are caught), then block until one came."""
+        reporter.emit({"event": "waiting"})
+        while not self._stopped.wait(0.5):
+            pass
 
 
 def _fail(reporter: _Reporter, reason: str, message: str, code: int) -> int:
@@ -163,6 +178,7 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
     from computenet.data.s3 import Store, StoreError
 
     command = args.stage_command
+    termination = _Termination() if command == "push" and args.on_termination else None
     try:
         checksum = parse_checksum(args.checksum) if args.checksum else None
         options = CopyOptions(args.part_size_mib * MiB, args.concurrency, args.deadline)
@@ -178,8 +194,8 @@ def main(args: argparse.Namespace, error: Callable[[str], None]) -> int:
         error(str(e))
         return EXIT_USAGE
     reporter = _Reporter(sys.stdout, args.progress_file, args.progress_interval, time.monotonic, args.result_file)
-    if command == "push" and args.on_termination:
-        _wait_for_termination(reporter)
+    if termination is not None:
+        termination.wait(reporter)
     try:
         if command == "copy":
             done = copy(source, src, dest, dst, options, checksum, reporter)

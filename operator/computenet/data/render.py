@@ -22,11 +22,13 @@ __all__ = [
     "DATA_ROOT",
     "DATA_VOLUME",
     "OUTPUT_PUSH_DEADLINE_S",
+    "TERMINATION_LOG",
     "Output",
     "StageIn",
     "copy_argv",
     "fetch_argv",
     "push_argv",
+    "push_container",
     "stage_in",
     "stage_out",
 ]
@@ -120,6 +122,9 @@ def stage_in(plan: StagingPlan, image: str) -> StageIn:
     return StageIn(volumes, inits, mounts)
 
 
+TERMINATION_LOG = "/dev/termination-log"
+"""Where a mover or push writes its outcome (``--result-file``): the container's terminationMessagePath,
+which the kubelet puts in the pod's status for the operator to read."""
 OUTPUT_PUSH_DEADLINE_S = 1800
 """How long the outputs sidecar may push, and so how much longer than before a pod may take to stop."""
 
@@ -139,15 +144,23 @@ def output_path(index: int) -> str:
     return f"{DATA_ROOT}/out-{index}"
 
 
+def push_container(index: int) -> str:
+    """The name of the sidecar that pushes output ``index``."""
+    return f"computenet-stage-out-{index}"
+
+
 def push_argv(
     output: Output, part_mib: int = 16, concurrency: int = 4, deadline_s: int = OUTPUT_PUSH_DEADLINE_S
 ) -> list[str]:
-    """``computenet stage push --on-termination`` of one output: waits for the pod's end, then uploads."""
+    """``computenet stage push --on-termination`` of one output: waits for the pod's end, then uploads.
+
+    Its outcome goes to the sidecar's termination message, where the operator reads it once the pod ended.
+    """
     return [
         *COMMAND, "push", "--on-termination",
         f"--from={output_path(output.index)}", f"--endpoint={output.store.endpoint}",
         f"--credentials={credentials_dir(output.store.secret)}", f"--to={output.uri}",
-        *_tuning(part_mib, concurrency, deadline_s),
+        *_tuning(part_mib, concurrency, deadline_s), f"--result-file={TERMINATION_LOG}",
     ]  # fmt: skip
 
 
@@ -157,17 +170,20 @@ def stage_out(outputs: Sequence[Output], image: str) -> StageIn:
     A native sidecar (an init container with ``restartPolicy: Always``, Kubernetes 1.29+) keeps running
     beside the main containers and is stopped, with SIGTERM, only after they all ended
     (``k8s.io/kubernetes@v1.36.3/pkg/kubelet/kuberuntime/kuberuntime_termination_order.go``); it then
-    pushes what they left. The main containers mount ``out-<index>`` of the data volume read-write.
+    pushes what they left, and writes how that went to its termination message (``push_argv``). The
+    main containers mount ``out-<index>`` of the data volume read-write.
     """
     secrets = sorted({o.store.secret for o in outputs})
     volume_of = {s: f"computenet-out-store-{i}" for i, s in enumerate(secrets)}
     volumes = tuple({"name": volume_of[s], "secret": {"secretName": s, "defaultMode": 0o400}} for s in secrets)
     sidecars = tuple(
         {
-            "name": f"computenet-stage-out-{o.index}",
+            "name": push_container(o.index),
             "image": image,
             "restartPolicy": "Always",
             "command": push_argv(o),
+            "terminationMessagePath": TERMINATION_LOG,
+            "terminationMessagePolicy": "FallbackToLogsOnError",
             "volumeMounts": [
                 {"name": DATA_VOLUME, "mountPath": DATA_ROOT},
                 {"name": volume_of[o.store.secret], "mountPath": credentials_dir(o.store.secret), "readOnly": True},

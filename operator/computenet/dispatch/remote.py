@@ -428,7 +428,21 @@ class RemoteJobs:
 
     async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]:
         """The pods the Job controller made for Job `job` (by their job-name label). Raises MemberAnswer."""
-        selector = f"batch.kubernetes.io/job-name={job}"
+        return await self.pods_labelled(namespace, f"batch.kubernetes.io/job-name={job}")
+
+    async def jobs_labelled(self, selector: str) -> list[dict[str, Any]]:
+        """The Jobs of every namespace labelled `selector`. Raises MemberAnswer."""
+        try:
+            status, raw = await self._call("GET", f"/apis/batch/v1/jobs?labelSelector={quote(selector, safe='')}")
+        except _TRANSIENT as e:
+            raise _unreachable(e) from None
+        if status >= 300:
+            raise _answer(status, raw, f"HTTP {status}")
+        items: list[dict[str, Any]] = json.loads(raw or b"{}").get("items") or []
+        return items
+
+    async def pods_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """The pods of `namespace` labelled `selector`. Raises MemberAnswer."""
         try:
             status, raw = await self._call(
                 "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={quote(selector, safe='')}"

@@ -112,6 +112,8 @@ class MemberConnection:
 
     serves_logs: ClassVar[bool] = True
     """Whether the hub can read pod logs from the member's API server (a pull member's agent does not serve them)."""
+    stages_data: ClassVar[bool] = True
+    """Whether the operator can stage a task's data there (a pull member's agent runs no movers yet)."""
 
     def __init__(self, key: str, server: str, client: ApiClient, clock: Clock = utcnow, *, watch: bool = True) -> None:
         """`watch=False` leaves out the node and pod watches (a pull member's state comes from its reports)."""

@@ -101,6 +101,7 @@ class PullConnection(MemberConnection):
 
     syncing_message = "waiting for the agent's first report"
     serves_logs = False
+    stages_data = False
 
     def watch_workloads(self, label_selector: str) -> JobStore:
         """The agent's workloads, as their ComputeWork status on the hub tells them (the pull feed fills it)."""

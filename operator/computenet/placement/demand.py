@@ -256,6 +256,9 @@ class Demand:
     identifier, each a gang fitted node by node, together (see `pod_sets`). Their amounts and node
     constraints replace the per-replica fields above, which then only name the task's first role
     for quotas of callers that know no pod sets. Empty: the one gang the fields above describe."""
+    staged: bool = False
+    """Whether the task's data is moved by the operator (``spec.data`` inputs or outputs): only
+    identifiers that stage data are candidates."""
     kind: str | None = None
     """The task's workload kind as ``"<apiVersion> <kind>"`` (``"jobset.x-k8s.io/v1alpha2 JobSet"``):
     only identifiers whose member serves it are candidates; None: a batch/v1 Job, served everywhere."""

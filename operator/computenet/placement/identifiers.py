@@ -54,6 +54,8 @@ class Store:
 
     egress_per_gib: float
     currency: str
+    endpoint: str = ""
+    """The store's S3 endpoint: an input whose URI names it sits in the identifier's region (``tasks.demand``)."""
 
 
 @dataclass(frozen=True)
@@ -81,5 +83,8 @@ class Identifier:
     workload_kinds: frozenset[str] | None = None
     """The workload kinds the member serves (``"<apiVersion> <kind>"``, e.g. ``"jobset.x-k8s.io/v1alpha2
     JobSet"``), from its API discovery; None: not known (e.g. a pull member), so not filtered on."""
+    stages_data: bool = True
+    """Whether the operator can stage a task's data there (movers, fetches, a push): push members; a
+    pull member's agent runs no movers yet (see `filters.staging`)."""
     levels: tuple[tuple[str, str], ...] = ()
     """Its interconnect levels, coarsest first, as (name, node label) (``spec.topology.levels``, see `topology`)."""

@@ -4,7 +4,8 @@ Cancel deletes every Job of the task in every member. A member that is briefly u
 retried; after `CANCEL_TIMEOUT_S` the rest is left to the orphan sweep, which removes the Job when
 the member returns (and a finalizer left by an earlier version is released either way).
 The sweep removes Jobs carrying this hub's origin labels whose task no longer exists on the hub
-(checked on the hub itself, never inferred from memory alone).
+(checked on the hub itself, never inferred from memory alone), and the mover Jobs and Secret copies
+of attempts that ended without their staging being removed (``tasks/staging/sweep.py``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from kubernetes.aio.client import CustomObjectsApi
 from kubernetes.aio.client.exceptions import ApiException
 
-from computenet.api.constants import GROUP, TASK, VERSION, Reason
+from computenet.api.constants import GROUP, HUB_LABEL, MANAGED_BY_LABEL, MANAGED_BY_STAGING, TASK, VERSION, Reason
 from computenet.dispatch.jobs import JobFacts
+from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import MemberAnswer
 from computenet.members.connection import MemberConnection
 from computenet.tasks.book import TaskBook
 from computenet.tasks.lifecycle import Deleted, Event
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging.sweep import StagedAttempt, attempt_of, state
 from computenet.workloads.kinds import Kind, kind_named
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,14 @@ class Deleter(Protocol):
     async def delete(self, namespace: str, name: str, kind: Kind) -> bool:
         """Delete one workload; False when it was already gone. Raises MemberAnswer."""
         ...
+
+
+@runtime_checkable
+class StagingRemover(Protocol):
+    """What the staging sweep needs of a push member (``dispatch.remote.RemoteJobs``)."""
+
+    async def jobs_labelled(self, selector: str) -> list[dict[str, Any]]: ...
+    async def delete_collection(self, namespace: str, selector: str) -> None: ...
 
 
 class Members(Protocol):
@@ -65,6 +76,10 @@ class Cleanup:
     handle: Callable[[TaskRecord, Event], object]
     forget: Callable[[str], None]
     clock: Callable[[], dt.datetime]
+    hub_id: str = ""
+    """This hub's id: the staging sweep lists only the mover Jobs it made (``computenet.io/hub``)."""
+    _swept: set[tuple[str, StagedAttempt]] = field(default_factory=set)
+    """(member, attempt) whose staging objects the sweep removed (each is asked once per process)."""
 
     async def cancel(self, record: TaskRecord, deleting_since: dt.datetime) -> int:
         """Delete the task's workloads everywhere; returns how many were deleted. Raises CancelPending to retry."""
@@ -118,6 +133,57 @@ class Cleanup:
                 except MemberAnswer as e:
                     logger.info("orphan %s/%s not removed yet: %s", job.namespace, job.name, e)
         return removed
+
+    async def sweep_staging(self, custom: CustomObjectsApi) -> int:
+        """Remove the mover Jobs and Secret copies of ended attempts in every push member; returns how many attempts.
+
+        The attempts are those its mover Jobs (listed by this hub's labels) and its workloads (the
+        member's watch) name; each ended one is removed by label once per process.
+        """
+        removed = 0
+        hub = f"{MANAGED_BY_LABEL}={MANAGED_BY_STAGING},{HUB_LABEL}={label_value(self.hub_id)}"
+        for conn in self.members.connections():
+            remote = self.members.remote(conn)
+            store = conn.jobs
+            if not isinstance(remote, StagingRemover) or store is None or not store.synced:
+                continue
+            try:
+                movers = await remote.jobs_labelled(hub)
+            except MemberAnswer as e:
+                logger.info("staging leftovers in %s not listed: %s", conn.server, e)
+                continue
+            seen = {
+                found
+                for job in movers
+                if (meta := job.get("metadata") or {})
+                and (found := attempt_of(str(meta.get("namespace") or ""), meta.get("labels") or {})) is not None
+            }
+            seen |= {
+                StagedAttempt(job.namespace, label_value(job.task_uid), label_value(str(job.attempt)))
+                for job in store.jobs.values()
+                if (r := self.book.get(job.task_uid)) is not None and r.spec is not None and r.spec.data is not None
+            }
+            for attempt in sorted(seen, key=lambda a: (a.namespace, a.task_uid, a.attempt)):
+                if (conn.key, attempt) in self._swept or not await self._ended(custom, attempt):
+                    continue
+                try:
+                    await remote.delete_collection(attempt.namespace, attempt.selector)
+                except MemberAnswer as e:
+                    logger.info("staging leftovers of %s not removed yet: %s", attempt.selector, e)
+                    continue
+                self._swept.add((conn.key, attempt))
+                removed += 1
+                logger.info("orphan sweep removed the staging objects of %s in %s", attempt.selector, conn.server)
+        present = {label_value(r.uid) for r in self.book}
+        self._swept = {k for k in self._swept if k[1].task_uid in present}
+        return removed
+
+    async def _ended(self, custom: CustomObjectsApi, attempt: StagedAttempt) -> bool:
+        record = self.book.get(attempt.task_uid)
+        verdict = state(attempt, record)
+        if verdict != "unknown":
+            return verdict == "ended"
+        return not await _task_exists(custom, attempt.task_uid, attempt.task_namespace, attempt.task_name)
 
 
 async def _task_exists(custom: CustomObjectsApi, uid: str, namespace: str, name: str) -> bool:

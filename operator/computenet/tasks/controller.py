@@ -23,7 +23,7 @@ from computenet.tasks.book import TaskBook, utcnow
 from computenet.tasks.cleanup import Cleanup
 from computenet.tasks.demand import Datasets
 from computenet.tasks.dispatcher import Dispatcher, HubObjects
-from computenet.tasks.executor import Executor, Ports
+from computenet.tasks.executor import ChargeData, Executor, Ports
 from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
 from computenet.tasks.lifecycle import Event, Outcome
@@ -55,7 +55,7 @@ class TaskController:
         hub_objects: HubObjects | None = None,
         image: str = "ghcr.io/computenet/computenet:latest",
         datasets: Datasets | None = None,
-        charge: Callable[[TaskRecord, str, float, str], None] | None = None,
+        charge: ChargeData | None = None,
     ) -> None:
         """`access` reaches the members; `tenancy` admits through ComputeQueues (None: no queues)."""
         self.book = book
@@ -75,7 +75,9 @@ class TaskController:
         self.dispatcher = Dispatcher(
             self.access, hub_id, self.handle, self._flush, self.spawn, hub_objects, stager=self.stager
         )
-        self.follower = Follower(book, self.access, self.handle, self.spawn, clock)
+        self.follower = Follower(
+            book, self.access, self.handle, self.spawn, clock, self.stager.outputs if self.stager else None
+        )
         self.failover = Failover(book, identifiers, self.access, self.handle, self.spawn, clock)
         self.scheduler = Scheduler(
             book,
@@ -89,12 +91,13 @@ class TaskController:
             tenancy=tenancy,
             datasets=datasets,
         )
-        self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock)
+        self.cleanup = Cleanup(book, self.access, self.handle, self.executor.forget, clock, hub_id)
         self.executor.ports = Ports(
             dispatch=self.dispatcher.start,
             fence=self.follower.follow,
             recheck=self.failover.check,
             release=self._clean_staging,
+            charge=charge,
         )
 
     def _check_dispatched(self) -> None:

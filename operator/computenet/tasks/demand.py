@@ -31,6 +31,7 @@ from computenet.api.pod_reservation import ACCELERATOR_RESOURCE_NAMES, effective
 from computenet.api.pool import PlacementPolicy
 from computenet.api.task import ComputeTaskSpec
 from computenet.api.variants import as_variant
+from computenet.data.location import parse_s3_uri
 from computenet.placement import (
     AcceleratorDemand,
     Constraints,
@@ -46,6 +47,7 @@ from computenet.placement.demand import DataPiece
 from computenet.placement.pod_spec import pod_constraints
 from computenet.placement.resources import VENDOR_RESOURCES
 from computenet.placement.slices import SliceRequest
+from computenet.placement.snapshot import Snapshot
 from computenet.quantity import cpu_millis, to_int_units
 from computenet.tasks.lifecycle.avoidance import avoided_now
 from computenet.tasks.record import TaskRecord
@@ -57,6 +59,29 @@ MIB = 1 << 20
 
 Datasets = Mapping[tuple[str, str], ComputeDataset]
 """ComputeDatasets by (namespace, name)."""
+Stores = Mapping[str, str]
+"""The identifiers' stores: S3 endpoint -> the region of the identifier that declares it (``store_regions``)."""
+
+
+def _endpoint(url: str) -> str:
+    return url.rstrip("/")
+
+
+def store_regions(snapshot: Snapshot) -> Stores:
+    """Each store an identifier declares (``spec.storage.endpoint``), with that identifier's region.
+
+    When identifiers of several regions name one endpoint, the first by name sets it. Computed once
+    per snapshot and kept with it, as placement keeps its per-region facts (``placement.transfer.links``).
+    """
+    cache: dict[str, Stores] = snapshot.__dict__.setdefault("_store_regions", {})
+    found = cache.get("stores")
+    if found is None:
+        regions: dict[str, str] = {}
+        for ident in sorted(snapshot.identifiers, key=lambda i: i.name):
+            if ident.store is not None and ident.store.endpoint and ident.region:
+                regions.setdefault(_endpoint(ident.store.endpoint), ident.region)
+        found = cache["stores"] = regions
+    return found
 
 
 def _weights(policy: PlacementPolicy | None) -> tuple[Weights, Strategy]:
@@ -111,11 +136,13 @@ def demand_of(
     policy: PlacementPolicy | None,
     identifiers: frozenset[str] | None = None,
     datasets: Datasets | None = None,
+    stores: Stores | None = None,
 ) -> Demand:
     """What placement needs to know of a task, as plain numbers; `identifiers` are its pool's members.
 
     `datasets` are the ComputeDatasets known, by (namespace, name): the replicas of those the task
-    names tell placement where their bytes already are (see `data_of`).
+    names tell placement where their bytes already are; `stores` the identifiers' stores by endpoint,
+    where the task's URI inputs are (see `data_of`).
     """
     spec = record.spec
     res = spec.resources
@@ -136,7 +163,7 @@ def demand_of(
             currency=c.currency,
             max_latency_ms=float(c.max_latency_ms) if c.max_latency_ms is not None else None,
         )
-    data = data_of(record, datasets)
+    data = data_of(record, datasets, stores)
     weights, strategy = _weights(policy)
     pod = pod_constraints(record.pod_spec)
     roles = pod_set_demands(record.workload, acc) if record.workload else ()
@@ -161,6 +188,7 @@ def demand_of(
         claim_templates=record.claim_templates,
         constraints=constraints,
         data=data,
+        staged=spec.data is not None and bool(spec.data.inputs or spec.data.outputs),
         topology=Topology(spec.topology.level, spec.topology.required is not None) if spec.topology else None,
         kind=kind_named(record.workload.get("apiVersion"), record.workload.get("kind")).key
         if record.workload
@@ -175,11 +203,14 @@ def demand_of(
     )
 
 
-def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None:
+def data_of(record: TaskRecord, datasets: Datasets | None = None, stores: Stores | None = None) -> Data | None:
     """Where the task's data is, piece by piece, and its caps; None when nothing locates it.
 
     - an input naming a dataset found in `datasets` sits in the regions of the replicas staging would
       read (`readable_replicas`); its size is the input's, else its largest replica's;
+    - a URI input whose store (the ``endpoint`` of the ``credentials`` entry naming its bucket) an
+      identifier declares in ``spec.storage`` (`stores`) sits in that identifier's region: staging
+      fetches it there without a copy, and copies it from there into any other region;
     - any other input with a size (a URI, or a dataset not known here) sits in ``spec.data.region``;
     - what ``spec.data.size`` declares beyond the inputs' sizes sits in ``spec.data.region`` too.
 
@@ -192,6 +223,7 @@ def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None
         return None
     region = given.region or ""
     pieces: list[DataPiece] = []
+    endpoint_of = {c.bucket: _endpoint(str(c.endpoint)) for c in given.credentials or ()}
     for index, item in enumerate(given.inputs or ()):
         size = to_int_units(item.size) if item.size else 0
         found = datasets.get((record.namespace, item.dataset)) if datasets and item.dataset else None
@@ -201,7 +233,10 @@ def data_of(record: TaskRecord, datasets: Datasets | None = None) -> Data | None
             if regions:
                 pieces.append(DataPiece(size, regions, f"dataset {item.dataset}"))
                 continue
-        if size and region:
+        at = stores.get(endpoint_of.get(parse_s3_uri(item.uri).bucket, "")) if stores and item.uri else None
+        if size and at:
+            pieces.append(DataPiece(size, (at,), f"input {index}"))
+        elif size and region:
             pieces.append(DataPiece(size, (region,), f"dataset {item.dataset}" if item.dataset else f"input {index}"))
     declared = to_int_units(given.size) if given.size else 0
     rest = declared - sum(p.size_bytes for p in pieces)

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from computenet.api.constants import Phase
 from computenet.api.task import TaskSummary
@@ -28,6 +29,7 @@ from computenet.tasks.lifecycle import (
     Emit,
     Event,
     Fence,
+    MeterData,
     Outcome,
     RecheckAt,
     Release,
@@ -51,6 +53,16 @@ class Ports:
     recheck: Callable[[TaskRecord], None] = lambda record: None
     release: Callable[[TaskRecord], None] = lambda record: None
     """The attempt holds nothing any more: remove what staging left in its member."""
+    charge: ChargeData | None = None
+    """Books a task's data egress (settlement's ``charge_data``); None: no settlement."""
+
+
+class ChargeData(Protocol):
+    """Books what moving a task's data cost (``Settlement.charge_data``)."""
+
+    def __call__(
+        self, record: TaskRecord, provider: str, amount: float, currency: str, queue: str | None = None
+    ) -> None: ...
 
 
 def facts_of(record: TaskRecord) -> TaskFacts:
@@ -152,6 +164,12 @@ class Executor:
                     m.cost.labels(*labels, ran.currency).inc(ran.cost)
             case CountFailover(identifier=identifier):
                 m.failovers.labels(identifier, record.namespace).inc()
+            case MeterData(provider=provider, queue=queue, moved=moved, charges=charges):
+                if moved:
+                    m.data_moved_bytes.labels(provider, queue).inc(moved)
+                for charge in charges:
+                    if self.ports.charge is not None:
+                        self.ports.charge(record, charge.provider, charge.amount, charge.currency, queue)
             case CountDispatched(identifier=identifier):
                 latency = max((self.clock() - record.created).total_seconds(), 0.0)
                 m.dispatch_latency.labels(identifier).observe(latency)

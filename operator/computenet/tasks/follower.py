@@ -13,10 +13,11 @@ on a Running task, and ``UnavailableTooLong`` ends the attempt past ``spec.failo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from computenet.api.constants import ConditionStatus, ConditionType, Phase
 from computenet.api.task import RemoteRef
@@ -33,6 +34,7 @@ from computenet.tasks.lifecycle import (
     JobGone,
     JobRef,
     JobRunning,
+    OutputsPushed,
     PodsUnschedulable,
     ReplicasUnavailable,
     StartFailed,
@@ -80,6 +82,14 @@ def observed_event(record: TaskRecord, job: JobFacts, pricing: Any, now: dt.date
     return None
 
 
+class ReadOutputs(Protocol):
+    """Reads what a finished attempt's output pushes did (``Stager.outputs``); None: nothing to read there."""
+
+    async def __call__(
+        self, record: TaskRecord, member: object, namespace: str, identifier: str, succeeded: bool
+    ) -> OutputsPushed | None: ...
+
+
 class Follower:
     def __init__(
         self,
@@ -88,14 +98,18 @@ class Follower:
         deliver: Callable[[TaskRecord, Event], object],
         spawn: Callable[[Any, str], None],
         clock: Callable[[], dt.datetime],
+        outputs: ReadOutputs | None = None,
     ) -> None:
+        """`outputs` reads a finished attempt's output pushes before its end is delivered (None: not read)."""
         self.book = book
         self.access = access
         self.deliver = deliver
         self.spawn = spawn
         self.clock = clock
+        self.outputs = outputs
         self._deleting: set[tuple[str, str, str]] = set()
         self._confirming: set[str] = set()
+        self._reading: set[tuple[str, int]] = set()
 
     def on_jobs_changed(self, task_uid: str) -> None:
         record = self.book.get(task_uid)
@@ -116,7 +130,9 @@ class Follower:
             if job.deleting:
                 continue
             event = observed_event(record, job, self.access.pricing_of(record.identifier or ""), self.clock())
-            if event is not None:
+            if isinstance(event, JobFinished) and self._has_outputs(record):
+                self._read_outputs(record, conn, job, event)
+            elif event is not None:
                 self.deliver(record, event)
         if not seen:
             self._check_gone(record)
@@ -152,6 +168,37 @@ class Follower:
                 self._check_start(record, remote.identifier, *current, now)
             if record.phase in ACTIVE and record.status.remote is remote:
                 self._check_available(record, remote.identifier, *current, now)
+
+    # ---- outputs pushed when the workload ended ----
+
+    def _has_outputs(self, record: TaskRecord) -> bool:
+        data = record.spec.data if record.spec is not None else None
+        return self.outputs is not None and data is not None and bool(data.outputs) and record.phase in ACTIVE
+
+    def _read_outputs(self, record: TaskRecord, conn: MemberConnection, job: JobFacts, event: JobFinished) -> None:
+        """Deliver the attempt's end once its output pushes are read: their bytes, egress and verdict go with it."""
+        key = (record.uid, event.attempt)
+        if key in self._reading:
+            return
+        self._reading.add(key)
+        self.spawn(self._outputs_then_finish(record, conn, job, event, key), f"outputs {record.key}")
+
+    async def _outputs_then_finish(
+        self, record: TaskRecord, conn: MemberConnection, job: JobFacts, event: JobFinished, key: tuple[str, int]
+    ) -> None:
+        assert self.outputs is not None
+        try:
+            pushed = await self.outputs(
+                record, self.access.remote(conn), job.namespace, event.remote.identifier, event.succeeded
+            )
+        except MemberAnswer as e:  # read again soon; a member lost for good is the failover's business
+            logger.info("%s: outputs of attempt %d not read yet: %s", record.key, event.attempt, e)
+            await asyncio.sleep(RETRY_S)
+            self._reading.discard(key)
+            self.on_jobs_changed(record.uid)
+            return
+        self._reading.discard(key)
+        self.deliver(record, dataclasses.replace(event, outputs=pushed) if pushed is not None else event)
 
     # ---- serving workloads that are not available ----
 

@@ -10,7 +10,7 @@ what the pool could not give to anyone else meanwhile. A task's usage is the sum
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from computenet.api.identifier import Pricing
 from computenet.api.task import Placement
@@ -21,6 +21,12 @@ GIB = 1 << 30
 
 @dataclass(frozen=True)
 class Metered:
+    """One attempt's usage (seconds, device-, core- and GiB-seconds) and cost (in `currency`).
+
+    `roles`: the same per role of a workload of several pod sets, in the order of its placement
+    (empty for one gang); the totals are their sum.
+    """
+
     seconds: float
     accelerator_seconds: float
     model: str | None
@@ -28,6 +34,7 @@ class Metered:
     memory_gib_seconds: float
     cost: float
     currency: str
+    roles: tuple[tuple[str, Metered], ...] = ()
 
 
 NOTHING = Metered(0.0, 0.0, None, 0.0, 0.0, 0.0, "USD")
@@ -76,10 +83,28 @@ def meter_attempt(
     try:
         if placement.pod_sets:  # every role's pods, each at its own requests (meter is linear in them)
             sets = placement.pod_sets
+            model = placement.accelerator_model
+            roles = tuple(
+                (
+                    s.role,
+                    meter(
+                        start,
+                        end,
+                        s.replicas,
+                        cpu_millis(s.cpu),
+                        to_int_units(s.memory),
+                        s.accelerators,
+                        model,
+                        pricing,
+                    ),
+                )
+                for s in sets
+            )
             cpu = sum(s.replicas * cpu_millis(s.cpu) for s in sets)
             memory = sum(s.replicas * to_int_units(s.memory) for s in sets)
             devices = sum(s.replicas * s.accelerators for s in sets)
-            return meter(start, end, 1, cpu, memory, devices, placement.accelerator_model, pricing)
+            total = meter(start, end, 1, cpu, memory, devices, model, pricing)
+            return replace(total, roles=roles)
         cpu = cpu_millis(res.cpu)
         memory = to_int_units(res.memory)
     except QuantityError:

@@ -45,7 +45,7 @@ def placement_store(spec: ComputeIdentifierSpec) -> Store | None:
     if spec.storage is None:
         return None
     currency = spec.pricing.currency if spec.pricing is not None else DEFAULT_CURRENCY
-    return Store(float(spec.storage.egress_price_per_gib), currency)
+    return Store(float(spec.storage.egress_price_per_gib), currency, str(spec.storage.endpoint))
 
 
 def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, conn: MemberConnection) -> Identifier:
@@ -69,5 +69,6 @@ def placement_identifier(item: TrackedIdentifier, spec: ComputeIdentifierSpec, c
         node_selector=item.selector,
         devices=conn.state.dra.catalog(spec.connection.target_namespace, conn.dra_problem()),
         workload_kinds=frozenset(conn.workload_kinds) if conn.workload_kinds is not None else None,
+        stages_data=conn.stages_data,
         levels=tuple((lv.name, lv.node_label) for lv in spec.topology.levels) if spec.topology else (),
     )

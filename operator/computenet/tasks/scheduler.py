@@ -27,7 +27,7 @@ from computenet.pools import pool_selector, selection_labels
 from computenet.quantity import cpu_millis, format_bytes, format_cpu, to_int_units
 from computenet.tasks.book import TaskBook
 from computenet.tasks.candidates import explanation, offer_status
-from computenet.tasks.demand import Datasets, avoiding, demand_of
+from computenet.tasks.demand import Datasets, avoiding, demand_of, store_regions
 from computenet.tasks.executor import Executor
 from computenet.tasks.lifecycle import (
     Event,
@@ -195,6 +195,7 @@ class Scheduler:
             return
         demands: dict[str, Demand] = {}
         members: dict[str, frozenset[str]] = {}
+        stores = store_regions(snapshot)
         for record in waiting:
             pool = self.pool_of(record.spec.pool)
             if pool is None:
@@ -206,7 +207,7 @@ class Scheduler:
                 members[record.spec.pool] = self._members_of(pool)
             try:
                 demands[record.uid] = avoiding(
-                    demand_of(record, pool.placement, members[record.spec.pool], self.datasets), record, now
+                    demand_of(record, pool.placement, members[record.spec.pool], self.datasets, stores), record, now
                 )
             except Exception as e:  # a task placement cannot read waits with the reason, others go on
                 logger.exception("%s: demand not readable", record.key)

@@ -256,11 +256,12 @@ class TaskService:
             await asyncio.sleep(self.sweep_interval_s)
             try:
                 removed = await self.controller.cleanup.sweep(custom)
+                staged = await self.controller.cleanup.sweep_staging(custom)
             except Exception:  # the sweep is best effort; the next round tries again
                 logger.exception("orphan sweep failed")
                 continue
-            if removed:
-                logger.info("orphan sweep removed %d Jobs", removed)
+            if removed or staged:
+                logger.info("orphan sweep removed %d Jobs and the staging objects of %d attempts", removed, staged)
 
     # ---- deletion ----
 

@@ -167,23 +167,28 @@ class Settlement:
         for entry in queues.values():
             entry.spend = entry.spend.model_copy(update={"last_settled": now})
 
-    def charge_data(self, record: TaskRecord, provider: str, amount: float, currency: str) -> None:
-        """Book the egress one of a task's data copies cost, once, when the copy finishes.
+    def charge_data(
+        self, record: TaskRecord, provider: str, amount: float, currency: str, queue: str | None = None
+    ) -> None:
+        """Book the egress one of a task's data moves cost, once: a copy when it finishes, outputs when pushed.
 
         Like compute, it goes to ``computenet_spend_total`` (provider: the source store's) and, for a
         task admitted through a queue, to the queue's spend this period when the currencies match; and
-        to ``computenet_data_cost_total``. The copy's end is in the task's status, so a restarted
-        operator does not book it again.
+        to ``computenet_data_cost_total``. The move's end is in the task's status, so a restarted
+        operator does not book it again. ``queue``: the queue that admitted the attempt, when the
+        status no longer says (default: ``status.placement.queue``).
         """
         if amount <= 0:
             return
         placement = record.status.placement
-        queue_name = placement.queue or "" if placement is not None else ""
+        if queue is None:
+            queue = placement.queue if placement is not None else None
+        queue_name = queue or ""
         self.metrics.spend.labels(queue_name, record.namespace, provider, currency).inc(amount)
         self.metrics.data_cost.labels(provider, queue_name, currency).inc(amount)
-        queue = self.tenancy.queues.items.get(queue_name)
-        if queue is not None and queue.spend.currency == currency:
-            queue.spend = queue.spend.model_copy(update={"amount": queue.spend.amount + amount})
+        entry = self.tenancy.queues.items.get(queue_name)
+        if entry is not None and entry.spend.currency == currency:
+            entry.spend = entry.spend.model_copy(update={"amount": entry.spend.amount + amount})
 
     def status_of(self, entry: QueueEntry, now: dt.datetime) -> ComputeQueueStatus:
         """The queue's status: usage per named resource, tasks, spend, Active condition, summary."""

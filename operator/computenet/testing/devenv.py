@@ -530,7 +530,7 @@ def plugin_user_manifests(namespace: str = NAMESPACE, account: str = PLUGIN_USER
                 {"apiGroups": ["computenet.io"], "resources": ["computetasks/log"], "verbs": ["get"]},
                 {
                     "apiGroups": ["computenet.io"],
-                    "resources": ["computeidentifiers", "computepools"],
+                    "resources": ["computeidentifiers", "computepools", "computedatasets"],
                     "verbs": ["get", "list", "watch"],
                 },
             ],

@@ -11,7 +11,7 @@ from computenet.api.pool import ComputePoolSpec
 from computenet.cli import data_figures, offers, simulate, why
 from computenet.cli.output import table
 from computenet.placement import Identifier, Network, Pricing, Store
-from computenet.snapshot_export import SnapshotDocument, identifier_doc, identifier_of, node_doc, pool_doc
+from computenet.snapshot_export import SnapshotDocument, StoreDoc, identifier_doc, identifier_of, node_doc, pool_doc
 
 GIB = 1 << 30
 
@@ -117,11 +117,11 @@ def cn_snapshot(west_price: float) -> SnapshotDocument:
     idents = [
         Identifier(
             "east", "c1", region="cn-east", pricing=Pricing("USD", per_accelerator_hour={H100: 10.0}),
-            network=Network({"cn-west": 30.0}, 10.0), store=Store(0.10, "USD"),
+            network=Network({"cn-west": 30.0}, 10.0), store=Store(0.10, "USD", "http://cn-east:8333"),
         ),
         Identifier(
             "west", "c2", region="cn-west", pricing=Pricing("USD", per_accelerator_hour={H100: west_price}),
-            network=Network({"cn-east": 30.0}, 1.0), store=Store(0.05, "USD"),
+            network=Network({"cn-east": 30.0}, 1.0), store=Store(0.05, "USD", "http://cn-west:8333"),
         ),
     ]  # fmt: skip
     nodes = {"c1": [node("e1").gpus(8, H100).build()], "c2": [node("w1").gpus(8, H100).build()]}
@@ -155,8 +155,12 @@ def gpu_task(name: str, data: dict[str, Any], deadline: int | None = None) -> di
 
 def test_the_snapshot_document_keeps_each_identifiers_store() -> None:
     doc = cn_snapshot(8.0)
-    assert identifier_of(doc.identifiers[0]).store == Store(0.10, "USD")
-    assert doc.model_dump(mode="json")["identifiers"][0]["store"] == {"egressPricePerGiB": 0.10, "currency": "USD"}
+    assert identifier_of(doc.identifiers[0]).store == Store(0.10, "USD", "http://cn-east:8333")
+    stored = {"egressPricePerGiB": 0.10, "currency": "USD", "endpoint": "http://cn-east:8333"}
+    assert doc.model_dump(mode="json")["identifiers"][0]["store"] == stored
+    # A snapshot saved by an older operator names no endpoint: it still reads.
+    older = StoreDoc.model_validate({"egressPricePerGiB": 0.10, "currency": "USD"})
+    assert older.endpoint == ""
 
 
 @pytest.mark.parametrize(
@@ -196,3 +200,61 @@ def test_simulate_reads_datasets_beside_the_tasks_and_a_replica_makes_its_region
     without = simulate.simulate([task], cn_snapshot(8.0), "ns")
     # Not knowing the dataset, placement has nothing to locate: no figures, and nothing for the caps to hold.
     assert "dataBytes" not in without["tasks"][0]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "chosen", "moved"),
+    [
+        pytest.param("http://cn-west:8333", "west", 0,
+                     id="a URI in the store cn-west's identifier declares sits in cn-west, whatever spec.data.region"),
+        pytest.param("http://cn-west:8333/", "west", 0, id="the endpoint's trailing slash does not matter"),
+        pytest.param("https://s3.elsewhere.example", "east", 0,
+                     id="a URI in a store no identifier declares sits in spec.data.region"),
+    ],
+)  # fmt: skip
+def test_a_uri_input_sits_in_the_region_of_the_identifier_whose_store_holds_it(
+    endpoint: str, chosen: str, moved: int
+) -> None:
+    data = {
+        "region": "cn-east",
+        "maxTransferSeconds": 0,  # only where the data already is
+        "inputs": [{"uri": "s3://cn-west-data/corpus/", "mountPath": "/c", "size": "100Gi"}],
+        "credentials": [{"bucket": "cn-west-data", "endpoint": endpoint, "secretName": "keys"}],
+    }
+    entry = simulate.simulate([gpu_task("train", data)], cn_snapshot(8.0), "ns")["tasks"][0]
+    assert (entry["result"], entry["identifier"], entry["dataBytes"]) == ("placed", chosen, moved)
+
+
+def test_why_live_reads_the_namespaces_datasets_and_says_when_it_could_not() -> None:
+    dataset = {
+        "kind": "ComputeDataset",
+        "metadata": {"name": "corpus", "namespace": "ns"},
+        "spec": {"replicas": [{"region": "cn-west", "uri": "s3://cn-west-data/c/", "size": "100Gi"}]},
+    }
+    task = gpu_task("train", {"region": "cn-east", "inputs": [{"dataset": "corpus", "mountPath": "/c"}]}, 36000)
+    task["metadata"]["namespace"] = "ns"
+    task["spec"]["data"]["maxTransferSeconds"] = 0
+    doc = why.explain(task)
+    live = why.relive(doc, task, cn_snapshot(10.0), [dataset])
+    rows = {r["identifier"]: r for r in live["identifiers"]}
+    assert rows["west"]["verdict"] == "chosen"  # the replica in cn-west makes it free of transfer
+    unread = why.relive(doc, task, cn_snapshot(10.0), [], note="ComputeDatasets of ns not read: HTTP 403")
+    assert unread["live"].endswith("(ComputeDatasets of ns not read: HTTP 403)")
+    assert {r["identifier"]: r["verdict"] for r in unread["identifiers"]}["west"] != "chosen"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param({"inputs": [{"dataset": "corpus", "mountPath": "/c"}]}, True, id="a dataset input: read them"),
+        pytest.param(
+            {"inputs": [{"uri": "s3://b/k", "mountPath": "/c"}]}, False, id="URI inputs only: nothing to read"
+        ),
+        pytest.param(None, False, id="no data: nothing to read"),
+    ],
+)
+def test_why_live_reads_datasets_only_for_a_task_that_names_one(data: dict[str, Any] | None, expected: bool) -> None:
+    task = gpu_task("train", data or {})
+    if data is None:
+        del task["spec"]["data"]
+    assert why.names_datasets(task) is expected

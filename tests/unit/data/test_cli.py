@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,30 @@ def test_the_result_line_fits_a_termination_message(line: dict[str, object], res
     from computenet.data.cli import result_line
 
     assert result_line(line) == result
+
+
+def test_the_outputs_sidecar_reports_its_push_whenever_sigterm_comes(tmp_path: Path) -> None:
+    """The kubelet's SIGTERM may reach any thread of the process: it must start the push, never end it.
+
+    The store does not answer (nothing listens on the port), so each push fails at once, in its own words.
+    Caught only in the main thread, a signal delivered to another thread ended the process silently.
+    """
+    (tmp_path / "keys").mkdir()
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        (tmp_path / "keys" / key).write_text("k")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.bin").write_bytes(b"x" * 100)
+    argv = [
+        sys.executable, "-m", "computenet", "stage", "push", "--on-termination", f"--from={tmp_path / 'out'}",
+        "--endpoint=http://127.0.0.1:9", f"--credentials={tmp_path / 'keys'}", "--to=s3://results/r/",
+        "--deadline=5", f"--result-file={tmp_path / 'result'}",
+    ]  # fmt: skip
+    for _ in range(4):  # the old handling lost about one run in three
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, f"exit {proc.returncode}: {err}"
+        assert json.loads(out.splitlines()[-1])["reason"] == "Unreachable"
+        assert json.loads((tmp_path / "result").read_text())["event"] == "failed"

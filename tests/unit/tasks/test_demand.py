@@ -219,6 +219,24 @@ def test_the_data_size_placement_weighs(data: dict[str, Any], size_bytes: int) -
     assert demand.data.size_bytes == size_bytes
 
 
+@pytest.mark.parametrize(
+    ("data", "staged"),
+    [
+        pytest.param(None, False, id="no data: nothing to stage"),
+        pytest.param({"region": "cn-east", "size": "1Gi"}, False, id="data placed near, not moved"),
+        pytest.param({"inputs": [{"uri": "s3://abc/a", "mountPath": "/a"}]}, True, id="an input is staged"),
+        pytest.param(
+            {"outputs": [{"mountPath": "/out", "uri": "s3://abc/out/"}]}, True, id="an output is pushed by the operator"
+        ),
+    ],
+)
+def test_a_task_whose_data_the_operator_moves_is_staged(data: dict[str, Any] | None, staged: bool) -> None:
+    base = record({"containers": [{"name": "main", "image": "x"}]})
+    located = DataLocation.model_validate(data) if data is not None else None
+    spec = base.spec.model_copy(update={"data": located})
+    assert demand_of(dataclasses.replace(base, spec=spec), None).staged is staged
+
+
 def container(cpu: str = "1", memory: str = "1Gi", gpus: int = 0) -> dict[str, Any]:
     limits = {"nvidia.com/gpu": gpus} if gpus else {}
     return {"name": "c", "image": "x", "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}}

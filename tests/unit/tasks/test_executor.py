@@ -31,6 +31,7 @@ from computenet.tasks.lifecycle import (
     Effect,
     Emit,
     Fence,
+    MeterData,
     Outcome,
     RecheckAt,
     Release,
@@ -40,6 +41,7 @@ from computenet.tasks.lifecycle import (
 )
 from computenet.tasks.metering import Metered
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging.transfers import Charge
 from tasks.builders import CREATED, record, spec
 
 NOW = CREATED + dt.timedelta(seconds=30)
@@ -232,6 +234,22 @@ def test_release_also_removes_what_staging_left_in_the_member(given: Callable[..
     given(Release())
     r.executor.handle(r.record, RetryDue())
     assert cleaned == ["task-uid-1"]
+
+
+def test_meter_data_counts_the_bytes_and_books_each_charge_to_the_queue_that_admitted_the_attempt(
+    given: Callable[..., None],
+) -> None:
+    r = rig()
+    booked: list[tuple[str, str, float, str, str | None]] = []
+
+    def charge(t: TaskRecord, provider: str, amount: float, currency: str, queue: str | None = None) -> None:
+        booked.append((t.uid, provider, amount, currency, queue))
+
+    r.executor.ports = Ports(charge=charge)
+    given(MeterData("west-cloud", "team-a", 4096, (Charge("west-cloud", 0.25, "USD"),)))
+    r.executor.handle(r.record, RetryDue())
+    assert r.sample("computenet_data_moved_bytes_total", provider="west-cloud", queue="team-a") == 4096
+    assert booked == [("task-uid-1", "west-cloud", 0.25, "USD", "team-a")]
 
 
 def test_wake_wakes_the_scheduler_and_releases_nothing(given: Callable[..., None]) -> None:

@@ -7,13 +7,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from computenet.api.common import Condition
 from computenet.api.constants import ConditionType, Reason
+from computenet.api.data import TaskDataStatus
 from computenet.api.identifier import Pricing
 from computenet.dispatch.jobs import JobFacts
 from computenet.dispatch.remote import MemberAnswer
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import Health
+from computenet.tasks import follower as follower_module
 from computenet.tasks import lifecycle as lc
 from computenet.tasks.failover import Failover
 from computenet.tasks.follower import Follower
@@ -166,6 +170,61 @@ async def test_a_finished_job_is_metered_from_what_the_attempt_dispatched() -> N
     assert event.ran.seconds == 100
     assert event.ran.core_seconds == 100  # 1 replica x 1 cpu (status.placement.resources) x 100 s
     assert round(event.ran.cost, 6) == 0.1  # 3.6 per core-hour
+
+
+class Outputs:
+    """Reads a finished attempt's output pushes: answers `pushed`, or refuses as an unreachable member first."""
+
+    def __init__(self, pushed: lc.OutputsPushed | None, refusals: int = 0) -> None:
+        self.pushed, self.refusals, self.calls = pushed, refusals, 0
+
+    async def __call__(
+        self, record: TaskRecord, member: object, namespace: str, identifier: str, succeeded: bool
+    ) -> lc.OutputsPushed | None:
+        self.calls += 1
+        if self.calls <= self.refusals:
+            raise MemberAnswer(None, "connection refused")
+        return self.pushed
+
+
+def _with_outputs(rec: TaskRecord) -> TaskRecord:
+    body = rec.spec.model_dump(by_alias=True, exclude_none=True)
+    body["data"] = {
+        "outputs": [{"mountPath": "/out", "uri": "s3://results/r/"}],
+        "credentials": [{"bucket": "results", "endpoint": "http://r:1", "secretName": "keys"}],
+    }
+    rec.spec = type(rec.spec).model_validate(body)
+    return rec
+
+
+async def test_a_finished_attempt_with_outputs_is_delivered_once_its_pushes_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(follower_module, "RETRY_S", 0.0)
+    rec = _with_outputs(record("Running", remote=REMOTE, start_time=STARTED))
+    pushed = lc.OutputsPushed(TaskDataStatus(identifier=IDENTIFIER, attempt=1), "p", moved=10)
+    reader = Outputs(pushed, refusals=1)  # the member does not answer the first read
+    follower, delivered, spawned = _follower(rec, Access([job(1, "Succeeded")], Remote()))
+    follower.outputs = reader
+    follower.follow(rec)
+    follower.follow(rec)  # a second watch event while the read runs starts no second read
+    assert delivered == []
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.JobFinished)
+    assert event.outputs is pushed
+    assert reader.calls == 2
+
+
+async def test_a_finished_attempt_whose_member_stages_nothing_is_delivered_as_it_is() -> None:
+    rec = _with_outputs(record("Running", remote=REMOTE, start_time=STARTED))
+    follower, delivered, spawned = _follower(rec, Access([job(1, "Succeeded")], Remote()))
+    follower.outputs = Outputs(None)
+    follower.follow(rec)
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.JobFinished)
+    assert event.outputs is None
 
 
 async def test_stale_jobs_are_removed_and_not_mirrored() -> None:

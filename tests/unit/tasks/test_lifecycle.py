@@ -363,6 +363,23 @@ def test_a_lost_member_with_policy_never_fails_with_reason_member_lost() -> None
     assert _cond(out.status, "Dispatched").reason == "MemberLost"
 
 
+@pytest.mark.parametrize(
+    "event",
+    ["JobGone", "MemberLost(past grace)"],
+    ids=["a Job vanished", "a member lost past its grace"],
+)
+def test_an_attempt_failed_under_policy_never_keeps_what_it_ran_up(event: str) -> None:
+    """Failing the task does not forget the attempt: its usage and cost are charged as on a requeue."""
+    out = lc.transition(STATES["Running"], EVENTS[event], NOW, NEVER)
+    assert out.status.phase == Phase.FAILED
+    assert out.status.usage is not None
+    assert out.status.usage.gpu_seconds == 60.0
+    assert out.status.cost is not None
+    assert out.status.cost.amount == 0.5
+    (finished,) = [e for e in out.effects if isinstance(e, lc.CountFinished)]
+    assert finished.ran == RAN
+
+
 def test_usage_sums_over_attempts() -> None:
     requeued = lc.transition(STATES["Running"], EVENTS["JobGone"], NOW, FACTS).status
     placed = lc.transition(requeued, EVENTS["Placed"], NOW, FACTS).status

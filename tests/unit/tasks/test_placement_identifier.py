@@ -81,10 +81,14 @@ STORE = {
         pytest.param({}, None, id="no store near it: placement prices no transfer"),
         pytest.param(
             {"storage": STORE, "pricing": {"currency": "EUR"}},
-            Store(0.02, "EUR"),
+            Store(0.02, "EUR", "https://s3.cn-east.example"),
             id="egress priced in the identifier's pricing currency",
         ),
-        pytest.param({"storage": STORE}, Store(0.02, "USD"), id="no pricing: egress in the default currency"),
+        pytest.param(
+            {"storage": STORE},
+            Store(0.02, "USD", "https://s3.cn-east.example"),
+            id="no pricing: egress in the default currency; the endpoint locates URI inputs in it",
+        ),
     ],
 )
 def test_store(extra: dict[str, Any], want: Store | None) -> None:

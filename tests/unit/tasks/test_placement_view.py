@@ -114,10 +114,14 @@ STORAGE = {
     ("extra", "store"),
     [
         pytest.param({}, None, id="no storage: no store for placement to price"),
-        pytest.param({"storage": STORAGE}, Store(0.08, "USD"), id="a store without pricing is priced in USD"),
+        pytest.param(
+            {"storage": STORAGE},
+            Store(0.08, "USD", "http://store.cn-east.internal:8333"),
+            id="a store without pricing is priced in USD",
+        ),
         pytest.param(
             {"storage": STORAGE, "pricing": {"currency": "EUR"}},
-            Store(0.08, "EUR"),
+            Store(0.08, "EUR", "http://store.cn-east.internal:8333"),
             id="the egress price is in the identifier's pricing currency",
         ),
     ],

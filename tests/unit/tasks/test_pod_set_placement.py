@@ -7,9 +7,10 @@ import datetime as dt
 from placement.builders import H100, identifier, node, pool, task
 
 from computenet.api.identifier import Pricing
-from computenet.api.task import ComputeTaskSpec, DispatchedResources, Placement, PodSetPlacement
+from computenet.api.task import ComputeTaskSpec, ComputeTaskStatus, DispatchedResources, Placement, PodSetPlacement
 from computenet.placement import place
 from computenet.tasks.executor import facts_of
+from computenet.tasks.lifecycle.transitions import accrue
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
 from computenet.tasks.scheduler import pod_set_placements
@@ -56,6 +57,36 @@ def test_usage_is_every_roles_pods_for_the_time_they_ran() -> None:
     used = meter_attempt(placed(), start, start + dt.timedelta(hours=1), pricing)
     assert used is not None
     assert (used.accelerator_seconds, used.core_seconds, used.cost) == (16 * 3600, 4 * 3600, 32.0)
+
+
+def test_usage_and_cost_are_kept_per_role_and_sum_to_the_totals() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    pricing = Pricing(currency="USD", per_cpu_core_hour=0.5, per_accelerator_hour={H100: 2.0})
+    used = meter_attempt(placed(), start, start + dt.timedelta(hours=1), pricing)
+    assert used is not None
+    roles = dict(used.roles)
+    assert list(roles) == ["leader", "workers"]
+    assert (roles["leader"].accelerator_seconds, roles["leader"].core_seconds, roles["leader"].cost) == (0, 7200, 1.0)
+    assert (roles["workers"].accelerator_seconds, roles["workers"].core_seconds) == (16 * 3600, 2 * 3600)
+    assert roles["workers"].cost == 16 * 2.0 + 2 * 0.5
+    assert sum(r.cost for r in roles.values()) == used.cost
+    assert sum(r.core_seconds for r in roles.values()) == used.core_seconds
+
+
+def test_a_task_sums_each_roles_usage_over_its_attempts() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    pricing = Pricing(currency="USD", per_accelerator_hour={H100: 2.0})
+    used = meter_attempt(placed(), start, start + dt.timedelta(hours=1), pricing)
+    assert used is not None
+    once = ComputeTaskStatus.model_validate({}).model_copy(update=accrue(ComputeTaskStatus.model_validate({}), used))
+    twice = once.model_copy(update=accrue(once, used))
+    assert twice.usage is not None
+    assert twice.usage.pod_sets is not None
+    assert twice.usage.pod_sets["workers"].gpu_seconds == 2 * 16 * 3600
+    assert twice.usage.pod_sets["workers"].cost == 64.0
+    assert twice.usage.pod_sets["leader"].gpu_seconds == 0
+    assert twice.usage.gpu_seconds == 2 * 16 * 3600
+    ComputeTaskStatus.model_validate(twice.model_dump(by_alias=True))  # the hub would take it
 
 
 def test_the_gpus_column_counts_every_role_with_devices() -> None:

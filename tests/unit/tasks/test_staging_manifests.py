@@ -103,6 +103,14 @@ def test_data_steps_fetch_first_push_last_and_mount_both_in_the_main_containers(
     assert [m["mountPath"] for m in pod["containers"][0]["volumeMounts"]] == ["/v", "/data/a.bin", "/out"]
     assert [v["name"] for v in pod["volumes"]].count("computenet-data") == 1
     assert pod["terminationGracePeriodSeconds"] >= 1800
+    # The push says how it ended where the kubelet keeps it, and its pods can be found by it.
+    sidecar = pod["initContainers"][-1]
+    assert "--result-file=/dev/termination-log" in sidecar["command"]
+    assert (sidecar["terminationMessagePath"], sidecar["terminationMessagePolicy"]) == (
+        "/dev/termination-log",
+        "FallbackToLogsOnError",
+    )
+    assert manifest["spec"]["template"]["metadata"]["labels"]["computenet.io/staging"] == "outputs"
 
 
 def test_outputs_alone_still_get_the_data_volume_and_inputs_alone_keep_the_grace_period() -> None:
@@ -112,6 +120,7 @@ def test_outputs_alone_still_get_the_data_volume_and_inputs_alone_keep_the_grace
     empty_in = stage_in(StagingPlan((), (), ()), "c")
     manifest = add_data_steps(_job(), empty_in, outputs)
     assert "computenet-data" in [v["name"] for v in manifest["spec"]["template"]["spec"]["volumes"]]
+    assert "computenet.io/staging" not in (only_out["spec"]["template"].get("metadata") or {}).get("labels", {})
 
 
 def test_a_workload_of_several_roles_gets_the_steps_in_every_pod_template() -> None:

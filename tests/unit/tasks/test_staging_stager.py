@@ -82,6 +82,8 @@ class FakeMember:
         self.secrets: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.pods: dict[str, list[dict[str, Any]]] = {}
+        self.labelled: list[dict[str, Any]] = []
+        self.selectors: list[str] = []
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
         for o in objects:
@@ -99,6 +101,13 @@ class FakeMember:
 
     async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]:
         return self.pods.get(job, [])
+
+    async def pods_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        self.selectors.append(selector)
+        return list(self.labelled)
+
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
+        return 'FailedCreate: pods "m-0" is forbidden: exceeded quota: q, requested: pods=1, limited: pods=0'
 
     async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None:
         return json.dumps({"event": "progress", "bytesDone": 4, "bytesTotal": 10, "etaSeconds": 1.0}) + "\n"
@@ -257,6 +266,66 @@ async def test_outputs_get_a_sidecar_that_pushes_them_when_the_pod_ends() -> Non
     assert sidecar["restartPolicy"] == "Always"
     assert sidecar["command"][4:6] == ["push", "--on-termination"]
     assert "--to=s3://results/r/" in sidecar["command"]
+
+
+async def test_a_finished_attempts_outputs_are_read_from_its_pods_and_priced_at_the_compute_regions_store() -> None:
+    """West's pods push to the cn-east store: the bytes leave cn-west, at cn-west's store's egress price."""
+    specs = [("east-1", _priced(EAST, 0.08)), ("west-1", _priced(WEST, 0.10))]
+    stager = Stager(FakeHub({}), lambda: specs, "computenet:1", lambda r, e: None, None, lambda: NOW)
+    task = _record(
+        {"outputs": [{"mountPath": "/out", "uri": "s3://cn-east-data/results/"}],
+         "credentials": [{"bucket": "cn-east-data", "endpoint": "http://cn-east:8333", "secretName": "keys"}]}
+    )  # fmt: skip
+    member = FakeMember()
+    done = {"event": "done", "objects": 1, "bytes": 2 << 30, "bytesCopied": 1 << 30}
+    state = {"terminated": {"exitCode": 0, "message": json.dumps(done)}}
+    member.labelled = [
+        {
+            "metadata": {"name": "t-1-abc"},
+            "status": {
+                "phase": "Succeeded",
+                "initContainerStatuses": [{"name": "computenet-stage-out-0", "state": state}],
+            },
+        }
+    ]
+    pushed = await stager.outputs(task, member, "computenet-workloads", "west-1", True)
+    assert pushed is not None
+    assert member.selectors == [
+        "computenet.io/task-uid=task-uid-1,computenet.io/attempt=1,computenet.io/staging=outputs"
+    ]
+    assert (pushed.failure, pushed.moved) == (None, 1 << 30)
+    assert [(c.amount, c.currency) for c in pushed.charges] == [(pytest.approx(0.10), "USD")]
+    assert pushed.data.outputs is not None
+    assert (pushed.data.outputs[0].bytes, pushed.data.bytes_moved) == (2 << 30, 1 << 30)
+    # Once the status holds them, reading again books nothing.
+    task.status = task.status.model_copy(update={"data": pushed.data})
+    again = await stager.outputs(task, member, "computenet-workloads", "west-1", True)
+    assert again is not None
+    assert (again.moved, again.charges, again.data) == (0, (), pushed.data)
+
+
+def _priced(spec: ComputeIdentifierSpec, price: float) -> ComputeIdentifierSpec:
+    assert spec.storage is not None
+    return spec.model_copy(update={"storage": spec.storage.model_copy(update={"egress_price_per_gib": price})})
+
+
+async def test_a_mover_job_whose_pod_is_never_created_fails_the_attempt_in_the_members_words() -> None:
+    hub, member, delivered = FakeHub({"tok": dict(DATASET)}), FakeMember(), []
+    task = _record({"inputs": [{"dataset": "tok", "mountPath": "/data/tok.bin"}]})
+    stager = _stager(hub, delivered)
+    member.pods["t-1-m0"] = []  # the quota refuses it: no pod
+    first = await stager.prepare(task, "west-1", WEST, member, ORIGIN, "t-1")
+    assert isinstance(first, lc.Staging)
+    created = (NOW - dt.timedelta(seconds=61)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    member.jobs["t-1-m0"]["metadata"]["creationTimestamp"] = created
+    member.jobs["t-1-m0"]["status"] = {}
+    task.status = task.status.model_copy(update={"data": first.data})
+    failed = await stager.prepare(task, "west-1", WEST, member, ORIGIN, "t-1")
+    assert isinstance(failed, lc.StagingFailed)
+    assert failed.message.startswith("input 0 (s3://cn-east-data/tok.bin): mover Job t-1-m0: the member created no pod")
+    assert "exceeded quota" in failed.message
+    assert failed.data.transfers is not None
+    assert failed.data.transfers[0].state == "Failed"
 
 
 async def test_cleaning_removes_the_attempts_jobs_and_secrets() -> None:

@@ -21,6 +21,7 @@ from computenet.placement.filters.providers import Providers
 from computenet.placement.filters.ready import Ready
 from computenet.placement.filters.regions import Regions
 from computenet.placement.filters.resources import Resources
+from computenet.placement.filters.staging import Staging
 from computenet.placement.filters.taints import Taints
 from computenet.placement.filters.transfer_time import MaxTransfer
 from computenet.placement.framework import Filter
@@ -30,6 +31,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     Ready(),
     Avoided(),
     Kinds(),
+    Staging(),
     ComputeClassFilter(),
     Regions(),
     Providers(),
@@ -65,5 +67,6 @@ __all__ = [
     "Ready",
     "Regions",
     "Resources",
+    "Staging",
     "Taints",
 ]

@@ -4,11 +4,12 @@ An attempt that ends because its pods never started there (``PodsNotStarted``: a
 LimitRange, an image that cannot be pulled) or found no node there (``Unschedulable``) says
 something about that member, not about the task: placing the next attempt on the same identifier
 would most likely fail the same way; so does a serving workload whose replicas stayed unavailable
-there past their bound (``Unavailable``). Such an identifier is avoided for a while, doubling with each
-such failure: Kueue's requeuing backoff for ``waitForPodsReady`` (``backoffBaseSeconds`` 60,
-``backoffMaxSeconds`` 3600, ``pkg/controller/core/workload_controller.go``, kueue ff69552e79),
-applied per identifier. Once the time passes the identifier is a candidate again; if it is the
-only one, the task simply waits for it.
+there past their bound (``Unavailable``), an input copy that failed there (``StagingFailed``) and
+outputs that did not get from there to their store (``OutputsUploadFailed``). Such an identifier is
+avoided for a while, doubling with each such failure: Kueue's requeuing backoff for
+``waitForPodsReady`` (``backoffBaseSeconds`` 60, ``backoffMaxSeconds`` 3600,
+``pkg/controller/core/workload_controller.go``, kueue ff69552e79), applied per identifier. Once the
+time passes the identifier is a candidate again; if it is the only one, the task simply waits for it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from collections.abc import Sequence
 from computenet.api.constants import Reason
 from computenet.api.task import AvoidedIdentifier
 
-AVOID_AFTER = frozenset({Reason.PODS_NOT_STARTED, Reason.UNSCHEDULABLE, Reason.UNAVAILABLE, Reason.STAGING_FAILED})
+AVOID_AFTER = frozenset(
+    {
+        Reason.PODS_NOT_STARTED,
+        Reason.UNSCHEDULABLE,
+        Reason.UNAVAILABLE,
+        Reason.STAGING_FAILED,
+        Reason.OUTPUTS_UPLOAD_FAILED,
+    }
+)
 """Reasons an attempt ends that make its identifier avoided by the next ones."""
 BASE_S = 60.0
 MAX_S = 3600.0

@@ -39,7 +39,7 @@ from computenet.api.conditions import condition as make_condition
 from computenet.api.conditions import set_conditions
 from computenet.api.constants import ConditionStatus, ConditionType, FailoverPolicy, Phase, Reason
 from computenet.api.fields import format_time
-from computenet.api.task import ComputeTaskStatus, Cost, Explanation, Usage
+from computenet.api.task import ComputeTaskStatus, Cost, Explanation, PodSetUsage, Usage
 from computenet.tasks.lifecycle.avoidance import AVOID_AFTER, avoid
 from computenet.tasks.lifecycle.vocabulary import (
     ACTIVE,
@@ -68,9 +68,11 @@ from computenet.tasks.lifecycle.vocabulary import (
     JobRunning,
     MemberBack,
     MemberLost,
+    MeterData,
     NoFit,
     OffersFound,
     Outcome,
+    OutputsPushed,
     Placed,
     PodsUnschedulable,
     PoolMissing,
@@ -156,12 +158,22 @@ def accrue(status: ComputeTaskStatus, ran: Metered | None) -> dict[str, Any]:
         by_model[ran.model] = round(by_model.get(ran.model, 0.0) + ran.accelerator_seconds, 3)
     cost = status.cost
     amount = (cost.amount if cost else 0.0) + ran.cost
+    roles = dict(usage.pod_sets or {})
+    for role, part in ran.roles:
+        was = roles.get(role) or PodSetUsage()
+        roles[role] = PodSetUsage(
+            gpu_seconds=round(was.gpu_seconds + part.accelerator_seconds, 3),
+            core_seconds=round(was.core_seconds + part.core_seconds, 3),
+            memory_gib_seconds=round(was.memory_gib_seconds + part.memory_gib_seconds, 3),
+            cost=round(was.cost + part.cost, 6),
+        )
     return {
         "usage": Usage(
             gpu_seconds=round(usage.gpu_seconds + ran.accelerator_seconds, 3),
             core_seconds=round(usage.core_seconds + ran.core_seconds, 3),
             memory_gib_seconds=round(usage.memory_gib_seconds + ran.memory_gib_seconds, 3),
             gpu_seconds_by_model=by_model or None,
+            pod_sets=roles or None,
         ),
         "cost": Cost(amount=round(amount, 6), currency=ran.currency if ran.cost or cost is None else cost.currency),
     }
@@ -401,6 +413,17 @@ def _unavailable_too_long(c: _Ctx, e: UnavailableTooLong) -> Outcome:
 def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
     if c.phase not in ACTIVE or not c.current(e.remote.identifier, e.attempt):
         return c.same("not the current attempt: the follower removes stale Jobs")
+    out = e.outputs
+    booked: dict[str, Any] = {}
+    metered: tuple[Effect, ...] = ()
+    if out is not None:
+        booked["conditions"] = _outputs_condition(c, out)
+        booked["data"] = out.data
+        if out.moved or out.charges:
+            queue = c.status.placement.queue if c.status.placement else None
+            metered = (MeterData(out.provider, queue or "", out.moved, out.charges),)
+        if e.succeeded and out.failure is not None:
+            return _outputs_lost(c, e, out, booked, metered)
     succeeded = e.succeeded
     phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
     reason = Reason.JOB_SUCCEEDED if succeeded else Reason.JOB_FAILED
@@ -412,6 +435,7 @@ def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
         completion_time=e.ended,
         message=None if succeeded else clip(text, MESSAGE_LIMIT),
         **accrue(c.status, e.ran),
+        **booked,
     )
     total = status.cost
     spent = f"cost {total.amount:.4f} {total.currency}" if total else "no cost"
@@ -422,6 +446,58 @@ def _job_finished(c: _Ctx, e: JobFinished) -> Outcome:
             Emit(reason, clip(note, EVENT_MESSAGE_LIMIT), warning=not succeeded),
             Release(),
             CountFinished(phase, e.remote.identifier, e.ran),
+            *metered,
+        ),
+    )
+
+
+def _outputs_condition(c: _Ctx, out: OutputsPushed) -> list[Condition]:
+    """``OutputsUploaded``: True with what landed, or False in the store's words; set with the other conditions."""
+    if out.failure is not None:
+        cond = c.cond(ConditionType.OUTPUTS_UPLOADED, False, Reason.OUTPUTS_UPLOAD_FAILED, out.failure)
+    else:
+        outputs = out.data.outputs or []
+        landed = sum(o.bytes or 0 for o in outputs)
+        what = f"{len(outputs)} output{'s' if len(outputs) != 1 else ''} at their destinations, {landed} bytes"
+        cond = c.cond(ConditionType.OUTPUTS_UPLOADED, True, Reason.OUTPUTS_UPLOADED, what)
+    return set_conditions(c.status.conditions, [cond], c.now, c.task.generation)
+
+
+def _outputs_lost(
+    c: _Ctx, e: JobFinished, out: OutputsPushed, booked: dict[str, Any], metered: tuple[Effect, ...]
+) -> Outcome:
+    """The workload succeeded but an output did not arrive: the task did not deliver, so it did not succeed.
+
+    Its outputs lived in the pods' volume, gone with them: only running the work again can make them.
+    A store's refusal would refuse them again, so the task fails whatever the failover policy (a
+    second run would be paid for nothing); otherwise the policy decides, as for a lost attempt, and
+    ``Requeue`` runs a new attempt elsewhere for a while (the identifier's way to the store failed).
+    The attempt's usage and cost are the task's either way: the compute ran.
+    """
+    where = c.identifier or "?"
+    why = f"its workload succeeded but its outputs did not arrive: {out.failure}"
+    ctx = _Ctx(c.status.model_copy(update=booked), c.phase, c.now, c.task)
+    if not out.refused and c.task.failover != FailoverPolicy.NEVER:
+        ended = _end_attempt(ctx, Reason.OUTPUTS_UPLOAD_FAILED, why, e.ran, FailoverPolicy.REQUEUE)
+        return Outcome(ended.status, (*ended.effects, *metered))
+    rule = "the store refused, and would refuse a second run too" if out.refused else "failover policy is Never"
+    message = clip(f"{where}: {why}; {rule}", MESSAGE_LIMIT)
+    status = ctx.update(
+        (ctx.cond(ConditionType.DISPATCHED, False, Reason.OUTPUTS_UPLOAD_FAILED, message),),
+        phase=Phase.FAILED,
+        remote=c.status.remote or e.remote,
+        start_time=e.started,
+        completion_time=e.ended,
+        message=message,
+        **accrue(c.status, e.ran),
+    )
+    return Outcome(
+        status,
+        (
+            Emit(Reason.OUTPUTS_UPLOAD_FAILED, clip(message, EVENT_MESSAGE_LIMIT), warning=True),
+            Release(),
+            CountFinished(Phase.FAILED, e.remote.identifier, e.ran),
+            *metered,
         ),
     )
 
@@ -430,7 +506,7 @@ def _end_attempt(c: _Ctx, reason: Reason, why: str, ran: Metered | None, policy:
     """The current attempt is abandoned: place the task again, or fail it, per the failover policy."""
     where = c.identifier or "?"
     if policy == FailoverPolicy.NEVER:
-        return _fail(c, reason, f"{where}: {why}; failover policy is Never")
+        return _fail(c, reason, f"{where}: {why}; failover policy is Never", ran)
     avoided = c.status.avoided_identifiers
     if reason in AVOID_AFTER and c.identifier:
         avoided = avoid(avoided, c.identifier, str(reason), c.now)

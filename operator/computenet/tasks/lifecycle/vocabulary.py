@@ -12,6 +12,7 @@ from computenet.api.data import TaskDataStatus
 from computenet.api.task import ComputeTaskStatus, Explanation, Offer, Placement, RemoteRef, TaskSummary
 from computenet.statuses.vocabulary import Emit as Emit  # one Event effect for every kind's table
 from computenet.tasks.metering import Metered
+from computenet.tasks.staging.transfers import Charge
 
 MESSAGE_LIMIT = 4096
 """``status.message`` maxLength in the CRD (api/task.py)."""
@@ -144,6 +145,24 @@ class JobRunning:
 
 
 @dataclass(frozen=True)
+class OutputsPushed:
+    """What a finished attempt's output pushes did (``tasks/staging/outputs.py``), ready to be booked.
+
+    ``data`` is ``status.data`` with the outputs and their bytes and egress added; ``moved`` and
+    ``charges`` are what to meter, once, when the transition takes ``data`` into the status.
+    ``failure`` names the first output that did not arrive; ``refused``: in a store's refusal that
+    running the work again would meet again.
+    """
+
+    data: TaskDataStatus
+    provider: str
+    moved: int = 0
+    charges: tuple[Charge, ...] = ()
+    failure: str | None = None
+    refused: bool = False
+
+
+@dataclass(frozen=True)
 class JobFinished:
     remote: RemoteRef
     attempt: int
@@ -152,6 +171,8 @@ class JobFinished:
     ended: dt.datetime
     message: str | None
     ran: Metered
+    outputs: OutputsPushed | None = None
+    """For a task with outputs, what their pushes did; the follower reads it before it delivers the event."""
 
 
 @dataclass(frozen=True)
@@ -369,8 +390,31 @@ class CountDispatched:
     identifier: str
 
 
+@dataclass(frozen=True)
+class MeterData:
+    """Meter the bytes a task's outputs moved (``provider``: the compute's) and book their egress, once.
+
+    ``queue`` is the one that admitted the attempt (empty: none), taken before the status lets it go.
+    """
+
+    provider: str
+    queue: str
+    moved: int
+    charges: tuple[Charge, ...]
+
+
 Effect = (
-    Dispatch | RetryAt | RecheckAt | Emit | Release | Fence | Wake | CountFinished | CountFailover | CountDispatched
+    Dispatch
+    | RetryAt
+    | RecheckAt
+    | Emit
+    | Release
+    | Fence
+    | Wake
+    | CountFinished
+    | CountFailover
+    | CountDispatched
+    | MeterData
 )
 
 

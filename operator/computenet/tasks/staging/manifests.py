@@ -29,7 +29,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from computenet.api.constants import ATTEMPT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_STAGING, STAGING_LABEL, TASK_UID_LABEL
-from computenet.data.render import DATA_VOLUME, OUTPUT_PUSH_DEADLINE_S, StageIn, copy_argv, credentials_dir
+from computenet.data.render import (
+    DATA_VOLUME,
+    OUTPUT_PUSH_DEADLINE_S,
+    TERMINATION_LOG,
+    StageIn,
+    copy_argv,
+    credentials_dir,
+)
 from computenet.data.staging import Copy
 from computenet.workloads.kinds import kind_of
 from computenet.workloads.templates import role_templates
@@ -37,6 +44,7 @@ from computenet.workloads.templates import role_templates
 __all__ = [
     "KEYS",
     "MOVER_DEADLINE_S",
+    "OUTPUTS",
     "RESULT_PATH",
     "add_data_steps",
     "mover_job",
@@ -52,8 +60,10 @@ KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 MOVER_DEADLINE_S = 3600
 """``--deadline`` of one mover run; the Job may run ``BACKOFF_LIMIT + 1`` of them."""
 BACKOFF_LIMIT = 3
-RESULT_PATH = "/dev/termination-log"
+RESULT_PATH = TERMINATION_LOG
 """Where the mover writes its outcome: the container's default terminationMessagePath."""
+OUTPUTS = "outputs"
+"""The value of ``computenet.io/staging`` on the pods whose sidecars push outputs."""
 MOVER_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
 MOVER_LIMITS = {"memory": "512Mi"}
 """The mover holds at most twice ``--concurrency`` parts of 16 MiB in memory, plus Python and boto3."""
@@ -164,9 +174,13 @@ def add_data_steps(manifest: dict[str, Any], inputs: StageIn, outputs: StageIn) 
     Volumes (the data volume once), init containers first (the fetches, so the user's own init
     containers already see the inputs), the outputs' sidecars last (stopped first, while any sidecar of
     the user's still runs), each main container's mounts, and a termination grace period long enough
-    for the outputs' push.
+    for the outputs' push. Pods that push outputs are labelled ``computenet.io/staging: outputs``: the
+    operator finds them by it when the workload ends, to read how each push went.
     """
     for pod in _pod_templates(manifest):
+        if outputs.init_containers:
+            meta = pod.setdefault("metadata", {})
+            meta["labels"] = {**(meta.get("labels") or {}), STAGING_LABEL: OUTPUTS}
         spec = pod.setdefault("spec", {})
         volumes = list(spec.get("volumes") or [])
         names = {v.get("name") for v in volumes}

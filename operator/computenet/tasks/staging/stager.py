@@ -13,8 +13,10 @@ adopts them), reads them, and answers with one of:
   workload, which the dispatcher then creates. The datasets' replicas are recorded first.
 
 The workload is thus dispatched only after its staging Jobs succeeded, and its init containers fetch
-from the region's store only. :meth:`Stager.clean` removes an attempt's mover Jobs and Secret copies
-from the member when the attempt ends (the lifecycle's ``Release``). Nothing here decides: the rules
+from the region's store only. :meth:`Stager.outputs` reads, when the workload ended, what its pods'
+output pushes did (the follower delivers the attempt's end with it). :meth:`Stager.clean` removes an
+attempt's mover Jobs and Secret copies from the member when the attempt ends (the lifecycle's
+``Release``). Nothing here decides: the rules
 are in :mod:`.manifests`, :mod:`.transfers`, :mod:`.replicas` and ``data.staging``.
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from computenet.api.constants import ATTEMPT_LABEL, STAGING_LABEL, TASK_UID_LABEL
 from computenet.api.data import ComputeDataset, ReplicaStatus, TaskDataStatus, TransferStatus
 from computenet.api.identifier import ComputeIdentifierSpec
 from computenet.data.location import parse_s3_uri
@@ -34,10 +37,12 @@ from computenet.data.staging import Copy, PlannedInput, StagingError, StagingPla
 from computenet.dispatch.naming import label_value
 from computenet.dispatch.remote import MemberAnswer
 from computenet.metrics import Metrics
-from computenet.tasks.lifecycle import Event, Staging, StagingFailed
+from computenet.tasks.lifecycle import Event, OutputsPushed, Staging, StagingFailed, clip
 from computenet.tasks.record import TaskRecord
+from computenet.tasks.staging import outputs as output_rules
 from computenet.tasks.staging import replicas as replica_rules
 from computenet.tasks.staging.manifests import (
+    OUTPUTS,
     mover_job,
     mover_name,
     secret_copy,
@@ -45,7 +50,9 @@ from computenet.tasks.staging.manifests import (
     staging_labels,
     staging_selector,
 )
+from computenet.tasks.staging.start import mover_stall
 from computenet.tasks.staging.transfers import (
+    MESSAGE_MAX,
     egress_charges,
     egress_prices,
     newly_moved,
@@ -69,7 +76,9 @@ class StagingMember(Protocol):
     async def create(self, manifest: Mapping[str, Any]) -> tuple[str, bool]: ...
     async def read(self, namespace: str, name: str, kind: Kind = JOB) -> dict[str, Any] | None: ...
     async def pods_of_job(self, namespace: str, job: str) -> list[dict[str, Any]]: ...
+    async def pods_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]: ...
     async def log_tail(self, namespace: str, pod: str, container: str, lines: int = 5) -> str | None: ...
+    async def warnings(self, namespace: str, name: str, uid: str) -> str | None: ...
     async def delete_collection(self, namespace: str, selector: str) -> None: ...
 
 
@@ -275,7 +284,53 @@ class Stager:
             result = _termination_message(pod)
             if result is None and (pod.get("status") or {}).get("phase") == "Running":
                 log_tail = await member.log_tail(attempt.namespace, pod["metadata"]["name"], "mover")
-        return transfer_status(index, name, copy, current, result, log_tail)
+        status = transfer_status(index, name, copy, current, result, log_tail)
+        stall = mover_stall(current, pods, self.clock())
+        if stall is None or current is None:
+            return status
+        words = stall.message
+        if stall.no_pods:  # the member's own words, such as a quota's refusal (FailedCreate)
+            uid = str((current.get("metadata") or {}).get("uid") or "")
+            try:
+                said = await member.warnings(attempt.namespace, name, uid)
+            except MemberAnswer:
+                said = None
+            words = f"{words}: {said}" if said else f"{words} (the member's events about it could not be read)"
+        message = clip(f"mover Job {name}: {words}", MESSAGE_MAX)
+        return status.model_copy(update={"state": "Failed", "message": message})
+
+    async def outputs(
+        self, record: TaskRecord, member: object, namespace: str, identifier: str, succeeded: bool
+    ) -> OutputsPushed | None:
+        """What the current attempt's output pushes did, read from its pods once its workload ended.
+
+        None for a task without outputs or a member staging does not run in. The bytes and egress are
+        added to ``status.data`` here and metered by the transition that takes them in (``MeterData``),
+        once: an attempt whose outputs the status already holds is not booked again. Raises MemberAnswer.
+        """
+        data = record.spec.data
+        if data is None or not data.outputs or not isinstance(member, StagingMember):
+            return None
+        endpoints = {c.bucket: str(c.endpoint) for c in data.credentials or ()}
+        targets = [
+            output_rules.OutputTarget(i, o.uri, endpoints.get(parse_s3_uri(o.uri).bucket, ""))
+            for i, o in enumerate(data.outputs)
+        ]
+        selector = (
+            f"{TASK_UID_LABEL}={label_value(record.uid)},{ATTEMPT_LABEL}={label_value(str(record.attempt))},"
+            f"{STAGING_LABEL}={OUTPUTS}"
+        )
+        judged = output_rules.judge(targets, await member.pods_labelled(namespace, selector), succeeded)
+        specs = list(self.specs())
+        spec = next((s for name, s in specs if name == identifier), None)
+        provider = spec.provider if spec is not None else ""
+        previous = record.status.data
+        if previous is not None and previous.attempt == record.attempt and previous.outputs is not None:
+            return OutputsPushed(previous, provider, failure=judged.failure, refused=judged.refused)  # booked before
+        region = spec.region if spec is not None else ""
+        moved, charges = output_rules.charges(judged.outputs, targets, specs, region)
+        booked = output_rules.book(previous, identifier, record.attempt, judged.outputs, moved, charges)
+        return OutputsPushed(booked, provider, moved, tuple(charges), judged.failure, judged.refused)
 
     def _data(
         self, attempt: _Attempt, previous: TaskDataStatus | None, transfers: list[TransferStatus]
@@ -290,7 +345,7 @@ class Stager:
             attempt=attempt.record.attempt,
             transfers=transfers or None,
             bytes_moved=max(before, 0) + moved,
-        )
+        )  # cost and currency: ``_meter``
 
     def _meter(
         self,
