@@ -15,10 +15,11 @@ this identifier has" then weighs the same against price or locality whatever els
 Applies only when the pod has preferred terms that parse; if any does not, kube-scheduler
 refuses them all, and so does this score (the decision names them as not evaluated).
 
-Speed: the rows the fit already read in the decision are not read again; an entry whose summary
-shows that every node, or no node, has room for a replica is answered from its nodes' label sets
-(when no term names a node); and without assumptions each entry's best is remembered on the
-snapshot per (needs, node constraints, preferences), so the tasks of one template read it once.
+Speed: when no term names a node, an entry whose summary shows that every node, or no node, has
+room for a replica is answered from its nodes' label sets, the others are read best weight first,
+and without assumptions each entry's best is remembered on the snapshot per (needs, node
+constraints, preferences), so the tasks of one template read it once. Otherwise rows are read,
+and those the fit already read in the decision are not read again.
 """
 
 from __future__ import annotations
