@@ -161,6 +161,15 @@ class Context:
         return affine if self.selector_label_ok is None else affine & self.selector_label_ok
 
     @cached_property
+    def by_label_set(self) -> bool:
+        """Whether `label_ok` decides every node exactly: the pod constrains no node by name."""
+        return (
+            self.hostname is None
+            and self.demand.node_name is None
+            and all(t.per_row is None for t in self.required_columns)
+        )
+
+    @cached_property
     def named_rows(self) -> BoolArray | None:
         """Over all node rows: the nodeSelector hostname and the nodeName, if the pod names a node."""
         nodes, mask = self.snapshot.nodes, None
@@ -188,6 +197,9 @@ class Context:
 
         None when the pod constrains nodes by none of them.
         """
+        if self.by_label_set:  # one lookup per row, the verdicts of nodeSelector and affinity already joined
+            label_ok = self.label_ok
+            return None if label_ok is None else label_ok[self.snapshot.nodes.labels[rows]]
         by_selector, by_affinity = self.rows_by_selector(rows), self.rows_by_affinity(rows)
         if by_selector is None or by_affinity is None:
             return by_affinity if by_selector is None else by_selector
@@ -240,30 +252,36 @@ class Context:
         """Per entry: whether one of its nodes publishes DRA devices."""
         return np.isin(entries, self.device_entries)
 
-    def _group_slots(self, answer: int, allocatable: bool) -> IntArray:
-        """Per row of `device_table`: replicas the needs `answer` fit, after assumptions unless `allocatable`."""
-        cache: dict[tuple[int, bool], IntArray] = self.__dict__.setdefault("_slots_by_answer", {})
-        found = cache.get((answer, allocatable))
+    def _group_slots(self, answer: int, allocatable: bool, cap: int) -> IntArray:
+        """Per row of `device_table`: replicas (at most `cap`) the needs `answer` fit.
+
+        After assumptions unless `allocatable`.
+        """
+        cache: dict[tuple[int, bool, int], IntArray] = self.__dict__.setdefault("_slots_by_answer", {})
+        found = cache.get((answer, allocatable, cap))
         if found is None:
             needs = self.device_answers.answers[answer]
             assert not isinstance(needs, str)  # only resolved answers are asked for
-            found = cache[(answer, allocatable)] = table_slots(
-                self.device_table, needs, self.overlay.devices, self.replicas, allocatable=allocatable
+            found = cache[(answer, allocatable, cap)] = table_slots(
+                self.device_table, needs, self.overlay.devices, cap, allocatable=allocatable
             )
         return found
 
-    def device_slots(self, rows: IntArray, idents: IntArray, *, allocatable: bool = False) -> IntArray:
-        """Per row (of identifier `idents[i]`): replicas whose claims its free devices hold, at most the gang.
+    def device_slots(
+        self, rows: IntArray, idents: IntArray, *, allocatable: bool = False, cap: int | None = None
+    ) -> IntArray:
+        """Per row (of identifier `idents[i]`): replicas whose claims its free devices hold, at most `cap`.
 
-        Assumed devices are taken off; with `allocatable`, every device counts as free. Rows without
-        devices, and identifiers whose claims do not resolve, hold none.
+        `cap` is the gang size unless given. Assumed devices are taken off; with `allocatable`, every
+        device counts as free. Rows without devices, and identifiers whose claims do not resolve, hold none.
         """
+        cap = self.replicas if cap is None else cap
         out = np.zeros(len(rows), dtype=np.int64)
         at, hit = self.device_table.locate(rows)
         answers = self.device_answers
         if len(answers.answers) == 1 and hit.all():  # the common case: one answer, rows that all hold devices
             if not isinstance(answers.answers[0], str):
-                out = self._group_slots(0, allocatable)[at]
+                out = self._group_slots(0, allocatable, cap)[at]
             return out
         where = np.flatnonzero(hit)
         if not len(where):
@@ -273,7 +291,7 @@ class Context:
         for group in present.tolist():
             if not isinstance(answers.answers[group], str):
                 mine = where if len(present) == 1 else where[groups == group]
-                out[mine] = self._group_slots(group, allocatable)[at[mine]]
+                out[mine] = self._group_slots(group, allocatable, cap)[at[mine]]
         return out
 
     # ---- entries ----

@@ -180,10 +180,24 @@ def _driver_of(selector: Selector) -> str | None:
     return match[1] if match[1] is not None else match[2]
 
 
+_BY_EXPRESSIONS: dict[tuple[str, tuple[str, ...]], DeviceFilter] = {}
+"""`device_filter`'s answer per (class name, expressions): a thousand members' catalogs compile the same
+selectors into distinct objects, and each answer is the filter `_FILTERS` keeps for good."""
+
+
 def device_filter(device_class: str, selectors: tuple[Selector, ...]) -> DeviceFilter:
     """The filter of a request of class `device_class` whose class and own selectors are `selectors`."""
     if not selectors:
         return _FILTERS[ANY_DRIVER]
+    asked = (device_class, tuple(s.expression for s in selectors))
+    known = _BY_EXPRESSIONS.get(asked)
+    if known is not None:
+        return known
+    found = _BY_EXPRESSIONS[asked] = _device_filter(device_class, selectors)
+    return found
+
+
+def _device_filter(device_class: str, selectors: tuple[Selector, ...]) -> DeviceFilter:
     drivers = {_driver_of(s) for s in selectors}
     if len(drivers) == 1 and None not in drivers:
         driver = drivers.pop()
@@ -285,24 +299,69 @@ def shared_answers(
     by_name = {t.name: t for t in own}
     index: dict[object, int] = {}
     answers: list[Needs | str] = []
-    by_catalog: dict[int, int] = {}
-    of = np.zeros(len(identifiers), dtype=np.int64)
-    for i, ident in enumerate(identifiers):
-        catalog = ident.devices
-        at = by_catalog.get(id(catalog))
+    groups, catalogs = catalog_groups(identifiers)
+    per_group = np.zeros(len(catalogs), dtype=np.int64)
+    for g, catalog in enumerate(catalogs):  # in order of first use, so answers keep that order too
+        answer = device_need(catalog, claims, by_name)
+        key: object = answer if isinstance(answer, str) else tuple(sorted(answer.items()))
+        at = index.get(key)
         if at is None:
-            answer = device_need(catalog, claims, by_name)
-            key: object = answer if isinstance(answer, str) else tuple(sorted(answer.items()))
-            at = index.get(key)
-            if at is None:
-                at = index[key] = len(answers)
-                answers.append(answer)
-            by_catalog[id(catalog)] = at
-        of[i] = at
-    found = DeviceAnswers(of, tuple(answers))
+            at = index[key] = len(answers)
+            answers.append(answer)
+        per_group[g] = at
+    found = DeviceAnswers(per_group[groups], tuple(answers))
     _ANSWERS.insert(0, (identifiers, claims, own, found))
     del _ANSWERS[_ANSWERS_KEPT:]
     return found
+
+
+_GROUPS: list[tuple[tuple[Any, ...], tuple[IntArray, tuple[DeviceCatalog | None, ...]]]] = []
+"""The catalog groups of the last few identifier tuples (matched by identity, kept referenced)."""
+
+
+def catalog_groups(identifiers: tuple[Any, ...]) -> tuple[IntArray, tuple[DeviceCatalog | None, ...]]:
+    """(per identifier: its group, one catalog per group in order of first use): equal catalogs share a group.
+
+    Each member has its own catalog object, yet most members hold the same classes and templates:
+    `device_need` reads only a catalog's classes, templates and problem, so catalogs equal in
+    those answer alike, and a task's claims are resolved once per group, not once per member.
+    A catalog whose contents cannot be hashed is a group of its own. Remembered per tuple of
+    identifiers (snapshots share it until an identifier changes).
+    """
+    for known, found in _GROUPS:
+        if known is identifiers:
+            return found
+    by_object: dict[int, int] = {}
+    by_content: dict[object, int] = {}
+    catalogs: list[DeviceCatalog | None] = []
+    groups = np.zeros(len(identifiers), dtype=np.int64)
+    for i, ident in enumerate(identifiers):
+        catalog = ident.devices
+        g = by_object.get(id(catalog))
+        if g is None:
+            content = _content(catalog)
+            g = by_content.get(content)
+            if g is None:
+                g = by_content[content] = len(catalogs)
+                catalogs.append(catalog)
+            by_object[id(catalog)] = g
+        groups[i] = g
+    found = (groups, tuple(catalogs))
+    _GROUPS.insert(0, (identifiers, found))
+    del _GROUPS[_ANSWERS_KEPT:]
+    return found
+
+
+def _content(catalog: DeviceCatalog | None) -> object:
+    """What `device_need` reads of a catalog, hashable; the catalog's identity if its parts are not."""
+    if catalog is None:
+        return None
+    try:
+        content = (tuple(sorted(catalog.classes.items())), tuple(sorted(catalog.templates.items())), catalog.problem)
+        hash(content)
+    except TypeError:
+        return ("catalog", id(catalog))
+    return content
 
 
 def label(key: str) -> str:
@@ -393,10 +452,10 @@ class DeviceTable:
     _counts: dict[tuple[str, ...], tuple[IntArray, IntArray, IntArray]] = field(default_factory=dict, repr=False)
     _entries: list[tuple[object, object, IntArray]] = field(default_factory=list, repr=False)
     _slots: dict[tuple[tuple[tuple[str, Need], ...], int, bool], IntArray] = field(default_factory=dict, repr=False)
-    _rooms: list[tuple[object, object, object, int, tuple[IntArray, IntArray, IntArray]]] = field(
+    _rooms: list[tuple[object, object, object, tuple[IntArray, IntArray, IntArray]]] = field(
         default_factory=list, repr=False
     )
-    """What the Devices filter found per identifier for a few (entries, claims, gang size) without assumptions."""
+    """What the Devices filter found per identifier for a few (entries, claims) without assumptions, uncapped."""
 
     @property
     def at(self) -> IntArray:

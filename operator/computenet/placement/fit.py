@@ -12,7 +12,10 @@ required node affinity) admitting only some of the entry's nodes make the lower 
 unreliable, are that entry's node rows read (entries holding assumed nodes are summarised after
 the assumptions, see `overlay`); an entry whose nodes are all refused holds nothing
 (see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
-summaries do not count them (see `devices`). The answer is exact either way.
+summaries do not count them (see `devices`). Without assumptions, what an entry's rows hold is
+remembered on the snapshot per (needs, node constraints, claims), whatever the gang size
+(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. The answer is
+exact either way.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import FloatArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.node_admission import admitted
@@ -48,9 +51,11 @@ def needs(ctx: Context) -> tuple[int, int, int, int]:
     return need.accelerators, need.cpu, need.memory, 1
 
 
-def replica_slots(ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray) -> IntArray:
-    """Per row, the replicas of the task that the given free amounts hold, at most the gang size."""
-    cap = ctx.replicas
+def replica_slots(
+    ctx: Context, devices: IntArray, cpu: IntArray, memory: IntArray, pods: IntArray, cap: int | None = None
+) -> IntArray:
+    """Per row, the replicas of the task that the given free amounts hold, at most `cap` (the gang size)."""
+    cap = ctx.replicas if cap is None else cap
     held = [_per(amount, need, cap) for amount, need in zip((devices, cpu, memory, pods), needs(ctx), strict=True)]
     return np.minimum(np.minimum(held[0], held[1]), np.minimum(held[2], held[3]))
 
@@ -81,15 +86,31 @@ def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     at least what the single roomiest node holds.
     """
     cap = ctx.replicas
-    held = np.full((len(s), 4), cap, dtype=np.int64)  # columns: sums, maxima, minima, roomiest node
-    for d, amount in enumerate(needs(ctx)):
-        if amount > 0:
-            per = np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0)
-            np.minimum(held, per // amount if amount > 1 else per, out=held)
+    held = _held(ctx, s)
     count = s[:, sm.COUNT]
     most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
     least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
     return most, least
+
+
+def _held(ctx: Context, s: IntArray) -> IntArray:
+    """(len(s) x 4): replicas held by the entries' sums, maxima, minima and roomiest node, at most the gang."""
+    held = np.full((len(s), 4), ctx.replicas, dtype=np.int64)
+    for d, amount in enumerate(needs(ctx)):
+        if amount > 0:
+            per = np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0)
+            np.minimum(held, per // amount if amount > 1 else per, out=held)
+    return held
+
+
+def node_room(ctx: Context, s: IntArray) -> tuple[BoolArray, BoolArray]:
+    """Per summarised entry: (some node may hold a replica, every node holds one), from its summary alone.
+
+    No node holds one when the maxima do not (each node is at most as roomy as the roomiest in each
+    dimension); every node does when the minima do. Devices of DRA claims are not summarised.
+    """
+    held = _held(ctx, s)
+    return held[:, 1] > 0, held[:, 2] > 0
 
 
 def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
@@ -99,10 +120,12 @@ def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArra
     return free[:, 0], free[:, 1], free[:, 2], free[:, 3]
 
 
-def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntArray, IntArray, IntArray]:
     """Read node rows: (rows, index into `entries`, replica slots per row after assumptions).
 
     Only the rows the pod's node constraints admit are returned; the others hold no replica.
+    Slots are at most `cap` (default: the gang size); a row's slots at any cap c are
+    min(its slots at a larger cap, c), as every bound on them is a minimum.
     """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
@@ -112,10 +135,52 @@ def scan(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]
-    slots = replica_slots(ctx, *free_rows(ctx, rows))
+    slots = replica_slots(ctx, *free_rows(ctx, rows), cap=cap)
     if ctx.claims:  # DRA: the node's free devices must satisfy each replica's claims too
-        slots = np.minimum(slots, ctx.device_slots(rows, e.ident[entries[seg]]))
+        slots = np.minimum(slots, ctx.device_slots(rows, e.ident[entries[seg]], cap=cap))
     return rows, seg, slots
+
+
+def scanned(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """`scan(ctx, entries)` up to row order, reading only the entries no earlier scan of this decision read.
+
+    Within one decision the snapshot, the assumptions and the demand are fixed, and an entry's rows
+    and slots depend on nothing else, so an entry the fit read (`_compute`) is not read again by
+    a score.
+    """
+    count = len(ctx.snapshot.entries.kind)
+    where = np.full(count, -1, dtype=np.int64)
+    where[entries] = np.arange(len(entries))
+    read = np.zeros(count, dtype=bool)
+    parts = []
+    for done, rows, owner, slots in _scans(ctx):  # owner: the entry of each row
+        read[done] = True
+        at = where[owner]
+        keep = at >= 0
+        parts.append((rows[keep], at[keep], slots[keep]))
+    missing = entries[~read[entries]]
+    if len(missing) or not parts:
+        rows, seg, slots = scan(ctx, missing)
+        _remember(ctx, missing, rows, seg, slots)
+        parts.append((rows, where[missing[seg]], slots))
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+def _scans(ctx: Context) -> list[tuple[IntArray, IntArray, IntArray, IntArray]]:
+    """The scans of the decision so far: (entries read, rows, entry of each row, slots of each row)."""
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = ctx.__dict__.setdefault("_scans", [])
+    return found
+
+
+def _remember(ctx: Context, entries: IntArray, rows: IntArray, seg: IntArray, slots: IntArray) -> None:
+    """Keep what `scan(ctx, entries)` returned, for `scanned`."""
+    _scans(ctx).append((entries, rows, entries[seg], slots))
 
 
 def ensure(ctx: Context, ids: IntArray) -> None:
@@ -145,8 +210,7 @@ def _compute(ctx: Context, ids: IntArray) -> None:
     most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
     unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
     if len(unsure):
-        _, seg, slots = scan(ctx, entries[unsure])
-        exact = np.minimum(group_sum(seg, slots, len(unsure)), cap)
+        exact = _exact(ctx, entries[unsure])
         upper[unsure] = lower[unsure] = exact
         most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
     most, least = most.reshape(n, width), least.reshape(n, width)
@@ -163,6 +227,61 @@ def _compute(ctx: Context, ids: IntArray) -> None:
     ctx.fit_upper[ids], ctx.fit_lower[ids] = most[at], least[at]
     ctx.fit_price[ids] = np.where(ok, prices[at], np.nan)
     ctx.fit_utilization[ids] = _utilization(ctx, ids, s, key, width)[at]
+
+
+def _exact(ctx: Context, entries: IntArray) -> IntArray:
+    """Per entry of `entries`: the replicas its admitted rows hold together, at most the gang size."""
+    cap, memo = ctx.replicas, _entry_sums(ctx)
+    if memo is None:
+        rows, seg, slots = scan(ctx, entries)
+        _remember(ctx, entries, rows, seg, slots)
+        return np.minimum(group_sum(seg, slots, len(entries)), cap)
+    known, sums = memo
+    missing = entries[~known[entries]]
+    if len(missing):
+        rows, seg, slots = scan(ctx, missing, cap=UNCAPPED)
+        sums[missing] = group_sum(seg, slots, len(missing))
+        known[missing] = True
+        _remember(ctx, missing, rows, seg, np.minimum(slots, cap))
+    return np.minimum(sums[entries], cap)
+
+
+UNCAPPED = 2**32
+"""A cap no gang reaches, and whose sums over a million rows stay far inside int64."""
+ENTRY_SUMS_KEPT = 32
+"""(needs, node constraints, claims) whose entry sums a snapshot remembers (see `_entry_sums`)."""
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
+    """(per entry of the snapshot: whether read, the replicas its admitted rows hold at no gang-size cap).
+
+    An entry is read row by row when its summary cannot answer: the pod's node constraints admit
+    only some of its nodes, its bounds straddle the gang, or the task claims DRA devices. Without
+    assumptions, what the entry's rows hold depends only on the snapshot, one replica's needs, the
+    verdict per label set of the pod's nodeSelector and required affinity, and the claims'
+    answers; not on the gang size, since min(sum of uncapped slots, gang) equals min(sum of slots
+    capped at the gang, gang) (a row reaching the cap brings both sums to it). So the sums are
+    remembered on the snapshot per (needs, label verdicts, claims) and filled in as decisions read
+    entries; a later task of the same template, of any gang size, reads no row again. None when
+    they do not apply: under assumptions, or when the pod names nodes (a per-row verdict).
+    """
+    if not ctx.overlay.empty or not ctx.by_label_set:
+        return None
+    label_ok = ctx.label_ok
+    answers, table = (ctx.device_answers, ctx.device_table) if ctx.claims else (None, None)
+    key = (needs(ctx), None if label_ok is None else label_ok.tobytes(), id(answers), id(table))
+    memo: dict[object, tuple[object, object, BoolArray, IntArray]]
+    memo = ctx.snapshot.__dict__.setdefault("_entry_sums", {})
+    found = memo.get(key)
+    if found is not None and found[0] is answers and found[1] is table:
+        return found[2], found[3]
+    count = len(ctx.snapshot.entries.kind)
+    known, sums = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
+    if len(memo) >= ENTRY_SUMS_KEPT:
+        del memo[next(iter(memo))]
+    memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused
+    return known, sums
 
 
 def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width: int) -> FloatArray:

@@ -60,9 +60,7 @@ def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
 
 def by_label_set(ctx: Context) -> bool:
     """Whether `ctx.label_ok` decides every node exactly: the pod constrains no node by name."""
-    return (
-        ctx.hostname is None and ctx.demand.node_name is None and all(t.per_row is None for t in ctx.required_columns)
-    )
+    return ctx.by_label_set
 
 
 def admitted(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray] | None:

@@ -42,6 +42,12 @@ class Overlay:
     devices: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
     """Per node row, DRA devices assumed by driver key (see `devices`): few rows, kept as a mapping."""
 
+    @property
+    def empty(self) -> bool:
+        """Whether nothing is assumed: no usage, no recomputed summary, no devices."""
+        u = self.usage
+        return not (len(u.base_keys) or len(u.recent_keys) or len(self.recomputed) or self.devices)
+
     # `rows`, `held` and `entries` merge the levels on every read: for inspection, not for decisions.
 
     @property

@@ -18,6 +18,7 @@ from computenet.placement import reasons
 from computenet.placement.arrays import BoolArray, IntArray, gather, group_max, group_sum
 from computenet.placement.context import Context
 from computenet.placement.devices import Needs, describe
+from computenet.placement.fit import UNCAPPED
 from computenet.placement.framework import PASS, Reason
 
 NOT_EVALUATED, NONE_ON_A_NODE, TOO_FEW, SELECTOR_FAILS = 0, 1, 2, 3
@@ -63,27 +64,35 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Per identifier of `ids`: most replicas on one node, replicas over all, failing devices.
 
-    The replicas are counted after assumptions; failing devices are those of its nodes on which a
-    filter of its needs fails (see `_failing`). Without assumptions on devices and without node
-    constraints, the answer depends only on the published devices, the snapshot's entries, the
-    claims and the gang's size: it is remembered with the device table for every identifier, and
-    the tasks that follow read it.
+    The replicas are counted after assumptions, each count at most the gang size; failing devices
+    are those of its nodes on which a filter of its needs fails (see `_failing`). Without
+    assumptions on devices and without node constraints, the answer depends only on the published
+    devices, the snapshot's entries and the claims: it is remembered with the device table for
+    every identifier at no gang-size cap (a count at cap c is min(the uncapped count, c): a node
+    reaching c brings both the most and the sum to c), and the tasks that follow, of any gang
+    size, read it.
     """
+    cap = ctx.replicas
     if ctx.overlay.devices or ctx.rows_selected(_NO_ROWS) is not None:
-        return _rooms_of(ctx, ids)
+        most, total, failing = _rooms_of(ctx, ids, cap)
+        return most, np.minimum(total, cap), failing
     e, table, answers = ctx.snapshot.entries, ctx.device_table, ctx.device_answers
-    for rows, indptr, known, replicas, found in table._rooms:
-        if rows is e.rows and indptr is e.indptr and known is answers and replicas == ctx.replicas:
-            return found[0][ids], found[1][ids], found[2][ids]
-    every = _rooms_of(ctx, np.arange(len(ctx.snapshot), dtype=np.int64))
-    table._rooms.insert(0, (e.rows, e.indptr, answers, ctx.replicas, every))
-    del table._rooms[8:]
-    return every[0][ids], every[1][ids], every[2][ids]
+    for rows, indptr, known, found in table._rooms:
+        if rows is e.rows and indptr is e.indptr and known is answers:
+            return np.minimum(found[0][ids], cap), np.minimum(found[1][ids], cap), found[2][ids]
+    every = _rooms_of(ctx, np.arange(len(ctx.snapshot), dtype=np.int64), UNCAPPED)
+    table._rooms.insert(0, (e.rows, e.indptr, answers, every))
+    del table._rooms[_ROOMS_KEPT:]
+    return np.minimum(every[0][ids], cap), np.minimum(every[1][ids], cap), every[2][ids]
 
 
-def _rooms_of(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+_ROOMS_KEPT = 16
+"""Claims whose rooms a device table remembers: a pool's tasks name a few templates."""
+
+
+def _rooms_of(ctx: Context, ids: IntArray, cap: int) -> tuple[IntArray, IntArray, IntArray]:
     rows, owner = _rows(ctx, ids)
-    slots = ctx.device_slots(rows, ids[owner])
+    slots = ctx.device_slots(rows, ids[owner], cap=cap)
     return group_max(owner, slots, len(ids)), group_sum(owner, slots, len(ids)), _failing(ctx, rows, owner, ids)
 
 
@@ -148,24 +157,24 @@ class Devices:
         answers = ctx.device_answers
         of = answers.of[ids]
         resolved = np.zeros(len(ids), dtype=bool)
+        subject = np.zeros(len(answers.answers), dtype=np.int64)  # per resolved answer: its needs' words
         for answer in np.unique(of).tolist():  # a few distinct answers, however many identifiers
             needs, mine = answers.answers[answer], of == answer
             if isinstance(needs, str):
                 codes[mine] = _code(ctx, NOT_EVALUATED, needs)
                 continue
-            codes[mine & ~holding] = _code(ctx, NONE_ON_A_NODE, describe(needs))  # no node publishes devices
+            none = _code(ctx, NONE_ON_A_NODE, describe(needs))
+            subject[answer] = none - NONE_ON_A_NODE
+            codes[mine & ~holding] = none  # no node publishes devices
             resolved |= mine & holding
         candidates = np.flatnonzero(resolved)
         largest, total, failing = _rooms(ctx, ids[candidates])
-        for k, most, room, bad in zip(
-            candidates.tolist(), largest.tolist(), total.tolist(), failing.tolist(), strict=True
-        ):
-            if bad:
-                codes[k] = _code(ctx, SELECTOR_FAILS, _failure(ctx, int(ids[k]), bad))
-            elif most == 0:
-                codes[k] = _code(ctx, NONE_ON_A_NODE, describe(self._needs(ctx, int(ids[k]))))
-            elif room < ctx.replicas:
-                codes[k] = _code(ctx, TOO_FEW, describe(self._needs(ctx, int(ids[k]))))
+        words = subject[of[candidates]]  # the same words `describe` gives the identifier's needs
+        codes[candidates] = np.where(
+            largest == 0, NONE_ON_A_NODE + words, np.where(total < ctx.replicas, TOO_FEW + words, PASS)
+        )
+        for k, bad in zip(candidates[failing > 0].tolist(), failing[failing > 0].tolist(), strict=True):
+            codes[k] = _code(ctx, SELECTOR_FAILS, _failure(ctx, int(ids[k]), bad))
         return codes
 
     @staticmethod

@@ -14,6 +14,12 @@ preferred term scores 100 and matching none 0. Absolute, like Locality, rather t
 this identifier has" then weighs the same against price or locality whatever else is on offer.
 Applies only when the pod has preferred terms that parse; if any does not, kube-scheduler
 refuses them all, and so does this score (the decision names them as not evaluated).
+
+Speed: when no term names a node, an entry whose summary shows that every node, or no node, has
+room for a replica is answered from its nodes' label sets, the others are read best weight first,
+and without assumptions each entry's best is remembered on the snapshot per (needs, node
+constraints, preferences), so the tasks of one template read it once. Otherwise rows are read,
+and those the fit already read in the decision are not read again.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import FloatArray, IntArray, group_max
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max
 from computenet.placement.context import Context
+from computenet.placement.node_admission import entry_label_sets
 
 
 class NodePreference:
@@ -38,8 +45,113 @@ class NodePreference:
         entries, pos, column = fit.usable_entries(ctx, ids)
         on_model = ctx.columns[column] == ctx.fit_model[ids[pos]]
         entries, pos = entries[on_model], pos[on_model]
-        rows, seg, slots = fit.scan(ctx, entries)
-        room = slots > 0
-        rows, owner = rows[room], pos[seg[room]]
-        best = group_max(owner, weighted(ctx.snapshot, ctx.preferred_columns, rows), len(ids))
+        per_set = _per_label_set(ctx)
+        memo = _remembered(ctx, per_set)
+        if memo is None:
+            per_entry = _best(ctx, entries, per_set)
+        else:
+            known, remembered = memo
+            missing = entries[~known[entries]]
+            if len(missing):
+                remembered[missing] = _best(ctx, missing, per_set)
+                known[missing] = True
+            per_entry = remembered[entries]
+        best = group_max(pos, per_entry, len(ids))
         return np.asarray(100.0 * best / ctx.preferred.total_weight, dtype=np.float64)
+
+
+def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray:
+    """Per entry: the largest sum of preferred weights over its admitted nodes with room for a replica (0: none).
+
+    With `per_set`, an entry whose summary shows that every node or no node has room is answered
+    from the label sets of its nodes; the others are read row by row, best weight first (`_by_level`).
+    """
+    if per_set is None:
+        rows, seg, slots = fit.scanned(ctx, entries)  # the fit's rows are not read again
+        room = slots > 0
+        weights = weighted(ctx.snapshot, ctx.preferred_columns, rows[room])
+        return group_max(seg[room], weights, len(entries))
+    out = np.zeros(len(entries), dtype=np.int64)
+    summaries = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
+    some, every = fit.node_room(ctx, summaries)
+    sets = entry_label_sets(ctx.snapshot)
+    values, seg = gather(sets.indptr, sets.label_sets, entries[every])
+    weights = per_set[values] if ctx.label_ok is None else np.where(ctx.label_ok[values], per_set[values], 0)
+    out[every] = group_max(seg, weights, int(every.sum()))
+    read = some & ~every
+    out[read] = _by_level(ctx, entries[read], per_set)
+    return out
+
+
+def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
+    """Per entry: the largest weight (by label set) of its admitted rows with room, reading rows best first.
+
+    The rows of the best weight still possible are read first; an entry that has room there is done,
+    so most entries never read their lesser rows. Rows of weight 0 are never read (0 is the default).
+    """
+    e = ctx.snapshot.entries
+    rows, seg = gather(e.indptr, e.rows, entries)
+    selected = ctx.rows_selected(rows)
+    if selected is not None:
+        rows, seg = rows[selected], seg[selected]
+    weight = per_set[labels_of(ctx, rows)]
+    out = np.zeros(len(entries), dtype=np.int64)
+    done = np.zeros(len(entries), dtype=bool)
+    for level in np.unique(weight[weight > 0])[::-1].tolist():
+        pick = np.flatnonzero((weight == level) & ~done[seg])
+        if not len(pick):
+            continue
+        slots = fit.replica_slots(ctx, *fit.free_rows(ctx, rows[pick]))
+        found = seg[pick[slots > 0]]
+        out[found] = level
+        done[found] = True
+    return out
+
+
+def labels_of(ctx: Context, rows: IntArray) -> IntArray:
+    """The label set of each node row."""
+    labels: IntArray = ctx.snapshot.nodes.labels[rows]
+    return labels
+
+
+def _per_label_set(ctx: Context) -> IntArray | None:
+    """Per label set: the weights of the preferred terms a node with it matches, when that decides every node.
+
+    None when some preferred or required term names nodes, the nodeSelector or nodeName does, or
+    the task claims DRA devices (which summaries do not count): then rows are read.
+    """
+    if ctx.claims or not ctx.by_label_set or any(t.per_row is not None for _, t in ctx.preferred_columns):
+        return None
+    size = len(ctx.snapshot.vocabulary.label_sets)
+    total = np.zeros(size, dtype=np.int64)
+    for weight, t in ctx.preferred_columns:
+        total += weight * t.per_label_set
+    return total
+
+
+BEST_KEPT = 32
+"""(needs, node constraints, preferences) whose best weights per entry a snapshot remembers."""
+
+
+def _remembered(ctx: Context, per_set: IntArray | None) -> tuple[BoolArray, IntArray] | None:
+    """(per entry of the snapshot: whether known, its `_best`), remembered on the snapshot; None when not kept.
+
+    Without assumptions, an entry's best depends only on the snapshot, one replica's needs (room
+    for one replica does not depend on the gang size), the verdict per label set of the
+    nodeSelector and required affinity, and the preferred weights per label set: tasks of one
+    template share it, and each entry is read once per snapshot. Not kept under assumptions or
+    when rows decide (`per_set` None).
+    """
+    if per_set is None or not ctx.overlay.empty:
+        return None
+    label_ok = ctx.label_ok
+    key = (fit.needs(ctx), None if label_ok is None else label_ok.tobytes(), per_set.tobytes())
+    memo: dict[object, tuple[BoolArray, IntArray]] = ctx.snapshot.__dict__.setdefault("_preferred_best", {})
+    found = memo.get(key)
+    if found is None:
+        count = len(ctx.snapshot.entries.kind)
+        found = (np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64))
+        if len(memo) >= BEST_KEPT:
+            del memo[next(iter(memo))]
+        memo[key] = found
+    return found

@@ -1,0 +1,259 @@
+"""What decisions remember of a snapshot's node rows never changes a decision.
+
+Decisions on one snapshot share what they read row by row (per entry: replicas held, the best
+preferred weight, DRA rooms) per template; a decision on a fresh snapshot, which remembers
+nothing, must read the same. Assumptions and new snapshots are never answered from what was read
+before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from computenet.placement import Assumptions, Decision, Demand, Snapshot, SnapshotBuilder, fit, place
+from computenet.placement.affinity import (
+    NodeAffinity,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    PreferredSchedulingTerm,
+)
+from computenet.placement.context import Context
+from computenet.placement.devices import PodClaim, catalog_groups, device_filter, device_need, shared_answers
+from computenet.placement.overlay import empty_overlay
+
+from .builders import (
+    H100,
+    TOLERATE_GPU,
+    IdentifierBuilder,
+    builder_of,
+    identifier,
+    node,
+    pool,
+    request,
+    selectors,
+    task,
+)
+
+RACK = "topology.example.com/rack"
+ARCH = "kubernetes.io/arch"
+DRV = "gpu.example.com"
+
+
+def racks(name: str, used: list[int], arch: str = "amd64") -> IdentifierBuilder:
+    """One GPU node per rack 1..len(used), 8 H100s each, `used[i]` of them taken on rack i+1."""
+    return identifier(name).nodes(
+        *(
+            node(f"{name}-{i}").gpus(8, H100).cpu("96").memory("1Ti").arch(arch).label(RACK, str(i + 1)).used(gpus=u)
+            for i, u in enumerate(used)
+        ),
+        node(f"{name}-cpu").cpu("32").memory("128Gi").label(RACK, "1"),
+    )
+
+
+def fleet() -> Snapshot:
+    """A fresh snapshot (it remembers nothing yet): racks loaded differently on three identifiers."""
+    return pool(racks("east", [8, 6, 2, 0]), racks("west", [0, 8, 7, 8]), racks("arm", [4, 4, 8, 1], arch="arm64"))
+
+
+def req(key: str, operator: str, *values: str) -> NodeSelectorRequirement:
+    return NodeSelectorRequirement(key, operator, values)
+
+
+def affine(gpus: int, replicas: int, *, required: str | None = "2", preferred: bool = True, uid: str = "t") -> Demand:
+    """GPUs on racks above `required` (None: anywhere), preferring arm64 and racks above 3."""
+    terms = None if required is None else (NodeSelectorTerm((req(RACK, "Gt", required),)),)
+    prefs = (
+        (
+            PreferredSchedulingTerm(30, NodeSelectorTerm((req(ARCH, "In", "arm64"),))),
+            PreferredSchedulingTerm(10, NodeSelectorTerm((req(RACK, "Gt", "3"),))),
+        )
+        if preferred
+        else ()
+    )
+    demand = task(uid).gpus(gpus, H100).cpu("4").memory("8Gi").replicas(replicas).tolerations(TOLERATE_GPU).build()
+    return replace(demand, node_affinity=NodeAffinity(required=terms, preferred=prefs))
+
+
+def seen(decision: Decision) -> tuple[object, ...]:
+    """Everything a decision says: the winner, its nodes, every candidate's scores, every rejection."""
+    candidates = tuple((c.identifier, tuple(sorted(c.scores.items()))) for c in decision.candidates)
+    rejections = tuple(sorted((k, r.phrase) for k, r in decision.rejections.items()))
+    return decision.summary, decision.assignment, candidates, rejections
+
+
+TASKS = [
+    pytest.param([affine(2, r, uid=f"t{r}") for r in (1, 2, 3, 5, 9, 2, 1)], id="one template, every gang size"),
+    pytest.param(
+        [affine(g, r, required=q, uid=f"t{g}{r}{q}") for g in (1, 8) for r in (1, 3) for q in ("1", "3", None)],
+        id="templates differing in needs and required affinity",
+    ),
+    pytest.param(
+        [affine(4, r, preferred=p, uid=f"t{r}{p}") for r in (2, 1) for p in (True, False)],
+        id="with and without preferences",
+    ),
+]
+
+
+@pytest.mark.parametrize("demands", TASKS)
+def test_decisions_in_a_row_on_one_snapshot_say_what_each_says_alone(demands: list[Demand]) -> None:
+    shared = fleet()
+    for demand in demands:
+        assert seen(place(shared, demand)) == seen(place(fleet(), demand)), demand.uid
+
+
+def test_assumptions_are_counted_though_the_snapshot_remembers_the_rows() -> None:
+    shared, assumptions = fleet(), Assumptions()
+    first = place(shared, affine(8, 1, required="3", uid="a"))  # the snapshot remembers east's rack 4 as free
+    assert first.chosen is not None
+    assumptions.assume(first, now=0.0)
+    again = place(shared, affine(8, 1, required="3", uid="b"), assumptions=assumptions)
+    fresh_assumptions = Assumptions()
+    fresh_assumptions.assume(place(fleet(), affine(8, 1, required="3", uid="a")), now=0.0)
+    assert seen(again) == seen(place(fleet(), affine(8, 1, required="3", uid="b"), assumptions=fresh_assumptions))
+    assert again.chosen is None or again.chosen.identifier != first.chosen.identifier
+
+
+def test_a_new_snapshot_reads_its_own_free_amounts() -> None:
+    builder: SnapshotBuilder = builder_of(racks("east", [0, 0, 0, 0]), racks("west", [0, 0, 0, 8]))
+    before = builder.snapshot()
+    first = place(before, affine(8, 2, required="2", preferred=False))
+    assert first.chosen is not None
+    assert first.chosen.identifier == "east"
+    for rack in (3, 4):  # east's racks 3 and 4 fill up; west's rack 3 is the only free one above 2
+        builder.add_requested("east", f"east-{rack - 1}", {"nvidia.com/gpu": 8})
+    after = builder.snapshot()
+    assert after is not before
+    decision = place(after, affine(8, 2, required="2", preferred=False))
+    assert decision.chosen is None
+    assert decision.summary == place(after, affine(8, 2, required="2", preferred=False, uid="u")).summary
+
+
+# ---- DRA: rooms and entry sums serve every gang size ----
+
+
+def dra_fleet() -> Snapshot:
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    templates = {"one-gpu": (request("gpu"),), "two-gpus": (request("gpu", 2),)}
+    return pool(
+        identifier("small").dra(classes, templates).nodes(node("s-0").cpu("16").memory("64Gi").dra(DRV, 4, free=3)),
+        identifier("big")
+        .dra(classes, templates)
+        .nodes(*(node(f"b-{i}").cpu("16").memory("64Gi").dra(DRV, 4, free=f) for i, f in enumerate((4, 1, 2)))),
+    )
+
+
+def claiming(template: str, replicas: int) -> Demand:
+    return task(f"{template}-{replicas}").cpu("2").memory("4Gi").claims(template).replicas(replicas).build()
+
+
+@pytest.mark.parametrize(
+    "demands",
+    [
+        pytest.param([claiming("one-gpu", r) for r in (1, 3, 4, 7, 8, 2)], id="one template, gangs of 1 to 8"),
+        pytest.param([claiming(t, r) for r in (3, 1) for t in ("two-gpus", "one-gpu")], id="two templates"),
+    ],
+)
+def test_dra_decisions_in_a_row_say_what_each_says_alone(demands: list[Demand]) -> None:
+    shared = dra_fleet()
+    for demand in demands:
+        assert seen(place(shared, demand)) == seen(place(dra_fleet(), demand)), demand.uid
+
+
+def test_a_dra_gang_larger_than_the_free_devices_waits_after_a_smaller_one_fit() -> None:
+    shared = dra_fleet()
+    assert place(shared, claiming("one-gpu", 1)).chosen is not None
+    decision = place(shared, claiming("one-gpu", 8))
+    assert decision.chosen is None
+    assert {k: r.phrase for k, r in decision.rejections.items()} == {
+        "small": "insufficient DRA devices (1 gpu.example.com device per replica) in total",
+        "big": "insufficient DRA devices (1 gpu.example.com device per replica) in total",
+    }
+
+
+def test_dra_assumptions_are_counted_though_the_table_remembers_the_rooms() -> None:
+    shared, assumptions = dra_fleet(), Assumptions()
+    first = place(shared, claiming("one-gpu", 7))
+    assert first.chosen is not None
+    assert first.chosen.identifier == "big"
+    assumptions.assume(first, now=0.0)
+    decision = place(shared, claiming("one-gpu", 3), assumptions=assumptions)  # big has none left
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "small"
+
+
+# ---- the pieces ----
+
+
+def test_scanned_reads_each_entry_once_and_answers_as_scan_does() -> None:
+    snapshot = fleet()
+    ctx = Context(snapshot, affine(2, 3), None)
+    entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
+    some, rest = entries[::2], entries
+    first = fit.scanned(ctx, some)
+    assert len(ctx.__dict__["_scans"]) == 1
+    rows, seg, slots = fit.scanned(ctx, rest)
+    assert len(ctx.__dict__["_scans"]) == 2  # only the entries not read before were read
+    fit.scanned(ctx, rest[::-1])
+    assert len(ctx.__dict__["_scans"]) == 2
+    for got, asked in ((first, some), ((rows, seg, slots), rest)):
+        want = fit.scan(Context(snapshot, affine(2, 3), None), asked)
+        assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(
+            zip(*(a.tolist() for a in want), strict=True)
+        )
+
+
+def test_entry_sums_are_kept_per_template_on_the_snapshot_and_not_under_assumptions() -> None:
+    snapshot = fleet()
+    place(snapshot, affine(2, 1))
+    place(snapshot, affine(2, 5))  # same needs and constraints: same sums
+    place(snapshot, affine(2, 5, required="3"))  # other constraints: other sums
+    assert len(snapshot.__dict__["_entry_sums"]) == 2
+    assert len(fleet().__dict__.get("_entry_sums", {})) == 0
+    assumptions = Assumptions()
+    assumptions.assume(place(snapshot, affine(8, 1, uid="x")), now=0.0)
+    kept = len(snapshot.__dict__["_entry_sums"])
+    place(snapshot, affine(1, 1, required="1", uid="y"), assumptions=assumptions)
+    assert len(snapshot.__dict__["_entry_sums"]) == kept
+
+
+def test_an_overlay_is_empty_until_something_is_assumed() -> None:
+    snapshot = fleet()
+    assert empty_overlay(len(snapshot)).empty
+    assumptions = Assumptions()
+    assert assumptions.overlay(snapshot).empty
+    assumptions.assume(place(snapshot, affine(2, 1)), now=0.0)
+    assert not assumptions.overlay(snapshot).empty
+
+
+def test_members_with_equal_catalogs_share_one_resolution_and_answer_alike() -> None:
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    one = {"one-gpu": (request("gpu"),)}
+    snapshot = pool(
+        identifier("a").dra(classes, one).nodes(node("a-0").cpu("4").dra(DRV, 1)),
+        identifier("b").dra(classes, one).nodes(node("b-0").cpu("4").dra(DRV, 1)),
+        identifier("c").dra(classes, {"one-gpu": (request("gpu", 2),)}).nodes(node("c-0").cpu("4").dra(DRV, 2)),
+        identifier("d").nodes(node("d-0").cpu("4")),
+    )
+    a, b, c, d = (snapshot.identifiers[snapshot.index[n]] for n in "abcd")
+    assert a.devices is not b.devices
+    groups, catalogs = catalog_groups(snapshot.identifiers)
+    by_name = dict(zip((i.name for i in snapshot.identifiers), groups.tolist(), strict=True))
+    assert by_name["a"] == by_name["b"] != by_name["c"] != by_name["d"]
+    assert len(catalogs) == 3
+    assert catalog_groups(snapshot.identifiers) is catalog_groups(snapshot.identifiers)
+    answers = shared_answers(snapshot.identifiers, (PodClaim("gpu", template="one-gpu"),))
+    for ident in (a, b, c, d):
+        want = device_need(ident.devices, (PodClaim("gpu", template="one-gpu"),))
+        assert answers.answers[int(answers.of[snapshot.index[ident.name]])] == want
+
+
+def test_a_filter_is_found_by_its_expressions_whatever_object_compiled_them() -> None:
+    first = device_filter("picky", selectors('device.attributes["x"].model == "m1"'))
+    again = device_filter("picky", selectors('device.attributes["x"].model == "m1"'))
+    renamed = device_filter("other", selectors('device.attributes["x"].model == "m1"'))
+    assert first is again is renamed  # one filter per expressions, named after the class first seen
+    assert first.label.startswith("DeviceClass 'picky'")
+    assert device_filter("picky", selectors('device.attributes["x"].model == "m2"')) is not first
