@@ -738,7 +738,8 @@ def test_a_jobset_of_the_same_name_the_operator_did_not_make_is_never_touched(
     devenv.apply(hub, _jobset_task("jobset-foreign", "600s", suspend=True))
     uid = _get(hub, "computetask", "jobset-foreign")["metadata"]["uid"]
     eventually(lambda: _in_phase(hub, "jobset-foreign", "Offered"), STATE_S)
-    name = job_name("jobset-foreign", uid, 1, kind_named("jobset.x-k8s.io/v1alpha2", "JobSet").name_max)
+    jobset = kind_named("jobset.x-k8s.io/v1alpha2", "JobSet")
+    name = job_name("jobset-foreign", uid, 1, jobset.name_max, jobset.letter_first)
     namespace = DEFAULT_TARGET_NAMESPACE
     if member.kubectl("get", "namespace", namespace, check=False).returncode != 0:
         member.kubectl("create", "namespace", namespace)

@@ -81,16 +81,21 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_HEX]
 
 
-def job_name(task_name: str, task_uid: str, attempt: int, limit: int = JOB_NAME_MAX) -> str:
+def job_name(task_name: str, task_uid: str, attempt: int, limit: int = JOB_NAME_MAX, letter_first: bool = False) -> str:
     """``<stem>-<8 hex of the uid>-<attempt>``: a DNS label of at most ``limit`` characters.
 
     ``"train.v2"``, uid ``u``, attempt 0 -> ``"train-v2-<hash>-0"``. The same arguments always give
     the same name. ``attempt`` is a status counter (0 or more, at most 2^63-1 in the API). ``limit``
     is the longest name of the workload's kind (``workloads.kinds.Kind.name_max``; a Job's is
-    :data:`JOB_NAME_MAX`).
+    :data:`JOB_NAME_MAX`). ``letter_first`` (``Kind.letter_first``): the name is also a DNS-1035
+    label, so a stem that does not start with a letter gets ``t-`` in front (``"9js"`` ->
+    ``"t-9js-<hash>-0"``).
     """
     suffix = f"-{_digest(task_uid)}-{attempt}"
-    stem = _NOT_IN_DNS_LABEL.sub("-", task_name.lower())[: limit - len(suffix)].strip("-") or "task"
+    room = limit - len(suffix)
+    stem = _NOT_IN_DNS_LABEL.sub("-", task_name.lower())[:room].strip("-") or "task"
+    if letter_first and not "a" <= stem[0] <= "z":
+        stem = f"t-{stem}"[:room].strip("-")
     return f"{stem}{suffix}"
 
 

@@ -145,7 +145,7 @@ def _render(
         "apiVersion": kind.api_version,
         "kind": kind.kind,
         "metadata": {
-            "name": job_name(task.name, task.uid, attempt, kind.name_max),
+            "name": job_name(task.name, task.uid, attempt, kind.name_max, kind.letter_first),
             "namespace": target.namespace,
             "labels": {**(meta.get("labels") or {}), **labels},
             "annotations": {
@@ -187,7 +187,7 @@ def _render_roles(
         "apiVersion": kind.api_version,
         "kind": kind.kind,
         "metadata": {
-            "name": job_name(task.name, task.uid, attempt, kind.name_max),
+            "name": job_name(task.name, task.uid, attempt, kind.name_max, kind.letter_first),
             "namespace": target.namespace,
             "labels": {**(meta.get("labels") or {}), **labels},
             "annotations": {**(meta.get("annotations") or {}), ORIGIN_ANNOTATION: f"{task.namespace}/{task.name}"},

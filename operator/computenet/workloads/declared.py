@@ -252,7 +252,7 @@ def compile_declaration(spec: Mapping[str, Any]) -> Kind:
     name_max = spec.get("nameMax", DEFAULT_NAME_MAX)
     if isinstance(name_max, bool) or not isinstance(name_max, int) or not 20 <= name_max <= 63:
         raise DeclarationError("spec.nameMax", "must be between 20 and 63")
-    return Kind(api_version, kind, plural, name_max, serving=serving, by_role=True, rules=rules)
+    return Kind(api_version, kind, plural, name_max, serving=serving, by_role=True, rules=rules, letter_first=True)
 
 
 def follow_spec(kind: Kind) -> dict[str, Any]:

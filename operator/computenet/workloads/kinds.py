@@ -44,6 +44,14 @@ class Kind:
     otherwise (Job, Deployment, StatefulSet) its one pod set is ``spec.replicas`` x ``spec.resources``."""
     rules: DeclaredRules | None = field(default=None, compare=False, repr=False)
     """A kind declared on the hub (ComputeWorkloadKind): its pod sets and status rules; None for a built-in kind."""
+    letter_first: bool = False
+    """Its objects' names must be DNS-1035 labels (a letter first: ``IsDNS1035Label``, k8s.io/apimachinery
+    v0.36.3 pkg/util/validation/validation.go), because its controller or webhook requires it: JobSet
+    (sigs.k8s.io/jobset v0.10.1 pkg/webhooks/jobset_webhook.go, the child Job and pod names),
+    LeaderWorkerSet (sigs.k8s.io/lws v0.7.0 pkg/webhooks/leaderworkerset_webhook.go,
+    ``NameIsDNS1035Label``), RayJob and RayCluster (ray-project/kuberay ray-operator v1.5.0
+    controllers/ray/utils/validation.go); and every declared kind, whose controller may make such
+    objects (a TrainJob makes a JobSet of its name)."""
 
     @property
     def group(self) -> str:
@@ -72,10 +80,18 @@ KINDS: dict[tuple[str, str], Kind] = {
     (k.api_version, k.kind): k
     for k in (
         Kind("batch/v1", "Job", "jobs", 58),
-        Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", 40, by_role=True),
-        Kind("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "leaderworkersets", 40, serving=True, by_role=True),
-        Kind("ray.io/v1", "RayJob", "rayjobs", 40, by_role=True),
-        Kind("ray.io/v1", "RayCluster", "rayclusters", 40, serving=True, by_role=True),
+        Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", 40, by_role=True, letter_first=True),
+        Kind(
+            "leaderworkerset.x-k8s.io/v1",
+            "LeaderWorkerSet",
+            "leaderworkersets",
+            40,
+            serving=True,
+            by_role=True,
+            letter_first=True,
+        ),
+        Kind("ray.io/v1", "RayJob", "rayjobs", 40, by_role=True, letter_first=True),
+        Kind("ray.io/v1", "RayCluster", "rayclusters", 40, serving=True, by_role=True, letter_first=True),
         Kind("apps/v1", "Deployment", "deployments", 52, serving=True),
         Kind("apps/v1", "StatefulSet", "statefulsets", 52, serving=True),
         Kind("v1", "Pod", "pods", 63, by_role=True),

@@ -245,3 +245,32 @@ def test_property_origin_labels_are_valid_label_values(
     labels = origin_labels(hub, namespace[:63], task_name, uid, attempt, task_name)
     assert all(is_label_value(value) for value in labels.values())
     assert hub_selector(hub).endswith(f"{HUB_LABEL}={labels[HUB_LABEL]}")
+
+
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+"""``IsDNS1035Label`` (k8s.io/apimachinery@v0.36.3/pkg/util/validation/validation.go), at most 63 characters."""
+
+
+@pytest.mark.parametrize(
+    ("task_name", "stem"),
+    [
+        pytest.param("9js-train", "t-9js-train-", id="a leading digit gets t- in front"),
+        pytest.param("0.0.0", "t-0-0-0-", id="digits and dots only"),
+        pytest.param("1" * 63, "t-" + "1" * 28 + "-", id="a long name of digits is cut after the t-"),
+        pytest.param("train", "train-", id="a name starting with a letter is kept"),
+        pytest.param("...", "task-", id="nothing usable left: the fixed stem, a letter already"),
+    ],
+)
+@pytest.mark.parametrize("limit", [pytest.param(40, id="JobSet, LWS, Ray"), pytest.param(63, id="63")])
+def test_a_kind_whose_names_are_dns1035_labels_gets_a_letter_first(task_name: str, stem: str, limit: int) -> None:
+    """JobSet, LeaderWorkerSet and KubeRay refuse names that are not DNS-1035 labels (a letter first)."""
+    name = job_name(task_name, UID, 7, limit, letter_first=True)
+    assert DNS1035_LABEL.match(name), name
+    assert len(name) <= limit
+    assert name.startswith(stem[: limit - len(f"-{hashlib.sha256(UID.encode()).hexdigest()[:8]}-7")].rstrip("-"))
+    assert name.endswith("-7")
+
+
+def test_a_job_keeps_its_leading_digit() -> None:
+    """A Job's name is a DNS-1123 label, which may start with a digit: names of running Jobs stay as they were."""
+    assert job_name("9js-train", UID, 1).startswith("9js-train-")
