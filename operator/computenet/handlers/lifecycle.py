@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 
 from computenet.api.constants import GROUP
+from computenet.handlers.diffbase import UidBoundDiffBaseStorage
 from computenet.runtime import Runtime
 from computenet.settings import Settings
 
@@ -17,9 +18,7 @@ from computenet.settings import Settings
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Handler progress lives in annotations, so status belongs to the operator's own writers.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = UidBoundDiffBaseStorage(prefix=GROUP, key="last-handled-configuration")
     settings.persistence.finalizer = f"{GROUP}/kopf"
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 270
