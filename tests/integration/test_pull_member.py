@@ -121,6 +121,75 @@ def test_pull_identifier_reports_the_members_nodes_like_push(pull_member: devenv
     assert reported["workloadKinds"] == AGENT_KINDS
 
 
+DRA_DRIVER = "gpu.pull.example"
+DRA_MODEL = "PULL-TEST-GPU"
+
+
+def _dra_objects(node: str) -> list[dict[str, Any]]:
+    """A DeviceClass of a made-up driver and a ResourceSlice with two of its devices on `node`."""
+    return [
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "DeviceClass",
+            "metadata": {"name": DRA_DRIVER},
+            "spec": {"selectors": [{"cel": {"expression": f'device.driver == "{DRA_DRIVER}"'}}]},
+        },
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "ResourceSlice",
+            "metadata": {"name": f"pull-dra-{node}"},
+            "spec": {
+                "driver": DRA_DRIVER,
+                "nodeName": node,
+                "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+                "devices": [
+                    {
+                        "name": f"gpu-{i}",
+                        "attributes": {"model": {"string": DRA_MODEL}},
+                        "capacity": {"memory": {"value": "80Gi"}},
+                    }
+                    for i in range(2)
+                ],
+            },
+        },
+    ]
+
+
+def test_the_agent_reports_its_members_dra_devices_and_the_identifier_shows_them(
+    pull_member: devenv.AgentProcess, hub: Cluster
+) -> None:
+    member = pull_member.member
+    node = json.loads(member.kubectl("get", "nodes", "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    devenv.apply(member, *_dra_objects(node))
+
+    def shown() -> dict[str, Any]:
+        st = _ready(hub, member.name)
+        found: dict[str, Any] = (st.get("accelerators") or {}).get(DRA_MODEL) or {}
+        assert found == {
+            "driver": DRA_DRIVER,
+            "capacity": 2,
+            "allocatable": 2,
+            "allocated": 0,
+            "free": 2,
+            "largestFreeSlot": 2,
+        }, st.get("accelerators")
+        return found
+
+    try:
+        eventually(shown, timeout=STATE_S)
+        reported = json.loads(
+            hub.kubectl("get", "computeagent", pull_member.name, "-n", pull_member.namespace, "-o", "json").stdout
+        )["status"]["report"]["dra"]
+        assert "problem" not in reported, reported
+        (sent,) = [s for s in reported["slices"] if s["driver"] == DRA_DRIVER]
+        assert [d["name"] for d in sent["devices"]] == ["gpu-0", "gpu-1"]  # compact records, not the objects
+        assert DRA_DRIVER in [c["name"] for c in reported["classes"]]
+    finally:
+        member.kubectl("delete", "resourceslice", f"pull-dra-{node}", "--ignore-not-found")
+        member.kubectl("delete", "deviceclass", DRA_DRIVER, "--ignore-not-found")
+    eventually(lambda: DRA_MODEL not in (_ready(hub, member.name).get("accelerators") or {}), timeout=STATE_S)
+
+
 def test_task_runs_through_the_agent_to_succeeded_with_push_status_and_events(
     pull_member: devenv.AgentProcess, hub: Cluster, federation: Federation
 ) -> None:

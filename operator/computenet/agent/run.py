@@ -47,6 +47,7 @@ from computenet.dispatch.remote import MemberAnswer, OwnerRef, RemoteJobs
 from computenet.members.connection import MemberConnection, utcnow, workload_lister
 from computenet.members.reflector import Reflector
 from computenet.members.report import build_report, report_body
+from computenet.members.report_dra import REPORTED_DRA_WATCHES
 from computenet.workloads.kinds import JOB, Kind
 
 __all__ = ["Agent", "AgentTiming"]
@@ -476,7 +477,8 @@ class Agent:
                     next_report = now + 0.5  # the first report as soon as the member's watches have listed
                 else:
                     kinds = self.member_kinds.keys if self.member_kinds is not None else None
-                    body = report_body(self.conn.state, self.conn.stale(), kinds)
+                    dra = self.conn.optional_problem(REPORTED_DRA_WATCHES)
+                    body = report_body(self.conn.state, self.conn.stale(), kinds, dra)
                     if body != last and await self._try(
                         functools.partial(self.write_report, body), "report not written"
                     ):

@@ -21,20 +21,30 @@ from computenet.api.constants import API_VERSION
 from computenet.api.fields import DnsLabel, SetOf, Timestamp
 
 __all__ = [
+    "MAX_REPORTED_DEVICES",
     "MAX_REPORTED_NODES",
     "AgentReport",
     "ComputeAgent",
     "ComputeAgentSpec",
     "ComputeAgentStatus",
     "NodeShape",
+    "ReportedAttribute",
+    "ReportedClaim",
+    "ReportedDevice",
+    "ReportedDeviceClass",
+    "ReportedDeviceRef",
+    "ReportedDra",
     "ReportedNode",
     "ReportedPod",
+    "ReportedSlice",
     "ReportedTaint",
 ]
 
 MAX_REPORTED_NODES = 5000
 """Nodes one report can carry: about 0.1 KB each besides their shapes, well under the API server's object limit."""
 MAX_REPORTED_PODS = 20000
+MAX_REPORTED_DEVICES = 2000
+"""DRA devices one report can carry (about 0.2 KB each): an agent whose member publishes more reports none."""
 
 
 class ComputeAgentSpec(SpecModel):
@@ -114,6 +124,81 @@ class ReportedPod(StatusModel):
     )
 
 
+class ReportedAttribute(StatusModel):
+    """A device attribute (resource.k8s.io/v1 DeviceAttribute): exactly one of its values is set."""
+
+    bool_value: bool | None = Field(None, alias="bool", description="A boolean.")
+    int_value: int | None = Field(None, alias="int", description="An integer.")
+    string_value: str | None = Field(None, alias="string", max_length=64, description="A string.")
+    version_value: str | None = Field(None, alias="version", max_length=64, description="A semantic version.")
+
+
+class ReportedDevice(StatusModel):
+    """One device of a ResourceSlice: what placement's CEL selectors see of it."""
+
+    name: str = Field(max_length=128, description="spec.devices[].name.")
+    attributes: dict[str, ReportedAttribute] | None = Field(None, description="spec.devices[].attributes.")
+    capacity: dict[str, str] | None = Field(None, description="spec.devices[].capacity values, as quantities.")
+    allow_multiple_allocations: bool = Field(False, description="spec.devices[].allowMultipleAllocations.")
+
+
+class ReportedSlice(StatusModel):
+    """A ResourceSlice as placement counts it: its pool, the node it is local to, and its devices."""
+
+    name: str = Field(max_length=253, description="The ResourceSlice's name.")
+    driver: str = Field(max_length=63, description="spec.driver.")
+    pool: str = Field(max_length=253, description="spec.pool.name.")
+    generation: int = Field(0, description="spec.pool.generation.")
+    slice_count: int = Field(1, description="spec.pool.resourceSliceCount.")
+    node: str | None = Field(None, max_length=253, description="spec.nodeName; absent for any other node selection.")
+    devices: list[ReportedDevice] = Field(default_factory=list, max_length=128, description="spec.devices.")
+
+
+class ReportedDeviceClass(StatusModel):
+    """A DeviceClass: its CEL selectors, or why placement cannot evaluate them."""
+
+    name: str = Field(max_length=253, description="The DeviceClass's name.")
+    selectors: list[str] | None = Field(None, max_length=32, description="spec.selectors[].cel.expression.")
+    problem: str | None = Field(None, max_length=1024, description="Why placement cannot use the class, if it cannot.")
+    extended_resource_name: str | None = Field(None, max_length=317, description="spec.extendedResourceName.")
+    created: str | None = Field(None, max_length=64, description="metadata.creationTimestamp.")
+
+
+class ReportedDeviceRef(StatusModel):
+    """A device as an allocation result names it."""
+
+    driver: str = Field(max_length=63, description="The device's driver.")
+    pool: str = Field(max_length=253, description="The device's pool.")
+    device: str = Field(max_length=128, description="The device's name.")
+
+
+class ReportedClaim(StatusModel):
+    """An allocated ResourceClaim: the devices it holds."""
+
+    name: str = Field(max_length=317, description='"<namespace>/<name>".')
+    devices: list[ReportedDeviceRef] = Field(
+        default_factory=list, max_length=32, description="status.allocation.devices.results."
+    )
+
+
+class ReportedDra(StatusModel):
+    """The member's DRA objects as its scheduler sees them (resource.k8s.io/v1), in compact records."""
+
+    problem: str | None = Field(
+        None,
+        max_length=512,
+        description="Why the agent does not know its cluster's DRA devices (its watch of them fails), absent while "
+        "it does: meanwhile the hub places no task claiming DRA devices there.",
+    )
+    slices: list[ReportedSlice] = Field(
+        default_factory=list, max_length=MAX_REPORTED_DEVICES, description="ResourceSlices."
+    )
+    classes: list[ReportedDeviceClass] = Field(default_factory=list, max_length=256, description="DeviceClasses.")
+    claims: list[ReportedClaim] = Field(
+        default_factory=list, max_length=MAX_REPORTED_DEVICES, description="Allocated ResourceClaims."
+    )
+
+
 class AgentReport(StatusModel):
     """The agent's summary of its cluster, rewritten whole on each report."""
 
@@ -140,6 +225,9 @@ class AgentReport(StatusModel):
         description='The workload kinds the agent runs in its cluster, as "<apiVersion> <kind>": batch/v1 Job and '
         "each kind its provider enabled that the cluster's API discovery lists. The hub places a task of another "
         "kind elsewhere. Absent until the agent has read discovery.",
+    )
+    dra: ReportedDra | None = Field(
+        None, description="The cluster's DRA devices and classes; absent from agents that do not report them."
     )
 
 

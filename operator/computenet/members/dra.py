@@ -106,15 +106,17 @@ def device_shape(driver: str, device: Mapping[str, Any]) -> DeviceShape:
     return DeviceShape(driver, attributes, capacity, device.get("allowMultipleAllocations") is True)
 
 
+def device_facts(driver: str, device: Mapping[str, Any]) -> tuple[str, str, DeviceShape]:
+    """One device of a slice (``spec.devices[]``): its name, model ("" when no attribute names it) and shape."""
+    return (str(device["name"]), _model(driver, _mapping(device.get("attributes"))), device_shape(driver, device))
+
+
 def slice_facts(obj: Mapping[str, Any]) -> SliceFacts:
     """A ResourceSlice's facts; raises (and the reflector skips the object) when driver or pool is missing."""
     spec = _mapping(obj.get("spec"))
     driver, pool = str(spec["driver"]), _mapping(spec["pool"])
     node = spec.get("nodeName")
-    devices = tuple(
-        (str(d["name"]), _model(driver, _mapping(d.get("attributes"))), device_shape(driver, d))
-        for d in (_mapping(raw) for raw in _items(spec.get("devices")))
-    )
+    devices = tuple(device_facts(driver, _mapping(raw)) for raw in _items(spec.get("devices")))
     return SliceFacts(
         driver=driver,
         pool=str(pool["name"]),

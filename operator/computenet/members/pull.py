@@ -27,8 +27,12 @@ from computenet.api.fields import format_time
 from computenet.dispatch.remote import RemoteWorkloads
 from computenet.dispatch.store import JobStore
 from computenet.members.connection import Clock, MemberConnection, utcnow
+from computenet.members.dra import node_devices
+from computenet.members.dra_state import with_devices
+from computenet.members.facts import NodeFacts
 from computenet.members.pull_works import WorkClient
 from computenet.members.report import ReportFacts
+from computenet.members.report_dra import DraFacts
 from computenet.members.state import SummarySink
 
 __all__ = ["LeaseSeen", "PullConnection", "lease_expired", "observe_lease", "observe_report"]
@@ -98,6 +102,8 @@ class PullConnection(MemberConnection):
         self.last_report: dt.datetime | None = None
         self._summary = SummarySink(self.state)
         self._reported_stale = ""
+        self._reported_dra: str | None = None
+        """Why the agent does not know its member's DRA devices ("" while it does); None until it reports them."""
 
     syncing_message = "waiting for the agent's first report"
     serves_logs = False
@@ -119,6 +125,12 @@ class PullConnection(MemberConnection):
         """What the agent's latest report says is not current in its picture of the member, or ""."""
         return self._reported_stale and f"the agent reports: {self._reported_stale}"
 
+    def dra_problem(self) -> str:
+        """Why the member's DRA devices are not known: the agent does not report them, or says why it cannot."""
+        if self._reported_dra is None:
+            return "the member's agent does not report DRA devices yet"
+        return self._reported_dra and f"the agent reports: {self._reported_dra}"
+
     def _sync_kind_watches(self) -> None:
         """Nothing to watch: the agent follows its member's kinds, and its works' status tells the hub."""
 
@@ -138,10 +150,20 @@ class PullConnection(MemberConnection):
         """
         if self.last_report is not None and report.report_time <= self.last_report:
             return False  # seen already, or older than what is held (a re-list): keep the newer
+        nodes = report.nodes
+        catalog_moved = False
+        if report.dra is not None:
+            nodes, catalog_moved = self._apply_dra(report.dra, nodes)
         if self.last_report is None:
-            self._summary.replace(report.nodes, report.requested, report.pods)
+            self._summary.replace(nodes, report.requested, report.pods)
         else:
-            self._summary.update(report.nodes, report.requested, report.pods)
+            self._summary.update(nodes, report.requested, report.pods)
+        if catalog_moved:
+            self.state._changed(())
+        problem = self.dra_problem()
+        self._reported_dra = report.dra.problem if report.dra is not None else None
+        if self.dra_problem() != problem:
+            self._tell_health()
         self.last_report = report.report_time
         self._reported_stale = report.stale
         self.set_workload_kinds(report.workload_kinds)  # an agent that does not say: not known, as before discovery
@@ -152,6 +174,22 @@ class PullConnection(MemberConnection):
         elif self._note_currency():
             self._tell_health()
         return True
+
+    def _apply_dra(self, dra: DraFacts, nodes: dict[str, NodeFacts]) -> tuple[dict[str, NodeFacts], bool]:
+        """Take the report's DRA tables into `state.dra` as the push sinks keep them (`dra_state`).
+
+        Returns the report's nodes carrying their devices (`dra.node_devices`), for the summary to
+        compare and tell, and whether the classes changed (the catalog's version then moves).
+        """
+        held = self.state.dra
+        held.slices = dict(dra.slices)
+        held.claims = dict(dra.claims)
+        held.devices = node_devices(held.slices.values(), (d for ids in held.claims.values() for d in ids))
+        moved = held.classes != dra.classes
+        if moved:
+            held.classes = dict(dra.classes)
+            held.catalog_version += 1
+        return {name: with_devices(node, held.devices.get(name, ())) for name, node in nodes.items()}, moved
 
     # ---- health: the agent's Lease ----
 

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from computenet.api.agent import AgentReport, NodeShape, ReportedNode, ReportedPod, ReportedTaint
 from computenet.api.fields import format_micro_time
 from computenet.members.facts import NodeFacts, PodFacts, Taint
+from computenet.members.report_dra import DraFacts, dra_body, dra_facts
 from computenet.members.state import MemberState
 from computenet.placement.accelerators import HOSTNAME_LABEL
 
@@ -53,6 +54,8 @@ class ReportFacts:
     """Why the agent's picture is not current (see ``AgentReport.stale``); "" while it is."""
     workload_kinds: tuple[str, ...] | None = None
     """The kinds the agent runs in its member (``Kind.key``, sorted); None while it does not say."""
+    dra: DraFacts | None = None
+    """The member's DRA slices, allocated claims and classes; None from an agent that does not report them."""
 
 
 V = TypeVar("V")
@@ -183,7 +186,8 @@ def report_facts(obj: Mapping[str, Any]) -> ReportFacts | None:
             waiting=p.waiting or "",
         )
     kinds = tuple(sorted(report.workload_kinds)) if report.workload_kinds is not None else None
-    return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "", kinds)
+    dra = dra_facts(report.dra) if report.dra is not None else None
+    return ReportFacts(report.report_time, nodes, pods, sums, report.stale or "", kinds, dra)
 
 
 def _shape_of(node: NodeFacts, labels: Mapping[str, str], hostname_label: bool) -> dict[str, Any]:
@@ -202,11 +206,15 @@ def _pod_order(p: PodFacts) -> tuple[str, str, str, str]:
     return (p.task_uid or "", p.attempt or "", p.node or "", since)
 
 
-def report_body(state: MemberState, stale: str = "", workload_kinds: Sequence[str] | None = None) -> dict[str, Any]:
+def report_body(
+    state: MemberState, stale: str = "", workload_kinds: Sequence[str] | None = None, dra_problem: str | None = None
+) -> dict[str, Any]:
     """The report's content without its time (JSON): equal bodies mean nothing changed.
 
     `stale` says why the picture is not current (`MemberConnection.stale`), "" while it is;
-    `workload_kinds` the kinds the agent runs in its member (``Kind.key``), None while it does not know.
+    `workload_kinds` the kinds the agent runs in its member (``Kind.key``), None while it does not know;
+    `dra_problem` why the agent's DRA watches are not current ("" while they are), None to report no DRA
+    section (`report_dra.dra_body`).
 
     Nodes alike in shape, own labels, requests, readiness and cordon share one entry; entries and
     the names in them are sorted, so the same state always gives the same body.
@@ -274,6 +282,8 @@ def report_body(state: MemberState, stale: str = "", workload_kinds: Sequence[st
         body["stale"] = stale[:512]
     if workload_kinds is not None:
         body["workloadKinds"] = sorted(workload_kinds)
+    if dra_problem is not None:
+        body["dra"] = dra_body(state.dra, dra_problem)
     return body
 
 
