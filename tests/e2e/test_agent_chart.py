@@ -67,7 +67,11 @@ def test_member_rbac_is_the_documented_minimum(tmp_path: Path) -> None:
         ("", ("namespaces",), ("get", "create")),
         ("batch", ("jobs",), ("get", "list", "watch", "create", "delete")),
         ("", ("configmaps",), ("get", "create", "update", "patch")),
-        ("resource.k8s.io", ("resourceclaimtemplates",), ("get", "create", "update", "patch", "delete")),
+        (
+            "resource.k8s.io",
+            ("resourceclaimtemplates",),
+            ("get", "list", "watch", "create", "update", "patch", "delete"),
+        ),
         ("resource.k8s.io", ("resourceslices", "deviceclasses", "resourceclaims"), ("get", "list", "watch")),
     }
 
