@@ -13,7 +13,10 @@ affinity (required In/NotIn/Gt/Lt terms on labels, a matchFields metadata.name t
 terms that the NodeAffinity score weighs), with affinity_cpu_p50_ms / affinity_cpu_p99_ms their CPU
 time; podsets_cpu_p50_ms / podsets_cpu_p99_ms (CPU time) and podsets_placed_fraction for tasks of
 several pod sets (a cpu-only leader beside a gang of 2 to 8 GPU workers of one model, as a JobSet's,
-placed on one identifier together: `placement.pod_sets`); build_s (feeding every node through the
+placed on one identifier together: `placement.pod_sets`); topology_cpu_p50_ms / topology_cpu_p99_ms
+(CPU time) and topology_placed_fraction for gangs of 2 to 8 replicas of 8 GPUs that must (two
+thirds) or should share one rack (`Demand.topology`, the racks' numeric node label); build_s (feeding every
+node through the
 SnapshotBuilder, first snapshot included), snapshot_ms (a new snapshot after 100 nodes' requests
 changed), snapshot_mb (NumPy bytes held by one snapshot), rss_mb (the process's peak resident memory so far) and
 load_avg_1m (the machine's load while measuring: read the wall-clock figures against it).
@@ -76,6 +79,7 @@ from computenet.placement import (
     SnapshotBuilder,
     Taint,
     Toleration,
+    Topology,
     place,
     schedule,
 )
@@ -294,6 +298,26 @@ def make_pod_set_tasks(count: int, seed: int) -> list[Demand]:
     return out
 
 
+def make_topology_tasks(count: int, seed: int) -> list[Demand]:
+    """Gangs of 2 to 8 replicas of 8 GPUs of one model that must (two thirds) or should share one rack."""
+    rng = random.Random(seed)
+    tolerate = (Toleration("nvidia.com/gpu", "Exists"),)
+    out = []
+    for i in range(count):
+        out.append(
+            Demand(
+                uid=f"rack-{i}",
+                replicas=rng.choice([2, 4, 8]),
+                cpu=8000,
+                memory=64 * GIB,
+                accelerators=AcceleratorDemand(8, models=(rng.choice(GPU_MODELS),)),
+                tolerations=tolerate,
+                topology=Topology(RACK_LABEL, required=rng.random() < 2 / 3),
+            )
+        )
+    return out
+
+
 def run(size: int, seed: int) -> dict[str, object]:
     gc.collect()
     start = time.perf_counter()
@@ -340,6 +364,11 @@ def run(size: int, seed: int) -> dict[str, object]:
             c0 = time.process_time()
             roles_placed += place(snapshot, demand).chosen is not None
             roles_cpu.append((time.process_time() - c0) * 1000)
+        racks_cpu, racks_placed = [], 0
+        for demand in make_topology_tasks(AFFINITY_ITERATIONS[size], seed + 6):
+            c0 = time.process_time()
+            racks_placed += place(snapshot, demand).chosen is not None
+            racks_cpu.append((time.process_time() - c0) * 1000)
     finally:
         gc.enable()
     return {
@@ -362,6 +391,9 @@ def run(size: int, seed: int) -> dict[str, object]:
         "podsets_cpu_p50_ms": round(percentile(roles_cpu, 50), 3),
         "podsets_cpu_p99_ms": round(percentile(roles_cpu, 99), 3),
         "podsets_placed_fraction": round(roles_placed / len(roles_cpu), 3),
+        "topology_cpu_p50_ms": round(percentile(racks_cpu, 50), 3),
+        "topology_cpu_p99_ms": round(percentile(racks_cpu, 99), 3),
+        "topology_placed_fraction": round(racks_placed / len(racks_cpu), 3),
         "build_s": round(build_s, 2),
         "snapshot_ms": round(percentile(incremental, 50), 2),
         "snapshot_mb": round(nbytes(snapshot) / 2**20, 1),
