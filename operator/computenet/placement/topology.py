@@ -20,8 +20,9 @@ any rung: a preferred level is given up (the task is placed as if it had none); 
 the task waiting, every identifier that fits otherwise rejected with the largest domain's shortfall,
 e.g. "no single nvidia.com/gpu.clique domain holds all 4 replicas (the largest holds 2)". Pure.
 
-Cost: one decision per domain tried, and a few more to measure the largest when none fits; domains
-are few (racks, cliques) next to identifiers.
+Cost: one decision without a domain, then one per domain tried among the identifiers that fit the
+task at all (a domain only takes nodes away), and the winner's again over all; a few more to measure
+the largest when none fits. Domains are few (racks, cliques) next to identifiers.
 """
 
 from __future__ import annotations
@@ -124,34 +125,38 @@ def ladders(snapshot: Snapshot, demand: Demand) -> dict[tuple[str, ...], frozens
 
 
 def place(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) -> Decision:
-    """Where `demand` runs with all its pods in one domain of ``demand.topology.level`` (see module)."""
+    """Where `demand` runs with all its pods in one domain of ``demand.topology.level`` (see module).
+
+    The domains are searched among the identifiers that fit the task without a domain (a node
+    selector only takes nodes away, so no other identifier fits inside one), and the winning domain
+    is decided again over all of them, so that its explanation names every identifier: the same
+    decision as searching over all, at the cost of the few that fit.
+    """
     topology = demand.topology
     assert topology is not None
+    anywhere = place_one(replace(demand, topology=None))
+    if anywhere.chosen is None:
+        return anywhere  # it fits nowhere at all, so in no domain either: it says why as any task does
+    fits = frozenset(c.identifier for c in anywhere.candidates)
     groups = ladders(snapshot, demand)
     for rung in range(max(len(keys) for keys in groups)):
-        best: Decision | None = None
+        best: tuple[float, Demand] | None = None
         for keys, names in groups.items():
             if rung >= len(keys):
                 continue
             among = replace(demand, identifiers=names)
+            searched = replace(demand, identifiers=fits if names is None else names & fits)
             for value in domains(snapshot, keys[rung]):
-                decision = place_one(in_domain(among, keys[rung], value))
-                chosen = decision.chosen
-                if chosen is not None and (best is None or round(chosen.score, 6) > round(_score(best), 6)):
-                    best = decision
+                chosen = place_one(in_domain(searched, keys[rung], value)).chosen
+                if chosen is not None and (best is None or round(chosen.score, 6) > round(best[0], 6)):
+                    best = (chosen.score, in_domain(among, keys[rung], value))
         if best is not None:
-            return best
-    anywhere = place_one(replace(demand, topology=None))
-    if not topology.required or anywhere.chosen is None:
-        return anywhere  # preferred: given up; or it fits nowhere at all, and says why as any task does
+            return place_one(best[1])
+    if not topology.required:
+        return anywhere  # preferred: given up
     largest = 0
     if not demand.pod_sets:
         for keys, names in groups.items():
             among = replace(demand, identifiers=names)
             largest = max(largest, _largest(place_one, among, keys[0], domains(snapshot, keys[0]), largest))
     return anywhere.refused(DomainShortfall(topology.level, demand.replicas, largest, bool(demand.pod_sets)))
-
-
-def _score(decision: Decision) -> float:
-    assert decision.chosen is not None
-    return decision.chosen.score

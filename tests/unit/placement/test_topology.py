@@ -86,3 +86,17 @@ def test_a_burst_of_gangs_never_shares_a_clique_beyond_its_room(replicas: int) -
     # Each clique holds 4 nodes of 8 GPUs: 4 // replicas gangs per clique, two cliques.
     assert len(placed) == min(4, 2 * (4 // replicas)), "a 6-node gang fits no clique of 4"
     assert all(len(cliques_of(dec, snapshot)) == 1 for dec in placed), "every gang inside one clique"
+
+
+def test_the_winning_domains_explanation_names_every_identifier_also_those_the_search_left_out() -> None:
+    """Domains are searched among the identifiers that fit the gang at all; the decision returned is the
+    winning domain's over every identifier, as if each domain had been tried over all of them."""
+    snapshot = pool(cliques(2, 4, name="m1"), cliques(2, name="small"), cliques(4, name="full", free=0))
+    decision = place(snapshot, gang(4))
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "m1"
+    assert cliques_of(decision, snapshot) == {"m1-c1"}
+    assert decision.total == 3
+    assert set(decision.rejections) == {"small", "full"}
+    assert decision.summary.startswith("placed on m1"), decision.summary
+    assert "1/3 identifiers fit" in decision.summary
