@@ -402,3 +402,27 @@ def test_a_jobset_task_whose_name_starts_with_a_digit_runs(fed: Federation) -> N
         assert st["phase"] == "Succeeded", _said(st)
     finally:
         hub.kubectl("delete", "ctask", name, "--ignore-not-found", "--wait=false")
+
+
+# ---- an identifier restored from a backup ----
+
+
+def test_an_identifier_restored_from_a_backup_is_followed(fed: Federation, case: str) -> None:
+    """`kubectl get cid x -o yaml > backup.yaml`, the identifier deleted, then `kubectl create -f
+    backup.yaml` (or a Velero restore, or a GitOps export applied to another hub). The backup carries the
+    operator's own annotation `computenet.io/last-handled-configuration`, so kopf takes the new object
+    for one it already handled: no handler runs, and today the identifier stays with no status and no
+    condition for ever (until the operator restarts). The same holds for ComputePools and
+    ComputeWorkloadKinds. It should be configured like any new identifier."""
+    hub, east = fed.hub, fed.members[0]
+    name = f"{case}-restored"
+    apply(hub, _identifier(name, f"{east.name}-kubeconfig", f"{case}-work", "cases-east", case))
+    eventually(lambda: _ready(hub, name), timeout=STATE_S)
+    backup = json.loads(hub.kubectl("get", "cid", name, "-o", "json").stdout)
+    assert "computenet.io/last-handled-configuration" in backup["metadata"]["annotations"]
+    backup.pop("status", None)
+    for field in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "finalizers"):
+        backup["metadata"].pop(field, None)
+    hub.kubectl("delete", "cid", name)
+    hub.kubectl("create", "-f", "-", input=json.dumps(backup))
+    eventually(lambda: _ready(hub, name), timeout=STATE_S)
