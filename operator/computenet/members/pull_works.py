@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from kubernetes.aio.client import ApiClient, CustomObjectsApi
@@ -35,7 +35,7 @@ from computenet.api.constants import (
 )
 from computenet.api.work import MAX_WORK_DEPENDENCY_BYTES
 from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
-from computenet.dispatch.remote import MemberAnswer, OwnerRef
+from computenet.dispatch.remote import DependencyInUse, MemberAnswer, OwnerRef
 from computenet.dispatch.store import JobStore
 from computenet.workloads.declared import DeclarationError, compile_follow, follow_spec
 from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
@@ -153,12 +153,25 @@ class WorkClient:
             if facts is not None and facts.phase == "Failed":
                 raise MemberAnswer(422, facts.message or f"agent {self.namespace}/{self.agent} refused the work")
             if asyncio.get_running_loop().time() > deadline:
-                raise MemberAnswer(
-                    None,
-                    f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
-                    f"within {CONFIRM_TIMEOUT_S:.0f}s",
-                )
+                await self._not_confirmed(name)
             await asyncio.sleep(_CONFIRM_POLL_S)
+
+    async def _not_confirmed(self, name: str) -> NoReturn:
+        """Raise the answer for a work whose Job the agent has not reported: in the agent's words when it gave some.
+
+        An agent waiting for another task's copy of a dependency to go (Applied=False ``DependencyInUse``)
+        is that answer, naming the object, as a push member's is.
+        """
+        key = f"{self.namespace}/{name}"
+        late = (
+            f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
+            f"within {CONFIRM_TIMEOUT_S:.0f}s"
+        )
+        applied = _applied(((await self._get(name)) or {}).get("status") or {})
+        said = str(applied.get("message") or "") if applied.get("status") == "False" else ""
+        if said and applied.get("reason") == Reason.DEPENDENCY_IN_USE:
+            raise DependencyInUse(said)
+        raise MemberAnswer(None, f"{late}: it says {applied.get('reason')}: {said}" if said else late)
 
     def _work(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
         meta = manifest["metadata"]
