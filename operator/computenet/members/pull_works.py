@@ -40,7 +40,7 @@ from computenet.dispatch.store import JobStore
 from computenet.workloads.declared import DeclarationError, compile_follow, follow_spec
 from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
 
-__all__ = ["WorkClient", "member_job", "work_facts", "work_kind"]
+__all__ = ["WorkClient", "member_job", "unconfirmed", "work_facts", "work_kind"]
 
 _TIMEOUT_S = 15
 CONFIRM_TIMEOUT_S = 10.0
@@ -124,6 +124,20 @@ def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
     return facts
 
 
+def unconfirmed(late: str, status: Mapping[str, Any]) -> MemberAnswer:
+    """The answer for a work whose Job the agent has not reported in time, from the work's `status` (pure).
+
+    `late` says how long was waited. An Applied=False condition adds the agent's words; its
+    ``DependencyInUse`` (another task's copy of a dependency, of older content, is in the member) is
+    that answer itself, naming the object as a push member's does. Both are retryable.
+    """
+    applied = _applied(status)
+    said = str(applied.get("message") or "") if applied.get("status") == "False" else ""
+    if said and applied.get("reason") == Reason.DEPENDENCY_IN_USE:
+        return DependencyInUse(said)
+    return MemberAnswer(None, f"{late}: it says {applied.get('reason')}: {said}" if said else late)
+
+
 class WorkClient:
     """Create, adopt, read and delete ComputeWork for one agent (the RemoteJobs contract)."""
 
@@ -167,11 +181,7 @@ class WorkClient:
             f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
             f"within {CONFIRM_TIMEOUT_S:.0f}s"
         )
-        applied = _applied(((await self._get(name)) or {}).get("status") or {})
-        said = str(applied.get("message") or "") if applied.get("status") == "False" else ""
-        if said and applied.get("reason") == Reason.DEPENDENCY_IN_USE:
-            raise DependencyInUse(said)
-        raise MemberAnswer(None, f"{late}: it says {applied.get('reason')}: {said}" if said else late)
+        raise unconfirmed(late, ((await self._get(name)) or {}).get("status") or {})
 
     def _work(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
         meta = manifest["metadata"]
