@@ -361,7 +361,7 @@ def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_i
 
         def refused() -> dict[str, Any]:
             dispatched = _condition(_task_status(hub, "dra-hub-template-taken"), "Dispatched")
-            assert f"ResourceClaimTemplate {WORK}/{name} exists in the member and is not this task's" in (
+            assert f"ResourceClaimTemplate {WORK}/{name} exists in the member and is not this hub's copy" in (
                 dispatched.get("message") or ""
             ), dispatched
             return dispatched

@@ -165,6 +165,67 @@ def test_the_configmaps_and_named_secrets_a_workload_needs_travel_with_it_and_go
     hub.kubectl("-n", "default", "delete", "configmap", config, "secret", secret, "--ignore-not-found")
 
 
+def test_a_configmap_two_tasks_need_is_shared_and_a_changed_one_waits_until_the_older_copy_is_gone(
+    operator: devenv.OperatorProcess, federation: Federation
+) -> None:
+    """Tasks of one namespace naming one ConfigMap on one identifier both run on one shared copy; after
+    the hub's ConfigMap changed, the next task waits (never changing the copy the others run with) and
+    runs with the new content once the older copy went with the last workload owning it."""
+    hub = federation.hub
+    name = unique("shared")
+    config = f"{name}-settings"
+    hub.kubectl("-n", "default", "create", "configmap", config, "--from-literal=lr=0.1")
+
+    def one(task_name: str) -> dict[str, Any]:
+        manifest = task(task_name, cpu="100m", run="1s")
+        manifest["spec"]["identifier"] = "member-1"
+        manifest["spec"]["pool"] = "default"
+        container = manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+        container["envFrom"] = [{"configMapRef": {"name": config}}]
+        return manifest
+
+    first, second, third = f"{name}-a", f"{name}-b", f"{name}-c"
+    try:
+        apply(hub, one(first))
+        eventually(lambda: phase_is(hub, first, "Succeeded"), timeout=JOB_S)
+        apply(hub, one(second))
+        eventually(lambda: phase_is(hub, second, "Succeeded"), timeout=JOB_S)
+        remote = status(hub, second)["remote"]
+        member = next(m for m in federation.members if m.name == remote["identifier"])
+
+        def copied() -> dict[str, Any] | None:
+            out = member.kubectl(
+                "-n", remote["namespace"], "get", "configmap", config, "--ignore-not-found", "-o", "json"
+            ).stdout
+            return json.loads(out) if out.strip() else None
+
+        shared = copied()
+        assert shared is not None
+        owners = {o["uid"] for o in shared["metadata"]["ownerReferences"]}
+        assert owners == {status(hub, first)["remote"]["uid"], remote["uid"]}, shared["metadata"]
+
+        hub.kubectl("-n", "default", "patch", "configmap", config, "--type=merge", "-p", '{"data": {"lr": "0.2"}}')
+        apply(hub, one(third))
+        waiting = eventually(
+            lambda: (c := condition(status(hub, third), "Dispatched")).get("reason") == "DependencyInUse" and c,
+            timeout=STATE_S,
+        )
+        assert f"ConfigMap {remote['namespace']}/{config} in the member is the copy another task" in waiting["message"]
+        kept = copied()
+        assert kept is not None
+        assert kept["data"] == {"lr": "0.1"}, "the copy the others run with was changed"
+
+        hub.kubectl("delete", "ctask", first, second, "--wait=false")
+        eventually(lambda: phase_is(hub, third, "Succeeded"), timeout=JOB_S + STATE_S)
+        fresh = copied()
+        assert fresh is not None
+        assert fresh["data"] == {"lr": "0.2"}
+        assert [o["uid"] for o in fresh["metadata"]["ownerReferences"]] == [status(hub, third)["remote"]["uid"]]
+    finally:
+        hub.kubectl("delete", "ctask", first, second, third, "--ignore-not-found", "--wait=false")
+        hub.kubectl("-n", "default", "delete", "configmap", config, "--ignore-not-found")
+
+
 def test_a_workload_whose_configmap_does_not_exist_waits_naming_it(
     operator: devenv.OperatorProcess, federation: Federation
 ) -> None:

@@ -274,6 +274,9 @@ class Reason(StrEnum):
     FORBIDDEN = "Forbidden"
     TARGET_NAMESPACE_UNAVAILABLE = "TargetNamespaceUnavailable"
     DEPENDENCY_MISSING = "DependencyMissing"
+    DEPENDENCY_IN_USE = "DependencyInUse"
+    """Task: the member holds another task's copy of a ConfigMap, Secret or ResourceClaimTemplate it needs,
+    made from an older content of the hub's object; the task waits until that copy is gone."""
     DISPATCHING_WORKS = "DispatchingWorks"
     """The identifier's target namespace cannot be read or created in its member (a setup problem)."""
     ADMISSION_DENIED = "AdmissionDenied"

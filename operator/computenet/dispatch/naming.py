@@ -52,6 +52,7 @@ __all__ = [
     "is_label_value",
     "job_name",
     "label_value",
+    "names_task",
     "origin_labels",
 ]
 
@@ -97,6 +98,15 @@ def job_name(task_name: str, task_uid: str, attempt: int, limit: int = JOB_NAME_
     if letter_first and not "a" <= stem[0] <= "z":
         stem = f"t-{stem}"[:room].strip("-")
     return f"{stem}{suffix}"
+
+
+def names_task(name: str, task_uid: str) -> bool:
+    """Whether `name` is one :func:`job_name` gives task `task_uid` (any attempt, any stem) (pure).
+
+    ``names_task(job_name("train", "u", 3), "u")`` is True; a name of another task is False (up to the
+    32-bit hash collision the module docstring describes).
+    """
+    return re.search(rf"-{_digest(task_uid)}-[0-9]+$", name) is not None
 
 
 def label_value(text: str) -> str:

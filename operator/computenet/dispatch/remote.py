@@ -22,10 +22,13 @@ from kubernetes.aio.client import ApiClient, CoreV1Api, V1Namespace, V1ObjectMet
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import TASK_UID_LABEL, Reason
+from computenet.dispatch.sharing import Step, decide, with_owner
 from computenet.workloads.kinds import JOB, Kind, kind_of
 
 _TRANSIENT = (aiohttp.ClientError, TimeoutError, OSError, asyncio.TimeoutError)
 _TIMEOUT_S = 15
+_OWN_TRIES = 5
+"""How often ``own_dependencies`` reads a copy again whose owners changed between its read and its write."""
 
 
 class MemberAnswer(Exception):
@@ -60,6 +63,33 @@ class NamespaceProblem(MemberAnswer):
     def __init__(self, namespace: str, what: str, answer: MemberAnswer) -> None:
         super().__init__(answer.status, f"target namespace {namespace} {what}: {answer.message}")
         self.namespace = namespace
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class DependencyInUse(MemberAnswer):
+    """The member holds another task's copy of a dependency, and the hub's object changed since: wait for it.
+
+    Retryable: the member removes that copy with the last workload that owns it (``dispatch.sharing``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
+
+    @classmethod
+    def of(cls, kind: str, namespace: str, name: str) -> DependencyInUse:
+        """The answer naming the member's object ``<kind> <namespace>/<name>``."""
+        return cls(
+            f"{kind} {namespace}/{name} in the member is the copy another task of this namespace runs with, "
+            "and its content differs from the hub's now: it is not changed under that task, and this task "
+            "waits until that copy is gone (the member removes it with the last workload that owns it)"
+        )
+
+    @property
+    def reason(self) -> Reason:
+        return Reason.DEPENDENCY_IN_USE
 
     @property
     def retryable(self) -> bool:
@@ -347,10 +377,13 @@ class RemoteJobs:
         return newest_warning(json.loads(raw or b"{}").get("items") or ())
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
-        """Create the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs, or update this task's.
+        """Create the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs, or update or share them.
 
-        One of the same name that is not this task's (another task's, the member's own) is never
-        overwritten: a ``MemberAnswer`` 409 naming it. Raises MemberAnswer.
+        What happens to an object of the same name already there is :func:`dispatch.sharing.decide`'s:
+        this task's own copy is updated, this hub's copy of the same source with the same content is
+        shared (``own_dependencies`` adds the workload as one more owner), one whose content differs
+        makes the task wait (:class:`DependencyInUse`, retryable), and one that is not this hub's copy
+        from the task's namespace is never overwritten (``MemberAnswer`` 409 naming it). Raises MemberAnswer.
         """
         await self.ensure_namespace(namespace)
         for obj in objects:
@@ -362,18 +395,25 @@ class RemoteJobs:
                     status, raw = await self._call("GET", f"{base}/{name}")
                     if status < 300:
                         current = json.loads(raw or b"{}")
-                        theirs = ((current.get("metadata") or {}).get("labels") or {}).get(TASK_UID_LABEL)
-                        if theirs != meta["labels"][TASK_UID_LABEL]:
+                        step = decide(current, obj)
+                        if step is Step.REFUSE:
                             raise MemberAnswer(
                                 409,
-                                f"{obj['kind']} {namespace}/{name} exists in the member and is not this task's: "
-                                "it is never overwritten (rename it in the task, or remove it there)",
+                                f"{obj['kind']} {namespace}/{name} exists in the member and is not this hub's copy "
+                                "from the task's namespace: it is never overwritten (rename it in the task, or "
+                                "remove it there)",
                             )
+                        if step is Step.WAIT:
+                            raise DependencyInUse.of(str(obj["kind"]), namespace, name)
+                        if step is Step.SHARE:
+                            continue
                         if obj.get("kind") == "ResourceClaimTemplate" and current.get("spec") != obj.get("spec"):
                             status, raw = await self._replace_immutable(base, name, current, obj)
                         else:
                             version = current["metadata"]["resourceVersion"]
-                            body = {**obj, "metadata": {**meta, "resourceVersion": version}}
+                            owners = current["metadata"].get("ownerReferences")
+                            kept = {"ownerReferences": owners} if owners else {}
+                            body = {**obj, "metadata": {**meta, **kept, "resourceVersion": version}}
                             status, raw = await self._call("PUT", f"{base}/{name}", body=body)
             except _TRANSIENT as e:
                 raise _unreachable(e) from None
@@ -397,20 +437,40 @@ class RemoteJobs:
         return await self._call("POST", base, body=dict(obj))
 
     async def own_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]], owner: OwnerRef) -> None:
-        """Make `owner` the owner of each copied dependency (the member's garbage collector removes them with it)."""
+        """Add `owner` to the owners of each copied dependency (the member removes it when its last owner goes).
+
+        The owners it has are kept (a shared copy has one per workload): the new list is written with
+        the read ``resourceVersion``, so a concurrent change is read again, not lost. A copy the member
+        removed since ``put_dependencies`` (its last other owner went meanwhile) is created again, owned.
+        Raises MemberAnswer.
+        """
         ref = {"apiVersion": owner.api_version, "kind": owner.kind, "name": owner.name, "uid": owner.uid}
         for obj in objects:
             base, name = _DEPENDENCY_KINDS[str(obj["kind"])].format(namespace=namespace), obj["metadata"]["name"]
             try:
-                status, raw = await self._call(
-                    "PATCH",
-                    f"{base}/{name}",
-                    body={"metadata": {"ownerReferences": [ref]}},
-                )
+                status, raw = await self._own(base, name, obj, ref)
             except _TRANSIENT as e:
                 raise _unreachable(e) from None
             if status >= 300:
                 raise _answer(status, raw, f"HTTP {status} for {obj['kind']} {namespace}/{name}")
+
+    async def _own(self, base: str, name: str, obj: Mapping[str, Any], ref: Mapping[str, str]) -> tuple[int, bytes]:
+        status, raw = 409, b'{"message": "the owners kept changing"}'
+        for _ in range(_OWN_TRIES):
+            status, raw = await self._call("GET", f"{base}/{name}")
+            if status == 404:
+                meta = {**obj["metadata"], "ownerReferences": [ref]}
+                status, raw = await self._call("POST", base, body={**obj, "metadata": meta})
+            elif status < 300:
+                current = json.loads(raw or b"{}")["metadata"]
+                owners = with_owner(current.get("ownerReferences") or (), ref)
+                if owners is None:
+                    return status, raw
+                patch = {"metadata": {"ownerReferences": owners, "resourceVersion": current["resourceVersion"]}}
+                status, raw = await self._call("PATCH", f"{base}/{name}", body=patch)
+            if status != 409:
+                return status, raw
+        return status, raw
 
     async def delete(self, namespace: str, name: str, kind: Kind = JOB) -> bool:
         """Delete an object and, in the background, its pods; False if it was already gone."""

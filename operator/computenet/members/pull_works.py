@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from kubernetes.aio.client import ApiClient, CustomObjectsApi
@@ -35,12 +35,12 @@ from computenet.api.constants import (
 )
 from computenet.api.work import MAX_WORK_DEPENDENCY_BYTES
 from computenet.dispatch.jobs import JobFacts, job_facts, workload_facts
-from computenet.dispatch.remote import MemberAnswer, OwnerRef
+from computenet.dispatch.remote import DependencyInUse, MemberAnswer, OwnerRef
 from computenet.dispatch.store import JobStore
 from computenet.workloads.declared import DeclarationError, compile_follow, follow_spec
 from computenet.workloads.kinds import JOB, Kind, kind_named, kind_of
 
-__all__ = ["WorkClient", "member_job", "work_facts", "work_kind"]
+__all__ = ["WorkClient", "member_job", "unconfirmed", "work_facts", "work_kind"]
 
 _TIMEOUT_S = 15
 CONFIRM_TIMEOUT_S = 10.0
@@ -124,6 +124,20 @@ def work_facts(work: Mapping[str, Any]) -> JobFacts | None:
     return facts
 
 
+def unconfirmed(late: str, status: Mapping[str, Any]) -> MemberAnswer:
+    """The answer for a work whose Job the agent has not reported in time, from the work's `status` (pure).
+
+    `late` says how long was waited. An Applied=False condition adds the agent's words; its
+    ``DependencyInUse`` (another task's copy of a dependency, of older content, is in the member) is
+    that answer itself, naming the object as a push member's does. Both are retryable.
+    """
+    applied = _applied(status)
+    said = str(applied.get("message") or "") if applied.get("status") == "False" else ""
+    if said and applied.get("reason") == Reason.DEPENDENCY_IN_USE:
+        return DependencyInUse(said)
+    return MemberAnswer(None, f"{late}: it says {applied.get('reason')}: {said}" if said else late)
+
+
 class WorkClient:
     """Create, adopt, read and delete ComputeWork for one agent (the RemoteJobs contract)."""
 
@@ -153,12 +167,21 @@ class WorkClient:
             if facts is not None and facts.phase == "Failed":
                 raise MemberAnswer(422, facts.message or f"agent {self.namespace}/{self.agent} refused the work")
             if asyncio.get_running_loop().time() > deadline:
-                raise MemberAnswer(
-                    None,
-                    f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
-                    f"within {CONFIRM_TIMEOUT_S:.0f}s",
-                )
+                await self._not_confirmed(name)
             await asyncio.sleep(_CONFIRM_POLL_S)
+
+    async def _not_confirmed(self, name: str) -> NoReturn:
+        """Raise the answer for a work whose Job the agent has not reported: in the agent's words when it gave some.
+
+        An agent waiting for another task's copy of a dependency to go (Applied=False ``DependencyInUse``)
+        is that answer, naming the object, as a push member's is.
+        """
+        key = f"{self.namespace}/{name}"
+        late = (
+            f"agent {self.namespace}/{self.agent} has not created the Job of ComputeWork {key} "
+            f"within {CONFIRM_TIMEOUT_S:.0f}s"
+        )
+        raise unconfirmed(late, ((await self._get(name)) or {}).get("status") or {})
 
     def _work(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
         meta = manifest["metadata"]

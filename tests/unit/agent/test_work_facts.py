@@ -8,7 +8,7 @@ import pytest
 
 from computenet.api.constants import ATTEMPT_LABEL, IDENTIFIER_LABEL, ORIGIN_ANNOTATION, TASK_UID_LABEL
 from computenet.dispatch.jobs import job_facts
-from computenet.members.pull_works import member_job, work_facts
+from computenet.members.pull_works import member_job, unconfirmed, work_facts
 
 LABELS = {TASK_UID_LABEL: "t1", ATTEMPT_LABEL: "2", IDENTIFIER_LABEL: "member-3"}
 
@@ -257,3 +257,47 @@ async def test_a_pull_work_carries_its_kinds_rules_and_its_dependencies_bounded(
     finally:
         await client.close()  # type: ignore[no-untyped-call]
         withdraw(kind.api_version, kind.kind)
+
+
+LATE = "agent provider-a/agent-1 has not created the Job of ComputeWork provider-a/w within 10s"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "message"),
+    [
+        pytest.param({}, "MemberUnavailable", LATE, id="the agent said nothing: how long was waited"),
+        pytest.param(
+            {"conditions": [{"type": "Applied", "status": "False", "reason": "Forbidden", "message": "HTTP 403"}]},
+            "MemberUnavailable",
+            f"{LATE}: it says Forbidden: HTTP 403",
+            id="the agent's words are added",
+        ),
+        pytest.param(
+            {
+                "conditions": [
+                    {
+                        "type": "Applied",
+                        "status": "False",
+                        "reason": "DependencyInUse",
+                        "message": "ConfigMap ns/cfg in the member is the copy another task runs with",
+                    }
+                ]
+            },
+            "DependencyInUse",
+            "ConfigMap ns/cfg in the member is the copy another task runs with",
+            id="waiting for another task's copy is said as a push member says it",
+        ),
+        pytest.param(
+            {"conditions": [{"type": "Applied", "status": "True", "reason": "Created", "message": "created"}]},
+            "MemberUnavailable",
+            LATE,
+            id="an Applied=True condition adds nothing",
+        ),
+    ],
+)
+def test_a_work_not_confirmed_in_time_is_answered_in_the_agents_words(
+    status: dict[str, Any], reason: str, message: str
+) -> None:
+
+    answer = unconfirmed(LATE, status)
+    assert (answer.reason, answer.message, answer.retryable) == (reason, message, True)
