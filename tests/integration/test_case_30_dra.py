@@ -354,7 +354,7 @@ def test_a_template_only_the_hub_holds_travels_with_the_workload_and_goes_with_i
     # The member's garbage collector removes the copy with the Job.
     eventually(lambda: in_member() is None, timeout=STATE_S)
 
-    # A same-named template of the member's own is never overwritten: the dispatch waits, naming it.
+    # A same-named template of the member's own is never overwritten: the dispatch is refused, naming it.
     devenv.apply(member, _template(name, 2))
     devenv.apply(hub, _task("dra-hub-template-taken", name))
     try:
