@@ -362,7 +362,10 @@ class RemoteJobs:
             return ()
         if status >= 300:
             return ()
-        body = json.loads(raw or b"{}")
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return ()
         return member_words.owners(body) if isinstance(body, Mapping) else ()
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
