@@ -66,6 +66,8 @@ def test_member_rbac_is_the_documented_minimum(tmp_path: Path) -> None:
         ("", ("nodes", "pods"), ("get", "list", "watch")),
         ("", ("namespaces",), ("get", "create")),
         ("batch", ("jobs",), ("get", "list", "watch", "create", "delete")),
+        ("", ("events",), ("list",)),
+        ("apps", ("replicasets", "statefulsets"), ("get",)),
         ("", ("configmaps",), ("get", "create", "update", "patch")),
         (
             "resource.k8s.io",

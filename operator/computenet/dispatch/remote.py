@@ -22,8 +22,10 @@ from kubernetes.aio.client import ApiClient, CoreV1Api, V1Namespace, V1ObjectMet
 from kubernetes.aio.client.exceptions import ApiException
 
 from computenet.api.constants import TASK_UID_LABEL, Reason
+from computenet.dispatch import member_words
+from computenet.dispatch.member_words import newest_warning
 from computenet.dispatch.sharing import Step, decide, with_owner
-from computenet.workloads.kinds import JOB, Kind, kind_of
+from computenet.workloads.kinds import JOB, Kind, kind_of, known_kinds
 
 _TRANSIENT = (aiohttp.ClientError, TimeoutError, OSError, asyncio.TimeoutError)
 _TIMEOUT_S = 15
@@ -186,19 +188,6 @@ def _unreachable(e: BaseException) -> MemberAnswer:
     return MemberAnswer(None, f"no answer ({type(e).__name__}: {e})".rstrip(": )") + ")")
 
 
-def newest_warning(events: Any) -> str:
-    """``<reason>: <message>`` of the newest Warning among core/v1 Event objects (pure); "" if none."""
-
-    def when(e: Mapping[str, Any]) -> str:
-        return str(e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp") or "")
-
-    warnings = [e for e in events if isinstance(e, Mapping) and e.get("type", "Warning") == "Warning"]
-    if not warnings:
-        return ""
-    newest = max(warnings, key=when)
-    return f"{newest.get('reason', 'Warning')}: {newest.get('message', '')}".rstrip(": ")
-
-
 @dataclass(frozen=True)
 class OwnerRef:
     """The workload a dependency goes with (an ownerReference)."""
@@ -356,16 +345,20 @@ class RemoteJobs:
         return body
 
     async def warnings(self, namespace: str, name: str, uid: str) -> str | None:
-        """The newest Warning event the member recorded about the Job, as ``<reason>: <message>``.
+        """The newest Warning the member recorded about the workload or what its controller made of it.
 
-        ``FailedCreate: Error creating: pods "x" is forbidden: ...``; "" when there is none, None when
-        the member's events cannot be read (no answer, or its RBAC lacks ``list events``).
+        ``FailedCreate: Error creating: pods "x" is forbidden: ...``, as ``<reason>: <message>``: the
+        events on the workload itself and on its descendants (a Deployment's ReplicaSet, a JobSet's
+        child Jobs, a LeaderWorkerSet's StatefulSets: the objects it owns, or owns through one more
+        owner), see :mod:`computenet.dispatch.member_words`. One list of the namespace's Warning events,
+        then at most ``2 x MAX_CANDIDATES`` reads of objects named after the workload to check their
+        owners (one the member will not show is passed over). "" when there is none, None when the
+        member's events cannot be read (no answer, or its RBAC lacks ``list events``).
         """
+        selector = "type=Warning" if uid else f"involvedObject.name={name}"
         try:
             listed = await self._core.list_namespaced_event_without_preload_content(
-                namespace,
-                field_selector=f"involvedObject.uid={uid},type=Warning" if uid else f"involvedObject.name={name}",
-                _request_timeout=_TIMEOUT_S,
+                namespace, field_selector=selector, _request_timeout=_TIMEOUT_S
             )
             raw = await listed.read()
             status = listed.status
@@ -374,7 +367,36 @@ class RemoteJobs:
             return None
         if status >= 300:
             return None
-        return newest_warning(json.loads(raw or b"{}").get("items") or ())
+        events = json.loads(raw or b"{}").get("items") or ()
+        if not uid:
+            return newest_warning(events)
+        ours = {uid}
+        for candidate in member_words.to_read(events, name, uid):
+            owners = await self._owners(namespace, candidate)
+            if any(o.uid == uid for o in owners):
+                ours.add(candidate.uid)
+                continue
+            parent = next((o for o in owners if member_words.named_after(o.name, name)), None)
+            if parent is not None and any(o.uid == uid for o in await self._owners(namespace, parent)):
+                ours |= {candidate.uid, parent.uid}
+        return newest_warning(member_words.about(events, ours))
+
+    async def _owners(self, namespace: str, obj: member_words.Involved) -> tuple[member_words.Involved, ...]:
+        """The owners of a namespaced object; none when its kind is unknown or the member does not show it."""
+        plural = member_words.plural_of(obj, [(k.api_version, k.kind, k.plural) for k in known_kinds()])
+        if plural is None or not obj.name:
+            return ()
+        try:
+            status, raw = await self._call("GET", member_words.object_path(obj, plural, namespace))
+        except _TRANSIENT:
+            return ()
+        if status >= 300:
+            return ()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return ()
+        return member_words.owners(body) if isinstance(body, Mapping) else ()
 
     async def put_dependencies(self, namespace: str, objects: Sequence[Mapping[str, Any]]) -> None:
         """Create the ConfigMaps, Secrets and ResourceClaimTemplates the workload needs, or update or share them.
