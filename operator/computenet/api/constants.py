@@ -289,6 +289,9 @@ class Reason(StrEnum):
     NAME_CONFLICT = "NameConflict"
     JOB_GONE = "JobGone"
     IDENTIFIER_REMOVED = "IdentifierRemoved"
+    DRAINING = "Draining"
+    """ComputeIdentifier: its connection now leads to another member; the work of the previous one is
+    removed there before anything is placed through the new connection."""
     PREEMPTED = "Preempted"
     RESUMED = "Resumed"
     SUSPENDED = "Suspended"

@@ -230,7 +230,10 @@ class IdentifierSet:
         self.removed: dict[str, dt.datetime] = {}
         """Identifiers deleted while the operator ran, and when: their tasks fail over."""
         self.draining: dict[str, MemberConnection] = {}
-        """Deleted identifiers whose member connection is kept until their tasks are drained."""
+        """Connections an identifier no longer has (deleted, its Secret gone or broken, or its connection
+        now leading to another member), kept while they can still fence the work they carried."""
+        self.detached: dict[str, dt.datetime] = {}
+        """When each connection of :attr:`draining` stopped being its identifier's."""
         secrets.subscribe(self._on_secret_change)
         self._pending: set[asyncio.Task[TrackedIdentifier]] = set()
 
@@ -244,18 +247,17 @@ class IdentifierSet:
         self, name: str, spec: ComputeIdentifierSpec, labels: Mapping[str, str], generation: int | None
     ) -> TrackedIdentifier:
         """Apply a (new) spec: select nodes, and connect through the referenced kubeconfig."""
-        lock = self._configure_locks.setdefault(name, asyncio.Lock())
-        async with lock:
+        async with self._lock(name):
             item = self.track(name)
             self.removed.pop(name, None)
-            await self.drained(name)  # created again: its tasks are followed as before
+            if item.connection is not None:
+                await self._keep(name)  # until the new connection is known to lead to the same member
             item.spec, item.labels, item.generation = spec, dict(labels), generation
             item.selector = selector_of(spec)
             agent = spec.connection.agent
             if agent is not None:  # pull: the agent reports; the hub holds no credential
                 item.problem = None
-                item.attach(await self.registry.acquire_agent(name, agent.namespace, agent.name))
-                self.changed.fire()
+                await self._settle(item, await self.registry.acquire_agent(name, agent.namespace, agent.name))
                 return item
             ref = spec.connection.secret_ref
             assert ref is not None  # the spec's rule: exactly one of secretRef and agent
@@ -289,33 +291,80 @@ class IdentifierSet:
             if connection is None:
                 await self.registry.release(name)
             item.problem = problem
-            item.attach(connection)
-            self.changed.fire()
+            await self._settle(item, connection)
             return item
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._configure_locks.setdefault(name, asyncio.Lock())
+
+    async def _keep(self, name: str) -> None:
+        """Keep the connection `name` holds now (if it keeps none yet): it may carry running work."""
+        if name in self.draining:
+            return  # the first kept connection carried the work: placement waited since
+        held = await self.registry.retain(_drain_holder(name), name)
+        if held is not None:
+            self.draining[name] = held
+            self.detached[name] = dt.datetime.now(dt.UTC)
+
+    async def _settle(self, item: TrackedIdentifier, connection: MemberConnection | None) -> None:
+        """Attach the new connection; a kept one to the same member goes (its tasks are followed as before).
+
+        A kept connection to another member stays until its work is drained (``tasks/failover.py``),
+        and the identifier is not usable meanwhile (reason ``Draining``, until :meth:`settled`), so
+        every active attempt on it then is one the kept connection carried.
+        """
+        kept = self.draining.get(item.name)
+        if kept is not None and connection is not None:
+            if kept is connection or kept.server == connection.server:
+                await self._release_kept(item.name)
+            elif item.problem is None:
+                item.problem = Problem(
+                    Reason.DRAINING,
+                    f"the connection now leads to {connection.server}; the work running through the previous "
+                    f"one ({kept.server}) is removed there before anything is placed here",
+                )
+        item.attach(connection)
+        self.changed.fire()
 
     async def forget(self, name: str) -> None:
         """Stop tracking an identifier that is deleted (or being deleted); saying so twice is harmless.
 
         Its connection is kept (:attr:`draining`) until :meth:`drained`: removing an identifier of
         a member that still answers is a drain, so its tasks' workloads are removed there before
-        they are placed again (a member that cannot be reached follows the lost-member path).
+        they are placed again (a member that cannot be reached follows the lost-member path). A
+        connection kept already (its Secret was deleted first, or it moved) is the one kept.
         """
         if name in self.items or name not in self.removed:
             self.removed[name] = dt.datetime.now(dt.UTC)
         item = self.items.pop(name, None)
         if item is not None:
-            if item.connection is not None and name not in self.draining:
-                held = await self.registry.retain(_drain_holder(name), name)
-                if held is not None:
-                    self.draining[name] = held
+            if item.connection is not None:
+                await self._keep(name)
             item.attach(None)
         await self.registry.release(name)
         self.changed.fire()
 
     async def drained(self, name: str) -> None:
-        """Nothing runs on the deleted identifier `name` any more: let its connection go."""
+        """Nothing the kept connection of `name` carried runs or remains there any more: let it go."""
+        async with self._lock(name):
+            await self._release_kept(name)
+
+    async def _release_kept(self, name: str) -> None:
+        self.detached.pop(name, None)
         if self.draining.pop(name, None) is not None:
             await self.registry.release(_drain_holder(name))
+        self.settled(name)
+
+    def settled(self, name: str) -> None:
+        """No attempt the kept connection of `name` carried is active any more: placement may use it again.
+
+        The kept connection itself may stay a while (fencing what its member still holds).
+        """
+        item = self.items.get(name)
+        if item is not None and item.problem is not None and item.problem.reason == Reason.DRAINING:
+            item.problem = None
+            item.mark_dirty()
+            self.changed.fire()
 
     def _on_secret_change(self, secret: str | None) -> None:
         for item in list(self.items.values()):

@@ -52,6 +52,10 @@ class MemberAccess:
         item = self.identifiers.items.get(identifier or "")
         return item.connection if item is not None else None
 
+    def kept(self, identifier: str) -> bool:
+        """Whether a connection the identifier no longer has is kept for its work (``IdentifierSet.draining``)."""
+        return identifier in self.identifiers.draining
+
     @staticmethod
     def remote(conn: MemberConnection) -> RemoteWorkloads:
         """What creates, reads and deletes a member's workloads (see ``MemberConnection.workloads``)."""

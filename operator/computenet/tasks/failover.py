@@ -9,7 +9,11 @@ the lifecycle's rules, and a timer brings the task back here when its grace peri
 An identifier deleted by its administrator while its member still answers is not lost: it is
 drained, as Karmada's unjoin does. Its connection is kept (``IdentifierSet.draining``), each task's
 workload is removed from the member first, and only then does the attempt end (``Drained``), so
-the work never runs twice; the connection goes when no task runs there any more.
+the work never runs twice. An identifier whose connection now leads to another member is drained
+from the previous one alike; one whose Secret is gone is lost, and its kept connection removes the
+workload before the attempt ends once the grace period is over. The step is the pure
+``lifecycle.leaving.step_for``; a kept connection goes when ``lifecycle.leaving.keep_connection``
+says nothing it carried runs or remains there.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from computenet.members.connection import MemberConnection
 from computenet.members.identifiers import IdentifierSet
 from computenet.tasks.access import MemberAccess
 from computenet.tasks.book import TaskBook
-from computenet.tasks.lifecycle import ACTIVE, Drained, Event, MemberBack, MemberLost, condition
+from computenet.tasks.lifecycle import ACTIVE, Drained, Event, JobRef, MemberBack, MemberLost, condition, is_stale
+from computenet.tasks.lifecycle.leaving import Leaving, Step, keep_connection, step_for
 from computenet.tasks.metering import meter_attempt
 from computenet.tasks.record import TaskRecord
 from computenet.workloads.kinds import kind_named
@@ -40,6 +45,7 @@ logger = logging.getLogger(__name__)
 class Loss:
     since: dt.datetime
     why: str
+    leaving: Leaving = Leaving.UNUSABLE
 
 
 class Failover:
@@ -71,9 +77,15 @@ class Failover:
         if item is None:
             removed = self.identifiers.removed.get(name)
             if removed is not None:
-                return Loss(removed, f"identifier {name} was deleted")
-            return Loss(self._first_seen(name, now), f"identifier {name} does not exist")
+                return Loss(removed, f"identifier {name} was deleted", Leaving.DELETED)
+            return Loss(self._first_seen(name, now), f"identifier {name} does not exist", Leaving.DELETED)
         conn = item.connection
+        kept = self.identifiers.draining.get(name)
+        moving = item.problem is not None and item.problem.reason == Reason.DRAINING
+        if kept is not None and conn is not None and moving:
+            since = self.identifiers.detached.get(name) or self._first_seen(name, now)
+            why = f"identifier {name} now leads to {conn.server}, not to {kept.server} where the attempt runs"
+            return Loss(since, why, Leaving.MOVED)
         if item.problem is not None or conn is None:
             why = (
                 item.problem.message
@@ -83,7 +95,7 @@ class Failover:
             return Loss(self._first_seen(name, now), why)
         if not conn.health.reachable:
             since = conn.health.since or self._first_seen(name, now)
-            return Loss(since, conn.health.message or "unreachable")
+            return Loss(since, conn.health.message or "unreachable", Leaving.UNREACHABLE)
         self._unusable_since.pop(name, None)
         return None
 
@@ -102,9 +114,28 @@ class Failover:
                 if record.identifier not in losses:
                     losses[record.identifier] = self.loss(record.identifier, now)
                 self._check(record, losses[record.identifier], now)
-        for name in list(self.identifiers.draining):
+        for name, kept in list(self.identifiers.draining.items()):
             if name not in in_use:
+                self.identifiers.settled(name)
+            store = kept.jobs
+            synced = store is None or store.synced
+            if not keep_connection(name in in_use, kept.health.reachable, synced, self._must_go(name, kept)):
                 self.spawn(self.identifiers.drained(name), f"drained {name}")
+
+    def _must_go(self, name: str, kept: MemberConnection) -> int:
+        """How many workloads of `name` the kept connection lists that fencing or cancel must still remove."""
+        store = kept.jobs
+        if store is None:
+            return 0
+        own = label_value(name)
+        count = 0
+        for job in store.jobs.values():
+            if job.identifier != own or job.deleting:
+                continue
+            record = self.book.get(job.task_uid)
+            if record is None or is_stale(JobRef(job.identifier, job.attempt), record.status, record.dispatching):
+                count += 1
+        return count
 
     def check(self, record: TaskRecord) -> None:
         """Check one task (its grace period timer fired)."""
@@ -121,26 +152,30 @@ class Failover:
             return
         conn = self.identifiers.draining.get(name)
         grace = record.spec.failover.grace_period_seconds if record.spec is not None else 0
-        if conn is not None and conn.health.reachable and now < loss.since + dt.timedelta(seconds=grace):
+        in_grace = now < loss.since + dt.timedelta(seconds=grace)
+        step = step_for(loss.leaving, conn is not None and conn.health.reachable, in_grace)
+        if step != Step.LOST and conn is not None:
             if not record.dispatching:  # a create in flight is drained once it is answered
-                self._drain(record, conn)  # removed by its administrator, still answering: a drain
+                self._drain(record, conn, loss, step)
             return
         ran = meter_attempt(record.status.placement, record.status.start_time, loss.since, self.access.pricing_of(name))
         self.deliver(record, MemberLost(name, loss.since, loss.why, ran))
 
     # ---- drain ----
 
-    def _drain(self, record: TaskRecord, conn: MemberConnection) -> None:
+    def _drain(self, record: TaskRecord, conn: MemberConnection, loss: Loss, step: Step) -> None:
         if record.uid in self._draining:
             return
         self._draining.add(record.uid)
-        self.spawn(self._drain_one(record, conn), f"drain {record.key}")
+        self.spawn(self._drain_one(record, conn, loss, step), f"drain {record.key}")
 
-    async def _drain_one(self, record: TaskRecord, conn: MemberConnection) -> None:
-        """Remove the task's workloads from the deleted identifier's member, then end the attempt.
+    async def _drain_one(self, record: TaskRecord, conn: MemberConnection, loss: Loss, step: Step) -> None:
+        """Remove the task's workloads through the kept connection of its identifier, then end the attempt.
 
-        A refusal leaves the task as it is: the next pass tries again, and once the grace period is
-        over the lost-member path applies instead.
+        ``Step.DRAIN`` (the identifier was deleted or moved): the attempt ends with ``Drained``; a
+        refusal leaves the task as it is, the next pass tries again, and once the grace period is over
+        the lost-member path applies instead. ``Step.REMOVE_THEN_LOST`` (its Secret is gone, the grace
+        period is over): ``MemberLost`` follows either way, a refused workload is left to fencing.
         """
         name, attempt = record.identifier or "", record.attempt
         own = label_value(name)
@@ -154,16 +189,31 @@ class Failover:
         if ref is not None and ref.identifier == name:
             targets.add((ref.namespace, ref.name, kind_named(ref.api_version, ref.kind)))
         ordered = sorted(targets, key=lambda t: t[:2])
+        refused = ""
         try:
             for namespace, job, kind in ordered:
                 await remote.delete(namespace, job, kind)
         except MemberAnswer as e:
             logger.info("%s: not drained from %s yet: %s", record.key, name, e.message)
-            return
+            refused = e.message
+            if step == Step.DRAIN:
+                return
         finally:
             self._draining.discard(record.uid)
+        removed = ", ".join(f"{ns}/{job}" for ns, job, _ in ordered) or "nothing was created yet"
+        if step == Step.REMOVE_THEN_LOST:
+            ran = meter_attempt(record.status.placement, record.status.start_time, loss.since, self._pricing.get(name))
+            said = (
+                f"not removed from {conn.server} yet ({refused})"
+                if refused
+                else f"removed from {conn.server}: {removed}"
+            )
+            self.deliver(record, MemberLost(name, loss.since, f"{loss.why}; {said}", ran))
+            return
         now = self.clock()
         ran = meter_attempt(record.status.placement, record.status.start_time, now, self._pricing.get(name))
-        removed = ", ".join(f"{ns}/{job}" for ns, job, _ in ordered) or "nothing was created yet"
-        message = f"identifier {name} was deleted; removed from its member: {removed}"
+        if loss.leaving == Leaving.MOVED:
+            message = f"{loss.why}; removed from {conn.server}: {removed}"
+        else:
+            message = f"identifier {name} was deleted; removed from its member: {removed}"
         self.deliver(record, Drained(name, attempt, message, ran))

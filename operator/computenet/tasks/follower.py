@@ -299,6 +299,8 @@ class Follower:
         store = conn.jobs if conn is not None else None
         if conn is None or store is None or not store.synced or record.uid in self._confirming:
             return  # not watched right now: losing the member is the failover's business
+        if self.access.kept(remote.identifier):
+            return  # the identifier left the member that runs the attempt: the failover drains it there
         self._confirming.add(record.uid)
         self.spawn(self._confirm_gone(record, conn, remote, record.attempt), f"gone? {record.key}")
 

@@ -74,6 +74,7 @@ class Remote:
 @dataclass
 class Conn:
     key: str = "member-1-server"
+    server: str = "https://member-1:6443"
     jobs: JobStore = field(default_factory=JobStore)
     health: Health = field(default_factory=lambda: Health(reachable=True))
     watch_problem: str = ""
@@ -98,6 +99,12 @@ class Access:
 
     def connection_of(self, identifier: str | None) -> Conn | None:
         return self.conn if identifier == IDENTIFIER else None
+
+    kept_for: frozenset[str] = frozenset()
+    """Identifiers whose previous connection is kept for their work."""
+
+    def kept(self, identifier: str) -> bool:
+        return identifier in self.kept_for
 
     def remote(self, conn: Conn) -> Remote:
         return self.remote_
@@ -402,10 +409,16 @@ class Identifiers:
     removed: dict[str, dt.datetime] = field(default_factory=dict)
     draining: dict[str, Conn] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
+    detached: dict[str, dt.datetime] = field(default_factory=dict)
+
+    settled_: list[str] = field(default_factory=list)
 
     async def drained(self, name: str) -> None:
         self.draining.pop(name, None)
         self.released.append(name)
+
+    def settled(self, name: str) -> None:
+        self.settled_.append(name)
 
 
 class Clock:
@@ -561,6 +574,131 @@ async def test_the_connection_of_a_drained_identifier_goes_once_no_task_runs_the
     await _run(spawned)
     assert identifiers.released == [IDENTIFIER]
     assert identifiers.draining == {}
+
+
+# ---- an identifier that leaves the member its attempt runs in ----
+
+
+def _moved(access: Access, since: dt.datetime = NOW) -> Identifiers:
+    draining = Problem("Draining", "the connection now leads to https://member-2:6443")
+    elsewhere = Item(connection=Conn(key="member-2-server", server="https://member-2:6443"), problem=draining)
+    return Identifiers({IDENTIFIER: elsewhere}, {}, {IDENTIFIER: access.conn}, detached={IDENTIFIER: since})
+
+
+async def test_an_identifier_pointed_at_another_member_is_drained_from_the_previous_one() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    remote = Remote()
+    access = Access([job(1, "Running")], remote)
+    failover, delivered, spawned = _failover_spawning(rec, _moved(access), Clock(), access)
+    failover.check_all()
+    assert delivered == []  # nothing ends before the previous member has removed the Job
+    await _run(spawned)
+    assert remote.deleted == ["train-4f2a9c1e-1"]
+    (event,) = delivered
+    assert isinstance(event, lc.Drained)
+    assert (event.identifier, event.attempt) == (IDENTIFIER, 1)
+    assert "now leads to https://member-2:6443" in event.message
+    assert "removed from https://member-1:6443: computenet-workloads/train-4f2a9c1e-1" in event.message
+
+
+async def test_a_moved_identifier_whose_previous_member_is_unreachable_is_lost_since_the_move() -> None:
+    rec = record("Running", remote=REMOTE)
+    access = Access([job(1, "Running")], Remote())
+    access.conn.health = Health(reachable=False, message="connection refused", since=NOW)
+    moved = NOW - dt.timedelta(seconds=3)
+    failover, delivered, spawned = _failover_spawning(rec, _moved(access, moved), Clock(), access)
+    failover.check_all()
+    assert spawned == []
+    (event,) = delivered
+    assert isinstance(event, lc.MemberLost)
+    assert event.since == moved
+    assert "now leads to" in event.why
+
+
+def test_a_task_placed_through_the_new_connection_is_not_drained_by_the_kept_one() -> None:
+    rec = record("Running", remote=REMOTE)
+    access = Access([], Remote())
+    settled = Item(connection=Conn(key="member-2-server", server="https://member-2:6443"))
+    identifiers = Identifiers({IDENTIFIER: settled}, {}, {IDENTIFIER: access.conn}, detached={IDENTIFIER: NOW})
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover.check_all()
+    assert (delivered, spawned) == ([], [])
+
+
+def _secret_gone(access: Access) -> Identifiers:
+    item = Item(connection=None, problem=Problem("SecretNotFound", "Secret computenet-system/x does not exist"))
+    return Identifiers({IDENTIFIER: item}, {}, {IDENTIFIER: access.conn})
+
+
+async def test_a_deleted_secret_within_the_grace_period_leaves_the_workload_running() -> None:
+    rec = record("Running", remote=REMOTE)
+    remote = Remote()
+    access = Access([job(1, "Running")], remote)
+    failover, delivered, spawned = _failover_spawning(rec, _secret_gone(access), Clock(), access)
+    failover.check_all()
+    assert spawned == []
+    assert remote.deleted == []
+    assert [type(e) for e in delivered] == [lc.MemberLost]
+
+
+async def test_a_deleted_secret_past_the_grace_period_removes_the_workload_before_the_attempt_is_lost() -> None:
+    rec = record("Running", remote=REMOTE)
+    remote = Remote()
+    access = Access([job(1, "Running")], remote)
+    clock = Clock()
+    failover, delivered, spawned = _failover_spawning(rec, _secret_gone(access), clock, access)
+    failover.check_all()  # the loss is first seen now
+    delivered.clear()
+    clock.now = NOW + dt.timedelta(seconds=rec.spec.failover.grace_period_seconds + 1)
+    failover.check_all()
+    assert delivered == []
+    await _run(spawned)
+    assert remote.deleted == ["train-4f2a9c1e-1"]
+    (event,) = delivered
+    assert isinstance(event, lc.MemberLost)
+    assert event.since == NOW
+    assert "removed from https://member-1:6443: computenet-workloads/train-4f2a9c1e-1" in event.why
+
+
+async def test_a_refused_removal_past_the_grace_period_still_ends_the_attempt_and_leaves_it_to_fencing() -> None:
+    rec = record("Running", remote=REMOTE)
+    remote = Remote(refuse=MemberAnswer(503, "HTTP 503: unavailable"))
+    access = Access([job(1, "Running")], remote)
+    identifiers = _secret_gone(access)
+    failover, delivered, spawned = _failover_spawning(rec, identifiers, Clock(), access)
+    failover._unusable_since[IDENTIFIER] = NOW - dt.timedelta(seconds=rec.spec.failover.grace_period_seconds + 1)
+    failover.check_all()
+    await _run(spawned)
+    (event,) = delivered
+    assert isinstance(event, lc.MemberLost)
+    assert "not removed from https://member-1:6443 yet" in event.why
+
+
+async def test_a_kept_connection_stays_while_an_abandoned_workload_remains_in_its_member() -> None:
+    requeued = record("Pending", attempt=2)
+    access = Access([job(1, "Running")], Remote())
+    access.conn.health = Health(reachable=False, message="connection refused", since=NOW)
+    identifiers = Identifiers({}, {IDENTIFIER: NOW}, {IDENTIFIER: access.conn})
+    failover, _, spawned = _failover_spawning(requeued, identifiers, Clock(), access)
+    failover.check_all()
+    assert spawned == []  # the member must answer again so fencing can remove attempt 1
+    assert identifiers.settled_ == [IDENTIFIER]  # placement need not wait for that
+    access.conn.health = Health(reachable=True)
+    access.conn.jobs.replace({})
+    failover.check_all()
+    await _run(spawned)
+    assert identifiers.released == [IDENTIFIER]
+
+
+async def test_a_job_of_an_identifier_that_left_its_member_is_not_judged_gone_by_the_new_member() -> None:
+    rec = record("Running", remote=REMOTE, start_time=STARTED)
+    access = Access([], Remote(existing=None))
+    access.kept_for = frozenset({IDENTIFIER})
+    follower, delivered, spawned = _follower(rec, access)
+    follower.follow(rec)
+    await _run(spawned)
+    assert spawned == []
+    assert delivered == []
 
 
 # ---- pods that never start ----
