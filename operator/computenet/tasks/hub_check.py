@@ -191,7 +191,7 @@ class HubCheck:
                 logger.warning(
                     "the hub gave no verdict on a task's Job (%s); tasks are placed without Kubernetes' "
                     "validation until it does (fail open; the hub's RBAC must allow create on jobs in %s)",
-                    verdict.answer,
+                    " ".join(str(verdict.answer).split()),  # one line: an API server's plain 404 ends in a newline
                     self.namespace,
                 )
                 self._failing = kind
