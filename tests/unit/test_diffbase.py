@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kopf._cogs.structs import bodies, patches
+import kopf
 
 from computenet.handlers.diffbase import UidBoundDiffBaseStorage
 
@@ -12,13 +12,13 @@ STORAGE = UidBoundDiffBaseStorage(prefix="computenet.io", key="last-handled-conf
 ESSENCE: Any = {"spec": {"uri": "cpi://p/r/z/c"}}
 
 
-def body(uid: str, annotations: dict[str, str]) -> bodies.Body:
-    return bodies.Body({"metadata": {"name": "x", "uid": uid, "annotations": annotations}, "spec": ESSENCE["spec"]})
+def body(uid: str, annotations: dict[str, str]) -> kopf.Body:
+    return kopf.Body({"metadata": {"name": "x", "uid": uid, "annotations": annotations}, "spec": ESSENCE["spec"]})
 
 
 def handled(uid: str) -> dict[str, str]:
     """The annotations the operator leaves on the object with `uid` once it handled it."""
-    patch = patches.Patch()
+    patch = kopf.Patch()
     STORAGE.store(body=body(uid, {}), patch=patch, essence=ESSENCE)
     return {k: v for k, v in patch["metadata"]["annotations"].items() if v is not None}
 

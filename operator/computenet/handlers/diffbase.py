@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import kopf
-from kopf._cogs.structs import bodies, dicts, patches
 
 __all__ = ["UidBoundDiffBaseStorage"]
 
@@ -30,18 +29,18 @@ class UidBoundDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         super().__init__(prefix=prefix, key=key)
         self.uid_key = f"{prefix}/last-handled-uid"
 
-    def fetch(self, *, body: bodies.Body) -> bodies.BodyEssence | None:
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         handled_for = body.metadata.annotations.get(self.uid_key)
         if handled_for is not None and handled_for != body.metadata.uid:
             return None  # a copy of another object: handle this one as new
         return super().fetch(body=body)
 
-    def store(self, *, body: bodies.Body, patch: patches.Patch, essence: bodies.BodyEssence) -> None:
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         super().store(body=body, patch=patch, essence=essence)
         if body.metadata.uid:
             patch.metadata.annotations[self.uid_key] = body.metadata.uid
 
-    def build(self, *, body: bodies.Body, extra_fields: Iterable[dicts.FieldSpec] | None = None) -> bodies.BodyEssence:
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[kopf.FieldSpec] | None = None) -> kopf.BodyEssence:
         essence = super().build(body=body, extra_fields=extra_fields)
         self.remove_annotations(essence, {self.uid_key})
         return essence
