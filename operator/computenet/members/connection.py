@@ -445,6 +445,7 @@ class MemberConnection:
                 PROBE_TIMEOUT_S + 1,
             )
             status = resp.status
+            await resp.read()  # to its end: aiohttp closes a connection whose answer is released unread
             resp.release()
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             self._probe_failed(type(e).__name__ if not str(e) else _short(e))
