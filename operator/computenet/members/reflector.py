@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
+import orjson
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class Reflector(Generic[T]):
                     if not line:
                         return  # the server closed the stream (its timeout): resume from _rv
                     silence.reschedule(loop.time() + INACTIVITY_TIMEOUT_S)
-                    self._handle(json.loads(line))
+                    self._handle(orjson.loads(line))
                     handled += 1
                     if handled % YIELD_EVERY == 0:
                         await asyncio.sleep(0)  # a long backlog leaves room for the other watches
@@ -245,7 +246,7 @@ async def _json_or_raise(resp: aiohttp.ClientResponse) -> dict[str, Any]:
         except ValueError:
             message = raw[:200].decode(errors="replace")
         raise WatchFailed(resp.status, message)
-    body: dict[str, Any] = json.loads(raw)
+    body: dict[str, Any] = orjson.loads(raw)
     return body
 
 
