@@ -188,11 +188,11 @@ class Scheduler:
         now = self.clock()
         self._started = self._started or now
         settling = (now - self._started).total_seconds() < SETTLING_S
-        snapshot = self.view.snapshot()
-        self._confirm_assumptions()
         waiting = self.book.waiting()
-        if not waiting:
+        if not waiting:  # most passes of a burst: its pods' changes wake the scheduler, not new tasks
             return
+        snapshot = self.view.snapshot()
+        self._confirm_assumptions()  # after the snapshot: the pods it counts are no longer assumed
         demands: dict[str, Demand] = {}
         members: dict[str, frozenset[str]] = {}
         stores = store_regions(snapshot)
