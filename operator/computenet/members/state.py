@@ -58,6 +58,11 @@ class MemberState:
     still bound, and counting them for the new attempt would end the new attempt's assumption before
     its own pods hold the nodes.
     """
+    bound_since: set[str] | None = field(default_factory=set, repr=False, compare=False)
+    """Task uids with more bound pods since `take_bound`; None after a whole list (any may have).
+
+    The scheduler confirms the assumptions of these tasks only between its sweeps of all of them.
+    """
     dra: DraState = field(default_factory=DraState)
     """The member's DRA objects as facts; their devices also ride on `nodes` (see `dra_state`)."""
     version: int = 0
@@ -76,6 +81,11 @@ class MemberState:
         changed = None if names is None else frozenset(names)
         for listener in list(self._listeners):
             listener(changed)
+
+    def take_bound(self) -> set[str] | None:
+        """`bound_since`, emptied: the tasks whose bound pods grew since the last call (None: any)."""
+        taken, self.bound_since = self.bound_since, set()
+        return taken
 
     def requested_on(self, node: str) -> Mapping[str, int]:
         return self.requested.get(node, {})
@@ -119,6 +129,8 @@ class MemberState:
                 self.bound_by_attempt[key] = count
             else:
                 self.bound_by_attempt.pop(key, None)
+            if sign > 0 and self.bound_since is not None:
+                self.bound_since.add(pod.task_uid)
 
 
 class NodeSink:
@@ -157,6 +169,7 @@ class PodSink:
         st.bound_by_attempt = {}
         for pod in st.pods.values():
             st._bind(pod, +1)
+        st.bound_since = None
         st._changed(None)
 
     def upsert(self, key: str, item: PodFacts) -> None:
@@ -207,6 +220,7 @@ class SummarySink:
         st.bound_by_attempt = {}
         for pod in st.pods.values():
             st._count(pod, +1)
+        st.bound_since = None
         st._changed(None)
 
     def update(

@@ -122,6 +122,18 @@ class PlacementView:
             del self._placed[name]
             self._inputs.pop(name, None)
 
+    def bound_since(self) -> set[str] | None:
+        """Task uids whose bound pods grew on any member since the last call; None: any may have."""
+        out: set[str] = set()
+        whole = False
+        for conn in self._registry.connections:
+            taken = conn.state.take_bound()
+            if taken is None:
+                whole = True
+            else:
+                out |= taken
+        return None if whole else out
+
     def bound_replicas(self, identifier: str, task_uid: str, attempt: int) -> int:
         """How many pods of one attempt of a task the member has bound to nodes (confirms an assumption)."""
         item = self._identifiers.items.get(identifier)

@@ -49,6 +49,8 @@ T = TypeVar("T")
 
 COALESCE_S = 0.01
 """After a wake-up, wait this long so a burst of new tasks is placed in one pass."""
+SWEEP_EVERY_S = 1.0
+"""How often every assumption is checked (between sweeps, only those of tasks whose pods were bound)."""
 PATIENCE_S = 5.0
 """A pass runs at least this often even when nothing signalled a change."""
 OFFERS = 3
@@ -167,6 +169,8 @@ class Scheduler:
         self.clock = clock
         self.before_pass = before_pass
         self._started: dt.datetime | None = None
+        self._swept_at = float("-inf")
+        """When every assumption was last checked (`time.monotonic`, see `_confirm_assumptions`)."""
         self.tenancy = tenancy
         """Admission through ComputeQueues; used only while a queue exists (see ``_admit``)."""
         self.datasets = datasets
@@ -300,7 +304,20 @@ class Scheduler:
         )
 
     def _confirm_assumptions(self) -> None:
-        for held in list(self.view.assumptions):
+        """End the assumptions whose pods the members now count, and those of tasks gone or ended.
+
+        Between sweeps of every assumption (at most every ``SWEEP_EVERY_S``) only the tasks whose
+        pods were bound since the last pass are checked: a burst holds hundreds of assumptions, and
+        checking each on every pass was 3% of the operator's CPU (py-spy, 1,000-task burst).
+        """
+        bound = self.view.bound_since()
+        now = time.monotonic()
+        if bound is None or now - self._swept_at >= SWEEP_EVERY_S:
+            self._swept_at = now
+            candidates = list(self.view.assumptions)
+        else:
+            candidates = [held for uid in bound if (held := self.view.assumptions.get(uid)) is not None]
+        for held in candidates:
             record = self.book.get(held.task_uid)
             if record is None or record.phase.terminal:
                 self.view.assumptions.forget(held.task_uid)

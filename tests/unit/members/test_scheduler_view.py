@@ -17,7 +17,7 @@ from placement.builders import task
 from computenet.api.constants import ATTEMPT_LABEL, TASK_UID_LABEL
 from computenet.members.capacity import Capacity, model_of, summarize
 from computenet.members.facts import node_facts, pod_facts, pod_requests
-from computenet.members.state import MemberState, NodeSink, PodSink
+from computenet.members.state import MemberState, NodeSink, PodSink, SummarySink
 from computenet.placement import Identifier, SnapshotBuilder, place
 from members.builders import NodeBuilder, gpu_sidecar_pod, node, pod, pod_of
 
@@ -297,3 +297,23 @@ def test_bound_pods_are_counted_per_attempt_so_an_old_attempts_pods_never_confir
     PodSink(state).upsert("default/new-0", pod_facts(pod("new-0", "n1", labels=of("2"))))  # type: ignore[arg-type]
     PodSink(state).delete("default/old-0")
     assert state.bound_by_attempt == {("uid-1", "1"): 1, ("uid-1", "2"): 1}
+
+
+def test_the_tasks_whose_pods_were_bound_are_told_once_and_a_whole_list_tells_any() -> None:
+    """The scheduler confirms assumptions of these tasks only, between its sweeps of all of them."""
+
+    def of(uid: str) -> dict[str, str]:
+        return {TASK_UID_LABEL: uid, ATTEMPT_LABEL: "1"}
+
+    state = state_of([l4("n1").build()], [pod("a-0", "n1", labels=of("uid-a"))])
+    assert state.take_bound() is None  # the first list: any task's pods may be bound
+    assert state.take_bound() == set()
+    sink = PodSink(state)
+    sink.upsert("default/b-0", pod_facts(pod("b-0", None, labels=of("uid-b"))))  # type: ignore[arg-type]
+    assert state.take_bound() == set()  # created, not bound yet
+    sink.upsert("default/b-0", pod_facts(pod("b-0", "n1", labels=of("uid-b"))))  # type: ignore[arg-type]
+    sink.delete("default/a-0")
+    assert state.take_bound() == {"uid-b"}  # bound; a pod that went confirms nothing
+    assert state.take_bound() == set()
+    SummarySink(state).replace({}, {}, {})
+    assert state.take_bound() is None
