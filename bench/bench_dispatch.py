@@ -40,7 +40,8 @@ reports the same latencies. To tell where the time goes, every scenario also rep
   Dispatching status, and tasks whose phase went back (e.g. Dispatching -> Pending), from etcd
   revisions, which all API servers here share, so they are one order;
 - `cpu_s`: CPU seconds each group of processes used from the first POST until every Job was
-  recorded, and `operator_cpu_ms_per_task`; `op_*`: the operator's own histograms;
+  recorded, and `operator_cpu_ms_per_task`; `op_*`: the operator's own histograms
+  (`op_status_write_wait_*`: a status due -> the hub has it, so a wait on the hub shows apart);
   `operator_cpu_ms_per_task_to_target`: the operator's CPU until the hub writes were counted;
 - `hub_writes_per_task`: every write the hub received for the scenario's tasks after the client
   created them, per task, counted from a watch on the hub: each new resourceVersion of a task
@@ -783,7 +784,11 @@ def scrape(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
         text = resp.read().decode()
     out: dict[str, float] = {}
-    wanted = ("computenet_dispatch_latency_seconds", "computenet_placement_duration_seconds")
+    wanted = (
+        "computenet_dispatch_latency_seconds",
+        "computenet_placement_duration_seconds",
+        "computenet_status_write_wait_seconds",
+    )
     for line in text.splitlines():
         if not line.startswith(wanted):
             continue
@@ -802,6 +807,7 @@ def histogram_fields(before: dict[str, float], after: dict[str, float]) -> dict[
     for metric, short in (
         ("computenet_dispatch_latency_seconds", "op_dispatch"),
         ("computenet_placement_duration_seconds", "op_placement"),
+        ("computenet_status_write_wait_seconds", "op_status_write_wait"),
     ):
         count = delta.get(f"{metric}_count", 0.0)
         out[f"{short}_count"] = int(count)

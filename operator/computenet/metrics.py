@@ -265,6 +265,7 @@ class Metrics:
     placement_duration: Histogram
     placement_cpu: Histogram
     dispatch_latency: Histogram
+    status_write_wait: Histogram
     tasks_submitted: Counter
     tasks_finished: Counter
     failovers: Counter
@@ -318,6 +319,13 @@ class Metrics:
                 f"{PREFIX}_dispatch_latency_seconds",
                 "From a task's creation to its remote Job existing in the member.",
                 labelnames=["identifier"],
+                buckets=DISPATCH_BUCKETS,
+                registry=reg,
+            ),
+            status_write_wait=Histogram(
+                f"{PREFIX}_status_write_wait_seconds",
+                "From a status of ours being due (queued, or released from its hold) to the hub having it.",
+                labelnames=["kind"],
                 buckets=DISPATCH_BUCKETS,
                 registry=reg,
             ),

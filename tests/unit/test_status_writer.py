@@ -291,3 +291,23 @@ async def test_a_status_held_after_a_wait_is_written_when_released_while_an_olde
         assert [phase for name, phase in hub.written if name == "k"] == ["Dispatching", "Running"]
     finally:
         await writer.close()
+
+
+@pytest.mark.timeout(30)
+async def test_each_written_status_tells_how_long_it_waited_from_due_retries_included() -> None:
+    waits: list[tuple[str, float]] = []
+    hub = FlakyHub(failures=1)
+    writer = StatusWriter(hub, workers=1, waited=lambda kind, s: waits.append((kind.kind, s)))  # type: ignore[arg-type]
+    try:
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Dispatching"))
+        writer.write(TASK, "ns", "t", ComputeTaskStatus(phase="Running"))  # replaces it: one write, one wait
+        assert await asyncio.wait_for(writer.flush(TASK, "ns", "t"), 20)
+        assert [kind for kind, _ in waits] == ["ComputeTask"]
+        assert waits[0][1] >= 1.0  # the dropped first try and the second's delay are part of the wait
+        hub.failures = 0
+        writer.write(IDENTIFIER, "", "member-1", ComputeIdentifierStatus())
+        assert await asyncio.wait_for(writer.flush(IDENTIFIER, "", "member-1"), 20)
+        assert [kind for kind, _ in waits] == ["ComputeTask", "ComputeIdentifier"]
+        assert 0 <= waits[1][1] < 1.0
+    finally:
+        await writer.close()

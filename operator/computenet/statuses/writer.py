@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from kubernetes.aio.client.exceptions import ApiException
@@ -71,8 +71,14 @@ async def _nothing_pending() -> bool:
 
 
 class StatusWriter:
-    def __init__(self, hub: Hub, workers: int = WORKERS) -> None:
+    def __init__(
+        self, hub: Hub, workers: int = WORKERS, waited: Callable[[KindInfo, float], None] | None = None
+    ) -> None:
+        """`waited(kind, seconds)` is told, for each status written, how long it waited from due to written."""
         self._hub = hub
+        self._waited = waited
+        self._due: dict[Key, float] = {}
+        """When each queued key became due (its first `_put` since it was last written)."""
         self._pending: dict[Key, BaseModel] = {}
         """The newest status of each key, dumped only when written: most are replaced before (a task's
         transitions come faster than its writes), and a dump per change was 2% of a burst's CPU."""
@@ -115,6 +121,7 @@ class StatusWriter:
         self._put(key)
 
     def _put(self, key: Key) -> None:
+        self._due.setdefault(key, asyncio.get_running_loop().time())
         lane = URGENT if key in self._awaited else NORMAL
         order = next(self._order)
         self._queued[key] = order
@@ -164,6 +171,10 @@ class StatusWriter:
                 retry, written = await self._write(key, status_body(status))
             finally:
                 self._in_flight.discard(key)
+            if not retry:
+                due = self._due.pop(key, None)
+                if written and due is not None and self._waited is not None:
+                    self._waited(key[0], asyncio.get_running_loop().time() - due)
             if retry:
                 self._pending.setdefault(key, status)  # unless a newer status arrived meanwhile
                 self._enqueue(key, delay=1.0)

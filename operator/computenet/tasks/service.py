@@ -141,7 +141,8 @@ class TaskService:
     ) -> None:
         self.sweep_interval_s = sweep_interval_s
         self.hub = hub
-        self.book = TaskBook(StatusWriter(hub), events)
+        waited = metrics.status_write_wait
+        self.book = TaskBook(StatusWriter(hub, waited=lambda kind, s: waited.labels(kind.kind).observe(s)), events)
         self.view = PlacementView(identifiers, identifiers.registry, self.book.wake.fire)
         access = MemberAccess(identifiers, events)
         # Tenancy: ComputeQueues, admission through them, and settlement of what their tasks spend.
