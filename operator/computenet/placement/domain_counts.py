@@ -152,6 +152,15 @@ def largest(ctx: Context, ids: IntArray, key: str) -> int:
     return min(int(counted.max()), ctx.replicas - 1) if len(counted) else 0
 
 
+def counts(ctx: Context, filters: Sequence[Filter]) -> bool:
+    """Whether `held` gives the verdict of each domain's decision on the gang's fit, identifier by identifier.
+
+    It does for the default filters (node by node, a domain only narrows the nodeSelector), a
+    single gang, and no DRA claims (the Devices filter reads them per domain).
+    """
+    return filters is DEFAULT_FILTERS and not ctx.demand.pod_sets and not ctx.claims
+
+
 def predicts(ctx: Context, filters: Sequence[Filter], scores: Sequence[Score]) -> bool:
     """Whether `best` decides as the pipeline would.
 
@@ -159,9 +168,7 @@ def predicts(ctx: Context, filters: Sequence[Filter], scores: Sequence[Score]) -
     reads them per domain), and every score the identifier's own in each domain but Price (so no
     preferred node affinity, which scores the nodes of the domain).
     """
-    if filters is not DEFAULT_FILTERS or scores is not DEFAULT_SCORES:
-        return False
-    if ctx.demand.pod_sets or ctx.claims or len(ctx.columns) != 1:
+    if not counts(ctx, filters) or scores is not DEFAULT_SCORES or len(ctx.columns) != 1:
         return False
     return all(isinstance(s, (*_OWN_SCORES, Price)) for s in scores if s.applies(ctx))
 

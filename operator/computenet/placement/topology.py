@@ -166,9 +166,10 @@ def place(
     ctx = anywhere.context
     groups = ladders(snapshot, demand)
     keys = {key for ladder_keys in groups for key in ladder_keys}
-    selected = (*demand.node_selector, *(k for s in demand.pod_sets for k in s.node_selector))
-    if not domain_counts.predicts(ctx, filters, scores) or keys & set(selected):
-        return _per_domain(snapshot, demand, place_one, anywhere, groups)
+    selected = {*demand.node_selector, *(k for s in demand.pod_sets for k in s.node_selector)}
+    counted = domain_counts.counts(ctx, filters) and not keys & selected  # a domain only narrows the selector
+    if not counted or not domain_counts.predicts(ctx, filters, scores):
+        return _per_domain(snapshot, demand, place_one, anywhere, groups, counted)
     fits = anywhere.standing()
     ids = [fits if names is None else np.intersect1d(fits, snapshot.indices(names)) for names in groups.values()]
     for rung in range(max(len(ladder_keys) for ladder_keys in groups)):
@@ -185,30 +186,20 @@ def place(
             or chosen.identifier != snapshot.identifiers[winner.ident].name
             or chosen.score != winner.score
         ):
-            return _per_domain(snapshot, demand, place_one, anywhere, groups)  # the gang order passed it over
+            return _per_domain(snapshot, demand, place_one, anywhere, groups, counted)  # the gang order passed it
         return decision
-    if not topology.required:
-        return anywhere  # preferred: given up
-    most = 0
-    if not demand.pod_sets and demand.constraints.max_price_per_hour is None:  # a smaller gang is not cheaper
-        passed = anywhere.standing(before="Resources")  # every identifier whose nodes could hold part of it
-        for ladder_keys, names in groups.items():
-            among = passed if names is None else np.intersect1d(passed, snapshot.indices(names))
-            most = max(most, domain_counts.largest(ctx, among, ladder_keys[0]))
-    elif not demand.pod_sets:
-        most = _largest_of(snapshot, place_one, demand, groups)
-    return anywhere.refused(DomainShortfall(topology.level, demand.replicas, most, bool(demand.pod_sets)))
+    return _given_up(snapshot, demand, place_one, anywhere, groups, counted)
 
 
 def place_per_domain(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) -> Decision:
     """`place` by its rule over whole decisions: one per domain, and a binary search for the shortfall.
 
-    The reference `place` is held to (and its way where counting cannot rank the domains).
+    The reference `place` is held to.
     """
     anywhere = place_one(replace(demand, topology=None))
     if anywhere.chosen is None:
         return anywhere
-    return _per_domain(snapshot, demand, place_one, anywhere, ladders(snapshot, demand))
+    return _per_domain(snapshot, demand, place_one, anywhere, ladders(snapshot, demand), counted=False)
 
 
 def _per_domain(
@@ -217,34 +208,79 @@ def _per_domain(
     place_one: PlaceOne,
     anywhere: Decision,
     groups: dict[tuple[str, ...], frozenset[str] | None],
+    counted: bool,
 ) -> Decision:
     """The rule over whole decisions, `anywhere` being the task's decision without a domain.
 
     The domains are searched among the identifiers that fit the task without a domain (a node
     selector only takes nodes away, so no other identifier fits inside one), and the winning domain
     is decided again over all of them, so that its explanation names every identifier: the same
-    decision as searching over all, at the cost of the few that fit.
+    decision as searching over all, at the cost of the few that fit. When `counted` (the fit in a
+    domain is counted exactly, `domain_counts.counts`), a domain is decided only among the
+    identifiers whose nodes there hold the gang, and not at all when none does: the same decisions.
     """
     topology = demand.topology
     assert topology is not None
-    fits = frozenset(c.identifier for c in anywhere.candidates)
+    fits = frozenset(snapshot.identifiers[i].name for i in anywhere.standing().tolist())
     for rung in range(max(len(keys) for keys in groups)):
         best: tuple[float, Demand] | None = None
         for keys, names in groups.items():
             if rung >= len(keys):
                 continue
             among = replace(demand, identifiers=names)
-            searched = replace(demand, identifiers=fits if names is None else names & fits)
-            for value in domains(snapshot, keys[rung]):
-                chosen = place_one(in_domain(searched, keys[rung], value)).chosen
+            searched = fits if names is None else names & fits
+            for value, inside in _searched(snapshot, anywhere, keys[rung], searched, counted):
+                chosen = place_one(in_domain(replace(demand, identifiers=inside), keys[rung], value)).chosen
                 if chosen is not None and (best is None or round(chosen.score, 6) > round(best[0], 6)):
                     best = (chosen.score, in_domain(among, keys[rung], value))
         if best is not None:
             return place_one(best[1])
+    return _given_up(snapshot, demand, place_one, anywhere, groups, counted)
+
+
+def _searched(
+    snapshot: Snapshot, anywhere: Decision, key: str, names: frozenset[str], counted: bool
+) -> list[tuple[str, frozenset[str]]]:
+    """The domains of `key` to decide, by name, each with the identifiers of `names` to decide it among."""
+    if not counted:
+        return [(value, names) for value in domains(snapshot, key)]
+    ctx = anywhere.context
+    held = domain_counts.held(ctx, snapshot.indices(names), key)
+    fit = held.replicas >= ctx.replicas
+    values = snapshot.vocabulary.label_column(key)[1]
+    inside: dict[str, set[str]] = {}
+    for ident, domain in zip(held.ident[fit].tolist(), held.domain[fit].tolist(), strict=True):
+        inside.setdefault(values[domain], set()).add(snapshot.identifiers[ident].name)
+    return [(value, frozenset(inside[value])) for value in sorted(inside)]
+
+
+def _given_up(
+    snapshot: Snapshot,
+    demand: Demand,
+    place_one: PlaceOne,
+    anywhere: Decision,
+    groups: dict[tuple[str, ...], frozenset[str] | None],
+    counted: bool,
+) -> Decision:
+    """No domain of any rung holds the task: preferred, `anywhere`; required, refused with the shortfall.
+
+    The largest share one domain holds is counted when `counted` and a smaller gang is not cheaper
+    (no price limit), among every identifier whose nodes could hold part of it (passing every filter
+    before Resources); else searched for with whole decisions.
+    """
+    topology = demand.topology
+    assert topology is not None
     if not topology.required:
         return anywhere  # preferred: given up
-    largest = 0 if demand.pod_sets else _largest_of(snapshot, place_one, demand, groups)
-    return anywhere.refused(DomainShortfall(topology.level, demand.replicas, largest, bool(demand.pod_sets)))
+    most = 0  # the message names no count for several pod sets
+    if not demand.pod_sets and counted and demand.constraints.max_price_per_hour is None:
+        passed = anywhere.standing(before="Resources")
+        for keys, names in groups.items():
+            among = passed if names is None else np.intersect1d(passed, snapshot.indices(names))
+            most = max(most, domain_counts.largest(anywhere.context, among, keys[0]))
+    elif not demand.pod_sets:
+        most = _largest_of(snapshot, place_one, demand, groups)
+    return anywhere.refused(DomainShortfall(topology.level, demand.replicas, most, bool(demand.pod_sets)))
 
 
 def _largest_of(
