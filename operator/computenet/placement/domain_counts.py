@@ -34,6 +34,7 @@ import numpy as np
 from computenet.placement import fit
 from computenet.placement.arrays import FloatArray, IntArray, spans
 from computenet.placement.context import Context
+from computenet.placement.demand import Strategy
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import Filter, Score
 from computenet.placement.scores import DEFAULT_SCORES
@@ -46,8 +47,8 @@ from computenet.placement.snapshot import Snapshot
 
 _TIE_DECIMALS = 6
 """As the pipeline's: totals compared rounded."""
-_OWN_SCORES = (Fit, Locality, Reliability, Preference)
-"""Score plugins whose value for an identifier is the same in every domain's decision (one model column)."""
+_OWN_SCORES = (Locality, Reliability, Preference)
+"""Score plugins whose value for an identifier is the same in every domain's decision."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +165,13 @@ def counts(ctx: Context, filters: Sequence[Filter]) -> bool:
 def predicts(ctx: Context, filters: Sequence[Filter], scores: Sequence[Score]) -> bool:
     """Whether `best` decides as the pipeline would.
 
-    It does for the default plugins, a single gang on one model, no DRA claims (the Devices filter
-    reads them per domain), and every score the identifier's own in each domain but Price (so no
-    preferred node affinity, which scores the nodes of the domain).
+    It does where `counts` does, with the default scores, each of them the identifier's own in every
+    domain but Fit and Price (which follow the model the gang runs on there) and Price's cheapest:
+    so not with preferred node affinity, which scores the nodes of the domain.
     """
-    if not counts(ctx, filters) or scores is not DEFAULT_SCORES or len(ctx.columns) != 1:
+    if not counts(ctx, filters) or scores is not DEFAULT_SCORES:
         return False
-    return all(isinstance(s, (*_OWN_SCORES, Price)) for s in scores if s.applies(ctx))
+    return all(isinstance(s, (*_OWN_SCORES, Fit, Price)) for s in scores if s.applies(ctx))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +195,9 @@ def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
     names: list[tuple[str, ...]] = []
     for g, (ids, key) in enumerate(groups):
-        counted = held(ctx, ids, key)
-        fits = counted.replicas >= ctx.replicas
-        ident, domain = counted.ident[fits], counted.domain[fits]
-        values = ctx.snapshot.vocabulary.label_column(key)[1]
-        names.append(values)
-        total = _totals(ctx, ident, domain, scores)
+        ident, domain, price, used = _chosen(ctx, held(ctx, ids, key))
+        names.append(ctx.snapshot.vocabulary.label_column(key)[1])
+        total = _totals(ctx, ident, domain, price, used, scores)
         parts.append((np.full(len(ident), g), _by_name(ctx.snapshot, key)[domain], domain, ident, total))
     if not any(len(p[3]) for p in parts):
         return None
@@ -209,7 +207,40 @@ def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[
     return Winner(g, names[g][int(domain[top])], int(ident[top]), float(total[top]))
 
 
-def _totals(ctx: Context, ident: IntArray, domain: IntArray, scores: Sequence[Score]) -> FloatArray:
+def _chosen(ctx: Context, counted: Held) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """(identifier, domain, price per hour, utilization) of the pairs that each domain's decision keeps.
+
+    The gang fits a pair on the model columns whose count reaches it, and runs on the cheapest of
+    them (unpriced after priced, ties to the first column: `fit.ensure`'s choice); the MaxPrice
+    filter is asked of that model's price.
+    """
+    fits = counted.replicas >= ctx.replicas
+    ident, column, domain = counted.ident[fits], counted.column[fits], counted.domain[fits]
+    own, at = np.unique(ident, return_inverse=True)
+    width = len(ctx.columns)
+    prices = ctx.price(np.repeat(own, width), np.tile(ctx.columns, len(own))).reshape(len(own), width)
+    price = prices[at, column]
+    if width > 1:  # the cheapest model that fits, in each pair: the first of its triples by (rank, column)
+        rank = np.where(np.isnan(price), fit._UNKNOWN_PRICE, price)
+        order = np.lexsort((column, rank, domain, ident))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (ident[order][1:] != ident[order][:-1]) | (domain[order][1:] != domain[order][:-1])
+        keep = np.sort(order[first])
+        ident, column, domain, price, at = ident[keep], column[keep], domain[keep], price[keep], at[keep]
+    used = fit.utilization(ctx, own)[at, column]
+    limit, currency = ctx.demand.constraints.max_price_per_hour, ctx.demand.constraints.currency
+    if limit is not None:  # `filters.price.MaxPrice`, on the model of the pair
+        ok = ~np.isnan(price) & ~(price > limit)
+        if currency is not None:
+            quoted = ctx.snapshot.table.currency[ident]
+            ok &= (quoted < 0) | (quoted == ctx.snapshot.vocabulary.currencies.get(currency, -2))
+        ident, domain, price, used = ident[ok], domain[ok], price[ok], used[ok]
+    return ident, domain, price, used
+
+
+def _totals(
+    ctx: Context, ident: IntArray, domain: IntArray, price: FloatArray, used: FloatArray, scores: Sequence[Score]
+) -> FloatArray:
     """Per (identifier, domain) pair where the gang fits: its total in that domain's decision.
 
     The pipeline's sum in its order (weight x value per applicable score, then divided by the
@@ -223,7 +254,12 @@ def _totals(ctx: Context, ident: IntArray, domain: IntArray, scores: Sequence[Sc
     for s in scores:
         if not s.applies(ctx):
             continue
-        values = _price(ctx, ident, domain) if isinstance(s, Price) else s.score(ctx, own)[at]
+        if isinstance(s, Price):
+            values = _price(ctx, ident, domain, price)
+        elif isinstance(s, Fit):  # `scores.fit.Fit` on the pair's model
+            values = 100.0 * (1.0 - used if ctx.demand.strategy is Strategy.SPREAD else used)
+        else:
+            values = s.score(ctx, own)[at]
         weight = float(getattr(ctx.demand.weights, s.weight))
         total += weight * values
         weights += weight
@@ -232,9 +268,9 @@ def _totals(ctx: Context, ident: IntArray, domain: IntArray, scores: Sequence[Sc
     return total
 
 
-def _price(ctx: Context, ident: IntArray, domain: IntArray) -> FloatArray:
+def _price(ctx: Context, ident: IntArray, domain: IntArray, per_hour: FloatArray) -> FloatArray:
     """`scores.price.Price` of each pair, the cheapest being its domain's (each domain is one decision)."""
-    price = ctx.total_cost(ident).copy()
+    price = _cost(ctx, ident, per_hour)
     currency = ctx.demand.constraints.currency
     if currency is not None:
         price[ctx.snapshot.table.currency[ident] != ctx.snapshot.vocabulary.currencies.get(currency, -2)] = np.nan
@@ -250,6 +286,17 @@ def _price(ctx: Context, ident: IntArray, domain: IntArray) -> FloatArray:
             ratio = np.where(price[known] == own, 1.0, own / price[known])
         scores[known] = 100.0 * ratio
     return scores
+
+
+def _cost(ctx: Context, ident: IntArray, per_hour: FloatArray) -> FloatArray:
+    """`Context.total_cost` of each pair at its own price per hour (a fresh array)."""
+    data = ctx.demand.data
+    if data is None or not data.located():
+        return per_hour.copy()
+    m = ctx.data_moves
+    cost, quoted = m.cost[ident], m.currency[ident]
+    comparable = (quoted == ctx.snapshot.table.currency[ident]) & ~np.isnan(cost)
+    return np.asarray(per_hour * data.hours + np.where(comparable, cost, 0.0), dtype=np.float64)
 
 
 def _by_name(snapshot: Snapshot, key: str) -> IntArray:

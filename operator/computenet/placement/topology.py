@@ -22,13 +22,14 @@ e.g. "no single nvidia.com/gpu.clique domain holds all 4 replicas (the largest h
 
 Cost: the rule is kept, not its cost. One decision without a domain; then every domain is counted
 and ranked in one pass over the nodes of the identifiers that fit the task at all (`domain_counts`:
-how many replicas each domain holds, and what each domain's decision would choose), and only the
-winning domain is decided whole, so that its decision and explanation are the pipeline's own. The
-shortfall is counted too. Where counting cannot rank the domains (several pod sets, DRA claims,
-preferred node affinity, several models, other plugins than the defaults, a nodeSelector on the
-level's own label) or the winner's decision chooses otherwise than counted (the gang order under
-assumptions), each domain is decided whole (`place_per_domain`, the reference the tests hold the
-counting to).
+how many replicas each domain holds, on which model, and what each domain's decision would
+choose), and only the winning domain is decided whole, so that its decision and explanation are
+the pipeline's own. The shortfall is counted too. Where counting cannot rank the domains
+(preferred node affinity, which scores a domain's nodes; other plugins than the defaults), or the
+winner's decision chooses otherwise than counted (the gang order under assumptions), each domain
+where the count fits the gang is decided whole among the identifiers it fits on. Where counting
+cannot even tell the fit (several pod sets, DRA claims, a nodeSelector on the level's own label),
+every domain is (`place_per_domain`, the rule itself, which the tests hold the counting to).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def place(
     `filters` and `scores` are those `place_one` decides with. The domains are counted and ranked in
     one pass (`domain_counts`) and only the winner is decided whole; where counting cannot rank
     them (see `domain_counts.predicts`), or the winner's decision chooses otherwise than counted
-    (the gang order under assumptions), each domain is decided whole (`place_per_domain`).
+    (the gang order under assumptions), each domain is decided whole (`_per_domain`).
     """
     topology = demand.topology
     assert topology is not None

@@ -15,7 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from computenet.placement import Assumptions, Decision, Demand, PodSetDemand, Snapshot, Topology, place
+from computenet.placement import (
+    Assumptions,
+    Decision,
+    Demand,
+    PodSetDemand,
+    Snapshot,
+    Strategy,
+    Topology,
+    Weights,
+    place,
+)
 from computenet.placement import reasons as r
 from computenet.placement.pipeline import place as pipeline_place
 from computenet.placement.topology import place_per_domain
@@ -156,6 +166,21 @@ CASES = [
         None,
         id="any of two models: each rack on the model that fits it",
     ),
+    pytest.param(
+        pool(
+            racks("a", 2, 4),
+            identifier("b")
+            .nodes(*(node(f"b-{i}").gpus(8, A100).label(RACK, "r0") for i in range(4)))
+            .price({A100: 3.0}),
+        ),
+        replace(
+            gang(4),
+            accelerators=replace(task().gpus(8, H100).build().accelerators, models=(H100, A100)),
+            constraints=task().max_price(40.0).build().constraints,
+        ),
+        None,
+        id="any of two models under a price limit: a rack whose only model costs more than the limit is passed over",
+    ),
 ]
 
 
@@ -204,7 +229,9 @@ def pools(draw: st.DrawFn) -> Snapshot:
             if draw(st.booleans()):
                 b = b.arch("arm64")
             nodes.append(b)
-        built = built.nodes(*nodes).price({H100: draw(st.sampled_from([1.0, 2.0])), A100: 1.5})
+        currency = draw(st.sampled_from(["USD", "USD", "EUR"]))
+        built = built.nodes(*nodes).price({H100: draw(st.sampled_from([1.0, 2.0])), A100: 1.5}, currency=currency)
+        built = built.region(draw(st.sampled_from(["r1", "r2"])))
         idents.append(built.failures(draw(st.integers(0, 2))))
     return pool(*idents)
 
@@ -219,9 +246,14 @@ def demands(draw: st.DrawFn) -> Demand:
     if draw(st.booleans()):
         demand = replace(demand, node_selector={"kubernetes.io/arch": "amd64"})
     if draw(st.booleans()):
-        demand = replace(
-            demand, constraints=replace(demand.constraints, max_price_per_hour=draw(st.sampled_from([20.0, 40.0])))
-        )
+        limit, currency = draw(st.sampled_from([20.0, 40.0])), draw(st.sampled_from([None, "USD"]))
+        demand = replace(demand, constraints=replace(demand.constraints, max_price_per_hour=limit, currency=currency))
+    if draw(st.booleans()):
+        demand = replace(demand, constraints=replace(demand.constraints, regions_preferred=("r1",)))
+    if draw(st.booleans()):
+        demand = replace(demand, strategy=Strategy.SPREAD)
+    if draw(st.booleans()):
+        demand = replace(demand, weights=Weights(fit=draw(st.sampled_from([0.0, 2.0])), price=3.0))
     return demand
 
 
