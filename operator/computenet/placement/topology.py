@@ -168,9 +168,11 @@ def place(
     groups = ladders(snapshot, demand)
     keys = {key for ladder_keys in groups for key in ladder_keys}
     selected = {*demand.node_selector, *(k for s in demand.pod_sets for k in s.node_selector)}
-    counted = domain_counts.counts(ctx, filters) and not keys & selected  # a domain only narrows the selector
-    if not counted or not domain_counts.predicts(ctx, filters, scores):
-        return _per_domain(snapshot, demand, place_one, anywhere, groups, counted)
+    sets = _pod_set_contexts(snapshot, demand, ctx)
+    if keys & selected or not all(domain_counts.counts(c, filters) for c in sets):
+        sets = ()  # a domain only narrows the selector; the default filters' fit only is counted
+    if len(sets) != 1 or demand.pod_sets or not domain_counts.predicts(ctx, filters, scores):
+        return _per_domain(snapshot, demand, place_one, anywhere, groups, sets)
     fits = anywhere.standing()
     ids = [fits if names is None else np.intersect1d(fits, snapshot.indices(names)) for names in groups.values()]
     for rung in range(max(len(ladder_keys) for ladder_keys in groups)):
@@ -187,9 +189,9 @@ def place(
             or chosen.identifier != snapshot.identifiers[winner.ident].name
             or chosen.score != winner.score
         ):
-            return _per_domain(snapshot, demand, place_one, anywhere, groups, counted)  # the gang order passed it
+            return _per_domain(snapshot, demand, place_one, anywhere, groups, sets)  # the gang order passed it
         return decision
-    return _given_up(snapshot, demand, place_one, anywhere, groups, counted)
+    return _given_up(snapshot, demand, place_one, anywhere, groups, sets)
 
 
 def place_per_domain(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) -> Decision:
@@ -200,7 +202,7 @@ def place_per_domain(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) ->
     anywhere = place_one(replace(demand, topology=None))
     if anywhere.chosen is None:
         return anywhere
-    return _per_domain(snapshot, demand, place_one, anywhere, ladders(snapshot, demand), counted=False)
+    return _per_domain(snapshot, demand, place_one, anywhere, ladders(snapshot, demand), ())
 
 
 def _per_domain(
@@ -209,16 +211,17 @@ def _per_domain(
     place_one: PlaceOne,
     anywhere: Decision,
     groups: dict[tuple[str, ...], frozenset[str] | None],
-    counted: bool,
+    sets: Sequence[Context],
 ) -> Decision:
     """The rule over whole decisions, `anywhere` being the task's decision without a domain.
 
     The domains are searched among the identifiers that fit the task without a domain (a node
     selector only takes nodes away, so no other identifier fits inside one), and the winning domain
     is decided again over all of them, so that its explanation names every identifier: the same
-    decision as searching over all, at the cost of the few that fit. When `counted` (the fit in a
-    domain is counted exactly, `domain_counts.counts`), a domain is decided only among the
-    identifiers whose nodes there hold the gang, and not at all when none does: the same decisions.
+    decision as searching over all, at the cost of the few that fit. With the contexts of the
+    task's pod sets (`sets`, its own for a single gang), whose fit in a domain is counted exactly
+    (`domain_counts.counts`), a domain is decided only among the identifiers whose nodes there hold
+    every pod set, and not at all when none does: the same decisions.
     """
     topology = demand.topology
     assert topology is not None
@@ -230,29 +233,41 @@ def _per_domain(
                 continue
             among = replace(demand, identifiers=names)
             searched = fits if names is None else names & fits
-            for value, inside in _searched(snapshot, anywhere, keys[rung], searched, counted):
+            for value, inside in _searched(snapshot, keys[rung], searched, sets):
                 chosen = place_one(in_domain(replace(demand, identifiers=inside), keys[rung], value)).chosen
                 if chosen is not None and (best is None or round(chosen.score, 6) > round(best[0], 6)):
                     best = (chosen.score, in_domain(among, keys[rung], value))
         if best is not None:
             return place_one(best[1])
-    return _given_up(snapshot, demand, place_one, anywhere, groups, counted)
+    return _given_up(snapshot, demand, place_one, anywhere, groups, sets)
+
+
+def _pod_set_contexts(snapshot: Snapshot, demand: Demand, ctx: Context) -> tuple[Context, ...]:
+    """The contexts each pod set with pods is fitted in (the decision's own for a single gang)."""
+    if not demand.pod_sets:
+        return (ctx,)
+    task = replace(demand, topology=None)
+    return tuple(Context(snapshot, task.of_set(s), ctx.overlay) for s in demand.pod_sets if s.count > 0)
 
 
 def _searched(
-    snapshot: Snapshot, anywhere: Decision, key: str, names: frozenset[str], counted: bool
+    snapshot: Snapshot, key: str, names: frozenset[str], sets: Sequence[Context]
 ) -> list[tuple[str, frozenset[str]]]:
     """The domains of `key` to decide, by name, each with the identifiers of `names` to decide it among."""
-    if not counted:
+    if not sets:
         return [(value, names) for value in domains(snapshot, key)]
-    ctx = anywhere.context
-    held = domain_counts.held(ctx, snapshot.indices(names), key)
-    fit = held.replicas >= ctx.replicas
+    ids = snapshot.indices(names)
+    inside: set[tuple[int, int]] | None = None
+    for ctx in sets:
+        held = domain_counts.held(ctx, ids, key)
+        fit = held.replicas >= ctx.replicas
+        pairs = set(zip(held.ident[fit].tolist(), held.domain[fit].tolist(), strict=True))
+        inside = pairs if inside is None else inside & pairs
     values = snapshot.vocabulary.label_column(key)[1]
-    inside: dict[str, set[str]] = {}
-    for ident, domain in zip(held.ident[fit].tolist(), held.domain[fit].tolist(), strict=True):
-        inside.setdefault(values[domain], set()).add(snapshot.identifiers[ident].name)
-    return [(value, frozenset(inside[value])) for value in sorted(inside)]
+    found: dict[str, set[str]] = {}
+    for ident, domain in inside or ():
+        found.setdefault(values[domain], set()).add(snapshot.identifiers[ident].name)
+    return [(value, frozenset(found[value])) for value in sorted(found)]
 
 
 def _given_up(
@@ -261,20 +276,20 @@ def _given_up(
     place_one: PlaceOne,
     anywhere: Decision,
     groups: dict[tuple[str, ...], frozenset[str] | None],
-    counted: bool,
+    sets: Sequence[Context],
 ) -> Decision:
     """No domain of any rung holds the task: preferred, `anywhere`; required, refused with the shortfall.
 
-    The largest share one domain holds is counted when `counted` and a smaller gang is not cheaper
-    (no price limit), among every identifier whose nodes could hold part of it (passing every filter
-    before Resources); else searched for with whole decisions.
+    The largest share one domain holds is counted where the gang's fit is (`sets`) and a smaller
+    gang is not cheaper (no price limit), among every identifier whose nodes could hold part of it
+    (passing every filter before Resources); else searched for with whole decisions.
     """
     topology = demand.topology
     assert topology is not None
     if not topology.required:
         return anywhere  # preferred: given up
     most = 0  # the message names no count for several pod sets
-    if not demand.pod_sets and counted and demand.constraints.max_price_per_hour is None:
+    if not demand.pod_sets and sets and demand.constraints.max_price_per_hour is None:
         passed = anywhere.standing(before="Resources")
         for keys, names in groups.items():
             among = passed if names is None else np.intersect1d(passed, snapshot.indices(names))

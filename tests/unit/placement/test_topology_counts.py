@@ -254,6 +254,12 @@ def demands(draw: st.DrawFn) -> Demand:
         demand = replace(demand, strategy=Strategy.SPREAD)
     if draw(st.booleans()):
         demand = replace(demand, weights=Weights(fit=draw(st.sampled_from([0.0, 2.0])), price=3.0))
+    if draw(st.integers(0, 3)) == 0:  # a leader beside the gang, both in the one domain
+        leader = PodSetDemand("leader", 1, 1000, GIB, tolerations=(TOLERATE_GPU,), node_selector=demand.node_selector)
+        workers = PodSetDemand(
+            "workers", demand.replicas, 8000, 64 * GIB, accelerators, demand.node_selector, (TOLERATE_GPU,)
+        )
+        demand = replace(demand, pod_sets=(leader, workers))
     return demand
 
 
