@@ -25,11 +25,12 @@ and ranked in one pass over the nodes of the identifiers that fit the task at al
 how many replicas each domain holds, on which model, and what each domain's decision would
 choose), and only the winning domain is decided whole, so that its decision and explanation are
 the pipeline's own. The shortfall is counted too. Where counting cannot rank the domains
-(preferred node affinity, which scores a domain's nodes; other plugins than the defaults), or the
-winner's decision chooses otherwise than counted (the gang order under assumptions), each domain
-where the count fits the gang is decided whole among the identifiers it fits on. Where counting
-cannot even tell the fit (several pod sets, DRA claims, a nodeSelector on the level's own label),
-every domain is (`place_per_domain`, the rule itself, which the tests hold the counting to).
+(preferred node affinity, which scores a domain's nodes; several pod sets; other scores than the
+defaults), or the winner's decision chooses otherwise than counted (the gang order under
+assumptions), each domain where the count fits every pod set is decided whole among the
+identifiers it fits on. Where counting cannot even tell the fit (DRA claims, other filters than
+the defaults, a nodeSelector on the level's own label), every domain is (`place_per_domain`, the
+rule itself, which the tests hold the counting to).
 """
 
 from __future__ import annotations
