@@ -27,7 +27,6 @@ from computenet.placement.affinity_columns import (
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
 from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
-from computenet.placement.nodes import selects
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
 from computenet.placement.slices import offers
@@ -120,7 +119,12 @@ class Context:
         selector = {k: v for k, v in self.demand.node_selector.items() if k != HOSTNAME_LABEL}
         if not selector:
             return None
-        return np.array([selects(selector, labels) for labels in self.snapshot.vocabulary.label_maps], dtype=bool)
+        vocabulary = self.snapshot.vocabulary
+        ok = np.ones(len(vocabulary.label_sets), dtype=bool)
+        for key, value in selector.items():  # `nodes.selects`, one label column per pair (columns are kept)
+            codes, values = vocabulary.label_column(key)
+            ok &= codes == (values.index(value) if value in values else -2)
+        return ok
 
     @cached_property
     def required(self) -> RequiredAffinity | None:

@@ -192,6 +192,24 @@ class Decision:
             out.setdefault(slot.role, []).append(slot)
         return {role: tuple(slots) for role, slots in out.items()}
 
+    @property
+    def context(self) -> Context:
+        """What the decision derived from its snapshot, demand and assumptions (read by `topology`)."""
+        return self._ctx
+
+    def standing(self, before: str | None = None) -> IntArray:
+        """Snapshot indices of the identifiers that passed every filter, best first.
+
+        With `before`, those that passed every filter ahead of the one of that name (rejected by it
+        or by a later one, or candidates), in index order; the candidates alone when no filter has it.
+        """
+        at = next((i for i, f in enumerate(self._filters) if f.name == before), None) if before else None
+        if at is None:
+            return self._ranked
+        passed = self._rejected_by >= at
+        passed[self._ranked] = True
+        return np.flatnonzero(passed)
+
     def refused(self, explain: Filter) -> Decision:
         """The same decision with every candidate rejected by `explain` (its one code 0) and nothing chosen.
 

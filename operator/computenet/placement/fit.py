@@ -284,6 +284,16 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     return known, sums
 
 
+def utilization(ctx: Context, ids: IntArray) -> FloatArray:
+    """(len(ids) x model columns): the share of the task's dimensions in use after placing it, per model.
+
+    What `ensure` keeps in ``ctx.fit_utilization`` at the model it chooses, for every model column.
+    """
+    entries, pos, column = usable_entries(ctx, ids)
+    s = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
+    return _utilization(ctx, ids, s, pos * len(ctx.columns) + column, len(ctx.columns))
+
+
 def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width: int) -> FloatArray:
     """Share of the task's dimensions in use after placing it, per (identifier, model column).
 

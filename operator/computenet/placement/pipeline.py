@@ -63,7 +63,7 @@ def place(
         def place_one(d: Demand) -> Decision:
             return place(snapshot, d, assumptions=assumptions, filters=filters, scores=scores)
 
-        decision = topology.place(snapshot, demand, place_one)
+        decision = topology.place(snapshot, demand, place_one, filters, scores)
         if clock is not None:
             decision.elapsed = clock() - started
         return decision

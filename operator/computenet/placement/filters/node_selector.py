@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import reasons
-from computenet.placement.arrays import IntArray, gather
+from computenet.placement.arrays import BoolArray, IntArray, gather
 from computenet.placement.context import Context
 from computenet.placement.framework import PASS, Reason
+from computenet.placement.node_admission import EntryLabelSets, entry_label_sets
 
 NO_NODES, NOT_SELECTED = 0, 1
 
@@ -36,13 +37,7 @@ class NodeSelector:
         codes = np.where(schedulable, PASS, NO_NODES)
         if ctx.selector_label_ok is None and ctx.hostname is None and ctx.demand.node_name is None:
             return codes
-        entries, pos = ctx.entries_of(ids)
-        e = ctx.snapshot.entries
-        rows, seg = gather(e.indptr, e.rows, entries)
-        selected = ctx.rows_by_selector(rows)
-        assert selected is not None
-        matched = np.bincount(pos[seg][selected], minlength=len(ids)) > 0
-        codes[schedulable & ~matched] = NOT_SELECTED
+        codes[schedulable & ~_matched(ctx, ids)] = NOT_SELECTED
         return codes
 
     def reason(self, ctx: Context, code: int) -> Reason:
@@ -61,3 +56,51 @@ class NodeSelector:
                 t.members[ids].tolist(), t.schedulable[ids].tolist(), codes.tolist(), strict=True
             )
         ]
+
+
+_HOLDERS: list[tuple[EntryLabelSets, tuple[IntArray, IntArray]]] = []
+"""The entries carrying each label set, for the entry label sets of the last snapshots (matched by identity)."""
+
+
+def _holders(sets: EntryLabelSets, size: int) -> tuple[IntArray, IntArray]:
+    """(indptr, entries) in CSR form: the entries whose nodes carry each of the `size` label sets."""
+    for known, found in _HOLDERS:
+        if known is sets:
+            return found
+    entry = np.repeat(np.arange(len(sets.indptr) - 1, dtype=np.int64), np.diff(sets.indptr))
+    order = np.argsort(sets.label_sets, kind="stable")
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sets.label_sets, minlength=size), out=indptr[1:])
+    found = (indptr, entry[order])
+    _HOLDERS.insert(0, (sets, found))
+    del _HOLDERS[2:]
+    return found
+
+
+def _matched(ctx: Context, ids: IntArray) -> BoolArray:
+    """Per identifier of `ids`: whether its nodeSelector and nodeName select one of its schedulable nodes.
+
+    Without a name to match, the selector is decided per label set: from the entries carrying a
+    selected label set when those are few (a rack of many), else from each entry's few label sets.
+    """
+    ok, snapshot = ctx.selector_label_ok, ctx.snapshot
+    if ctx.named_rows is None and ok is not None:
+        sets = entry_label_sets(snapshot)
+        chosen = np.flatnonzero(ok)
+        indptr, holders = _holders(sets, len(ok))
+        if (indptr[chosen + 1] - indptr[chosen]).sum() * len(snapshot) <= len(holders) * len(ids):
+            found, _ = gather(indptr, holders, chosen)
+            has = np.zeros(len(snapshot), dtype=bool)
+            has[snapshot.entries.ident[found]] = True
+            return has[ids]
+        entries, pos = ctx.entries_of(ids)
+        values, seg = gather(sets.indptr, sets.label_sets, entries)
+        matched: BoolArray = np.bincount(pos[seg][ok[values]], minlength=len(ids)) > 0
+        return matched
+    entries, pos = ctx.entries_of(ids)
+    e = snapshot.entries
+    rows, seg = gather(e.indptr, e.rows, entries)
+    selected = ctx.rows_by_selector(rows)
+    assert selected is not None
+    by_rows: BoolArray = np.bincount(pos[seg][selected], minlength=len(ids)) > 0
+    return by_rows
