@@ -177,9 +177,12 @@ class Context:
     def named_rows(self) -> BoolArray | None:
         """Over all node rows: the nodeSelector hostname and the nodeName, if the pod names a node."""
         nodes, mask = self.snapshot.nodes, None
-        for wanted, column in ((self.hostname, nodes.hostnames), (self.demand.node_name, nodes.names)):
+        for wanted, column, hashes in (
+            (self.hostname, nodes.hostnames, nodes.host_hash),
+            (self.demand.node_name, nodes.names, nodes.name_hash),
+        ):
             if wanted is not None:
-                named = rows_named(column, (wanted,))
+                named = rows_named(column, hashes, (wanted,))
                 mask = named if mask is None else mask & named
         return mask
 

@@ -63,6 +63,10 @@ class NodeColumns:
     acc_alloc: IntArray
     pods_alloc: IntArray
     """Allocatable pod slots (`nodes.UNLIMITED_PODS` when the node reports none)."""
+    name_hash: IntArray
+    """Per row, `hash(names[row])` (this process's string hash; 0 for a free row): where a name may be."""
+    host_hash: IntArray
+    """Per row, `hash(hostnames[row])`."""
     base_free: IntArray
     """(rows x 4): devices, cpu, memory, pod slots free at the last compaction; may be negative."""
     patch_rows: IntArray
