@@ -641,6 +641,31 @@ def table_slots(
     return out
 
 
+FEW_ROWS = 8
+"""`slots_at` counts the rows asked alone when they are fewer than 1/FEW_ROWS of the table's."""
+
+
+def slots_at(
+    table: DeviceTable,
+    needs: Needs,
+    held: Mapping[int, Mapping[str, int]],
+    cap: int,
+    at: IntArray,
+    *,
+    allocatable: bool = False,
+) -> IntArray:
+    """``table_slots(table, needs, held, cap, allocatable=allocatable)[at]`` for the table rows `at`.
+
+    When the table does not yet remember the (needs, cap) answer for all its rows and `at` is a
+    small part of them (the nodes of the few identifiers a gang is assigned to), only those rows are
+    counted: the same numbers, without a pass over every node holding devices for one decision.
+    """
+    key = (tuple(sorted(needs.items())), cap, allocatable)
+    if key in table._slots or len(at) * FEW_ROWS >= len(table.rows):
+        return table_slots(table, needs, held, cap, allocatable=allocatable)[at]
+    return _slots(table, needs, {} if allocatable else held, cap, allocatable, at)
+
+
 def _slots(
     table: DeviceTable,
     needs: Needs,

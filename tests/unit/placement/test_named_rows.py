@@ -39,7 +39,7 @@ MANY = tuple(f"n-{i}" for i in range(40))
             ("cpu-0",),
             id="rows whose hash collides with the wanted one's are dropped by name",
         ),
-        pytest.param(MANY, hashes_of(MANY), MANY[::2] + ("absent",), id="more than a few names: one isin"),
+        pytest.param(MANY, hashes_of(MANY), (*MANY[::2], "absent"), id="more than a few names: one isin"),
         pytest.param(
             MANY,
             np.full(len(MANY), hash(MANY[0]), dtype=np.int64),
