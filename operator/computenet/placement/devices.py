@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray, ranges
+from computenet.placement.arrays import BoolArray, IntArray, distinct, ranges
 from computenet.placement.dra_cel import DeviceShape, Selector, all_match
 
 ANY_DRIVER = ""
@@ -633,7 +633,7 @@ def table_slots(
         return base
     rows = np.fromiter(held, dtype=np.int64, count=len(held))
     at, hit = table.locate(rows)
-    at = np.unique(at[hit])
+    at = distinct(at[hit])
     if not len(at):
         return base
     out = base.copy()

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, spans
 from computenet.placement.devices import NodeDevices, ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.nodes import Taint, Toleration, tolerated
@@ -264,7 +264,7 @@ class Snapshot:
         """Sorted, unique entries holding any of the node `rows` (a node may sit in several partitions)."""
         by_row, owner = self._row_entries
         at, _ = spans(np.searchsorted(by_row, rows, side="left"), np.searchsorted(by_row, rows, side="right"))
-        return np.unique(owner[at])
+        return distinct(owner[at])
 
     def identifier(self, name: str) -> Identifier:
         return self.identifiers[self.index[name]]

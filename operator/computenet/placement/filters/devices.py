@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import reasons
-from computenet.placement.arrays import BoolArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import BoolArray, IntArray, distinct, gather, group_max, group_sum
 from computenet.placement.context import Context
 from computenet.placement.devices import Needs, describe
 from computenet.placement.fit import UNCAPPED
@@ -90,7 +90,7 @@ def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     most, total, failing = every[0][ids], every[1][ids], every[2][ids]
     if ctx.overlay.devices:  # only the identifiers holding assumed devices count again
         held = np.fromiter(ctx.overlay.devices, dtype=np.int64, count=len(ctx.overlay.devices))
-        owners = np.unique(e.ident[ctx.snapshot.entries_of_rows(held)])
+        owners = distinct(e.ident[ctx.snapshot.entries_of_rows(held)])
         again = np.flatnonzero(np.isin(ids, owners))
         if len(again):
             most[again], total[again], failing[again] = _rooms_of(ctx, ids[again], UNCAPPED)
@@ -123,7 +123,7 @@ def _failing(ctx: Context, rows: IntArray, owner: IntArray, ids: IntArray) -> In
     if not len(rows):
         return out
     table, answers = ctx.device_table, ctx.device_answers
-    for group in np.unique(answers.of[ids]).tolist():  # few answers: most have no failing device at all
+    for group in distinct(answers.of[ids]).tolist():  # few answers: most have no failing device at all
         needs = answers.answers[group]
         if isinstance(needs, str) or not table.fails(tuple(sorted(needs))):
             continue
@@ -179,7 +179,7 @@ class Devices:
         of = answers.of[ids]
         resolved = np.zeros(len(ids), dtype=bool)
         subject = np.zeros(len(answers.answers), dtype=np.int64)  # per resolved answer: its needs' words
-        for answer in np.unique(of).tolist():  # a few distinct answers, however many identifiers
+        for answer in distinct(of).tolist():  # a few distinct answers, however many identifiers
             needs, mine = answers.answers[answer], of == answer
             if isinstance(needs, str):
                 codes[mine] = _code(ctx, NOT_EVALUATED, needs)

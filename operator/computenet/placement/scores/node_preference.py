@@ -28,7 +28,7 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, gather, group_max
 from computenet.placement.context import Context
 from computenet.placement.node_admission import entry_label_sets
 
@@ -97,7 +97,7 @@ def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
     weight = per_set[labels_of(ctx, rows)]
     out = np.zeros(len(entries), dtype=np.int64)
     done = np.zeros(len(entries), dtype=bool)
-    for level in np.unique(weight[weight > 0])[::-1].tolist():
+    for level in distinct(weight[weight > 0])[::-1].tolist():
         pick = np.flatnonzero((weight == level) & ~done[seg])
         if not len(pick):
             continue
