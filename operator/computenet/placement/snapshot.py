@@ -86,7 +86,7 @@ class NodeColumns:
 
     def free_amounts(self, rows: IntArray) -> IntArray:
         """(len(rows) x 4): free devices, cpu, memory and pod slots on `rows`, a fresh array."""
-        values = self.base_free[rows]
+        values = self.base_free.take(rows, axis=0)  # a fresh array, twice as fast as `base_free[rows]`
         if len(self.patch_rows) and len(rows):
             at = np.minimum(np.searchsorted(self.patch_rows, rows), len(self.patch_rows) - 1)
             hit = self.patch_rows[at] == rows
