@@ -96,8 +96,14 @@ def distinct(values: IntArray) -> IntArray:
 
 
 def group_sum(keys: IntArray, values: npt.NDArray[np.generic], size: int) -> IntArray:
-    """Integer sums of `values` per key; exact while each sum stays below 2**53 (8 PiB of bytes)."""
-    return np.bincount(keys, weights=values, minlength=size).astype(np.int64)
+    """Sums of the integers (or booleans) `values` per key in range(size), exact in int64.
+
+    `np.add.at` rather than `np.bincount(..., weights=...)`: the latter sums in float64 and, with a
+    `minlength` of a hundred thousand, costs a millisecond where this costs a tenth of one.
+    """
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, keys, values)
+    return out
 
 
 def group_max(keys: IntArray, values: IntArray, size: int) -> IntArray:

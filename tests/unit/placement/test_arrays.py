@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from computenet.placement.arrays import distinct
+from computenet.placement.arrays import distinct, group_sum
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,21 @@ def test_distinct_is_numpys_unique(values: list[int]) -> None:
 def test_distinct_over_many_values_is_numpys_unique() -> None:
     array = np.random.default_rng(7).integers(0, 5000, 200_000, dtype=np.int64)
     assert distinct(array).tolist() == np.unique(array).tolist()
+
+
+@pytest.mark.parametrize(
+    ("keys", "values", "size"),
+    [
+        pytest.param([], [], 3, id="nothing to sum: zeros"),
+        pytest.param([0, 2, 0, 2, 2], [1, 2, 3, 4, 5], 4, id="repeated keys add up, absent keys are 0"),
+        pytest.param([1, 1, 0], [True, True, False], 2, id="booleans count"),
+        pytest.param([0, 0], [2**52, 2**52 + 1], 1, id="large sums stay exact"),
+        pytest.param([3, 1], [-4, 7], 5, id="negative values"),
+    ],
+)
+def test_group_sum_adds_the_values_of_each_key(keys: list[int], values: list[int], size: int) -> None:
+    k = np.array(keys, dtype=np.int64)
+    v = np.array(values)
+    found = group_sum(k, v, size)
+    assert found.dtype == np.int64
+    assert found.tolist() == [sum(int(x) for key, x in zip(keys, values, strict=True) if key == i) for i in range(size)]
