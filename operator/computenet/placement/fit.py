@@ -309,7 +309,9 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     capped at the gang, gang) (a row reaching the cap brings both sums to it). So the sums are
     remembered on the snapshot per (needs, label verdicts, claims) and filled in as decisions read
     entries; a later task of the same template, of any gang size, reads no row again. None when
-    they do not apply: under assumptions, or when the pod names nodes (a per-row verdict).
+    they do not apply: under assumptions, or when the pod names nodes (a per-row verdict). A snapshot
+    after a change of free amounts only starts from the previous one's sums but for the entries
+    holding a changed node (`Snapshot.carry_memos`).
     """
     if not ctx.overlay.empty or not ctx.by_label_set:
         return None
@@ -323,6 +325,10 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
         return found[2], found[3]
     count = len(ctx.snapshot.entries.kind)
     known, sums = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
+    carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
+    if carried is not None and carried[0][0] is answers and carried[0][1] is table:
+        (_, _, known_before, sums_before), stale = carried
+        known, sums = known_before & ~stale, sums_before.copy()
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
     memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused

@@ -2,9 +2,10 @@
 
 Decisions on one snapshot share what they read row by row (per entry: replicas held, the best
 preferred weight, DRA rooms) per template; a decision on a fresh snapshot, which remembers
-nothing, must read the same. New snapshots are never answered from what was read before them, nor
-under assumptions the entries (and, for DRA rooms, the identifiers) holding an assumed node: a burst
-reads again only what its assumptions touch.
+nothing, must read the same. A new snapshot starts from what was read on the one before only where
+no node changed but in free amounts, and not for the entries holding a node whose free amounts
+did; under assumptions, the entries (and, for DRA rooms, the identifiers) holding an assumed node
+are read again: a burst reads again only what its assumptions touch.
 """
 
 from __future__ import annotations
@@ -132,6 +133,59 @@ def test_a_new_snapshot_reads_its_own_free_amounts() -> None:
     decision = place(after, affine(8, 2, required="2", preferred=False))
     assert decision.chosen is None
     assert decision.summary == place(after, affine(8, 2, required="2", preferred=False, uid="u")).summary
+
+
+CHANGES = [
+    pytest.param([("east", "east-3", 8)], id="the free rack of one identifier fills up"),
+    pytest.param([("west", "west-0", 4), ("arm", "arm-3", 7)], id="two identifiers change, the third does not"),
+    pytest.param([("east", "east-cpu", 0)], id="only cpu changes on a node no GPU task uses"),
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES)
+def test_a_snapshot_after_requests_changed_decides_as_a_fresh_one(changes: list[tuple[str, str, int]]) -> None:
+    identifiers = (racks("east", [8, 6, 2, 0]), racks("west", [0, 8, 7, 8]), racks("arm", [4, 4, 8, 1], arch="arm64"))
+    demands = [affine(g, r, required=q, uid=f"c{g}{r}{q}") for g in (2, 8) for r in (1, 3) for q in ("1", None)]
+    shared, fresh = builder_of(*identifiers), builder_of(*identifiers)
+    before = shared.snapshot()
+    for demand in demands:  # what these decisions remember, the next snapshot starts from
+        place(before, demand)
+    for builder in (shared, fresh):
+        for cluster, name, gpus in changes:
+            builder.add_requested(cluster, name, {"nvidia.com/gpu": gpus, "cpu": 1000})
+    after = shared.snapshot()
+    assert "_carry" in after.__dict__
+    for demand in demands:
+        assert seen(place(after, demand)) == seen(place(fresh.snapshot(), demand)), demand.uid
+
+
+def test_a_snapshot_after_nodes_changed_starts_from_nothing() -> None:
+    builder = builder_of(racks("east", [8, 6, 2, 0]))
+    place(builder.snapshot(), affine(2, 1))
+    builder.upsert_node("east", node("east-new").gpus(8, H100).cpu("96").memory("1Ti").label(RACK, "9").build())
+    assert "_carry" not in builder.snapshot().__dict__
+
+
+def test_dra_decisions_after_requests_changed_decide_as_on_a_fresh_snapshot() -> None:
+    demands = [claiming(t, r) for t in ("one-gpu", "two-gpus") for r in (1, 3)]
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    templates = {"one-gpu": (request("gpu"),), "two-gpus": (request("gpu", 2),)}
+    members = [
+        identifier(n)
+        .dra(classes, templates)
+        .nodes(*(node(f"{n}-{i}").cpu("16").memory("64Gi").dra(DRV, 4, free=2) for i in range(3)))
+        for n in ("a", "b")
+    ]
+    shared, fresh = builder_of(*members), builder_of(*members)
+    before = shared.snapshot()
+    for demand in demands:
+        place(before, demand)
+    for builder in (shared, fresh):
+        builder.add_requested("a", "a-1", {"cpu": 15000})  # a-1 keeps its devices but no cpu for a replica
+    after = shared.snapshot()
+    assert "_carry" in after.__dict__
+    for demand in demands:
+        assert seen(place(after, demand)) == seen(place(fresh.snapshot(), demand)), demand.uid
 
 
 # ---- DRA: rooms and entry sums serve every gang size ----
