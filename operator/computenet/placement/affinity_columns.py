@@ -6,8 +6,9 @@ A node's labels are interned as a label set shared by many nodes, without
 - requirements on ordinary labels are decided per label set, and within that per distinct value
   of the label (`Vocabulary.label_column`): a handful of decisions for thousands of nodes;
 - requirements on the hostname label or on `metadata.name` become a mask over all node rows,
-  found by looking the wanted names up in the name columns (In / NotIn), so no node is visited
-  in Python; only Gt / Lt on a hostname reads every hostname.
+  found by comparing the hash columns of the names with the wanted names' hashes (In / NotIn),
+  so no node is visited in Python but the few whose hash matches; only Gt / Lt on a hostname
+  reads every hostname.
 A row matches a term when both parts hold, exactly as `affinity.Term.matches` says for that node.
 """
 
@@ -23,32 +24,27 @@ from computenet.placement.affinity import NODE_NAME_FIELD, FieldRequirement, Lab
 from computenet.placement.arrays import BoolArray, IntArray
 from computenet.placement.snapshot import Snapshot, Vocabulary
 
-_INDEXES: list[tuple[tuple[str, ...], dict[str, list[int]]]] = []
-"""Row indexes of the last few name columns. Snapshots share their name columns until nodes come,
-go or are renamed, so one index serves every decision in between; a column is matched by identity
-(and kept referenced, so its identity is not reused)."""
-_KEPT_INDEXES = 2
+_FEW_VALUES = 16
+"""Up to this many wanted names, each is one vector comparison of the hash column; beyond, one `np.isin`."""
 
 
-def name_index(column: tuple[str, ...]) -> dict[str, list[int]]:
-    """Rows of each name in `column` (a name may recur across member clusters)."""
-    for known, index in _INDEXES:
-        if known is column:
-            return index
-    index = {}
-    for row, name in enumerate(column):
-        index.setdefault(name, []).append(row)
-    _INDEXES.insert(0, (column, index))
-    del _INDEXES[_KEPT_INDEXES:]
-    return index
+def rows_named(column: tuple[str, ...], hashes: IntArray, values: Iterable[str]) -> BoolArray:
+    """A mask over all node rows: True where `column` holds one of `values`.
 
-
-def rows_named(column: tuple[str, ...], values: Iterable[str]) -> BoolArray:
-    """A mask over all node rows: True where `column` holds one of `values`."""
-    mask = np.zeros(len(column), dtype=bool)
-    index = name_index(column)
-    for value in values:
-        mask[index.get(value, [])] = True
+    `hashes` is `hash` of every name of `column` (`NodeColumns.name_hash` or `host_hash`): rows whose
+    hash is a wanted one are candidates, and only those are compared by name (a hash may collide).
+    """
+    wanted = set(values)
+    if len(wanted) <= _FEW_VALUES:
+        mask = np.zeros(len(column), dtype=bool)
+        for value in wanted:
+            mask |= hashes == hash(value)
+    else:
+        mask = np.isin(hashes, np.fromiter((hash(v) for v in wanted), dtype=np.int64, count=len(wanted)))
+    candidates = np.flatnonzero(mask)
+    for row in candidates.tolist():
+        if column[row] not in wanted:
+            mask[row] = False
     return mask
 
 
@@ -61,17 +57,17 @@ def requirement_per_label_set(vocabulary: Vocabulary, r: LabelRequirement) -> Bo
     return ok
 
 
-def _hostname_rows(hostnames: tuple[str, ...], r: LabelRequirement) -> BoolArray:
+def _hostname_rows(hostnames: tuple[str, ...], hashes: IntArray, r: LabelRequirement) -> BoolArray:
     if r.operator in ("In", "NotIn"):
-        named = rows_named(hostnames, r.values)
+        named = rows_named(hostnames, hashes, r.values)
         return named if r.operator == "In" else ~named
     return np.fromiter((r.matches_value(h) for h in hostnames), dtype=bool, count=len(hostnames))
 
 
-def _field_rows(names: tuple[str, ...], f: FieldRequirement) -> BoolArray:
+def _field_rows(names: tuple[str, ...], hashes: IntArray, f: FieldRequirement) -> BoolArray:
     if f.key != NODE_NAME_FIELD:  # upstream reads any other field as ""
         return np.full(len(names), f.matches_name(""), dtype=bool)
-    named = rows_named(names, (f.value,))
+    named = rows_named(names, hashes, (f.value,))
     return named if f.equal else ~named
 
 
@@ -100,10 +96,10 @@ def term_columns(snapshot: Snapshot, term: Term) -> TermColumns:
         if r.key != HOSTNAME_LABEL:
             ok &= requirement_per_label_set(vocabulary, r)
         else:
-            hosts = _hostname_rows(snapshot.nodes.hostnames, r)
+            hosts = _hostname_rows(snapshot.nodes.hostnames, snapshot.nodes.host_hash, r)
             per_row = hosts if per_row is None else per_row & hosts
     for f in term.fields:
-        named = _field_rows(snapshot.nodes.names, f)
+        named = _field_rows(snapshot.nodes.names, snapshot.nodes.name_hash, f)
         per_row = named if per_row is None else per_row & named
     return TermColumns(ok, per_row)
 

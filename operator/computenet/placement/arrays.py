@@ -79,9 +79,31 @@ def spans(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray]:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths), seg
 
 
+def distinct(values: IntArray) -> IntArray:
+    """The distinct integers of `values`, sorted: `np.unique(values)` by one sort.
+
+    NumPy 2's `np.unique` hashes its input, which at a million integers is ten times slower than
+    sorting them, and its first call imports `numpy.ma`; decisions and their caches take this instead.
+    """
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    out: IntArray = ordered[keep]
+    return out
+
+
 def group_sum(keys: IntArray, values: npt.NDArray[np.generic], size: int) -> IntArray:
-    """Integer sums of `values` per key; exact while each sum stays below 2**53 (8 PiB of bytes)."""
-    return np.bincount(keys, weights=values, minlength=size).astype(np.int64)
+    """Sums of the integers (or booleans) `values` per key in range(size), exact in int64.
+
+    `np.add.at` rather than `np.bincount(..., weights=...)`: the latter sums in float64 and, with a
+    `minlength` of a hundred thousand, costs a millisecond where this costs a tenth of one.
+    """
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, keys, values)
+    return out
 
 
 def group_max(keys: IntArray, values: IntArray, size: int) -> IntArray:

@@ -255,6 +255,7 @@ class SnapshotBuilder:
         )
         if last is not None:
             snap.share_row_index(last)
+            snap.carry_memos(last)
         self._order_dirty = False
         self._static_dirty.clear()
         self._structure_dirty.clear()

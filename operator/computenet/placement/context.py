@@ -26,7 +26,16 @@ from computenet.placement.affinity_columns import (
 )
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, ranges
 from computenet.placement.demand import Demand
-from computenet.placement.devices import DeviceAnswers, DeviceTable, Needs, shared_answers, shared_table, table_slots
+from computenet.placement.devices import (
+    FEW_ROWS,
+    DeviceAnswers,
+    DeviceTable,
+    Needs,
+    shared_answers,
+    shared_table,
+    slots_at,
+    table_slots,
+)
 from computenet.placement.overlay import Overlay, empty_overlay
 from computenet.placement.resources import GIB, VENDOR_RESOURCES, vendor_of
 from computenet.placement.slices import offers
@@ -177,9 +186,12 @@ class Context:
     def named_rows(self) -> BoolArray | None:
         """Over all node rows: the nodeSelector hostname and the nodeName, if the pod names a node."""
         nodes, mask = self.snapshot.nodes, None
-        for wanted, column in ((self.hostname, nodes.hostnames), (self.demand.node_name, nodes.names)):
+        for wanted, column, hashes in (
+            (self.hostname, nodes.hostnames, nodes.host_hash),
+            (self.demand.node_name, nodes.names, nodes.name_hash),
+        ):
             if wanted is not None:
-                named = rows_named(column, (wanted,))
+                named = rows_named(column, hashes, (wanted,))
                 mask = named if mask is None else mask & named
         return mask
 
@@ -256,20 +268,22 @@ class Context:
         """Per entry: whether one of its nodes publishes DRA devices."""
         return np.isin(entries, self.device_entries)
 
-    def _group_slots(self, answer: int, allocatable: bool, cap: int) -> IntArray:
-        """Per row of `device_table`: replicas (at most `cap`) the needs `answer` fit.
+    def _group_slots(self, answer: int, allocatable: bool, cap: int, at: IntArray) -> IntArray:
+        """Per row of `device_table` in `at`: replicas (at most `cap`) the needs `answer` fit.
 
-        After assumptions unless `allocatable`.
+        After assumptions unless `allocatable`. Kept for every row once counted for many (see `slots_at`).
         """
         cache: dict[tuple[int, bool, int], IntArray] = self.__dict__.setdefault("_slots_by_answer", {})
         found = cache.get((answer, allocatable, cap))
-        if found is None:
-            needs = self.device_answers.answers[answer]
-            assert not isinstance(needs, str)  # only resolved answers are asked for
-            found = cache[(answer, allocatable, cap)] = table_slots(
-                self.device_table, needs, self.overlay.devices, cap, allocatable=allocatable
-            )
-        return found
+        if found is not None:
+            return found[at]
+        needs = self.device_answers.answers[answer]
+        assert not isinstance(needs, str)  # only resolved answers are asked for
+        table, held = self.device_table, self.overlay.devices
+        if len(at) * FEW_ROWS < len(table.rows):
+            return slots_at(table, needs, held, cap, at, allocatable=allocatable)
+        found = cache[(answer, allocatable, cap)] = table_slots(table, needs, held, cap, allocatable=allocatable)
+        return found[at]
 
     def device_slots(
         self, rows: IntArray, idents: IntArray, *, allocatable: bool = False, cap: int | None = None
@@ -285,7 +299,7 @@ class Context:
         answers = self.device_answers
         if len(answers.answers) == 1 and hit.all():  # the common case: one answer, rows that all hold devices
             if not isinstance(answers.answers[0], str):
-                out = self._group_slots(0, allocatable, cap)[at]
+                out = self._group_slots(0, allocatable, cap, at)
             return out
         where = np.flatnonzero(hit)
         if not len(where):
@@ -295,7 +309,7 @@ class Context:
         for group in present.tolist():
             if not isinstance(answers.answers[group], str):
                 mine = where if len(present) == 1 else where[groups == group]
-                out[mine] = self._group_slots(group, allocatable, cap)[at[mine]]
+                out[mine] = self._group_slots(group, allocatable, cap, at[mine])
         return out
 
     # ---- entries ----

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray, ranges
+from computenet.placement.arrays import BoolArray, IntArray, distinct, ranges
 from computenet.placement.dra_cel import DeviceShape, Selector, all_match
 
 ANY_DRIVER = ""
@@ -589,14 +589,33 @@ def shared_table(by_row: Mapping[int, tuple[NodeDevices, ...]]) -> DeviceTable:
     return table
 
 
-def _held(table: DeviceTable, held: Mapping[int, Mapping[str, int]], keys: tuple[str, ...]) -> IntArray:
-    """Per table row, devices assumptions hold under filters that may take what `keys` admit."""
-    out = np.zeros(len(table.rows), dtype=np.int64)
-    if held:
-        rows = np.fromiter(held, dtype=np.int64, count=len(held))
-        at, hit = table.locate(rows)
-        for i, row in zip(at[hit].tolist(), rows[hit].tolist(), strict=True):
-            out[i] += sum(n for key, n in held[row].items() if table.overlaps(key, keys))
+def _held(table: DeviceTable, held: Mapping[int, Mapping[str, int]], keys: tuple[str, ...], at: IntArray) -> IntArray:
+    """Per table row of `at`, devices assumptions hold under filters that may take what `keys` admit."""
+    out = np.zeros(len(at), dtype=np.int64)
+    if not held:
+        return out
+    rows = np.fromiter(held, dtype=np.int64, count=len(held))
+    where, hit = table.locate(rows)
+    overlapping: dict[str, bool] = {}  # per held key: whether it may take what `keys` admit
+    per_index: dict[int, int] = {}
+    for i, row in zip(where[hit].tolist(), rows[hit].tolist(), strict=True):
+        count = 0
+        for key, n in held[row].items():
+            found = overlapping.get(key)
+            if found is None:
+                found = overlapping[key] = table.overlaps(key, keys)
+            count += n if found else 0
+        if count:
+            per_index[i] = per_index.get(i, 0) + count
+    if not per_index:
+        return out
+    indices = np.fromiter(per_index, dtype=np.int64, count=len(per_index))
+    counts = np.fromiter(per_index.values(), dtype=np.int64, count=len(per_index))
+    order = np.argsort(indices)
+    indices, counts = indices[order], counts[order]
+    slot = np.minimum(np.searchsorted(indices, at), len(indices) - 1)
+    mine = indices[slot] == at
+    out[mine] = counts[slot[mine]]
     return out
 
 
@@ -633,11 +652,49 @@ def table_slots(
         return base
     rows = np.fromiter(held, dtype=np.int64, count=len(held))
     at, hit = table.locate(rows)
-    at = np.unique(at[hit])
+    at = distinct(at[hit])
     if not len(at):
         return base
     out = base.copy()
     out[at] = _slots(table, needs, held, cap, allocatable, at)
+    return out
+
+
+FEW_ROWS = 8
+"""`slots_at` counts the rows asked alone when they are fewer than 1/FEW_ROWS of the table's."""
+
+
+def slots_at(
+    table: DeviceTable,
+    needs: Needs,
+    held: Mapping[int, Mapping[str, int]],
+    cap: int,
+    at: IntArray,
+    *,
+    allocatable: bool = False,
+) -> IntArray:
+    """``table_slots(table, needs, held, cap, allocatable=allocatable)[at]`` for the table rows `at`.
+
+    When the table does not yet remember the (needs, cap) answer for all its rows and `at` is a
+    small part of them (the nodes of the few identifiers a gang is assigned to), only those rows are
+    counted: the same numbers, without a pass over every node holding devices for one decision.
+    When it does, the remembered answer is read for `at` and only the rows of `at` holding assumed
+    devices are counted again (`table_slots` would copy the answer for every row first).
+    """
+    key = (tuple(sorted(needs.items())), cap, allocatable)
+    base = table._slots.get(key)
+    if base is None and len(at) * FEW_ROWS >= len(table.rows):
+        return table_slots(table, needs, held, cap, allocatable=allocatable)[at]
+    if base is None:
+        return _slots(table, needs, {} if allocatable else held, cap, allocatable, at)
+    out: IntArray = base[at]
+    if allocatable or not held:
+        return out
+    rows = np.fromiter(held, dtype=np.int64, count=len(held))
+    where, hit = table.locate(rows)
+    mine = np.flatnonzero(np.isin(at, where[hit]))  # the rows asked that assumptions hold devices on
+    if len(mine):
+        out[mine] = _slots(table, needs, held, cap, allocatable, at[mine])
     return out
 
 
@@ -659,7 +716,7 @@ def _slots(
         totals[key] = total
         slots = np.where(failing > 0, 0, slots)
         if needs[key].all:
-            free = total if allocatable else np.maximum(free - _held(table, held, (key,))[at], 0)
+            free = total if allocatable else np.maximum(free - _held(table, held, (key,), at), 0)
             whole = (total > 0) & (free >= total)
             slots = np.where(whole, np.minimum(slots, 1), 0)
     for group in _groups(keys):
@@ -669,7 +726,7 @@ def _slots(
             if needs[key].all:
                 per += totals[key]
         total, free, _ = (a[at] for a in table.counts(group))
-        room = total if allocatable else np.maximum(free - _held(table, held, group)[at], 0)
+        room = total if allocatable else np.maximum(free - _held(table, held, group, at), 0)
         slots = np.where(per > 0, np.minimum(slots, room // np.maximum(per, 1)), slots)
     return np.maximum(slots, 0)
 

@@ -14,8 +14,10 @@ the assumptions, see `overlay`); an entry whose nodes are all refused holds noth
 (see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
 summaries do not count them (see `devices`). Without assumptions, what an entry's rows hold is
 remembered on the snapshot per (needs, node constraints, claims), whatever the gang size
-(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. The answer is
-exact either way.
+(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. Under
+assumptions, the entries holding no assumed node are answered from the same memory, and only the
+few holding one are read again (`_unassumed_entries`): a burst pays for what it assumed, not for
+every node. The answer is exact either way.
 """
 
 from __future__ import annotations
@@ -233,9 +235,22 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
     """Per entry of `entries`: the replicas its admitted rows hold together, at most the gang size."""
     cap, memo = ctx.replicas, _entry_sums(ctx)
     if memo is None:
-        rows, seg, slots = scan(ctx, entries)
-        _remember(ctx, entries, rows, seg, slots)
-        return np.minimum(group_sum(seg, slots, len(entries)), cap)
+        clean = _unassumed_entries(ctx, entries)
+        if clean is None:
+            rows, seg, slots = scan(ctx, entries)
+            _remember(ctx, entries, rows, seg, slots)
+            return np.minimum(group_sum(seg, slots, len(entries)), cap)
+        # under assumptions: the entries holding no assumed node read as without any (remembered)
+        out = np.zeros(len(entries), dtype=np.int64)
+        out[clean] = _exact(_bare(ctx), entries[clean])
+        _scans(ctx).extend(_scans(_bare(ctx)))
+        _scans(_bare(ctx)).clear()
+        dirty = np.flatnonzero(~clean)
+        if len(dirty):
+            rows, seg, slots = scan(ctx, entries[dirty])
+            _remember(ctx, entries[dirty], rows, seg, slots)
+            out[dirty] = np.minimum(group_sum(seg, slots, len(dirty)), cap)
+        return out
     known, sums = memo
     missing = entries[~known[entries]]
     if len(missing):
@@ -244,6 +259,36 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
         known[missing] = True
         _remember(ctx, missing, rows, seg, np.minimum(slots, cap))
     return np.minimum(sums[entries], cap)
+
+
+def _unassumed_entries(ctx: Context, entries: IntArray) -> BoolArray | None:
+    """Per entry of `entries`: whether no assumption holds anything on its nodes (None: not known here).
+
+    An entry holding no assumed node (no usage, no DRA devices) reads the same with the assumptions
+    as without, so `_exact` may take its remembered answer. Known when the pod's node constraints
+    are decided per label set (as `_entry_sums` asks) and the overlay says which entries hold
+    assumed nodes (`Overlay.recomputed`, kept by `assume` for every row it holds usage on).
+    """
+    overlay = ctx.overlay
+    if overlay.empty or not ctx.by_label_set:
+        return None
+    usage = overlay.usage
+    if (len(usage.base_keys) or len(usage.recent_keys)) and not len(overlay.recomputed):
+        return None
+    touched = overlay.recomputed[entries] if len(overlay.recomputed) else np.zeros(len(entries), dtype=bool)
+    if overlay.devices:
+        rows = np.fromiter(overlay.devices, dtype=np.int64, count=len(overlay.devices))
+        touched = touched | np.isin(entries, ctx.snapshot.entries_of_rows(rows))
+    clean: BoolArray = ~touched
+    return clean
+
+
+def _bare(ctx: Context) -> Context:
+    """The decision's context without its assumptions (the same snapshot and demand), made once."""
+    found: Context | None = ctx.__dict__.get("_bare")
+    if found is None:
+        found = ctx.__dict__["_bare"] = Context(ctx.snapshot, ctx.demand)
+    return found
 
 
 UNCAPPED = 2**32
@@ -264,7 +309,9 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     capped at the gang, gang) (a row reaching the cap brings both sums to it). So the sums are
     remembered on the snapshot per (needs, label verdicts, claims) and filled in as decisions read
     entries; a later task of the same template, of any gang size, reads no row again. None when
-    they do not apply: under assumptions, or when the pod names nodes (a per-row verdict).
+    they do not apply: under assumptions, or when the pod names nodes (a per-row verdict). A snapshot
+    after a change of free amounts only starts from the previous one's sums but for the entries
+    holding a changed node (`Snapshot.carry_memos`).
     """
     if not ctx.overlay.empty or not ctx.by_label_set:
         return None
@@ -278,6 +325,10 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
         return found[2], found[3]
     count = len(ctx.snapshot.entries.kind)
     known, sums = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
+    carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
+    if carried is not None and carried[0][0] is answers and carried[0][1] is table:
+        (_, _, known_before, sums_before), stale = carried
+        known, sums = known_before & ~stale, sums_before.copy()
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
     memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray, gather
+from computenet.placement.arrays import BoolArray, IntArray, distinct, gather
 from computenet.placement.context import Context
 from computenet.placement.snapshot import Snapshot
 
@@ -49,7 +49,7 @@ def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
     count = len(e.indptr) - 1
     width = max(len(snapshot.vocabulary.label_sets), 1)
     entry = np.repeat(np.arange(count, dtype=np.int64), np.diff(e.indptr))
-    pairs = np.unique(entry * width + labels[e.rows])
+    pairs = distinct(entry * width + labels[e.rows])
     indptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(pairs // width, minlength=count), out=indptr[1:])
     found = EntryLabelSets(indptr, pairs % width)

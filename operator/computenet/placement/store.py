@@ -16,7 +16,10 @@ when it next writes to it (copy on write), so a pool between changes holds one c
 Free amounts likewise: the snapshot's base is a view of the store's table, and later changes wait
 in a small dict (the next snapshot's patch) until there are too many, when the store copies the
 table and folds them in. Requested amounts are not kept: they are allocatable minus free.
-Hostnames are kept apart only once some node's hostname label differs from its name. A cluster
+Hostnames are kept apart only once some node's hostname label differs from its name; each row's
+name and hostname also have their Python `hash` in two static columns, so a decision finds the rows
+of a named node with a vector comparison instead of an index over every name (see
+`affinity_columns.rows_named`). A cluster
 finds a node's row through a small slot number (see `_Cluster`), not a Python int per row.
 """
 
@@ -39,8 +42,21 @@ from computenet.placement.snapshot import KindKey, LabelSet, ModelKey, NodeColum
 
 NO_MODEL: ModelKey = (None, None)
 FREE_ROW = -1
-STATIC = ("cluster", "kind", "labels", "schedulable", "cpu_alloc", "memory_alloc", "acc_alloc", "pods_alloc")
-CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC = range(len(STATIC))
+STATIC = (
+    "cluster",
+    "kind",
+    "labels",
+    "schedulable",
+    "cpu_alloc",
+    "memory_alloc",
+    "acc_alloc",
+    "pods_alloc",
+    "name_hash",
+    "host_hash",
+)
+CLUSTER, KIND, LABELS, SCHEDULABLE, CPU_ALLOC, MEMORY_ALLOC, ACC_ALLOC, PODS_ALLOC, NAME_HASH, HOST_HASH = range(
+    len(STATIC)
+)
 MIN_PATCH = 4096
 """Free-amount patches are folded into a new base beyond this many rows, or 1/16 of all rows."""
 Free = tuple[int, int, int, int]
@@ -288,6 +304,7 @@ class NodeStore:
         model = self.models.id((acc.resource, acc.model) if acc else NO_MODEL)
         kind = self.kinds.id((arch, model, matching_memory_mib(acc) if acc else 0, self.taint_sets.id(taints)))
         label_set = self.label_sets.id(frozenset((k, v) for k, v in labels.items() if k != HOSTNAME_LABEL))
+        hostname = labels.get(HOSTNAME_LABEL, node.name)
         allocatable = node.allocatable
         static = [
             self.clusters.id(cluster),
@@ -298,6 +315,8 @@ class NodeStore:
             allocatable.get(MEMORY, 0),
             (served.total if served else allocatable.get(resource, 0)) if resource else 0,
             allocatable.get(PODS, UNLIMITED_PODS),
+            hash(node.name),
+            hash(hostname),
         ]
         wanted = [
             requested.get(CPU, 0),
@@ -305,7 +324,6 @@ class NodeStore:
             requested.get(resource, 0) if resource else 0,
             requested.get(PODS, 0),
         ]
-        hostname = labels.get(HOSTNAME_LABEL, node.name)
         old = self.static[row].tolist()
         static_changed = old != static or self.names[row] != node.name
         static_changed |= self.hostname(row) != hostname
@@ -458,6 +476,8 @@ class NodeStore:
             memory_alloc=last.memory_alloc,
             acc_alloc=last.acc_alloc,
             pods_alloc=last.pods_alloc,
+            name_hash=last.name_hash,
+            host_hash=last.host_hash,
             base_free=base,
             patch_rows=frozen(rows),
             patch_free=frozen(patch),

@@ -2,12 +2,15 @@
 
 Decisions on one snapshot share what they read row by row (per entry: replicas held, the best
 preferred weight, DRA rooms) per template; a decision on a fresh snapshot, which remembers
-nothing, must read the same. Assumptions and new snapshots are never answered from what was read
-before them.
+nothing, must read the same. A new snapshot starts from what was read on the one before only where
+no node changed but in free amounts, and not for the entries holding a node whose free amounts
+did; under assumptions, the entries (and, for DRA rooms, the identifiers) holding an assumed node
+are read again: a burst reads again only what its assumptions touch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -22,6 +25,7 @@ from computenet.placement.affinity import (
 )
 from computenet.placement.context import Context
 from computenet.placement.devices import PodClaim, catalog_groups, device_filter, device_need, shared_answers
+from computenet.placement.filters import devices as devices_filter
 from computenet.placement.overlay import empty_overlay
 
 from .builders import (
@@ -131,6 +135,59 @@ def test_a_new_snapshot_reads_its_own_free_amounts() -> None:
     assert decision.summary == place(after, affine(8, 2, required="2", preferred=False, uid="u")).summary
 
 
+CHANGES = [
+    pytest.param([("east", "east-3", 8)], id="the free rack of one identifier fills up"),
+    pytest.param([("west", "west-0", 4), ("arm", "arm-3", 7)], id="two identifiers change, the third does not"),
+    pytest.param([("east", "east-cpu", 0)], id="only cpu changes on a node no GPU task uses"),
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES)
+def test_a_snapshot_after_requests_changed_decides_as_a_fresh_one(changes: list[tuple[str, str, int]]) -> None:
+    identifiers = (racks("east", [8, 6, 2, 0]), racks("west", [0, 8, 7, 8]), racks("arm", [4, 4, 8, 1], arch="arm64"))
+    demands = [affine(g, r, required=q, uid=f"c{g}{r}{q}") for g in (2, 8) for r in (1, 3) for q in ("1", None)]
+    shared, fresh = builder_of(*identifiers), builder_of(*identifiers)
+    before = shared.snapshot()
+    for demand in demands:  # what these decisions remember, the next snapshot starts from
+        place(before, demand)
+    for builder in (shared, fresh):
+        for cluster, name, gpus in changes:
+            builder.add_requested(cluster, name, {"nvidia.com/gpu": gpus, "cpu": 1000})
+    after = shared.snapshot()
+    assert "_carry" in after.__dict__
+    for demand in demands:
+        assert seen(place(after, demand)) == seen(place(fresh.snapshot(), demand)), demand.uid
+
+
+def test_a_snapshot_after_nodes_changed_starts_from_nothing() -> None:
+    builder = builder_of(racks("east", [8, 6, 2, 0]))
+    place(builder.snapshot(), affine(2, 1))
+    builder.upsert_node("east", node("east-new").gpus(8, H100).cpu("96").memory("1Ti").label(RACK, "9").build())
+    assert "_carry" not in builder.snapshot().__dict__
+
+
+def test_dra_decisions_after_requests_changed_decide_as_on_a_fresh_snapshot() -> None:
+    demands = [claiming(t, r) for t in ("one-gpu", "two-gpus") for r in (1, 3)]
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    templates = {"one-gpu": (request("gpu"),), "two-gpus": (request("gpu", 2),)}
+    members = [
+        identifier(n)
+        .dra(classes, templates)
+        .nodes(*(node(f"{n}-{i}").cpu("16").memory("64Gi").dra(DRV, 4, free=2) for i in range(3)))
+        for n in ("a", "b")
+    ]
+    shared, fresh = builder_of(*members), builder_of(*members)
+    before = shared.snapshot()
+    for demand in demands:
+        place(before, demand)
+    for builder in (shared, fresh):
+        builder.add_requested("a", "a-1", {"cpu": 15000})  # a-1 keeps its devices but no cpu for a replica
+    after = shared.snapshot()
+    assert "_carry" in after.__dict__
+    for demand in demands:
+        assert seen(place(after, demand)) == seen(place(fresh.snapshot(), demand)), demand.uid
+
+
 # ---- DRA: rooms and entry sums serve every gang size ----
 
 
@@ -205,7 +262,7 @@ def test_scanned_reads_each_entry_once_and_answers_as_scan_does() -> None:
         )
 
 
-def test_entry_sums_are_kept_per_template_on_the_snapshot_and_not_under_assumptions() -> None:
+def test_entry_sums_are_kept_per_template_and_under_assumptions_only_for_entries_holding_no_assumed_node() -> None:
     snapshot = fleet()
     place(snapshot, affine(2, 1))
     place(snapshot, affine(2, 5))  # same needs and constraints: same sums
@@ -214,9 +271,88 @@ def test_entry_sums_are_kept_per_template_on_the_snapshot_and_not_under_assumpti
     assert len(fleet().__dict__.get("_entry_sums", {})) == 0
     assumptions = Assumptions()
     assumptions.assume(place(snapshot, affine(8, 1, uid="x")), now=0.0)
-    kept = len(snapshot.__dict__["_entry_sums"])
+    before = set(snapshot.__dict__["_entry_sums"])
     place(snapshot, affine(1, 1, required="1", uid="y"), assumptions=assumptions)
-    assert len(snapshot.__dict__["_entry_sums"]) == kept
+    (key,) = set(snapshot.__dict__["_entry_sums"]) - before
+    _, _, known, sums = snapshot.__dict__["_entry_sums"][key]
+    held = assumptions.overlay(snapshot).recomputed
+    assert known.any()
+    assert not (known & held).any()  # an entry holding an assumed node is read again, not remembered
+    fresh = fleet()
+    place(fresh, affine(1, 1, required="1", uid="y"))
+    (_, _, fresh_known, fresh_sums) = fresh.__dict__["_entry_sums"][key]
+    both = known & fresh_known
+    assert both.any()
+    assert sums[both].tolist() == fresh_sums[both].tolist()  # what is remembered is what no assumption changes
+
+
+def burst(snapshot: Snapshot, demands: list[Demand]) -> list[tuple[object, ...]]:
+    """What each decision of a burst says, each assumed before the next."""
+    assumptions, out = Assumptions(), []
+    for demand in demands:
+        decision = place(snapshot, demand, assumptions=assumptions)
+        out.append(seen(decision))
+        if decision.chosen is not None:
+            assumptions.assume(decision, now=0.0)
+    return out
+
+
+def _rooms_read_again(ctx: Context, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Devices filter's rooms read from every identifier's rows under assumptions, remembering nothing."""
+    most, total, failing = devices_filter._rooms_of(ctx, ids, ctx.replicas)
+    return most, np.minimum(total, ctx.replicas), failing
+
+
+def dra_pool() -> Snapshot:
+    """Three DRA members of several nodes, variously claimed, and a member of plain GPU nodes."""
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    templates = {"one-gpu": (request("gpu"),), "two-gpus": (request("gpu", 2),)}
+    members = [
+        identifier(name)
+        .dra(classes, templates)
+        .nodes(
+            *(node(f"{name}-{i}").cpu("16").memory("64Gi").dra(DRV, 4, free=f) for i, f in enumerate(frees)),
+        )
+        for name, frees in (("a", (4, 1, 2)), ("b", (3, 3)), ("c", (0, 4, 4, 1)))
+    ]
+    return pool(*members, racks("plain", [0, 4, 8, 2]))
+
+
+BURSTS = [
+    pytest.param(
+        fleet,
+        [
+            affine(g, r, required=q, uid=f"b{i}")
+            for i, (g, r, q) in enumerate(
+                [(2, 1, "2"), (8, 1, "1"), (2, 3, "2"), (4, 2, None), (1, 1, "2"), (8, 2, "1"), (2, 5, "2")]
+            )
+        ],
+        id="affinity gangs, each assumed before the next",
+    ),
+    pytest.param(
+        dra_pool,
+        [
+            replace(claiming(t, r), uid=f"d{i}")
+            for i, (t, r) in enumerate(
+                [("one-gpu", 1), ("two-gpus", 2), ("one-gpu", 3), ("two-gpus", 1), ("one-gpu", 4), ("one-gpu", 2)]
+            )
+        ],
+        id="DRA claims, each assumed before the next",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "demands"), BURSTS)
+def test_a_burst_decides_as_reading_every_row_again(
+    make: Callable[[], Snapshot], demands: list[Demand], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = burst(make(), demands)
+    with monkeypatch.context() as m:
+        m.setattr(fit, "_unassumed_entries", lambda ctx, entries: None)
+        m.setattr(devices_filter, "_rooms", _rooms_read_again)
+        slow = burst(make(), demands)
+    assert fast == slow
+    assert sum(1 for said in fast if said[1]) >= 3  # the burst places several, so assumptions matter
 
 
 def test_an_overlay_is_empty_until_something_is_assumed() -> None:

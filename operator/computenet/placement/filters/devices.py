@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from computenet.placement import reasons
-from computenet.placement.arrays import BoolArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import BoolArray, IntArray, distinct, gather, group_max, group_sum
 from computenet.placement.context import Context
 from computenet.placement.devices import Needs, describe
 from computenet.placement.fit import UNCAPPED
@@ -65,25 +65,46 @@ def _rooms(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Per identifier of `ids`: most replicas on one node, replicas over all, failing devices.
 
     The replicas are counted after assumptions, each count at most the gang size; failing devices
-    are those of its nodes on which a filter of its needs fails (see `_failing`). Without
-    assumptions on devices and without node constraints, the answer depends only on the published
-    devices, the snapshot's entries and the claims: it is remembered with the device table for
-    every identifier at no gang-size cap (a count at cap c is min(the uncapped count, c): a node
-    reaching c brings both the most and the sum to c), and the tasks that follow, of any gang
-    size, read it.
+    are those of its nodes on which a filter of its needs fails (see `_failing`). Without node
+    constraints, the answer without assumptions depends only on the published devices, the
+    snapshot's entries and the claims: it is remembered with the device table for every identifier
+    at no gang-size cap (a count at cap c is min(the uncapped count, c): a node reaching c brings
+    both the most and the sum to c), and the tasks that follow, of any gang size, read it. Under
+    assumptions, only the identifiers owning a node with assumed devices are counted again (the
+    others' devices are as published); a burst's decision counts a few, not every identifier.
     """
     cap = ctx.replicas
-    if ctx.overlay.devices or ctx.rows_selected(_NO_ROWS) is not None:
+    if ctx.rows_selected(_NO_ROWS) is not None:
         most, total, failing = _rooms_of(ctx, ids, cap)
         return most, np.minimum(total, cap), failing
     e, table, answers = ctx.snapshot.entries, ctx.device_table, ctx.device_answers
+    every = None
     for rows, indptr, known, found in table._rooms:
         if rows is e.rows and indptr is e.indptr and known is answers:
-            return np.minimum(found[0][ids], cap), np.minimum(found[1][ids], cap), found[2][ids]
-    every = _rooms_of(ctx, np.arange(len(ctx.snapshot), dtype=np.int64), UNCAPPED)
-    table._rooms.insert(0, (e.rows, e.indptr, answers, every))
-    del table._rooms[_ROOMS_KEPT:]
-    return np.minimum(every[0][ids], cap), np.minimum(every[1][ids], cap), every[2][ids]
+            every = found
+            break
+    if every is None:
+        every = _rooms_of(_bare(ctx), np.arange(len(ctx.snapshot), dtype=np.int64), UNCAPPED)
+        table._rooms.insert(0, (e.rows, e.indptr, answers, every))
+        del table._rooms[_ROOMS_KEPT:]
+    most, total, failing = every[0][ids], every[1][ids], every[2][ids]
+    if ctx.overlay.devices:  # only the identifiers holding assumed devices count again
+        held = np.fromiter(ctx.overlay.devices, dtype=np.int64, count=len(ctx.overlay.devices))
+        owners = distinct(e.ident[ctx.snapshot.entries_of_rows(held)])
+        again = np.flatnonzero(np.isin(ids, owners))
+        if len(again):
+            most[again], total[again], failing[again] = _rooms_of(ctx, ids[again], UNCAPPED)
+    return np.minimum(most, cap), np.minimum(total, cap), failing
+
+
+def _bare(ctx: Context) -> Context:
+    """The decision's context without its assumptions, for what is remembered with the device table."""
+    if ctx.overlay.empty:
+        return ctx
+    found: Context | None = ctx.__dict__.get("_bare_devices")
+    if found is None:
+        found = ctx.__dict__["_bare_devices"] = Context(ctx.snapshot, ctx.demand)
+    return found
 
 
 _ROOMS_KEPT = 16
@@ -102,7 +123,7 @@ def _failing(ctx: Context, rows: IntArray, owner: IntArray, ids: IntArray) -> In
     if not len(rows):
         return out
     table, answers = ctx.device_table, ctx.device_answers
-    for group in np.unique(answers.of[ids]).tolist():  # few answers: most have no failing device at all
+    for group in distinct(answers.of[ids]).tolist():  # few answers: most have no failing device at all
         needs = answers.answers[group]
         if isinstance(needs, str) or not table.fails(tuple(sorted(needs))):
             continue
@@ -158,7 +179,7 @@ class Devices:
         of = answers.of[ids]
         resolved = np.zeros(len(ids), dtype=bool)
         subject = np.zeros(len(answers.answers), dtype=np.int64)  # per resolved answer: its needs' words
-        for answer in np.unique(of).tolist():  # a few distinct answers, however many identifiers
+        for answer in distinct(of).tolist():  # a few distinct answers, however many identifiers
             needs, mine = answers.answers[answer], of == answer
             if isinstance(needs, str):
                 codes[mine] = _code(ctx, NOT_EVALUATED, needs)

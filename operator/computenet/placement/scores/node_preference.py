@@ -28,7 +28,7 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, gather, group_max
 from computenet.placement.context import Context
 from computenet.placement.node_admission import entry_label_sets
 
@@ -97,7 +97,7 @@ def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
     weight = per_set[labels_of(ctx, rows)]
     out = np.zeros(len(entries), dtype=np.int64)
     done = np.zeros(len(entries), dtype=bool)
-    for level in np.unique(weight[weight > 0])[::-1].tolist():
+    for level in distinct(weight[weight > 0])[::-1].tolist():
         pick = np.flatnonzero((weight == level) & ~done[seg])
         if not len(pick):
             continue
@@ -139,8 +139,9 @@ def _remembered(ctx: Context, per_set: IntArray | None) -> tuple[BoolArray, IntA
     Without assumptions, an entry's best depends only on the snapshot, one replica's needs (room
     for one replica does not depend on the gang size), the verdict per label set of the
     nodeSelector and required affinity, and the preferred weights per label set: tasks of one
-    template share it, and each entry is read once per snapshot. Not kept under assumptions or
-    when rows decide (`per_set` None).
+    template share it, and each entry is read once per snapshot (a snapshot after a change of free
+    amounts only starts from the previous one's, but for the entries holding a changed node:
+    `Snapshot.carry_memos`). Not kept under assumptions or when rows decide (`per_set` None).
     """
     if per_set is None or not ctx.overlay.empty:
         return None
@@ -151,6 +152,10 @@ def _remembered(ctx: Context, per_set: IntArray | None) -> tuple[BoolArray, IntA
     if found is None:
         count = len(ctx.snapshot.entries.kind)
         found = (np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64))
+        carried = ctx.snapshot.carried("_preferred_best", key)  # the last snapshot's, where no free amount changed
+        if carried is not None:
+            (known_before, best_before), stale = carried
+            found = (known_before & ~stale, best_before.copy())
         if len(memo) >= BEST_KEPT:
             del memo[next(iter(memo))]
         memo[key] = found
