@@ -109,6 +109,7 @@ LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "
 DRY_RUN_RULES = [
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["podtemplates"], "verbs": ["create"]},
 ]
 """The Role <fullname>-dry-run: Kubernetes' validation of a task's workload by a dry run (`tasks/hub_check.py`)."""
 IMPORT_CLUSTER_RULES = [

@@ -13,9 +13,11 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes.aio import config as aio_config
 from kubernetes.aio.client import ApiClient, Configuration
 
@@ -34,6 +36,7 @@ from support.timeouts import JOB_S, STATE_S
 from support.wait import eventually, eventually_async
 
 POD_SPEC = "spec.template.spec.template.spec"
+REPO = Path(__file__).resolve().parents[2]
 
 PodSpec = dict[str, Any]
 
@@ -138,6 +141,31 @@ def test_a_deployment_kubernetes_refuses_is_named_under_spec_workload_and_never_
     assert valid["message"].startswith("spec.workload.spec.template.spec.initContainers[0].restartPolicy: ")
     assert "Kubernetes refuses the Deployment" in valid["message"]
     assert deployments_of(federation, uid_of(hub, name)) == []
+    hub.kubectl("delete", "ctask", name)
+
+
+def jobset_task(name: str) -> dict[str, Any]:
+    """The sample JobSet task (a leader and two workers of 8 GPUs each) under ``name``."""
+    manifest: dict[str, Any] = yaml.safe_load((REPO / "samples" / "task-jobset.yaml").read_text())
+    manifest["metadata"] = {"name": name, "namespace": "default"}
+    return manifest
+
+
+def test_a_jobset_role_kubernetes_refuses_is_named_on_its_path_and_never_placed(
+    operator: devenv.OperatorProcess, hub: Cluster
+) -> None:
+    """The hub serves no JobSet: each role's pod template is judged as a PodTemplate instead."""
+    name = unique("k8s-invalid-jobset")
+    manifest = jobset_task(name)
+    workers = manifest["spec"]["workload"]["spec"]["replicatedJobs"][1]["template"]["spec"]["template"]["spec"]
+    _lowercase_toleration(workers)
+    apply(hub, manifest)
+    valid = eventually(lambda: refused(hub, name), timeout=STATE_S)
+    assert valid["reason"] == "InvalidSpec"
+    path = "spec.workload.spec.replicatedJobs[1].template.spec.template.spec.tolerations[0].operator"
+    assert valid["message"].startswith(f"{path}: Unsupported value: "), valid["message"]
+    assert "Kubernetes refuses the pod template of role workers of the JobSet" in valid["message"]
+    assert "placement" not in status(hub, name)
     hub.kubectl("delete", "ctask", name)
 
 
@@ -336,13 +364,13 @@ async def test_a_spec_seen_before_finds_its_verdict_without_rendering_its_job_ag
     manifest = fresh_task()
     spec, template, workload = spec_and_template(manifest)
     rendered: list[str] = []
-    real = hub_check.probe_of
+    real = hub_check.probes_of
 
     def counted(*args: Any) -> Any:
         rendered.append("probe")
         return real(*args)
 
-    monkeypatch.setattr(hub_check, "probe_of", counted)
+    monkeypatch.setattr(hub_check, "probes_of", counted)
     ready = asyncio.Event()
     assert check.verdict(spec, template, workload, ready.set, manifest["spec"]) is None
     await asyncio.wait_for(ready.wait(), STATE_S)

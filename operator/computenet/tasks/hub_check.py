@@ -10,8 +10,9 @@ is asked again soon; the first such answer is logged as a warning, and again onl
 changes, and every call is counted in ``computenet_hub_validations_total``.
 
 The call needs ``create`` on the kind (``jobs``; ``deployments`` and ``statefulsets`` for tasks that
-carry one) in the operator's namespace of the hub, nothing else: a dry run persists nothing and
-triggers no controller. The object is sent as JSON as it is, as dispatch sends it
+carry one; ``podtemplates`` for a kind the hub does not serve, whose roles are asked about one by
+one, see ``hub_validation.role_probes``) in the operator's namespace of the hub, nothing else: a
+dry run persists nothing and triggers no controller. The object is sent as JSON as it is, as dispatch sends it
 (``dispatch/remote.py``): the client's typed models would refuse what the API server accepts.
 """
 
@@ -31,7 +32,7 @@ from kubernetes.aio.client import ApiClient
 
 from computenet.api.task import ComputeTaskSpec
 from computenet.metrics import Metrics
-from computenet.tasks.hub_validation import VALID, Probe, Result, Verdict, key_of, probe_of, verdict_of
+from computenet.tasks.hub_validation import VALID, Probe, Result, Verdict, combined, key_of, probes_of, verdict_of
 
 logger = logging.getLogger(__name__)
 
@@ -89,18 +90,18 @@ class HubCheck:
         """
         seen = _digest(written) if written is not None else ""
         key = self._keys.get(seen, "") if seen else ""
-        probe: Probe | None = None
+        probes: tuple[Probe, ...] = ()
         if key:
             self._keys.move_to_end(seen)
         else:
             try:
-                probe = probe_of(spec, template, workload, self.namespace, self.hub_id)
+                probes = probes_of(spec, template, workload, self.namespace, self.hub_id)
             except Exception:  # our own fault: the task goes on without the hub's verdict (fail open)
                 logger.exception("the workload of a task could not be rendered for the hub's dry run")
                 return VALID
-            if probe is None:  # admission refuses such a workload itself
+            if not probes:  # admission refuses such a workload itself
                 return VALID
-            key = key_of(probe)
+            key = key_of(*probes)
             if seen:
                 self._keys[seen] = key
                 while len(self._keys) > self.size:
@@ -112,11 +113,11 @@ class HubCheck:
         if waiters is not None:
             waiters.append(on_ready)
             return None
-        if probe is None:  # its verdict expired: render the object again to ask
+        if not probes:  # its verdict expired: render the object again to ask
             del self._keys[seen]
             return self.verdict(spec, template, workload, on_ready)
         self._waiting[key] = [on_ready]
-        self.spawn(self._ask(key, probe), f"hub dry run {key[:12]}")
+        self.spawn(self._ask(key, probes), f"hub dry run {key[:12]}")
         return None
 
     def _cached(self, key: str) -> Verdict | None:
@@ -130,9 +131,9 @@ class HubCheck:
         self._cache.move_to_end(key)
         return verdict
 
-    async def _ask(self, key: str, probe: Probe) -> None:
+    async def _ask(self, key: str, probes: tuple[Probe, ...]) -> None:
         try:
-            verdict = await self._dry_run(probe)
+            verdict = combined([await self._dry_run(probe) for probe in probes])
         except asyncio.CancelledError:
             raise
         except Exception as e:  # our own fault: no verdict, and the task goes on

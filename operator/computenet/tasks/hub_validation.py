@@ -12,7 +12,11 @@ namespace (``tasks/hub_check.py`` asks). This module is the pure half:
   of a Deployment or StatefulSet), with a stand-in for what only a placement knows (the identifier,
   its namespace and nodes) and for the task's identity, so the object depends only on what the user
   wrote and identical tasks ask once;
-- :func:`key_of` is the cache key of that object;
+- :func:`probes_of` is what is asked: that object, or, for a kind the hub does not serve (a CRD
+  such as a JobSet), each role's pod template as a ``v1 PodTemplate`` (:func:`role_probes`), whose
+  refused fields are named on the role's path in ``spec.workload``; :func:`combined` joins the
+  roles' verdicts;
+- :func:`key_of` is the cache key of those objects;
 - :func:`verdict_of` maps the hub's answer to a :class:`Verdict`. A 422 ``Invalid`` (and a 400
   ``BadRequest``, a body Kubernetes cannot decode) refuses the task, each ``details.causes[].field``
   rewritten from the object's path to the task's (``spec.template.`` + the Job path, since a task's
@@ -43,6 +47,7 @@ from computenet.dispatch.render import Target, TaskRef, render_job, render_workl
 from computenet.placement.accelerators import lookup
 from computenet.tasks.lifecycle import CONDITION_MESSAGE_LIMIT, clip
 from computenet.workloads.kinds import JOB, Kind, WorkloadError, kind_of
+from computenet.workloads.podsets import pod_sets
 
 STAND_IN = TaskRef("dry-run", "dry-run", "00000000-0000-0000-0000-000000000000")
 """The task identity the probe Job carries: the operator's labels are valid whatever the real task is."""
@@ -96,7 +101,19 @@ class Probe:
     manifest: dict[str, Any]
     kind: Kind
     at: str
-    """``spec.template`` for a Job template, ``spec.workload`` for an object of another kind."""
+    """``spec.template`` for a Job template, ``spec.workload`` for an object of another kind, the
+    role's pod template in ``spec.workload`` for a role's ``PodTemplate`` (see `role_probes`)."""
+    strip: str = ""
+    """The object's own path prefix that stands for ``at`` (``template.`` of a PodTemplate)."""
+    said: str = ""
+    """What the refused object is, when not its kind (``pod template of role worker of the JobSet``)."""
+
+
+POD_TEMPLATE = Kind("v1", "PodTemplate", "podtemplates", 253)
+"""``v1 PodTemplate``: the hub validates a pod template in it as in any workload
+(``ValidatePodTemplate``, k8s.io/kubernetes v1.36.3 ``pkg/apis/core/validation/validation.go``)."""
+BUILT_IN_GROUPS = frozenset({"", "batch", "apps"})
+"""Groups whose kinds every API server serves: their objects are dry-run as they are."""
 
 
 def probe_of(
@@ -135,6 +152,63 @@ def probe_of(
     return Probe(manifest, kind, at)
 
 
+def probes_of(
+    spec: ComputeTaskSpec, template: Mapping[str, Any], workload: Mapping[str, Any], namespace: str, hub: str
+) -> tuple[Probe, ...]:
+    """What to dry-run for a task; empty when there is nothing to ask.
+
+    Its object (`probe_of`), or, for a kind the hub does not serve (a CRD: JobSet, LeaderWorkerSet,
+    RayJob, a declared kind), each role's pod template as a ``v1 PodTemplate`` (`role_probes`).
+    """
+    probe = probe_of(spec, template, workload, namespace, hub)
+    if probe is None or probe.kind.group in BUILT_IN_GROUPS:
+        return () if probe is None else (probe,)
+    return role_probes(probe)
+
+
+def role_probes(probe: Probe) -> tuple[Probe, ...]:
+    """Each role's pod template of ``probe``'s object as a ``v1 PodTemplate``, its fields on the task's paths.
+
+    The templates are the rendered object's (the reservation applied); a role whose template cannot
+    be found in the object is left out (nothing to ask about it).
+    """
+    try:
+        sets = pod_sets(probe.manifest)
+    except WorkloadError:
+        return ()
+    out = []
+    for pod_set in sets:
+        path = _path_of(probe.manifest, pod_set.template)
+        if path is None:
+            continue
+        body = {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"generateName": GENERATE_NAME},
+            "template": dict(pod_set.template),
+        }
+        said = f"pod template of role {pod_set.role} of the {probe.kind.kind}"
+        out.append(Probe(body, POD_TEMPLATE, f"{probe.at}.{path}", strip="template", said=said))
+    return tuple(out)
+
+
+def _path_of(root: Any, target: object, path: str = "") -> str | None:
+    """The field path of ``target`` (by identity) inside ``root`` (``spec.replicatedJobs[1].template``)."""
+    if root is target:
+        return path
+    if isinstance(root, Mapping):
+        for key, value in root.items():
+            found = _path_of(value, target, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(root, list):
+        for index, value in enumerate(root):
+            found = _path_of(value, target, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     """The device resource the task's Job would request, as ``tasks/dispatcher.py`` ``target_of`` picks it.
 
@@ -152,10 +226,24 @@ def _accelerator_resource(spec: ComputeTaskSpec) -> str | None:
     return ACCELERATOR_RESOURCES[Vendor(acc.vendor or Vendor.NVIDIA)]
 
 
-def key_of(probe: Probe) -> str:
-    """A digest of the probe (sha256 of its canonical JSON and place): equal objects get the same verdict."""
-    canonical = json.dumps([probe.at, probe.manifest], sort_keys=True, separators=(",", ":"), default=str)
+def key_of(*probes: Probe) -> str:
+    """A digest of the probes (sha256 of their canonical JSON and places): equal objects get the same verdict."""
+    shown: list[Any] = [probes[0].at, probes[0].manifest] if len(probes) == 1 else [[p.at, p.manifest] for p in probes]
+    canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def combined(verdicts: Sequence[Verdict]) -> Verdict:
+    """One verdict for several probes of a task.
+
+    Every refused field of all of them; else the first missing verdict; else valid.
+    """
+    refused = [v for v in verdicts if v.result is Result.INVALID]
+    if refused:
+        problems = tuple(dict.fromkeys(p for v in refused for p in v.problems))
+        return Verdict(Result.INVALID, problems, status=refused[0].status, kind=refused[0].kind)
+    missing = [v for v in verdicts if v.result is Result.UNAVAILABLE]
+    return missing[0] if missing else VALID
 
 
 def verdict_of(status: int | None, body: Any, fallback: str = "", probe: Probe | None = None) -> Verdict:
@@ -169,22 +257,26 @@ def verdict_of(status: int | None, body: Any, fallback: str = "", probe: Probe |
     status_body = body if isinstance(body, Mapping) else {}
     reason = str(status_body.get("reason") or "")
     if status == 422 or (status == 400 and reason == "BadRequest"):
-        at, kind = (probe.at, probe.kind.kind) if probe is not None else (TASK_TEMPLATE, JOB.kind)
-        return Verdict(Result.INVALID, problems_of(status_body, at), status=status, kind=kind)
+        at, kind = (probe.at, probe.said or probe.kind.kind) if probe is not None else (TASK_TEMPLATE, JOB.kind)
+        strip = probe.strip if probe is not None else ""
+        return Verdict(Result.INVALID, problems_of(status_body, at, strip), status=status, kind=kind)
     text = str(status_body.get("message") or "") or (body if isinstance(body, str) else "") or fallback
     answer = f"HTTP {status}: {text}" if status is not None else text or "no answer"
     return Verdict(Result.UNAVAILABLE, answer=answer, status=status)
 
 
-def problems_of(status: Mapping[str, Any], at: str = TASK_TEMPLATE) -> tuple[Problem, ...]:
-    """Each refused field of a ``metav1.Status``, on the task's path (under ``at``); the whole message else."""
+def problems_of(status: Mapping[str, Any], at: str = TASK_TEMPLATE, strip: str = "") -> tuple[Problem, ...]:
+    """Each refused field of a ``metav1.Status``, on the task's path (under ``at``); the whole message else.
+
+    ``strip`` is the object's path prefix that stands for ``at`` (``template`` of a PodTemplate).
+    """
     details = status.get("details")
     causes: Sequence[Any] = (details.get("causes") or ()) if isinstance(details, Mapping) else ()
     problems: list[Problem] = []
     for cause in causes:
         if not isinstance(cause, Mapping):
             continue
-        field = task_field(str(cause.get("field") or ""), at)
+        field = task_field(_stripped(str(cause.get("field") or ""), strip), at)
         problem = Problem(field, str(cause.get("message") or cause.get("reason")))
         if problem not in problems:  # Kubernetes reports some errors once per path that leads to them
             problems.append(problem)
@@ -196,6 +288,13 @@ def problems_of(status: Mapping[str, Any], at: str = TASK_TEMPLATE) -> tuple[Pro
         return (Problem(at, rest),)
     where = _GO_FIELD.search(message)
     return (Problem(task_field(where["path"], at) if where else at, message),)
+
+
+def _stripped(field: str, prefix: str) -> str:
+    """``field`` without the object's own ``prefix`` (``template.spec.x`` -> ``spec.x``; ``template`` -> "")."""
+    if not prefix or not (field == prefix or field.startswith((f"{prefix}.", f"{prefix}["))):
+        return field
+    return field[len(prefix) :].lstrip(".")
 
 
 def task_field(field: str, at: str = TASK_TEMPLATE) -> str:

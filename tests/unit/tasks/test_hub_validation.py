@@ -25,8 +25,10 @@ from computenet.tasks.hub_validation import (
     Probe,
     Result,
     Verdict,
+    combined,
     key_of,
     probe_of,
+    probes_of,
     task_field,
     verdict_of,
 )
@@ -568,3 +570,101 @@ def test_the_verdict_invalid_says_so_on_the_task() -> None:
 
 def test_valid_is_a_constant() -> None:
     assert Verdict(Result.VALID) == VALID
+
+
+# ---- kinds the hub does not serve: each role's pod template as a PodTemplate ----
+
+JOBSET_ROLE = "spec.workload.spec.replicatedJobs[{i}].template.spec.template"
+POD_TEMPLATE_REFUSAL: dict[str, Any] = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "status": "Failure",
+    "message": 'PodTemplate "computenet-dry-run-x" is invalid: template.spec.tolerations[0].operator: ...',
+    "reason": "Invalid",
+    "details": {
+        "kind": "PodTemplate",
+        "causes": [
+            {
+                "reason": "FieldValueNotSupported",
+                "message": 'Unsupported value: "exists": supported values: "Equal", "Exists"',
+                "field": "template.spec.tolerations[0].operator",
+            }
+        ],
+    },
+    "code": 422,
+}
+
+
+def jobset(worker_pod: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task whose workload is a JobSet of a leader and two workers (the sample's shape)."""
+
+    def role(name: str, replicas: int, pod: dict[str, Any]) -> dict[str, Any]:
+        container = {"name": "main", "image": "busybox", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}
+        spec = {"restartPolicy": "Never", "containers": [container], **pod}
+        return {"name": name, "replicas": replicas, "template": {"spec": {"template": {"spec": spec}}}}
+
+    workload = {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2",
+        "kind": "JobSet",
+        "spec": {"replicatedJobs": [role("leader", 1, {}), role("workers", 2, worker_pod or {})]},
+    }
+    return {"resources": {"cpu": "1", "memory": "1Gi"}, "workload": workload}
+
+
+def probes(body: dict[str, Any]) -> tuple[Probe, ...]:
+    spec = resolve_resources(ComputeTaskSpec.model_validate(body))
+    return probes_of(spec, body.get("template") or {}, body.get("workload") or {}, "computenet-system", "hub")
+
+
+def test_a_kind_the_hub_does_not_serve_is_asked_about_role_by_role_as_pod_templates() -> None:
+    found = probes(jobset())
+    assert [(p.kind.kind, p.at) for p in found] == [
+        ("PodTemplate", JOBSET_ROLE.format(i=0)),
+        ("PodTemplate", JOBSET_ROLE.format(i=1)),
+    ]
+    assert [p.manifest["metadata"] for p in found] == [{"generateName": GENERATE_NAME}] * 2
+    worker = found[1].manifest["template"]
+    assert worker["spec"]["restartPolicy"] == "Never"
+    assert worker["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
+    assert found[1].said == "pod template of role workers of the JobSet"
+
+
+def test_a_built_in_kind_is_still_asked_about_as_itself() -> None:
+    (job,) = probes(manifest())
+    assert job.kind.kind == "Job"
+    (deploy,) = probes(deployment())
+    assert deploy.kind.kind == "Deployment"
+    assert key_of(job) == key_of(probe(manifest()))  # one probe keys as before: cached verdicts stand
+
+
+def test_a_roles_refusal_is_named_on_the_roles_path_in_spec_workload() -> None:
+    worker = probes(jobset({"tolerations": [{"key": "k", "operator": "exists"}]}))[1]
+    verdict = verdict_of(422, POD_TEMPLATE_REFUSAL, probe=worker)
+    assert [p.field for p in verdict.problems] == [f"{JOBSET_ROLE.format(i=1)}.spec.tolerations[0].operator"]
+    assert "Kubernetes refuses the pod template of role workers of the JobSet this task" in verdict.message
+
+
+def test_roles_differing_in_one_field_are_different_questions() -> None:
+    assert key_of(*probes(jobset())) != key_of(*probes(jobset({"hostNetwork": True})))
+    assert key_of(*probes(jobset())) == key_of(*probes(jobset()))
+
+
+INVALID_A = Verdict(Result.INVALID, (Problem("spec.a", "bad"),), status=422, kind="x")
+INVALID_B = Verdict(Result.INVALID, (Problem("spec.b", "bad"),), status=422, kind="y")
+MISSING = Verdict(Result.UNAVAILABLE, answer="HTTP 403: forbidden", status=403)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        pytest.param([VALID, VALID], VALID, id="every role valid: valid"),
+        pytest.param([VALID, MISSING], MISSING, id="a role without a verdict and none refused: no verdict"),
+        pytest.param(
+            [INVALID_A, MISSING, INVALID_B],
+            Verdict(Result.INVALID, (Problem("spec.a", "bad"), Problem("spec.b", "bad")), status=422, kind="x"),
+            id="refused roles: every refused field of all of them, a missing verdict does not hide them",
+        ),
+    ],
+)
+def test_the_verdicts_of_a_tasks_roles_combine(verdicts: list[Verdict], expected: Verdict) -> None:
+    assert combined(verdicts) == expected
