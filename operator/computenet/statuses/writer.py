@@ -171,14 +171,14 @@ class StatusWriter:
                 retry, written = await self._write(key, status_body(status))
             finally:
                 self._in_flight.discard(key)
-            if not retry:
-                due = self._due.pop(key, None)
-                if written and due is not None and self._waited is not None:
-                    self._waited(key[0], asyncio.get_running_loop().time() - due)
             if retry:
                 self._pending.setdefault(key, status)  # unless a newer status arrived meanwhile
                 self._enqueue(key, delay=1.0)
-            elif key in self._pending:
+                continue
+            due = self._due.pop(key, None)  # a retried status keeps its first due time
+            if written and due is not None and self._waited is not None:
+                self._waited(key[0], asyncio.get_running_loop().time() - due)
+            if key in self._pending:
                 self._enqueue(key)
             else:
                 waiter = self._done.pop(key, None)

@@ -191,7 +191,8 @@ class HubCheck:
             if kind != self._failing:
                 logger.warning(
                     "the hub gave no verdict on a task's Job (%s); tasks are placed without Kubernetes' "
-                    "validation until it does (fail open; the hub's RBAC must allow create on jobs in %s)",
+                    "validation until it does (fail open; the hub's RBAC must allow create on the workload's kind, "
+                    "jobs or podtemplates for most, in %s)",
                     " ".join(str(verdict.answer).split()),  # one line: an API server's plain 404 ends in a newline
                     self.namespace,
                 )

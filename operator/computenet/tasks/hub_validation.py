@@ -228,8 +228,7 @@ def _accelerator_resource(spec: ComputeTaskSpec) -> str | None:
 
 def key_of(*probes: Probe) -> str:
     """A digest of the probes (sha256 of their canonical JSON and places): equal objects get the same verdict."""
-    shown: list[Any] = [probes[0].at, probes[0].manifest] if len(probes) == 1 else [[p.at, p.manifest] for p in probes]
-    canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps([[p.at, p.manifest] for p in probes], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
