@@ -45,7 +45,7 @@ from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
 from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, PODS_ALLOC, SCHEDULABLE, NodeStore
-from computenet.placement.summary import summarize
+from computenet.placement.summary import level_table, summarize
 
 
 @dataclass
@@ -254,7 +254,6 @@ class SnapshotBuilder:
             entries=self._entries(last, records, identifiers, nodes),
         )
         if last is not None:
-            snap.share_row_index(last)
             snap.carry_memos(last)
         self._order_dirty = False
         self._static_dirty.clear()
@@ -341,16 +340,19 @@ class SnapshotBuilder:
             indptr = _offsets(np.concatenate([c for _, c, _ in groups]) if groups else EMPTY_INT)
             rows = np.concatenate([r for _, _, r in groups]).astype(np.int64) if groups else EMPTY_INT
             ident = np.repeat(np.arange(len(records), dtype=np.int64), np.diff(ident_indptr))
-            summary = summarize(indptr, rows, np.arange(len(kind), dtype=np.int64), nodes)
-            return EntryTable(*(frozen(a) for a in (ident, kind, indptr, rows, ident_indptr, summary)))
+            every = np.arange(len(kind), dtype=np.int64)
+            summary, levels = summarize(indptr, rows, every, nodes), level_table(indptr, rows, every, nodes)
+            columns = np.ascontiguousarray(summary.T)
+            owner = np.repeat(every, np.diff(indptr))
+            order = np.argsort(rows, kind="stable")
+            parts = (ident, kind, indptr, rows, ident_indptr, summary, columns, levels, rows[order], owner[order])
+            return EntryTable(*(frozen(a) for a in parts))
         e = last.entries
         if not self._values_dirty:
             return e
         positions = np.array(sorted(last.index[n] for n in self._values_dirty if n in last.index), dtype=np.int64)
         dirty, _ = ranges(e.ident_indptr, positions)
-        summary = e.summary.copy()
-        summary[dirty] = summarize(e.indptr, e.rows, dirty, nodes)
-        return EntryTable(e.ident, e.kind, e.indptr, e.rows, e.ident_indptr, frozen(summary))
+        return e.refreshed(dirty, nodes)
 
 
 def _offsets(lengths: IntArray) -> IntArray:

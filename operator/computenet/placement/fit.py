@@ -5,9 +5,12 @@ and a gang of N fits only if the identifier's nodes offer N slots, counting seve
 node where they fit. A gang lands on a single accelerator model (one pod template, one product
 selector); with any-of models the cheapest model that fits is chosen.
 
-For speed, each identifier is first bounded from its entry summaries (see `summary`): an upper
-bound on slots from sums and maxima, a lower bound from minima and the roomiest node. Only when
-the bounds straddle the gang size, or the pod's node constraints (nodeSelector, nodeName,
+For speed, each identifier is first bounded from its entry summaries (see `summary`, read column
+by column): an upper bound on slots from sums and maxima, a lower bound from minima and the
+roomiest node. Where these straddle the gang size for a device gang, the entry's level table
+(its nodes grouped by free devices, with the least cpu, memory and pod slots of each group)
+tightens both, which decides most randomly loaded GPU entries without a row. Only when
+the bounds still straddle the gang size, or the pod's node constraints (nodeSelector, nodeName,
 required node affinity) admitting only some of the entry's nodes make the lower bound
 unreliable, are that entry's node rows read (entries holding assumed nodes are summarised after
 the assumptions, see `overlay`); an entry whose nodes are all refused holds nothing
@@ -22,6 +25,7 @@ every node. The answer is exact either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,24 +87,29 @@ def usable_entries(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, Int
 def bounds(ctx: Context, s: IntArray) -> tuple[IntArray, IntArray]:
     """(most, least) replicas each summarised entry can hold, both at most the gang size.
 
-    Most: what the entry's sums hold, and no more than every node being as roomy as the
-    roomiest in each dimension. Least: every node as poor as the poorest in each dimension, or
-    at least what the single roomiest node holds.
+    `s` holds the entries' summaries column by column (summary.WIDTH x entries, as
+    `Overlay.summary_columns` gives). Most: what the entry's sums hold, and no more than every
+    node being as roomy as the roomiest in each dimension. Least: every node as poor as the
+    poorest in each dimension, or at least what the single roomiest node holds.
     """
     cap = ctx.replicas
     held = _held(ctx, s)
-    count = s[:, sm.COUNT]
-    most = np.minimum(np.minimum(held[:, 0], count * held[:, 1]), cap)
-    least = np.minimum(np.maximum(count * held[:, 2], held[:, 3]), cap)
+    count = s[sm.COUNT]
+    most = np.minimum(held[0], count * held[1])  # held[0] is at most the gang already
+    least = np.maximum(count * held[2], held[3])
+    np.minimum(least, cap, out=least)
     return most, least
 
 
 def _held(ctx: Context, s: IntArray) -> IntArray:
-    """(len(s) x 4): replicas held by the entries' sums, maxima, minima and roomiest node, at most the gang."""
-    held = np.full((len(s), 4), ctx.replicas, dtype=np.int64)
+    """(4 x entries): replicas held by the entries' sums, maxima, minima and roomiest node, at most the gang.
+
+    `s` column by column, as in `bounds`; its free amounts are never negative (`summarize` clips them).
+    """
+    held = np.full((4, s.shape[1]), ctx.replicas, dtype=np.int64)
     for d, amount in enumerate(needs(ctx)):
         if amount > 0:
-            per = np.maximum(s[:, d : sm.BOUNDS : sm.DIMS], 0)
+            per = s[d : sm.BOUNDS : sm.DIMS]
             np.minimum(held, per // amount if amount > 1 else per, out=held)
     return held
 
@@ -108,11 +117,12 @@ def _held(ctx: Context, s: IntArray) -> IntArray:
 def node_room(ctx: Context, s: IntArray) -> tuple[BoolArray, BoolArray]:
     """Per summarised entry: (some node may hold a replica, every node holds one), from its summary alone.
 
-    No node holds one when the maxima do not (each node is at most as roomy as the roomiest in each
-    dimension); every node does when the minima do. Devices of DRA claims are not summarised.
+    `s` has a summary per row (entries x summary.WIDTH). No node holds one when the maxima do not
+    (each node is at most as roomy as the roomiest in each dimension); every node does when the
+    minima do. Devices of DRA claims are not summarised.
     """
-    held = _held(ctx, s)
-    return held[:, 1] > 0, held[:, 2] > 0
+    held = _held(ctx, s.T)
+    return held[1] > 0, held[2] > 0
 
 
 def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
@@ -198,7 +208,7 @@ def _compute(ctx: Context, ids: IntArray) -> None:
         ctx.fit_model[ids] = NO_FIT
         return
     entries, pos, column = usable_entries(ctx, ids)
-    s = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
+    s = ctx.overlay.summary_columns(ctx.snapshot.entries.columns, entries)
     upper, lower = bounds(ctx, s)
     admission = admitted(ctx, entries)
     if admission is not None:
@@ -211,24 +221,89 @@ def _compute(ctx: Context, ids: IntArray) -> None:
     key = pos * width + column
     most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
     unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
+    if len(unsure) and ctx.need.accelerators and not ctx.claims:
+        surely = _by_levels(ctx, entries, s, unsure, None if admission is None else admission[0])
+        if len(surely):
+            upper[surely], lower[surely] = _level_bounds(ctx, entries[surely], s[:, surely], upper, lower, surely)
+            most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
+            unsure = np.flatnonzero(((least < cap) & (most >= cap))[key])
     if len(unsure):
         exact = _exact(ctx, entries[unsure])
         upper[unsure] = lower[unsure] = exact
         most, least = group_sum(key, upper, n * width), group_sum(key, lower, n * width)
-    most, least = most.reshape(n, width), least.reshape(n, width)
-    fits = least >= cap
-    prices = ctx.price(np.repeat(ids, width), np.tile(ctx.columns, n)).reshape(n, width)
-    if width == 1:
-        chosen = np.zeros(n, dtype=np.int64)
-    else:
-        rank = np.where(fits, np.where(np.isnan(prices), _UNKNOWN_PRICE, prices), np.inf)
-        chosen = np.where(fits.any(axis=1), np.argmin(rank, axis=1), np.argmax(most, axis=1))
-    at = (np.arange(n), chosen)
-    ok = fits[at]
+    chosen, price = choose_models(most, least >= cap, width, lambda at, column: ctx.price(ids[at], ctx.columns[column]))
+    at = np.arange(n) * width + chosen
+    ok = least[at] >= cap
     ctx.fit_model[ids] = np.where(ok, ctx.columns[chosen], NO_FIT)
     ctx.fit_upper[ids], ctx.fit_lower[ids] = most[at], least[at]
-    ctx.fit_price[ids] = np.where(ok, prices[at], np.nan)
-    ctx.fit_utilization[ids] = _utilization(ctx, ids, s, key, width)[at]
+    ctx.fit_price[ids] = price
+    mine = np.flatnonzero(column == chosen[pos])
+    ctx.fit_utilization[ids] = _utilization(ctx, ids, s, mine, pos[mine], 1)[:, 0]
+
+
+def _by_levels(ctx: Context, entries: IntArray, s: IntArray, unsure: IntArray, every: BoolArray | None) -> IntArray:
+    """The positions in `unsure` whose bounds the entry's level table may tighten.
+
+    The table describes every node of the entry as the snapshot has it: not an entry the pod's
+    node constraints split (some of its nodes refused), nor one holding assumed nodes (its
+    summary is recomputed under the assumptions, its table is not).
+    """
+    keep = np.ones(len(unsure), dtype=bool)
+    if every is not None:
+        keep &= every[unsure]
+    recomputed = ctx.overlay.recomputed
+    if len(recomputed):
+        keep &= ~recomputed[entries[unsure]]
+    return unsure[keep]
+
+
+def _level_bounds(
+    ctx: Context, entries: IntArray, s: IntArray, upper: IntArray, lower: IntArray, at: IntArray
+) -> tuple[IntArray, IntArray]:
+    """(upper, lower) at `at`, tightened by the entries' level tables (`summary.level_bounds`)."""
+    most, least = sm.level_bounds(ctx.snapshot.entries.levels[entries], s, needs(ctx), ctx.replicas)
+    return np.minimum(upper[at], most), np.maximum(lower[at], least)
+
+
+def choose_models(
+    most: IntArray, fits: BoolArray, width: int, price: Callable[[IntArray, IntArray], FloatArray]
+) -> tuple[IntArray, FloatArray]:
+    """Per identifier: (the model column the gang runs on, the task's price there; NaN if none fits).
+
+    `most` (replicas held at most) and `fits` are flat (identifiers x width), per (identifier, model
+    column); `price(at, column)` prices identifiers `at` (positions) on model columns `column`. Where some model
+    fits, the cheapest that fits (unknown prices after known ones, the first column among equals);
+    where none does, the column holding the most replicas (the first among equals), to explain the
+    shortfall. Only the (identifier, model) pairs with an entry are visited: most identifiers have
+    one or two of the task's models, and the pool knows many.
+    """
+    n = len(most) // max(width, 1)
+    chosen = np.zeros(n, dtype=np.int64)
+    out: FloatArray = np.full(n, np.nan)
+    held = np.flatnonzero(most)
+    if len(held):  # none fits: the first column of the most replicas (0 where nothing is held anywhere)
+        pair_id, pair_column = np.divmod(held, width)
+        top = group_max(pair_id, most[held], n)
+        best = most[held] == top[pair_id]
+        first = np.full(n, width, dtype=np.int64)
+        np.minimum.at(first, pair_id[best], pair_column[best])
+        chosen = np.where(first < width, first, 0)
+    fit = np.flatnonzero(fits)
+    if not len(fit):
+        return chosen, out
+    fit_id, fit_column = np.divmod(fit, width)
+    fit_price = price(fit_id, fit_column)
+    rank = np.where(np.isnan(fit_price), _UNKNOWN_PRICE, fit_price)
+    lowest = np.full(n, np.inf)
+    np.minimum.at(lowest, fit_id, rank)
+    best = rank == lowest[fit_id]
+    first = np.full(n, width, dtype=np.int64)
+    np.minimum.at(first, fit_id[best], fit_column[best])
+    some = first < width
+    chosen[some] = first[some]
+    won = best & (fit_column == first[fit_id])
+    out[fit_id[won]] = fit_price[won]
+    return chosen, out
 
 
 def _exact(ctx: Context, entries: IntArray) -> IntArray:
@@ -341,14 +416,18 @@ def utilization(ctx: Context, ids: IntArray) -> FloatArray:
     What `ensure` keeps in ``ctx.fit_utilization`` at the model it chooses, for every model column.
     """
     entries, pos, column = usable_entries(ctx, ids)
-    s = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
-    return _utilization(ctx, ids, s, pos * len(ctx.columns) + column, len(ctx.columns))
+    s = ctx.overlay.summary_columns(ctx.snapshot.entries.columns, entries)
+    return _utilization(ctx, ids, s, None, pos * len(ctx.columns) + column, len(ctx.columns))
 
 
-def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width: int) -> FloatArray:
+def _utilization(
+    ctx: Context, ids: IntArray, s: IntArray, at: IntArray | None, key: IntArray, width: int
+) -> FloatArray:
     """Share of the task's dimensions in use after placing it, per (identifier, model column).
 
-    `s` are the summaries after assumptions, so what pending tasks hold counts as used.
+    `s` are the summaries after assumptions, column by column (summary.WIDTH x entries), so what
+    pending tasks hold counts as used; `at` picks the entries counted (None: all), `key` their
+    (identifier, column) keys.
     """
     need, n = ctx.need, len(ids)
     if need.accelerators:
@@ -358,8 +437,9 @@ def _utilization(ctx: Context, ids: IntArray, s: IntArray, key: IntArray, width:
         dims = [d for d in both if d[2]]
     total: FloatArray = np.zeros((n, width))
     for alloc_col, free_col, amount in dims:
-        alloc = group_sum(key, s[:, alloc_col], n * width).reshape(n, width)
-        free = group_sum(key, s[:, free_col], n * width).reshape(n, width)
+        alloc_of, free_of = (s[alloc_col], s[free_col]) if at is None else (s[alloc_col][at], s[free_col][at])
+        alloc = group_sum(key, alloc_of, n * width).reshape(n, width)
+        free = group_sum(key, free_of, n * width).reshape(n, width)
         used = np.divide(alloc - free + amount * ctx.replicas, alloc, out=np.ones((n, width)), where=alloc > 0)
         total += np.clip(used, 0.0, 1.0)
     return total / max(len(dims), 1)

@@ -121,6 +121,18 @@ class Overlay:
             out[mine[where]] = fresh
         return out
 
+    def summary_columns(self, base: IntArray, entries: IntArray) -> IntArray:
+        """`summaries` column by column (summary.WIDTH x len(entries)), from the snapshot's `EntryTable.columns`."""
+        every = len(entries) == base.shape[1] and bool((entries[1:] > entries[:-1]).all())  # all, in order
+        out: IntArray = base if every else base.take(entries, axis=1)
+        if len(self.recomputed):
+            mine = np.flatnonzero(self.recomputed[entries])
+            if len(mine):
+                where, fresh = self.summaries_after.find(entries[mine])
+                out = out.copy() if out is base else out
+                out[:, mine[where]] = fresh.T
+        return out
+
     def subtract(self, rows: IntArray, free: IntArray) -> None:
         """Take assumed usage off `free` (len(rows) x 4, as `NodeColumns.free_amounts` gives), in place."""
         where, held = self.usage.find(rows)

@@ -15,14 +15,14 @@ Layout, for readers of the filters:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, frozen, spans
 from computenet.placement.devices import NodeDevices, ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.nodes import Taint, Toleration, tolerated
@@ -35,6 +35,8 @@ from computenet.placement.summary import (
     CPU_SUM,
     MEM_ALLOC,
     MEM_SUM,
+    level_table,
+    summarize,
 )
 
 ModelKey = tuple[str | None, str | None]
@@ -201,6 +203,24 @@ class EntryTable:
     rows: IntArray
     ident_indptr: IntArray
     summary: IntArray
+    columns: IntArray
+    """`summary` column by column (summary.WIDTH x len(entries)): a decision over thousands of entries reads
+    a few whole columns, which NumPy does several times faster from contiguous rows than from strided ones."""
+    levels: IntArray
+    """Per entry: its nodes by free devices (`summary.level_table`), len(entries) x LEVELS x LEVEL_WIDTH."""
+    by_row: IntArray
+    """`rows` sorted: with `row_owner`, the inverse of the entries' CSR (which entries hold a node row)."""
+    row_owner: IntArray
+    """The entry of each of `by_row`. Built with the entries (a sort of every row, some milliseconds at
+    a million nodes) and kept while they are: a decision under assumptions looks its nodes up here."""
+
+    def refreshed(self, dirty: IntArray, nodes: NodeColumns) -> EntryTable:
+        """The same entries with the summaries, columns and level tables of `dirty` recomputed on `nodes`."""
+        summary, columns, levels = self.summary.copy(), self.columns.copy(), self.levels.copy()
+        summary[dirty] = summarize(self.indptr, self.rows, dirty, nodes)
+        columns[:, dirty] = summary[dirty].T
+        levels[dirty] = level_table(self.indptr, self.rows, dirty, nodes)
+        return replace(self, summary=frozen(summary), columns=frozen(columns), levels=frozen(levels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,25 +264,6 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.identifiers)
-
-    @cached_property
-    def _row_entries(self) -> tuple[IntArray, IntArray]:
-        """(rows sorted, the entry of each): the inverse of the entries' CSR, built once per snapshot."""
-        e = self.entries
-        owner = np.repeat(np.arange(len(e.indptr) - 1, dtype=np.int64), np.diff(e.indptr))
-        order = np.argsort(e.rows, kind="stable")
-        return e.rows[order], owner[order]
-
-    def share_row_index(self, last: Snapshot) -> None:
-        """Take `last`'s row-to-entry index, if it built one and both snapshots' entries share their rows.
-
-        The index inverts the entries' CSR over every node (0.7 ms at 100,000 nodes); a snapshot after
-        a change of requests only would otherwise build it again for its first decision under
-        assumptions.
-        """
-        built = last.__dict__.get("_row_entries")
-        if built is not None and self.entries.rows is last.entries.rows and self.entries.indptr is last.entries.indptr:
-            self.__dict__["_row_entries"] = built
 
     def carry_memos(self, last: Snapshot) -> None:
         """Let decisions here start from what decisions on `last` remembered per entry (`carried`).
@@ -315,7 +316,7 @@ class Snapshot:
 
     def entries_of_rows(self, rows: IntArray) -> IntArray:
         """Sorted, unique entries holding any of the node `rows` (a node may sit in several partitions)."""
-        by_row, owner = self._row_entries
+        by_row, owner = self.entries.by_row, self.entries.row_owner
         at, _ = spans(np.searchsorted(by_row, rows, side="left"), np.searchsorted(by_row, rows, side="right"))
         return distinct(owner[at])
 

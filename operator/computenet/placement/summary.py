@@ -11,6 +11,11 @@ otherwise only that entry's rows are scanned.
 Free amounts are clipped at zero: a node whose pods request more than it has offers nothing.
 The same rows are summarised again with assumed reservations taken off (`overlay.Overlay`), for
 the few entries holding assumed nodes, so that decisions under assumptions stay constant-time too.
+
+A snapshot keeps the summaries twice: row by row (`EntryTable.summary`, for the few entries an
+explanation reads) and column by column (`EntryTable.columns`, for decisions, which read a few
+whole columns over thousands of entries). A third, smaller table (`level_table`) groups each
+entry's nodes by free devices, for the bounds of device gangs (`level_bounds`).
 """
 
 from __future__ import annotations
@@ -68,3 +73,58 @@ def summarize(
     chosen = hits[np.searchsorted(entry_of[hits], np.arange(len(entries)))]  # each entry's first
     out[:, REP_ACC : REP_POD + 1] = free[chosen]
     return out
+
+
+LEVELS = 9
+"""Free-device levels of a level table: nodes with 0, 1, ... 7 free devices, and 8 or more (the last)."""
+L_COUNT, L_ACC_MIN, L_CPU_MIN, L_MEM_MIN, L_POD_MIN = range(5)
+LEVEL_WIDTH = 5
+"""Per (entry, level): its nodes, and their least free devices, cpu, memory and pod slots (0 when none)."""
+
+
+def level_table(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeColumns) -> IntArray:
+    """(len(entries) x LEVELS x LEVEL_WIDTH): each entry's nodes grouped by free devices, with their minima.
+
+    What `level_bounds` tightens a device gang's bounds with: an entry of 8-GPU nodes randomly
+    loaded has sums and extremes that straddle most gang sizes, but how many nodes have each
+    number of devices free, and how poor in cpu, memory and pod slots those are at worst, often
+    decides the gang without reading a row. Free amounts are clipped at zero, as in `summarize`.
+    """
+    out = np.zeros((len(entries) * LEVELS, LEVEL_WIDTH), dtype=np.int64)
+    if len(entries):
+        picked, entry_of = gather(indptr, rows, entries)
+        free = nodes.free_amounts(picked)
+        np.maximum(free, 0, out=free)
+        key = entry_of * LEVELS + np.minimum(free[:, 0], LEVELS - 1)
+        out[:, L_COUNT] = np.bincount(key, minlength=len(out))
+        least = np.full((len(out), 4), np.iinfo(np.int64).max, dtype=np.int64)
+        for d in range(4):
+            np.minimum.at(least[:, d], key, free[:, d])
+        out[:, L_ACC_MIN:] = np.where(out[:, L_COUNT, None] > 0, least, 0)
+    return out.reshape(len(entries), LEVELS, LEVEL_WIDTH)
+
+
+def level_bounds(levels: IntArray, s: IntArray, need: tuple[int, int, int, int], cap: int) -> tuple[IntArray, IntArray]:
+    """(most, least) replicas of one replica's `need` (devices > 0, cpu, memory, pods) each entry holds.
+
+    `levels` (k x LEVELS x LEVEL_WIDTH, from `level_table`) and `s` (WIDTH x k: `summarize`'s rows
+    column by column) are of the same k entries. Least: every node holds what the poorest node of
+    its level holds in each dimension. Most: a node of level L has L free devices (the last level:
+    at most the entry's maximum) and no more cpu, memory or pod slots than the entry's roomiest in
+    each. Both count each node at most `cap` (the gang size) and are at most `cap`.
+    """
+    count = levels[:, :, L_COUNT]
+    low = np.full(count.shape, cap, dtype=np.int64)
+    for column, amount in zip((L_ACC_MIN, L_CPU_MIN, L_MEM_MIN, L_POD_MIN), need, strict=True):
+        if amount > 0:
+            per = levels[:, :, column]
+            np.minimum(low, per // amount if amount > 1 else per, out=low)
+    devices = np.broadcast_to(np.arange(LEVELS, dtype=np.int64), count.shape).copy()
+    devices[:, -1] = s[ACC_MAX]
+    high = np.minimum(devices // need[0], cap)
+    for column, amount in zip((CPU_MAX, MEM_MAX, POD_MAX), need[1:], strict=True):
+        if amount > 0:
+            np.minimum(high, (s[column] // amount)[:, None], out=high)
+    most = np.minimum((count * high).sum(axis=1), cap)
+    least = np.minimum((count * low).sum(axis=1), cap)
+    return most, least

@@ -16,7 +16,6 @@ import numpy as np
 
 from computenet.placement.arrays import IntArray
 from computenet.placement.snapshot import Snapshot
-from computenet.placement.summary import summarize
 from computenet.queueing.holders import Holder
 
 _ROWS: list[tuple[Snapshot, dict[tuple[str, str], int], IntArray]] = []
@@ -61,6 +60,4 @@ def freed(snapshot: Snapshot, victims: Sequence[Holder]) -> Snapshot:
     columns = dataclasses.replace(nodes, patch_rows=patch_rows[by_row], patch_free=patch_free[by_row])
     dirty = np.unique(entry_of[rows])
     dirty = dirty[dirty >= 0]
-    summary = e.summary.copy()
-    summary[dirty] = summarize(e.indptr, e.rows, dirty, columns)
-    return dataclasses.replace(snapshot, nodes=columns, entries=dataclasses.replace(e, summary=summary))
+    return dataclasses.replace(snapshot, nodes=columns, entries=e.refreshed(dirty, columns))
