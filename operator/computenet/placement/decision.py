@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from computenet.placement.framework import Filter, Reason
 from computenet.placement.resources import Usage
 
 T = TypeVar("T")
+
+_EXPLAINING = ("_ctx", "_filters", "_rejected_by", "_codes", "_ranked", "_order", "_totals", "_scores")
+"""What a decision explains itself from (everything but its choice, assignment and counts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,34 @@ class Decision:
             )
             for r, n, most in assignment
         )
+
+    def explained_by(self, whole: Callable[[], Decision], total: int) -> Decision:
+        """The same decision, choosing as it did, explained by `whole()`: made when first read, then kept.
+
+        For a decision taken among a few identifiers that stands for one among many whose chosen
+        candidate, score and assignment are the same (``topology``'s winning domain): `whole` makes the
+        decision among all of them, which must not depend on anything that changes meanwhile (the
+        assumptions it sees are fixed). `total` is the number of identifiers `whole` considers. Its
+        candidates, rejections, reasons, summary and context are `whole`'s; only reading them costs it.
+        """
+        for name in _EXPLAINING:
+            del self.__dict__[name]
+        self.__dict__["_whole"] = whole
+        self.total = total
+        return self
+
+    if not TYPE_CHECKING:  # hidden from the type checker, which would take every attribute as Any
+
+        def __getattr__(self, name: str) -> object:
+            """The fields `explained_by` left to its whole decision: made at the first read of any."""
+            whole = self.__dict__.get("_whole") if name in _EXPLAINING else None
+            if whole is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            made = whole()
+            for field in _EXPLAINING:
+                self.__dict__[field] = made.__dict__[field]
+            del self.__dict__["_whole"]
+            return self.__dict__[name]
 
     @property
     def device_class(self) -> str | None:

@@ -183,6 +183,9 @@ class Winner:
     domain: str
     ident: int
     score: float
+    cheapest: float | None
+    """What the Price score divides by in the domain's decision: its candidates' cheapest known cost,
+    or the task's own floor (`Demand.cheapest`) if lower; None when neither is known."""
 
 
 def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[Score]) -> Winner | None:
@@ -194,17 +197,21 @@ def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[
     """
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
     names: list[tuple[str, ...]] = []
+    floors: list[FloatArray] = []
     for g, (ids, key) in enumerate(groups):
         ident, domain, price, used = _chosen(ctx, held(ctx, ids, key))
         names.append(ctx.snapshot.vocabulary.label_column(key)[1])
-        total = _totals(ctx, ident, domain, price, used, scores)
+        cost = _priced(ctx, ident, price)
+        floors.append(_cheapest(domain, cost, ctx.demand.cheapest))
+        total = _totals(ctx, ident, domain, cost, floors[-1], used, scores)
         parts.append((np.full(len(ident), g), _by_name(ctx.snapshot, key)[domain], domain, ident, total))
     if not any(len(p[3]) for p in parts):
         return None
     group, rank, domain, ident, total = (np.concatenate([p[i] for p in parts]) for i in range(5))
     top = int(np.lexsort((ident, rank, group, -np.round(total, _TIE_DECIMALS)))[0])
-    g = int(group[top])
-    return Winner(g, names[g][int(domain[top])], int(ident[top]), float(total[top]))
+    g, at = int(group[top]), int(domain[top])
+    floor = float(floors[g][at])
+    return Winner(g, names[g][at], int(ident[top]), float(total[top]), None if np.isinf(floor) else floor)
 
 
 def _chosen(ctx: Context, counted: Held) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
@@ -239,12 +246,19 @@ def _chosen(ctx: Context, counted: Held) -> tuple[IntArray, IntArray, FloatArray
 
 
 def _totals(
-    ctx: Context, ident: IntArray, domain: IntArray, price: FloatArray, used: FloatArray, scores: Sequence[Score]
+    ctx: Context,
+    ident: IntArray,
+    domain: IntArray,
+    cost: FloatArray,
+    cheapest: FloatArray,
+    used: FloatArray,
+    scores: Sequence[Score],
 ) -> FloatArray:
     """Per (identifier, domain) pair where the gang fits: its total in that domain's decision.
 
-    The pipeline's sum in its order (weight x value per applicable score, then divided by the
-    weights), so that the totals are the same floats.
+    `cost` per pair as Price sees it (`_priced`), `cheapest` per domain code (`_cheapest`). The
+    pipeline's sum in its order (weight x value per applicable score, then divided by the weights),
+    so that the totals are the same floats.
     """
     total: FloatArray = np.zeros(len(ident))
     if not len(ident):
@@ -255,7 +269,7 @@ def _totals(
         if not s.applies(ctx):
             continue
         if isinstance(s, Price):
-            values = _price(ctx, ident, domain, price)
+            values = _price(domain, cost, cheapest)
         elif isinstance(s, Fit):  # `scores.fit.Fit` on the pair's model
             values = 100.0 * (1.0 - used if ctx.demand.strategy is Strategy.SPREAD else used)
         else:
@@ -268,22 +282,38 @@ def _totals(
     return total
 
 
-def _price(ctx: Context, ident: IntArray, domain: IntArray, per_hour: FloatArray) -> FloatArray:
-    """`scores.price.Price` of each pair, the cheapest being its domain's (each domain is one decision)."""
+def _priced(ctx: Context, ident: IntArray, per_hour: FloatArray) -> FloatArray:
+    """Each pair's cost as `scores.price.Price` reads it: NaN where unknown or quoted in another currency."""
     price = _cost(ctx, ident, per_hour)
     currency = ctx.demand.constraints.currency
     if currency is not None:
         price[ctx.snapshot.table.currency[ident] != ctx.snapshot.vocabulary.currencies.get(currency, -2)] = np.nan
-    known = ~np.isnan(price)
-    scores: FloatArray = np.zeros(len(ident))
+    return price
+
+
+def _cheapest(domain: IntArray, cost: FloatArray, floor: float | None) -> FloatArray:
+    """Per domain code (up to the largest of `domain`): what the Price score divides by there.
+
+    The cheapest known `cost` of the domain's pairs (each domain is one decision, whose Price score
+    divides by its own cheapest candidate), or `floor` (the task's `Demand.cheapest`, the cheapest
+    of every variant) if lower; inf where neither is known.
+    """
+    cheapest: FloatArray = np.full(int(domain.max()) + 1 if len(domain) else 0, np.inf)
+    known = ~np.isnan(cost)
+    np.minimum.at(cheapest, domain[known], cost[known])
+    if floor is not None:
+        cheapest = np.minimum(cheapest, floor)
+    return cheapest
+
+
+def _price(domain: IntArray, cost: FloatArray, cheapest: FloatArray) -> FloatArray:
+    """`scores.price.Price` of each pair, against its domain's `cheapest`; 0 where the cost is not known."""
+    known = ~np.isnan(cost)
+    scores: FloatArray = np.zeros(len(cost))
     if known.any():
-        cheapest = np.full(int(domain.max()) + 1, np.inf)
-        np.minimum.at(cheapest, domain[known], price[known])
         own = cheapest[domain[known]]
-        if ctx.demand.cheapest is not None:  # the cheapest of every variant of the task
-            own = np.minimum(own, ctx.demand.cheapest)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(price[known] == own, 1.0, own / price[known])
+            ratio = np.where(cost[known] == own, 1.0, own / cost[known])
         scores[known] = 100.0 * ratio
     return scores
 

@@ -42,11 +42,13 @@ import numpy as np
 
 from computenet.placement import domain_counts, reasons
 from computenet.placement.arrays import IntArray
+from computenet.placement.assume import Assumptions
 from computenet.placement.context import Context
 from computenet.placement.decision import Decision
 from computenet.placement.demand import Demand
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import Filter, Reason, Score
+from computenet.placement.overlay import Overlay
 from computenet.placement.scores import DEFAULT_SCORES
 from computenet.placement.snapshot import Snapshot
 
@@ -183,16 +185,53 @@ def place(
             continue
         g, key = tried[winner.group]
         names = list(groups.values())[g]
-        decision = place_one(in_domain(replace(demand, identifiers=names), key, winner.domain))
-        chosen = decision.chosen
-        if (
-            chosen is None
-            or chosen.identifier != snapshot.identifiers[winner.ident].name
-            or chosen.score != winner.score
-        ):
+        whole = in_domain(replace(demand, identifiers=names), key, winner.domain)
+        name = snapshot.identifiers[winner.ident].name
+        alone = place_one(replace(whole, identifiers=frozenset((name,)), cheapest=winner.cheapest))
+        if _counted(alone, name, winner.score):  # the whole decision chooses the same: it explains this one
+            considered = len(snapshot) if names is None else len(snapshot.indices(names))
+            return alone.explained_by(_deciding(snapshot, whole, ctx, filters, scores), considered)
+        decision = place_one(whole)
+        if not _counted(decision, name, winner.score):
             return _per_domain(snapshot, demand, place_one, anywhere, groups, sets)  # the gang order passed it
         return decision
     return _given_up(snapshot, demand, place_one, anywhere, groups, sets)
+
+
+def _counted(decision: Decision, name: str, score: float) -> bool:
+    """Whether `decision` chose identifier `name` with total `score`, as counted (`domain_counts.best`)."""
+    chosen = decision.chosen
+    return chosen is not None and chosen.identifier == name and chosen.score == score
+
+
+class _Fixed(Assumptions):
+    """Assumptions that hold what one overlay holds, whatever is assumed later (read by `pipeline.place`)."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        super().__init__()
+        self._fixed = overlay
+
+    def overlay(self, snapshot: Snapshot, exclude: str | None = None) -> Overlay:
+        return self._fixed
+
+
+def _deciding(
+    snapshot: Snapshot, demand: Demand, ctx: Context, filters: Sequence[Filter], scores: Sequence[Score]
+) -> Callable[[], Decision]:
+    """Makes `demand`'s decision (no topology) as `ctx`'s was made: on its snapshot and assumptions.
+
+    The winning domain's decision among the one identifier it chooses costs a fraction of the
+    decision among all, which only its explanation needs (`Decision.explained_by`); the
+    assumptions are those `ctx` saw, not what the caller assumes before the explanation is read.
+    """
+    overlay = ctx.overlay
+
+    def whole() -> Decision:
+        from computenet.placement import pipeline  # the entry point, which calls this module
+
+        return pipeline.place(snapshot, demand, assumptions=_Fixed(overlay), filters=filters, scores=scores)
+
+    return whole
 
 
 def place_per_domain(snapshot: Snapshot, demand: Demand, place_one: PlaceOne) -> Decision:

@@ -301,3 +301,28 @@ def test_tasks_of_one_template_share_what_each_rack_holds_whatever_their_gang_si
     snapshot = pool(racks("a", 2, 3, 4), racks("b", 3, 1, price=0.5))
     for replicas in (2, 4, 3, 5, 1):
         assert said(place(snapshot, gang(replicas))) == said(by_rule(snapshot, gang(replicas))), replicas
+
+
+def test_the_winning_domains_explanation_read_later_sees_the_assumptions_it_was_decided_with() -> None:
+    """The winner is decided among its one identifier; the decision among all, which only explains it,
+    is made when first read: after the caller assumed the decision and another task took room, it still
+    explains the decision as it was made (a holding one of its two r0 nodes, not both)."""
+    snapshot = pool(racks("a", 2, 4), racks("b", 4, price=0.5))
+    assumptions = Assumptions(ttl=300)
+
+    def hold(uid: str) -> None:
+        held = replace(gang(1), uid=uid, name=uid, identifiers=frozenset({"a"}), node_selector={RACK: "r0"})
+        assumptions.assume(place(snapshot, replace(held, topology=None), assumptions=assumptions), now=0.0)
+
+    hold("first")
+    rule = by_rule(snapshot, gang(4), assumptions)
+    expected = said(rule), rule.candidates
+    decision = place(snapshot, gang(4), assumptions=assumptions)
+    assumptions.assume(decision, now=0.0)
+    hold("second")
+    assert (said(decision), decision.candidates) == expected
+    assert decision.rejections["a"].message == (
+        f"8 nvidia.com/gpu ({H100}) free in total on 2 suitable nodes after reservations assumed for pending tasks,"
+        " the task needs 32"
+    )
+    assert decision.total == 2
