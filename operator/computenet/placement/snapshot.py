@@ -246,10 +246,12 @@ class Capacity:
 
 
 _POOLS_KEPT = 8
+"""Pools whose member indices a snapshot remembers (see `Snapshot.indices`)."""
+_FEW_NAMES = 16
+"""Sets of at most this many names are looked up each time rather than remembered (`Snapshot.indices`)."""
 CARRIED_MEMOS = ("_entry_sums", "_preferred_best")
 """Per-entry answers decisions remember on a snapshot (`fit`, the NodeAffinity score) that a next
 snapshot differing in free amounts only starts from (`Snapshot.carry_memos`)."""
-"""Pools whose member indices a snapshot remembers (see `Snapshot.indices`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,8 +329,13 @@ class Snapshot:
         """Sorted snapshot indices of those of `names` that are identifiers here (a pool's members).
 
         Remembered for the last few pools asked about: the tasks of one pool ask with equal sets,
-        and a pool of thousands of names is otherwise a Python loop per decision.
+        and a pool of thousands of names is otherwise a Python loop per decision. A set of a few
+        names costs nothing to look up and is not remembered, so that it takes no pool's place
+        (``topology`` decides a winning domain among its one chosen identifier).
         """
+        if len(names) <= _FEW_NAMES:
+            index = self.index
+            return np.array(sorted(index[n] for n in names if n in index), dtype=np.int64)
         cache: dict[frozenset[str], IntArray] = self.__dict__.setdefault("_indices", {})
         found = cache.get(names)
         if found is None:

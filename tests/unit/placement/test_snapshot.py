@@ -171,14 +171,25 @@ def test_partition_by_a_selector_with_match_expressions() -> None:
 
 
 def test_pool_indices_are_sorted_members_here_and_remembered_for_a_few_pools() -> None:
-    snapshot = builder_of(*(identifier(name) for name in ("d", "a", "c", "b"))).snapshot()
-    pool = frozenset({"c", "gone", "a"})  # a member this snapshot does not know is left out
+    names = [f"n{i:02d}" for i in range(40)]
+    snapshot = builder_of(*(identifier(name) for name in reversed(names))).snapshot()
+    pool = frozenset({*names[20:], "gone"})  # a member this snapshot does not know is left out
     found = snapshot.indices(pool)
-    assert [snapshot.identifiers[i].name for i in found.tolist()] == ["a", "c"]
-    assert snapshot.indices(frozenset({"a", "c", "gone"})) is found  # an equal set: the same answer
+    assert [snapshot.identifiers[i].name for i in found.tolist()] == names[20:]
+    assert snapshot.indices(frozenset({"gone", *names[20:]})) is found  # an equal set: the same answer
     assert not found.flags.writeable
-    for name in ("a", "b", "c", "d", "ab", "cd", "bd", "ad"):
-        snapshot.indices(frozenset(name))
+    for k in range(8):
+        snapshot.indices(frozenset(names[k : k + 20]))
     assert snapshot.indices(pool) is not found  # forgotten after eight other pools, then computed again
     assert snapshot.indices(pool).tolist() == found.tolist()
     assert snapshot.indices(frozenset()).tolist() == []
+
+
+def test_a_few_names_are_looked_up_each_time_and_take_no_pools_place() -> None:
+    names = [f"n{i:02d}" for i in range(40)]
+    snapshot = builder_of(*(identifier(name) for name in names)).snapshot()
+    pool = frozenset(names[:20])
+    found = snapshot.indices(pool)
+    for k in range(20):
+        assert snapshot.indices(frozenset({names[k + 1], names[k], "gone"})).tolist() == [k, k + 1]
+    assert snapshot.indices(pool) is found
