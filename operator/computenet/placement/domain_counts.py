@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import fit
-from computenet.placement.arrays import FloatArray, IntArray, spans
+from computenet.placement.arrays import FloatArray, IntArray, gather, spans
 from computenet.placement.context import Context
 from computenet.placement.demand import Strategy
 from computenet.placement.filters import DEFAULT_FILTERS
@@ -85,7 +85,7 @@ def held(ctx: Context, ids: IntArray, key: str) -> Held:
     else:
         missing = entries[memo.start[entries] < 0]
         if len(missing):
-            rows, seg, slots = fit.scan(ctx, missing, cap=fit.UNCAPPED)
+            rows, seg, slots = _scan_roomy(ctx, missing)
             memo.add(missing, seg, codes[ctx.snapshot.nodes.labels[rows]], slots, count)
         found, at = spans(memo.start[entries], memo.stop[entries])
         domain, replicas = memo.domain[found], memo.replicas[found]
@@ -94,6 +94,25 @@ def held(ctx: Context, ids: IntArray, key: str) -> Held:
     triples, where = np.unique(pair, return_inverse=True)
     total = np.bincount(where, weights=replicas, minlength=len(triples)).astype(np.int64)
     return Held(triples // count // width, triples // count % width, triples % count, total)
+
+
+def _scan_roomy(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """`fit.scan(ctx, entries, cap=fit.UNCAPPED)` but for rows with fewer free devices than a replica needs.
+
+    Those hold no replica; their free devices are read alone, and only the other rows whole (most
+    nodes of a busy pool have fewer free than a gang's replica asks). Only without assumptions or
+    DRA claims (as `_remembered` reads), where a row's free amounts are the snapshot's.
+    """
+    e = ctx.snapshot.entries
+    rows, seg = gather(e.indptr, e.rows, entries)
+    selected = ctx.rows_selected(rows)
+    if selected is not None:
+        rows, seg = rows[selected], seg[selected]
+    need = ctx.need.accelerators
+    if need > 0:
+        roomy = ctx.snapshot.nodes.free_devices(rows) >= need
+        rows, seg = rows[roomy], seg[roomy]
+    return rows, seg, fit.replica_slots(ctx, *fit.free_rows(ctx, rows), cap=fit.UNCAPPED)
 
 
 class Remembered:
@@ -112,14 +131,33 @@ class Remembered:
     def add(self, entries: IntArray, seg: IntArray, domain: IntArray, slots: IntArray, count: int) -> None:
         """Keep what the rows of `entries` hold (`seg`: each row's position in `entries`; `domain` -1: none)."""
         keep = (domain >= 0) & (slots > 0)
-        pair = entries[seg[keep]] * count + domain[keep]
-        found, at = np.unique(pair, return_inverse=True)
-        sums = np.bincount(at, weights=slots[keep], minlength=len(found)).astype(np.int64)
-        owner, base = found // count, len(self.domain)
-        self.start[entries] = base + np.searchsorted(owner, entries, side="left")
-        self.stop[entries] = base + np.searchsorted(owner, entries, side="right")
+        found, sums = pair_sums(seg[keep] * count + domain[keep], slots[keep], len(entries) * count)
+        owner, base = found // count, len(self.domain)  # positions in `entries`, ascending
+        positions = np.arange(len(entries))
+        self.start[entries] = base + np.searchsorted(owner, positions, side="left")
+        self.stop[entries] = base + np.searchsorted(owner, positions, side="right")
         self.domain = np.concatenate((self.domain, found % count))
         self.replicas = np.concatenate((self.replicas, sums))
+
+
+DENSE_SHARE = 4
+"""`pair_sums` counts in an array of every possible key when it is at most this many times the keys given."""
+
+
+def pair_sums(keys: IntArray, values: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """(the distinct `keys` ascending, the sum of `values` over each), keys being in ``[0, bound)``.
+
+    Counted in one array of `bound` slots when that is not much larger than `keys` (no sort), else
+    by sorting. A key whose values sum to 0 is kept.
+    """
+    if bound <= DENSE_SHARE * len(keys):
+        seen = np.bincount(keys, minlength=bound)
+        found = np.flatnonzero(seen)
+        sums: IntArray = np.bincount(keys, weights=values, minlength=bound)[found].astype(np.int64)
+        return found, sums
+    found, at = np.unique(keys, return_inverse=True)
+    sums = np.bincount(at, weights=values, minlength=len(found)).astype(np.int64)
+    return found, sums
 
 
 SUMS_KEPT = 32

@@ -96,6 +96,15 @@ class NodeColumns:
             values[hit] = self.patch_free[at[hit]]
         return values
 
+    def free_devices(self, rows: IntArray) -> IntArray:
+        """Free devices on `rows` (``free_amounts(rows)[:, 0]``), reading that column alone; a fresh array."""
+        values: IntArray = self.base_free[rows, 0]  # not the column's `take`, which copies the column first
+        if len(self.patch_rows) and len(rows):
+            at = np.minimum(np.searchsorted(self.patch_rows, rows), len(self.patch_rows) - 1)
+            hit = self.patch_rows[at] == rows
+            values[hit] = self.patch_free[at[hit], 0]
+        return values
+
 
 TOLERATION_SETS_KEPT = 256
 """How many toleration sets a snapshot's vocabulary keeps the per-kind answer of (``kind_tolerated``)."""

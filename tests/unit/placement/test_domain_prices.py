@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from computenet.placement.domain_counts import _cheapest, _price
+from computenet.placement.domain_counts import _cheapest, _price, pair_sums
 
 NAN = float("nan")
 INF = float("inf")
@@ -49,3 +49,19 @@ def test_the_price_score_per_pair(
 ) -> None:
     found = _price(np.array(domain, dtype=np.int64), np.array(cost, dtype=np.float64), np.array(cheapest))
     assert found.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "values", "bound", "expected"),
+    [
+        pytest.param([3, 1, 3], [2, 5, 4], 4, ([1, 3], [5, 6]), id="summed per key, keys ascending (counted densely)"),
+        pytest.param([900, 2, 900], [1, 1, 1], 1000, ([2, 900], [1, 2]), id="a sparse key space is sorted instead"),
+        pytest.param([0, 0], [0, 0], 1, ([0], [0]), id="a key summing to 0 is kept"),
+        pytest.param([], [], 8, ([], []), id="no keys"),
+        pytest.param([1], [2**40], 2, ([1], [2**40]), id="large sums stay exact"),
+    ],
+)
+def test_pair_sums(keys: list[int], values: list[int], bound: int, expected: tuple[list[int], list[int]]) -> None:
+    found, sums = pair_sums(np.array(keys, dtype=np.int64), np.array(values, dtype=np.int64), bound)
+    assert (found.tolist(), sums.tolist()) == expected
+    assert sums.dtype == np.int64

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from computenet.placement import Identifier, Selector, SnapshotBuilder, place
@@ -193,3 +194,25 @@ def test_a_few_names_are_looked_up_each_time_and_take_no_pools_place() -> None:
     for k in range(20):
         assert snapshot.indices(frozenset({names[k + 1], names[k], "gone"})).tolist() == [k, k + 1]
     assert snapshot.indices(pool) is found
+
+
+@pytest.mark.parametrize(
+    ("requested", "rows", "expected"),
+    [
+        pytest.param({}, [1, 0], [8, 8], id="the base's free devices, in the order asked"),
+        pytest.param({"n1": 3}, [0, 1, 0], [5, 8, 5], id="a patched row reads its patch"),
+        pytest.param({"n2": 8}, [1], [0], id="a row the patch holds alone"),
+        pytest.param({"n1": 1}, [], [], id="no rows"),
+    ],
+)
+def test_free_devices_read_the_device_column_as_free_amounts_do(
+    requested: dict[str, int], rows: list[int], expected: list[int]
+) -> None:
+    b = builder_of(identifier("p").nodes(node("n1").gpus(8, H100), node("n2").gpus(8, H100)))
+    b.snapshot()
+    for name, gpus in requested.items():
+        b.add_requested("p", name, {"nvidia.com/gpu": gpus})
+    nodes = b.snapshot().nodes
+    asked = np.array(rows, dtype=np.int64)
+    assert nodes.free_devices(asked).tolist() == expected
+    assert nodes.free_devices(asked).tolist() == nodes.free_amounts(asked)[:, 0].tolist()
