@@ -203,6 +203,8 @@ def test_a_few_names_are_looked_up_each_time_and_take_no_pools_place() -> None:
         pytest.param({"n1": 3}, [0, 1, 0], [5, 8, 5], id="a patched row reads its patch"),
         pytest.param({"n2": 8}, [1], [0], id="a row the patch holds alone"),
         pytest.param({"n1": 1}, [], [], id="no rows"),
+        pytest.param({"n1": 2, "n2": 6}, [0, 0, 1], [6, 6, 2], id="ascending rows, a row asked twice"),
+        pytest.param({"n1": 2, "n2": 6}, [1, 0, 1], [2, 6, 2], id="rows in any order"),
     ],
 )
 def test_free_devices_read_the_device_column_as_free_amounts_do(
