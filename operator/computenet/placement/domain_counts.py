@@ -33,7 +33,7 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.arrays import FloatArray, IntArray, gather, spans
-from computenet.placement.context import Context
+from computenet.placement.context import NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import Filter, Score
@@ -246,7 +246,10 @@ def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[
     if not any(len(p[3]) for p in parts):
         return None
     group, rank, domain, ident, total = (np.concatenate([p[i] for p in parts]) for i in range(5))
-    top = int(np.lexsort((ident, rank, group, -np.round(total, _TIE_DECIMALS)))[0])
+    rounded = np.round(total, _TIE_DECIMALS)
+    # the best total, then the first group, domain and identifier (a NaN total ranks last)
+    tied = np.flatnonzero(rounded == rounded.max()) if not np.isnan(rounded).any() else np.arange(len(total))
+    top = int(tied[np.lexsort((ident[tied], rank[tied], group[tied], -rounded[tied]))[0]])
     g, at = int(group[top]), int(domain[top])
     floor = float(floors[g][at])
     return Winner(g, names[g][at], int(ident[top]), float(total[top]), None if np.isinf(floor) else floor)
@@ -272,7 +275,7 @@ def _chosen(ctx: Context, counted: Held) -> tuple[IntArray, IntArray, FloatArray
         first[1:] = (ident[order][1:] != ident[order][:-1]) | (domain[order][1:] != domain[order][:-1])
         keep = np.sort(order[first])
         ident, column, domain, price, at = ident[keep], column[keep], domain[keep], price[keep], at[keep]
-    used = fit.utilization(ctx, own)[at, column]
+    used = _utilization(ctx, own)[at, column]
     limit, currency = ctx.demand.constraints.max_price_per_hour, ctx.demand.constraints.currency
     if limit is not None:  # `filters.price.MaxPrice`, on the model of the pair
         ok = ~np.isnan(price) & ~(price > limit)
@@ -281,6 +284,18 @@ def _chosen(ctx: Context, counted: Held) -> tuple[IntArray, IntArray, FloatArray
             ok &= (quoted < 0) | (quoted == ctx.snapshot.vocabulary.currencies.get(currency, -2))
         ident, domain, price, used = ident[ok], domain[ok], price[ok], used[ok]
     return ident, domain, price, used
+
+
+def _utilization(ctx: Context, own: IntArray) -> FloatArray:
+    """`fit.utilization(ctx, own)`: what the decision of `ctx` kept of it when the task has one model column.
+
+    With one column, the fit kept each computed identifier's utilization at it (summaries do not
+    depend on the domain, so neither does utilization); with several, it kept only the chosen one's.
+    """
+    if len(ctx.columns) == 1 and not (ctx.fit_model[own] == NOT_COMPUTED).any():
+        kept: FloatArray = ctx.fit_utilization[own].reshape(len(own), 1)
+        return kept
+    return fit.utilization(ctx, own)
 
 
 def _totals(

@@ -1,8 +1,9 @@
-"""What the Price score divides by in each domain's decision, and each pair's Price score there.
+"""The parts `domain_counts` ranks every domain's candidates with, in one pass.
 
-`domain_counts` ranks every domain's candidates in one pass; each domain is one decision whose Price
-score is relative to its own cheapest candidate (`scores.price`), floored at the task's cheapest of
-every variant. The winning domain is then decided among its chosen identifier alone, told that floor.
+Each domain is one decision whose Price score is relative to its own cheapest candidate
+(`scores.price`), floored at the task's cheapest of every variant; the winning domain is then decided
+among its chosen identifier alone, told that floor. The Fit score reads the fit's utilization, the
+same in every domain. What each entry holds per domain is summed by key (`pair_sums`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from computenet.placement.domain_counts import _cheapest, _price, pair_sums
+from computenet.placement import fit
+from computenet.placement.context import Context
+from computenet.placement.demand import Demand
+from computenet.placement.domain_counts import _cheapest, _price, _utilization, pair_sums
+
+from .builders import A100, H100, identifier, node, pool, task
 
 NAN = float("nan")
 INF = float("inf")
@@ -65,3 +71,23 @@ def test_pair_sums(keys: list[int], values: list[int], bound: int, expected: tup
     found, sums = pair_sums(np.array(keys, dtype=np.int64), np.array(values, dtype=np.int64), bound)
     assert (found.tolist(), sums.tolist()) == expected
     assert sums.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("demand", "computed"),
+    [
+        pytest.param(task().gpus(4, H100).replicas(2).build(), True, id="one model, the fit kept it"),
+        pytest.param(task().gpus(4, H100).replicas(2).build(), False, id="one model, not yet computed"),
+        pytest.param(task().gpus(4, H100, A100).replicas(2).build(), True, id="two models: every column"),
+    ],
+)
+def test_utilization_is_the_fits_per_model_column(demand: Demand, computed: bool) -> None:
+    snapshot = pool(
+        identifier("a").nodes(node("a1").gpus(8, H100).used(gpus=2), node("a2").gpus(8, A100)),
+        identifier("b").nodes(node("b1").gpus(8, H100).used(gpus=6)),
+    )
+    ctx = Context(snapshot, demand)
+    own = np.array([0, 1], dtype=np.int64)
+    if computed:
+        fit.ensure(ctx, own)
+    assert _utilization(ctx, own).tolist() == fit.utilization(ctx, own).tolist()
