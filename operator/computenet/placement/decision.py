@@ -142,6 +142,7 @@ class Decision:
         per-replica requests) and its pod count (`replicas`) instead of `assignment` (see `pod_sets`).
         """
         self._ctx, self._filters = ctx, filters
+        self._variant = ctx.demand.variant  # kept apart from the context, which `explained_by` leaves to be made
         self._rejected_by, self._codes = rejected_by, codes
         self._ranked, self._order, self._totals, self._scores = ranked, order, totals, scores
         snap = ctx.snapshot
@@ -260,7 +261,7 @@ class Decision:
     @property
     def variant(self) -> Variant | None:
         """The variant (or compute choice) this decision placed; None for a task with one way to run."""
-        return self._ctx.demand.variant
+        return self._variant
 
     def across(self, alternatives: Sequence[tuple[Variant, Decision]]) -> Decision:
         """The decision (the chosen variant's, or the first's when none fits) answering for every variant.

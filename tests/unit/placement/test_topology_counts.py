@@ -326,3 +326,29 @@ def test_the_winning_domains_explanation_read_later_sees_the_assumptions_it_was_
         " the task needs 32"
     )
     assert decision.total == 2
+
+
+def test_reading_the_choice_makes_no_whole_decision_reading_the_explanation_makes_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a placed task's status needs (choice, nodes, variant, requests) is the decision's own; the
+    candidates and rejections are the whole decision's, made once, at the first read."""
+    snapshot = pool(racks("a", 2, 4), racks("b", 4, price=0.5))
+    decision = place(snapshot, gang(4))
+    made: list[Demand] = []
+
+    def counted(snapshot: Snapshot, demand: Demand, **kwargs: object) -> Decision:
+        made.append(demand)
+        return pipeline_place(snapshot, demand, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("computenet.placement.pipeline.place", counted)
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "b"
+    assert {slot.node for slot in decision.assignment} == {f"b-r0-{i}" for i in range(4)}
+    assert (decision.variant, decision.device_class, decision.per_replica.accelerators) == (None, None, 8)
+    assert made == []
+    assert set(decision.rejections) == {"a"}
+    assert decision.summary == said(by_rule(snapshot, gang(4)))[3]
+    assert len(made) == 1
+    assert made[0].identifiers is None
+    assert made[0].node_selector == {RACK: "r0"}
