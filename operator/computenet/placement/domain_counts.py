@@ -85,7 +85,7 @@ def held(ctx: Context, ids: IntArray, key: str) -> Held:
     else:
         missing = entries[memo.start[entries] < 0]
         if len(missing):
-            rows, seg, slots = _scan_roomy(ctx, missing)
+            rows, seg, slots = _read_uncapped(ctx, missing)
             memo.add(missing, seg, codes[ctx.snapshot.nodes.labels[rows]], slots, count)
         found, at = spans(memo.start[entries], memo.stop[entries])
         domain, replicas = memo.domain[found], memo.replicas[found]
@@ -94,6 +94,35 @@ def held(ctx: Context, ids: IntArray, key: str) -> Held:
     triples, where = np.unique(pair, return_inverse=True)
     total = np.bincount(where, weights=replicas, minlength=len(triples)).astype(np.int64)
     return Held(triples // count // width, triples // count % width, triples % count, total)
+
+
+def _read_uncapped(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Rows of `entries` that may hold a replica: (rows, position of each row's entry in `entries`, slots at no cap).
+
+    An entry the decision of `ctx` read row by row once (`fit._scans`: its fit was unsure), with
+    every row below the gang size, is taken from that read: its slots, capped at the gang size, are
+    the uncapped ones. The others are read (`_scan_roomy`). Only without assumptions or DRA claims.
+    """
+    scans = fit._scans(ctx)
+    if not scans:
+        return _scan_roomy(ctx, entries)
+    size = len(ctx.snapshot.entries.kind)
+    done = np.concatenate([s[0] for s in scans])
+    owner = np.concatenate([s[2] for s in scans])
+    slots = np.concatenate([s[3] for s in scans])
+    reusable = np.bincount(done, minlength=size) == 1
+    reusable[owner[slots >= ctx.replicas]] = False
+    where = np.full(size, -1, dtype=np.int64)
+    where[entries] = np.arange(len(entries))
+    taken = reusable & (where >= 0)
+    keep = taken[owner] & (slots > 0)
+    rest = np.flatnonzero(~taken[entries])
+    rows, seg, more = _scan_roomy(ctx, entries[rest])
+    return (
+        np.concatenate((np.concatenate([s[1] for s in scans])[keep], rows)),
+        np.concatenate((where[owner[keep]], rest[seg])),
+        np.concatenate((slots[keep], more)),
+    )
 
 
 def _scan_roomy(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:

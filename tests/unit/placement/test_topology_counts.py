@@ -352,3 +352,26 @@ def test_reading_the_choice_makes_no_whole_decision_reading_the_explanation_make
     assert len(made) == 1
     assert made[0].identifiers is None
     assert made[0].node_selector == {RACK: "r0"}
+
+
+def test_rows_the_fit_read_are_counted_once_and_at_no_gang_cap() -> None:
+    """A nodeSelector admitting some of an entry's nodes makes the fit read its rows, capped at the gang
+    size. The count per rack takes b's from that read (no node of b reaches the gang: a gang of 2 fits
+    its rack r0, the cheaper), and reads a's again, whose 24-GPU node holds 3: a gang of 3 of the same
+    template then finds them in a's rack r0."""
+
+    def on(name: str, rack: str, label: str, gpus: int = 8) -> NodeBuilder:
+        return node(name).gpus(gpus, H100).label(RACK, rack).label("pool", label)
+
+    snapshot = pool(
+        identifier("a")
+        .nodes(on("a-big", "r0", "x", 24), on("a-y", "r0", "y"), on("a-z", "r1", "x"))
+        .price({H100: 1.0}),
+        identifier("b").nodes(on("b-1", "r0", "x"), on("b-2", "r0", "y"), on("b-3", "r0", "x")).price({H100: 0.5}),
+    )
+    for replicas, chosen in ((2, "b"), (3, "a")):
+        demand = gang(replicas, node_selector={"pool": "x"})
+        decision = place(snapshot, demand)
+        assert decision.chosen is not None
+        assert decision.chosen.identifier == chosen
+        assert said(decision) == said(by_rule(snapshot, demand)), replicas
