@@ -20,8 +20,14 @@ domain: KEP-2724, "Computing the assignment"):
   domain reports.
 
 The winner is only a prediction: the member's gang order (`gang_order`) may pass a candidate
-over under assumptions, which a count cannot see. `topology` decides the winning domain with a
-whole decision and takes the old rule when its choice differs. Pure.
+over under assumptions, which a count cannot see. `topology` decides the winning domain (among
+the identifier it chooses, told the domain's cheapest cost: `Winner.cheapest`) and takes the old
+rule when its choice differs.
+
+Reading: without assumptions, what each entry's nodes hold per domain is counted once per
+snapshot and template (`Remembered`), from the rows the decision's fit already read where no node
+reached the gang size, and else from the nodes with at least a replica's devices free (the device
+column alone is read for the others). Pure.
 """
 
 from __future__ import annotations

@@ -23,8 +23,11 @@ e.g. "no single nvidia.com/gpu.clique domain holds all 4 replicas (the largest h
 Cost: the rule is kept, not its cost. One decision without a domain; then every domain is counted
 and ranked in one pass over the nodes of the identifiers that fit the task at all (`domain_counts`:
 how many replicas each domain holds, on which model, and what each domain's decision would
-choose), and only the winning domain is decided whole, so that its decision and explanation are
-the pipeline's own. The shortfall is counted too. Where counting cannot rank the domains
+choose), and only the winning domain is decided: among the one identifier it chooses (told the
+domain's cheapest cost, which its Price score divides by), the decision among every identifier,
+which only the explanation needs, being made when the explanation is first read, on the
+assumptions the decision saw (`Decision.explained_by`); so its decision and explanation are the
+pipeline's own. The shortfall is counted too. Where counting cannot rank the domains
 (preferred node affinity, which scores a domain's nodes; several pod sets; other scores than the
 defaults), or the winner's decision chooses otherwise than counted (the gang order under
 assumptions), each domain where the count fits every pod set is decided whole among the
@@ -158,9 +161,10 @@ def place(
     """Where `demand` runs with all its pods in one domain of ``demand.topology.level`` (see module).
 
     `filters` and `scores` are those `place_one` decides with. The domains are counted and ranked in
-    one pass (`domain_counts`) and only the winner is decided whole; where counting cannot rank
-    them (see `domain_counts.predicts`), or the winner's decision chooses otherwise than counted
-    (the gang order under assumptions), each domain is decided whole (`_per_domain`).
+    one pass (`domain_counts`) and only the winner is decided, among the identifier it chooses
+    (explained by the decision among all, made when read); where counting cannot rank them (see
+    `domain_counts.predicts`), or the winner's decision chooses otherwise than counted (the gang
+    order under assumptions), each domain is decided whole (`_per_domain`).
     """
     topology = demand.topology
     assert topology is not None
