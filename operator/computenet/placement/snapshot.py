@@ -213,6 +213,8 @@ class IdentifierTable:
     """Price of moving one GiB out of the identifier's store; NaN: it declares no store."""
     egress_currency: IntArray
     """The currency of `egress_per_gib` (interned); -1 without a store."""
+    levels: IntArray
+    """Topology levels the identifier declares (`Identifier.levels`); 0: none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from computenet.placement.snapshot import IdentifierTable, ModelKey
 
 _INTS = (
     "ready", "cluster", "region", "provider", "currency", "compute_class", "failures", "members", "schedulable",
-    "egress_currency",
+    "egress_currency", "levels",
 )  # fmt: skip
 _FLOATS = ("bandwidth_gbps", "price_cpu", "price_memory", "egress_per_gib")
 
@@ -78,6 +78,7 @@ def fill(
     columns["compute_class"][i] = interned.classes.id(str(ident.compute_class))
     columns["failures"][i] = ident.recent_failures
     columns["members"][i], columns["schedulable"][i] = members, schedulable
+    columns["levels"][i] = len(ident.levels)
     bandwidth = ident.network.bandwidth_gbps
     columns["bandwidth_gbps"][i] = np.nan if bandwidth is None else bandwidth
     columns["latency_ms"][i, :] = np.nan

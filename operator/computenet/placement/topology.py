@@ -127,11 +127,8 @@ def ladder(levels: tuple[tuple[str, str], ...], level: str, required: bool) -> t
 
 
 def _declares_levels(snapshot: Snapshot) -> bool:
-    """Whether any identifier of the snapshot declares topology levels (kept per snapshot)."""
-    found: bool | None = snapshot.__dict__.get("_declares_levels")
-    if found is None:
-        found = snapshot.__dict__["_declares_levels"] = any(ident.levels for ident in snapshot.identifiers)
-    return found
+    """Whether any identifier of the snapshot declares topology levels."""
+    return bool(snapshot.table.levels.any())
 
 
 def ladders(snapshot: Snapshot, demand: Demand) -> dict[tuple[str, ...], frozenset[str] | None]:

@@ -58,23 +58,31 @@ class NodeSelector:
         ]
 
 
-_HOLDERS: list[tuple[EntryLabelSets, tuple[IntArray, IntArray]]] = []
+_HOLDERS: list[tuple[EntryLabelSets, tuple[IntArray, IntArray | None]]] = []
 """The entries carrying each label set, for the entry label sets of the last snapshots (matched by identity)."""
 
 
-def _holders(sets: EntryLabelSets, size: int) -> tuple[IntArray, IntArray]:
-    """(indptr, entries) in CSR form: the entries whose nodes carry each of the `size` label sets."""
-    for known, found in _HOLDERS:
+def _holders(sets: EntryLabelSets, size: int, *, listed: bool) -> tuple[IntArray, IntArray | None]:
+    """(indptr, entries) in CSR form: the entries whose nodes carry each of the `size` label sets.
+
+    The entries are listed (a sort of every (entry, label set) pair) only when `listed`: deciding
+    whether to read them needs only how many each label set has (`indptr`).
+    """
+    for at, (known, found) in enumerate(_HOLDERS):
         if known is sets:
-            return found
-    entry = np.repeat(np.arange(len(sets.indptr) - 1, dtype=np.int64), np.diff(sets.indptr))
-    order = np.argsort(sets.label_sets, kind="stable")
+            if found[1] is not None or not listed:
+                return found
+            del _HOLDERS[at]
+            break
     indptr = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(sets.label_sets, minlength=size), out=indptr[1:])
-    found = (indptr, entry[order])
-    _HOLDERS.insert(0, (sets, found))
+    entries = None
+    if listed:
+        entry = np.repeat(np.arange(len(sets.indptr) - 1, dtype=np.int64), np.diff(sets.indptr))
+        entries = entry[np.argsort(sets.label_sets, kind="stable")]
+    _HOLDERS.insert(0, (sets, (indptr, entries)))
     del _HOLDERS[2:]
-    return found
+    return indptr, entries
 
 
 def _matched(ctx: Context, ids: IntArray) -> BoolArray:
@@ -87,8 +95,10 @@ def _matched(ctx: Context, ids: IntArray) -> BoolArray:
     if ctx.named_rows is None and ok is not None:
         sets = entry_label_sets(snapshot)
         chosen = np.flatnonzero(ok)
-        indptr, holders = _holders(sets, len(ok))
-        if (indptr[chosen + 1] - indptr[chosen]).sum() * len(snapshot) <= len(holders) * len(ids):
+        indptr, _ = _holders(sets, len(ok), listed=False)
+        if (indptr[chosen + 1] - indptr[chosen]).sum() * len(snapshot) <= int(indptr[-1]) * len(ids):
+            _, holders = _holders(sets, len(ok), listed=True)
+            assert holders is not None
             found, _ = gather(indptr, holders, chosen)
             has = np.zeros(len(snapshot), dtype=bool)
             has[snapshot.entries.ident[found]] = True
