@@ -22,11 +22,12 @@ from computenet.placement.demand import Variant
 from computenet.placement.devices import NodeDevices, ServedDevices, hold
 from computenet.placement.explain import caveat, summarize, summarize_variants
 from computenet.placement.framework import Filter, Reason
+from computenet.placement.ranking import Ranking
 from computenet.placement.resources import Usage
 
 T = TypeVar("T")
 
-_EXPLAINING = ("_ctx", "_filters", "_rejected_by", "_codes", "_ranked", "_order", "_totals", "_scores")
+_EXPLAINING = ("_ctx", "_filters", "_rejected_by", "_codes", "_ranking", "_totals", "_scores")
 """What a decision explains itself from (everything but its choice, assignment and counts)."""
 
 
@@ -127,8 +128,7 @@ class Decision:
         considered: int,
         rejected_by: IntArray,
         codes: IntArray,
-        ranked: IntArray,
-        order: IntArray,
+        ranking: Ranking,
         totals: FloatArray,
         scores: Mapping[str, FloatArray],
         assignment: tuple[tuple[int, int, int], ...],
@@ -136,7 +136,7 @@ class Decision:
         slots: tuple[NodeSlot, ...] | None = None,
         replicas: int | None = None,
     ) -> None:
-        """`ranked` = survivors best first; `totals` and `scores` are in survivor order, `order` maps.
+        """`ranking` orders the survivors best first; `totals` and `scores` are in survivor order.
 
         A task of several pod sets passes its node slots ready made (`slots`, each with its role and
         per-replica requests) and its pod count (`replicas`) instead of `assignment` (see `pod_sets`).
@@ -144,7 +144,7 @@ class Decision:
         self._ctx, self._filters = ctx, filters
         self._variant = ctx.demand.variant  # kept apart from the context, which `explained_by` leaves to be made
         self._rejected_by, self._codes = rejected_by, codes
-        self._ranked, self._order, self._totals, self._scores = ranked, order, totals, scores
+        self._ranking, self._totals, self._scores = ranking, totals, scores
         snap = ctx.snapshot
         self.task_uid = ctx.demand.uid
         self.elapsed = 0.0
@@ -155,14 +155,14 @@ class Decision:
         self.replicas = ctx.replicas if replicas is None else replicas
         self.unevaluated: tuple[str, ...] = ctx.unevaluated
         """Constraints of the pod template that placement did not evaluate (see `pod_spec`)."""
-        self.chosen: Candidate | None = self._candidate(0) if len(ranked) else None
+        self.chosen: Candidate | None = self._candidate(0) if len(ranking) else None
         self.alternatives: tuple[tuple[Variant, Decision], ...] = ()
         """Every variant's own decision, in the task's order, when this one answers for all (`across`)."""
         if slots is not None:
             self.assignment = slots
             return
         nodes = snap.nodes
-        needs = ctx.device_needs(int(ranked[0])) if ctx.claims and len(ranked) else {}
+        needs = ctx.device_needs(ranking.ident(0)) if ctx.claims and len(ranking) else {}
         needs = needs if not isinstance(needs, str) else {}
         self.assignment = tuple(
             node_slot(
@@ -237,9 +237,9 @@ class Decision:
         """
         at = next((i for i, f in enumerate(self._filters) if f.name == before), None) if before else None
         if at is None:
-            return self._ranked
+            return self._ranking.ranked
         passed = self._rejected_by >= at
-        passed[self._ranked] = True
+        passed[self._ranking.ranked] = True
         return np.flatnonzero(passed)
 
     def refused(self, explain: Filter) -> Decision:
@@ -249,11 +249,12 @@ class Decision:
         identifiers that fit otherwise are named with that rule's reason and details.
         """
         rejected_by, codes = self._rejected_by.copy(), self._codes.copy()
-        rejected_by[self._ranked] = len(self._filters)
-        codes[self._ranked] = 0
-        empty = self._ranked[:0]
+        standing = self._ranking.ranked
+        rejected_by[standing] = len(self._filters)
+        codes[standing] = 0
+        nobody = Ranking(standing[:0], self._totals[:0])
         refused = Decision(
-            self._ctx, (*self._filters, explain), self.total, rejected_by, codes, empty, empty, self._totals[:0], {}, ()
+            self._ctx, (*self._filters, explain), self.total, rejected_by, codes, nobody, self._totals[:0], {}, ()
         )
         refused.elapsed = self.elapsed
         return refused
@@ -275,7 +276,8 @@ class Decision:
         return self
 
     def _candidate(self, rank: int) -> Candidate:
-        ctx, i = self._ctx, int(self._ranked[rank])
+        ctx, at = self._ctx, self._ranking.position(rank)
+        i = int(self._ranking.alive[at])
         ident = ctx.snapshot.identifiers[i]
         model = int(ctx.fit_model[i])
         price = float(ctx.fit_price[i])
@@ -294,8 +296,8 @@ class Decision:
         return Candidate(
             identifier=ident.name,
             uri=ident.uri,
-            score=float(self._totals[self._order[rank]]),
-            scores={name: float(values[self._order[rank]]) for name, values in self._scores.items()},
+            score=float(self._totals[at]),
+            scores={name: float(values[at]) for name, values in self._scores.items()},
             model=ctx.snapshot.vocabulary.model_name(model) if model > 0 else None,
             price_per_hour=None if np.isnan(price) else price,
             currency=ident.pricing.currency if ident.pricing else None,
@@ -308,7 +310,7 @@ class Decision:
         )
 
     def _own_top(self, k: int) -> tuple[Candidate, ...]:
-        return tuple(self._candidate(r) for r in range(min(k, len(self._ranked))))
+        return tuple(self._candidate(r) for r in range(min(k, len(self._ranking))))
 
     def top(self, k: int) -> tuple[Candidate, ...]:
         """The best `k` identifiers that fit, best first; across variants, each with its best variant.
@@ -329,7 +331,7 @@ class Decision:
     @cached_property
     def candidates(self) -> tuple[Candidate, ...]:
         """Every identifier that passed all filters, best first."""
-        return self.top(len(self._ranked) + sum(len(d._ranked) for _, d in self.alternatives))
+        return self.top(len(self._ranking) + sum(len(d._ranking) for _, d in self.alternatives))
 
     def _rejected_everywhere(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
         """Per identifier: rejected by every variant (all of them when there are none)."""
@@ -428,7 +430,7 @@ class Decision:
                 self.unevaluated,
             )
         return summarize(
-            len(self._ranked),
+            len(self._ranking),
             self.total,
             groups,
             chosen.identifier if chosen else None,

@@ -43,6 +43,7 @@ from computenet.placement.context import NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import Filter, Score
+from computenet.placement.ranking import TIE_DECIMALS
 from computenet.placement.scores import DEFAULT_SCORES
 from computenet.placement.scores.fit import Fit
 from computenet.placement.scores.locality import Locality
@@ -51,8 +52,6 @@ from computenet.placement.scores.price import Price
 from computenet.placement.scores.reliability import Reliability
 from computenet.placement.snapshot import Snapshot
 
-_TIE_DECIMALS = 6
-"""As the pipeline's: totals compared rounded."""
 _OWN_SCORES = (Locality, Reliability, Preference)
 """Score plugins whose value for an identifier is the same in every domain's decision."""
 
@@ -281,7 +280,7 @@ def best(ctx: Context, groups: Sequence[tuple[IntArray, str]], scores: Sequence[
     if not any(len(p[3]) for p in parts):
         return None
     group, rank, domain, ident, total = (np.concatenate([p[i] for p in parts]) for i in range(5))
-    rounded = np.round(total, _TIE_DECIMALS)
+    rounded = np.round(total, TIE_DECIMALS)
     # the best total, then the first group, domain and identifier (a NaN total ranks last)
     tied = np.flatnonzero(rounded == rounded.max()) if not np.isnan(rounded).any() else np.arange(len(total))
     top = int(tied[np.lexsort((ident[tied], rank[tied], group[tied], -rounded[tied]))[0]])

@@ -24,14 +24,12 @@ from computenet.placement.demand import Demand
 from computenet.placement.filters import DEFAULT_FILTERS
 from computenet.placement.framework import PASS, Filter, Score
 from computenet.placement.gang_order import UNCONFIRMED, GangOrder, risky_nodes
+from computenet.placement.ranking import Ranking
 from computenet.placement.scores import DEFAULT_SCORES
 from computenet.placement.snapshot import Snapshot
 
 GANG_ORDER = GangOrder()
 """Names the identifiers passed over because their gang could take room promised to another task."""
-
-_TIE_DECIMALS = 6
-"""Totals are compared rounded, so that float noise never decides between equal candidates."""
 
 
 def place(
@@ -106,20 +104,20 @@ def place(
         weights += weight
     if weights > 0:
         total /= weights
-    order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
-    ranked = alive[order]
+    ranking = Ranking(alive, total)
     assignment: tuple[tuple[int, int, int], ...] = ()
     passed_over = 0
-    for best in ranked.tolist():  # the best whose gang assignment the member cannot disorder (gang_order)
+    for rank in range(len(ranking)):  # the best whose gang assignment the member cannot disorder (gang_order)
+        best = ranking.ident(rank)
         assignment = fit.assign(ctx, best)
         if not len(risky_nodes(ctx, assignment)):
             break
         rejected_by[best], codes[best] = len(filters), UNCONFIRMED
         passed_over += 1
         assignment = ()
-    ranked, order = ranked[passed_over:], order[passed_over:]
     explained = (*filters, GANG_ORDER) if passed_over else filters
-    decision = Decision(ctx, explained, considered, rejected_by, codes, ranked, order, total, per_plugin, assignment)
+    ranking = ranking.passed_over(passed_over)
+    decision = Decision(ctx, explained, considered, rejected_by, codes, ranking, total, per_plugin, assignment)
     if clock is not None:
         decision.elapsed = clock() - started
     return decision

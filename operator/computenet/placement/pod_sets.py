@@ -41,9 +41,9 @@ from computenet.placement.filters.price import MaxPrice
 from computenet.placement.framework import PASS, Filter, Reason, Score
 from computenet.placement.gang_order import risky_nodes
 from computenet.placement.overlay import Overlay, empty_overlay
+from computenet.placement.ranking import Ranking
 from computenet.placement.snapshot import Snapshot
 
-_TIE_DECIMALS = 6
 BESIDE, UNCONFIRMED = 0, 1
 """Codes of `Together`, per pod set: code = 2 x (its position among the pod sets) + kind."""
 
@@ -168,13 +168,13 @@ def place(
         weights += weight
     if weights > 0:
         total /= weights
-    order = np.lexsort((alive, -np.round(total, _TIE_DECIMALS)))
-    ranked = alive[order]
+    ranking = Ranking(alive, total)
 
     together = Together([s.role for s in sets], counts)
     slots: tuple[NodeSlot, ...] = ()
     passed_over = 0
-    for best in ranked.tolist():
+    for rank in range(len(ranking)):
+        best = ranking.ident(rank)
         found = _assign(snapshot, sets, ctxs, base, best)
         if not isinstance(found, Miss):
             slots = found
@@ -182,11 +182,10 @@ def place(
         rejected_by[best], codes[best] = len(explained), found.code
         together.messages[best] = found.message
         passed_over += 1
-    ranked, order = ranked[passed_over:], order[passed_over:]
     if passed_over:
         explained.append(together)
     decision = Decision(
-        lead, explained, considered, rejected_by, codes, ranked, order, total, per_plugin, (),
+        lead, explained, considered, rejected_by, codes, ranking.passed_over(passed_over), total, per_plugin, (),
         slots=slots, replicas=sum(counts),
     )  # fmt: skip
     decision.unevaluated = tuple(dict.fromkeys(u for ctx in ctxs for u in ctx.unevaluated))

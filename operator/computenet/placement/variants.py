@@ -37,11 +37,10 @@ from computenet.placement.context import Context
 from computenet.placement.decision import Decision
 from computenet.placement.demand import Data, Demand, Variant
 from computenet.placement.framework import Reason
+from computenet.placement.ranking import TIE_DECIMALS
 
 PlaceOne = Callable[[Demand], Decision]
 """Places one demand of a single alternative (``pipeline.place`` with the caller's assumptions)."""
-
-_TIE_DECIMALS = 6
 
 
 def alternatives(demand: Demand) -> tuple[Variant, ...]:
@@ -106,7 +105,7 @@ def place(demand: Demand, place_one: PlaceOne) -> Decision:
     for _, decision in decisions:
         chosen = decision.chosen
         if chosen is not None and (
-            best is None or round(chosen.score, _TIE_DECIMALS) > round(_score(best), _TIE_DECIMALS)
+            best is None or round(chosen.score, TIE_DECIMALS) > round(_score(best), TIE_DECIMALS)
         ):
             best = decision
     return (best or decisions[0][1]).across(decisions)
