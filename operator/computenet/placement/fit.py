@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum, spans
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.node_admission import admitted
@@ -131,6 +131,14 @@ def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntAr
     """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
+    return _read(ctx, rows, seg, entries, cap)
+
+
+def _read(
+    ctx: Context, rows: IntArray, seg: IntArray, entries: IntArray, cap: int | None
+) -> tuple[IntArray, IntArray, IntArray]:
+    """`scan` of the given rows of `entries` (`seg`: each row's index into `entries`)."""
+    e = ctx.snapshot.entries
     if ctx.claims:  # DRA: only nodes publishing devices can hold a replica
         _, hit = ctx.device_table.locate(rows)
         rows, seg = rows[hit], seg[hit]
@@ -141,6 +149,41 @@ def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntAr
     if ctx.claims:  # DRA: the node's free devices must satisfy each replica's claims too
         slots = np.minimum(slots, ctx.device_slots(rows, e.ident[entries[seg]], cap=cap))
     return rows, seg, slots
+
+
+FIRST_WINDOW = 8
+"""Rows of each entry `_read_until` reads first; each further round reads `WINDOW_GROWTH` times as many."""
+WINDOW_GROWTH = 4
+
+
+def _read_until(
+    ctx: Context, entries: IntArray, cap: int, known: BoolArray, sums: IntArray
+) -> list[tuple[IntArray, IntArray, IntArray]]:
+    """Read `entries` (unique) from their first row on until their rows hold `cap` replicas or are all read.
+
+    A gang of c needs to know only min(what the entry holds, c), so an entry whose first rows
+    already hold c replicas is not read further: reading stops entry by entry, in windows
+    growing from `FIRST_WINDOW` rows. `sums` gets the uncapped slots of the rows read (a lower
+    bound of the entry's, exact where `known` is set: every row read). Returns what was read, per
+    round: (entry of each row, rows, uncapped slots).
+    """
+    e = ctx.snapshot.entries
+    start, stop = e.indptr[entries], e.indptr[entries + 1]
+    sums[entries] = 0
+    rounds: list[tuple[IntArray, IntArray, IntArray]] = []
+    begin, size = start, FIRST_WINDOW
+    while len(entries):
+        end = np.minimum(stop, begin + size)
+        at, seg = spans(begin, end)
+        rows, seg, slots = _read(ctx, e.rows[at], seg, entries, UNCAPPED)
+        sums[entries] += group_sum(seg, slots, len(entries))
+        rounds.append((entries[seg], rows, slots))
+        full = end == stop
+        known[entries[full]] = True
+        more = ~full & (sums[entries] < cap)
+        entries, begin, stop = entries[more], end[more], stop[more]
+        size *= WINDOW_GROWTH
+    return rounds
 
 
 def scanned(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -252,12 +295,18 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
             out[dirty] = np.minimum(group_sum(seg, slots, len(dirty)), cap)
         return out
     known, sums = memo
-    missing = entries[~known[entries]]
+    missing = entries[~known[entries] & (sums[entries] < cap)]
     if len(missing):
-        rows, seg, slots = scan(ctx, missing, cap=UNCAPPED)
-        sums[missing] = group_sum(seg, slots, len(missing))
-        known[missing] = True
-        _remember(ctx, missing, rows, seg, np.minimum(slots, cap))
+        rounds = _read_until(ctx, missing, cap, known, sums)
+        done = missing[known[missing]]  # read whole in this decision: `scanned` need not read them again
+        if len(done):
+            whole = np.zeros(len(known), dtype=bool)
+            whole[done] = True
+            owner = np.concatenate([r[0] for r in rounds])
+            keep = whole[owner]
+            rows = np.concatenate([r[1] for r in rounds])[keep]
+            slots = np.concatenate([r[2] for r in rounds])[keep]
+            _scans(ctx).append((done, rows, owner[keep], np.minimum(slots, cap)))
     return np.minimum(sums[entries], cap)
 
 
@@ -299,7 +348,10 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
-    """(per entry of the snapshot: whether read, the replicas its admitted rows hold at no gang-size cap).
+    """(per entry of the snapshot: whether read whole, the replicas its admitted rows read so far hold at no cap).
+
+    The sum is exact for an entry read whole, and otherwise what its first rows hold (0: none
+    read): a lower bound, which answers every gang it reaches (see `_read_until`).
 
     An entry is read row by row when its summary cannot answer: the pod's node constraints admit
     only some of its nodes, its bounds straddle the gang, or the task claims DRA devices. Without
@@ -308,7 +360,8 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     answers; not on the gang size, since min(sum of uncapped slots, gang) equals min(sum of slots
     capped at the gang, gang) (a row reaching the cap brings both sums to it). So the sums are
     remembered on the snapshot per (needs, label verdicts, claims) and filled in as decisions read
-    entries; a later task of the same template, of any gang size, reads no row again. None when
+    entries; a later task of the same template reads no row again, but for a larger gang than
+    an entry's first rows were read for. None when
     they do not apply: under assumptions, or when the pod names nodes (a per-row verdict). A snapshot
     after a change of free amounts only starts from the previous one's sums but for the entries
     holding a changed node (`Snapshot.carry_memos`).
@@ -328,7 +381,7 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
     if carried is not None and carried[0][0] is answers and carried[0][1] is table:
         (_, _, known_before, sums_before), stale = carried
-        known, sums = known_before & ~stale, sums_before.copy()
+        known, sums = known_before & ~stale, np.where(stale, 0, sums_before)
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
     memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused

@@ -6,7 +6,14 @@ admitted and some not has to be read row by row. Most constraints (rack, archite
 product, partition) are decided per label set (`Context.label_ok`), and an entry's nodes carry
 only a few distinct label sets, so each entry is answered from those few instead of its nodes.
 Constraints on names (a nodeSelector hostname, nodeName, hostname or `metadata.name`
-requirements) are decided per node row; those entries are read row by row here.
+requirements) are decided per node row, but a name condition sets apart only a few rows (the
+named ones, or all but them): every other row reads as its label set says with the condition
+taken at its usual verdict, and only the entries holding one of those few rows are read row by
+row (`odd_rows`). Where a condition sets apart many rows, every entry is read row by row.
+
+One decision asks about the same entries several times (the NodeAffinity filter, the fit, the
+NodeAffinity score), and the tasks of one template ask with the same verdicts: the answer for
+every entry is kept for the decision, and per label verdict on the snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray, distinct, gather
+from computenet.placement.arrays import BoolArray, IntArray, distinct, distinct_pairs, gather, ranges
 from computenet.placement.context import Context
 from computenet.placement.snapshot import Snapshot
 
@@ -49,7 +56,7 @@ def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
     count = len(e.indptr) - 1
     width = max(len(snapshot.vocabulary.label_sets), 1)
     entry = np.repeat(np.arange(count, dtype=np.int64), np.diff(e.indptr))
-    pairs = distinct(entry * width + labels[e.rows])
+    pairs = distinct_pairs(entry, labels[e.rows], width)
     indptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(pairs // width, minlength=count), out=indptr[1:])
     found = EntryLabelSets(indptr, pairs % width)
@@ -66,20 +73,71 @@ def by_label_set(ctx: Context) -> bool:
 def admitted(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray] | None:
     """Per entry in `entries`: (all its nodes admitted, some node admitted). None: no constraint.
 
-    Exact: a node is admitted when `Context.rows_selected` says so.
+    Exact: a node is admitted when `Context.rows_selected` says so. Answered for every entry of
+    the snapshot once per decision (see `every_entry`).
     """
-    label_ok = ctx.label_ok
-    if label_ok is None:
+    found = every_entry(ctx)
+    if found is None:
         return None
+    every, some = found
+    return every[entries], some[entries]
+
+
+ADMITTED_KEPT = 32
+"""Label verdicts whose answer per entry a snapshot remembers (see `every_entry`)."""
+FEW_ODD_ROWS = 4096
+"""Up to this many rows set apart by name conditions, only the entries holding them are read."""
+
+
+def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
+    """Per entry of the snapshot: (all its nodes admitted, some node admitted). None: no constraint.
+
+    Kept on the decision's context (its filters, fit and scores ask in turn) and, when the label
+    sets decide (`by_label_set`), on the snapshot per label verdict (read-only arrays).
+    """
+    if ctx.label_ok is None:
+        return None
+    found: tuple[BoolArray, BoolArray] | None = ctx.__dict__.get("_admitted")
+    if found is not None:
+        return found
+    snapshot = ctx.snapshot
     if by_label_set(ctx):
-        sets = entry_label_sets(ctx.snapshot)
-        values, seg = gather(sets.indptr, sets.label_sets, entries)
-        ok = label_ok[values]
-        rejected = np.bincount(seg[~ok], minlength=len(entries))
-        accepted = np.bincount(seg[ok], minlength=len(entries))
-        every: BoolArray = rejected == 0
-        some: BoolArray = accepted > 0
-        return every, some
+        label_ok = ctx.label_ok
+        memo: dict[bytes, tuple[BoolArray, BoolArray]] = snapshot.__dict__.setdefault("_admitted", {})
+        key = label_ok.tobytes()
+        found = memo.get(key)
+        if found is None:
+            found = by_label_sets(entry_label_sets(snapshot), label_ok)
+            for array in found:
+                array.flags.writeable = False
+            if len(memo) >= ADMITTED_KEPT:
+                del memo[next(iter(memo))]
+            memo[key] = found
+    else:
+        found = _by_odd_rows(ctx)
+        if found is None:
+            e = snapshot.entries
+            found = _by_rows(ctx, np.arange(len(e.kind), dtype=np.int64))
+    ctx.__dict__["_admitted"] = found
+    return found
+
+
+def by_label_sets(sets: EntryLabelSets, label_ok: BoolArray) -> tuple[BoolArray, BoolArray]:
+    """Per entry of `sets`: (every label set of its nodes is ok, some is), from `label_ok` per label set."""
+    size = np.diff(sets.indptr)
+    if not len(sets.label_sets):
+        return size == 0, size < 0
+    ok = label_ok[sets.label_sets]
+    starts = np.minimum(sets.indptr[:-1], len(ok) - 1)
+    accepted = np.add.reduceat(ok, starts, dtype=np.int64)
+    accepted[size == 0] = 0  # reduceat reads one value for an empty segment
+    every: BoolArray = accepted == size
+    some: BoolArray = accepted > 0
+    return every, some
+
+
+def _by_rows(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray]:
+    """(every, some) per entry of `entries`, reading their rows."""
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
     selected = ctx.rows_selected(rows)
@@ -87,3 +145,55 @@ def admitted(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray] | N
     chosen = np.bincount(seg[selected], minlength=len(entries))
     size = e.indptr[entries + 1] - e.indptr[entries]
     return chosen == size, chosen > 0
+
+
+def odd_rows(masks: list[BoolArray]) -> tuple[list[bool], IntArray]:
+    """Each mask's usual value (that of most rows), and the sorted rows where some mask is not usual."""
+    usual = [2 * int(np.count_nonzero(m)) > len(m) for m in masks]
+    odd = [np.flatnonzero(~m if u else m) for m, u in zip(masks, usual, strict=True)]
+    return usual, distinct(np.concatenate(odd)) if odd else np.zeros(0, dtype=np.int64)
+
+
+def entries_holding(snapshot: Snapshot, rows: IntArray) -> IntArray:
+    """Sorted entries holding any of the node `rows`: found among the entries of the rows' clusters."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    e = snapshot.entries
+    ids = np.flatnonzero(np.isin(snapshot.table.cluster, distinct(snapshot.nodes.cluster[rows])))
+    entries, _ = ranges(e.ident_indptr, ids)
+    members, seg = gather(e.indptr, e.rows, entries)
+    return distinct(entries[seg[np.isin(members, rows)]])
+
+
+def _by_odd_rows(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
+    """(every, some) per entry when name conditions set apart few rows (see the module); None: too many.
+
+    A row no name condition sets apart is admitted exactly when its label set passes the
+    nodeSelector and some required term, each name condition read at its usual value; only the
+    entries holding a row set apart are read row by row.
+    """
+    named = ctx.named_rows
+    terms = ctx.required_columns
+    masks = [m for m in (named, *(t.per_row for t in terms)) if m is not None]
+    usual, odd = odd_rows(masks)
+    if len(odd) > FEW_ODD_ROWS:
+        return None
+    snapshot = ctx.snapshot
+    size = len(snapshot.vocabulary.label_sets)
+    flags = iter(usual)
+    selector = ctx.selector_label_ok
+    ok = np.ones(size, dtype=bool) if selector is None else selector.copy()
+    if named is not None and not next(flags):
+        ok[:] = False
+    if ctx.required is not None:
+        affine = np.zeros(size, dtype=bool)
+        for t in terms:
+            if t.per_row is None or next(flags):
+                affine |= t.per_label_set
+        ok &= affine
+    every, some = by_label_sets(entry_label_sets(snapshot), ok)
+    touched = entries_holding(snapshot, odd)
+    if len(touched):
+        every, some = every.copy(), some.copy()
+        every[touched], some[touched] = _by_rows(ctx, touched)
+    return every, some
