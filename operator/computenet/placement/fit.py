@@ -14,7 +14,9 @@ the assumptions, see `overlay`); an entry whose nodes are all refused holds noth
 (see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
 summaries do not count them (see `devices`). Without assumptions, what an entry's rows hold is
 remembered on the snapshot per (needs, node constraints, claims), whatever the gang size
-(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. Under
+(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. An entry
+is read only until its rows hold the gang (`_read_until`): a single replica usually needs a few
+of its nodes, not all; the rows read are remembered as a lower bound for larger gangs. Under
 assumptions, the entries holding no assumed node are answered from the same memory, and only the
 few holding one are read again (`_unassumed_entries`): a burst pays for what it assumed, not for
 every node. The answer is exact either way.
@@ -153,7 +155,7 @@ def _read(
 
 FIRST_WINDOW = 8
 """Rows of each entry `_read_until` reads first; each further round reads `WINDOW_GROWTH` times as many."""
-WINDOW_GROWTH = 4
+WINDOW_GROWTH = 2
 
 
 def _read_until(
@@ -163,15 +165,17 @@ def _read_until(
 
     A gang of c needs to know only min(what the entry holds, c), so an entry whose first rows
     already hold c replicas is not read further: reading stops entry by entry, in windows
-    growing from `FIRST_WINDOW` rows. `sums` gets the uncapped slots of the rows read (a lower
+    growing from `FIRST_WINDOW` rows. An entry read in part before (for a smaller gang) is read
+    whole at once. `sums` gets the uncapped slots of the rows read (a lower
     bound of the entry's, exact where `known` is set: every row read). Returns what was read, per
     round: (entry of each row, rows, uncapped slots).
     """
     e = ctx.snapshot.entries
     start, stop = e.indptr[entries], e.indptr[entries + 1]
+    size = np.where(sums[entries] > 0, stop - start, FIRST_WINDOW)  # read in part for a smaller gang: read whole
     sums[entries] = 0
     rounds: list[tuple[IntArray, IntArray, IntArray]] = []
-    begin, size = start, FIRST_WINDOW
+    begin = start
     while len(entries):
         end = np.minimum(stop, begin + size)
         at, seg = spans(begin, end)
@@ -181,8 +185,7 @@ def _read_until(
         full = end == stop
         known[entries[full]] = True
         more = ~full & (sums[entries] < cap)
-        entries, begin, stop = entries[more], end[more], stop[more]
-        size *= WINDOW_GROWTH
+        entries, begin, stop, size = entries[more], end[more], stop[more], size[more] * WINDOW_GROWTH
     return rounds
 
 

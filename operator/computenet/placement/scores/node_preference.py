@@ -96,7 +96,7 @@ def _admitted_weights(ctx: Context, label_sets: IntArray, per_set: IntArray) -> 
 
 FIRST_WINDOW = 8
 """Rows of each entry `_by_level` reads first; each further round reads `WINDOW_GROWTH` times as many."""
-WINDOW_GROWTH = 4
+WINDOW_GROWTH = 2
 
 
 def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
