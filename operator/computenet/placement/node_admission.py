@@ -46,13 +46,23 @@ columns until nodes come, go or are relabelled, so one answer serves every decis
 the columns are matched by identity (and kept referenced, so their identity is not reused)."""
 
 
-def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
-    """The distinct label sets of each entry's nodes: one pass over all node rows per snapshot."""
-    e, labels = snapshot.entries, snapshot.nodes.labels
-    key = (e.indptr, e.rows, labels)
+def _known_label_sets(snapshot: Snapshot) -> EntryLabelSets | None:
+    """The entry label sets of `snapshot` if they were found for its columns already."""
+    e = snapshot.entries
+    key = (e.indptr, e.rows, snapshot.nodes.labels)
     for known, found in _CACHE:
         if all(a is b for a, b in zip(known, key, strict=True)):
             return found
+    return None
+
+
+def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
+    """The distinct label sets of each entry's nodes: one pass over all node rows per snapshot."""
+    found = _known_label_sets(snapshot)
+    if found is not None:
+        return found
+    e, labels = snapshot.entries, snapshot.nodes.labels
+    key = (e.indptr, e.rows, labels)
     count = len(e.indptr) - 1
     width = max(len(snapshot.vocabulary.label_sets), 1)
     entry = np.repeat(np.arange(count, dtype=np.int64), np.diff(e.indptr))
@@ -93,7 +103,10 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
     """Per entry of the snapshot: (all its nodes admitted, some node admitted). None: no constraint.
 
     Kept on the decision's context (its filters, fit and scores ask in turn) and, when the label
-    sets decide (`by_label_set`), on the snapshot per label verdict (read-only arrays).
+    sets decide (`by_label_set`), on the snapshot per label verdict (read-only arrays). The first
+    verdict asked on new entry and label columns reads the label set of every row (one pass);
+    a second finds each entry's distinct label sets (`entry_label_sets`: one sort of every row,
+    kept while the columns are) and answers from those, as every later one does.
     """
     if ctx.label_ok is None:
         return None
@@ -107,7 +120,13 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
         key = label_ok.tobytes()
         found = memo.get(key)
         if found is None:
-            found = by_label_sets(entry_label_sets(snapshot), label_ok)
+            sets = _known_label_sets(snapshot)
+            if sets is None and not memo:  # the first verdict on new columns: one pass over the rows
+                e = snapshot.entries
+                found = by_label_sets(e.indptr, snapshot.nodes.labels[e.rows], label_ok)
+            else:  # every later one: a pass over the entries' few label sets each
+                sets = entry_label_sets(snapshot)
+                found = by_label_sets(sets.indptr, sets.label_sets, label_ok)
             for array in found:
                 array.flags.writeable = False
             if len(memo) >= ADMITTED_KEPT:
@@ -122,13 +141,17 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
     return found
 
 
-def by_label_sets(sets: EntryLabelSets, label_ok: BoolArray) -> tuple[BoolArray, BoolArray]:
-    """Per entry of `sets`: (every label set of its nodes is ok, some is), from `label_ok` per label set."""
-    size = np.diff(sets.indptr)
-    if not len(sets.label_sets):
+def by_label_sets(indptr: IntArray, label_sets: IntArray, label_ok: BoolArray) -> tuple[BoolArray, BoolArray]:
+    """Per segment of a CSR of label set ids: (every label set in it is ok, some is), from `label_ok`.
+
+    The segments are entries: with their distinct label sets (`EntryLabelSets`), or with the label
+    set of each of their rows; the answer is the same.
+    """
+    size = np.diff(indptr)
+    if not len(label_sets):
         return size == 0, size < 0
-    ok = label_ok[sets.label_sets]
-    starts = np.minimum(sets.indptr[:-1], len(ok) - 1)
+    ok = label_ok[label_sets]
+    starts = np.minimum(indptr[:-1], len(ok) - 1)
     accepted = np.add.reduceat(ok, starts, dtype=np.int64)
     accepted[size == 0] = 0  # reduceat reads one value for an empty segment
     every: BoolArray = accepted == size
@@ -191,7 +214,8 @@ def _by_odd_rows(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
             if t.per_row is None or next(flags):
                 affine |= t.per_label_set
         ok &= affine
-    every, some = by_label_sets(entry_label_sets(snapshot), ok)
+    sets = entry_label_sets(snapshot)
+    every, some = by_label_sets(sets.indptr, sets.label_sets, ok)
     touched = entries_holding(snapshot, odd)
     if len(touched):
         every, some = every.copy(), some.copy()

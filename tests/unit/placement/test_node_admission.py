@@ -11,7 +11,6 @@ from computenet.placement import NodeAffinity, NodeSelectorRequirement, NodeSele
 from computenet.placement.context import Context
 from computenet.placement.demand import Demand
 from computenet.placement.node_admission import (
-    EntryLabelSets,
     admitted,
     by_label_set,
     by_label_sets,
@@ -171,12 +170,33 @@ def test_entries_holding_rows_are_found_among_their_clusters_entries() -> None:
         pytest.param([0, 2, 3], [0, 1, 1], [True, True], [True, True], [True, True], id="every set ok"),
         pytest.param([0, 2, 3], [0, 1, 1], [True, False], [False, False], [True, False], id="a set refused"),
         pytest.param([0, 1, 1, 2], [0, 1], [False, True], [False, True, True], [False, False, True], id="empty entry"),
+        pytest.param(
+            [0, 3, 4], [1, 1, 0, 0], [False, True], [False, False], [True, False], id="a set repeated per row"
+        ),
         pytest.param([0], [], [True], [], [], id="no entries"),
     ],
 )
 def test_by_label_sets_counts_each_entrys_ok_sets(
     indptr: list[int], label_sets: list[int], ok: list[bool], every: list[bool], some: list[bool]
 ) -> None:
-    sets = EntryLabelSets(np.array(indptr, dtype=np.int64), np.array(label_sets, dtype=np.int64))
-    found = by_label_sets(sets, np.array(ok, dtype=bool))
+    found = by_label_sets(
+        np.array(indptr, dtype=np.int64), np.array(label_sets, dtype=np.int64), np.array(ok, dtype=bool)
+    )
     assert (found[0].tolist(), found[1].tolist()) == (every, some)
+
+
+def test_the_first_verdict_on_new_columns_reads_rows_and_the_second_finds_label_sets() -> None:
+    snapshot = pool(
+        identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5)))
+    )
+    first = admitted(Context(snapshot, _rack("Gt", "2")), np.arange(len(snapshot.entries.kind)))
+    assert node_admission._known_label_sets(snapshot) is None  # answered from the rows' label sets
+    second = admitted(Context(snapshot, _rack("Lt", "2")), np.arange(len(snapshot.entries.kind)))
+    assert node_admission._known_label_sets(snapshot) is not None
+    assert first is not None
+    assert second is not None
+    assert (first[0].tolist(), first[1].tolist()) == ([False], [True])
+    assert (second[0].tolist(), second[1].tolist()) == ([False], [True])
+    again = admitted(Context(snapshot, _rack("Gt", "2")), np.arange(len(snapshot.entries.kind)))
+    assert again is not None
+    assert (again[0].tolist(), again[1].tolist()) == ([False], [True])
