@@ -75,6 +75,23 @@ def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
     return found
 
 
+def largest_per_entry(snapshot: Snapshot, table: IntArray) -> IntArray:
+    """Per entry of the snapshot: the largest `table[label set]` over its nodes (`table` per label set).
+
+    From each entry's distinct label sets when they are known (`entry_label_sets`), else from the
+    label set of every row in one pass: a decision does not sort every row for this alone.
+    """
+    e = snapshot.entries
+    sets = _known_label_sets(snapshot)
+    indptr, values = (e.indptr, snapshot.nodes.labels[e.rows]) if sets is None else (sets.indptr, sets.label_sets)
+    size = np.diff(indptr)
+    if not len(values):
+        return np.zeros(len(size), dtype=np.int64)
+    found: IntArray = np.maximum.reduceat(table[values], np.minimum(indptr[:-1], len(values) - 1))
+    found[size == 0] = 0  # reduceat reads one value for an empty segment
+    return found
+
+
 def by_label_set(ctx: Context) -> bool:
     """Whether `ctx.label_ok` decides every node exactly: the pod constrains no node by name."""
     return ctx.by_label_set

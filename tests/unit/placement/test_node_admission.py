@@ -15,6 +15,8 @@ from computenet.placement.node_admission import (
     by_label_set,
     by_label_sets,
     entries_holding,
+    entry_label_sets,
+    largest_per_entry,
     odd_rows,
 )
 
@@ -200,3 +202,31 @@ def test_the_first_verdict_on_new_columns_reads_rows_and_the_second_finds_label_
     again = admitted(Context(snapshot, _rack("Gt", "2")), np.arange(len(snapshot.entries.kind)))
     assert again is not None
     assert (again[0].tolist(), again[1].tolist()) == ([False], [True])
+
+
+@pytest.mark.parametrize(
+    "indexed", [pytest.param(False, id="from every row"), pytest.param(True, id="from label sets")]
+)
+@pytest.mark.parametrize(
+    "weights",
+    [
+        pytest.param({}, id="no label set weighs anything: 0"),
+        pytest.param({"2": 5, "9": 7}, id="each entry its heaviest rack"),
+        pytest.param({"1": 3, "2": 3, "3": 3, "4": 3, "9": 1}, id="ties"),
+    ],
+)
+def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(indexed: bool, weights: dict[str, int]) -> None:
+    snapshot = pool(
+        identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5))),
+        identifier("west").nodes(*(node(f"w{i}").cpu("8").memory("16Gi").label(RACK, "9") for i in range(1, 3))),
+    )
+    if indexed:
+        entry_label_sets(snapshot)
+    assert (node_admission._known_label_sets(snapshot) is not None) is indexed
+    maps = snapshot.vocabulary.label_maps
+    table = np.array([weights.get(m.get(RACK, ""), 0) for m in maps], dtype=np.int64)
+    found = largest_per_entry(snapshot, table)
+    e = snapshot.entries
+    for entry in range(len(e.kind)):
+        rows = e.rows[e.indptr[entry] : e.indptr[entry + 1]]
+        assert found[entry] == max(int(table[snapshot.nodes.labels[r]]) for r in rows)

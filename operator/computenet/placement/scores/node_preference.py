@@ -29,9 +29,9 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, group_max, spans
 from computenet.placement.context import Context
-from computenet.placement.node_admission import admitted, entry_label_sets
+from computenet.placement.node_admission import admitted, largest_per_entry
 
 
 class NodePreference:
@@ -65,7 +65,7 @@ def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray
     """Per entry: the largest sum of preferred weights over its admitted nodes with room for a replica (0: none).
 
     With `per_set`, an entry whose summary shows that every node or no node has room is answered
-    from the label sets of its nodes; the others are read row by row, best weight first (`_by_level`).
+    from the label sets of its nodes; the others are read row by row until their best is found (`_by_level`).
     Without, the rows of the entries with an admitted node are read.
     """
     if per_set is None:
@@ -80,18 +80,12 @@ def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray
     out = np.zeros(len(entries), dtype=np.int64)
     summaries = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
     some, every = fit.node_room(ctx, summaries)
-    sets = entry_label_sets(ctx.snapshot)
-    values, seg = gather(sets.indptr, sets.label_sets, entries[every])
-    out[every] = group_max(seg, _admitted_weights(ctx, values, per_set), int(every.sum()))
+    table = per_set if ctx.label_ok is None else np.where(ctx.label_ok, per_set, 0)  # refused label sets weigh 0
+    best = largest_per_entry(ctx.snapshot, table)[entries]
+    out[every] = best[every]
     read = some & ~every
-    out[read] = _by_level(ctx, entries[read], per_set)
+    out[read] = _by_level(ctx, entries[read], table, best[read])
     return out
-
-
-def _admitted_weights(ctx: Context, label_sets: IntArray, per_set: IntArray) -> IntArray:
-    """The preferred weight of each label set, 0 for those the pod's node constraints refuse."""
-    weights: IntArray = per_set[label_sets]
-    return weights if ctx.label_ok is None else np.where(ctx.label_ok[label_sets], weights, 0)
 
 
 FIRST_WINDOW = 8
@@ -99,17 +93,16 @@ FIRST_WINDOW = 8
 WINDOW_GROWTH = 2
 
 
-def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
-    """Per entry: the largest weight (by label set) of its admitted rows with room, reading rows until it is known.
+def _by_level(ctx: Context, entries: IntArray, table: IntArray, target: IntArray) -> IntArray:
+    """Per entry: the largest weight (`table`, by label set) of its rows with room, reading rows until it is known.
 
-    The best an entry can score is the largest weight of its admitted label sets; its rows are
-    read in windows (`FIRST_WINDOW` rows first, growing) until one with that weight has room, or
-    every row is read, so most entries never read their lesser rows. Only rows weighing more than
-    the entry's best so far are checked for room; rows of weight 0 never count (0 is the default).
+    `table` weighs the label sets the pod's node constraints refuse 0, and decides every node
+    (the label sets do, when a score per label set is given at all); `target` is the most each
+    entry can score, the largest weight of its nodes' label sets. An entry's rows are read in
+    windows (`FIRST_WINDOW` rows first, growing) until one of weight `target` has room, or every
+    row is read, so most entries never read their lesser rows. Only rows weighing more than the
+    entry's best so far are checked for room; rows of weight 0 never count (0 is the default).
     """
-    sets = entry_label_sets(ctx.snapshot)
-    values, seg = gather(sets.indptr, sets.label_sets, entries)
-    target = group_max(seg, _admitted_weights(ctx, values, per_set), len(entries))
     out = np.zeros(len(entries), dtype=np.int64)
     todo = np.flatnonzero(target > 0)
     e = ctx.snapshot.entries
@@ -119,10 +112,7 @@ def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
         end = np.minimum(stop, begin + size)
         at, k = spans(begin, end)
         rows = e.rows[at]
-        weight = per_set[labels_of(ctx, rows)]
-        selected = ctx.rows_selected(rows)
-        if selected is not None:
-            weight[~selected] = 0
+        weight = table[labels_of(ctx, rows)]
         pick = np.flatnonzero(weight > out[todo[k]])
         slots = fit.replica_slots(ctx, *fit.free_rows(ctx, rows[pick]))
         room = pick[slots > 0]
