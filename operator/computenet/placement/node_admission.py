@@ -101,13 +101,49 @@ def admitted(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray] | N
     """Per entry in `entries`: (all its nodes admitted, some node admitted). None: no constraint.
 
     Exact: a node is admitted when `Context.rows_selected` says so. Answered for every entry of
-    the snapshot once per decision (see `every_entry`).
+    the snapshot once per decision (see `every_entry`), unless only a few entries are asked about
+    and no answer is kept yet: then for those alone.
     """
-    found = every_entry(ctx)
-    if found is None:
+    if ctx.label_ok is None:
         return None
-    every, some = found
-    return every[entries], some[entries]
+    found = _kept(ctx)
+    if found is None and FEW_ENTRIES * len(entries) < len(ctx.snapshot.entries.kind):
+        return _of_entries(ctx, entries)
+    if found is None:
+        found = every_entry(ctx)
+        assert found is not None  # label_ok is not None
+    return found[0][entries], found[1][entries]
+
+
+FEW_ENTRIES = 4
+"""Asked about fewer than 1/FEW_ENTRIES of the entries (say, those of one model), `admitted` reads just those."""
+
+
+def _kept(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
+    """The answer for every entry, if the decision or (per label verdict) the snapshot keeps one."""
+    found: tuple[BoolArray, BoolArray] | None = ctx.__dict__.get("_admitted")
+    if found is None and by_label_set(ctx) and ctx.label_ok is not None:
+        memo: dict[bytes, tuple[BoolArray, BoolArray]] = ctx.snapshot.__dict__.get("_admitted", {})
+        found = memo.get(ctx.label_ok.tobytes())
+        if found is not None:
+            ctx.__dict__["_admitted"] = found
+    return found
+
+
+def _of_entries(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray]:
+    """(every, some) for `entries` alone: from their label sets if found, else from their rows."""
+    snapshot, label_ok = ctx.snapshot, ctx.label_ok
+    if not by_label_set(ctx) or label_ok is None:
+        return _by_rows(ctx, entries)
+    sets = _known_label_sets(snapshot)
+    e = snapshot.entries
+    indptr, members = (e.indptr, e.rows) if sets is None else (sets.indptr, sets.label_sets)
+    values, _ = gather(indptr, members, entries)
+    if sets is None:
+        values = snapshot.nodes.labels[values]
+    offsets = np.zeros(len(entries) + 1, dtype=np.int64)
+    np.cumsum(indptr[entries + 1] - indptr[entries], out=offsets[1:])
+    return by_label_sets(offsets, values, label_ok)
 
 
 ADMITTED_KEPT = 32
@@ -127,28 +163,25 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
     """
     if ctx.label_ok is None:
         return None
-    found: tuple[BoolArray, BoolArray] | None = ctx.__dict__.get("_admitted")
+    found = _kept(ctx)
     if found is not None:
         return found
     snapshot = ctx.snapshot
     if by_label_set(ctx):
         label_ok = ctx.label_ok
         memo: dict[bytes, tuple[BoolArray, BoolArray]] = snapshot.__dict__.setdefault("_admitted", {})
-        key = label_ok.tobytes()
-        found = memo.get(key)
-        if found is None:
-            sets = _known_label_sets(snapshot)
-            if sets is None and not memo:  # the first verdict on new columns: one pass over the rows
-                e = snapshot.entries
-                found = by_label_sets(e.indptr, snapshot.nodes.labels[e.rows], label_ok)
-            else:  # every later one: a pass over the entries' few label sets each
-                sets = entry_label_sets(snapshot)
-                found = by_label_sets(sets.indptr, sets.label_sets, label_ok)
-            for array in found:
-                array.flags.writeable = False
-            if len(memo) >= ADMITTED_KEPT:
-                del memo[next(iter(memo))]
-            memo[key] = found
+        sets = _known_label_sets(snapshot)
+        if sets is None and not memo:  # the first verdict on new columns: one pass over the rows
+            e = snapshot.entries
+            found = by_label_sets(e.indptr, snapshot.nodes.labels[e.rows], label_ok)
+        else:  # every later one: a pass over the entries' few label sets each
+            sets = entry_label_sets(snapshot)
+            found = by_label_sets(sets.indptr, sets.label_sets, label_ok)
+        for array in found:
+            array.flags.writeable = False
+        if len(memo) >= ADMITTED_KEPT:
+            del memo[next(iter(memo))]
+        memo[label_ok.tobytes()] = found
     else:
         found = _by_odd_rows(ctx)
         if found is None:

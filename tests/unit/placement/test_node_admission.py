@@ -230,3 +230,33 @@ def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(indexed: bool,
     for entry in range(len(e.kind)):
         rows = e.rows[e.indptr[entry] : e.indptr[entry + 1]]
         assert found[entry] == max(int(table[snapshot.nodes.labels[r]]) for r in rows)
+
+
+@pytest.mark.parametrize("indexed", [pytest.param(False, id="sets not found"), pytest.param(True, id="found")])
+@pytest.mark.parametrize(
+    "demand",
+    [
+        pytest.param(_rack("Gt", "2"), id="a label requirement"),
+        pytest.param(replace(task().cpu("1").build(), node_selector={RACK: "9"}), id="a nodeSelector"),
+        pytest.param(_requiring(_host("In", "n2", "w1")), id="hostnames"),
+    ],
+)
+def test_a_few_entries_are_answered_alone_as_row_by_row(
+    demand: Demand, indexed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(node_admission, "FEW_ENTRIES", 1)
+    snapshot = pool(
+        identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5))),
+        identifier("west").nodes(*(node(f"w{i}").cpu("8").memory("16Gi").label(RACK, "9") for i in range(1, 3))),
+    )
+    if indexed:
+        entry_label_sets(snapshot)
+    e = snapshot.entries
+    for entry in range(len(e.kind)):
+        ctx = Context(snapshot, demand)
+        answer = admitted(ctx, np.array([entry], dtype=np.int64))
+        assert answer is not None
+        assert "_admitted" not in ctx.__dict__  # answered for this entry alone
+        selected = ctx.rows_selected(e.rows[e.indptr[entry] : e.indptr[entry + 1]])
+        assert selected is not None
+        assert (bool(answer[0][0]), bool(answer[1][0])) == (bool(selected.all()), bool(selected.any()))
