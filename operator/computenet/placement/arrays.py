@@ -110,3 +110,23 @@ def group_max(keys: IntArray, values: IntArray, size: int) -> IntArray:
     out = np.zeros(size, dtype=np.int64)
     np.maximum.at(out, keys, values)
     return out
+
+
+def distinct_pairs(groups: IntArray, values: IntArray, width: int) -> IntArray:
+    """The distinct `groups * width + values` (each value below `width`, groups from 0), sorted, as int64.
+
+    Sorted as int32 when every pair fits (half the bytes: a million pairs sort twice as fast).
+    """
+    if len(groups) == 0:
+        return EMPTY_INT
+    if (int(groups.max()) + 1) * width > 2**31 - 1:
+        return distinct(groups * width + values)
+    key = groups.astype(np.int32)
+    key *= np.int32(width)
+    key += values.astype(np.int32)
+    key.sort()
+    keep = np.empty(len(key), dtype=bool)
+    keep[0] = True
+    np.not_equal(key[1:], key[:-1], out=keep[1:])
+    out: IntArray = key[keep].astype(np.int64)
+    return out

@@ -17,7 +17,9 @@ the assumptions, see `overlay`); an entry whose nodes are all refused holds noth
 (see `admission`). A task claiming DRA devices reads the rows of every entry with devices, since
 summaries do not count them (see `devices`). Without assumptions, what an entry's rows hold is
 remembered on the snapshot per (needs, node constraints, claims), whatever the gang size
-(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. Under
+(`_entry_sums`): the tasks of one template read each entry's rows once per snapshot. An entry
+is read only until its rows hold the gang (`_read_until`): a single replica usually needs a few
+of its nodes, not all; the rows read are remembered as a lower bound for larger gangs. Under
 assumptions, the entries holding no assumed node are answered from the same memory, and only the
 few holding one are read again (`_unassumed_entries`): a burst pays for what it assumed, not for
 every node. The answer is exact either way.
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum, spans
 from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.node_admission import admitted
@@ -141,6 +143,14 @@ def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntAr
     """
     e = ctx.snapshot.entries
     rows, seg = gather(e.indptr, e.rows, entries)
+    return _read(ctx, rows, seg, entries, cap)
+
+
+def _read(
+    ctx: Context, rows: IntArray, seg: IntArray, entries: IntArray, cap: int | None
+) -> tuple[IntArray, IntArray, IntArray]:
+    """`scan` of the given rows of `entries` (`seg`: each row's index into `entries`)."""
+    e = ctx.snapshot.entries
     if ctx.claims:  # DRA: only nodes publishing devices can hold a replica
         _, hit = ctx.device_table.locate(rows)
         rows, seg = rows[hit], seg[hit]
@@ -151,6 +161,42 @@ def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntAr
     if ctx.claims:  # DRA: the node's free devices must satisfy each replica's claims too
         slots = np.minimum(slots, ctx.device_slots(rows, e.ident[entries[seg]], cap=cap))
     return rows, seg, slots
+
+
+FIRST_WINDOW = 8
+"""Rows of each entry `_read_until` reads first; each further round reads `WINDOW_GROWTH` times as many."""
+WINDOW_GROWTH = 2
+
+
+def _read_until(
+    ctx: Context, entries: IntArray, cap: int, known: BoolArray, sums: IntArray
+) -> list[tuple[IntArray, IntArray, IntArray]]:
+    """Read `entries` (unique) from their first row on until their rows hold `cap` replicas or are all read.
+
+    A gang of c needs to know only min(what the entry holds, c), so an entry whose first rows
+    already hold c replicas is not read further: reading stops entry by entry, in windows
+    growing from `FIRST_WINDOW` rows. An entry read in part before (for a smaller gang) is read
+    whole at once. `sums` gets the uncapped slots of the rows read (a lower
+    bound of the entry's, exact where `known` is set: every row read). Returns what was read, per
+    round: (entry of each row, rows, uncapped slots).
+    """
+    e = ctx.snapshot.entries
+    start, stop = e.indptr[entries], e.indptr[entries + 1]
+    size = np.where(sums[entries] > 0, stop - start, FIRST_WINDOW)  # read in part for a smaller gang: read whole
+    sums[entries] = 0
+    rounds: list[tuple[IntArray, IntArray, IntArray]] = []
+    begin = start
+    while len(entries):
+        end = np.minimum(stop, begin + size)
+        at, seg = spans(begin, end)
+        rows, seg, slots = _read(ctx, e.rows[at], seg, entries, UNCAPPED)
+        sums[entries] += group_sum(seg, slots, len(entries))
+        rounds.append((entries[seg], rows, slots))
+        full = end == stop
+        known[entries[full]] = True
+        more = ~full & (sums[entries] < cap)
+        entries, begin, stop, size = entries[more], end[more], stop[more], size[more] * WINDOW_GROWTH
+    return rounds
 
 
 def scanned(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -327,12 +373,18 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
             out[dirty] = np.minimum(group_sum(seg, slots, len(dirty)), cap)
         return out
     known, sums = memo
-    missing = entries[~known[entries]]
+    missing = entries[~known[entries] & (sums[entries] < cap)]
     if len(missing):
-        rows, seg, slots = scan(ctx, missing, cap=UNCAPPED)
-        sums[missing] = group_sum(seg, slots, len(missing))
-        known[missing] = True
-        _remember(ctx, missing, rows, seg, np.minimum(slots, cap))
+        rounds = _read_until(ctx, missing, cap, known, sums)
+        done = missing[known[missing]]  # read whole in this decision: `scanned` need not read them again
+        if len(done):
+            whole = np.zeros(len(known), dtype=bool)
+            whole[done] = True
+            owner = np.concatenate([r[0] for r in rounds])
+            keep = whole[owner]
+            rows = np.concatenate([r[1] for r in rounds])[keep]
+            slots = np.concatenate([r[2] for r in rounds])[keep]
+            _scans(ctx).append((done, rows, owner[keep], np.minimum(slots, cap)))
     return np.minimum(sums[entries], cap)
 
 
@@ -374,7 +426,10 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
-    """(per entry of the snapshot: whether read, the replicas its admitted rows hold at no gang-size cap).
+    """(per entry of the snapshot: whether read whole, the replicas its admitted rows read so far hold at no cap).
+
+    The sum is exact for an entry read whole, and otherwise what its first rows hold (0: none
+    read): a lower bound, which answers every gang it reaches (see `_read_until`).
 
     An entry is read row by row when its summary cannot answer: the pod's node constraints admit
     only some of its nodes, its bounds straddle the gang, or the task claims DRA devices. Without
@@ -383,7 +438,8 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     answers; not on the gang size, since min(sum of uncapped slots, gang) equals min(sum of slots
     capped at the gang, gang) (a row reaching the cap brings both sums to it). So the sums are
     remembered on the snapshot per (needs, label verdicts, claims) and filled in as decisions read
-    entries; a later task of the same template, of any gang size, reads no row again. None when
+    entries; a later task of the same template reads no row again, but for a larger gang than
+    an entry's first rows were read for. None when
     they do not apply: under assumptions, or when the pod names nodes (a per-row verdict). A snapshot
     after a change of free amounts only starts from the previous one's sums but for the entries
     holding a changed node (`Snapshot.carry_memos`).
@@ -403,7 +459,7 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
     if carried is not None and carried[0][0] is answers and carried[0][1] is table:
         (_, _, known_before, sums_before), stale = carried
-        known, sums = known_before & ~stale, sums_before.copy()
+        known, sums = known_before & ~stale, np.where(stale, 0, sums_before)
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
     memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from computenet.placement.arrays import distinct, group_sum
+from computenet.placement.arrays import distinct, distinct_pairs, group_sum
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,19 @@ def test_group_sum_adds_the_values_of_each_key(keys: list[int], values: list[int
     found = group_sum(k, v, size)
     assert found.dtype == np.int64
     assert found.tolist() == [sum(int(x) for key, x in zip(keys, values, strict=True) if key == i) for i in range(size)]
+
+
+@pytest.mark.parametrize(
+    ("groups", "values", "width"),
+    [
+        pytest.param([], [], 5, id="no pairs"),
+        pytest.param([0], [4], 5, id="one pair"),
+        pytest.param([2, 0, 2, 0, 1], [1, 3, 1, 0, 3], 4, id="repeated pairs once each, by group then value"),
+        pytest.param([0, 0, 1], [0, 0, 0], 1, id="width one: one value per group"),
+        pytest.param([3, 3, 0], [2**33, 1, 2**33], 2**34, id="pairs beyond int32 are kept as int64"),
+    ],
+)
+def test_distinct_pairs_are_the_distinct_combined_keys(groups: list[int], values: list[int], width: int) -> None:
+    found = distinct_pairs(np.array(groups, dtype=np.int64), np.array(values, dtype=np.int64), width)
+    assert found.dtype == np.int64
+    assert found.tolist() == sorted({g * width + v for g, v in zip(groups, values, strict=True)})

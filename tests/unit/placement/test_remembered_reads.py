@@ -27,6 +27,7 @@ from computenet.placement.context import Context
 from computenet.placement.devices import PodClaim, catalog_groups, device_filter, device_need, shared_answers
 from computenet.placement.filters import devices as devices_filter
 from computenet.placement.overlay import empty_overlay
+from computenet.placement.scores import node_preference
 
 from .builders import (
     H100,
@@ -106,6 +107,40 @@ def test_decisions_in_a_row_on_one_snapshot_say_what_each_says_alone(demands: li
     shared = fleet()
     for demand in demands:
         assert seen(place(shared, demand)) == seen(place(fleet(), demand)), demand.uid
+
+
+@pytest.mark.parametrize("window", [pytest.param(1, id="one row at a time"), pytest.param(2, id="two rows first")])
+@pytest.mark.parametrize("demands", TASKS)
+def test_entries_read_in_windows_decide_as_read_whole(
+    demands: list[Demand], window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = [seen(place(fleet(), demand)) for demand in demands]
+    monkeypatch.setattr(fit, "FIRST_WINDOW", window)
+    monkeypatch.setattr(node_preference, "FIRST_WINDOW", window)
+    shared = fleet()
+    assert [seen(place(shared, demand)) for demand in demands] == whole
+    assert [seen(place(fleet(), demand)) for demand in demands] == whole
+
+
+@pytest.mark.parametrize("gang", [1, 2, 3, 5, 9])
+def test_an_entry_read_in_part_holds_at_least_its_rows_read_and_answers_its_gang(
+    gang: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fit, "FIRST_WINDOW", 1)
+    snapshot = fleet()
+    ctx = Context(snapshot, affine(2, gang, required=None))
+    entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
+    whole = fit.scan(Context(snapshot, affine(2, gang, required=None)), entries, cap=fit.UNCAPPED)
+    held = np.bincount(whole[1], weights=whole[2], minlength=len(entries)).astype(np.int64)
+    assert fit._exact(ctx, entries).tolist() == np.minimum(held, gang).tolist()
+    memo = fit._entry_sums(ctx)
+    assert memo is not None
+    known, sums = memo
+    assert (sums <= held).all()
+    assert sums[known].tolist() == held[known].tolist()  # read whole: exact
+    assert (sums[~known] >= gang).all()  # read in part: only as far as the gang needed
+    if gang == 1:
+        assert (~known).any()  # west's first GPU node has room: its other nodes are not read
 
 
 def test_assumptions_are_counted_though_the_snapshot_remembers_the_rows() -> None:

@@ -16,10 +16,11 @@ Applies only when the pod has preferred terms that parse; if any does not, kube-
 refuses them all, and so does this score (the decision names them as not evaluated).
 
 Speed: when no term names a node, an entry whose summary shows that every node, or no node, has
-room for a replica is answered from its nodes' label sets, the others are read best weight first,
-and without assumptions each entry's best is remembered on the snapshot per (needs, node
-constraints, preferences), so the tasks of one template read it once. Otherwise rows are read,
-and those the fit already read in the decision are not read again.
+room for a replica is answered from its nodes' label sets, the others are read until a node of
+their best weight has room, and without assumptions each entry's best is remembered on the
+snapshot per (needs, node constraints, preferences), so the tasks of one template read it once.
+Otherwise the rows of the entries with an admitted node are read, and those the fit already read
+in the decision are not read again.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, gather, group_max
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, group_max, spans
 from computenet.placement.context import Context
-from computenet.placement.node_admission import entry_label_sets
+from computenet.placement.node_admission import admitted, largest_per_entry
 
 
 class NodePreference:
@@ -64,47 +65,61 @@ def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray
     """Per entry: the largest sum of preferred weights over its admitted nodes with room for a replica (0: none).
 
     With `per_set`, an entry whose summary shows that every node or no node has room is answered
-    from the label sets of its nodes; the others are read row by row, best weight first (`_by_level`).
+    from the label sets of its nodes; the others are read row by row until their best is found (`_by_level`).
+    Without, the rows of the entries with an admitted node are read.
     """
     if per_set is None:
-        rows, seg, slots = fit.scanned(ctx, entries)  # the fit's rows are not read again
+        out = np.zeros(len(entries), dtype=np.int64)
+        admission = admitted(ctx, entries)
+        hit = np.arange(len(entries)) if admission is None else np.flatnonzero(admission[1])
+        rows, seg, slots = fit.scanned(ctx, entries[hit])  # the fit's rows are not read again
         room = slots > 0
         weights = weighted(ctx.snapshot, ctx.preferred_columns, rows[room])
-        return group_max(seg[room], weights, len(entries))
+        out[hit] = group_max(seg[room], weights, len(hit))
+        return out
     out = np.zeros(len(entries), dtype=np.int64)
     summaries = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
     some, every = fit.node_room(ctx, summaries)
-    sets = entry_label_sets(ctx.snapshot)
-    values, seg = gather(sets.indptr, sets.label_sets, entries[every])
-    weights = per_set[values] if ctx.label_ok is None else np.where(ctx.label_ok[values], per_set[values], 0)
-    out[every] = group_max(seg, weights, int(every.sum()))
+    table = per_set if ctx.label_ok is None else np.where(ctx.label_ok, per_set, 0)  # refused label sets weigh 0
+    best = largest_per_entry(ctx.snapshot, table)[entries]
+    out[every] = best[every]
     read = some & ~every
-    out[read] = _by_level(ctx, entries[read], per_set)
+    out[read] = _by_level(ctx, entries[read], table, best[read])
     return out
 
 
-def _by_level(ctx: Context, entries: IntArray, per_set: IntArray) -> IntArray:
-    """Per entry: the largest weight (by label set) of its admitted rows with room, reading rows best first.
+FIRST_WINDOW = 8
+"""Rows of each entry `_by_level` reads first; each further round reads `WINDOW_GROWTH` times as many."""
+WINDOW_GROWTH = 2
 
-    The rows of the best weight still possible are read first; an entry that has room there is done,
-    so most entries never read their lesser rows. Rows of weight 0 are never read (0 is the default).
+
+def _by_level(ctx: Context, entries: IntArray, table: IntArray, target: IntArray) -> IntArray:
+    """Per entry: the largest weight (`table`, by label set) of its rows with room, reading rows until it is known.
+
+    `table` weighs the label sets the pod's node constraints refuse 0, and decides every node
+    (the label sets do, when a score per label set is given at all); `target` is the most each
+    entry can score, the largest weight of its nodes' label sets. An entry's rows are read in
+    windows (`FIRST_WINDOW` rows first, growing) until one of weight `target` has room, or every
+    row is read, so most entries never read their lesser rows. Only rows weighing more than the
+    entry's best so far are checked for room; rows of weight 0 never count (0 is the default).
     """
-    e = ctx.snapshot.entries
-    rows, seg = gather(e.indptr, e.rows, entries)
-    selected = ctx.rows_selected(rows)
-    if selected is not None:
-        rows, seg = rows[selected], seg[selected]
-    weight = per_set[labels_of(ctx, rows)]
     out = np.zeros(len(entries), dtype=np.int64)
-    done = np.zeros(len(entries), dtype=bool)
-    for level in distinct(weight[weight > 0])[::-1].tolist():
-        pick = np.flatnonzero((weight == level) & ~done[seg])
-        if not len(pick):
-            continue
+    todo = np.flatnonzero(target > 0)
+    e = ctx.snapshot.entries
+    begin, stop = e.indptr[entries[todo]], e.indptr[entries[todo] + 1]
+    size = FIRST_WINDOW
+    while len(todo):
+        end = np.minimum(stop, begin + size)
+        at, k = spans(begin, end)
+        rows = e.rows[at]
+        weight = table[labels_of(ctx, rows)]
+        pick = np.flatnonzero(weight > out[todo[k]])
         slots = fit.replica_slots(ctx, *fit.free_rows(ctx, rows[pick]))
-        found = seg[pick[slots > 0]]
-        out[found] = level
-        done[found] = True
+        room = pick[slots > 0]
+        np.maximum.at(out, todo[k[room]], weight[room])
+        more = (end < stop) & (out[todo] < target[todo])
+        todo, begin, stop = todo[more], end[more], stop[more]
+        size *= WINDOW_GROWTH
     return out
 
 
