@@ -9,7 +9,7 @@ changed is recomputed:
 - only requested amounts changed (the common case, e.g. during a burst): the changed rows go
   into the free-amount patch (see `NodeColumns`), and only the summaries of the identifiers
   owning them are recomputed; every other array is shared with the previous snapshot. Cost:
-  proportional to the changes, plus one copy of the small per-entry summary table;
+  proportional to the changes, plus one copy of the per-entry summary columns and level tables;
 - nodes appeared, vanished, or changed labels, taints, readiness or allocatable: the static
   columns are copied, the affected identifiers regroup their nodes, and all entry summaries
   are recomputed in one vector pass (proportional to the pool: ~tens of ms per 100k nodes);
@@ -341,11 +341,11 @@ class SnapshotBuilder:
             rows = np.concatenate([r for _, _, r in groups]).astype(np.int64) if groups else EMPTY_INT
             ident = np.repeat(np.arange(len(records), dtype=np.int64), np.diff(ident_indptr))
             every = np.arange(len(kind), dtype=np.int64)
-            summary, levels = summarize(indptr, rows, every, nodes), level_table(indptr, rows, every, nodes)
-            columns = np.ascontiguousarray(summary.T)
+            columns = np.ascontiguousarray(summarize(indptr, rows, every, nodes).T)
+            levels = level_table(indptr, rows, every, nodes)
             owner = np.repeat(every, np.diff(indptr))
             order = np.argsort(rows, kind="stable")
-            parts = (ident, kind, indptr, rows, ident_indptr, summary, columns, levels, rows[order], owner[order])
+            parts = (ident, kind, indptr, rows, ident_indptr, columns, levels, rows[order], owner[order])
             return EntryTable(*(frozen(a) for a in parts))
         e = last.entries
         if not self._values_dirty:

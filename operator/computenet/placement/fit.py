@@ -119,11 +119,11 @@ def _held(ctx: Context, s: IntArray) -> IntArray:
 def node_room(ctx: Context, s: IntArray) -> tuple[BoolArray, BoolArray]:
     """Per summarised entry: (some node may hold a replica, every node holds one), from its summary alone.
 
-    `s` has a summary per row (entries x summary.WIDTH). No node holds one when the maxima do not
-    (each node is at most as roomy as the roomiest in each dimension); every node does when the
-    minima do. Devices of DRA claims are not summarised.
+    `s` column by column, as in `bounds`. No node holds one when the maxima do not (each node is at
+    most as roomy as the roomiest in each dimension); every node does when the minima do. Devices of
+    DRA claims are not summarised.
     """
-    held = _held(ctx, s.T)
+    held = _held(ctx, s)
     return held[1] > 0, held[2] > 0
 
 
@@ -566,21 +566,21 @@ def shortfall(ctx: Context, ids: IntArray) -> Shortfall:
     """
     n, width = len(ids), len(ctx.columns)
     entries, pos, column = usable_entries(ctx, ids)
-    summary = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
-    devices = group_sum(pos * width + column, summary[:, sm.ACC_SUM], n * width)
+    summary = ctx.overlay.summary_columns(ctx.snapshot.entries.columns, entries)
+    devices = group_sum(pos * width + column, summary[sm.ACC_SUM], n * width)
     best = np.argmax(devices.reshape(n, width), axis=1) if width else np.zeros(n, dtype=np.int64)
     keep = column == best[pos]
-    entries, pos, summary = entries[keep], pos[keep], summary[keep]
+    entries, pos, summary = entries[keep], pos[keep], summary[:, keep]
     exact = np.zeros(len(entries), dtype=bool)
     admission = admitted(ctx, entries)
     if admission is not None:
         every, some = admission
-        entries, pos, summary, exact = entries[some], pos[some], summary[some], ~every[some]
-    s = summary[~exact]
+        entries, pos, summary, exact = entries[some], pos[some], summary[:, some], ~every[some]
+    s = summary[:, ~exact]
     at = pos[~exact]
-    nodes = group_sum(at, s[:, sm.COUNT], n)
-    free = [group_sum(at, s[:, c], n) for c in (sm.ACC_SUM, sm.CPU_SUM, sm.MEM_SUM, sm.POD_SUM)]
-    largest = [group_max(at, s[:, c], n) for c in (sm.ACC_MAX, sm.CPU_MAX, sm.MEM_MAX, sm.POD_MAX)]
+    nodes = group_sum(at, s[sm.COUNT], n)
+    free = [group_sum(at, s[c], n) for c in (sm.ACC_SUM, sm.CPU_SUM, sm.MEM_SUM, sm.POD_SUM)]
+    largest = [group_max(at, s[c], n) for c in (sm.ACC_MAX, sm.CPU_MAX, sm.MEM_MAX, sm.POD_MAX)]
     if exact.any():
         e = ctx.snapshot.entries
         rows, seg = gather(e.indptr, e.rows, entries[exact])

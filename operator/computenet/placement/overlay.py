@@ -112,17 +112,11 @@ class Overlay:
         rows = self.rows
         return bare.summarized(snapshot, rows) if len(rows) else bare
 
-    def summaries(self, base: IntArray, entries: IntArray) -> IntArray:
-        """`base[entries]` (the snapshot's summaries), with those of entries under assumptions replaced."""
-        out: IntArray = base[entries]
-        if len(self.recomputed):
-            mine = np.flatnonzero(self.recomputed[entries])
-            where, fresh = self.summaries_after.find(entries[mine])
-            out[mine[where]] = fresh
-        return out
-
     def summary_columns(self, base: IntArray, entries: IntArray) -> IntArray:
-        """`summaries` column by column (summary.WIDTH x len(entries)), from the snapshot's `EntryTable.columns`."""
+        """Summaries of `entries` column by column (summary.WIDTH x len(entries)), after assumptions.
+
+        From the snapshot's (`EntryTable.columns`), with those of entries under assumptions replaced.
+        """
         every = len(entries) == base.shape[1] and bool((entries[1:] > entries[:-1]).all())  # all, in order
         out: IntArray = base if every else base.take(entries, axis=1)
         if len(self.recomputed):

@@ -224,10 +224,10 @@ class EntryTable:
     indptr: IntArray
     rows: IntArray
     ident_indptr: IntArray
-    summary: IntArray
     columns: IntArray
-    """`summary` column by column (summary.WIDTH x len(entries)): a decision over thousands of entries reads
-    a few whole columns, which NumPy does several times faster from contiguous rows than from strided ones."""
+    """The entries' summaries (`summary.summarize`) column by column, summary.WIDTH x len(entries): a
+    decision over thousands of entries reads a few whole columns, which NumPy does several times
+    faster from contiguous rows than from strided ones."""
     levels: IntArray
     """Per entry: its nodes by free devices (`summary.level_table`), len(entries) x LEVELS x LEVEL_WIDTH."""
     by_row: IntArray
@@ -238,11 +238,10 @@ class EntryTable:
 
     def refreshed(self, dirty: IntArray, nodes: NodeColumns) -> EntryTable:
         """The same entries with the summaries, columns and level tables of `dirty` recomputed on `nodes`."""
-        summary, columns, levels = self.summary.copy(), self.columns.copy(), self.levels.copy()
-        summary[dirty] = summarize(self.indptr, self.rows, dirty, nodes)
-        columns[:, dirty] = summary[dirty].T
+        columns, levels = self.columns.copy(), self.levels.copy()
+        columns[:, dirty] = summarize(self.indptr, self.rows, dirty, nodes).T
         levels[dirty] = level_table(self.indptr, self.rows, dirty, nodes)
-        return replace(self, summary=frozen(summary), columns=frozen(columns), levels=frozen(levels))
+        return replace(self, columns=frozen(columns), levels=frozen(levels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +380,7 @@ class Snapshot:
         """Totals over the identifier's schedulable nodes: what its status reports as free."""
         e, i = self.entries, self.index[name]
         lo, hi = int(e.ident_indptr[i]), int(e.ident_indptr[i + 1])
-        block = e.summary[lo:hi]
+        block = e.columns[:, lo:hi].T
         models: dict[int, list[int]] = {}
         for entry, row in zip(range(lo, hi), block, strict=True):
             model = self.vocabulary.kinds[int(e.kind[entry])][1]

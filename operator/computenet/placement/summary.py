@@ -12,10 +12,9 @@ Free amounts are clipped at zero: a node whose pods request more than it has off
 The same rows are summarised again with assumed reservations taken off (`overlay.Overlay`), for
 the few entries holding assumed nodes, so that decisions under assumptions stay constant-time too.
 
-A snapshot keeps the summaries twice: row by row (`EntryTable.summary`, for the few entries an
-explanation reads) and column by column (`EntryTable.columns`, for decisions, which read a few
-whole columns over thousands of entries). A third, smaller table (`level_table`) groups each
-entry's nodes by free devices, for the bounds of device gangs (`level_bounds`).
+A snapshot keeps the summaries column by column (`EntryTable.columns`): decisions read a few
+whole columns over thousands of entries. A second table (`level_table`) groups each entry's nodes
+by free devices, for the bounds of device gangs (`level_bounds`).
 """
 
 from __future__ import annotations

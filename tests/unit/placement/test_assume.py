@@ -238,7 +238,7 @@ def test_summaries_under_assumptions_equal_those_of_a_snapshot_where_the_pods_ar
     bound = b.snapshot()
     entries = np.arange(len(snapshot.entries.kind))
     assert len(overlay.entries) == len(entries)  # both partitions hold the assumed nodes
-    assert overlay.summaries(snapshot.entries.summary, entries).tolist() == bound.entries.summary.tolist()
+    assert overlay.summary_columns(snapshot.entries.columns, entries).tolist() == bound.entries.columns.tolist()
 
 
 def _decided(snapshot: Snapshot, demands: list[Demand]) -> list[tuple[object, ...]]:
@@ -349,6 +349,6 @@ def test_an_overlay_carried_to_a_snapshot_after_pod_changes_equals_one_built_afr
         assert np.array_equal(mine.held, theirs.held)
         assert np.array_equal(mine.ident_usage, theirs.ident_usage)
         entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
-        summary = snapshot.entries.summary
-        assert np.array_equal(mine.summaries(summary, entries), theirs.summaries(summary, entries))
+        columns = snapshot.entries.columns
+        assert np.array_equal(mine.summary_columns(columns, entries), theirs.summary_columns(columns, entries))
         last = snapshot

@@ -78,7 +78,7 @@ def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray
         out[hit] = group_max(seg[room], weights, len(hit))
         return out
     out = np.zeros(len(entries), dtype=np.int64)
-    summaries = ctx.overlay.summaries(ctx.snapshot.entries.summary, entries)
+    summaries = ctx.overlay.summary_columns(ctx.snapshot.entries.columns, entries)
     some, every = fit.node_room(ctx, summaries)
     table = per_set if ctx.label_ok is None else np.where(ctx.label_ok, per_set, 0)  # refused label sets weigh 0
     best = largest_per_entry(ctx.snapshot, table)[entries]
