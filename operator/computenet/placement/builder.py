@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import table
-from computenet.placement.arrays import EMPTY_INT, IntArray, frozen, ranges
+from computenet.placement.arrays import EMPTY_INT, IntArray, distinct_pairs, frozen, ranges
 from computenet.placement.devices import ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.labels import Selector
@@ -45,7 +45,7 @@ from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
 from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, PODS_ALLOC, SCHEDULABLE, NodeStore
-from computenet.placement.summary import level_table, summarize
+from computenet.placement.summary import level_order, level_table, summarize
 
 
 @dataclass
@@ -345,7 +345,10 @@ class SnapshotBuilder:
             levels = level_table(indptr, rows, every, nodes)
             owner = np.repeat(every, np.diff(indptr))
             order = np.argsort(rows, kind="stable")
-            parts = (ident, kind, indptr, rows, ident_indptr, columns, levels, rows[order], owner[order])
+            label_indptr, label_sets = _entry_label_sets(indptr, nodes.labels[rows], owner)
+            level_rows = level_order(indptr, rows, every, nodes)
+            parts: list[IntArray] = [ident, kind, indptr, rows, ident_indptr, columns, levels, rows[order]]
+            parts += [owner[order], label_indptr, label_sets, level_rows]
             return EntryTable(*(frozen(a) for a in parts))
         e = last.entries
         if not self._values_dirty:
@@ -360,3 +363,17 @@ def _offsets(lengths: IntArray) -> IntArray:
     out = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=out[1:])
     return out
+
+
+def _entry_label_sets(indptr: IntArray, labels: IntArray, owner: IntArray) -> tuple[IntArray, IntArray]:
+    """(label_indptr, label_sets): the distinct `labels` (one per row) of each entry, CSR, ascending.
+
+    `owner` is the entry of each row, in the order of `labels`; `indptr` the entries' row offsets.
+    """
+    count = len(indptr) - 1
+    width = int(labels.max()) + 1 if len(labels) else 1
+    pairs = distinct_pairs(owner, labels, width)
+    label_indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs // width, minlength=count), out=label_indptr[1:])
+    sets: IntArray = pairs % width
+    return label_indptr, sets

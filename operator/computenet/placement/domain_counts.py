@@ -51,6 +51,7 @@ from computenet.placement.scores.preference import Preference
 from computenet.placement.scores.price import Price
 from computenet.placement.scores.reliability import Reliability
 from computenet.placement.snapshot import Snapshot
+from computenet.placement.summary import LEVELS, nodes_at_least
 
 _OWN_SCORES = (Locality, Reliability, Preference)
 """Score plugins whose value for an identifier is the same in every domain's decision."""
@@ -133,19 +134,26 @@ def _read_uncapped(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray,
 def _scan_roomy(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """`fit.scan(ctx, entries, cap=fit.UNCAPPED)` but for rows with fewer free devices than a replica needs.
 
-    Those hold no replica; their free devices are read alone, and only the other rows whole (most
-    nodes of a busy pool have fewer free than a gang's replica asks). Only without assumptions or
-    DRA claims (as `_remembered` reads), where a row's free amounts are the snapshot's.
+    Those hold no replica and are not read: each entry's rows are kept ordered by free devices
+    (`EntryTable.level_rows`), so the rows with a replica's devices free are the first of its span,
+    as many as its level table counts (most nodes of a busy pool have fewer free than a gang's
+    replica asks). Only without assumptions or DRA claims (as `_remembered` reads), where a row's
+    free amounts are the snapshot's.
     """
     e = ctx.snapshot.entries
-    rows, seg = gather(e.indptr, e.rows, entries)
+    need = ctx.need.accelerators
+    if need > 0:
+        begin = e.indptr[entries]
+        at, seg = spans(begin, begin + nodes_at_least(e.levels, entries, need))
+        rows = e.level_rows[at]
+        if need > LEVELS - 1:  # the last level holds every node with LEVELS - 1 free or more
+            roomy = ctx.snapshot.nodes.free_devices(rows) >= need
+            rows, seg = rows[roomy], seg[roomy]
+    else:
+        rows, seg = gather(e.indptr, e.rows, entries)
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]
-    need = ctx.need.accelerators
-    if need > 0:
-        roomy = ctx.snapshot.nodes.free_devices(rows) >= need
-        rows, seg = rows[roomy], seg[roomy]
     return rows, seg, fit.replica_slots(ctx, *fit.free_rows(ctx, rows), cap=fit.UNCAPPED)
 
 

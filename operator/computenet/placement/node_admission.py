@@ -18,72 +18,20 @@ every entry is kept for the decision, and per label verdict on the snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, IntArray, distinct, distinct_pairs, gather, ranges
+from computenet.placement.arrays import BoolArray, IntArray, distinct, gather, ranges
 from computenet.placement.context import Context
 from computenet.placement.snapshot import Snapshot
-
-
-@dataclass(frozen=True, slots=True)
-class EntryLabelSets:
-    """Per entry of one snapshot, the distinct label sets of its nodes, in CSR form.
-
-    `indptr` has one more element than there are entries; `label_sets[indptr[e]:indptr[e + 1]]`
-    are the label set ids of entry e's nodes, each once.
-    """
-
-    indptr: IntArray
-    label_sets: IntArray
-
-
-_KEPT = 2
-_CACHE: list[tuple[tuple[object, ...], EntryLabelSets]] = []
-"""The label sets of the entries of the last few snapshots. Snapshots share their entry and label
-columns until nodes come, go or are relabelled, so one answer serves every decision in between;
-the columns are matched by identity (and kept referenced, so their identity is not reused)."""
-
-
-def _known_label_sets(snapshot: Snapshot) -> EntryLabelSets | None:
-    """The entry label sets of `snapshot` if they were found for its columns already."""
-    e = snapshot.entries
-    key = (e.indptr, e.rows, snapshot.nodes.labels)
-    for known, found in _CACHE:
-        if all(a is b for a, b in zip(known, key, strict=True)):
-            return found
-    return None
-
-
-def entry_label_sets(snapshot: Snapshot) -> EntryLabelSets:
-    """The distinct label sets of each entry's nodes: one pass over all node rows per snapshot."""
-    found = _known_label_sets(snapshot)
-    if found is not None:
-        return found
-    e, labels = snapshot.entries, snapshot.nodes.labels
-    key = (e.indptr, e.rows, labels)
-    count = len(e.indptr) - 1
-    width = max(len(snapshot.vocabulary.label_sets), 1)
-    entry = np.repeat(np.arange(count, dtype=np.int64), np.diff(e.indptr))
-    pairs = distinct_pairs(entry, labels[e.rows], width)
-    indptr = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pairs // width, minlength=count), out=indptr[1:])
-    found = EntryLabelSets(indptr, pairs % width)
-    _CACHE.insert(0, (key, found))
-    del _CACHE[_KEPT:]
-    return found
 
 
 def largest_per_entry(snapshot: Snapshot, table: IntArray) -> IntArray:
     """Per entry of the snapshot: the largest `table[label set]` over its nodes (`table` per label set).
 
-    From each entry's distinct label sets when they are known (`entry_label_sets`), else from the
-    label set of every row in one pass: a decision does not sort every row for this alone.
+    Read from each entry's distinct label sets (`EntryTable.label_sets`), not from its rows.
     """
     e = snapshot.entries
-    sets = _known_label_sets(snapshot)
-    indptr, values = (e.indptr, snapshot.nodes.labels[e.rows]) if sets is None else (sets.indptr, sets.label_sets)
+    indptr, values = e.label_indptr, e.label_sets
     size = np.diff(indptr)
     if not len(values):
         return np.zeros(len(size), dtype=np.int64)
@@ -131,18 +79,14 @@ def _kept(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
 
 
 def _of_entries(ctx: Context, entries: IntArray) -> tuple[BoolArray, BoolArray]:
-    """(every, some) for `entries` alone: from their label sets if found, else from their rows."""
+    """(every, some) for `entries` alone: from their label sets when those decide, else from their rows."""
     snapshot, label_ok = ctx.snapshot, ctx.label_ok
     if not by_label_set(ctx) or label_ok is None:
         return _by_rows(ctx, entries)
-    sets = _known_label_sets(snapshot)
     e = snapshot.entries
-    indptr, members = (e.indptr, e.rows) if sets is None else (sets.indptr, sets.label_sets)
-    values, _ = gather(indptr, members, entries)
-    if sets is None:
-        values = snapshot.nodes.labels[values]
+    values, _ = gather(e.label_indptr, e.label_sets, entries)
     offsets = np.zeros(len(entries) + 1, dtype=np.int64)
-    np.cumsum(indptr[entries + 1] - indptr[entries], out=offsets[1:])
+    np.cumsum(e.label_indptr[entries + 1] - e.label_indptr[entries], out=offsets[1:])
     return by_label_sets(offsets, values, label_ok)
 
 
@@ -156,10 +100,8 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
     """Per entry of the snapshot: (all its nodes admitted, some node admitted). None: no constraint.
 
     Kept on the decision's context (its filters, fit and scores ask in turn) and, when the label
-    sets decide (`by_label_set`), on the snapshot per label verdict (read-only arrays). The first
-    verdict asked on new entry and label columns reads the label set of every row (one pass);
-    a second finds each entry's distinct label sets (`entry_label_sets`: one sort of every row,
-    kept while the columns are) and answers from those, as every later one does.
+    sets decide (`by_label_set`), on the snapshot per label verdict (read-only arrays), answered
+    from each entry's few distinct label sets (`EntryTable.label_sets`).
     """
     if ctx.label_ok is None:
         return None
@@ -170,13 +112,8 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
     if by_label_set(ctx):
         label_ok = ctx.label_ok
         memo: dict[bytes, tuple[BoolArray, BoolArray]] = snapshot.__dict__.setdefault("_admitted", {})
-        sets = _known_label_sets(snapshot)
-        if sets is None and not memo:  # the first verdict on new columns: one pass over the rows
-            e = snapshot.entries
-            found = by_label_sets(e.indptr, snapshot.nodes.labels[e.rows], label_ok)
-        else:  # every later one: a pass over the entries' few label sets each
-            sets = entry_label_sets(snapshot)
-            found = by_label_sets(sets.indptr, sets.label_sets, label_ok)
+        e = snapshot.entries
+        found = by_label_sets(e.label_indptr, e.label_sets, label_ok)
         for array in found:
             array.flags.writeable = False
         if len(memo) >= ADMITTED_KEPT:
@@ -194,8 +131,8 @@ def every_entry(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
 def by_label_sets(indptr: IntArray, label_sets: IntArray, label_ok: BoolArray) -> tuple[BoolArray, BoolArray]:
     """Per segment of a CSR of label set ids: (every label set in it is ok, some is), from `label_ok`.
 
-    The segments are entries: with their distinct label sets (`EntryLabelSets`), or with the label
-    set of each of their rows; the answer is the same.
+    The segments are entries: with their distinct label sets (`EntryTable.label_sets`), or with the
+    label set of each of their rows; the answer is the same.
     """
     size = np.diff(indptr)
     if not len(label_sets):
@@ -264,8 +201,8 @@ def _by_odd_rows(ctx: Context) -> tuple[BoolArray, BoolArray] | None:
             if t.per_row is None or next(flags):
                 affine |= t.per_label_set
         ok &= affine
-    sets = entry_label_sets(snapshot)
-    every, some = by_label_sets(sets.indptr, sets.label_sets, ok)
+    e = snapshot.entries
+    every, some = by_label_sets(e.label_indptr, e.label_sets, ok)
     touched = entries_holding(snapshot, odd)
     if len(touched):
         every, some = every.copy(), some.copy()

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, frozen, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, distinct, frozen, ranges, spans
 from computenet.placement.devices import NodeDevices, ServedDevices
 from computenet.placement.identifiers import Identifier
 from computenet.placement.nodes import Taint, Toleration, tolerated
@@ -35,6 +35,7 @@ from computenet.placement.summary import (
     CPU_SUM,
     MEM_ALLOC,
     MEM_SUM,
+    level_order,
     level_table,
     summarize,
 )
@@ -235,13 +236,25 @@ class EntryTable:
     row_owner: IntArray
     """The entry of each of `by_row`. Built with the entries (a sort of every row, some milliseconds at
     a million nodes) and kept while they are: a decision under assumptions looks its nodes up here."""
+    label_indptr: IntArray
+    """With `label_sets`, the distinct label sets of each entry's nodes in CSR form: entry e's are
+    ``label_sets[label_indptr[e]:label_indptr[e + 1]]``, ascending. Built with the entries (a sort
+    of every row, some milliseconds at a million nodes): labels change only with the node columns
+    the entries are built from, and node constraints decide most entries from these few sets."""
+    label_sets: IntArray
+    level_rows: IntArray
+    """Each entry's rows (in the spans of `indptr`) ordered by free-device level, most first
+    (`summary.level_order`): entry e's rows with k devices free or more are the first
+    ``levels[e, k:, L_COUNT].sum()`` of its span. Recomputed with the level tables of changed entries."""
 
     def refreshed(self, dirty: IntArray, nodes: NodeColumns) -> EntryTable:
-        """The same entries with the summaries, columns and level tables of `dirty` recomputed on `nodes`."""
-        columns, levels = self.columns.copy(), self.levels.copy()
+        """The same entries with the summaries, level tables and level order of `dirty` recomputed on `nodes`."""
+        columns, levels, level_rows = self.columns.copy(), self.levels.copy(), self.level_rows.copy()
         columns[:, dirty] = summarize(self.indptr, self.rows, dirty, nodes).T
         levels[dirty] = level_table(self.indptr, self.rows, dirty, nodes)
-        return replace(self, columns=frozen(columns), levels=frozen(levels))
+        at, _ = ranges(self.indptr, dirty)
+        level_rows[at] = level_order(self.indptr, self.rows, dirty, nodes)
+        return replace(self, columns=frozen(columns), levels=frozen(levels), level_rows=frozen(level_rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,37 @@ def level_table(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: Node
     return out.reshape(len(entries), LEVELS, LEVEL_WIDTH)
 
 
+def nodes_at_least(levels: IntArray, entries: IntArray, devices: int) -> IntArray:
+    """Per entry of `entries`: its nodes with `devices` (>= 1) free devices or more, from its level table.
+
+    Exact up to ``LEVELS - 1`` devices; beyond, the nodes with ``LEVELS - 1`` or more. `levels` is a
+    contiguous `level_table`; read by flat index, one level at a time, not by gathering whole tables.
+    """
+    flat = levels.reshape(-1)
+    base = entries * (LEVELS * LEVEL_WIDTH) + L_COUNT
+    total = np.zeros(len(entries), dtype=np.int64)
+    for level in range(min(devices, LEVELS - 1), LEVELS):
+        total += flat.take(base + level * LEVEL_WIDTH)
+    return total
+
+
+def level_order(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: NodeColumns) -> IntArray:
+    """The rows of `entries` (concatenated in that order), each entry's ordered by free-device level, most first.
+
+    Levels as in `level_table` (free devices clipped at 0 and at ``LEVELS - 1``); within a level,
+    rows keep their order in `rows`. So the rows of entry e at level k or more are the first
+    ``level_table(...)[e, k:, L_COUNT].sum()`` of its span: a count over a gang's replica reads
+    only the nodes with a replica's devices free, without reading the others' free devices.
+    """
+    if not len(entries):
+        return np.zeros(0, dtype=np.int64)
+    picked, entry_of = gather(indptr, rows, entries)
+    level = np.minimum(np.maximum(nodes.free_devices(picked), 0), LEVELS - 1)
+    key = entry_of * LEVELS + (LEVELS - 1 - level)
+    ordered: IntArray = picked[np.argsort(key, kind="stable")]
+    return ordered
+
+
 def level_bounds(levels: IntArray, s: IntArray, need: tuple[int, int, int, int], cap: int) -> tuple[IntArray, IntArray]:
     """(most, least) replicas of one replica's `need` (devices > 0, cpu, memory, pods) each entry holds.
 

@@ -167,6 +167,19 @@ def _assert_tables_match_rows(snapshot: Snapshot) -> None:
     every = np.arange(len(e.kind), dtype=np.int64)
     assert e.columns.tolist() == sm.summarize(e.indptr, e.rows, every, snapshot.nodes).T.tolist()
     assert e.levels.tolist() == sm.level_table(e.indptr, e.rows, every, snapshot.nodes).tolist()
+    free = snapshot.nodes.free_devices(e.rows)
+    for entry in every.tolist():
+        lo, hi = int(e.indptr[entry]), int(e.indptr[entry + 1])
+        rows, devices = e.rows[lo:hi].tolist(), free[lo:hi].tolist()
+        by_level = sorted(range(hi - lo), key=lambda k: (-min(max(devices[k], 0), sm.LEVELS - 1), k))
+        assert e.level_rows[lo:hi].tolist() == [rows[k] for k in by_level]  # most free first, then in row order
+        for asked in range(1, sm.LEVELS + 2):
+            least = min(asked, sm.LEVELS - 1)  # the last level: LEVELS - 1 free or more
+            roomy = sorted(r for r, d in zip(rows, devices, strict=True) if d >= least)
+            assert sm.nodes_at_least(e.levels, np.array([entry]), asked).tolist() == [len(roomy)]
+            assert sorted(e.level_rows[lo : lo + len(roomy)].tolist()) == roomy  # the first of its span
+        sets = e.label_sets[e.label_indptr[entry] : e.label_indptr[entry + 1]].tolist()
+        assert sets == sorted({int(snapshot.nodes.labels[r]) for r in rows})
 
 
 def test_tables_follow_a_change_of_requests() -> None:
@@ -180,6 +193,19 @@ def test_tables_follow_a_change_of_requests() -> None:
     _assert_tables_match_rows(second)
     assert second.entries.levels[0, 3, sm.L_COUNT] == 1  # n2 has 3 GPUs free
     assert second.entries.levels[0, sm.LEVELS - 1, sm.L_COUNT] == 5
+
+
+def test_label_sets_follow_a_relabelled_node() -> None:
+    nodes = [node(f"n{i}").gpus(8, H100).cpu(64).memory("512Gi").label("rack", str(i % 2)) for i in range(4)]
+    builder = builder_of(identifier("a").nodes(*nodes))
+    first = builder.snapshot()
+    _assert_tables_match_rows(first)
+    assert len(first.entries.label_sets) == 2  # racks 0 and 1
+    builder.upsert_node("a", node("n3").gpus(8, H100).cpu(64).memory("512Gi").label("rack", "7").build())
+    second = builder.snapshot()
+    _assert_tables_match_rows(second)
+    racks = {dict(second.vocabulary.label_sets[s]).get("rack") for s in second.entries.label_sets.tolist()}
+    assert racks == {"0", "1", "7"}
 
 
 def test_summary_columns_are_what_the_rows_say_under_assumptions() -> None:

@@ -15,7 +15,6 @@ from computenet.placement.node_admission import (
     by_label_set,
     by_label_sets,
     entries_holding,
-    entry_label_sets,
     largest_per_entry,
     odd_rows,
 )
@@ -187,26 +186,24 @@ def test_by_label_sets_counts_each_entrys_ok_sets(
     assert (found[0].tolist(), found[1].tolist()) == (every, some)
 
 
-def test_the_first_verdict_on_new_columns_reads_rows_and_the_second_finds_label_sets() -> None:
+def test_verdicts_on_one_snapshot_are_answered_from_its_entries_label_sets() -> None:
     snapshot = pool(
         identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5)))
     )
     first = admitted(Context(snapshot, _rack("Gt", "2")), np.arange(len(snapshot.entries.kind)))
-    assert node_admission._known_label_sets(snapshot) is None  # answered from the rows' label sets
     second = admitted(Context(snapshot, _rack("Lt", "2")), np.arange(len(snapshot.entries.kind)))
-    assert node_admission._known_label_sets(snapshot) is not None
+    none = admitted(Context(snapshot, _rack("In", "7")), np.arange(len(snapshot.entries.kind)))
     assert first is not None
     assert second is not None
+    assert none is not None
     assert (first[0].tolist(), first[1].tolist()) == ([False], [True])
     assert (second[0].tolist(), second[1].tolist()) == ([False], [True])
+    assert (none[0].tolist(), none[1].tolist()) == ([False], [False])
     again = admitted(Context(snapshot, _rack("Gt", "2")), np.arange(len(snapshot.entries.kind)))
     assert again is not None
     assert (again[0].tolist(), again[1].tolist()) == ([False], [True])
 
 
-@pytest.mark.parametrize(
-    "indexed", [pytest.param(False, id="from every row"), pytest.param(True, id="from label sets")]
-)
 @pytest.mark.parametrize(
     "weights",
     [
@@ -215,14 +212,11 @@ def test_the_first_verdict_on_new_columns_reads_rows_and_the_second_finds_label_
         pytest.param({"1": 3, "2": 3, "3": 3, "4": 3, "9": 1}, id="ties"),
     ],
 )
-def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(indexed: bool, weights: dict[str, int]) -> None:
+def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(weights: dict[str, int]) -> None:
     snapshot = pool(
         identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5))),
         identifier("west").nodes(*(node(f"w{i}").cpu("8").memory("16Gi").label(RACK, "9") for i in range(1, 3))),
     )
-    if indexed:
-        entry_label_sets(snapshot)
-    assert (node_admission._known_label_sets(snapshot) is not None) is indexed
     maps = snapshot.vocabulary.label_maps
     table = np.array([weights.get(m.get(RACK, ""), 0) for m in maps], dtype=np.int64)
     found = largest_per_entry(snapshot, table)
@@ -232,7 +226,6 @@ def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(indexed: bool,
         assert found[entry] == max(int(table[snapshot.nodes.labels[r]]) for r in rows)
 
 
-@pytest.mark.parametrize("indexed", [pytest.param(False, id="sets not found"), pytest.param(True, id="found")])
 @pytest.mark.parametrize(
     "demand",
     [
@@ -241,16 +234,12 @@ def test_largest_per_entry_is_the_heaviest_label_set_of_its_nodes(indexed: bool,
         pytest.param(_requiring(_host("In", "n2", "w1")), id="hostnames"),
     ],
 )
-def test_a_few_entries_are_answered_alone_as_row_by_row(
-    demand: Demand, indexed: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_few_entries_are_answered_alone_as_row_by_row(demand: Demand, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(node_admission, "FEW_ENTRIES", 1)
     snapshot = pool(
         identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5))),
         identifier("west").nodes(*(node(f"w{i}").cpu("8").memory("16Gi").label(RACK, "9") for i in range(1, 3))),
     )
-    if indexed:
-        entry_label_sets(snapshot)
     e = snapshot.entries
     for entry in range(len(e.kind)):
         ctx = Context(snapshot, demand)

@@ -14,7 +14,7 @@ from computenet.placement import reasons
 from computenet.placement.arrays import BoolArray, IntArray, gather
 from computenet.placement.context import Context
 from computenet.placement.framework import PASS, Reason
-from computenet.placement.node_admission import EntryLabelSets, entry_label_sets
+from computenet.placement.snapshot import EntryTable
 
 NO_NODES, NOT_SELECTED = 0, 1
 
@@ -58,31 +58,31 @@ class NodeSelector:
         ]
 
 
-_HOLDERS: list[tuple[EntryLabelSets, tuple[IntArray, IntArray | None]]] = []
-"""The entries carrying each label set, for the entry label sets of the last snapshots (matched by identity)."""
+_HOLDERS: list[tuple[EntryTable, tuple[IntArray, IntArray | None]]] = []
+"""The entries carrying each label set, for the entries of the last snapshots (matched by identity)."""
 
 
-def _holders(sets: EntryLabelSets, size: int, *, listed: bool) -> tuple[IntArray, IntArray | None]:
+def _holders(entries: EntryTable, size: int, *, listed: bool) -> tuple[IntArray, IntArray | None]:
     """(indptr, entries) in CSR form: the entries whose nodes carry each of the `size` label sets.
 
     The entries are listed (a sort of every (entry, label set) pair) only when `listed`: deciding
     whether to read them needs only how many each label set has (`indptr`).
     """
     for at, (known, found) in enumerate(_HOLDERS):
-        if known is sets:
+        if known.label_sets is entries.label_sets:
             if found[1] is not None or not listed:
                 return found
             del _HOLDERS[at]
             break
     indptr = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sets.label_sets, minlength=size), out=indptr[1:])
-    entries = None
+    np.cumsum(np.bincount(entries.label_sets, minlength=size), out=indptr[1:])
+    holders = None
     if listed:
-        entry = np.repeat(np.arange(len(sets.indptr) - 1, dtype=np.int64), np.diff(sets.indptr))
-        entries = entry[np.argsort(sets.label_sets, kind="stable")]
-    _HOLDERS.insert(0, (sets, (indptr, entries)))
+        entry = np.repeat(np.arange(len(entries.label_indptr) - 1, dtype=np.int64), np.diff(entries.label_indptr))
+        holders = entry[np.argsort(entries.label_sets, kind="stable")]
+    _HOLDERS.insert(0, (entries, (indptr, holders)))
     del _HOLDERS[2:]
-    return indptr, entries
+    return indptr, holders
 
 
 def _matched(ctx: Context, ids: IntArray) -> BoolArray:
@@ -93,18 +93,18 @@ def _matched(ctx: Context, ids: IntArray) -> BoolArray:
     """
     ok, snapshot = ctx.selector_label_ok, ctx.snapshot
     if ctx.named_rows is None and ok is not None:
-        sets = entry_label_sets(snapshot)
+        table = snapshot.entries
         chosen = np.flatnonzero(ok)
-        indptr, _ = _holders(sets, len(ok), listed=False)
+        indptr, _ = _holders(table, len(ok), listed=False)
         if (indptr[chosen + 1] - indptr[chosen]).sum() * len(snapshot) <= int(indptr[-1]) * len(ids):
-            _, holders = _holders(sets, len(ok), listed=True)
+            _, holders = _holders(table, len(ok), listed=True)
             assert holders is not None
             found, _ = gather(indptr, holders, chosen)
             has = np.zeros(len(snapshot), dtype=bool)
             has[snapshot.entries.ident[found]] = True
             return has[ids]
         entries, pos = ctx.entries_of(ids)
-        values, seg = gather(sets.indptr, sets.label_sets, entries)
+        values, seg = gather(table.label_indptr, table.label_sets, entries)
         matched: BoolArray = np.bincount(pos[seg][ok[values]], minlength=len(ids)) > 0
         return matched
     entries, pos = ctx.entries_of(ids)
