@@ -177,19 +177,30 @@ def _read_until(
     already hold c replicas is not read further: reading stops entry by entry, in windows
     growing from `FIRST_WINDOW` rows. An entry read in part before (for a smaller gang) is read
     whole at once. `sums` gets the uncapped slots of the rows read (a lower
-    bound of the entry's, exact where `known` is set: every row read). Returns what was read, per
-    round: (entry of each row, rows, uncapped slots).
+    bound of the entry's, exact where `known` is set: every row that may hold a replica read).
+    Returns what was read, per round: (entry of each row, rows, uncapped slots).
+
+    A replica asking for devices is read in the entries' level order (`EntryTable.level_rows`):
+    the roomiest rows first, and only the rows with a replica's devices free, which the entry's
+    level table counts; the others hold none. Only without assumptions (as `_entry_sums` keeps),
+    where the levels are those of the free amounts read.
     """
     e = ctx.snapshot.entries
     start, stop = e.indptr[entries], e.indptr[entries + 1]
-    size = np.where(sums[entries] > 0, stop - start, FIRST_WINDOW)  # read in part for a smaller gang: read whole
+    order = e.rows
+    need = ctx.need.accelerators
+    if need > 0:
+        order = e.level_rows
+        stop = start + sm.nodes_at_least(e.levels, entries, need)
+    first = min(FIRST_WINDOW, 2 * cap)  # a replica or two per row read, and room for refused rows
+    size = np.where(sums[entries] > 0, stop - start, first)  # read in part for a smaller gang: read whole
     sums[entries] = 0
     rounds: list[tuple[IntArray, IntArray, IntArray]] = []
     begin = start
     while len(entries):
         end = np.minimum(stop, begin + size)
         at, seg = spans(begin, end)
-        rows, seg, slots = _read(ctx, e.rows[at], seg, entries, UNCAPPED)
+        rows, seg, slots = _read(ctx, order[at], seg, entries, UNCAPPED)
         sums[entries] += group_sum(seg, slots, len(entries))
         rounds.append((entries[seg], rows, slots))
         full = end == stop
