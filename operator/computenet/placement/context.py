@@ -46,6 +46,10 @@ NOT_COMPUTED = -2
 NO_FIT = -1
 
 
+FEW_IDENTIFIERS = 16
+"""A decision among fewer than 1/FEW_IDENTIFIERS of the identifiers reads their entries alone (`Context.any_entry`)."""
+
+
 class Context:
     def __init__(self, snapshot: Snapshot, demand: Demand, overlay: Overlay | None = None) -> None:
         self.snapshot = snapshot
@@ -322,9 +326,14 @@ class Context:
         """Per identifier in `ids`: whether it has a schedulable node of a kind in `kind_mask`.
 
         Counted over every entry at once: entries are few (about one per node kind per
-        identifier), and one pass is cheaper than gathering the entries of `ids`.
+        identifier), and one pass is cheaper than gathering the entries of `ids`, unless `ids` are
+        a small share of the identifiers (a decision among a few named ones).
         """
         e = self.snapshot.entries
+        if FEW_IDENTIFIERS * len(ids) < len(self.snapshot):
+            entries, pos = self.entries_of(ids)
+            some: BoolArray = np.bincount(pos[kind_mask[e.kind[entries]]], minlength=len(ids)) > 0
+            return some
         has: BoolArray = np.bincount(e.ident[kind_mask[e.kind]], minlength=len(self.snapshot)) > 0
         return has[ids]
 
