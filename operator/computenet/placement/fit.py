@@ -164,7 +164,8 @@ def _read(
 
 
 FIRST_WINDOW = 8
-"""Rows of each entry `_read_until` reads first; each further round reads `WINDOW_GROWTH` times as many."""
+"""Rows of each entry `_read_until` reads first (at most: two per replica of the gang); each further round
+reads `WINDOW_GROWTH` times as many."""
 WINDOW_GROWTH = 2
 
 
