@@ -170,16 +170,17 @@ WINDOW_GROWTH = 2
 
 
 def _read_until(
-    ctx: Context, entries: IntArray, cap: int, known: BoolArray, sums: IntArray
+    ctx: Context, entries: IntArray, cap: int, memo: EntrySums
 ) -> list[tuple[IntArray, IntArray, IntArray]]:
-    """Read `entries` (unique) from their first row on until their rows hold `cap` replicas or are all read.
+    """Read `entries` (unique) on from their first unread row until their rows hold `cap` replicas or are all read.
 
     A gang of c needs to know only min(what the entry holds, c), so an entry whose first rows
     already hold c replicas is not read further: reading stops entry by entry, in windows
-    growing from `FIRST_WINDOW` rows. An entry read in part before (for a smaller gang) is read
-    whole at once. `sums` gets the uncapped slots of the rows read (a lower
-    bound of the entry's, exact where `known` is set: every row that may hold a replica read).
-    Returns what was read, per round: (entry of each row, rows, uncapped slots).
+    growing from `FIRST_WINDOW` rows. An entry read in part before (for a smaller gang) goes on
+    from the row where that read stopped (`memo.read`), in windows as large as what it read.
+    `memo.sums` gets the uncapped slots of the rows read (a lower bound of the entry's, exact where
+    `memo.known` is set: every row that may hold a replica read).
+    Returns what was read in this call, per round: (entry of each row, rows, uncapped slots).
 
     A replica asking for devices is read in the entries' level order (`EntryTable.level_rows`):
     the roomiest rows first, and only the rows with a replica's devices free, which the entry's
@@ -193,21 +194,28 @@ def _read_until(
     if need > 0:
         order = e.level_rows
         stop = start + sm.nodes_at_least(e.levels, entries, need)
+    read = memo.read[entries]
     first = min(FIRST_WINDOW, 2 * cap)  # a replica or two per row read, and room for refused rows
-    size = np.where(sums[entries] > 0, stop - start, first)  # read in part for a smaller gang: read whole
-    sums[entries] = 0
+    size = np.maximum(read, first)
     rounds: list[tuple[IntArray, IntArray, IntArray]] = []
-    begin = start
+    begin = start + read
     while len(entries):
         end = np.minimum(stop, begin + size)
         at, seg = spans(begin, end)
         rows, seg, slots = _read(ctx, order[at], seg, entries, UNCAPPED)
-        sums[entries] += group_sum(seg, slots, len(entries))
+        memo.sums[entries] += group_sum(seg, slots, len(entries))
+        memo.read[entries] = end - start
         rounds.append((entries[seg], rows, slots))
         full = end == stop
-        known[entries[full]] = True
-        more = ~full & (sums[entries] < cap)
-        entries, begin, stop, size = entries[more], end[more], stop[more], size[more] * WINDOW_GROWTH
+        memo.known[entries[full]] = True
+        more = ~full & (memo.sums[entries] < cap)
+        entries, begin, start, stop, size = (
+            entries[more],
+            end[more],
+            start[more],
+            stop[more],
+            size[more] * WINDOW_GROWTH,
+        )
     return rounds
 
 
@@ -384,11 +392,12 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
             _remember(ctx, entries[dirty], rows, seg, slots)
             out[dirty] = np.minimum(group_sum(seg, slots, len(dirty)), cap)
         return out
-    known, sums = memo
+    known, sums = memo.known, memo.sums
     missing = entries[~known[entries] & (sums[entries] < cap)]
     if len(missing):
-        rounds = _read_until(ctx, missing, cap, known, sums)
-        done = missing[known[missing]]  # read whole in this decision: `scanned` need not read them again
+        unread = memo.read[missing] == 0
+        rounds = _read_until(ctx, missing, cap, memo)
+        done = missing[known[missing] & unread]  # read whole in this decision: `scanned` need not read them again
         if len(done):
             whole = np.zeros(len(known), dtype=bool)
             whole[done] = True
@@ -437,8 +446,20 @@ ENTRY_SUMS_KEPT = 32
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
-    """(per entry of the snapshot: whether read whole, the replicas its admitted rows read so far hold at no cap).
+@dataclass(frozen=True, slots=True)
+class EntrySums:
+    """What the rows of each entry of a snapshot read so far hold of one template's replicas (see `_entry_sums`)."""
+
+    known: BoolArray
+    """Per entry: every row that may hold a replica was read."""
+    sums: IntArray
+    """Per entry: the replicas its admitted rows read so far hold, at no cap."""
+    read: IntArray
+    """Per entry: how many of its rows were read, from the first in the order `_read_until` reads."""
+
+
+def _entry_sums(ctx: Context) -> EntrySums | None:
+    """What each entry's rows read so far hold: whether read whole, and the replicas its admitted rows hold at no cap.
 
     The sum is exact for an entry read whole, and otherwise what its first rows hold (0: none
     read): a lower bound, which answers every gang it reaches (see `_read_until`).
@@ -461,21 +482,21 @@ def _entry_sums(ctx: Context) -> tuple[BoolArray, IntArray] | None:
     label_ok = ctx.label_ok
     answers, table = (ctx.device_answers, ctx.device_table) if ctx.claims else (None, None)
     key = (needs(ctx), None if label_ok is None else label_ok.tobytes(), id(answers), id(table))
-    memo: dict[object, tuple[object, object, BoolArray, IntArray]]
+    memo: dict[object, tuple[object, object, EntrySums]]
     memo = ctx.snapshot.__dict__.setdefault("_entry_sums", {})
     found = memo.get(key)
     if found is not None and found[0] is answers and found[1] is table:
-        return found[2], found[3]
+        return found[2]
     count = len(ctx.snapshot.entries.kind)
-    known, sums = np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64)
+    sums = EntrySums(np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64))
     carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
     if carried is not None and carried[0][0] is answers and carried[0][1] is table:
-        (_, _, known_before, sums_before), stale = carried
-        known, sums = known_before & ~stale, np.where(stale, 0, sums_before)
+        (_, _, before), stale = carried
+        sums = EntrySums(before.known & ~stale, np.where(stale, 0, before.sums), np.where(stale, 0, before.read))
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
-    memo[key] = (answers, table, known, sums)  # the answers and table kept referenced: their ids are not reused
-    return known, sums
+    memo[key] = (answers, table, sums)  # the answers and table kept referenced: their ids are not reused
+    return sums
 
 
 def utilization(ctx: Context, ids: IntArray) -> FloatArray:

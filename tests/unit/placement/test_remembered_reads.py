@@ -135,12 +135,39 @@ def test_an_entry_read_in_part_holds_at_least_its_rows_read_and_answers_its_gang
     assert fit._exact(ctx, entries).tolist() == np.minimum(held, gang).tolist()
     memo = fit._entry_sums(ctx)
     assert memo is not None
-    known, sums = memo
+    known, sums = memo.known, memo.sums
     assert (sums <= held).all()
     assert sums[known].tolist() == held[known].tolist()  # read whole: exact
     assert (sums[~known] >= gang).all()  # read in part: only as far as the gang needed
     if gang == 1:
         assert (~known).any()  # west's first GPU node has room: its other nodes are not read
+
+
+@pytest.mark.parametrize(("small", "large"), [(1, 2), (1, 5), (2, 9), (3, 4)])
+def test_a_larger_gang_reads_on_from_where_a_smaller_one_stopped(
+    small: int, large: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fit, "FIRST_WINDOW", 1)
+    snapshot = fleet()
+    entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
+    whole = fit.scan(Context(snapshot, affine(2, large, required=None)), entries, cap=fit.UNCAPPED)
+    held = np.bincount(whole[1], weights=whole[2], minlength=len(entries)).astype(np.int64)
+    first = Context(snapshot, affine(2, small, required=None))
+    fit._exact(first, entries)
+    memo = fit._entry_sums(first)
+    assert memo is not None
+    before = memo.read.copy()
+    second = Context(snapshot, affine(2, large, required=None))
+    assert fit._exact(second, entries).tolist() == np.minimum(held, large).tolist()
+    assert fit._entry_sums(second) is memo  # one template: one memo
+    assert (memo.read >= before).all()  # read on, never again from the first row
+    assert (memo.sums <= held).all()
+    assert memo.sums[memo.known].tolist() == held[memo.known].tolist()
+    assert (memo.sums[~memo.known] >= large).all()
+    assert (memo.read <= np.diff(snapshot.entries.indptr)).all()
+    scanned = fit.scanned(second, entries)  # rows the fit read in part before are read again whole here
+    counted = np.bincount(scanned[1], weights=scanned[2], minlength=len(entries)).astype(np.int64)
+    assert np.minimum(counted, large).tolist() == np.minimum(held, large).tolist()
 
 
 def test_assumptions_are_counted_though_the_snapshot_remembers_the_rows() -> None:
@@ -309,13 +336,15 @@ def test_entry_sums_are_kept_per_template_and_under_assumptions_only_for_entries
     before = set(snapshot.__dict__["_entry_sums"])
     place(snapshot, affine(1, 1, required="1", uid="y"), assumptions=assumptions)
     (key,) = set(snapshot.__dict__["_entry_sums"]) - before
-    _, _, known, sums = snapshot.__dict__["_entry_sums"][key]
+    _, _, memo = snapshot.__dict__["_entry_sums"][key]
+    known, sums = memo.known, memo.sums
     held = assumptions.overlay(snapshot).recomputed
     assert known.any()
     assert not (known & held).any()  # an entry holding an assumed node is read again, not remembered
     fresh = fleet()
     place(fresh, affine(1, 1, required="1", uid="y"))
-    (_, _, fresh_known, fresh_sums) = fresh.__dict__["_entry_sums"][key]
+    _, _, fresh_memo = fresh.__dict__["_entry_sums"][key]
+    fresh_known, fresh_sums = fresh_memo.known, fresh_memo.sums
     both = known & fresh_known
     assert both.any()
     assert sums[both].tolist() == fresh_sums[both].tolist()  # what is remembered is what no assumption changes
