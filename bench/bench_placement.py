@@ -11,14 +11,12 @@ which fit nowhere); burst_p50_ms / burst_p99_ms for a burst in which every decis
 before the next; affinity_p50_ms / affinity_p99_ms for tasks whose pod template carries node
 affinity (required In/NotIn/Gt/Lt terms on labels, a matchFields metadata.name term, preferred
 terms that the NodeAffinity score weighs), with affinity_cpu_p50_ms / affinity_cpu_p99_ms their CPU
-time. The affinity figures include every decision, the first ones too: the first decision with
-node affinity on a snapshot's nodes reads the label set of every node row once (affinity_first_cpu_ms
-is that decision alone), a later one (a second verdict, or preferred terms) finds each entry's
-distinct label sets (a sort of every row, kept until nodes come, go or are relabelled), and the
-first of each template (needs, node constraints, preferences) reads the rows of the entries its
-constraints split, each only until they hold the gang (kept per snapshot for the template's later
-tasks). The p99 of 30 decisions (at 10,000 identifiers) is 0.71 x the slowest plus 0.29 x the
-second slowest (NumPy's linear interpolation): mostly the slowest.
+time. The affinity figures include every decision, the first ones too (affinity_first_cpu_ms is
+the first alone): each entry's distinct label sets come with the snapshot (built with the entries),
+and the first decision of each template (needs, node constraints, preferences) reads the rows of
+the entries its constraints split, roomiest first and each only until they hold the gang (kept per
+snapshot for the template's later tasks). The p99 of 30 decisions (at 10,000 identifiers) is 0.71 x
+the slowest plus 0.29 x the second slowest (NumPy's linear interpolation): mostly the slowest.
 podsets_cpu_p50_ms / podsets_cpu_p99_ms (CPU time) and podsets_placed_fraction for tasks of
 several pod sets (a cpu-only leader beside a gang of 2 to 8 GPU workers of one model, as a JobSet's,
 placed on one identifier together: `placement.pod_sets`); topology_cpu_p50_ms / topology_cpu_p99_ms
