@@ -1282,12 +1282,19 @@ def edits_rule(edits: tuple[EditAfterDispatch, ...]) -> Rule:
     pkg/cel/common/valuesunstructured.go, ``unstructuredMap.Equal``), with one blind spot: an
     untyped key replaced by another at the same level (``command`` by ``args``) compares equal.
     The operator notices that edit itself (``tasks/service.py``, ``admit``).
+
+    Before the fields one by one, ``self.spec == oldSelf.spec``: a status write (the spec as
+    stored) passes on that one comparison, without selecting each field on both sides; the same
+    ``==`` holds each field's comparison when it holds for the whole spec, so it refuses nothing
+    more or less. Measured with ``bench/bench_status_patch.py --tasks 300 --rounds 3``, three runs
+    each way alternating, of tasks in phase Dispatching: the hub API server's CPU per status write,
+    median of the nine rounds, 10.5 -> 8.1 ms for a placed task's status, 8.4 -> 6.3 ms for a small one.
     """
     guarded = [edit for edit in edits if edit.verdict != EditVerdict.CARRIED_OUT]
     message = " : ".join(f"!({edit.kept}) ? {cel_string(edit.refusal)}" for edit in guarded[:-1])
     return Rule(
         f"!has(oldSelf.status) || !has(oldSelf.status.phase) || !(oldSelf.status.phase in {_DISPATCHED_CEL})"
-        " || (" + " && ".join(f"({edit.kept})" for edit in guarded) + ")",
+        " || self.spec == oldSelf.spec || (" + " && ".join(f"({edit.kept})" for edit in guarded) + ")",
         "a spec field cannot change while the task is Dispatching or Running: set spec.suspend to true, and edit "
         "it once the task is Offered",
         field_path=".spec",
