@@ -7,9 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from computenet.placement import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, node_admission
+from computenet.placement import NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, node_admission, place
 from computenet.placement.context import Context
 from computenet.placement.demand import Demand
+from computenet.placement.filters import node_selector
 from computenet.placement.node_admission import (
     admitted,
     by_label_set,
@@ -249,3 +250,16 @@ def test_a_few_entries_are_answered_alone_as_row_by_row(demand: Demand, monkeypa
         selected = ctx.rows_selected(e.rows[e.indptr[entry] : e.indptr[entry + 1]])
         assert selected is not None
         assert (bool(answer[0][0]), bool(answer[1][0])) == (bool(selected.all()), bool(selected.any()))
+
+
+def test_the_entries_carrying_each_label_set_are_kept_without_the_snapshots_tables() -> None:
+    snapshot = pool(
+        identifier("east").nodes(*(node(f"n{i}").cpu("8").memory("16Gi").label(RACK, str(i)) for i in range(1, 5))),
+        identifier("west").nodes(*(node(f"w{i}").cpu("8").memory("16Gi").label(RACK, "9") for i in range(1, 3))),
+    )
+    decision = place(snapshot, replace(task().cpu("1").build(), node_selector={RACK: "9"}))
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "west"
+    kept = [key for key, _ in node_selector._HOLDERS]
+    assert any(key is snapshot.entries.label_sets for key in kept)  # matched by the array's identity
+    assert all(isinstance(key, np.ndarray) for key in kept)  # not the whole entry table of an old snapshot

@@ -58,8 +58,10 @@ class NodeSelector:
         ]
 
 
-_HOLDERS: list[tuple[EntryTable, tuple[IntArray, IntArray | None]]] = []
-"""The entries carrying each label set, for the entries of the last snapshots (matched by identity)."""
+_HOLDERS: list[tuple[IntArray, tuple[IntArray, IntArray | None]]] = []
+"""The entries carrying each label set, for the entry label sets (`EntryTable.label_sets`) of the last
+snapshots, matched by identity: snapshots share them until nodes come, go or are relabelled. The
+arrays are kept referenced (their identity is not reused), not the tables that hold them."""
 
 
 def _holders(entries: EntryTable, size: int, *, listed: bool) -> tuple[IntArray, IntArray | None]:
@@ -69,7 +71,7 @@ def _holders(entries: EntryTable, size: int, *, listed: bool) -> tuple[IntArray,
     whether to read them needs only how many each label set has (`indptr`).
     """
     for at, (known, found) in enumerate(_HOLDERS):
-        if known.label_sets is entries.label_sets:
+        if known is entries.label_sets:
             if found[1] is not None or not listed:
                 return found
             del _HOLDERS[at]
@@ -80,7 +82,7 @@ def _holders(entries: EntryTable, size: int, *, listed: bool) -> tuple[IntArray,
     if listed:
         entry = np.repeat(np.arange(len(entries.label_indptr) - 1, dtype=np.int64), np.diff(entries.label_indptr))
         holders = entry[np.argsort(entries.label_sets, kind="stable")]
-    _HOLDERS.insert(0, (entries, (indptr, holders)))
+    _HOLDERS.insert(0, (entries.label_sets, (indptr, holders)))
     del _HOLDERS[2:]
     return indptr, holders
 
