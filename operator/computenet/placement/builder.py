@@ -9,10 +9,12 @@ changed is recomputed:
 - only requested amounts changed (the common case, e.g. during a burst): the changed rows go
   into the free-amount patch (see `NodeColumns`), and only the summaries of the identifiers
   owning them are recomputed; every other array is shared with the previous snapshot. Cost:
-  proportional to the changes, plus one copy of the per-entry summary columns and level tables;
+  proportional to the changes, plus one copy of the per-entry summary columns, level tables and
+  level order (`EntryTable.level_rows`);
 - nodes appeared, vanished, or changed labels, taints, readiness or allocatable: the static
   columns are copied, the affected identifiers regroup their nodes, and all entry summaries
-  are recomputed in one vector pass (proportional to the pool: ~tens of ms per 100k nodes);
+  (with each entry's level table, label sets and level order) are recomputed in vector passes
+  (proportional to the pool: ~tens of ms per 100k nodes);
 - nothing changed: the previous snapshot is returned as is.
 
 Pod slots are the fourth dimension placement fits (bound pods, counted as ``pods`` in
@@ -345,7 +347,7 @@ class SnapshotBuilder:
             levels = level_table(indptr, rows, every, nodes)
             owner = np.repeat(every, np.diff(indptr))
             order = np.argsort(rows, kind="stable")
-            label_indptr, label_sets = _entry_label_sets(indptr, nodes.labels[rows], owner)
+            label_indptr, label_sets = _entry_label_sets(len(kind), nodes.labels[rows], owner)
             level_rows = level_order(indptr, rows, every, nodes)
             parts: list[IntArray] = [ident, kind, indptr, rows, ident_indptr, columns, levels, rows[order]]
             parts += [owner[order], label_indptr, label_sets, level_rows]
@@ -365,12 +367,11 @@ def _offsets(lengths: IntArray) -> IntArray:
     return out
 
 
-def _entry_label_sets(indptr: IntArray, labels: IntArray, owner: IntArray) -> tuple[IntArray, IntArray]:
-    """(label_indptr, label_sets): the distinct `labels` (one per row) of each entry, CSR, ascending.
+def _entry_label_sets(count: int, labels: IntArray, owner: IntArray) -> tuple[IntArray, IntArray]:
+    """(label_indptr, label_sets): the distinct `labels` (one per row) of each of `count` entries, CSR, ascending.
 
-    `owner` is the entry of each row, in the order of `labels`; `indptr` the entries' row offsets.
+    `owner` is the entry of each row, in the order of `labels`.
     """
-    count = len(indptr) - 1
     width = int(labels.max()) + 1 if len(labels) else 1
     pairs = distinct_pairs(owner, labels, width)
     label_indptr = np.zeros(count + 1, dtype=np.int64)

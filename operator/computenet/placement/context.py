@@ -46,8 +46,8 @@ NOT_COMPUTED = -2
 NO_FIT = -1
 
 
-FEW_IDENTIFIERS = 16
-"""A decision among fewer than 1/FEW_IDENTIFIERS of the identifiers reads their entries alone (`Context.any_entry`)."""
+FEW_IDENTIFIERS = 32
+"""Up to this many identifiers, gathering their entries beats one pass over every entry of the snapshot."""
 
 
 class Context:
@@ -326,11 +326,11 @@ class Context:
         """Per identifier in `ids`: whether it has a schedulable node of a kind in `kind_mask`.
 
         Counted over every entry at once: entries are few (about one per node kind per
-        identifier), and one pass is cheaper than gathering the entries of `ids`, unless `ids` are
-        a small share of the identifiers (a decision among a few named ones).
+        identifier), and one pass is cheaper than gathering the entries of `ids`, unless they are
+        few (`FEW_IDENTIFIERS`: a decision among a few named ones).
         """
         e = self.snapshot.entries
-        if FEW_IDENTIFIERS * len(ids) < len(self.snapshot):
+        if len(ids) <= FEW_IDENTIFIERS:
             entries, pos = self.entries_of(ids)
             some: BoolArray = np.bincount(pos[kind_mask[e.kind[entries]]], minlength=len(ids)) > 0
             return some

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import fit
-from computenet.placement.arrays import FloatArray, IntArray, gather, spans
+from computenet.placement.arrays import FloatArray, IntArray, spans
 from computenet.placement.context import NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.filters import DEFAULT_FILTERS
@@ -51,7 +51,6 @@ from computenet.placement.scores.preference import Preference
 from computenet.placement.scores.price import Price
 from computenet.placement.scores.reliability import Reliability
 from computenet.placement.snapshot import Snapshot
-from computenet.placement.summary import LEVELS, nodes_at_least
 
 _OWN_SCORES = (Locality, Reliability, Preference)
 """Score plugins whose value for an identifier is the same in every domain's decision."""
@@ -132,25 +131,15 @@ def _read_uncapped(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray,
 
 
 def _scan_roomy(ctx: Context, entries: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """`fit.scan(ctx, entries, cap=fit.UNCAPPED)` but for rows with fewer free devices than a replica needs.
+    """`fit.scan(ctx, entries, cap=fit.UNCAPPED)` over the rows `EntryTable.reading_order` gives.
 
-    Those hold no replica and are not read: each entry's rows are kept ordered by free devices
-    (`EntryTable.level_rows`), so the rows with a replica's devices free are the first of its span,
-    as many as its level table counts (most nodes of a busy pool have fewer free than a gang's
-    replica asks). Only without assumptions or DRA claims (as `_remembered` reads), where a row's
-    free amounts are the snapshot's.
+    Rows with fewer free devices than a replica needs hold none and are not read (most nodes of a
+    busy pool have fewer free than a gang's replica asks). Only without assumptions or DRA claims
+    (as `_remembered` reads), where a row's free amounts are the snapshot's.
     """
-    e = ctx.snapshot.entries
-    need = ctx.need.accelerators
-    if need > 0:
-        begin = e.indptr[entries]
-        at, seg = spans(begin, begin + nodes_at_least(e.levels, entries, need))
-        rows = e.level_rows[at]
-        if need > LEVELS - 1:  # the last level holds every node with LEVELS - 1 free or more
-            roomy = ctx.snapshot.nodes.free_devices(rows) >= need
-            rows, seg = rows[roomy], seg[roomy]
-    else:
-        rows, seg = gather(e.indptr, e.rows, entries)
+    order, start, stop = ctx.snapshot.entries.reading_order(entries, ctx.need.accelerators)
+    at, seg = spans(start, stop)
+    rows = order[at]
     selected = ctx.rows_selected(rows)
     if selected is not None:
         rows, seg = rows[selected], seg[selected]

@@ -34,7 +34,7 @@ import numpy as np
 
 from computenet.placement import summary as sm
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum, spans
-from computenet.placement.context import NO_FIT, NOT_COMPUTED, Context
+from computenet.placement.context import FEW_IDENTIFIERS, NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.node_admission import admitted
 
@@ -68,13 +68,9 @@ def replica_slots(
     return np.minimum(np.minimum(held[0], held[1]), np.minimum(held[2], held[3]))
 
 
-_FEW = 32
-"""Below this many identifiers, gathering their entries beats one pass over all entries."""
-
-
 def usable_entries(ctx: Context, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Entries of `ids` whose kind suits the task: (entries, position in ids, model column)."""
-    if len(ids) <= _FEW:
+    if len(ids) <= FEW_IDENTIFIERS:
         entries, pos = ctx.entries_of(ids)
         column = ctx.entry_column[entries]
         keep = column >= 0
@@ -182,18 +178,10 @@ def _read_until(
     `memo.known` is set: every row that may hold a replica read).
     Returns what was read in this call, per round: (entry of each row, rows, uncapped slots).
 
-    A replica asking for devices is read in the entries' level order (`EntryTable.level_rows`):
-    the roomiest rows first, and only the rows with a replica's devices free, which the entry's
-    level table counts; the others hold none. Only without assumptions (as `_entry_sums` keeps),
-    where the levels are those of the free amounts read.
+    A replica asking for devices reads only the rows with its devices free, roomiest first
+    (`EntryTable.reading_order`).
     """
-    e = ctx.snapshot.entries
-    start, stop = e.indptr[entries], e.indptr[entries + 1]
-    order = e.rows
-    need = ctx.need.accelerators
-    if need > 0:
-        order = e.level_rows
-        stop = start + sm.nodes_at_least(e.levels, entries, need)
+    order, start, stop = ctx.snapshot.entries.reading_order(entries, ctx.need.accelerators)
     read = memo.read[entries]
     first = min(FIRST_WINDOW, 2 * cap)  # a replica or two per row read, and room for refused rows
     size = np.maximum(read, first)

@@ -37,6 +37,7 @@ from computenet.placement.summary import (
     MEM_SUM,
     level_order,
     level_table,
+    nodes_at_least,
     summarize,
 )
 
@@ -246,6 +247,20 @@ class EntryTable:
     """Each entry's rows (in the spans of `indptr`) ordered by free-device level, most first
     (`summary.level_order`): entry e's rows with k devices free or more are the first
     ``levels[e, k:, L_COUNT].sum()`` of its span. Recomputed with the level tables of changed entries."""
+
+    def reading_order(self, entries: IntArray, devices: int) -> tuple[IntArray, IntArray, IntArray]:
+        """(order, start, stop): where the rows of `entries` that may hold a replica asking `devices` lie.
+
+        Entry k's are ``order[start[k]:stop[k]]``. A replica asking for devices is read in level
+        order (`level_rows`), roomiest first, and only the nodes with that many free or more (from
+        ``LEVELS - 1`` on, every node of the last level: the caller's slots tell them apart); the
+        others hold none, with or without assumptions, which only take free amounts away. Otherwise
+        every row, in `rows`.
+        """
+        start = self.indptr[entries]
+        if devices > 0:
+            return self.level_rows, start, start + nodes_at_least(self.levels, entries, devices)
+        return self.rows, start, self.indptr[entries + 1]
 
     def refreshed(self, dirty: IntArray, nodes: NodeColumns) -> EntryTable:
         """The same entries with the summaries, level tables and level order of `dirty` recomputed on `nodes`."""

@@ -178,6 +178,10 @@ def _assert_tables_match_rows(snapshot: Snapshot) -> None:
             roomy = sorted(r for r, d in zip(rows, devices, strict=True) if d >= least)
             assert sm.nodes_at_least(e.levels, np.array([entry]), asked).tolist() == [len(roomy)]
             assert sorted(e.level_rows[lo : lo + len(roomy)].tolist()) == roomy  # the first of its span
+            order, start, stop = e.reading_order(np.array([entry]), asked)
+            assert sorted(order[int(start[0]) : int(stop[0])].tolist()) == roomy
+        order, start, stop = e.reading_order(np.array([entry]), 0)  # no devices asked: every row
+        assert order[int(start[0]) : int(stop[0])].tolist() == rows
         sets = e.label_sets[e.label_indptr[entry] : e.label_indptr[entry + 1]].tolist()
         assert sets == sorted({int(snapshot.nodes.labels[r]) for r in rows})
 

@@ -32,7 +32,6 @@ from computenet.placement.affinity_columns import weighted
 from computenet.placement.arrays import BoolArray, FloatArray, IntArray, group_max, spans
 from computenet.placement.context import Context
 from computenet.placement.node_admission import admitted, largest_per_entry
-from computenet.placement.summary import nodes_at_least
 
 
 class NodePreference:
@@ -103,18 +102,12 @@ def _by_level(ctx: Context, entries: IntArray, table: IntArray, target: IntArray
     windows (`FIRST_WINDOW` rows first, growing) until one of weight `target` has room, or every
     row is read, so most entries never read their lesser rows. Only rows weighing more than the
     entry's best so far are checked for room; rows of weight 0 never count (0 is the default).
-    A replica asking for devices reads only the rows with that many devices free, roomiest first
-    (`EntryTable.level_rows`): the others have no room, with or without assumptions (which only
-    take free amounts away).
+    A replica asking for devices reads only the rows with its devices free, roomiest first
+    (`EntryTable.reading_order`): the others have no room.
     """
     out = np.zeros(len(entries), dtype=np.int64)
     todo = np.flatnonzero(target > 0)
-    e = ctx.snapshot.entries
-    begin, stop = e.indptr[entries[todo]], e.indptr[entries[todo] + 1]
-    order, need = e.rows, ctx.need.accelerators
-    if need > 0:
-        order = e.level_rows
-        stop = begin + nodes_at_least(e.levels, entries[todo], need)
+    order, begin, stop = ctx.snapshot.entries.reading_order(entries[todo], ctx.need.accelerators)
     size = FIRST_WINDOW
     while len(todo):
         end = np.minimum(stop, begin + size)
