@@ -47,7 +47,7 @@ from computenet.placement.nodes import PODS, NodeLike, pod_slots_left, selects
 from computenet.placement.resources import CPU, MEMORY
 from computenet.placement.snapshot import EntryTable, IdentifierTable, NodeColumns, Snapshot, Vocabulary
 from computenet.placement.store import ACC_ALLOC, CPU_ALLOC, KIND, MEMORY_ALLOC, PODS_ALLOC, SCHEDULABLE, NodeStore
-from computenet.placement.summary import level_order, level_table, summarize
+from computenet.placement.summary import label_heads, level_order, level_table, summarize
 
 
 @dataclass
@@ -349,8 +349,9 @@ class SnapshotBuilder:
             order = np.argsort(rows, kind="stable")
             label_indptr, label_sets = _entry_label_sets(len(kind), nodes.labels[rows], owner)
             level_rows = level_order(indptr, rows, every, nodes)
+            heads = label_heads(level_rows, owner, nodes.labels)
             parts: list[IntArray] = [ident, kind, indptr, rows, ident_indptr, columns, levels, rows[order]]
-            parts += [owner[order], label_indptr, label_sets, level_rows]
+            parts += [owner[order], label_indptr, label_sets, level_rows, heads, nodes.free_amounts(heads)]
             return EntryTable(*(frozen(a) for a in parts))
         e = last.entries
         if not self._values_dirty:

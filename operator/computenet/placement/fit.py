@@ -130,6 +130,13 @@ def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArra
     return free[:, 0], free[:, 1], free[:, 2], free[:, 3]
 
 
+def head_free(ctx: Context, at: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Free (devices, cpu, memory, pod slots) on the label heads at `at` (`EntryTable.label_heads`), assumptions off."""
+    rows, free = ctx.snapshot.entries.head_free(at)
+    ctx.overlay.subtract(rows, free)
+    return free[:, 0], free[:, 1], free[:, 2], free[:, 3]
+
+
 def scan(ctx: Context, entries: IntArray, cap: int | None = None) -> tuple[IntArray, IntArray, IntArray]:
     """Read node rows: (rows, index into `entries`, replica slots per row after assumptions).
 
@@ -380,8 +387,16 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
             _remember(ctx, entries[dirty], rows, seg, slots)
             out[dirty] = np.minimum(group_sum(seg, slots, len(dirty)), cap)
         return out
-    known, sums = memo.known, memo.sums
-    missing = entries[~known[entries] & (sums[entries] < cap)]
+    known, sums, floor = memo.known, memo.sums, memo.floor
+    missing = entries[~known[entries] & (sums[entries] < cap) & (floor[entries] < cap)]
+    if len(missing) and ctx.label_ok is not None and not ctx.claims:  # DRA rooms are not in the heads' amounts
+        split = missing[(floor[missing] < 0) & (memo.read[missing] == 0)]
+        if len(split):
+            admission = admitted(ctx, split)
+            assert admission is not None  # label_ok is not None
+            split = split[admission[1] & ~admission[0]]
+            floor[split] = _head_sums(ctx, split)
+            missing = missing[floor[missing] < cap]
     if len(missing):
         unread = memo.read[missing] == 0
         rounds = _read_until(ctx, missing, cap, memo)
@@ -394,7 +409,23 @@ def _exact(ctx: Context, entries: IntArray) -> IntArray:
             rows = np.concatenate([r[1] for r in rounds])[keep]
             slots = np.concatenate([r[2] for r in rounds])[keep]
             _scans(ctx).append((done, rows, owner[keep], np.minimum(slots, cap)))
-    return np.minimum(sums[entries], cap)
+    return np.minimum(np.maximum(sums[entries], floor[entries]), cap)
+
+
+def _head_sums(ctx: Context, entries: IntArray) -> IntArray:
+    """Per entry: the replicas (uncapped) the roomiest nodes of its admitted label sets hold, a lower bound.
+
+    For entries the pod's node constraints split (some nodes admitted, some not), decided per
+    label set: one row per admitted label set (`EntryTable.label_heads`), where the entry's
+    first rows in level order may all be refused ones.
+    """
+    e = ctx.snapshot.entries
+    label_ok = ctx.label_ok
+    assert label_ok is not None  # the entries are split by it
+    at, k = spans(e.label_indptr[entries], e.label_indptr[entries + 1])
+    ok = np.flatnonzero(label_ok[e.label_sets[at]])
+    slots = replica_slots(ctx, *head_free(ctx, at[ok]), cap=UNCAPPED)
+    return group_sum(k[ok], slots, len(entries))
 
 
 def _unassumed_entries(ctx: Context, entries: IntArray) -> BoolArray | None:
@@ -444,6 +475,9 @@ class EntrySums:
     """Per entry: the replicas its admitted rows read so far hold, at no cap."""
     read: IntArray
     """Per entry: how many of its rows were read, from the first in the order `_read_until` reads."""
+    floor: IntArray
+    """Per entry: what the roomiest node of each admitted label set holds together (`_head_sums`), a
+    lower bound asked once, before any row is read, of entries the node constraints split; -1: not asked."""
 
 
 def _entry_sums(ctx: Context) -> EntrySums | None:
@@ -476,11 +510,17 @@ def _entry_sums(ctx: Context) -> EntrySums | None:
     if found is not None and found[0] is answers and found[1] is table:
         return found[2]
     count = len(ctx.snapshot.entries.kind)
-    sums = EntrySums(np.zeros(count, dtype=bool), np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64))
+    zeros = np.zeros(count, dtype=np.int64)
+    sums = EntrySums(np.zeros(count, dtype=bool), zeros, zeros.copy(), np.full(count, -1, dtype=np.int64))
     carried = ctx.snapshot.carried("_entry_sums", key)  # the last snapshot's, where no free amount changed
     if carried is not None and carried[0][0] is answers and carried[0][1] is table:
         (_, _, before), stale = carried
-        sums = EntrySums(before.known & ~stale, np.where(stale, 0, before.sums), np.where(stale, 0, before.read))
+        sums = EntrySums(
+            before.known & ~stale,
+            np.where(stale, 0, before.sums),
+            np.where(stale, 0, before.read),
+            np.where(stale, -1, before.floor),
+        )
     if len(memo) >= ENTRY_SUMS_KEPT:
         del memo[next(iter(memo))]
     memo[key] = (answers, table, sums)  # the answers and table kept referenced: their ids are not reused

@@ -35,6 +35,7 @@ from computenet.placement.summary import (
     CPU_SUM,
     MEM_ALLOC,
     MEM_SUM,
+    label_heads,
     level_order,
     level_table,
     nodes_at_least,
@@ -248,6 +249,19 @@ class EntryTable:
     (`summary.level_order`): entry e's rows with k devices free or more are the first
     ``levels[e, k:, L_COUNT].sum()`` of its span. Recomputed with the level tables of changed entries."""
 
+    label_heads: IntArray
+    """Aligned with `label_sets`: each (entry, label set)'s roomiest row, the first of that label set in
+    `level_rows` (`summary.label_heads`). Whether one of its nodes of some label sets has room
+    for a replica is asked of these rows first. Recomputed with the level order."""
+    label_head_free: IntArray
+    """(len(label_sets) x 4): the free amounts of each of `label_heads` (`NodeColumns.free_amounts`), kept
+    in their order: read for thousands of entries at once, a contiguous column instead of a random row each."""
+
+    def head_free(self, at: IntArray) -> tuple[IntArray, IntArray]:
+        """(rows, free amounts) of the label heads at positions `at` of `label_sets`; the amounts a fresh array."""
+        free: IntArray = self.label_head_free.take(at, axis=0)
+        return self.label_heads[at], free
+
     def reading_order(self, entries: IntArray, devices: int) -> tuple[IntArray, IntArray, IntArray]:
         """(order, start, stop): where the rows of `entries` that may hold a replica asking `devices` lie.
 
@@ -267,9 +281,21 @@ class EntryTable:
         columns, levels, level_rows = self.columns.copy(), self.levels.copy(), self.level_rows.copy()
         columns[:, dirty] = summarize(self.indptr, self.rows, dirty, nodes).T
         levels[dirty] = level_table(self.indptr, self.rows, dirty, nodes)
-        at, _ = ranges(self.indptr, dirty)
-        level_rows[at] = level_order(self.indptr, self.rows, dirty, nodes)
-        return replace(self, columns=frozen(columns), levels=frozen(levels), level_rows=frozen(level_rows))
+        at, owner = ranges(self.indptr, dirty)
+        ordered = level_order(self.indptr, self.rows, dirty, nodes)
+        level_rows[at] = ordered
+        heads, head_free = self.label_heads.copy(), self.label_head_free.copy()
+        at, _ = ranges(self.label_indptr, dirty)
+        heads[at] = label_heads(ordered, owner, nodes.labels)
+        head_free[at] = nodes.free_amounts(heads[at])
+        return replace(
+            self,
+            columns=frozen(columns),
+            levels=frozen(levels),
+            level_rows=frozen(level_rows),
+            label_heads=frozen(heads),
+            label_head_free=frozen(head_free),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,24 @@ def level_order(indptr: IntArray, rows: IntArray, entries: IntArray, nodes: Node
     return ordered
 
 
+def label_heads(ordered: IntArray, owner: IntArray, labels: IntArray) -> IntArray:
+    """Per distinct (entry, label set) of the level-ordered rows `ordered`, its first row: the part's roomiest.
+
+    `ordered` is `level_order`'s output for some entries, `owner` the entry of each of its rows
+    (non-decreasing, as `level_order` keeps the entries' order) and `labels` every node row's
+    label set (`NodeColumns.labels`). One row per distinct (entry, label set), entries in order
+    and label sets ascending within each: aligned with those entries' `EntryTable.label_sets`.
+    Each is the row of that label set with the most free devices (clipped as in `level_table`),
+    the first in row order among equals: the row a question about that part's room asks first.
+    """
+    if not len(ordered):
+        return np.zeros(0, dtype=np.int64)
+    label = labels[ordered]
+    _, first = np.unique(owner * (int(label.max()) + 1) + label, return_index=True)
+    heads: IntArray = ordered[first]
+    return heads
+
+
 def level_bounds(levels: IntArray, s: IntArray, need: tuple[int, int, int, int], cap: int) -> tuple[IntArray, IntArray]:
     """(most, least) replicas of one replica's `need` (devices > 0, cpu, memory, pods) each entry holds.
 

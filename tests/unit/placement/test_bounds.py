@@ -182,8 +182,13 @@ def _assert_tables_match_rows(snapshot: Snapshot) -> None:
             assert sorted(order[int(start[0]) : int(stop[0])].tolist()) == roomy
         order, start, stop = e.reading_order(np.array([entry]), 0)  # no devices asked: every row
         assert order[int(start[0]) : int(stop[0])].tolist() == rows
-        sets = e.label_sets[e.label_indptr[entry] : e.label_indptr[entry + 1]].tolist()
+        span = slice(int(e.label_indptr[entry]), int(e.label_indptr[entry + 1]))
+        sets = e.label_sets[span].tolist()
         assert sets == sorted({int(snapshot.nodes.labels[r]) for r in rows})
+        in_level_order = e.level_rows[lo:hi].tolist()
+        heads = [next(r for r in in_level_order if int(snapshot.nodes.labels[r]) == s) for s in sets]
+        assert e.label_heads[span].tolist() == heads  # each label set's roomiest node
+        assert e.label_head_free[span].tolist() == snapshot.nodes.free_amounts(np.array(heads)).tolist()
 
 
 def test_tables_follow_a_change_of_requests() -> None:

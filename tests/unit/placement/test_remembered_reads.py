@@ -26,6 +26,7 @@ from computenet.placement.affinity import (
 from computenet.placement.context import Context
 from computenet.placement.devices import PodClaim, catalog_groups, device_filter, device_need, shared_answers
 from computenet.placement.filters import devices as devices_filter
+from computenet.placement.node_admission import admitted, largest_per_entry
 from computenet.placement.overlay import empty_overlay
 from computenet.placement.scores import node_preference
 
@@ -63,6 +64,10 @@ def fleet() -> Snapshot:
     return pool(racks("east", [8, 6, 2, 0]), racks("west", [0, 8, 7, 8]), racks("arm", [4, 4, 8, 1], arch="arm64"))
 
 
+HEADS_MIX = [(2, 1, "2", True), (8, 1, "1", True), (1, 2, "2", False), (4, 1, None, True), (1, 3, "1", True)]
+"""(devices, gang, required rack above, preferences) of tasks placed one after another."""
+
+
 def req(key: str, operator: str, *values: str) -> NodeSelectorRequirement:
     return NodeSelectorRequirement(key, operator, values)
 
@@ -89,6 +94,12 @@ def seen(decision: Decision) -> tuple[object, ...]:
     return decision.summary, decision.assignment, candidates, rejections
 
 
+BURSTS_OF_AFFINITY = [
+    pytest.param(
+        [affine(g, r, required=q, preferred=p, uid=f"h{g}{r}{q}{p}") for g, r, q, p in HEADS_MIX],
+        id="affinity gangs and preferences, each assumed before the next",
+    )
+]
 TASKS = [
     pytest.param([affine(2, r, uid=f"t{r}") for r in (1, 2, 3, 5, 9, 2, 1)], id="one template, every gang size"),
     pytest.param(
@@ -120,6 +131,40 @@ def test_entries_read_in_windows_decide_as_read_whole(
     shared = fleet()
     assert [seen(place(shared, demand)) for demand in demands] == whole
     assert [seen(place(fleet(), demand)) for demand in demands] == whole
+
+
+@pytest.mark.parametrize("demands", [*TASKS, *(p for p in BURSTS_OF_AFFINITY)])
+def test_the_roomiest_node_of_each_label_set_decides_as_reading_the_rows(
+    demands: list[Demand], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = burst(fleet(), demands)
+    with monkeypatch.context() as m:  # no label heads: every split entry read row by row
+        m.setattr(fit, "_head_sums", lambda ctx, entries: np.zeros(len(entries), dtype=np.int64))
+        m.setattr(node_preference, "_by_heads", lambda ctx, entries, table, target: np.zeros(len(entries), dtype=bool))
+        read = burst(fleet(), demands)
+    assert asked == read
+
+
+@pytest.mark.parametrize("gang", [1, 2, 3, 5])
+def test_the_label_heads_of_a_split_entry_hold_at_most_its_admitted_rows(gang: int) -> None:
+    snapshot = fleet()
+    ctx = Context(snapshot, affine(2, gang, required="2"))  # racks 3 and 4 admitted, racks 1 and 2 not
+    every, some = admitted(ctx, np.arange(len(snapshot.entries.kind), dtype=np.int64))
+    split = np.flatnonzero(some & ~every)
+    assert len(split) == 3  # the GPU entry of each identifier
+    whole = fit.scan(ctx, split, cap=fit.UNCAPPED)
+    held = np.bincount(whole[1], weights=whole[2], minlength=len(split)).astype(np.int64)
+    floor = fit._head_sums(ctx, split)
+    assert floor.tolist() == held.tolist()  # one node per rack: the heads are every admitted node
+    assert fit._exact(ctx, split).tolist() == np.minimum(held, gang).tolist()
+    per_set, label_ok = node_preference._per_label_set(ctx), ctx.label_ok
+    assert per_set is not None
+    assert label_ok is not None
+    table = np.where(label_ok, per_set, 0)
+    target = largest_per_entry(snapshot, table)[split]
+    assert target.tolist() == [40, 10, 10]  # arm, east, west: rack 4 preferred, arm64 too
+    # arm's rack 4 has 7 GPUs free, east's 8, west's none (west is read row by row)
+    assert node_preference._by_heads(ctx, split, table, target).tolist() == [True, True, False]
 
 
 @pytest.mark.parametrize("gang", [1, 2, 3, 5, 9])
@@ -337,17 +382,15 @@ def test_entry_sums_are_kept_per_template_and_under_assumptions_only_for_entries
     place(snapshot, affine(1, 1, required="1", uid="y"), assumptions=assumptions)
     (key,) = set(snapshot.__dict__["_entry_sums"]) - before
     _, _, memo = snapshot.__dict__["_entry_sums"][key]
-    known, sums = memo.known, memo.sums
+    remembered = memo.known | (memo.read > 0) | (memo.floor >= 0)
     held = assumptions.overlay(snapshot).recomputed
-    assert known.any()
-    assert not (known & held).any()  # an entry holding an assumed node is read again, not remembered
+    assert remembered.any()
+    assert not (remembered & held).any()  # an entry holding an assumed node is read again, not remembered
     fresh = fleet()
     place(fresh, affine(1, 1, required="1", uid="y"))
     _, _, fresh_memo = fresh.__dict__["_entry_sums"][key]
-    fresh_known, fresh_sums = fresh_memo.known, fresh_memo.sums
-    both = known & fresh_known
-    assert both.any()
-    assert sums[both].tolist() == fresh_sums[both].tolist()  # what is remembered is what no assumption changes
+    for mine, theirs in ((memo.sums, fresh_memo.sums), (memo.floor, fresh_memo.floor), (memo.read, fresh_memo.read)):
+        assert mine[remembered].tolist() == theirs[remembered].tolist()  # what is remembered no assumption changes
 
 
 def burst(snapshot: Snapshot, demands: list[Demand]) -> list[tuple[object, ...]]:
@@ -457,3 +500,28 @@ def test_a_filter_is_found_by_its_expressions_whatever_object_compiled_them() ->
     assert first is again is renamed  # one filter per expressions, named after the class first seen
     assert first.label.startswith("DeviceClass 'picky'")
     assert device_filter("picky", selectors('device.attributes["x"].model == "m2"')) is not first
+
+
+def test_a_dra_task_split_by_its_node_affinity_counts_the_devices_not_the_heads_amounts() -> None:
+    classes: dict[str, str | tuple[str, ...] | None] = {"gpu": DRV}
+    frees = ((0, 4), (4, 0), (1, 1))  # (rack 1, rack 2) free devices of 4 per node, per member
+    members = [
+        identifier(name)
+        .dra(classes, {"two-gpus": (request("gpu", 2),)})
+        .nodes(
+            *(
+                node(f"{name}-{r}").cpu("16").memory("64Gi").label(RACK, str(r + 1)).dra(DRV, 4, free=f)
+                for r, f in enumerate(two)
+            )
+        )
+        for name, two in zip(("a", "b", "c"), frees, strict=True)
+    ]
+    on_rack_1 = NodeAffinity(required=(NodeSelectorTerm((req(RACK, "In", "1"),)),))
+    demand = replace(claiming("two-gpus", 1), node_affinity=on_rack_1)
+    snapshot = pool(*members)
+    decision = place(snapshot, demand)
+    assert decision.chosen is not None
+    assert decision.chosen.identifier == "b"  # a's and c's rack 1 nodes lack devices
+    assert sorted(decision.rejections) == ["a", "c"]
+    entries = np.arange(len(snapshot.entries.kind), dtype=np.int64)
+    assert fit._exact(Context(snapshot, demand), entries).tolist() == [0, 1, 0]  # not what cpu and memory hold

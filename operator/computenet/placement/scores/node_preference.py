@@ -83,9 +83,29 @@ def _best(ctx: Context, entries: IntArray, per_set: IntArray | None) -> IntArray
     table = per_set if ctx.label_ok is None else np.where(ctx.label_ok, per_set, 0)  # refused label sets weigh 0
     best = largest_per_entry(ctx.snapshot, table)[entries]
     out[every] = best[every]
-    read = some & ~every
-    out[read] = _by_level(ctx, entries[read], table, best[read])
+    read = np.flatnonzero(some & ~every)
+    found = _by_heads(ctx, entries[read], table, best[read])
+    out[read[found]] = best[read[found]]
+    rest = read[~found]
+    out[rest] = _by_level(ctx, entries[rest], table, best[rest])
     return out
+
+
+def _by_heads(ctx: Context, entries: IntArray, table: IntArray, target: IntArray) -> BoolArray:
+    """Per entry: whether the roomiest node of one of its label sets weighing `target` has room for a replica.
+
+    `target` is the most each entry can score (see `_by_level`). Where such a node has room, the
+    entry scores `target`; the others are read row by row. One row per (entry, label set of the
+    best weight), the label set's node with the most devices free (`EntryTable.label_heads`),
+    instead of the entry's first rows, whose label sets are mostly of lesser weight.
+    """
+    e = ctx.snapshot.entries
+    at, k = spans(e.label_indptr[entries], e.label_indptr[entries + 1])
+    best = np.flatnonzero((table[e.label_sets[at]] == target[k]) & (target[k] > 0))
+    slots = fit.replica_slots(ctx, *fit.head_free(ctx, at[best]), cap=1)
+    found = np.zeros(len(entries), dtype=bool)
+    found[k[best[slots > 0]]] = True
+    return found
 
 
 FIRST_WINDOW = 8
