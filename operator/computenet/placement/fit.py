@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from computenet.placement import summary as sm
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, gather, group_max, group_sum, ranges, spans
 from computenet.placement.context import FEW_IDENTIFIERS, NO_FIT, NOT_COMPUTED, Context
 from computenet.placement.demand import Strategy
 from computenet.placement.node_admission import admitted
@@ -131,7 +131,7 @@ def free_rows(ctx: Context, rows: IntArray) -> tuple[IntArray, IntArray, IntArra
 
 
 def head_free(ctx: Context, at: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Free (devices, cpu, memory, pod slots) on the label heads at `at` (`EntryTable.label_heads`), assumptions off."""
+    """Free (devices, cpu, memory, pod slots) on the label heads at `at` (`EntryTable.head_free`), after assumptions."""
     rows, free = ctx.snapshot.entries.head_free(at)
     ctx.overlay.subtract(rows, free)
     return free[:, 0], free[:, 1], free[:, 2], free[:, 3]
@@ -422,7 +422,7 @@ def _head_sums(ctx: Context, entries: IntArray) -> IntArray:
     e = ctx.snapshot.entries
     label_ok = ctx.label_ok
     assert label_ok is not None  # the entries are split by it
-    at, k = spans(e.label_indptr[entries], e.label_indptr[entries + 1])
+    at, k = ranges(e.label_indptr, entries)
     ok = np.flatnonzero(label_ok[e.label_sets[at]])
     slots = replica_slots(ctx, *head_free(ctx, at[ok]), cap=UNCAPPED)
     return group_sum(k[ok], slots, len(entries))

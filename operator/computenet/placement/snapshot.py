@@ -277,7 +277,7 @@ class EntryTable:
         return self.rows, start, self.indptr[entries + 1]
 
     def refreshed(self, dirty: IntArray, nodes: NodeColumns) -> EntryTable:
-        """The same entries with the summaries, level tables and level order of `dirty` recomputed on `nodes`."""
+        """The same entries with the summaries, level tables, level order and label heads of `dirty` recomputed."""
         columns, levels, level_rows = self.columns.copy(), self.levels.copy(), self.level_rows.copy()
         columns[:, dirty] = summarize(self.indptr, self.rows, dirty, nodes).T
         levels[dirty] = level_table(self.indptr, self.rows, dirty, nodes)

@@ -133,7 +133,7 @@ def test_entries_read_in_windows_decide_as_read_whole(
     assert [seen(place(fleet(), demand)) for demand in demands] == whole
 
 
-@pytest.mark.parametrize("demands", [*TASKS, *(p for p in BURSTS_OF_AFFINITY)])
+@pytest.mark.parametrize("demands", [*TASKS, *BURSTS_OF_AFFINITY])
 def test_the_roomiest_node_of_each_label_set_decides_as_reading_the_rows(
     demands: list[Demand], monkeypatch: pytest.MonkeyPatch
 ) -> None:

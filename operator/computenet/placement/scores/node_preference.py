@@ -29,7 +29,7 @@ import numpy as np
 
 from computenet.placement import fit
 from computenet.placement.affinity_columns import weighted
-from computenet.placement.arrays import BoolArray, FloatArray, IntArray, group_max, spans
+from computenet.placement.arrays import BoolArray, FloatArray, IntArray, group_max, ranges, spans
 from computenet.placement.context import Context
 from computenet.placement.node_admission import admitted, largest_per_entry
 
@@ -100,7 +100,7 @@ def _by_heads(ctx: Context, entries: IntArray, table: IntArray, target: IntArray
     instead of the entry's first rows, whose label sets are mostly of lesser weight.
     """
     e = ctx.snapshot.entries
-    at, k = spans(e.label_indptr[entries], e.label_indptr[entries + 1])
+    at, k = ranges(e.label_indptr, entries)
     best = np.flatnonzero((table[e.label_sets[at]] == target[k]) & (target[k] > 0))
     slots = fit.replica_slots(ctx, *fit.head_free(ctx, at[best]), cap=1)
     found = np.zeros(len(entries), dtype=bool)
